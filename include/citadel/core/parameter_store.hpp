@@ -1,0 +1,49 @@
+// ParameterStore: every trainable parameter of a model in one flat buffer and every
+// gradient in another, so the optimizer step, clipping and (later) privacy noise and
+// all-reduce are each one loop over contiguous memory.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "citadel/core/tensor.hpp"
+
+namespace citadel {
+
+struct ParameterInfo {
+  std::string name;         // "dense_1/kernel"
+  Shape shape;
+  int64_t offset = 0;       // into the flat buffers
+  std::string initializer;  // a name known to layers/initializers
+};
+
+class ParameterStore {
+ public:
+  // Declares a parameter; its storage exists after allocate(). Returns its id.
+  int declare(const std::string& name, const Shape& shape, const std::string& initializer);
+  // Sizes both flat buffers (zero-filled) once every parameter is declared.
+  void allocate();
+  bool allocated() const { return allocated_; }
+
+  TensorView value(int id);
+  ConstTensorView value(int id) const;
+  TensorView grad(int id);
+
+  std::span<float> values() { return {values_.data(), static_cast<size_t>(size_)}; }
+  std::span<const float> values() const { return {values_.data(), static_cast<size_t>(size_)}; }
+  std::span<float> grads() { return {grads_.data(), static_cast<size_t>(size_)}; }
+  void zero_grad();
+
+  const std::vector<ParameterInfo>& parameters() const { return parameters_; }
+  int64_t size() const { return size_; }
+
+ private:
+  std::vector<ParameterInfo> parameters_;
+  Tensor values_, grads_;
+  int64_t size_ = 0;
+  bool allocated_ = false;
+};
+
+}  // namespace citadel

@@ -1,0 +1,50 @@
+// Dense: the fully connected layer, y = activation(x·W + b), as keras.layers.Dense.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "citadel/layers/layer.hpp"
+
+namespace citadel {
+
+struct DenseOptions {
+  int64_t input_dim = 0;                 // the first layer's input width, or
+  std::vector<int64_t> input_shape = {};  // its input shape without the batch axis
+  std::string activation = "linear";
+  bool use_bias = true;
+  std::string kernel_initializer = "glorot_uniform";
+  std::string bias_initializer = "zeros";
+};
+
+class Dense final : public Layer {
+ public:
+  explicit Dense(int64_t units, const DenseOptions& options = {});
+
+  std::unique_ptr<Layer> clone() const override { return std::make_unique<Dense>(*this); }
+  std::string type() const override { return "Dense"; }
+  std::optional<Shape> declared_input_shape() const override;
+  Shape build(const Shape& input_shape, ParameterStore& params) override;  // in: (D)
+  void bind(ParameterStore& params) override;
+  int64_t parameter_count() const override;
+  void forward(ConstTensorView x, Tensor& y, Mode mode) override;  // y: (N, U)
+  void backward(ConstTensorView dy, Tensor& dx) override;         // dx: (N, D)
+  ops::ActivationKind activation() const override { return activation_; }
+  ConstTensorView pre_activation() const override;
+  void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
+
+  int64_t units() const { return units_; }
+  const DenseOptions& options() const { return options_; }
+
+ private:
+  int64_t units_, in_features_ = 0;  // in_features_ is set by build()
+  DenseOptions options_;
+  ops::ActivationKind activation_;
+  int kernel_id_ = -1, bias_id_ = -1;
+  TensorView kernel_, bias_, dkernel_, dbias_;  // views into the ParameterStore
+  ConstTensorView x_, y_;  // the last forward's input and output (owned by the model)
+  Tensor z_;               // pre-activation; unused (y holds it) when linear
+  Tensor dz_;
+};
+
+}  // namespace citadel

@@ -1,0 +1,62 @@
+// Layer: the interface every layer implements. Layers own their math: forward computes
+// the output, backward the input gradient, and parameter gradients are accumulated into
+// the model's flat gradient buffer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "citadel/core/parameter_store.hpp"
+#include "citadel/core/tensor.hpp"
+#include "citadel/ops/activations.hpp"
+
+namespace citadel {
+
+enum class Mode { kTrain, kInfer };
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::unique_ptr<Layer> clone() const = 0;
+  // The Keras class name, e.g. "Dense".
+  virtual std::string type() const = 0;
+
+  const std::string& name() const { return name_; }
+  void set_name(const std::string& name) { name_ = name; }
+
+  // The input shape (without the batch axis) given by input_dim / input_shape, if any.
+  virtual std::optional<Shape> declared_input_shape() const { return std::nullopt; }
+  // Checks the input shape (without the batch axis), declares the parameters and returns
+  // the output shape (without the batch axis).
+  virtual Shape build(const Shape& input_shape, ParameterStore& params) = 0;
+  // Takes views of its parameters once the store is allocated.
+  virtual void bind(ParameterStore& params) { (void)params; }
+  virtual int64_t parameter_count() const { return 0; }
+
+  // y = layer(x); y is resized as needed. x must stay alive and unchanged until the
+  // matching backward() (the model keeps every layer's input for that reason).
+  virtual void forward(ConstTensorView x, Tensor& y, Mode mode) = 0;
+  // From dy = ∂L/∂y: overwrites dx = ∂L/∂x (resized as needed) and accumulates the
+  // parameter gradients.
+  virtual void backward(ConstTensorView dy, Tensor& dx) = 0;
+
+  // Output activation, for fusing it with the loss (sigmoid with binary cross-entropy,
+  // softmax with categorical cross-entropy), which is both stabler and cheaper.
+  virtual ops::ActivationKind activation() const { return ops::ActivationKind::kLinear; }
+  // The output before the activation, from the last forward().
+  virtual ConstTensorView pre_activation() const;
+  // backward() starting from ∂L/∂(pre-activation) instead of ∂L/∂y.
+  virtual void backward_from_pre_activation(ConstTensorView dz, Tensor& dx);
+
+ protected:
+  std::string name_;
+};
+
+// The Keras class names of every layer citadel implements. Tests run the gradient
+// checks over this list, so a new layer type must be added here.
+const std::vector<std::string>& registered_layer_types();
+
+}  // namespace citadel

@@ -1,0 +1,118 @@
+// Sequential: a stack of layers trained as Keras's Sequential is: add, compile, fit,
+// evaluate, predict, summary.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "citadel/core/parameter_store.hpp"
+#include "citadel/core/random.hpp"
+#include "citadel/core/tensor.hpp"
+#include "citadel/layers/layer.hpp"
+#include "citadel/losses/loss.hpp"
+#include "citadel/metrics/metric.hpp"
+#include "citadel/model/history.hpp"
+#include "citadel/optim/optimizer.hpp"
+
+namespace citadel {
+
+struct CompileOptions {
+  LossSpec loss;                          // required: a name or a settings object
+  OptimizerSpec optimizer = "rmsprop";    // Keras's default
+  std::vector<std::string> metrics = {};  // "accuracy", "precision", "auc", ...
+};
+
+// Data the model is validated on after each epoch (not trained on). Views: the tensors
+// must outlive the fit() call.
+struct ValidationData {
+  ConstTensorView x, y;
+};
+
+struct FitOptions {
+  int epochs = 1;
+  int64_t batch_size = 32;
+  bool shuffle = true;
+  // Fraction of the rows, taken from the end before shuffling (as Keras), held out for
+  // validation. Ignored when validation_data is given.
+  double validation_split = 0.0;
+  std::optional<ValidationData> validation_data = std::nullopt;
+  // 0: silent; 1: progress bar (on a terminal; otherwise one line per epoch); 2: one
+  // line per epoch.
+  int verbose = 1;
+  // Stop once an epoch's training loss is at or below this value.
+  std::optional<double> loss_threshold = std::nullopt;
+  // Seed of the shuffling order; by default drawn from the model's seed.
+  std::optional<uint64_t> seed = std::nullopt;
+};
+
+struct EvaluateOptions {
+  int64_t batch_size = 32;
+};
+
+struct PredictOptions {
+  int64_t batch_size = 32;
+};
+
+class Sequential {
+ public:
+  // The model's seed (initialization, shuffling) is drawn from the global generator
+  // (random::set_seed), so one seed fixes a whole program.
+  Sequential();
+  explicit Sequential(const std::string& name);
+  Sequential(Sequential&&) noexcept;
+  Sequential& operator=(Sequential&&) noexcept;
+  Sequential(const Sequential&) = delete;
+  Sequential& operator=(const Sequential&) = delete;
+  ~Sequential();
+
+  // Appends a copy of `layer`.
+  void add(const Layer& layer);
+  void add(std::unique_ptr<Layer> layer);
+  void compile(const CompileOptions& options);
+
+  History fit(ConstTensorView x, ConstTensorView y, const FitOptions& options = {});
+  // The loss and every compiled metric over all of x.
+  Logs evaluate(ConstTensorView x, ConstTensorView y, const EvaluateOptions& options = {});
+  Tensor predict(ConstTensorView x, const PredictOptions& options = {});
+  // One optimizer step on one batch; returns its loss. Allocates nothing once buffers
+  // exist for this batch size.
+  double train_on_batch(ConstTensorView x, ConstTensorView y);
+  // The loss of one batch and its gradient with respect to every parameter, left in
+  // parameters().grads(); the weights are not changed (as PyTorch's loss.backward()).
+  double compute_gradients(ConstTensorView x, ConstTensorView y);
+
+  // Builds the layers for inputs of `input_shape` (without the batch axis) and
+  // initializes the weights. fit/predict build automatically.
+  void build(const Shape& input_shape);
+  bool built() const { return built_; }
+  // Keras-style table: layer (type), output shape, parameter count, totals.
+  std::string summary_text() const;
+  void summary(std::ostream& out) const;
+  void summary() const;
+
+  // Weights in layer order (kernel, then bias), as Keras's get_weights/set_weights.
+  std::vector<Tensor> get_weights() const;
+  void set_weights(const std::vector<Tensor>& weights);
+
+  const std::string& name() const { return name_; }
+  int64_t count_params() const;
+  size_t size() const;
+  Layer& layer(size_t index);
+  Shape input_shape() const;
+  Shape output_shape() const;
+  ParameterStore& parameters();
+  Optimizer& optimizer();
+  uint64_t seed() const;
+
+ private:
+  struct State;
+  std::string name_;
+  std::unique_ptr<State> state_;
+  bool built_ = false;
+};
+
+}  // namespace citadel

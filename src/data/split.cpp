@@ -1,0 +1,66 @@
+// Stratified splitting: group rows by label, shuffle each group with the seed, cut.
+#include "citadel/data/split.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <numeric>
+
+#include "citadel/core/error.hpp"
+#include "citadel/core/random.hpp"
+
+namespace citadel {
+namespace {
+
+void shuffle(std::vector<int64_t>& items, Rng& rng) {
+  for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
+}
+
+}  // namespace
+
+SplitIndices train_test_split(ConstTensorView y, double test_fraction, uint64_t seed, bool stratify) {
+  CITADEL_CHECK(test_fraction > 0.0 && test_fraction < 1.0, ValueError,
+                "train_test_split: test fraction must lie in (0, 1), got ", test_fraction);
+  const int64_t rows = y.rank() == 0 ? 0 : y.shape(0);
+  CITADEL_CHECK(rows >= 2, ValueError, "train_test_split: needs at least 2 rows, got ", rows);
+  CITADEL_CHECK(y.numel() == rows, ShapeError,
+                "train_test_split: expects one label per row, (N) or (N, 1), got ", y.shape());
+  std::map<float, std::vector<int64_t>> groups;
+  for (int64_t r = 0; r < rows; ++r) groups[stratify ? y[r] : 0.0f].push_back(r);
+
+  Rng rng(seed);
+  SplitIndices split;
+  for (auto& [label, members] : groups) {
+    shuffle(members, rng);
+    const auto count = static_cast<int64_t>(members.size());
+    int64_t test = std::llround(double(count) * test_fraction);
+    if (count >= 2) test = std::clamp<int64_t>(test, 1, count - 1);
+    split.test.insert(split.test.end(), members.begin(), members.begin() + test);
+    split.train.insert(split.train.end(), members.begin() + test, members.end());
+  }
+  CITADEL_CHECK(!split.train.empty() && !split.test.empty(), ValueError,
+                "train_test_split: test fraction ", test_fraction, " of ", rows,
+                " rows leaves one side empty");
+  shuffle(split.train, rng);
+  shuffle(split.test, rng);
+  return split;
+}
+
+Tensor take_rows(ConstTensorView source, const std::vector<int64_t>& indices) {
+  CITADEL_CHECK(source.rank() >= 1, ShapeError, "take_rows: needs a tensor with rows");
+  Shape shape = source.shape();
+  const int64_t rows = shape[0];
+  const int64_t row_size = rows == 0 ? 0 : source.numel() / rows;
+  shape[0] = static_cast<int64_t>(indices.size());
+  Tensor result(shape);
+  for (size_t i = 0; i < indices.size(); ++i) {
+    CITADEL_CHECK(indices[i] >= 0 && indices[i] < rows, ValueError, "take_rows: row ", indices[i],
+                  " out of range 0..", rows - 1);
+    std::memcpy(result.data() + int64_t(i) * row_size, source.data() + indices[i] * row_size,
+                sizeof(float) * static_cast<size_t>(row_size));
+  }
+  return result;
+}
+
+}  // namespace citadel

@@ -1,0 +1,93 @@
+// Dense layer: shape checks and parameter bookkeeping around ops::dense_* kernels.
+#include "citadel/layers/dense.hpp"
+
+#include "citadel/core/error.hpp"
+#include "citadel/layers/activations.hpp"
+#include "citadel/layers/initializers.hpp"
+#include "citadel/ops/dense.hpp"
+
+namespace citadel {
+
+Dense::Dense(int64_t units, const DenseOptions& options)
+    : units_(units), options_(options), activation_(activation_from_name(options.activation)) {
+  CITADEL_CHECK(units > 0, ValueError, "Dense: units must be positive, got ", units);
+  CITADEL_CHECK(options.input_dim >= 0, ValueError, "Dense: input_dim must be positive, got ",
+                options.input_dim);
+  CITADEL_CHECK(options.input_dim == 0 || options.input_shape.empty() ||
+                    options.input_shape == std::vector<int64_t>{options.input_dim},
+                ValueError, "Dense: input_dim and input_shape disagree");
+  check_initializer_name(options.kernel_initializer);
+  check_initializer_name(options.bias_initializer);
+}
+
+std::optional<Shape> Dense::declared_input_shape() const {
+  if (options_.input_dim > 0) return Shape{options_.input_dim};
+  if (!options_.input_shape.empty()) return Shape(options_.input_shape);
+  return std::nullopt;
+}
+
+Shape Dense::build(const Shape& input_shape, ParameterStore& params) {
+  CITADEL_CHECK(input_shape.rank() == 1, ShapeError, name_,
+                " (Dense): expected a flat input (features,), got ", input_shape,
+                "; flatten the input first");
+  if (auto declared = declared_input_shape())
+    CITADEL_CHECK(*declared == input_shape, ShapeError, name_, " (Dense): declared input shape ",
+                  *declared, " but the previous layer gives ", input_shape);
+  in_features_ = input_shape[0];
+  CITADEL_CHECK(in_features_ > 0, ShapeError, name_, " (Dense): input has no features");
+  kernel_id_ = params.declare(name_ + "/kernel", Shape{in_features_, units_},
+                              options_.kernel_initializer);
+  if (options_.use_bias) bias_id_ = params.declare(name_ + "/bias", Shape{units_}, options_.bias_initializer);
+  return Shape{units_};
+}
+
+void Dense::bind(ParameterStore& params) {
+  kernel_ = params.value(kernel_id_);
+  dkernel_ = params.grad(kernel_id_);
+  if (bias_id_ >= 0) {
+    bias_ = params.value(bias_id_);
+    dbias_ = params.grad(bias_id_);
+  }
+}
+
+int64_t Dense::parameter_count() const {
+  return in_features_ * units_ + (options_.use_bias ? units_ : 0);
+}
+
+void Dense::forward(ConstTensorView x, Tensor& y, Mode) {
+  CITADEL_ASSERT(!kernel_.empty(), name_, " used before the model was built");
+  CITADEL_CHECK(x.rank() == 2 && x.shape(1) == in_features_, ShapeError, name_,
+                " (Dense): expected input (N, ", in_features_, "), got ", x.shape());
+  const Shape out{x.shape(0), units_};
+  y.resize(out);
+  x_ = x;
+  if (activation_ == ops::ActivationKind::kLinear) {
+    ops::dense_forward(x, kernel_, bias_, y);
+  } else {
+    z_.resize(out);
+    ops::dense_forward(x, kernel_, bias_, z_);
+    ops::activation_forward(activation_, z_, y);
+  }
+  y_ = y;
+}
+
+ConstTensorView Dense::pre_activation() const {
+  return activation_ == ops::ActivationKind::kLinear ? y_ : ConstTensorView(z_);
+}
+
+void Dense::backward(ConstTensorView dy, Tensor& dx) {
+  CITADEL_ASSERT(!x_.empty(), name_, ": backward() called before forward()");
+  CITADEL_CHECK(dy.shape() == y_.shape(), ShapeError, name_, " (Dense): gradient shape ",
+                dy.shape(), " does not match output shape ", y_.shape());
+  if (activation_ == ops::ActivationKind::kLinear) return backward_from_pre_activation(dy, dx);
+  dz_.resize(dy.shape());
+  ops::activation_backward(activation_, pre_activation(), y_, dy, dz_);
+  backward_from_pre_activation(dz_, dx);
+}
+
+void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
+  dx.resize(x_.shape());
+  ops::dense_backward(x_, kernel_, dz, dx, dkernel_, dbias_);
+}
+
+}  // namespace citadel

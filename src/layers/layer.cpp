@@ -1,0 +1,21 @@
+// Defaults of the Layer interface, and the registry of layer types.
+#include "citadel/layers/layer.hpp"
+
+#include "citadel/core/error.hpp"
+
+namespace citadel {
+
+ConstTensorView Layer::pre_activation() const {
+  throw NotImplementedError(name_ + " (" + type() + ") has no fusable output activation");
+}
+
+void Layer::backward_from_pre_activation(ConstTensorView, Tensor&) {
+  throw NotImplementedError(name_ + " (" + type() + ") has no fusable output activation");
+}
+
+const std::vector<std::string>& registered_layer_types() {
+  static const std::vector<std::string> types{"Dense", "Activation"};
+  return types;
+}
+
+}  // namespace citadel

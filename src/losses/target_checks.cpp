@@ -1,0 +1,34 @@
+// Target validation shared by the losses.
+#include "target_checks.hpp"
+
+#include <cmath>
+
+#include "citadel/core/error.hpp"
+
+namespace citadel::loss_checks {
+
+void same_shape(const std::string& loss, const Shape& predictions, const Shape& targets) {
+  if (predictions == targets) return;
+  const bool column_vs_flat = predictions.rank() == 2 && predictions[1] == 1 &&
+                              targets.rank() == 1 && targets[0] == predictions[0];
+  CITADEL_CHECK(column_vs_flat, ShapeError, loss, ": targets of shape ", targets,
+                " do not fit predictions of shape ", predictions,
+                predictions.rank() == 2 && predictions[1] > 1 && targets.rank() <= 2 &&
+                        (targets.rank() == 1 || targets[1] == 1)
+                    ? "; for integer class labels use sparse_categorical_crossentropy"
+                    : "");
+}
+
+void finite(const std::string& loss, ConstTensorView targets) {
+  for (int64_t i = 0; i < targets.numel(); ++i)
+    CITADEL_CHECK(std::isfinite(targets[i]), ValueError, loss, ": target ", i,
+                  " is not a finite number (", targets[i], ")");
+}
+
+void probabilities(const std::string& loss, ConstTensorView targets) {
+  for (int64_t i = 0; i < targets.numel(); ++i)
+    CITADEL_CHECK(targets[i] >= 0.0f && targets[i] <= 1.0f, ValueError, loss, ": target ", i,
+                  " is ", targets[i], " but must lie in [0, 1] (class labels 0 and 1)");
+}
+
+}  // namespace citadel::loss_checks

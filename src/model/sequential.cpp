@@ -1,0 +1,214 @@
+// Sequential: adding layers, building them over one parameter store, compiling, the
+// summary table and weight access.
+#include "citadel/model/sequential.hpp"
+
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "citadel/core/error.hpp"
+#include "citadel/layers/activations.hpp"
+#include "citadel/layers/initializers.hpp"
+#include "sequential_state.hpp"
+
+namespace citadel {
+namespace {
+
+// "Dense" -> "dense", "BatchNormalization" -> "batch_normalization", as Keras names layers.
+std::string snake_case(const std::string& type) {
+  std::string name;
+  for (char c : type) {
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      if (!name.empty()) name += '_';
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      name += c;
+    }
+  }
+  return name;
+}
+
+}  // namespace
+
+Sequential::Sequential() : Sequential("sequential") {}
+
+Sequential::Sequential(const std::string& name)
+    : name_(name), state_(std::make_unique<State>(random::global().next_u64())) {}
+
+Sequential::Sequential(Sequential&&) noexcept = default;
+Sequential& Sequential::operator=(Sequential&&) noexcept = default;
+Sequential::~Sequential() = default;
+
+void Sequential::add(const Layer& layer) { add(layer.clone()); }
+
+void Sequential::add(std::unique_ptr<Layer> layer) {
+  CITADEL_CHECK(layer != nullptr, ValueError, "add: the layer is null");
+  CITADEL_CHECK(!built_, ValueError, "add: model '", name_,
+                "' is already built; add every layer before compile/fit");
+  const std::string base = snake_case(layer->type());
+  int same_type = 0;
+  for (const auto& existing : state_->layers)
+    if (existing->type() == layer->type()) ++same_type;
+  layer->set_name(same_type == 0 ? base : base + "_" + std::to_string(same_type));
+  state_->layers.push_back(std::move(layer));
+}
+
+void Sequential::build(const Shape& input_shape) {
+  if (built_) {
+    CITADEL_CHECK(input_shape == state_->input_shape, ShapeError, "model '", name_,
+                  "' was built for inputs ", state_->input_shape.batch_str(), ", got ",
+                  input_shape.batch_str());
+    return;
+  }
+  CITADEL_CHECK(!state_->layers.empty(), ValueError, "model '", name_,
+                "' has no layers; add() some before compile/fit");
+  State& s = *state_;
+  s.input_shape = input_shape;
+  Shape shape = input_shape;
+  for (auto& layer : s.layers) {
+    shape = layer->build(shape, s.params);
+    s.output_shapes.push_back(shape);
+  }
+  s.params.allocate();
+  Rng init_rng = s.rng.fork(0);
+  for (size_t i = 0; i < s.params.parameters().size(); ++i)
+    initialize(s.params.parameters()[i].initializer, s.params.value(static_cast<int>(i)), init_rng);
+  for (auto& layer : s.layers) layer->bind(s.params);
+  s.outputs.resize(s.layers.size());
+  built_ = true;
+  if (s.compiled) s.resolve_training_setup();
+}
+
+void Sequential::compile(const CompileOptions& options) {
+  CITADEL_CHECK(!options.loss.empty(), ValueError,
+                "compile: a loss is required, e.g. {.loss = \"binary_crossentropy\"}");
+  State& s = *state_;
+  s.loss = options.loss.make();
+  s.optimizer = options.optimizer.make();
+  s.metric_names = options.metrics;
+  for (const auto& metric : s.metric_names)  // fail at compile, not in the middle of fit
+    make_metric(metric, LabelKind::kBinary);
+  s.compiled = true;
+  s.metrics.clear();
+  if (!built_ && !s.layers.empty())
+    if (auto declared = s.layers.front()->declared_input_shape()) build(*declared);
+  if (built_) s.resolve_training_setup();
+}
+
+void Sequential::State::resolve_training_setup() {
+  // Fuse a final sigmoid/softmax into the cross-entropy: exact where probabilities
+  // saturate, and cheaper.
+  const auto fusable = loss->fusable_activation();
+  fused_output = fusable && layers.back()->activation() == *fusable;
+  training_loss = fused_output ? loss->fused_with_activation() : loss->clone();
+
+  LabelKind kind = output_shapes.back().numel() == 1 ? LabelKind::kBinary : LabelKind::kCategorical;
+  const std::string loss_name = loss->name();
+  if (loss_name == "binary_crossentropy") kind = LabelKind::kBinary;
+  if (loss_name == "categorical_crossentropy") kind = LabelKind::kCategorical;
+  if (loss_name == "sparse_categorical_crossentropy") kind = LabelKind::kSparse;
+  metrics.clear();
+  for (const auto& name : metric_names) metrics.push_back(make_metric(name, kind));
+}
+
+std::string Sequential::summary_text() const {
+  // Before build(), shapes come from building copies of the layers, when the first
+  // layer declares its input (as Keras shows a model whose input is known).
+  std::vector<Shape> shapes = state_->output_shapes;
+  std::vector<int64_t> counts;
+  int64_t total = count_params();
+  const bool known = built_ || (!state_->layers.empty() && state_->layers.front()->declared_input_shape());
+  if (built_) {
+    for (const auto& layer : state_->layers) counts.push_back(layer->parameter_count());
+  } else if (known) {
+    ParameterStore scratch;
+    Shape shape = *state_->layers.front()->declared_input_shape();
+    for (const auto& layer : state_->layers) {
+      auto copy = layer->clone();
+      shape = copy->build(shape, scratch);
+      shapes.push_back(shape);
+      counts.push_back(copy->parameter_count());
+    }
+    total = scratch.size();
+  }
+  std::ostringstream out;
+  out << "Model: \"" << name_ << "\"\n";
+  const std::string thin(65, '_'), thick(65, '=');
+  out << thin << "\n";
+  out << std::left << " " << std::setw(28) << "Layer (type)" << std::setw(26) << "Output Shape"
+      << "Param #\n"
+      << thick << "\n";
+  for (size_t i = 0; i < state_->layers.size(); ++i) {
+    const Layer& layer = *state_->layers[i];
+    const std::string shape = known ? shapes[i].batch_str() : "(unbuilt)";
+    out << " " << std::setw(28) << (layer.name() + " (" + layer.type() + ")") << std::setw(26)
+        << shape << (known ? std::to_string(counts[i]) : "?") << "\n";
+  }
+  out << thick << "\n";
+  if (known) {
+    out << "Total params: " << total << "\n"
+        << "Trainable params: " << total << "\n"
+        << "Non-trainable params: 0\n";
+  } else {
+    out << "The model is not built yet: give the first layer input_dim or input_shape, or call "
+           "build() or fit().\n";
+  }
+  out << thin << "\n";
+  return out.str();
+}
+
+void Sequential::summary(std::ostream& out) const { out << summary_text(); }
+void Sequential::summary() const { summary(std::cout); }
+
+int64_t Sequential::count_params() const { return state_->params.size(); }
+size_t Sequential::size() const { return state_->layers.size(); }
+
+Layer& Sequential::layer(size_t index) {
+  CITADEL_CHECK(index < state_->layers.size(), ValueError, "layer index ", index,
+                " out of range; the model has ", state_->layers.size(), " layers");
+  return *state_->layers[index];
+}
+
+Shape Sequential::input_shape() const {
+  CITADEL_CHECK(built_, ValueError, "model '", name_, "' is not built yet");
+  return state_->input_shape;
+}
+
+Shape Sequential::output_shape() const {
+  CITADEL_CHECK(built_, ValueError, "model '", name_, "' is not built yet");
+  return state_->output_shapes.back();
+}
+
+ParameterStore& Sequential::parameters() { return state_->params; }
+
+Optimizer& Sequential::optimizer() {
+  CITADEL_CHECK(state_->compiled, ValueError, "model '", name_, "' is not compiled yet");
+  return *state_->optimizer;
+}
+
+uint64_t Sequential::seed() const { return state_->rng.seed(); }
+
+std::vector<Tensor> Sequential::get_weights() const {
+  CITADEL_CHECK(built_, ValueError, "get_weights: model '", name_, "' is not built yet");
+  std::vector<Tensor> weights;
+  for (size_t i = 0; i < state_->params.parameters().size(); ++i)
+    weights.push_back(Tensor::from(state_->params.value(static_cast<int>(i))));
+  return weights;
+}
+
+void Sequential::set_weights(const std::vector<Tensor>& weights) {
+  CITADEL_CHECK(built_, ValueError, "set_weights: model '", name_, "' is not built yet");
+  const auto& infos = state_->params.parameters();
+  CITADEL_CHECK(weights.size() == infos.size(), ValueError, "set_weights: model '", name_,
+                "' has ", infos.size(), " weight tensors, got ", weights.size());
+  for (size_t i = 0; i < infos.size(); ++i)
+    CITADEL_CHECK(weights[i].shape() == infos[i].shape, ShapeError, "set_weights: ", infos[i].name,
+                  " has shape ", infos[i].shape, ", got ", weights[i].shape());
+  for (size_t i = 0; i < infos.size(); ++i) {
+    TensorView target = state_->params.value(static_cast<int>(i));
+    std::copy_n(weights[i].data(), weights[i].numel(), target.data());
+  }
+}
+
+}  // namespace citadel

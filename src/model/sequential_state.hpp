@@ -1,0 +1,46 @@
+// The private state of a Sequential model, shared by its building and training code.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "citadel/model/sequential.hpp"
+
+namespace citadel {
+
+struct Sequential::State {
+  std::vector<std::unique_ptr<Layer>> layers;
+  std::vector<Shape> output_shapes;  // per layer, without the batch axis
+  Shape input_shape;
+  ParameterStore params;
+  Rng rng;
+
+  // Set by compile(); the rest of training's setup is resolved once the model is built.
+  bool compiled = false;
+  std::unique_ptr<Loss> loss;           // as the user gave it
+  std::unique_ptr<Loss> training_loss;  // the same, or fused with the output activation
+  bool fused_output = false;            // training_loss takes the last pre-activation
+  std::unique_ptr<Optimizer> optimizer;
+  std::vector<std::string> metric_names;
+  std::vector<std::unique_ptr<Metric>> metrics;
+  uint64_t fit_calls = 0;
+
+  // Buffers reused across batches: each layer's output, two ping-pong gradients, the
+  // loss gradient and the gathered batch.
+  std::vector<Tensor> outputs;
+  Tensor gradient_a, gradient_b, loss_gradient;
+  Tensor batch_x, batch_y;
+
+  explicit State(uint64_t seed) : rng(seed) {}
+
+  void forward(ConstTensorView x, Mode mode);
+  ConstTensorView output() const { return outputs.back(); }
+  // The mean loss of the last forward() against y; fills loss_gradient if asked.
+  double loss_value(ConstTensorView y, bool with_gradient);
+  void backward();
+  void resolve_training_setup();
+  void check_inputs(ConstTensorView x, const char* caller) const;
+};
+
+}  // namespace citadel

@@ -1,0 +1,229 @@
+// Sequential's training loop: fit, train_on_batch, evaluate and predict over buffers
+// that are sized once per batch size and reused, so steady-state steps never allocate.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <numeric>
+
+#include "citadel/core/error.hpp"
+#include "citadel/model/sequential.hpp"
+#include "progress.hpp"
+#include "sequential_state.hpp"
+
+namespace citadel {
+namespace {
+
+void check_batch_size(int64_t batch_size, const char* caller) {
+  CITADEL_CHECK(batch_size >= 1, ValueError, caller, ": batch_size must be at least 1, got ", batch_size);
+}
+
+void check_rows_match(ConstTensorView x, ConstTensorView y, const char* caller) {
+  CITADEL_CHECK(x.rank() >= 2, ShapeError, caller,
+                ": x must be (samples, features...), got shape ", x.shape());
+  CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, caller, ": x has ",
+                x.shape(0), " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0, " (shape ", y.shape(), ")");
+  CITADEL_CHECK(x.shape(0) > 0, ValueError, caller, ": no data (x has 0 rows)");
+}
+
+// Copies rows `indices[begin, end)` of `source` into `target` (resized to fit).
+void gather_rows(ConstTensorView source, const std::vector<int64_t>& indices, int64_t begin,
+                 int64_t end, Tensor& target) {
+  Shape shape = source.shape();
+  const int64_t row = source.shape(0) == 0 ? 0 : source.numel() / source.shape(0);
+  shape[0] = end - begin;
+  target.resize(shape);
+  for (int64_t i = begin; i < end; ++i)
+    std::memcpy(target.data() + (i - begin) * row, source.data() + indices[i] * row,
+                sizeof(float) * static_cast<size_t>(row));
+}
+
+}  // namespace
+
+void Sequential::State::check_inputs(ConstTensorView x, const char* caller) const {
+  CITADEL_CHECK(x.rank() >= 2 && x.shape().without_batch() == input_shape, ShapeError, caller,
+                ": the model expects inputs ", input_shape.batch_str(), ", got shape ", x.shape());
+}
+
+void Sequential::State::forward(ConstTensorView x, Mode mode) {
+  ConstTensorView input = x;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    layers[i]->forward(input, outputs[i], mode);
+    input = outputs[i];
+  }
+}
+
+double Sequential::State::loss_value(ConstTensorView y, bool with_gradient) {
+  const ConstTensorView predictions = fused_output ? layers.back()->pre_activation() : output();
+  if (!with_gradient) return training_loss->compute(predictions, y, TensorView());
+  loss_gradient.resize(predictions.shape());
+  return training_loss->compute(predictions, y, loss_gradient);
+}
+
+void Sequential::State::backward() {
+  const Tensor* dy = &loss_gradient;
+  for (size_t i = layers.size(); i-- > 0;) {
+    Tensor& dx = (dy == &gradient_a) ? gradient_b : gradient_a;  // never alias dy
+    if (i + 1 == layers.size() && fused_output) layers[i]->backward_from_pre_activation(*dy, dx);
+    else layers[i]->backward(*dy, dx);
+    dy = &dx;
+  }
+}
+
+double Sequential::compute_gradients(ConstTensorView x, ConstTensorView y) {
+  State& s = *state_;
+  CITADEL_CHECK(s.compiled, ValueError, "compute_gradients() called before compile()");
+  check_rows_match(x, y, "compute_gradients");
+  build(x.shape().without_batch());
+  s.check_inputs(x, "compute_gradients");
+  s.loss->check_targets(s.output_shapes.back().with_batch(x.shape(0)), y);
+  s.forward(x, Mode::kTrain);
+  const double loss = s.loss_value(y, true);
+  s.params.zero_grad();
+  s.backward();
+  return loss;
+}
+
+double Sequential::train_on_batch(ConstTensorView x, ConstTensorView y) {
+  const double loss = compute_gradients(x, y);
+  CITADEL_CHECK(std::isfinite(loss), ValueError, "train_on_batch: the loss is ", loss,
+                "; the weights were not updated");
+  state_->optimizer->step(state_->params);
+  return loss;
+}
+
+History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& options) {
+  State& s = *state_;
+  CITADEL_CHECK(s.compiled, ValueError,
+                "fit() called before compile(): call compile({.loss = ..., .optimizer = ...}) first");
+  CITADEL_CHECK(options.epochs >= 0, ValueError, "fit: epochs must be >= 0, got ", options.epochs);
+  check_batch_size(options.batch_size, "fit");
+  CITADEL_CHECK(options.validation_split >= 0.0 && options.validation_split < 1.0, ValueError,
+                "fit: validation_split must lie in [0, 1), got ", options.validation_split);
+  CITADEL_CHECK(options.verbose >= 0 && options.verbose <= 2, ValueError,
+                "fit: verbose must be 0, 1 or 2, got ", options.verbose);
+  check_rows_match(x, y, "fit");
+  build(x.shape().without_batch());
+  s.check_inputs(x, "fit");
+
+  // Keras takes the validation rows from the end, before shuffling.
+  ConstTensorView train_x = x, train_y = y;
+  std::optional<ValidationData> validation = options.validation_data;
+  if (!validation && options.validation_split > 0) {
+    const auto split_at = static_cast<int64_t>(double(x.shape(0)) * (1.0 - options.validation_split));
+    CITADEL_CHECK(split_at >= 1 && split_at < x.shape(0), ValueError, "fit: validation_split ",
+                  options.validation_split, " of ", x.shape(0), " rows leaves an empty split");
+    train_x = x.rows(0, split_at);
+    train_y = y.rows(0, split_at);
+    validation = ValidationData{x.rows(split_at, x.shape(0)), y.rows(split_at, y.shape(0))};
+  }
+  const int64_t rows = train_x.shape(0);
+  s.loss->check_targets(s.output_shapes.back().with_batch(rows), train_y);
+  if (validation) {
+    check_rows_match(validation->x, validation->y, "fit (validation_data)");
+    s.check_inputs(validation->x, "fit (validation_data)");
+    s.loss->check_targets(s.output_shapes.back().with_batch(validation->x.shape(0)), validation->y);
+  }
+
+  const int64_t batch_size = std::min(options.batch_size, rows);
+  const int64_t steps = (rows + batch_size - 1) / batch_size;
+  std::vector<int64_t> order(static_cast<size_t>(rows));
+  std::iota(order.begin(), order.end(), 0);
+  Rng shuffle_rng = options.seed ? Rng(*options.seed) : s.rng.fork(1 + s.fit_calls);
+  ++s.fit_calls;
+
+  History history;
+  ProgressReporter progress(std::cout, options.verbose, options.epochs, steps);
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    if (options.shuffle)  // Fisher-Yates
+      for (int64_t i = rows - 1; i > 0; --i)
+        std::swap(order[i], order[shuffle_rng.below(static_cast<uint64_t>(i + 1))]);
+    for (auto& metric : s.metrics) metric->reset(rows);
+    double loss_sum = 0;
+    int64_t seen = 0;
+    progress.epoch_begin(epoch);
+    for (int64_t step = 0; step < steps; ++step) {
+      const int64_t begin = step * batch_size, end = std::min(begin + batch_size, rows);
+      gather_rows(train_x, order, begin, end, s.batch_x);
+      gather_rows(train_y, order, begin, end, s.batch_y);
+      s.forward(s.batch_x, Mode::kTrain);
+      const double loss = s.loss_value(s.batch_y, true);
+      if (!std::isfinite(loss)) {
+        history.stop_reason = "non-finite loss";
+        throw ValueError(detail::concat(
+            "fit: the training loss became ", loss, " at epoch ", epoch + 1, ", step ", step + 1,
+            " of ", steps, "; training stopped with the weights of the step before. Lower the "
+            "learning rate, scale the inputs, or check the data for NaN/Inf"));
+      }
+      s.params.zero_grad();
+      s.backward();
+      s.optimizer->step(s.params);
+      loss_sum += loss * double(end - begin);
+      seen += end - begin;
+      for (auto& metric : s.metrics) metric->update(s.output(), s.batch_y);
+      progress.batch_end(step + 1, [&] {
+        Logs running{{"loss", loss_sum / double(seen)}};
+        for (const auto& metric : s.metrics) running[metric->name()] = metric->result();
+        return running;
+      });
+    }
+    Logs logs{{"loss", loss_sum / double(rows)}};
+    for (const auto& metric : s.metrics) logs[metric->name()] = metric->result();
+    if (validation) {
+      const Logs validation_logs = evaluate(validation->x, validation->y, {.batch_size = batch_size});
+      for (const auto& [name, value] : validation_logs) logs["val_" + name] = value;
+    }
+    history.append(epoch, logs);
+    progress.epoch_end(logs);
+    if (options.loss_threshold && logs["loss"] <= *options.loss_threshold) {
+      history.stop_reason = detail::concat("the training loss ", logs["loss"], " reached the threshold ",
+                                           *options.loss_threshold, " at epoch ", epoch + 1);
+      progress.message("Stopping: " + history.stop_reason + ".");
+      break;
+    }
+  }
+  return history;
+}
+
+Logs Sequential::evaluate(ConstTensorView x, ConstTensorView y, const EvaluateOptions& options) {
+  State& s = *state_;
+  CITADEL_CHECK(s.compiled, ValueError, "evaluate() called before compile()");
+  check_batch_size(options.batch_size, "evaluate");
+  check_rows_match(x, y, "evaluate");
+  build(x.shape().without_batch());
+  s.check_inputs(x, "evaluate");
+  const int64_t rows = x.shape(0);
+  s.loss->check_targets(s.output_shapes.back().with_batch(rows), y);
+  for (auto& metric : s.metrics) metric->reset(rows);
+  double loss_sum = 0;
+  for (int64_t begin = 0; begin < rows; begin += options.batch_size) {
+    const int64_t end = std::min(begin + options.batch_size, rows);
+    const ConstTensorView batch_y = y.rows(begin, end);
+    s.forward(x.rows(begin, end), Mode::kInfer);
+    loss_sum += s.loss_value(batch_y, false) * double(end - begin);
+    for (auto& metric : s.metrics) metric->update(s.output(), batch_y);
+  }
+  Logs logs{{"loss", loss_sum / double(rows)}};
+  for (const auto& metric : s.metrics) logs[metric->name()] = metric->result();
+  return logs;
+}
+
+Tensor Sequential::predict(ConstTensorView x, const PredictOptions& options) {
+  State& s = *state_;
+  check_batch_size(options.batch_size, "predict");
+  CITADEL_CHECK(x.rank() >= 2, ShapeError, "predict: x must be (samples, features...), got shape ",
+                x.shape());
+  build(x.shape().without_batch());
+  s.check_inputs(x, "predict");
+  const int64_t rows = x.shape(0);
+  Tensor result(s.output_shapes.back().with_batch(rows));
+  const int64_t row_size = s.output_shapes.back().numel();
+  for (int64_t begin = 0; begin < rows; begin += options.batch_size) {
+    const int64_t end = std::min(begin + options.batch_size, rows);
+    s.forward(x.rows(begin, end), Mode::kInfer);
+    std::copy_n(s.output().data(), (end - begin) * row_size, result.data() + begin * row_size);
+  }
+  return result;
+}
+
+}  // namespace citadel

@@ -1,0 +1,53 @@
+// Atomic writes: the new contents replace the old, failures leave nothing behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "citadel/core/atomic_file.hpp"
+#include "citadel/core/error.hpp"
+
+using namespace citadel;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_all(const fs::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+fs::path fresh_directory(const std::string& name) {
+  const fs::path directory = fs::temp_directory_path() / ("citadel_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  return directory;
+}
+
+}  // namespace
+
+TEST(AtomicFile, WritesAndReplacesLeavingNoTemporaryFiles) {
+  const fs::path directory = fresh_directory("atomic");
+  const fs::path target = directory / "report.json";
+  write_file_atomically(target.string(), "first");
+  EXPECT_EQ(read_all(target), "first");
+  write_file_atomically(target.string(), "second, longer contents");
+  EXPECT_EQ(read_all(target), "second, longer contents");
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(directory)) files += entry.is_regular_file();
+  EXPECT_EQ(files, 1);
+  fs::remove_all(directory);
+}
+
+TEST(AtomicFile, MissingDirectoryIsAnIoErrorNamingThePath) {
+  const std::string path = "/nonexistent-citadel-dir/x.json";
+  try {
+    write_file_atomically(path, "data");
+    FAIL() << "expected IoError";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}

@@ -1,0 +1,55 @@
+// A training step allocates nothing once the first step has run: every call of the
+// global operator new in this program is counted, and steps after warm-up must add none.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "citadel/layers/dense.hpp"
+#include "citadel/model/sequential.hpp"
+
+namespace {
+std::atomic<long> allocations{0};
+}
+
+void* operator new(std::size_t size) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* pointer = std::malloc(size == 0 ? 1 : size)) return pointer;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void operator delete(void* pointer) noexcept { std::free(pointer); }
+void operator delete[](void* pointer) noexcept { std::free(pointer); }
+void operator delete(void* pointer, std::size_t) noexcept { std::free(pointer); }
+void operator delete[](void* pointer, std::size_t) noexcept { std::free(pointer); }
+
+using namespace citadel;
+
+TEST(Allocation, TrainingStepsAfterTheFirstAllocateNothing) {
+  for (const char* optimizer : {"adam", "sgd", "rmsprop"}) {
+    Sequential model;
+    model.add(Dense(10, {.input_dim = 8, .activation = "relu"}));
+    model.add(Dense(10, {.activation = "relu"}));
+    model.add(Dense(3, {.activation = "softmax"}));
+    model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = optimizer});
+    Tensor x = random::uniform({32, 8});
+    Tensor y = random::randint(0, 3, {32});
+    Tensor x_small = random::uniform({5, 8});  // a smaller last batch reuses the buffers
+    Tensor y_small = random::randint(0, 3, {5});
+    model.train_on_batch(x, y);  // sizes every buffer and the optimizer state
+    const long before = allocations.load();
+    for (int step = 0; step < 20; ++step) {
+      model.train_on_batch(x, y);
+      model.train_on_batch(x_small, y_small);
+    }
+    EXPECT_EQ(allocations.load() - before, 0) << optimizer;
+  }
+}
+
+TEST(Allocation, CounterSeesAllocations) {
+  const long before = allocations.load();
+  void* probe = ::operator new(16);  // a call, which unlike a new-expression is never elided
+  ::operator delete(probe);
+  EXPECT_GT(allocations.load(), before);
+}

@@ -1,0 +1,49 @@
+// ops::gemm against a plain triple loop, for every transpose combination.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "citadel/core/random.hpp"
+#include "citadel/ops/gemm.hpp"
+
+using namespace citadel;
+using ops::Transpose;
+
+namespace {
+
+std::vector<float> random_values(size_t count, Rng& rng) {
+  std::vector<float> values(count);
+  for (auto& v : values) v = static_cast<float>(rng.normal());
+  return values;
+}
+
+}  // namespace
+
+class GemmTest : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
+
+TEST_P(GemmTest, MatchesNaiveProduct) {
+  const auto [ta, tb] = GetParam();
+  const int64_t M = 7, N = 5, K = 9;
+  Rng rng(42);
+  // Stored shapes: A is (M, K) or (K, M) when transposed; B is (K, N) or (N, K).
+  const std::vector<float> A = random_values(M * K, rng), B = random_values(K * N, rng);
+  std::vector<float> C = random_values(M * N, rng);
+  const std::vector<float> C0 = C;
+  const float alpha = 0.75f, beta = 0.5f;
+  auto a = [&](int64_t i, int64_t k) { return ta ? A[k * M + i] : A[i * K + k]; };
+  auto b = [&](int64_t k, int64_t j) { return tb ? B[j * K + k] : B[k * N + j]; };
+  ops::gemm(ta ? Transpose::kYes : Transpose::kNo, tb ? Transpose::kYes : Transpose::kNo, M, N, K, alpha,
+            A.data(), ta ? M : K, B.data(), tb ? K : N, beta, C.data(), N);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double expected = beta * C0[i * N + j];
+      for (int64_t k = 0; k < K; ++k) expected += alpha * double(a(i, k)) * b(k, j);
+      EXPECT_NEAR(C[i * N + j], expected, 1e-4) << i << "," << j;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTransposes, GemmTest,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()));
+
+TEST(Gemm, BackendIsNamed) { EXPECT_NE(std::string(ops::gemm_backend()), ""); }

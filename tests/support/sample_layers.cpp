@@ -1,0 +1,20 @@
+// Samples of each layer type, covering its options that change the math.
+#include "sample_layers.hpp"
+
+#include "citadel/layers/activation.hpp"
+#include "citadel/layers/dense.hpp"
+
+namespace citadel::testkit {
+
+std::map<std::string, std::vector<LayerSample>> sample_layers() {
+  std::map<std::string, std::vector<LayerSample>> samples;
+  samples["Dense"].push_back({std::make_unique<Dense>(4), Shape{3, 5}});
+  samples["Dense"].push_back({std::make_unique<Dense>(3, DenseOptions{.activation = "tanh"}), Shape{2, 4}});
+  samples["Dense"].push_back(
+      {std::make_unique<Dense>(2, DenseOptions{.activation = "softmax", .use_bias = false}), Shape{4, 3}});
+  samples["Activation"].push_back({std::make_unique<Activation>("gelu"), Shape{3, 4}});
+  samples["Activation"].push_back({std::make_unique<Activation>("softmax"), Shape{2, 5}});
+  return samples;
+}
+
+}  // namespace citadel::testkit
