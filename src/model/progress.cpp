@@ -27,12 +27,14 @@ std::string format_step_time(double seconds) {
 
 }  // namespace
 
-ProgressReporter::ProgressReporter(std::ostream& out, int verbose, int epochs, int64_t steps)
+ProgressReporter::ProgressReporter(std::ostream& out, int verbose, int epochs, int64_t steps,
+                                   std::vector<std::string> names)
     : out_(out),
       verbose_(verbose),
       live_bar_(verbose == 1 && &out == &std::cout && ::isatty(STDOUT_FILENO)),
       epochs_(epochs),
-      steps_(steps) {}
+      steps_(steps),
+      names_(std::move(names)) {}
 
 void ProgressReporter::epoch_begin(int epoch) {
   epoch_start_ = last_draw_ = std::chrono::steady_clock::now();
@@ -40,19 +42,11 @@ void ProgressReporter::epoch_begin(int epoch) {
 }
 
 std::string ProgressReporter::figures(const Logs& logs) const {
-  // Keras's order: loss first, then the metrics, then the validation figures.
   std::string text;
-  auto add = [&](const std::string& name, double value) {
-    text += " - " + name + ": " + format_value(value);
-  };
-  for (const char* prefix : {"", "val_"}) {
-    if (auto found = logs.find(std::string(prefix) + "loss"); found != logs.end())
-      add(found->first, found->second);
-    for (const auto& [name, value] : logs) {
-      const bool validation = name.rfind("val_", 0) == 0;
-      if (validation == (*prefix != '\0') && name != std::string(prefix) + "loss") add(name, value);
-    }
-  }
+  for (const char* prefix : {"", "val_"})
+    for (const auto& name : names_)
+      if (auto found = logs.find(prefix + name); found != logs.end())
+        text += " - " + found->first + ": " + format_value(found->second);
   return text;
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "citadel/model/history.hpp"
 
@@ -14,7 +15,9 @@ namespace citadel {
 
 class ProgressReporter {
  public:
-  ProgressReporter(std::ostream& out, int verbose, int epochs, int64_t steps);
+  // `names`: the figures to show, in order ("loss", then the metrics as compiled); their
+  // validation twins ("val_loss", ...) follow.
+  ProgressReporter(std::ostream& out, int verbose, int epochs, int64_t steps, std::vector<std::string> names);
 
   void epoch_begin(int epoch);
   // `running` gives the figures so far; called only when the bar is redrawn.
@@ -31,6 +34,7 @@ class ProgressReporter {
   bool live_bar_;  // redraw with \r only on a terminal
   int epochs_;
   int64_t steps_;
+  std::vector<std::string> names_;
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;
 };
 

@@ -133,7 +133,9 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   ++s.fit_calls;
 
   History history;
-  ProgressReporter progress(std::cout, options.verbose, options.epochs, steps);
+  std::vector<std::string> shown{"loss"};
+  for (const auto& metric : s.metrics) shown.push_back(metric->name());
+  ProgressReporter progress(std::cout, options.verbose, options.epochs, steps, shown);
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     if (options.shuffle)  // Fisher-Yates
       for (int64_t i = rows - 1; i > 0; --i)

@@ -13,6 +13,9 @@ namespace {
 std::atomic<long> allocations{0};
 }
 
+// GCC cannot see that these replacements pair malloc with free consistently.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t size) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* pointer = std::malloc(size == 0 ? 1 : size)) return pointer;
