@@ -3,6 +3,9 @@
 #include "citadel/data/csv.hpp"
 
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -120,19 +123,39 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-// Parses a whole cell as a float; nullopt when it is not exactly one number.
+// Parses a whole cell as a float; nullopt when it is not exactly one number. A number
+// beyond float's range parses as ±infinity, which the caller rejects as not finite.
 std::optional<float> parse_number(std::string_view text) {
   text = trim(text);
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
   if (text.empty()) return std::nullopt;
   float value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (end != text.data() + text.size()) return std::nullopt;
+  if (error == std::errc::result_out_of_range) {
+    const bool negative = text.front() == '-';
+    const bool tiny = std::strtod(std::string(text).c_str(), nullptr) == 0.0 || value == 0.0f;
+    if (tiny) return negative ? -0.0f : 0.0f;  // underflow: the value is as good as zero
+    return negative ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  }
+  if (error != std::errc()) return std::nullopt;
   return value;
 }
 
-std::string shorten(const std::string& text) {
-  return text.size() <= 40 ? text : text.substr(0, 37) + "...";
+// A cell as it may appear in a one-line message: at most 40 characters, and bytes that
+// are not printable ASCII (binary garbage, line breaks in quotes) escaped as \xHH.
+std::string printable(const std::string& text) {
+  std::string result;
+  for (unsigned char c : text.substr(0, 40)) {
+    if (c >= 0x20 && c < 0x7F) {
+      result += static_cast<char>(c);
+    } else {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
+      result += escaped;
+    }
+  }
+  return text.size() > 40 ? result + "..." : result;
 }
 
 }  // namespace
@@ -166,9 +189,10 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
                     ": column '", table.columns[c], "' is empty (missing value)");
       CITADEL_CHECK(value.has_value(), IoError, source, ":", row.line, ":", cell.column,
                     ": column '", table.columns[c], "': expected a number, got '",
-                    shorten(cell.text), "'");
+                    printable(cell.text), "'");
       CITADEL_CHECK(std::isfinite(*value), IoError, source, ":", row.line, ":", cell.column,
-                    ": column '", table.columns[c], "': ", cell.text, " is not a finite number");
+                    ": column '", table.columns[c], "': ", printable(cell.text),
+                    " is not a finite number (or is beyond float's range)");
       table.values.push_back(*value);
     }
     ++table.rows;

@@ -56,6 +56,13 @@ TEST(Csv, RaggedRowsEmptyCellsAndNonFiniteValuesAreErrors) {
   EXPECT_NE(error_of("a,b\n1,nan\n").find("not a finite number"), std::string::npos);
   EXPECT_NE(error_of("a,b\n1,inf\n").find("not a finite number"), std::string::npos);
   EXPECT_NE(error_of("a,b\n1,\"2\n").find("never closed"), std::string::npos);
+  EXPECT_NE(error_of("a,b\n1,1e39\n").find("beyond float's range"), std::string::npos);
+  EXPECT_EQ(parse_csv("a,b\n1,1e-50\n", "t.csv").values[1], 0.0f);  // underflow is zero
+}
+
+TEST(Csv, BinaryGarbageIsQuotedPrintably) {
+  const std::string message = error_of(std::string("a,b\n1,\x01\xFF\x7F\n", 10));
+  EXPECT_NE(message.find("\\x01\\xFF\\x7F"), std::string::npos) << message;
 }
 
 TEST(Csv, EmptyFileAndHeaderOnlyAreErrors) {
