@@ -132,11 +132,10 @@ std::optional<float> parse_number(std::string_view text) {
   float value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (end != text.data() + text.size()) return std::nullopt;
-  if (error == std::errc::result_out_of_range) {
-    const bool negative = text.front() == '-';
-    const bool tiny = std::strtod(std::string(text).c_str(), nullptr) == 0.0 || value == 0.0f;
-    if (tiny) return negative ? -0.0f : 0.0f;  // underflow: the value is as good as zero
-    return negative ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  if (error == std::errc::result_out_of_range) {  // `value` is untouched then
+    const double wide = std::strtod(std::string(text).c_str(), nullptr);
+    if (std::fabs(wide) < 1.0) return 0.0f;  // underflow: as good as zero
+    return wide < 0 ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
   }
   if (error != std::errc()) return std::nullopt;
   return value;
