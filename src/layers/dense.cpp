@@ -36,8 +36,10 @@ Shape Dense::build(const Shape& input_shape, ParameterStore& params) {
   in_features_ = input_shape[0];
   CITADEL_CHECK(in_features_ > 0, ShapeError, name_, " (Dense): input has no features");
   kernel_id_ = params.declare(name_ + "/kernel", Shape{in_features_, units_},
-                              options_.kernel_initializer);
-  if (options_.use_bias) bias_id_ = params.declare(name_ + "/bias", Shape{units_}, options_.bias_initializer);
+                              options_.kernel_initializer, options_.kernel_regularizer);
+  if (options_.use_bias)
+    bias_id_ = params.declare(name_ + "/bias", Shape{units_}, options_.bias_initializer,
+                              options_.bias_regularizer);
   return Shape{units_};
 }
 

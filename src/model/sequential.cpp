@@ -71,10 +71,12 @@ void Sequential::build(const Shape& input_shape) {
     s.output_shapes.push_back(shape);
   }
   s.params.allocate();
+  for (const auto& info : s.params.parameters()) s.regularized = s.regularized || info.regularizer.active();
   Rng init_rng = s.rng.fork(0);
   for (size_t i = 0; i < s.params.parameters().size(); ++i)
     initialize(s.params.parameters()[i].initializer, s.params.value(static_cast<int>(i)), init_rng);
   for (auto& layer : s.layers) layer->bind(s.params);
+  for (size_t i = 0; i < s.layers.size(); ++i) s.layers[i]->reseed(s.rng.fork(1000 + i).next_u64());
   s.outputs.resize(s.layers.size());
   built_ = true;
   if (s.compiled) s.resolve_training_setup();
@@ -185,6 +187,11 @@ ParameterStore& Sequential::parameters() { return state_->params; }
 Optimizer& Sequential::optimizer() {
   CITADEL_CHECK(state_->compiled, ValueError, "model '", name_, "' is not compiled yet");
   return *state_->optimizer;
+}
+
+void Sequential::stop_training(const std::string& reason) {
+  state_->stop_requested = true;
+  state_->stop_reason = reason;
 }
 
 uint64_t Sequential::seed() const { return state_->rng.seed(); }

@@ -14,6 +14,7 @@ struct Sequential::State {
   std::vector<Shape> output_shapes;  // per layer, without the batch axis
   Shape input_shape;
   ParameterStore params;
+  bool regularized = false;  // some parameter has an L1/L2 penalty
   Rng rng;
 
   // Set by compile(); the rest of training's setup is resolved once the model is built.
@@ -25,6 +26,8 @@ struct Sequential::State {
   std::vector<std::string> metric_names;
   std::vector<std::unique_ptr<Metric>> metrics;
   uint64_t fit_calls = 0;
+  bool stop_requested = false;
+  std::string stop_reason;
 
   // Buffers reused across batches: each layer's output, two ping-pong gradients, the
   // loss gradient and the gathered batch.

@@ -55,9 +55,11 @@ void Sequential::State::forward(ConstTensorView x, Mode mode) {
 
 double Sequential::State::loss_value(ConstTensorView y, bool with_gradient) {
   const ConstTensorView predictions = fused_output ? layers.back()->pre_activation() : output();
-  if (!with_gradient) return training_loss->compute(predictions, y, TensorView());
+  // Keras includes the weight penalties in the reported loss, in training and evaluation.
+  const double penalty = regularized ? params.regularization_loss() : 0.0;
+  if (!with_gradient) return training_loss->compute(predictions, y, TensorView()) + penalty;
   loss_gradient.resize(predictions.shape());
-  return training_loss->compute(predictions, y, loss_gradient);
+  return training_loss->compute(predictions, y, loss_gradient) + penalty;
 }
 
 void Sequential::State::backward() {
@@ -68,6 +70,7 @@ void Sequential::State::backward() {
     else layers[i]->backward(*dy, dx);
     dy = &dx;
   }
+  if (regularized) params.add_regularization_gradient();
 }
 
 double Sequential::compute_gradients(ConstTensorView x, ConstTensorView y) {
@@ -132,11 +135,21 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   Rng shuffle_rng = options.seed ? Rng(*options.seed) : s.rng.fork(1 + s.fit_calls);
   ++s.fit_calls;
 
+  std::vector<Callback*> callbacks;
+  for (const CallbackRef& callback : options.callbacks) callbacks.push_back(&callback.get());
+  std::optional<LossThreshold> threshold;  // the loss_threshold option is this callback
+  if (options.loss_threshold) callbacks.push_back(&threshold.emplace(LossThresholdOptions{*options.loss_threshold}));
+  s.stop_requested = false;
+  s.stop_reason.clear();
+
   History history;
   std::vector<std::string> shown{"loss"};
   for (const auto& metric : s.metrics) shown.push_back(metric->name());
+  shown.push_back("learning_rate");
   ProgressReporter progress(std::cout, options.verbose, options.epochs, steps, shown);
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+  for (Callback* callback : callbacks) callback->on_train_begin(*this);
+  for (int epoch = 0; epoch < options.epochs && !s.stop_requested; ++epoch) {
+    for (Callback* callback : callbacks) callback->on_epoch_begin(epoch, *this);
     if (options.shuffle)  // Fisher-Yates
       for (int64_t i = rows - 1; i > 0; --i)
         std::swap(order[i], order[shuffle_rng.below(static_cast<uint64_t>(i + 1))]);
@@ -144,14 +157,16 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
     double loss_sum = 0;
     int64_t seen = 0;
     progress.epoch_begin(epoch);
-    for (int64_t step = 0; step < steps; ++step) {
+    for (int64_t step = 0; step < steps && !s.stop_requested; ++step) {
+      for (Callback* callback : callbacks) callback->on_batch_begin(step, *this);
       const int64_t begin = step * batch_size, end = std::min(begin + batch_size, rows);
       gather_rows(train_x, order, begin, end, s.batch_x);
       gather_rows(train_y, order, begin, end, s.batch_y);
       s.forward(s.batch_x, Mode::kTrain);
       const double loss = s.loss_value(s.batch_y, true);
-      if (!std::isfinite(loss)) {
-        history.stop_reason = "non-finite loss";
+      if (!std::isfinite(loss)) {  // no update; a callback may end training calmly
+        for (Callback* callback : callbacks) callback->on_batch_end(step, loss, *this);
+        if (s.stop_requested) break;
         throw ValueError(detail::concat(
             "fit: the training loss became ", loss, " at epoch ", epoch + 1, ", step ", step + 1,
             " of ", steps, "; training stopped with the weights of the step before. Lower the "
@@ -163,27 +178,27 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
       loss_sum += loss * double(end - begin);
       seen += end - begin;
       for (auto& metric : s.metrics) metric->update(s.output(), s.batch_y);
+      for (Callback* callback : callbacks) callback->on_batch_end(step, loss, *this);
       progress.batch_end(step + 1, [&] {
         Logs running{{"loss", loss_sum / double(seen)}};
         for (const auto& metric : s.metrics) running[metric->name()] = metric->result();
         return running;
       });
     }
-    Logs logs{{"loss", loss_sum / double(rows)}};
+    if (seen == 0) break;  // stopped before any step of this epoch completed
+    Logs logs{{"loss", loss_sum / double(seen)}};
     for (const auto& metric : s.metrics) logs[metric->name()] = metric->result();
     if (validation) {
       const Logs validation_logs = evaluate(validation->x, validation->y, {.batch_size = batch_size});
       for (const auto& [name, value] : validation_logs) logs["val_" + name] = value;
     }
+    for (Callback* callback : callbacks) callback->on_epoch_end(epoch, logs, *this);
     history.append(epoch, logs);
     progress.epoch_end(logs);
-    if (options.loss_threshold && logs["loss"] <= *options.loss_threshold) {
-      history.stop_reason = detail::concat("the training loss ", logs["loss"], " reached the threshold ",
-                                           *options.loss_threshold, " at epoch ", epoch + 1);
-      progress.message("Stopping: " + history.stop_reason + ".");
-      break;
-    }
   }
+  for (Callback* callback : callbacks) callback->on_train_end(*this);
+  history.stop_reason = s.stop_reason;
+  if (s.stop_requested) progress.message("Stopping: " + s.stop_reason + ".");
   return history;
 }
 

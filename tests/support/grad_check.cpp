@@ -29,9 +29,12 @@ namespace {
                                        << analytic[worst_index] << " vs numeric " << numeric[worst_index];
 }
 
+constexpr uint64_t kMaskSeed = 77;  // the same dropout mask in every evaluation
+
 // L = Σ r⊙layer(x) in double.
 double reduce(Layer& layer, const Tensor& x, const Tensor& r) {
   Tensor y;
+  layer.reseed(kMaskSeed);
   layer.forward(x, y, Mode::kTrain);
   double total = 0;
   for (int64_t i = 0; i < y.numel(); ++i) total += double(r[i]) * y[i];
@@ -74,6 +77,7 @@ std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const Shape& inp
   Layer& layer = *built->layer;
   Tensor x = random_input(input_shape, options.seed + 1, options.min_abs_input);
   Tensor y;
+  layer.reseed(kMaskSeed);
   layer.forward(x, y, Mode::kTrain);
   Tensor r = random_input(y.shape(), options.seed + 2, 0.0);
   Tensor dx;
@@ -100,6 +104,7 @@ std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const Shape& inp
   if (params.size() == 0) return ::testing::AssertionSuccess() << "no parameters";
   Tensor x = random_input(input_shape, options.seed + 1, options.min_abs_input);
   Tensor y;
+  layer.reseed(kMaskSeed);
   layer.forward(x, y, Mode::kTrain);
   Tensor r = random_input(y.shape(), options.seed + 2, 0.0);
   Tensor dx;

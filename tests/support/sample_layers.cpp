@@ -3,6 +3,7 @@
 
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/dropout.hpp"
 
 namespace citadel::testkit {
 
@@ -14,6 +15,8 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
       {std::make_unique<Dense>(2, DenseOptions{.activation = "softmax", .use_bias = false}), Shape{4, 3}});
   samples["Activation"].push_back({std::make_unique<Activation>("gelu"), Shape{3, 4}});
   samples["Activation"].push_back({std::make_unique<Activation>("softmax"), Shape{2, 5}});
+  samples["Dropout"].push_back({std::make_unique<Dropout>(0.3f), Shape{4, 6}});
+  samples["Dropout"].push_back({std::make_unique<Dropout>(0.5f), Shape{2, 3, 4}});
   return samples;
 }
 

@@ -12,17 +12,26 @@
 
 namespace citadel {
 
+// Weight penalty added to the loss: l1·Σ|w| + l2·Σw² (Keras's L1, L2, L1L2).
+struct Regularizer {
+  float l1 = 0.0f;
+  float l2 = 0.0f;
+  bool active() const { return l1 != 0.0f || l2 != 0.0f; }
+};
+
 struct ParameterInfo {
   std::string name;         // "dense_1/kernel"
   Shape shape;
   int64_t offset = 0;       // into the flat buffers
   std::string initializer;  // a name known to layers/initializers
+  Regularizer regularizer;
 };
 
 class ParameterStore {
  public:
   // Declares a parameter; its storage exists after allocate(). Returns its id.
-  int declare(const std::string& name, const Shape& shape, const std::string& initializer);
+  int declare(const std::string& name, const Shape& shape, const std::string& initializer,
+              const Regularizer& regularizer = {});
   // Sizes both flat buffers (zero-filled) once every parameter is declared.
   void allocate();
   bool allocated() const { return allocated_; }
@@ -35,6 +44,11 @@ class ParameterStore {
   std::span<const float> values() const { return {values_.data(), static_cast<size_t>(size_)}; }
   std::span<float> grads() { return {grads_.data(), static_cast<size_t>(size_)}; }
   void zero_grad();
+
+  // The penalty of every regularized parameter, and (add_regularization_gradient) its
+  // gradient l1·sign(w) + 2·l2·w added to the gradient buffer.
+  double regularization_loss() const;
+  void add_regularization_gradient();
 
   const std::vector<ParameterInfo>& parameters() const { return parameters_; }
   int64_t size() const { return size_; }

@@ -15,6 +15,8 @@ struct DenseOptions {
   bool use_bias = true;
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
+  Regularizer kernel_regularizer = {};  // e.g. L2(1e-4)
+  Regularizer bias_regularizer = {};
 };
 
 class Dense final : public Layer {

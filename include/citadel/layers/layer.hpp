@@ -35,6 +35,9 @@ class Layer {
   // Takes views of its parameters once the store is allocated.
   virtual void bind(ParameterStore& params) { (void)params; }
   virtual int64_t parameter_count() const { return 0; }
+  // Seeds the layer's own randomness (dropout masks); the model calls it at build time
+  // with a stream derived from its seed.
+  virtual void reseed(uint64_t seed) { (void)seed; }
 
   // y = layer(x); y is resized as needed. x must stay alive and unchanged until the
   // matching backward() (the model keeps every layer's input for that reason).

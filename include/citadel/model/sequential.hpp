@@ -15,6 +15,7 @@
 #include "citadel/layers/layer.hpp"
 #include "citadel/losses/loss.hpp"
 #include "citadel/metrics/metric.hpp"
+#include "citadel/model/callbacks.hpp"
 #include "citadel/model/history.hpp"
 #include "citadel/optim/optimizer.hpp"
 
@@ -47,6 +48,8 @@ struct FitOptions {
   std::optional<double> loss_threshold = std::nullopt;
   // Seed of the shuffling order; by default drawn from the model's seed.
   std::optional<uint64_t> seed = std::nullopt;
+  // Run in order at each point of training: EarlyStopping, ReduceLROnPlateau, ...
+  std::vector<CallbackRef> callbacks = {};
 };
 
 struct EvaluateOptions {
@@ -97,6 +100,10 @@ class Sequential {
   // Weights in layer order (kernel, then bias), as Keras's get_weights/set_weights.
   std::vector<Tensor> get_weights() const;
   void set_weights(const std::vector<Tensor>& weights);
+
+  // Asks fit() to stop at the end of the current batch or epoch (for callbacks);
+  // `reason` becomes History::stop_reason.
+  void stop_training(const std::string& reason);
 
   const std::string& name() const { return name_; }
   int64_t count_params() const;

@@ -1,0 +1,31 @@
+// Dropout (Srivastava et al. 2014), inverted as Keras does it: in training each element
+// is zeroed with probability `rate` and the rest scaled by 1/(1 − rate); in evaluate and
+// predict the layer passes its input through unchanged.
+#pragma once
+
+#include "citadel/core/random.hpp"
+#include "citadel/layers/layer.hpp"
+
+namespace citadel {
+
+class Dropout final : public Layer {
+ public:
+  explicit Dropout(float rate);
+
+  std::unique_ptr<Layer> clone() const override { return std::make_unique<Dropout>(*this); }
+  std::string type() const override { return "Dropout"; }
+  Shape build(const Shape& input_shape, ParameterStore& params) override;
+  void forward(ConstTensorView x, Tensor& y, Mode mode) override;  // any shape
+  void backward(ConstTensorView dy, Tensor& dx) override;
+  void reseed(uint64_t seed) override { rng_ = Rng(seed); }
+  float rate() const { return rate_; }
+
+ private:
+  float rate_;
+  Shape input_shape_;
+  Rng rng_{0};
+  Tensor mask_;  // 0 or 1/(1 − rate) per element of the last training forward
+  bool last_was_training_ = false;
+};
+
+}  // namespace citadel

@@ -1,0 +1,45 @@
+// Inverted dropout with a seeded mask per training step.
+#include "citadel/layers/dropout.hpp"
+
+#include <algorithm>
+
+#include "citadel/core/error.hpp"
+
+namespace citadel {
+
+Dropout::Dropout(float rate) : rate_(rate) {
+  CITADEL_CHECK(rate >= 0.0f && rate < 1.0f, ValueError, "Dropout: rate must lie in [0, 1), got ", rate);
+}
+
+Shape Dropout::build(const Shape& input_shape, ParameterStore&) {
+  input_shape_ = input_shape;
+  return input_shape;
+}
+
+void Dropout::forward(ConstTensorView x, Tensor& y, Mode mode) {
+  CITADEL_CHECK(x.rank() >= 1 && x.shape().without_batch() == input_shape_, ShapeError, name_,
+                " (Dropout): expected input ", input_shape_.batch_str(), ", got ", x.shape());
+  y.resize(x.shape());
+  last_was_training_ = mode == Mode::kTrain && rate_ > 0.0f;
+  if (!last_was_training_) {
+    std::copy_n(x.data(), x.numel(), y.data());
+    return;
+  }
+  mask_.resize(x.shape());
+  const float keep_scale = 1.0f / (1.0f - rate_);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    mask_[i] = rng_.uniform() >= rate_ ? keep_scale : 0.0f;
+    y[i] = x[i] * mask_[i];
+  }
+}
+
+void Dropout::backward(ConstTensorView dy, Tensor& dx) {
+  dx.resize(dy.shape());
+  if (!last_was_training_) {
+    std::copy_n(dy.data(), dy.numel(), dx.data());
+    return;
+  }
+  for (int64_t i = 0; i < dy.numel(); ++i) dx[i] = dy[i] * mask_[i];
+}
+
+}  // namespace citadel
