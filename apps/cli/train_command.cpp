@@ -14,6 +14,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/data/csv.hpp"
+#include "citadel/data/dataset.hpp"
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
 #include "citadel/layers/dense.hpp"
@@ -82,7 +83,7 @@ CLI::App* add_train_command(CLI::App& app, TrainSettings& s) {
 int run_train(const TrainSettings& s) {
   const std::vector<DenseSpec> layers = parse_layer_spec(s.layers);
   const std::string data_path = s.data.empty() ? default_data_path() : s.data;
-  const Dataset data = to_dataset(read_csv(data_path), s.label);
+  const Dataset data = to_dataset(read_csv(data_path), {.label = s.label});
 
   random::set_seed(s.seed);
   const SplitIndices split = train_test_split(data.y, s.test_split, s.seed, is_classification(s.loss));
@@ -93,7 +94,7 @@ int run_train(const TrainSettings& s) {
   const Tensor y_test = take_rows(data.y, split.test);
 
   Sequential model;
-  const auto features = static_cast<int64_t>(data.feature_names.size());
+  const auto features = static_cast<int64_t>(data.schema.feature_names().size());
   for (size_t i = 0; i < layers.size(); ++i)
     model.add(Dense(layers[i].units, {.input_dim = i == 0 ? features : 0, .activation = layers[i].activation}));
   std::unique_ptr<Optimizer> optimizer = make_optimizer(s.optimizer);
@@ -105,7 +106,7 @@ int run_train(const TrainSettings& s) {
   if (s.verbose > 0) {
     std::printf("Data: %s (%lld rows, %lld features, label '%s'); train %zu, test %zu rows\n",
                 data_path.c_str(), static_cast<long long>(data.x.shape(0)),
-                static_cast<long long>(features), data.label_name.c_str(), split.train.size(),
+                static_cast<long long>(features), data.schema.label.c_str(), split.train.size(),
                 split.test.size());
     model.summary();
   }
@@ -127,7 +128,7 @@ int run_train(const TrainSettings& s) {
     report["history"] = history_json;
     report["epochs_run"] = history.epoch.size();
     report["data"] = data_path;
-    report["label"] = data.label_name;
+    report["label"] = data.schema.label;
     report["train_rows"] = split.train.size();
     report["test_rows"] = split.test.size();
     report["seed"] = s.seed;

@@ -1,13 +1,14 @@
-// A small, strict CSV reader. Every cell must be a finite number (a header row aside);
-// anything else is an IoError naming source:line:column and the column's name.
+// CSV tokenizing: rows of trimmed text cells with their line numbers, errors naming
+// source:line:column. No cell is interpreted here beyond header detection.
 #include "citadel/data/csv.hpp"
 
+#include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <limits>
-#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "citadel/core/error.hpp"
@@ -15,39 +16,43 @@
 namespace citadel {
 namespace {
 
-struct Cell {
-  std::string text;
-  int64_t column;  // 1-based character position of the cell's start, for messages
-};
-
 struct Row {
-  std::vector<Cell> cells;
-  int64_t line;  // 1-based line where the row starts
+  std::vector<std::string> cells;
+  std::vector<int64_t> columns;  // 1-based character position where each cell starts
+  int64_t line = 0;
 };
 
-// Splits the text into rows of cells, honouring quotes (a quoted cell may hold the
-// delimiter, doubled quotes and line breaks).
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
 class Tokenizer {
  public:
-  Tokenizer(std::string_view text, const std::string& source, char delimiter)
-      : text_(text), source_(source), delimiter_(delimiter) {
-    if (text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);  // UTF-8 BOM
-  }
+  Tokenizer(std::string_view text, const std::string& source, char delimiter, const CsvOptions& options)
+      : text_(text), source_(source), delimiter_(delimiter), options_(options) {}
 
   bool next(Row& row) {
     row.cells.clear();
+    row.columns.clear();
     while (position_ < text_.size() && is_blank_line()) skip_line();
     if (position_ >= text_.size()) return false;
     row.line = line_;
     while (true) {
+      CITADEL_CHECK(int64_t(row.cells.size()) < options_.max_columns, IoError, source_, ":", row.line,
+                    ": more than ", options_.max_columns, " fields in one row");
+      row.columns.push_back(static_cast<int64_t>(position_ - line_start_) + 1);
       row.cells.push_back(read_cell());
       if (position_ >= text_.size()) return true;
-      const char c = text_[position_];
-      if (c == delimiter_) {
+      if (text_[position_] == delimiter_) {
         ++position_;
         continue;
       }
-      skip_line_end();
+      if (text_[position_] == '\r') ++position_;
+      if (position_ < text_.size() && text_[position_] == '\n') ++position_;
+      ++line_;
+      line_start_ = position_;
       return true;
     }
   }
@@ -64,27 +69,28 @@ class Tokenizer {
     ++line_;
     line_start_ = position_;
   }
-  void skip_line_end() {
-    if (text_[position_] == '\r') ++position_;
-    if (position_ < text_.size() && text_[position_] == '\n') ++position_;
-    ++line_;
-    line_start_ = position_;
+  bool at_line_end(size_t i) const {
+    return text_[i] == '\n' || (text_[i] == '\r' && (i + 1 >= text_.size() || text_[i + 1] == '\n'));
+  }
+  void check_size(size_t size, int64_t line, int64_t column) const {
+    CITADEL_CHECK(int64_t(size) <= options_.max_field_bytes, IoError, source_, ":", line, ":", column,
+                  ": a field longer than ", options_.max_field_bytes, " bytes");
   }
 
-  Cell read_cell() {
-    Cell cell{{}, static_cast<int64_t>(position_ - line_start_) + 1};
-    const int64_t start_line = line_;
+  std::string read_cell() {
+    const int64_t start_line = line_, start_column = int64_t(position_ - line_start_) + 1;
     size_t i = position_;
-    while (i < text_.size() && text_[i] == ' ') ++i;
+    while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t') && text_[i] != delimiter_) ++i;
     if (i < text_.size() && text_[i] == '"') {
+      std::string cell;
       position_ = i + 1;
       while (true) {
-        CITADEL_CHECK(position_ < text_.size(), IoError, source_, ":", start_line, ":", cell.column,
+        CITADEL_CHECK(position_ < text_.size(), IoError, source_, ":", start_line, ":", start_column,
                       ": a quoted field is never closed (missing '\"')");
         const char c = text_[position_++];
         if (c == '"') {
           if (position_ < text_.size() && text_[position_] == '"') {
-            cell.text += '"';
+            cell += '"';
             ++position_;
             continue;
           }
@@ -94,37 +100,55 @@ class Tokenizer {
           ++line_;
           line_start_ = position_;
         }
-        cell.text += c;
+        cell += c;
+        if ((cell.size() & 0xFFFF) == 0) check_size(cell.size(), start_line, start_column);
       }
-      while (position_ < text_.size() && text_[position_] == ' ') ++position_;
-      CITADEL_CHECK(position_ >= text_.size() || text_[position_] == delimiter_ ||
-                        text_[position_] == '\r' || text_[position_] == '\n',
-                    IoError, source_, ":", line_, ":", position_ - line_start_ + 1,
-                    ": unexpected text after a closing quote");
+      check_size(cell.size(), start_line, start_column);
+      while (position_ < text_.size() && (text_[position_] == ' ' || text_[position_] == '\t') &&
+             text_[position_] != delimiter_)
+        ++position_;
+      CITADEL_CHECK(position_ >= text_.size() || text_[position_] == delimiter_ || at_line_end(position_), IoError,
+                    source_, ":", line_, ":", position_ - line_start_ + 1, ": unexpected text after a closing quote");
       return cell;
     }
-    while (position_ < text_.size() && text_[position_] != delimiter_ && text_[position_] != '\n' &&
-           !(text_[position_] == '\r' &&
-             (position_ + 1 >= text_.size() || text_[position_ + 1] == '\n')))
-      cell.text += text_[position_++];
-    return cell;
+    const size_t begin = position_;
+    while (position_ < text_.size() && text_[position_] != delimiter_ && !at_line_end(position_)) ++position_;
+    check_size(position_ - begin, start_line, start_column);
+    return std::string(trim(text_.substr(begin, position_ - begin)));
   }
 
   std::string_view text_;
   const std::string& source_;
   char delimiter_;
+  const CsvOptions& options_;
   size_t position_ = 0, line_start_ = 0;
   int64_t line_ = 1;
 };
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
+// The delimiter used most often outside quotes on the first non-blank line.
+char detect_delimiter(std::string_view text) {
+  const std::array<char, 3> candidates{',', ';', '\t'};
+  std::array<int, 3> counts{};
+  bool quoted = false;
+  size_t i = 0;
+  while (i < text.size() && (text[i] == '\n' || text[i] == '\r' || text[i] == ' ')) ++i;
+  for (; i < text.size() && (quoted || text[i] != '\n'); ++i) {
+    if (text[i] == '"') quoted = !quoted;
+    if (quoted) continue;
+    for (size_t c = 0; c < candidates.size(); ++c) counts[c] += text[i] == candidates[c];
+  }
+  size_t best = 0;
+  for (size_t c = 1; c < candidates.size(); ++c)
+    if (counts[c] > counts[best]) best = c;
+  return candidates[best];
 }
 
-// Parses a whole cell as a float; nullopt when it is not exactly one number. A number
-// beyond float's range parses as ±infinity, which the caller rejects as not finite.
+const char* delimiter_name(char delimiter) {
+  return delimiter == ',' ? "','" : delimiter == ';' ? "';'" : "tab";
+}
+
+}  // namespace
+
 std::optional<float> parse_number(std::string_view text) {
   text = trim(text);
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
@@ -141,9 +165,7 @@ std::optional<float> parse_number(std::string_view text) {
   return value;
 }
 
-// A cell as it may appear in a one-line message: at most 40 characters, and bytes that
-// are not printable ASCII (binary garbage, line breaks in quotes) escaped as \xHH.
-std::string printable(const std::string& text) {
+std::string printable(std::string_view text) {
   std::string result;
   for (unsigned char c : text.substr(0, 40)) {
     if (c >= 0x20 && c < 0x7F) {
@@ -157,44 +179,57 @@ std::string printable(const std::string& text) {
   return text.size() > 40 ? result + "..." : result;
 }
 
-}  // namespace
-
 CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOptions& options) {
-  Tokenizer tokenizer(text, source, options.delimiter);
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte-order mark
   CsvTable table;
-  Row row;
-  CITADEL_CHECK(tokenizer.next(row), IoError, source, ": the file is empty (no rows)");
+  table.source = source;
+  table.delimiter = options.delimiter.value_or(detect_delimiter(text));
+  Tokenizer tokenizer(text, source, table.delimiter, options);
+  Row first, row;
+  CITADEL_CHECK(tokenizer.next(first), IoError, source, ": the file is empty (no rows)");
+  const size_t width = first.cells.size();
+  bool have_row = tokenizer.next(row);
 
   bool header = false;
-  if (options.header) header = *options.header;
-  else
-    for (const auto& cell : row.cells) header = header || !parse_number(cell.text);
+  if (options.header) {
+    header = *options.header;
+    table.header_decision = header ? "a header row, as asked" : "no header row, as asked";
+  } else {
+    // A header: some first-row cell is text while the cell below it is a number; with a
+    // single row, any text cell.
+    for (size_t c = 0; c < width; ++c) {
+      const bool text_cell = !parse_number(first.cells[c]) && !first.cells[c].empty();
+      const bool number_below = !have_row || (c < row.cells.size() && parse_number(row.cells[c]));
+      header = header || (text_cell && number_below);
+    }
+    if (!header) {  // all text, over text: names are likely when no first-row value repeats below
+      bool all_text = true;
+      for (const auto& cell : first.cells) all_text = all_text && !parse_number(cell);
+      header = all_text && have_row && first.cells != row.cells;
+    }
+    table.header_decision = header ? "detected a header row (its cells are names, not values)"
+                                   : "no header row detected (the first row holds values)";
+  }
+  table.header_decision += std::string(", delimiter ") + delimiter_name(table.delimiter);
   table.had_header = header;
-  const size_t width = row.cells.size();
   if (header) {
-    for (const auto& cell : row.cells) table.columns.emplace_back(trim(cell.text));
+    table.columns = first.cells;
+    for (size_t c = 0; c < width; ++c)
+      if (table.columns[c].empty()) table.columns[c] = "column_" + std::to_string(c + 1);
   } else {
     for (size_t c = 0; c < width; ++c) table.columns.push_back("column_" + std::to_string(c + 1));
   }
 
-  bool have_row = header ? tokenizer.next(row) : true;
-  while (have_row) {
-    CITADEL_CHECK(row.cells.size() == width, IoError, source, ":", row.line, ": expected ", width,
-                  " fields (as in the first row), got ", row.cells.size());
-    for (size_t c = 0; c < width; ++c) {
-      const Cell& cell = row.cells[c];
-      const auto value = parse_number(cell.text);
-      CITADEL_CHECK(!trim(cell.text).empty(), IoError, source, ":", row.line, ":", cell.column,
-                    ": column '", table.columns[c], "' is empty (missing value)");
-      CITADEL_CHECK(value.has_value(), IoError, source, ":", row.line, ":", cell.column,
-                    ": column '", table.columns[c], "': expected a number, got '",
-                    printable(cell.text), "'");
-      CITADEL_CHECK(std::isfinite(*value), IoError, source, ":", row.line, ":", cell.column,
-                    ": column '", table.columns[c], "': ", printable(cell.text),
-                    " is not a finite number (or is beyond float's range)");
-      table.values.push_back(*value);
-    }
+  auto add_row = [&](const Row& r) {
+    CITADEL_CHECK(r.cells.size() == width, IoError, source, ":", r.line, ": expected ", width,
+                  " fields (as in the first row), got ", r.cells.size());
+    table.cells.insert(table.cells.end(), r.cells.begin(), r.cells.end());
+    table.lines.push_back(r.line);
     ++table.rows;
+  };
+  if (!header) add_row(first);
+  while (have_row) {
+    add_row(row);
     have_row = tokenizer.next(row);
   }
   CITADEL_CHECK(table.rows > 0, IoError, source, ": no data rows after the header");
@@ -224,27 +259,8 @@ int64_t CsvTable::column_index(const std::string& name_or_index) const {
   }
   std::string list;
   for (const auto& column : columns) list += (list.empty() ? "" : ", ") + column;
-  throw ValueError("no column '" + name_or_index + "'; columns are: " + list +
+  throw ValueError(source + ": no column '" + name_or_index + "'; columns are: " + list +
                    " (or give a 0-based index; -1 is the last)");
-}
-
-Dataset to_dataset(const CsvTable& table, const std::string& label_column) {
-  const auto width = static_cast<int64_t>(table.columns.size());
-  CITADEL_CHECK(width >= 2, ValueError, "the data needs at least one feature column and a label column, got ",
-                width, " column(s)");
-  const int64_t label = label_column.empty() ? width - 1 : table.column_index(label_column);
-  Dataset data{Tensor(Shape{table.rows, width - 1}), Tensor(Shape{table.rows, 1}), {}, table.columns[label]};
-  for (int64_t c = 0; c < width; ++c)
-    if (c != label) data.feature_names.push_back(table.columns[c]);
-  for (int64_t r = 0; r < table.rows; ++r) {
-    int64_t feature = 0;
-    for (int64_t c = 0; c < width; ++c) {
-      const float value = table.values[r * width + c];
-      if (c == label) data.y[r] = value;
-      else data.x.at(r, feature++) = value;
-    }
-  }
-  return data;
 }
 
 }  // namespace citadel

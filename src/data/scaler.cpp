@@ -1,7 +1,9 @@
-// Standard scaling with two passes in double for accuracy on large columns.
+// Scalers and the mean imputer, accumulating in double for accuracy on large columns.
 #include "citadel/data/scaler.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "citadel/core/error.hpp"
 
@@ -46,6 +48,69 @@ Tensor StandardScaler::transform(ConstTensorView x) const {
 Tensor StandardScaler::fit_transform(ConstTensorView x) {
   fit(x);
   return transform(x);
+}
+
+void MinMaxScaler::fit(ConstTensorView x) {
+  CITADEL_CHECK(x.rank() == 2 && x.shape(0) > 0, ShapeError,
+                "MinMaxScaler.fit: expects (samples, features) with samples > 0, got ", x.shape());
+  const int64_t N = x.shape(0), D = x.shape(1);
+  minimum_.assign(D, std::numeric_limits<double>::infinity());
+  maximum_.assign(D, -std::numeric_limits<double>::infinity());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t d = 0; d < D; ++d) {
+      minimum_[d] = std::min(minimum_[d], double(x[n * D + d]));
+      maximum_[d] = std::max(maximum_[d], double(x[n * D + d]));
+    }
+}
+
+void MinMaxScaler::transform(TensorView x) const {
+  CITADEL_CHECK(fitted(), ValueError, "MinMaxScaler.transform called before fit");
+  const auto D = static_cast<int64_t>(minimum_.size());
+  CITADEL_CHECK(x.rank() == 2 && x.shape(1) == D, ShapeError, "MinMaxScaler: fitted on ", D,
+                " features, got shape ", x.shape());
+  for (int64_t n = 0; n < x.shape(0); ++n)
+    for (int64_t d = 0; d < D; ++d) {
+      const double range = maximum_[d] - minimum_[d];
+      x[n * D + d] = range == 0 ? 0.0f : static_cast<float>((x[n * D + d] - minimum_[d]) / range);
+    }
+}
+
+Tensor MinMaxScaler::transform(ConstTensorView x) const {
+  Tensor result = Tensor::from(x);
+  transform(result.view());
+  return result;
+}
+
+Tensor MinMaxScaler::fit_transform(ConstTensorView x) {
+  fit(x);
+  return transform(x);
+}
+
+void scale_pixels(TensorView x) {
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] /= 255.0f;  // division: 51 / 255 is exactly 0.2f
+}
+
+void MeanImputer::fit(ConstTensorView x) {
+  CITADEL_CHECK(x.rank() == 2, ShapeError, "MeanImputer.fit: expects (samples, features), got ", x.shape());
+  const int64_t N = x.shape(0), D = x.shape(1);
+  means_.assign(D, 0.0);
+  std::vector<int64_t> counts(D, 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t d = 0; d < D; ++d)
+      if (!std::isnan(x[n * D + d])) {
+        means_[d] += x[n * D + d];
+        ++counts[d];
+      }
+  for (int64_t d = 0; d < D; ++d) means_[d] = counts[d] == 0 ? 0.0 : means_[d] / double(counts[d]);
+}
+
+void MeanImputer::transform(TensorView x) const {
+  CITADEL_CHECK(fitted(), ValueError, "MeanImputer.transform called before fit");
+  const auto D = static_cast<int64_t>(means_.size());
+  CITADEL_CHECK(x.rank() == 2 && x.shape(1) == D, ShapeError, "MeanImputer: fitted on ", D,
+                " features, got shape ", x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i)
+    if (std::isnan(x[i])) x[i] = static_cast<float>(means_[i % D]);
 }
 
 }  // namespace citadel

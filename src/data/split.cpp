@@ -47,6 +47,48 @@ SplitIndices train_test_split(ConstTensorView y, double test_fraction, uint64_t 
   return split;
 }
 
+namespace {
+
+// Fold k's test rows are assignment == k; the train rows are the others.
+std::vector<SplitIndices> folds_from(const std::vector<int>& assignment, int folds) {
+  std::vector<SplitIndices> result(static_cast<size_t>(folds));
+  for (size_t row = 0; row < assignment.size(); ++row)
+    for (int k = 0; k < folds; ++k)
+      (assignment[row] == k ? result[k].test : result[k].train).push_back(static_cast<int64_t>(row));
+  return result;
+}
+
+}  // namespace
+
+std::vector<SplitIndices> k_fold(int64_t rows, int folds, uint64_t seed) {
+  CITADEL_CHECK(folds >= 2 && rows >= folds, ValueError, "k_fold: needs 2 <= folds <= rows, got ", folds,
+                " folds for ", rows, " rows");
+  std::vector<int64_t> order(static_cast<size_t>(rows));
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed);
+  shuffle(order, rng);
+  std::vector<int> assignment(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) assignment[order[i]] = static_cast<int>(i % folds);
+  return folds_from(assignment, folds);
+}
+
+std::vector<SplitIndices> stratified_k_fold(ConstTensorView y, int folds, uint64_t seed) {
+  const int64_t rows = y.rank() == 0 ? 0 : y.shape(0);
+  CITADEL_CHECK(y.numel() == rows, ShapeError, "stratified_k_fold: expects one label per row, got ", y.shape());
+  CITADEL_CHECK(folds >= 2 && rows >= folds, ValueError, "stratified_k_fold: needs 2 <= folds <= rows, got ", folds,
+                " folds for ", rows, " rows");
+  std::map<float, std::vector<int64_t>> groups;
+  for (int64_t r = 0; r < rows; ++r) groups[y[r]].push_back(r);
+  Rng rng(seed);
+  std::vector<int> assignment(static_cast<size_t>(rows));
+  int next = 0;  // deal each class round-robin, continuing where the last class ended
+  for (auto& [label, members] : groups) {
+    shuffle(members, rng);
+    for (int64_t row : members) assignment[row] = next++ % folds;
+  }
+  return folds_from(assignment, folds);
+}
+
 Tensor take_rows(ConstTensorView source, const std::vector<int64_t>& indices) {
   CITADEL_CHECK(source.rank() >= 1, ShapeError, "take_rows: needs a tensor with rows");
   Shape shape = source.shape();

@@ -14,7 +14,7 @@ void Layer::backward_from_pre_activation(ConstTensorView, Tensor&) {
 }
 
 const std::vector<std::string>& registered_layer_types() {
-  static const std::vector<std::string> types{"Dense", "Activation", "Dropout"};
+  static const std::vector<std::string> types{"Dense", "Activation", "Dropout", "Flatten"};
   return types;
 }
 

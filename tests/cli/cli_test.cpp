@@ -100,7 +100,7 @@ TEST(Cli, BadInputGetsOneClearLineAndANonZeroExit) {
   const fs::path three_labels = write_file("labels.csv", "a,label\n1,0\n2,1\n3,2\n4,0\n5,1\n6,2\n");
   const std::vector<Case> cases{
       {"train --data /no/such/file.csv", "/no/such/file.csv: cannot open"},
-      {"train --data " + text_cell.string(), "text.csv:3:3: column 'b': expected a number, got 'x7'"},
+      {"train --data " + text_cell.string(), "text.csv:3:2: column 'b': expected a number, got 'x7'"},
       {"train --layers 10:rleu,1:sigmoid", "unknown activation 'rleu'; known: linear, relu"},
       {"train --layers ten:relu", "--layers: item 1"},
       {"train --loss hinge", "unknown loss 'hinge'; known:"},

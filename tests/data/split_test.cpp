@@ -50,10 +50,53 @@ TEST(Split, FollowsTheSeed) {
   EXPECT_THROW(train_test_split(y, 1.0, 5), ValueError);
 }
 
+TEST(KFold, TestPartsPartitionTheRowsAndTrainIsTheRest) {
+  const auto folds = k_fold(23, 5, 3);
+  ASSERT_EQ(folds.size(), 5u);
+  std::vector<int> seen(23, 0);
+  for (const auto& fold : folds) {
+    EXPECT_EQ(fold.train.size() + fold.test.size(), 23u);
+    EXPECT_GE(fold.test.size(), 4u);
+    EXPECT_LE(fold.test.size(), 5u);
+    for (int64_t r : fold.test) ++seen[r];
+    std::set<int64_t> train(fold.train.begin(), fold.train.end());
+    for (int64_t r : fold.test) EXPECT_FALSE(train.count(r));
+  }
+  for (int count : seen) EXPECT_EQ(count, 1);
+  EXPECT_THROW(k_fold(3, 5, 1), ValueError);
+}
+
+TEST(KFold, StratifiedFoldsKeepClassRatios) {
+  const Tensor y = labels();  // 200 of class 0, 100 of class 1
+  const auto folds = stratified_k_fold(y, 5, 4);
+  std::vector<int> seen(300, 0);
+  for (const auto& fold : folds) {
+    int positives = 0;
+    for (int64_t r : fold.test) positives += y[r] == 1.0f, ++seen[r];
+    EXPECT_EQ(fold.test.size(), 60u);
+    EXPECT_EQ(positives, 20);
+  }
+  for (int count : seen) EXPECT_EQ(count, 1);
+}
+
 TEST(Split, TakeRowsCopiesInOrder) {
   const Tensor x(Shape{3, 2}, {1, 2, 3, 4, 5, 6});
   EXPECT_EQ(take_rows(x, {2, 0}).to_vector(), (std::vector<float>{5, 6, 1, 2}));
   EXPECT_THROW(take_rows(x, {3}), ValueError);
+}
+
+TEST(MinMaxScaler, MapsTrainingRangeToUnitInterval) {
+  const Tensor train(Shape{3, 2}, {0, 5, 10, 5, 5, 5});
+  MinMaxScaler scaler;
+  const Tensor scaled = scaler.fit_transform(train);
+  EXPECT_EQ(scaled.to_vector(), (std::vector<float>{0, 0, 1, 0, 0.5f, 0}));
+  EXPECT_FLOAT_EQ(scaler.transform(Tensor(Shape{1, 2}, {20, 9})).at(0, 0), 2.0f);  // training range only
+}
+
+TEST(ScalePixels, DividesBy255) {
+  Tensor pixels(Shape{3}, {0, 51, 255});
+  scale_pixels(pixels.view());
+  EXPECT_EQ(pixels.to_vector(), (std::vector<float>{0, 0.2f, 1}));
 }
 
 TEST(StandardScaler, LearnsFromTrainingRowsOnly) {

@@ -4,6 +4,7 @@
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
+#include "citadel/layers/flatten.hpp"
 
 namespace citadel::testkit {
 
@@ -17,6 +18,7 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["Activation"].push_back({std::make_unique<Activation>("softmax"), Shape{2, 5}});
   samples["Dropout"].push_back({std::make_unique<Dropout>(0.3f), Shape{4, 6}});
   samples["Dropout"].push_back({std::make_unique<Dropout>(0.5f), Shape{2, 3, 4}});
+  samples["Flatten"].push_back({std::make_unique<Flatten>(), Shape{2, 3, 4, 2}});
   return samples;
 }
 

@@ -1,5 +1,6 @@
-// Reading numeric CSV files into one contiguous buffer, with errors that name the file,
-// line and column at fault.
+// Reading CSV files as text cells, with the forms real files take: a header or none,
+// ',' ';' or tab delimiters, RFC 4180 quotes, CRLF, a UTF-8 BOM, blank lines. Turning
+// the cells into numbers is data/dataset.hpp's job.
 #pragma once
 
 #include <cstdint>
@@ -8,43 +9,45 @@
 #include <string_view>
 #include <vector>
 
-#include "citadel/core/tensor.hpp"
-
 namespace citadel {
 
 struct CsvOptions {
-  char delimiter = ',';
-  // true/false forces it; unset: the first row is a header when any of its cells is
-  // not a number.
+  // Unset: detected from the first line (the most frequent of ',', ';', tab outside quotes).
+  std::optional<char> delimiter = std::nullopt;
+  // Unset: the first row is a header when some cell of it is not a number while the cell
+  // below it is (a column of numbers under a name).
   std::optional<bool> header = std::nullopt;
+  // Limits that keep a hostile file from exhausting memory.
+  int64_t max_columns = 100'000;
+  int64_t max_field_bytes = 64 << 20;
 };
 
 struct CsvTable {
+  std::string source;                // the file's path, for messages
   std::vector<std::string> columns;  // from the header, or "column_1", "column_2", ...
   bool had_header = false;
+  char delimiter = ',';
+  std::string header_decision;  // how the header and delimiter were decided, in words
   int64_t rows = 0;
-  std::vector<float> values;  // row-major, rows × columns.size()
+  std::vector<std::string> cells;  // row-major, rows × columns.size(), trimmed
+  std::vector<int64_t> lines;      // source line where each row starts
 
+  const std::string& cell(int64_t row, int64_t column) const { return cells[row * columns.size() + column]; }
   // Index of a column given by name or by 0-based index ("-1" is the last); throws
   // ValueError listing the columns when there is no such column.
   int64_t column_index(const std::string& name_or_index) const;
 };
 
 // Parses CSV text; `source` names it in error messages (usually the file's path).
-// RFC 4180 quoting, CRLF line ends, a UTF-8 byte-order mark and blank lines are accepted.
 CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOptions& options = {});
 // Reads and parses a file; throws IoError when it cannot be read.
 CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 
-// Features and labels, ready for Sequential::fit.
-struct Dataset {
-  Tensor x;  // (rows, features)
-  Tensor y;  // (rows, 1)
-  std::vector<std::string> feature_names;
-  std::string label_name;
-};
-
-// Splits a table into features and a label column (name or index; "" = the last).
-Dataset to_dataset(const CsvTable& table, const std::string& label_column = "");
+// Parses a whole cell as a float: nullopt when it is not exactly one number; ±infinity
+// beyond float's range; 0 on underflow.
+std::optional<float> parse_number(std::string_view text);
+// A cell as it may appear in a one-line message: at most 40 characters, bytes that are
+// not printable ASCII escaped as \xHH.
+std::string printable(std::string_view text);
 
 }  // namespace citadel

@@ -1,5 +1,5 @@
-// StandardScaler: (x − mean) / std per feature, fitted on training rows only, as
-// scikit-learn's StandardScaler.
+// Feature scaling fitted on training rows only, as scikit-learn's StandardScaler and
+// MinMaxScaler, and pixel scaling to [0, 1]; MeanImputer fills missing values.
 #pragma once
 
 #include <vector>
@@ -23,6 +23,39 @@ class StandardScaler {
 
  private:
   std::vector<double> mean_, scale_;
+};
+
+// (x − min) / (max − min) per feature, into [0, 1] on the training rows (a constant
+// column maps to 0).
+class MinMaxScaler {
+ public:
+  void fit(ConstTensorView x);
+  void transform(TensorView x) const;
+  Tensor transform(ConstTensorView x) const;
+  Tensor fit_transform(ConstTensorView x);
+
+  bool fitted() const { return !minimum_.empty(); }
+  const std::vector<double>& data_min() const { return minimum_; }
+  const std::vector<double>& data_max() const { return maximum_; }
+
+ private:
+  std::vector<double> minimum_, maximum_;
+};
+
+// Pixels from 0..255 to [0, 1] (x / 255), in place.
+void scale_pixels(TensorView x);
+
+// Replaces NaN (a missing value) by the column's mean over the training rows, ignoring
+// their missing values (0 for a column with no value at all).
+class MeanImputer {
+ public:
+  void fit(ConstTensorView x);
+  void transform(TensorView x) const;
+  const std::vector<double>& means() const { return means_; }
+  bool fitted() const { return !means_.empty(); }
+
+ private:
+  std::vector<double> means_;
 };
 
 }  // namespace citadel

@@ -1,0 +1,202 @@
+// Encoding CSV cells into a Dataset, with errors naming source:line:column.
+#include "citadel/data/dataset.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "citadel/core/error.hpp"
+
+namespace citadel {
+namespace {
+
+constexpr int64_t kMaxClasses = 10'000;
+
+// Category or class names in a stable order: numerically when all are numbers
+// (so 2 < 10), else as text.
+std::vector<std::string> sorted_names(const std::set<std::string>& names) {
+  std::vector<std::string> result(names.begin(), names.end());
+  const bool numeric = std::all_of(result.begin(), result.end(), [](const std::string& s) {
+    const auto value = parse_number(s);
+    return value && std::isfinite(*value);
+  });
+  if (numeric)
+    std::stable_sort(result.begin(), result.end(),
+                     [](const std::string& a, const std::string& b) { return *parse_number(a) < *parse_number(b); });
+  return result;
+}
+
+// Where a column of the file sits, and how it is encoded.
+struct ColumnPlan {
+  int64_t file_column;
+  const std::vector<std::string>* categories;  // null: numeric
+  int64_t first_feature;
+};
+
+std::string missing_hint() {
+  return "; leave such rows out with missing = drop (CLI: --missing drop), or fill them with the training "
+         "split's means with missing = mean (--missing mean)";
+}
+
+Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t label_column, MissingValues missing) {
+  std::vector<ColumnPlan> plan;
+  int64_t features = 0;
+  for (size_t i = 0; i < schema.input_columns.size(); ++i) {
+    const int64_t file_column = table.column_index(schema.input_columns[i]);
+    const auto* categories = schema.categories[i].empty() ? nullptr : &schema.categories[i];
+    plan.push_back({file_column, categories, features});
+    features += categories ? static_cast<int64_t>(categories->size()) : 1;
+  }
+
+  // First pass: find rows with missing values, and the first one for the message.
+  std::vector<unsigned char> row_missing(static_cast<size_t>(table.rows), 0);
+  int64_t missing_rows = 0, first_row = -1, first_column = -1;
+  for (int64_t r = 0; r < table.rows; ++r) {
+    auto check = [&](int64_t column) {
+      if (!is_missing_marker(table.cell(r, column))) return;
+      if (!row_missing[r]) ++missing_rows;
+      row_missing[r] = 1;
+      if (first_row < 0) first_row = r, first_column = column;
+    };
+    for (const auto& column : plan) check(column.file_column);
+    if (label_column >= 0) {
+      check(label_column);
+      CITADEL_CHECK(!(missing == MissingValues::kMean && is_missing_marker(table.cell(r, label_column))), IoError,
+                    table.source, ":", table.lines[r], ": the label '", schema.label,
+                    "' is missing; a label cannot be imputed (use missing = drop, CLI: --missing drop)");
+    }
+  }
+  if (missing_rows > 0 && missing == MissingValues::kError)
+    throw IoError(detail::concat(table.source, ":", table.lines[first_row], ": column '", table.columns[first_column],
+                                 "' has a missing value ('", printable(table.cell(first_row, first_column)), "'); ",
+                                 missing_rows, " of ", table.rows, " rows have missing values", missing_hint()));
+
+  const int64_t kept = missing == MissingValues::kDrop ? table.rows - missing_rows : table.rows;
+  CITADEL_CHECK(kept > 0, IoError, table.source, ": every row has a missing value; nothing is left to use");
+  Dataset data;
+  data.schema = schema;
+  data.dropped_rows = table.rows - kept;
+  data.x = Tensor(Shape{kept, features});
+  if (label_column >= 0) data.y = Tensor(Shape{kept, 1});
+  std::map<std::string, int64_t> class_index;
+  for (size_t i = 0; i < schema.classes.size(); ++i) class_index[schema.classes[i]] = static_cast<int64_t>(i);
+
+  int64_t out = 0;
+  for (int64_t r = 0; r < table.rows; ++r) {
+    if (row_missing[r] && missing == MissingValues::kDrop) continue;
+    float* row = data.x.data() + out * features;
+    for (const auto& column : plan) {
+      const std::string& cell = table.cell(r, column.file_column);
+      if (column.categories) {
+        const auto& categories = *column.categories;
+        const auto found = std::find(categories.begin(), categories.end(), cell);
+        if (found != categories.end()) row[column.first_feature + (found - categories.begin())] = 1.0f;
+        continue;  // unseen or missing categories stay all-zero
+      }
+      if (is_missing_marker(cell)) {
+        row[column.first_feature] = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
+      const auto value = parse_number(cell);
+      CITADEL_CHECK(value.has_value(), IoError, table.source, ":", table.lines[r], ":", column.file_column + 1,
+                    ": column '", table.columns[column.file_column], "': expected a number, got '", printable(cell),
+                    "'; to one-hot encode this column, list it as categorical (CLI: --categorical ",
+                    table.columns[column.file_column], ")");
+      CITADEL_CHECK(std::isfinite(*value), IoError, table.source, ":", table.lines[r], ":", column.file_column + 1,
+                    ": column '", table.columns[column.file_column], "': ", printable(cell),
+                    " is not a finite number (or is beyond float's range)");
+      row[column.first_feature] = *value;
+    }
+    if (label_column >= 0) {
+      const std::string& cell = table.cell(r, label_column);
+      if (schema.label_type == LabelType::kClasses) {
+        const auto found = class_index.find(cell);
+        CITADEL_CHECK(found != class_index.end(), ValueError, table.source, ":", table.lines[r], ": label '",
+                      printable(cell), "' is not one of the ", schema.classes.size(), " classes the model knows");
+        data.y[out] = static_cast<float>(found->second);
+      } else {
+        const auto value = parse_number(cell);
+        CITADEL_CHECK(value && std::isfinite(*value), IoError, table.source, ":", table.lines[r], ":",
+                      label_column + 1, ": label '", schema.label, "': expected a finite number, got '",
+                      printable(cell), "'");
+        data.y[out] = *value;
+      }
+    }
+    data.lines.push_back(table.lines[r]);
+    ++out;
+  }
+  return data;
+}
+
+}  // namespace
+
+bool is_missing_marker(std::string_view cell) {
+  for (const char* marker : {"", "?", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"})
+    if (cell == marker) return true;
+  return false;
+}
+
+std::vector<std::string> DataSchema::feature_names() const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < input_columns.size(); ++i) {
+    if (categories[i].empty()) names.push_back(input_columns[i]);
+    for (const auto& category : categories[i]) names.push_back(input_columns[i] + "=" + category);
+  }
+  return names;
+}
+
+int64_t DataSchema::feature_count() const { return static_cast<int64_t>(feature_names().size()); }
+
+Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
+  const auto width = static_cast<int64_t>(table.columns.size());
+  CITADEL_CHECK(width >= 2, ValueError, table.source, ": the data needs at least one feature column and a label column, got ",
+                width, " column(s)");
+  const int64_t label = options.label.empty() ? width - 1 : table.column_index(options.label);
+  std::set<int64_t> categorical;
+  for (const auto& name : options.categorical) {
+    const int64_t column = table.column_index(name);
+    CITADEL_CHECK(column != label, ValueError, table.source, ": '", table.columns[column],
+                  "' is the label column; only feature columns are one-hot encoded");
+    categorical.insert(column);
+  }
+
+  DataSchema schema;
+  schema.label = table.columns[label];
+  schema.label_type = options.label_type;
+  for (int64_t c = 0; c < width; ++c) {
+    if (c == label) continue;
+    schema.input_columns.push_back(table.columns[c]);
+    std::set<std::string> seen;
+    if (categorical.count(c))
+      for (int64_t r = 0; r < table.rows; ++r)
+        if (!is_missing_marker(table.cell(r, c))) seen.insert(table.cell(r, c));
+    schema.categories.push_back(sorted_names(seen));
+  }
+  if (options.label_type == LabelType::kClasses) {
+    std::set<std::string> classes;
+    for (int64_t r = 0; r < table.rows; ++r)
+      if (!is_missing_marker(table.cell(r, label))) classes.insert(table.cell(r, label));
+    CITADEL_CHECK(int64_t(classes.size()) <= kMaxClasses, ValueError, table.source, ": the label '", schema.label,
+                  "' has ", classes.size(), " distinct values; if it is a quantity to predict, use a regression "
+                  "loss (mean_squared_error)");
+    CITADEL_CHECK(classes.size() >= 2, ValueError, table.source, ": the label '", schema.label,
+                  "' has only one class (", classes.empty() ? "none" : printable(*classes.begin()),
+                  "); a classifier needs at least two");
+    schema.classes = sorted_names(classes);
+  }
+  return encode_rows(table, schema, label, options.missing);
+}
+
+Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing) {
+  int64_t label = -1;
+  for (int64_t c = 0; c < static_cast<int64_t>(table.columns.size()); ++c)
+    if (table.columns[c] == schema.label) label = c;
+  for (const auto& column : schema.input_columns)
+    CITADEL_CHECK(std::find(table.columns.begin(), table.columns.end(), column) != table.columns.end(), ValueError,
+                  table.source, ": has no column '", column, "', which the model was trained on");
+  return encode_rows(table, schema, label, missing);
+}
+
+}  // namespace citadel

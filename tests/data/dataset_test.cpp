@@ -1,0 +1,100 @@
+// Encoding CSV cells: labels of any form, one-hot columns, missing values, errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "citadel/core/error.hpp"
+#include "citadel/data/dataset.hpp"
+#include "citadel/data/scaler.hpp"
+
+using namespace citadel;
+
+namespace {
+
+std::string error_of(const std::string& text, const DatasetOptions& options = {}) {
+  try {
+    to_dataset(parse_csv(text, "input.csv"), options);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Dataset, LabelColumnByNameIndexOrLast) {
+  const CsvTable table = parse_csv("a,target,b\n1,0,2\n3,1,4\n", "t.csv");
+  const Dataset by_name = to_dataset(table, {.label = "target"});
+  EXPECT_EQ(by_name.schema.label, "target");
+  EXPECT_EQ(by_name.schema.feature_names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(by_name.x.to_vector(), (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(by_name.y.to_vector(), (std::vector<float>{0, 1}));
+  EXPECT_EQ(to_dataset(table, {.label = "1"}).schema.label, "target");
+  EXPECT_EQ(to_dataset(table).schema.label, "b");
+  EXPECT_EQ(to_dataset(table, {.label = "-1"}).schema.label, "b");
+  const std::string unknown = error_of("a,target,b\n1,0,2\n3,1,4\n", {.label = "outcome"});
+  EXPECT_NE(unknown.find("no column 'outcome'; columns are: a, target, b"), std::string::npos) << unknown;
+}
+
+TEST(Dataset, LabelsOfAnyFormBecomeClasses) {
+  const Dataset text = to_dataset(parse_csv("x,answer\n1,yes\n2,no\n3,yes\n", "t.csv"));
+  EXPECT_EQ(text.schema.classes, (std::vector<std::string>{"no", "yes"}));
+  EXPECT_EQ(text.y.to_vector(), (std::vector<float>{1, 0, 1}));
+  const Dataset numeric = to_dataset(parse_csv("x,c\n1,4\n2,2\n3,10\n", "t.csv"));
+  EXPECT_EQ(numeric.schema.classes, (std::vector<std::string>{"2", "4", "10"}));  // numeric order
+  EXPECT_EQ(numeric.y.to_vector(), (std::vector<float>{1, 0, 2}));
+  const Dataset values = to_dataset(parse_csv("x,v\n1,0.5\n2,7\n", "t.csv"), {.label_type = LabelType::kValues});
+  EXPECT_EQ(values.y.to_vector(), (std::vector<float>{0.5f, 7}));
+  EXPECT_NE(error_of("x,c\n1,a\n2,a\n").find("only one class"), std::string::npos);
+}
+
+TEST(Dataset, CategoricalColumnsAreOneHotEncoded) {
+  const Dataset data = to_dataset(parse_csv("colour,size,label\nred,1,0\nblue,2,1\nred,3,1\n", "t.csv"),
+                                  {.categorical = {"colour"}});
+  EXPECT_EQ(data.schema.feature_names(), (std::vector<std::string>{"colour=blue", "colour=red", "size"}));
+  EXPECT_EQ(data.x.to_vector(), (std::vector<float>{0, 1, 1, 1, 0, 2, 0, 1, 3}));
+  // New data with an unseen category gets an all-zero one-hot part.
+  const Dataset later = encode(parse_csv("size,colour\n5,green\n6,blue\n", "new.csv"), data.schema, MissingValues::kError);
+  EXPECT_EQ(later.x.to_vector(), (std::vector<float>{0, 0, 5, 1, 0, 6}));
+  EXPECT_FALSE(later.y.defined());
+}
+
+TEST(Dataset, TextInANumericColumnNamesLineColumnAndTheFix) {
+  const std::string message = error_of("x,y,label\n1,2,0\n3,abc,1\n");
+  EXPECT_NE(message.find("input.csv:3:2: column 'y': expected a number, got 'abc'"), std::string::npos) << message;
+  EXPECT_NE(message.find("--categorical y"), std::string::npos) << message;
+}
+
+TEST(Dataset, MissingValuesAreAnErrorByDefault) {
+  const std::string message = error_of("a,b,label\n1,2,0\n?,3,1\n4,NA,0\n5,6,1\n");
+  EXPECT_NE(message.find("input.csv:3: column 'a' has a missing value ('?'); 2 of 4 rows"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("--missing drop"), std::string::npos) << message;
+}
+
+TEST(Dataset, MissingValuesDroppedOrImputedFromTrainingRows) {
+  const CsvTable table = parse_csv("a,b,label\n1,2,0\n?,3,1\n4,,0\n5,6,1\n", "t.csv");
+  const Dataset dropped = to_dataset(table, {.missing = MissingValues::kDrop});
+  EXPECT_EQ(dropped.x.shape(0), 2);
+  EXPECT_EQ(dropped.dropped_rows, 2);
+  EXPECT_EQ(dropped.lines, (std::vector<int64_t>{2, 5}));
+  Dataset kept = to_dataset(table, {.missing = MissingValues::kMean});
+  EXPECT_TRUE(std::isnan(kept.x.at(1, 0)));
+  MeanImputer imputer;
+  imputer.fit(kept.x.rows(0, 3));  // "training" rows 0..2: column a mean (1 + 4) / 2, b (2 + 3) / 2
+  imputer.transform(kept.x.view());
+  EXPECT_FLOAT_EQ(kept.x.at(1, 0), 2.5f);
+  EXPECT_FLOAT_EQ(kept.x.at(2, 1), 2.5f);
+  EXPECT_FLOAT_EQ(kept.x.at(3, 1), 6.0f);
+}
+
+TEST(Dataset, InfinityIsAlwaysAnError) {
+  EXPECT_NE(error_of("a,label\ninf,0\n1,1\n", {.missing = MissingValues::kMean}).find("not a finite number"),
+            std::string::npos);
+  EXPECT_NE(error_of("a,label\n1e39,0\n1,1\n").find("not a finite number"), std::string::npos);
+}
+
+TEST(Dataset, MissingLabelsCannotBeImputed) {
+  EXPECT_NE(error_of("a,label\n1,0\n2,\n3,1\n", {.missing = MissingValues::kMean}).find("cannot be imputed"),
+            std::string::npos);
+}

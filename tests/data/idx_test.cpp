@@ -1,0 +1,93 @@
+// IDX reading: plain and gzip files written here, hostile headers refused, and the
+// installed Fashion-MNIST when present.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "citadel/core/error.hpp"
+#include "citadel/data/idx.hpp"
+
+using namespace citadel;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path write(const std::string& name, const std::string& bytes, bool gzip) {
+  const fs::path path = fs::temp_directory_path() / ("citadel_idx_" + std::to_string(::getpid()) + "_" + name);
+  if (gzip) {
+    gzFile file = gzopen(path.c_str(), "wb");
+    gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(file);
+  } else {
+    std::ofstream(path, std::ios::binary) << bytes;
+  }
+  return path;
+}
+
+std::string idx(const std::string& dims, const std::string& data, char type = 0x08) {
+  return std::string("\0\0", 2) + type + char(dims.size() / 4) + dims + data;
+}
+
+std::string error_of(const std::string& bytes) {
+  try {
+    read_idx(write("bad.idx", bytes, false).string());
+  } catch (const IoError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Idx, ReadsPlainAndGzipFiles) {
+  const std::string bytes = idx(std::string("\0\0\0\2\0\0\0\3", 8), std::string("\0\1\2\3\4\xFF", 6));
+  for (bool gzip : {false, true}) {
+    const Tensor t = read_idx(write(gzip ? "a.gz" : "a.idx", bytes, gzip).string());
+    EXPECT_EQ(t.shape(), (Shape{2, 3}));
+    EXPECT_EQ(t.to_vector(), (std::vector<float>{0, 1, 2, 3, 4, 255}));
+  }
+}
+
+TEST(Idx, RefusesHostileHeaders) {
+  EXPECT_NE(error_of("PK\3\4").find("not an IDX file"), std::string::npos);
+  EXPECT_NE(error_of(idx(std::string("\0\0\0\2", 4), "ab", 0x0D)).find("not supported"), std::string::npos);
+  // Dimensions that promise far more data than the file holds.
+  EXPECT_NE(error_of(idx(std::string("\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF", 8), "abc")).find("IDX dimensions"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string("\0\0\x08\x09", 4)).find("rank 9"), std::string::npos);
+  EXPECT_NE(error_of(idx(std::string("\0\0\0\3", 4), "ab")).find("promise 3 bytes"), std::string::npos);
+}
+
+TEST(Idx, RefusesGzipThatExpandsTooFar) {
+  const std::string bytes = idx(std::string("\0\0\x10\0", 4), std::string(4096, '\0'));
+  try {
+    read_idx(write("bomb.gz", bytes, true).string(), 1000);
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 1000 bytes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Idx, FashionMnistWhenInstalled) {
+  if (!fs::exists(std::string(kFashionMnistDirectory) + "/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const ImageDataset data = load_fashion_mnist();
+  EXPECT_EQ(data.x_train.shape(), (Shape{60000, 28, 28, 1}));
+  EXPECT_EQ(data.y_train.shape(), (Shape{60000}));
+  EXPECT_EQ(data.x_test.shape(), (Shape{10000, 28, 28, 1}));
+  EXPECT_EQ(data.classes.size(), 10u);
+  int counts[10] = {};
+  for (int64_t i = 0; i < 10000; ++i) ++counts[static_cast<int>(data.y_test[i])];
+  for (int c : counts) EXPECT_EQ(c, 1000);  // the test split is balanced
+}
+
+TEST(Idx, MissingDataSetSaysWhatToInstall) {
+  try {
+    load_fashion_mnist("/nonexistent");
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("dataset-fashion-mnist"), std::string::npos);
+  }
+}
