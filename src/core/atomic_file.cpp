@@ -32,7 +32,10 @@ void write_file_atomically(const std::string& path, std::string_view contents) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string temporary = (directory / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  std::string name = ".";  // built step by step: GCC 12 warns falsely (-Wrestrict) on a + chain
+  name += target.filename().string();
+  name += ".tmpXXXXXX";
+  std::string temporary = (directory / name).string();
 
   const int fd = ::mkstemp(temporary.data());
   CITADEL_CHECK(fd >= 0, IoError, path, ": cannot create a temporary file in '",

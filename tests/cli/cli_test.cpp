@@ -113,7 +113,9 @@ TEST(Cli, BadInputGetsOneClearLineAndANonZeroExit) {
     const Result result = run(c.arguments);
     EXPECT_NE(result.exit_code, 0) << c.arguments;
     EXPECT_NE(result.err.find(c.expected), std::string::npos) << c.arguments << " gave: " << result.err;
-    if (result.err.rfind("error: ", 0) == 0) EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1);
+    if (result.err.rfind("error: ", 0) == 0) {
+      EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+    }
   }
 }
 
