@@ -1,0 +1,289 @@
+// Keras-style model configs → Sequential. Accepts Keras 2 and 3 spellings (input_dim,
+// input_shape, batch_input_shape, batch_shape, InputLayer; initializers and
+// regularizers as names or {"class_name", "config"} objects); rejects unknown keys so
+// a typo is an error rather than a silently different model.
+#include "citadel/model/model_config.hpp"
+
+#include <cctype>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "citadel/core/error.hpp"
+#include "citadel/layers/activation.hpp"
+#include "citadel/layers/activations.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/layers/dropout.hpp"
+#include "citadel/layers/flatten.hpp"
+#include "citadel/layers/regularizers.hpp"
+
+namespace citadel {
+namespace {
+
+using nlohmann::json;
+
+// Nesting depth of JSON text, counted before parsing so that deep input cannot exhaust
+// the parser's stack.
+int nesting_depth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
+    else if (c == ']' || c == '}') --depth;
+  }
+  return deepest;
+}
+
+// "GlorotUniform" → "glorot_uniform"; "L1L2" stays as it is.
+std::string snake_case(const std::string& name) {
+  std::string result;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (std::isupper(c) && i > 0 && std::islower(static_cast<unsigned char>(name[i - 1]))) result += '_';
+    result += static_cast<char>(std::tolower(c));
+  }
+  return result;
+}
+
+class LayerReader {
+ public:
+  LayerReader(const json& layer, std::string where) : where_(std::move(where)) {
+    CITADEL_CHECK(layer.is_object(), ValueError, where_, ": expected an object with class_name and config");
+    CITADEL_CHECK(layer.contains("class_name") && layer["class_name"].is_string(), ValueError, where_,
+                  ": 'class_name' (a string) is missing");
+    type_ = layer["class_name"].get<std::string>();
+    where_ += " (" + type_ + ")";
+    if (layer.contains("config")) {
+      config_ = layer["config"];
+      CITADEL_CHECK(config_.is_object(), ValueError, where_, ": 'config' must be an object");
+    } else {
+      config_ = json::object();
+    }
+  }
+
+  const std::string& type() const { return type_; }
+  const std::string& where() const { return where_; }
+
+  // Every key of config must be one of `known` or harmless metadata Keras writes.
+  void check_keys(std::set<std::string> known) const {
+    for (const char* harmless : {"name", "trainable", "dtype", "module", "registered_name"}) known.insert(harmless);
+    for (const char* must_be_null : {"kernel_constraint", "bias_constraint", "activity_regularizer", "noise_shape",
+                                     "seed", "lora_rank"})
+      if (config_.contains(must_be_null)) {
+        CITADEL_CHECK(config_[must_be_null].is_null(), NotImplementedError, where_, ": '", must_be_null,
+                      "' is not supported (only null)");
+        known.insert(must_be_null);
+      }
+    for (const auto& [key, value] : config_.items())
+      CITADEL_CHECK(known.count(key), ValueError, where_, ": unknown setting '", key, "'");
+  }
+
+  bool has(const char* key) const { return config_.contains(key) && !config_[key].is_null(); }
+
+  std::string string(const char* key, const std::string& fallback) const {
+    if (!has(key)) return fallback;
+    CITADEL_CHECK(config_[key].is_string(), ValueError, where_, ": '", key, "' must be a string, got ",
+                  config_[key].dump());
+    return config_[key].get<std::string>();
+  }
+
+  int64_t integer(const char* key, int64_t low, int64_t high) const {
+    CITADEL_CHECK(has(key), ValueError, where_, ": '", key, "' is required");
+    const json& value = config_[key];
+    CITADEL_CHECK(value.is_number_integer() && value.get<int64_t>() >= low && value.get<int64_t>() <= high,
+                  ValueError, where_, ": '", key, "' must be a whole number from ", low, " to ", high, ", got ",
+                  value.dump());
+    return value.get<int64_t>();
+  }
+
+  double number(const char* key, double fallback) const {
+    if (!has(key)) return fallback;
+    CITADEL_CHECK(config_[key].is_number(), ValueError, where_, ": '", key, "' must be a number, got ",
+                  config_[key].dump());
+    return config_[key].get<double>();
+  }
+
+  bool boolean(const char* key, bool fallback) const {
+    if (!has(key)) return fallback;
+    CITADEL_CHECK(config_[key].is_boolean(), ValueError, where_, ": '", key, "' must be true or false");
+    return config_[key].get<bool>();
+  }
+
+  // input_dim, input_shape, batch_input_shape or batch_shape (the batch entry is null).
+  std::vector<int64_t> input_shape(int64_t max_dim) const {
+    if (has("input_dim")) return {integer("input_dim", 1, max_dim)};
+    for (const char* key : {"input_shape", "batch_input_shape", "batch_shape"}) {
+      if (!has(key)) continue;
+      const json& dims = config_[key];
+      CITADEL_CHECK(dims.is_array() && !dims.empty() && dims.size() <= 8, ValueError, where_, ": '", key,
+                    "' must be a list of up to 8 dimensions");
+      std::vector<int64_t> shape;
+      for (size_t i = std::string(key) == "input_shape" ? 0 : 1; i < dims.size(); ++i) {
+        CITADEL_CHECK(dims[i].is_number_integer() && dims[i].get<int64_t>() >= 1 && dims[i].get<int64_t>() <= max_dim,
+                      ValueError, where_, ": '", key, "' entry ", i, " must be a positive whole number, got ",
+                      dims[i].dump());
+        shape.push_back(dims[i].get<int64_t>());
+      }
+      CITADEL_CHECK(!shape.empty(), ValueError, where_, ": '", key, "' has no feature dimensions");
+      return shape;
+    }
+    return {};
+  }
+
+  // An initializer as "glorot_uniform" or {"class_name": "GlorotUniform", "config": {...}}.
+  std::string initializer(const char* key, const std::string& fallback) const {
+    if (!has(key)) return fallback;
+    const json& value = config_[key];
+    if (value.is_string()) return value.get<std::string>();
+    CITADEL_CHECK(value.is_object() && value.contains("class_name") && value["class_name"].is_string(), ValueError,
+                  where_, ": '", key, "' must be a name or an object with class_name");
+    return snake_case(value["class_name"].get<std::string>());
+  }
+
+  // A regularizer as {"class_name": "L2", "config": {"l2": 0.01}} (or "l1", "l2", "l1_l2").
+  Regularizer regularizer(const char* key) const {
+    if (!has(key)) return {};
+    const json& value = config_[key];
+    std::string name;
+    json settings = json::object();
+    if (value.is_string()) {
+      name = value.get<std::string>();
+    } else {
+      CITADEL_CHECK(value.is_object() && value.contains("class_name") && value["class_name"].is_string(), ValueError,
+                    where_, ": '", key, "' must be a name or an object with class_name");
+      name = snake_case(value["class_name"].get<std::string>());
+      if (value.contains("config")) settings = value["config"];
+    }
+    auto factor = [&](const char* field, double fallback) {
+      if (!settings.is_object() || !settings.contains(field)) return fallback;
+      CITADEL_CHECK(settings[field].is_number() && settings[field].get<double>() >= 0, ValueError, where_, ": '", key,
+                    "' field '", field, "' must be a number >= 0");
+      return settings[field].get<double>();
+    };
+    if (name == "l1") return L1(static_cast<float>(factor("l1", 0.01)));
+    if (name == "l2") return L2(static_cast<float>(factor("l2", 0.01)));
+    if (name == "l1_l2" || name == "l1l2")
+      return L1L2(static_cast<float>(factor("l1", 0.0)), static_cast<float>(factor("l2", 0.0)));
+    throw ValueError(where_ + ": unknown regularizer '" + name + "'; known: L1, L2, L1L2");
+  }
+
+ private:
+  std::string where_, type_;
+  json config_;
+};
+
+std::unique_ptr<Layer> read_layer(const LayerReader& r, const ModelConfigLimits& limits) {
+  const std::string& type = r.type();
+  if (type == "Dense") {
+    r.check_keys({"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+                  "bias_regularizer", "input_dim", "input_shape", "batch_input_shape", "batch_shape"});
+    DenseOptions options;
+    options.input_shape = r.input_shape(limits.max_units);
+    options.activation = r.string("activation", "linear");
+    options.use_bias = r.boolean("use_bias", true);
+    options.kernel_initializer = r.initializer("kernel_initializer", "glorot_uniform");
+    options.bias_initializer = r.initializer("bias_initializer", "zeros");
+    options.kernel_regularizer = r.regularizer("kernel_regularizer");
+    options.bias_regularizer = r.regularizer("bias_regularizer");
+    return std::make_unique<Dense>(r.integer("units", 1, limits.max_units), options);
+  }
+  if (type == "Dropout") {
+    r.check_keys({"rate", "input_shape", "batch_input_shape", "batch_shape"});
+    CITADEL_CHECK(r.has("rate"), ValueError, r.where(), ": 'rate' is required");
+    return std::make_unique<Dropout>(static_cast<float>(r.number("rate", 0)));
+  }
+  if (type == "Activation") {
+    r.check_keys({"activation", "input_shape", "batch_input_shape", "batch_shape"});
+    CITADEL_CHECK(r.has("activation"), ValueError, r.where(), ": 'activation' is required");
+    return std::make_unique<Activation>(r.string("activation", ""), ActivationOptions{r.input_shape(limits.max_units)});
+  }
+  if (type == "Flatten") {
+    r.check_keys({"data_format", "input_shape", "batch_input_shape", "batch_shape"});
+    return std::make_unique<Flatten>(FlattenOptions{r.input_shape(limits.max_units)});
+  }
+  std::string known;
+  for (const auto& name : registered_layer_types()) known += (known.empty() ? "" : ", ") + name;
+  throw ValueError(r.where() + ": unknown layer type; known: " + known + ", InputLayer");
+}
+
+// The same layer, told its input shape (what Keras's InputLayer does).
+std::unique_ptr<Layer> with_input_shape(const Layer& layer, const std::vector<int64_t>& shape, const std::string& where) {
+  if (const auto* dense = dynamic_cast<const Dense*>(&layer)) {
+    DenseOptions options = dense->options();
+    options.input_shape = shape;
+    return std::make_unique<Dense>(dense->units(), options);
+  }
+  if (dynamic_cast<const Flatten*>(&layer)) return std::make_unique<Flatten>(FlattenOptions{shape});
+  if (const auto* activation = dynamic_cast<const Activation*>(&layer))
+    return std::make_unique<Activation>(activation_name(activation->activation()), ActivationOptions{shape});
+  throw ValueError(where + ": cannot follow an InputLayer; start with a Dense, Flatten or Activation layer");
+}
+
+}  // namespace
+
+Sequential model_from_config(std::string_view text, const std::string& source, const ModelConfigLimits& limits) {
+  CITADEL_CHECK(int64_t(text.size()) <= limits.max_bytes, ValueError, source, ": a model config larger than ",
+                limits.max_bytes, " bytes is refused");
+  CITADEL_CHECK(nesting_depth(text) <= limits.max_depth, ValueError, source, ": JSON nested deeper than ",
+                limits.max_depth, " levels is refused");
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw ValueError(source + ": not valid JSON: " + e.what());
+  }
+  // Either the whole {"class_name": "Sequential", "config": {...}} or just its config.
+  const json* config = &root;
+  if (root.is_object() && root.contains("class_name")) {
+    CITADEL_CHECK(root["class_name"] == "Sequential", ValueError, source, ": class_name ", root["class_name"].dump(),
+                  " is not supported; only Sequential models are");
+    CITADEL_CHECK(root.contains("config") && root["config"].is_object(), ValueError, source,
+                  ": 'config' (an object) is missing");
+    config = &root["config"];
+  }
+  CITADEL_CHECK(config->is_object() && config->contains("layers") && (*config)["layers"].is_array(), ValueError,
+                source, ": expected 'layers', a list of layer objects");
+  const json& layers = (*config)["layers"];
+  CITADEL_CHECK(!layers.empty(), ValueError, source, ": 'layers' is empty");
+  CITADEL_CHECK(int64_t(layers.size()) <= limits.max_layers, ValueError, source, ": more than ", limits.max_layers,
+                " layers");
+  std::string name = "sequential";
+  if (config->contains("name") && (*config)["name"].is_string()) name = (*config)["name"].get<std::string>();
+  Sequential model(name);
+  std::vector<int64_t> pending_input;  // from an InputLayer, given to the next layer
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerReader reader(layers[i], source + ": layers[" + std::to_string(i) + "]");
+    if (reader.type() == "InputLayer") {
+      CITADEL_CHECK(i == 0, ValueError, reader.where(), ": an InputLayer must come first");
+      reader.check_keys({"batch_shape", "batch_input_shape", "input_shape", "sparse", "ragged", "optional"});
+      pending_input = reader.input_shape(limits.max_units);
+      CITADEL_CHECK(!pending_input.empty(), ValueError, reader.where(), ": needs batch_shape");
+      continue;
+    }
+    std::unique_ptr<Layer> layer = read_layer(reader, limits);
+    if (!pending_input.empty()) {  // an InputLayer fixes the first real layer's input
+      if (!layer->declared_input_shape()) layer = with_input_shape(*layer, pending_input, reader.where());
+      pending_input.clear();
+    }
+    model.add(std::move(layer));
+  }
+  return model;
+}
+
+Sequential load_model_config(const std::string& path, const ModelConfigLimits& limits) {
+  std::ifstream file(path, std::ios::binary);
+  CITADEL_CHECK(file.is_open(), IoError, path, ": cannot open the model config (does it exist?)");
+  std::ostringstream text;
+  text << file.rdbuf();
+  return model_from_config(text.str(), path, limits);
+}
+
+}  // namespace citadel

@@ -1,0 +1,75 @@
+// Keras-style model configs: what Keras writes is read; anything else gets an error
+// naming the layer and field.
+#include <gtest/gtest.h>
+
+#include "citadel/core/error.hpp"
+#include "citadel/model/model_config.hpp"
+
+using namespace citadel;
+
+namespace {
+
+std::string error_of(const std::string& json) {
+  try {
+    model_from_config(json, "model.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(ModelConfig, ReadsAKeras3Config) {
+  const std::string json = R"({"class_name": "Sequential", "config": {"name": "pima", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [null, 8], "dtype": "float32", "name": "input"}},
+    {"class_name": "Dense", "config": {"name": "dense", "units": 12, "activation": "relu", "use_bias": true,
+      "kernel_initializer": {"module": "keras.initializers", "class_name": "HeNormal", "config": {"seed": null}},
+      "kernel_regularizer": {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.001}},
+      "kernel_constraint": null, "bias_constraint": null}},
+    {"class_name": "Dropout", "config": {"rate": 0.2, "seed": null}},
+    {"class_name": "Dense", "config": {"units": 1, "activation": "sigmoid"}}]}})";
+  Sequential model = model_from_config(json, "model.json");
+  model.build(Shape{8});
+  EXPECT_EQ(model.name(), "pima");
+  EXPECT_EQ(model.size(), 3u);
+  EXPECT_EQ(model.count_params(), 8 * 12 + 12 + 12 + 1);
+  EXPECT_FLOAT_EQ(model.parameters().parameters()[0].regularizer.l2, 0.001f);
+  EXPECT_EQ(model.parameters().parameters()[0].initializer, "he_normal");
+}
+
+TEST(ModelConfig, ReadsTheShortFormWithImages) {
+  Sequential model = model_from_config(R"({"layers": [
+    {"class_name": "Flatten", "config": {"input_shape": [28, 28, 1]}},
+    {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]})", "m.json");
+  model.build(Shape{28, 28, 1});
+  EXPECT_EQ(model.count_params(), 784 * 10 + 10);
+}
+
+TEST(ModelConfig, ErrorsNameTheLayerAndField) {
+  EXPECT_NE(error_of("{").find("not valid JSON"), std::string::npos);
+  EXPECT_NE(error_of(R"({"layers": []})").find("'layers' is empty"), std::string::npos);
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": "ten"}}]})")
+                .find("layers[0] (Dense): 'units' must be a whole number"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 3, "unitz": 4}}]})")
+                .find("unknown setting 'unitz'"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Conv3D", "config": {}}]})").find("unknown layer type"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 3, "activation": "relux"}}]})")
+                .find("unknown activation 'relux'"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"class_name": "Functional", "config": {}})").find("only Sequential"), std::string::npos);
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 3, "kernel_constraint": {"x": 1}}}]})")
+                .find("not supported"),
+            std::string::npos);
+}
+
+TEST(ModelConfig, RefusesDeepOrHugeInput) {
+  const std::string deep = std::string(10000, '[') + std::string(10000, ']');
+  EXPECT_NE(error_of(deep).find("nested deeper"), std::string::npos);
+  EXPECT_THROW(model_from_config(std::string(2000, ' '), "m.json", {.max_bytes = 1000}), ValueError);
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 100000000000}}]})").find("'units'"),
+            std::string::npos);
+}
