@@ -5,20 +5,26 @@
 #include <exception>
 
 #include "citadel/core/error.hpp"
-#include "train_command.hpp"
+#include "commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"citadel: build, train, evaluate and protect neural networks on the CPU"};
   app.require_subcommand(1);
-  citadel::cli::TrainSettings train_settings;
-  CLI::App* train = citadel::cli::add_train_command(app, train_settings);
+  citadel::cli::Settings settings;
+  const citadel::cli::Command commands[] = {
+      citadel::cli::add_train_command(app, settings),
+      citadel::cli::add_evaluate_command(app, settings),
+      citadel::cli::add_predict_command(app, settings),
+      citadel::cli::add_cv_command(app, settings),
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   try {
-    if (train->parsed()) return citadel::cli::run_train(train_settings);
+    for (const auto& command : commands)
+      if (command.app->parsed()) return command.run(settings);
   } catch (const citadel::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

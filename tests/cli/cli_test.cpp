@@ -1,116 +1,210 @@
-// The `citadel` command run as a user runs it: the main job's accuracy and report, and
-// one clear line on stderr with a non-zero exit for bad input.
+// The `citadel` command run as a user runs it: the main job's accuracy and report,
+// every command, the overfitting options, and clear errors for bad use.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.hpp"
+
+using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string out, err;
-};
+// A three-class problem with text labels, a categorical column and a missing value.
+const char* kFruit =
+    "weight;colour;sweetness;fruit\n"
+    "150;red;7;apple\n120;green;5;apple\n170;red;8;apple\n140;green;6;apple\n160;red;7;apple\n"
+    "130;yellow;9;banana\n125;yellow;8;banana\n135;yellow;9;banana\n128;yellow;8;banana\n132;yellow;9;banana\n"
+    "300;orange;6;orange\n280;orange;7;orange\n310;orange;6;orange\n290;orange;7;orange\n305;orange;?;orange\n";
 
-fs::path scratch() {
-  const fs::path directory = fs::temp_directory_path() / ("citadel_cli_" + std::to_string(::getpid()));
-  fs::create_directories(directory);
-  return directory;
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream file(path);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
-
-Result run(const std::string& arguments) {
-  const fs::path err = scratch() / "stderr.txt";
-  const std::string command = std::string(CITADEL_BINARY) + " " + arguments + " 2>" + err.string();
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, read_all(err)};
-}
-
-fs::path write_file(const std::string& name, const std::string& text) {
-  const fs::path path = scratch() / name;
-  std::ofstream(path) << text;
-  return path;
-}
+std::string data_file(const char* name) { return std::string(CITADEL_TEST_DATA) + "/" + name; }
 
 }  // namespace
 
 TEST(Cli, DefaultTrainingReachesTheAccuracyBarAndWritesTheReport) {
-  const fs::path report = scratch() / "report.json";
-  const Result result = run("train --verbose 2 --report " + report.string());
+  const fs::path report = scratch_directory() / "report.json";
+  const CliResult result = run_cli("train --verbose 2 --report " + report.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("Epoch 150/150"), std::string::npos);
   EXPECT_NE(result.out.find("Total params: 211"), std::string::npos);
   EXPECT_NE(result.out.find("Held-out test set (154 rows)"), std::string::npos) << result.out;
-  const auto json = nlohmann::json::parse(read_all(report));
+  EXPECT_NE(result.out.find("weighted avg"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(report));
   EXPECT_GE(json["accuracy"].get<double>(), 0.72);
   for (const char* key : {"loss", "precision", "recall", "f1", "auc"}) EXPECT_TRUE(json[key].is_number()) << key;
   EXPECT_EQ(json["history"]["loss"].size(), 150u);
   EXPECT_EQ(json["train_rows"], 614);
   EXPECT_EQ(json["test_rows"], 154);
+  const auto& confusion = json["classification_report"]["confusion_matrix"];
+  EXPECT_EQ(confusion[0][0].get<int>() + confusion[0][1].get<int>() + confusion[1][0].get<int>() +
+                confusion[1][1].get<int>(),
+            154);
+  EXPECT_EQ(json["preprocessing"]["scaling"], "standard");
 }
 
 TEST(Cli, SameSeedSameReport) {
-  const fs::path a = scratch() / "a.json", b = scratch() / "b.json";
-  ASSERT_EQ(run("train --verbose 0 --epochs 5 --report " + a.string()).exit_code, 0);
-  ASSERT_EQ(run("train --verbose 0 --epochs 5 --report " + b.string()).exit_code, 0);
-  EXPECT_EQ(read_all(a), read_all(b));
+  const fs::path a = scratch_directory() / "a.json", b = scratch_directory() / "b.json";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 5 --report " + a.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 5 --report " + b.string()).exit_code, 0);
+  EXPECT_EQ(read_file(a), read_file(b));
 }
 
 TEST(Cli, OptionsChangeTheRun) {
-  const fs::path report = scratch() / "options.json";
-  const Result result = run("train --verbose 1 --epochs 3 --layers 6:tanh,1:sigmoid --optimizer sgd "
-                            "--learning-rate 0.05 --batch-size 64 --validation-split 0.25 --label target --report " +
-                            report.string());
+  const fs::path report = scratch_directory() / "options.json";
+  const CliResult result = run_cli("train --verbose 1 --epochs 3 --layers 6:tanh,1:sigmoid --optimizer sgd "
+                                   "--learning-rate 0.05 --batch-size 64 --validation-split 0.25 --label target "
+                                   "--scale minmax --report " + report.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto json = nlohmann::json::parse(read_all(report));
+  const auto json = nlohmann::json::parse(read_file(report));
   EXPECT_EQ(json["history"]["val_loss"].size(), 3u);
+  EXPECT_EQ(json["preprocessing"]["scaling"], "minmax");
   EXPECT_NE(result.out.find("Total params: 61"), std::string::npos) << result.out;  // 8·6+6 + 6+1
 }
 
+TEST(Cli, OverfittingOptions) {
+  const fs::path report = scratch_directory() / "overfit.json", log = scratch_directory() / "history.csv";
+  const CliResult result = run_cli("train --verbose 2 --layers 64:relu,64:relu,1:sigmoid --dropout 0.2 --l2 1e-4 "
+                                   "--early-stopping 3 --reduce-lr 2 --epochs 300 --csv-log " + log.string() +
+                                   " --report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("dropout (Dropout)"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_LT(json["epochs_run"].get<int>(), 300);  // the validation loss stops improving long before
+  EXPECT_NE(json["stop_reason"].get<std::string>().find("early stopping"), std::string::npos);
+  EXPECT_TRUE(json["history"].contains("val_loss"));
+  EXPECT_TRUE(json["history"].contains("learning_rate"));
+  const std::string csv = read_file(log);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), json["epochs_run"].get<int>() + 1);
+
+  const CliResult scheduled = run_cli("train --verbose 0 --epochs 4 --lr-schedule step:0.5:2 --report " + report.string());
+  ASSERT_EQ(scheduled.exit_code, 0) << scheduled.err;
+  const auto rates = nlohmann::json::parse(read_file(report))["history"]["learning_rate"];
+  EXPECT_NEAR(rates[3].get<double>(), 0.0005, 1e-9);  // 0.001 halved every 2 epochs: 0.001, 0.001, 0.0005, 0.0005
+  const CliResult threshold = run_cli("train --verbose 0 --loss-threshold 0.6 --report " + report.string());
+  ASSERT_EQ(threshold.exit_code, 0) << threshold.err;
+  EXPECT_LT(nlohmann::json::parse(read_file(report))["history"]["loss"].back().get<double>(), 0.6);
+}
+
+TEST(Cli, TextLabelsCategoricalColumnsAndMissingValues) {
+  const fs::path fruit = write_scratch_file("fruit.csv", kFruit), report = scratch_directory() / "fruit.json";
+  const CliResult refused = run_cli("train --data " + fruit.string() + " --categorical colour --epochs 2");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("fruit.csv:16: column 'sweetness' has a missing value ('?')"), std::string::npos)
+      << refused.err;
+  const CliResult result = run_cli("train --data " + fruit.string() + " --categorical colour --missing mean "
+                                   "--epochs 200 --learning-rate 0.05 --test-split 0.4 --report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("delimiter ';'"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("3 classes; loss sparse_categorical_crossentropy"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_EQ(json["classes"], (nlohmann::json{"apple", "banana", "orange"}));
+  EXPECT_EQ(json["preprocessing"]["imputation"], "training mean");
+  EXPECT_GE(json["accuracy"].get<double>(), 0.8);
+  const CliResult dropped = run_cli("train --data " + fruit.string() + " --categorical colour --missing drop --epochs 2");
+  EXPECT_NE(dropped.out.find("Dropped 1 rows"), std::string::npos) << dropped.out;
+}
+
+TEST(Cli, MismatchedOutputLayerSaysWhatToUse) {
+  const fs::path fruit = write_scratch_file("fruit.csv", kFruit);
+  const CliResult result = run_cli("train --data " + fruit.string() + " --categorical colour --missing mean "
+                                   "--layers 8:relu,1:sigmoid --epochs 1");
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.err.find("'fruit' has 3 classes ('apple', 'banana', 'orange') but the model has 1 outputs; "
+                            "end the network with 3:softmax"),
+            std::string::npos)
+      << result.err;
+  const CliResult binary = run_cli("train --data " + fruit.string() + " --categorical colour --missing mean "
+                                   "--loss binary_crossentropy --epochs 1");
+  EXPECT_NE(binary.err.find("--loss sparse_categorical_crossentropy"), std::string::npos) << binary.err;
+}
+
+TEST(Cli, EvaluateOnAnotherFile) {
+  const fs::path report = scratch_directory() / "evaluate.json";
+  const CliResult result = run_cli("evaluate --verbose 0 --epochs 20 --test " +
+                                   std::string(CITADEL_SOURCE_DATA) + " --report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Evaluation on " + std::string(CITADEL_SOURCE_DATA) + " (768 rows)"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("Confusion matrix"), std::string::npos);
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_EQ(json["test_rows"], 768);
+  EXPECT_GT(json["accuracy"].get<double>(), 0.7);
+}
+
+TEST(Cli, PredictWritesLabelsInTheDatasOwnTerms) {
+  const fs::path fruit = write_scratch_file("fruit.csv", kFruit), output = scratch_directory() / "predictions.csv";
+  const fs::path input = write_scratch_file("new.csv", "colour;weight;sweetness\nyellow;130;9\norange;295;6\n");
+  const CliResult result = run_cli("predict --verbose 0 --data " + fruit.string() + " --categorical colour --missing mean "
+                                   "--epochs 300 --learning-rate 0.05 --input " + input.string() + " --output " + output.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::string csv = read_file(output);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "line,predicted,p_apple,p_banana,p_orange");
+  EXPECT_NE(csv.find("\n2,banana,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n3,orange,"), std::string::npos) << csv;
+}
+
+TEST(Cli, CrossValidationReportsFoldsMeanAndStd) {
+  const fs::path report = scratch_directory() / "cv.json";
+  const CliResult result = run_cli("cv --verbose 0 --epochs 30 --folds 4 --report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("mean"), std::string::npos);
+  const auto json = nlohmann::json::parse(read_file(report));
+  ASSERT_EQ(json["folds"].size(), 4u);
+  int tested = 0;
+  double sum = 0;
+  for (const auto& fold : json["folds"]) tested += fold["test_rows"].get<int>(), sum += fold["accuracy"].get<double>();
+  EXPECT_EQ(tested, 768);
+  EXPECT_NEAR(json["mean"]["accuracy"].get<double>(), sum / 4, 1e-9);
+  EXPECT_TRUE(json["stratified"].get<bool>());
+}
+
+TEST(Cli, ModelConfigFile) {
+  const fs::path config = write_scratch_file("model.json", R"({"class_name": "Sequential", "config": {"layers": [
+      {"class_name": "Dense", "config": {"units": 12, "activation": "relu", "input_dim": 8}},
+      {"class_name": "Dropout", "config": {"rate": 0.1}},
+      {"class_name": "Dense", "config": {"units": 1, "activation": "sigmoid"}}]}})");
+  const CliResult result = run_cli("train --verbose 1 --epochs 2 --model-config " + config.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Total params: 121"), std::string::npos) << result.out;  // 8·12+12 + 12+1
+  const fs::path bad = write_scratch_file("bad_model.json", R"({"layers": [{"class_name": "Dense", "config": {"units": 0}}]})");
+  const CliResult refused = run_cli("train --model-config " + bad.string());
+  EXPECT_NE(refused.err.find("layers[0] (Dense): 'units'"), std::string::npos) << refused.err;
+}
+
 TEST(Cli, HelpWorksForEveryCommand) {
-  const Result top = run("--help");
+  const CliResult top = run_cli("--help");
   EXPECT_EQ(top.exit_code, 0);
-  EXPECT_NE(top.out.find("train"), std::string::npos);
-  const Result train = run("train --help");
-  EXPECT_EQ(train.exit_code, 0);
-  for (const char* option : {"--data", "--label", "--layers", "--loss", "--optimizer", "--learning-rate", "--epochs",
-                             "--batch-size", "--validation-split", "--seed", "--verbose", "--report"})
+  for (const char* command : {"train", "evaluate", "predict", "cv"}) {
+    EXPECT_NE(top.out.find(command), std::string::npos);
+    const CliResult help = run_cli(std::string(command) + " --help");
+    EXPECT_EQ(help.exit_code, 0) << command;
+    for (const char* option : {"--data", "--label", "--layers", "--loss", "--optimizer", "--epochs", "--seed"})
+      EXPECT_NE(help.out.find(option), std::string::npos) << command << " " << option;
+  }
+  const CliResult train = run_cli("train --help");
+  for (const char* option : {"--learning-rate", "--batch-size", "--validation-split", "--verbose", "--report",
+                             "--dropout", "--l2", "--early-stopping", "--model-config", "--categorical", "--missing"})
     EXPECT_NE(train.out.find(option), std::string::npos) << option;
 }
 
-TEST(Cli, BadInputGetsOneClearLineAndANonZeroExit) {
+TEST(Cli, BadUseGetsOneClearLineAndANonZeroExit) {
   struct Case {
     std::string arguments, expected;
   };
-  const fs::path text_cell = write_file("text.csv", "a,b,label\n1,2,0\n3,x7,1\n");
-  const fs::path three_labels = write_file("labels.csv", "a,label\n1,0\n2,1\n3,2\n4,0\n5,1\n6,2\n");
   const std::vector<Case> cases{
-      {"train --data /no/such/file.csv", "/no/such/file.csv: cannot open"},
-      {"train --data " + text_cell.string(), "text.csv:3:2: column 'b': expected a number, got 'x7'"},
       {"train --layers 10:rleu,1:sigmoid", "unknown activation 'rleu'; known: linear, relu"},
       {"train --layers ten:relu", "--layers: item 1"},
       {"train --loss hinge", "unknown loss 'hinge'; known:"},
       {"train --optimizer adamax", "unknown optimizer 'adamax'; known:"},
-      {"train --label outcome", "no column 'outcome'"},
-      {"train --data " + three_labels.string() + " --epochs 1", "must lie in [0, 1]"},
       {"train --epochs 0", "--epochs"},
+      {"train --lr-schedule linear", "--lr-schedule 'linear'; use step:FACTOR:EVERY"},
+      {"evaluate --test /no/such/test.csv", "/no/such/test.csv: cannot open"},
+      {"predict --input " + data_file("bad/good.csv"), "--output is required"},
   };
   for (const auto& c : cases) {
-    const Result result = run(c.arguments);
+    const CliResult result = run_cli(c.arguments);
     EXPECT_NE(result.exit_code, 0) << c.arguments;
     EXPECT_NE(result.err.find(c.expected), std::string::npos) << c.arguments << " gave: " << result.err;
     if (result.err.rfind("error: ", 0) == 0) {
@@ -120,8 +214,8 @@ TEST(Cli, BadInputGetsOneClearLineAndANonZeroExit) {
 }
 
 TEST(Cli, FailedRunLeavesAnExistingReportUntouched) {
-  const fs::path report = write_file("kept.json", "{\"accuracy\": 0.8}\n");
-  const Result result = run("train --layers 10:nope --report " + report.string());
+  const fs::path report = write_scratch_file("kept.json", "{\"accuracy\": 0.8}\n");
+  const CliResult result = run_cli("train --layers 10:nope --report " + report.string());
   EXPECT_NE(result.exit_code, 0);
-  EXPECT_EQ(read_all(report), "{\"accuracy\": 0.8}\n");
+  EXPECT_EQ(read_file(report), "{\"accuracy\": 0.8}\n");
 }

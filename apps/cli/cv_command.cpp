@@ -1,0 +1,78 @@
+// `citadel cv`: k-fold cross-validation; every fold trains a fresh model with its
+// preprocessing fitted on the fold's training rows, and the report gives every fold's
+// figures with their mean and standard deviation.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "citadel/core/random.hpp"
+#include "citadel/model/cross_validation.hpp"
+#include "commands.hpp"
+#include "pipeline.hpp"
+
+namespace citadel::cli {
+namespace {
+
+int run_cv(const Settings& s) {
+  random::set_seed(s.seed);
+  const PreparedData data = load_data(s, false);
+  describe_data(s, data);
+  Settings quiet = s;
+  quiet.verbose = 0;  // one line per fold instead of per epoch
+  const Shape input_shape = data.x_train.shape().without_batch();
+  CrossValidateOptions options{.folds = s.folds, .stratified = data.classification() && !s.no_stratify,
+                               .seed = s.seed, .fit = fit_options(quiet, data)};
+  options.preprocess = [&](Tensor& train_x, Tensor& test_x) {
+    FeaturePreprocessor preprocessor(s, data);
+    preprocessor.fit(train_x);
+    preprocessor.apply(train_x);
+    preprocessor.apply(test_x);
+  };
+  const CrossValidationReport report = cross_validate(
+      [&] { return build_model(quiet, data, input_shape); }, data.x_train, targets_for_loss(data.y_train, data),
+      options);
+
+  const std::vector<std::string> names = data.classification()
+                                             ? std::vector<std::string>{"loss", "accuracy", "precision", "recall", "f1", "auc"}
+                                             : std::vector<std::string>{"loss", "mse", "mae"};
+  std::printf("\n%-6s", "fold");
+  for (const auto& name : names) std::printf(" %18s", name.c_str());
+  std::printf("\n");
+  nlohmann::json folds = nlohmann::json::array();
+  for (const auto& fold : report.folds) {
+    std::printf("%-6d", fold.fold);
+    for (const auto& name : names) std::printf(" %18.4f", fold.figures.at(name));
+    std::printf("\n");
+    nlohmann::json entry = logs_json(fold.figures);
+    entry["fold"] = fold.fold;
+    entry["train_rows"] = fold.train_rows;
+    entry["test_rows"] = fold.test_rows;
+    folds.push_back(entry);
+  }
+  std::printf("%-6s", "mean");
+  for (const auto& name : names)
+    std::printf(" %18s", (std::to_string(report.mean.at(name)).substr(0, 6) + " ± " +
+                          std::to_string(report.std.at(name)).substr(0, 6)).c_str());
+  std::printf("\n");
+  write_report(s, {{"folds", folds},
+                   {"mean", logs_json(report.mean)},
+                   {"std", logs_json(report.std)},
+                   {"data", data.source},
+                   {"seed", s.seed},
+                   {"stratified", options.stratified}});
+  return 0;
+}
+
+}  // namespace
+
+Command add_cv_command(CLI::App& app, Settings& s) {
+  CLI::App* command = app.add_subcommand("cv", "k-fold cross-validation: every fold's figures, their mean and std");
+  add_data_options(*command, s);
+  command->add_option("--folds", s.folds, "Number of folds")->capture_default_str()->check(CLI::Range(2, 1000));
+  command->add_flag("--no-stratify", s.no_stratify, "Plain k-fold instead of stratified (classification)");
+  add_model_options(*command, s);
+  add_training_options(*command, s);
+  add_report_option(*command, s);
+  return {command, run_cv};
+}
+
+}  // namespace citadel::cli

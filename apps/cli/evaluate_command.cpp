@@ -1,0 +1,65 @@
+// `citadel evaluate`: train on --data and evaluate on --test (a CSV file with the same
+// columns), or on the held-out part of --data; prints a classification report.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "citadel/core/error.hpp"
+#include "citadel/core/random.hpp"
+#include "commands.hpp"
+#include "pipeline.hpp"
+
+namespace citadel::cli {
+namespace {
+
+int run_evaluate(const Settings& s) {
+  random::set_seed(s.seed);
+  PreparedData data = load_data(s, s.test_file.empty());
+  std::string test_source = data.images ? "the official test split" : "held-out rows of " + data.source;
+  if (!s.test_file.empty()) {
+    Dataset test = load_more_rows(s, s.test_file, data);
+    CITADEL_CHECK(test.y.defined(), ValueError, s.test_file, ": has no label column '", data.schema.label,
+                  "' to evaluate against");
+    data.x_test = std::move(test.x);
+    data.y_test = std::move(test.y);
+    test_source = s.test_file;
+  }
+  FeaturePreprocessor preprocessor(s, data);
+  preprocessor.fit(data.x_train);
+  preprocessor.apply(data.x_train);
+  preprocessor.apply(data.x_test);
+  Sequential model = build_model(s, data, data.x_train.shape().without_batch());
+  describe_data(s, data);
+  model.fit(data.x_train, targets_for_loss(data.y_train, data), fit_options(s, data));
+
+  const Logs figures = model.evaluate(data.x_test, targets_for_loss(data.y_test, data));
+  print_figures(("Evaluation on " + test_source).c_str(), figures, data.x_test.shape(0));
+  nlohmann::json report = logs_json(figures);
+  if (data.classification()) {
+    const ClassificationReport details = classification_report(model.predict(data.x_test), data.y_test, data.schema.classes);
+    std::printf("\n%s", details.text().c_str());
+    report["classification_report"] = report_json(details);
+    report["classes"] = data.schema.classes;
+  }
+  report["data"] = data.source;
+  report["test"] = test_source;
+  report["test_rows"] = data.x_test.shape(0);
+  write_report(s, report);
+  return 0;
+}
+
+}  // namespace
+
+Command add_evaluate_command(CLI::App& app, Settings& s) {
+  CLI::App* command = app.add_subcommand(
+      "evaluate", "Train on --data, then evaluate on --test (or on held-out rows): figures, classification "
+                  "report, confusion matrix");
+  add_data_options(*command, s);
+  command->add_option("--test", s.test_file, "CSV file to evaluate on, with the same columns as --data")
+      ->option_text("CSV");
+  add_model_options(*command, s);
+  add_training_options(*command, s);
+  add_report_option(*command, s);
+  return {command, run_evaluate};
+}
+
+}  // namespace citadel::cli

@@ -1,0 +1,66 @@
+// The steps every command shares: load and split the data, fit preprocessing on the
+// training rows, build and compile the model, set up fit, and turn figures into JSON.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "citadel/data/dataset.hpp"
+#include "citadel/data/scaler.hpp"
+#include "citadel/metrics/classification_report.hpp"
+#include "citadel/model/sequential.hpp"
+#include "settings.hpp"
+
+namespace citadel::cli {
+
+struct PreparedData {
+  Tensor x_train, y_train;
+  Tensor x_test, y_test;  // not defined when no rows were held out
+  DataSchema schema;      // classes (and, for CSV files, the columns)
+  bool images = false;
+  std::string source;  // the CSV's path or "fashion-mnist"
+  std::string loss;    // resolved: given, or chosen from the labels
+  bool classification() const { return schema.label_type == LabelType::kClasses; }
+};
+
+// Reads --data; with `hold_out_test` also sets aside the test rows (--test-split for CSV
+// files, the official test split for Fashion-MNIST).
+PreparedData load_data(const Settings& settings, bool hold_out_test);
+// Reads another CSV file with the training file's schema (the label may be absent).
+Dataset load_more_rows(const Settings& settings, const std::string& path, const PreparedData& data);
+// Targets in the form the loss wants (one-hot for categorical_crossentropy).
+Tensor targets_for_loss(const Tensor& y, const PreparedData& data);
+
+// Mean imputation (with --missing mean) and scaling, fitted on training rows only.
+class FeaturePreprocessor {
+ public:
+  FeaturePreprocessor(const Settings& settings, const PreparedData& data);
+  void fit(const Tensor& x_train);
+  void apply(Tensor& x) const;
+  nlohmann::json describe() const;
+
+ private:
+  bool impute_, images_;
+  std::string scale_;
+  MeanImputer imputer_;
+  StandardScaler standard_;
+  MinMaxScaler minmax_;
+};
+
+// The compiled model for inputs of `input_shape` (without the batch axis).
+Sequential build_model(const Settings& settings, const PreparedData& data, const Shape& input_shape);
+FitOptions fit_options(const Settings& settings, const PreparedData& data);
+int epochs_for(const Settings& settings, const PreparedData& data);
+
+// A line saying what was loaded (printed when verbose).
+void describe_data(const Settings& settings, const PreparedData& data);
+void print_figures(const char* title, const Logs& logs, int64_t rows);
+
+nlohmann::json number_or_null(double value);
+nlohmann::json logs_json(const Logs& logs);
+nlohmann::json history_json(const History& history);
+nlohmann::json report_json(const ClassificationReport& report);
+// Writes `report` to --report when it was given (atomically).
+void write_report(const Settings& settings, const nlohmann::json& report);
+
+}  // namespace citadel::cli

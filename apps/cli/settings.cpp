@@ -1,0 +1,80 @@
+// Option registration: one place for each option's name, text and check.
+#include "settings.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace citadel::cli {
+
+void add_data_options(CLI::App& c, Settings& s) {
+  c.add_option("--data", s.data,
+               "CSV file (a header row is detected), or 'fashion-mnist' (default: the bundled Pima data)")
+      ->option_text("CSV|fashion-mnist");
+  c.add_option("--label", s.label, "Label column: name or 0-based index (default: the last)")->option_text("COLUMN");
+  c.add_flag("--header", s.header, "The first row holds column names (default: detected)");
+  c.add_flag("--no-header", s.no_header, "The first row holds values (default: detected)")->excludes("--header");
+  c.add_option("--delimiter", s.delimiter, "Field delimiter: ',', ';' or 'tab' (default: detected)")
+      ->check(CLI::IsMember({",", ";", "tab"}));
+  c.add_option("--categorical", s.categorical, "Feature columns to one-hot encode (repeat, or comma-separate)")
+      ->delimiter(',')
+      ->option_text("COLUMN");
+  c.add_option("--missing", s.missing, "Missing values (empty, ?, NA, NaN): error, drop the rows, or mean-impute")
+      ->check(CLI::IsMember({"error", "drop", "mean"}))
+      ->capture_default_str();
+  c.add_option("--scale", s.scale, "Feature scaling fitted on training rows: standard, minmax or none (images: pixels)")
+      ->check(CLI::IsMember({"standard", "minmax", "none"}))
+      ->capture_default_str();
+  c.add_option("--test-split", s.test_split, "Fraction of the rows held out for the final report (CSV data)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 0.99));
+}
+
+void add_model_options(CLI::App& c, Settings& s) {
+  c.add_option("--layers", s.layers,
+               "Dense layers as UNITS:ACTIVATION, comma-separated (default: 10:relu,10:relu for CSV data, "
+               "256:relu,128:relu for images, then an output layer that fits the labels)");
+  c.add_option("--model-config", s.model_config, "The model as a Keras-style JSON model config")
+      ->option_text("FILE")
+      ->excludes("--layers");
+  c.add_option("--dropout", s.dropout, "Dropout rate between hidden layers (--layers)")->check(CLI::Range(0.0, 0.95));
+  c.add_option("--l1", s.l1, "L1 penalty on every Dense kernel (--layers)")->check(CLI::NonNegativeNumber);
+  c.add_option("--l2", s.l2, "L2 penalty on every Dense kernel (--layers)")->check(CLI::NonNegativeNumber);
+  c.add_option("--loss", s.loss,
+               "Loss (default: binary_crossentropy for two classes, sparse_categorical_crossentropy for more; "
+               "mse or another regression loss makes the label a number to predict)");
+  c.add_option("--optimizer", s.optimizer, "Optimizer: adam, sgd, rmsprop, adamw, adagrad")->capture_default_str();
+  c.add_option("--learning-rate", s.learning_rate, "Learning rate (default: the optimizer's)")
+      ->check(CLI::PositiveNumber);
+}
+
+void add_training_options(CLI::App& c, Settings& s) {
+  c.add_option("--epochs", s.epochs, "Training epochs (default: 150 for CSV data, 5 for images)")
+      ->check(CLI::Range(1, 1000000));
+  c.add_option("--batch-size", s.batch_size, "Rows per gradient step (default: 32 for CSV data, 128 for images)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  c.add_option("--validation-split", s.validation_split,
+               "Fraction of the training rows validated after each epoch (val_* figures)")
+      ->check(CLI::Range(0.0, 0.99));
+  c.add_option("--early-stopping", s.early_stopping,
+               "Stop when val_loss has not improved for this many epochs, keeping the best weights")
+      ->option_text("PATIENCE")
+      ->check(CLI::Range(0, 100000));
+  c.add_option("--reduce-lr", s.reduce_lr, "Divide the learning rate by 10 when val_loss stalls this many epochs")
+      ->option_text("PATIENCE")
+      ->check(CLI::Range(0, 100000));
+  c.add_option("--lr-schedule", s.lr_schedule,
+               "Learning-rate schedule: step:FACTOR:EVERY, exponential:RATE:EPOCHS or cosine[:ALPHA]")
+      ->option_text("SCHEDULE");
+  c.add_option("--loss-threshold", s.loss_threshold, "Stop once the training loss is at or below this value")
+      ->check(CLI::NonNegativeNumber);
+  c.add_option("--csv-log", s.csv_log, "Write the per-epoch history as CSV")->option_text("FILE");
+  c.add_option("--seed", s.seed, "Seed for the split, initialization, dropout and shuffling")->capture_default_str();
+  c.add_option("--verbose", s.verbose, "0 silent, 1 progress bar, 2 one line per epoch")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 2));
+}
+
+void add_report_option(CLI::App& c, Settings& s) {
+  c.add_option("--report", s.report, "Write the figures as JSON")->option_text("FILE");
+}
+
+}  // namespace citadel::cli

@@ -1,0 +1,58 @@
+// The command line's settings, shared by train, evaluate, predict and cv, and the
+// functions that register them as options.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace citadel::cli {
+
+struct Settings {
+  // Data
+  std::string data;  // a CSV path or "fashion-mnist"; empty: the bundled Pima data
+  std::string label;
+  bool header = false, no_header = false;
+  std::string delimiter;  // "", ",", ";" or "tab"
+  std::vector<std::string> categorical;
+  std::string missing = "error";
+  std::string scale = "standard";
+  double test_split = 0.2;
+  // Model
+  std::string layers;  // empty: hidden layers 10:relu,10:relu (Pima) or 256:relu,128:relu (images) + an output layer
+  std::string model_config;
+  double dropout = 0, l1 = 0, l2 = 0;
+  std::string loss;  // empty: from the labels
+  std::string optimizer = "adam";
+  double learning_rate = 0;
+  // Training
+  int epochs = 0;          // 0: 150 for CSV data, 5 for images
+  int64_t batch_size = 0;  // 0: 32 for CSV data, 128 for images
+  double validation_split = 0;
+  int early_stopping = -1;  // patience; -1: off
+  int reduce_lr = -1;       // patience; -1: off
+  std::string lr_schedule;
+  double loss_threshold = -1;
+  std::string csv_log;
+  uint64_t seed = 42;
+  int verbose = 2;
+  // Output
+  std::string report;
+  // Command-specific
+  std::string test_file;     // evaluate --test
+  std::string input_file;    // predict --input
+  std::string output_file;   // predict --output
+  int folds = 5;             // cv
+  bool no_stratify = false;  // cv
+};
+
+void add_data_options(CLI::App& command, Settings& settings);
+void add_model_options(CLI::App& command, Settings& settings);
+void add_training_options(CLI::App& command, Settings& settings);
+void add_report_option(CLI::App& command, Settings& settings);
+
+}  // namespace citadel::cli
