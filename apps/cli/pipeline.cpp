@@ -219,7 +219,7 @@ FitOptions fit_options(const Settings& s, const PreparedData& data) {
   FitOptions options;
   options.epochs = epochs_for(s, data);
   options.batch_size = s.batch_size > 0 ? s.batch_size : (data.images ? 128 : 32);
-  options.validation_split = s.validation_split;
+  options.validation_split = s.validation_split >= 0 ? s.validation_split : (data.images ? 0.1 : 0.0);
   options.verbose = s.verbose;
   options.seed = s.seed;
   const bool monitors_validation = s.early_stopping >= 0 || s.reduce_lr >= 0;

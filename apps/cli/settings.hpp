@@ -32,7 +32,7 @@ struct Settings {
   // Training
   int epochs = 0;          // 0: 150 for CSV data, 5 for images
   int64_t batch_size = 0;  // 0: 32 for CSV data, 128 for images
-  double validation_split = 0;
+  double validation_split = -1;  // -1: 0 for CSV data, 0.1 for Fashion-MNIST
   int early_stopping = -1;  // patience; -1: off
   int reduce_lr = -1;       // patience; -1: off
   std::string lr_schedule;
