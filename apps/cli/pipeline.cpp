@@ -186,7 +186,13 @@ Sequential build_model(const Settings& s, const PreparedData& data, const Shape&
   if (!s.model_config.empty()) {
     CITADEL_CHECK(s.dropout == 0 && s.l1 == 0 && s.l2 == 0, ValueError,
                   "--dropout, --l1 and --l2 apply to --layers; write them into the model config instead");
-    model = load_model_config(s.model_config);
+    Sequential loaded = load_model_config(s.model_config);
+    if (input_shape.rank() > 1 && loaded.layer(0).type() == "Dense") {  // images into a Dense network
+      model.add(Flatten({input_shape.dims()}));
+      for (size_t i = 0; i < loaded.size(); ++i) model.add(loaded.layer(i).clone());
+    } else {
+      model = std::move(loaded);
+    }
   } else {
     std::string spec = s.layers;
     if (spec.empty()) spec = std::string(data.images ? "256:relu,128:relu," : "10:relu,10:relu,") + output_layer_for(data);
