@@ -23,10 +23,7 @@ int run_evaluate(const Settings& s) {
     data.y_test = std::move(test.y);
     test_source = s.test_file;
   }
-  FeaturePreprocessor preprocessor(s, data);
-  preprocessor.fit(data.x_train);
-  preprocessor.apply(data.x_train);
-  preprocessor.apply(data.x_test);
+  preprocess(s, data, {&data.x_test});
   Sequential model = build_model(s, data, data.x_train.shape().without_batch());
   describe_data(s, data);
   model.fit(data.x_train, targets_for_loss(data.y_train, data), fit_options(s, data));
@@ -34,12 +31,7 @@ int run_evaluate(const Settings& s) {
   const Logs figures = model.evaluate(data.x_test, targets_for_loss(data.y_test, data));
   print_figures(("Evaluation on " + test_source).c_str(), figures, data.x_test.shape(0));
   nlohmann::json report = logs_json(figures);
-  if (data.classification()) {
-    const ClassificationReport details = classification_report(model.predict(data.x_test), data.y_test, data.schema.classes);
-    std::printf("\n%s", details.text().c_str());
-    report["classification_report"] = report_json(details);
-    report["classes"] = data.schema.classes;
-  }
+  add_classification_report(model, data, true, report);
   report["data"] = data.source;
   report["test"] = test_source;
   report["test_rows"] = data.x_test.shape(0);

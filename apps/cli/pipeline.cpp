@@ -181,6 +181,14 @@ nlohmann::json FeaturePreprocessor::describe() const {
   return out;
 }
 
+FeaturePreprocessor preprocess(const Settings& s, PreparedData& data, std::initializer_list<Tensor*> others) {
+  FeaturePreprocessor preprocessor(s, data);
+  preprocessor.fit(data.x_train);
+  preprocessor.apply(data.x_train);
+  for (Tensor* x : others) preprocessor.apply(*x);
+  return preprocessor;
+}
+
 Sequential build_model(const Settings& s, const PreparedData& data, const Shape& input_shape) {
   Sequential model;
   if (!s.model_config.empty()) {
@@ -321,6 +329,14 @@ nlohmann::json report_json(const ClassificationReport& report) {
           {"accuracy", report.accuracy},
           {"roc_auc", number_or_null(report.auc)},
           {"confusion_matrix", report.confusion}};
+}
+
+void add_classification_report(Sequential& model, const PreparedData& data, bool print, nlohmann::json& report) {
+  if (!data.classification()) return;
+  const ClassificationReport details = classification_report(model.predict(data.x_test), data.y_test, data.schema.classes);
+  if (print) std::printf("\n%s", details.text().c_str());
+  report["classification_report"] = report_json(details);
+  report["classes"] = data.schema.classes;
 }
 
 void write_report(const Settings& s, const nlohmann::json& report) {

@@ -2,6 +2,7 @@
 // training rows, build and compile the model, set up fit, and turn figures into JSON.
 #pragma once
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -47,6 +48,9 @@ class FeaturePreprocessor {
   MinMaxScaler minmax_;
 };
 
+// A preprocessor fitted on data.x_train, already applied to it and to each of `others`.
+FeaturePreprocessor preprocess(const Settings& settings, PreparedData& data, std::initializer_list<Tensor*> others);
+
 // The compiled model for inputs of `input_shape` (without the batch axis).
 Sequential build_model(const Settings& settings, const PreparedData& data, const Shape& input_shape);
 FitOptions fit_options(const Settings& settings, const PreparedData& data);
@@ -60,6 +64,9 @@ nlohmann::json number_or_null(double value);
 nlohmann::json logs_json(const Logs& logs);
 nlohmann::json history_json(const History& history);
 nlohmann::json report_json(const ClassificationReport& report);
+// For classification: adds the classification report of `model` on the test rows to
+// `report` (and prints it when `print`).
+void add_classification_report(Sequential& model, const PreparedData& data, bool print, nlohmann::json& report);
 // Writes `report` to --report when it was given (atomically).
 void write_report(const Settings& settings, const nlohmann::json& report);
 

@@ -25,10 +25,7 @@ int run_predict(const Settings& s) {
   random::set_seed(s.seed);
   PreparedData data = load_data(s, false);
   Dataset rows = load_more_rows(s, s.input_file, data);
-  FeaturePreprocessor preprocessor(s, data);
-  preprocessor.fit(data.x_train);
-  preprocessor.apply(data.x_train);
-  preprocessor.apply(rows.x);
+  preprocess(s, data, {&rows.x});
   Sequential model = build_model(s, data, data.x_train.shape().without_batch());
   describe_data(s, data);
   model.fit(data.x_train, targets_for_loss(data.y_train, data), fit_options(s, data));

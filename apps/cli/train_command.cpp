@@ -15,10 +15,7 @@ namespace {
 int run_train(const Settings& s) {
   random::set_seed(s.seed);
   PreparedData data = load_data(s, true);
-  FeaturePreprocessor preprocessor(s, data);
-  preprocessor.fit(data.x_train);
-  preprocessor.apply(data.x_train);
-  preprocessor.apply(data.x_test);
+  const FeaturePreprocessor preprocessor = preprocess(s, data, {&data.x_test});
   Sequential model = build_model(s, data, data.x_train.shape().without_batch());
   describe_data(s, data);
   if (s.verbose > 0) model.summary();
@@ -29,12 +26,7 @@ int run_train(const Settings& s) {
   print_figures("Held-out test set", test, data.x_test.shape(0));
 
   nlohmann::json report = logs_json(test);
-  if (data.classification()) {
-    const ClassificationReport details = classification_report(model.predict(data.x_test), data.y_test, data.schema.classes);
-    if (s.verbose > 0) std::printf("\n%s", details.text().c_str());
-    report["classification_report"] = report_json(details);
-    report["classes"] = data.schema.classes;
-  }
+  add_classification_report(model, data, s.verbose > 0, report);
   report["history"] = history_json(history);
   report["epochs_run"] = history.epoch.size();
   report["stop_reason"] = history.stop_reason;

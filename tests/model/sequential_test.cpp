@@ -138,22 +138,7 @@ TEST_P(ModelGradient, MatchesFiniteDifferencesOfTheLoss) {
     if (loss == "categorical_crossentropy") y.at(n, n % 3) = 1;
     else y[n] = float(multiclass ? n % 3 : n % 2);
   }
-  model.compute_gradients(x, y);
-  const auto grads = model.parameters().grads();
-  std::vector<double> analytic(grads.begin(), grads.end());
-  auto values = model.parameters().values();
-  const double epsilon = 1e-3;
-  double worst = 0;
-  for (size_t i = 0; i < values.size(); ++i) {
-    const float saved = values[i];
-    values[i] = saved + float(epsilon);
-    const double plus = model.evaluate(x, y, {.batch_size = 6}).at("loss");
-    values[i] = saved - float(epsilon);
-    const double minus = model.evaluate(x, y, {.batch_size = 6}).at("loss");
-    values[i] = saved;
-    worst = std::max(worst, std::fabs((plus - minus) / (2 * epsilon) - analytic[i]));
-  }
-  EXPECT_LT(worst, 2e-3) << loss;
+  EXPECT_LT(testkit::model_gradient_error(model, x, y), 2e-3) << loss;
 }
 
 INSTANTIATE_TEST_SUITE_P(FusedAndUnfused, ModelGradient,

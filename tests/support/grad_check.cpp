@@ -2,6 +2,7 @@
 #include "grad_check.hpp"
 
 #include <cmath>
+#include <span>
 #include <sstream>
 #include <vector>
 
@@ -71,58 +72,80 @@ std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const Shape& inp
   return built;
 }
 
+namespace {
+
+// Central differences of reduce(layer, x, r) with respect to each of `values` (which the
+// layer reads: its input or its parameters).
+std::vector<double> numeric_gradient(Layer& layer, const Tensor& x, const Tensor& r, std::span<float> values,
+                                     double epsilon) {
+  std::vector<double> numeric(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float saved = values[i];
+    values[i] = static_cast<float>(saved + epsilon);
+    const double plus = reduce(layer, x, r);
+    values[i] = static_cast<float>(saved - epsilon);
+    const double minus = reduce(layer, x, r);
+    values[i] = saved;
+    numeric[i] = (plus - minus) / (2 * epsilon);
+  }
+  return numeric;
+}
+
+struct Backpropagated {
+  Tensor x, r, dx;
+};
+
+// One forward and backward pass on a random input, with L = Σ r⊙y.
+Backpropagated backpropagate(BuiltLayer& built, const GradCheckOptions& options) {
+  Backpropagated pass{random_input(built.input_shape, options.seed + 1, options.min_abs_input), {}, {}};
+  Tensor y;
+  built.layer->reseed(kMaskSeed);
+  built.layer->forward(pass.x, y, Mode::kTrain);
+  pass.r = random_input(y.shape(), options.seed + 2, 0.0);
+  built.params.zero_grad();
+  built.layer->backward(pass.r, pass.dx);
+  return pass;
+}
+
+}  // namespace
+
 ::testing::AssertionResult check_input_gradient(const Layer& prototype, const Shape& input_shape,
                                                 const GradCheckOptions& options) {
   auto built = build_layer(prototype, input_shape, options.seed);
-  Layer& layer = *built->layer;
-  Tensor x = random_input(input_shape, options.seed + 1, options.min_abs_input);
-  Tensor y;
-  layer.reseed(kMaskSeed);
-  layer.forward(x, y, Mode::kTrain);
-  Tensor r = random_input(y.shape(), options.seed + 2, 0.0);
-  Tensor dx;
-  built->params.zero_grad();
-  layer.backward(r, dx);
-  std::vector<double> analytic(dx.data(), dx.data() + dx.numel()), numeric(x.numel());
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const float saved = x[i];
-    x[i] = static_cast<float>(saved + options.epsilon);
-    const double plus = reduce(layer, x, r);
-    x[i] = static_cast<float>(saved - options.epsilon);
-    const double minus = reduce(layer, x, r);
-    x[i] = saved;
-    numeric[i] = (plus - minus) / (2 * options.epsilon);
-  }
-  return compare(analytic, numeric, options.tolerance, prototype.type() + " input gradient");
+  Backpropagated pass = backpropagate(*built, options);
+  const std::vector<double> analytic(pass.dx.data(), pass.dx.data() + pass.dx.numel());
+  const std::span<float> inputs(pass.x.data(), static_cast<size_t>(pass.x.numel()));
+  return compare(analytic, numeric_gradient(*built->layer, pass.x, pass.r, inputs, options.epsilon),
+                 options.tolerance, prototype.type() + " input gradient");
 }
 
 ::testing::AssertionResult check_param_gradients(const Layer& prototype, const Shape& input_shape,
                                                  const GradCheckOptions& options) {
   auto built = build_layer(prototype, input_shape, options.seed);
-  Layer& layer = *built->layer;
-  ParameterStore& params = built->params;
-  if (params.size() == 0) return ::testing::AssertionSuccess() << "no parameters";
-  Tensor x = random_input(input_shape, options.seed + 1, options.min_abs_input);
-  Tensor y;
-  layer.reseed(kMaskSeed);
-  layer.forward(x, y, Mode::kTrain);
-  Tensor r = random_input(y.shape(), options.seed + 2, 0.0);
-  Tensor dx;
-  params.zero_grad();
-  layer.backward(r, dx);
-  const auto grads = params.grads();
-  std::vector<double> analytic(grads.begin(), grads.end()), numeric(grads.size());
-  auto values = params.values();
+  if (built->params.size() == 0) return ::testing::AssertionSuccess() << "no parameters";
+  Backpropagated pass = backpropagate(*built, options);
+  const auto grads = built->params.grads();
+  const std::vector<double> analytic(grads.begin(), grads.end());
+  return compare(analytic, numeric_gradient(*built->layer, pass.x, pass.r, built->params.values(), options.epsilon),
+                 options.tolerance, prototype.type() + " parameter gradients");
+}
+
+double model_gradient_error(Sequential& model, const Tensor& x, const Tensor& y, double epsilon) {
+  model.compute_gradients(x, y);
+  const auto grads = model.parameters().grads();
+  const std::vector<double> analytic(grads.begin(), grads.end());
+  auto values = model.parameters().values();
+  double worst = 0;
   for (size_t i = 0; i < values.size(); ++i) {
     const float saved = values[i];
-    values[i] = static_cast<float>(saved + options.epsilon);
-    const double plus = reduce(layer, x, r);
-    values[i] = static_cast<float>(saved - options.epsilon);
-    const double minus = reduce(layer, x, r);
+    values[i] = saved + float(epsilon);
+    const double plus = model.evaluate(x, y, {.batch_size = x.shape(0)}).at("loss");
+    values[i] = saved - float(epsilon);
+    const double minus = model.evaluate(x, y, {.batch_size = x.shape(0)}).at("loss");
     values[i] = saved;
-    numeric[i] = (plus - minus) / (2 * options.epsilon);
+    worst = std::max(worst, std::fabs((plus - minus) / (2 * epsilon) - analytic[i]));
   }
-  return compare(analytic, numeric, options.tolerance, prototype.type() + " parameter gradients");
+  return worst;
 }
 
 ::testing::AssertionResult check_loss_gradient(const Loss& loss, const Tensor& predictions,

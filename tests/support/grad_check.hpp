@@ -12,6 +12,7 @@
 #include "citadel/core/tensor.hpp"
 #include "citadel/layers/layer.hpp"
 #include "citadel/losses/loss.hpp"
+#include "citadel/model/sequential.hpp"
 
 namespace citadel::testkit {
 
@@ -40,6 +41,9 @@ Tensor random_input(const Shape& shape, uint64_t seed, double min_abs = 0.05);
                                                 const GradCheckOptions& options = {});
 ::testing::AssertionResult check_param_gradients(const Layer& prototype, const Shape& input_shape,
                                                  const GradCheckOptions& options = {});
+// The largest difference between the model's parameter gradients (compute_gradients) and
+// central differences of its evaluated loss (penalties and fused losses included).
+double model_gradient_error(Sequential& model, const Tensor& x, const Tensor& y, double epsilon = 1e-3);
 // ∂(mean loss)/∂predictions against finite differences, at the given predictions.
 ::testing::AssertionResult check_loss_gradient(const Loss& loss, const Tensor& predictions,
                                                const Tensor& targets, const GradCheckOptions& options = {});
