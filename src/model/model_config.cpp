@@ -237,7 +237,7 @@ Sequential model_from_config(std::string_view text, const std::string& source, c
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1E999
     throw ValueError(source + ": not valid JSON: " + e.what());
   }
   // Either the whole {"class_name": "Sequential", "config": {...}} or just its config.

@@ -48,6 +48,11 @@ TEST(ModelConfig, ReadsTheShortFormWithImages) {
 
 TEST(ModelConfig, ErrorsNameTheLayerAndField) {
   EXPECT_NE(error_of("{").find("not valid JSON"), std::string::npos);
+  // Found by model_config_fuzz: a number too large for a double is not a parse error to
+  // nlohmann::json but an out_of_range exception, which once escaped uncaught.
+  EXPECT_NE(error_of(R"({"class_name": 777E963s_nn": am{)").find("not valid JSON"), std::string::npos);
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 1E999}}]})").find("not valid JSON"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"layers": []})").find("'layers' is empty"), std::string::npos);
   EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": "ten"}}]})")
                 .find("layers[0] (Dense): 'units' must be a whole number"),
