@@ -19,5 +19,6 @@ Command add_train_command(CLI::App& app, Settings& settings);
 Command add_evaluate_command(CLI::App& app, Settings& settings);
 Command add_predict_command(CLI::App& app, Settings& settings);
 Command add_cv_command(CLI::App& app, Settings& settings);
+Command add_info_command(CLI::App& app, Settings& settings);
 
 }  // namespace citadel::cli

@@ -5,13 +5,48 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
+#include "citadel/data/idx.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
 
 namespace citadel::cli {
 namespace {
 
+// Evaluates a saved model on --test, --data (all rows), or Fashion-MNIST's test split.
+int run_saved(const Settings& s) {
+  SavedPipeline saved = load_pipeline(s.model_file);
+  CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record to evaluate with");
+  PreparedData& data = saved.data;
+  std::string test_source;
+  if (data.images) {
+    ImageDataset images = load_fashion_mnist();
+    data.x_test = std::move(images.x_test);
+    data.y_test = std::move(images.y_test);
+    scale_pixels(data.x_test.view());
+    test_source = "the official test split";
+  } else {
+    test_source = !s.test_file.empty() ? s.test_file : s.data;
+    CITADEL_CHECK(!test_source.empty(), ValueError, "evaluate --model: give the rows to evaluate with --test CSV");
+    Dataset rows = load_more_rows(s, test_source, data);
+    CITADEL_CHECK(rows.y.defined(), ValueError, test_source, ": has no label column '", data.schema.label,
+                  "' to evaluate against");
+    data.x_test = std::move(rows.x);
+    data.y_test = std::move(rows.y);
+  }
+  saved.preprocessor.apply(data.x_test);
+  const Logs figures = saved.model.evaluate(data.x_test, targets_for_loss(data.y_test, data));
+  print_figures(("Evaluation of " + s.model_file + " on " + test_source).c_str(), figures, data.x_test.shape(0));
+  nlohmann::json report = logs_json(figures);
+  add_classification_report(saved.model, data, true, report);
+  report["model_file"] = s.model_file;
+  report["test"] = test_source;
+  report["test_rows"] = data.x_test.shape(0);
+  write_report(s, report);
+  return 0;
+}
+
 int run_evaluate(const Settings& s) {
+  if (!s.model_file.empty()) return run_saved(s);
   random::set_seed(s.seed);
   PreparedData data = load_data(s, s.test_file.empty());
   std::string test_source = data.images ? "the official test split" : "held-out rows of " + data.source;
@@ -43,14 +78,15 @@ int run_evaluate(const Settings& s) {
 
 Command add_evaluate_command(CLI::App& app, Settings& s) {
   CLI::App* command = app.add_subcommand(
-      "evaluate", "Train on --data, then evaluate on --test (or on held-out rows): figures, classification "
-                  "report, confusion matrix");
+      "evaluate", "Train on --data (or load --model), then evaluate on --test (or on held-out rows): figures, "
+                  "classification report, confusion matrix");
   add_data_options(*command, s);
   command->add_option("--test", s.test_file, "CSV file to evaluate on, with the same columns as --data")
       ->option_text("CSV");
   add_model_options(*command, s);
   add_training_options(*command, s);
   add_report_option(*command, s);
+  add_model_file_option(*command, s);
   return {command, run_evaluate};
 }
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       citadel::cli::add_evaluate_command(app, settings),
       citadel::cli::add_predict_command(app, settings),
       citadel::cli::add_cv_command(app, settings),
+      citadel::cli::add_info_command(app, settings),
   };
   try {
     app.parse(argc, argv);

@@ -13,6 +13,8 @@
 #include "citadel/data/csv.hpp"
 #include "citadel/data/idx.hpp"
 #include "citadel/data/split.hpp"
+#include "citadel/core/json_limits.hpp"
+#include "citadel/io/model_file.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
@@ -181,6 +183,26 @@ nlohmann::json FeaturePreprocessor::describe() const {
   return out;
 }
 
+FeaturePreprocessor FeaturePreprocessor::restore(const nlohmann::json& d, bool images) {
+  FeaturePreprocessor p;
+  p.images_ = images;
+  if (images) return p;
+  try {
+    p.scale_ = d.at("scaling").get<std::string>();
+    p.impute_ = d.at("imputation").get<std::string>() != "none";
+    if (p.impute_) p.imputer_ = MeanImputer::restore(d.at("imputed_means").get<std::vector<double>>());
+    if (p.scale_ == "standard")
+      p.standard_ = StandardScaler::restore(d.at("mean").get<std::vector<double>>(), d.at("scale").get<std::vector<double>>());
+    else if (p.scale_ == "minmax")
+      p.minmax_ = MinMaxScaler::restore(d.at("min").get<std::vector<double>>(), d.at("max").get<std::vector<double>>());
+    else
+      CITADEL_CHECK(p.scale_ == "none", IoError, "unknown scaling '", p.scale_, "'");
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(std::string("the model file's preprocessing record is malformed: ") + e.what());
+  }
+  return p;
+}
+
 FeaturePreprocessor preprocess(const Settings& s, PreparedData& data, std::initializer_list<Tensor*> others) {
   FeaturePreprocessor preprocessor(s, data);
   preprocessor.fit(data.x_train);
@@ -337,6 +359,50 @@ void add_classification_report(Sequential& model, const PreparedData& data, bool
   if (print) std::printf("\n%s", details.text().c_str());
   report["classification_report"] = report_json(details);
   report["classes"] = data.schema.classes;
+}
+
+void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
+                   const std::string& path) {
+  const DataSchema& schema = data.schema;
+  const nlohmann::json schema_json{
+      {"input_columns", schema.input_columns}, {"categories", schema.categories}, {"label", schema.label},
+      {"label_type", schema.label_type == LabelType::kClasses ? "classes" : "values"}, {"classes", schema.classes},
+      {"images", data.images}, {"loss", data.loss}};
+  save_model(model, path, {{"schema", schema_json.dump()}, {"preprocessing", preprocessor.describe().dump()},
+                           {"trained_on", data.source}});
+}
+
+SavedPipeline load_pipeline(const std::string& path) {
+  LoadedModel loaded = load_model(path);
+  auto record = [&](const char* key) {
+    const auto found = loaded.metadata.find(key);
+    CITADEL_CHECK(found != loaded.metadata.end(), IoError, path, ": has no '", key,
+                  "' record; save it with `citadel train --save`");
+    CITADEL_CHECK(json_nesting_depth(found->second) <= 32, IoError, path, ": the '", key, "' record is nested too deep");
+    try {
+      return nlohmann::json::parse(found->second);
+    } catch (const nlohmann::json::exception& e) {
+      throw IoError(path + ": the '" + key + "' record is not valid JSON: " + e.what());
+    }
+  };
+  const nlohmann::json schema = record("schema"), preprocessing = record("preprocessing");
+  SavedPipeline pipeline{std::move(loaded.model), {}, {}};
+  try {
+    DataSchema& s = pipeline.data.schema;
+    s.input_columns = schema.at("input_columns").get<std::vector<std::string>>();
+    s.categories = schema.at("categories").get<std::vector<std::vector<std::string>>>();
+    s.label = schema.at("label").get<std::string>();
+    s.label_type = schema.at("label_type") == "classes" ? LabelType::kClasses : LabelType::kValues;
+    s.classes = schema.at("classes").get<std::vector<std::string>>();
+    pipeline.data.images = schema.at("images").get<bool>();
+    pipeline.data.loss = schema.at("loss").get<std::string>();
+    CITADEL_CHECK(s.categories.size() == s.input_columns.size(), IoError, "categories and columns disagree");
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(path + ": the schema record is malformed: " + e.what());
+  }
+  pipeline.data.source = path;
+  pipeline.preprocessor = FeaturePreprocessor::restore(preprocessing, pipeline.data.images);
+  return pipeline;
 }
 
 void write_report(const Settings& s, const nlohmann::json& report) {

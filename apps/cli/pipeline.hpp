@@ -36,12 +36,15 @@ Tensor targets_for_loss(const Tensor& y, const PreparedData& data);
 class FeaturePreprocessor {
  public:
   FeaturePreprocessor(const Settings& settings, const PreparedData& data);
+  FeaturePreprocessor() = default;
   void fit(const Tensor& x_train);
   void apply(Tensor& x) const;
   nlohmann::json describe() const;
+  // The preprocessing a model file recorded (describe()'s output).
+  static FeaturePreprocessor restore(const nlohmann::json& description, bool images);
 
  private:
-  bool impute_, images_;
+  bool impute_ = false, images_ = false;
   std::string scale_;
   MeanImputer imputer_;
   StandardScaler standard_;
@@ -67,6 +70,17 @@ nlohmann::json report_json(const ClassificationReport& report);
 // For classification: adds the classification report of `model` on the test rows to
 // `report` (and prints it when `print`).
 void add_classification_report(Sequential& model, const PreparedData& data, bool print, nlohmann::json& report);
+// A trained model and what it needs to read new data like its training data.
+struct SavedPipeline {
+  Sequential model;
+  PreparedData data;  // schema, loss and image flag; no rows
+  FeaturePreprocessor preprocessor;
+};
+// Saves the model with its schema and preprocessing (train --save).
+void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
+                   const std::string& path);
+SavedPipeline load_pipeline(const std::string& path);
+
 // Writes `report` to --report when it was given (atomically).
 void write_report(const Settings& settings, const nlohmann::json& report);
 

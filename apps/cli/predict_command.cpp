@@ -21,15 +21,7 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-int run_predict(const Settings& s) {
-  random::set_seed(s.seed);
-  PreparedData data = load_data(s, false);
-  Dataset rows = load_more_rows(s, s.input_file, data);
-  preprocess(s, data, {&rows.x});
-  Sequential model = build_model(s, data, data.x_train.shape().without_batch());
-  describe_data(s, data);
-  model.fit(data.x_train, targets_for_loss(data.y_train, data), fit_options(s, data));
-
+void write_predictions(Sequential& model, const PreparedData& data, const Dataset& rows, const std::string& path) {
   const Tensor outputs = model.predict(rows.x);
   const int64_t N = outputs.shape(0), width = outputs.numel() / std::max<int64_t>(N, 1);
   std::string csv = "line,predicted";
@@ -54,8 +46,27 @@ int run_predict(const Settings& s) {
     }
     csv += "\n";
   }
-  write_file_atomically(s.output_file, csv);
-  if (s.verbose > 0) std::printf("Wrote %lld predictions to %s\n", static_cast<long long>(N), s.output_file.c_str());
+  write_file_atomically(path, csv);
+}
+
+int run_predict(const Settings& s) {
+  if (!s.model_file.empty()) {
+    SavedPipeline saved = load_pipeline(s.model_file);
+    Dataset rows = load_more_rows(s, s.input_file, saved.data);
+    saved.preprocessor.apply(rows.x);
+    write_predictions(saved.model, saved.data, rows, s.output_file);
+  } else {
+    random::set_seed(s.seed);
+    PreparedData data = load_data(s, false);
+    Dataset rows = load_more_rows(s, s.input_file, data);
+    const FeaturePreprocessor preprocessor = preprocess(s, data, {&rows.x});
+    Sequential model = build_model(s, data, data.x_train.shape().without_batch());
+    describe_data(s, data);
+    model.fit(data.x_train, targets_for_loss(data.y_train, data), fit_options(s, data));
+    write_predictions(model, data, rows, s.output_file);
+    if (!s.predict_save.empty()) save_pipeline(model, data, preprocessor, s.predict_save);
+  }
+  if (s.verbose > 0) std::printf("Wrote predictions to %s\n", s.output_file.c_str());
   return 0;
 }
 
@@ -63,7 +74,8 @@ int run_predict(const Settings& s) {
 
 Command add_predict_command(CLI::App& app, Settings& s) {
   CLI::App* command = app.add_subcommand(
-      "predict", "Train on --data, then predict the rows of --input and write them as CSV (labels and probabilities)");
+      "predict", "Train on --data (or load --model), then predict the rows of --input and write them as CSV "
+                 "(labels and probabilities)");
   add_data_options(*command, s);
   command->add_option("--input", s.input_file, "CSV file of rows to predict (the label column may be absent)")
       ->option_text("CSV")
@@ -73,6 +85,8 @@ Command add_predict_command(CLI::App& app, Settings& s) {
       ->required();
   add_model_options(*command, s);
   add_training_options(*command, s);
+  add_model_file_option(*command, s);
+  command->add_option("--save", s.predict_save, "Also save the model trained in this run")->option_text("FILE");
   return {command, run_predict};
 }
 

@@ -79,3 +79,17 @@ void add_report_option(CLI::App& c, Settings& s) {
 }
 
 }  // namespace citadel::cli
+
+namespace citadel::cli {
+
+void add_save_options(CLI::App& c, Settings& s) {
+  c.add_option("--save", s.save, "Where to write the trained model (a safetensors file)")->capture_default_str();
+  c.add_flag("--no-save", s.no_save, "Do not write the trained model")->excludes("--save");
+}
+
+void add_model_file_option(CLI::App& c, Settings& s) {
+  c.add_option("--model", s.model_file, "Use this saved model (from train --save) instead of training one")
+      ->option_text("FILE");
+}
+
+}  // namespace citadel::cli

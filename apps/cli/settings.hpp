@@ -42,6 +42,11 @@ struct Settings {
   int verbose = 2;
   // Output
   std::string report;
+  // Model files
+  std::string save = "model.safetensors";  // train: where the trained model goes
+  bool no_save = false;
+  std::string model_file;  // evaluate/predict: use this saved model instead of training
+  std::string predict_save;  // predict: also save the model trained in the run
   // Command-specific
   std::string test_file;     // evaluate --test
   std::string input_file;    // predict --input
@@ -54,5 +59,7 @@ void add_data_options(CLI::App& command, Settings& settings);
 void add_model_options(CLI::App& command, Settings& settings);
 void add_training_options(CLI::App& command, Settings& settings);
 void add_report_option(CLI::App& command, Settings& settings);
+void add_save_options(CLI::App& command, Settings& settings);
+void add_model_file_option(CLI::App& command, Settings& settings);
 
 }  // namespace citadel::cli

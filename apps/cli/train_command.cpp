@@ -38,6 +38,11 @@ int run_train(const Settings& s) {
   report["loss_function"] = data.loss;
   report["optimizer"] = s.optimizer;
   report["preprocessing"] = preprocessor.describe();
+  if (!s.no_save) {
+    save_pipeline(model, data, preprocessor, s.save);
+    report["model_file"] = s.save;
+    if (s.verbose > 0) std::printf("\nSaved the model to %s\n", s.save.c_str());
+  }
   write_report(s, report);
   return 0;
 }
@@ -52,6 +57,7 @@ Command add_train_command(CLI::App& app, Settings& s) {
   add_model_options(*command, s);
   add_training_options(*command, s);
   add_report_option(*command, s);
+  add_save_options(*command, s);
   return {command, run_train};
 }
 

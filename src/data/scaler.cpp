@@ -86,6 +86,32 @@ Tensor MinMaxScaler::fit_transform(ConstTensorView x) {
   return transform(x);
 }
 
+StandardScaler StandardScaler::restore(std::vector<double> mean, std::vector<double> scale) {
+  CITADEL_CHECK(!mean.empty() && mean.size() == scale.size(), ValueError, "StandardScaler: ", mean.size(),
+                " means for ", scale.size(), " scales");
+  for (double s : scale) CITADEL_CHECK(std::isfinite(s) && s > 0, ValueError, "StandardScaler: a scale must be positive");
+  StandardScaler scaler;
+  scaler.mean_ = std::move(mean);
+  scaler.scale_ = std::move(scale);
+  return scaler;
+}
+
+MinMaxScaler MinMaxScaler::restore(std::vector<double> minimum, std::vector<double> maximum) {
+  CITADEL_CHECK(!minimum.empty() && minimum.size() == maximum.size(), ValueError, "MinMaxScaler: ", minimum.size(),
+                " minima for ", maximum.size(), " maxima");
+  MinMaxScaler scaler;
+  scaler.minimum_ = std::move(minimum);
+  scaler.maximum_ = std::move(maximum);
+  return scaler;
+}
+
+MeanImputer MeanImputer::restore(std::vector<double> means) {
+  CITADEL_CHECK(!means.empty(), ValueError, "MeanImputer: no means");
+  MeanImputer imputer;
+  imputer.means_ = std::move(means);
+  return imputer;
+}
+
 void scale_pixels(TensorView x) {
   for (int64_t i = 0; i < x.numel(); ++i) x[i] /= 255.0f;  // division: 51 / 255 is exactly 0.2f
 }

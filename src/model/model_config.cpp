@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "citadel/core/error.hpp"
+#include "citadel/core/json_limits.hpp"
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/dense.hpp"
@@ -22,25 +23,6 @@ namespace citadel {
 namespace {
 
 using nlohmann::json;
-
-// Nesting depth of JSON text, counted before parsing so that deep input cannot exhaust
-// the parser's stack.
-int nesting_depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
-    else if (c == ']' || c == '}') --depth;
-  }
-  return deepest;
-}
 
 // "GlorotUniform" → "glorot_uniform"; "L1L2" stays as it is.
 std::string snake_case(const std::string& name) {
@@ -232,7 +214,7 @@ std::unique_ptr<Layer> with_input_shape(const Layer& layer, const std::vector<in
 Sequential model_from_config(std::string_view text, const std::string& source, const ModelConfigLimits& limits) {
   CITADEL_CHECK(int64_t(text.size()) <= limits.max_bytes, ValueError, source, ": a model config larger than ",
                 limits.max_bytes, " bytes is refused");
-  CITADEL_CHECK(nesting_depth(text) <= limits.max_depth, ValueError, source, ": JSON nested deeper than ",
+  CITADEL_CHECK(json_nesting_depth(text) <= limits.max_depth, ValueError, source, ": JSON nested deeper than ",
                 limits.max_depth, " levels is refused");
   json root;
   try {
@@ -276,6 +258,47 @@ Sequential model_from_config(std::string_view text, const std::string& source, c
     model.add(std::move(layer));
   }
   return model;
+}
+
+namespace {
+
+json regularizer_config(const Regularizer& regularizer) {
+  if (!regularizer.active()) return nullptr;
+  return {{"class_name", "L1L2"}, {"config", {{"l1", regularizer.l1}, {"l2", regularizer.l2}}}};
+}
+
+json layer_config(const Layer& layer) {
+  json config{{"name", layer.name()}};
+  if (const auto* dense = dynamic_cast<const Dense*>(&layer)) {
+    const DenseOptions& o = dense->options();
+    config["units"] = dense->units();
+    config["activation"] = activation_name(dense->activation());
+    config["use_bias"] = o.use_bias;
+    config["kernel_initializer"] = o.kernel_initializer;
+    config["bias_initializer"] = o.bias_initializer;
+    config["kernel_regularizer"] = regularizer_config(o.kernel_regularizer);
+    config["bias_regularizer"] = regularizer_config(o.bias_regularizer);
+  } else if (const auto* dropout = dynamic_cast<const Dropout*>(&layer)) {
+    config["rate"] = dropout->rate();
+  } else if (const auto* activation = dynamic_cast<const Activation*>(&layer)) {
+    config["activation"] = activation_name(activation->activation());
+  } else if (!dynamic_cast<const Flatten*>(&layer)) {
+    throw NotImplementedError("model_to_config: layer type " + layer.type() + " cannot be written yet");
+  }
+  return {{"class_name", layer.type()}, {"config", config}};
+}
+
+}  // namespace
+
+std::string model_to_config(Sequential& model) {
+  CITADEL_CHECK(model.built(), ValueError, "model_to_config: model '", model.name(),
+                "' is not built; its input shape is part of the config");
+  json layers = json::array();
+  json batch_shape = json::array({nullptr});
+  for (int64_t dim : model.input_shape().dims()) batch_shape.push_back(dim);
+  layers.push_back({{"class_name", "InputLayer"}, {"config", {{"batch_shape", batch_shape}}}});
+  for (size_t i = 0; i < model.size(); ++i) layers.push_back(layer_config(model.layer(i)));
+  return json{{"class_name", "Sequential"}, {"config", {{"name", model.name()}, {"layers", layers}}}}.dump();
 }
 
 Sequential load_model_config(const std::string& path, const ModelConfigLimits& limits) {

@@ -189,6 +189,13 @@ Optimizer& Sequential::optimizer() {
   return *state_->optimizer;
 }
 
+Sequential::CompileSettings Sequential::compile_settings() const {
+  CITADEL_CHECK(state_->compiled, ValueError, "model '", name_, "' is not compiled");
+  return {state_->loss->name(), state_->optimizer->name(), state_->optimizer->learning_rate(), state_->metric_names};
+}
+
+bool Sequential::compiled() const { return state_->compiled; }
+
 void Sequential::stop_training(const std::string& reason) {
   state_->stop_requested = true;
   state_->stop_reason = reason;

@@ -173,13 +173,56 @@ TEST(Cli, ModelConfigFile) {
   EXPECT_NE(refused.err.find("layers[0] (Dense): 'units'"), std::string::npos) << refused.err;
 }
 
+TEST(Cli, SavedModelsPredictExactlyAsTheModelThatWasTrained) {
+  const fs::path fruit = write_scratch_file("fruit.csv", kFruit), model = scratch_directory() / "fruit.safetensors";
+  const fs::path input = write_scratch_file("new.csv", "colour;weight;sweetness\nyellow;130;9\norange;295;6\ngreen;150;?\n");
+  const fs::path direct = scratch_directory() / "direct.csv", from_file = scratch_directory() / "from_file.csv";
+  const CliResult trained = run_cli("predict --verbose 0 --data " + fruit.string() + " --categorical colour --missing mean "
+                                    "--epochs 300 --learning-rate 0.05 --input " + input.string() + " --output " +
+                                    direct.string() + " --save " + model.string());
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  // The saved file carries the schema (columns, one-hot categories, classes), the imputer's
+  // means and the scaler: predictions from it are byte-identical.
+  const CliResult loaded = run_cli("predict --verbose 0 --missing mean --model " + model.string() + " --input " +
+                                   input.string() + " --output " + from_file.string());
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  const std::string csv = read_file(from_file);
+  EXPECT_EQ(csv, read_file(direct));
+  EXPECT_NE(csv.find("\n2,banana,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n3,orange,"), std::string::npos) << csv;
+}
+
+TEST(Cli, SaveInfoAndEvaluateASavedModel) {
+  const fs::path model = scratch_directory() / "pima.safetensors", report = scratch_directory() / "info.json";
+  const fs::path train_report = scratch_directory() / "train.json", evaluate_report = scratch_directory() / "eval.json";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 20 --save " + model.string() + " --report " + train_report.string()).exit_code, 0);
+  const CliResult info = run_cli("info " + model.string() + " --report " + report.string());
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("Total params: 211"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("dense_2/kernel"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("loss binary_crossentropy, optimizer adam"), std::string::npos) << info.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_EQ(json["parameters"], 211);
+  EXPECT_EQ(json["tensors"]["dense/kernel"], (nlohmann::json{8, 10}));
+  const CliResult evaluated = run_cli("evaluate --verbose 0 --model " + model.string() + " --test " +
+                                      std::string(CITADEL_SOURCE_DATA) + " --report " + evaluate_report.string());
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  EXPECT_EQ(nlohmann::json::parse(read_file(evaluate_report))["test_rows"], 768);
+  EXPECT_GT(nlohmann::json::parse(read_file(evaluate_report))["accuracy"].get<double>(), 0.7);
+  const fs::path broken = write_scratch_file("broken.safetensors", read_file(model).substr(0, 100));
+  const CliResult refused = run_cli("info " + broken.string());
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("broken.safetensors: header length"), std::string::npos) << refused.err;
+}
+
 TEST(Cli, HelpWorksForEveryCommand) {
   const CliResult top = run_cli("--help");
   EXPECT_EQ(top.exit_code, 0);
-  for (const char* command : {"train", "evaluate", "predict", "cv"}) {
+  for (const char* command : {"train", "evaluate", "predict", "cv", "info"}) {
     EXPECT_NE(top.out.find(command), std::string::npos);
     const CliResult help = run_cli(std::string(command) + " --help");
     EXPECT_EQ(help.exit_code, 0) << command;
+    if (std::string(command) == "info") continue;
     for (const char* option : {"--data", "--label", "--layers", "--loss", "--optimizer", "--epochs", "--seed"})
       EXPECT_NE(help.out.find(option), std::string::npos) << command << " " << option;
   }

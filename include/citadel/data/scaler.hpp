@@ -20,6 +20,8 @@ class StandardScaler {
   bool fitted() const { return !mean_.empty(); }
   const std::vector<double>& mean() const { return mean_; }
   const std::vector<double>& scale() const { return scale_; }
+  // A scaler with statistics fitted before (read back from a model file).
+  static StandardScaler restore(std::vector<double> mean, std::vector<double> scale);
 
  private:
   std::vector<double> mean_, scale_;
@@ -37,6 +39,7 @@ class MinMaxScaler {
   bool fitted() const { return !minimum_.empty(); }
   const std::vector<double>& data_min() const { return minimum_; }
   const std::vector<double>& data_max() const { return maximum_; }
+  static MinMaxScaler restore(std::vector<double> minimum, std::vector<double> maximum);
 
  private:
   std::vector<double> minimum_, maximum_;
@@ -53,6 +56,7 @@ class MeanImputer {
   void transform(TensorView x) const;
   const std::vector<double>& means() const { return means_; }
   bool fitted() const { return !means_.empty(); }
+  static MeanImputer restore(std::vector<double> means);
 
  private:
   std::vector<double> means_;

@@ -21,5 +21,8 @@ struct ModelConfigLimits {
 // Builds the (uncompiled) model; `source` names the text in errors (usually its path).
 Sequential model_from_config(std::string_view json, const std::string& source, const ModelConfigLimits& limits = {});
 Sequential load_model_config(const std::string& path, const ModelConfigLimits& limits = {});
+// The built model's config as JSON text, with an InputLayer giving its input shape;
+// model_from_config of it rebuilds the same architecture.
+std::string model_to_config(Sequential& model);
 
 }  // namespace citadel

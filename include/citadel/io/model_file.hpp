@@ -1,0 +1,54 @@
+// Model files: safetensors files (https://huggingface.co/docs/safetensors) that any
+// safetensors reader opens. Tensors are named "<layer>/<parameter>" ("dense_1/kernel",
+// kernels (inputs, units) row-major, float32 little-endian); the architecture, compile
+// settings and any caller metadata (preprocessing, classes) are JSON strings in
+// __metadata__. Loading never executes anything and checks every size against the file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "citadel/model/sequential.hpp"
+
+namespace citadel {
+
+using Metadata = std::map<std::string, std::string>;
+
+inline constexpr const char* kModelFormat = "citadel-model";
+inline constexpr int kModelFormatVersion = 1;
+
+struct ModelFileLimits {
+  int64_t max_header_bytes = 16 << 20;
+  int max_json_depth = 32;
+  int64_t max_tensors = 100'000;
+};
+
+// Writes the built model (weights, architecture, compile settings, `extra` metadata)
+// atomically: temporary file, fsync, rename, fsync of the directory.
+void save_model(Sequential& model, const std::string& path, const Metadata& extra = {});
+
+struct LoadedModel {
+  Sequential model;   // built, with the saved weights; compiled when the file says how
+  Metadata metadata;  // everything in __metadata__
+};
+
+LoadedModel load_model(const std::string& path, const ModelFileLimits& limits = {});
+// The same from bytes in memory (a decrypted file, a fuzzer's input); `source` names them.
+LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& source,
+                                  const ModelFileLimits& limits = {});
+
+// Just the __metadata__ and tensor table, validated (for `citadel info`).
+struct ModelFileSummary {
+  Metadata metadata;
+  std::map<std::string, Shape> tensors;
+  int64_t file_bytes = 0;
+};
+ModelFileSummary inspect_model_file(std::string_view bytes, const std::string& source,
+                                    const ModelFileLimits& limits = {});
+
+// Reads a whole file; IoError naming it when it cannot.
+std::string read_file_bytes(const std::string& path);
+
+}  // namespace citadel

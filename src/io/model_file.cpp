@@ -1,0 +1,280 @@
+// Safetensors model files: writing (atomic), and a loader that validates every field of a
+// possibly hostile file before trusting it: header length against the file, JSON size and
+// depth, the dtype whitelist, shapes that overflow, offsets that overlap, leave gaps or
+// run past the end, sizes that disagree with shapes, and names or shapes that disagree
+// with the architecture.
+#include "citadel/io/model_file.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "citadel/core/atomic_file.hpp"
+#include "citadel/core/error.hpp"
+#include "citadel/core/json_limits.hpp"
+#include "citadel/model/model_config.hpp"
+
+namespace citadel {
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
+
+using nlohmann::json;
+
+constexpr const char* kVersion = "0.1.0";
+
+struct TensorEntry {
+  std::string name;
+  Shape shape;
+  uint64_t begin = 0, end = 0;  // byte offsets into the data section
+};
+
+struct ParsedFile {
+  Metadata metadata;
+  std::vector<TensorEntry> tensors;  // in data order
+  std::string_view data;
+};
+
+uint64_t read_u64_le(const char* p) {
+  uint64_t value = 0;
+  std::memcpy(&value, p, sizeof value);
+  return value;
+}
+
+ParsedFile parse(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {
+  CITADEL_CHECK(bytes.size() >= 8, IoError, source, ": ", bytes.size(),
+                " bytes is too short to be a model file (a safetensors file starts with an 8-byte header length)");
+  const uint64_t header_length = read_u64_le(bytes.data());
+  CITADEL_CHECK(header_length <= uint64_t(limits.max_header_bytes), IoError, source, ": header length ",
+                header_length, " exceeds the limit of ", limits.max_header_bytes, " bytes");
+  CITADEL_CHECK(header_length <= bytes.size() - 8, IoError, source, ": header length ", header_length,
+                " runs past the end of the file (", bytes.size() - 8, " bytes follow it)");
+  const std::string_view header = bytes.substr(8, header_length);
+  CITADEL_CHECK(json_nesting_depth(header) <= limits.max_json_depth, IoError, source, ": header JSON nested deeper than ",
+                limits.max_json_depth, " levels");
+  json root;
+  try {
+    root = json::parse(header);
+  } catch (const json::exception& e) {
+    throw IoError(source + ": the header is not valid JSON: " + e.what());
+  }
+  CITADEL_CHECK(root.is_object(), IoError, source, ": the header must be a JSON object");
+  CITADEL_CHECK(int64_t(root.size()) <= limits.max_tensors + 1, IoError, source, ": more than ", limits.max_tensors,
+                " tensors");
+
+  ParsedFile file;
+  file.data = bytes.substr(8 + header_length);
+  for (const auto& [name, entry] : root.items()) {
+    if (name == "__metadata__") {
+      CITADEL_CHECK(entry.is_object(), IoError, source, ": __metadata__ must be an object of strings");
+      for (const auto& [key, value] : entry.items()) {
+        CITADEL_CHECK(value.is_string(), IoError, source, ": __metadata__ '", key, "' must be a string");
+        file.metadata[key] = value.get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = source + ": tensor '" + name + "'";
+    CITADEL_CHECK(!name.empty() && name.size() <= 256, IoError, source, ": a tensor name must have 1 to 256 characters");
+    CITADEL_CHECK(entry.is_object() && entry.size() == 3 && entry.contains("dtype") && entry.contains("shape") &&
+                      entry.contains("data_offsets"),
+                  IoError, where, ": expected exactly dtype, shape and data_offsets");
+    CITADEL_CHECK(entry["dtype"].is_string(), IoError, where, ": dtype must be a string");
+    CITADEL_CHECK(entry["dtype"] == "F32", IoError, where, ": dtype ", entry["dtype"].dump(),
+                  " is not supported; citadel models hold F32");
+    const json& dims = entry["shape"];
+    CITADEL_CHECK(dims.is_array() && dims.size() <= size_t(Shape::kMaxRank), IoError, where,
+                  ": shape must be a list of at most ", Shape::kMaxRank, " dimensions");
+    std::vector<int64_t> shape;
+    for (const auto& dim : dims) {
+      CITADEL_CHECK(dim.is_number_unsigned() && dim.get<uint64_t>() <= uint64_t(INT64_MAX), IoError, where,
+                    ": shape entries must be non-negative whole numbers, got ", dim.dump());
+      shape.push_back(dim.get<int64_t>());
+    }
+    TensorEntry tensor{name, Shape(shape), 0, 0};
+    int64_t count = 0, bytes_needed = 0;
+    try {
+      count = tensor.shape.numel();
+    } catch (const ShapeError&) {
+      throw IoError(where + ": shape " + dims.dump() + " has more elements than fit in 64 bits");
+    }
+    CITADEL_CHECK(!__builtin_mul_overflow(count, int64_t(sizeof(float)), &bytes_needed), IoError, where,
+                  ": shape ", dims.dump(), " is too large");
+    const json& offsets = entry["data_offsets"];
+    CITADEL_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
+                      offsets[1].is_number_unsigned(),
+                  IoError, where, ": data_offsets must be two non-negative whole numbers");
+    tensor.begin = offsets[0].get<uint64_t>();
+    tensor.end = offsets[1].get<uint64_t>();
+    CITADEL_CHECK(tensor.begin <= tensor.end && tensor.end <= file.data.size(), IoError, where, ": data_offsets [",
+                  tensor.begin, ", ", tensor.end, "] lie outside the ", file.data.size(), " bytes of tensor data");
+    CITADEL_CHECK(tensor.end - tensor.begin == uint64_t(bytes_needed), IoError, where, ": shape ", dims.dump(),
+                  " needs ", bytes_needed, " bytes but data_offsets give ", tensor.end - tensor.begin);
+    file.tensors.push_back(std::move(tensor));
+  }
+  // The tensors must tile the data section exactly: no overlap, no gap, nothing after.
+  std::sort(file.tensors.begin(), file.tensors.end(),
+            [](const TensorEntry& a, const TensorEntry& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  uint64_t position = 0;
+  for (size_t i = 0; i < file.tensors.size(); ++i) {
+    const TensorEntry& t = file.tensors[i];
+    CITADEL_CHECK(t.begin >= position, IoError, source, ": tensors '", file.tensors[i - 1].name, "' and '", t.name,
+                  "' overlap");
+    CITADEL_CHECK(t.begin == position, IoError, source, ": ", t.begin - position, " bytes before tensor '", t.name,
+                  "' belong to no tensor");
+    position = t.end;
+  }
+  CITADEL_CHECK(position == file.data.size(), IoError, source, ": ", file.data.size() - position,
+                " bytes after the last tensor belong to no tensor");
+  return file;
+}
+
+std::string serialize(Sequential& model, const Metadata& metadata) {
+  const ParameterStore& params = model.parameters();
+  json header = json::object();
+  json meta = json::object();
+  for (const auto& [key, value] : metadata) meta[key] = value;
+  header["__metadata__"] = meta;
+  uint64_t offset = 0;
+  for (const auto& info : params.parameters()) {
+    const uint64_t bytes = uint64_t(info.shape.numel()) * sizeof(float);
+    header[info.name] = {{"dtype", "F32"}, {"shape", info.shape.dims()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned, as safetensors does
+  std::string file(8, '\0');
+  const uint64_t length = text.size();
+  std::memcpy(file.data(), &length, sizeof length);
+  file += text;
+  const auto values = params.values();
+  file.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  return file;
+}
+
+// Copies the file's tensors into `model`'s parameters; names and shapes must match exactly.
+void copy_weights(const ParsedFile& file, Sequential& model, const std::string& source) {
+  ParameterStore& params = model.parameters();
+  std::map<std::string, const TensorEntry*> by_name;
+  for (const auto& t : file.tensors) by_name[t.name] = &t;
+  for (size_t i = 0; i < params.parameters().size(); ++i) {
+    const ParameterInfo& info = params.parameters()[i];
+    const auto found = by_name.find(info.name);
+    CITADEL_CHECK(found != by_name.end(), IoError, source, ": the architecture has a parameter '", info.name,
+                  "' that the file does not hold");
+    CITADEL_CHECK(found->second->shape == info.shape, IoError, source, ": tensor '", info.name, "' has shape ",
+                  found->second->shape, " but the architecture needs ", info.shape);
+    TensorView target = params.value(static_cast<int>(i));
+    std::memcpy(target.data(), file.data.data() + found->second->begin, found->second->end - found->second->begin);
+    by_name.erase(found);
+  }
+  CITADEL_CHECK(by_name.empty(), IoError, source, ": tensor '", by_name.empty() ? "" : by_name.begin()->first,
+                "' belongs to no parameter of the architecture");
+}
+
+}  // namespace
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  CITADEL_CHECK(file.is_open(), IoError, path, ": cannot open the file (does it exist?)");
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  CITADEL_CHECK(!file.bad(), IoError, path, ": read error");
+  return contents.str();
+}
+
+void save_model(Sequential& model, const std::string& path, const Metadata& extra) {
+  CITADEL_CHECK(model.built(), ValueError, "save: model '", model.name(), "' is not built; nothing to save");
+  Metadata metadata = extra;
+  metadata["format"] = kModelFormat;
+  metadata["format_version"] = std::to_string(kModelFormatVersion);
+  metadata["citadel_version"] = kVersion;
+  metadata["architecture"] = model_to_config(model);
+  if (model.compiled()) {
+    const auto settings = model.compile_settings();
+    metadata["compile"] = json{{"loss", settings.loss},
+                               {"optimizer", settings.optimizer},
+                               {"learning_rate", settings.learning_rate},
+                               {"metrics", settings.metrics}}
+                              .dump();
+  }
+  write_file_atomically(path, serialize(model, metadata));
+}
+
+ModelFileSummary inspect_model_file(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {
+  ParsedFile file = parse(bytes, source, limits);
+  ModelFileSummary summary{std::move(file.metadata), {}, int64_t(bytes.size())};
+  for (const auto& t : file.tensors) summary.tensors[t.name] = t.shape;
+  return summary;
+}
+
+LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {
+  const ParsedFile file = parse(bytes, source, limits);
+  auto field = [&](const char* key) -> const std::string& {
+    const auto found = file.metadata.find(key);
+    CITADEL_CHECK(found != file.metadata.end(), IoError, source, ": __metadata__ has no '", key,
+                  "'; this is not a citadel model file");
+    return found->second;
+  };
+  CITADEL_CHECK(field("format") == kModelFormat, IoError, source, ": format '", field("format"), "' is not ",
+                kModelFormat);
+  CITADEL_CHECK(field("format_version") == std::to_string(kModelFormatVersion), IoError, source,
+                ": model file version ", field("format_version"), ", this build reads version ", kModelFormatVersion,
+                ": re-save the model with a matching citadel");
+  LoadedModel loaded{Sequential(), file.metadata};
+  try {
+    loaded.model = model_from_config(field("architecture"), source + " (architecture)");
+  } catch (const ValueError& e) {
+    throw IoError(e.what());
+  } catch (const NotImplementedError& e) {
+    throw IoError(e.what());
+  }
+  const auto input = loaded.model.layer(0).declared_input_shape();
+  CITADEL_CHECK(input.has_value(), IoError, source, ": the architecture does not give the input shape");
+  try {
+    loaded.model.build(*input);
+  } catch (const ShapeError& e) {
+    throw IoError(source + ": the architecture does not fit together: " + e.what());
+  }
+  copy_weights(file, loaded.model, source);
+  if (const auto found = file.metadata.find("compile"); found != file.metadata.end()) {
+    json compile;
+    try {
+      CITADEL_CHECK(json_nesting_depth(found->second) <= limits.max_json_depth, IoError, source,
+                    ": compile settings nested too deep");
+      compile = json::parse(found->second);
+      std::unique_ptr<Optimizer> optimizer = make_optimizer(compile.at("optimizer").get<std::string>());
+      optimizer->set_learning_rate(compile.at("learning_rate").get<float>());
+      loaded.model.compile({.loss = compile.at("loss").get<std::string>(),
+                            .optimizer = std::move(optimizer),
+                            .metrics = compile.at("metrics").get<std::vector<std::string>>()});
+    } catch (const json::exception& e) {
+      throw IoError(source + ": the compile settings are malformed: " + e.what());
+    } catch (const ValueError& e) {
+      throw IoError(source + ": the compile settings are invalid: " + e.what());
+    }
+  }
+  return loaded;
+}
+
+LoadedModel load_model(const std::string& path, const ModelFileLimits& limits) {
+  return load_model_from_bytes(read_file_bytes(path), path, limits);
+}
+
+void Sequential::save(const std::string& path) { save_model(*this, path); }
+
+void Sequential::save_weights(const std::string& path) {
+  CITADEL_CHECK(built(), ValueError, "save_weights: model '", name(), "' is not built; nothing to save");
+  write_file_atomically(path, serialize(*this, {{"format", "citadel-weights"}}));
+}
+
+void Sequential::load_weights(const std::string& path) {
+  CITADEL_CHECK(built(), ValueError, "load_weights: build model '", name(), "' first (weights need their shapes)");
+  const std::string bytes = read_file_bytes(path);
+  copy_weights(parse(bytes, path, {}), *this, path);
+}
+
+}  // namespace citadel
