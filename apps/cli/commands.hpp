@@ -20,5 +20,8 @@ Command add_evaluate_command(CLI::App& app, Settings& settings);
 Command add_predict_command(CLI::App& app, Settings& settings);
 Command add_cv_command(CLI::App& app, Settings& settings);
 Command add_info_command(CLI::App& app, Settings& settings);
+Command add_keygen_command(CLI::App& app, Settings& settings);
+Command add_sign_command(CLI::App& app, Settings& settings);
+Command add_verify_command(CLI::App& app, Settings& settings);
 
 }  // namespace citadel::cli

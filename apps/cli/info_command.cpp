@@ -4,7 +4,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "citadel/io/model_file.hpp"
+#include "citadel/io/signing.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
 
@@ -12,7 +15,12 @@ namespace citadel::cli {
 namespace {
 
 int run_info(const Settings& s) {
-  const std::string bytes = read_file_bytes(s.model_file);
+  const std::string bytes = read_model_bytes(s.model_file, s.public_key);
+  const bool has_signature = std::filesystem::exists(signature_path_for(s.model_file));
+  const std::string signature = !s.public_key.empty() ? "valid (checked with " + s.public_key + ")"
+                                : has_signature        ? "present (" + signature_path_for(s.model_file) +
+                                                      "), not checked: give --pubkey"
+                                                       : "none";
   const ModelFileSummary summary = inspect_model_file(bytes, s.model_file);
   LoadedModel loaded = load_model_from_bytes(bytes, s.model_file);
   auto record = [&](const char* key) {
@@ -22,7 +30,7 @@ int run_info(const Settings& s) {
   std::printf("File: %s (%lld bytes, safetensors)\n", s.model_file.c_str(), static_cast<long long>(summary.file_bytes));
   std::printf("Format: %s version %s, written by citadel %s\n", record("format").c_str(),
               record("format_version").c_str(), record("citadel_version").c_str());
-  std::printf("Signature: not checked (signing arrives with the model-protection work)\n");
+  std::printf("Signature: %s\n", signature.c_str());
   std::printf("Encryption: none\n\n");
   loaded.model.summary();
   if (loaded.model.compiled()) {
@@ -43,7 +51,8 @@ int run_info(const Settings& s) {
                    {"parameters", loaded.model.count_params()},
                    {"tensors", tensors},
                    {"metadata", summary.metadata},
-                   {"signed", false},
+                   {"signed", has_signature},
+                   {"signature_verified", !s.public_key.empty()},
                    {"encrypted", false}});
   return 0;
 }
@@ -54,6 +63,7 @@ Command add_info_command(CLI::App& app, Settings& s) {
   CLI::App* command = app.add_subcommand("info", "Show what a model file holds: architecture, parameters, metadata");
   command->add_option("model", s.model_file, "The model file")->required()->option_text("FILE");
   add_report_option(*command, s);
+  add_public_key_option(*command, s);
   return {command, run_info};
 }
 

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
       citadel::cli::add_predict_command(app, settings),
       citadel::cli::add_cv_command(app, settings),
       citadel::cli::add_info_command(app, settings),
+      citadel::cli::add_keygen_command(app, settings),
+      citadel::cli::add_sign_command(app, settings),
+      citadel::cli::add_verify_command(app, settings),
   };
   try {
     app.parse(argc, argv);

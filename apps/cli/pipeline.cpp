@@ -15,6 +15,7 @@
 #include "citadel/data/split.hpp"
 #include "citadel/core/json_limits.hpp"
 #include "citadel/io/model_file.hpp"
+#include "citadel/io/signing.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
@@ -372,8 +373,14 @@ void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePre
                            {"trained_on", data.source}});
 }
 
-SavedPipeline load_pipeline(const std::string& path) {
-  LoadedModel loaded = load_model(path);
+std::string read_model_bytes(const std::string& path, const std::string& public_key) {
+  std::string bytes = read_file_bytes(path);
+  if (!public_key.empty()) require_valid_signature(bytes, path, public_key);
+  return bytes;
+}
+
+SavedPipeline load_pipeline(const std::string& path, const std::string& public_key) {
+  LoadedModel loaded = load_model_from_bytes(read_model_bytes(path, public_key), path);
   auto record = [&](const char* key) {
     const auto found = loaded.metadata.find(key);
     CITADEL_CHECK(found != loaded.metadata.end(), IoError, path, ": has no '", key,

@@ -79,7 +79,10 @@ struct SavedPipeline {
 // Saves the model with its schema and preprocessing (train --save).
 void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
                    const std::string& path);
-SavedPipeline load_pipeline(const std::string& path);
+// Loads a saved pipeline; with a public key, the file's signature is checked first.
+SavedPipeline load_pipeline(const std::string& path, const std::string& public_key = "");
+// The bytes of a model file, signature-checked when `public_key` is given.
+std::string read_model_bytes(const std::string& path, const std::string& public_key);
 
 // Writes `report` to --report when it was given (atomically).
 void write_report(const Settings& settings, const nlohmann::json& report);

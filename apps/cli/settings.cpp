@@ -90,6 +90,13 @@ void add_save_options(CLI::App& c, Settings& s) {
 void add_model_file_option(CLI::App& c, Settings& s) {
   c.add_option("--model", s.model_file, "Use this saved model (from train --save) instead of training one")
       ->option_text("FILE");
+  add_public_key_option(c, s);
+}
+
+void add_public_key_option(CLI::App& c, Settings& s) {
+  c.add_option("--pubkey", s.public_key,
+               "Refuse a model whose signature (FILE.sig) by this public key is missing or wrong, before parsing it")
+      ->option_text("PUBLIC_KEY");
 }
 
 }  // namespace citadel::cli

@@ -47,6 +47,9 @@ struct Settings {
   bool no_save = false;
   std::string model_file;  // evaluate/predict: use this saved model instead of training
   std::string predict_save;  // predict: also save the model trained in the run
+  std::string public_key;    // --pubkey: refuse models without a valid signature by it
+  std::string secret_key;    // sign --key
+  std::string public_out = "citadel.pub", secret_out = "citadel.key";  // keygen
   // Command-specific
   std::string test_file;     // evaluate --test
   std::string input_file;    // predict --input
@@ -61,5 +64,6 @@ void add_training_options(CLI::App& command, Settings& settings);
 void add_report_option(CLI::App& command, Settings& settings);
 void add_save_options(CLI::App& command, Settings& settings);
 void add_model_file_option(CLI::App& command, Settings& settings);
+void add_public_key_option(CLI::App& command, Settings& settings);
 
 }  // namespace citadel::cli

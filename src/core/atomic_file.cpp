@@ -28,7 +28,7 @@ void write_all(int fd, std::string_view contents, const std::string& temporary) 
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, std::string_view contents) {
+void write_file_atomically(const std::string& path, std::string_view contents, unsigned mode) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -43,7 +43,7 @@ void write_file_atomically(const std::string& path, std::string_view contents) {
   try {
     write_all(fd, contents, temporary);
     CITADEL_CHECK(::fsync(fd) == 0, IoError, temporary, ": cannot flush: ", describe_errno());
-    CITADEL_CHECK(::fchmod(fd, 0644) == 0, IoError, temporary, ": cannot set mode: ",
+    CITADEL_CHECK(::fchmod(fd, static_cast<mode_t>(mode)) == 0, IoError, temporary, ": cannot set mode: ",
                   describe_errno());
   } catch (...) {
     ::close(fd);

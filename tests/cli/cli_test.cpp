@@ -215,6 +215,34 @@ TEST(Cli, SaveInfoAndEvaluateASavedModel) {
   EXPECT_NE(refused.err.find("broken.safetensors: header length"), std::string::npos) << refused.err;
 }
 
+TEST(Cli, SignedModelsAndTampering) {
+  const fs::path model = scratch_directory() / "signed.safetensors", pub = scratch_directory() / "k.pub",
+                 key = scratch_directory() / "k.key", input = write_scratch_file("rows.csv",
+                 "NumTimesPrg,PlGlcConc,BloodP,SkinThick,TwoHourSerIns,BMI,DiPedFunc,Age\n6,148,72,35,0,33.6,0.627,50\n");
+  const fs::path output = scratch_directory() / "signed_predictions.csv";
+  ASSERT_EQ(run_cli("keygen --public " + pub.string() + " --secret " + key.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 5 --save " + model.string()).exit_code, 0);
+  const std::string predict = "predict --verbose 0 --model " + model.string() + " --pubkey " + pub.string() +
+                              " --input " + input.string() + " --output " + output.string();
+  const CliResult unsigned_model = run_cli(predict);
+  EXPECT_EQ(unsigned_model.exit_code, 1);
+  EXPECT_NE(unsigned_model.err.find("refusing an unsigned model"), std::string::npos) << unsigned_model.err;
+  ASSERT_EQ(run_cli("sign " + model.string() + " --key " + key.string()).exit_code, 0);
+  EXPECT_EQ(run_cli("verify " + model.string() + " --pubkey " + pub.string()).exit_code, 0);
+  EXPECT_EQ(run_cli(predict).exit_code, 0);
+  EXPECT_NE(run_cli("info " + model.string() + " --pubkey " + pub.string()).out.find("Signature: valid"),
+            std::string::npos);
+  std::string bytes = read_file(model);
+  bytes[bytes.size() / 2] ^= 0x10;  // one flipped bit in the weights
+  std::ofstream(model, std::ios::binary) << bytes;
+  const CliResult verify = run_cli("verify " + model.string() + " --pubkey " + pub.string());
+  EXPECT_EQ(verify.exit_code, 3);
+  EXPECT_NE(verify.out.find("INVALID"), std::string::npos);
+  const CliResult tampered = run_cli(predict);
+  EXPECT_EQ(tampered.exit_code, 1);
+  EXPECT_NE(tampered.err.find("signature does not match"), std::string::npos) << tampered.err;
+}
+
 TEST(Cli, HelpWorksForEveryCommand) {
   const CliResult top = run_cli("--help");
   EXPECT_EQ(top.exit_code, 0);

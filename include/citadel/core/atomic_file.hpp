@@ -8,6 +8,7 @@ namespace citadel {
 
 // Writes `contents` to a temporary file beside `path`, flushes and fsyncs it, renames it
 // over `path`, then fsyncs the directory. Throws IoError naming the path on failure.
-void write_file_atomically(const std::string& path, std::string_view contents);
+// `mode` sets the new file's permissions (0600 for secret keys).
+void write_file_atomically(const std::string& path, std::string_view contents, unsigned mode = 0644);
 
 }  // namespace citadel

@@ -31,6 +31,12 @@ class NotImplementedError : public Error {
  public:
   using Error::Error;
 };
+// A file that fails an integrity or confidentiality check: a missing or wrong signature,
+// a wrong key, a modified ciphertext.
+class SecurityError : public Error {
+ public:
+  using Error::Error;
+};
 // A broken invariant: a bug in citadel, not in the caller's code.
 class InternalError : public Error {
  public:
