@@ -23,5 +23,7 @@ Command add_info_command(CLI::App& app, Settings& settings);
 Command add_keygen_command(CLI::App& app, Settings& settings);
 Command add_sign_command(CLI::App& app, Settings& settings);
 Command add_verify_command(CLI::App& app, Settings& settings);
+Command add_encrypt_command(CLI::App& app, Settings& settings);
+Command add_decrypt_command(CLI::App& app, Settings& settings);
 
 }  // namespace citadel::cli

@@ -14,7 +14,7 @@ namespace {
 
 // Evaluates a saved model on --test, --data (all rows), or Fashion-MNIST's test split.
 int run_saved(const Settings& s) {
-  SavedPipeline saved = load_pipeline(s.model_file, s.public_key);
+  SavedPipeline saved = load_pipeline(s, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record to evaluate with");
   PreparedData& data = saved.data;
   std::string test_source;

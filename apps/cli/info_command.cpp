@@ -15,7 +15,8 @@ namespace citadel::cli {
 namespace {
 
 int run_info(const Settings& s) {
-  const std::string bytes = read_model_bytes(s.model_file, s.public_key);
+  const bool encrypted = is_encrypted(read_file_bytes(s.model_file));
+  const std::string bytes = read_model_bytes(s, s.model_file);
   const bool has_signature = std::filesystem::exists(signature_path_for(s.model_file));
   const std::string signature = !s.public_key.empty() ? "valid (checked with " + s.public_key + ")"
                                 : has_signature        ? "present (" + signature_path_for(s.model_file) +
@@ -31,7 +32,7 @@ int run_info(const Settings& s) {
   std::printf("Format: %s version %s, written by citadel %s\n", record("format").c_str(),
               record("format_version").c_str(), record("citadel_version").c_str());
   std::printf("Signature: %s\n", signature.c_str());
-  std::printf("Encryption: none\n\n");
+  std::printf("Encryption: %s\n\n", encrypted ? "XChaCha20-Poly1305 (decrypted in memory)" : "none");
   loaded.model.summary();
   if (loaded.model.compiled()) {
     const auto settings = loaded.model.compile_settings();
@@ -53,7 +54,7 @@ int run_info(const Settings& s) {
                    {"metadata", summary.metadata},
                    {"signed", has_signature},
                    {"signature_verified", !s.public_key.empty()},
-                   {"encrypted", false}});
+                   {"encrypted", encrypted}});
   return 0;
 }
 
@@ -64,6 +65,7 @@ Command add_info_command(CLI::App& app, Settings& s) {
   command->add_option("model", s.model_file, "The model file")->required()->option_text("FILE");
   add_report_option(*command, s);
   add_public_key_option(*command, s);
+  add_decryption_options(*command, s);
   return {command, run_info};
 }
 

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
       citadel::cli::add_keygen_command(app, settings),
       citadel::cli::add_sign_command(app, settings),
       citadel::cli::add_verify_command(app, settings),
+      citadel::cli::add_encrypt_command(app, settings),
+      citadel::cli::add_decrypt_command(app, settings),
   };
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 #include "pipeline.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -373,14 +374,28 @@ void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePre
                            {"trained_on", data.source}});
 }
 
-std::string read_model_bytes(const std::string& path, const std::string& public_key) {
+EncryptionKey encryption_key(const Settings& s) {
+  if (!s.key_file.empty()) return {.key_file = s.key_file};
+  CITADEL_CHECK(!s.passphrase_env.empty(), ValueError, "give --key-file KEY or --passphrase-env VAR");
+  const char* passphrase = std::getenv(s.passphrase_env.c_str());
+  CITADEL_CHECK(passphrase != nullptr && *passphrase != '\0', ValueError, "--passphrase-env: the variable ",
+                s.passphrase_env, " is not set or empty");
+  return {.passphrase = passphrase};
+}
+
+std::string read_model_bytes(const Settings& s, const std::string& path) {
   std::string bytes = read_file_bytes(path);
-  if (!public_key.empty()) require_valid_signature(bytes, path, public_key);
+  if (!s.public_key.empty()) require_valid_signature(bytes, path, s.public_key);
+  if (is_encrypted(bytes)) {
+    CITADEL_CHECK(!s.key_file.empty() || !s.passphrase_env.empty(), SecurityError, path,
+                  ": the model is encrypted; give --key-file or --passphrase-env");
+    return decrypt_bytes(bytes, encryption_key(s), path);
+  }
   return bytes;
 }
 
-SavedPipeline load_pipeline(const std::string& path, const std::string& public_key) {
-  LoadedModel loaded = load_model_from_bytes(read_model_bytes(path, public_key), path);
+SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
+  LoadedModel loaded = load_model_from_bytes(read_model_bytes(s, path), path);
   auto record = [&](const char* key) {
     const auto found = loaded.metadata.find(key);
     CITADEL_CHECK(found != loaded.metadata.end(), IoError, path, ": has no '", key,

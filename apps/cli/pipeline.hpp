@@ -9,6 +9,7 @@
 #include "citadel/data/dataset.hpp"
 #include "citadel/data/scaler.hpp"
 #include "citadel/metrics/classification_report.hpp"
+#include "citadel/io/encryption.hpp"
 #include "citadel/model/sequential.hpp"
 #include "settings.hpp"
 
@@ -79,10 +80,14 @@ struct SavedPipeline {
 // Saves the model with its schema and preprocessing (train --save).
 void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
                    const std::string& path);
-// Loads a saved pipeline; with a public key, the file's signature is checked first.
-SavedPipeline load_pipeline(const std::string& path, const std::string& public_key = "");
-// The bytes of a model file, signature-checked when `public_key` is given.
-std::string read_model_bytes(const std::string& path, const std::string& public_key);
+// The bytes of a model file as the settings ask: the signature over the file checked
+// first with --pubkey, then decrypted in memory with --key-file / --passphrase-env.
+std::string read_model_bytes(const Settings& settings, const std::string& path);
+// Loads a saved pipeline through read_model_bytes.
+SavedPipeline load_pipeline(const Settings& settings, const std::string& path);
+// The key given by --key-file or --passphrase-env; ValueError when neither (or the
+// variable is unset).
+EncryptionKey encryption_key(const Settings& settings);
 
 // Writes `report` to --report when it was given (atomically).
 void write_report(const Settings& settings, const nlohmann::json& report);

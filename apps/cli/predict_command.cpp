@@ -51,7 +51,7 @@ void write_predictions(Sequential& model, const PreparedData& data, const Datase
 
 int run_predict(const Settings& s) {
   if (!s.model_file.empty()) {
-    SavedPipeline saved = load_pipeline(s.model_file, s.public_key);
+    SavedPipeline saved = load_pipeline(s, s.model_file);
     Dataset rows = load_more_rows(s, s.input_file, saved.data);
     saved.preprocessor.apply(rows.x);
     write_predictions(saved.model, saved.data, rows, s.output_file);

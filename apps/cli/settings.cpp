@@ -91,6 +91,15 @@ void add_model_file_option(CLI::App& c, Settings& s) {
   c.add_option("--model", s.model_file, "Use this saved model (from train --save) instead of training one")
       ->option_text("FILE");
   add_public_key_option(c, s);
+  add_decryption_options(c, s);
+}
+
+void add_decryption_options(CLI::App& c, Settings& s) {
+  c.add_option("--key-file", s.key_file, "Key for an encrypted model (from keygen --encryption-key)")
+      ->option_text("KEY");
+  c.add_option("--passphrase-env", s.passphrase_env, "Name of the environment variable holding the passphrase")
+      ->option_text("VAR")
+      ->excludes("--key-file");
 }
 
 void add_public_key_option(CLI::App& c, Settings& s) {

@@ -50,6 +50,10 @@ struct Settings {
   std::string public_key;    // --pubkey: refuse models without a valid signature by it
   std::string secret_key;    // sign --key
   std::string public_out = "citadel.pub", secret_out = "citadel.key";  // keygen
+  std::string encryption_key_out;  // keygen --encryption-key
+  std::string key_file;            // --key-file: decrypt (or encrypt) with this key
+  std::string passphrase_env;      // --passphrase-env: the passphrase is in this variable
+  std::string crypt_output;        // encrypt/decrypt --output
   // Command-specific
   std::string test_file;     // evaluate --test
   std::string input_file;    // predict --input
@@ -65,5 +69,6 @@ void add_report_option(CLI::App& command, Settings& settings);
 void add_save_options(CLI::App& command, Settings& settings);
 void add_model_file_option(CLI::App& command, Settings& settings);
 void add_public_key_option(CLI::App& command, Settings& settings);
+void add_decryption_options(CLI::App& command, Settings& settings);
 
 }  // namespace citadel::cli

@@ -243,6 +243,35 @@ TEST(Cli, SignedModelsAndTampering) {
   EXPECT_NE(tampered.err.find("signature does not match"), std::string::npos) << tampered.err;
 }
 
+TEST(Cli, EncryptedModelsLoadDirectly) {
+  const fs::path model = scratch_directory() / "secret.safetensors", key = scratch_directory() / "model.key";
+  const fs::path sealed = scratch_directory() / "secret.safetensors.enc", report = scratch_directory() / "enc.json";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 5 --save " + model.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("keygen --encryption-key " + key.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("encrypt " + model.string() + " --key-file " + key.string()).exit_code, 0);
+  const std::string evaluate = "evaluate --verbose 0 --model " + sealed.string() + " --test " + CITADEL_SOURCE_DATA;
+  const CliResult without_key = run_cli(evaluate);
+  EXPECT_EQ(without_key.exit_code, 1);
+  EXPECT_NE(without_key.err.find("the model is encrypted; give --key-file"), std::string::npos) << without_key.err;
+  const CliResult with_key = run_cli(evaluate + " --key-file " + key.string() + " --report " + report.string());
+  ASSERT_EQ(with_key.exit_code, 0) << with_key.err;
+  const fs::path plain_report = scratch_directory() / "plain.json";
+  ASSERT_EQ(run_cli("evaluate --verbose 0 --model " + model.string() + " --test " + CITADEL_SOURCE_DATA +
+                    " --report " + plain_report.string()).exit_code, 0);
+  // The decrypted model is the saved model: identical figures.
+  EXPECT_EQ(nlohmann::json::parse(read_file(report))["loss"], nlohmann::json::parse(read_file(plain_report))["loss"]);
+  std::string bytes = read_file(sealed);
+  bytes[bytes.size() - 20] ^= 0x01;
+  std::ofstream(sealed, std::ios::binary) << bytes;
+  const CliResult tampered = run_cli(evaluate + " --key-file " + key.string());
+  EXPECT_EQ(tampered.exit_code, 1);
+  EXPECT_NE(tampered.err.find("decryption failed"), std::string::npos) << tampered.err;
+  ::setenv("CITADEL_TEST_PASSPHRASE", "a long test passphrase", 1);
+  ASSERT_EQ(run_cli("encrypt " + model.string() + " --passphrase-env CITADEL_TEST_PASSPHRASE --output " +
+                    sealed.string()).exit_code, 0);
+  EXPECT_EQ(run_cli("info " + sealed.string() + " --passphrase-env CITADEL_TEST_PASSPHRASE").exit_code, 0);
+}
+
 TEST(Cli, HelpWorksForEveryCommand) {
   const CliResult top = run_cli("--help");
   EXPECT_EQ(top.exit_code, 0);
