@@ -46,6 +46,9 @@ struct Settings {
   std::string save = "model.safetensors";  // train: where the trained model goes
   bool no_save = false;
   std::string model_file;  // evaluate/predict: use this saved model instead of training
+  std::string checkpoint;      // train --checkpoint
+  int checkpoint_every = 1;    // train --checkpoint-every (epochs)
+  std::string resume;          // train --resume
   std::string predict_save;  // predict: also save the model trained in the run
   std::string public_key;    // --pubkey: refuse models without a valid signature by it
   std::string secret_key;    // sign --key

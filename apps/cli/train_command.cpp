@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "citadel/core/random.hpp"
+#include "citadel/io/checkpoint.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
 
@@ -20,7 +21,13 @@ int run_train(const Settings& s) {
   describe_data(s, data);
   if (s.verbose > 0) model.summary();
 
-  const History history = model.fit(data.x_train, targets_for_loss(data.y_train, data), fit_options(s, data));
+  FitOptions options = fit_options(s, data);
+  if (!s.checkpoint.empty()) options.callbacks.push_back(ModelCheckpoint(s.checkpoint, s.checkpoint_every));
+  if (!s.resume.empty()) {
+    options.resume = restore_checkpoint(model, s.resume);
+    if (s.verbose > 0) std::printf("Resuming from %s after epoch %d\n", s.resume.c_str(), options.resume->epoch);
+  }
+  const History history = model.fit(data.x_train, targets_for_loss(data.y_train, data), options);
   const Tensor y_test = targets_for_loss(data.y_test, data);
   const Logs test = model.evaluate(data.x_test, y_test);
   print_figures("Held-out test set", test, data.x_test.shape(0));
@@ -58,6 +65,15 @@ Command add_train_command(CLI::App& app, Settings& s) {
   add_training_options(*command, s);
   add_report_option(*command, s);
   add_save_options(*command, s);
+  command->add_option("--checkpoint", s.checkpoint,
+                      "Write a checkpoint (weights, optimizer and random states, history) during training")
+      ->option_text("FILE");
+  command->add_option("--checkpoint-every", s.checkpoint_every, "Epochs between checkpoints")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  command->add_option("--resume", s.resume,
+                      "Continue the run a checkpoint recorded (give the same data and options as that run)")
+      ->option_text("FILE");
   return {command, run_train};
 }
 

@@ -3,6 +3,7 @@
 #include "citadel/core/random.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <numbers>
 
 #include "citadel/core/error.hpp"
@@ -70,6 +71,21 @@ uint64_t Rng::below(uint64_t bound) {
 Rng Rng::fork(uint64_t stream) const {
   uint64_t mixer = seed_ ^ (0xD1B54A32D192ED03ULL * (stream + 1));
   return Rng(splitmix64(mixer));
+}
+
+std::vector<uint64_t> Rng::to_words() const {
+  uint64_t spare = 0;
+  std::memcpy(&spare, &spare_normal_, sizeof spare);
+  return {seed_, state_[0], state_[1], state_[2], state_[3], has_spare_normal_ ? 1u : 0u, spare};
+}
+
+Rng Rng::from_words(const std::vector<uint64_t>& words) {
+  CITADEL_CHECK(words.size() == 7, ValueError, "Rng state needs 7 words, got ", words.size());
+  Rng rng(words[0]);
+  for (int i = 0; i < 4; ++i) rng.state_[i] = words[1 + i];
+  rng.has_spare_normal_ = words[5] != 0;
+  std::memcpy(&rng.spare_normal_, &words[6], sizeof rng.spare_normal_);
+  return rng;
 }
 
 namespace random {

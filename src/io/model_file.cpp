@@ -219,8 +219,10 @@ LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& sou
                   "'; this is not a citadel model file");
     return found->second;
   };
-  CITADEL_CHECK(field("format") == kModelFormat, IoError, source, ": format '", field("format"), "' is not ",
-                kModelFormat);
+  // A checkpoint holds a model too, plus optimizer buffers that belong to no layer.
+  const bool checkpoint = field("format") == "citadel-checkpoint";
+  CITADEL_CHECK(field("format") == kModelFormat || checkpoint, IoError, source, ": format '", field("format"),
+                "' is not ", kModelFormat);
   CITADEL_CHECK(field("format_version") == std::to_string(kModelFormatVersion), IoError, source,
                 ": model file version ", field("format_version"), ", this build reads version ", kModelFormatVersion,
                 ": re-save the model with a matching citadel");
@@ -239,7 +241,13 @@ LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& sou
   } catch (const ShapeError& e) {
     throw IoError(source + ": the architecture does not fit together: " + e.what());
   }
-  copy_weights(file, loaded.model, source);
+  if (checkpoint) {
+    ParsedFile weights = file;
+    std::erase_if(weights.tensors, [](const TensorEntry& t) { return t.name.rfind("optimizer/", 0) == 0; });
+    copy_weights(weights, loaded.model, source);
+  } else {
+    copy_weights(file, loaded.model, source);
+  }
   if (const auto found = file.metadata.find("compile"); found != file.metadata.end()) {
     json compile;
     try {

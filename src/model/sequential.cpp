@@ -196,6 +196,8 @@ Sequential::CompileSettings Sequential::compile_settings() const {
 
 bool Sequential::compiled() const { return state_->compiled; }
 
+const ResumePoint& Sequential::training_progress() const { return state_->progress; }
+
 void Sequential::stop_training(const std::string& reason) {
   state_->stop_requested = true;
   state_->stop_reason = reason;

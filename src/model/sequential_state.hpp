@@ -26,6 +26,7 @@ struct Sequential::State {
   std::vector<std::string> metric_names;
   std::vector<std::unique_ptr<Metric>> metrics;
   uint64_t fit_calls = 0;
+  ResumePoint progress;  // updated after every epoch of fit
   bool stop_requested = false;
   std::string stop_reason;
 

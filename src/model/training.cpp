@@ -134,6 +134,13 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   std::iota(order.begin(), order.end(), 0);
   Rng shuffle_rng = options.seed ? Rng(*options.seed) : s.rng.fork(1 + s.fit_calls);
   ++s.fit_calls;
+  int first_epoch = 0;
+  History history;
+  if (options.resume) {
+    first_epoch = options.resume->epoch;
+    history = options.resume->history;
+    shuffle_rng = Rng::from_words(options.resume->shuffle_rng);
+  }
 
   std::vector<Callback*> callbacks;
   for (const CallbackRef& callback : options.callbacks) callbacks.push_back(&callback.get());
@@ -142,14 +149,16 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   s.stop_requested = false;
   s.stop_reason.clear();
 
-  History history;
   std::vector<std::string> shown{"loss"};
   for (const auto& metric : s.metrics) shown.push_back(metric->name());
   shown.push_back("learning_rate");
   ProgressReporter progress(std::cout, options.verbose, options.epochs, steps, shown);
   for (Callback* callback : callbacks) callback->on_train_begin(*this);
-  for (int epoch = 0; epoch < options.epochs && !s.stop_requested; ++epoch) {
+  for (int epoch = first_epoch; epoch < options.epochs && !s.stop_requested; ++epoch) {
     for (Callback* callback : callbacks) callback->on_epoch_begin(epoch, *this);
+    // Each epoch shuffles the identity order, so that an epoch's order depends only on the
+    // shuffling stream's state (which checkpoints record), not on earlier epochs' orders.
+    std::iota(order.begin(), order.end(), 0);
     if (options.shuffle)  // Fisher-Yates
       for (int64_t i = rows - 1; i > 0; --i)
         std::swap(order[i], order[shuffle_rng.below(static_cast<uint64_t>(i + 1))]);
@@ -194,6 +203,8 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
     }
     for (Callback* callback : callbacks) callback->on_epoch_end(epoch, logs, *this);
     history.append(epoch, logs);
+    s.progress = {epoch + 1, history, shuffle_rng.to_words()};
+    for (Callback* callback : callbacks) callback->on_epoch_saved(epoch, *this);
     progress.epoch_end(logs);
   }
   for (Callback* callback : callbacks) callback->on_train_end(*this);

@@ -35,6 +35,7 @@ class SgdOptimizer final : public Optimizer {
   }
   std::unique_ptr<Optimizer> clone() const override { return std::make_unique<SgdOptimizer>(*this); }
   std::string name() const override { return "sgd"; }
+  std::vector<std::pair<std::string, std::vector<float>*>> state() override { return {{"velocity", &velocity_}}; }
 
  protected:
   void update(std::span<float> values, std::span<const float> gradients) override {
@@ -66,6 +67,7 @@ class AdamOptimizer final : public Optimizer {
   }
   std::unique_ptr<Optimizer> clone() const override { return std::make_unique<AdamOptimizer>(*this); }
   std::string name() const override { return name_; }
+  std::vector<std::pair<std::string, std::vector<float>*>> state() override { return {{"m", &m_}, {"v", &v_}}; }
 
  protected:
   void update(std::span<float> values, std::span<const float> gradients) override {
@@ -102,6 +104,9 @@ class RmspropOptimizer final : public Optimizer {
   }
   std::unique_ptr<Optimizer> clone() const override { return std::make_unique<RmspropOptimizer>(*this); }
   std::string name() const override { return "rmsprop"; }
+  std::vector<std::pair<std::string, std::vector<float>*>> state() override {
+    return {{"velocity", &velocity_}, {"average_gradient", &average_gradient_}, {"momentum", &momentum_}};
+  }
 
  protected:
   void update(std::span<float> values, std::span<const float> gradients) override {
@@ -141,6 +146,7 @@ class AdagradOptimizer final : public Optimizer {
   }
   std::unique_ptr<Optimizer> clone() const override { return std::make_unique<AdagradOptimizer>(*this); }
   std::string name() const override { return "adagrad"; }
+  std::vector<std::pair<std::string, std::vector<float>*>> state() override { return {{"accumulator", &accumulator_}}; }
 
  protected:
   void update(std::span<float> values, std::span<const float> gradients) override {

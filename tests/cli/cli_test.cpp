@@ -2,6 +2,9 @@
 // every command, the overfitting options, and clear errors for bad use.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -270,6 +273,48 @@ TEST(Cli, EncryptedModelsLoadDirectly) {
   ASSERT_EQ(run_cli("encrypt " + model.string() + " --passphrase-env CITADEL_TEST_PASSPHRASE --output " +
                     sealed.string()).exit_code, 0);
   EXPECT_EQ(run_cli("info " + sealed.string() + " --passphrase-env CITADEL_TEST_PASSPHRASE").exit_code, 0);
+}
+
+TEST(Cli, KilledTrainingResumesToTheSameWeights) {
+  const fs::path straight = scratch_directory() / "straight.safetensors", resumed = scratch_directory() / "resumed.safetensors";
+  const fs::path checkpoint = scratch_directory() / "run.ckpt";
+  fs::remove(checkpoint);
+  const std::string run = "train --verbose 0 --epochs 3000 --dropout 0.1 ";
+  ASSERT_EQ(run_cli(run + "--save " + straight.string()).exit_code, 0);
+  // The same run, killed with SIGKILL as soon as a checkpoint exists.
+  std::vector<std::string> words{CITADEL_BINARY, "train", "--verbose", "0", "--epochs", "3000", "--dropout", "0.1",
+                                 "--no-save", "--checkpoint", checkpoint.string()};
+  std::vector<char*> argv;
+  for (auto& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 5000 && !fs::exists(checkpoint); ++i) ::usleep(1000);
+  ::usleep(20000);  // let it run on past the first checkpoint
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the run ended before it was killed";
+  ASSERT_TRUE(fs::exists(checkpoint));
+  const fs::path info_report = scratch_directory() / "ckpt_info.json";
+  const CliResult info = run_cli("info " + checkpoint.string() + " --report " + info_report.string());
+  ASSERT_EQ(info.exit_code, 0) << info.err;  // a complete, valid file, whatever the instant of the kill
+  const auto training = nlohmann::json::parse(
+      nlohmann::json::parse(read_file(info_report))["metadata"]["training"].get<std::string>());
+  EXPECT_LT(training["epoch"].get<int>(), 3000);  // the kill came before the end
+  EXPECT_GE(training["epoch"].get<int>(), 1);
+  const CliResult continued = run_cli(run + "--resume " + checkpoint.string() + " --save " + resumed.string());
+  ASSERT_EQ(continued.exit_code, 0) << continued.err;
+  // Bit-identical weights: the two model files hold the same tensors.
+  const std::string a = read_file(straight), b = read_file(resumed);
+  EXPECT_EQ(a.substr(a.size() - 211 * 4), b.substr(b.size() - 211 * 4));
 }
 
 TEST(Cli, HelpWorksForEveryCommand) {

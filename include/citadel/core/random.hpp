@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "citadel/core/tensor.hpp"
 
@@ -24,6 +25,10 @@ class Rng {
   // An independent stream derived from this one's seed and `stream`.
   Rng fork(uint64_t stream) const;
   uint64_t seed() const { return seed_; }
+  // The whole state as 7 words (seed, the four state words, the spare normal), for
+  // checkpoints; from_words restores it exactly.
+  std::vector<uint64_t> to_words() const;
+  static Rng from_words(const std::vector<uint64_t>& words);
 
  private:
   uint64_t seed_;

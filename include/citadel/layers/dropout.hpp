@@ -18,6 +18,8 @@ class Dropout final : public Layer {
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;  // any shape
   void backward(ConstTensorView dy, Tensor& dx) override;
   void reseed(uint64_t seed) override { rng_ = Rng(seed); }
+  std::vector<uint64_t> random_state() const override { return rng_.to_words(); }
+  void set_random_state(const std::vector<uint64_t>& words) override { rng_ = Rng::from_words(words); }
   float rate() const { return rate_; }
 
  private:

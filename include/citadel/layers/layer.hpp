@@ -38,6 +38,9 @@ class Layer {
   // Seeds the layer's own randomness (dropout masks); the model calls it at build time
   // with a stream derived from its seed.
   virtual void reseed(uint64_t seed) { (void)seed; }
+  // The layer's random state (empty when it has none), for checkpoints.
+  virtual std::vector<uint64_t> random_state() const { return {}; }
+  virtual void set_random_state(const std::vector<uint64_t>& words) { (void)words; }
 
   // y = layer(x); y is resized as needed. x must stay alive and unchanged until the
   // matching backward() (the model keeps every layer's input for that reason).

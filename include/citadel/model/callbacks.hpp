@@ -25,6 +25,9 @@ class Callback {
   // `logs` holds the epoch's figures (loss, metrics, val_*); a callback may add its own
   // (the schedulers add "learning_rate"), which then enter the History.
   virtual void on_epoch_end(int epoch, Logs& logs, Sequential& model) { (void)epoch, (void)logs, (void)model; }
+  // After the epoch's figures entered the History: model.training_progress() is current
+  // (where checkpoints are written).
+  virtual void on_epoch_saved(int epoch, Sequential& model) { (void)epoch, (void)model; }
   virtual void on_batch_begin(int64_t step, Sequential& model) { (void)step, (void)model; }
   // `loss` is the batch's loss; when it is not finite the weights were not updated and
   // training raises an error unless a callback stops it here (TerminateOnNaN).

@@ -1,6 +1,7 @@
 // History: what fit() returns, the per-epoch value of every loss and metric.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,6 +19,14 @@ struct History {
   // The values of one key; throws ValueError listing the keys present.
   const std::vector<double>& operator[](const std::string& key) const;
   void append(int epoch_index, const Logs& logs);
+};
+
+// Where a training run stands after a completed epoch: enough to continue it exactly
+// (with the weights and optimizer state, which live in the model).
+struct ResumePoint {
+  int epoch = 0;                     // epochs completed
+  History history;                   // their figures
+  std::vector<uint64_t> shuffle_rng;  // the shuffling stream's state (Rng::to_words)
 };
 
 }  // namespace citadel

@@ -50,6 +50,9 @@ struct FitOptions {
   std::optional<uint64_t> seed = std::nullopt;
   // Run in order at each point of training: EarlyStopping, ReduceLROnPlateau, ...
   std::vector<CallbackRef> callbacks = {};
+  // Continue a run from a checkpoint (restore_checkpoint gives it): starts at its epoch,
+  // with its history and shuffling state.
+  std::optional<ResumePoint> resume = std::nullopt;
 };
 
 struct EvaluateOptions {
@@ -104,6 +107,8 @@ class Sequential {
   // Asks fit() to stop at the end of the current batch or epoch (for callbacks);
   // `reason` becomes History::stop_reason.
   void stop_training(const std::string& reason);
+  // During fit: the state after the last completed epoch (for checkpoint callbacks).
+  const ResumePoint& training_progress() const;
 
   // What compile() was given, by name (for model files); throws when not compiled.
   struct CompileSettings {

@@ -82,6 +82,10 @@ class Optimizer {
   float learning_rate() const { return learning_rate_; }
   void set_learning_rate(float learning_rate);
   int64_t iterations() const { return iterations_; }
+  void set_iterations(int64_t iterations) { iterations_ = iterations; }
+  // The optimizer's state buffers by name ("m", "v", "velocity", ...), for checkpoints;
+  // empty until the first step sizes them.
+  virtual std::vector<std::pair<std::string, std::vector<float>*>> state() { return {}; }
 
  protected:
   Optimizer(float learning_rate, const ClipSettings& clip);

@@ -1,0 +1,33 @@
+// Checkpoints: everything needed to continue a training run exactly — weights, optimizer
+// state, random states, epoch and history — in one safetensors file, written atomically,
+// so a run killed at any instant resumes to bit-identical weights.
+#pragma once
+
+#include <string>
+
+#include "citadel/model/callbacks.hpp"
+#include "citadel/model/sequential.hpp"
+
+namespace citadel {
+
+// Writes the state of the fit in progress (after a completed epoch).
+void save_checkpoint(Sequential& model, const std::string& path);
+
+// Restores weights, optimizer state and layers' random states into `model`, which must be
+// built and compiled as the checkpointed one was; returns where to resume: pass it as
+// FitOptions::resume with the same data and options.
+ResumePoint restore_checkpoint(Sequential& model, const std::string& path);
+
+// Saves a checkpoint every `every` epochs during fit.
+class ModelCheckpoint final : public Callback {
+ public:
+  explicit ModelCheckpoint(std::string path, int every = 1);
+  std::unique_ptr<Callback> clone() const override { return std::make_unique<ModelCheckpoint>(*this); }
+  void on_epoch_saved(int epoch, Sequential& model) override;
+
+ private:
+  std::string path_;
+  int every_;
+};
+
+}  // namespace citadel
