@@ -15,7 +15,7 @@ namespace citadel::cli {
 namespace {
 
 int run_info(const Settings& s) {
-  const bool encrypted = is_encrypted(read_file_bytes(s.model_file));
+  const bool encrypted = is_encrypted_file(s.model_file);
   const std::string bytes = read_model_bytes(s, s.model_file);
   const bool has_signature = std::filesystem::exists(signature_path_for(s.model_file));
   const std::string signature = !s.public_key.empty() ? "valid (checked with " + s.public_key + ")"

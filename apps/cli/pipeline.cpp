@@ -384,14 +384,16 @@ EncryptionKey encryption_key(const Settings& s) {
 }
 
 std::string read_model_bytes(const Settings& s, const std::string& path) {
-  std::string bytes = read_file_bytes(path);
-  if (!s.public_key.empty()) require_valid_signature(bytes, path, s.public_key);
-  if (is_encrypted(bytes)) {
-    CITADEL_CHECK(!s.key_file.empty() || !s.passphrase_env.empty(), SecurityError, path,
-                  ": the model is encrypted; give --key-file or --passphrase-env");
-    return decrypt_bytes(bytes, encryption_key(s), path);
+  if (!s.public_key.empty()) {  // the signature covers the file as stored: check it first
+    std::string bytes = read_file_bytes(path);
+    require_valid_signature(bytes, path, s.public_key);
+    if (!is_encrypted(bytes)) return bytes;
+  } else if (!is_encrypted_file(path)) {
+    return read_file_bytes(path);
   }
-  return bytes;
+  CITADEL_CHECK(!s.key_file.empty() || !s.passphrase_env.empty(), SecurityError, path,
+                ": the model is encrypted; give --key-file or --passphrase-env");
+  return decrypt_file_to_memory(path, encryption_key(s));  // streamed: the ciphertext is never held whole
 }
 
 SavedPipeline load_pipeline(const Settings& s, const std::string& path) {

@@ -28,39 +28,56 @@ void write_all(int fd, std::string_view contents, const std::string& temporary) 
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, std::string_view contents, unsigned mode) {
+AtomicFileWriter::AtomicFileWriter(std::string path, unsigned mode) : path_(std::move(path)), mode_(mode) {
   namespace fs = std::filesystem;
-  const fs::path target(path);
+  const fs::path target(path_);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::string name = ".";  // built step by step: GCC 12 warns falsely (-Wrestrict) on a + chain
   name += target.filename().string();
   name += ".tmpXXXXXX";
-  std::string temporary = (directory / name).string();
+  temporary_ = (directory / name).string();
+  fd_ = ::mkstemp(temporary_.data());
+  CITADEL_CHECK(fd_ >= 0, IoError, path_, ": cannot create a temporary file in '", directory.string(), "': ",
+                describe_errno());
+}
 
-  const int fd = ::mkstemp(temporary.data());
-  CITADEL_CHECK(fd >= 0, IoError, path, ": cannot create a temporary file in '",
-                directory.string(), "': ", describe_errno());
-  try {
-    write_all(fd, contents, temporary);
-    CITADEL_CHECK(::fsync(fd) == 0, IoError, temporary, ": cannot flush: ", describe_errno());
-    CITADEL_CHECK(::fchmod(fd, static_cast<mode_t>(mode)) == 0, IoError, temporary, ": cannot set mode: ",
-                  describe_errno());
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temporary.c_str());
-    throw;
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(temporary_.c_str());
   }
-  ::close(fd);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+}
+
+void AtomicFileWriter::write(std::string_view bytes) {
+  CITADEL_ASSERT(fd_ >= 0, "write after commit");
+  write_all(fd_, bytes, temporary_);
+}
+
+void AtomicFileWriter::commit() {
+  CITADEL_ASSERT(fd_ >= 0, "commit twice");
+  CITADEL_CHECK(::fsync(fd_) == 0, IoError, temporary_, ": cannot flush: ", describe_errno());
+  CITADEL_CHECK(::fchmod(fd_, static_cast<mode_t>(mode_)) == 0, IoError, temporary_, ": cannot set mode: ",
+                describe_errno());
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
     const std::string reason = describe_errno();
-    ::unlink(temporary.c_str());
-    throw IoError(path + ": cannot replace the file: " + reason);
+    ::unlink(temporary_.c_str());
+    throw IoError(path_ + ": cannot replace the file: " + reason);
   }
+  const std::filesystem::path target(path_);
+  const std::string directory = target.has_parent_path() ? target.parent_path().string() : ".";
   const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
   if (directory_fd >= 0) {  // best effort: some file systems refuse fsync on directories
     ::fsync(directory_fd);
     ::close(directory_fd);
   }
+}
+
+void write_file_atomically(const std::string& path, std::string_view contents, unsigned mode) {
+  AtomicFileWriter writer(path, mode);
+  writer.write(contents);
+  writer.commit();
 }
 
 }  // namespace citadel

@@ -5,12 +5,15 @@
 //   secretstream header                   24 bytes
 //   chunks: u32 length + ciphertext of up to 64 KiB, the last tagged FINAL
 // The bytes before the stream header are authenticated as the first chunk's additional
-// data, so the KDF settings cannot be swapped either.
+// data, so the KDF settings cannot be swapped either. Both directions stream.
 #include "citadel/io/encryption.hpp"
 
 #include <sodium.h>
 
 #include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <vector>
 
 #include "citadel/core/atomic_file.hpp"
@@ -24,21 +27,16 @@ constexpr char kMagic[8] = {'C', 'T', 'D', 'L', 'E', 'N', 'C', '1'};
 constexpr size_t kChunk = 64 * 1024;
 constexpr const char* kKeyLabel = "citadel-xchacha20-key";
 constexpr unsigned char kKdfKeyFile = 0, kKdfArgon2id = 1;
-// Limits a hostile file may not raise: Argon2id work within what encryption itself uses
-// at most (SENSITIVE), so a file cannot make loading take unbounded time or memory.
+// Limits a hostile file may not raise: Argon2id work within libsodium's SENSITIVE
+// settings, so a file cannot make loading take unbounded time or memory.
 constexpr uint64_t kMaxOpsLimit = crypto_pwhash_OPSLIMIT_SENSITIVE;
 constexpr uint64_t kMaxMemLimit = crypto_pwhash_MEMLIMIT_SENSITIVE;
+constexpr size_t kABytes = crypto_secretstream_xchacha20poly1305_ABYTES;
 
 using Key = std::vector<unsigned char>;
+using Sink = std::function<void(std::string_view)>;
 
 void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
-
-void put_u64(std::string& out, uint64_t value) { out.append(reinterpret_cast<const char*>(&value), 8); }
-uint64_t get_u64(const char* p) {
-  uint64_t value;
-  std::memcpy(&value, p, 8);
-  return value;
-}
 
 Key read_key_file(const std::string& path) {
   std::string text = read_file_bytes(path);
@@ -67,6 +65,134 @@ void check_key_choice(const EncryptionKey& key) {
                 "give exactly one of a key file and a passphrase");
 }
 
+// Reads exactly `size` bytes, or fails with `what` naming the source.
+void read_exactly(std::istream& in, char* out, size_t size, const std::string& source, const char* what) {
+  in.read(out, static_cast<std::streamsize>(size));
+  CITADEL_CHECK(size_t(in.gcount()) == size, SecurityError, source, ": ", what);
+}
+
+// Reads up to kChunk bytes; returns how many.
+size_t read_chunk(std::istream& in, std::vector<char>& buffer) {
+  in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  return static_cast<size_t>(in.gcount());
+}
+
+void encrypt_stream(std::istream& in, const EncryptionKey& choice, const Sink& out) {
+  ensure_sodium();
+  check_key_choice(choice);
+  std::string prefix(kMagic, sizeof kMagic);
+  Key key;
+  if (!choice.key_file.empty()) {
+    prefix += static_cast<char>(kKdfKeyFile);
+    key = read_key_file(choice.key_file);
+  } else {
+    prefix += static_cast<char>(kKdfArgon2id);
+    unsigned char salt[crypto_pwhash_SALTBYTES];
+    randombytes_buf(salt, sizeof salt);
+    const uint64_t opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE, memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    prefix.append(reinterpret_cast<const char*>(salt), sizeof salt);
+    prefix.append(reinterpret_cast<const char*>(&opslimit), 8);
+    prefix.append(reinterpret_cast<const char*>(&memlimit), 8);
+    key = derive_key(choice.passphrase, salt, opslimit, memlimit);
+  }
+  crypto_secretstream_xchacha20poly1305_state state;
+  unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+  crypto_secretstream_xchacha20poly1305_init_push(&state, header, key.data());
+  sodium_memzero(key.data(), key.size());
+  out(prefix);
+  out(std::string_view(reinterpret_cast<const char*>(header), sizeof header));
+
+  // One chunk of look-ahead tells which chunk is the last.
+  std::vector<char> current(kChunk), next(kChunk);
+  size_t current_size = read_chunk(in, current);
+  std::vector<unsigned char> cipher(kChunk + kABytes);
+  bool first = true;
+  while (true) {
+    const size_t next_size = current_size == kChunk ? read_chunk(in, next) : 0;
+    const bool last = next_size == 0;
+    unsigned long long cipher_length = 0;
+    crypto_secretstream_xchacha20poly1305_push(
+        &state, cipher.data(), &cipher_length, reinterpret_cast<const unsigned char*>(current.data()), current_size,
+        first ? reinterpret_cast<const unsigned char*>(prefix.data()) : nullptr, first ? prefix.size() : 0,
+        last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+    const uint32_t length = static_cast<uint32_t>(cipher_length);
+    out(std::string_view(reinterpret_cast<const char*>(&length), 4));
+    out(std::string_view(reinterpret_cast<const char*>(cipher.data()), cipher_length));
+    first = false;
+    if (last) break;
+    std::swap(current, next);
+    current_size = next_size;
+  }
+  sodium_memzero(current.data(), current.size());
+  sodium_memzero(next.data(), next.size());
+}
+
+void decrypt_stream(std::istream& in, const EncryptionKey& choice, const std::string& source, const Sink& out) {
+  ensure_sodium();
+  check_key_choice(choice);
+  std::string prefix(sizeof kMagic + 1, '\0');
+  in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+  CITADEL_CHECK(size_t(in.gcount()) == prefix.size() && is_encrypted(prefix), IoError, source,
+                ": not an encrypted citadel file");
+  const unsigned char kdf = static_cast<unsigned char>(prefix.back());
+  Key key;
+  if (kdf == kKdfKeyFile) {
+    CITADEL_CHECK(!choice.key_file.empty(), SecurityError, source, ": encrypted with a key file; give --key-file");
+    key = read_key_file(choice.key_file);
+  } else {
+    CITADEL_CHECK(kdf == kKdfArgon2id, IoError, source, ": unknown key derivation ", int(kdf));
+    CITADEL_CHECK(!choice.passphrase.empty(), SecurityError, source,
+                  ": encrypted with a passphrase; give --passphrase-env");
+    std::string settings(crypto_pwhash_SALTBYTES + 16, '\0');
+    read_exactly(in, settings.data(), settings.size(), source, "truncated encryption header");
+    prefix += settings;
+    uint64_t opslimit, memlimit;
+    std::memcpy(&opslimit, settings.data() + crypto_pwhash_SALTBYTES, 8);
+    std::memcpy(&memlimit, settings.data() + crypto_pwhash_SALTBYTES + 8, 8);
+    CITADEL_CHECK(opslimit >= crypto_pwhash_OPSLIMIT_MIN && opslimit <= kMaxOpsLimit &&
+                      memlimit >= crypto_pwhash_MEMLIMIT_MIN && memlimit <= kMaxMemLimit,
+                  IoError, source, ": Argon2id limits out of range (ops ", opslimit, ", memory ", memlimit, ")");
+    key = derive_key(choice.passphrase, reinterpret_cast<const unsigned char*>(settings.data()), opslimit, memlimit);
+  }
+  unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+  read_exactly(in, reinterpret_cast<char*>(header), sizeof header, source, "truncated encryption header");
+  crypto_secretstream_xchacha20poly1305_state state;
+  const bool ready = crypto_secretstream_xchacha20poly1305_init_pull(&state, header, key.data()) == 0;
+  sodium_memzero(key.data(), key.size());
+  CITADEL_CHECK(ready, SecurityError, source, ": invalid encryption header");
+
+  std::vector<unsigned char> cipher(kChunk + kABytes), clear(kChunk);
+  bool first = true, final = false;
+  while (!final) {
+    uint32_t length = 0;
+    read_exactly(in, reinterpret_cast<char*>(&length), 4, source,
+                 "the encrypted data ends early (truncated or modified)");
+    CITADEL_CHECK(length >= kABytes && length <= kChunk + kABytes, SecurityError, source,
+                  ": a chunk of the encrypted data is malformed (truncated or modified)");
+    read_exactly(in, reinterpret_cast<char*>(cipher.data()), length, source,
+                 "the encrypted data ends early (truncated or modified)");
+    unsigned long long clear_length = 0;
+    unsigned char tag = 0;
+    CITADEL_CHECK(crypto_secretstream_xchacha20poly1305_pull(
+                      &state, clear.data(), &clear_length, &tag, cipher.data(), length,
+                      first ? reinterpret_cast<const unsigned char*>(prefix.data()) : nullptr,
+                      first ? prefix.size() : 0) == 0,
+                  SecurityError, source, ": decryption failed: wrong key, or the file was modified");
+    out(std::string_view(reinterpret_cast<const char*>(clear.data()), clear_length));
+    first = false;
+    final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+  }
+  sodium_memzero(clear.data(), clear.size());
+  CITADEL_CHECK(in.peek() == std::char_traits<char>::eof(), SecurityError, source,
+                ": bytes follow the end of the encrypted data (modified)");
+}
+
+std::ifstream open_input(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  CITADEL_CHECK(in.is_open(), IoError, path, ": cannot open the file (does it exist?)");
+  return in;
+}
+
 }  // namespace
 
 void generate_encryption_key(const std::string& path) {
@@ -83,125 +209,47 @@ bool is_encrypted(std::string_view bytes) {
   return bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
 }
 
-std::string encrypt_bytes(std::string_view plaintext, const EncryptionKey& choice) {
-  ensure_sodium();
-  check_key_choice(choice);
-  std::string out(kMagic, sizeof kMagic);
-  Key key;
-  if (!choice.key_file.empty()) {
-    out += static_cast<char>(kKdfKeyFile);
-    key = read_key_file(choice.key_file);
-  } else {
-    out += static_cast<char>(kKdfArgon2id);
-    unsigned char salt[crypto_pwhash_SALTBYTES];
-    randombytes_buf(salt, sizeof salt);
-    const uint64_t opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE, memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-    out.append(reinterpret_cast<const char*>(salt), sizeof salt);
-    put_u64(out, opslimit);
-    put_u64(out, memlimit);
-    key = derive_key(choice.passphrase, salt, opslimit, memlimit);
-  }
-  const std::string associated = out;  // everything so far is authenticated with the first chunk
-  crypto_secretstream_xchacha20poly1305_state state;
-  unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
-  crypto_secretstream_xchacha20poly1305_init_push(&state, header, key.data());
-  sodium_memzero(key.data(), key.size());
-  out.append(reinterpret_cast<const char*>(header), sizeof header);
-  size_t position = 0;
-  bool first = true;
-  do {
-    const size_t length = std::min(kChunk, plaintext.size() - position);
-    const bool last = position + length == plaintext.size();
-    std::vector<unsigned char> cipher(length + crypto_secretstream_xchacha20poly1305_ABYTES);
-    unsigned long long cipher_length = 0;
-    crypto_secretstream_xchacha20poly1305_push(
-        &state, cipher.data(), &cipher_length, reinterpret_cast<const unsigned char*>(plaintext.data() + position),
-        length, first ? reinterpret_cast<const unsigned char*>(associated.data()) : nullptr,
-        first ? associated.size() : 0,
-        last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
-    const uint32_t size = static_cast<uint32_t>(cipher_length);
-    out.append(reinterpret_cast<const char*>(&size), 4);
-    out.append(reinterpret_cast<const char*>(cipher.data()), cipher_length);
-    position += length;
-    first = false;
-  } while (position < plaintext.size());
+bool is_encrypted_file(const std::string& path) {
+  std::ifstream in = open_input(path);
+  char start[sizeof kMagic] = {};
+  in.read(start, sizeof start);
+  return is_encrypted(std::string_view(start, static_cast<size_t>(in.gcount())));
+}
+
+std::string encrypt_bytes(std::string_view plaintext, const EncryptionKey& key) {
+  std::istringstream in{std::string(plaintext)};
+  std::string out;
+  encrypt_stream(in, key, [&](std::string_view bytes) { out.append(bytes); });
   return out;
 }
 
-std::string decrypt_bytes(std::string_view bytes, const EncryptionKey& choice, const std::string& source) {
-  ensure_sodium();
-  check_key_choice(choice);
-  CITADEL_CHECK(is_encrypted(bytes), IoError, source, ": not an encrypted citadel file");
-  size_t position = sizeof kMagic;
-  CITADEL_CHECK(bytes.size() > position, IoError, source, ": truncated encryption header");
-  const unsigned char kdf = static_cast<unsigned char>(bytes[position++]);
-  Key key;
-  if (kdf == kKdfKeyFile) {
-    CITADEL_CHECK(!choice.key_file.empty(), SecurityError, source, ": encrypted with a key file; give --key-file");
-    key = read_key_file(choice.key_file);
-  } else {
-    CITADEL_CHECK(kdf == kKdfArgon2id, IoError, source, ": unknown key derivation ", int(kdf));
-    CITADEL_CHECK(!choice.passphrase.empty(), SecurityError, source,
-                  ": encrypted with a passphrase; give --passphrase-env");
-    CITADEL_CHECK(bytes.size() >= position + crypto_pwhash_SALTBYTES + 16, IoError, source,
-                  ": truncated encryption header");
-    const auto* salt = reinterpret_cast<const unsigned char*>(bytes.data() + position);
-    position += crypto_pwhash_SALTBYTES;
-    const uint64_t opslimit = get_u64(bytes.data() + position), memlimit = get_u64(bytes.data() + position + 8);
-    position += 16;
-    CITADEL_CHECK(opslimit >= crypto_pwhash_OPSLIMIT_MIN && opslimit <= kMaxOpsLimit &&
-                      memlimit >= crypto_pwhash_MEMLIMIT_MIN && memlimit <= kMaxMemLimit,
-                  IoError, source, ": Argon2id limits out of range (ops ", opslimit, ", memory ", memlimit, ")");
-    key = derive_key(choice.passphrase, salt, opslimit, memlimit);
-  }
-  const std::string_view associated = bytes.substr(0, position);
-  CITADEL_CHECK(bytes.size() >= position + crypto_secretstream_xchacha20poly1305_HEADERBYTES, IoError, source,
-                ": truncated encryption header");
-  crypto_secretstream_xchacha20poly1305_state state;
-  const bool ready = crypto_secretstream_xchacha20poly1305_init_pull(
-                         &state, reinterpret_cast<const unsigned char*>(bytes.data() + position), key.data()) == 0;
-  sodium_memzero(key.data(), key.size());
-  CITADEL_CHECK(ready, SecurityError, source, ": invalid encryption header");
-  position += crypto_secretstream_xchacha20poly1305_HEADERBYTES;
-
-  std::string plaintext;
-  bool first = true, final = false;
-  while (!final) {
-    CITADEL_CHECK(bytes.size() >= position + 4, SecurityError, source,
-                  ": the encrypted data ends early (truncated or modified)");
-    uint32_t length;
-    std::memcpy(&length, bytes.data() + position, 4);
-    position += 4;
-    CITADEL_CHECK(length >= crypto_secretstream_xchacha20poly1305_ABYTES &&
-                      length <= kChunk + crypto_secretstream_xchacha20poly1305_ABYTES &&
-                      bytes.size() - position >= length,
-                  SecurityError, source, ": a chunk of the encrypted data is malformed (truncated or modified)");
-    std::vector<unsigned char> clear(length - crypto_secretstream_xchacha20poly1305_ABYTES);
-    unsigned long long clear_length = 0;
-    unsigned char tag = 0;
-    CITADEL_CHECK(crypto_secretstream_xchacha20poly1305_pull(
-                      &state, clear.data(), &clear_length, &tag,
-                      reinterpret_cast<const unsigned char*>(bytes.data() + position), length,
-                      first ? reinterpret_cast<const unsigned char*>(associated.data()) : nullptr,
-                      first ? associated.size() : 0) == 0,
-                  SecurityError, source, ": decryption failed: wrong key, or the file was modified");
-    plaintext.append(reinterpret_cast<const char*>(clear.data()), clear_length);
-    sodium_memzero(clear.data(), clear.size());
-    position += length;
-    first = false;
-    final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
-  }
-  CITADEL_CHECK(position == bytes.size(), SecurityError, source, ": ", bytes.size() - position,
-                " bytes follow the end of the encrypted data (modified)");
-  return plaintext;
+std::string decrypt_bytes(std::string_view ciphertext, const EncryptionKey& key, const std::string& source) {
+  std::istringstream in{std::string(ciphertext)};
+  std::string out;
+  decrypt_stream(in, key, source, [&](std::string_view bytes) { out.append(bytes); });
+  return out;
 }
 
 void encrypt_file(const std::string& input, const std::string& output, const EncryptionKey& key) {
-  write_file_atomically(output, encrypt_bytes(read_file_bytes(input), key));
+  std::ifstream in = open_input(input);
+  AtomicFileWriter writer(output);
+  encrypt_stream(in, key, [&](std::string_view bytes) { writer.write(bytes); });
+  CITADEL_CHECK(!in.bad(), IoError, input, ": read error");
+  writer.commit();
 }
 
 void decrypt_file(const std::string& input, const std::string& output, const EncryptionKey& key) {
-  write_file_atomically(output, decrypt_bytes(read_file_bytes(input), key, input), 0600);
+  std::ifstream in = open_input(input);
+  AtomicFileWriter writer(output, 0600);  // nothing reaches `output` unless every chunk authenticates
+  decrypt_stream(in, key, input, [&](std::string_view bytes) { writer.write(bytes); });
+  writer.commit();
+}
+
+std::string decrypt_file_to_memory(const std::string& path, const EncryptionKey& key) {
+  std::ifstream in = open_input(path);
+  std::string out;
+  decrypt_stream(in, key, path, [&](std::string_view bytes) { out.append(bytes); });
+  return out;
 }
 
 }  // namespace citadel

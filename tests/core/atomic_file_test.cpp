@@ -51,3 +51,18 @@ TEST(AtomicFile, MissingDirectoryIsAnIoErrorNamingThePath) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
 }
+
+TEST(AtomicFile, AnUncommittedWriterLeavesTheOldFile) {
+  const fs::path directory = fresh_directory("uncommitted");
+  const fs::path target = directory / "model.bin";
+  write_file_atomically(target.string(), "good");
+  {
+    AtomicFileWriter writer(target.string());
+    writer.write("half of a new ");
+  }  // destroyed as if an exception had interrupted the writing
+  EXPECT_EQ(read_all(target), "good");
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(directory)) files += entry.is_regular_file();
+  EXPECT_EQ(files, 1);
+  fs::remove_all(directory);
+}

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "citadel/core/error.hpp"
 #include "citadel/io/encryption.hpp"
@@ -56,6 +57,25 @@ TEST(Encryption, WrongKeyIsRefused) {
   } catch (const SecurityError& e) {
     EXPECT_NE(std::string(e.what()).find("wrong key, or the file was modified"), std::string::npos);
   }
+}
+
+TEST(Encryption, FilesStreamAndFailedDecryptionWritesNothing) {
+  const std::string key = key_file("f.key");
+  const fs::path plain = fs::temp_directory_path() / ("citadel_enc_plain_" + std::to_string(::getpid()));
+  const fs::path sealed = plain.string() + ".enc", back = plain.string() + ".back";
+  const std::string text = plaintext();
+  { std::ofstream(plain, std::ios::binary) << text; }
+  encrypt_file(plain.string(), sealed.string(), {.key_file = key});
+  EXPECT_TRUE(is_encrypted_file(sealed.string()));
+  EXPECT_FALSE(is_encrypted_file(plain.string()));
+  decrypt_file(sealed.string(), back.string(), {.key_file = key});
+  std::ifstream file(back, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(file), {}), text);
+  EXPECT_EQ(decrypt_file_to_memory(sealed.string(), {.key_file = key}), text);
+  // A wrong key leaves no output file behind, not even a partial one.
+  const fs::path refused = plain.string() + ".refused";
+  EXPECT_THROW(decrypt_file(sealed.string(), refused.string(), {.key_file = key_file("g.key")}), SecurityError);
+  EXPECT_FALSE(fs::exists(refused));
 }
 
 TEST(Encryption, AnyChangedByteIsRefused) {

@@ -6,9 +6,28 @@
 
 namespace citadel {
 
-// Writes `contents` to a temporary file beside `path`, flushes and fsyncs it, renames it
-// over `path`, then fsyncs the directory. Throws IoError naming the path on failure.
-// `mode` sets the new file's permissions (0600 for secret keys).
+// A file written in pieces to a temporary file beside `path`, which commit() flushes,
+// fsyncs, renames over `path` and follows with an fsync of the directory. Destroyed
+// without commit(), it removes the temporary file and leaves `path` as it was.
+class AtomicFileWriter {
+ public:
+  // `mode` sets the new file's permissions (0600 for secret keys).
+  explicit AtomicFileWriter(std::string path, unsigned mode = 0644);
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();
+
+  void write(std::string_view bytes);
+  void commit();
+
+ private:
+  std::string path_, temporary_;
+  unsigned mode_;
+  int fd_ = -1;
+};
+
+// Writes `contents` atomically (an AtomicFileWriter in one piece). Throws IoError naming
+// the path on failure.
 void write_file_atomically(const std::string& path, std::string_view contents, unsigned mode = 0644);
 
 }  // namespace citadel

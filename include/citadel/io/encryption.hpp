@@ -17,8 +17,9 @@ struct EncryptionKey {
 // Writes a new random 32-byte key as a one-line text file with mode 0600.
 void generate_encryption_key(const std::string& path);
 
-// Whether bytes start like an encrypted citadel file.
+// Whether bytes (or the file at `path`) start like an encrypted citadel file.
 bool is_encrypted(std::string_view bytes);
+bool is_encrypted_file(const std::string& path);
 
 // Encrypts `plaintext` into the encrypted format.
 std::string encrypt_bytes(std::string_view plaintext, const EncryptionKey& key);
@@ -26,8 +27,11 @@ std::string encrypt_bytes(std::string_view plaintext, const EncryptionKey& key);
 // malformed or truncated file. `source` names it in messages.
 std::string decrypt_bytes(std::string_view ciphertext, const EncryptionKey& key, const std::string& source);
 
-// File forms of the above; the output is written atomically.
+// File forms of the above, streaming 64 KiB at a time (a large file is never held twice
+// in memory); the output is written atomically, a decrypted one with mode 0600.
 void encrypt_file(const std::string& input, const std::string& output, const EncryptionKey& key);
 void decrypt_file(const std::string& input, const std::string& output, const EncryptionKey& key);
+// Decrypts a file straight into memory (the plaintext never touches the disk).
+std::string decrypt_file_to_memory(const std::string& path, const EncryptionKey& key);
 
 }  // namespace citadel
