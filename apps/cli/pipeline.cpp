@@ -375,12 +375,17 @@ void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePre
 }
 
 EncryptionKey encryption_key(const Settings& s) {
-  if (!s.key_file.empty()) return {.key_file = s.key_file};
+  EncryptionKey key;
+  if (!s.key_file.empty()) {
+    key.key_file = s.key_file;
+    return key;
+  }
   CITADEL_CHECK(!s.passphrase_env.empty(), ValueError, "give --key-file KEY or --passphrase-env VAR");
   const char* passphrase = std::getenv(s.passphrase_env.c_str());
   CITADEL_CHECK(passphrase != nullptr && *passphrase != '\0', ValueError, "--passphrase-env: the variable ",
                 s.passphrase_env, " is not set or empty");
-  return {.passphrase = passphrase};
+  key.passphrase = passphrase;
+  return key;
 }
 
 std::string read_model_bytes(const Settings& s, const std::string& path) {
@@ -412,15 +417,15 @@ SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
   const nlohmann::json schema = record("schema"), preprocessing = record("preprocessing");
   SavedPipeline pipeline{std::move(loaded.model), {}, {}};
   try {
-    DataSchema& s = pipeline.data.schema;
-    s.input_columns = schema.at("input_columns").get<std::vector<std::string>>();
-    s.categories = schema.at("categories").get<std::vector<std::vector<std::string>>>();
-    s.label = schema.at("label").get<std::string>();
-    s.label_type = schema.at("label_type") == "classes" ? LabelType::kClasses : LabelType::kValues;
-    s.classes = schema.at("classes").get<std::vector<std::string>>();
+    DataSchema& learned = pipeline.data.schema;
+    learned.input_columns = schema.at("input_columns").get<std::vector<std::string>>();
+    learned.categories = schema.at("categories").get<std::vector<std::vector<std::string>>>();
+    learned.label = schema.at("label").get<std::string>();
+    learned.label_type = schema.at("label_type") == "classes" ? LabelType::kClasses : LabelType::kValues;
+    learned.classes = schema.at("classes").get<std::vector<std::string>>();
     pipeline.data.images = schema.at("images").get<bool>();
     pipeline.data.loss = schema.at("loss").get<std::string>();
-    CITADEL_CHECK(s.categories.size() == s.input_columns.size(), IoError, "categories and columns disagree");
+    CITADEL_CHECK(learned.categories.size() == learned.input_columns.size(), IoError, "categories and columns disagree");
   } catch (const nlohmann::json::exception& e) {
     throw IoError(path + ": the schema record is malformed: " + e.what());
   }

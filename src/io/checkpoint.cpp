@@ -17,8 +17,6 @@ using nlohmann::json;
 
 constexpr const char* kFormat = "citadel-checkpoint";
 
-void put_u64(std::string& out, uint64_t value) { out.append(reinterpret_cast<const char*>(&value), 8); }
-
 }  // namespace
 
 void save_checkpoint(Sequential& model, const std::string& path) {
@@ -39,27 +37,10 @@ void save_checkpoint(Sequential& model, const std::string& path) {
                       {"history_epochs", progress.history.epoch},
                       {"history", history}};
 
-  // The model file, then the optimizer's buffers appended as more tensors.
-  const std::string temporary = path + ".model-part";
-  save_model(model, temporary, {{"training", training.dump()}});
-  const std::string model_bytes = read_file_bytes(temporary);
-  std::remove(temporary.c_str());
-  uint64_t header_length = 0;
-  std::memcpy(&header_length, model_bytes.data(), 8);
-  json header = json::parse(model_bytes.substr(8, header_length));
-  std::string data = model_bytes.substr(8 + header_length);
-  header["__metadata__"]["format"] = kFormat;
-  for (auto& [name, buffer] : optimizer.state()) {
-    if (buffer->empty()) continue;
-    const uint64_t begin = data.size(), bytes = buffer->size() * sizeof(float);
-    header["optimizer/" + name] = {{"dtype", "F32"}, {"shape", {buffer->size()}}, {"data_offsets", {begin, begin + bytes}}};
-    data.append(reinterpret_cast<const char*>(buffer->data()), bytes);
-  }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  std::string file;
-  put_u64(file, text.size());
-  write_file_atomically(path, file + text + data);
+  ExtraTensors buffers;  // the optimizer's state, after the weights
+  for (auto& [name, buffer] : optimizer.state())
+    if (!buffer->empty()) buffers.emplace_back("optimizer/" + name, std::span<const float>(*buffer));
+  write_file_atomically(path, model_file_bytes(model, {{"training", training.dump()}}, buffers, kFormat));
 }
 
 ResumePoint restore_checkpoint(Sequential& model, const std::string& path) {

@@ -132,7 +132,7 @@ ParsedFile parse(std::string_view bytes, const std::string& source, const ModelF
   return file;
 }
 
-std::string serialize(Sequential& model, const Metadata& metadata) {
+std::string serialize(Sequential& model, const Metadata& metadata, const ExtraTensors& extra = {}) {
   const ParameterStore& params = model.parameters();
   json header = json::object();
   json meta = json::object();
@@ -144,6 +144,11 @@ std::string serialize(Sequential& model, const Metadata& metadata) {
     header[info.name] = {{"dtype", "F32"}, {"shape", info.shape.dims()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
+  for (const auto& [name, values] : extra) {
+    const uint64_t bytes = values.size() * sizeof(float);
+    header[name] = {{"dtype", "F32"}, {"shape", {values.size()}}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned, as safetensors does
   std::string file(8, '\0');
@@ -152,6 +157,8 @@ std::string serialize(Sequential& model, const Metadata& metadata) {
   file += text;
   const auto values = params.values();
   file.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  for (const auto& [name, tensor] : extra)
+    file.append(reinterpret_cast<const char*>(tensor.data()), tensor.size() * sizeof(float));
   return file;
 }
 
@@ -186,10 +193,11 @@ std::string read_file_bytes(const std::string& path) {
   return contents.str();
 }
 
-void save_model(Sequential& model, const std::string& path, const Metadata& extra) {
+std::string model_file_bytes(Sequential& model, const Metadata& extra, const ExtraTensors& tensors,
+                             const std::string& format) {
   CITADEL_CHECK(model.built(), ValueError, "save: model '", model.name(), "' is not built; nothing to save");
   Metadata metadata = extra;
-  metadata["format"] = kModelFormat;
+  metadata["format"] = format;
   metadata["format_version"] = std::to_string(kModelFormatVersion);
   metadata["citadel_version"] = kVersion;
   metadata["architecture"] = model_to_config(model);
@@ -201,7 +209,11 @@ void save_model(Sequential& model, const std::string& path, const Metadata& extr
                                {"metrics", settings.metrics}}
                               .dump();
   }
-  write_file_atomically(path, serialize(model, metadata));
+  return serialize(model, metadata, tensors);
+}
+
+void save_model(Sequential& model, const std::string& path, const Metadata& extra) {
+  write_file_atomically(path, model_file_bytes(model, extra));
 }
 
 ModelFileSummary inspect_model_file(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {

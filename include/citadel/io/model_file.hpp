@@ -7,8 +7,11 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "citadel/model/sequential.hpp"
 
@@ -28,6 +31,12 @@ struct ModelFileLimits {
 // Writes the built model (weights, architecture, compile settings, `extra` metadata)
 // atomically: temporary file, fsync, rename, fsync of the directory.
 void save_model(Sequential& model, const std::string& path, const Metadata& extra = {});
+
+// Float tensors stored after the model's parameters (a checkpoint's optimizer state).
+using ExtraTensors = std::vector<std::pair<std::string, std::span<const float>>>;
+// The bytes save_model writes, under `format`, with `tensors` appended.
+std::string model_file_bytes(Sequential& model, const Metadata& extra, const ExtraTensors& tensors = {},
+                             const std::string& format = kModelFormat);
 
 struct LoadedModel {
   Sequential model;   // built, with the saved weights; compiled when the file says how
