@@ -9,17 +9,30 @@
 namespace citadel {
 
 int ParameterStore::declare(const std::string& name, const Shape& shape,
-                            const std::string& initializer, const Regularizer& regularizer) {
+                            const std::string& initializer, const Regularizer& regularizer,
+                            bool trainable) {
   CITADEL_CHECK(!allocated_, ValueError, "parameter '", name,
                 "' declared after the parameter store was allocated");
   CITADEL_CHECK(regularizer.l1 >= 0 && regularizer.l2 >= 0, ValueError, "parameter '", name,
                 "': regularization factors must be >= 0, got l1 ", regularizer.l1, ", l2 ", regularizer.l2);
-  parameters_.push_back({name, shape, size_, initializer, regularizer});
+  CITADEL_CHECK(trainable || !regularizer.active(), ValueError, "parameter '", name,
+                "': a non-trainable parameter cannot be regularized");
+  parameters_.push_back({name, shape, size_, initializer, regularizer, trainable});
   size_ += shape.numel();
+  if (trainable) trainable_size_ += shape.numel();
   return static_cast<int>(parameters_.size()) - 1;
 }
 
 void ParameterStore::allocate() {
+  int64_t offset = 0;
+  for (bool trainable : {true, false}) {
+    for (auto& info : parameters_) {
+      if (info.trainable != trainable) continue;
+      info.offset = offset;
+      offset += info.shape.numel();
+    }
+    if (trainable) trainable_size_ = offset;
+  }
   values_ = Tensor(Shape{size_});
   grads_ = Tensor(Shape{size_});
   allocated_ = true;

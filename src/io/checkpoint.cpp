@@ -83,9 +83,9 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path) {
       const std::string key = "optimizer/" + name;
       if (!header.contains(key)) continue;
       const std::string_view stored = tensor(key);
-      CITADEL_CHECK(stored.size() == size_t(params.size()) * sizeof(float), IoError, path, ": ", key,
-                    " does not match the model's ", params.size(), " parameters");
-      buffer->resize(params.size());
+      CITADEL_CHECK(stored.size() == size_t(params.trainable_size()) * sizeof(float), IoError, path, ": ", key,
+                    " does not match the model's ", params.trainable_size(), " trainable parameters");
+      buffer->resize(params.trainable_size());
       std::memcpy(buffer->data(), stored.data(), stored.size());
     }
     optimizer.set_iterations(training.at("iterations").get<int64_t>());

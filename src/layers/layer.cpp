@@ -14,7 +14,17 @@ void Layer::backward_from_pre_activation(ConstTensorView, Tensor&) {
 }
 
 const std::vector<std::string>& registered_layer_types() {
-  static const std::vector<std::string> types{"Dense", "Activation", "Dropout", "Flatten"};
+  static const std::vector<std::string> types{"Dense",
+                                                "Activation",
+                                                "Dropout",
+                                                "Flatten",
+                                                "Reshape",
+                                                "Conv2D",
+                                                "MaxPooling2D",
+                                                "AveragePooling2D",
+                                                "GlobalAveragePooling2D",
+                                                "GlobalMaxPooling2D",
+                                                "BatchNormalization"};
   return types;
 }
 

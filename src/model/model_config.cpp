@@ -4,6 +4,7 @@
 // a typo is an error rather than a silently different model.
 #include "citadel/model/model_config.hpp"
 
+#include <array>
 #include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,10 +15,15 @@
 #include "citadel/core/json_limits.hpp"
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/activations.hpp"
+#include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/regularizers.hpp"
+#include "citadel/layers/reshape.hpp"
 
 namespace citadel {
 namespace {
@@ -97,6 +103,45 @@ class LayerReader {
     if (!has(key)) return fallback;
     CITADEL_CHECK(config_[key].is_boolean(), ValueError, where_, ": '", key, "' must be true or false");
     return config_[key].get<bool>();
+  }
+
+  // A 2-D size as 3 or [3, 3] (kernel_size, strides, pool_size, dilation_rate).
+  std::array<int64_t, 2> pair(const char* key, std::array<int64_t, 2> fallback, int64_t high) const {
+    if (!has(key)) return fallback;
+    const json& value = config_[key];
+    auto entry = [&](const json& item) {
+      CITADEL_CHECK(item.is_number_integer() && item.get<int64_t>() >= 1 && item.get<int64_t>() <= high, ValueError,
+                    where_, ": '", key, "' entries must be whole numbers from 1 to ", high, ", got ", value.dump());
+      return item.get<int64_t>();
+    };
+    if (value.is_number()) return {entry(value), entry(value)};
+    CITADEL_CHECK(value.is_array() && value.size() == 2, ValueError, where_, ": '", key,
+                  "' must be a number or a list of two, got ", value.dump());
+    return {entry(value[0]), entry(value[1])};
+  }
+
+  // A list of dimensions where -1 may stand for one inferred entry (Reshape).
+  std::vector<int64_t> dimensions(const char* key, int64_t max_dim) const {
+    CITADEL_CHECK(has(key), ValueError, where_, ": '", key, "' is required");
+    const json& dims = config_[key];
+    CITADEL_CHECK(dims.is_array() && !dims.empty() && dims.size() < 8, ValueError, where_, ": '", key,
+                  "' must be a list of 1 to 7 dimensions");
+    std::vector<int64_t> shape;
+    for (const json& dim : dims) {
+      CITADEL_CHECK(dim.is_number_integer() && (dim.get<int64_t>() == -1 ||
+                                                (dim.get<int64_t>() >= 1 && dim.get<int64_t>() <= max_dim)),
+                    ValueError, where_, ": '", key, "' entries must be positive whole numbers or -1, got ",
+                    dim.dump());
+      shape.push_back(dim.get<int64_t>());
+    }
+    return shape;
+  }
+
+  // Settings citadel supports with one value only (data_format "channels_last", ...).
+  void require(const char* key, const json& only) const {
+    if (!has(key)) return;
+    CITADEL_CHECK(config_[key] == only, NotImplementedError, where_, ": '", key, "' is supported only as ",
+                  only.dump(), ", got ", config_[key].dump());
   }
 
   // input_dim, input_shape, batch_input_shape or batch_shape (the batch entry is null).
@@ -189,7 +234,77 @@ std::unique_ptr<Layer> read_layer(const LayerReader& r, const ModelConfigLimits&
   }
   if (type == "Flatten") {
     r.check_keys({"data_format", "input_shape", "batch_input_shape", "batch_shape"});
+    r.require("data_format", "channels_last");
     return std::make_unique<Flatten>(FlattenOptions{r.input_shape(limits.max_units)});
+  }
+  if (type == "Conv2D") {
+    r.check_keys({"filters", "kernel_size", "strides", "padding", "dilation_rate", "activation", "use_bias",
+                  "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "data_format",
+                  "groups", "input_shape", "batch_input_shape", "batch_shape"});
+    r.require("data_format", "channels_last");
+    r.require("groups", 1);
+    Conv2DOptions options;
+    options.input_shape = r.input_shape(limits.max_units);
+    options.strides = r.pair("strides", {1, 1}, limits.max_kernel);
+    options.padding = r.string("padding", "valid");
+    options.dilation_rate = r.pair("dilation_rate", {1, 1}, limits.max_kernel);
+    options.activation = r.string("activation", "linear");
+    options.use_bias = r.boolean("use_bias", true);
+    options.kernel_initializer = r.initializer("kernel_initializer", "glorot_uniform");
+    options.bias_initializer = r.initializer("bias_initializer", "zeros");
+    options.kernel_regularizer = r.regularizer("kernel_regularizer");
+    options.bias_regularizer = r.regularizer("bias_regularizer");
+    CITADEL_CHECK(r.has("kernel_size"), ValueError, r.where(), ": 'kernel_size' is required");
+    return std::make_unique<Conv2D>(r.integer("filters", 1, limits.max_units),
+                                    r.pair("kernel_size", {1, 1}, limits.max_kernel), options);
+  }
+  if (type == "MaxPooling2D" || type == "AveragePooling2D") {
+    r.check_keys({"pool_size", "strides", "padding", "data_format", "input_shape", "batch_input_shape",
+                  "batch_shape"});
+    r.require("data_format", "channels_last");
+    Pooling2DOptions options;
+    options.input_shape = r.input_shape(limits.max_units);
+    const auto pool_size = r.pair("pool_size", {2, 2}, limits.max_kernel);
+    options.strides = r.pair("strides", pool_size, limits.max_kernel);
+    options.padding = r.string("padding", "valid");
+    if (type == "MaxPooling2D") return std::make_unique<MaxPooling2D>(pool_size, options);
+    return std::make_unique<AveragePooling2D>(pool_size, options);
+  }
+  if (type == "GlobalAveragePooling2D" || type == "GlobalMaxPooling2D") {
+    r.check_keys({"data_format", "keepdims", "input_shape", "batch_input_shape", "batch_shape"});
+    r.require("data_format", "channels_last");
+    r.require("keepdims", false);
+    const GlobalPooling2DOptions options{r.input_shape(limits.max_units)};
+    if (type == "GlobalMaxPooling2D") return std::make_unique<GlobalMaxPooling2D>(options);
+    return std::make_unique<GlobalAveragePooling2D>(options);
+  }
+  if (type == "BatchNormalization") {
+    r.check_keys({"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+                  "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
+                  "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm",
+                  "input_shape", "batch_input_shape", "batch_shape"});
+    r.require("axis", -1);
+    r.require("synchronized", false);
+    r.require("renorm", false);
+    for (const char* unsupported : {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"})
+      CITADEL_CHECK(!r.has(unsupported), NotImplementedError, r.where(), ": '", unsupported,
+                    "' is not supported (only null)");
+    BatchNormalizationOptions options;
+    options.input_shape = r.input_shape(limits.max_units);
+    options.momentum = static_cast<float>(r.number("momentum", 0.99));
+    options.epsilon = static_cast<float>(r.number("epsilon", 1e-3));
+    options.center = r.boolean("center", true);
+    options.scale = r.boolean("scale", true);
+    options.beta_initializer = r.initializer("beta_initializer", "zeros");
+    options.gamma_initializer = r.initializer("gamma_initializer", "ones");
+    options.moving_mean_initializer = r.initializer("moving_mean_initializer", "zeros");
+    options.moving_variance_initializer = r.initializer("moving_variance_initializer", "ones");
+    return std::make_unique<BatchNormalization>(options);
+  }
+  if (type == "Reshape") {
+    r.check_keys({"target_shape", "input_shape", "batch_input_shape", "batch_shape"});
+    return std::make_unique<Reshape>(r.dimensions("target_shape", limits.max_units),
+                                     ReshapeOptions{r.input_shape(limits.max_units)});
   }
   std::string known;
   for (const auto& name : registered_layer_types()) known += (known.empty() ? "" : ", ") + name;
@@ -206,7 +321,28 @@ std::unique_ptr<Layer> with_input_shape(const Layer& layer, const std::vector<in
   if (dynamic_cast<const Flatten*>(&layer)) return std::make_unique<Flatten>(FlattenOptions{shape});
   if (const auto* activation = dynamic_cast<const Activation*>(&layer))
     return std::make_unique<Activation>(activation_name(activation->activation()), ActivationOptions{shape});
-  throw ValueError(where + ": cannot follow an InputLayer; start with a Dense, Flatten or Activation layer");
+  if (const auto* conv = dynamic_cast<const Conv2D*>(&layer)) {
+    Conv2DOptions options = conv->options();
+    options.input_shape = shape;
+    return std::make_unique<Conv2D>(conv->filters(), conv->kernel_size(), options);
+  }
+  if (const auto* pool = dynamic_cast<const Pooling2D*>(&layer)) {
+    Pooling2DOptions options = pool->options();
+    options.input_shape = shape;
+    if (pool->type() == "MaxPooling2D") return std::make_unique<MaxPooling2D>(pool->pool_size(), options);
+    return std::make_unique<AveragePooling2D>(pool->pool_size(), options);
+  }
+  if (dynamic_cast<const GlobalMaxPooling2D*>(&layer)) return std::make_unique<GlobalMaxPooling2D>(GlobalPooling2DOptions{shape});
+  if (dynamic_cast<const GlobalAveragePooling2D*>(&layer))
+    return std::make_unique<GlobalAveragePooling2D>(GlobalPooling2DOptions{shape});
+  if (const auto* norm = dynamic_cast<const BatchNormalization*>(&layer)) {
+    BatchNormalizationOptions options = norm->options();
+    options.input_shape = shape;
+    return std::make_unique<BatchNormalization>(options);
+  }
+  if (const auto* reshape = dynamic_cast<const Reshape*>(&layer))
+    return std::make_unique<Reshape>(reshape->target_shape(), ReshapeOptions{shape});
+  throw ValueError(where + ": cannot follow an InputLayer; start with a layer that takes an input shape");
 }
 
 }  // namespace
@@ -282,7 +418,37 @@ json layer_config(const Layer& layer) {
     config["rate"] = dropout->rate();
   } else if (const auto* activation = dynamic_cast<const Activation*>(&layer)) {
     config["activation"] = activation_name(activation->activation());
-  } else if (!dynamic_cast<const Flatten*>(&layer)) {
+  } else if (const auto* conv = dynamic_cast<const Conv2D*>(&layer)) {
+    const Conv2DOptions& o = conv->options();
+    config["filters"] = conv->filters();
+    config["kernel_size"] = conv->kernel_size();
+    config["strides"] = o.strides;
+    config["padding"] = o.padding;
+    config["dilation_rate"] = o.dilation_rate;
+    config["activation"] = activation_name(conv->activation());
+    config["use_bias"] = o.use_bias;
+    config["kernel_initializer"] = o.kernel_initializer;
+    config["bias_initializer"] = o.bias_initializer;
+    config["kernel_regularizer"] = regularizer_config(o.kernel_regularizer);
+    config["bias_regularizer"] = regularizer_config(o.bias_regularizer);
+  } else if (const auto* pool = dynamic_cast<const Pooling2D*>(&layer)) {
+    config["pool_size"] = pool->pool_size();
+    config["strides"] = pool->options().strides;
+    config["padding"] = pool->options().padding;
+  } else if (const auto* norm = dynamic_cast<const BatchNormalization*>(&layer)) {
+    const BatchNormalizationOptions& o = norm->options();
+    config["axis"] = -1;
+    config["momentum"] = o.momentum;
+    config["epsilon"] = o.epsilon;
+    config["center"] = o.center;
+    config["scale"] = o.scale;
+    config["beta_initializer"] = o.beta_initializer;
+    config["gamma_initializer"] = o.gamma_initializer;
+    config["moving_mean_initializer"] = o.moving_mean_initializer;
+    config["moving_variance_initializer"] = o.moving_variance_initializer;
+  } else if (const auto* reshape = dynamic_cast<const Reshape*>(&layer)) {
+    config["target_shape"] = reshape->target_shape();
+  } else if (!dynamic_cast<const Flatten*>(&layer) && !dynamic_cast<const GlobalPooling2D*>(&layer)) {
     throw NotImplementedError("model_to_config: layer type " + layer.type() + " cannot be written yet");
   }
   return {{"class_name", layer.type()}, {"config", config}};

@@ -119,7 +119,7 @@ std::string Sequential::summary_text() const {
   // layer declares its input (as Keras shows a model whose input is known).
   std::vector<Shape> shapes = state_->output_shapes;
   std::vector<int64_t> counts;
-  int64_t total = count_params();
+  int64_t total = count_params(), trainable = state_->params.trainable_size();
   const bool known = built_ || (!state_->layers.empty() && state_->layers.front()->declared_input_shape());
   if (built_) {
     for (const auto& layer : state_->layers) counts.push_back(layer->parameter_count());
@@ -133,6 +133,7 @@ std::string Sequential::summary_text() const {
       counts.push_back(copy->parameter_count());
     }
     total = scratch.size();
+    trainable = scratch.trainable_size();
   }
   std::ostringstream out;
   out << "Model: \"" << name_ << "\"\n";
@@ -150,8 +151,8 @@ std::string Sequential::summary_text() const {
   out << thick << "\n";
   if (known) {
     out << "Total params: " << total << "\n"
-        << "Trainable params: " << total << "\n"
-        << "Non-trainable params: 0\n";
+        << "Trainable params: " << trainable << "\n"
+        << "Non-trainable params: " << total - trainable << "\n";
   } else {
     out << "The model is not built yet: give the first layer input_dim or input_shape, or call "
            "build() or fit().\n";

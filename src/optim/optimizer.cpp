@@ -37,9 +37,10 @@ void Optimizer::set_learning_rate(float learning_rate) {
 }
 
 void Optimizer::clip(ParameterStore& store) const {
-  std::span<float> gradients = store.grads();
+  std::span<float> gradients = store.trainable_grads();
   if (clip_.clipnorm > 0) {
     for (const auto& parameter : store.parameters()) {
+      if (!parameter.trainable) continue;
       auto part = gradients.subspan(static_cast<size_t>(parameter.offset),
                                     static_cast<size_t>(parameter.shape.numel()));
       const double norm = std::sqrt(squared_norm(part));
@@ -58,7 +59,7 @@ void Optimizer::step(ParameterStore& store) {
   clip(store);
   for (const auto& hook : hooks_) hook(store);
   ++iterations_;
-  update(store.values(), store.grads());
+  update(store.trainable_values(), store.trainable_grads());
 }
 
 }  // namespace citadel

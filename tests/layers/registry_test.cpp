@@ -15,8 +15,9 @@ TEST(LayerRegistry, EveryRegisteredTypeHasSamplesAndCorrectGradients) {
     ASSERT_FALSE(found->second.empty());
     for (const auto& sample : found->second) {
       EXPECT_EQ(sample.layer->type(), type);
-      EXPECT_TRUE(testkit::check_input_gradient(*sample.layer, sample.input_shape)) << type;
-      EXPECT_TRUE(testkit::check_param_gradients(*sample.layer, sample.input_shape)) << type;
+      const testkit::GradCheckOptions options{.epsilon = sample.epsilon};
+      EXPECT_TRUE(testkit::check_input_gradient(*sample.layer, sample.input_shape, options)) << type;
+      EXPECT_TRUE(testkit::check_param_gradients(*sample.layer, sample.input_shape, options)) << type;
     }
   }
 }

@@ -2,9 +2,14 @@
 #include "sample_layers.hpp"
 
 #include "citadel/layers/activation.hpp"
+#include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/reshape.hpp"
 
 namespace citadel::testkit {
 
@@ -19,6 +24,36 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["Dropout"].push_back({std::make_unique<Dropout>(0.3f), Shape{4, 6}});
   samples["Dropout"].push_back({std::make_unique<Dropout>(0.5f), Shape{2, 3, 4}});
   samples["Flatten"].push_back({std::make_unique<Flatten>(), Shape{2, 3, 4, 2}});
+  samples["Reshape"].push_back({std::make_unique<Reshape>(std::vector<int64_t>{3, -1}), Shape{2, 12}});
+  // Convolutions: strides, "same" padding with odd and even kernels, dilation, fused activation.
+  samples["Conv2D"].push_back({std::make_unique<Conv2D>(3, 3), Shape{2, 5, 5, 2}});
+  samples["Conv2D"].push_back(
+      {std::make_unique<Conv2D>(2, 3, Conv2DOptions{.strides = {2, 2}, .padding = "same", .activation = "tanh"}),
+       Shape{2, 6, 5, 3}});
+  samples["Conv2D"].push_back(
+      {std::make_unique<Conv2D>(2, std::array<int64_t, 2>{2, 4}, Conv2DOptions{.padding = "same", .use_bias = false}),
+       Shape{1, 5, 6, 2}});
+  samples["Conv2D"].push_back(
+      {std::make_unique<Conv2D>(3, 2, Conv2DOptions{.padding = "same", .dilation_rate = {2, 3}}), Shape{2, 6, 7, 1}});
+  samples["Conv2D"].push_back(
+      {std::make_unique<Conv2D>(2, 3, Conv2DOptions{.dilation_rate = {2, 1}, .activation = "sigmoid"}),
+       Shape{1, 7, 5, 2}});
+  samples["MaxPooling2D"].push_back({std::make_unique<MaxPooling2D>(), Shape{2, 4, 6, 3}, 1e-4});
+  samples["MaxPooling2D"].push_back(
+      {std::make_unique<MaxPooling2D>(std::array<int64_t, 2>{3, 3},
+                                      Pooling2DOptions{.strides = {2, 2}, .padding = "same"}),
+       Shape{2, 5, 6, 2}, 1e-4});
+  samples["AveragePooling2D"].push_back({std::make_unique<AveragePooling2D>(), Shape{2, 4, 5, 3}});
+  samples["AveragePooling2D"].push_back(
+      {std::make_unique<AveragePooling2D>(std::array<int64_t, 2>{3, 2},
+                                          Pooling2DOptions{.strides = {1, 2}, .padding = "same"}),
+       Shape{2, 5, 5, 2}});
+  samples["GlobalAveragePooling2D"].push_back({std::make_unique<GlobalAveragePooling2D>(), Shape{2, 3, 4, 3}});
+  samples["GlobalMaxPooling2D"].push_back({std::make_unique<GlobalMaxPooling2D>(), Shape{2, 3, 4, 3}, 1e-4});
+  // BatchNormalization in training mode (the checks run forward in Mode::kTrain).
+  samples["BatchNormalization"].push_back({std::make_unique<BatchNormalization>(), Shape{6, 4}});
+  samples["BatchNormalization"].push_back(
+      {std::make_unique<BatchNormalization>(BatchNormalizationOptions{.center = false}), Shape{3, 2, 3, 2}});
   return samples;
 }
 

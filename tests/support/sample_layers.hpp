@@ -14,6 +14,9 @@ namespace citadel::testkit {
 struct LayerSample {
   std::unique_ptr<Layer> layer;
   Shape input_shape;  // with the batch axis
+  // Finite-difference step: max pooling needs one smaller than the gaps between the
+  // values of a window, or a step moves which value is the maximum.
+  double epsilon = 1e-2;
 };
 
 std::map<std::string, std::vector<LayerSample>> sample_layers();

@@ -25,14 +25,16 @@ struct ParameterInfo {
   int64_t offset = 0;       // into the flat buffers
   std::string initializer;  // a name known to layers/initializers
   Regularizer regularizer;
+  bool trainable = true;    // false: state the layer updates itself (BatchNorm's moving statistics)
 };
 
 class ParameterStore {
  public:
   // Declares a parameter; its storage exists after allocate(). Returns its id.
   int declare(const std::string& name, const Shape& shape, const std::string& initializer,
-              const Regularizer& regularizer = {});
-  // Sizes both flat buffers (zero-filled) once every parameter is declared.
+              const Regularizer& regularizer = {}, bool trainable = true);
+  // Sizes both flat buffers (zero-filled) once every parameter is declared. Trainable
+  // parameters come first, so the optimizer's spans below are contiguous.
   void allocate();
   bool allocated() const { return allocated_; }
 
@@ -43,6 +45,9 @@ class ParameterStore {
   std::span<float> values() { return {values_.data(), static_cast<size_t>(size_)}; }
   std::span<const float> values() const { return {values_.data(), static_cast<size_t>(size_)}; }
   std::span<float> grads() { return {grads_.data(), static_cast<size_t>(size_)}; }
+  // The trainable part: what optimizers, clipping and privacy noise work on.
+  std::span<float> trainable_values() { return {values_.data(), static_cast<size_t>(trainable_size_)}; }
+  std::span<float> trainable_grads() { return {grads_.data(), static_cast<size_t>(trainable_size_)}; }
   void zero_grad();
 
   // The penalty of every regularized parameter, and (add_regularization_gradient) its
@@ -52,11 +57,12 @@ class ParameterStore {
 
   const std::vector<ParameterInfo>& parameters() const { return parameters_; }
   int64_t size() const { return size_; }
+  int64_t trainable_size() const { return trainable_size_; }
 
  private:
   std::vector<ParameterInfo> parameters_;
   Tensor values_, grads_;
-  int64_t size_ = 0;
+  int64_t size_ = 0, trainable_size_ = 0;
   bool allocated_ = false;
 };
 

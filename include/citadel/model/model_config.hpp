@@ -16,6 +16,7 @@ struct ModelConfigLimits {
   int max_depth = 32;
   int64_t max_layers = 10'000;
   int64_t max_units = 1 << 24;
+  int64_t max_kernel = 1024;  // kernel, pool, stride and dilation sizes
 };
 
 // Builds the (uncompiled) model; `source` names the text in errors (usually its path).

@@ -1,0 +1,46 @@
+// Kernels of 2-D convolution over channels-last (NHWC) images, through GEMM on the
+// unfolded input (im2col): each output pixel's receptive field becomes one row of a
+// (N·OH·OW, KH·KW·C) matrix, and the Keras kernel (KH, KW, C, F) is already the
+// (KH·KW·C, F) matrix it multiplies.
+#pragma once
+
+#include <cstdint>
+
+#include "citadel/core/tensor.hpp"
+
+namespace citadel::ops {
+
+// Output length and leading padding along one axis, as TensorFlow pads: "valid" pads
+// nothing; "same" gives ceil(in / stride) outputs, with any odd padding at the end.
+struct AxisGeometry {
+  int64_t out = 0;
+  int64_t pad_before = 0;
+};
+AxisGeometry axis_geometry(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, bool same);
+
+struct Conv2DGeometry {
+  int64_t batch = 0, in_h = 0, in_w = 0, in_c = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0, out_h = 0, out_w = 0, filters = 0;
+
+  int64_t patch() const { return kernel_h * kernel_w * in_c; }  // columns of the unfolded input
+  int64_t rows() const { return batch * out_h * out_w; }         // rows of the unfolded input
+};
+
+// cols (rows, patch) = the receptive fields of x (N, H, W, C); padding reads as zero.
+void im2col(const float* x, const Conv2DGeometry& g, float* cols);
+// dx (N, H, W, C) = Σ of cols scattered back to where im2col read them (overwrites dx).
+void col2im(const float* cols, const Conv2DGeometry& g, float* dx);
+
+// y (N, OH, OW, F) = unfold(x) · kernel + bias. `cols` is scratch, resized as needed
+// and kept for the backward pass.
+void conv2d_forward(ConstTensorView x, ConstTensorView kernel, ConstTensorView bias,
+                    const Conv2DGeometry& g, Tensor& cols, TensorView y);
+// From dy (N, OH, OW, F) and the forward's cols: dkernel += colsᵀ·dy, dbias += Σ dy
+// (accumulate; dbias skipped when empty); dx = fold(dy·kernelᵀ) (overwrites; skipped
+// when dx is empty). `dcols` is scratch.
+void conv2d_backward(ConstTensorView cols, ConstTensorView kernel, ConstTensorView dy,
+                     const Conv2DGeometry& g, Tensor& dcols, TensorView dx, TensorView dkernel,
+                     TensorView dbias);
+
+}  // namespace citadel::ops
