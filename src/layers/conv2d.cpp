@@ -121,6 +121,10 @@ void Conv2D::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 void Conv2D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
+  if (!input_gradient_needed_) {
+    ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, TensorView(), dkernel_, dbias_);
+    return;
+  }
   dx.resize(Shape{geometry_.batch, geometry_.in_h, geometry_.in_w, geometry_.in_c});
   ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, dx, dkernel_, dbias_);
 }

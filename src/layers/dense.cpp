@@ -88,6 +88,10 @@ void Dense::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
+  if (!input_gradient_needed_) {
+    ops::dense_backward(x_, kernel_, dz, TensorView(), dkernel_, dbias_);
+    return;
+  }
   dx.resize(x_.shape());
   ops::dense_backward(x_, kernel_, dz, dx, dkernel_, dbias_);
 }

@@ -63,14 +63,16 @@ void Pooling2D::check_input(ConstTensorView x) {
 void MaxPooling2D::forward(ConstTensorView x, Tensor& y, Mode) {
   check_input(x);
   y.resize(output_shape());
-  ops::max_pool2d_forward(x, geometry_, y, argmax_);
+  ops::max_pool2d_forward(x, geometry_, y);
+  x_ = x;
+  y_ = y;
 }
 
 void MaxPooling2D::backward(ConstTensorView dy, Tensor& dx) {
   CITADEL_CHECK(dy.shape() == output_shape(), ShapeError, name_, " (MaxPooling2D): gradient shape ",
                 dy.shape(), " does not match output shape ", output_shape());
   dx.resize(input_shape());
-  ops::max_pool2d_backward(dy, geometry_, argmax_, dx);
+  ops::max_pool2d_backward(x_, y_, dy, geometry_, dx);
 }
 
 void AveragePooling2D::forward(ConstTensorView x, Tensor& y, Mode) {

@@ -42,7 +42,11 @@ struct Sequential::State {
   ConstTensorView output() const { return outputs.back(); }
   // The mean loss of the last forward() against y; fills loss_gradient if asked.
   double loss_value(ConstTensorView y, bool with_gradient);
-  void backward();
+  // Parameter gradients, and with `input_gradient` ∂L/∂x of the whole model (left in
+  // input_gradient()); otherwise layers before the first with parameters are skipped.
+  void backward(bool input_gradient = false);
+  ConstTensorView input_gradient() const { return *last_gradient; }
+  const Tensor* last_gradient = nullptr;
   void resolve_training_setup();
   void check_inputs(ConstTensorView x, const char* caller) const;
 };

@@ -62,14 +62,20 @@ double Sequential::State::loss_value(ConstTensorView y, bool with_gradient) {
   return training_loss->compute(predictions, y, loss_gradient) + penalty;
 }
 
-void Sequential::State::backward() {
+void Sequential::State::backward(bool input_gradient) {
+  size_t first_with_parameters = 0;
+  while (first_with_parameters + 1 < layers.size() && layers[first_with_parameters]->parameter_count() == 0)
+    ++first_with_parameters;
   const Tensor* dy = &loss_gradient;
   for (size_t i = layers.size(); i-- > 0;) {
+    if (!input_gradient && i < first_with_parameters) break;
+    layers[i]->set_input_gradient_needed(input_gradient || i > first_with_parameters);
     Tensor& dx = (dy == &gradient_a) ? gradient_b : gradient_a;  // never alias dy
     if (i + 1 == layers.size() && fused_output) layers[i]->backward_from_pre_activation(*dy, dx);
     else layers[i]->backward(*dy, dx);
     dy = &dx;
   }
+  last_gradient = dy;
   if (regularized) params.add_regularization_gradient();
 }
 

@@ -57,8 +57,14 @@ class Layer {
   // backward() starting from ∂L/∂(pre-activation) instead of ∂L/∂y.
   virtual void backward_from_pre_activation(ConstTensorView dz, Tensor& dx);
 
+  // When false, backward() may skip dx (accumulating only the parameter gradients): the
+  // model clears it for the first layer with parameters unless the input gradient is
+  // wanted (attacks), which saves the costliest product of a first convolution.
+  void set_input_gradient_needed(bool needed) { input_gradient_needed_ = needed; }
+
  protected:
   std::string name_;
+  bool input_gradient_needed_ = true;
 };
 
 // The Keras class names of every layer citadel implements. Tests run the gradient

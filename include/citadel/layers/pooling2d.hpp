@@ -47,7 +47,7 @@ class MaxPooling2D final : public Pooling2D {
   void backward(ConstTensorView dy, Tensor& dx) override;
 
  private:
-  std::vector<int64_t> argmax_;
+  ConstTensorView x_, y_;  // the last forward's input (owned by the model) and output
 };
 
 class AveragePooling2D final : public Pooling2D {

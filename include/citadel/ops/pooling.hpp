@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "citadel/core/tensor.hpp"
 
@@ -16,12 +15,12 @@ struct Pool2DGeometry {
   int64_t pad_top = 0, pad_left = 0, out_h = 0, out_w = 0;
 };
 
-// y (N, OH, OW, C) = the maximum of each window; argmax[i] is the flat index in x of
-// y[i]'s maximum (the first one on ties), kept for the backward pass.
-void max_pool2d_forward(ConstTensorView x, const Pool2DGeometry& g, TensorView y,
-                        std::vector<int64_t>& argmax);
-// dx = dy routed to each window's maximum (overwrites dx).
-void max_pool2d_backward(ConstTensorView dy, const Pool2DGeometry& g, const std::vector<int64_t>& argmax,
+// y (N, OH, OW, C) = the maximum of each window (a branch-free, vectorized loop; the
+// positions of the maxima are found again by the backward pass, which training alone needs).
+void max_pool2d_forward(ConstTensorView x, const Pool2DGeometry& g, TensorView y);
+// dx = dy routed to each window's maximum, the first one in row-major order on ties
+// (overwrites dx). x and y are the forward's input and output.
+void max_pool2d_backward(ConstTensorView x, ConstTensorView y, ConstTensorView dy, const Pool2DGeometry& g,
                          TensorView dx);
 
 void average_pool2d_forward(ConstTensorView x, const Pool2DGeometry& g, TensorView y);

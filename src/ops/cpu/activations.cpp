@@ -2,6 +2,8 @@
 // the exact form x·Φ(x) (Hendrycks & Gimpel 2016), Keras's default.
 #include "citadel/ops/activations.hpp"
 
+#include "parallel.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -14,20 +16,26 @@ namespace {
 constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
+// Element-wise loops are split over threads only past this many elements (a convolution's
+// output), so small models never pay for waking threads.
+constexpr int64_t kElementsPerThread = 1 << 16;
+
 template <typename Function>
 void map(ConstTensorView z, TensorView y, Function function) {
-  const int64_t count = z.numel();
   const float* in = z.data();
   float* out = y.data();
-  for (int64_t i = 0; i < count; ++i) out[i] = function(in[i]);
+  detail::parallel_for(z.numel(), kElementsPerThread, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = function(in[i]);
+  });
 }
 
 // dz[i] = derivative(z[i], y[i]) * dy[i]
 template <typename Derivative>
 void chain(ConstTensorView z, ConstTensorView y, ConstTensorView dy, TensorView dz,
            Derivative derivative) {
-  const int64_t count = z.numel();
-  for (int64_t i = 0; i < count; ++i) dz[i] = derivative(z[i], y[i]) * dy[i];
+  detail::parallel_for(z.numel(), kElementsPerThread, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) dz[i] = derivative(z[i], y[i]) * dy[i];
+  });
 }
 
 void softmax_forward(ConstTensorView z, TensorView y) {

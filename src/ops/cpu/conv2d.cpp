@@ -29,10 +29,19 @@ void visit_receptive_field(const Conv2DGeometry& g, int64_t n, int64_t oh, int64
                            std::conditional_t<direction == Direction::kUnfold, const float*, float*> image,
                            std::conditional_t<direction == Direction::kUnfold, float*, const float*> row) {
   const int64_t C = g.in_c;
+  const int64_t iw0 = ow * g.stride_w - g.pad_left;
   for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
     const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+    if constexpr (direction == Direction::kUnfold) {
+      // An undilated kernel row inside the image is one contiguous run of KW·C values.
+      if (g.dilation_w == 1 && ih >= 0 && ih < g.in_h && iw0 >= 0 && iw0 + g.kernel_w <= g.in_w) {
+        std::memcpy(row, image + ((n * g.in_h + ih) * g.in_w + iw0) * C, g.kernel_w * C * sizeof(float));
+        row += g.kernel_w * C;
+        continue;
+      }
+    }
     for (int64_t kw = 0; kw < g.kernel_w; ++kw, row += C) {
-      const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+      const int64_t iw = iw0 + kw * g.dilation_w;
       const bool inside = ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w;
       if constexpr (direction == Direction::kUnfold) {
         if (inside)

@@ -9,7 +9,9 @@
 #include <dnnl.h>
 
 #include <atomic>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/threads.hpp"
@@ -32,12 +34,93 @@ void apply_thread_setting() {
 #endif
 }
 
+// Below this many multiply-adds a call into oneDNN costs more than the arithmetic (the
+// reference Keras network's products are 32x8x10), so a plain loop does them.
+constexpr int64_t kSmallProduct = 16 * 1024;
+
+// C = alpha·A·B + beta·C for small row-major A (M, K) and B (K, N), the innermost loop
+// running along C's row so that it vectorizes. Compiled for AVX2 as well as the baseline
+// and picked at run time, so the default build stays portable.
+__attribute__((target_clones("avx2", "default")))
+void small_gemm_nn(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                   int64_t ldb, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i) {
+    float* __restrict row = C + i * ldc;
+    if (beta == 0.0f) {
+      for (int64_t j = 0; j < N; ++j) row[j] = 0.0f;
+    } else if (beta != 1.0f) {
+      for (int64_t j = 0; j < N; ++j) row[j] *= beta;
+    }
+    for (int64_t k = 0; k < K; ++k) {
+      const float a = alpha * A[i * lda + k];
+      const float* __restrict b = B + k * ldb;
+      for (int64_t j = 0; j < N; ++j) row[j] += a * b[j];
+    }
+  }
+}
+
+// C = alpha·A·B + beta·C when C has at most kNarrow columns: B is given padded to
+// kNarrow columns, so each row of C accumulates in two vector registers.
+constexpr int64_t kNarrow = 16;
+
+using Vector8 = float __attribute__((vector_size(32)));  // GCC vector extension: ymm with AVX2
+
+__attribute__((target_clones("avx2", "default")))
+void narrow_gemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                 const float* __restrict padded_b, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i) {
+    Vector8 low = {}, high = {};
+    const float* a = A + i * lda;
+    for (int64_t k = 0; k < K; ++k) {
+      Vector8 b_low, b_high;
+      std::memcpy(&b_low, padded_b + k * kNarrow, sizeof b_low);
+      std::memcpy(&b_high, padded_b + k * kNarrow + 8, sizeof b_high);
+      low += a[k] * b_low;
+      high += a[k] * b_high;
+    }
+    float sum[kNarrow];
+    std::memcpy(sum, &low, sizeof low);
+    std::memcpy(sum + 8, &high, sizeof high);
+    float* row = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) row[j] = alpha * sum[j] + (beta == 0.0f ? 0.0f : beta * row[j]);
+  }
+}
+
+// Transposed operands are copied untransposed into per-thread buffers first (at most
+// kSmallProduct values each; the buffers grow once and are then reused).
+void small_gemm(bool transpose_a, bool transpose_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  thread_local std::vector<float> a_buffer, b_buffer;
+  if (transpose_a) {  // A is stored (K, M)
+    a_buffer.resize(static_cast<size_t>(M * K));
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < M; ++i) a_buffer[i * K + k] = A[k * lda + i];
+    A = a_buffer.data(), lda = K;
+  }
+  if (N <= kNarrow) {
+    b_buffer.assign(static_cast<size_t>(K * kNarrow), 0.0f);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < N; ++j) b_buffer[k * kNarrow + j] = transpose_b ? B[j * ldb + k] : B[k * ldb + j];
+    return narrow_gemm(M, N, K, alpha, A, lda, b_buffer.data(), beta, C, ldc);
+  }
+  if (transpose_b) {  // B is stored (N, K)
+    b_buffer.resize(static_cast<size_t>(K * N));
+    for (int64_t j = 0; j < N; ++j)
+      for (int64_t k = 0; k < K; ++k) b_buffer[k * N + j] = B[j * ldb + k];
+    B = b_buffer.data(), ldb = N;
+  }
+  small_gemm_nn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 }  // namespace
 
 void gemm(Transpose transpose_a, Transpose transpose_b, int64_t M, int64_t N, int64_t K,
           float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
           float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
+  if (M * N * K <= kSmallProduct)
+    return small_gemm(transpose_a == Transpose::kYes, transpose_b == Transpose::kYes, M, N, K, alpha, A, lda, B,
+                      ldb, beta, C, ldc);
   apply_thread_setting();
   const dnnl_status_t status =
       dnnl_sgemm(transpose_a == Transpose::kYes ? 'T' : 'N', transpose_b == Transpose::kYes ? 'T' : 'N', M, N,

@@ -1,0 +1,268 @@
+// citadel's side of the benchmark workloads of ../shared/BENCHMARKS.md. Each workload
+// prints one JSON object per figure on stdout: {"workload", "metric", "value", "unit",
+// "better", "accuracy"}. bench/torch_bench.py prints the same for PyTorch, and
+// bench/compare runs both alternately and tabulates them. Not a test: it asserts nothing.
+//
+//   citadel_bench WORKLOAD [--threads N] [--reps R]     WORKLOAD: w1 w1i w2 w2i w3 w4 limit
+#include <citadel/citadel.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "citadel/ops/gemm.hpp"
+
+using namespace citadel;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_of(const std::function<void()>& work) {
+  const auto start = Clock::now();
+  work();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Tensor first_rows(ConstTensorView x, int64_t n) {
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
+  return take_rows(x, rows);
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+void report(const char* workload, const char* metric, double value, const char* unit, const char* better,
+            double accuracy = -1) {
+  std::printf("{\"workload\": \"%s\", \"metric\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"better\": \"%s\"",
+              workload, metric, value, unit, better);
+  if (accuracy >= 0) std::printf(", \"accuracy\": %.4f", accuracy);
+  std::printf("}\n");
+  std::fflush(stdout);
+}
+
+struct Settings {
+  int reps = 5;
+};
+
+// ---- W1 / W1i: the reference Keras network on random data --------------------------
+
+Sequential w1_model() {
+  Sequential model;
+  model.add(Dense(10, {.input_dim = 8, .activation = "relu"}));
+  model.add(Dense(10, {.activation = "relu"}));
+  model.add(Dense(1, {.activation = "sigmoid"}));
+  model.compile({.loss = "binary_crossentropy",
+                 .optimizer = Adam{.learning_rate = 1e-3f, .beta_1 = 0.9f, .beta_2 = 0.999f, .epsilon = 1e-7f},
+                 .metrics = {"accuracy"}});
+  return model;
+}
+
+void w1_data(Tensor& x, Tensor& y) {
+  random::set_seed(7);
+  x = random::uniform(Shape{1000, 8}, 0.0f, 1.0f);
+  y = Tensor(Shape{1000, 1});
+  Rng labels(11);
+  for (int64_t i = 0; i < 1000; ++i) y[i] = static_cast<float>(labels.next_u64() & 1);
+}
+
+void run_w1(const Settings& settings) {
+  Tensor x, y;
+  w1_data(x, y);
+  std::vector<double> times;
+  double accuracy = 0;
+  for (int rep = 0; rep <= settings.reps; ++rep) {  // rep 0 warms up
+    Sequential model = w1_model();
+    History history;
+    const double t = seconds_of([&] { history = model.fit(x, y, {.epochs = 10, .batch_size = 32, .verbose = 0}); });
+    if (rep > 0) times.push_back(t);
+    accuracy = history.history.at("accuracy").back();
+  }
+  const double steps = 10.0 * 32;  // ceil(1000 / 32) = 32 steps per epoch
+  report("W1", "train 10 epochs", median(times), "s", "lower", accuracy);
+  report("W1", "time per step", median(times) / steps * 1e6, "us", "lower");
+}
+
+void run_w1i(const Settings& settings) {
+  Tensor x, y;
+  w1_data(x, y);
+  Sequential model = w1_model();
+  model.fit(x, y, {.epochs = 1, .batch_size = 32, .verbose = 0});
+  Tensor row(Shape{1, 8});
+  std::copy_n(x.data(), 8, row.data());
+  std::vector<double> latencies;
+  for (int i = 0; i < 1000; ++i) model.predict(row);  // warm-up
+  for (int i = 0; i < 10000; ++i) latencies.push_back(seconds_of([&] { model.predict(row); }));
+  report("W1i", "single-row predict", median(latencies) * 1e6, "us", "lower");
+  Tensor rows(Shape{1000, 8});
+  std::copy_n(x.data(), rows.numel(), rows.data());
+  std::vector<double> batch;
+  for (int rep = 0; rep <= settings.reps * 4; ++rep) {
+    const double t = seconds_of([&] { model.predict(rows, {.batch_size = 1000}); });
+    if (rep > 0) batch.push_back(t);
+  }
+  report("W1i", "predict 1000 rows", median(batch) * 1e6, "us", "lower");
+}
+
+// ---- W2 / W2i / W3 / W4: Fashion-MNIST ------------------------------------------------
+
+ImageDataset fashion() {
+  ImageDataset data = load_fashion_mnist();
+  scale_pixels(data.x_train.view());
+  scale_pixels(data.x_test.view());
+  return data;
+}
+
+Sequential w2_model() {
+  Sequential model;
+  model.add(Flatten({.input_shape = {28, 28, 1}}));
+  model.add(Dense(256, {.activation = "relu"}));
+  model.add(Dense(128, {.activation = "relu"}));
+  model.add(Dense(10, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = Adam{.learning_rate = 1e-3f},
+                 .metrics = {"accuracy"}});
+  return model;
+}
+
+Sequential w3_model() {
+  Sequential model;
+  model.add(Conv2D(32, {3, 3}, {.input_shape = {28, 28, 1}, .activation = "relu"}));
+  model.add(MaxPooling2D({2, 2}));
+  model.add(Conv2D(64, {3, 3}, {.activation = "relu"}));
+  model.add(MaxPooling2D({2, 2}));
+  model.add(Flatten());
+  model.add(Dense(128, {.activation = "relu"}));
+  model.add(Dense(10, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = Adam{.learning_rate = 1e-3f},
+                 .metrics = {"accuracy"}});
+  return model;
+}
+
+double test_accuracy(Sequential& model, const ImageDataset& data) {
+  return model.evaluate(data.x_test, data.y_test, {.batch_size = 1000}).at("accuracy");
+}
+
+void run_w2(const Settings& settings) {
+  const ImageDataset data = fashion();
+  std::vector<double> times;
+  double accuracy = 0;
+  for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep) {
+    random::set_seed(42 + rep);
+    Sequential model = w2_model();
+    model.train_on_batch(first_rows(data.x_train, 128), first_rows(data.y_train, 128));  // warm-up
+    times.push_back(seconds_of([&] { model.fit(data.x_train, data.y_train, {.epochs = 1, .batch_size = 128, .verbose = 0}); }));
+    if (rep == 0) accuracy = test_accuracy(model, data);
+  }
+  report("W2", "train samples/s", 60000 / median(times), "samples/s", "higher", accuracy);
+  // The share of the FMA-bound rate: W2 does about 6 × parameters × samples FLOPs.
+  const double parameters = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10;
+  report("W2", "achieved GFLOP/s", 6 * parameters * 60000 / median(times) / 1e9, "GFLOP/s", "higher");
+}
+
+void run_w2i(const Settings& settings) {
+  const ImageDataset data = fashion();
+  random::set_seed(42);
+  Sequential model = w2_model();
+  model.fit(first_rows(data.x_train, 6400), first_rows(data.y_train, 6400), {.epochs = 1, .batch_size = 128, .verbose = 0});
+  const Tensor one = first_rows(data.x_test, 1);
+  std::vector<double> latencies;
+  for (int i = 0; i < 200; ++i) model.predict(one);
+  for (int i = 0; i < 2000; ++i) latencies.push_back(seconds_of([&] { model.predict(one); }));
+  report("W2i", "batch-1 predict", median(latencies) * 1e6, "us", "lower");
+  std::vector<double> batch;
+  for (int rep = 0; rep <= settings.reps; ++rep) {
+    const double t = seconds_of([&] { model.predict(data.x_test, {.batch_size = 10000}); });
+    if (rep > 0) batch.push_back(t);
+  }
+  report("W2i", "batch-10000 predict", median(batch) * 1e3, "ms", "lower");
+}
+
+void run_w3(const Settings& settings) {
+  const ImageDataset data = fashion();
+  const Tensor x = first_rows(data.x_train, 10000), y = first_rows(data.y_train, 10000);
+  std::vector<double> times;
+  for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep) {
+    random::set_seed(42 + rep);
+    Sequential model = w3_model();
+    model.train_on_batch(first_rows(x, 128), first_rows(y, 128));  // warm-up
+    times.push_back(seconds_of([&] { model.fit(x, y, {.epochs = 1, .batch_size = 128, .verbose = 0}); }));
+  }
+  report("W3", "train samples/s", 10000 / median(times), "samples/s", "higher");
+}
+
+// Test accuracy of W3 after one full epoch (slow: kept apart from the timing).
+void run_w3_accuracy(const Settings&) {
+  const ImageDataset data = fashion();
+  random::set_seed(42);
+  Sequential model = w3_model();
+  model.fit(data.x_train, data.y_train, {.epochs = 1, .batch_size = 128, .verbose = 0});
+  report("W3", "test accuracy after 1 epoch", test_accuracy(model, data), "", "higher", test_accuracy(model, data));
+}
+
+// ---- LIMIT: GEMM through ops::gemm ------------------------------------------------------
+
+void run_limit(const Settings&) {
+  struct Case {
+    const char* name;
+    int64_t M, N, K;
+    ops::Transpose ta, tb;
+  };
+  using ops::Transpose;
+  const Case cases[] = {
+      {"W2 fwd 128x784 . 784x256", 128, 256, 784, Transpose::kNo, Transpose::kNo},
+      {"W2 fwd 128x256 . 256x128", 128, 128, 256, Transpose::kNo, Transpose::kNo},
+      {"W2 dW 784x128 . 128x256", 784, 256, 128, Transpose::kYes, Transpose::kNo},
+      {"W2 dx 128x256 . 256x784", 128, 784, 256, Transpose::kNo, Transpose::kYes},
+      {"1024^3", 1024, 1024, 1024, Transpose::kNo, Transpose::kNo},
+      {"2048^3", 2048, 2048, 2048, Transpose::kNo, Transpose::kNo},
+  };
+  for (const Case& c : cases) {
+    Tensor a = random::uniform(Shape{c.M * c.K}, -1, 1), b = random::uniform(Shape{c.K * c.N}, -1, 1),
+           out(Shape{c.M * c.N});
+    const int64_t lda = c.ta == Transpose::kNo ? c.K : c.M, ldb = c.tb == Transpose::kNo ? c.N : c.K;
+    auto once = [&] { ops::gemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, out.data(), c.N); };
+    once();
+    const double flops = 2.0 * c.M * c.N * c.K;
+    const int calls = static_cast<int>(std::max(3.0, 3e9 / flops));
+    std::vector<double> rates;
+    for (int r = 0; r < 3; ++r) rates.push_back(flops * calls / seconds_of([&] { for (int i = 0; i < calls; ++i) once(); }) / 1e9);
+    report("LIMIT", c.name, median(rates), "GFLOP/s", "higher");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w3|w3-accuracy|w4|limit [--threads N] [--reps R]\n");
+    return 2;
+  }
+  Settings settings;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) set_num_threads(std::stoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--reps")) settings.reps = std::stoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "citadel_bench: unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  const std::string workload = argv[1];
+  const std::vector<std::pair<std::string, void (*)(const Settings&)>> workloads{
+      {"w1", run_w1}, {"w1i", run_w1i}, {"w2", run_w2}, {"w2i", run_w2i},
+      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"limit", run_limit}};
+  for (const auto& [name, run] : workloads)
+    if (name == workload) {
+      run(settings);
+      return 0;
+    }
+  std::fprintf(stderr, "citadel_bench: unknown workload %s\n", workload.c_str());
+  return 2;
+}
