@@ -28,3 +28,7 @@
 #include "citadel/model/model_config.hpp"
 #include "citadel/model/sequential.hpp"
 #include "citadel/optim/optimizer.hpp"
+#include "citadel/attacks/adversarial.hpp"
+#include "citadel/privacy/accountant.hpp"
+#include "citadel/privacy/membership.hpp"
+#include "citadel/privacy/private_fit.hpp"

@@ -4,6 +4,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/initializers.hpp"
+#include "citadel/ops/gemm.hpp"
 
 namespace citadel {
 
@@ -121,12 +122,41 @@ void Conv2D::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 void Conv2D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
+  last_dz_ = dz;
   if (!input_gradient_needed_) {
     ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, TensorView(), dkernel_, dbias_);
     return;
   }
   dx.resize(Shape{geometry_.batch, geometry_.in_h, geometry_.in_w, geometry_.in_c});
   ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, dx, dkernel_, dbias_);
+}
+
+}  // namespace citadel
+
+namespace citadel {
+
+void Conv2D::add_per_example_squared_norms(std::span<double> squared_norms) {
+  CITADEL_ASSERT(!last_dz_.empty(), name_, ": per-example norms asked before backward()");
+  const int64_t N = geometry_.batch, P = geometry_.out_h * geometry_.out_w, patch = geometry_.patch(), F = filters_;
+  CITADEL_CHECK(static_cast<int64_t>(squared_norms.size()) == N, ShapeError, name_, ": ", squared_norms.size(),
+                " norms for a batch of ", N);
+  example_kernel_grad_.resize(Shape{patch, F});
+  for (int64_t n = 0; n < N; ++n) {
+    const float* cols = cols_.data() + n * P * patch;
+    const float* dz = last_dz_.data() + n * P * F;
+    ops::gemm(ops::Transpose::kYes, ops::Transpose::kNo, patch, F, P, 1.0f, cols, patch, dz, F, 0.0f,
+              example_kernel_grad_.data(), F);
+    double total = 0;
+    for (int64_t i = 0; i < patch * F; ++i) total += double(example_kernel_grad_[i]) * example_kernel_grad_[i];
+    if (options_.use_bias) {
+      for (int64_t f = 0; f < F; ++f) {
+        double bias = 0;
+        for (int64_t p = 0; p < P; ++p) bias += dz[p * F + f];
+        total += bias * bias;
+      }
+    }
+    squared_norms[n] += total;
+  }
 }
 
 }  // namespace citadel

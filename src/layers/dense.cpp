@@ -88,12 +88,31 @@ void Dense::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
+  last_dz_ = dz;
   if (!input_gradient_needed_) {
     ops::dense_backward(x_, kernel_, dz, TensorView(), dkernel_, dbias_);
     return;
   }
   dx.resize(x_.shape());
   ops::dense_backward(x_, kernel_, dz, dx, dkernel_, dbias_);
+}
+
+}  // namespace citadel
+
+namespace citadel {
+
+void Dense::add_per_example_squared_norms(std::span<double> squared_norms) {
+  CITADEL_ASSERT(!last_dz_.empty(), name_, ": per-example norms asked before backward()");
+  const int64_t N = x_.shape(0), D = in_features_, U = units_;
+  CITADEL_CHECK(static_cast<int64_t>(squared_norms.size()) == N, ShapeError, name_, ": ", squared_norms.size(),
+                " norms for a batch of ", N);
+  for (int64_t n = 0; n < N; ++n) {
+    double input = 0, output = 0;
+    for (int64_t d = 0; d < D; ++d) input += double(x_[n * D + d]) * x_[n * D + d];
+    for (int64_t u = 0; u < U; ++u) output += double(last_dz_[n * U + u]) * last_dz_[n * U + u];
+    // The kernel's per-example gradient is the outer product x_i ⊗ dz_i.
+    squared_norms[n] += input * output + (options_.use_bias ? output : 0.0);
+  }
 }
 
 }  // namespace citadel

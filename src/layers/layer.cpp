@@ -13,6 +13,13 @@ void Layer::backward_from_pre_activation(ConstTensorView, Tensor&) {
   throw NotImplementedError(name_ + " (" + type() + ") has no fusable output activation");
 }
 
+void Layer::add_per_example_squared_norms(std::span<double>) {
+  if (parameter_count() > 0)
+    throw NotImplementedError(name_ + " (" + type() +
+                              "): per-example gradient norms, needed for private training, are not implemented "
+                              "for this layer type (Dense and Conv2D have them)");
+}
+
 const std::vector<std::string>& registered_layer_types() {
   static const std::vector<std::string> types{"Dense",
                                                 "Activation",

@@ -44,7 +44,12 @@ struct Sequential::State {
   double loss_value(ConstTensorView y, bool with_gradient);
   // Parameter gradients, and with `input_gradient` ∂L/∂x of the whole model (left in
   // input_gradient()); otherwise layers before the first with parameters are skipped.
-  void backward(bool input_gradient = false);
+  void backward(bool input_gradient = false, bool with_regularization = true);
+  // One DP-SGD step on the batch (x, y): clipped per-example gradients, noise, optimizer
+  // step; `expected_batch` divides the noisy sum. Returns the batch's mean loss.
+  double private_step(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy, Rng& noise,
+                      double expected_batch);
+  std::vector<double> example_norms;  // scratch of private_step
   ConstTensorView input_gradient() const { return *last_gradient; }
   const Tensor* last_gradient = nullptr;
   void resolve_training_setup();

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iostream>
 #include <numeric>
+#include <random>
 
 #include "citadel/core/error.hpp"
 #include "citadel/model/sequential.hpp"
@@ -29,6 +30,12 @@ void check_rows_match(ConstTensorView x, ConstTensorView y, const char* caller) 
 // Copies rows `indices[begin, end)` of `source` into `target` (resized to fit).
 void gather_rows(ConstTensorView source, const std::vector<int64_t>& indices, int64_t begin,
                  int64_t end, Tensor& target) {
+  if (begin == end) {  // an empty Poisson-sampled batch
+    Shape shape = source.shape();
+    shape[0] = 0;
+    target.resize(shape);
+    return;
+  }
   Shape shape = source.shape();
   const int64_t row = source.shape(0) == 0 ? 0 : source.numel() / source.shape(0);
   shape[0] = end - begin;
@@ -62,7 +69,7 @@ double Sequential::State::loss_value(ConstTensorView y, bool with_gradient) {
   return training_loss->compute(predictions, y, loss_gradient) + penalty;
 }
 
-void Sequential::State::backward(bool input_gradient) {
+void Sequential::State::backward(bool input_gradient, bool with_regularization) {
   size_t first_with_parameters = 0;
   while (first_with_parameters + 1 < layers.size() && layers[first_with_parameters]->parameter_count() == 0)
     ++first_with_parameters;
@@ -76,7 +83,7 @@ void Sequential::State::backward(bool input_gradient) {
     dy = &dx;
   }
   last_gradient = dy;
-  if (regularized) params.add_regularization_gradient();
+  if (regularized && with_regularization) params.add_regularization_gradient();
 }
 
 double Sequential::compute_gradients(ConstTensorView x, ConstTensorView y) {
@@ -135,7 +142,22 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   }
 
   const int64_t batch_size = std::min(options.batch_size, rows);
-  const int64_t steps = (rows + batch_size - 1) / batch_size;
+  const std::optional<PrivateTraining>& privacy = options.private_training;
+  const bool poisson = privacy && privacy->poisson_sampling;
+  if (privacy) {
+    CITADEL_CHECK(privacy->l2_norm_clip > 0 && std::isfinite(privacy->l2_norm_clip), ValueError,
+                  "fit: private_training.l2_norm_clip must be positive, got ", privacy->l2_norm_clip);
+    CITADEL_CHECK(privacy->noise_multiplier >= 0 && std::isfinite(privacy->noise_multiplier), ValueError,
+                  "fit: private_training.noise_multiplier must be >= 0, got ", privacy->noise_multiplier);
+  }
+  const int64_t steps = steps_per_epoch(rows, batch_size, poisson);
+  std::vector<int64_t> sampled;  // a Poisson-sampled batch's rows
+  if (poisson) sampled.reserve(static_cast<size_t>(rows));
+  Rng noise_rng = s.rng.fork(5000 + s.fit_calls);
+  if (privacy && privacy->secure_noise) {
+    std::random_device device;
+    noise_rng = Rng((uint64_t(device()) << 32) ^ device());
+  }
   std::vector<int64_t> order(static_cast<size_t>(rows));
   std::iota(order.begin(), order.end(), 0);
   Rng shuffle_rng = options.seed ? Rng(*options.seed) : s.rng.fork(1 + s.fit_calls);
@@ -174,11 +196,25 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
     progress.epoch_begin(epoch);
     for (int64_t step = 0; step < steps && !s.stop_requested; ++step) {
       for (Callback* callback : callbacks) callback->on_batch_begin(step, *this);
-      const int64_t begin = step * batch_size, end = std::min(begin + batch_size, rows);
-      gather_rows(train_x, order, begin, end, s.batch_x);
-      gather_rows(train_y, order, begin, end, s.batch_y);
-      s.forward(s.batch_x, Mode::kTrain);
-      const double loss = s.loss_value(s.batch_y, true);
+      int64_t begin = step * batch_size, end = std::min(begin + batch_size, rows);
+      if (poisson) {  // every row joins with probability batch_size / rows
+        sampled.clear();
+        const double rate = double(batch_size) / double(rows);
+        for (int64_t r = 0; r < rows; ++r)
+          if (shuffle_rng.uniform_double() < rate) sampled.push_back(r);
+        begin = 0, end = static_cast<int64_t>(sampled.size());
+      }
+      gather_rows(train_x, poisson ? sampled : order, begin, end, s.batch_x);
+      gather_rows(train_y, poisson ? sampled : order, begin, end, s.batch_y);
+      if (options.batch_transform && end > begin) options.batch_transform(*this, s.batch_x, s.batch_y);
+      double loss = 0;
+      if (privacy) {
+        loss = s.private_step(s.batch_x, s.batch_y, *privacy, noise_rng,
+                              poisson ? double(batch_size) : double(end - begin));
+      } else {
+        s.forward(s.batch_x, Mode::kTrain);
+        loss = s.loss_value(s.batch_y, true);
+      }
       if (!std::isfinite(loss)) {  // no update; a callback may end training calmly
         for (Callback* callback : callbacks) callback->on_batch_end(step, loss, *this);
         if (s.stop_requested) break;
@@ -187,9 +223,12 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
             " of ", steps, "; training stopped with the weights of the step before. Lower the "
             "learning rate, scale the inputs, or check the data for NaN/Inf"));
       }
-      s.params.zero_grad();
-      s.backward();
-      s.optimizer->step(s.params);
+      if (!privacy) {
+        s.params.zero_grad();
+        s.backward();
+        s.optimizer->step(s.params);
+      }
+      if (end == begin) continue;  // an empty Poisson batch: a noise-only step
       loss_sum += loss * double(end - begin);
       seen += end - begin;
       for (auto& metric : s.metrics) metric->update(s.output(), s.batch_y);

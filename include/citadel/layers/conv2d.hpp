@@ -41,6 +41,8 @@ class Conv2D final : public Layer {
   ops::ActivationKind activation() const override { return activation_; }
   ConstTensorView pre_activation() const override;
   void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
+  // From the unfolded input: ‖cols_iᵀ·dz_i‖² + ‖Σ_p dz_i,p‖² per example.
+  void add_per_example_squared_norms(std::span<double> squared_norms) override;
 
   int64_t filters() const { return filters_; }
   std::array<int64_t, 2> kernel_size() const { return kernel_size_; }
@@ -60,6 +62,8 @@ class Conv2D final : public Layer {
   TensorView kernel_, bias_, dkernel_, dbias_;
   ConstTensorView y_;
   Tensor z_, dz_, cols_, dcols_;
+  ConstTensorView last_dz_;
+  Tensor example_kernel_grad_;  // scratch for per-example norms
 };
 
 }  // namespace citadel

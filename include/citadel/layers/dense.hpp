@@ -34,6 +34,8 @@ class Dense final : public Layer {
   ops::ActivationKind activation() const override { return activation_; }
   ConstTensorView pre_activation() const override;
   void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
+  // ‖x_i‖²·‖dz_i‖² + ‖dz_i‖² (with a bias), without forming per-example gradients.
+  void add_per_example_squared_norms(std::span<double> squared_norms) override;
 
   int64_t units() const { return units_; }
   const DenseOptions& options() const { return options_; }
@@ -47,6 +49,7 @@ class Dense final : public Layer {
   ConstTensorView x_, y_;  // the last forward's input and output (owned by the model)
   Tensor z_;               // pre-activation; unused (y holds it) when linear
   Tensor dz_;
+  ConstTensorView last_dz_;  // ∂L/∂(pre-activation) of the last backward
 };
 
 }  // namespace citadel

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,12 @@ class Layer {
   // model clears it for the first layer with parameters unless the input gradient is
   // wanted (attacks), which saves the costliest product of a first convolution.
   void set_input_gradient_needed(bool needed) { input_gradient_needed_ = needed; }
+
+  // Adds to squared_norms[i] the squared L2 norm of example i's share of this layer's
+  // parameter gradient in the last backward() (whose dy holds each example's gradient
+  // row). Private training needs it from every layer with parameters; the default throws
+  // for those and adds nothing for the rest.
+  virtual void add_per_example_squared_norms(std::span<double> squared_norms);
 
  protected:
   std::string name_;

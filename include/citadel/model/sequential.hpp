@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,34 @@ struct ValidationData {
   ConstTensorView x, y;
 };
 
+// Differentially private training (DP-SGD, Abadi et al. 2016) as fit() runs it: each
+// example's gradient is clipped to L2 norm `l2_norm_clip`, the clipped gradients are
+// summed, Gaussian noise of standard deviation noise_multiplier · l2_norm_clip is added
+// and the sum is divided by the expected batch size; then the compiled optimizer steps
+// (DP-SGD, DP-Adam, ...). Per-example norms come from the layers' cached inputs and
+// output gradients (no per-example backward passes). The privacy accountant lives in
+// citadel/privacy/accountant.hpp.
+struct PrivateTraining {
+  float l2_norm_clip = 1.0f;
+  float noise_multiplier = 1.1f;
+  // Poisson sampling: each step takes every row independently with probability
+  // batch_size / rows, as the accountant assumes. false: fixed-size shuffled batches,
+  // which the same accounting does not strictly cover.
+  bool poisson_sampling = true;
+  // Seeds the noise from the operating system instead of the model's seed. Without it the
+  // noise is reproducible, which an attacker who knows the seed could exploit.
+  bool secure_noise = false;
+};
+
+// Training steps per epoch: ceil(rows / batch_size) for shuffled batches; rows / batch_size
+// (rounded, at least 1) for Poisson-sampled ones, whose batches have that size on average.
+int64_t steps_per_epoch(int64_t rows, int64_t batch_size, bool poisson_sampling);
+
+class Sequential;
+// Called on every training batch before its forward pass; may rewrite the batch's inputs
+// (adversarial training replaces them with attacked ones).
+using BatchTransform = std::function<void(Sequential& model, TensorView batch_x, ConstTensorView batch_y)>;
+
 struct FitOptions {
   int epochs = 1;
   int64_t batch_size = 32;
@@ -53,6 +82,10 @@ struct FitOptions {
   // Continue a run from a checkpoint (restore_checkpoint gives it): starts at its epoch,
   // with its history and shuffling state.
   std::optional<ResumePoint> resume = std::nullopt;
+  // Differentially private training (see PrivateTraining).
+  std::optional<PrivateTraining> private_training = std::nullopt;
+  // Rewrites each batch before its step (e.g. citadel::adversarial_training).
+  BatchTransform batch_transform = nullptr;
 };
 
 struct EvaluateOptions {
@@ -90,6 +123,13 @@ class Sequential {
   // The loss of one batch and its gradient with respect to every parameter, left in
   // parameters().grads(); the weights are not changed (as PyTorch's loss.backward()).
   double compute_gradients(ConstTensorView x, ConstTensorView y);
+
+  // ∂(mean loss over the batch)/∂x for inputs x and targets y, with the model in inference
+  // mode (dropout off, moving statistics): what attacks follow. Weights are unchanged;
+  // parameter gradients are overwritten.
+  Tensor input_gradient(ConstTensorView x, ConstTensorView y);
+  // The loss of each row (without weight penalties): (N).
+  Tensor per_example_loss(ConstTensorView x, ConstTensorView y, int64_t batch_size = 256);
 
   // Builds the layers for inputs of `input_shape` (without the batch axis) and
   // initializes the weights. fit/predict build automatically.

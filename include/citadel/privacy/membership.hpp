@@ -1,0 +1,47 @@
+// Membership-inference audits: how well an attacker tells a model's training rows
+// ("members") from rows it never saw, which measures how much the model leaks about
+// its training data.
+//
+// - loss threshold (Yeom et al. 2018): members tend to have lower loss; score = −loss.
+// - calibrated loss (Watson et al. 2022; the idea behind Carlini et al. 2022's LiRA in a
+//   light form): a reference model of the same architecture is trained on half of the
+//   holdout rows, and score = loss_reference(x) − loss_target(x), which discounts rows that
+//   are simply easy or hard. Its non-members are the other half of the holdout rows.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "citadel/model/sequential.hpp"
+
+namespace citadel {
+
+struct MembershipAttackResult {
+  std::string attack;
+  double auc = 0.5;                // ROC AUC of member vs non-member scores (0.5: no leak)
+  double balanced_accuracy = 0.5;  // at the best threshold
+  double tpr_at_1_percent_fpr = 0;  // true-positive rate when 1 % of non-members are flagged
+  int64_t members = 0, non_members = 0;
+};
+
+// The figures for scores where higher means "member".
+MembershipAttackResult score_membership_attack(const std::string& attack, const std::vector<double>& member_scores,
+                                               const std::vector<double>& non_member_scores);
+
+struct MembershipAuditOptions {
+  int reference_epochs = 20;
+  int64_t batch_size = 32;
+  uint64_t seed = 1;
+};
+
+// Runs both attacks on `model`; make_reference returns a fresh compiled model of the same
+// architecture (untrained) for the calibrated attack, or is empty to skip it.
+std::vector<MembershipAttackResult> audit_membership(Sequential& model, ConstTensorView train_x,
+                                                     ConstTensorView train_y, ConstTensorView holdout_x,
+                                                     ConstTensorView holdout_y,
+                                                     const std::function<Sequential()>& make_reference,
+                                                     const MembershipAuditOptions& options = {});
+
+}  // namespace citadel

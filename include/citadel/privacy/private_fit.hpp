@@ -1,0 +1,48 @@
+// Differentially private training in one call: DP-SGD (FitOptions::private_training) with
+// the RDP accountant reporting ε after every epoch ("epsilon" in the progress line and the
+// History), and the noise multiplier found from a privacy budget when one is given.
+#pragma once
+
+#include <optional>
+
+#include "citadel/model/callbacks.hpp"
+#include "citadel/model/sequential.hpp"
+
+namespace citadel {
+
+struct DPSGDOptions {
+  float l2_norm_clip = 1.0f;
+  float noise_multiplier = 1.1f;               // ignored when target_epsilon is given
+  std::optional<double> target_epsilon = std::nullopt;  // find the noise for this ε over the epochs
+  double delta = 1e-5;
+  bool poisson_sampling = true;
+  bool secure_noise = false;
+};
+
+// Adds "epsilon" (at δ) to each epoch's logs.
+class PrivacyAccountant final : public Callback {
+ public:
+  PrivacyAccountant(double sampling_rate, double noise_multiplier, int64_t steps_per_epoch, double delta);
+  std::unique_ptr<Callback> clone() const override { return std::make_unique<PrivacyAccountant>(*this); }
+  void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
+
+ private:
+  double sampling_rate_, noise_multiplier_, delta_;
+  int64_t steps_per_epoch_;
+};
+
+struct PrivateTrainingPlan {
+  double sampling_rate = 0;
+  int64_t steps_per_epoch = 0;
+  double noise_multiplier = 0;
+  double epsilon = 0;  // after all epochs
+};
+
+// The sampling rate, steps and noise multiplier fit() will use for `rows` training rows.
+PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int epochs, const DPSGDOptions& dp);
+
+// model.fit with DP-SGD and the accountant; returns the History (with "epsilon").
+History fit_private(Sequential& model, ConstTensorView x, ConstTensorView y, FitOptions options,
+                    const DPSGDOptions& dp);
+
+}  // namespace citadel

@@ -1,0 +1,86 @@
+// Membership-inference attacks scored by ROC AUC, balanced accuracy and TPR at 1 % FPR.
+#include "citadel/privacy/membership.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "citadel/core/error.hpp"
+#include "citadel/core/random.hpp"
+#include "citadel/data/split.hpp"
+#include "citadel/metrics/metric.hpp"
+
+namespace citadel {
+namespace {
+
+std::vector<double> negated(const Tensor& values) {
+  std::vector<double> result(static_cast<size_t>(values.numel()));
+  for (int64_t i = 0; i < values.numel(); ++i) result[i] = -double(values[i]);
+  return result;
+}
+
+}  // namespace
+
+MembershipAttackResult score_membership_attack(const std::string& attack, const std::vector<double>& members,
+                                               const std::vector<double>& non_members) {
+  CITADEL_CHECK(!members.empty() && !non_members.empty(), ValueError, "membership audit (", attack,
+                "): needs member and non-member rows, got ", members.size(), " and ", non_members.size());
+  MembershipAttackResult result{attack};
+  result.members = static_cast<int64_t>(members.size());
+  result.non_members = static_cast<int64_t>(non_members.size());
+  std::vector<float> scores;
+  std::vector<unsigned char> labels;
+  for (double s : members) scores.push_back(static_cast<float>(s)), labels.push_back(1);
+  for (double s : non_members) scores.push_back(static_cast<float>(s)), labels.push_back(0);
+  result.auc = roc_auc(scores, labels);
+  // Sweep the thresholds from the highest score down: "member" means score >= threshold.
+  std::vector<size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  double true_positives = 0, false_positives = 0;
+  const double P = double(members.size()), N = double(non_members.size());
+  result.balanced_accuracy = 0.5;
+  for (size_t i = 0; i < order.size(); ++i) {
+    (labels[order[i]] ? true_positives : false_positives) += 1;
+    if (i + 1 < order.size() && scores[order[i + 1]] == scores[order[i]]) continue;  // ties move together
+    result.balanced_accuracy = std::max(result.balanced_accuracy, 0.5 * (true_positives / P + 1 - false_positives / N));
+    if (false_positives / N <= 0.01) result.tpr_at_1_percent_fpr = std::max(result.tpr_at_1_percent_fpr, true_positives / P);
+  }
+  return result;
+}
+
+std::vector<MembershipAttackResult> audit_membership(Sequential& model, ConstTensorView train_x,
+                                                     ConstTensorView train_y, ConstTensorView holdout_x,
+                                                     ConstTensorView holdout_y,
+                                                     const std::function<Sequential()>& make_reference,
+                                                     const MembershipAuditOptions& options) {
+  const Tensor member_loss = model.per_example_loss(train_x, train_y);
+  const Tensor non_member_loss = model.per_example_loss(holdout_x, holdout_y);
+  std::vector<MembershipAttackResult> results{
+      score_membership_attack("loss_threshold", negated(member_loss), negated(non_member_loss))};
+  if (!make_reference) return results;
+
+  // Calibrated: a reference model trained on half of the holdout rows.
+  const int64_t holdout = holdout_x.shape(0);
+  CITADEL_CHECK(holdout >= 4, ValueError, "membership audit: the calibrated attack needs at least 4 holdout rows");
+  std::vector<int64_t> rows(static_cast<size_t>(holdout));
+  std::iota(rows.begin(), rows.end(), 0);
+  Rng rng(options.seed);
+  for (int64_t i = holdout - 1; i > 0; --i) std::swap(rows[i], rows[rng.below(static_cast<uint64_t>(i + 1))]);
+  const std::vector<int64_t> reference_rows(rows.begin(), rows.begin() + holdout / 2);
+  const std::vector<int64_t> test_rows(rows.begin() + holdout / 2, rows.end());
+  Sequential reference = make_reference();
+  reference.fit(take_rows(holdout_x, reference_rows), take_rows(holdout_y, reference_rows),
+                {.epochs = options.reference_epochs, .batch_size = options.batch_size, .verbose = 0,
+                 .seed = options.seed});
+  const Tensor reference_member = reference.per_example_loss(train_x, train_y);
+  const Tensor reference_non_member = reference.per_example_loss(holdout_x, holdout_y);
+  std::vector<double> member_scores, non_member_scores;
+  for (int64_t i = 0; i < member_loss.numel(); ++i)
+    member_scores.push_back(double(reference_member[i]) - member_loss[i]);
+  for (int64_t i : test_rows) non_member_scores.push_back(double(reference_non_member[i]) - non_member_loss[i]);
+  results.push_back(score_membership_attack("calibrated_loss", member_scores, non_member_scores));
+  return results;
+}
+
+}  // namespace citadel
