@@ -25,5 +25,8 @@ Command add_sign_command(CLI::App& app, Settings& settings);
 Command add_verify_command(CLI::App& app, Settings& settings);
 Command add_encrypt_command(CLI::App& app, Settings& settings);
 Command add_decrypt_command(CLI::App& app, Settings& settings);
+Command add_attack_command(CLI::App& app, Settings& settings);
+Command add_dp_budget_command(CLI::App& app, Settings& settings);
+Command add_audit_command(CLI::App& app, Settings& settings);
 
 }  // namespace citadel::cli

@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
       citadel::cli::add_verify_command(app, settings),
       citadel::cli::add_encrypt_command(app, settings),
       citadel::cli::add_decrypt_command(app, settings),
+      citadel::cli::add_attack_command(app, settings),
+      citadel::cli::add_dp_budget_command(app, settings),
+      citadel::cli::add_audit_command(app, settings),
   };
   try {
     app.parse(argc, argv);

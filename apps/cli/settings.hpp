@@ -57,6 +57,25 @@ struct Settings {
   std::string key_file;            // --key-file: decrypt (or encrypt) with this key
   std::string passphrase_env;      // --passphrase-env: the passphrase is in this variable
   std::string crypt_output;        // encrypt/decrypt --output
+  // Protection: adversarial robustness, differential privacy, membership audits
+  std::string adversarial;            // train --adversarial fgsm|pgd
+  std::string eps;                    // attack: a list of ε; train --adversarial: one ε
+  std::string attack_method = "pgd";  // attack --method
+  std::string norm = "linf";
+  int attack_steps = 10;
+  double step_size = 0;
+  int restarts = 1;
+  double clean_fraction = 0;  // train --adversarial: rows kept clean
+  std::string target_class;   // attack --target: a targeted attack towards this class
+  std::string examples_out;   // attack --save-examples
+  int64_t attack_rows = 0;    // attack --rows: attack only the first rows
+  bool dp = false;            // train --dp
+  double clip = 1.0, noise = 1.1, delta = 1e-5, target_epsilon = 0;
+  bool fixed_batches = false;  // --dp without Poisson sampling
+  int64_t samples = 0;         // dp-budget --samples
+  std::string train_rows_file, holdout_file;  // audit --train, --holdout
+  int reference_epochs = 20;                  // audit
+
   // Command-specific
   std::string test_file;     // evaluate --test
   std::string input_file;    // predict --input
@@ -73,5 +92,6 @@ void add_save_options(CLI::App& command, Settings& settings);
 void add_model_file_option(CLI::App& command, Settings& settings);
 void add_public_key_option(CLI::App& command, Settings& settings);
 void add_decryption_options(CLI::App& command, Settings& settings);
+void add_protection_options(CLI::App& command, Settings& settings);  // train --adversarial, --dp
 
 }  // namespace citadel::cli

@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <iostream>
 
+#include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/io/checkpoint.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
+#include "protection.hpp"
 
 namespace citadel::cli {
 namespace {
@@ -27,7 +29,37 @@ int run_train(const Settings& s) {
     options.resume = restore_checkpoint(model, s.resume);
     if (s.verbose > 0) std::printf("Resuming from %s after epoch %d\n", s.resume.c_str(), options.resume->epoch);
   }
-  const History history = model.fit(data.x_train, targets_for_loss(data.y_train, data), options);
+  nlohmann::json protection = nlohmann::json::object();
+  if (!s.adversarial.empty()) {
+    const std::vector<double> eps = epsilon_list(s.eps, "--eps");
+    CITADEL_CHECK(eps.size() == 1, ValueError, "--adversarial takes one --eps value, got ", eps.size());
+    AttackOptions attack = attack_options(s, data, data.x_train);
+    attack.method = s.adversarial;
+    attack.epsilon = static_cast<float>(eps[0]);
+    options.batch_transform = adversarial_training(attack, s.clean_fraction);
+    protection["adversarial_training"] = {{"method", s.adversarial}, {"norm", s.norm}, {"epsilon", eps[0]},
+                                          {"steps", s.attack_steps}, {"clean_fraction", s.clean_fraction}};
+  }
+  History history;
+  const Tensor y_train = targets_for_loss(data.y_train, data);
+  if (s.dp) {
+    CITADEL_CHECK(s.resume.empty(), ValueError, "--dp cannot --resume: the privacy accounting would restart");
+    const DPSGDOptions dp = dp_options(s);
+    const int64_t rows = static_cast<int64_t>(double(data.x_train.shape(0)) * (1.0 - options.validation_split));
+    const PrivateTrainingPlan plan = plan_private_training(rows, options.batch_size, options.epochs, dp);
+    if (s.verbose > 0)
+      std::printf("DP-SGD: clip %g, noise multiplier %.4g, sampling rate %.4g (%s), %lld steps per epoch, "
+                  "δ %g; planned ε %.4g\n",
+                  s.clip, plan.noise_multiplier, plan.sampling_rate, dp.poisson_sampling ? "Poisson" : "fixed batches",
+                  static_cast<long long>(plan.steps_per_epoch), s.delta, plan.epsilon);
+    history = fit_private(model, data.x_train, y_train, options, dp);
+    protection["differential_privacy"] = {{"l2_norm_clip", s.clip}, {"noise_multiplier", plan.noise_multiplier},
+                                          {"sampling_rate", plan.sampling_rate}, {"delta", s.delta},
+                                          {"poisson_sampling", dp.poisson_sampling},
+                                          {"epsilon", history.history.at("epsilon").back()}};
+  } else {
+    history = model.fit(data.x_train, y_train, options);
+  }
   const Tensor y_test = targets_for_loss(data.y_test, data);
   const Logs test = model.evaluate(data.x_test, y_test);
   print_figures("Held-out test set", test, data.x_test.shape(0));
@@ -45,6 +77,8 @@ int run_train(const Settings& s) {
   report["loss_function"] = data.loss;
   report["optimizer"] = s.optimizer;
   report["preprocessing"] = preprocessor.describe();
+  if (!protection.empty()) report["protection"] = protection;
+  if (s.dp) report["epsilon"] = protection["differential_privacy"]["epsilon"];
   if (!s.no_save) {
     save_pipeline(model, data, preprocessor, s.save);
     report["model_file"] = s.save;
@@ -65,6 +99,7 @@ Command add_train_command(CLI::App& app, Settings& s) {
   add_training_options(*command, s);
   add_report_option(*command, s);
   add_save_options(*command, s);
+  add_protection_options(*command, s);
   command->add_option("--checkpoint", s.checkpoint,
                       "Write a checkpoint (weights, optimizer and random states, history) during training")
       ->option_text("FILE");

@@ -180,6 +180,7 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   std::vector<std::string> shown{"loss"};
   for (const auto& metric : s.metrics) shown.push_back(metric->name());
   shown.push_back("learning_rate");
+  shown.push_back("epsilon");  // added by the privacy accountant (citadel/privacy)
   ProgressReporter progress(std::cout, options.verbose, options.epochs, steps, shown);
   for (Callback* callback : callbacks) callback->on_train_begin(*this);
   for (int epoch = first_epoch; epoch < options.epochs && !s.stop_requested; ++epoch) {

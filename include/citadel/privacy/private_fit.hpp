@@ -12,7 +12,7 @@ namespace citadel {
 
 struct DPSGDOptions {
   float l2_norm_clip = 1.0f;
-  float noise_multiplier = 1.1f;               // ignored when target_epsilon is given
+  double noise_multiplier = 1.1;  // ignored when target_epsilon is given
   std::optional<double> target_epsilon = std::nullopt;  // find the noise for this ε over the epochs
   double delta = 1e-5;
   bool poisson_sampling = true;

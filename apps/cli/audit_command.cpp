@@ -1,0 +1,88 @@
+// `citadel audit`: membership-inference attacks against a saved model, given rows it was
+// trained on and rows it never saw.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "citadel/core/error.hpp"
+#include "citadel/core/random.hpp"
+#include "citadel/model/model_config.hpp"
+#include "citadel/privacy/membership.hpp"
+#include "commands.hpp"
+#include "pipeline.hpp"
+
+namespace citadel::cli {
+namespace {
+
+struct Rows {
+  Tensor x, y;
+};
+
+Rows labelled_rows(const Settings& s, SavedPipeline& saved, const std::string& path) {
+  Dataset data = load_more_rows(s, path, saved.data);
+  CITADEL_CHECK(data.y.defined(), ValueError, path, ": has no label column '", saved.data.schema.label, "'");
+  saved.preprocessor.apply(data.x);
+  return {std::move(data.x), targets_for_loss(data.y, saved.data)};
+}
+
+int run_audit(const Settings& s) {
+  SavedPipeline saved = load_pipeline(s, s.model_file);
+  CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to audit with");
+  CITADEL_CHECK(!saved.data.images, ValueError, "audit: give the member and non-member rows as CSV files");
+  const Rows members = labelled_rows(s, saved, s.train_rows_file);
+  const Rows non_members = labelled_rows(s, saved, s.holdout_file);
+  // The reference model: the same architecture and compile settings, freshly initialized.
+  const std::string config = model_to_config(saved.model);
+  const Sequential::CompileSettings compile = saved.model.compile_settings();
+  auto make_reference = [&] {
+    random::set_seed(s.seed);
+    Sequential reference = model_from_config(config, s.model_file);
+    std::unique_ptr<Optimizer> optimizer = make_optimizer(compile.optimizer);
+    optimizer->set_learning_rate(compile.learning_rate);
+    reference.compile({.loss = compile.loss, .optimizer = std::move(optimizer)});
+    return reference;
+  };
+  const auto results = audit_membership(saved.model, members.x, members.y, non_members.x, non_members.y,
+                                        make_reference, {.reference_epochs = s.reference_epochs, .seed = s.seed});
+  std::printf("Membership inference against %s (%lld member rows, %lld non-member rows)\n", s.model_file.c_str(),
+              static_cast<long long>(members.x.shape(0)), static_cast<long long>(non_members.x.shape(0)));
+  std::printf("  %-16s %-8s %-18s %-12s\n", "attack", "AUC", "balanced accuracy", "TPR@1%FPR");
+  nlohmann::json attacks = nlohmann::json::array();
+  for (const auto& r : results) {
+    std::printf("  %-16s %-8.4f %-18.4f %-12.4f\n", r.attack.c_str(), r.auc, r.balanced_accuracy,
+                r.tpr_at_1_percent_fpr);
+    attacks.push_back({{"attack", r.attack}, {"auc", r.auc}, {"balanced_accuracy", r.balanced_accuracy},
+                       {"tpr_at_1_percent_fpr", r.tpr_at_1_percent_fpr}, {"members", r.members},
+                       {"non_members", r.non_members}});
+  }
+  std::printf("AUC 0.5 means the attacks cannot tell members from non-members; 1.0, that they always can.\n");
+  write_report(s, {{"model_file", s.model_file},
+                   {"train", s.train_rows_file},
+                   {"holdout", s.holdout_file},
+                   {"reference_epochs", s.reference_epochs},
+                   {"attacks", attacks}});
+  return 0;
+}
+
+}  // namespace
+
+Command add_audit_command(CLI::App& app, Settings& s) {
+  CLI::App* command = app.add_subcommand(
+      "audit", "Membership-inference audit: how well attacks tell the model's training rows from unseen rows");
+  command->add_option("--model", s.model_file, "The saved model to audit")->option_text("FILE")->required();
+  add_public_key_option(*command, s);
+  add_decryption_options(*command, s);
+  command->add_option("--train", s.train_rows_file, "Rows the model was trained on (CSV with labels)")
+      ->option_text("CSV")
+      ->required();
+  command->add_option("--holdout", s.holdout_file, "Rows the model never saw (CSV with labels)")
+      ->option_text("CSV")
+      ->required();
+  command->add_option("--reference-epochs", s.reference_epochs, "Epochs of the calibrated attack's reference model")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  command->add_option("--seed", s.seed, "Seed of the reference model and its split")->capture_default_str();
+  add_report_option(*command, s);
+  return {command, run_audit};
+}
+
+}  // namespace citadel::cli

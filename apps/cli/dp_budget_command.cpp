@@ -1,0 +1,57 @@
+// `citadel dp-budget`: the (ε, δ) of DP-SGD without training (as TensorFlow Privacy's
+// compute_dp_sgd_privacy), or the noise multiplier for a target ε.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "citadel/core/error.hpp"
+#include "citadel/privacy/private_fit.hpp"
+#include "commands.hpp"
+#include "pipeline.hpp"
+
+namespace citadel::cli {
+namespace {
+
+int run_dp_budget(const Settings& s) {
+  CITADEL_CHECK(s.batch_size > 0 && s.batch_size <= s.samples, ValueError, "dp-budget: --batch-size (",
+                s.batch_size, ") must lie between 1 and --samples (", s.samples, ")");
+  DPSGDOptions dp{.noise_multiplier = s.noise, .delta = s.delta,
+                  .poisson_sampling = !s.fixed_batches};
+  if (s.target_epsilon > 0) dp.target_epsilon = s.target_epsilon;
+  const PrivateTrainingPlan plan = plan_private_training(s.samples, s.batch_size, s.epochs, dp);
+  std::printf("DP-SGD over %d epochs of %lld samples, batch %lld (sampling rate %.6g, %lld steps), noise multiplier "
+              "%.6g, delta %g:\nepsilon = %.6g\n",
+              s.epochs, static_cast<long long>(s.samples), static_cast<long long>(s.batch_size), plan.sampling_rate,
+              static_cast<long long>(plan.steps_per_epoch * s.epochs), plan.noise_multiplier, s.delta, plan.epsilon);
+  write_report(s, {{"epsilon", plan.epsilon},
+                   {"noise_multiplier", plan.noise_multiplier},
+                   {"delta", s.delta},
+                   {"sampling_rate", plan.sampling_rate},
+                   {"steps", plan.steps_per_epoch * s.epochs},
+                   {"epochs", s.epochs},
+                   {"samples", s.samples},
+                   {"batch_size", s.batch_size},
+                   {"poisson_sampling", dp.poisson_sampling},
+                   {"accountant", "RDP of the sampled Gaussian mechanism, Balle et al. 2020 conversion"}});
+  return 0;
+}
+
+}  // namespace
+
+Command add_dp_budget_command(CLI::App& app, Settings& s) {
+  CLI::App* command = app.add_subcommand(
+      "dp-budget", "The privacy budget epsilon of DP-SGD without training (or, with --target-epsilon, the noise)");
+  command->add_option("--samples", s.samples, "Training rows")->required()->check(CLI::PositiveNumber);
+  command->add_option("--batch-size", s.batch_size, "Expected batch size")->required()->check(CLI::PositiveNumber);
+  command->add_option("--noise", s.noise, "Noise multiplier sigma")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--epochs", s.epochs, "Training epochs")->required()->check(CLI::Range(1, 1000000));
+  command->add_option("--delta", s.delta, "delta of the (epsilon, delta) guarantee")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-300, 0.5));
+  command->add_option("--target-epsilon", s.target_epsilon, "Find the noise multiplier that reaches this epsilon")
+      ->check(CLI::PositiveNumber);
+  command->add_flag("--fixed-batches", s.fixed_batches, "Count steps as ceil(samples / batch) (shuffled batches)");
+  add_report_option(*command, s);
+  return {command, run_dp_budget};
+}
+
+}  // namespace citadel::cli

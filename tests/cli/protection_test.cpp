@@ -1,0 +1,134 @@
+// The protection commands run as a user runs them: attack, dp-budget, audit, and train's
+// --adversarial and --dp.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "citadel/privacy/accountant.hpp"
+#include "cli_runner.hpp"
+
+using namespace citadel::testkit;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kPima = CITADEL_SOURCE_DATA;
+
+// A model trained on the bundled data, saved once for the tests here.
+const fs::path& pima_model() {
+  static const fs::path model = [] {
+    const fs::path path = scratch_directory() / "protect.safetensors";
+    const CliResult result = run_cli("train --verbose 0 --epochs 60 --save " + path.string());
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return path;
+  }();
+  return model;
+}
+
+}  // namespace
+
+TEST(Protection, AttackReportsAccuracyUnderEachEpsilonAndWritesExamples) {
+  const fs::path report = scratch_directory() / "attack.json", examples = scratch_directory() / "adv.csv";
+  const CliResult result = run_cli("attack --model " + pima_model().string() + " --data " + kPima +
+                                   " --method pgd --eps 0,0.1,0.5 --restarts 2 --report " + report.string() +
+                                   " --save-examples " + examples.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("attack success"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  const auto& rows = json["results"];
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["epsilon"], 0.0);
+  EXPECT_EQ(rows[0]["mean_linf"], 0.0);
+  EXPECT_GT(rows[0]["accuracy"].get<double>(), 0.7);  // clean
+  EXPECT_LT(rows[2]["accuracy"].get<double>(), rows[1]["accuracy"].get<double>());
+  EXPECT_LT(rows[1]["accuracy"].get<double>(), rows[0]["accuracy"].get<double>());
+  EXPECT_LE(rows[2]["mean_linf"].get<double>(), 0.5 + 1e-6);
+  EXPECT_EQ(json["rows"], 768);
+  const std::string csv = read_file(examples);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "label,NumTimesPrg,PlGlcConc,BloodP,SkinThick,TwoHourSerIns,BMI,DiPedFunc,Age");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 769);
+}
+
+TEST(Protection, TargetedFgsmAndBadArguments) {
+  const fs::path report = scratch_directory() / "targeted.json";
+  const CliResult targeted = run_cli("attack --model " + pima_model().string() + " --data " + kPima +
+                                     " --method fgsm --eps 0,1 --target 1 --report " + report.string());
+  ASSERT_EQ(targeted.exit_code, 0) << targeted.err;
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_GT(json["results"][1]["attack_success"].get<double>(), json["results"][0]["attack_success"].get<double>());
+  const CliResult bad_eps = run_cli("attack --model " + pima_model().string() + " --data " + kPima + " --eps 0.1,x");
+  EXPECT_EQ(bad_eps.exit_code, 1);
+  EXPECT_NE(bad_eps.err.find("--eps: 'x' is not a number"), std::string::npos) << bad_eps.err;
+  const CliResult bad_target =
+      run_cli("attack --model " + pima_model().string() + " --data " + kPima + " --eps 0.1 --target 7");
+  EXPECT_EQ(bad_target.exit_code, 1);
+  EXPECT_NE(bad_target.err.find("'7' is not a class; classes: 0, 1"), std::string::npos) << bad_target.err;
+}
+
+TEST(Protection, DpBudgetMatchesTheAccountantAndFindsTheNoise) {
+  const fs::path report = scratch_directory() / "budget.json";
+  const CliResult result = run_cli("dp-budget --samples 60000 --batch-size 256 --noise 1.1 --epochs 60 --delta 1e-5 "
+                                   "--report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_NEAR(json["epsilon"].get<double>(), citadel::dp_sgd_epsilon(256.0 / 60000, 1.1, 234 * 60, 1e-5).epsilon,
+              1e-9);
+  const CliResult target = run_cli("dp-budget --samples 60000 --batch-size 256 --epochs 60 --target-epsilon 1 "
+                                   "--report " + report.string());
+  ASSERT_EQ(target.exit_code, 0) << target.err;
+  const auto found = nlohmann::json::parse(read_file(report));
+  EXPECT_LE(found["epsilon"].get<double>(), 1.0);
+  EXPECT_GT(found["noise_multiplier"].get<double>(), 1.1);
+  EXPECT_EQ(run_cli("dp-budget --samples 10 --batch-size 20 --epochs 1").exit_code, 1);
+}
+
+TEST(Protection, PrivateAndAdversarialTraining) {
+  const fs::path dp = scratch_directory() / "dp.json", adversarial = scratch_directory() / "adv.json";
+  const CliResult result = run_cli("train --dp --clip 1 --noise 1.1 --epochs 5 --verbose 2 --no-save --report " +
+                                   dp.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("- epsilon: "), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(dp));
+  const auto& epsilons = json["history"]["epsilon"];
+  ASSERT_EQ(epsilons.size(), 5u);
+  EXPECT_LT(epsilons[0].get<double>(), epsilons[4].get<double>());
+  EXPECT_EQ(json["epsilon"], epsilons[4]);
+  EXPECT_EQ(json["protection"]["differential_privacy"]["poisson_sampling"], true);
+  const CliResult robust = run_cli("train --adversarial pgd --eps 0.1 --epochs 5 --verbose 0 --no-save --report " +
+                                   adversarial.string());
+  ASSERT_EQ(robust.exit_code, 0) << robust.err;
+  EXPECT_EQ(nlohmann::json::parse(read_file(adversarial))["protection"]["adversarial_training"]["epsilon"], 0.1);
+}
+
+TEST(Protection, AuditFindsMoreLeakageInAnOverfitModelThanInAPrivateOne) {
+  const std::string rows = read_file(kPima);
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < rows.size();) {
+    const size_t end = rows.find('\n', start);
+    lines.push_back(rows.substr(start, end - start));
+    start = end == std::string::npos ? rows.size() : end + 1;
+  }
+  std::string members = lines[0] + "\n", holdout = lines[0] + "\n";
+  for (size_t i = 1; i < lines.size(); ++i)
+    if (!lines[i].empty()) (i <= 400 ? members : holdout) += lines[i] + "\n";
+  const fs::path train = write_scratch_file("members.csv", members);
+  const fs::path unseen = write_scratch_file("holdout.csv", holdout);
+  const std::string common = " --data " + train.string() + " --test-split 0.01 --epochs 300 --layers "
+                             "128:relu,128:relu,1:sigmoid --verbose 0 --save ";
+  const fs::path overfit = scratch_directory() / "overfit.safetensors", dp = scratch_directory() / "dp.safetensors";
+  ASSERT_EQ(run_cli("train" + common + overfit.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("train --dp --noise 1.0" + common + dp.string()).exit_code, 0);
+  double auc[2];
+  for (int i = 0; i < 2; ++i) {
+    const fs::path report = scratch_directory() / ("audit" + std::to_string(i) + ".json");
+    const CliResult result = run_cli("audit --model " + (i ? dp : overfit).string() + " --train " + train.string() +
+                                     " --holdout " + unseen.string() + " --report " + report.string());
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto json = nlohmann::json::parse(read_file(report));
+    ASSERT_EQ(json["attacks"].size(), 2u);
+    EXPECT_EQ(json["attacks"][0]["attack"], "loss_threshold");
+    auc[i] = json["attacks"][0]["auc"].get<double>();
+  }
+  EXPECT_GT(auc[0], 0.6);
+  EXPECT_GT(auc[0], auc[1] + 0.08) << "overfit " << auc[0] << " vs private " << auc[1];
+}
