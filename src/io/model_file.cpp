@@ -139,7 +139,7 @@ std::string serialize(Sequential& model, const Metadata& metadata, const ExtraTe
   for (const auto& [key, value] : metadata) meta[key] = value;
   header["__metadata__"] = meta;
   uint64_t offset = 0;
-  for (const auto& info : params.parameters()) {
+  for (const auto& info : params.parameters()) {  // in declaration (layer) order
     const uint64_t bytes = uint64_t(info.shape.numel()) * sizeof(float);
     header[info.name] = {{"dtype", "F32"}, {"shape", info.shape.dims()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
@@ -155,8 +155,11 @@ std::string serialize(Sequential& model, const Metadata& metadata, const ExtraTe
   const uint64_t length = text.size();
   std::memcpy(file.data(), &length, sizeof length);
   file += text;
-  const auto values = params.values();
-  file.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  // Each parameter where the header puts it (storage order keeps non-trainable ones last).
+  for (size_t i = 0; i < params.parameters().size(); ++i) {
+    const ConstTensorView value = params.value(static_cast<int>(i));
+    file.append(reinterpret_cast<const char*>(value.data()), static_cast<size_t>(value.numel()) * sizeof(float));
+  }
   for (const auto& [name, tensor] : extra)
     file.append(reinterpret_cast<const char*>(tensor.data()), tensor.size() * sizeof(float));
   return file;

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "citadel/core/error.hpp"
+#include "citadel/ops/noise.hpp"
 #include "sequential_state.hpp"
 
 namespace citadel {
@@ -40,7 +41,8 @@ double Sequential::State::private_step(ConstTensorView x, ConstTensorView y, con
   }
   const double sigma = double(privacy.noise_multiplier) * privacy.l2_norm_clip;
   const float scale = static_cast<float>(1.0 / expected_batch);
-  for (float& g : params.trainable_grads()) g = static_cast<float>((g + sigma * noise.normal()) * scale);
+  if (sigma > 0) ops::add_gaussian_noise(params.trainable_grads(), sigma, noise);
+  for (float& g : params.trainable_grads()) g *= scale;
   if (regularized) params.add_regularization_gradient();  // data-independent: outside the privacy mechanism
   optimizer->step(params);
   return loss;

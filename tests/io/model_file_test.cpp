@@ -9,7 +9,12 @@
 #include "citadel/core/error.hpp"
 #include "citadel/io/model_file.hpp"
 #include "citadel/layers/activation.hpp"
+#include "citadel/core/random.hpp"
+#include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/reshape.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "grad_check.hpp"
@@ -93,6 +98,38 @@ TEST(ModelFile, RoundTripPredictsBitIdentically) {
   EXPECT_FLOAT_EQ(settings.learning_rate, 0.01f);
   EXPECT_EQ(settings.metrics, (std::vector<std::string>{"accuracy", "auc"}));
   EXPECT_FLOAT_EQ(loaded.model.parameters().parameters()[0].regularizer.l2, 1e-3f);
+}
+
+TEST(ModelFile, ConvolutionalModelsRoundTripWithMovingStatistics) {
+  random::set_seed(8);
+  Sequential model("cnn");
+  model.add(Conv2D(3, 3, {.input_shape = {6, 6, 2}, .padding = "same", .dilation_rate = {2, 2},
+                          .activation = "relu"}));
+  model.add(BatchNormalization({.momentum = 0.5f}));
+  model.add(AveragePooling2D({2, 2}, {.strides = {1, 1}}));
+  model.add(MaxPooling2D());
+  model.add(Reshape({-1}));
+  model.add(Dense(2, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
+  const Tensor x = testkit::random_input(Shape{10, 6, 6, 2}, 1);
+  Tensor y(Shape{10});
+  for (int64_t i = 0; i < 10; ++i) y[i] = float(i % 2);
+  model.fit(x, y, {.epochs = 3, .batch_size = 5, .verbose = 0});  // moves the moving statistics
+  const fs::path path = scratch("cnn.safetensors");
+  model.save(path.string());
+  LoadedModel loaded = load_model(path.string());
+  EXPECT_EQ(model.predict(x).to_vector(), loaded.model.predict(x).to_vector());
+  EXPECT_EQ(loaded.model.summary_text(), model.summary_text());
+  const auto& infos = loaded.model.parameters().parameters();
+  bool found = false;
+  for (size_t i = 0; i < infos.size(); ++i)
+    if (infos[i].name.find("moving_variance") != std::string::npos) {
+      found = true;
+      EXPECT_FALSE(infos[i].trainable);
+      const ConstTensorView moved = loaded.model.parameters().value(static_cast<int>(i));
+      EXPECT_NE(moved[0], 1.0f);  // not the initial value: training moved it and the file kept it
+    }
+  EXPECT_TRUE(found);
 }
 
 TEST(ModelFile, IsAPlainSafetensorsFile) {

@@ -6,7 +6,11 @@
 #include <cstdlib>
 #include <new>
 
+#include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/pooling2d.hpp"
 #include "citadel/model/sequential.hpp"
 
 namespace {
@@ -48,6 +52,23 @@ TEST(Allocation, TrainingStepsAfterTheFirstAllocateNothing) {
     }
     EXPECT_EQ(allocations.load() - before, 0) << optimizer;
   }
+}
+
+TEST(Allocation, ConvolutionalTrainingStepsAllocateNothing) {
+  Sequential model;
+  model.add(Conv2D(4, 3, {.input_shape = {8, 8, 1}, .padding = "same", .activation = "relu"}));
+  model.add(MaxPooling2D());
+  model.add(BatchNormalization());
+  model.add(Conv2D(6, 3, {.activation = "relu"}));
+  model.add(GlobalAveragePooling2D());
+  model.add(Dense(3, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
+  Tensor x = random::uniform({16, 8, 8, 1});
+  Tensor y = random::randint(0, 3, {16});
+  model.train_on_batch(x, y);
+  const long before = allocations.load();
+  for (int step = 0; step < 10; ++step) model.train_on_batch(x, y);
+  EXPECT_EQ(allocations.load() - before, 0);
 }
 
 TEST(Allocation, CounterSeesAllocations) {
