@@ -123,12 +123,14 @@ void Conv2D::backward(ConstTensorView dy, Tensor& dx) {
 
 void Conv2D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
   last_dz_ = dz;
+  const TensorView dkernel = parameter_gradients_needed_ ? dkernel_ : TensorView();
+  const TensorView dbias = parameter_gradients_needed_ ? dbias_ : TensorView();
   if (!input_gradient_needed_) {
-    ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, TensorView(), dkernel_, dbias_);
+    ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, TensorView(), dkernel, dbias);
     return;
   }
   dx.resize(Shape{geometry_.batch, geometry_.in_h, geometry_.in_w, geometry_.in_c});
-  ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, dx, dkernel_, dbias_);
+  ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, dx, dkernel, dbias);
 }
 
 }  // namespace citadel

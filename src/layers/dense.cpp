@@ -89,12 +89,14 @@ void Dense::backward(ConstTensorView dy, Tensor& dx) {
 
 void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
   last_dz_ = dz;
+  const TensorView dkernel = parameter_gradients_needed_ ? dkernel_ : TensorView();
+  const TensorView dbias = parameter_gradients_needed_ ? dbias_ : TensorView();
   if (!input_gradient_needed_) {
-    ops::dense_backward(x_, kernel_, dz, TensorView(), dkernel_, dbias_);
+    ops::dense_backward(x_, kernel_, dz, TensorView(), dkernel, dbias);
     return;
   }
   dx.resize(x_.shape());
-  ops::dense_backward(x_, kernel_, dz, dx, dkernel_, dbias_);
+  ops::dense_backward(x_, kernel_, dz, dx, dkernel, dbias);
 }
 
 }  // namespace citadel

@@ -25,7 +25,7 @@ double Sequential::State::private_step(ConstTensorView x, ConstTensorView y, con
     forward(x, Mode::kTrain);
     loss = loss_value(y, true);
     if (!std::isfinite(loss)) return loss;
-    backward(false, false);
+    backward(false, false, false);  // output gradients only: the norms need no parameter gradients
     example_norms.assign(static_cast<size_t>(batch), 0.0);
     for (auto& layer : layers) layer->add_per_example_squared_norms(example_norms);
     // loss_gradient holds ∇ℓ_i / batch per row: scale row i by batch · min(1, C / ‖∇ℓ_i‖).

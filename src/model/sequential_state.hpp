@@ -44,7 +44,8 @@ struct Sequential::State {
   double loss_value(ConstTensorView y, bool with_gradient);
   // Parameter gradients, and with `input_gradient` ∂L/∂x of the whole model (left in
   // input_gradient()); otherwise layers before the first with parameters are skipped.
-  void backward(bool input_gradient = false, bool with_regularization = true);
+  // Without `parameter_gradients` the layers only pass gradients down (DP-SGD's first pass).
+  void backward(bool input_gradient = false, bool with_regularization = true, bool parameter_gradients = true);
   // One DP-SGD step on the batch (x, y): clipped per-example gradients, noise, optimizer
   // step; `expected_batch` divides the noisy sum. Returns the batch's mean loss.
   double private_step(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy, Rng& noise,

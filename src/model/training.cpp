@@ -69,7 +69,7 @@ double Sequential::State::loss_value(ConstTensorView y, bool with_gradient) {
   return training_loss->compute(predictions, y, loss_gradient) + penalty;
 }
 
-void Sequential::State::backward(bool input_gradient, bool with_regularization) {
+void Sequential::State::backward(bool input_gradient, bool with_regularization, bool parameter_gradients) {
   size_t first_with_parameters = 0;
   while (first_with_parameters + 1 < layers.size() && layers[first_with_parameters]->parameter_count() == 0)
     ++first_with_parameters;
@@ -77,6 +77,7 @@ void Sequential::State::backward(bool input_gradient, bool with_regularization) 
   for (size_t i = layers.size(); i-- > 0;) {
     if (!input_gradient && i < first_with_parameters) break;
     layers[i]->set_input_gradient_needed(input_gradient || i > first_with_parameters);
+    layers[i]->set_parameter_gradients_needed(parameter_gradients);
     Tensor& dx = (dy == &gradient_a) ? gradient_b : gradient_a;  // never alias dy
     if (i + 1 == layers.size() && fused_output) layers[i]->backward_from_pre_activation(*dy, dx);
     else layers[i]->backward(*dy, dx);

@@ -62,6 +62,9 @@ class Layer {
   // model clears it for the first layer with parameters unless the input gradient is
   // wanted (attacks), which saves the costliest product of a first convolution.
   void set_input_gradient_needed(bool needed) { input_gradient_needed_ = needed; }
+  // When false, backward() may skip the parameter gradients (DP-SGD's first pass only
+  // needs each layer's output gradient for the per-example norms).
+  void set_parameter_gradients_needed(bool needed) { parameter_gradients_needed_ = needed; }
 
   // Adds to squared_norms[i] the squared L2 norm of example i's share of this layer's
   // parameter gradient in the last backward() (whose dy holds each example's gradient
@@ -72,6 +75,7 @@ class Layer {
  protected:
   std::string name_;
   bool input_gradient_needed_ = true;
+  bool parameter_gradients_needed_ = true;
 };
 
 // The Keras class names of every layer citadel implements. Tests run the gradient

@@ -37,7 +37,7 @@ void col2im(const float* cols, const Conv2DGeometry& g, float* dx);
 void conv2d_forward(ConstTensorView x, ConstTensorView kernel, ConstTensorView bias,
                     const Conv2DGeometry& g, Tensor& cols, TensorView y);
 // From dy (N, OH, OW, F) and the forward's cols: dkernel += colsᵀ·dy, dbias += Σ dy
-// (accumulate; dbias skipped when empty); dx = fold(dy·kernelᵀ) (overwrites; skipped
+// (accumulate; each skipped when empty); dx = fold(dy·kernelᵀ) (overwrites; skipped
 // when dx is empty). `dcols` is scratch.
 void conv2d_backward(ConstTensorView cols, ConstTensorView kernel, ConstTensorView dy,
                      const Conv2DGeometry& g, Tensor& dcols, TensorView dx, TensorView dkernel,

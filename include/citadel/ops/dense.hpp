@@ -9,7 +9,7 @@ namespace citadel::ops {
 void dense_forward(ConstTensorView x, ConstTensorView w, ConstTensorView b, TensorView y);
 
 // dx = dy·Wᵀ (overwrites; skipped when dx is empty).  dW += xᵀ·dy, db += Σ_n dy
-// (accumulate; db skipped when empty).  x: (N, D), dy: (N, U).
+// (accumulate; dW and db skipped when empty).  x: (N, D), dy: (N, U).
 void dense_backward(ConstTensorView x, ConstTensorView w, ConstTensorView dy, TensorView dx,
                     TensorView dw, TensorView db);
 

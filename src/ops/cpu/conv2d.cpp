@@ -100,8 +100,9 @@ void conv2d_backward(ConstTensorView cols, ConstTensorView kernel, ConstTensorVi
                      const Conv2DGeometry& g, Tensor& dcols, TensorView dx, TensorView dkernel,
                      TensorView dbias) {
   const int64_t rows = g.rows(), patch = g.patch(), F = g.filters;
-  gemm(Transpose::kYes, Transpose::kNo, patch, F, rows, 1.0f, cols.data(), patch, dy.data(), F, 1.0f,
-       dkernel.data(), F);
+  if (!dkernel.empty())
+    gemm(Transpose::kYes, Transpose::kNo, patch, F, rows, 1.0f, cols.data(), patch, dy.data(), F, 1.0f,
+         dkernel.data(), F);
   if (!dbias.empty()) {
     for (int64_t r = 0; r < rows; ++r) {
       const float* row = dy.data() + r * F;

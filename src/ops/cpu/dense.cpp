@@ -24,8 +24,8 @@ void dense_backward(ConstTensorView x, ConstTensorView w, ConstTensorView dy, Te
   if (!dx.empty())
     gemm(Transpose::kNo, Transpose::kYes, N, D, U, 1.0f, dy.data(), U, w.data(), U, 0.0f,
          dx.data(), D);
-  gemm(Transpose::kYes, Transpose::kNo, D, U, N, 1.0f, x.data(), D, dy.data(), U, 1.0f, dw.data(),
-       U);
+  if (!dw.empty())
+    gemm(Transpose::kYes, Transpose::kNo, D, U, N, 1.0f, x.data(), D, dy.data(), U, 1.0f, dw.data(), U);
   if (!db.empty()) {
     for (int64_t n = 0; n < N; ++n) {
       const float* row = dy.data() + n * U;
