@@ -133,9 +133,6 @@ void Conv2D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
   ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, dx, dkernel, dbias);
 }
 
-}  // namespace citadel
-
-namespace citadel {
 
 void Conv2D::add_per_example_squared_norms(std::span<double> squared_norms) {
   CITADEL_ASSERT(!last_dz_.empty(), name_, ": per-example norms asked before backward()");

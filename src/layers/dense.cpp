@@ -99,9 +99,6 @@ void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
   ops::dense_backward(x_, kernel_, dz, dx, dkernel, dbias);
 }
 
-}  // namespace citadel
-
-namespace citadel {
 
 void Dense::add_per_example_squared_norms(std::span<double> squared_norms) {
   CITADEL_ASSERT(!last_dz_.empty(), name_, ": per-example norms asked before backward()");

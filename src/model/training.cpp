@@ -30,12 +30,6 @@ void check_rows_match(ConstTensorView x, ConstTensorView y, const char* caller) 
 // Copies rows `indices[begin, end)` of `source` into `target` (resized to fit).
 void gather_rows(ConstTensorView source, const std::vector<int64_t>& indices, int64_t begin,
                  int64_t end, Tensor& target) {
-  if (begin == end) {  // an empty Poisson-sampled batch
-    Shape shape = source.shape();
-    shape[0] = 0;
-    target.resize(shape);
-    return;
-  }
   Shape shape = source.shape();
   const int64_t row = source.shape(0) == 0 ? 0 : source.numel() / source.shape(0);
   shape[0] = end - begin;
