@@ -122,7 +122,7 @@ void Conv2D::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 void Conv2D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
-  last_dz_ = dz;
+  if (per_example_norms_needed_) record_per_example_norms(dz);
   const TensorView dkernel = parameter_gradients_needed_ ? dkernel_ : TensorView();
   const TensorView dbias = parameter_gradients_needed_ ? dbias_ : TensorView();
   if (!input_gradient_needed_) {
@@ -134,15 +134,13 @@ void Conv2D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
 }
 
 
-void Conv2D::add_per_example_squared_norms(std::span<double> squared_norms) {
-  CITADEL_ASSERT(!last_dz_.empty(), name_, ": per-example norms asked before backward()");
+void Conv2D::record_per_example_norms(ConstTensorView dz_all) {
   const int64_t N = geometry_.batch, P = geometry_.out_h * geometry_.out_w, patch = geometry_.patch(), F = filters_;
-  CITADEL_CHECK(static_cast<int64_t>(squared_norms.size()) == N, ShapeError, name_, ": ", squared_norms.size(),
-                " norms for a batch of ", N);
+  example_squared_norms_.assign(static_cast<size_t>(N), 0.0);
   example_kernel_grad_.resize(Shape{patch, F});
   for (int64_t n = 0; n < N; ++n) {
     const float* cols = cols_.data() + n * P * patch;
-    const float* dz = last_dz_.data() + n * P * F;
+    const float* dz = dz_all.data() + n * P * F;
     ops::gemm(ops::Transpose::kYes, ops::Transpose::kNo, patch, F, P, 1.0f, cols, patch, dz, F, 0.0f,
               example_kernel_grad_.data(), F);
     double total = 0;
@@ -154,8 +152,15 @@ void Conv2D::add_per_example_squared_norms(std::span<double> squared_norms) {
         total += bias * bias;
       }
     }
-    squared_norms[n] += total;
+    example_squared_norms_[static_cast<size_t>(n)] = total;
   }
+}
+
+void Conv2D::add_per_example_squared_norms(std::span<double> squared_norms) {
+  CITADEL_ASSERT(!example_squared_norms_.empty(), name_, ": per-example norms asked before a backward() that records them");
+  CITADEL_CHECK(squared_norms.size() == example_squared_norms_.size(), ShapeError, name_, ": ", squared_norms.size(),
+                " norms for a batch of ", example_squared_norms_.size());
+  for (size_t n = 0; n < squared_norms.size(); ++n) squared_norms[n] += example_squared_norms_[n];
 }
 
 }  // namespace citadel

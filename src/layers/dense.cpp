@@ -88,7 +88,7 @@ void Dense::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
-  last_dz_ = dz;
+  if (per_example_norms_needed_) record_per_example_norms(dz);
   const TensorView dkernel = parameter_gradients_needed_ ? dkernel_ : TensorView();
   const TensorView dbias = parameter_gradients_needed_ ? dbias_ : TensorView();
   if (!input_gradient_needed_) {
@@ -100,18 +100,23 @@ void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
 }
 
 
-void Dense::add_per_example_squared_norms(std::span<double> squared_norms) {
-  CITADEL_ASSERT(!last_dz_.empty(), name_, ": per-example norms asked before backward()");
+void Dense::record_per_example_norms(ConstTensorView dz) {
   const int64_t N = x_.shape(0), D = in_features_, U = units_;
-  CITADEL_CHECK(static_cast<int64_t>(squared_norms.size()) == N, ShapeError, name_, ": ", squared_norms.size(),
-                " norms for a batch of ", N);
+  example_squared_norms_.assign(static_cast<size_t>(N), 0.0);
   for (int64_t n = 0; n < N; ++n) {
     double input = 0, output = 0;
     for (int64_t d = 0; d < D; ++d) input += double(x_[n * D + d]) * x_[n * D + d];
-    for (int64_t u = 0; u < U; ++u) output += double(last_dz_[n * U + u]) * last_dz_[n * U + u];
+    for (int64_t u = 0; u < U; ++u) output += double(dz[n * U + u]) * dz[n * U + u];
     // The kernel's per-example gradient is the outer product x_i ⊗ dz_i.
-    squared_norms[n] += input * output + (options_.use_bias ? output : 0.0);
+    example_squared_norms_[static_cast<size_t>(n)] = input * output + (options_.use_bias ? output : 0.0);
   }
+}
+
+void Dense::add_per_example_squared_norms(std::span<double> squared_norms) {
+  CITADEL_ASSERT(!example_squared_norms_.empty(), name_, ": per-example norms asked before a backward() that records them");
+  CITADEL_CHECK(squared_norms.size() == example_squared_norms_.size(), ShapeError, name_, ": ", squared_norms.size(),
+                " norms for a batch of ", example_squared_norms_.size());
+  for (size_t n = 0; n < squared_norms.size(); ++n) squared_norms[n] += example_squared_norms_[n];
 }
 
 }  // namespace citadel

@@ -17,7 +17,7 @@ int64_t steps_per_epoch(int64_t rows, int64_t batch_size, bool poisson_sampling)
 }
 
 double Sequential::State::private_step(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy,
-                                       Rng& noise, double expected_batch) {
+                                       SecureRng& noise, double expected_batch) {
   const int64_t batch = x.shape(0);
   double loss = 0;
   params.zero_grad();
@@ -25,7 +25,16 @@ double Sequential::State::private_step(ConstTensorView x, ConstTensorView y, con
     forward(x, Mode::kTrain);
     loss = loss_value(y, true);
     if (!std::isfinite(loss)) return loss;
-    backward(false, false, false);  // output gradients only: the norms need no parameter gradients
+    // Output gradients only (the norms need no parameter gradients); each layer records its
+    // norms during this pass, while its output gradient is still valid.
+    for (auto& layer : layers) layer->set_per_example_norms_needed(true);
+    try {
+      backward(false, false, false);
+    } catch (...) {
+      for (auto& layer : layers) layer->set_per_example_norms_needed(false);
+      throw;
+    }
+    for (auto& layer : layers) layer->set_per_example_norms_needed(false);
     example_norms.assign(static_cast<size_t>(batch), 0.0);
     for (auto& layer : layers) layer->add_per_example_squared_norms(example_norms);
     // loss_gradient holds ∇ℓ_i / batch per row: scale row i by batch · min(1, C / ‖∇ℓ_i‖).

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "citadel/core/secure_random.hpp"
 #include "citadel/model/sequential.hpp"
 
 namespace citadel {
@@ -48,7 +49,7 @@ struct Sequential::State {
   void backward(bool input_gradient = false, bool with_regularization = true, bool parameter_gradients = true);
   // One DP-SGD step on the batch (x, y): clipped per-example gradients, noise, optimizer
   // step; `expected_batch` divides the noisy sum. Returns the batch's mean loss.
-  double private_step(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy, Rng& noise,
+  double private_step(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy, SecureRng& noise,
                       double expected_batch);
   std::vector<double> example_norms;  // scratch of private_step
   ConstTensorView input_gradient() const { return *last_gradient; }

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <numeric>
-#include <random>
 
 #include "citadel/core/error.hpp"
 #include "citadel/model/sequential.hpp"
@@ -148,15 +148,10 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   const int64_t steps = steps_per_epoch(rows, batch_size, poisson);
   std::vector<int64_t> sampled;  // a Poisson-sampled batch's rows
   if (poisson) sampled.reserve(static_cast<size_t>(rows));
-  Rng noise_rng = s.rng.fork(5000 + s.fit_calls);
-  if (privacy && privacy->secure_noise) {
-    std::random_device device;
-    noise_rng = Rng((uint64_t(device()) << 32) ^ device());
-  }
   std::vector<int64_t> order(static_cast<size_t>(rows));
   std::iota(order.begin(), order.end(), 0);
   Rng shuffle_rng = options.seed ? Rng(*options.seed) : s.rng.fork(1 + s.fit_calls);
-  ++s.fit_calls;
+  const uint64_t fit_call = s.fit_calls++;
   int first_epoch = 0;
   History history;
   if (options.resume) {
@@ -164,6 +159,26 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
     history = options.resume->history;
     shuffle_rng = Rng::from_words(options.resume->shuffle_rng);
   }
+  // Private training draws its noise and its batches from a cryptographic stream: keyed
+  // afresh from the OS (so a resumed run never replays the noise of the first), or, when
+  // asked to be reproducible, from the seed and the epoch it starts at.
+  std::optional<SecureRng> private_rng;
+  if (privacy) {
+    private_rng.emplace(privacy->reproducible
+                            ? SecureRng::from_seed(options.seed.value_or(s.rng.seed()),
+                                                   (uint64_t(first_epoch) << 32) | (fit_call & 0xFFFFFFFFu))
+                            : SecureRng::from_os());
+    CITADEL_CHECK(!options.loss_threshold, ValueError,
+                  "fit: loss_threshold stops private training on an exact statistic of the private rows, which "
+                  "the privacy accountant does not cover; stop on the epochs (or on validation figures) instead");
+    for (const CallbackRef& callback : options.callbacks) {
+      const std::string figure = callback.get().training_figure_watched();
+      CITADEL_CHECK(figure.empty(), ValueError, "fit: a callback decides on the training rows' '", figure,
+                    "', an exact statistic of the private rows outside the privacy accountant; under private "
+                    "training monitor a validation figure (val_", figure, ") instead");
+    }
+  }
+  const bool record_training = !privacy || privacy->record_training_metrics;
 
   std::vector<Callback*> callbacks;
   for (const CallbackRef& callback : options.callbacks) callbacks.push_back(&callback.get());
@@ -177,15 +192,20 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   shown.push_back("learning_rate");
   shown.push_back("epsilon");  // added by the privacy accountant (citadel/privacy)
   ProgressReporter progress(std::cout, options.verbose, options.epochs, steps, shown);
+  if (privacy && privacy->reproducible)
+    progress.message("Warning: private training with reproducible noise (keyed from the seed): anyone who knows "
+                     "the seed can remove the noise, so the privacy guarantee does not hold.");
   for (Callback* callback : callbacks) callback->on_train_begin(*this);
   for (int epoch = first_epoch; epoch < options.epochs && !s.stop_requested; ++epoch) {
     for (Callback* callback : callbacks) callback->on_epoch_begin(epoch, *this);
     // Each epoch shuffles the identity order, so that an epoch's order depends only on the
     // shuffling stream's state (which checkpoints record), not on earlier epochs' orders.
     std::iota(order.begin(), order.end(), 0);
-    if (options.shuffle)  // Fisher-Yates
-      for (int64_t i = rows - 1; i > 0; --i)
-        std::swap(order[i], order[shuffle_rng.below(static_cast<uint64_t>(i + 1))]);
+    if (options.shuffle && !poisson)  // Fisher-Yates
+      for (int64_t i = rows - 1; i > 0; --i) {
+        const uint64_t bound = static_cast<uint64_t>(i + 1);
+        std::swap(order[i], order[private_rng ? private_rng->below(bound) : shuffle_rng.below(bound)]);
+      }
     for (auto& metric : s.metrics) metric->reset(rows);
     double loss_sum = 0;
     int64_t seen = 0;
@@ -197,7 +217,7 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
         sampled.clear();
         const double rate = double(batch_size) / double(rows);
         for (int64_t r = 0; r < rows; ++r)
-          if (shuffle_rng.uniform_double() < rate) sampled.push_back(r);
+          if (private_rng->uniform_double() < rate) sampled.push_back(r);
         begin = 0, end = static_cast<int64_t>(sampled.size());
       }
       gather_rows(train_x, poisson ? sampled : order, begin, end, s.batch_x);
@@ -205,7 +225,7 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
       if (options.batch_transform && end > begin) options.batch_transform(*this, s.batch_x, s.batch_y);
       double loss = 0;
       if (privacy) {
-        loss = s.private_step(s.batch_x, s.batch_y, *privacy, noise_rng,
+        loss = s.private_step(s.batch_x, s.batch_y, *privacy, *private_rng,
                               poisson ? double(batch_size) : double(end - begin));
       } else {
         s.forward(s.batch_x, Mode::kTrain);
@@ -230,14 +250,21 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
       for (auto& metric : s.metrics) metric->update(s.output(), s.batch_y);
       for (Callback* callback : callbacks) callback->on_batch_end(step, loss, *this);
       progress.batch_end(step + 1, [&] {
+        if (!record_training) return Logs{};
         Logs running{{"loss", loss_sum / double(seen)}};
         for (const auto& metric : s.metrics) running[metric->name()] = metric->result();
         return running;
       });
     }
-    if (seen == 0) break;  // stopped before any step of this epoch completed
-    Logs logs{{"loss", loss_sum / double(seen)}};
-    for (const auto& metric : s.metrics) logs[metric->name()] = metric->result();
+    if (seen == 0 && s.stop_requested) break;  // stopped before any step of this epoch completed
+    // An epoch whose Poisson batches were all empty still took its noisy steps (which the
+    // accountant counts): it is logged with no training figures rather than ending fit.
+    Logs logs;
+    if (record_training) {
+      logs["loss"] = seen > 0 ? loss_sum / double(seen) : std::numeric_limits<double>::quiet_NaN();
+      for (const auto& metric : s.metrics)
+        logs[metric->name()] = seen > 0 ? metric->result() : std::numeric_limits<double>::quiet_NaN();
+    }
     if (validation) {
       const Logs validation_logs = evaluate(validation->x, validation->y, {.batch_size = batch_size});
       for (const auto& [name, value] : validation_logs) logs["val_" + name] = value;

@@ -45,7 +45,8 @@ History fit_private(Sequential& model, ConstTensorView x, ConstTensorView y, Fit
   options.private_training = PrivateTraining{.l2_norm_clip = dp.l2_norm_clip,
                                              .noise_multiplier = static_cast<float>(plan.noise_multiplier),
                                              .poisson_sampling = dp.poisson_sampling,
-                                             .secure_noise = dp.secure_noise};
+                                             .reproducible = dp.reproducible,
+                                             .record_training_metrics = dp.record_training_metrics};
   options.callbacks.insert(options.callbacks.begin(), PrivacyAccountant(plan.sampling_rate, plan.noise_multiplier,
                                                                         plan.steps_per_epoch, dp.delta));
   return model.fit(x, y, options);

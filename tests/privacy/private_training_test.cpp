@@ -6,12 +6,17 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <functional>
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
+#include "citadel/io/checkpoint.hpp"
+#include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/privacy/accountant.hpp"
 
@@ -62,17 +67,32 @@ std::vector<float> brute_force_private_update(Sequential& model, const Batch& b,
   return update;
 }
 
-}  // namespace
+// Dense and Conv2D without a fused activation keep no output gradient of their own: the
+// norms must be taken before a lower layer's backward reuses the buffer they read.
+Sequential separate_activations_model(uint64_t seed) {
+  random::set_seed(seed);
+  Sequential model;
+  model.add(Conv2D(2, 3, {.input_shape = {5, 5, 1}}));
+  model.add(Activation("relu"));
+  model.add(Flatten());
+  model.add(Dense(16));
+  model.add(Activation("tanh"));
+  model.add(Dense(4));
+  model.add(Activation("relu"));
+  model.add(Dense(3, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
+  return model;
+}
 
-TEST(PrivateTraining, ClippedSumMatchesPerExampleBackwardPasses) {
+void expect_private_update_matches_brute_force(const std::function<Sequential(uint64_t)>& make, const char* what) {
   const Batch b = batch(6);
   for (float clip : {0.05f, 1e6f}) {  // every example clipped; none clipped
-    Sequential reference = conv_model(3);
+    Sequential reference = make(3);
     reference.build(Shape{5, 5, 1});
     const std::vector<float> before(reference.parameters().values().begin(), reference.parameters().values().end());
     const std::vector<float> update = brute_force_private_update(reference, b, clip);
 
-    Sequential model = conv_model(3);
+    Sequential model = make(3);
     // One epoch of one full fixed-size batch with no noise: w ← w − lr · update.
     model.fit(b.x, b.y,
               {.epochs = 1, .batch_size = 6, .shuffle = false, .verbose = 0,
@@ -84,9 +104,186 @@ TEST(PrivateTraining, ClippedSumMatchesPerExampleBackwardPasses) {
       worst = std::max(worst, std::fabs(double(before[i]) - 0.1 * update[i] - after[i]));
       largest = std::max(largest, std::fabs(0.1 * update[i]));
     }
-    EXPECT_GT(largest, 1e-5) << clip;
-    EXPECT_LT(worst, 1e-5 + 1e-3 * largest) << "clip " << clip;
+    EXPECT_GT(largest, 1e-5) << what << ", clip " << clip;
+    EXPECT_LT(worst, 1e-5 + 1e-3 * largest) << what << ", clip " << clip;
   }
+}
+
+}  // namespace
+
+TEST(PrivateTraining, ClippedSumMatchesPerExampleBackwardPasses) {
+  expect_private_update_matches_brute_force(conv_model, "fused activations");
+  expect_private_update_matches_brute_force(separate_activations_model, "linear layers and separate activations");
+}
+
+// The defect as found: with batch 1, SGD lr 1 and no noise, one example moved the weights
+// by 0.0140 when C = 0.01. Every step's update must have norm C (each gradient is larger).
+TEST(PrivateTraining, OneExampleMovesTheWeightsByAtMostTheClipNorm) {
+  random::set_seed(17);
+  const Tensor x = random::uniform(Shape{12, 8}, -1.0f, 1.0f);
+  Tensor y(Shape{12, 1});
+  for (int64_t r = 0; r < 12; ++r) y[r] = float(r % 2);
+  const std::vector<std::pair<const char*, std::function<void(Sequential&)>>> models{
+      {"separate activations", [](Sequential& m) {
+         m.add(Dense(16, {.input_dim = 8}));
+         m.add(Activation("relu"));
+         m.add(Dense(4));
+         m.add(Activation("relu"));
+         m.add(Dense(1, {.activation = "sigmoid"}));
+       }},
+      {"dropout", [](Sequential& m) {
+         m.add(Dense(16, {.input_dim = 8}));
+         m.add(Dropout(0.5f));
+         m.add(Activation("tanh"));
+         m.add(Dense(1, {.activation = "sigmoid"}));
+       }}};
+  const float clip = 0.01f;
+  for (const auto& [what, add_layers] : models) {
+    Sequential model;
+    add_layers(model);
+    model.compile({.loss = "binary_crossentropy", .optimizer = SGD{.learning_rate = 1.0f}});
+    for (int64_t r = 0; r < 12; ++r) {
+      const std::vector<float> before(model.parameters().values().begin(), model.parameters().values().end());
+      model.fit(x.rows(r, r + 1), y.rows(r, r + 1),
+                {.epochs = 1, .batch_size = 1, .verbose = 0,
+                 .private_training = PrivateTraining{.l2_norm_clip = clip, .noise_multiplier = 0.0f,
+                                                     .poisson_sampling = false}});
+      double squared = 0;
+      const auto after = model.parameters().values();
+      for (size_t i = 0; i < before.size(); ++i) squared += std::pow(double(after[i]) - before[i], 2);
+      EXPECT_NEAR(std::sqrt(squared), clip, 1e-3 * clip) << what << ", row " << r;
+    }
+  }
+}
+
+namespace {
+
+std::vector<float> private_fit_weights(uint64_t seed, float noise, bool reproducible) {
+  random::set_seed(seed);
+  Sequential model;
+  model.add(Dense(6, {.input_dim = 4, .activation = "relu"}));
+  model.add(Dense(1, {.activation = "sigmoid"}));
+  model.compile({.loss = "binary_crossentropy", .optimizer = SGD{.learning_rate = 0.5f}});
+  random::set_seed(2);
+  const Tensor x = random::uniform(Shape{64, 4});
+  Tensor y(Shape{64, 1});
+  for (int64_t r = 0; r < 64; ++r) y[r] = x[r * 4] > 0.5f ? 1.0f : 0.0f;
+  model.fit(x, y, {.epochs = 2, .batch_size = 8, .verbose = 0, .seed = seed,
+                   .private_training = PrivateTraining{.l2_norm_clip = 1.0f, .noise_multiplier = noise,
+                                                       .reproducible = reproducible}});
+  const auto values = model.parameters().values();
+  return {values.begin(), values.end()};
+}
+
+}  // namespace
+
+// Knowing the seed (42 by default, and written into reports) must not give the noise away,
+// nor which rows formed each Poisson batch (the subsampling the accountant relies on).
+TEST(PrivateTraining, NoiseAndSamplingAreNotDerivedFromTheSeed) {
+  EXPECT_NE(private_fit_weights(42, 1.1f, false), private_fit_weights(42, 1.1f, false)) << "noise";
+  EXPECT_NE(private_fit_weights(42, 0.0f, false), private_fit_weights(42, 0.0f, false)) << "Poisson sampling";
+  // The explicit opt-in for tests and debugging is reproducible.
+  EXPECT_EQ(private_fit_weights(42, 1.1f, true), private_fit_weights(42, 1.1f, true));
+  EXPECT_NE(private_fit_weights(42, 1.1f, true), private_fit_weights(43, 1.1f, true));
+}
+
+namespace {
+
+// One full-batch SGD step per epoch with a vanishing clip: each epoch's update is its noise.
+Sequential noise_only_model() {
+  random::set_seed(8);
+  Sequential model;
+  model.add(Dense(32, {.input_dim = 4}));
+  model.add(Dense(1, {.activation = "sigmoid"}));
+  model.compile({.loss = "binary_crossentropy", .optimizer = SGD{.learning_rate = 1.0f}});
+  return model;
+}
+
+double correlation(const std::vector<double>& a, const std::vector<double>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i];
+  return ab / std::sqrt(aa * bb);
+}
+
+}  // namespace
+
+TEST(PrivateTraining, ResumedRunsDrawFreshNoise) {
+  const std::string path = (std::filesystem::temp_directory_path() / "citadel_dp_resume.ckpt").string();
+  random::set_seed(3);
+  const Tensor x = random::uniform(Shape{16, 4});
+  const Tensor y(Shape{16, 1});
+  for (bool reproducible : {false, true}) {
+    const FitOptions base{.epochs = 1, .batch_size = 16, .verbose = 0, .seed = 5,
+                          .private_training = PrivateTraining{.l2_norm_clip = 1e-6f, .noise_multiplier = 1e5f,
+                                                              .poisson_sampling = false,
+                                                              .reproducible = reproducible}};
+    Sequential first = noise_only_model();
+    const std::vector<float> w0(first.parameters().values().begin(), first.parameters().values().end());
+    FitOptions one = base;
+    one.callbacks.push_back(ModelCheckpoint(path));
+    first.fit(x, y, one);
+    const std::vector<float> w1(first.parameters().values().begin(), first.parameters().values().end());
+
+    Sequential resumed = noise_only_model();
+    FitOptions two = base;
+    two.epochs = 2;
+    two.resume = restore_checkpoint(resumed, path);
+    resumed.fit(x, y, two);
+    const auto w2 = resumed.parameters().values();
+    std::vector<double> first_noise, second_noise;
+    for (size_t i = 0; i < w0.size(); ++i) {
+      first_noise.push_back(double(w1[i]) - w0[i]);
+      second_noise.push_back(double(w2[i]) - w1[i]);
+    }
+    EXPECT_GT(std::sqrt(correlation(first_noise, first_noise)), 0.0);
+    EXPECT_LT(std::fabs(correlation(first_noise, second_noise)), 0.5) << "reproducible " << reproducible;
+  }
+  std::filesystem::remove(path);
+}
+
+// With 3 rows and a batch of 1, a Poisson epoch draws no row at all about once in 40: such
+// epochs still took noisy steps, which must be logged and counted, never end training.
+TEST(PrivateTraining, EpochsWithOnlyEmptyPoissonBatchesAreCounted) {
+  random::set_seed(4);
+  Sequential model;
+  model.add(Dense(1, {.input_dim = 2, .activation = "sigmoid"}));
+  model.compile({.loss = "binary_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
+  const Tensor x = random::uniform(Shape{3, 2});
+  Tensor y(Shape{3, 1});
+  y[1] = 1.0f;
+  const History history = fit_private(model, x, y, {.epochs = 300, .batch_size = 1, .verbose = 0},
+                                      {.l2_norm_clip = 1.0f, .noise_multiplier = 1.0, .reproducible = true});
+  ASSERT_EQ(history.epoch.size(), 300u);
+  const auto& epsilons = history.history.at("epsilon");
+  ASSERT_EQ(epsilons.size(), 300u);
+  EXPECT_NEAR(epsilons.back(), dp_sgd_epsilon(1.0 / 3, 1.0, 900, 1e-5).epsilon, 1e-9);
+  int empty_epochs = 0;
+  for (double loss : history.history.at("loss")) empty_epochs += std::isnan(loss);
+  EXPECT_GT(empty_epochs, 0) << "the seed should give at least one empty epoch";
+}
+
+TEST(PrivateTraining, RefusesStoppingOnTrainingFiguresAndCanOmitThem) {
+  random::set_seed(5);
+  Sequential model;
+  model.add(Dense(1, {.input_dim = 2, .activation = "sigmoid"}));
+  model.compile({.loss = "binary_crossentropy", .optimizer = "sgd", .metrics = {"accuracy"}});
+  const Tensor x = random::uniform(Shape{40, 2});
+  const Tensor y(Shape{40, 1});
+  const PrivateTraining dp{.noise_multiplier = 1.0f};
+  EXPECT_THROW(model.fit(x, y, {.verbose = 0, .loss_threshold = 0.1, .private_training = dp}), ValueError);
+  EXPECT_THROW(model.fit(x, y, {.verbose = 0, .callbacks = {EarlyStopping({.monitor = "loss"})}, .private_training = dp}),
+               ValueError);
+  EXPECT_THROW(model.fit(x, y, {.verbose = 0, .callbacks = {ReduceLROnPlateau({.monitor = "accuracy"})},
+                                .private_training = dp}),
+               ValueError);
+  EXPECT_NO_THROW(model.fit(x, y, {.epochs = 2, .validation_split = 0.25, .verbose = 0,
+                                   .callbacks = {EarlyStopping({.monitor = "val_loss"})}, .private_training = dp}));
+  const History omitted = fit_private(model, x, y, {.epochs = 2, .validation_split = 0.25, .verbose = 0},
+                                      {.noise_multiplier = 1.0, .record_training_metrics = false});
+  EXPECT_EQ(omitted.history.count("loss"), 0u);
+  EXPECT_EQ(omitted.history.count("accuracy"), 0u);
+  EXPECT_EQ(omitted.history.at("val_loss").size(), 2u);
+  EXPECT_EQ(omitted.history.at("epsilon").size(), 2u);
 }
 
 TEST(PrivateTraining, NoiseHasTheStandardDeviationOfTheMechanism) {

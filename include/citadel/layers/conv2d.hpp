@@ -53,6 +53,7 @@ class Conv2D final : public Layer {
   const ops::Conv2DGeometry& geometry() const { return geometry_; }
 
  private:
+  void record_per_example_norms(ConstTensorView dz);
   int64_t filters_;
   std::array<int64_t, 2> kernel_size_;
   Conv2DOptions options_;
@@ -62,7 +63,7 @@ class Conv2D final : public Layer {
   TensorView kernel_, bias_, dkernel_, dbias_;
   ConstTensorView y_;
   Tensor z_, dz_, cols_, dcols_;
-  ConstTensorView last_dz_;
+  std::vector<double> example_squared_norms_;  // recorded by backward when asked
   Tensor example_kernel_grad_;  // scratch for per-example norms
 };
 

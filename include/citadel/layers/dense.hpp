@@ -41,6 +41,7 @@ class Dense final : public Layer {
   const DenseOptions& options() const { return options_; }
 
  private:
+  void record_per_example_norms(ConstTensorView dz);
   int64_t units_, in_features_ = 0;  // in_features_ is set by build()
   DenseOptions options_;
   ops::ActivationKind activation_;
@@ -49,7 +50,7 @@ class Dense final : public Layer {
   ConstTensorView x_, y_;  // the last forward's input and output (owned by the model)
   Tensor z_;               // pre-activation; unused (y holds it) when linear
   Tensor dz_;
-  ConstTensorView last_dz_;  // ∂L/∂(pre-activation) of the last backward
+  std::vector<double> example_squared_norms_;  // recorded by backward when asked
 };
 
 }  // namespace citadel

@@ -66,16 +66,20 @@ class Layer {
   // needs each layer's output gradient for the per-example norms).
   void set_parameter_gradients_needed(bool needed) { parameter_gradients_needed_ = needed; }
 
-  // Adds to squared_norms[i] the squared L2 norm of example i's share of this layer's
-  // parameter gradient in the last backward() (whose dy holds each example's gradient
-  // row). Private training needs it from every layer with parameters; the default throws
-  // for those and adds nothing for the rest.
+  // When true, backward() also records the squared L2 norm of each example's share of
+  // this layer's parameter gradient (whose dy holds each example's gradient row), while
+  // its output gradient is still valid: a later layer's backward may overwrite it.
+  void set_per_example_norms_needed(bool needed) { per_example_norms_needed_ = needed; }
+  // Adds to squared_norms[i] the norm recorded for example i by the last backward() with
+  // per-example norms needed. Private training needs it from every layer with
+  // parameters; the default throws for those and adds nothing for the rest.
   virtual void add_per_example_squared_norms(std::span<double> squared_norms);
 
  protected:
   std::string name_;
   bool input_gradient_needed_ = true;
   bool parameter_gradients_needed_ = true;
+  bool per_example_norms_needed_ = false;
 };
 
 // The Keras class names of every layer citadel implements. Tests run the gradient

@@ -32,7 +32,14 @@ class Callback {
   // `loss` is the batch's loss; when it is not finite the weights were not updated and
   // training raises an error unless a callback stops it here (TerminateOnNaN).
   virtual void on_batch_end(int64_t step, double loss, Sequential& model) { (void)step, (void)loss, (void)model; }
+  // The training-row figure whose value this callback acts on ("loss", "accuracy"), or ""
+  // when it acts on none. Private training refuses such callbacks: a decision taken on
+  // exact statistics of the private rows lies outside the privacy accountant.
+  virtual std::string training_figure_watched() const { return ""; }
 };
+
+// `monitor` when it names a training-row figure (not val_*), else "".
+std::string watched_training_figure(const std::string& monitor);
 
 // What FitOptions::callbacks holds: a copy of a callback (from a temporary or a value),
 // or a pointer to one the caller keeps, to read its state after fit().
@@ -72,6 +79,7 @@ class EarlyStopping final : public Callback {
  public:
   explicit EarlyStopping(const EarlyStoppingOptions& options = {});
   std::unique_ptr<Callback> clone() const override { return std::make_unique<EarlyStopping>(*this); }
+  std::string training_figure_watched() const override { return watched_training_figure(options_.monitor); }
   void on_train_begin(Sequential& model) override;
   void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
   void on_train_end(Sequential& model) override;
@@ -102,6 +110,7 @@ class ReduceLROnPlateau final : public Callback {
  public:
   explicit ReduceLROnPlateau(const ReduceLROnPlateauOptions& options = {});
   std::unique_ptr<Callback> clone() const override { return std::make_unique<ReduceLROnPlateau>(*this); }
+  std::string training_figure_watched() const override { return watched_training_figure(options_.monitor); }
   void on_train_begin(Sequential& model) override;
   void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
 
@@ -155,6 +164,7 @@ class LossThreshold final : public Callback {
  public:
   explicit LossThreshold(const LossThresholdOptions& options);
   std::unique_ptr<Callback> clone() const override { return std::make_unique<LossThreshold>(*this); }
+  std::string training_figure_watched() const override { return watched_training_figure(options_.monitor); }
   void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
 
  private:

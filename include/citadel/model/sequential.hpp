@@ -48,9 +48,16 @@ struct PrivateTraining {
   // batch_size / rows, as the accountant assumes. false: fixed-size shuffled batches,
   // which the same accounting does not strictly cover.
   bool poisson_sampling = true;
-  // Seeds the noise from the operating system instead of the model's seed. Without it the
-  // noise is reproducible, which an attacker who knows the seed could exploit.
-  bool secure_noise = false;
+  // The noise and the batch sampling come from a ChaCha20 stream keyed from the operating
+  // system, fresh for every fit() call (a resumed run included): nobody, whoever knows the
+  // model's seed, can predict or subtract them. `reproducible` keys that stream from the
+  // model's seed instead, for tests and debugging only: anyone who knows the seed can then
+  // remove the noise, so the guarantee no longer holds (fit prints a warning).
+  bool reproducible = false;
+  // The training rows' loss and metrics per epoch are exact statistics of private data,
+  // outside what ε covers (as in Opacus). false leaves them out of the History, the
+  // progress lines and the callbacks' logs (val_* figures and epsilon remain).
+  bool record_training_metrics = true;
 };
 
 // Training steps per epoch: ceil(rows / batch_size) for shuffled batches; rows / batch_size

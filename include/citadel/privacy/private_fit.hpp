@@ -16,7 +16,8 @@ struct DPSGDOptions {
   std::optional<double> target_epsilon = std::nullopt;  // find the noise for this ε over the epochs
   double delta = 1e-5;
   bool poisson_sampling = true;
-  bool secure_noise = false;
+  bool reproducible = false;             // see PrivateTraining::reproducible: NOT private
+  bool record_training_metrics = true;  // see PrivateTraining::record_training_metrics
 };
 
 // Adds "epsilon" (at δ) to each epoch's logs.

@@ -4,6 +4,10 @@
 
 namespace citadel {
 
+std::string watched_training_figure(const std::string& monitor) {
+  return monitor.rfind("val_", 0) == 0 ? std::string() : monitor;
+}
+
 bool lower_is_better(const std::string& monitor, MonitorMode mode) {
   if (mode != MonitorMode::kAuto) return mode == MonitorMode::kMin;
   for (const char* higher : {"accuracy", "acc", "precision", "recall", "f1", "auc"}) {

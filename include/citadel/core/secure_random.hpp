@@ -1,0 +1,50 @@
+// A cryptographic random stream for what must stay secret from anyone who knows the
+// model's seed: DP-SGD's noise and its batch sampling. ChaCha20 (libsodium) keyed from the
+// operating system, or, for reproducible runs only, from a seed (then it is not secret).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+namespace citadel {
+
+class SecureRng {
+ public:
+  // A fresh 256-bit key from the operating system's generator (randombytes_buf).
+  static SecureRng from_os();
+  // A key derived from (seed, stream) with BLAKE2b: reproducible, hence NOT secret.
+  static SecureRng from_seed(uint64_t seed, uint64_t stream);
+
+  SecureRng(const SecureRng&) = delete;
+  SecureRng& operator=(const SecureRng&) = delete;
+  SecureRng(SecureRng&& other) noexcept;
+  SecureRng& operator=(SecureRng&& other) noexcept;
+  ~SecureRng();  // wipes the key and the buffered keystream
+
+  bool reproducible() const { return reproducible_; }
+
+  // The sequential stream: 64 random bits; a uniform double in [0, 1) with 53 bits.
+  uint64_t next_u64();
+  double uniform_double();
+  // Uniform integer in [0, bound), without modulo bias.
+  uint64_t below(uint64_t bound);
+
+  // Independent keystream for parallel work: a new nonce per call of reserve_nonce(), and
+  // words from block `first_block` of that nonce's stream. Const, so threads may share it.
+  uint64_t reserve_nonce();
+  void keystream(uint64_t nonce, uint64_t first_block, std::span<uint64_t> words) const;
+
+ private:
+  SecureRng(const unsigned char* key, bool reproducible);
+  void refill();
+
+  std::array<unsigned char, 32> key_{};
+  bool reproducible_ = false;
+  uint64_t next_nonce_ = 0;       // nonces 0, 1, ... for parallel keystreams
+  uint64_t sequential_block_ = 0; // block counter of the sequential stream (its own nonce)
+  std::array<uint64_t, 64> buffer_{};
+  size_t position_ = 64;
+};
+
+}  // namespace citadel

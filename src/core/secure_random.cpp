@@ -1,0 +1,113 @@
+// ChaCha20 keystream as random numbers: the original ChaCha20 (64-bit nonce, 64-bit block
+// counter) so that a keystream can start at any block, which makes parallel noise chunks
+// independent of the thread count.
+#include "citadel/core/secure_random.hpp"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <limits>
+
+#include "citadel/core/error.hpp"
+
+namespace citadel {
+namespace {
+
+// The sequential stream has a nonce of its own that reserve_nonce() never hands out.
+constexpr uint64_t kSequentialNonce = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t kBlockBytes = 64;
+
+void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
+
+}  // namespace
+
+SecureRng::SecureRng(const unsigned char* key, bool reproducible) : reproducible_(reproducible) {
+  std::memcpy(key_.data(), key, key_.size());
+  sodium_mlock(key_.data(), key_.size());  // best effort: keep the key out of swap
+}
+
+SecureRng SecureRng::from_os() {
+  ensure_sodium();
+  unsigned char key[crypto_stream_chacha20_KEYBYTES];
+  randombytes_buf(key, sizeof key);
+  SecureRng rng(key, false);
+  sodium_memzero(key, sizeof key);
+  return rng;
+}
+
+SecureRng SecureRng::from_seed(uint64_t seed, uint64_t stream) {
+  ensure_sodium();
+  const char domain[] = "citadel reproducible noise v1";
+  unsigned char input[sizeof domain + 16];
+  std::memcpy(input, domain, sizeof domain);
+  std::memcpy(input + sizeof domain, &seed, 8);
+  std::memcpy(input + sizeof domain + 8, &stream, 8);
+  unsigned char key[crypto_stream_chacha20_KEYBYTES];
+  crypto_generichash(key, sizeof key, input, sizeof input, nullptr, 0);
+  return SecureRng(key, true);
+}
+
+SecureRng::SecureRng(SecureRng&& other) noexcept
+    : key_(other.key_), reproducible_(other.reproducible_), next_nonce_(other.next_nonce_),
+      sequential_block_(other.sequential_block_), buffer_(other.buffer_), position_(other.position_) {
+  sodium_memzero(other.key_.data(), other.key_.size());
+  sodium_memzero(other.buffer_.data(), sizeof other.buffer_);
+}
+
+SecureRng& SecureRng::operator=(SecureRng&& other) noexcept {
+  if (this == &other) return *this;
+  key_ = other.key_;
+  reproducible_ = other.reproducible_;
+  next_nonce_ = other.next_nonce_;
+  sequential_block_ = other.sequential_block_;
+  buffer_ = other.buffer_;
+  position_ = other.position_;
+  sodium_memzero(other.key_.data(), other.key_.size());
+  sodium_memzero(other.buffer_.data(), sizeof other.buffer_);
+  return *this;
+}
+
+SecureRng::~SecureRng() {
+  sodium_munlock(key_.data(), key_.size());  // also wipes it
+  sodium_memzero(buffer_.data(), sizeof buffer_);
+}
+
+void SecureRng::keystream(uint64_t nonce, uint64_t first_block, std::span<uint64_t> words) const {
+  unsigned char nonce_bytes[crypto_stream_chacha20_NONCEBYTES];
+  std::memcpy(nonce_bytes, &nonce, sizeof nonce_bytes);
+  auto* bytes = reinterpret_cast<unsigned char*>(words.data());
+  const size_t size = words.size_bytes();
+  std::memset(bytes, 0, size);
+  crypto_stream_chacha20_xor_ic(bytes, bytes, size, nonce_bytes, first_block, key_.data());
+}
+
+uint64_t SecureRng::reserve_nonce() {
+  CITADEL_ASSERT(next_nonce_ < kSequentialNonce, "SecureRng: nonces exhausted");
+  return next_nonce_++;
+}
+
+void SecureRng::refill() {
+  keystream(kSequentialNonce, sequential_block_, buffer_);
+  sequential_block_ += sizeof buffer_ / kBlockBytes;
+  position_ = 0;
+}
+
+uint64_t SecureRng::next_u64() {
+  if (position_ == buffer_.size()) refill();
+  const uint64_t word = buffer_[position_];
+  buffer_[position_++] = 0;
+  return word;
+}
+
+double SecureRng::uniform_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+uint64_t SecureRng::below(uint64_t bound) {
+  CITADEL_CHECK(bound > 0, ValueError, "SecureRng::below needs a positive bound");
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+  uint64_t value;
+  do value = next_u64();
+  while (value >= limit);
+  return value % bound;
+}
+
+}  // namespace citadel
