@@ -10,13 +10,14 @@
 #include "citadel/io/signing.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
+#include "terminal_text.hpp"
 
 namespace citadel::cli {
 namespace {
 
 int run_info(const Settings& s) {
   const bool encrypted = is_encrypted_file(s.model_file);
-  const std::string bytes = read_model_bytes(s, s.model_file);
+  std::string bytes = read_model_bytes(s, s.model_file);
   const bool has_signature = std::filesystem::exists(signature_path_for(s.model_file));
   const std::string signature = !s.public_key.empty() ? "valid (checked with " + s.public_key + ")"
                                 : has_signature        ? "present (" + signature_path_for(s.model_file) +
@@ -24,25 +25,31 @@ int run_info(const Settings& s) {
                                                        : "none";
   const ModelFileSummary summary = inspect_model_file(bytes, s.model_file);
   LoadedModel loaded = load_model_from_bytes(bytes, s.model_file);
+  wipe_bytes(bytes);
+  // A model file with a data schema must be usable as one: its schema and preprocessing
+  // are checked against the architecture, as predict would.
+  if (summary.metadata.count("schema")) load_pipeline(s, s.model_file);
   auto record = [&](const char* key) {
     const auto found = summary.metadata.find(key);
-    return found == summary.metadata.end() ? std::string("-") : found->second;
+    return terminal_safe(found == summary.metadata.end() ? std::string("-") : found->second);
   };
-  std::printf("File: %s (%lld bytes, safetensors)\n", s.model_file.c_str(), static_cast<long long>(summary.file_bytes));
+  std::printf("File: %s (%lld bytes, safetensors)\n", terminal_safe(s.model_file).c_str(),
+              static_cast<long long>(summary.file_bytes));
   std::printf("Format: %s version %s, written by citadel %s\n", record("format").c_str(),
               record("format_version").c_str(), record("citadel_version").c_str());
-  std::printf("Signature: %s\n", signature.c_str());
+  std::printf("Signature: %s\n", terminal_safe(signature).c_str());
   std::printf("Encryption: %s\n\n", encrypted ? "XChaCha20-Poly1305 (decrypted in memory)" : "none");
-  loaded.model.summary();
+  std::printf("%s", terminal_safe(loaded.model.summary_text()).c_str());
   if (loaded.model.compiled()) {
     const auto settings = loaded.model.compile_settings();
-    std::printf("Compiled with loss %s, optimizer %s (learning rate %g)\n", settings.loss.c_str(),
-                settings.optimizer.c_str(), double(settings.learning_rate));
+    std::printf("Compiled with loss %s, optimizer %s (learning rate %g)\n", terminal_safe(settings.loss).c_str(),
+                terminal_safe(settings.optimizer).c_str(), double(settings.learning_rate));
   }
   std::printf("\nTensors:\n");
-  for (const auto& [name, shape] : summary.tensors) std::printf("  %-24s F32 %s\n", name.c_str(), shape.str().c_str());
+  for (const auto& [name, shape] : summary.tensors)
+    std::printf("  %-24s F32 %s\n", terminal_safe(name).c_str(), shape.str().c_str());
   std::printf("\nMetadata records:");
-  for (const auto& [key, value] : summary.metadata) std::printf(" %s", key.c_str());
+  for (const auto& [key, value] : summary.metadata) std::printf(" %s", terminal_safe(key).c_str());
   std::printf("\n");
 
   nlohmann::json tensors = nlohmann::json::object();

@@ -16,6 +16,7 @@
 #include "citadel/data/split.hpp"
 #include "citadel/core/json_limits.hpp"
 #include "citadel/io/model_file.hpp"
+#include "citadel/io/protected_file.hpp"
 #include "citadel/io/signing.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
@@ -114,6 +115,35 @@ void check_output(const Sequential& model, const PreparedData& data) {
                 names, ") but the model has ", outputs, " outputs; end the network with ", classes, ":softmax", fix);
 }
 
+// A model file's schema and architecture must agree before any row is read through them:
+// the columns (one-hot widths included) make the input, the classes the output.
+void check_schema_against_model(const PreparedData& data, const Sequential& model, const std::string& path) {
+  const DataSchema& schema = data.schema;
+  const int64_t inputs = model.input_shape().numel(), outputs = model.output_shape().numel();
+  CITADEL_CHECK(schema.categories.size() == schema.input_columns.size(), IoError, path, ": the schema lists ",
+                schema.input_columns.size(), " columns but categories for ", schema.categories.size());
+  if (!data.images) {
+    int64_t features = 0;
+    for (const auto& categories : schema.categories) {
+      CITADEL_CHECK(int64_t(categories.size()) <= inputs, IoError, path, ": a column has ", categories.size(),
+                    " categories, more than the model's ", inputs, " inputs");
+      features += categories.empty() ? 1 : int64_t(categories.size());
+    }
+    CITADEL_CHECK(features == inputs, IoError, path, ": the schema's columns make ", features,
+                  " features but the model takes ", inputs);
+  }
+  if (schema.label_type == LabelType::kValues) {
+    CITADEL_CHECK(outputs == 1 && schema.classes.empty(), IoError, path,
+                  ": a regression model has one output and no classes, got ", outputs, " outputs and ",
+                  schema.classes.size(), " classes");
+    return;
+  }
+  const int64_t classes = schema.class_count();
+  const bool binary = outputs == 1 && classes == 2;
+  CITADEL_CHECK(binary || (classes >= 2 && classes == outputs), IoError, path, ": the schema names ", classes,
+                " classes but the model has ", outputs, " outputs");
+}
+
 }  // namespace
 
 PreparedData load_data(const Settings& s, bool hold_out_test) {
@@ -203,6 +233,16 @@ FeaturePreprocessor FeaturePreprocessor::restore(const nlohmann::json& d, bool i
     throw IoError(std::string("the model file's preprocessing record is malformed: ") + e.what());
   }
   return p;
+}
+
+void FeaturePreprocessor::check_width(int64_t features) const {
+  auto check = [&](const char* what, size_t size) {
+    CITADEL_CHECK(int64_t(size) == features, ValueError, "the preprocessing record's ", what, " covers ", size,
+                  " features but the model takes ", features);
+  };
+  if (impute_) check("imputation", imputer_.means().size());
+  if (scale_ == "standard") check("standard scaling", standard_.mean().size());
+  if (scale_ == "minmax") check("min-max scaling", minmax_.data_min().size());
 }
 
 FeaturePreprocessor preprocess(const Settings& s, PreparedData& data, std::initializer_list<Tensor*> others) {
@@ -364,14 +404,32 @@ void add_classification_report(Sequential& model, const PreparedData& data, bool
 }
 
 void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
-                   const std::string& path) {
+                   const std::string& path, const ModelProtection& protection, const Metadata& extra) {
   const DataSchema& schema = data.schema;
   const nlohmann::json schema_json{
       {"input_columns", schema.input_columns}, {"categories", schema.categories}, {"label", schema.label},
       {"label_type", schema.label_type == LabelType::kClasses ? "classes" : "values"}, {"classes", schema.classes},
       {"images", data.images}, {"loss", data.loss}};
-  save_model(model, path, {{"schema", schema_json.dump()}, {"preprocessing", preprocessor.describe().dump()},
-                           {"trained_on", data.source}});
+  Metadata metadata = extra;
+  metadata["schema"] = schema_json.dump();
+  metadata["preprocessing"] = preprocessor.describe().dump();
+  metadata["trained_on"] = data.source;
+  write_protected_file(path, model_file_bytes(model, metadata), protection, kPurposeModel);
+}
+
+ModelAccess model_access(const Settings& s) {
+  ModelAccess access;
+  access.public_key = s.public_key;
+  if (!s.key_file.empty() || !s.passphrase_env.empty()) access.key = encryption_key(s);
+  return access;
+}
+
+ModelProtection model_protection(const Settings& s, bool private_data) {
+  ModelProtection protection;
+  protection.secret_key = s.sign_key;
+  if (!s.key_file.empty() || !s.passphrase_env.empty()) protection.key = encryption_key(s);
+  if (private_data) protection.mode = 0600;
+  return protection;
 }
 
 EncryptionKey encryption_key(const Settings& s) {
@@ -389,20 +447,13 @@ EncryptionKey encryption_key(const Settings& s) {
 }
 
 std::string read_model_bytes(const Settings& s, const std::string& path) {
-  if (!s.public_key.empty()) {  // the signature covers the file as stored: check it first
-    std::string bytes = read_file_bytes(path);
-    require_valid_signature(bytes, path, s.public_key);
-    if (!is_encrypted(bytes)) return bytes;
-  } else if (!is_encrypted_file(path)) {
-    return read_file_bytes(path);
-  }
-  CITADEL_CHECK(!s.key_file.empty() || !s.passphrase_env.empty(), SecurityError, path,
-                ": the model is encrypted; give --key-file or --passphrase-env");
-  return decrypt_file_to_memory(path, encryption_key(s));  // streamed: the ciphertext is never held whole
+  return read_protected_file(path, model_access(s), kPurposeModel);
 }
 
 SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
-  LoadedModel loaded = load_model_from_bytes(read_model_bytes(s, path), path);
+  std::string bytes = read_model_bytes(s, path);
+  LoadedModel loaded = load_model_from_bytes(bytes, path);
+  wipe_bytes(bytes);  // the plaintext of an encrypted model is not kept
   auto record = [&](const char* key) {
     const auto found = loaded.metadata.find(key);
     CITADEL_CHECK(found != loaded.metadata.end(), IoError, path, ": has no '", key,
@@ -425,17 +476,22 @@ SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
     learned.classes = schema.at("classes").get<std::vector<std::string>>();
     pipeline.data.images = schema.at("images").get<bool>();
     pipeline.data.loss = schema.at("loss").get<std::string>();
-    CITADEL_CHECK(learned.categories.size() == learned.input_columns.size(), IoError, "categories and columns disagree");
   } catch (const nlohmann::json::exception& e) {
     throw IoError(path + ": the schema record is malformed: " + e.what());
   }
+  check_schema_against_model(pipeline.data, pipeline.model, path);
   pipeline.data.source = path;
-  pipeline.preprocessor = FeaturePreprocessor::restore(preprocessing, pipeline.data.images);
+  try {
+    pipeline.preprocessor = FeaturePreprocessor::restore(preprocessing, pipeline.data.images);
+    if (!pipeline.data.images) pipeline.preprocessor.check_width(pipeline.model.input_shape().numel());
+  } catch (const Error& e) {
+    throw IoError(path + ": " + e.what());
+  }
   return pipeline;
 }
 
-void write_report(const Settings& s, const nlohmann::json& report) {
-  if (!s.report.empty()) write_file_atomically(s.report, report.dump(2) + "\n");
+void write_report(const Settings& s, const nlohmann::json& report, bool private_data) {
+  if (!s.report.empty()) write_file_atomically(s.report, report.dump(2) + "\n", private_data ? 0600 : kDefaultMode);
 }
 
 }  // namespace citadel::cli

@@ -10,6 +10,8 @@
 #include "citadel/data/scaler.hpp"
 #include "citadel/metrics/classification_report.hpp"
 #include "citadel/io/encryption.hpp"
+#include "citadel/io/protected_file.hpp"
+#include "citadel/io/model_file.hpp"
 #include "citadel/model/sequential.hpp"
 #include "settings.hpp"
 
@@ -43,6 +45,8 @@ class FeaturePreprocessor {
   nlohmann::json describe() const;
   // The preprocessing a model file recorded (describe()'s output).
   static FeaturePreprocessor restore(const nlohmann::json& description, bool images);
+  // Throws ValueError unless every fitted statistic covers exactly `features` features.
+  void check_width(int64_t features) const;
 
  private:
   bool impute_ = false, images_ = false;
@@ -77,11 +81,17 @@ struct SavedPipeline {
   PreparedData data;  // schema, loss and image flag; no rows
   FeaturePreprocessor preprocessor;
 };
-// Saves the model with its schema and preprocessing (train --save).
+// Saves the model with its schema and preprocessing (train --save), protected as asked
+// (--key-file/--passphrase-env encrypt, --sign-key signs; 0600 under --dp).
 void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
-                   const std::string& path);
-// The bytes of a model file as the settings ask: the signature over the file checked
-// first with --pubkey, then decrypted in memory with --key-file / --passphrase-env.
+                   const std::string& path, const ModelProtection& protection, const Metadata& extra = {});
+// --pubkey and --key-file/--passphrase-env as a ModelAccess.
+ModelAccess model_access(const Settings& settings);
+// --sign-key and --key-file/--passphrase-env as a ModelProtection; `private_data` (--dp)
+// gives mode 0600.
+ModelProtection model_protection(const Settings& settings, bool private_data);
+// The bytes of a model file as the settings ask: read once, the signature checked on those
+// bytes with --pubkey, then decrypted in memory with --key-file / --passphrase-env.
 std::string read_model_bytes(const Settings& settings, const std::string& path);
 // Loads a saved pipeline through read_model_bytes.
 SavedPipeline load_pipeline(const Settings& settings, const std::string& path);
@@ -89,7 +99,7 @@ SavedPipeline load_pipeline(const Settings& settings, const std::string& path);
 // variable is unset).
 EncryptionKey encryption_key(const Settings& settings);
 
-// Writes `report` to --report when it was given (atomically).
-void write_report(const Settings& settings, const nlohmann::json& report);
+// Writes `report` to --report when it was given (atomically; 0600 when `private_data`).
+void write_report(const Settings& settings, const nlohmann::json& report, bool private_data = false);
 
 }  // namespace citadel::cli

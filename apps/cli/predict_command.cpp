@@ -64,7 +64,7 @@ int run_predict(const Settings& s) {
     describe_data(s, data);
     model.fit(data.x_train, targets_for_loss(data.y_train, data), fit_options(s, data));
     write_predictions(model, data, rows, s.output_file);
-    if (!s.predict_save.empty()) save_pipeline(model, data, preprocessor, s.predict_save);
+    if (!s.predict_save.empty()) save_pipeline(model, data, preprocessor, s.predict_save, model_protection(s, false));
   }
   if (s.verbose > 0) std::printf("Wrote predictions to %s\n", s.output_file.c_str());
   return 0;

@@ -52,7 +52,8 @@ AttackOptions attack_options(const Settings& s, const PreparedData& data, const 
 
 DPSGDOptions dp_options(const Settings& s) {
   DPSGDOptions dp{.l2_norm_clip = static_cast<float>(s.clip), .noise_multiplier = s.noise,
-                  .delta = s.delta, .poisson_sampling = !s.fixed_batches};
+                  .delta = s.delta, .poisson_sampling = !s.fixed_batches, .reproducible = s.dp_reproducible,
+                  .record_training_metrics = !s.dp_omit_training_metrics};
   if (s.target_epsilon > 0) dp.target_epsilon = s.target_epsilon;
   return dp;
 }
@@ -77,6 +78,10 @@ void add_protection_options(CLI::App& c, Settings& s) {
   c.add_option("--delta", s.delta, "--dp: δ of the (ε, δ) guarantee")->capture_default_str()->check(CLI::Range(1e-300, 0.5));
   c.add_option("--target-epsilon", s.target_epsilon, "--dp: find the noise multiplier for this ε over the epochs")
       ->check(CLI::PositiveNumber);
+  c.add_flag("--dp-reproducible", s.dp_reproducible,
+             "--dp: key the noise and sampling from --seed (tests and debugging only: NOT private)");
+  c.add_flag("--dp-omit-training-metrics", s.dp_omit_training_metrics,
+             "--dp: leave the training rows' exact loss and metrics out of the history, logs and report");
   c.add_flag("--fixed-batches", s.fixed_batches,
              "--dp: shuffled fixed-size batches instead of Poisson sampling (not covered by the same accounting)");
 }

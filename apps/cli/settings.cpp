@@ -20,6 +20,12 @@ void add_data_options(CLI::App& c, Settings& s) {
   c.add_option("--missing", s.missing, "Missing values (empty, ?, NA, NaN): error, drop the rows, or mean-impute")
       ->check(CLI::IsMember({"error", "drop", "mean"}))
       ->capture_default_str();
+  c.add_option("--max-data-bytes", s.max_data_bytes, "Refuse CSV files larger than this (bytes)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  c.add_option("--max-categories", s.max_categories, "Refuse a categorical column with more distinct values")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c.add_option("--scale", s.scale, "Feature scaling fitted on training rows: standard, minmax or none (images: pixels)")
       ->check(CLI::IsMember({"standard", "minmax", "none"}))
       ->capture_default_str();
@@ -104,7 +110,8 @@ void add_decryption_options(CLI::App& c, Settings& s) {
 
 void add_public_key_option(CLI::App& c, Settings& s) {
   c.add_option("--pubkey", s.public_key,
-               "Refuse a model whose signature (FILE.sig) by this public key is missing or wrong, before parsing it")
+               "Refuse a model (or checkpoint) whose signature (FILE.sig) by this public key is missing or wrong, "
+               "before parsing it")
       ->option_text("PUBLIC_KEY");
 }
 

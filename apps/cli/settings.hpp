@@ -20,6 +20,8 @@ struct Settings {
   std::string delimiter;  // "", ",", ";" or "tab"
   std::vector<std::string> categorical;
   std::string missing = "error";
+  int64_t max_data_bytes = int64_t{1} << 30;  // --max-data-bytes
+  int64_t max_categories = 10'000;            // --max-categories (per categorical column)
   std::string scale = "standard";
   double test_split = 0.2;
   // Model
@@ -57,6 +59,9 @@ struct Settings {
   std::string key_file;            // --key-file: decrypt (or encrypt) with this key
   std::string passphrase_env;      // --passphrase-env: the passphrase is in this variable
   std::string crypt_output;        // encrypt/decrypt --output
+  std::string sign_key;            // train --sign-key: sign the checkpoints and the saved model
+  std::string purpose;             // sign --purpose
+  bool force = false;              // keygen --force: replace existing key files
   // Protection: adversarial robustness, differential privacy, membership audits
   std::string adversarial;            // train --adversarial fgsm|pgd
   std::string eps;                    // attack: a list of ε; train --adversarial: one ε
@@ -72,6 +77,8 @@ struct Settings {
   bool dp = false;            // train --dp
   double clip = 1.0, noise = 1.1, delta = 1e-5, target_epsilon = 0;
   bool fixed_batches = false;  // --dp without Poisson sampling
+  bool dp_reproducible = false;        // --dp-reproducible: noise keyed from the seed (not private)
+  bool dp_omit_training_metrics = false;  // --dp-omit-training-metrics
   int64_t samples = 0;         // dp-budget --samples
   std::string train_rows_file, holdout_file;  // audit --train, --holdout
   int reference_epochs = 20;                  // audit

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "citadel/core/error.hpp"
 #include "citadel/io/encryption.hpp"
 #include "citadel/io/model_file.hpp"
 #include "citadel/io/signing.hpp"
@@ -13,27 +14,48 @@ namespace {
 
 int run_keygen(const Settings& s) {
   if (!s.encryption_key_out.empty()) {
-    generate_encryption_key(s.encryption_key_out);
+    generate_encryption_key(s.encryption_key_out, s.force);
     std::printf("Wrote a 32-byte encryption key to %s (readable by you only)\n", s.encryption_key_out.c_str());
     return 0;
   }
-  generate_signing_keys(s.public_out, s.secret_out);
+  generate_signing_keys(s.public_out, s.secret_out, s.force);
   std::printf("Wrote the public key to %s and the secret key to %s (readable by you only)\n", s.public_out.c_str(),
               s.secret_out.c_str());
   return 0;
 }
 
+// A plaintext checkpoint says so in its header; anything else is signed as a model.
+std::string purpose_of(const Settings& s, std::string_view bytes) {
+  if (!s.purpose.empty()) return s.purpose;
+  if (is_encrypted(bytes)) return kPurposeModel;
+  try {
+    const auto format = inspect_model_file(bytes, s.model_file).metadata.at("format");
+    return format == "citadel-checkpoint" ? kPurposeCheckpoint : kPurposeModel;
+  } catch (const std::exception&) {
+    return kPurposeModel;
+  }
+}
+
 int run_sign(const Settings& s) {
-  sign_file(s.model_file, s.secret_key);
-  std::printf("Signed %s: %s\n", s.model_file.c_str(), signature_path_for(s.model_file).c_str());
+  const std::string bytes = read_file_bytes(s.model_file);
+  const std::string purpose = purpose_of(s, bytes);
+  sign_bytes(bytes, s.model_file, purpose, s.secret_key);
+  std::printf("Signed %s as a %s: %s\n", s.model_file.c_str(), purpose.c_str(),
+              signature_path_for(s.model_file).c_str());
   return 0;
 }
 
 int run_verify(const Settings& s) {
-  const std::string signature = signature_path_for(s.model_file);
-  const bool valid = signature_is_valid(read_file_bytes(s.model_file), signature, s.public_key);
-  std::printf("%s: signature %s\n", s.model_file.c_str(), valid ? "valid" : "INVALID");
-  return valid ? 0 : 3;
+  try {
+    const SignedStatement statement =
+        require_valid_signature(read_file_bytes(s.model_file), s.model_file, s.public_key, s.purpose);
+    std::printf("%s: signature valid\nSigned statement: %s\n", s.model_file.c_str(), statement.text().c_str());
+    return 0;
+  } catch (const SecurityError& e) {
+    std::printf("%s: signature INVALID\n", s.model_file.c_str());
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 3;
+  }
 }
 
 int run_encrypt(const Settings& s) {
@@ -73,6 +95,7 @@ Command add_keygen_command(CLI::App& app, Settings& s) {
   CLI::App* command = app.add_subcommand("keygen", "Write a new Ed25519 key pair for signing models");
   command->add_option("--public", s.public_out, "Public key file")->capture_default_str();
   command->add_option("--secret", s.secret_out, "Secret key file (created with mode 0600)")->capture_default_str();
+  command->add_flag("--force", s.force, "Replace existing key files (files signed or encrypted with them are lost)");
   command->add_option("--encryption-key", s.encryption_key_out,
                       "Instead, write a random 32-byte key for encrypt/decrypt (mode 0600)")
       ->option_text("FILE");
@@ -83,6 +106,8 @@ Command add_sign_command(CLI::App& app, Settings& s) {
   CLI::App* command = app.add_subcommand("sign", "Sign a model file: writes MODEL.sig, a detached Ed25519 signature");
   command->add_option("model", s.model_file, "The model file")->required()->option_text("MODEL");
   command->add_option("--key", s.secret_key, "Secret key (from keygen)")->required()->option_text("SECRET_KEY");
+  command->add_option("--purpose", s.purpose, "What the signature vouches for (default: read from the file)")
+      ->check(CLI::IsMember({"model", "checkpoint"}));
   return {command, run_sign};
 }
 
@@ -91,6 +116,8 @@ Command add_verify_command(CLI::App& app, Settings& s) {
       "verify", "Check MODEL.sig against a public key: exit 0 when valid, 3 when not, 1 when it cannot be read");
   command->add_option("model", s.model_file, "The model file")->required()->option_text("MODEL");
   command->add_option("--pubkey", s.public_key, "Public key (from keygen)")->required()->option_text("PUBLIC_KEY");
+  command->add_option("--purpose", s.purpose, "Also require this purpose (default: any, printed)")
+      ->check(CLI::IsMember({"model", "checkpoint"}));
   return {command, run_verify};
 }
 

@@ -15,6 +15,24 @@
 namespace citadel::cli {
 namespace {
 
+// What a DP run releases exactly, outside ε (as Opacus documents): said in the report.
+nlohmann::json not_covered_by_epsilon(const Settings& s, const History& history) {
+  nlohmann::json items = nlohmann::json::array();
+  if (history.history.count("loss")) items.push_back("history: the training rows' loss and metrics per epoch");
+  for (const auto& [name, values] : history.history)
+    if (name.rfind("val_", 0) == 0) {
+      items.push_back("history: the validation rows' figures (val_*), which early stopping and learning-rate "
+                      "schedules may act on");
+      break;
+    }
+  items.push_back("preprocessing: the training rows' " + std::string(s.scale == "standard" ? "means and standard deviations" :
+                  s.scale == "minmax" ? "minima and maxima" : "statistics") +
+                  (s.missing == "mean" ? " and imputation means" : "") + " and the class list");
+  if (!s.categorical.empty()) items.push_back("preprocessing: the categories seen in the training rows");
+  items.push_back("the held-out test figures and classification report (test rows are not trained on)");
+  return items;
+}
+
 int run_train(const Settings& s) {
   random::set_seed(s.seed);
   PreparedData data = load_data(s, true);
@@ -24,9 +42,13 @@ int run_train(const Settings& s) {
   if (s.verbose > 0) model.summary();
 
   FitOptions options = fit_options(s, data);
-  if (!s.checkpoint.empty()) options.callbacks.push_back(ModelCheckpoint(s.checkpoint, s.checkpoint_every));
+  // Checkpoints and the saved model are protected alike: --key-file/--passphrase-env
+  // encrypt them, --sign-key signs them; under --dp they are readable by the owner only.
+  const ModelProtection file_protection = model_protection(s, s.dp);
+  if (!s.checkpoint.empty())
+    options.callbacks.push_back(ModelCheckpoint(s.checkpoint, s.checkpoint_every, file_protection));
   if (!s.resume.empty()) {
-    options.resume = restore_checkpoint(model, s.resume);
+    options.resume = restore_checkpoint(model, s.resume, model_access(s));
     if (s.verbose > 0) std::printf("Resuming from %s after epoch %d\n", s.resume.c_str(), options.resume->epoch);
   }
   nlohmann::json protection = nlohmann::json::object();
@@ -44,7 +66,14 @@ int run_train(const Settings& s) {
   const Tensor y_train = targets_for_loss(data.y_train, data);
   if (s.dp) {
     CITADEL_CHECK(s.resume.empty(), ValueError, "--dp cannot --resume: the privacy accounting would restart");
+    CITADEL_CHECK(s.loss_threshold < 0, ValueError,
+                  "--dp with --loss-threshold: stopping on the training loss, an exact statistic of the private rows, "
+                  "lies outside the privacy guarantee; give --epochs only");
     const DPSGDOptions dp = dp_options(s);
+    if (s.dp_reproducible)
+      std::fprintf(stderr, "warning: --dp-reproducible keys the DP noise and sampling from --seed %llu: anyone who "
+                           "knows the seed can remove the noise, so this run is NOT differentially private\n",
+                   static_cast<unsigned long long>(s.seed));
     const int64_t rows = static_cast<int64_t>(double(data.x_train.shape(0)) * (1.0 - options.validation_split));
     const PrivateTrainingPlan plan = plan_private_training(rows, options.batch_size, options.epochs, dp);
     if (s.verbose > 0)
@@ -56,7 +85,11 @@ int run_train(const Settings& s) {
     protection["differential_privacy"] = {{"l2_norm_clip", s.clip}, {"noise_multiplier", plan.noise_multiplier},
                                           {"sampling_rate", plan.sampling_rate}, {"delta", s.delta},
                                           {"poisson_sampling", dp.poisson_sampling},
-                                          {"epsilon", history.history.at("epsilon").back()}};
+                                          {"epsilon", history.history.at("epsilon").back()},
+                                          {"noise", s.dp_reproducible ? "reproducible from the seed: NOT private"
+                                                                      : "ChaCha20 keyed from the operating system"},
+                                          {"covered_by_epsilon", {"the model's weights"}},
+                                          {"not_covered_by_epsilon", not_covered_by_epsilon(s, history)}};
   } else {
     history = model.fit(data.x_train, y_train, options);
   }
@@ -80,11 +113,13 @@ int run_train(const Settings& s) {
   if (!protection.empty()) report["protection"] = protection;
   if (s.dp) report["epsilon"] = protection["differential_privacy"]["epsilon"];
   if (!s.no_save) {
-    save_pipeline(model, data, preprocessor, s.save);
+    Metadata extra;
+    if (s.dp) extra["differential_privacy"] = protection["differential_privacy"].dump();
+    save_pipeline(model, data, preprocessor, s.save, file_protection, extra);
     report["model_file"] = s.save;
     if (s.verbose > 0) std::printf("\nSaved the model to %s\n", s.save.c_str());
   }
-  write_report(s, report);
+  write_report(s, report, s.dp);
   return 0;
 }
 
@@ -100,6 +135,11 @@ Command add_train_command(CLI::App& app, Settings& s) {
   add_report_option(*command, s);
   add_save_options(*command, s);
   add_protection_options(*command, s);
+  add_public_key_option(*command, s);
+  add_decryption_options(*command, s);
+  command->add_option("--sign-key", s.sign_key,
+                      "Sign the saved model and every checkpoint with this secret key (from keygen)")
+      ->option_text("SECRET_KEY");
   command->add_option("--checkpoint", s.checkpoint,
                       "Write a checkpoint (weights, optimizer and random states, history) during training")
       ->option_text("FILE");

@@ -28,7 +28,8 @@ void write_all(int fd, std::string_view contents, const std::string& temporary) 
 
 }  // namespace
 
-AtomicFileWriter::AtomicFileWriter(std::string path, unsigned mode) : path_(std::move(path)), mode_(mode) {
+AtomicFileWriter::AtomicFileWriter(std::string path, unsigned mode, bool overwrite)
+    : path_(std::move(path)), mode_(mode), overwrite_(overwrite) {
   namespace fs = std::filesystem;
   const fs::path target(path_);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -36,9 +37,21 @@ AtomicFileWriter::AtomicFileWriter(std::string path, unsigned mode) : path_(std:
   name += target.filename().string();
   name += ".tmpXXXXXX";
   temporary_ = (directory / name).string();
-  fd_ = ::mkstemp(temporary_.data());
+  // mkstemp's name, but created as open(O_EXCL, 0666) would: the umask applies.
+  const std::string pattern = temporary_;
+  for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
+    temporary_ = pattern;
+    const int probe = ::mkstemp(temporary_.data());
+    CITADEL_CHECK(probe >= 0, IoError, path_, ": cannot create a temporary file in '", directory.string(), "': ",
+                  describe_errno());
+    ::close(probe);
+    ::unlink(temporary_.c_str());
+    fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  }
   CITADEL_CHECK(fd_ >= 0, IoError, path_, ": cannot create a temporary file in '", directory.string(), "': ",
                 describe_errno());
+  struct stat existing {};
+  if (mode_ == kDefaultMode && ::stat(path_.c_str(), &existing) == 0) mode_ = existing.st_mode & 07777;
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
@@ -56,11 +69,19 @@ void AtomicFileWriter::write(std::string_view bytes) {
 void AtomicFileWriter::commit() {
   CITADEL_ASSERT(fd_ >= 0, "commit twice");
   CITADEL_CHECK(::fsync(fd_) == 0, IoError, temporary_, ": cannot flush: ", describe_errno());
-  CITADEL_CHECK(::fchmod(fd_, static_cast<mode_t>(mode_)) == 0, IoError, temporary_, ": cannot set mode: ",
-                describe_errno());
+  if (mode_ != kDefaultMode)
+    CITADEL_CHECK(::fchmod(fd_, static_cast<mode_t>(mode_)) == 0, IoError, temporary_, ": cannot set mode: ",
+                  describe_errno());
   ::close(fd_);
   fd_ = -1;
-  if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
+  if (!overwrite_) {  // link() fails when the target exists, without a window for a race
+    const bool linked = ::link(temporary_.c_str(), path_.c_str()) == 0;
+    const int error = errno;
+    ::unlink(temporary_.c_str());
+    CITADEL_CHECK(linked || error != EEXIST, IoError, path_, ": the file exists; refusing to replace it");
+    errno = error;
+    CITADEL_CHECK(linked, IoError, path_, ": cannot create the file: ", describe_errno());
+  } else if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
     const std::string reason = describe_errno();
     ::unlink(temporary_.c_str());
     throw IoError(path_ + ": cannot replace the file: " + reason);
@@ -74,8 +95,8 @@ void AtomicFileWriter::commit() {
   }
 }
 
-void write_file_atomically(const std::string& path, std::string_view contents, unsigned mode) {
-  AtomicFileWriter writer(path, mode);
+void write_file_atomically(const std::string& path, std::string_view contents, unsigned mode, bool overwrite) {
+  AtomicFileWriter writer(path, mode, overwrite);
   writer.write(contents);
   writer.commit();
 }

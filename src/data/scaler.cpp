@@ -90,6 +90,7 @@ StandardScaler StandardScaler::restore(std::vector<double> mean, std::vector<dou
   CITADEL_CHECK(!mean.empty() && mean.size() == scale.size(), ValueError, "StandardScaler: ", mean.size(),
                 " means for ", scale.size(), " scales");
   for (double s : scale) CITADEL_CHECK(std::isfinite(s) && s > 0, ValueError, "StandardScaler: a scale must be positive");
+  for (double m : mean) CITADEL_CHECK(std::isfinite(m), ValueError, "StandardScaler: a mean must be finite");
   StandardScaler scaler;
   scaler.mean_ = std::move(mean);
   scaler.scale_ = std::move(scale);
@@ -99,6 +100,9 @@ StandardScaler StandardScaler::restore(std::vector<double> mean, std::vector<dou
 MinMaxScaler MinMaxScaler::restore(std::vector<double> minimum, std::vector<double> maximum) {
   CITADEL_CHECK(!minimum.empty() && minimum.size() == maximum.size(), ValueError, "MinMaxScaler: ", minimum.size(),
                 " minima for ", maximum.size(), " maxima");
+  for (size_t i = 0; i < minimum.size(); ++i)
+    CITADEL_CHECK(std::isfinite(minimum[i]) && std::isfinite(maximum[i]) && minimum[i] <= maximum[i], ValueError,
+                  "MinMaxScaler: feature ", i, " has minimum ", minimum[i], " and maximum ", maximum[i]);
   MinMaxScaler scaler;
   scaler.minimum_ = std::move(minimum);
   scaler.maximum_ = std::move(maximum);
@@ -107,6 +111,7 @@ MinMaxScaler MinMaxScaler::restore(std::vector<double> minimum, std::vector<doub
 
 MeanImputer MeanImputer::restore(std::vector<double> means) {
   CITADEL_CHECK(!means.empty(), ValueError, "MeanImputer: no means");
+  for (double m : means) CITADEL_CHECK(std::isfinite(m), ValueError, "MeanImputer: a mean must be finite");
   MeanImputer imputer;
   imputer.means_ = std::move(means);
   return imputer;

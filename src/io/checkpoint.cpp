@@ -2,6 +2,7 @@
 // "training" metadata record (epoch, iterations, learning rate, random states, history).
 #include "citadel/io/checkpoint.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
 #include "citadel/io/model_file.hpp"
+#include "citadel/io/signing.hpp"
 
 namespace citadel {
 namespace {
@@ -16,10 +18,14 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kFormat = "citadel-checkpoint";
+// Ranges a genuine run stays within; anything beyond is a hostile or corrupted record.
+constexpr int64_t kMaxEpochs = 10'000'000;
+constexpr int64_t kMaxIterations = int64_t{1} << 40;
+constexpr double kMaxLearningRate = 1e3;
 
 }  // namespace
 
-void save_checkpoint(Sequential& model, const std::string& path) {
+void save_checkpoint(Sequential& model, const std::string& path, const ModelProtection& protection) {
   CITADEL_CHECK(model.built() && model.compiled(), ValueError, "save_checkpoint: the model must be built and compiled");
   const ResumePoint& progress = model.training_progress();
   Optimizer& optimizer = model.optimizer();
@@ -40,13 +46,18 @@ void save_checkpoint(Sequential& model, const std::string& path) {
   ExtraTensors buffers;  // the optimizer's state, after the weights
   for (auto& [name, buffer] : optimizer.state())
     if (!buffer->empty()) buffers.emplace_back("optimizer/" + name, std::span<const float>(*buffer));
-  write_file_atomically(path, model_file_bytes(model, {{"training", training.dump()}}, buffers, kFormat));
+  write_protected_file(path, model_file_bytes(model, {{"training", training.dump()}}, buffers, kFormat), protection,
+                       kPurposeCheckpoint);
 }
 
-ResumePoint restore_checkpoint(Sequential& model, const std::string& path) {
+ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const ModelAccess& access) {
   CITADEL_CHECK(model.built() && model.compiled(), ValueError,
                 "restore_checkpoint: build and compile the model as it was before resuming");
-  const std::string bytes = read_file_bytes(path);
+  std::string bytes = read_protected_file(path, access, kPurposeCheckpoint);
+  struct Wipe {
+    std::string& bytes;
+    ~Wipe() { wipe_bytes(bytes); }
+  } wipe{bytes};
   const ModelFileSummary summary = inspect_model_file(bytes, path);  // validates the whole layout
   const auto format = summary.metadata.find("format");
   CITADEL_CHECK(format != summary.metadata.end() && format->second == kFormat, IoError, path,
@@ -72,6 +83,8 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path) {
                   "' has shape ", summary.tensors.at(info.name), " but the model needs ", info.shape);
     std::memcpy(params.value(static_cast<int>(i)).data(), stored.data(), stored.size());
   }
+  for (float w : params.values())
+    CITADEL_CHECK(std::isfinite(w), IoError, path, ": the checkpoint holds a weight that is not finite (", w, ")");
   ResumePoint point;
   try {
     const json training = json::parse(record->second);
@@ -85,21 +98,46 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path) {
       const std::string_view stored = tensor(key);
       CITADEL_CHECK(stored.size() == size_t(params.trainable_size()) * sizeof(float), IoError, path, ": ", key,
                     " does not match the model's ", params.trainable_size(), " trainable parameters");
-      buffer->resize(params.trainable_size());
-      std::memcpy(buffer->data(), stored.data(), stored.size());
+      std::vector<float> values(static_cast<size_t>(params.trainable_size()));
+      std::memcpy(values.data(), stored.data(), stored.size());
+      // Second moments (Adam's v, RMSprop's and Adagrad's accumulators) are square roots' arguments.
+      const bool non_negative =
+          name == "v" || name == "accumulator" || (optimizer.name() == "rmsprop" && name == "velocity");
+      for (float v : values)
+        CITADEL_CHECK(std::isfinite(v) && (!non_negative || v >= 0), IoError, path, ": optimizer state '", name,
+                      "' holds ", v, (non_negative ? ", which must be finite and >= 0" : ", which must be finite"));
+      *buffer = std::move(values);
     }
-    optimizer.set_iterations(training.at("iterations").get<int64_t>());
-    optimizer.set_learning_rate(training.at("learning_rate").get<float>());
+    const int64_t iterations = training.at("iterations").get<int64_t>();
+    CITADEL_CHECK(iterations >= 0 && iterations <= kMaxIterations, IoError, path, ": training record 'iterations' is ",
+                  iterations, "; expected 0 to ", kMaxIterations);
+    const double learning_rate = training.at("learning_rate").get<double>();
+    CITADEL_CHECK(std::isfinite(learning_rate) && learning_rate >= 0 && learning_rate <= kMaxLearningRate, IoError,
+                  path, ": training record 'learning_rate' is ", learning_rate, "; expected 0 to ", kMaxLearningRate);
+    optimizer.set_iterations(iterations);
+    optimizer.set_learning_rate(static_cast<float>(learning_rate));
     for (size_t i = 0; i < model.size(); ++i) {
       const auto& layers = training.at("layer_rngs");
       if (layers.contains(model.layer(i).name()))
         model.layer(i).set_random_state(layers[model.layer(i).name()].get<std::vector<uint64_t>>());
     }
-    point.epoch = training.at("epoch").get<int>();
+    const int64_t epoch = training.at("epoch").get<int64_t>();
+    CITADEL_CHECK(epoch >= 0 && epoch <= kMaxEpochs, IoError, path, ": training record 'epoch' is ", epoch,
+                  "; expected 0 to ", kMaxEpochs);
+    point.epoch = static_cast<int>(epoch);
     point.shuffle_rng = training.at("shuffle_rng").get<std::vector<uint64_t>>();
+    CITADEL_CHECK(point.shuffle_rng.size() == 7, IoError, path, ": training record 'shuffle_rng' needs 7 words");
     point.history.epoch = training.at("history_epochs").get<std::vector<int>>();
-    for (const auto& [name, values] : training.at("history").items())
+    CITADEL_CHECK(int64_t(point.history.epoch.size()) == epoch, IoError, path, ": the history has ",
+                  point.history.epoch.size(), " epochs but the record says ", epoch);
+    for (size_t e = 0; e < point.history.epoch.size(); ++e)
+      CITADEL_CHECK(point.history.epoch[e] >= 0 && point.history.epoch[e] < epoch, IoError, path,
+                    ": the history's epoch numbers lie outside 0 to ", epoch - 1);
+    for (const auto& [name, values] : training.at("history").items()) {
       point.history.history[name] = values.get<std::vector<double>>();
+      CITADEL_CHECK(int64_t(point.history.history[name].size()) <= epoch, IoError, path, ": the history of '", name,
+                    "' has more values than epochs");
+    }
   } catch (const json::exception& e) {
     throw IoError(path + ": the training record is malformed: " + e.what());
   } catch (const ValueError& e) {
@@ -108,12 +146,13 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path) {
   return point;
 }
 
-ModelCheckpoint::ModelCheckpoint(std::string path, int every) : path_(std::move(path)), every_(every) {
+ModelCheckpoint::ModelCheckpoint(std::string path, int every, ModelProtection protection)
+    : path_(std::move(path)), every_(every), protection_(std::move(protection)) {
   CITADEL_CHECK(every >= 1, ValueError, "ModelCheckpoint: every must be >= 1, got ", every);
 }
 
 void ModelCheckpoint::on_epoch_saved(int epoch, Sequential& model) {
-  if ((epoch + 1) % every_ == 0) save_checkpoint(model, path_);
+  if ((epoch + 1) % every_ == 0) save_checkpoint(model, path_, protection_);
 }
 
 }  // namespace citadel

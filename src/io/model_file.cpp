@@ -185,6 +185,40 @@ void copy_weights(const ParsedFile& file, Sequential& model, const std::string& 
                 "' belongs to no parameter of the architecture");
 }
 
+// Every planned parameter has a tensor of its shape in the file and no tensor is left
+// over; parameters and per-row activations stay under the caps.
+void check_plan_against_file(const Sequential::BuildPlan& plan, const ParsedFile& file, const std::string& source,
+                             const ModelFileLimits& limits) {
+  std::map<std::string_view, const TensorEntry*> by_name;
+  for (const auto& t : file.tensors) by_name[t.name] = &t;
+  int64_t parameters = 0;
+  for (const ParameterInfo& info : plan.parameters) {
+    const auto found = by_name.find(info.name);
+    CITADEL_CHECK(found != by_name.end(), IoError, source, ": the architecture has a parameter '", info.name,
+                  "' that the file does not hold (shape ", info.shape, ")");
+    CITADEL_CHECK(found->second->shape == info.shape, IoError, source, ": tensor '", info.name, "' has shape ",
+                  found->second->shape, " but the architecture needs ", info.shape);
+    parameters += info.shape.numel();  // bounded by the file's size, which holds them
+    by_name.erase(found);
+  }
+  CITADEL_CHECK(by_name.empty(), IoError, source, ": tensor '", by_name.empty() ? "" : std::string(by_name.begin()->first),
+                "' belongs to no parameter of the architecture");
+  CITADEL_CHECK(parameters <= limits.max_parameters, IoError, source, ": ", parameters,
+                " parameters exceed the limit of ", limits.max_parameters);
+  int64_t activations = 0;
+  for (const Shape& shape : plan.output_shapes) {
+    int64_t count = 0;
+    try {
+      count = shape.numel();
+    } catch (const ShapeError&) {
+      count = INT64_MAX;
+    }
+    CITADEL_CHECK(!__builtin_add_overflow(activations, count, &activations) && activations <= limits.max_activations_per_row,
+                  IoError, source, ": the layers' outputs for one input row exceed ", limits.max_activations_per_row,
+                  " values (layer output ", shape, ")");
+  }
+}
+
 }  // namespace
 
 std::string read_file_bytes(const std::string& path) {
@@ -251,18 +285,24 @@ LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& sou
   }
   const auto input = loaded.model.layer(0).declared_input_shape();
   CITADEL_CHECK(input.has_value(), IoError, source, ": the architecture does not give the input shape");
+  ParsedFile weights = file;
+  if (checkpoint)  // optimizer buffers belong to no layer
+    std::erase_if(weights.tensors, [](const TensorEntry& t) { return t.name.rfind("optimizer/", 0) == 0; });
+  // Before anything is allocated: the architecture's parameters must be exactly the
+  // tensors present, so a small file cannot declare a huge model.
+  Sequential::BuildPlan plan;
+  try {
+    plan = loaded.model.plan(*input);
+  } catch (const Error& e) {
+    throw IoError(source + ": the architecture does not fit together: " + e.what());
+  }
+  check_plan_against_file(plan, weights, source, limits);
   try {
     loaded.model.build(*input);
   } catch (const ShapeError& e) {
     throw IoError(source + ": the architecture does not fit together: " + e.what());
   }
-  if (checkpoint) {
-    ParsedFile weights = file;
-    std::erase_if(weights.tensors, [](const TensorEntry& t) { return t.name.rfind("optimizer/", 0) == 0; });
-    copy_weights(weights, loaded.model, source);
-  } else {
-    copy_weights(file, loaded.model, source);
-  }
+  copy_weights(weights, loaded.model, source);
   if (const auto found = file.metadata.find("compile"); found != file.metadata.end()) {
     json compile;
     try {

@@ -1,10 +1,12 @@
-// Ed25519 (crypto_sign_detached) over whole files, keys and signatures as labelled
-// base64 lines so a file of the wrong kind is recognised rather than misused.
+// Ed25519 (crypto_sign_detached) over a signed statement; keys and signature files as
+// labelled base64 lines so a file of the wrong kind is recognised rather than misused.
 #include "citadel/io/signing.hpp"
 
 #include <sodium.h>
 
+#include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "citadel/core/atomic_file.hpp"
@@ -16,73 +18,164 @@ namespace {
 
 constexpr const char* kPublicLabel = "citadel-ed25519-public";
 constexpr const char* kSecretLabel = "citadel-ed25519-secret";
-constexpr const char* kSignatureLabel = "citadel-ed25519-signature";
+constexpr const char* kSignatureLabel = "citadel-signed-statement-v2";
+// Signed before the statement: an Ed25519 signature made for anything else never verifies.
+constexpr std::string_view kDomain("citadel signed statement v2\n", 28);
+constexpr size_t kMaxSignatureFileBytes = 64 * 1024;
 
-void ensure_sodium() {
-  CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised");
-}
+void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
 
-std::string encode(const char* label, const unsigned char* data, size_t size) {
+std::string base64(const unsigned char* data, size_t size) {
   std::vector<char> text(sodium_base64_encoded_len(size, sodium_base64_VARIANT_ORIGINAL));
   sodium_bin2base64(text.data(), text.size(), data, size, sodium_base64_VARIANT_ORIGINAL);
-  return std::string(label) + " " + text.data() + "\n";
+  return text.data();
 }
 
-// The `size` bytes a labelled key or signature file holds.
-std::vector<unsigned char> decode(const std::string& path, const char* label, size_t size) {
-  std::string text = read_file_bytes(path);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const std::string prefix = std::string(label) + " ";
-  CITADEL_CHECK(text.rfind(prefix, 0) == 0, IoError, path, ": not a ", label, " file");
-  std::vector<unsigned char> bytes(size);
+std::vector<unsigned char> unbase64(std::string_view text, size_t max_size, const std::string& path, const char* what) {
+  std::vector<unsigned char> bytes(max_size);
   size_t decoded = 0;
-  const std::string base64 = text.substr(prefix.size());
-  CITADEL_CHECK(sodium_base642bin(bytes.data(), size, base64.data(), base64.size(), nullptr, &decoded, nullptr,
-                                  sodium_base64_VARIANT_ORIGINAL) == 0 &&
-                    decoded == size,
-                IoError, path, ": the ", label, " is not ", size, " bytes of base64");
+  CITADEL_CHECK(sodium_base642bin(bytes.data(), bytes.size(), text.data(), text.size(), nullptr, &decoded, nullptr,
+                                  sodium_base64_VARIANT_ORIGINAL) == 0,
+                IoError, path, ": the ", what, " is not valid base64");
+  bytes.resize(decoded);
   return bytes;
 }
 
+// The `size` bytes a labelled key file holds.
+std::vector<unsigned char> read_key(const std::string& path, const char* label, size_t size) {
+  std::string text = read_file_bytes(path);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const std::string prefix = std::string(label) + " ";
+  const bool labelled = text.rfind(prefix, 0) == 0;
+  std::vector<unsigned char> bytes;
+  if (labelled) bytes = unbase64(std::string_view(text).substr(prefix.size()), size, path, label);
+  sodium_memzero(text.data(), text.size());
+  CITADEL_CHECK(labelled, IoError, path, ": not a ", label, " file");
+  CITADEL_CHECK(bytes.size() == size, IoError, path, ": the ", label, " is not ", size, " bytes of base64");
+  return bytes;
+}
+
+std::string hex_sha256(std::string_view bytes) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+std::string file_name_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
 }  // namespace
 
-void generate_signing_keys(const std::string& public_key_path, const std::string& secret_key_path) {
+std::string SignedStatement::text() const {
+  return purpose + " '" + file_name + "', " + std::to_string(bytes) + " bytes, SHA-256 " + sha256 + ", signed " +
+         created;
+}
+
+void generate_signing_keys(const std::string& public_key_path, const std::string& secret_key_path, bool overwrite) {
   ensure_sodium();
+  for (const auto& path : {secret_key_path, public_key_path})
+    CITADEL_CHECK(overwrite || !std::filesystem::exists(path), IoError, path,
+                  ": the file exists; refusing to replace a key (files signed with it would no longer verify). "
+                  "Give another name, or --force");
   unsigned char public_key[crypto_sign_PUBLICKEYBYTES], secret_key[crypto_sign_SECRETKEYBYTES];
   crypto_sign_keypair(public_key, secret_key);
-  write_file_atomically(secret_key_path, encode(kSecretLabel, secret_key, sizeof secret_key), 0600);
-  write_file_atomically(public_key_path, encode(kPublicLabel, public_key, sizeof public_key));
+  std::string secret_line = std::string(kSecretLabel) + " " + base64(secret_key, sizeof secret_key) + "\n";
   sodium_memzero(secret_key, sizeof secret_key);
+  write_file_atomically(secret_key_path, secret_line, 0600, overwrite);
+  sodium_memzero(secret_line.data(), secret_line.size());
+  write_file_atomically(public_key_path, std::string(kPublicLabel) + " " + base64(public_key, sizeof public_key) + "\n",
+                        kDefaultMode, overwrite);
 }
 
 std::string signature_path_for(const std::string& path) { return path + ".sig"; }
 
-void sign_file(const std::string& path, const std::string& secret_key_path, const std::string& signature_path) {
+void sign_bytes(std::string_view bytes, const std::string& path, const std::string& purpose,
+                const std::string& secret_key_path, const std::string& signature_path) {
   ensure_sodium();
-  const std::string bytes = read_file_bytes(path);
-  std::vector<unsigned char> secret_key = decode(secret_key_path, kSecretLabel, crypto_sign_SECRETKEYBYTES);
+  CITADEL_CHECK(purpose == kPurposeModel || purpose == kPurposeCheckpoint, ValueError, "sign: purpose '", purpose,
+                "' is neither ", kPurposeModel, " nor ", kPurposeCheckpoint);
+  const nlohmann::json statement{{"domain", "citadel-signature-v2"}, {"purpose", purpose},
+                                 {"file", file_name_of(path)},       {"sha256", hex_sha256(bytes)},
+                                 {"bytes", bytes.size()},            {"created", utc_now()}};
+  const std::string text = statement.dump();
+  std::string message = std::string(kDomain) + text;
+  std::vector<unsigned char> secret_key = read_key(secret_key_path, kSecretLabel, crypto_sign_SECRETKEYBYTES);
   unsigned char signature[crypto_sign_BYTES];
-  crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+  crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
                        secret_key.data());
   sodium_memzero(secret_key.data(), secret_key.size());
   write_file_atomically(signature_path.empty() ? signature_path_for(path) : signature_path,
-                        encode(kSignatureLabel, signature, sizeof signature));
+                        std::string(kSignatureLabel) + "\n" +
+                            base64(reinterpret_cast<const unsigned char*>(text.data()), text.size()) + "\n" +
+                            base64(signature, sizeof signature) + "\n");
 }
 
-bool signature_is_valid(std::string_view bytes, const std::string& signature_path, const std::string& public_key_path) {
+void sign_file(const std::string& path, const std::string& secret_key_path, const std::string& purpose,
+               const std::string& signature_path) {
+  sign_bytes(read_file_bytes(path), path, purpose, secret_key_path, signature_path);
+}
+
+SignedStatement require_valid_signature(std::string_view bytes, const std::string& path,
+                                        const std::string& public_key_path, const std::string& purpose,
+                                        const std::string& signature_path_given) {
   ensure_sodium();
-  const auto public_key = decode(public_key_path, kPublicLabel, crypto_sign_PUBLICKEYBYTES);
-  const auto signature = decode(signature_path, kSignatureLabel, crypto_sign_BYTES);
-  return crypto_sign_verify_detached(signature.data(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                                     bytes.size(), public_key.data()) == 0;
-}
-
-void require_valid_signature(std::string_view bytes, const std::string& path, const std::string& public_key_path) {
-  const std::string signature = signature_path_for(path);
-  CITADEL_CHECK(std::filesystem::exists(signature), SecurityError, path, ": no signature (", signature,
-                ") and a public key was given; refusing an unsigned model");
-  CITADEL_CHECK(signature_is_valid(bytes, signature, public_key_path), SecurityError, path,
-                ": the signature does not match (the file was changed, or signed with another key); refusing it");
+  const std::string signature_path = signature_path_given.empty() ? signature_path_for(path) : signature_path_given;
+  CITADEL_CHECK(std::filesystem::exists(signature_path), SecurityError, path, ": no signature (", signature_path,
+                ") and a public key was given; refusing an unsigned ", purpose.empty() ? "file" : purpose);
+  CITADEL_CHECK(std::filesystem::file_size(signature_path) <= kMaxSignatureFileBytes, IoError, signature_path,
+                ": too large to be a signature file");
+  const auto public_key = read_key(public_key_path, kPublicLabel, crypto_sign_PUBLICKEYBYTES);
+  const std::string file = read_file_bytes(signature_path);
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < file.size();) {
+    const size_t end = std::min(file.find('\n', start), file.size());
+    lines.push_back(file.substr(start, end - start));
+    start = end + 1;
+  }
+  CITADEL_CHECK(lines.empty() || lines[0].rfind("citadel-ed25519-signature ", 0) != 0, SecurityError, signature_path,
+                ": a signature of an older citadel (over bare bytes, binding no purpose or name); re-sign the file "
+                "with `citadel sign`");
+  CITADEL_CHECK(lines.size() == 3 && lines[0] == kSignatureLabel, IoError, signature_path, ": not a ",
+                kSignatureLabel, " file");
+  const std::vector<unsigned char> text_bytes = unbase64(lines[1], lines[1].size(), signature_path, "statement");
+  const std::vector<unsigned char> signature = unbase64(lines[2], crypto_sign_BYTES, signature_path, "signature");
+  CITADEL_CHECK(signature.size() == crypto_sign_BYTES, IoError, signature_path, ": the signature is not ",
+                crypto_sign_BYTES, " bytes");
+  const std::string text(text_bytes.begin(), text_bytes.end());
+  const std::string message = std::string(kDomain) + text;
+  CITADEL_CHECK(crypto_sign_verify_detached(signature.data(), reinterpret_cast<const unsigned char*>(message.data()),
+                                            message.size(), public_key.data()) == 0,
+                SecurityError, path, ": the signature does not match (not signed with this key, or changed); refusing it");
+  SignedStatement statement;
+  try {
+    const nlohmann::json json = nlohmann::json::parse(text);
+    statement.purpose = json.at("purpose").get<std::string>();
+    statement.file_name = json.at("file").get<std::string>();
+    statement.sha256 = json.at("sha256").get<std::string>();
+    statement.bytes = json.at("bytes").get<int64_t>();
+    statement.created = json.at("created").get<std::string>();
+    CITADEL_CHECK(json.at("domain") == "citadel-signature-v2", IoError, "unknown domain");
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(signature_path + ": the signed statement is malformed: " + e.what());
+  }
+  // The statement is authentic; now it must be about these bytes, this file, this use.
+  CITADEL_CHECK(statement.sha256 == hex_sha256(bytes) && statement.bytes == int64_t(bytes.size()), SecurityError, path,
+                ": the signature does not match (the file was changed since it was signed); refusing it");
+  CITADEL_CHECK(statement.file_name == file_name_of(path), SecurityError, path, ": the signature is for a file named '",
+                statement.file_name, "', not '", file_name_of(path), "'; refusing it (re-sign a renamed file)");
+  CITADEL_CHECK(purpose.empty() || statement.purpose == purpose, SecurityError, path, ": the signature vouches for a ",
+                statement.purpose, ", not a ", purpose, "; refusing it");
+  return statement;
 }
 
 }  // namespace citadel

@@ -82,6 +82,19 @@ void Sequential::build(const Shape& input_shape) {
   if (s.compiled) s.resolve_training_setup();
 }
 
+Sequential::BuildPlan Sequential::plan(const Shape& input_shape) const {
+  CITADEL_CHECK(!state_->layers.empty(), ValueError, "model '", name_, "' has no layers");
+  ParameterStore scratch;  // declarations only: nothing is allocated
+  BuildPlan result;
+  Shape shape = input_shape;
+  for (const auto& layer : state_->layers) {
+    shape = layer->clone()->build(shape, scratch);
+    result.output_shapes.push_back(shape);
+  }
+  result.parameters = scratch.parameters();
+  return result;
+}
+
 void Sequential::compile(const CompileOptions& options) {
   CITADEL_CHECK(!options.loss.empty(), ValueError,
                 "compile: a loss is required, e.g. {.loss = \"binary_crossentropy\"}");

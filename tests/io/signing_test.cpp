@@ -1,5 +1,6 @@
-// Ed25519 signatures: valid ones verify; any changed byte, another key, or no signature
-// is refused.
+// Ed25519 signatures over signed statements: valid ones verify; any changed byte, another
+// key, no signature, another purpose, another file name or an old bare-bytes signature is
+// refused; keys are never overwritten silently.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -27,8 +28,22 @@ struct Keys {
 
 Keys make_keys(const std::string& name) {
   Keys keys{scratch(name + ".pub").string(), scratch(name + ".key").string()};
+  fs::remove(keys.public_key);
+  fs::remove(keys.secret_key);
   generate_signing_keys(keys.public_key, keys.secret_key);
   return keys;
+}
+
+// Whether the signature file `signature` vouches for `bytes` as the model at `path`.
+bool signature_is_valid(const std::string& bytes, const std::string& signature, const std::string& public_key,
+                        const std::string& path = "", const std::string& purpose = kPurposeModel) {
+  const std::string file = path.empty() ? signature.substr(0, signature.size() - 4) : path;
+  try {
+    require_valid_signature(bytes, file, public_key, purpose, signature);
+    return true;
+  } catch (const SecurityError&) {
+    return false;
+  }
 }
 
 }  // namespace
@@ -43,7 +58,12 @@ TEST(Signing, SecretKeyIsPrivateAndSignaturesVerify) {
   sign_file(model.string(), keys.secret_key);
   EXPECT_TRUE(fs::exists(model.string() + ".sig"));
   EXPECT_TRUE(signature_is_valid(read_file_bytes(model.string()), model.string() + ".sig", keys.public_key));
-  EXPECT_NO_THROW(require_valid_signature(read_file_bytes(model.string()), model.string(), keys.public_key));
+  const SignedStatement statement =
+      require_valid_signature(read_file_bytes(model.string()), model.string(), keys.public_key, kPurposeModel);
+  EXPECT_EQ(statement.purpose, "model");
+  EXPECT_EQ(statement.file_name, model.filename().string());
+  EXPECT_EQ(statement.bytes, 3003);
+  EXPECT_EQ(statement.sha256.size(), 64u);
 }
 
 TEST(Signing, AnyChangedByteFailsVerification) {
@@ -73,14 +93,14 @@ TEST(Signing, AnotherKeyOrNoSignatureIsRefused) {
   sign_file(model.string(), keys.secret_key);
   EXPECT_FALSE(signature_is_valid("model bytes", model.string() + ".sig", other.public_key));
   try {
-    require_valid_signature("model bytes", model.string(), other.public_key);
+    require_valid_signature("model bytes", model.string(), other.public_key, kPurposeModel);
     FAIL();
   } catch (const SecurityError& e) {
     EXPECT_NE(std::string(e.what()).find("does not match"), std::string::npos);
   }
   fs::remove(model.string() + ".sig");
   try {
-    require_valid_signature("model bytes", model.string(), keys.public_key);
+    require_valid_signature("model bytes", model.string(), keys.public_key, kPurposeModel);
     FAIL();
   } catch (const SecurityError& e) {
     EXPECT_NE(std::string(e.what()).find("no signature"), std::string::npos);
@@ -97,4 +117,44 @@ TEST(Signing, MalformedKeysAreIoErrors) {
   write(garbage, "citadel-ed25519-public !!!notbase64\n");
   sign_file(model.string(), keys.secret_key);
   EXPECT_THROW(signature_is_valid("x", model.string() + ".sig", garbage.string()), IoError);
+}
+
+// A signature binds what the file is for and its name: a signed checkpoint does not pass
+// for a model, a signed model copied under another name does not pass for that file, and
+// an old signature over bare bytes (which bound neither) is refused.
+TEST(Signing, StatementsBindPurposeAndNameAndOldSignaturesAreRefused) {
+  const Keys keys = make_keys("f");
+  const fs::path checkpoint = scratch("run.ckpt"), model = scratch("v2.safetensors");
+  write(checkpoint, "checkpoint bytes");
+  sign_file(checkpoint.string(), keys.secret_key, kPurposeCheckpoint);
+  EXPECT_TRUE(signature_is_valid("checkpoint bytes", checkpoint.string() + ".sig", keys.public_key, "",
+                                 kPurposeCheckpoint));
+  try {
+    require_valid_signature("checkpoint bytes", checkpoint.string(), keys.public_key, kPurposeModel);
+    FAIL() << "a checkpoint signature verified as a model's";
+  } catch (const SecurityError& e) {
+    EXPECT_NE(std::string(e.what()).find("vouches for a checkpoint, not a model"), std::string::npos) << e.what();
+  }
+  // The old model and its signature, copied over the new model's name.
+  const fs::path old_model = scratch("v1.safetensors");
+  write(old_model, "old model");
+  sign_file(old_model.string(), keys.secret_key);
+  fs::copy_file(old_model.string() + ".sig", model.string() + ".sig", fs::copy_options::overwrite_existing);
+  try {
+    require_valid_signature("old model", model.string(), keys.public_key, kPurposeModel);
+    FAIL() << "a signature for another file name verified";
+  } catch (const SecurityError& e) {
+    EXPECT_NE(std::string(e.what()).find("for a file named"), std::string::npos) << e.what();
+  }
+  write(model.string() + ".sig", "citadel-ed25519-signature AAAA\n");
+  EXPECT_THROW(require_valid_signature("old model", model.string(), keys.public_key, kPurposeModel), SecurityError);
+}
+
+TEST(Signing, KeygenNeverReplacesAKeySilently) {
+  const Keys keys = make_keys("g");
+  const std::string before = read_file_bytes(keys.secret_key);
+  EXPECT_THROW(generate_signing_keys(keys.public_key, keys.secret_key), IoError);
+  EXPECT_EQ(read_file_bytes(keys.secret_key), before);
+  generate_signing_keys(keys.public_key, keys.secret_key, true);
+  EXPECT_NE(read_file_bytes(keys.secret_key), before);
 }

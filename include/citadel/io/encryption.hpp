@@ -10,12 +10,15 @@
 namespace citadel {
 
 struct EncryptionKey {
-  std::string key_file;    // a file from generate_encryption_key, or
-  std::string passphrase;  // a passphrase (Argon2id, with the salt and limits stored in the file)
+  std::string key_file = "";    // a file from generate_encryption_key, or
+  std::string passphrase = "";  // a passphrase (Argon2id MODERATE, with the salt and limits stored in the file)
+  ~EncryptionKey();        // wipes the passphrase
+  bool empty() const { return key_file.empty() && passphrase.empty(); }
 };
 
-// Writes a new random 32-byte key as a one-line text file with mode 0600.
-void generate_encryption_key(const std::string& path);
+// Writes a new random 32-byte key as a one-line text file with mode 0600. An existing
+// file is refused unless `overwrite`: it may be the only key to earlier encrypted files.
+void generate_encryption_key(const std::string& path, bool overwrite = false);
 
 // Whether bytes (or the file at `path`) start like an encrypted citadel file.
 bool is_encrypted(std::string_view bytes);
@@ -33,5 +36,7 @@ void encrypt_file(const std::string& input, const std::string& output, const Enc
 void decrypt_file(const std::string& input, const std::string& output, const EncryptionKey& key);
 // Decrypts a file straight into memory (the plaintext never touches the disk).
 std::string decrypt_file_to_memory(const std::string& path, const EncryptionKey& key);
+// Overwrites a buffer that held plaintext or key material, then empties it.
+void wipe_bytes(std::string& bytes);
 
 }  // namespace citadel

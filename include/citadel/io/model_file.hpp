@@ -22,10 +22,15 @@ using Metadata = std::map<std::string, std::string>;
 inline constexpr const char* kModelFormat = "citadel-model";
 inline constexpr int kModelFormatVersion = 1;
 
+// What a model file may make the loader spend. The architecture is checked against the
+// tensors the file really holds before anything is built, so a file can only make the
+// loader allocate about what it weighs; these caps bound the rest.
 struct ModelFileLimits {
   int64_t max_header_bytes = 16 << 20;
   int max_json_depth = 32;
   int64_t max_tensors = 100'000;
+  int64_t max_parameters = int64_t{1} << 30;         // floats over all parameters (4 GiB)
+  int64_t max_activations_per_row = int64_t{1} << 26;  // floats over all layer outputs for one input row
 };
 
 // Writes the built model (weights, architecture, compile settings, `extra` metadata)

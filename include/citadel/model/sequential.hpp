@@ -142,6 +142,14 @@ class Sequential {
   // initializes the weights. fit/predict build automatically.
   void build(const Shape& input_shape);
   bool built() const { return built_; }
+  // What build(input_shape) would declare, computed on copies of the layers without
+  // allocating anything: the parameters (names and shapes, in declaration order) and each
+  // layer's output shape. Loaders check a file against it before building.
+  struct BuildPlan {
+    std::vector<ParameterInfo> parameters;
+    std::vector<Shape> output_shapes;  // without the batch axis
+  };
+  BuildPlan plan(const Shape& input_shape) const;
   // Keras-style table: layer (type), output shape, parameter count, totals.
   std::string summary_text() const;
   void summary(std::ostream& out) const;
