@@ -16,8 +16,8 @@ namespace citadel::cli {
 namespace {
 
 int run_info(const Settings& s) {
-  const bool encrypted = is_encrypted_file(s.model_file);
-  std::string bytes = read_model_bytes(s, s.model_file);
+  bool encrypted = false;
+  std::string bytes = read_model_bytes(s, s.model_file, &encrypted);  // the file's only read
   const bool has_signature = std::filesystem::exists(signature_path_for(s.model_file));
   const std::string signature = !s.public_key.empty() ? "valid (checked with " + s.public_key + ")"
                                 : has_signature        ? "present (" + signature_path_for(s.model_file) +
@@ -25,10 +25,10 @@ int run_info(const Settings& s) {
                                                        : "none";
   const ModelFileSummary summary = inspect_model_file(bytes, s.model_file);
   LoadedModel loaded = load_model_from_bytes(bytes, s.model_file);
-  wipe_bytes(bytes);
   // A model file with a data schema must be usable as one: its schema and preprocessing
   // are checked against the architecture, as predict would.
-  if (summary.metadata.count("schema")) load_pipeline(s, s.model_file);
+  if (summary.metadata.count("schema")) load_pipeline_from_bytes(bytes, s.model_file);
+  wipe_bytes(bytes);
   auto record = [&](const char* key) {
     const auto found = summary.metadata.find(key);
     return terminal_safe(found == summary.metadata.end() ? std::string("-") : found->second);

@@ -446,14 +446,24 @@ EncryptionKey encryption_key(const Settings& s) {
   return key;
 }
 
-std::string read_model_bytes(const Settings& s, const std::string& path) {
-  return read_protected_file(path, model_access(s), kPurposeModel);
+std::string read_model_bytes(const Settings& s, const std::string& path, bool* was_encrypted) {
+  return read_protected_file(path, model_access(s), kPurposeModel, was_encrypted);
 }
 
 SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
   std::string bytes = read_model_bytes(s, path);
+  try {
+    SavedPipeline pipeline = load_pipeline_from_bytes(bytes, path);
+    wipe_bytes(bytes);  // the plaintext of an encrypted model is not kept
+    return pipeline;
+  } catch (...) {
+    wipe_bytes(bytes);
+    throw;
+  }
+}
+
+SavedPipeline load_pipeline_from_bytes(std::string_view bytes, const std::string& path) {
   LoadedModel loaded = load_model_from_bytes(bytes, path);
-  wipe_bytes(bytes);  // the plaintext of an encrypted model is not kept
   auto record = [&](const char* key) {
     const auto found = loaded.metadata.find(key);
     CITADEL_CHECK(found != loaded.metadata.end(), IoError, path, ": has no '", key,

@@ -92,9 +92,11 @@ ModelAccess model_access(const Settings& settings);
 ModelProtection model_protection(const Settings& settings, bool private_data);
 // The bytes of a model file as the settings ask: read once, the signature checked on those
 // bytes with --pubkey, then decrypted in memory with --key-file / --passphrase-env.
-std::string read_model_bytes(const Settings& settings, const std::string& path);
+std::string read_model_bytes(const Settings& settings, const std::string& path, bool* was_encrypted = nullptr);
 // Loads a saved pipeline through read_model_bytes.
 SavedPipeline load_pipeline(const Settings& settings, const std::string& path);
+// The same from a model file's plaintext (already read, verified and decrypted).
+SavedPipeline load_pipeline_from_bytes(std::string_view bytes, const std::string& path);
 // The key given by --key-file or --passphrase-env; ValueError when neither (or the
 // variable is unset).
 EncryptionKey encryption_key(const Settings& settings);

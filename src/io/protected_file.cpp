@@ -8,9 +8,11 @@
 
 namespace citadel {
 
-std::string read_protected_file(const std::string& path, const ModelAccess& access, const std::string& purpose) {
+std::string read_protected_file(const std::string& path, const ModelAccess& access, const std::string& purpose,
+                                bool* was_encrypted) {
   std::string stored = read_file_bytes(path);
   if (!access.public_key.empty()) require_valid_signature(stored, path, access.public_key, purpose);
+  if (was_encrypted) *was_encrypted = is_encrypted(stored);
   if (!is_encrypted(stored)) return stored;
   CITADEL_CHECK(!access.key.empty(), SecurityError, path, ": the ", purpose,
                 " is encrypted; give --key-file or --passphrase-env");

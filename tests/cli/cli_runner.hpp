@@ -1,8 +1,11 @@
 // Running the built `citadel` binary from tests, as a user runs it.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <array>
 #include <cstdio>
@@ -44,6 +47,32 @@ inline CliResult run_cli(const std::string& arguments) {
   while (size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, read_file(err)};
+}
+
+// run_cli, also measuring the child's peak resident memory and wall time (wait4).
+struct MeasuredResult {
+  CliResult result;
+  double peak_mb = 0, seconds = 0;
+};
+
+inline MeasuredResult run_cli_measured(const std::string& arguments) {
+  const auto out = scratch_directory() / "measured_stdout.txt", err = scratch_directory() / "measured_stderr.txt";
+  const std::string command =
+      std::string("exec ") + CITADEL_BINARY + " " + arguments + " >" + out.string() + " 2>" + err.string();
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  ::wait4(child, &status, 0, &usage);
+  MeasuredResult measured;
+  measured.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  measured.peak_mb = double(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+  measured.result = {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
+  return measured;
 }
 
 }  // namespace citadel::testkit

@@ -26,7 +26,9 @@ struct ModelProtection {
 
 // The plaintext of `path` (its bytes, verified and decrypted as `access` asks); `purpose`
 // is kPurposeModel or kPurposeCheckpoint. Callers wipe_bytes() it when done.
-std::string read_protected_file(const std::string& path, const ModelAccess& access, const std::string& purpose);
+// `was_encrypted`, when given, tells whether the stored file was encrypted.
+std::string read_protected_file(const std::string& path, const ModelAccess& access, const std::string& purpose,
+                                bool* was_encrypted = nullptr);
 
 // Writes `plaintext` to `path` atomically, protected as asked.
 void write_protected_file(const std::string& path, std::string plaintext, const ModelProtection& protection,
