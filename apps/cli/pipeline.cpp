@@ -48,6 +48,7 @@ std::string choose_loss(const Settings& s, const DataSchema& schema) {
 
 CsvOptions csv_options(const Settings& s) {
   CsvOptions options;
+  options.max_file_bytes = s.max_data_bytes;
   if (s.header) options.header = true;
   if (s.no_header) options.header = false;
   if (!s.delimiter.empty()) options.delimiter = s.delimiter == "tab" ? '\t' : s.delimiter[0];
@@ -153,8 +154,9 @@ PreparedData load_data(const Settings& s, bool hold_out_test) {
   const CsvTable table = read_csv(data.source, csv_options(s));
   if (s.verbose > 0) std::printf("%s: %s\n", data.source.c_str(), table.header_decision.c_str());
   const LabelType label_type = is_regression_loss(s.loss) ? LabelType::kValues : LabelType::kClasses;
-  Dataset all = to_dataset(table, {.label = s.label, .categorical = s.categorical, .missing = missing_policy(s),
-                                   .label_type = label_type});
+  DatasetOptions dataset_options{.label = s.label, .categorical = s.categorical, .missing = missing_policy(s),
+                                 .label_type = label_type, .max_categories = s.max_categories};
+  Dataset all = to_dataset(table, dataset_options);
   if (all.dropped_rows > 0 && s.verbose > 0)
     std::printf("Dropped %lld rows with missing values (--missing drop)\n", static_cast<long long>(all.dropped_rows));
   data.schema = all.schema;
@@ -165,6 +167,15 @@ PreparedData load_data(const Settings& s, bool hold_out_test) {
     return data;
   }
   const SplitIndices split = train_test_split(all.y, s.test_split, s.seed, data.classification());
+  if (s.dp && !s.categorical.empty()) {
+    // Under --dp the category vocabulary is learned from the training rows alone: a
+    // category seen only in held-out rows must not reach the released model file.
+    std::vector<int64_t> training_rows;
+    for (int64_t i : split.train) training_rows.push_back(all.table_rows[static_cast<size_t>(i)]);
+    dataset_options.vocabulary_rows = std::move(training_rows);
+    all = to_dataset(table, dataset_options);  // the same rows, in the same order
+    data.schema = all.schema;
+  }
   data.x_train = take_rows(all.x, split.train);
   data.y_train = take_rows(all.y, split.train);
   data.x_test = take_rows(all.x, split.test);

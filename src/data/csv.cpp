@@ -180,6 +180,8 @@ std::string printable(std::string_view text) {
 }
 
 CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOptions& options) {
+  CITADEL_CHECK(int64_t(text.size()) <= options.max_file_bytes, IoError, source, ": ", text.size(),
+                " bytes exceed the limit of ", options.max_file_bytes, " (CLI: --max-data-bytes)");
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte-order mark
   CsvTable table;
   table.source = source;
@@ -223,7 +225,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
   auto add_row = [&](const Row& r) {
     CITADEL_CHECK(r.cells.size() == width, IoError, source, ":", r.line, ": expected ", width,
                   " fields (as in the first row), got ", r.cells.size());
-    table.cells.insert(table.cells.end(), r.cells.begin(), r.cells.end());
+    for (const auto& cell : r.cells) table.cells.push_back(cell);
     table.lines.push_back(r.line);
     ++table.rows;
   };
@@ -233,22 +235,49 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
     have_row = tokenizer.next(row);
   }
   CITADEL_CHECK(table.rows > 0, IoError, source, ": no data rows after the header");
+  for (size_t c = table.columns.size(); c-- > 0;) table.column_by_name[table.columns[c]] = int64_t(c);
+  table.cells.shrink_to_fit();
+  table.lines.shrink_to_fit();
   return table;
 }
 
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   std::ifstream file(path, std::ios::binary);
   CITADEL_CHECK(file.is_open(), IoError, path, ": cannot open the data file (does it exist?)");
-  std::ostringstream contents;
-  contents << file.rdbuf();
+  std::string contents;
+  char buffer[1 << 16];
+  while (file.read(buffer, sizeof buffer) || file.gcount() > 0) {  // bounded even for a pipe
+    contents.append(buffer, static_cast<size_t>(file.gcount()));
+    CITADEL_CHECK(int64_t(contents.size()) <= options.max_file_bytes, IoError, path, ": larger than the limit of ",
+                  options.max_file_bytes, " bytes (CLI: --max-data-bytes)");
+  }
   CITADEL_CHECK(!file.bad(), IoError, path, ": read error");
-  return parse_csv(contents.str(), path, options);
+  return parse_csv(contents, path, options);
+}
+
+void CsvCells::push_back(std::string_view cell) {
+  CITADEL_CHECK(text_.size() + cell.size() <= UINT32_MAX, IoError, "a CSV file holds more than 4 GiB of cell text");
+  text_.append(cell);
+  ends_.push_back(static_cast<uint32_t>(text_.size()));
+}
+
+std::vector<std::string> CsvCells::to_vector() const {
+  std::vector<std::string> result;
+  for (size_t i = 0; i < size(); ++i) result.emplace_back((*this)[i]);
+  return result;
+}
+
+int64_t CsvTable::find_column(const std::string& name) const {
+  if (const auto found = column_by_name.find(name); found != column_by_name.end()) return found->second;
+  if (!column_by_name.empty()) return -1;
+  for (size_t c = 0; c < columns.size(); ++c)  // a table built by hand
+    if (columns[c] == name) return int64_t(c);
+  return -1;
 }
 
 int64_t CsvTable::column_index(const std::string& name_or_index) const {
   const auto width = static_cast<int64_t>(columns.size());
-  for (int64_t c = 0; c < width; ++c)
-    if (columns[c] == name_or_index) return c;
+  if (const int64_t found = find_column(name_or_index); found >= 0) return found;
   int64_t index = 0;
   const char* begin = name_or_index.data();
   const char* end = begin + name_or_index.size();

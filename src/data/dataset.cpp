@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "citadel/core/error.hpp"
 
@@ -33,6 +34,7 @@ struct ColumnPlan {
   int64_t file_column;
   const std::vector<std::string>* categories;  // null: numeric
   int64_t first_feature;
+  std::unordered_map<std::string_view, int64_t> category_index;  // views into *categories
 };
 
 std::string missing_hint() {
@@ -46,7 +48,9 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
   for (size_t i = 0; i < schema.input_columns.size(); ++i) {
     const int64_t file_column = table.column_index(schema.input_columns[i]);
     const auto* categories = schema.categories[i].empty() ? nullptr : &schema.categories[i];
-    plan.push_back({file_column, categories, features});
+    plan.push_back({file_column, categories, features, {}});
+    if (categories)
+      for (size_t k = 0; k < categories->size(); ++k) plan.back().category_index.emplace((*categories)[k], int64_t(k));
     features += categories ? static_cast<int64_t>(categories->size()) : 1;
   }
 
@@ -88,11 +92,10 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
     if (row_missing[r] && missing == MissingValues::kDrop) continue;
     float* row = data.x.data() + out * features;
     for (const auto& column : plan) {
-      const std::string& cell = table.cell(r, column.file_column);
+      const std::string_view cell = table.cell(r, column.file_column);
       if (column.categories) {
-        const auto& categories = *column.categories;
-        const auto found = std::find(categories.begin(), categories.end(), cell);
-        if (found != categories.end()) row[column.first_feature + (found - categories.begin())] = 1.0f;
+        const auto found = column.category_index.find(cell);
+        if (found != column.category_index.end()) row[column.first_feature + found->second] = 1.0f;
         continue;  // unseen or missing categories stay all-zero
       }
       if (is_missing_marker(cell)) {
@@ -110,9 +113,9 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
       row[column.first_feature] = *value;
     }
     if (label_column >= 0) {
-      const std::string& cell = table.cell(r, label_column);
+      const std::string_view cell = table.cell(r, label_column);
       if (schema.label_type == LabelType::kClasses) {
-        const auto found = class_index.find(cell);
+        const auto found = class_index.find(std::string(cell));
         CITADEL_CHECK(found != class_index.end(), ValueError, table.source, ":", table.lines[r], ": label '",
                       printable(cell), "' is not one of the ", schema.classes.size(), " classes the model knows");
         data.y[out] = static_cast<float>(found->second);
@@ -125,6 +128,7 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
       }
     }
     data.lines.push_back(table.lines[r]);
+    data.table_rows.push_back(r);
     ++out;
   }
   return data;
@@ -169,15 +173,28 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
     if (c == label) continue;
     schema.input_columns.push_back(table.columns[c]);
     std::set<std::string> seen;
-    if (categorical.count(c))
-      for (int64_t r = 0; r < table.rows; ++r)
-        if (!is_missing_marker(table.cell(r, c))) seen.insert(table.cell(r, c));
+    if (categorical.count(c)) {
+      auto learn = [&](int64_t r) {
+        CITADEL_CHECK(r >= 0 && r < table.rows, ValueError, table.source, ": vocabulary row ", r, " is not in the table");
+        const std::string_view cell = table.cell(r, c);
+        if (is_missing_marker(cell)) return;
+        seen.emplace(cell);
+        CITADEL_CHECK(int64_t(seen.size()) <= options.max_categories, ValueError, table.source, ": categorical column '",
+                      table.columns[c], "' has more than ", options.max_categories,
+                      " distinct values; one-hot encoding it would take that many inputs (raise the limit with "
+                      "max_categories, CLI: --max-categories, or treat the column as a number)");
+      };
+      if (options.vocabulary_rows)
+        for (int64_t r : *options.vocabulary_rows) learn(r);
+      else
+        for (int64_t r = 0; r < table.rows; ++r) learn(r);
+    }
     schema.categories.push_back(sorted_names(seen));
   }
   if (options.label_type == LabelType::kClasses) {
     std::set<std::string> classes;
     for (int64_t r = 0; r < table.rows; ++r)
-      if (!is_missing_marker(table.cell(r, label))) classes.insert(table.cell(r, label));
+      if (!is_missing_marker(table.cell(r, label))) classes.emplace(table.cell(r, label));
     CITADEL_CHECK(int64_t(classes.size()) <= kMaxClasses, ValueError, table.source, ": the label '", schema.label,
                   "' has ", classes.size(), " distinct values; if it is a quantity to predict, use a regression "
                   "loss (mean_squared_error)");
@@ -190,12 +207,10 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
 }
 
 Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing) {
-  int64_t label = -1;
-  for (int64_t c = 0; c < static_cast<int64_t>(table.columns.size()); ++c)
-    if (table.columns[c] == schema.label) label = c;
+  const int64_t label = table.find_column(schema.label);
   for (const auto& column : schema.input_columns)
-    CITADEL_CHECK(std::find(table.columns.begin(), table.columns.end(), column) != table.columns.end(), ValueError,
-                  table.source, ": has no column '", column, "', which the model was trained on");
+    CITADEL_CHECK(table.find_column(column) >= 0, ValueError, table.source, ": has no column '", column,
+                  "', which the model was trained on");
   return encode_rows(table, schema, label, missing);
 }
 

@@ -13,26 +13,22 @@
 namespace citadel {
 namespace {
 
-// The whole file, gunzipped when it is gzip (zlib reads plain files as they are).
-std::vector<unsigned char> read_bytes(const std::string& path, int64_t max_bytes) {
-  CITADEL_CHECK(std::filesystem::is_regular_file(path), IoError, path, ": cannot open the file (does it exist?)");
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
-  CITADEL_CHECK(file != nullptr, IoError, path, ": cannot open the file");
-  std::vector<unsigned char> bytes;
-  unsigned char buffer[1 << 16];
-  while (true) {
-    const int n = gzread(file.get(), buffer, sizeof buffer);
+using GzFile = std::unique_ptr<gzFile_s, int (*)(gzFile)>;
+
+// Reads exactly `size` bytes (or fewer at the end of the data); errors name the file.
+size_t read_some(gzFile file, unsigned char* out, size_t size, const std::string& path) {
+  size_t got = 0;
+  while (got < size) {
+    const int n = gzread(file, out + got, static_cast<unsigned>(std::min<size_t>(size - got, 1 << 20)));
     if (n < 0) {
       int code = 0;
-      const char* message = gzerror(file.get(), &code);
+      const char* message = gzerror(file, &code);
       throw IoError(path + ": not a readable gzip or IDX file (" + message + ")");
     }
     if (n == 0) break;
-    CITADEL_CHECK(int64_t(bytes.size()) + n <= max_bytes, IoError, path, ": expands to more than ", max_bytes,
-                  " bytes; refusing it");
-    bytes.insert(bytes.end(), buffer, buffer + n);
+    got += static_cast<size_t>(n);
   }
-  return bytes;
+  return got;
 }
 
 uint32_t big_endian(const unsigned char* p) {
@@ -41,26 +37,44 @@ uint32_t big_endian(const unsigned char* p) {
 
 }  // namespace
 
-Tensor read_idx(const std::string& path, int64_t max_bytes) {
-  const std::vector<unsigned char> bytes = read_bytes(path, max_bytes);
-  CITADEL_CHECK(bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 0, IoError, path,
+Tensor read_idx(const std::string& path, int64_t max_values) {
+  CITADEL_CHECK(std::filesystem::is_regular_file(path), IoError, path, ": cannot open the file (does it exist?)");
+  GzFile file(gzopen(path.c_str(), "rb"), gzclose);  // zlib reads plain files as they are
+  CITADEL_CHECK(file != nullptr, IoError, path, ": cannot open the file");
+  unsigned char header[4 + 4 * 4];
+  CITADEL_CHECK(read_some(file.get(), header, 4, path) == 4 && header[0] == 0 && header[1] == 0, IoError, path,
                 ": not an IDX file (it must start with two zero bytes, a type and a rank)");
-  CITADEL_CHECK(bytes[2] == 0x08, IoError, path, ": IDX data type 0x", std::hex, int(bytes[2]),
+  CITADEL_CHECK(header[2] == 0x08, IoError, path, ": IDX data type 0x", std::hex, int(header[2]),
                 " is not supported; only unsigned bytes (0x08) are");
-  const int rank = bytes[3];
+  const int rank = header[3];
   CITADEL_CHECK(rank >= 1 && rank <= 4, IoError, path, ": IDX rank ", rank, " is not between 1 and 4");
-  const size_t header = 4 + 4 * size_t(rank);
-  CITADEL_CHECK(bytes.size() >= header, IoError, path, ": truncated IDX header");
+  CITADEL_CHECK(read_some(file.get(), header + 4, 4 * size_t(rank), path) == 4 * size_t(rank), IoError, path,
+                ": truncated IDX header");
+  // The declared size is checked before a byte of data is decompressed, so a small gzip
+  // that promises gigabytes costs nothing.
   std::vector<int64_t> dims;
   int64_t count = 1;
   for (int i = 0; i < rank; ++i) {
-    dims.push_back(big_endian(&bytes[4 + 4 * i]));
+    dims.push_back(big_endian(&header[4 + 4 * i]));
     CITADEL_CHECK(!__builtin_mul_overflow(count, dims.back(), &count), IoError, path, ": IDX dimensions overflow");
   }
-  CITADEL_CHECK(count == int64_t(bytes.size() - header), IoError, path, ": the IDX dimensions promise ", count,
-                " bytes of data but the file holds ", bytes.size() - header);
+  CITADEL_CHECK(count <= max_values, IoError, path, ": the IDX dimensions declare ", count,
+                " values, more than the limit of ", max_values, "; refusing it");
   Tensor tensor{Shape(dims)};
-  for (int64_t i = 0; i < count; ++i) tensor[i] = bytes[header + i];
+  // Decompressed straight into the tensor, a chunk of bytes at a time.
+  std::vector<unsigned char> chunk(1 << 16);
+  int64_t filled = 0;
+  while (filled < count) {
+    const size_t want = static_cast<size_t>(std::min<int64_t>(count - filled, int64_t(chunk.size())));
+    const size_t got = read_some(file.get(), chunk.data(), want, path);
+    CITADEL_CHECK(got == want, IoError, path, ": the IDX dimensions promise ", count,
+                  " bytes of data but the file holds ", filled + int64_t(got));
+    for (size_t i = 0; i < got; ++i) tensor[filled + int64_t(i)] = chunk[i];
+    filled += int64_t(got);
+  }
+  unsigned char extra = 0;
+  CITADEL_CHECK(read_some(file.get(), &extra, 1, path) == 0, IoError, path, ": the IDX dimensions promise ", count,
+                " bytes of data but the file holds more");
   return tensor;
 }
 

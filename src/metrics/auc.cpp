@@ -15,6 +15,9 @@ namespace citadel {
 double roc_auc(const std::vector<float>& scores, const std::vector<unsigned char>& labels) {
   CITADEL_CHECK(scores.size() == labels.size(), ValueError, "roc_auc: ", scores.size(),
                 " scores but ", labels.size(), " labels");
+  // A NaN score has no rank (sorting it is undefined behaviour): the AUC is undefined too.
+  for (float score : scores)
+    if (std::isnan(score)) return std::numeric_limits<double>::quiet_NaN();
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
@@ -56,6 +59,8 @@ class AucMetric final : public Metric {
     outputs_ = C;
     if (kind_ == LabelKind::kBinary) {
       for (int64_t i = 0; i < predictions.numel(); ++i) {
+        CITADEL_CHECK(std::isfinite(targets[i]), ValueError, "auc: target ", i, " is ", targets[i],
+                      "; binary labels are 0 or 1");
         scores_.push_back(predictions[i]);
         classes_.push_back(targets[i] >= 0.5f ? 1 : 0);
       }

@@ -38,7 +38,7 @@ ClassificationReport classification_report(ConstTensorView predictions, ConstTen
   report.confusion.assign(static_cast<size_t>(C), std::vector<int64_t>(static_cast<size_t>(C), 0));
   const std::vector<int64_t> predicted = predicted_classes(predictions);
   for (int64_t n = 0; n < N; ++n) {
-    const int64_t actual = labels::target_class(targets, n, outputs, kind);
+    const int64_t actual = labels::target_class(targets, n, kind == LabelKind::kSparse ? C : outputs, kind);
     CITADEL_CHECK(actual >= 0 && actual < C, ValueError, "classification_report: target class ", actual,
                   " at row ", n, " is outside 0..", C - 1);
     ++report.confusion[actual][predicted[n]];

@@ -25,6 +25,10 @@ MembershipAttackResult score_membership_attack(const std::string& attack, const 
                                                const std::vector<double>& non_members) {
   CITADEL_CHECK(!members.empty() && !non_members.empty(), ValueError, "membership audit (", attack,
                 "): needs member and non-member rows, got ", members.size(), " and ", non_members.size());
+  for (const auto* scores : {&members, &non_members})
+    for (double s : *scores)
+      CITADEL_CHECK(!std::isnan(s), ValueError, "membership audit (", attack, "): a score is NaN (the model's loss "
+                    "on some row is not a number); the audit cannot rank it");
   MembershipAttackResult result{attack};
   result.members = static_cast<int64_t>(members.size());
   result.non_members = static_cast<int64_t>(non_members.size());

@@ -1,5 +1,6 @@
 // Atomic writes: the new contents replace the old, failures leave nothing behind.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -65,4 +66,21 @@ TEST(AtomicFile, AnUncommittedWriterLeavesTheOldFile) {
   for (const auto& entry : fs::directory_iterator(directory)) files += entry.is_regular_file();
   EXPECT_EQ(files, 1);
   fs::remove_all(directory);
+}
+
+// Files were written 0644 whatever the umask, widening a 0600 file on every rewrite.
+TEST(AtomicFile, RespectsTheUmaskKeepsAnExistingModeAndCanRefuseToReplace) {
+  const fs::path path = fs::temp_directory_path() / ("citadel_mode_" + std::to_string(::getpid()));
+  fs::remove(path);
+  const mode_t previous = ::umask(027);
+  write_file_atomically(path.string(), "one");
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::all, fs::perms(0640));
+  ::umask(previous);
+  fs::permissions(path, fs::perms(0600));
+  write_file_atomically(path.string(), "two");
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::all, fs::perms(0600));
+  write_file_atomically(path.string(), "three", 0600);
+  EXPECT_THROW(write_file_atomically(path.string(), "four", kDefaultMode, false), IoError);
+  EXPECT_EQ(read_all(path), "three");
+  fs::remove(path);
 }

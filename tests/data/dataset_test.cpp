@@ -98,3 +98,28 @@ TEST(Dataset, MissingLabelsCannotBeImputed) {
   EXPECT_NE(error_of("a,label\n1,0\n2,\n3,1\n", {.missing = MissingValues::kMean}).find("cannot be imputed"),
             std::string::npos);
 }
+
+TEST(Dataset, CategoriesAreCappedAndCanBeLearnedFromChosenRowsOnly) {
+  std::string text = "colour,label\n";
+  for (int i = 0; i < 30; ++i) {
+    text += 'c';
+    text += std::to_string(i) + ',' + std::to_string(i % 2) + '\n';
+  }
+  const CsvTable table = parse_csv(text, "colours.csv");
+  try {
+    to_dataset(table, {.categorical = {"colour"}, .max_categories = 10});
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 10 distinct values"), std::string::npos) << e.what();
+  }
+  // Learned from rows 0..9 only: the other rows' colours encode as all-zero rows.
+  std::vector<int64_t> training(10);
+  for (int i = 0; i < 10; ++i) training[i] = i;
+  const Dataset data = to_dataset(table, {.categorical = {"colour"}, .vocabulary_rows = training});
+  ASSERT_EQ(data.schema.categories[0].size(), 10u);
+  EXPECT_EQ(data.x.shape(), (Shape{30, 10}));
+  float unseen = 0, seen = 0;
+  for (int64_t k = 0; k < 10; ++k) seen += data.x.at(3, k), unseen += data.x.at(25, k);
+  EXPECT_EQ(seen, 1.0f);
+  EXPECT_EQ(unseen, 0.0f);
+}

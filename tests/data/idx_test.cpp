@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -66,8 +67,27 @@ TEST(Idx, RefusesGzipThatExpandsTooFar) {
     read_idx(write("bomb.gz", bytes, true).string(), 1000);
     FAIL();
   } catch (const IoError& e) {
-    EXPECT_NE(std::string(e.what()).find("more than 1000 bytes"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("more than the limit of 1000"), std::string::npos) << e.what();
   }
+}
+
+// A gzip bomb: a few kB that declare 60000 images of 1000×1000 pixels (6·10¹⁰ bytes, a
+// 240 GB float tensor) and would expand to gigabytes of zeros. The declared size is refused
+// from the header alone, before any data is decompressed or allocated.
+TEST(Idx, DeclaredSizeIsCheckedBeforeDecompressing) {
+  const std::string dims("\0\0\xEA\x60\0\0\x03\xE8\0\0\x03\xE8", 12);
+  const fs::path bomb = write("declared_bomb.gz", idx(dims, std::string(1 << 20, '\0')), true);
+  EXPECT_LT(fs::file_size(bomb), 10'000u);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    read_idx(bomb.string());
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("declare 60000000000 values"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
+  // Data beyond what the dimensions declare is refused too.
+  EXPECT_THROW(read_idx(write("extra.gz", idx(std::string("\0\0\0\2", 4), "abc"), true).string()), IoError);
 }
 
 TEST(Idx, FashionMnistWhenInstalled) {

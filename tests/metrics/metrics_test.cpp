@@ -90,3 +90,27 @@ TEST(Metrics, UnknownNameListsTheKnownOnes) {
     EXPECT_NE(std::string(e.what()).find("precision"), std::string::npos);
   }
 }
+
+// NaN scores have no rank: sorting them was undefined behaviour that returned a finite AUC.
+TEST(Metrics, NanScoresGiveNanAucAndBadLabelsAreErrors) {
+  const std::vector<float> scores{0.1f, std::nanf(""), 0.8f, 0.3f};
+  EXPECT_TRUE(std::isnan(roc_auc(scores, {0, 1, 1, 0})));
+  auto binary = make_metric("auc", LabelKind::kBinary);
+  binary->reset(2);
+  Tensor p(Shape{2, 1}), y(Shape{2, 1});
+  p[0] = 0.2f, p[1] = std::nanf("");
+  y[1] = 1.0f;
+  binary->update(p, y);
+  EXPECT_TRUE(std::isnan(binary->result()));
+  // Sparse labels outside the classes, or not whole numbers, were cast to int64 unchecked.
+  Tensor probabilities(Shape{1, 3}), label(Shape{1});
+  probabilities[0] = 1.0f;
+  for (float bad : {3.0f, -1.0f, 1.5f, std::nanf(""), 1e30f}) {
+    label[0] = bad;
+    for (const char* name : {"auc", "accuracy"}) {
+      auto metric = make_metric(name, LabelKind::kSparse);
+      metric->reset(1);
+      EXPECT_THROW(metric->update(probabilities, label), ValueError) << name << " " << bad;
+    }
+  }
+}

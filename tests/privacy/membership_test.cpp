@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 
+#include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/privacy/private_fit.hpp"
@@ -75,4 +77,8 @@ TEST(MembershipAudit, OverfitModelLeaksMoreThanPrivateOne) {
     EXPECT_GT(leaky[i].balanced_accuracy, safe[i].balanced_accuracy) << leaky[i].attack;
     std::printf("%s: overfit AUC %.3f, DP AUC %.3f\n", leaky[i].attack.c_str(), leaky[i].auc, safe[i].auc);
   }
+}
+
+TEST(Membership, NanScoresAreAClearError) {
+  EXPECT_THROW(score_membership_attack("loss_threshold", {0.1, std::nan("")}, {0.2, 0.3}), ValueError);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,11 @@ struct DatasetOptions {
   std::vector<std::string> categorical = {};  // feature columns to one-hot encode (names or indices)
   MissingValues missing = MissingValues::kError;
   LabelType label_type = LabelType::kClasses;
+  // A categorical column with more distinct values is refused (one-hot width is memory).
+  int64_t max_categories = 10'000;
+  // When set, categories are learned from these table rows only (the training rows, so
+  // the vocabulary reveals nothing of held-out rows); others' unseen values encode as zeros.
+  std::optional<std::vector<int64_t>> vocabulary_rows = std::nullopt;
 };
 
 // What a training file taught: its columns, categories and classes.
@@ -50,7 +56,8 @@ struct Dataset {
   Tensor x;  // (rows, features), one contiguous buffer
   Tensor y;  // (rows, 1); empty when the file has no label column (encode)
   DataSchema schema;
-  std::vector<int64_t> lines;  // the source line of each row
+  std::vector<int64_t> lines;       // the source line of each row
+  std::vector<int64_t> table_rows;  // the table row each row came from
   int64_t dropped_rows = 0;    // rows left out for missing values (kDrop)
 };
 

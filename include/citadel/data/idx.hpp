@@ -11,9 +11,9 @@
 namespace citadel {
 
 // Reads an IDX file of unsigned bytes; the tensor has the file's dimensions and the
-// values 0..255. Every size is checked against the data actually present, and gzip
-// input may not expand beyond `max_bytes`.
-Tensor read_idx(const std::string& path, int64_t max_bytes = int64_t{1} << 31);
+// values 0..255. The declared dimensions are checked against `max_values` before anything
+// is decompressed or allocated, and against the data actually present.
+Tensor read_idx(const std::string& path, int64_t max_values = int64_t{1} << 28);
 
 struct ImageDataset {
   Tensor x_train, y_train;  // (60000, 28, 28, 1) pixels 0..255, (60000) class indices
