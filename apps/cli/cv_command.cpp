@@ -22,7 +22,7 @@ int run_cv(const Settings& s) {
   CrossValidateOptions options{.folds = s.folds, .stratified = data.classification() && !s.no_stratify,
                                .seed = s.seed, .fit = fit_options(quiet, data)};
   options.preprocess = [&](Tensor& train_x, Tensor& test_x) {
-    FeaturePreprocessor preprocessor(s, data);
+    Preprocessor preprocessor = make_preprocessor(s, data);
     preprocessor.fit(train_x);
     preprocessor.apply(train_x);
     preprocessor.apply(test_x);

@@ -116,35 +116,6 @@ void check_output(const Sequential& model, const PreparedData& data) {
                 names, ") but the model has ", outputs, " outputs; end the network with ", classes, ":softmax", fix);
 }
 
-// A model file's schema and architecture must agree before any row is read through them:
-// the columns (one-hot widths included) make the input, the classes the output.
-void check_schema_against_model(const PreparedData& data, const Sequential& model, const std::string& path) {
-  const DataSchema& schema = data.schema;
-  const int64_t inputs = model.input_shape().numel(), outputs = model.output_shape().numel();
-  CITADEL_CHECK(schema.categories.size() == schema.input_columns.size(), IoError, path, ": the schema lists ",
-                schema.input_columns.size(), " columns but categories for ", schema.categories.size());
-  if (!data.images) {
-    int64_t features = 0;
-    for (const auto& categories : schema.categories) {
-      CITADEL_CHECK(int64_t(categories.size()) <= inputs, IoError, path, ": a column has ", categories.size(),
-                    " categories, more than the model's ", inputs, " inputs");
-      features += categories.empty() ? 1 : int64_t(categories.size());
-    }
-    CITADEL_CHECK(features == inputs, IoError, path, ": the schema's columns make ", features,
-                  " features but the model takes ", inputs);
-  }
-  if (schema.label_type == LabelType::kValues) {
-    CITADEL_CHECK(outputs == 1 && schema.classes.empty(), IoError, path,
-                  ": a regression model has one output and no classes, got ", outputs, " outputs and ",
-                  schema.classes.size(), " classes");
-    return;
-  }
-  const int64_t classes = schema.class_count();
-  const bool binary = outputs == 1 && classes == 2;
-  CITADEL_CHECK(binary || (classes >= 2 && classes == outputs), IoError, path, ": the schema names ", classes,
-                " classes but the model has ", outputs, " outputs");
-}
-
 }  // namespace
 
 PreparedData load_data(const Settings& s, bool hold_out_test) {
@@ -196,68 +167,12 @@ Tensor targets_for_loss(const Tensor& y, const PreparedData& data) {
   return one_hot;
 }
 
-FeaturePreprocessor::FeaturePreprocessor(const Settings& s, const PreparedData& data)
-    : impute_(s.missing == "mean"), images_(data.images), scale_(s.scale) {}
-
-void FeaturePreprocessor::fit(const Tensor& x_train) {
-  if (images_) return;  // pixels were scaled to [0, 1] when loaded
-  Tensor x = x_train;
-  if (impute_) {
-    imputer_.fit(x);
-    imputer_.transform(x.view());
-  }
-  if (scale_ == "standard") standard_.fit(x);
-  if (scale_ == "minmax") minmax_.fit(x);
+Preprocessor make_preprocessor(const Settings& s, const PreparedData& data) {
+  return Preprocessor({.impute_missing = s.missing == "mean", .scaling = s.scale, .images = data.images});
 }
 
-void FeaturePreprocessor::apply(Tensor& x) const {
-  if (images_) return;
-  if (impute_) imputer_.transform(x.view());
-  if (scale_ == "standard") standard_.transform(x.view());
-  if (scale_ == "minmax") minmax_.transform(x.view());
-}
-
-nlohmann::json FeaturePreprocessor::describe() const {
-  if (images_) return {{"scaling", "pixels / 255"}};
-  nlohmann::json out{{"scaling", scale_}, {"imputation", impute_ ? "training mean" : "none"}};
-  if (scale_ == "standard") out["mean"] = standard_.mean(), out["scale"] = standard_.scale();
-  if (scale_ == "minmax") out["min"] = minmax_.data_min(), out["max"] = minmax_.data_max();
-  if (impute_) out["imputed_means"] = imputer_.means();
-  return out;
-}
-
-FeaturePreprocessor FeaturePreprocessor::restore(const nlohmann::json& d, bool images) {
-  FeaturePreprocessor p;
-  p.images_ = images;
-  if (images) return p;
-  try {
-    p.scale_ = d.at("scaling").get<std::string>();
-    p.impute_ = d.at("imputation").get<std::string>() != "none";
-    if (p.impute_) p.imputer_ = MeanImputer::restore(d.at("imputed_means").get<std::vector<double>>());
-    if (p.scale_ == "standard")
-      p.standard_ = StandardScaler::restore(d.at("mean").get<std::vector<double>>(), d.at("scale").get<std::vector<double>>());
-    else if (p.scale_ == "minmax")
-      p.minmax_ = MinMaxScaler::restore(d.at("min").get<std::vector<double>>(), d.at("max").get<std::vector<double>>());
-    else
-      CITADEL_CHECK(p.scale_ == "none", IoError, "unknown scaling '", p.scale_, "'");
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(std::string("the model file's preprocessing record is malformed: ") + e.what());
-  }
-  return p;
-}
-
-void FeaturePreprocessor::check_width(int64_t features) const {
-  auto check = [&](const char* what, size_t size) {
-    CITADEL_CHECK(int64_t(size) == features, ValueError, "the preprocessing record's ", what, " covers ", size,
-                  " features but the model takes ", features);
-  };
-  if (impute_) check("imputation", imputer_.means().size());
-  if (scale_ == "standard") check("standard scaling", standard_.mean().size());
-  if (scale_ == "minmax") check("min-max scaling", minmax_.data_min().size());
-}
-
-FeaturePreprocessor preprocess(const Settings& s, PreparedData& data, std::initializer_list<Tensor*> others) {
-  FeaturePreprocessor preprocessor(s, data);
+Preprocessor preprocess(const Settings& s, PreparedData& data, std::initializer_list<Tensor*> others) {
+  Preprocessor preprocessor = make_preprocessor(s, data);
   preprocessor.fit(data.x_train);
   preprocessor.apply(data.x_train);
   for (Tensor* x : others) preprocessor.apply(*x);
@@ -416,16 +331,8 @@ void add_classification_report(Sequential& model, const PreparedData& data, bool
 
 void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
                    const std::string& path, const ModelProtection& protection, const Metadata& extra) {
-  const DataSchema& schema = data.schema;
-  const nlohmann::json schema_json{
-      {"input_columns", schema.input_columns}, {"categories", schema.categories}, {"label", schema.label},
-      {"label_type", schema.label_type == LabelType::kClasses ? "classes" : "values"}, {"classes", schema.classes},
-      {"images", data.images}, {"loss", data.loss}};
-  Metadata metadata = extra;
-  metadata["schema"] = schema_json.dump();
-  metadata["preprocessing"] = preprocessor.describe().dump();
-  metadata["trained_on"] = data.source;
-  write_protected_file(path, model_file_bytes(model, metadata), protection, kPurposeModel);
+  save_saved_model(model, saved_model_records(data.schema, data.images, data.loss, preprocessor, data.source, extra),
+                   path, protection);
 }
 
 ModelAccess model_access(const Settings& s) {
@@ -461,54 +368,21 @@ std::string read_model_bytes(const Settings& s, const std::string& path, bool* w
   return read_protected_file(path, model_access(s), kPurposeModel, was_encrypted);
 }
 
+SavedPipeline as_pipeline(SavedModel saved, const std::string& path) {
+  SavedPipeline pipeline{std::move(saved.model), {}, std::move(saved.preprocessor)};
+  pipeline.data.schema = std::move(saved.schema);
+  pipeline.data.images = saved.images;
+  pipeline.data.loss = std::move(saved.loss);
+  pipeline.data.source = path;
+  return pipeline;
+}
+
 SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
-  std::string bytes = read_model_bytes(s, path);
-  try {
-    SavedPipeline pipeline = load_pipeline_from_bytes(bytes, path);
-    wipe_bytes(bytes);  // the plaintext of an encrypted model is not kept
-    return pipeline;
-  } catch (...) {
-    wipe_bytes(bytes);
-    throw;
-  }
+  return as_pipeline(load_saved_model(path, {.access = model_access(s)}), path);
 }
 
 SavedPipeline load_pipeline_from_bytes(std::string_view bytes, const std::string& path) {
-  LoadedModel loaded = load_model_from_bytes(bytes, path);
-  auto record = [&](const char* key) {
-    const auto found = loaded.metadata.find(key);
-    CITADEL_CHECK(found != loaded.metadata.end(), IoError, path, ": has no '", key,
-                  "' record; save it with `citadel train --save`");
-    CITADEL_CHECK(json_nesting_depth(found->second) <= 32, IoError, path, ": the '", key, "' record is nested too deep");
-    try {
-      return nlohmann::json::parse(found->second);
-    } catch (const nlohmann::json::exception& e) {
-      throw IoError(path + ": the '" + key + "' record is not valid JSON: " + e.what());
-    }
-  };
-  const nlohmann::json schema = record("schema"), preprocessing = record("preprocessing");
-  SavedPipeline pipeline{std::move(loaded.model), {}, {}};
-  try {
-    DataSchema& learned = pipeline.data.schema;
-    learned.input_columns = schema.at("input_columns").get<std::vector<std::string>>();
-    learned.categories = schema.at("categories").get<std::vector<std::vector<std::string>>>();
-    learned.label = schema.at("label").get<std::string>();
-    learned.label_type = schema.at("label_type") == "classes" ? LabelType::kClasses : LabelType::kValues;
-    learned.classes = schema.at("classes").get<std::vector<std::string>>();
-    pipeline.data.images = schema.at("images").get<bool>();
-    pipeline.data.loss = schema.at("loss").get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(path + ": the schema record is malformed: " + e.what());
-  }
-  check_schema_against_model(pipeline.data, pipeline.model, path);
-  pipeline.data.source = path;
-  try {
-    pipeline.preprocessor = FeaturePreprocessor::restore(preprocessing, pipeline.data.images);
-    if (!pipeline.data.images) pipeline.preprocessor.check_width(pipeline.model.input_shape().numel());
-  } catch (const Error& e) {
-    throw IoError(path + ": " + e.what());
-  }
-  return pipeline;
+  return as_pipeline(saved_model_from_bytes(bytes, path), path);
 }
 
 void write_report(const Settings& s, const nlohmann::json& report, bool private_data) {

@@ -7,10 +7,11 @@
 #include <string>
 
 #include "citadel/data/dataset.hpp"
-#include "citadel/data/scaler.hpp"
+#include "citadel/data/preprocessor.hpp"
 #include "citadel/metrics/classification_report.hpp"
 #include "citadel/io/encryption.hpp"
 #include "citadel/io/protected_file.hpp"
+#include "citadel/io/saved_model.hpp"
 #include "citadel/io/model_file.hpp"
 #include "citadel/model/sequential.hpp"
 #include "settings.hpp"
@@ -36,28 +37,11 @@ Dataset load_more_rows(const Settings& settings, const std::string& path, const 
 Tensor targets_for_loss(const Tensor& y, const PreparedData& data);
 
 // Mean imputation (with --missing mean) and scaling, fitted on training rows only.
-class FeaturePreprocessor {
- public:
-  FeaturePreprocessor(const Settings& settings, const PreparedData& data);
-  FeaturePreprocessor() = default;
-  void fit(const Tensor& x_train);
-  void apply(Tensor& x) const;
-  nlohmann::json describe() const;
-  // The preprocessing a model file recorded (describe()'s output).
-  static FeaturePreprocessor restore(const nlohmann::json& description, bool images);
-  // Throws ValueError unless every fitted statistic covers exactly `features` features.
-  void check_width(int64_t features) const;
-
- private:
-  bool impute_ = false, images_ = false;
-  std::string scale_;
-  MeanImputer imputer_;
-  StandardScaler standard_;
-  MinMaxScaler minmax_;
-};
-
+using FeaturePreprocessor = Preprocessor;
+// The preprocessing --missing and --scale ask for (pixels for images), not yet fitted.
+Preprocessor make_preprocessor(const Settings& settings, const PreparedData& data);
 // A preprocessor fitted on data.x_train, already applied to it and to each of `others`.
-FeaturePreprocessor preprocess(const Settings& settings, PreparedData& data, std::initializer_list<Tensor*> others);
+Preprocessor preprocess(const Settings& settings, PreparedData& data, std::initializer_list<Tensor*> others);
 
 // The compiled model for inputs of `input_shape` (without the batch axis).
 Sequential build_model(const Settings& settings, const PreparedData& data, const Shape& input_shape);
@@ -97,6 +81,8 @@ std::string read_model_bytes(const Settings& settings, const std::string& path, 
 SavedPipeline load_pipeline(const Settings& settings, const std::string& path);
 // The same from a model file's plaintext (already read, verified and decrypted).
 SavedPipeline load_pipeline_from_bytes(std::string_view bytes, const std::string& path);
+// A library SavedModel as the commands use it.
+SavedPipeline as_pipeline(SavedModel saved, const std::string& path);
 // The key given by --key-file or --passphrase-env; ValueError when neither (or the
 // variable is unset).
 EncryptionKey encryption_key(const Settings& settings);

@@ -109,7 +109,7 @@ int run_train(const Settings& s) {
   report["seed"] = s.seed;
   report["loss_function"] = data.loss;
   report["optimizer"] = s.optimizer;
-  report["preprocessing"] = preprocessor.describe();
+  report["preprocessing"] = nlohmann::json::parse(preprocessor.describe());
   if (!protection.empty()) report["protection"] = protection;
   if (s.dp) report["epsilon"] = protection["differential_privacy"]["epsilon"];
   if (!s.no_save) {
