@@ -23,6 +23,26 @@ constexpr int64_t kMaxEpochs = 10'000'000;
 constexpr int64_t kMaxIterations = int64_t{1} << 40;
 constexpr double kMaxLearningRate = 1e3;
 
+// JSON numbers as integers, checked first: nlohmann's get<int64_t>() of 1e30 (or of a
+// negative number as uint64_t) is undefined behaviour, which the checkpoint fuzzer found.
+int64_t whole_number(const json& value, const std::string& path, const char* field) {
+  CITADEL_CHECK(value.is_number_integer(), IoError, path, ": training record '", field, "' must be a whole number, got ",
+                value.dump());
+  return value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX : value.get<int64_t>();
+}
+
+std::vector<uint64_t> words(const json& value, const std::string& path, const char* field) {
+  CITADEL_CHECK(value.is_array() && value.size() <= 64, IoError, path, ": training record '", field,
+                "' must be a short list of 64-bit words");
+  std::vector<uint64_t> result;
+  for (const json& word : value) {
+    CITADEL_CHECK(word.is_number_unsigned(), IoError, path, ": training record '", field,
+                  "' holds ", word.dump(), ", not a 64-bit word");
+    result.push_back(word.get<uint64_t>());
+  }
+  return result;
+}
+
 }  // namespace
 
 void save_checkpoint(Sequential& model, const std::string& path, const ModelProtection& protection) {
@@ -58,6 +78,12 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const
     std::string& bytes;
     ~Wipe() { wipe_bytes(bytes); }
   } wipe{bytes};
+  return restore_checkpoint_from_bytes(model, bytes, path);
+}
+
+ResumePoint restore_checkpoint_from_bytes(Sequential& model, std::string_view bytes, const std::string& path) {
+  CITADEL_CHECK(model.built() && model.compiled(), ValueError,
+                "restore_checkpoint: build and compile the model as it was before resuming");
   const ModelFileSummary summary = inspect_model_file(bytes, path);  // validates the whole layout
   const auto format = summary.metadata.find("format");
   CITADEL_CHECK(format != summary.metadata.end() && format->second == kFormat, IoError, path,
@@ -68,11 +94,11 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const
   uint64_t header_length = 0;
   std::memcpy(&header_length, bytes.data(), 8);
   const json header = json::parse(bytes.substr(8, header_length));
-  const std::string_view data = std::string_view(bytes).substr(8 + header_length);
+  const std::string_view data = bytes.substr(8 + header_length);
   auto tensor = [&](const std::string& name) -> std::string_view {
     CITADEL_CHECK(header.contains(name), IoError, path, ": has no tensor '", name, "'");
     const auto& offsets = header[name]["data_offsets"];
-    return data.substr(offsets[0].get<size_t>(), offsets[1].get<size_t>() - offsets[0].get<size_t>());
+    return data.substr(offsets[0].get<uint64_t>(), offsets[1].get<uint64_t>() - offsets[0].get<uint64_t>());
   };
 
   ParameterStore& params = model.parameters();
@@ -108,9 +134,10 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const
                       "' holds ", v, (non_negative ? ", which must be finite and >= 0" : ", which must be finite"));
       *buffer = std::move(values);
     }
-    const int64_t iterations = training.at("iterations").get<int64_t>();
+    const int64_t iterations = whole_number(training.at("iterations"), path, "iterations");
     CITADEL_CHECK(iterations >= 0 && iterations <= kMaxIterations, IoError, path, ": training record 'iterations' is ",
                   iterations, "; expected 0 to ", kMaxIterations);
+    CITADEL_CHECK(training.at("learning_rate").is_number(), IoError, path, ": training record 'learning_rate' must be a number");
     const double learning_rate = training.at("learning_rate").get<double>();
     CITADEL_CHECK(std::isfinite(learning_rate) && learning_rate >= 0 && learning_rate <= kMaxLearningRate, IoError,
                   path, ": training record 'learning_rate' is ", learning_rate, "; expected 0 to ", kMaxLearningRate);
@@ -119,20 +146,23 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const
     for (size_t i = 0; i < model.size(); ++i) {
       const auto& layers = training.at("layer_rngs");
       if (layers.contains(model.layer(i).name()))
-        model.layer(i).set_random_state(layers[model.layer(i).name()].get<std::vector<uint64_t>>());
+        model.layer(i).set_random_state(words(layers[model.layer(i).name()], path, "layer_rngs"));
     }
-    const int64_t epoch = training.at("epoch").get<int64_t>();
+    const int64_t epoch = whole_number(training.at("epoch"), path, "epoch");
     CITADEL_CHECK(epoch >= 0 && epoch <= kMaxEpochs, IoError, path, ": training record 'epoch' is ", epoch,
                   "; expected 0 to ", kMaxEpochs);
     point.epoch = static_cast<int>(epoch);
-    point.shuffle_rng = training.at("shuffle_rng").get<std::vector<uint64_t>>();
+    point.shuffle_rng = words(training.at("shuffle_rng"), path, "shuffle_rng");
     CITADEL_CHECK(point.shuffle_rng.size() == 7, IoError, path, ": training record 'shuffle_rng' needs 7 words");
-    point.history.epoch = training.at("history_epochs").get<std::vector<int>>();
-    CITADEL_CHECK(int64_t(point.history.epoch.size()) == epoch, IoError, path, ": the history has ",
-                  point.history.epoch.size(), " epochs but the record says ", epoch);
-    for (size_t e = 0; e < point.history.epoch.size(); ++e)
-      CITADEL_CHECK(point.history.epoch[e] >= 0 && point.history.epoch[e] < epoch, IoError, path,
-                    ": the history's epoch numbers lie outside 0 to ", epoch - 1);
+    const json& epochs = training.at("history_epochs");
+    CITADEL_CHECK(epochs.is_array() && int64_t(epochs.size()) == epoch, IoError, path, ": the history has ",
+                  epochs.is_array() ? epochs.size() : 0, " epochs but the record says ", epoch);
+    for (const json& e : epochs) {
+      const int64_t number = whole_number(e, path, "history_epochs");
+      CITADEL_CHECK(number >= 0 && number < epoch, IoError, path, ": the history's epoch numbers lie outside 0 to ",
+                    epoch - 1);
+      point.history.epoch.push_back(static_cast<int>(number));
+    }
     for (const auto& [name, values] : training.at("history").items()) {
       point.history.history[name] = values.get<std::vector<double>>();
       CITADEL_CHECK(int64_t(point.history.history[name].size()) <= epoch, IoError, path, ": the history of '", name,

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -310,7 +311,11 @@ LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& sou
                     ": compile settings nested too deep");
       compile = json::parse(found->second);
       std::unique_ptr<Optimizer> optimizer = make_optimizer(compile.at("optimizer").get<std::string>());
-      optimizer->set_learning_rate(compile.at("learning_rate").get<float>());
+      const json& rate = compile.at("learning_rate");  // checked before the cast: 1e300 as float is undefined
+      CITADEL_CHECK(rate.is_number() && std::isfinite(rate.get<double>()) && rate.get<double>() >= 0 &&
+                        rate.get<double>() <= 1e6,
+                    IoError, source, ": the compile settings' learning_rate ", rate.dump(), " is out of range");
+      optimizer->set_learning_rate(static_cast<float>(rate.get<double>()));
       loaded.model.compile({.loss = compile.at("loss").get<std::string>(),
                             .optimizer = std::move(optimizer),
                             .metrics = compile.at("metrics").get<std::vector<std::string>>()});

@@ -183,7 +183,9 @@ TEST(HostileFiles, CheckpointsAreSignedEncryptedAndRangeChecked) {
   const ModelFile base = ModelFile::read(plain);
   const json training = base.record("training");
   const std::vector<std::pair<const char*, json>> fields{
-      {"iterations", -1}, {"epoch", 2000000000}, {"learning_rate", 1e30}, {"epoch", -3}, {"learning_rate", -1}};
+      {"iterations", -1}, {"epoch", 2000000000}, {"learning_rate", 1e30}, {"epoch", -3}, {"learning_rate", -1},
+      // Found by checkpoint_fuzz: a float where a count belongs was cast unchecked (undefined).
+      {"epoch", 4.88e21}, {"iterations", 1e30}, {"shuffle_rng", {1.5, -2}}};
   for (const auto& [field, value] : fields) {
     ModelFile hostile = base;
     json record = training;
@@ -191,7 +193,7 @@ TEST(HostileFiles, CheckpointsAreSignedEncryptedAndRangeChecked) {
     hostile.set_record("training", record);
     const fs::path path = hostile.write("hostile.ckpt");
     expect_refused_quickly("train --verbose 0 --epochs 4 --no-save --resume " + path.string(),
-                           std::string("'") + field + "' is");
+                           std::string("training record '") + field + "'");
   }
 }
 

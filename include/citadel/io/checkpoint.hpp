@@ -21,6 +21,8 @@ void save_checkpoint(Sequential& model, const std::string& path, const ModelProt
 // access.public_key it must carry a valid checkpoint signature, and every field of its
 // training record is range-checked (counts, rates, finite optimizer state) before use.
 ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const ModelAccess& access = {});
+// The same from a checkpoint's plaintext in memory (a fuzzer's input); `source` names it.
+ResumePoint restore_checkpoint_from_bytes(Sequential& model, std::string_view bytes, const std::string& source);
 
 // Saves a checkpoint every `every` epochs during fit.
 class ModelCheckpoint final : public Callback {

@@ -30,7 +30,7 @@ struct ModelFileLimits {
   int max_json_depth = 32;
   int64_t max_tensors = 100'000;
   int64_t max_parameters = int64_t{1} << 30;         // floats over all parameters (4 GiB)
-  int64_t max_activations_per_row = int64_t{1} << 26;  // floats over all layer outputs for one input row
+  int64_t max_activations_per_row = int64_t{1} << 25;  // floats over all layer outputs for one input row (128 MiB)
 };
 
 // Writes the built model (weights, architecture, compile settings, `extra` metadata)
