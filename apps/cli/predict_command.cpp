@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "citadel/io/saved_model.hpp"
+
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
@@ -13,40 +15,8 @@
 namespace citadel::cli {
 namespace {
 
-// Quotes a CSV field when it needs it (RFC 4180).
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 void write_predictions(Sequential& model, const PreparedData& data, const Dataset& rows, const std::string& path) {
-  const Tensor outputs = model.predict(rows.x);
-  const int64_t N = outputs.shape(0), width = outputs.numel() / std::max<int64_t>(N, 1);
-  std::string csv = "line,predicted";
-  if (data.classification())
-    for (const auto& name : data.schema.classes) csv += "," + csv_field("p_" + name);
-  csv += "\n";
-  const std::vector<int64_t> classes = data.classification() ? predicted_classes(outputs) : std::vector<int64_t>{};
-  char number[32];
-  for (int64_t n = 0; n < N; ++n) {
-    csv += std::to_string(rows.lines[n]) + ",";
-    if (!data.classification()) {
-      std::snprintf(number, sizeof number, "%.9g", outputs[n]);
-      csv += std::string(number) + "\n";
-      continue;
-    }
-    csv += csv_field(data.schema.classes[classes[n]]);
-    for (int64_t c = 0; c < data.schema.class_count(); ++c) {
-      // One sigmoid output gives P(class 1); class 0 is its complement.
-      const float p = width == 1 ? (c == 1 ? outputs[n] : 1.0f - outputs[n]) : outputs[n * width + c];
-      std::snprintf(number, sizeof number, ",%.6f", p);
-      csv += number;
-    }
-    csv += "\n";
-  }
-  write_file_atomically(path, csv);
+  write_file_atomically(path, predict_encoded_rows(model, data.schema, rows).csv());
 }
 
 int run_predict(const Settings& s) {

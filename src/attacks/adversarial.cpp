@@ -95,7 +95,10 @@ void random_start(const AttackOptions& o, Rng& rng, TensorView x) {
     }
     std::vector<double> direction(static_cast<size_t>(features));
     double squared = 0;
-    for (auto& d : direction) squared += (d = rng.normal()) * d;
+    for (auto& d : direction) {
+      d = rng.normal();
+      squared += d * d;
+    }
     const double radius = o.epsilon * std::pow(rng.uniform_double(), 1.0 / double(features));
     for (int64_t f = 0; f < features; ++f) xa[f] += static_cast<float>(radius * direction[f] / std::sqrt(squared));
   }

@@ -1,11 +1,14 @@
 // Saved models: the schema and preprocessing records, validated against the architecture.
 #include "citadel/io/saved_model.hpp"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
 #include "citadel/io/signing.hpp"
+#include "citadel/metrics/classification_report.hpp"
+#include "citadel/model/predictor.hpp"
 
 namespace citadel {
 namespace {
@@ -52,6 +55,73 @@ void check_schema_against_model(const SavedModel& saved, const std::string& sour
 }
 
 }  // namespace
+
+// Quotes a CSV field when it needs it (RFC 4180).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+RowPredictions predict_encoded_rows(const Sequential& model, const DataSchema& schema, const Dataset& rows,
+                                    int64_t batch_size) {
+  const Tensor outputs = Predictor(model).predict(rows.x, {.batch_size = batch_size});
+  const int64_t N = outputs.shape(0), width = outputs.numel() / std::max<int64_t>(N, 1);
+  RowPredictions result;
+  result.lines = rows.lines;
+  if (schema.label_type != LabelType::kClasses) {
+    result.values = Tensor(Shape{N});
+    for (int64_t n = 0; n < N; ++n) result.values[n] = outputs[n * width];
+    return result;
+  }
+  const int64_t K = schema.class_count();
+  CITADEL_CHECK(width == K || (width == 1 && K == 2), ShapeError, "predict_rows: ", width, " outputs for ", K,
+                " classes");
+  result.probabilities = Tensor(Shape{N, K});
+  result.class_names = schema.classes;
+  const std::vector<int64_t> classes = predicted_classes(outputs);
+  for (int64_t n = 0; n < N; ++n) {
+    result.labels.push_back(schema.classes[static_cast<size_t>(classes[n])]);
+    for (int64_t c = 0; c < K; ++c)  // one sigmoid output gives P(class 1); class 0 is its complement
+      result.probabilities[n * K + c] = width == 1 ? (c == 1 ? outputs[n] : 1.0f - outputs[n]) : outputs[n * width + c];
+  }
+  return result;
+}
+
+std::string RowPredictions::csv() const {
+  std::string csv = "line,predicted";
+  const bool classification = probabilities.defined();
+  const int64_t K = classification ? probabilities.shape(1) : 0;
+  if (classification)
+    for (const auto& name : class_names) {
+      std::string field = "p_";  // built in steps: GCC 12 warns falsely (-Wrestrict) on a + chain
+      field += name;
+      csv += ',';
+      csv += csv_field(field);
+    }
+  csv += "\n";
+  char number[32];
+  for (size_t n = 0; n < lines.size(); ++n) {
+    csv += std::to_string(lines[n]) + ",";
+    if (!classification) {
+      std::snprintf(number, sizeof number, "%.9g", values[static_cast<int64_t>(n)]);
+      csv += std::string(number) + "\n";
+      continue;
+    }
+    csv += csv_field(labels[n]);
+    for (int64_t c = 0; c < K; ++c) {
+      std::snprintf(number, sizeof number, ",%.6f", probabilities[static_cast<int64_t>(n) * K + c]);
+      csv += number;
+    }
+    csv += "\n";
+  }
+  return csv;
+}
+
+RowPredictions SavedModel::predict_rows(const CsvTable& table, MissingValues missing, int64_t batch_size) const {
+  return predict_encoded_rows(model, schema, encode(table, missing), batch_size);
+}
 
 Dataset SavedModel::encode(const CsvTable& table, MissingValues missing) const {
   CITADEL_CHECK(!images, ValueError, table.source, ": the model was trained on images; CSV rows cannot feed it");

@@ -186,6 +186,8 @@ Layer& Sequential::layer(size_t index) {
   return *state_->layers[index];
 }
 
+const Layer& Sequential::layer(size_t index) const { return const_cast<Sequential&>(*this).layer(index); }
+
 Shape Sequential::input_shape() const {
   CITADEL_CHECK(built_, ValueError, "model '", name_, "' is not built yet");
   return state_->input_shape;

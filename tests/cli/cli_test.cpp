@@ -2,12 +2,15 @@
 // every command, the overfitting options, and clear errors for bad use.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <fcntl.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "citadel/io/saved_model.hpp"
 #include "cli_runner.hpp"
 
 using namespace citadel::testkit;
@@ -363,4 +366,29 @@ TEST(Cli, FailedRunLeavesAnExistingReportUntouched) {
   const CliResult result = run_cli("train --layers 10:nope --report " + report.string());
   EXPECT_NE(result.exit_code, 0);
   EXPECT_EQ(read_file(report), "{\"accuracy\": 0.8}\n");
+}
+
+// The library's saved-model path and the command give the same bytes.
+TEST(Cli, LibraryPredictRowsMatchesThePredictCommandByteForByte) {
+  const fs::path model = scratch_directory() / "rows_model.safetensors", output = scratch_directory() / "rows_out.csv";
+  const fs::path input = write_scratch_file(
+      "rows_in.csv", "NumTimesPrg,PlGlcConc,BloodP,SkinThick,TwoHourSerIns,BMI,DiPedFunc,Age\n6,148,72,35,0,33.6,0.627,50\n"
+                     "1,85,66,29,0,26.6,0.351,31\n8,183,64,0,0,23.3,0.672,32\n");
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 20 --save " + model.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("predict --verbose 0 --model " + model.string() + " --input " + input.string() + " --output " +
+                    output.string()).exit_code, 0);
+  citadel::SavedModel saved = citadel::load_saved_model(model.string());
+  const std::string library = saved.predict_rows(citadel::read_csv(input.string())).csv();
+  EXPECT_EQ(library, read_file(output));
+  EXPECT_EQ(std::count(library.begin(), library.end(), '\n'), 4);
+  // A loaded model serves concurrent callers.
+  const citadel::CsvTable table = citadel::read_csv(input.string());
+  std::vector<std::string> results(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) results[t] = saved.predict_rows(table).csv();
+    });
+  for (auto& thread : threads) thread.join();
+  for (const auto& result : results) EXPECT_EQ(result, library);
 }

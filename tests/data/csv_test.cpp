@@ -133,6 +133,10 @@ TEST(Csv, ColumnsAreFoundByHashInWideFiles) {
   }
   const CsvTable table = parse_csv(header + "\n" + row + "\n", "wide.csv");
   ASSERT_EQ(table.columns.size(), 50'000u);
-  for (int c = 0; c < 50'000; c += 997) EXPECT_EQ(table.column_index("c" + std::to_string(c)), c);
+  for (int c = 0; c < 50'000; c += 997) {
+    std::string name = "c";
+    name += std::to_string(c);
+    EXPECT_EQ(table.column_index(name), c);
+  }
   EXPECT_EQ(table.find_column("nope"), -1);
 }

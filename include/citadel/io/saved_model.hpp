@@ -16,6 +16,23 @@
 
 namespace citadel {
 
+// Predictions for raw rows, in the data's own terms.
+struct RowPredictions {
+  std::vector<int64_t> lines;       // the source line of each row
+  std::vector<std::string> labels;  // classification: the predicted class's name
+  Tensor probabilities;             // classification: (N, classes); for one sigmoid: 1 − p, p
+  Tensor values;                    // regression: (N)
+  std::vector<std::string> class_names;  // classification: the schema's classes, in column order
+  // "line,predicted,p_<class>..." as `citadel predict` writes it (probabilities to 6 decimals,
+  // values to 9 significant digits, fields quoted as RFC 4180 asks).
+  std::string csv() const;
+};
+
+// The predictions of `model` for `rows` (already encoded and preprocessed) under `schema`;
+// thread-safe (a Predictor of its own per call).
+RowPredictions predict_encoded_rows(const Sequential& model, const DataSchema& schema, const Dataset& rows,
+                                    int64_t batch_size = 32);
+
 struct SavedModel {
   Sequential model;
   DataSchema schema;   // the training file's columns, categories, label and classes
@@ -28,6 +45,10 @@ struct SavedModel {
   // Rows of a CSV table with the training file's columns (the label may be absent) as the
   // model's inputs: encoded with the schema, then preprocessed.
   Dataset encode(const CsvTable& table, MissingValues missing = MissingValues::kError) const;
+  // encode, then predict: exactly what `citadel predict --model` writes.
+  // Safe to call from several threads at once (each call predicts with its own buffers).
+  RowPredictions predict_rows(const CsvTable& table, MissingValues missing = MissingValues::kError,
+                              int64_t batch_size = 32) const;
 };
 
 struct LoadOptions {

@@ -184,6 +184,7 @@ class Sequential {
   int64_t count_params() const;
   size_t size() const;
   Layer& layer(size_t index);
+  const Layer& layer(size_t index) const;
   Shape input_shape() const;
   Shape output_shape() const;
   ParameterStore& parameters();
