@@ -24,22 +24,10 @@ struct AttackData {
 // The rows to attack, preprocessed as the model expects: Fashion-MNIST's test split, or
 // the labelled rows of --data.
 AttackData rows_to_attack(const Settings& s, SavedPipeline& saved) {
-  AttackData rows;
-  if (saved.data.images) {
-    ImageDataset images = load_fashion_mnist();
-    rows.x = std::move(images.x_test);
-    rows.y = std::move(images.y_test);
-    scale_pixels(rows.x.view());
-    rows.source = "the Fashion-MNIST test split";
-  } else {
-    CITADEL_CHECK(!s.data.empty(), ValueError, "attack: give the labelled rows to attack with --data CSV");
-    Dataset data = load_more_rows(s, s.data, saved.data);
-    CITADEL_CHECK(data.y.defined(), ValueError, s.data, ": has no label column '", saved.data.schema.label, "'");
-    rows.x = std::move(data.x);
-    rows.y = std::move(data.y);
-    saved.preprocessor.apply(rows.x);
-    rows.source = s.data;
-  }
+  CITADEL_CHECK(saved.data.images || !s.data.empty(), ValueError,
+                "attack: give the labelled rows to attack with --data CSV");
+  const LabelledRows labelled = labelled_rows(s, saved, s.data);
+  AttackData rows{labelled.x, labelled.y, labelled.source};
   if (s.attack_rows > 0 && s.attack_rows < rows.x.shape(0)) {
     std::vector<int64_t> first(static_cast<size_t>(s.attack_rows));
     for (int64_t i = 0; i < s.attack_rows; ++i) first[static_cast<size_t>(i)] = i;

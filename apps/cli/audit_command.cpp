@@ -17,19 +17,17 @@ struct Rows {
   Tensor x, y;
 };
 
-Rows labelled_rows(const Settings& s, SavedPipeline& saved, const std::string& path) {
-  Dataset data = load_more_rows(s, path, saved.data);
-  CITADEL_CHECK(data.y.defined(), ValueError, path, ": has no label column '", saved.data.schema.label, "'");
-  saved.preprocessor.apply(data.x);
-  return {std::move(data.x), targets_for_loss(data.y, saved.data)};
+Rows audit_rows(const Settings& s, const SavedPipeline& saved, const std::string& path) {
+  LabelledRows rows = labelled_rows(s, saved, path);
+  return {std::move(rows.x), targets_for_loss(rows.y, saved.data)};
 }
 
 int run_audit(const Settings& s) {
   SavedPipeline saved = load_pipeline(s, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to audit with");
   CITADEL_CHECK(!saved.data.images, ValueError, "audit: give the member and non-member rows as CSV files");
-  const Rows members = labelled_rows(s, saved, s.train_rows_file);
-  const Rows non_members = labelled_rows(s, saved, s.holdout_file);
+  const Rows members = audit_rows(s, saved, s.train_rows_file);
+  const Rows non_members = audit_rows(s, saved, s.holdout_file);
   // The reference model: the same architecture and compile settings, freshly initialized.
   const std::string config = model_to_config(saved.model);
   const Sequential::CompileSettings compile = saved.model.compile_settings();

@@ -17,23 +17,12 @@ int run_saved(const Settings& s) {
   SavedPipeline saved = load_pipeline(s, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record to evaluate with");
   PreparedData& data = saved.data;
-  std::string test_source;
-  if (data.images) {
-    ImageDataset images = load_fashion_mnist();
-    data.x_test = std::move(images.x_test);
-    data.y_test = std::move(images.y_test);
-    scale_pixels(data.x_test.view());
-    test_source = "the official test split";
-  } else {
-    test_source = !s.test_file.empty() ? s.test_file : s.data;
-    CITADEL_CHECK(!test_source.empty(), ValueError, "evaluate --model: give the rows to evaluate with --test CSV");
-    Dataset rows = load_more_rows(s, test_source, data);
-    CITADEL_CHECK(rows.y.defined(), ValueError, test_source, ": has no label column '", data.schema.label,
-                  "' to evaluate against");
-    data.x_test = std::move(rows.x);
-    data.y_test = std::move(rows.y);
-  }
-  saved.preprocessor.apply(data.x_test);
+  const std::string path = !s.test_file.empty() ? s.test_file : s.data;
+  CITADEL_CHECK(data.images || !path.empty(), ValueError, "evaluate --model: give the rows to evaluate with --test CSV");
+  LabelledRows rows = labelled_rows(s, saved, path);
+  data.x_test = std::move(rows.x);
+  data.y_test = std::move(rows.y);
+  const std::string test_source = data.images ? std::string("the official test split") : rows.source;
   const Logs figures = saved.model.evaluate(data.x_test, targets_for_loss(data.y_test, data));
   print_figures(("Evaluation of " + s.model_file + " on " + test_source).c_str(), figures, data.x_test.shape(0));
   nlohmann::json report = logs_json(figures);

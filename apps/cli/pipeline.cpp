@@ -377,6 +377,24 @@ SavedPipeline as_pipeline(SavedModel saved, const std::string& path) {
   return pipeline;
 }
 
+LabelledRows labelled_rows(const Settings& s, const SavedPipeline& saved, const std::string& path) {
+  LabelledRows rows;
+  if (saved.data.images) {
+    ImageDataset images = load_fashion_mnist();
+    rows.x = std::move(images.x_test);
+    rows.y = std::move(images.y_test);
+    scale_pixels(rows.x.view());
+    rows.source = "the Fashion-MNIST test split";
+    return rows;
+  }
+  Dataset data = encode_for_model(read_csv(path, csv_options(s)), saved.data.schema, saved.preprocessor,
+                                  missing_policy(s), true);
+  rows.x = std::move(data.x);
+  rows.y = std::move(data.y);
+  rows.source = path;
+  return rows;
+}
+
 SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
   return as_pipeline(load_saved_model(path, {.access = model_access(s)}), path);
 }

@@ -81,6 +81,13 @@ std::string read_model_bytes(const Settings& settings, const std::string& path, 
 SavedPipeline load_pipeline(const Settings& settings, const std::string& path);
 // The same from a model file's plaintext (already read, verified and decrypted).
 SavedPipeline load_pipeline_from_bytes(std::string_view bytes, const std::string& path);
+// Labelled rows for a saved model, preprocessed as it expects: Fashion-MNIST's test split
+// for an image model, else the CSV file at `path` (what evaluate, attack and audit read).
+struct LabelledRows {
+  Tensor x, y;
+  std::string source;
+};
+LabelledRows labelled_rows(const Settings& settings, const SavedPipeline& saved, const std::string& path);
 // A library SavedModel as the commands use it.
 SavedPipeline as_pipeline(SavedModel saved, const std::string& path);
 // The key given by --key-file or --passphrase-env; ValueError when neither (or the

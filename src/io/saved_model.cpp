@@ -125,9 +125,22 @@ RowPredictions SavedModel::predict_rows(const CsvTable& table, MissingValues mis
 
 Dataset SavedModel::encode(const CsvTable& table, MissingValues missing) const {
   CITADEL_CHECK(!images, ValueError, table.source, ": the model was trained on images; CSV rows cannot feed it");
+  return encode_for_model(table, schema, preprocessor, missing, false);
+}
+
+Dataset encode_for_model(const CsvTable& table, const DataSchema& schema, const Preprocessor& preprocessor,
+                         MissingValues missing, bool require_label) {
+  CITADEL_CHECK(!preprocessor.images(), ValueError, table.source,
+                ": the model was trained on images; CSV rows cannot feed it");
   Dataset data = citadel::encode(table, schema, missing);
+  CITADEL_CHECK(!require_label || data.y.defined(), ValueError, table.source, ": has no label column '", schema.label,
+                "' to compare the model's answers with");
   preprocessor.apply(data.x);
   return data;
+}
+
+Dataset SavedModel::encode_labelled(const CsvTable& table, MissingValues missing) const {
+  return encode_for_model(table, schema, preprocessor, missing, true);
 }
 
 SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {

@@ -1,10 +1,11 @@
 // DP-SGD's Gaussian noise: its tails against the normal distribution over 10⁸ draws, how
-// far the sampler can reach at all, and independence from the thread count.
+// far the sampler can reach at all, and the noise's dependence on the key alone.
 #include "citadel/ops/noise.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 using namespace citadel;
@@ -40,19 +41,23 @@ TEST(GaussianNoise, TailsMatchTheNormalDistributionOver1e8Draws) {
     const double expected = draws * two_sided_tail(thresholds[t]);  // 6σ: 0.2 expected
     const double allowed = 5.0 * std::sqrt(expected) + 3.0;         // 5 Poisson standard deviations
     EXPECT_NEAR(double(beyond[t]), expected, allowed) << "beyond " << thresholds[t] << "σ";
+    std::printf("beyond %.1f sigma: %lld of %.0f draws (normal: %.1f)\n", thresholds[t],
+                static_cast<long long>(beyond[t]), draws, expected);
   }
 }
 
-// Float Box-Muller over 24-bit uniforms stops at 5.77σ; the polar method over 53-bit
-// uniforms reaches about 12σ, so no tail that matters against δ is cut off.
-TEST(GaussianNoise, PolarMethodReachesFarIntoTheTails) {
-  const uint64_t centre = uint64_t(1) << 63;  // u = 0 exactly
-  double z0 = 0, z1 = 0;
-  ASSERT_TRUE(ops::polar_gaussian_pair(centre + (uint64_t(1) << 11), centre, z0, z1));  // u = 2^-52, v = 0
-  EXPECT_GT(std::fabs(z0), 11.5);
-  EXPECT_EQ(z1, 0.0);
-  EXPECT_FALSE(ops::polar_gaussian_pair(centre, centre, z0, z1));  // s = 0 is redrawn
-  EXPECT_FALSE(ops::polar_gaussian_pair(0, 0, z0, z1));            // (-1, -1) lies outside the disc
+// Float Box-Muller over 24-bit uniforms stops at 5.77σ; the ziggurat's exact tail algorithm
+// over 53-bit uniforms reaches about 12σ, so no tail that matters against δ is cut off.
+TEST(GaussianNoise, TailAlgorithmReachesFarIntoTheTails) {
+  double z = 0;
+  const uint64_t smallest = 0, largest = ~uint64_t{0};  // u = 2^-53 and u = 1
+  ASSERT_TRUE(ops::gaussian_tail_step(uint64_t{1} << 11 << 30, smallest, z));  // u1 = 2^-23: x ≈ 4.4
+  EXPECT_GT(z, 3.65 + 4.3);
+  EXPECT_FALSE(ops::gaussian_tail_step(smallest, largest, z));  // x ≈ 10 needs y ≥ 50: rejected
+  // Near the farthest a 53-bit word can reach (x²/2 = 53·ln 2 at x ≈ 8.57): x = 8.4, z ≈ 12σ.
+  const uint64_t far = uint64_t(std::exp(-8.4 * 3.6541528853610088) * 0x1p53) << 11;
+  ASSERT_TRUE(ops::gaussian_tail_step(far, smallest, z));
+  EXPECT_GT(z, 11.9);
 }
 
 TEST(GaussianNoise, SameKeySameNoiseOtherKeyOtherNoise) {

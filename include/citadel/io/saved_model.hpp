@@ -33,6 +33,12 @@ struct RowPredictions {
 RowPredictions predict_encoded_rows(const Sequential& model, const DataSchema& schema, const Dataset& rows,
                                     int64_t batch_size = 32);
 
+// Rows of a CSV table as a model trained under `schema` reads them: encoded (one-hot,
+// missing values, classes), then preprocessed; with `require_label`, a table without the
+// label column is a ValueError (rows to evaluate, attack or audit on).
+Dataset encode_for_model(const CsvTable& table, const DataSchema& schema, const Preprocessor& preprocessor,
+                         MissingValues missing, bool require_label);
+
 struct SavedModel {
   Sequential model;
   DataSchema schema;   // the training file's columns, categories, label and classes
@@ -45,6 +51,9 @@ struct SavedModel {
   // Rows of a CSV table with the training file's columns (the label may be absent) as the
   // model's inputs: encoded with the schema, then preprocessed.
   Dataset encode(const CsvTable& table, MissingValues missing = MissingValues::kError) const;
+  // encode, requiring the label column (rows to evaluate, attack or audit on); the labels
+  // are class indices (or values), as the loss wants them after targets_for_loss.
+  Dataset encode_labelled(const CsvTable& table, MissingValues missing = MissingValues::kError) const;
   // encode, then predict: exactly what `citadel predict --model` writes.
   // Safe to call from several threads at once (each call predicts with its own buffers).
   RowPredictions predict_rows(const CsvTable& table, MissingValues missing = MissingValues::kError,
