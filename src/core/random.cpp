@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "citadel/core/error.hpp"
+#include "unbiased_below.hpp"
 
 namespace citadel {
 namespace {
@@ -59,13 +60,7 @@ double Rng::normal() {
 }
 
 uint64_t Rng::below(uint64_t bound) {
-  CITADEL_CHECK(bound > 0, ValueError, "Rng::below needs a positive bound");
-  // Rejection sampling: discard the top partial block so every value is equally likely.
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-  uint64_t value;
-  do value = next_u64();
-  while (value >= limit);
-  return value % bound;
+  return detail::unbiased_below(bound, [this] { return next_u64(); });
 }
 
 Rng Rng::fork(uint64_t stream) const {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "citadel/core/error.hpp"
+#include "unbiased_below.hpp"
 
 namespace citadel {
 namespace {
@@ -102,12 +103,7 @@ uint64_t SecureRng::next_u64() {
 double SecureRng::uniform_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
 uint64_t SecureRng::below(uint64_t bound) {
-  CITADEL_CHECK(bound > 0, ValueError, "SecureRng::below needs a positive bound");
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-  uint64_t value;
-  do value = next_u64();
-  while (value >= limit);
-  return value % bound;
+  return detail::unbiased_below(bound, [this] { return next_u64(); });
 }
 
 }  // namespace citadel
