@@ -34,9 +34,17 @@ bool is_regression_loss(const std::string& loss) {
   return !loss.empty() && loss.find("crossentropy") == std::string::npos;
 }
 
+// The bundled Pima data: in the working directory's data/, beside an installed binary
+// (PREFIX/bin/citadel → PREFIX/share/citadel), or in the source tree it was built from.
 std::string default_data_path() {
   const std::string local = "data/pima-indians-diabetes.csv";
   if (std::filesystem::exists(local)) return local;
+  std::error_code error;
+  const auto binary = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    const auto installed = binary.parent_path().parent_path() / CITADEL_INSTALLED_DATA;
+    if (std::filesystem::exists(installed)) return installed.string();
+  }
   return CITADEL_DEFAULT_DATA;
 }
 

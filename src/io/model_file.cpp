@@ -17,6 +17,7 @@
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
+#include "citadel/version.hpp"
 #include "citadel/model/model_config.hpp"
 
 namespace citadel {
@@ -26,7 +27,6 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 using nlohmann::json;
 
-constexpr const char* kVersion = "0.1.0";
 
 struct TensorEntry {
   std::string name;
