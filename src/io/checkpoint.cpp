@@ -93,7 +93,9 @@ ResumePoint restore_checkpoint_from_bytes(Sequential& model, std::string_view by
                 ": no usable training record");
   uint64_t header_length = 0;
   std::memcpy(&header_length, bytes.data(), 8);
-  const json header = json::parse(bytes.substr(8, header_length));
+  const json stored_header = json::parse(bytes.substr(8, header_length));
+  json header = json::object();  // tensor names as this version names them
+  for (const auto& [name, entry] : stored_header.items()) header[current_tensor_name(name)] = entry;
   const std::string_view data = bytes.substr(8 + header_length);
   auto tensor = [&](const std::string& name) -> std::string_view {
     CITADEL_CHECK(header.contains(name), IoError, path, ": has no tensor '", name, "'");

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -45,6 +46,19 @@ uint64_t read_u64_le(const char* p) {
   std::memcpy(&value, p, sizeof value);
   return value;
 }
+
+}  // namespace
+
+std::string current_tensor_name(const std::string& name) {
+  // Before the one Keras naming rule, "Conv2D" was named "conv2_d", "MaxPooling2D"
+  // "max_pooling2_d": files written then keep loading. No current name contains "2_d".
+  const size_t slash = name.find('/');
+  std::string layer = name.substr(0, slash);
+  for (size_t at = layer.find("2_d"); at != std::string::npos; at = layer.find("2_d", at + 2)) layer.replace(at, 3, "2d");
+  return slash == std::string::npos ? layer : layer + name.substr(slash);
+}
+
+namespace {
 
 ParsedFile parse(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {
   CITADEL_CHECK(bytes.size() >= 8, IoError, source, ": ", bytes.size(),
@@ -95,7 +109,7 @@ ParsedFile parse(std::string_view bytes, const std::string& source, const ModelF
                     ": shape entries must be non-negative whole numbers, got ", dim.dump());
       shape.push_back(dim.get<int64_t>());
     }
-    TensorEntry tensor{name, Shape(shape), 0, 0};
+    TensorEntry tensor{current_tensor_name(name), Shape(shape), 0, 0};
     int64_t count = 0, bytes_needed = 0;
     try {
       count = tensor.shape.numel();
@@ -116,6 +130,9 @@ ParsedFile parse(std::string_view bytes, const std::string& source, const ModelF
                   " needs ", bytes_needed, " bytes but data_offsets give ", tensor.end - tensor.begin);
     file.tensors.push_back(std::move(tensor));
   }
+  std::set<std::string_view> names;
+  for (const auto& t : file.tensors)
+    CITADEL_CHECK(names.insert(t.name).second, IoError, source, ": two tensors are named '", t.name, "'");
   // The tensors must tile the data section exactly: no overlap, no gap, nothing after.
   std::sort(file.tensors.begin(), file.tensors.end(),
             [](const TensorEntry& a, const TensorEntry& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });

@@ -96,29 +96,17 @@ void Conv2D::forward(ConstTensorView x, Tensor& y, Mode) {
                 " (Conv2D): expected input ", expected.batch_str(), ", got ", x.shape());
   geometry_.batch = x.shape(0);
   const Shape out{geometry_.batch, geometry_.out_h, geometry_.out_w, filters_};
-  y.resize(out);
-  if (activation_ == ops::ActivationKind::kLinear) {
-    ops::conv2d_forward(x, kernel_, bias_, geometry_, cols_, y);
-  } else {
-    z_.resize(out);
-    ops::conv2d_forward(x, kernel_, bias_, geometry_, cols_, z_);
-    ops::activation_forward(activation_, z_, y);
-  }
-  y_ = y;
+  ops::conv2d_forward(x, kernel_, bias_, geometry_, cols_, activation_.linear_output(y, out));
+  activation_.apply(y);
 }
 
-ConstTensorView Conv2D::pre_activation() const {
-  return activation_ == ops::ActivationKind::kLinear ? y_ : ConstTensorView(z_);
-}
+ConstTensorView Conv2D::pre_activation() const { return activation_.pre_activation(); }
 
 void Conv2D::backward(ConstTensorView dy, Tensor& dx) {
-  CITADEL_ASSERT(!y_.empty(), name_, ": backward() called before forward()");
-  CITADEL_CHECK(dy.shape() == y_.shape(), ShapeError, name_, " (Conv2D): gradient shape ", dy.shape(),
-                " does not match output shape ", y_.shape());
-  if (activation_ == ops::ActivationKind::kLinear) return backward_from_pre_activation(dy, dx);
-  dz_.resize(dy.shape());
-  ops::activation_backward(activation_, pre_activation(), y_, dy, dz_);
-  backward_from_pre_activation(dz_, dx);
+  CITADEL_ASSERT(!activation_.output().empty(), name_, ": backward() called before forward()");
+  CITADEL_CHECK(dy.shape() == activation_.output().shape(), ShapeError, name_, " (Conv2D): gradient shape ",
+                dy.shape(), " does not match output shape ", activation_.output().shape());
+  backward_from_pre_activation(activation_.pre_activation_gradient(dy), dx);
 }
 
 void Conv2D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {

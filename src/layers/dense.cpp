@@ -60,31 +60,18 @@ void Dense::forward(ConstTensorView x, Tensor& y, Mode) {
   CITADEL_ASSERT(!kernel_.empty(), name_, " used before the model was built");
   CITADEL_CHECK(x.rank() == 2 && x.shape(1) == in_features_, ShapeError, name_,
                 " (Dense): expected input (N, ", in_features_, "), got ", x.shape());
-  const Shape out{x.shape(0), units_};
-  y.resize(out);
   x_ = x;
-  if (activation_ == ops::ActivationKind::kLinear) {
-    ops::dense_forward(x, kernel_, bias_, y);
-  } else {
-    z_.resize(out);
-    ops::dense_forward(x, kernel_, bias_, z_);
-    ops::activation_forward(activation_, z_, y);
-  }
-  y_ = y;
+  ops::dense_forward(x, kernel_, bias_, activation_.linear_output(y, Shape{x.shape(0), units_}));
+  activation_.apply(y);
 }
 
-ConstTensorView Dense::pre_activation() const {
-  return activation_ == ops::ActivationKind::kLinear ? y_ : ConstTensorView(z_);
-}
+ConstTensorView Dense::pre_activation() const { return activation_.pre_activation(); }
 
 void Dense::backward(ConstTensorView dy, Tensor& dx) {
   CITADEL_ASSERT(!x_.empty(), name_, ": backward() called before forward()");
-  CITADEL_CHECK(dy.shape() == y_.shape(), ShapeError, name_, " (Dense): gradient shape ",
-                dy.shape(), " does not match output shape ", y_.shape());
-  if (activation_ == ops::ActivationKind::kLinear) return backward_from_pre_activation(dy, dx);
-  dz_.resize(dy.shape());
-  ops::activation_backward(activation_, pre_activation(), y_, dy, dz_);
-  backward_from_pre_activation(dz_, dx);
+  CITADEL_CHECK(dy.shape() == activation_.output().shape(), ShapeError, name_, " (Dense): gradient shape ",
+                dy.shape(), " does not match output shape ", activation_.output().shape());
+  backward_from_pre_activation(activation_.pre_activation_gradient(dy), dx);
 }
 
 void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {

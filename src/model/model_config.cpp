@@ -3,6 +3,7 @@
 // regularizers as names or {"class_name", "config"} objects); rejects unknown keys so
 // a typo is an error rather than a silently different model.
 #include "citadel/model/model_config.hpp"
+#include "keras_names.hpp"
 
 #include <array>
 #include <cctype>
@@ -26,12 +27,8 @@
 #include "citadel/layers/reshape.hpp"
 
 namespace citadel {
-namespace {
 
-using nlohmann::json;
-
-// "GlorotUniform" → "glorot_uniform"; "L1L2" stays as it is.
-std::string snake_case(const std::string& name) {
+std::string detail::keras_snake_case(const std::string& name) {
   std::string result;
   for (size_t i = 0; i < name.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(name[i]);
@@ -40,6 +37,12 @@ std::string snake_case(const std::string& name) {
   }
   return result;
 }
+
+namespace {
+
+using nlohmann::json;
+
+std::string snake_case(const std::string& name) { return detail::keras_snake_case(name); }
 
 class LayerReader {
  public:

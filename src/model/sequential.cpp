@@ -10,27 +10,10 @@
 #include "citadel/core/error.hpp"
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/initializers.hpp"
+#include "keras_names.hpp"
 #include "sequential_state.hpp"
 
 namespace citadel {
-namespace {
-
-// "Dense" -> "dense", "BatchNormalization" -> "batch_normalization", as Keras names layers.
-std::string snake_case(const std::string& type) {
-  std::string name;
-  for (char c : type) {
-    if (std::isupper(static_cast<unsigned char>(c))) {
-      if (!name.empty()) name += '_';
-      name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else {
-      name += c;
-    }
-  }
-  return name;
-}
-
-}  // namespace
-
 Sequential::Sequential() : Sequential("sequential") {}
 
 Sequential::Sequential(const std::string& name)
@@ -46,7 +29,7 @@ void Sequential::add(std::unique_ptr<Layer> layer) {
   CITADEL_CHECK(layer != nullptr, ValueError, "add: the layer is null");
   CITADEL_CHECK(!built_, ValueError, "add: model '", name_,
                 "' is already built; add every layer before compile/fit");
-  const std::string base = snake_case(layer->type());
+  const std::string base = detail::keras_snake_case(layer->type());
   int same_type = 0;
   for (const auto& existing : state_->layers)
     if (existing->type() == layer->type()) ++same_type;

@@ -130,6 +130,27 @@ TEST(ModelFile, ConvolutionalModelsRoundTripWithMovingStatistics) {
       EXPECT_NE(moved[0], 1.0f);  // not the initial value: training moved it and the file kept it
     }
   EXPECT_TRUE(found);
+
+  // One Keras naming rule: "conv2d", "max_pooling2d"; files from before, whose tensors are
+  // named "conv2_d/...", still load and predict the same.
+  EXPECT_EQ(model.layer(0).name(), "conv2d");
+  EXPECT_EQ(model.layer(3).name(), "max_pooling2d");
+  EXPECT_EQ(model.layer(2).name(), "average_pooling2d");
+  const std::string bytes = read_file_bytes(path.string());
+  json header = saved_header(bytes), legacy = json::object();
+  for (auto& [name, entry] : header.items()) {
+    std::string old = name;
+    if (old.rfind("conv2d/", 0) == 0) old.replace(0, 6, "conv2_d");
+    legacy[old] = entry;
+  }
+  ASSERT_TRUE(legacy.contains("conv2_d/kernel"));
+  LoadedModel old_file = load_model_from_bytes(file_from(legacy, saved_data(bytes)), "old.safetensors");
+  EXPECT_EQ(model.predict(x).to_vector(), old_file.model.predict(x).to_vector());
+  // A file naming one tensor both ways is refused.
+  json both = header;
+  both["conv2_d/kernel"] = header["conv2d/kernel"];
+  EXPECT_NE(error_of(file_from(both, saved_data(bytes))).find("two tensors are named 'conv2d/kernel'"),
+            std::string::npos);
 }
 
 TEST(ModelFile, IsAPlainSafetensorsFile) {

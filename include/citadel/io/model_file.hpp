@@ -62,6 +62,10 @@ struct ModelFileSummary {
 ModelFileSummary inspect_model_file(std::string_view bytes, const std::string& source,
                                     const ModelFileLimits& limits = {});
 
+// A tensor name as this version names it ("conv2_d/kernel", from files written before the
+// one Keras naming rule, becomes "conv2d/kernel"); loaders look tensors up by it.
+std::string current_tensor_name(const std::string& name);
+
 // Reads a whole file; IoError naming it when it cannot.
 std::string read_file_bytes(const std::string& path);
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "citadel/layers/fused_activation.hpp"
 #include "citadel/layers/layer.hpp"
 #include "citadel/ops/conv2d.hpp"
 
@@ -38,7 +39,7 @@ class Conv2D final : public Layer {
   int64_t parameter_count() const override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
-  ops::ActivationKind activation() const override { return activation_; }
+  ops::ActivationKind activation() const override { return activation_.kind(); }
   ConstTensorView pre_activation() const override;
   void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
   // From the unfolded input: ‖cols_iᵀ·dz_i‖² + ‖Σ_p dz_i,p‖² per example.
@@ -57,12 +58,11 @@ class Conv2D final : public Layer {
   int64_t filters_;
   std::array<int64_t, 2> kernel_size_;
   Conv2DOptions options_;
-  ops::ActivationKind activation_;
+  FusedActivation activation_;
   ops::Conv2DGeometry geometry_;  // per image; batch is set on each forward
   int kernel_id_ = -1, bias_id_ = -1;
   TensorView kernel_, bias_, dkernel_, dbias_;
-  ConstTensorView y_;
-  Tensor z_, dz_, cols_, dcols_;
+  Tensor cols_, dcols_;
   std::vector<double> example_squared_norms_;  // recorded by backward when asked
   Tensor example_kernel_grad_;  // scratch for per-example norms
 };

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "citadel/layers/fused_activation.hpp"
 #include "citadel/layers/layer.hpp"
 
 namespace citadel {
@@ -31,7 +32,7 @@ class Dense final : public Layer {
   int64_t parameter_count() const override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;  // y: (N, U)
   void backward(ConstTensorView dy, Tensor& dx) override;         // dx: (N, D)
-  ops::ActivationKind activation() const override { return activation_; }
+  ops::ActivationKind activation() const override { return activation_.kind(); }
   ConstTensorView pre_activation() const override;
   void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
   // ‖x_i‖²·‖dz_i‖² + ‖dz_i‖² (with a bias), without forming per-example gradients.
@@ -44,12 +45,10 @@ class Dense final : public Layer {
   void record_per_example_norms(ConstTensorView dz);
   int64_t units_, in_features_ = 0;  // in_features_ is set by build()
   DenseOptions options_;
-  ops::ActivationKind activation_;
+  FusedActivation activation_;
   int kernel_id_ = -1, bias_id_ = -1;
   TensorView kernel_, bias_, dkernel_, dbias_;  // views into the ParameterStore
-  ConstTensorView x_, y_;  // the last forward's input and output (owned by the model)
-  Tensor z_;               // pre-activation; unused (y holds it) when linear
-  Tensor dz_;
+  ConstTensorView x_;  // the last forward's input (owned by the model)
   std::vector<double> example_squared_norms_;  // recorded by backward when asked
 };
 
