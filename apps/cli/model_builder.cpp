@@ -1,0 +1,156 @@
+// The model the command line asks for (--layers or --model-config, checked against the
+// labels and the loss), its preprocessing, and the fit options of the training flags.
+#include "model_builder.hpp"
+
+#include <cstdio>
+
+#include "citadel/core/error.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/layers/dropout.hpp"
+#include "citadel/layers/flatten.hpp"
+#include "citadel/layers/regularizers.hpp"
+#include "citadel/model/model_config.hpp"
+#include "layer_spec.hpp"
+
+namespace citadel::cli {
+namespace {
+
+// The output layer a network needs for these labels, as UNITS:ACTIVATION.
+std::string output_layer_for(const PreparedData& data) {
+  if (!data.classification()) return "1:linear";
+  if (data.loss == "binary_crossentropy") return "1:sigmoid";
+  return std::to_string(data.schema.class_count()) + ":softmax";
+}
+
+// Checks the model's output against the labels and the loss; says what to use instead.
+void check_output(const Sequential& model, const PreparedData& data) {
+  const int64_t outputs = model.output_shape().numel();
+  const int64_t classes = data.schema.class_count();
+  const std::string fix = " (the defaults choose both when --layers/--model-config and --loss are not given)";
+  if (!data.classification()) {
+    CITADEL_CHECK(outputs == 1, ValueError, "the model has ", outputs, " outputs but '", data.schema.label,
+                  "' is one number to predict; end the network with 1:linear", fix);
+    return;
+  }
+  std::string names;
+  for (int64_t c = 0; c < std::min<int64_t>(classes, 5); ++c)
+    names += (c ? ", '" : "'") + data.schema.classes[c] + "'";
+  if (classes > 5) names += ", ...";
+  if (data.loss == "binary_crossentropy") {
+    CITADEL_CHECK(classes == 2, ValueError, "the label '", data.schema.label, "' has ", classes, " classes (", names,
+                  "); binary_crossentropy is for two. Use --loss sparse_categorical_crossentropy and end the "
+                  "network with ", classes, ":softmax", fix);
+    CITADEL_CHECK(outputs == 1, ValueError, "binary_crossentropy needs one sigmoid output, but the model has ",
+                  outputs, "; end the network with 1:sigmoid, or use --loss sparse_categorical_crossentropy with ",
+                  outputs, ":softmax", fix);
+    return;
+  }
+  CITADEL_CHECK(outputs == classes, ValueError, "the label '", data.schema.label, "' has ", classes, " classes (",
+                names, ") but the model has ", outputs, " outputs; end the network with ", classes, ":softmax", fix);
+}
+
+}  // namespace
+
+Preprocessor make_preprocessor(const Settings& s, const PreparedData& data) {
+  return Preprocessor({.impute_missing = s.missing == "mean", .scaling = s.scale, .images = data.images});
+}
+
+Preprocessor preprocess(const Settings& s, PreparedData& data, std::initializer_list<Tensor*> others) {
+  Preprocessor preprocessor = make_preprocessor(s, data);
+  preprocessor.fit(data.x_train);
+  preprocessor.apply(data.x_train);
+  for (Tensor* x : others) preprocessor.apply(*x);
+  return preprocessor;
+}
+
+Sequential build_model(const Settings& s, const PreparedData& data, const Shape& input_shape) {
+  Sequential model;
+  if (!s.model_config.empty()) {
+    CITADEL_CHECK(s.dropout == 0 && s.l1 == 0 && s.l2 == 0, ValueError,
+                  "--dropout, --l1 and --l2 apply to --layers; write them into the model config instead");
+    Sequential loaded = load_model_config(s.model_config);
+    if (input_shape.rank() > 1 && loaded.layer(0).type() == "Dense") {  // images into a Dense network
+      model.add(Flatten({input_shape.dims()}));
+      for (size_t i = 0; i < loaded.size(); ++i) model.add(loaded.layer(i).clone());
+    } else {
+      model = std::move(loaded);
+    }
+  } else {
+    std::string spec = s.layers;
+    if (spec.empty()) spec = std::string(data.images ? "256:relu,128:relu," : "10:relu,10:relu,") + output_layer_for(data);
+    const std::vector<DenseSpec> layers = parse_layer_spec(spec);
+    if (input_shape.rank() > 1) model.add(Flatten({input_shape.dims()}));  // images into a Dense network
+    const Regularizer penalty = L1L2(static_cast<float>(s.l1), static_cast<float>(s.l2));
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const bool first = i == 0 && input_shape.rank() == 1;
+      model.add(Dense(layers[i].units, {.input_dim = first ? input_shape[0] : 0,
+                                        .activation = layers[i].activation,
+                                        .kernel_regularizer = penalty}));
+      if (s.dropout > 0 && i + 1 < layers.size()) model.add(Dropout(static_cast<float>(s.dropout)));
+    }
+  }
+  model.build(input_shape);
+  check_output(model, data);
+  std::unique_ptr<Optimizer> optimizer = make_optimizer(s.optimizer);
+  if (s.learning_rate > 0) optimizer->set_learning_rate(static_cast<float>(s.learning_rate));
+  std::vector<std::string> metrics{"mse", "mae"};
+  if (data.classification()) metrics = {"accuracy", "precision", "recall", "f1", "auc"};
+  model.compile({.loss = data.loss, .optimizer = std::move(optimizer), .metrics = metrics});
+  return model;
+}
+
+int epochs_for(const Settings& s, const PreparedData& data) {
+  return s.epochs > 0 ? s.epochs : (data.images ? 5 : 150);
+}
+
+FitOptions fit_options(const Settings& s, const PreparedData& data) {
+  FitOptions options;
+  options.epochs = epochs_for(s, data);
+  options.batch_size = s.batch_size > 0 ? s.batch_size : (data.images ? 128 : 32);
+  options.validation_split = s.validation_split >= 0 ? s.validation_split : (data.images ? 0.1 : 0.0);
+  options.verbose = s.verbose;
+  options.seed = s.seed;
+  const bool monitors_validation = s.early_stopping >= 0 || s.reduce_lr >= 0;
+  if (monitors_validation && options.validation_split == 0) {
+    options.validation_split = 0.1;
+    if (s.verbose > 0) std::printf("Validating on the last 10%% of the training rows (--early-stopping/--reduce-lr "
+                                   "watch val_loss; set --validation-split to choose)\n");
+  }
+  if (s.early_stopping >= 0)
+    options.callbacks.push_back(EarlyStopping({.patience = s.early_stopping, .restore_best_weights = true}));
+  if (s.reduce_lr >= 0) options.callbacks.push_back(ReduceLROnPlateau({.patience = s.reduce_lr}));
+  if (!s.lr_schedule.empty()) {
+    const float initial = s.learning_rate > 0 ? static_cast<float>(s.learning_rate)
+                                              : make_optimizer(s.optimizer)->learning_rate();
+    std::vector<std::string> parts;
+    for (size_t start = 0; start <= s.lr_schedule.size();) {
+      const size_t colon = std::min(s.lr_schedule.find(':', start), s.lr_schedule.size());
+      parts.push_back(s.lr_schedule.substr(start, colon - start));
+      start = colon + 1;
+    }
+    auto number = [&](size_t i, double fallback) {
+      if (i >= parts.size()) return fallback;
+      const auto value = parse_number(parts[i]);
+      CITADEL_CHECK(value.has_value(), ValueError, "--lr-schedule: '", parts[i], "' is not a number");
+      return double(*value);
+    };
+    const std::string usage = "; use step:FACTOR:EVERY, exponential:RATE:EPOCHS or cosine[:ALPHA]";
+    if (parts[0] == "step") {
+      CITADEL_CHECK(parts.size() == 3, ValueError, "--lr-schedule '", s.lr_schedule, "'", usage);
+      options.callbacks.push_back(LearningRateScheduler(step_decay(initial, number(1, 0), int(number(2, 1)))));
+    } else if (parts[0] == "exponential") {
+      CITADEL_CHECK(parts.size() == 3, ValueError, "--lr-schedule '", s.lr_schedule, "'", usage);
+      options.callbacks.push_back(LearningRateScheduler(exponential_decay(initial, number(1, 0), number(2, 1))));
+    } else if (parts[0] == "cosine") {
+      CITADEL_CHECK(parts.size() <= 2, ValueError, "--lr-schedule '", s.lr_schedule, "'", usage);
+      options.callbacks.push_back(LearningRateScheduler(cosine_decay(initial, options.epochs, number(1, 0))));
+    } else {
+      throw ValueError("--lr-schedule '" + s.lr_schedule + "'" + usage);
+    }
+  }
+  if (s.loss_threshold >= 0) options.loss_threshold = s.loss_threshold;
+  if (!s.csv_log.empty()) options.callbacks.push_back(CSVLogger(s.csv_log));
+  return options;
+}
+
+}  // namespace citadel::cli

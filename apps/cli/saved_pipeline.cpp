@@ -1,0 +1,89 @@
+// Saved models as the commands use them: written protected as the key options ask, read
+// through the library's one verified load path, and their labelled rows.
+#include "saved_pipeline.hpp"
+
+#include <cstdlib>
+
+#include "citadel/core/error.hpp"
+#include "citadel/data/csv.hpp"
+#include "citadel/data/idx.hpp"
+#include "citadel/data/scaler.hpp"
+#include "citadel/io/signing.hpp"
+
+namespace citadel::cli {
+
+void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
+                   const std::string& path, const ModelProtection& protection, const Metadata& extra) {
+  save_saved_model(model, saved_model_records(data.schema, data.images, data.loss, preprocessor, data.source, extra),
+                   path, protection);
+}
+
+ModelAccess model_access(const Settings& s) {
+  ModelAccess access;
+  access.public_key = s.public_key;
+  if (!s.key_file.empty() || !s.passphrase_env.empty()) access.key = encryption_key(s);
+  return access;
+}
+
+ModelProtection model_protection(const Settings& s, bool private_data) {
+  ModelProtection protection;
+  protection.secret_key = s.sign_key;
+  if (!s.key_file.empty() || !s.passphrase_env.empty()) protection.key = encryption_key(s);
+  if (private_data) protection.mode = 0600;
+  return protection;
+}
+
+EncryptionKey encryption_key(const Settings& s) {
+  EncryptionKey key;
+  if (!s.key_file.empty()) {
+    key.key_file = s.key_file;
+    return key;
+  }
+  CITADEL_CHECK(!s.passphrase_env.empty(), ValueError, "give --key-file KEY or --passphrase-env VAR");
+  const char* passphrase = std::getenv(s.passphrase_env.c_str());
+  CITADEL_CHECK(passphrase != nullptr && *passphrase != '\0', ValueError, "--passphrase-env: the variable ",
+                s.passphrase_env, " is not set or empty");
+  key.passphrase = passphrase;
+  return key;
+}
+
+std::string read_model_bytes(const Settings& s, const std::string& path, bool* was_encrypted) {
+  return read_protected_file(path, model_access(s), kPurposeModel, was_encrypted);
+}
+
+SavedPipeline as_pipeline(SavedModel saved, const std::string& path) {
+  SavedPipeline pipeline{std::move(saved.model), {}, std::move(saved.preprocessor)};
+  pipeline.data.schema = std::move(saved.schema);
+  pipeline.data.images = saved.images;
+  pipeline.data.loss = std::move(saved.loss);
+  pipeline.data.source = path;
+  return pipeline;
+}
+
+LabelledRows labelled_rows(const Settings& s, const SavedPipeline& saved, const std::string& path) {
+  LabelledRows rows;
+  if (saved.data.images) {
+    ImageDataset images = load_fashion_mnist();
+    rows.x = std::move(images.x_test);
+    rows.y = std::move(images.y_test);
+    scale_pixels(rows.x.view());
+    rows.source = "the Fashion-MNIST test split";
+    return rows;
+  }
+  Dataset data = encode_for_model(read_csv(path, csv_options(s)), saved.data.schema, saved.preprocessor,
+                                  missing_policy(s), true);
+  rows.x = std::move(data.x);
+  rows.y = std::move(data.y);
+  rows.source = path;
+  return rows;
+}
+
+SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
+  return as_pipeline(load_saved_model(path, {.access = model_access(s)}), path);
+}
+
+SavedPipeline load_pipeline_from_bytes(std::string_view bytes, const std::string& path) {
+  return as_pipeline(saved_model_from_bytes(bytes, path), path);
+}
+
+}  // namespace citadel::cli
