@@ -349,17 +349,16 @@ LoadedModel load_model(const std::string& path, const ModelFileLimits& limits) {
   return load_model_from_bytes(read_file_bytes(path), path, limits);
 }
 
-void Sequential::save(const std::string& path) { save_model(*this, path); }
-
-void Sequential::save_weights(const std::string& path) {
-  CITADEL_CHECK(built(), ValueError, "save_weights: model '", name(), "' is not built; nothing to save");
-  write_file_atomically(path, serialize(*this, {{"format", "citadel-weights"}}));
+void save_weights(Sequential& model, const std::string& path) {
+  CITADEL_CHECK(model.built(), ValueError, "save_weights: model '", model.name(), "' is not built; nothing to save");
+  write_file_atomically(path, serialize(model, {{"format", "citadel-weights"}}));
 }
 
-void Sequential::load_weights(const std::string& path) {
-  CITADEL_CHECK(built(), ValueError, "load_weights: build model '", name(), "' first (weights need their shapes)");
+void load_weights(Sequential& model, const std::string& path) {
+  CITADEL_CHECK(model.built(), ValueError, "load_weights: build model '", model.name(),
+                "' first (weights need their shapes)");
   const std::string bytes = read_file_bytes(path);
-  copy_weights(parse(bytes, path, {}), *this, path);
+  copy_weights(parse(bytes, path, {}), model, path);
 }
 
 }  // namespace citadel

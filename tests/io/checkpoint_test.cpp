@@ -6,6 +6,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/io/checkpoint.hpp"
+#include "citadel/io/model_file.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 
@@ -63,7 +64,7 @@ TEST(Checkpoint, RefusesAModelFileOrAnotherOptimizer) {
   const fs::path path = fs::temp_directory_path() / ("citadel_ckpt2_" + std::to_string(::getpid()) + ".safetensors");
   Sequential model = fresh_model();
   model.build(Shape{5});
-  model.save(path.string());
+  save_model(model, path.string());
   EXPECT_THROW(restore_checkpoint(model, path.string()), IoError);
   Tensor x(Shape{8, 5}), y(Shape{8, 1});
   model.fit(x, y, {.epochs = 1, .verbose = 0, .callbacks = {ModelCheckpoint(path.string())}});

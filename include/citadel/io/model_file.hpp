@@ -34,8 +34,12 @@ struct ModelFileLimits {
 };
 
 // Writes the built model (weights, architecture, compile settings, `extra` metadata)
-// atomically: temporary file, fsync, rename, fsync of the directory.
+// atomically: temporary file, fsync, rename, fsync of the directory (Keras's model.save).
 void save_model(Sequential& model, const std::string& path, const Metadata& extra = {});
+// Keras's save_weights / load_weights: the weights alone, as a safetensors file; loading
+// needs a built model whose parameter names and shapes match exactly.
+void save_weights(Sequential& model, const std::string& path);
+void load_weights(Sequential& model, const std::string& path);
 
 // Float tensors stored after the model's parameters (a checkpoint's optimizer state).
 using ExtraTensors = std::vector<std::pair<std::string, std::span<const float>>>;

@@ -174,11 +174,6 @@ class Sequential {
   CompileSettings compile_settings() const;
   bool compiled() const;
 
-  // Keras's model.save / save_weights / load_weights, as safetensors files; defined with
-  // the model-file code in src/io (see citadel/io/model_file.hpp for load_model).
-  void save(const std::string& path);
-  void save_weights(const std::string& path);
-  void load_weights(const std::string& path);
 
   const std::string& name() const { return name_; }
   int64_t count_params() const;
