@@ -7,11 +7,19 @@
 
 namespace citadel {
 
-Dropout::Dropout(float rate) : rate_(rate) {
+Dropout::Dropout(float rate, const DropoutOptions& options) : rate_(rate), options_(options) {
   CITADEL_CHECK(rate >= 0.0f && rate < 1.0f, ValueError, "Dropout: rate must lie in [0, 1), got ", rate);
 }
 
+std::optional<Shape> Dropout::declared_input_shape() const {
+  if (options_.input_shape.empty()) return std::nullopt;
+  return Shape(options_.input_shape);
+}
+
 Shape Dropout::build(const Shape& input_shape, ParameterStore&) {
+  if (auto declared = declared_input_shape())
+    CITADEL_CHECK(*declared == input_shape, ShapeError, name_, " (Dropout): declared input shape ", *declared,
+                  " but the previous layer gives ", input_shape);
   input_shape_ = input_shape;
   return input_shape;
 }

@@ -228,7 +228,8 @@ std::unique_ptr<Layer> read_layer(const LayerReader& r, const ModelConfigLimits&
   if (type == "Dropout") {
     r.check_keys({"rate", "input_shape", "batch_input_shape", "batch_shape"});
     CITADEL_CHECK(r.has("rate"), ValueError, r.where(), ": 'rate' is required");
-    return std::make_unique<Dropout>(static_cast<float>(r.number("rate", 0)));
+    return std::make_unique<Dropout>(static_cast<float>(r.number("rate", 0)),
+                                     DropoutOptions{r.input_shape(limits.max_units)});
   }
   if (type == "Activation") {
     r.check_keys({"activation", "input_shape", "batch_input_shape", "batch_shape"});
@@ -322,6 +323,8 @@ std::unique_ptr<Layer> with_input_shape(const Layer& layer, const std::vector<in
     return std::make_unique<Dense>(dense->units(), options);
   }
   if (dynamic_cast<const Flatten*>(&layer)) return std::make_unique<Flatten>(FlattenOptions{shape});
+  if (const auto* dropout = dynamic_cast<const Dropout*>(&layer))
+    return std::make_unique<Dropout>(dropout->rate(), DropoutOptions{shape});
   if (const auto* activation = dynamic_cast<const Activation*>(&layer))
     return std::make_unique<Activation>(activation_name(activation->activation()), ActivationOptions{shape});
   if (const auto* conv = dynamic_cast<const Conv2D*>(&layer)) {

@@ -8,12 +8,17 @@
 
 namespace citadel {
 
+struct DropoutOptions {
+  std::vector<int64_t> input_shape = {};  // for a first layer (without the batch axis)
+};
+
 class Dropout final : public Layer {
  public:
-  explicit Dropout(float rate);
+  explicit Dropout(float rate, const DropoutOptions& options = {});
 
   std::unique_ptr<Layer> clone() const override { return std::make_unique<Dropout>(*this); }
   std::string type() const override { return "Dropout"; }
+  std::optional<Shape> declared_input_shape() const override;
   Shape build(const Shape& input_shape, ParameterStore& params) override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;  // any shape
   void backward(ConstTensorView dy, Tensor& dx) override;
@@ -24,6 +29,7 @@ class Dropout final : public Layer {
 
  private:
   float rate_;
+  DropoutOptions options_;
   Shape input_shape_;
   Rng rng_{0};
   Tensor mask_;  // 0 or 1/(1 − rate) per element of the last training forward
