@@ -13,18 +13,6 @@
 namespace citadel {
 namespace {
 
-nlohmann::json parse_record(const Metadata& metadata, const char* key, const std::string& source) {
-  const auto found = metadata.find(key);
-  CITADEL_CHECK(found != metadata.end(), IoError, source, ": has no '", key,
-                "' record; save it with `citadel train --save`");
-  CITADEL_CHECK(json_nesting_depth(found->second) <= 32, IoError, source, ": the '", key, "' record is nested too deep");
-  try {
-    return nlohmann::json::parse(found->second);
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(source + ": the '" + key + "' record is not valid JSON: " + e.what());
-  }
-}
-
 // The schema and the architecture must agree before any row is read through them: the
 // columns (one-hot widths included) make the input, the classes the output.
 void check_schema_against_model(const SavedModel& saved, const std::string& source) {
@@ -123,6 +111,40 @@ RowPredictions SavedModel::predict_rows(const CsvTable& table, MissingValues mis
   return predict_encoded_rows(model, schema, encode(table, missing), batch_size);
 }
 
+std::string describe_schema(const SchemaRecord& record) {
+  const DataSchema& schema = record.schema;
+  return nlohmann::json{{"input_columns", schema.input_columns},
+                        {"categories", schema.categories},
+                        {"label", schema.label},
+                        {"label_type", schema.label_type == LabelType::kClasses ? "classes" : "values"},
+                        {"classes", schema.classes},
+                        {"images", record.images},
+                        {"loss", record.loss}}
+      .dump();
+}
+
+SchemaRecord restore_schema(std::string_view json, const std::string& source) {
+  CITADEL_CHECK(json_nesting_depth(json) <= 32, IoError, source, ": the 'schema' record is nested too deep");
+  SchemaRecord record;
+  try {
+    const nlohmann::json parsed = nlohmann::json::parse(json);
+    DataSchema& learned = record.schema;
+    learned.input_columns = parsed.at("input_columns").get<std::vector<std::string>>();
+    learned.categories = parsed.at("categories").get<std::vector<std::vector<std::string>>>();
+    learned.label = parsed.at("label").get<std::string>();
+    const std::string label_type = parsed.at("label_type").get<std::string>();
+    CITADEL_CHECK(label_type == "classes" || label_type == "values", IoError, source,
+                  ": the schema's label_type must be classes or values, got '", label_type, "'");
+    learned.label_type = label_type == "classes" ? LabelType::kClasses : LabelType::kValues;
+    learned.classes = parsed.at("classes").get<std::vector<std::string>>();
+    record.images = parsed.at("images").get<bool>();
+    record.loss = parsed.at("loss").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError(source + ": the schema record is malformed: " + e.what());
+  }
+  return record;
+}
+
 Dataset SavedModel::encode(const CsvTable& table, MissingValues missing) const {
   CITADEL_CHECK(!images, ValueError, table.source, ": the model was trained on images; CSV rows cannot feed it");
   return encode_for_model(table, schema, preprocessor, missing, false);
@@ -146,19 +168,12 @@ Dataset SavedModel::encode_labelled(const CsvTable& table, MissingValues missing
 SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {
   LoadedModel loaded = load_model_from_bytes(bytes, source, limits);
   SavedModel saved{std::move(loaded.model), {}, false, "", {}, std::move(loaded.metadata)};
-  const nlohmann::json schema = parse_record(saved.metadata, "schema", source);
-  try {
-    DataSchema& learned = saved.schema;
-    learned.input_columns = schema.at("input_columns").get<std::vector<std::string>>();
-    learned.categories = schema.at("categories").get<std::vector<std::vector<std::string>>>();
-    learned.label = schema.at("label").get<std::string>();
-    learned.label_type = schema.at("label_type") == "classes" ? LabelType::kClasses : LabelType::kValues;
-    learned.classes = schema.at("classes").get<std::vector<std::string>>();
-    saved.images = schema.at("images").get<bool>();
-    saved.loss = schema.at("loss").get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(source + ": the schema record is malformed: " + e.what());
-  }
+  const auto schema = saved.metadata.find("schema");
+  CITADEL_CHECK(schema != saved.metadata.end(), IoError, source, ": has no 'schema' record; save it with `citadel train --save`");
+  SchemaRecord record = restore_schema(schema->second, source);
+  saved.schema = std::move(record.schema);
+  saved.images = record.images;
+  saved.loss = std::move(record.loss);
   check_schema_against_model(saved, source);
   const auto preprocessing = saved.metadata.find("preprocessing");
   CITADEL_CHECK(preprocessing != saved.metadata.end(), IoError, source, ": has no 'preprocessing' record");
@@ -185,14 +200,7 @@ SavedModel load_saved_model(const std::string& path, const LoadOptions& options)
 
 Metadata saved_model_records(const DataSchema& schema, bool images, const std::string& loss,
                              const Preprocessor& preprocessor, const std::string& trained_on, Metadata extra) {
-  const nlohmann::json schema_json{{"input_columns", schema.input_columns},
-                                   {"categories", schema.categories},
-                                   {"label", schema.label},
-                                   {"label_type", schema.label_type == LabelType::kClasses ? "classes" : "values"},
-                                   {"classes", schema.classes},
-                                   {"images", images},
-                                   {"loss", loss}};
-  extra["schema"] = schema_json.dump();
+  extra["schema"] = describe_schema({schema, images, loss});
   extra["preprocessing"] = preprocessor.describe();
   extra["trained_on"] = trained_on;
   return extra;

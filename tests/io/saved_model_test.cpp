@@ -68,3 +68,25 @@ TEST(SavedModel, RoundTripWithSchemaProtectionAndPredictions) {
   options.access.public_key = other_pub.string();
   EXPECT_THROW(load_saved_model(path.string(), options), SecurityError);
 }
+
+TEST(SavedModel, SchemaRecordRoundTripsAndRefusesMalformedRecords) {
+  SchemaRecord record;
+  record.schema.input_columns = {"colour", "size, \"quoted\""};
+  record.schema.categories = {{"blue", "red"}, {}};
+  record.schema.label = "label";
+  record.schema.classes = {"no", "yes"};
+  record.images = false;
+  record.loss = "binary_crossentropy";
+  const SchemaRecord back = restore_schema(describe_schema(record), "m.safetensors");
+  EXPECT_EQ(back.schema.input_columns, record.schema.input_columns);
+  EXPECT_EQ(back.schema.categories, record.schema.categories);
+  EXPECT_EQ(back.schema.label, "label");
+  EXPECT_EQ(back.schema.label_type, LabelType::kClasses);
+  EXPECT_EQ(back.schema.classes, record.schema.classes);
+  EXPECT_EQ(back.loss, "binary_crossentropy");
+  record.schema.label_type = LabelType::kValues;
+  EXPECT_EQ(restore_schema(describe_schema(record), "m").schema.label_type, LabelType::kValues);
+  for (const char* bad : {"{", "[]", R"({"input_columns":[1]})",
+                          R"({"input_columns":[],"categories":[],"label":"y","label_type":"maybe","classes":[],"images":false,"loss":"mse"})"})
+    EXPECT_THROW(restore_schema(bad, "m.safetensors"), IoError) << bad;
+}

@@ -16,6 +16,17 @@
 
 namespace citadel {
 
+// A saved model's "schema" record: what the training file taught (DataSchema), whether the
+// model was trained on images, and its loss; as JSON text, and back (IoError naming the
+// source when malformed).
+struct SchemaRecord {
+  DataSchema schema;
+  bool images = false;
+  std::string loss;
+};
+std::string describe_schema(const SchemaRecord& record);
+SchemaRecord restore_schema(std::string_view json, const std::string& source);
+
 // Predictions for raw rows, in the data's own terms.
 struct RowPredictions {
   std::vector<int64_t> lines;       // the source line of each row
