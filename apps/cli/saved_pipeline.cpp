@@ -18,17 +18,26 @@ void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePre
                    path, protection);
 }
 
+namespace {
+
+// The key of --key-file / --passphrase-env, or none when neither was given.
+EncryptionKey key_if_given(const Settings& s) {
+  return s.key_file.empty() && s.passphrase_env.empty() ? EncryptionKey{} : encryption_key(s);
+}
+
+}  // namespace
+
 ModelAccess model_access(const Settings& s) {
   ModelAccess access;
   access.public_key = s.public_key;
-  if (!s.key_file.empty() || !s.passphrase_env.empty()) access.key = encryption_key(s);
+  access.key = key_if_given(s);
   return access;
 }
 
 ModelProtection model_protection(const Settings& s, bool private_data) {
   ModelProtection protection;
   protection.secret_key = s.sign_key;
-  if (!s.key_file.empty() || !s.passphrase_env.empty()) protection.key = encryption_key(s);
+  protection.key = key_if_given(s);
   if (private_data) protection.mode = 0600;
   return protection;
 }

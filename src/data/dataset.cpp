@@ -84,7 +84,7 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
   data.dropped_rows = table.rows - kept;
   data.x = Tensor(Shape{kept, features});
   if (label_column >= 0) data.y = Tensor(Shape{kept, 1});
-  std::map<std::string, int64_t> class_index;
+  std::map<std::string, int64_t, std::less<>> class_index;  // found by string_view
   for (size_t i = 0; i < schema.classes.size(); ++i) class_index[schema.classes[i]] = static_cast<int64_t>(i);
 
   int64_t out = 0;
@@ -115,7 +115,7 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
     if (label_column >= 0) {
       const std::string_view cell = table.cell(r, label_column);
       if (schema.label_type == LabelType::kClasses) {
-        const auto found = class_index.find(std::string(cell));
+        const auto found = class_index.find(cell);
         CITADEL_CHECK(found != class_index.end(), ValueError, table.source, ":", table.lines[r], ": label '",
                       printable(cell), "' is not one of the ", schema.classes.size(), " classes the model knows");
         data.y[out] = static_cast<float>(found->second);

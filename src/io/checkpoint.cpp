@@ -71,8 +71,6 @@ void save_checkpoint(Sequential& model, const std::string& path, const ModelProt
 }
 
 ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const ModelAccess& access) {
-  CITADEL_CHECK(model.built() && model.compiled(), ValueError,
-                "restore_checkpoint: build and compile the model as it was before resuming");
   std::string bytes = read_protected_file(path, access, kPurposeCheckpoint);
   struct Wipe {
     std::string& bytes;

@@ -183,44 +183,32 @@ std::string serialize(Sequential& model, const Metadata& metadata, const ExtraTe
   return file;
 }
 
-// Copies the file's tensors into `model`'s parameters; names and shapes must match exactly.
-void copy_weights(const ParsedFile& file, Sequential& model, const std::string& source) {
-  ParameterStore& params = model.parameters();
-  std::map<std::string, const TensorEntry*> by_name;
-  for (const auto& t : file.tensors) by_name[t.name] = &t;
-  for (size_t i = 0; i < params.parameters().size(); ++i) {
-    const ParameterInfo& info = params.parameters()[i];
-    const auto found = by_name.find(info.name);
-    CITADEL_CHECK(found != by_name.end(), IoError, source, ": the architecture has a parameter '", info.name,
-                  "' that the file does not hold");
-    CITADEL_CHECK(found->second->shape == info.shape, IoError, source, ": tensor '", info.name, "' has shape ",
-                  found->second->shape, " but the architecture needs ", info.shape);
-    TensorView target = params.value(static_cast<int>(i));
-    std::memcpy(target.data(), file.data.data() + found->second->begin, found->second->end - found->second->begin);
-    by_name.erase(found);
-  }
-  CITADEL_CHECK(by_name.empty(), IoError, source, ": tensor '", by_name.empty() ? "" : by_name.begin()->first,
-                "' belongs to no parameter of the architecture");
-}
-
-// Every planned parameter has a tensor of its shape in the file and no tensor is left
-// over; parameters and per-row activations stay under the caps.
-void check_plan_against_file(const Sequential::BuildPlan& plan, const ParsedFile& file, const std::string& source,
-                             const ModelFileLimits& limits) {
+// The parameters must be exactly the file's tensors: every one present with its shape, no
+// tensor left over. Returns their total number of values.
+int64_t check_parameters_against_file(const std::vector<ParameterInfo>& parameters, const ParsedFile& file,
+                                      const std::string& source) {
   std::map<std::string_view, const TensorEntry*> by_name;
   for (const auto& t : file.tensors) by_name[t.name] = &t;
-  int64_t parameters = 0;
-  for (const ParameterInfo& info : plan.parameters) {
+  int64_t values = 0;
+  for (const ParameterInfo& info : parameters) {
     const auto found = by_name.find(info.name);
     CITADEL_CHECK(found != by_name.end(), IoError, source, ": the architecture has a parameter '", info.name,
                   "' that the file does not hold (shape ", info.shape, ")");
     CITADEL_CHECK(found->second->shape == info.shape, IoError, source, ": tensor '", info.name, "' has shape ",
                   found->second->shape, " but the architecture needs ", info.shape);
-    parameters += info.shape.numel();  // bounded by the file's size, which holds them
+    values += info.shape.numel();  // bounded by the file's size, which holds them
     by_name.erase(found);
   }
   CITADEL_CHECK(by_name.empty(), IoError, source, ": tensor '", by_name.empty() ? "" : std::string(by_name.begin()->first),
                 "' belongs to no parameter of the architecture");
+  return values;
+}
+
+// The planned parameters match the file (before anything is built) and stay, with the
+// per-row activations, under the caps.
+void check_plan_against_file(const Sequential::BuildPlan& plan, const ParsedFile& file, const std::string& source,
+                             const ModelFileLimits& limits) {
+  const int64_t parameters = check_parameters_against_file(plan.parameters, file, source);
   CITADEL_CHECK(parameters <= limits.max_parameters, IoError, source, ": ", parameters,
                 " parameters exceed the limit of ", limits.max_parameters);
   int64_t activations = 0;
@@ -234,6 +222,18 @@ void check_plan_against_file(const Sequential::BuildPlan& plan, const ParsedFile
     CITADEL_CHECK(!__builtin_add_overflow(activations, count, &activations) && activations <= limits.max_activations_per_row,
                   IoError, source, ": the layers' outputs for one input row exceed ", limits.max_activations_per_row,
                   " values (layer output ", shape, ")");
+  }
+}
+
+// Copies the file's tensors into `model`'s parameters, which check_parameters_against_file
+// (or check_plan_against_file) has matched with them.
+void copy_weights(const ParsedFile& file, Sequential& model) {
+  ParameterStore& params = model.parameters();
+  std::map<std::string_view, const TensorEntry*> by_name;
+  for (const auto& t : file.tensors) by_name[t.name] = &t;
+  for (size_t i = 0; i < params.parameters().size(); ++i) {
+    const TensorEntry& tensor = *by_name.at(params.parameters()[i].name);
+    std::memcpy(params.value(static_cast<int>(i)).data(), file.data.data() + tensor.begin, tensor.end - tensor.begin);
   }
 }
 
@@ -320,7 +320,7 @@ LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& sou
   } catch (const ShapeError& e) {
     throw IoError(source + ": the architecture does not fit together: " + e.what());
   }
-  copy_weights(weights, loaded.model, source);
+  copy_weights(weights, loaded.model);
   if (const auto found = file.metadata.find("compile"); found != file.metadata.end()) {
     json compile;
     try {
@@ -358,7 +358,9 @@ void load_weights(Sequential& model, const std::string& path) {
   CITADEL_CHECK(model.built(), ValueError, "load_weights: build model '", model.name(),
                 "' first (weights need their shapes)");
   const std::string bytes = read_file_bytes(path);
-  copy_weights(parse(bytes, path, {}), model, path);
+  const ParsedFile file = parse(bytes, path, {});
+  check_parameters_against_file(model.parameters().parameters(), file, path);
+  copy_weights(file, model);
 }
 
 }  // namespace citadel

@@ -143,12 +143,4 @@ void Conv2D::record_per_example_norms(ConstTensorView dz_all) {
     example_squared_norms_[static_cast<size_t>(n)] = total;
   }
 }
-
-void Conv2D::add_per_example_squared_norms(std::span<double> squared_norms) {
-  CITADEL_ASSERT(!example_squared_norms_.empty(), name_, ": per-example norms asked before a backward() that records them");
-  CITADEL_CHECK(squared_norms.size() == example_squared_norms_.size(), ShapeError, name_, ": ", squared_norms.size(),
-                " norms for a batch of ", example_squared_norms_.size());
-  for (size_t n = 0; n < squared_norms.size(); ++n) squared_norms[n] += example_squared_norms_[n];
-}
-
 }  // namespace citadel

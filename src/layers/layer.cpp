@@ -20,6 +20,13 @@ void Layer::add_per_example_squared_norms(std::span<double>) {
                               "for this layer type (Dense and Conv2D have them)");
 }
 
+void Layer::add_recorded_norms(std::span<double> squared_norms) const {
+  CITADEL_ASSERT(!example_squared_norms_.empty(), name_, ": per-example norms asked before a backward() that records them");
+  CITADEL_CHECK(squared_norms.size() == example_squared_norms_.size(), ShapeError, name_, ": ", squared_norms.size(),
+                " norms for a batch of ", example_squared_norms_.size());
+  for (size_t n = 0; n < squared_norms.size(); ++n) squared_norms[n] += example_squared_norms_[n];
+}
+
 const std::vector<std::string>& registered_layer_types() {
   static const std::vector<std::string> types{"Dense",
                                                 "Activation",

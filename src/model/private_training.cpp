@@ -27,14 +27,17 @@ double Sequential::State::private_step(ConstTensorView x, ConstTensorView y, con
     if (!std::isfinite(loss)) return loss;
     // Output gradients only (the norms need no parameter gradients); each layer records its
     // norms during this pass, while its output gradient is still valid.
-    for (auto& layer : layers) layer->set_per_example_norms_needed(true);
-    try {
+    {
+      struct RecordNorms {  // on for this pass only, whatever it throws
+        std::vector<std::unique_ptr<Layer>>& layers;
+        explicit RecordNorms(std::vector<std::unique_ptr<Layer>>& all) : layers(all) { set(true); }
+        ~RecordNorms() { set(false); }
+        void set(bool needed) {
+          for (auto& layer : layers) layer->set_per_example_norms_needed(needed);
+        }
+      } record{layers};
       backward(false, false, false);
-    } catch (...) {
-      for (auto& layer : layers) layer->set_per_example_norms_needed(false);
-      throw;
     }
-    for (auto& layer : layers) layer->set_per_example_norms_needed(false);
     example_norms.assign(static_cast<size_t>(batch), 0.0);
     for (auto& layer : layers) layer->add_per_example_squared_norms(example_norms);
     // loss_gradient holds ∇ℓ_i / batch per row: scale row i by batch · min(1, C / ‖∇ℓ_i‖).

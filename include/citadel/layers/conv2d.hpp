@@ -43,7 +43,7 @@ class Conv2D final : public Layer {
   ConstTensorView pre_activation() const override;
   void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
   // From the unfolded input: ‖cols_iᵀ·dz_i‖² + ‖Σ_p dz_i,p‖² per example.
-  void add_per_example_squared_norms(std::span<double> squared_norms) override;
+  void add_per_example_squared_norms(std::span<double> squared_norms) override { add_recorded_norms(squared_norms); }
 
   int64_t filters() const { return filters_; }
   std::array<int64_t, 2> kernel_size() const { return kernel_size_; }
@@ -63,7 +63,6 @@ class Conv2D final : public Layer {
   int kernel_id_ = -1, bias_id_ = -1;
   TensorView kernel_, bias_, dkernel_, dbias_;
   Tensor cols_, dcols_;
-  std::vector<double> example_squared_norms_;  // recorded by backward when asked
   Tensor example_kernel_grad_;  // scratch for per-example norms
 };
 

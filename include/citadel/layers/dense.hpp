@@ -36,7 +36,7 @@ class Dense final : public Layer {
   ConstTensorView pre_activation() const override;
   void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
   // ‖x_i‖²·‖dz_i‖² + ‖dz_i‖² (with a bias), without forming per-example gradients.
-  void add_per_example_squared_norms(std::span<double> squared_norms) override;
+  void add_per_example_squared_norms(std::span<double> squared_norms) override { add_recorded_norms(squared_norms); }
 
   int64_t units() const { return units_; }
   const DenseOptions& options() const { return options_; }
@@ -49,7 +49,6 @@ class Dense final : public Layer {
   int kernel_id_ = -1, bias_id_ = -1;
   TensorView kernel_, bias_, dkernel_, dbias_;  // views into the ParameterStore
   ConstTensorView x_;  // the last forward's input (owned by the model)
-  std::vector<double> example_squared_norms_;  // recorded by backward when asked
 };
 
 }  // namespace citadel

@@ -80,6 +80,10 @@ class Layer {
   bool input_gradient_needed_ = true;
   bool parameter_gradients_needed_ = true;
   bool per_example_norms_needed_ = false;
+  // Per-example squared norms of the last backward that recorded them (layers with
+  // parameters fill it); add_recorded_norms adds them to the caller's.
+  std::vector<double> example_squared_norms_;
+  void add_recorded_norms(std::span<double> squared_norms) const;
 };
 
 // The Keras class names of every layer citadel implements. Tests run the gradient
