@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 #include "citadel/layers/activations.hpp"
 
 namespace citadel {
@@ -41,6 +42,16 @@ void Activation::backward(ConstTensorView dy, Tensor& dx) {
 void Activation::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
   dx.resize(dz.shape());
   std::copy_n(dz.data(), dz.numel(), dx.data());
+}
+
+std::unique_ptr<Layer> Activation::from_config(const LayerConfigReader& config) {
+  config.check_keys({"activation"});
+  const std::string activation = config.string("activation");
+  return std::make_unique<Activation>(activation, ActivationOptions{config.input_shape()});
+}
+
+void Activation::get_config(LayerConfigWriter& config) const {
+  config.set_string("activation", activation_name(kind_));
 }
 
 }  // namespace citadel

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 #include "citadel/layers/initializers.hpp"
 
 namespace citadel {
@@ -123,6 +124,40 @@ void BatchNormalization::backward(ConstTensorView dy, Tensor& dx) {
       const double mean_dy_xhat = square_sums_[c] / static_cast<double>(M);
       dx[m * C + c] = scale * static_cast<float>(dy[m * C + c] - mean_dy - normalized_[m * C + c] * mean_dy_xhat);
     }
+}
+
+std::unique_ptr<Layer> BatchNormalization::from_config(const LayerConfigReader& config) {
+  config.check_keys({"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+                     "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
+                     "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm"});
+  config.require("axis", int64_t{-1});
+  config.require("synchronized", false);
+  config.require("renorm", false);
+  for (const char* unsupported : {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"})
+    config.require_null(unsupported);
+  BatchNormalizationOptions options;
+  options.input_shape = config.input_shape();
+  options.momentum = static_cast<float>(config.number("momentum", 0.99));
+  options.epsilon = static_cast<float>(config.number("epsilon", 1e-3));
+  options.center = config.boolean("center", true);
+  options.scale = config.boolean("scale", true);
+  options.beta_initializer = config.initializer("beta_initializer", "zeros");
+  options.gamma_initializer = config.initializer("gamma_initializer", "ones");
+  options.moving_mean_initializer = config.initializer("moving_mean_initializer", "zeros");
+  options.moving_variance_initializer = config.initializer("moving_variance_initializer", "ones");
+  return std::make_unique<BatchNormalization>(options);
+}
+
+void BatchNormalization::get_config(LayerConfigWriter& config) const {
+  config.set_integer("axis", -1);
+  config.set_number("momentum", options_.momentum);
+  config.set_number("epsilon", options_.epsilon);
+  config.set_boolean("center", options_.center);
+  config.set_boolean("scale", options_.scale);
+  config.set_string("beta_initializer", options_.beta_initializer);
+  config.set_string("gamma_initializer", options_.gamma_initializer);
+  config.set_string("moving_mean_initializer", options_.moving_mean_initializer);
+  config.set_string("moving_variance_initializer", options_.moving_variance_initializer);
 }
 
 }  // namespace citadel

@@ -2,6 +2,7 @@
 #include "citadel/layers/conv2d.hpp"
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/ops/gemm.hpp"
@@ -143,4 +144,39 @@ void Conv2D::record_per_example_norms(ConstTensorView dz_all) {
     example_squared_norms_[static_cast<size_t>(n)] = total;
   }
 }
+std::unique_ptr<Layer> Conv2D::from_config(const LayerConfigReader& config) {
+  config.check_keys({"filters", "kernel_size", "strides", "padding", "dilation_rate", "activation", "use_bias",
+                     "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+                     "data_format", "groups"});
+  config.require("data_format", "channels_last");
+  config.require("groups", int64_t{1});
+  Conv2DOptions options;
+  options.input_shape = config.input_shape();
+  options.strides = config.pair("strides", {1, 1});
+  options.padding = config.string("padding", "valid");
+  options.dilation_rate = config.pair("dilation_rate", {1, 1});
+  options.activation = config.string("activation", "linear");
+  options.use_bias = config.boolean("use_bias", true);
+  options.kernel_initializer = config.initializer("kernel_initializer", "glorot_uniform");
+  options.bias_initializer = config.initializer("bias_initializer", "zeros");
+  options.kernel_regularizer = config.regularizer("kernel_regularizer");
+  options.bias_regularizer = config.regularizer("bias_regularizer");
+  const std::array<int64_t, 2> kernel_size = config.pair("kernel_size");
+  return std::make_unique<Conv2D>(config.integer("filters", 1, config.limits().max_units), kernel_size, options);
+}
+
+void Conv2D::get_config(LayerConfigWriter& config) const {
+  config.set_integer("filters", filters_);
+  config.set_list("kernel_size", kernel_size_);
+  config.set_list("strides", options_.strides);
+  config.set_string("padding", options_.padding);
+  config.set_list("dilation_rate", options_.dilation_rate);
+  config.set_string("activation", activation_name(activation()));
+  config.set_boolean("use_bias", options_.use_bias);
+  config.set_string("kernel_initializer", options_.kernel_initializer);
+  config.set_string("bias_initializer", options_.bias_initializer);
+  config.set_regularizer("kernel_regularizer", options_.kernel_regularizer);
+  config.set_regularizer("bias_regularizer", options_.bias_regularizer);
+}
+
 }  // namespace citadel

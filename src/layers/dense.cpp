@@ -2,6 +2,7 @@
 #include "citadel/layers/dense.hpp"
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/ops/dense.hpp"
@@ -98,4 +99,28 @@ void Dense::record_per_example_norms(ConstTensorView dz) {
     example_squared_norms_[static_cast<size_t>(n)] = input * output + (options_.use_bias ? output : 0.0);
   }
 }
+std::unique_ptr<Layer> Dense::from_config(const LayerConfigReader& config) {
+  config.check_keys({"units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+                     "kernel_regularizer", "bias_regularizer", "input_dim"});
+  DenseOptions options;
+  options.input_shape = config.input_shape();
+  options.activation = config.string("activation", "linear");
+  options.use_bias = config.boolean("use_bias", true);
+  options.kernel_initializer = config.initializer("kernel_initializer", "glorot_uniform");
+  options.bias_initializer = config.initializer("bias_initializer", "zeros");
+  options.kernel_regularizer = config.regularizer("kernel_regularizer");
+  options.bias_regularizer = config.regularizer("bias_regularizer");
+  return std::make_unique<Dense>(config.integer("units", 1, config.limits().max_units), options);
+}
+
+void Dense::get_config(LayerConfigWriter& config) const {
+  config.set_integer("units", units_);
+  config.set_string("activation", activation_name(activation()));
+  config.set_boolean("use_bias", options_.use_bias);
+  config.set_string("kernel_initializer", options_.kernel_initializer);
+  config.set_string("bias_initializer", options_.bias_initializer);
+  config.set_regularizer("kernel_regularizer", options_.kernel_regularizer);
+  config.set_regularizer("bias_regularizer", options_.bias_regularizer);
+}
+
 }  // namespace citadel

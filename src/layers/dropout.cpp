@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 
 namespace citadel {
 
@@ -49,5 +50,13 @@ void Dropout::backward(ConstTensorView dy, Tensor& dx) {
   }
   for (int64_t i = 0; i < dy.numel(); ++i) dx[i] = dy[i] * mask_[i];
 }
+
+std::unique_ptr<Layer> Dropout::from_config(const LayerConfigReader& config) {
+  config.check_keys({"rate"});
+  const double rate = config.number("rate");
+  return std::make_unique<Dropout>(static_cast<float>(rate), DropoutOptions{config.input_shape()});
+}
+
+void Dropout::get_config(LayerConfigWriter& config) const { config.set_number("rate", rate_); }
 
 }  // namespace citadel

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 
 namespace citadel {
 
@@ -28,6 +29,12 @@ void Flatten::forward(ConstTensorView x, Tensor& y, Mode) {
 void Flatten::backward(ConstTensorView dy, Tensor& dx) {
   dx.resize(input_shape_.with_batch(dy.shape(0)));
   std::copy_n(dy.data(), dy.numel(), dx.data());
+}
+
+std::unique_ptr<Layer> Flatten::from_config(const LayerConfigReader& config) {
+  config.check_keys({"data_format"});
+  config.require("data_format", "channels_last");
+  return std::make_unique<Flatten>(FlattenOptions{config.input_shape()});
 }
 
 }  // namespace citadel

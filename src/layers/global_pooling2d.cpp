@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 
 namespace citadel {
 
@@ -70,6 +71,26 @@ void GlobalMaxPooling2D::backward(ConstTensorView dy, Tensor& dx) {
   std::fill_n(dx.data(), dx.numel(), 0.0f);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) dx[(n * P + argmax_[static_cast<size_t>(n * C + c)]) * C + c] = dy[n * C + c];
+}
+
+namespace {
+
+template <typename Pooling>
+std::unique_ptr<Layer> global_pooling_from_config(const LayerConfigReader& config) {
+  config.check_keys({"data_format", "keepdims"});
+  config.require("data_format", "channels_last");
+  config.require("keepdims", false);
+  return std::make_unique<Pooling>(GlobalPooling2DOptions{config.input_shape()});
+}
+
+}  // namespace
+
+std::unique_ptr<Layer> GlobalAveragePooling2D::from_config(const LayerConfigReader& config) {
+  return global_pooling_from_config<GlobalAveragePooling2D>(config);
+}
+
+std::unique_ptr<Layer> GlobalMaxPooling2D::from_config(const LayerConfigReader& config) {
+  return global_pooling_from_config<GlobalMaxPooling2D>(config);
 }
 
 }  // namespace citadel

@@ -1,4 +1,4 @@
-// Defaults of the Layer interface, and the registry of layer types.
+// Defaults of the Layer interface.
 #include "citadel/layers/layer.hpp"
 
 #include "citadel/core/error.hpp"
@@ -25,21 +25,6 @@ void Layer::add_recorded_norms(std::span<double> squared_norms) const {
   CITADEL_CHECK(squared_norms.size() == example_squared_norms_.size(), ShapeError, name_, ": ", squared_norms.size(),
                 " norms for a batch of ", example_squared_norms_.size());
   for (size_t n = 0; n < squared_norms.size(); ++n) squared_norms[n] += example_squared_norms_[n];
-}
-
-const std::vector<std::string>& registered_layer_types() {
-  static const std::vector<std::string> types{"Dense",
-                                                "Activation",
-                                                "Dropout",
-                                                "Flatten",
-                                                "Reshape",
-                                                "Conv2D",
-                                                "MaxPooling2D",
-                                                "AveragePooling2D",
-                                                "GlobalAveragePooling2D",
-                                                "GlobalMaxPooling2D",
-                                                "BatchNormalization"};
-  return types;
 }
 
 }  // namespace citadel

@@ -2,6 +2,7 @@
 #include "citadel/layers/pooling2d.hpp"
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 #include "citadel/ops/conv2d.hpp"
 
 namespace citadel {
@@ -86,6 +87,36 @@ void AveragePooling2D::backward(ConstTensorView dy, Tensor& dx) {
                 dy.shape(), " does not match output shape ", output_shape());
   dx.resize(input_shape());
   ops::average_pool2d_backward(dy, geometry_, dx);
+}
+
+namespace {
+
+template <typename Pooling>
+std::unique_ptr<Layer> pooling_from_config(const LayerConfigReader& config) {
+  config.check_keys({"pool_size", "strides", "padding", "data_format"});
+  config.require("data_format", "channels_last");
+  Pooling2DOptions options;
+  options.input_shape = config.input_shape();
+  const std::array<int64_t, 2> pool_size = config.pair("pool_size", {2, 2});
+  options.strides = config.pair("strides", pool_size);
+  options.padding = config.string("padding", "valid");
+  return std::make_unique<Pooling>(pool_size, options);
+}
+
+}  // namespace
+
+std::unique_ptr<Layer> MaxPooling2D::from_config(const LayerConfigReader& config) {
+  return pooling_from_config<MaxPooling2D>(config);
+}
+
+std::unique_ptr<Layer> AveragePooling2D::from_config(const LayerConfigReader& config) {
+  return pooling_from_config<AveragePooling2D>(config);
+}
+
+void Pooling2D::get_config(LayerConfigWriter& config) const {
+  config.set_list("pool_size", pool_size_);
+  config.set_list("strides", options_.strides);
+  config.set_string("padding", options_.padding);
 }
 
 }  // namespace citadel

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer_config.hpp"
 
 namespace citadel {
 
@@ -57,5 +58,13 @@ void Reshape::backward(ConstTensorView dy, Tensor& dx) {
   dx.resize(input_shape_.with_batch(dy.shape(0)));
   std::copy_n(dy.data(), dy.numel(), dx.data());
 }
+
+std::unique_ptr<Layer> Reshape::from_config(const LayerConfigReader& config) {
+  config.check_keys({"target_shape"});
+  std::vector<int64_t> target_shape = config.dimensions("target_shape");
+  return std::make_unique<Reshape>(std::move(target_shape), ReshapeOptions{config.input_shape()});
+}
+
+void Reshape::get_config(LayerConfigWriter& config) const { config.set_list("target_shape", target_shape_); }
 
 }  // namespace citadel

@@ -9,6 +9,7 @@
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
 #include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/regularizers.hpp"
 #include "citadel/layers/reshape.hpp"
 
 namespace citadel::testkit {
@@ -19,6 +20,11 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["Dense"].push_back({std::make_unique<Dense>(3, DenseOptions{.activation = "tanh"}), Shape{2, 4}});
   samples["Dense"].push_back(
       {std::make_unique<Dense>(2, DenseOptions{.activation = "softmax", .use_bias = false}), Shape{4, 3}});
+  samples["Dense"].push_back({std::make_unique<Dense>(3, DenseOptions{.kernel_initializer = "he_normal",
+                                                                       .bias_initializer = "ones",
+                                                                       .kernel_regularizer = L2(0.25f),
+                                                                       .bias_regularizer = L1L2(0.5f, 0.125f)}),
+                              Shape{2, 4}});
   samples["Activation"].push_back({std::make_unique<Activation>("gelu"), Shape{3, 4}});
   samples["Activation"].push_back({std::make_unique<Activation>("softmax"), Shape{2, 5}});
   samples["Dropout"].push_back({std::make_unique<Dropout>(0.3f), Shape{4, 6}});
@@ -33,6 +39,9 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["Conv2D"].push_back(
       {std::make_unique<Conv2D>(2, std::array<int64_t, 2>{2, 4}, Conv2DOptions{.padding = "same", .use_bias = false}),
        Shape{1, 5, 6, 2}});
+  samples["Conv2D"].push_back({std::make_unique<Conv2D>(2, 2, Conv2DOptions{.kernel_initializer = "lecun_uniform",
+                                                                           .kernel_regularizer = L1(0.5f)}),
+                               Shape{1, 4, 4, 1}});
   samples["Conv2D"].push_back(
       {std::make_unique<Conv2D>(3, 2, Conv2DOptions{.padding = "same", .dilation_rate = {2, 3}}), Shape{2, 6, 7, 1}});
   samples["Conv2D"].push_back(
@@ -54,6 +63,13 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["BatchNormalization"].push_back({std::make_unique<BatchNormalization>(), Shape{6, 4}});
   samples["BatchNormalization"].push_back(
       {std::make_unique<BatchNormalization>(BatchNormalizationOptions{.center = false}), Shape{3, 2, 3, 2}});
+  samples["BatchNormalization"].push_back(
+      {std::make_unique<BatchNormalization>(BatchNormalizationOptions{.momentum = 0.5f,
+                                                                      .epsilon = 1e-5f,
+                                                                      .scale = false,
+                                                                      .beta_initializer = "ones",
+                                                                      .moving_variance_initializer = "zeros"}),
+       Shape{5, 3}});
   return samples;
 }
 

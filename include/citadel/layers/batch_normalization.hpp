@@ -30,6 +30,8 @@ class BatchNormalization final : public Layer {
   explicit BatchNormalization(const BatchNormalizationOptions& options = {});
   std::unique_ptr<Layer> clone() const override { return std::make_unique<BatchNormalization>(*this); }
   std::string type() const override { return "BatchNormalization"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
+  void get_config(LayerConfigWriter& config) const override;
   std::optional<Shape> declared_input_shape() const override;
   Shape build(const Shape& input_shape, ParameterStore& params) override;  // any rank; features last
   void bind(ParameterStore& params) override;

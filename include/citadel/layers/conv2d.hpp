@@ -33,6 +33,8 @@ class Conv2D final : public Layer {
 
   std::unique_ptr<Layer> clone() const override { return std::make_unique<Conv2D>(*this); }
   std::string type() const override { return "Conv2D"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
+  void get_config(LayerConfigWriter& config) const override;
   std::optional<Shape> declared_input_shape() const override;
   Shape build(const Shape& input_shape, ParameterStore& params) override;  // in: (H, W, C)
   void bind(ParameterStore& params) override;

@@ -26,6 +26,8 @@ class Dense final : public Layer {
 
   std::unique_ptr<Layer> clone() const override { return std::make_unique<Dense>(*this); }
   std::string type() const override { return "Dense"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
+  void get_config(LayerConfigWriter& config) const override;
   std::optional<Shape> declared_input_shape() const override;
   Shape build(const Shape& input_shape, ParameterStore& params) override;  // in: (D)
   void bind(ParameterStore& params) override;

@@ -18,6 +18,8 @@ class Dropout final : public Layer {
 
   std::unique_ptr<Layer> clone() const override { return std::make_unique<Dropout>(*this); }
   std::string type() const override { return "Dropout"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
+  void get_config(LayerConfigWriter& config) const override;
   std::optional<Shape> declared_input_shape() const override;
   Shape build(const Shape& input_shape, ParameterStore& params) override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;  // any shape

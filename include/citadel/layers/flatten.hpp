@@ -16,6 +16,7 @@ class Flatten final : public Layer {
   explicit Flatten(const FlattenOptions& options = {}) : options_(options) {}
   std::unique_ptr<Layer> clone() const override { return std::make_unique<Flatten>(*this); }
   std::string type() const override { return "Flatten"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
   std::optional<Shape> declared_input_shape() const override;
   Shape build(const Shape& input_shape, ParameterStore& params) override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;

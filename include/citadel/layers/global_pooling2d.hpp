@@ -31,6 +31,7 @@ class GlobalAveragePooling2D final : public GlobalPooling2D {
   explicit GlobalAveragePooling2D(const GlobalPooling2DOptions& options = {}) : GlobalPooling2D(options) {}
   std::unique_ptr<Layer> clone() const override { return std::make_unique<GlobalAveragePooling2D>(*this); }
   std::string type() const override { return "GlobalAveragePooling2D"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
 };
@@ -40,6 +41,7 @@ class GlobalMaxPooling2D final : public GlobalPooling2D {
   explicit GlobalMaxPooling2D(const GlobalPooling2DOptions& options = {}) : GlobalPooling2D(options) {}
   std::unique_ptr<Layer> clone() const override { return std::make_unique<GlobalMaxPooling2D>(*this); }
   std::string type() const override { return "GlobalMaxPooling2D"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
 

@@ -18,6 +18,9 @@ namespace citadel {
 
 enum class Mode { kTrain, kInfer };
 
+class LayerConfigReader;
+class LayerConfigWriter;
+
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -27,6 +30,9 @@ class Layer {
 
   const std::string& name() const { return name_; }
   void set_name(const std::string& name) { name_ = name; }
+  // Writes the layer's Keras config settings but its name (model_to_config adds the name
+  // and the class); the type's from_config in the registry reads them back.
+  virtual void get_config(LayerConfigWriter& config) const { (void)config; }
 
   // The input shape (without the batch axis) given by input_dim / input_shape, if any.
   virtual std::optional<Shape> declared_input_shape() const { return std::nullopt; }
@@ -85,9 +91,5 @@ class Layer {
   std::vector<double> example_squared_norms_;
   void add_recorded_norms(std::span<double> squared_norms) const;
 };
-
-// The Keras class names of every layer citadel implements. Tests run the gradient
-// checks over this list, so a new layer type must be added here.
-const std::vector<std::string>& registered_layer_types();
 
 }  // namespace citadel

@@ -23,6 +23,7 @@ class Pooling2D : public Layer {
   Pooling2D(std::array<int64_t, 2> pool_size, const Pooling2DOptions& options, const char* type);
   std::optional<Shape> declared_input_shape() const override;
   Shape build(const Shape& input_shape, ParameterStore& params) override;  // in: (H, W, C)
+  void get_config(LayerConfigWriter& config) const override;
 
   std::array<int64_t, 2> pool_size() const { return pool_size_; }
   const Pooling2DOptions& options() const { return options_; }
@@ -43,6 +44,7 @@ class MaxPooling2D final : public Pooling2D {
       : Pooling2D(pool_size, options, "MaxPooling2D") {}
   std::unique_ptr<Layer> clone() const override { return std::make_unique<MaxPooling2D>(*this); }
   std::string type() const override { return "MaxPooling2D"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
 
@@ -56,6 +58,7 @@ class AveragePooling2D final : public Pooling2D {
       : Pooling2D(pool_size, options, "AveragePooling2D") {}
   std::unique_ptr<Layer> clone() const override { return std::make_unique<AveragePooling2D>(*this); }
   std::string type() const override { return "AveragePooling2D"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
 };

@@ -17,6 +17,8 @@ class Reshape final : public Layer {
   explicit Reshape(std::vector<int64_t> target_shape, const ReshapeOptions& options = {});
   std::unique_ptr<Layer> clone() const override { return std::make_unique<Reshape>(*this); }
   std::string type() const override { return "Reshape"; }
+  static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
+  void get_config(LayerConfigWriter& config) const override;
   std::optional<Shape> declared_input_shape() const override;
   Shape build(const Shape& input_shape, ParameterStore& params) override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
