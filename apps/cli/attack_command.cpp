@@ -1,6 +1,7 @@
 // `citadel attack`: accuracy of a saved model under FGSM or PGD for a list of ε, as a
 // table and JSON, and the adversarial examples on request.
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <cstdio>
 #include <sstream>
 
@@ -16,6 +17,15 @@
 namespace citadel::cli {
 namespace {
 
+struct AttackCommandFlags {
+  std::string model_file;  // --model
+  KeyFlags keys;
+  DataFlags data;  // --data only
+  AttackFlags attack;
+  uint64_t seed = 42;
+  std::string report;
+};
+
 struct AttackData {
   Tensor x, y;
   std::string source;
@@ -23,14 +33,14 @@ struct AttackData {
 
 // The rows to attack, preprocessed as the model expects: Fashion-MNIST's test split, or
 // the labelled rows of --data.
-AttackData rows_to_attack(const Settings& s, SavedPipeline& saved) {
-  CITADEL_CHECK(saved.data.images || !s.data.empty(), ValueError,
+AttackData rows_to_attack(const AttackCommandFlags& s, SavedPipeline& saved) {
+  CITADEL_CHECK(saved.data.images || !s.data.data.empty(), ValueError,
                 "attack: give the labelled rows to attack with --data CSV");
-  const LabelledRows labelled = labelled_rows(s, saved, s.data);
+  const LabelledRows labelled = labelled_rows(s.data, saved, s.data.data);
   AttackData rows{labelled.x, labelled.y, labelled.source};
-  if (s.attack_rows > 0 && s.attack_rows < rows.x.shape(0)) {
-    std::vector<int64_t> first(static_cast<size_t>(s.attack_rows));
-    for (int64_t i = 0; i < s.attack_rows; ++i) first[static_cast<size_t>(i)] = i;
+  if (s.attack.rows && *s.attack.rows < rows.x.shape(0)) {
+    std::vector<int64_t> first(static_cast<size_t>(*s.attack.rows));
+    for (int64_t i = 0; i < *s.attack.rows; ++i) first[static_cast<size_t>(i)] = i;
     rows.x = take_rows(rows.x, first);
     rows.y = take_rows(rows.y, first);
   }
@@ -56,22 +66,23 @@ void save_examples(const std::string& path, const Tensor& x, const Tensor& y, co
   write_file_atomically(path, out.str());
 }
 
-int run_attack(const Settings& s) {
+int run_attack(const AttackCommandFlags& s) {
+  const AttackFlags& a = s.attack;
   CITADEL_CHECK(!s.model_file.empty(), ValueError, "attack: give the model to attack with --model FILE");
-  const std::vector<double> epsilons = epsilon_list(s.eps, "--eps");
-  SavedPipeline saved = load_pipeline(s, s.model_file);
+  const std::vector<double> epsilons = epsilon_list(a.eps, "--eps");
+  SavedPipeline saved = load_pipeline(s.keys, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to attack with");
   CITADEL_CHECK(saved.data.classification(), ValueError, "attack: ", s.model_file,
                 " predicts numbers; attacks here measure classification accuracy");
   AttackData rows = rows_to_attack(s, saved);
   const Tensor y = targets_for_loss(rows.y, saved.data);
-  AttackOptions options = attack_options(s, saved.data, rows.x);
-  if (!s.target_class.empty()) {
+  AttackOptions options = attack_options(a, s.seed, saved.data, rows.x);
+  if (!a.target_class.empty()) {
     const auto& classes = saved.data.schema.classes;
-    const auto found = std::find(classes.begin(), classes.end(), s.target_class);
+    const auto found = std::find(classes.begin(), classes.end(), a.target_class);
     std::string known;
     for (const auto& name : classes) known += (known.empty() ? "" : ", ") + name;
-    CITADEL_CHECK(found != classes.end(), ValueError, "--target: '", s.target_class, "' is not a class; classes: ",
+    CITADEL_CHECK(found != classes.end(), ValueError, "--target: '", a.target_class, "' is not a class; classes: ",
                   known);
     Tensor target_labels = rows.y;  // the labels' shape, every row the target class
     for (int64_t r = 0; r < target_labels.numel(); ++r) target_labels[r] = float(found - classes.begin());
@@ -79,9 +90,9 @@ int run_attack(const Settings& s) {
   }
   const auto curve = robustness_curve(saved.model, rows.x, y, options, epsilons);
 
-  std::printf("%s %s attack on %s (%lld rows of %s)%s\n", s.attack_method.c_str(), s.norm.c_str(),
+  std::printf("%s %s attack on %s (%lld rows of %s)%s\n", a.method.c_str(), a.norm.c_str(),
               s.model_file.c_str(), static_cast<long long>(rows.x.shape(0)), rows.source.c_str(),
-              options.targets ? (", targeted at class " + s.target_class).c_str() : "");
+              options.targets ? (", targeted at class " + a.target_class).c_str() : "");
   std::printf("  %-10s %-10s %-15s %-10s %-10s\n", "epsilon", "accuracy", "attack success", "mean Linf",
               "mean L2");
   nlohmann::json results = nlohmann::json::array();
@@ -92,55 +103,58 @@ int run_attack(const Settings& s) {
                        {"attack_success", point.attack_success}, {"mean_linf", point.mean_linf},
                        {"mean_l2", point.mean_l2}});
   }
-  if (!s.examples_out.empty()) {
+  if (!a.examples_out.empty()) {
     AttackOptions strongest = options;
     strongest.epsilon = static_cast<float>(*std::max_element(epsilons.begin(), epsilons.end()));
-    save_examples(s.examples_out, adversarial_examples(saved.model, rows.x, y, strongest), rows.y, saved.data);
-    std::printf("Wrote the adversarial examples for epsilon %g to %s\n", strongest.epsilon, s.examples_out.c_str());
+    save_examples(a.examples_out, adversarial_examples(saved.model, rows.x, y, strongest), rows.y, saved.data);
+    std::printf("Wrote the adversarial examples for epsilon %g to %s\n", strongest.epsilon, a.examples_out.c_str());
   }
   nlohmann::json report{{"model_file", s.model_file},
                         {"data", rows.source},
                         {"rows", rows.x.shape(0)},
-                        {"method", s.attack_method},
-                        {"norm", s.norm},
-                        {"steps", s.attack_steps},
-                        {"restarts", s.restarts},
+                        {"method", a.method},
+                        {"norm", a.norm},
+                        {"steps", a.steps},
+                        {"restarts", a.restarts},
                         {"units", saved.data.images ? "pixels in [0, 1]" : "scaled features (the model's inputs)"},
                         {"results", results}};
-  if (options.targets) report["target"] = s.target_class;
-  write_report(s, report);
+  if (options.targets) report["target"] = a.target_class;
+  write_report(s.report, report);
   return 0;
 }
 
 }  // namespace
 
-Command add_attack_command(CLI::App& app, Settings& s) {
+Command add_attack_command(CLI::App& app) {
+  auto flags = std::make_shared<AttackCommandFlags>();
+  AttackCommandFlags& s = *flags;
+  AttackFlags& a = s.attack;
   CLI::App* command = app.add_subcommand(
       "attack", "Accuracy of a saved model under adversarial attack (FGSM or PGD) for each --eps");
   command->add_option("--model", s.model_file, "The saved model to attack")->option_text("FILE")->required();
-  add_public_key_option(*command, s);
-  add_decryption_options(*command, s);
-  command->add_option("--data", s.data, "Labelled CSV rows to attack (Fashion-MNIST models: its test split)")
+  add_public_key_flag(*command, s.keys);
+  add_decryption_flags(*command, s.keys);
+  command->add_option("--data", s.data.data, "Labelled CSV rows to attack (Fashion-MNIST models: its test split)")
       ->option_text("CSV");
-  command->add_option("--eps", s.eps, "Attack radii, comma-separated (pixels in [0, 1]; CSV: scaled feature units)")
+  command->add_option("--eps", a.eps, "Attack radii, comma-separated (pixels in [0, 1]; CSV: scaled feature units)")
       ->required();
-  command->add_option("--method", s.attack_method, "fgsm or pgd")
+  command->add_option("--method", a.method, "fgsm or pgd")
       ->capture_default_str()
       ->check(CLI::IsMember({"fgsm", "pgd"}));
-  command->add_option("--norm", s.norm, "linf or l2")->capture_default_str()->check(CLI::IsMember({"linf", "l2"}));
-  command->add_option("--steps", s.attack_steps, "PGD steps")->capture_default_str()->check(CLI::Range(1, 10000));
-  command->add_option("--step-size", s.step_size, "PGD step (default: 2.5·eps/steps)")->check(CLI::PositiveNumber);
-  command->add_option("--restarts", s.restarts, "PGD restarts from random points (the strongest is kept)")
+  command->add_option("--norm", a.norm, "linf or l2")->capture_default_str()->check(CLI::IsMember({"linf", "l2"}));
+  command->add_option("--steps", a.steps, "PGD steps")->capture_default_str()->check(CLI::Range(1, 10000));
+  command->add_option("--step-size", a.step_size, "PGD step (default: 2.5·eps/steps)")->check(CLI::PositiveNumber);
+  command->add_option("--restarts", a.restarts, "PGD restarts from random points (the strongest is kept)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  command->add_option("--target", s.target_class, "Targeted attack: push every row towards this class");
-  command->add_option("--rows", s.attack_rows, "Attack only the first N rows")->check(CLI::PositiveNumber);
-  command->add_option("--save-examples", s.examples_out,
+  command->add_option("--target", a.target_class, "Targeted attack: push every row towards this class");
+  command->add_option("--rows", a.rows, "Attack only the first N rows")->check(CLI::PositiveNumber);
+  command->add_option("--save-examples", a.examples_out,
                       "Write the adversarial examples of the largest eps as CSV (label, then model inputs)")
       ->option_text("FILE");
   command->add_option("--seed", s.seed, "Seed of the random starts")->capture_default_str();
-  add_report_option(*command, s);
-  return {command, run_attack};
+  add_report_flag(*command, s.report);
+  return {command, [flags] { return run_attack(*flags); }};
 }
 
 }  // namespace citadel::cli

@@ -1,6 +1,7 @@
 // `citadel audit`: membership-inference attacks against a saved model, given rows it was
 // trained on and rows it never saw.
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <cstdio>
 
 #include "citadel/core/error.hpp"
@@ -13,17 +14,27 @@
 namespace citadel::cli {
 namespace {
 
+struct AuditFlags {
+  std::string model_file;  // --model
+  KeyFlags keys;
+  DataFlags data;  // how the CSV files are read (the defaults)
+  std::string train_rows_file, holdout_file;  // --train, --holdout
+  int reference_epochs = 20;
+  uint64_t seed = 42;
+  std::string report;
+};
+
 struct Rows {
   Tensor x, y;
 };
 
-Rows audit_rows(const Settings& s, const SavedPipeline& saved, const std::string& path) {
-  LabelledRows rows = labelled_rows(s, saved, path);
+Rows audit_rows(const AuditFlags& s, const SavedPipeline& saved, const std::string& path) {
+  LabelledRows rows = labelled_rows(s.data, saved, path);
   return {std::move(rows.x), targets_for_loss(rows.y, saved.data)};
 }
 
-int run_audit(const Settings& s) {
-  SavedPipeline saved = load_pipeline(s, s.model_file);
+int run_audit(const AuditFlags& s) {
+  SavedPipeline saved = load_pipeline(s.keys, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to audit with");
   CITADEL_CHECK(!saved.data.images, ValueError, "audit: give the member and non-member rows as CSV files");
   const Rows members = audit_rows(s, saved, s.train_rows_file);
@@ -53,7 +64,7 @@ int run_audit(const Settings& s) {
                        {"non_members", r.non_members}});
   }
   std::printf("AUC 0.5 means the attacks cannot tell members from non-members; 1.0, that they always can.\n");
-  write_report(s, {{"model_file", s.model_file},
+  write_report(s.report, {{"model_file", s.model_file},
                    {"train", s.train_rows_file},
                    {"holdout", s.holdout_file},
                    {"reference_epochs", s.reference_epochs},
@@ -63,12 +74,14 @@ int run_audit(const Settings& s) {
 
 }  // namespace
 
-Command add_audit_command(CLI::App& app, Settings& s) {
+Command add_audit_command(CLI::App& app) {
+  auto flags = std::make_shared<AuditFlags>();
+  AuditFlags& s = *flags;
   CLI::App* command = app.add_subcommand(
       "audit", "Membership-inference audit: how well attacks tell the model's training rows from unseen rows");
   command->add_option("--model", s.model_file, "The saved model to audit")->option_text("FILE")->required();
-  add_public_key_option(*command, s);
-  add_decryption_options(*command, s);
+  add_public_key_flag(*command, s.keys);
+  add_decryption_flags(*command, s.keys);
   command->add_option("--train", s.train_rows_file, "Rows the model was trained on (CSV with labels)")
       ->option_text("CSV")
       ->required();
@@ -79,8 +92,8 @@ Command add_audit_command(CLI::App& app, Settings& s) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   command->add_option("--seed", s.seed, "Seed of the reference model and its split")->capture_default_str();
-  add_report_option(*command, s);
-  return {command, run_audit};
+  add_report_flag(*command, s.report);
+  return {command, [flags] { return run_audit(*flags); }};
 }
 
 }  // namespace citadel::cli

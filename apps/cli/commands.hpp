@@ -1,8 +1,9 @@
-// The subcommands of `citadel`. Each registers its options and runs; running returns
-// the exit code and throws citadel::Error on bad input.
+// The subcommands of `citadel`. Each registers its options into flags of its own and
+// returns how to run with them; running returns the exit code and throws citadel::Error
+// on bad input.
 #pragma once
 
-#include "settings.hpp"
+#include <functional>
 
 namespace CLI {
 class App;
@@ -12,21 +13,21 @@ namespace citadel::cli {
 
 struct Command {
   CLI::App* app;
-  int (*run)(const Settings& settings);
+  std::function<int()> run;  // owns the command's flags
 };
 
-Command add_train_command(CLI::App& app, Settings& settings);
-Command add_evaluate_command(CLI::App& app, Settings& settings);
-Command add_predict_command(CLI::App& app, Settings& settings);
-Command add_cv_command(CLI::App& app, Settings& settings);
-Command add_info_command(CLI::App& app, Settings& settings);
-Command add_keygen_command(CLI::App& app, Settings& settings);
-Command add_sign_command(CLI::App& app, Settings& settings);
-Command add_verify_command(CLI::App& app, Settings& settings);
-Command add_encrypt_command(CLI::App& app, Settings& settings);
-Command add_decrypt_command(CLI::App& app, Settings& settings);
-Command add_attack_command(CLI::App& app, Settings& settings);
-Command add_dp_budget_command(CLI::App& app, Settings& settings);
-Command add_audit_command(CLI::App& app, Settings& settings);
+Command add_train_command(CLI::App& app);
+Command add_evaluate_command(CLI::App& app);
+Command add_predict_command(CLI::App& app);
+Command add_cv_command(CLI::App& app);
+Command add_info_command(CLI::App& app);
+Command add_keygen_command(CLI::App& app);
+Command add_sign_command(CLI::App& app);
+Command add_verify_command(CLI::App& app);
+Command add_encrypt_command(CLI::App& app);
+Command add_decrypt_command(CLI::App& app);
+Command add_attack_command(CLI::App& app);
+Command add_dp_budget_command(CLI::App& app);
+Command add_audit_command(CLI::App& app);
 
 }  // namespace citadel::cli

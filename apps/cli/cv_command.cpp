@@ -2,6 +2,7 @@
 // preprocessing fitted on the fold's training rows, and the report gives every fold's
 // figures with their mean and standard deviation.
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <cstdio>
 
 #include "citadel/core/random.hpp"
@@ -12,23 +13,32 @@
 namespace citadel::cli {
 namespace {
 
-int run_cv(const Settings& s) {
-  random::set_seed(s.seed);
-  const PreparedData data = load_data(s, false);
-  describe_data(s, data);
-  Settings quiet = s;
+struct CrossValidationFlags {
+  DataFlags data;
+  int folds = 5;
+  bool no_stratify = false;
+  ModelFlags model;
+  TrainingFlags training;
+  std::string report;
+};
+
+int run_cv(const CrossValidationFlags& s) {
+  random::set_seed(s.training.seed);
+  const PreparedData data = load_data(s.data, s.model, s.training, false);
+  describe_data(s.training.verbose, data);
+  TrainingFlags quiet = s.training;
   quiet.verbose = 0;  // one line per fold instead of per epoch
   const Shape input_shape = data.x_train.shape().without_batch();
   CrossValidateOptions options{.folds = s.folds, .stratified = data.classification() && !s.no_stratify,
-                               .seed = s.seed, .fit = fit_options(quiet, data)};
+                               .seed = s.training.seed, .fit = fit_options(quiet, s.model, data)};
   options.preprocess = [&](Tensor& train_x, Tensor& test_x) {
-    Preprocessor preprocessor = make_preprocessor(s, data);
+    Preprocessor preprocessor = make_preprocessor(s.data, data);
     preprocessor.fit(train_x);
     preprocessor.apply(train_x);
     preprocessor.apply(test_x);
   };
   const CrossValidationReport report = cross_validate(
-      [&] { return build_model(quiet, data, input_shape); }, data.x_train, targets_for_loss(data.y_train, data),
+      [&] { return build_model(s.model, data, input_shape); }, data.x_train, targets_for_loss(data.y_train, data),
       options);
 
   const std::vector<std::string> names = data.classification()
@@ -53,26 +63,28 @@ int run_cv(const Settings& s) {
     std::printf(" %18s", (std::to_string(report.mean.at(name)).substr(0, 6) + " ± " +
                           std::to_string(report.std.at(name)).substr(0, 6)).c_str());
   std::printf("\n");
-  write_report(s, {{"folds", folds},
+  write_report(s.report, {{"folds", folds},
                    {"mean", logs_json(report.mean)},
                    {"std", logs_json(report.std)},
                    {"data", data.source},
-                   {"seed", s.seed},
+                   {"seed", s.training.seed},
                    {"stratified", options.stratified}});
   return 0;
 }
 
 }  // namespace
 
-Command add_cv_command(CLI::App& app, Settings& s) {
+Command add_cv_command(CLI::App& app) {
+  auto flags = std::make_shared<CrossValidationFlags>();
+  CrossValidationFlags& s = *flags;
   CLI::App* command = app.add_subcommand("cv", "k-fold cross-validation: every fold's figures, their mean and std");
-  add_data_options(*command, s);
+  add_data_flags(*command, s.data);
   command->add_option("--folds", s.folds, "Number of folds")->capture_default_str()->check(CLI::Range(2, 1000));
   command->add_flag("--no-stratify", s.no_stratify, "Plain k-fold instead of stratified (classification)");
-  add_model_options(*command, s);
-  add_training_options(*command, s);
-  add_report_option(*command, s);
-  return {command, run_cv};
+  add_model_flags(*command, s.model);
+  add_training_flags(*command, s.training);
+  add_report_flag(*command, s.report);
+  return {command, [flags] { return run_cv(*flags); }};
 }
 
 }  // namespace citadel::cli

@@ -35,15 +35,15 @@ std::string default_data_path() {
   return CITADEL_DEFAULT_DATA;
 }
 
-std::string choose_loss(const Settings& s, const DataSchema& schema) {
-  if (!s.loss.empty()) return s.loss;
+std::string choose_loss(const std::string& given, const DataSchema& schema) {
+  if (!given.empty()) return given;
   if (schema.label_type == LabelType::kValues) return "mean_squared_error";
   return schema.class_count() == 2 ? "binary_crossentropy" : "sparse_categorical_crossentropy";
 }
 
 
 
-PreparedData load_images(const Settings& s, bool hold_out_test) {
+PreparedData load_images(const std::string& loss, bool hold_out_test) {
   const ImageDataset images = load_fashion_mnist();
   PreparedData data;
   data.images = true;
@@ -58,7 +58,7 @@ PreparedData load_images(const Settings& s, bool hold_out_test) {
     data.y_test = images.y_test;
     scale_pixels(data.x_test.view());
   }
-  data.loss = choose_loss(s, data.schema);
+  data.loss = choose_loss(loss, data.schema);
   CITADEL_CHECK(!is_regression_loss(data.loss), ValueError, "--loss ", data.loss,
                 ": Fashion-MNIST labels are classes; use a cross-entropy loss");
   return data;
@@ -66,7 +66,7 @@ PreparedData load_images(const Settings& s, bool hold_out_test) {
 
 }  // namespace
 
-CsvOptions csv_options(const Settings& s) {
+CsvOptions csv_options(const DataFlags& s) {
   CsvOptions options;
   options.max_file_bytes = s.max_data_bytes;
   if (s.header) options.header = true;
@@ -75,33 +75,34 @@ CsvOptions csv_options(const Settings& s) {
   return options;
 }
 
-MissingValues missing_policy(const Settings& s) {
+MissingValues missing_policy(const DataFlags& s) {
   if (s.missing == "drop") return MissingValues::kDrop;
   if (s.missing == "mean") return MissingValues::kMean;
   return MissingValues::kError;
 }
 
-PreparedData load_data(const Settings& s, bool hold_out_test) {
-  if (s.data == kFashionMnist) return load_images(s, hold_out_test);
+PreparedData load_data(const DataFlags& s, const ModelFlags& model, const TrainingFlags& training,
+                       bool hold_out_test, bool private_training) {
+  if (s.data == kFashionMnist) return load_images(model.loss, hold_out_test);
   PreparedData data;
   data.source = s.data.empty() ? default_data_path() : s.data;
   const CsvTable table = read_csv(data.source, csv_options(s));
-  if (s.verbose > 0) std::printf("%s: %s\n", data.source.c_str(), table.header_decision.c_str());
-  const LabelType label_type = is_regression_loss(s.loss) ? LabelType::kValues : LabelType::kClasses;
+  if (training.verbose > 0) std::printf("%s: %s\n", data.source.c_str(), table.header_decision.c_str());
+  const LabelType label_type = is_regression_loss(model.loss) ? LabelType::kValues : LabelType::kClasses;
   DatasetOptions dataset_options{.label = s.label, .categorical = s.categorical, .missing = missing_policy(s),
                                  .label_type = label_type, .max_categories = s.max_categories};
   Dataset all = to_dataset(table, dataset_options);
-  if (all.dropped_rows > 0 && s.verbose > 0)
+  if (all.dropped_rows > 0 && training.verbose > 0)
     std::printf("Dropped %lld rows with missing values (--missing drop)\n", static_cast<long long>(all.dropped_rows));
   data.schema = all.schema;
-  data.loss = choose_loss(s, data.schema);
+  data.loss = choose_loss(model.loss, data.schema);
   if (!hold_out_test) {
     data.x_train = std::move(all.x);
     data.y_train = std::move(all.y);
     return data;
   }
-  const SplitIndices split = train_test_split(all.y, s.test_split, s.seed, data.classification());
-  if (s.dp && !s.categorical.empty()) {
+  const SplitIndices split = train_test_split(all.y, s.test_split, training.seed, data.classification());
+  if (private_training && !s.categorical.empty()) {
     // Under --dp the category vocabulary is learned from the training rows alone: a
     // category seen only in held-out rows must not reach the released model file.
     std::vector<int64_t> training_rows;
@@ -117,7 +118,7 @@ PreparedData load_data(const Settings& s, bool hold_out_test) {
   return data;
 }
 
-Dataset load_more_rows(const Settings& s, const std::string& path, const PreparedData& data) {
+Dataset load_more_rows(const DataFlags& s, const std::string& path, const PreparedData& data) {
   CITADEL_CHECK(!data.images, ValueError, path, ": with --data fashion-mnist, other files cannot be read as rows");
   return encode(read_csv(path, csv_options(s)), data.schema, missing_policy(s));
 }
@@ -130,8 +131,8 @@ Tensor targets_for_loss(const Tensor& y, const PreparedData& data) {
   return one_hot;
 }
 
-void describe_data(const Settings& s, const PreparedData& data) {
-  if (s.verbose == 0) return;
+void describe_data(int verbose, const PreparedData& data) {
+  if (verbose == 0) return;
   std::printf("Data: %s; %lld training rows%s", data.source.c_str(), static_cast<long long>(data.x_train.shape(0)),
               data.x_test.defined() ? "" : "\n");
   if (data.x_test.defined()) std::printf(", %lld held out for the report\n", static_cast<long long>(data.x_test.shape(0)));

@@ -6,7 +6,7 @@
 
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
-#include "settings.hpp"
+#include "flags.hpp"
 
 namespace citadel::cli {
 
@@ -21,18 +21,21 @@ struct PreparedData {
 };
 
 // The CSV options (--header, --delimiter, --max-data-bytes) and missing-value policy
-// (--missing) the settings give.
-CsvOptions csv_options(const Settings& settings);
-MissingValues missing_policy(const Settings& settings);
+// (--missing) the flags give.
+CsvOptions csv_options(const DataFlags& flags);
+MissingValues missing_policy(const DataFlags& flags);
 
-// Reads --data; with `hold_out_test` also sets aside the test rows (--test-split for CSV
-// files, the official test split for Fashion-MNIST).
-PreparedData load_data(const Settings& settings, bool hold_out_test);
+// Reads --data, with the loss --loss gives or the labels suggest; with `hold_out_test`
+// also sets aside the test rows (--test-split for CSV files, the official test split for
+// Fashion-MNIST), split with --seed. Under `private_training` the categories are learned
+// from the training rows alone.
+PreparedData load_data(const DataFlags& flags, const ModelFlags& model, const TrainingFlags& training,
+                       bool hold_out_test, bool private_training = false);
 // Reads another CSV file with the training file's schema (the label may be absent).
-Dataset load_more_rows(const Settings& settings, const std::string& path, const PreparedData& data);
+Dataset load_more_rows(const DataFlags& flags, const std::string& path, const PreparedData& data);
 // Targets in the form the loss wants (one-hot for categorical_crossentropy).
 Tensor targets_for_loss(const Tensor& y, const PreparedData& data);
 // A line saying what was loaded (printed when verbose).
-void describe_data(const Settings& settings, const PreparedData& data);
+void describe_data(int verbose, const PreparedData& data);
 
 }  // namespace citadel::cli

@@ -1,6 +1,7 @@
 // `citadel dp-budget`: the (ε, δ) of DP-SGD without training (as TensorFlow Privacy's
 // compute_dp_sgd_privacy), or the noise multiplier for a target ε.
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <cstdio>
 
 #include "citadel/core/error.hpp"
@@ -11,20 +12,27 @@
 namespace citadel::cli {
 namespace {
 
-int run_dp_budget(const Settings& s) {
+struct DPBudgetFlags {
+  int64_t samples = 0, batch_size = 0;  // both required
+  int epochs = 0;                       // required
+  PrivacyFlags privacy;                 // --noise, --delta, --target-epsilon, --fixed-batches
+  std::string report;
+};
+
+int run_dp_budget(const DPBudgetFlags& s) {
+  const PrivacyFlags& p = s.privacy;
   CITADEL_CHECK(s.batch_size > 0 && s.batch_size <= s.samples, ValueError, "dp-budget: --batch-size (",
                 s.batch_size, ") must lie between 1 and --samples (", s.samples, ")");
-  DPSGDOptions dp{.noise_multiplier = s.noise, .delta = s.delta,
-                  .poisson_sampling = !s.fixed_batches};
-  if (s.target_epsilon > 0) dp.target_epsilon = s.target_epsilon;
+  DPSGDOptions dp{.noise_multiplier = p.noise, .target_epsilon = p.target_epsilon, .delta = p.delta,
+                  .poisson_sampling = !p.fixed_batches};
   const PrivateTrainingPlan plan = plan_private_training(s.samples, s.batch_size, s.epochs, dp);
   std::printf("DP-SGD over %d epochs of %lld samples, batch %lld (sampling rate %.6g, %lld steps), noise multiplier "
               "%.6g, delta %g:\nepsilon = %.6g\n",
               s.epochs, static_cast<long long>(s.samples), static_cast<long long>(s.batch_size), plan.sampling_rate,
-              static_cast<long long>(plan.steps_per_epoch * s.epochs), plan.noise_multiplier, s.delta, plan.epsilon);
-  write_report(s, {{"epsilon", plan.epsilon},
+              static_cast<long long>(plan.steps_per_epoch * s.epochs), plan.noise_multiplier, p.delta, plan.epsilon);
+  write_report(s.report, {{"epsilon", plan.epsilon},
                    {"noise_multiplier", plan.noise_multiplier},
-                   {"delta", s.delta},
+                   {"delta", p.delta},
                    {"sampling_rate", plan.sampling_rate},
                    {"steps", plan.steps_per_epoch * s.epochs},
                    {"epochs", s.epochs},
@@ -37,21 +45,24 @@ int run_dp_budget(const Settings& s) {
 
 }  // namespace
 
-Command add_dp_budget_command(CLI::App& app, Settings& s) {
+Command add_dp_budget_command(CLI::App& app) {
+  auto flags = std::make_shared<DPBudgetFlags>();
+  DPBudgetFlags& s = *flags;
+  PrivacyFlags& p = s.privacy;
   CLI::App* command = app.add_subcommand(
       "dp-budget", "The privacy budget epsilon of DP-SGD without training (or, with --target-epsilon, the noise)");
   command->add_option("--samples", s.samples, "Training rows")->required()->check(CLI::PositiveNumber);
   command->add_option("--batch-size", s.batch_size, "Expected batch size")->required()->check(CLI::PositiveNumber);
-  command->add_option("--noise", s.noise, "Noise multiplier sigma")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--noise", p.noise, "Noise multiplier sigma")->capture_default_str()->check(CLI::PositiveNumber);
   command->add_option("--epochs", s.epochs, "Training epochs")->required()->check(CLI::Range(1, 1000000));
-  command->add_option("--delta", s.delta, "delta of the (epsilon, delta) guarantee")
+  command->add_option("--delta", p.delta, "delta of the (epsilon, delta) guarantee")
       ->capture_default_str()
       ->check(CLI::Range(1e-300, 0.5));
-  command->add_option("--target-epsilon", s.target_epsilon, "Find the noise multiplier that reaches this epsilon")
+  command->add_option("--target-epsilon", p.target_epsilon, "Find the noise multiplier that reaches this epsilon")
       ->check(CLI::PositiveNumber);
-  command->add_flag("--fixed-batches", s.fixed_batches, "Count steps as ceil(samples / batch) (shuffled batches)");
-  add_report_option(*command, s);
-  return {command, run_dp_budget};
+  command->add_flag("--fixed-batches", p.fixed_batches, "Count steps as ceil(samples / batch) (shuffled batches)");
+  add_report_flag(*command, s.report);
+  return {command, [flags] { return run_dp_budget(*flags); }};
 }
 
 }  // namespace citadel::cli

@@ -1,6 +1,7 @@
 // `citadel evaluate`: train on --data and evaluate on --test (a CSV file with the same
 // columns), or on the held-out part of --data; prints a classification report.
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <cstdio>
 
 #include "citadel/core/error.hpp"
@@ -12,71 +13,84 @@
 namespace citadel::cli {
 namespace {
 
+struct EvaluateFlags {
+  DataFlags data;
+  std::string test_file;   // --test
+  std::string model_file;  // --model: evaluate this saved model instead of training one
+  KeyFlags keys;
+  ModelFlags model;
+  TrainingFlags training;
+  std::string report;
+};
+
 // Evaluates a saved model on --test, --data (all rows), or Fashion-MNIST's test split.
-int run_saved(const Settings& s) {
-  SavedPipeline saved = load_pipeline(s, s.model_file);
+int run_saved(const EvaluateFlags& s) {
+  SavedPipeline saved = load_pipeline(s.keys, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record to evaluate with");
   PreparedData& data = saved.data;
-  const std::string path = !s.test_file.empty() ? s.test_file : s.data;
+  const std::string path = !s.test_file.empty() ? s.test_file : s.data.data;
   CITADEL_CHECK(data.images || !path.empty(), ValueError, "evaluate --model: give the rows to evaluate with --test CSV");
-  LabelledRows rows = labelled_rows(s, saved, path);
+  LabelledRows rows = labelled_rows(s.data, saved, path);
   data.x_test = std::move(rows.x);
   data.y_test = std::move(rows.y);
   const std::string test_source = data.images ? std::string("the official test split") : rows.source;
-  const Logs figures = saved.model.evaluate(data.x_test, targets_for_loss(data.y_test, data));
+  const EvaluateOptions options{.batch_size = s.training.batch_size.value_or(EvaluateOptions{}.batch_size)};
+  const Logs figures = saved.model.evaluate(data.x_test, targets_for_loss(data.y_test, data), options);
   print_figures(("Evaluation of " + s.model_file + " on " + test_source).c_str(), figures, data.x_test.shape(0));
   nlohmann::json report = logs_json(figures);
   add_classification_report(saved.model, data, true, report);
   report["model_file"] = s.model_file;
   report["test"] = test_source;
   report["test_rows"] = data.x_test.shape(0);
-  write_report(s, report);
+  write_report(s.report, report);
   return 0;
 }
 
-int run_evaluate(const Settings& s) {
+int run_evaluate(const EvaluateFlags& s) {
   if (!s.model_file.empty()) return run_saved(s);
-  random::set_seed(s.seed);
-  PreparedData data = load_data(s, s.test_file.empty());
+  random::set_seed(s.training.seed);
+  PreparedData data = load_data(s.data, s.model, s.training, s.test_file.empty());
   std::string test_source = data.images ? "the official test split" : "held-out rows of " + data.source;
   if (!s.test_file.empty()) {
-    Dataset test = load_more_rows(s, s.test_file, data);
+    Dataset test = load_more_rows(s.data, s.test_file, data);
     CITADEL_CHECK(test.y.defined(), ValueError, s.test_file, ": has no label column '", data.schema.label,
                   "' to evaluate against");
     data.x_test = std::move(test.x);
     data.y_test = std::move(test.y);
     test_source = s.test_file;
   }
-  preprocess(s, data, {&data.x_test});
-  Sequential model = build_model(s, data, data.x_train.shape().without_batch());
-  describe_data(s, data);
-  model.fit(data.x_train, targets_for_loss(data.y_train, data), fit_options(s, data));
+  preprocess(s.data, data, {&data.x_test});
+  Sequential model = build_model(s.model, data, data.x_train.shape().without_batch());
+  describe_data(s.training.verbose, data);
+  const FitOptions fit = fit_options(s.training, s.model, data);
+  model.fit(data.x_train, targets_for_loss(data.y_train, data), fit);
 
-  const Logs figures = model.evaluate(data.x_test, targets_for_loss(data.y_test, data));
+  const Logs figures = model.evaluate(data.x_test, targets_for_loss(data.y_test, data), {.batch_size = fit.batch_size});
   print_figures(("Evaluation on " + test_source).c_str(), figures, data.x_test.shape(0));
   nlohmann::json report = logs_json(figures);
   add_classification_report(model, data, true, report);
   report["data"] = data.source;
   report["test"] = test_source;
   report["test_rows"] = data.x_test.shape(0);
-  write_report(s, report);
+  write_report(s.report, report);
   return 0;
 }
 
 }  // namespace
 
-Command add_evaluate_command(CLI::App& app, Settings& s) {
+Command add_evaluate_command(CLI::App& app) {
+  auto flags = std::make_shared<EvaluateFlags>();
   CLI::App* command = app.add_subcommand(
       "evaluate", "Train on --data (or load --model), then evaluate on --test (or on held-out rows): figures, "
                   "classification report, confusion matrix");
-  add_data_options(*command, s);
-  command->add_option("--test", s.test_file, "CSV file to evaluate on, with the same columns as --data")
+  add_data_flags(*command, flags->data);
+  command->add_option("--test", flags->test_file, "CSV file to evaluate on, with the same columns as --data")
       ->option_text("CSV");
-  add_model_options(*command, s);
-  add_training_options(*command, s);
-  add_report_option(*command, s);
-  add_model_file_option(*command, s);
-  return {command, run_evaluate};
+  add_model_flags(*command, flags->model);
+  add_training_flags(*command, flags->training);
+  add_report_flag(*command, flags->report);
+  add_model_file_flags(*command, flags->model_file, flags->keys);
+  return {command, [flags] { return run_evaluate(*flags); }};
 }
 
 }  // namespace citadel::cli

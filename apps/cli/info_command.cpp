@@ -1,6 +1,7 @@
 // `citadel info FILE`: what a model file holds — format, architecture, parameters,
 // tensors, training records — validated before anything is shown.
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -15,11 +16,17 @@
 namespace citadel::cli {
 namespace {
 
-int run_info(const Settings& s) {
+struct InfoFlags {
+  std::string model_file;
+  KeyFlags keys;  // --pubkey, decryption
+  std::string report;
+};
+
+int run_info(const InfoFlags& s) {
   bool encrypted = false;
-  std::string bytes = read_model_bytes(s, s.model_file, &encrypted);  // the file's only read
+  std::string bytes = read_model_bytes(s.keys, s.model_file, &encrypted);  // the file's only read
   const bool has_signature = std::filesystem::exists(signature_path_for(s.model_file));
-  const std::string signature = !s.public_key.empty() ? "valid (checked with " + s.public_key + ")"
+  const std::string signature = !s.keys.public_key.empty() ? "valid (checked with " + s.keys.public_key + ")"
                                 : has_signature        ? "present (" + signature_path_for(s.model_file) +
                                                       "), not checked: give --pubkey"
                                                        : "none";
@@ -54,26 +61,28 @@ int run_info(const Settings& s) {
 
   nlohmann::json tensors = nlohmann::json::object();
   for (const auto& [name, shape] : summary.tensors) tensors[name] = shape.dims();
-  write_report(s, {{"file", s.model_file},
+  write_report(s.report, {{"file", s.model_file},
                    {"bytes", summary.file_bytes},
                    {"parameters", loaded.model.count_params()},
                    {"tensors", tensors},
                    {"metadata", summary.metadata},
                    {"signed", has_signature},
-                   {"signature_verified", !s.public_key.empty()},
+                   {"signature_verified", !s.keys.public_key.empty()},
                    {"encrypted", encrypted}});
   return 0;
 }
 
 }  // namespace
 
-Command add_info_command(CLI::App& app, Settings& s) {
+Command add_info_command(CLI::App& app) {
+  auto flags = std::make_shared<InfoFlags>();
+  InfoFlags& s = *flags;
   CLI::App* command = app.add_subcommand("info", "Show what a model file holds: architecture, parameters, metadata");
   command->add_option("model", s.model_file, "The model file")->required()->option_text("FILE");
-  add_report_option(*command, s);
-  add_public_key_option(*command, s);
-  add_decryption_options(*command, s);
-  return {command, run_info};
+  add_report_flag(*command, s.report);
+  add_public_key_flag(*command, s.keys);
+  add_decryption_flags(*command, s.keys);
+  return {command, [flags] { return run_info(*flags); }};
 }
 
 }  // namespace citadel::cli

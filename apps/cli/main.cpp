@@ -10,21 +10,20 @@
 int main(int argc, char** argv) {
   CLI::App app{"citadel: build, train, evaluate and protect neural networks on the CPU"};
   app.require_subcommand(1);
-  citadel::cli::Settings settings;
   const citadel::cli::Command commands[] = {
-      citadel::cli::add_train_command(app, settings),
-      citadel::cli::add_evaluate_command(app, settings),
-      citadel::cli::add_predict_command(app, settings),
-      citadel::cli::add_cv_command(app, settings),
-      citadel::cli::add_info_command(app, settings),
-      citadel::cli::add_keygen_command(app, settings),
-      citadel::cli::add_sign_command(app, settings),
-      citadel::cli::add_verify_command(app, settings),
-      citadel::cli::add_encrypt_command(app, settings),
-      citadel::cli::add_decrypt_command(app, settings),
-      citadel::cli::add_attack_command(app, settings),
-      citadel::cli::add_dp_budget_command(app, settings),
-      citadel::cli::add_audit_command(app, settings),
+      citadel::cli::add_train_command(app),
+      citadel::cli::add_evaluate_command(app),
+      citadel::cli::add_predict_command(app),
+      citadel::cli::add_cv_command(app),
+      citadel::cli::add_info_command(app),
+      citadel::cli::add_keygen_command(app),
+      citadel::cli::add_sign_command(app),
+      citadel::cli::add_verify_command(app),
+      citadel::cli::add_encrypt_command(app),
+      citadel::cli::add_decrypt_command(app),
+      citadel::cli::add_attack_command(app),
+      citadel::cli::add_dp_budget_command(app),
+      citadel::cli::add_audit_command(app),
   };
   try {
     app.parse(argc, argv);
@@ -33,7 +32,7 @@ int main(int argc, char** argv) {
   }
   try {
     for (const auto& command : commands)
-      if (command.app->parsed()) return command.run(settings);
+      if (command.app->parsed()) return command.run();
   } catch (const citadel::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

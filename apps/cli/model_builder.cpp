@@ -51,11 +51,11 @@ void check_output(const Sequential& model, const PreparedData& data) {
 
 }  // namespace
 
-Preprocessor make_preprocessor(const Settings& s, const PreparedData& data) {
+Preprocessor make_preprocessor(const DataFlags& s, const PreparedData& data) {
   return Preprocessor({.impute_missing = s.missing == "mean", .scaling = s.scale, .images = data.images});
 }
 
-Preprocessor preprocess(const Settings& s, PreparedData& data, std::initializer_list<Tensor*> others) {
+Preprocessor preprocess(const DataFlags& s, PreparedData& data, std::initializer_list<Tensor*> others) {
   Preprocessor preprocessor = make_preprocessor(s, data);
   preprocessor.fit(data.x_train);
   preprocessor.apply(data.x_train);
@@ -63,7 +63,7 @@ Preprocessor preprocess(const Settings& s, PreparedData& data, std::initializer_
   return preprocessor;
 }
 
-Sequential build_model(const Settings& s, const PreparedData& data, const Shape& input_shape) {
+Sequential build_model(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
   Sequential model;
   if (!s.model_config.empty()) {
     CITADEL_CHECK(s.dropout == 0 && s.l1 == 0 && s.l2 == 0, ValueError,
@@ -92,36 +92,38 @@ Sequential build_model(const Settings& s, const PreparedData& data, const Shape&
   model.build(input_shape);
   check_output(model, data);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(s.optimizer);
-  if (s.learning_rate > 0) optimizer->set_learning_rate(static_cast<float>(s.learning_rate));
+  if (s.learning_rate) optimizer->set_learning_rate(static_cast<float>(*s.learning_rate));
   std::vector<std::string> metrics{"mse", "mae"};
   if (data.classification()) metrics = {"accuracy", "precision", "recall", "f1", "auc"};
   model.compile({.loss = data.loss, .optimizer = std::move(optimizer), .metrics = metrics});
   return model;
 }
 
-int epochs_for(const Settings& s, const PreparedData& data) {
-  return s.epochs > 0 ? s.epochs : (data.images ? 5 : 150);
+int epochs_for(const TrainingFlags& s, const PreparedData& data) { return s.epochs.value_or(data.images ? 5 : 150); }
+
+int64_t batch_size_for(const TrainingFlags& s, const PreparedData& data) {
+  return s.batch_size.value_or(data.images ? 128 : 32);
 }
 
-FitOptions fit_options(const Settings& s, const PreparedData& data) {
+FitOptions fit_options(const TrainingFlags& s, const ModelFlags& model, const PreparedData& data) {
   FitOptions options;
   options.epochs = epochs_for(s, data);
-  options.batch_size = s.batch_size > 0 ? s.batch_size : (data.images ? 128 : 32);
-  options.validation_split = s.validation_split >= 0 ? s.validation_split : (data.images ? 0.1 : 0.0);
+  options.batch_size = batch_size_for(s, data);
+  options.validation_split = s.validation_split.value_or(data.images ? 0.1 : 0.0);
   options.verbose = s.verbose;
   options.seed = s.seed;
-  const bool monitors_validation = s.early_stopping >= 0 || s.reduce_lr >= 0;
+  const bool monitors_validation = s.early_stopping || s.reduce_lr;
   if (monitors_validation && options.validation_split == 0) {
     options.validation_split = 0.1;
     if (s.verbose > 0) std::printf("Validating on the last 10%% of the training rows (--early-stopping/--reduce-lr "
                                    "watch val_loss; set --validation-split to choose)\n");
   }
-  if (s.early_stopping >= 0)
-    options.callbacks.push_back(EarlyStopping({.patience = s.early_stopping, .restore_best_weights = true}));
-  if (s.reduce_lr >= 0) options.callbacks.push_back(ReduceLROnPlateau({.patience = s.reduce_lr}));
+  if (s.early_stopping)
+    options.callbacks.push_back(EarlyStopping({.patience = *s.early_stopping, .restore_best_weights = true}));
+  if (s.reduce_lr) options.callbacks.push_back(ReduceLROnPlateau({.patience = *s.reduce_lr}));
   if (!s.lr_schedule.empty()) {
-    const float initial = s.learning_rate > 0 ? static_cast<float>(s.learning_rate)
-                                              : make_optimizer(s.optimizer)->learning_rate();
+    const float initial = model.learning_rate ? static_cast<float>(*model.learning_rate)
+                                              : make_optimizer(model.optimizer)->learning_rate();
     std::vector<std::string> parts;
     for (size_t start = 0; start <= s.lr_schedule.size();) {
       const size_t colon = std::min(s.lr_schedule.find(':', start), s.lr_schedule.size());
@@ -148,7 +150,7 @@ FitOptions fit_options(const Settings& s, const PreparedData& data) {
       throw ValueError("--lr-schedule '" + s.lr_schedule + "'" + usage);
     }
   }
-  if (s.loss_threshold >= 0) options.loss_threshold = s.loss_threshold;
+  if (s.loss_threshold) options.loss_threshold = *s.loss_threshold;
   if (!s.csv_log.empty()) options.callbacks.push_back(CSVLogger(s.csv_log));
   return options;
 }

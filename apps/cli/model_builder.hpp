@@ -7,20 +7,22 @@
 #include "citadel/data/preprocessor.hpp"
 #include "citadel/model/sequential.hpp"
 #include "data_source.hpp"
-#include "settings.hpp"
+#include "flags.hpp"
 
 namespace citadel::cli {
 
 // Mean imputation (with --missing mean) and scaling, fitted on training rows only.
 using FeaturePreprocessor = Preprocessor;
 // The preprocessing --missing and --scale ask for (pixels for images), not yet fitted.
-Preprocessor make_preprocessor(const Settings& settings, const PreparedData& data);
+Preprocessor make_preprocessor(const DataFlags& flags, const PreparedData& data);
 // A preprocessor fitted on data.x_train, already applied to it and to each of `others`.
-Preprocessor preprocess(const Settings& settings, PreparedData& data, std::initializer_list<Tensor*> others);
+Preprocessor preprocess(const DataFlags& flags, PreparedData& data, std::initializer_list<Tensor*> others);
 
 // The compiled model for inputs of `input_shape` (without the batch axis).
-Sequential build_model(const Settings& settings, const PreparedData& data, const Shape& input_shape);
-FitOptions fit_options(const Settings& settings, const PreparedData& data);
-int epochs_for(const Settings& settings, const PreparedData& data);
+Sequential build_model(const ModelFlags& flags, const PreparedData& data, const Shape& input_shape);
+// The training flags as fit options (--lr-schedule starts from the model's learning rate).
+FitOptions fit_options(const TrainingFlags& flags, const ModelFlags& model, const PreparedData& data);
+int epochs_for(const TrainingFlags& flags, const PreparedData& data);
+int64_t batch_size_for(const TrainingFlags& flags, const PreparedData& data);
 
 }  // namespace citadel::cli

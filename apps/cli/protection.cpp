@@ -2,7 +2,6 @@
 // dp-budget, audit).
 #include "protection.hpp"
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 
 #include "citadel/core/error.hpp"
@@ -31,9 +30,10 @@ std::vector<double> epsilon_list(const std::string& text, const char* option) {
   return values;
 }
 
-AttackOptions attack_options(const Settings& s, const PreparedData& data, const Tensor& range_rows) {
-  AttackOptions options{.method = s.attack_method, .norm = s.norm, .step_size = static_cast<float>(s.step_size),
-                        .steps = s.attack_steps, .restarts = s.restarts, .seed = s.seed};
+AttackOptions attack_options(const AttackFlags& s, uint64_t seed, const PreparedData& data,
+                             const Tensor& range_rows) {
+  AttackOptions options{.method = s.method, .norm = s.norm, .step_size = static_cast<float>(s.step_size.value_or(0)),
+                        .steps = s.steps, .restarts = s.restarts, .seed = seed};
   if (!data.images) {  // CSV: the observed range of each (scaled) feature
     const int64_t rows = range_rows.shape(0), features = range_rows.numel() / std::max<int64_t>(rows, 1);
     Tensor low(Shape{features}), high(Shape{features});
@@ -50,40 +50,12 @@ AttackOptions attack_options(const Settings& s, const PreparedData& data, const 
   return options;
 }
 
-DPSGDOptions dp_options(const Settings& s) {
+DPSGDOptions dp_options(const PrivacyFlags& s) {
   DPSGDOptions dp{.l2_norm_clip = static_cast<float>(s.clip), .noise_multiplier = s.noise,
-                  .delta = s.delta, .poisson_sampling = !s.fixed_batches, .reproducible = s.dp_reproducible,
-                  .record_training_metrics = !s.dp_omit_training_metrics};
-  if (s.target_epsilon > 0) dp.target_epsilon = s.target_epsilon;
+                  .delta = s.delta, .poisson_sampling = !s.fixed_batches, .reproducible = s.reproducible,
+                  .record_training_metrics = !s.omit_training_metrics};
+  dp.target_epsilon = s.target_epsilon;
   return dp;
-}
-
-void add_protection_options(CLI::App& c, Settings& s) {
-  c.add_option("--adversarial", s.adversarial,
-               "Adversarial training: replace each batch by attacked examples (PGD as Madry et al., or FGSM)")
-      ->check(CLI::IsMember({"fgsm", "pgd"}));
-  c.add_option("--eps", s.eps, "Attack radius for --adversarial (pixels in [0, 1]; CSV: scaled feature units)");
-  c.add_option("--norm", s.norm, "Attack norm: linf or l2")->capture_default_str()->check(CLI::IsMember({"linf", "l2"}));
-  c.add_option("--attack-steps", s.attack_steps, "PGD steps")->capture_default_str()->check(CLI::Range(1, 10000));
-  c.add_option("--clean-fraction", s.clean_fraction, "Share of each batch kept clean in adversarial training")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 0.99));
-  c.add_flag("--dp", s.dp, "Differentially private training (DP-SGD) with the RDP privacy accountant");
-  c.add_option("--clip", s.clip, "--dp: per-example gradient clipping norm C")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  c.add_option("--noise", s.noise, "--dp: noise multiplier σ (noise std σ·C)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  c.add_option("--delta", s.delta, "--dp: δ of the (ε, δ) guarantee")->capture_default_str()->check(CLI::Range(1e-300, 0.5));
-  c.add_option("--target-epsilon", s.target_epsilon, "--dp: find the noise multiplier for this ε over the epochs")
-      ->check(CLI::PositiveNumber);
-  c.add_flag("--dp-reproducible", s.dp_reproducible,
-             "--dp: key the noise and sampling from --seed (tests and debugging only: NOT private)");
-  c.add_flag("--dp-omit-training-metrics", s.dp_omit_training_metrics,
-             "--dp: leave the training rows' exact loss and metrics out of the history, logs and report");
-  c.add_flag("--fixed-batches", s.fixed_batches,
-             "--dp: shuffled fixed-size batches instead of Poisson sampling (not covered by the same accounting)");
 }
 
 }  // namespace citadel::cli

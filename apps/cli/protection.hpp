@@ -7,17 +7,18 @@
 #include "citadel/attacks/adversarial.hpp"
 #include "citadel/privacy/private_fit.hpp"
 #include "pipeline.hpp"
-#include "settings.hpp"
+#include "flags.hpp"
 
 namespace citadel::cli {
 
 // --eps as numbers ("0.05,0.1"); each >= 0.
 std::vector<double> epsilon_list(const std::string& text, const char* option);
-// The attack --method/--norm/--steps/... describe, for inputs like `x`: pixels stay in
-// [0, 1]; CSV features (as the model sees them, after scaling) stay within the range
-// observed in `range_rows`.
-AttackOptions attack_options(const Settings& settings, const PreparedData& data, const Tensor& range_rows);
-// train --dp: the plan (sampling rate, steps, noise) for this run.
-DPSGDOptions dp_options(const Settings& settings);
+// The attack --method/--norm/--steps/... describe, with random starts from `seed`: pixels
+// stay in [0, 1]; CSV features (as the model sees them, after scaling) stay within the
+// range observed in `range_rows`.
+AttackOptions attack_options(const AttackFlags& flags, uint64_t seed, const PreparedData& data,
+                             const Tensor& range_rows);
+// --dp's options: clipping, noise (or --target-epsilon), δ, sampling.
+DPSGDOptions dp_options(const PrivacyFlags& flags);
 
 }  // namespace citadel::cli

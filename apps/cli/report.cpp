@@ -57,8 +57,8 @@ void add_classification_report(Sequential& model, const PreparedData& data, bool
   report["classes"] = data.schema.classes;
 }
 
-void write_report(const Settings& s, const nlohmann::json& report, bool private_data) {
-  if (!s.report.empty()) write_file_atomically(s.report, report.dump(2) + "\n", private_data ? 0600 : kDefaultMode);
+void write_report(const std::string& path, const nlohmann::json& report, bool private_data) {
+  if (!path.empty()) write_file_atomically(path, report.dump(2) + "\n", private_data ? 0600 : kDefaultMode);
 }
 
 }  // namespace citadel::cli

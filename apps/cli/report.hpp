@@ -7,7 +7,6 @@
 #include "citadel/metrics/classification_report.hpp"
 #include "citadel/model/sequential.hpp"
 #include "data_source.hpp"
-#include "settings.hpp"
 
 namespace citadel::cli {
 
@@ -21,7 +20,8 @@ nlohmann::json report_json(const ClassificationReport& report);
 // `report` (and prints it when `print`).
 void add_classification_report(Sequential& model, const PreparedData& data, bool print, nlohmann::json& report);
 
-// Writes `report` to --report when it was given (atomically; 0600 when `private_data`).
-void write_report(const Settings& settings, const nlohmann::json& report, bool private_data = false);
+// Writes `report` to `path` (--report) unless it is empty (atomically; 0600 when
+// `private_data`).
+void write_report(const std::string& path, const nlohmann::json& report, bool private_data = false);
 
 }  // namespace citadel::cli

@@ -21,20 +21,20 @@ void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePre
 namespace {
 
 // The key of --key-file / --passphrase-env, or none when neither was given.
-EncryptionKey key_if_given(const Settings& s) {
+EncryptionKey key_if_given(const KeyFlags& s) {
   return s.key_file.empty() && s.passphrase_env.empty() ? EncryptionKey{} : encryption_key(s);
 }
 
 }  // namespace
 
-ModelAccess model_access(const Settings& s) {
+ModelAccess model_access(const KeyFlags& s) {
   ModelAccess access;
   access.public_key = s.public_key;
   access.key = key_if_given(s);
   return access;
 }
 
-ModelProtection model_protection(const Settings& s, bool private_data) {
+ModelProtection model_protection(const KeyFlags& s, bool private_data) {
   ModelProtection protection;
   protection.secret_key = s.sign_key;
   protection.key = key_if_given(s);
@@ -42,7 +42,7 @@ ModelProtection model_protection(const Settings& s, bool private_data) {
   return protection;
 }
 
-EncryptionKey encryption_key(const Settings& s) {
+EncryptionKey encryption_key(const KeyFlags& s) {
   EncryptionKey key;
   if (!s.key_file.empty()) {
     key.key_file = s.key_file;
@@ -56,7 +56,7 @@ EncryptionKey encryption_key(const Settings& s) {
   return key;
 }
 
-std::string read_model_bytes(const Settings& s, const std::string& path, bool* was_encrypted) {
+std::string read_model_bytes(const KeyFlags& s, const std::string& path, bool* was_encrypted) {
   return read_protected_file(path, model_access(s), kPurposeModel, was_encrypted);
 }
 
@@ -69,7 +69,7 @@ SavedPipeline as_pipeline(SavedModel saved, const std::string& path) {
   return pipeline;
 }
 
-LabelledRows labelled_rows(const Settings& s, const SavedPipeline& saved, const std::string& path) {
+LabelledRows labelled_rows(const DataFlags& s, const SavedPipeline& saved, const std::string& path) {
   LabelledRows rows;
   if (saved.data.images) {
     ImageDataset images = load_fashion_mnist();
@@ -87,7 +87,7 @@ LabelledRows labelled_rows(const Settings& s, const SavedPipeline& saved, const 
   return rows;
 }
 
-SavedPipeline load_pipeline(const Settings& s, const std::string& path) {
+SavedPipeline load_pipeline(const KeyFlags& s, const std::string& path) {
   return as_pipeline(load_saved_model(path, {.access = model_access(s)}), path);
 }
 

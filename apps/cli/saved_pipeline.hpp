@@ -10,7 +10,7 @@
 #include "citadel/io/protected_file.hpp"
 #include "citadel/io/saved_model.hpp"
 #include "model_builder.hpp"
-#include "settings.hpp"
+#include "flags.hpp"
 
 namespace citadel::cli {
 
@@ -25,28 +25,29 @@ struct SavedPipeline {
 void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
                    const std::string& path, const ModelProtection& protection, const Metadata& extra = {});
 // --pubkey and --key-file/--passphrase-env as a ModelAccess.
-ModelAccess model_access(const Settings& settings);
+ModelAccess model_access(const KeyFlags& keys);
 // --sign-key and --key-file/--passphrase-env as a ModelProtection; `private_data` (--dp)
 // gives mode 0600.
-ModelProtection model_protection(const Settings& settings, bool private_data);
+ModelProtection model_protection(const KeyFlags& keys, bool private_data);
 // The key given by --key-file or --passphrase-env; ValueError when neither (or the
 // variable is unset).
-EncryptionKey encryption_key(const Settings& settings);
+EncryptionKey encryption_key(const KeyFlags& keys);
 // The bytes of a model file as the settings ask: read once, the signature checked on those
 // bytes with --pubkey, then decrypted in memory with --key-file / --passphrase-env.
-std::string read_model_bytes(const Settings& settings, const std::string& path, bool* was_encrypted = nullptr);
+std::string read_model_bytes(const KeyFlags& keys, const std::string& path, bool* was_encrypted = nullptr);
 // Loads a saved pipeline through load_saved_model.
-SavedPipeline load_pipeline(const Settings& settings, const std::string& path);
+SavedPipeline load_pipeline(const KeyFlags& keys, const std::string& path);
 // The same from a model file's plaintext (already read, verified and decrypted).
 SavedPipeline load_pipeline_from_bytes(std::string_view bytes, const std::string& path);
 // A library SavedModel as the commands use it.
 SavedPipeline as_pipeline(SavedModel saved, const std::string& path);
 // Labelled rows for a saved model, preprocessed as it expects: Fashion-MNIST's test split
-// for an image model, else the CSV file at `path` (what evaluate, attack and audit read).
+// for an image model, else the CSV file at `path` read as --header/--delimiter/--missing
+// say (what evaluate, attack and audit read).
 struct LabelledRows {
   Tensor x, y;
   std::string source;
 };
-LabelledRows labelled_rows(const Settings& settings, const SavedPipeline& saved, const std::string& path);
+LabelledRows labelled_rows(const DataFlags& flags, const SavedPipeline& saved, const std::string& path);
 
 }  // namespace citadel::cli

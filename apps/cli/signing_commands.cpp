@@ -1,5 +1,6 @@
 // `citadel keygen`, `sign`, `verify`, `encrypt`, `decrypt`: protecting model files.
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <cstdio>
 
 #include "citadel/core/error.hpp"
@@ -12,7 +13,22 @@
 namespace citadel::cli {
 namespace {
 
-int run_keygen(const Settings& s) {
+struct KeygenFlags {
+  std::string public_out = "citadel.pub", secret_out = "citadel.key";
+  std::string encryption_key_out;  // --encryption-key
+  bool force = false;              // replace existing key files
+};
+
+// sign, verify, encrypt and decrypt: one file and what to do it with.
+struct FileFlags {
+  std::string model_file;
+  std::string purpose;  // sign/verify --purpose
+  KeyFlags keys;        // verify --pubkey; encrypt/decrypt --key-file, --passphrase-env
+  std::string secret_key;  // sign --key
+  std::string output;      // encrypt/decrypt --output
+};
+
+int run_keygen(const KeygenFlags& s) {
   if (!s.encryption_key_out.empty()) {
     generate_encryption_key(s.encryption_key_out, s.force);
     std::printf("Wrote a 32-byte encryption key to %s (readable by you only)\n", s.encryption_key_out.c_str());
@@ -25,7 +41,7 @@ int run_keygen(const Settings& s) {
 }
 
 // A plaintext checkpoint says so in its header; anything else is signed as a model.
-std::string purpose_of(const Settings& s, std::string_view bytes) {
+std::string purpose_of(const FileFlags& s, std::string_view bytes) {
   if (!s.purpose.empty()) return s.purpose;
   if (is_encrypted(bytes)) return kPurposeModel;
   try {
@@ -36,7 +52,7 @@ std::string purpose_of(const Settings& s, std::string_view bytes) {
   }
 }
 
-int run_sign(const Settings& s) {
+int run_sign(const FileFlags& s) {
   const std::string bytes = read_file_bytes(s.model_file);
   const std::string purpose = purpose_of(s, bytes);
   sign_bytes(bytes, s.model_file, purpose, s.secret_key);
@@ -45,10 +61,10 @@ int run_sign(const Settings& s) {
   return 0;
 }
 
-int run_verify(const Settings& s) {
+int run_verify(const FileFlags& s) {
   try {
     const SignedStatement statement =
-        require_valid_signature(read_file_bytes(s.model_file), s.model_file, s.public_key, s.purpose);
+        require_valid_signature(read_file_bytes(s.model_file), s.model_file, s.keys.public_key, s.purpose);
     std::printf("%s: signature valid\nSigned statement: %s\n", s.model_file.c_str(), statement.text().c_str());
     return 0;
   } catch (const SecurityError& e) {
@@ -58,40 +74,51 @@ int run_verify(const Settings& s) {
   }
 }
 
-int run_encrypt(const Settings& s) {
-  const std::string output = s.crypt_output.empty() ? s.model_file + ".enc" : s.crypt_output;
-  encrypt_file(s.model_file, output, encryption_key(s));
+int run_encrypt(const FileFlags& s) {
+  const std::string output = s.output.empty() ? s.model_file + ".enc" : s.output;
+  encrypt_file(s.model_file, output, encryption_key(s.keys));
   std::printf("Encrypted %s: %s\n", s.model_file.c_str(), output.c_str());
   return 0;
 }
 
-int run_decrypt(const Settings& s) {
-  decrypt_file(s.model_file, s.crypt_output, encryption_key(s));
-  std::printf("Decrypted %s: %s\n", s.model_file.c_str(), s.crypt_output.c_str());
+int run_decrypt(const FileFlags& s) {
+  decrypt_file(s.model_file, s.output, encryption_key(s.keys));
+  std::printf("Decrypted %s: %s\n", s.model_file.c_str(), s.output.c_str());
   return 0;
+}
+
+// A command on one file: `run` with the flags it registered.
+Command file_command(CLI::App* command, const std::shared_ptr<FileFlags>& flags, int (*run)(const FileFlags&)) {
+  return {command, [flags, run] { return run(*flags); }};
 }
 
 }  // namespace
 
-Command add_encrypt_command(CLI::App& app, Settings& s) {
+Command add_encrypt_command(CLI::App& app) {
+  auto flags = std::make_shared<FileFlags>();
+  FileFlags& s = *flags;
   CLI::App* command = app.add_subcommand(
       "encrypt", "Encrypt a model file (XChaCha20-Poly1305; a key file or an Argon2id passphrase)");
   command->add_option("model", s.model_file, "The model file")->required()->option_text("MODEL");
-  command->add_option("--output", s.crypt_output, "Encrypted file (default: MODEL.enc)")->option_text("FILE");
-  add_decryption_options(*command, s);
-  return {command, run_encrypt};
+  command->add_option("--output", s.output, "Encrypted file (default: MODEL.enc)")->option_text("FILE");
+  add_decryption_flags(*command, s.keys);
+  return file_command(command, flags, run_encrypt);
 }
 
-Command add_decrypt_command(CLI::App& app, Settings& s) {
+Command add_decrypt_command(CLI::App& app) {
+  auto flags = std::make_shared<FileFlags>();
+  FileFlags& s = *flags;
   CLI::App* command = app.add_subcommand(
       "decrypt", "Decrypt a model file (commands that load models decrypt in memory; this writes the plaintext)");
   command->add_option("model", s.model_file, "The encrypted file")->required()->option_text("FILE");
-  command->add_option("--output", s.crypt_output, "Plaintext file (mode 0600)")->required()->option_text("FILE");
-  add_decryption_options(*command, s);
-  return {command, run_decrypt};
+  command->add_option("--output", s.output, "Plaintext file (mode 0600)")->required()->option_text("FILE");
+  add_decryption_flags(*command, s.keys);
+  return file_command(command, flags, run_decrypt);
 }
 
-Command add_keygen_command(CLI::App& app, Settings& s) {
+Command add_keygen_command(CLI::App& app) {
+  auto flags = std::make_shared<KeygenFlags>();
+  KeygenFlags& s = *flags;
   CLI::App* command = app.add_subcommand("keygen", "Write a new Ed25519 key pair for signing models");
   command->add_option("--public", s.public_out, "Public key file")->capture_default_str();
   command->add_option("--secret", s.secret_out, "Secret key file (created with mode 0600)")->capture_default_str();
@@ -99,26 +126,30 @@ Command add_keygen_command(CLI::App& app, Settings& s) {
   command->add_option("--encryption-key", s.encryption_key_out,
                       "Instead, write a random 32-byte key for encrypt/decrypt (mode 0600)")
       ->option_text("FILE");
-  return {command, run_keygen};
+  return {command, [flags] { return run_keygen(*flags); }};
 }
 
-Command add_sign_command(CLI::App& app, Settings& s) {
+Command add_sign_command(CLI::App& app) {
+  auto flags = std::make_shared<FileFlags>();
+  FileFlags& s = *flags;
   CLI::App* command = app.add_subcommand("sign", "Sign a model file: writes MODEL.sig, a detached Ed25519 signature");
   command->add_option("model", s.model_file, "The model file")->required()->option_text("MODEL");
   command->add_option("--key", s.secret_key, "Secret key (from keygen)")->required()->option_text("SECRET_KEY");
   command->add_option("--purpose", s.purpose, "What the signature vouches for (default: read from the file)")
       ->check(CLI::IsMember({"model", "checkpoint"}));
-  return {command, run_sign};
+  return file_command(command, flags, run_sign);
 }
 
-Command add_verify_command(CLI::App& app, Settings& s) {
+Command add_verify_command(CLI::App& app) {
+  auto flags = std::make_shared<FileFlags>();
+  FileFlags& s = *flags;
   CLI::App* command = app.add_subcommand(
       "verify", "Check MODEL.sig against a public key: exit 0 when valid, 3 when not, 1 when it cannot be read");
   command->add_option("model", s.model_file, "The model file")->required()->option_text("MODEL");
-  command->add_option("--pubkey", s.public_key, "Public key (from keygen)")->required()->option_text("PUBLIC_KEY");
+  command->add_option("--pubkey", s.keys.public_key, "Public key (from keygen)")->required()->option_text("PUBLIC_KEY");
   command->add_option("--purpose", s.purpose, "Also require this purpose (default: any, printed)")
       ->check(CLI::IsMember({"model", "checkpoint"}));
-  return {command, run_verify};
+  return file_command(command, flags, run_verify);
 }
 
 }  // namespace citadel::cli

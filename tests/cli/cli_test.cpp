@@ -215,6 +215,14 @@ TEST(Cli, SaveInfoAndEvaluateASavedModel) {
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
   EXPECT_EQ(nlohmann::json::parse(read_file(evaluate_report))["test_rows"], 768);
   EXPECT_GT(nlohmann::json::parse(read_file(evaluate_report))["accuracy"].get<double>(), 0.7);
+  // evaluate --model takes --batch-size: the same figures (to float rounding) in batches of 7.
+  const fs::path batched_report = scratch_directory() / "eval_batched.json";
+  ASSERT_EQ(run_cli("evaluate --verbose 0 --batch-size 7 --model " + model.string() + " --test " +
+                    std::string(CITADEL_SOURCE_DATA) + " --report " + batched_report.string()).exit_code, 0);
+  const auto whole = nlohmann::json::parse(read_file(evaluate_report));
+  const auto batched = nlohmann::json::parse(read_file(batched_report));
+  EXPECT_EQ(batched["accuracy"], whole["accuracy"]);
+  EXPECT_NEAR(batched["loss"].get<double>(), whole["loss"].get<double>(), 1e-5);
   const fs::path broken = write_scratch_file("broken.safetensors", read_file(model).substr(0, 100));
   const CliResult refused = run_cli("info " + broken.string());
   EXPECT_EQ(refused.exit_code, 1);
@@ -381,6 +389,16 @@ TEST(Cli, LibraryPredictRowsMatchesThePredictCommandByteForByte) {
   const std::string library = saved.predict_rows(citadel::read_csv(input.string())).csv();
   EXPECT_EQ(library, read_file(output));
   EXPECT_EQ(std::count(library.begin(), library.end(), '\n'), 4);
+  // --batch-size applies to a saved model too (rows in batches of 1 and 2 here), and
+  // changes nothing of what is written; 0 is refused.
+  for (const char* batch : {"1", "2"}) {
+    const fs::path batched = scratch_directory() / ("rows_out_" + std::string(batch) + ".csv");
+    ASSERT_EQ(run_cli("predict --verbose 0 --batch-size " + std::string(batch) + " --model " + model.string() +
+                      " --input " + input.string() + " --output " + batched.string()).exit_code, 0);
+    EXPECT_EQ(read_file(batched), library) << "--batch-size " << batch;
+  }
+  EXPECT_NE(run_cli("predict --batch-size 0 --model " + model.string() + " --input " + input.string() +
+                    " --output " + output.string()).exit_code, 0);
   // A loaded model serves concurrent callers.
   const citadel::CsvTable table = citadel::read_csv(input.string());
   std::vector<std::string> results(8);

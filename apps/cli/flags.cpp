@@ -1,11 +1,11 @@
 // Option registration: one place for each option's name, text and check.
-#include "settings.hpp"
+#include "flags.hpp"
 
 #include <CLI/CLI.hpp>
 
 namespace citadel::cli {
 
-void add_data_options(CLI::App& c, Settings& s) {
+void add_data_flags(CLI::App& c, DataFlags& s) {
   c.add_option("--data", s.data,
                "CSV file (a header row is detected), or 'fashion-mnist' (default: the bundled Pima data)")
       ->option_text("CSV|fashion-mnist");
@@ -34,7 +34,7 @@ void add_data_options(CLI::App& c, Settings& s) {
       ->check(CLI::Range(0.01, 0.99));
 }
 
-void add_model_options(CLI::App& c, Settings& s) {
+void add_model_flags(CLI::App& c, ModelFlags& s) {
   c.add_option("--layers", s.layers,
                "Dense layers as UNITS:ACTIVATION, comma-separated (default: 10:relu,10:relu for CSV data, "
                "256:relu,128:relu for images, then an output layer that fits the labels)");
@@ -52,7 +52,7 @@ void add_model_options(CLI::App& c, Settings& s) {
       ->check(CLI::PositiveNumber);
 }
 
-void add_training_options(CLI::App& c, Settings& s) {
+void add_training_flags(CLI::App& c, TrainingFlags& s) {
   c.add_option("--epochs", s.epochs, "Training epochs (default: 150 for CSV data, 5 for images)")
       ->check(CLI::Range(1, 1000000));
   c.add_option("--batch-size", s.batch_size, "Rows per gradient step (default: 32 for CSV data, 128 for images)")
@@ -80,27 +80,23 @@ void add_training_options(CLI::App& c, Settings& s) {
       ->check(CLI::Range(0, 2));
 }
 
-void add_report_option(CLI::App& c, Settings& s) {
-  c.add_option("--report", s.report, "Write the figures as JSON")->option_text("FILE");
+void add_report_flag(CLI::App& c, std::string& report) {
+  c.add_option("--report", report, "Write the figures as JSON")->option_text("FILE");
 }
 
-}  // namespace citadel::cli
-
-namespace citadel::cli {
-
-void add_save_options(CLI::App& c, Settings& s) {
+void add_save_flags(CLI::App& c, SaveFlags& s) {
   c.add_option("--save", s.save, "Where to write the trained model (a safetensors file)")->capture_default_str();
   c.add_flag("--no-save", s.no_save, "Do not write the trained model")->excludes("--save");
 }
 
-void add_model_file_option(CLI::App& c, Settings& s) {
-  c.add_option("--model", s.model_file, "Use this saved model (from train --save) instead of training one")
+void add_model_file_flags(CLI::App& c, std::string& model_file, KeyFlags& s) {
+  c.add_option("--model", model_file, "Use this saved model (from train --save) instead of training one")
       ->option_text("FILE");
-  add_public_key_option(c, s);
-  add_decryption_options(c, s);
+  add_public_key_flag(c, s);
+  add_decryption_flags(c, s);
 }
 
-void add_decryption_options(CLI::App& c, Settings& s) {
+void add_decryption_flags(CLI::App& c, KeyFlags& s) {
   c.add_option("--key-file", s.key_file, "Key for an encrypted model (from keygen --encryption-key)")
       ->option_text("KEY");
   c.add_option("--passphrase-env", s.passphrase_env, "Name of the environment variable holding the passphrase")
@@ -108,11 +104,42 @@ void add_decryption_options(CLI::App& c, Settings& s) {
       ->excludes("--key-file");
 }
 
-void add_public_key_option(CLI::App& c, Settings& s) {
+void add_public_key_flag(CLI::App& c, KeyFlags& s) {
   c.add_option("--pubkey", s.public_key,
                "Refuse a model (or checkpoint) whose signature (FILE.sig) by this public key is missing or wrong, "
                "before parsing it")
       ->option_text("PUBLIC_KEY");
+}
+
+void add_adversarial_training_flags(CLI::App& c, AttackFlags& s) {
+  c.add_option("--adversarial", s.adversarial,
+               "Adversarial training: replace each batch by attacked examples (PGD as Madry et al., or FGSM)")
+      ->check(CLI::IsMember({"fgsm", "pgd"}));
+  c.add_option("--eps", s.eps, "Attack radius for --adversarial (pixels in [0, 1]; CSV: scaled feature units)");
+  c.add_option("--norm", s.norm, "Attack norm: linf or l2")->capture_default_str()->check(CLI::IsMember({"linf", "l2"}));
+  c.add_option("--attack-steps", s.steps, "PGD steps")->capture_default_str()->check(CLI::Range(1, 10000));
+  c.add_option("--clean-fraction", s.clean_fraction, "Share of each batch kept clean in adversarial training")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
+}
+
+void add_private_training_flags(CLI::App& c, PrivacyFlags& s) {
+  c.add_flag("--dp", s.dp, "Differentially private training (DP-SGD) with the RDP privacy accountant");
+  c.add_option("--clip", s.clip, "--dp: per-example gradient clipping norm C")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  c.add_option("--noise", s.noise, "--dp: noise multiplier σ (noise std σ·C)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  c.add_option("--delta", s.delta, "--dp: δ of the (ε, δ) guarantee")->capture_default_str()->check(CLI::Range(1e-300, 0.5));
+  c.add_option("--target-epsilon", s.target_epsilon, "--dp: find the noise multiplier for this ε over the epochs")
+      ->check(CLI::PositiveNumber);
+  c.add_flag("--dp-reproducible", s.reproducible,
+             "--dp: key the noise and sampling from --seed (tests and debugging only: NOT private)");
+  c.add_flag("--dp-omit-training-metrics", s.omit_training_metrics,
+             "--dp: leave the training rows' exact loss and metrics out of the history, logs and report");
+  c.add_flag("--fixed-batches", s.fixed_batches,
+             "--dp: shuffled fixed-size batches instead of Poisson sampling (not covered by the same accounting)");
 }
 
 }  // namespace citadel::cli

@@ -1,0 +1,113 @@
+// The command line's option groups, each registered by one function: a command holds
+// the groups it reads and nothing else. Options without a default are std::optional:
+// unset means "the default for this data" (epochs, batch size, validation split) or "off".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace citadel::cli {
+
+// --data and how its rows are read.
+struct DataFlags {
+  std::string data;  // a CSV path or "fashion-mnist"; empty: the bundled Pima data
+  std::string label;
+  bool header = false, no_header = false;
+  std::string delimiter;  // "", ",", ";" or "tab"
+  std::vector<std::string> categorical;
+  std::string missing = "error";
+  int64_t max_data_bytes = int64_t{1} << 30;
+  int64_t max_categories = 10'000;  // per categorical column
+  std::string scale = "standard";
+  double test_split = 0.2;
+};
+
+// The network and how it is compiled.
+struct ModelFlags {
+  std::string layers;  // empty: 10:relu,10:relu (CSV) or 256:relu,128:relu (images) + an output layer
+  std::string model_config;
+  double dropout = 0, l1 = 0, l2 = 0;
+  std::string loss;  // empty: from the labels
+  std::string optimizer = "adam";
+  std::optional<double> learning_rate;  // unset: the optimizer's
+};
+
+// How fit runs.
+struct TrainingFlags {
+  std::optional<int> epochs;                 // unset: 150 for CSV data, 5 for images
+  std::optional<int64_t> batch_size;         // unset: 32 for CSV data, 128 for images
+  std::optional<double> validation_split;    // unset: 0 for CSV data, 0.1 for Fashion-MNIST
+  std::optional<int> early_stopping;         // patience
+  std::optional<int> reduce_lr;              // patience
+  std::string lr_schedule;
+  std::optional<double> loss_threshold;
+  std::string csv_log;
+  uint64_t seed = 42;
+  int verbose = 2;
+};
+
+// Keys: what a model file must be signed by, how it is decrypted, how written files are
+// encrypted and signed.
+struct KeyFlags {
+  std::string public_key;      // --pubkey: refuse files without a valid signature by it
+  std::string key_file;        // --key-file
+  std::string passphrase_env;  // --passphrase-env: the variable holding the passphrase
+  std::string sign_key;        // train --sign-key
+};
+
+// Where train writes its model and checkpoints.
+struct SaveFlags {
+  std::string save = "model.safetensors";
+  bool no_save = false;
+  std::string checkpoint;
+  int checkpoint_every = 1;  // epochs
+  std::string resume;
+};
+
+// Adversarial attacks (attack) and adversarial training (train --adversarial).
+struct AttackFlags {
+  std::string adversarial;  // train: fgsm or pgd
+  std::string eps;          // attack: a list of ε; train: one ε
+  std::string method = "pgd";
+  std::string norm = "linf";
+  int steps = 10;
+  std::optional<double> step_size;  // unset: 2.5·ε/steps
+  int restarts = 1;
+  double clean_fraction = 0;        // train: share of each batch kept clean
+  std::string target_class;         // a targeted attack towards this class
+  std::string examples_out;         // --save-examples
+  std::optional<int64_t> rows;      // attack only the first rows
+};
+
+// Differentially private training (train --dp) and its accounting (dp-budget).
+struct PrivacyFlags {
+  bool dp = false;
+  double clip = 1.0, noise = 1.1, delta = 1e-5;
+  std::optional<double> target_epsilon;
+  bool fixed_batches = false;             // no Poisson sampling
+  bool reproducible = false;              // noise keyed from the seed (not private)
+  bool omit_training_metrics = false;
+};
+
+void add_data_flags(CLI::App& command, DataFlags& flags);
+void add_model_flags(CLI::App& command, ModelFlags& flags);
+void add_training_flags(CLI::App& command, TrainingFlags& flags);
+void add_report_flag(CLI::App& command, std::string& report);
+void add_save_flags(CLI::App& command, SaveFlags& flags);
+// --pubkey
+void add_public_key_flag(CLI::App& command, KeyFlags& flags);
+// --key-file, --passphrase-env
+void add_decryption_flags(CLI::App& command, KeyFlags& flags);
+// --model FILE (a saved model instead of training one), with --pubkey and the decryption flags.
+void add_model_file_flags(CLI::App& command, std::string& model_file, KeyFlags& flags);
+// train: --adversarial with its attack, --dp with its options.
+void add_adversarial_training_flags(CLI::App& command, AttackFlags& flags);
+void add_private_training_flags(CLI::App& command, PrivacyFlags& flags);
+
+}  // namespace citadel::cli
