@@ -6,6 +6,7 @@
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/ops/gemm.hpp"
+#include "kernel_settings.hpp"
 
 namespace citadel {
 
@@ -155,12 +156,7 @@ std::unique_ptr<Layer> Conv2D::from_config(const LayerConfigReader& config) {
   options.strides = config.pair("strides", {1, 1});
   options.padding = config.string("padding", "valid");
   options.dilation_rate = config.pair("dilation_rate", {1, 1});
-  options.activation = config.string("activation", "linear");
-  options.use_bias = config.boolean("use_bias", true);
-  options.kernel_initializer = config.initializer("kernel_initializer", "glorot_uniform");
-  options.bias_initializer = config.initializer("bias_initializer", "zeros");
-  options.kernel_regularizer = config.regularizer("kernel_regularizer");
-  options.bias_regularizer = config.regularizer("bias_regularizer");
+  detail::read_kernel_settings(config, options);
   const std::array<int64_t, 2> kernel_size = config.pair("kernel_size");
   return std::make_unique<Conv2D>(config.integer("filters", 1, config.limits().max_units), kernel_size, options);
 }
@@ -171,12 +167,7 @@ void Conv2D::get_config(LayerConfigWriter& config) const {
   config.set_list("strides", options_.strides);
   config.set_string("padding", options_.padding);
   config.set_list("dilation_rate", options_.dilation_rate);
-  config.set_string("activation", activation_name(activation()));
-  config.set_boolean("use_bias", options_.use_bias);
-  config.set_string("kernel_initializer", options_.kernel_initializer);
-  config.set_string("bias_initializer", options_.bias_initializer);
-  config.set_regularizer("kernel_regularizer", options_.kernel_regularizer);
-  config.set_regularizer("bias_regularizer", options_.bias_regularizer);
+  detail::write_kernel_settings(config, options_, activation_name(activation()));
 }
 
 }  // namespace citadel

@@ -6,6 +6,7 @@
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/ops/dense.hpp"
+#include "kernel_settings.hpp"
 
 namespace citadel {
 
@@ -104,23 +105,13 @@ std::unique_ptr<Layer> Dense::from_config(const LayerConfigReader& config) {
                      "kernel_regularizer", "bias_regularizer", "input_dim"});
   DenseOptions options;
   options.input_shape = config.input_shape();
-  options.activation = config.string("activation", "linear");
-  options.use_bias = config.boolean("use_bias", true);
-  options.kernel_initializer = config.initializer("kernel_initializer", "glorot_uniform");
-  options.bias_initializer = config.initializer("bias_initializer", "zeros");
-  options.kernel_regularizer = config.regularizer("kernel_regularizer");
-  options.bias_regularizer = config.regularizer("bias_regularizer");
+  detail::read_kernel_settings(config, options);
   return std::make_unique<Dense>(config.integer("units", 1, config.limits().max_units), options);
 }
 
 void Dense::get_config(LayerConfigWriter& config) const {
   config.set_integer("units", units_);
-  config.set_string("activation", activation_name(activation()));
-  config.set_boolean("use_bias", options_.use_bias);
-  config.set_string("kernel_initializer", options_.kernel_initializer);
-  config.set_string("bias_initializer", options_.bias_initializer);
-  config.set_regularizer("kernel_regularizer", options_.kernel_regularizer);
-  config.set_regularizer("bias_regularizer", options_.bias_regularizer);
+  detail::write_kernel_settings(config, options_, activation_name(activation()));
 }
 
 }  // namespace citadel
