@@ -23,7 +23,7 @@ struct AttackCommandFlags {
   DataFlags data;  // --data only
   AttackFlags attack;
   uint64_t seed = 42;
-  std::string report;
+  OutputFlags output;
 };
 
 struct AttackData {
@@ -119,7 +119,7 @@ int run_attack(const AttackCommandFlags& s) {
                         {"units", saved.data.images ? "pixels in [0, 1]" : "scaled features (the model's inputs)"},
                         {"results", results}};
   if (options.targets) report["target"] = a.target_class;
-  write_report(s.report, report);
+  write_outputs(s.output, "attack", report);
   return 0;
 }
 
@@ -153,7 +153,7 @@ Command add_attack_command(CLI::App& app) {
                       "Write the adversarial examples of the largest eps as CSV (label, then model inputs)")
       ->option_text("FILE");
   command->add_option("--seed", s.seed, "Seed of the random starts")->capture_default_str();
-  add_report_flag(*command, s.report);
+  add_output_flags(*command, s.output);
   return {command, [flags] { return run_attack(*flags); }};
 }
 

@@ -21,7 +21,7 @@ struct AuditFlags {
   std::string train_rows_file, holdout_file;  // --train, --holdout
   int reference_epochs = 20;
   uint64_t seed = 42;
-  std::string report;
+  OutputFlags output;
 };
 
 struct Rows {
@@ -61,10 +61,11 @@ int run_audit(const AuditFlags& s) {
                 r.tpr_at_1_percent_fpr);
     attacks.push_back({{"attack", r.attack}, {"auc", r.auc}, {"balanced_accuracy", r.balanced_accuracy},
                        {"tpr_at_1_percent_fpr", r.tpr_at_1_percent_fpr}, {"members", r.members},
-                       {"non_members", r.non_members}});
+                       {"non_members", r.non_members},
+                       {"roc", {{"fpr", r.roc.false_positive_rate}, {"tpr", r.roc.true_positive_rate}}}});
   }
   std::printf("AUC 0.5 means the attacks cannot tell members from non-members; 1.0, that they always can.\n");
-  write_report(s.report, {{"model_file", s.model_file},
+  write_outputs(s.output, "audit", {{"model_file", s.model_file},
                    {"train", s.train_rows_file},
                    {"holdout", s.holdout_file},
                    {"reference_epochs", s.reference_epochs},
@@ -92,7 +93,7 @@ Command add_audit_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   command->add_option("--seed", s.seed, "Seed of the reference model and its split")->capture_default_str();
-  add_report_flag(*command, s.report);
+  add_output_flags(*command, s.output);
   return {command, [flags] { return run_audit(*flags); }};
 }
 

@@ -29,5 +29,6 @@ Command add_decrypt_command(CLI::App& app);
 Command add_attack_command(CLI::App& app);
 Command add_dp_budget_command(CLI::App& app);
 Command add_audit_command(CLI::App& app);
+Command add_report_command(CLI::App& app);
 
 }  // namespace citadel::cli

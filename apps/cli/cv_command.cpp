@@ -19,7 +19,7 @@ struct CrossValidationFlags {
   bool no_stratify = false;
   ModelFlags model;
   TrainingFlags training;
-  std::string report;
+  OutputFlags output;
 };
 
 int run_cv(const CrossValidationFlags& s) {
@@ -63,7 +63,7 @@ int run_cv(const CrossValidationFlags& s) {
     std::printf(" %18s", (std::to_string(report.mean.at(name)).substr(0, 6) + " ± " +
                           std::to_string(report.std.at(name)).substr(0, 6)).c_str());
   std::printf("\n");
-  write_report(s.report, {{"folds", folds},
+  write_outputs(s.output, "cv", {{"folds", folds},
                    {"mean", logs_json(report.mean)},
                    {"std", logs_json(report.std)},
                    {"data", data.source},
@@ -83,7 +83,7 @@ Command add_cv_command(CLI::App& app) {
   command->add_flag("--no-stratify", s.no_stratify, "Plain k-fold instead of stratified (classification)");
   add_model_flags(*command, s.model);
   add_training_flags(*command, s.training);
-  add_report_flag(*command, s.report);
+  add_output_flags(*command, s.output);
   return {command, [flags] { return run_cv(*flags); }};
 }
 

@@ -2,9 +2,11 @@
 // compute_dp_sgd_privacy), or the noise multiplier for a target ε.
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <algorithm>
 #include <cstdio>
 
 #include "citadel/core/error.hpp"
+#include "citadel/privacy/accountant.hpp"
 #include "citadel/privacy/private_fit.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
@@ -16,8 +18,21 @@ struct DPBudgetFlags {
   int64_t samples = 0, batch_size = 0;  // both required
   int epochs = 0;                       // required
   PrivacyFlags privacy;                 // --noise, --delta, --target-epsilon, --fixed-batches
-  std::string report;
+  OutputFlags output;
 };
+
+// ε after each of up to 100 evenly spread epochs (the curve the page draws).
+nlohmann::json epsilon_by_epoch(const PrivateTrainingPlan& plan, int epochs, double delta) {
+  nlohmann::json curve{{"epochs", nlohmann::json::array()}, {"epsilon", nlohmann::json::array()}};
+  const int points = std::min(epochs, 100);
+  for (int k = 1; k <= points; ++k) {
+    const int epoch = static_cast<int>((int64_t(k) * epochs + points - 1) / points);
+    curve["epochs"].push_back(epoch);
+    curve["epsilon"].push_back(
+        dp_sgd_epsilon(plan.sampling_rate, plan.noise_multiplier, plan.steps_per_epoch * epoch, delta).epsilon);
+  }
+  return curve;
+}
 
 int run_dp_budget(const DPBudgetFlags& s) {
   const PrivacyFlags& p = s.privacy;
@@ -30,16 +45,19 @@ int run_dp_budget(const DPBudgetFlags& s) {
               "%.6g, delta %g:\nepsilon = %.6g\n",
               s.epochs, static_cast<long long>(s.samples), static_cast<long long>(s.batch_size), plan.sampling_rate,
               static_cast<long long>(plan.steps_per_epoch * s.epochs), plan.noise_multiplier, p.delta, plan.epsilon);
-  write_report(s.report, {{"epsilon", plan.epsilon},
-                   {"noise_multiplier", plan.noise_multiplier},
-                   {"delta", p.delta},
-                   {"sampling_rate", plan.sampling_rate},
-                   {"steps", plan.steps_per_epoch * s.epochs},
-                   {"epochs", s.epochs},
-                   {"samples", s.samples},
-                   {"batch_size", s.batch_size},
-                   {"poisson_sampling", dp.poisson_sampling},
-                   {"accountant", "RDP of the sampled Gaussian mechanism, Balle et al. 2020 conversion"}});
+  nlohmann::json report{{"epsilon", plan.epsilon},
+                        {"noise_multiplier", plan.noise_multiplier},
+                        {"delta", p.delta},
+                        {"sampling_rate", plan.sampling_rate},
+                        {"steps", plan.steps_per_epoch * s.epochs},
+                        {"epochs", s.epochs},
+                        {"samples", s.samples},
+                        {"batch_size", s.batch_size},
+                        {"poisson_sampling", dp.poisson_sampling},
+                        {"accountant", "RDP of the sampled Gaussian mechanism, Balle et al. 2020 conversion"},
+                        {"epsilon_by_epoch", epsilon_by_epoch(plan, s.epochs, p.delta)}};
+  if (p.target_epsilon) report["target_epsilon"] = *p.target_epsilon;
+  write_outputs(s.output, "dp-budget", report);
   return 0;
 }
 
@@ -61,7 +79,7 @@ Command add_dp_budget_command(CLI::App& app) {
   command->add_option("--target-epsilon", p.target_epsilon, "Find the noise multiplier that reaches this epsilon")
       ->check(CLI::PositiveNumber);
   command->add_flag("--fixed-batches", p.fixed_batches, "Count steps as ceil(samples / batch) (shuffled batches)");
-  add_report_flag(*command, s.report);
+  add_output_flags(*command, s.output);
   return {command, [flags] { return run_dp_budget(*flags); }};
 }
 

@@ -20,7 +20,7 @@ struct EvaluateFlags {
   KeyFlags keys;
   ModelFlags model;
   TrainingFlags training;
-  std::string report;
+  OutputFlags output;
 };
 
 // Evaluates a saved model on --test, --data (all rows), or Fashion-MNIST's test split.
@@ -40,9 +40,10 @@ int run_saved(const EvaluateFlags& s) {
   nlohmann::json report = logs_json(figures);
   add_classification_report(saved.model, data, true, report);
   report["model_file"] = s.model_file;
+  report["model"] = model_json(saved.model);
   report["test"] = test_source;
   report["test_rows"] = data.x_test.shape(0);
-  write_report(s.report, report);
+  write_outputs(s.output, "evaluate", report);
   return 0;
 }
 
@@ -70,9 +71,10 @@ int run_evaluate(const EvaluateFlags& s) {
   nlohmann::json report = logs_json(figures);
   add_classification_report(model, data, true, report);
   report["data"] = data.source;
+  report["model"] = model_json(model);
   report["test"] = test_source;
   report["test_rows"] = data.x_test.shape(0);
-  write_report(s.report, report);
+  write_outputs(s.output, "evaluate", report);
   return 0;
 }
 
@@ -88,7 +90,7 @@ Command add_evaluate_command(CLI::App& app) {
       ->option_text("CSV");
   add_model_flags(*command, flags->model);
   add_training_flags(*command, flags->training);
-  add_report_flag(*command, flags->report);
+  add_output_flags(*command, flags->output);
   add_model_file_flags(*command, flags->model_file, flags->keys);
   return {command, [flags] { return run_evaluate(*flags); }};
 }

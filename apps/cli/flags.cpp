@@ -80,8 +80,10 @@ void add_training_flags(CLI::App& c, TrainingFlags& s) {
       ->check(CLI::Range(0, 2));
 }
 
-void add_report_flag(CLI::App& c, std::string& report) {
-  c.add_option("--report", report, "Write the figures as JSON")->option_text("FILE");
+void add_output_flags(CLI::App& c, OutputFlags& s) {
+  c.add_option("--report", s.report, "Write the figures as JSON")->option_text("FILE");
+  c.add_option("--html", s.html, "Write a self-contained HTML page of charts and tables of this run")
+      ->option_text("FILE");
 }
 
 void add_save_flags(CLI::App& c, SaveFlags& s) {

@@ -98,7 +98,11 @@ struct PrivacyFlags {
 void add_data_flags(CLI::App& command, DataFlags& flags);
 void add_model_flags(CLI::App& command, ModelFlags& flags);
 void add_training_flags(CLI::App& command, TrainingFlags& flags);
-void add_report_flag(CLI::App& command, std::string& report);
+// --report FILE (the figures as JSON) and --html FILE (the page of charts drawn from them).
+struct OutputFlags {
+  std::string report, html;
+};
+void add_output_flags(CLI::App& command, OutputFlags& flags);
 void add_save_flags(CLI::App& command, SaveFlags& flags);
 // --pubkey
 void add_public_key_flag(CLI::App& command, KeyFlags& flags);

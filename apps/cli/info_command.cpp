@@ -19,7 +19,7 @@ namespace {
 struct InfoFlags {
   std::string model_file;
   KeyFlags keys;  // --pubkey, decryption
-  std::string report;
+  OutputFlags output;
 };
 
 int run_info(const InfoFlags& s) {
@@ -61,7 +61,7 @@ int run_info(const InfoFlags& s) {
 
   nlohmann::json tensors = nlohmann::json::object();
   for (const auto& [name, shape] : summary.tensors) tensors[name] = shape.dims();
-  write_report(s.report, {{"file", s.model_file},
+  write_outputs(s.output, "info", {{"file", s.model_file},
                    {"bytes", summary.file_bytes},
                    {"parameters", loaded.model.count_params()},
                    {"tensors", tensors},
@@ -79,7 +79,7 @@ Command add_info_command(CLI::App& app) {
   InfoFlags& s = *flags;
   CLI::App* command = app.add_subcommand("info", "Show what a model file holds: architecture, parameters, metadata");
   command->add_option("model", s.model_file, "The model file")->required()->option_text("FILE");
-  add_report_flag(*command, s.report);
+  command->add_option("--report", s.output.report, "Write what the file holds as JSON")->option_text("FILE");
   add_public_key_flag(*command, s.keys);
   add_decryption_flags(*command, s.keys);
   return {command, [flags] { return run_info(*flags); }};

@@ -6,6 +6,7 @@
 
 #include "citadel/core/error.hpp"
 #include "commands.hpp"
+#include "report.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"citadel: build, train, evaluate and protect neural networks on the CPU"};
@@ -24,7 +25,9 @@ int main(int argc, char** argv) {
       citadel::cli::add_attack_command(app),
       citadel::cli::add_dp_budget_command(app),
       citadel::cli::add_audit_command(app),
+      citadel::cli::add_report_command(app),
   };
+  citadel::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

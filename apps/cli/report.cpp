@@ -1,13 +1,34 @@
 // What the commands print and write: the figures, the history and the classification
-// report as text and JSON, and --report written atomically.
+// report as text and JSON (the library's records), --report and --html written atomically.
 #include "report.hpp"
 
-#include <cmath>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 
 #include "citadel/core/atomic_file.hpp"
+#include "citadel/report/html_report.hpp"
+#include "citadel/report/report_records.hpp"
+#include "citadel/version.hpp"
 
 namespace citadel::cli {
+namespace {
+
+std::string& recorded_command_line() {
+  static std::string line;
+  return line;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+}  // namespace
 
 void print_figures(const char* title, const Logs& logs, int64_t rows) {
   std::printf("\n%s (%lld rows):\n", title, static_cast<long long>(rows));
@@ -15,50 +36,50 @@ void print_figures(const char* title, const Logs& logs, int64_t rows) {
     if (auto found = logs.find(name); found != logs.end()) std::printf("  %-10s %.4f\n", name, found->second);
 }
 
-nlohmann::json number_or_null(double value) {
-  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
-}
+nlohmann::json logs_json(const Logs& logs) { return nlohmann::json::parse(report::logs_record(logs)); }
 
-nlohmann::json logs_json(const Logs& logs) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [name, value] : logs) out[name] = number_or_null(value);
-  return out;
-}
+nlohmann::json history_json(const History& history) { return nlohmann::json::parse(report::history_record(history)); }
 
-nlohmann::json history_json(const History& history) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [name, values] : history.history) {
-    nlohmann::json series = nlohmann::json::array();
-    for (double v : values) series.push_back(number_or_null(v));
-    out[name] = series;
-  }
-  return out;
-}
-
-nlohmann::json report_json(const ClassificationReport& report) {
-  nlohmann::json classes = nlohmann::json::object();
-  auto scores = [](const ClassScores& s) {
-    return nlohmann::json{{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
-  };
-  for (const auto& c : report.classes) classes[c.name] = scores(c);
-  return {{"classes", classes},
-          {"macro_avg", scores(report.macro_average)},
-          {"weighted_avg", scores(report.weighted_average)},
-          {"accuracy", report.accuracy},
-          {"roc_auc", number_or_null(report.auc)},
-          {"confusion_matrix", report.confusion}};
-}
+nlohmann::json model_json(const Sequential& model) { return nlohmann::json::parse(report::model_record(model)); }
 
 void add_classification_report(Sequential& model, const PreparedData& data, bool print, nlohmann::json& report) {
   if (!data.classification()) return;
   const ClassificationReport details = classification_report(model.predict(data.x_test), data.y_test, data.schema.classes);
   if (print) std::printf("\n%s", details.text().c_str());
-  report["classification_report"] = report_json(details);
+  report["classification_report"] = nlohmann::json::parse(report::classification_record(details));
   report["classes"] = data.schema.classes;
 }
 
-void write_report(const std::string& path, const nlohmann::json& report, bool private_data) {
-  if (!path.empty()) write_file_atomically(path, report.dump(2) + "\n", private_data ? 0600 : kDefaultMode);
+void set_command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = i == 0 ? "citadel" : argv[i];
+    if (arg.empty() || arg.find_first_of(" \t\"'\\$") != std::string::npos) {  // quoted as a shell would need
+      std::string quoted = "'";
+      for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      arg = quoted + "'";
+    }
+    if (!line.empty()) line += ' ';
+    line += arg;
+  }
+  recorded_command_line() = line;
+}
+
+void write_outputs(const OutputFlags& output, const char* command, nlohmann::json report, bool private_data) {
+  report["run"] = {{"kind", command},
+                   {"command", recorded_command_line()},
+                   {"citadel_version", kVersion},
+                   {"date", utc_now()}};
+  const unsigned mode = private_data ? 0600 : kDefaultMode;
+  if (!output.report.empty()) write_file_atomically(output.report, report.dump(2) + "\n", mode);
+  if (!output.html.empty()) {
+    std::string title = std::string("citadel ") + command;
+    if (report.contains("data") && report["data"].is_string()) title += ": " + report["data"].get<std::string>();
+    else if (report.contains("model_file") && report["model_file"].is_string())
+      title += ": " + report["model_file"].get<std::string>();
+    write_file_atomically(output.html, report::html_page({{command, report.dump(), output.html}}, {.title = title}),
+                          mode);
+  }
 }
 
 }  // namespace citadel::cli

@@ -24,7 +24,7 @@ struct TrainFlags {
   KeyFlags keys;
   AttackFlags adversarial;
   PrivacyFlags privacy;
-  std::string report;
+  OutputFlags output;
 };
 
 // What a DP run releases exactly, outside ε (as Opacus documents): said in the report.
@@ -107,6 +107,7 @@ int run_train(const TrainFlags& f) {
                                                                       : "ChaCha20 keyed from the operating system"},
                                           {"covered_by_epsilon", {"the model's weights"}},
                                           {"not_covered_by_epsilon", not_covered_by_epsilon(f.data, history)}};
+    if (dp.target_epsilon) protection["differential_privacy"]["target_epsilon"] = *dp.target_epsilon;
   } else {
     history = model.fit(data.x_train, y_train, options);
   }
@@ -127,6 +128,7 @@ int run_train(const TrainFlags& f) {
   report["loss_function"] = data.loss;
   report["optimizer"] = f.model.optimizer;
   report["preprocessing"] = nlohmann::json::parse(preprocessor.describe());
+  report["model"] = model_json(model);
   if (!protection.empty()) report["protection"] = protection;
   if (privacy.dp) report["epsilon"] = protection["differential_privacy"]["epsilon"];
   if (!save.no_save) {
@@ -136,7 +138,7 @@ int run_train(const TrainFlags& f) {
     report["model_file"] = save.save;
     if (t.verbose > 0) std::printf("\nSaved the model to %s\n", save.save.c_str());
   }
-  write_report(f.report, report, privacy.dp);
+  write_outputs(f.output, "train", report, privacy.dp);
   return 0;
 }
 
@@ -150,7 +152,7 @@ Command add_train_command(CLI::App& app) {
   add_data_flags(*command, flags->data);
   add_model_flags(*command, flags->model);
   add_training_flags(*command, flags->training);
-  add_report_flag(*command, flags->report);
+  add_output_flags(*command, flags->output);
   add_save_flags(*command, flags->save);
   add_adversarial_training_flags(*command, flags->adversarial);
   add_private_training_flags(*command, flags->privacy);

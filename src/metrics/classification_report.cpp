@@ -77,6 +77,22 @@ ClassificationReport classification_report(ConstTensorView predictions, ConstTen
   auc->reset(N);
   auc->update(predictions, targets);
   report.auc = auc->result();
+
+  // Curves from the same scores: the sigmoid output, or each class's column.
+  std::vector<int64_t> actual(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n)
+    actual[n] = labels::target_class(targets, n, kind == LabelKind::kSparse ? C : outputs, kind);
+  for (int64_t c = outputs == 1 ? 1 : 0; c < C; ++c) {
+    std::vector<float> scores(static_cast<size_t>(N));
+    std::vector<unsigned char> positive(static_cast<size_t>(N));
+    for (int64_t n = 0; n < N; ++n) {
+      scores[n] = outputs == 1 ? predictions[n] : predictions[n * outputs + c];
+      positive[n] = actual[n] == c;
+    }
+    const int64_t support = report.classes[c].support;
+    if (support == 0 || support == N) continue;
+    report.curves.push_back({report.classes[c].name, roc_curve(scores, positive), precision_recall_curve(scores, positive)});
+  }
   return report;
 }
 

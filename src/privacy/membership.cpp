@@ -29,14 +29,16 @@ MembershipAttackResult score_membership_attack(const std::string& attack, const 
     for (double s : *scores)
       CITADEL_CHECK(!std::isnan(s), ValueError, "membership audit (", attack, "): a score is NaN (the model's loss "
                     "on some row is not a number); the audit cannot rank it");
-  MembershipAttackResult result{attack};
+  MembershipAttackResult result;
+  result.attack = attack;
   result.members = static_cast<int64_t>(members.size());
   result.non_members = static_cast<int64_t>(non_members.size());
   std::vector<float> scores;
   std::vector<unsigned char> labels;
   for (double s : members) scores.push_back(static_cast<float>(s)), labels.push_back(1);
   for (double s : non_members) scores.push_back(static_cast<float>(s)), labels.push_back(0);
-  result.auc = roc_auc(scores, labels);
+  result.roc = roc_curve(scores, labels);
+  result.auc = result.roc.auc;
   // Sweep the thresholds from the highest score down: "member" means score >= threshold.
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "citadel/core/tensor.hpp"
+#include "citadel/metrics/curves.hpp"
 #include "citadel/metrics/metric.hpp"
 
 namespace citadel {
@@ -17,12 +18,22 @@ struct ClassScores {
   int64_t support = 0;  // rows whose true class this is
 };
 
+// One class against the rest: its scores' ROC and precision-recall curves.
+struct ClassCurves {
+  std::string name;
+  RocCurve roc;
+  PrecisionRecallCurve precision_recall;
+};
+
 struct ClassificationReport {
   std::vector<ClassScores> classes;
   ClassScores macro_average, weighted_average;  // unweighted / support-weighted means
   double accuracy = 0;
   double auc = 0;  // binary: ROC AUC; several classes: macro one-vs-rest; NaN if undefined
   std::vector<std::vector<int64_t>> confusion;  // confusion[actual][predicted]
+  // Binary: the positive class's curves; several classes: each class present against the
+  // rest (a class without rows, or present in every row, has none).
+  std::vector<ClassCurves> curves;
 
   // The report as scikit-learn's text table, then the confusion matrix.
   std::string text() const;

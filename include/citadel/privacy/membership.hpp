@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "citadel/metrics/curves.hpp"
 #include "citadel/model/sequential.hpp"
 
 namespace citadel {
@@ -24,6 +25,7 @@ struct MembershipAttackResult {
   double balanced_accuracy = 0.5;  // at the best threshold
   double tpr_at_1_percent_fpr = 0;  // true-positive rate when 1 % of non-members are flagged
   int64_t members = 0, non_members = 0;
+  RocCurve roc;  // members as positives; its auc is `auc`
 };
 
 // The figures for scores where higher means "member".

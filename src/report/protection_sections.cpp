@@ -1,0 +1,131 @@
+// Robustness against ε, the privacy budget spent, and the membership audit.
+#include <algorithm>
+#include <cmath>
+
+#include "html_text.hpp"
+#include "run_sections.hpp"
+#include "svg_chart.hpp"
+
+namespace citadel::report::detail {
+
+using nlohmann::json;
+
+namespace {
+
+bool has_array(const Run& run, const char* key) { return run.report.contains(key) && run.report[key].is_array(); }
+
+// The DP record of a training run, or null.
+const json* dp_record(const Run& run) {
+  const json& report = run.report;
+  if (report.contains("protection") && report["protection"].is_object() &&
+      report["protection"].contains("differential_privacy"))
+    return &report["protection"]["differential_privacy"];
+  return nullptr;
+}
+
+}  // namespace
+
+void add_attack_section(Page& page, const std::vector<Run>& runs) {
+  std::vector<Series> accuracy, success;
+  std::vector<double> all_eps;
+  std::vector<std::vector<std::string>> rows;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    if (!has_array(run, "results") || !run.report.contains("method")) continue;
+    std::string what = string_at(run.report, "method") + " " + string_at(run.report, "norm");
+    if (run.report.contains("target")) what += " \xE2\x86\x92 " + string_at(run.report, "target");
+    Series acc{.name = series_name(runs, run, what), .dots = true, .colour = int(r)};
+    Series hit{.name = acc.name, .dots = true, .colour = int(r)};
+    for (const json& point : run.report["results"]) {
+      const double eps = number_at(point, "epsilon");
+      acc.x.push_back(eps), hit.x.push_back(eps), all_eps.push_back(eps);
+      acc.y.push_back(number_at(point, "accuracy"));
+      hit.y.push_back(number_at(point, "attack_success"));
+      rows.push_back({acc.name, number(eps), number(number_at(point, "accuracy")),
+                      number(number_at(point, "attack_success")), number(number_at(point, "mean_linf")),
+                      number(number_at(point, "mean_l2"))});
+    }
+    accuracy.push_back(std::move(acc));
+    success.push_back(std::move(hit));
+  }
+  if (accuracy.empty()) return;
+  page.section("Adversarial robustness");
+  // A log scale when every ε is positive and they span more than a decade or so.
+  const auto [low, high] = std::minmax_element(all_eps.begin(), all_eps.end());
+  const bool log_x = *low > 0 && *high / *low >= 20;
+  const std::string units = string_at(runs.front().report, "units");
+  page.figure(line_chart(accuracy, {.title = "accuracy under attack", .x_label = "\xCE\xB5 (" + units + ")",
+                                    .y_label = "accuracy", .log_x = log_x, .y_extent = {0, 1}}),
+              "Accuracy on the attacked rows as the attack budget \xCE\xB5 grows; \xCE\xB5 = 0 is the clean accuracy.");
+  page.figure(line_chart(success, {.title = "attack success", .x_label = "\xCE\xB5 (" + units + ")",
+                                   .y_label = "share of rows the attack changed", .log_x = log_x,
+                                   .y_extent = {0, 1}}));
+  page.table({"attack", "\xCE\xB5", "accuracy", "attack success", "mean L\xE2\x88\x9E", "mean L2"}, rows);
+}
+
+void add_privacy_section(Page& page, const std::vector<Run>& runs) {
+  std::vector<Series> series;
+  std::vector<std::pair<double, std::string>> targets;
+  std::vector<std::vector<std::string>> rows;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    const json* dp = dp_record(run);
+    Series spent{.name = series_name(runs, run, "\xCE\xB5 spent"), .colour = int(r)};
+    if (dp != nullptr && run.report.contains("history") && run.report["history"].contains("epsilon")) {
+      spent.y = numbers_of(run.report["history"]["epsilon"]);
+      for (size_t e = 0; e < spent.y.size(); ++e) spent.x.push_back(double(e + 1));
+      rows.push_back({run.name, number(number_at(*dp, "l2_norm_clip"), 6), number(number_at(*dp, "noise_multiplier"), 6),
+                      number(number_at(*dp, "sampling_rate"), 6), number(number_at(*dp, "delta"), 6),
+                      number(number_at(*dp, "epsilon"), 6), string_at(*dp, "noise")});
+      if (dp->contains("target_epsilon")) targets.push_back({number_at(*dp, "target_epsilon"), "target \xCE\xB5"});
+    } else if (run.report.contains("epsilon_by_epoch")) {  // dp-budget
+      const json& curve = run.report["epsilon_by_epoch"];
+      spent.x = numbers_of(curve.value("epochs", json::array()));
+      spent.y = numbers_of(curve.value("epsilon", json::array()));
+      rows.push_back({run.name, "", number(number_at(run.report, "noise_multiplier"), 6),
+                      number(number_at(run.report, "sampling_rate"), 6), number(number_at(run.report, "delta"), 6),
+                      number(number_at(run.report, "epsilon"), 6), ""});
+      if (run.report.contains("target_epsilon"))
+        targets.push_back({number_at(run.report, "target_epsilon"), "target \xCE\xB5"});
+    } else {
+      continue;
+    }
+    spent.dots = spent.x.size() <= 12;
+    series.push_back(std::move(spent));
+  }
+  if (series.empty()) return;
+  page.section("Differential privacy");
+  page.figure(line_chart(series, {.title = "privacy budget spent", .x_label = "epoch", .y_label = "\xCE\xB5",
+                                  .y_extent = {0}, .horizontal_lines = targets}),
+              "\xCE\xB5 of the (\xCE\xB5, \xCE\xB4) guarantee after each epoch (RDP accountant of the sampled "
+              "Gaussian mechanism).");
+  page.table({"run", "clip C", "noise multiplier \xCF\x83", "sampling rate", "\xCE\xB4", "final \xCE\xB5", "noise"}, rows);
+}
+
+void add_audit_section(Page& page, const std::vector<Run>& runs) {
+  std::vector<Series> series;
+  std::vector<std::vector<std::string>> rows;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    if (!has_array(run, "attacks")) continue;
+    for (const json& attack : run.report["attacks"]) {
+      const std::string name = series_name(runs, run, string_at(attack, "attack"));
+      const json& roc = attack.value("roc", json::object());
+      series.push_back({.name = name + " (AUC " + number(number_at(attack, "auc"), 3) + ")",
+                        .x = numbers_of(roc.value("fpr", json::array())),
+                        .y = numbers_of(roc.value("tpr", json::array())),
+                        .colour = int(series.size())});
+      rows.push_back({name, number(number_at(attack, "auc")), number(number_at(attack, "balanced_accuracy")),
+                      number(number_at(attack, "tpr_at_1_percent_fpr")), string_at(attack, "members"),
+                      string_at(attack, "non_members")});
+    }
+  }
+  if (series.empty()) return;
+  page.section("Membership inference");
+  page.figure(line_chart(series, {.title = "membership attack ROC", .x_label = "false positive rate (non-members)",
+                                  .y_label = "true positive rate (members)", .unit_square = true}),
+              "The diagonal is an attack that cannot tell members from non-members.");
+  page.table({"attack", "AUC", "balanced accuracy", "TPR at 1 % FPR", "members", "non-members"}, rows);
+}
+
+}  // namespace citadel::report::detail

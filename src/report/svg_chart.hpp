@@ -1,0 +1,41 @@
+// Charts as inline SVG: line charts (training curves, ROC, ε sweeps) and the confusion
+// matrix as a heat map. Colours are CSS classes the page styles (light and dark themes);
+// every label is escaped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace citadel::report::detail {
+
+struct Series {
+  std::string name;
+  std::vector<double> x = {}, y = {};  // NaN y values leave a gap
+  bool dashed = false;       // validation figures, reference lines
+  bool dots = false;         // a dot at each point (few points: folds, ε values)
+  int colour = 0;            // palette index (the page has 8, reused in turn)
+};
+
+// A vertical line at x with a short label (early stopping, learning-rate changes).
+struct Marker {
+  double x;
+  std::string label;
+};
+
+struct ChartOptions {
+  std::string title, x_label, y_label;
+  bool log_x = false;
+  bool unit_square = false;  // both axes 0..1 and the diagonal drawn (ROC)
+  std::vector<double> y_extent = {};  // values the y axis must include (e.g. 0 and 1)
+  std::vector<Marker> markers = {};
+  std::vector<std::pair<double, std::string>> horizontal_lines = {};  // (y, label): a target ε
+};
+
+std::string line_chart(const std::vector<Series>& series, const ChartOptions& options);
+
+// counts[actual][predicted]; cells shaded by the share of their row (recall).
+std::string heat_map(const std::vector<std::vector<int64_t>>& counts, const std::vector<std::string>& labels,
+                     const std::string& title);
+
+}  // namespace citadel::report::detail

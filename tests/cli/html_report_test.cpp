@@ -1,0 +1,152 @@
+// --html and `citadel report`: every command's page is well formed and self-contained
+// (checked by Python's html.parser), holds the charts its data calls for and the numbers of
+// its JSON report, and shows hostile class names as text.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli_runner.hpp"
+#include "html_checker.hpp"
+
+using namespace citadel::testkit;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kPima = CITADEL_SOURCE_DATA;
+
+std::string six_digits(double value) {  // how the page's tables print a report's numbers
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
+
+CheckedPage checked(const fs::path& page) {
+  CheckedPage result = check_html_page(page.string());
+  EXPECT_TRUE(result.ok) << page << ": " << result.problems;
+  return result;
+}
+
+// The Pima rows from `first` to `last` (1-based, after the header) as a CSV file.
+fs::path pima_rows(const std::string& name, int first, int last) {
+  std::istringstream lines(read_file(kPima));
+  std::string line, text;
+  for (int i = 0; std::getline(lines, line); ++i)
+    if (i == 0 || (i >= first && i <= last)) text += line + "\n";
+  return write_scratch_file(name, text);
+}
+
+}  // namespace
+
+TEST(HtmlReport, TrainDrawsItsCurvesAndShowsItsFigures) {
+  const fs::path report = scratch_directory() / "train.json", page = scratch_directory() / "train.html";
+  const CliResult result = run_cli("train --verbose 0 --epochs 12 --validation-split 0.2 --reduce-lr 2 --no-save "
+                                   "--report " + report.string() + " --html " + page.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const CheckedPage html = checked(page);
+  for (const char* title : {"loss", "accuracy", "auc", "confusion matrix", "ROC curve", "precision-recall curve"})
+    EXPECT_TRUE(html.has_title(title)) << title << " in " << html.content["titles"].dump();
+  EXPECT_TRUE(html.has_legend("val_loss"));
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_TRUE(html.has_cell(six_digits(json["accuracy"].get<double>()))) << html.content["cells"].dump();
+  EXPECT_TRUE(html.has_cell(six_digits(json["auc"].get<double>())));
+  EXPECT_TRUE(html.has_cell("dense_2 (Dense)"));  // the model table
+  EXPECT_TRUE(html.has_cell(std::to_string(json["test_rows"].get<int>())));
+  // The run record: the command line (the page's own name in it), the version, the date.
+  EXPECT_NE(json["run"]["command"].get<std::string>().find("--html " + page.string()), std::string::npos);
+  EXPECT_TRUE(html.has_cell(json["run"]["command"].get<std::string>()));
+  EXPECT_TRUE(html.has_cell(json["run"]["date"].get<std::string>()));
+  // The ROC curve in the report ends where every curve must.
+  const auto& roc = json["classification_report"]["curves"][0]["roc"];
+  EXPECT_EQ(roc["fpr"].front(), 0.0);
+  EXPECT_EQ(roc["tpr"].back(), 1.0);
+}
+
+TEST(HtmlReport, HostileClassNamesAreShownAsText) {
+  const std::string hostile = "<script>alert(1)</script>";
+  std::string csv = "a,b,label\n";
+  for (int i = 0; i < 40; ++i)
+    csv += std::to_string(i % 7) + "," + std::to_string(i % 5) + "," + (i % 2 ? hostile : "\"x\"\"><img src=y>\"") + "\n";
+  const fs::path data = write_scratch_file("hostile.csv", csv), page = scratch_directory() / "hostile.html";
+  const CliResult result = run_cli("train --verbose 0 --epochs 3 --no-save --data " + data.string() + " --html " +
+                                   page.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const CheckedPage html = checked(page);  // no script, image or handler made it into markup
+  EXPECT_TRUE(html.has_cell(hostile)) << html.content["cells"].dump();
+  EXPECT_EQ(read_file(page).find("<script"), std::string::npos);
+}
+
+TEST(HtmlReport, AttackPrivacyAuditCrossValidationAndBudgetPages) {
+  const fs::path model = scratch_directory() / "html_model.safetensors";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 20 --save " + model.string()).exit_code, 0);
+
+  const fs::path attack = scratch_directory() / "attack.html";
+  ASSERT_EQ(run_cli("attack --model " + model.string() + " --data " + kPima + " --method fgsm --eps 0,0.1,0.3 "
+                    "--rows 120 --html " + attack.string()).exit_code, 0);
+  const CheckedPage attacked = checked(attack);
+  EXPECT_TRUE(attacked.has_title("accuracy under attack"));
+  EXPECT_TRUE(attacked.has_title("attack success"));
+  EXPECT_TRUE(attacked.has_legend("fgsm linf"));
+
+  const fs::path dp = scratch_directory() / "dp.html", dp_report = scratch_directory() / "dp.json";
+  ASSERT_EQ(run_cli("train --verbose 0 --dp --epochs 3 --target-epsilon 4 --no-save --report " + dp_report.string() +
+                    " --html " + dp.string()).exit_code, 0);
+  const CheckedPage private_run = checked(dp);
+  EXPECT_TRUE(private_run.has_title("privacy budget spent"));
+  EXPECT_TRUE(private_run.has_legend("\xCE\xB5 spent"));
+  const auto dp_json = nlohmann::json::parse(read_file(dp_report));
+  EXPECT_TRUE(private_run.has_cell(six_digits(dp_json["epsilon"].get<double>()))) << private_run.content["cells"].dump();
+  struct stat info {};
+  ASSERT_EQ(::stat(dp.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);  // the page holds what the report holds: the owner's only
+
+  const fs::path audit = scratch_directory() / "audit.html";
+  ASSERT_EQ(run_cli("audit --model " + model.string() + " --train " + pima_rows("members.csv", 1, 300).string() +
+                    " --holdout " + pima_rows("others.csv", 600, 768).string() + " --reference-epochs 2 --html " +
+                    audit.string()).exit_code, 0);
+  const CheckedPage audited = checked(audit);
+  EXPECT_TRUE(audited.has_title("membership attack ROC"));
+  EXPECT_TRUE(audited.has_cell("loss_threshold"));
+
+  const fs::path cv = scratch_directory() / "cv.html";
+  ASSERT_EQ(run_cli("cv --verbose 0 --folds 3 --epochs 3 --html " + cv.string()).exit_code, 0);
+  const CheckedPage folds = checked(cv);
+  EXPECT_TRUE(folds.has_title("figures per fold"));
+  EXPECT_TRUE(folds.has_cell("mean \xC2\xB1 std"));
+
+  const fs::path budget = scratch_directory() / "budget.html";
+  ASSERT_EQ(run_cli("dp-budget --samples 60000 --batch-size 256 --noise 1.1 --epochs 60 --html " + budget.string())
+                .exit_code, 0);
+  EXPECT_TRUE(checked(budget).has_title("privacy budget spent"));
+}
+
+TEST(HtmlReport, ReportOverlaysRunsAndRefusesBadInput) {
+  const fs::path a = scratch_directory() / "plain.json", b = scratch_directory() / "small.json";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 4 --no-save --report " + a.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 4 --layers 4:relu,1:sigmoid --no-save --report " + b.string()).exit_code, 0);
+  const fs::path page = scratch_directory() / "overlay.html";
+  const CliResult result = run_cli("report " + a.string() + " " + b.string() + " --name plain --name small --output " +
+                                   page.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const CheckedPage html = checked(page);
+  EXPECT_TRUE(html.has_legend("plain: loss"));
+  EXPECT_TRUE(html.has_legend("small: loss"));
+  EXPECT_TRUE(html.has_cell("plain"));
+  // The default names are the files' stems.
+  ASSERT_EQ(run_cli("report " + a.string() + " " + b.string() + " --output " + page.string()).exit_code, 0);
+  EXPECT_TRUE(checked(page).has_legend("small: loss"));
+
+  const CliResult missing = run_cli("report " + (scratch_directory() / "none.json").string() + " --output " + page.string());
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("none.json"), std::string::npos) << missing.err;
+  const fs::path broken = write_scratch_file("broken.json", "{\"history\": [");
+  const CliResult bad = run_cli("report " + broken.string() + " --output " + page.string());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("broken.json: not valid JSON"), std::string::npos) << bad.err;
+  EXPECT_TRUE(checked(page).has_legend("small: loss"));  // the page from before is left whole
+  const CliResult names = run_cli("report " + a.string() + " --name x --name y --output " + page.string());
+  EXPECT_NE(names.err.find("--name: 2 names for 1 reports"), std::string::npos) << names.err;
+}

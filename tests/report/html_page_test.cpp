@@ -1,0 +1,149 @@
+// The HTML page: round axis ticks, escaping, pages drawn from reports (checked by Python's
+// parser, not by the code that wrote them), hostile names, bad reports, the C++ entry point.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "../../src/report/axis.hpp"
+#include "../../src/report/html_text.hpp"
+#include "citadel/core/error.hpp"
+#include "citadel/core/random.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/report/html_report.hpp"
+#include "html_checker.hpp"
+
+using namespace citadel;
+using nlohmann::json;
+
+namespace {
+
+std::string scratch(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("citadel_html_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+testkit::CheckedPage write_and_check(const std::string& html, const std::string& name) {
+  const std::string path = scratch(name);
+  std::ofstream(path, std::ios::binary) << html;
+  testkit::CheckedPage page = testkit::check_html_page(path);
+  std::filesystem::remove(path);
+  return page;
+}
+
+}  // namespace
+
+TEST(HtmlAxis, TicksAreRoundNumbersCoveringTheData) {
+  EXPECT_DOUBLE_EQ(report::detail::nice_step(0.73), 0.1);
+  EXPECT_DOUBLE_EQ(report::detail::nice_step(7.3), 1);   // 1.46 → 1
+  EXPECT_DOUBLE_EQ(report::detail::nice_step(13), 2);    // 2.6 → 2
+  EXPECT_DOUBLE_EQ(report::detail::nice_step(0.021), 0.005);  // 0.0042 → 5e-3
+  const report::detail::Axis axis({0.437, 0.781}, 0, 100);
+  const auto& ticks = axis.ticks();
+  ASSERT_GE(ticks.size(), 3u);
+  EXPECT_LE(ticks.front(), 0.437);
+  EXPECT_GE(ticks.back(), 0.781);
+  for (double tick : ticks) EXPECT_NEAR(std::round(tick / 0.05) * 0.05, tick, 1e-12) << tick;
+  EXPECT_DOUBLE_EQ(axis.pixel(ticks.front()), 0);
+  EXPECT_DOUBLE_EQ(axis.pixel(ticks.back()), 100);
+  // A flat series still gets an axis around it; a log axis ticks at decades.
+  EXPECT_GE(report::detail::Axis({0.5, 0.5}, 0, 1).ticks().size(), 2u);
+  const report::detail::Axis log_axis({0.01, 1}, 0, 1, true);
+  EXPECT_DOUBLE_EQ(log_axis.ticks().front(), 0.01);
+  EXPECT_DOUBLE_EQ(log_axis.ticks().back(), 1);
+  EXPECT_NEAR(log_axis.pixel(0.1), 0.5, 1e-12);
+}
+
+TEST(HtmlText, EscapesMarkupAndShortensByCharacters) {
+  EXPECT_EQ(report::detail::escape("<b a=\"1\">'&'</b>"), "&lt;b a=&quot;1&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;");
+  EXPECT_EQ(report::detail::shortened("\xCE\xB5\xCE\xB5\xCE\xB5", 2), "\xCE\xB5\xCE\xB5\xE2\x80\xA6");
+  EXPECT_EQ(report::detail::number(0.7532467), "0.7532");
+  EXPECT_EQ(report::detail::number(-0.0), "0");
+}
+
+TEST(HtmlPage, DrawsTheChartsTheReportHasDataFor) {
+  const json run{{"history", {{"loss", {0.7, 0.6, 0.55}}, {"val_loss", {0.72, 0.65, 0.66}}, {"accuracy", {0.6, 0.7, 0.72}}}},
+                 {"accuracy", 0.7125},
+                 {"classes", {"cat", "dog"}},
+                 {"classification_report",
+                  {{"classes", {{"cat", {{"precision", 0.8}, {"recall", 0.6}, {"f1", 0.6857}, {"support", 10}}},
+                                {"dog", {{"precision", 0.5}, {"recall", 0.75}, {"f1", 0.6}, {"support", 4}}}}},
+                   {"accuracy", 0.6429},
+                   {"roc_auc", 0.8},
+                   {"confusion_matrix", {{6, 4}, {1, 3}}},
+                   {"curves", {{{"class", "dog"}, {"roc", {{"fpr", {0, 0.5, 1}}, {"tpr", {0, 0.75, 1}}, {"auc", 0.8}}}}}}}}};
+  const auto page = write_and_check(report::html_page({{"first", run.dump()}}, {.title = "a test"}), "charts.html");
+  ASSERT_TRUE(page.ok) << page.problems;
+  for (const char* title : {"loss", "accuracy", "confusion matrix", "ROC curve", "precision-recall curve"})
+    EXPECT_TRUE(page.has_title(title)) << title << " in " << page.content["titles"].dump();
+  EXPECT_FALSE(page.has_title("attack success"));  // no attack in this report
+  EXPECT_TRUE(page.has_legend("val_loss"));
+  EXPECT_TRUE(page.has_legend("dog (AUC 0.8)"));
+  EXPECT_TRUE(page.has_cell("0.7125"));  // the held-out accuracy, as the report has it
+  EXPECT_TRUE(page.has_cell("0.6857"));  // cat's F1 in the classification table
+}
+
+TEST(HtmlPage, SeveralRunsAreOverlaidUnderTheirNames) {
+  const json plain{{"history", {{"loss", {0.7, 0.5}}}}}, dp{{"history", {{"loss", {0.8, 0.7}}}}};
+  const auto page = write_and_check(report::html_page({{"plain", plain.dump()}, {"dp", dp.dump()}}), "overlay.html");
+  ASSERT_TRUE(page.ok) << page.problems;
+  EXPECT_TRUE(page.has_legend("plain: loss"));
+  EXPECT_TRUE(page.has_legend("dp: loss"));
+}
+
+TEST(HtmlPage, NamesFromDataNeverBecomeMarkup) {
+  const std::string hostile = "<script>alert(1)</script>", quote = "\"><img src=x onerror=alert(1)>";
+  const json run{{"data", hostile},
+                 {"history", {{hostile, {1.0, 0.5}}}},
+                 {"classes", {hostile, quote}},
+                 {"classification_report",
+                  {{"classes", {{hostile, {{"precision", 1}, {"recall", 1}, {"f1", 1}, {"support", 1}}},
+                                {quote, {{"precision", 1}, {"recall", 1}, {"f1", 1}, {"support", 1}}}}},
+                   {"confusion_matrix", {{1, 0}, {0, 1}}}}}};
+  const std::string html = report::html_page({{quote, run.dump()}}, {.title = hostile});
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  const auto page = write_and_check(html, "hostile.html");
+  ASSERT_TRUE(page.ok) << page.problems;  // no script, no image, no handler: the checker says so
+  EXPECT_TRUE(page.has_cell(hostile));    // shown as text
+  EXPECT_NE(page.content["text"].get<std::string>().find(quote), std::string::npos);
+}
+
+TEST(HtmlPage, BadReportsAreRefusedNamingTheirSource) {
+  auto refused = [](const std::string& text) {
+    try {
+      report::html_page({{"run", text, "runs/r1.json"}});
+    } catch (const ValueError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refused("{\"history\": ").find("runs/r1.json: not valid JSON"), std::string::npos);
+  EXPECT_NE(refused("[1, 2]").find("runs/r1.json: a report is a JSON object"), std::string::npos);
+  EXPECT_NE(refused(std::string(100, '[') + std::string(100, ']')).find("nested deeper"), std::string::npos);
+  // Wrongly typed fields are drawn around, not trusted.
+  EXPECT_EQ(refused(R"({"history": {"loss": "high"}, "classes": 3, "folds": [{}], "results": 7})"), "accepted");
+  EXPECT_THROW(report::html_page({}), ValueError);
+}
+
+TEST(HtmlPage, WriteHtmlFromAModelTrainedInCpp) {
+  random::set_seed(4);
+  const Tensor x = random::uniform({64, 3}, -1.0f, 1.0f);
+  Tensor y(Shape{64, 1});
+  for (int64_t i = 0; i < 64; ++i) y[i] = x[i * 3] + x[i * 3 + 1] > 0 ? 1.0f : 0.0f;
+  Sequential model;
+  model.add(Dense(4, {.input_dim = 3, .activation = "relu"}));
+  model.add(Dense(1, {.activation = "sigmoid"}));
+  model.compile({.loss = "binary_crossentropy", .optimizer = "adam", .metrics = {"accuracy"}});
+  const History history = model.fit(x, y, {.epochs = 4, .batch_size = 16, .validation_split = 0.25, .verbose = 0});
+  const ClassificationReport test = classification_report(model.predict(x), y, {"no", "yes"});
+  const std::string path = scratch("cpp.html");
+  report::write_html(history, test, path, {.title = "from C++"});
+  const auto page = testkit::check_html_page(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(page.ok) << page.problems;
+  for (const char* title : {"loss", "accuracy", "confusion matrix", "ROC curve"}) EXPECT_TRUE(page.has_title(title)) << title;
+  EXPECT_TRUE(page.has_legend("val_accuracy"));
+  EXPECT_TRUE(page.has_legend("yes (AUC " + report::detail::number(test.curves.at(0).roc.auc, 3) + ")"));
+}
