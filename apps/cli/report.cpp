@@ -2,9 +2,7 @@
 // report as text and JSON (the library's records), --report and --html written atomically.
 #include "report.hpp"
 
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/report/html_report.hpp"
@@ -19,14 +17,6 @@ std::string& recorded_command_line() {
   return line;
 }
 
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 }  // namespace
 
@@ -69,7 +59,7 @@ void write_outputs(const OutputFlags& output, const char* command, nlohmann::jso
   report["run"] = {{"kind", command},
                    {"command", recorded_command_line()},
                    {"citadel_version", kVersion},
-                   {"date", utc_now()}};
+                   {"date", report::utc_timestamp()}};
   const unsigned mode = private_data ? 0600 : kDefaultMode;
   if (!output.report.empty()) write_file_atomically(output.report, report.dump(2) + "\n", mode);
   if (!output.html.empty()) {

@@ -23,9 +23,9 @@ th:first-child,td:first-child{text-align:left}thead th{color:var(--muted);font-w
 figure{margin:0;background:var(--panel);border-radius:6px;padding:8px;flex:1 1 520px;max-width:720px}
 figcaption{color:var(--muted);font-size:12px;padding:4px 6px 0}
 svg.chart{width:100%;height:auto;display:block}
-.chart-title{fill:var(--fg);font-size:14px;font-weight:600}
-.tick,.legend{fill:var(--muted);font-size:11px}.axis-label{fill:var(--muted);font-size:12px}
-.marker-label{fill:var(--muted);font-size:10px}
+.chart-title{fill:var(--fg);font-size:15px;font-weight:600}
+.tick,.legend{fill:var(--muted);font-size:12.5px}.axis-label{fill:var(--muted);font-size:13px}
+.marker-label{fill:var(--muted);font-size:11px}
 .grid{stroke:var(--grid);stroke-width:1}.axis{stroke:var(--axis);stroke-width:1}
 .diagonal,.reference{stroke:var(--axis);stroke-width:1;stroke-dasharray:4 4}
 .series{fill:none;stroke-width:2;stroke-linejoin:round}.dashed{stroke-dasharray:6 4}
@@ -33,7 +33,7 @@ svg.chart{width:100%;height:auto;display:block}
 .c3{stroke:var(--c3);fill:var(--c3)}.c4{stroke:var(--c4);fill:var(--c4)}.c5{stroke:var(--c5);fill:var(--c5)}
 .c6{stroke:var(--c6);fill:var(--c6)}.c7{stroke:var(--c7);fill:var(--c7)}
 polyline.series,line.series{fill:none}
-.cell{fill:var(--cell)}.cell-count{fill:var(--fg);font-size:11px}.cell-count.strong{fill:#ffffff}
+.cell{fill:var(--cell)}.cell-count{fill:var(--fg);font-size:13px}.cell-count.strong{fill:#ffffff}
 footer{margin-top:32px;color:var(--muted);font-size:12px}
 @media print{body{background:#fff;color:#000;max-width:none}figure{break-inside:avoid}section{break-inside:auto}}
 )css";

@@ -22,14 +22,6 @@ using nlohmann::json;
 constexpr size_t kMaxReportBytes = size_t{64} << 20;
 constexpr int kMaxReportDepth = 64;
 
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &utc);
-  return text;
-}
 
 detail::Run parse_run(const RunReport& run) {
   const std::string& source = run.source.empty() ? run.name : run.source;
@@ -49,6 +41,15 @@ detail::Run parse_run(const RunReport& run) {
 }
 
 }  // namespace
+
+std::string utc_timestamp() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
 
 RunReport run_report_from_file(const std::string& path, const std::string& name) {
   std::error_code error;
@@ -84,7 +85,7 @@ std::string html_page(const std::vector<RunReport>& runs, const PageInfo& info) 
     for (const RunReport& run : runs) sources += (sources.empty() ? "" : ", ") + (run.source.empty() ? run.name : run.source);
     throw ValueError(sources + ": a report field has an unexpected type (" + e.what() + ")");
   }
-  return page.html("Written by citadel " + std::string(kVersion) + " on " + utc_now() +
+  return page.html("Written by citadel " + std::string(kVersion) + " on " + utc_timestamp() +
                    ". Self-contained: nothing on this page is fetched from anywhere.");
 }
 
@@ -92,7 +93,7 @@ std::string run_report_json(const History& history, const ClassificationReport* 
   json report{{"history", json::parse(history_record(history))},
               {"epochs_run", history.epoch.size()},
               {"stop_reason", history.stop_reason},
-              {"run", {{"citadel_version", kVersion}, {"date", utc_now()}}}};
+              {"run", {{"citadel_version", kVersion}, {"date", utc_timestamp()}}}};
   if (test_report != nullptr) {
     report["classification_report"] = json::parse(classification_record(*test_report));
     json classes = json::array();

@@ -117,7 +117,7 @@ std::string line_chart(const std::vector<Series>& series, const ChartOptions& op
     svg += "<line class=\"series " + css + (s.dashed ? " dashed" : "") + "\" x1=\"" + coordinate(kRight + 14) +
            "\" y1=\"" + coordinate(legend_y) + "\" x2=\"" + coordinate(kRight + 36) + "\" y2=\"" +
            coordinate(legend_y) + "\"/>";
-    svg += text_at(kRight + 42, legend_y + 4, shortened(s.name, 22), "start", "legend");
+    svg += text_at(kRight + 42, legend_y + 4, shortened(s.name, 19), "start", "legend");
     legend_y += 18;
   }
   return svg + "</svg>";
@@ -126,7 +126,7 @@ std::string line_chart(const std::vector<Series>& series, const ChartOptions& op
 std::string heat_map(const std::vector<std::vector<int64_t>>& counts, const std::vector<std::string>& labels,
                      const std::string& title) {
   const size_t n = counts.size();
-  const double cell = n == 0 ? 40 : std::clamp(420.0 / double(n), 18.0, 56.0);
+  const double cell = n == 0 ? 40 : std::clamp(440.0 / double(n), 18.0, 100.0);
   // The same width as the line charts, so that text has the same size side by side.
   const double left = std::max(130.0, (kWidth - cell * double(n)) / 2), top = 40;
   const double height = top + cell * double(n) + 110;

@@ -47,7 +47,7 @@ void field_table(Page& page, const std::vector<Run>& runs, const std::vector<std
     bool any = false;
     for (const Run& run : runs) {
       const json& object = record(run);
-      if (object.is_object() && object.contains(key) && !object[key].is_null()) {
+      if (object.is_object() && object.contains(key) && !object[key].is_null() && object[key] != "") {
         any = true;
         row.push_back(object[key].is_number() ? number(object[key].get<double>(), 6) : string_at(object, key.c_str()));
       } else {
