@@ -30,5 +30,7 @@ Command add_attack_command(CLI::App& app);
 Command add_dp_budget_command(CLI::App& app);
 Command add_audit_command(CLI::App& app);
 Command add_report_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
+Command add_token_command(CLI::App& app);
 
 }  // namespace citadel::cli

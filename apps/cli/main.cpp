@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       citadel::cli::add_dp_budget_command(app),
       citadel::cli::add_audit_command(app),
       citadel::cli::add_report_command(app),
+      citadel::cli::add_serve_command(app),
+      citadel::cli::add_token_command(app),
   };
   citadel::cli::set_command_line(argc, argv);
   try {

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "citadel/core/atomic_file.hpp"
+#include "citadel/core/utc_time.hpp"
 #include "citadel/report/html_report.hpp"
 #include "citadel/report/report_records.hpp"
 #include "citadel/version.hpp"
@@ -59,7 +60,7 @@ void write_outputs(const OutputFlags& output, const char* command, nlohmann::jso
   report["run"] = {{"kind", command},
                    {"command", recorded_command_line()},
                    {"citadel_version", kVersion},
-                   {"date", report::utc_timestamp()}};
+                   {"date", utc_timestamp()}};
   const unsigned mode = private_data ? 0600 : kDefaultMode;
   if (!output.report.empty()) write_file_atomically(output.report, report.dump(2) + "\n", mode);
   if (!output.html.empty()) {

@@ -1,14 +1,13 @@
 // The page: runs' JSON reports parsed within bounds, then one section after another.
 #include "citadel/report/html_report.hpp"
 
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
+#include "citadel/core/utc_time.hpp"
 #include "citadel/report/report_records.hpp"
 #include "citadel/version.hpp"
 #include "html_page.hpp"
@@ -41,15 +40,6 @@ detail::Run parse_run(const RunReport& run) {
 }
 
 }  // namespace
-
-std::string utc_timestamp() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 RunReport run_report_from_file(const std::string& path, const std::string& name) {
   std::error_code error;

@@ -16,9 +16,6 @@ struct PageInfo {
   std::string title = "citadel report";
 };
 
-// Now, as "2026-12-01T16:01:15Z": the date a run record and a page carry.
-std::string utc_timestamp();
-
 // One run: a name for legends and tables, and its JSON report as text.
 struct RunReport {
   std::string name;

@@ -1,0 +1,169 @@
+// `citadel serve`: serves saved models over the KServe v2 REST protocol; `citadel token`
+// adds, lists and revokes the API tokens it accepts.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "citadel/core/error.hpp"
+#include "citadel/serving/server.hpp"
+#include "commands.hpp"
+#include "pipeline.hpp"
+
+namespace citadel::cli {
+namespace {
+
+struct ServeFlags {
+  std::vector<std::string> models;    // FILE or NAME=FILE
+  std::vector<std::string> policies;  // NAME=POLICY, or POLICY for every model
+  std::string tokens;
+  bool no_auth = false, allow_unsigned = false;
+  KeyFlags keys;
+  serving::ServerOptions server;
+  int64_t header_timeout_ms = 10'000, body_timeout_ms = 30'000, idle_timeout_ms = 30'000;
+};
+
+serving::OutputPolicy policy_for(const ServeFlags& s, const std::string& name) {
+  serving::OutputPolicy policy;
+  for (const std::string& given : s.policies) {
+    const size_t equals = given.find('=');
+    if (equals == std::string::npos) policy = serving::OutputPolicy::parse(given, "--output-policy");
+    else if (given.substr(0, equals) == name)
+      policy = serving::OutputPolicy::parse(given.substr(equals + 1), "--output-policy " + given);
+  }
+  return policy;
+}
+
+int run_serve(ServeFlags& s) {
+  CITADEL_CHECK(!s.tokens.empty() || s.no_auth, ValueError,
+                "serve: give --tokens FILE (from `citadel token add`), or --no-auth to serve without authentication "
+                "on loopback only");
+  CITADEL_CHECK(s.tokens.empty() || !s.no_auth, ValueError, "serve: --tokens and --no-auth exclude each other");
+  if (s.no_auth) {
+    CITADEL_CHECK(s.server.host == "127.0.0.1" || s.server.host == "::1" || s.server.host == "localhost", ValueError,
+                  "serve --no-auth binds to loopback only (127.0.0.1 or ::1), not ", s.server.host);
+    if (s.server.host == "localhost") s.server.host = "127.0.0.1";
+  }
+  CITADEL_CHECK(!s.keys.public_key.empty() || s.allow_unsigned, ValueError,
+                "serve: give --pubkey KEY so that only models signed by it are served, or --allow-unsigned");
+  std::vector<serving::ServedModel> models;
+  for (const std::string& given : s.models) {
+    const size_t equals = given.find('=');
+    const std::string path = equals == std::string::npos ? given : given.substr(equals + 1);
+    const std::string name = equals == std::string::npos ? std::filesystem::path(path).stem().string()
+                                                         : given.substr(0, equals);
+    for (const auto& m : models) CITADEL_CHECK(m.name != name, ValueError, "--model: two models named '", name, "'");
+    serving::ServedModel served{name, path, load_saved_model(path, {.access = model_access(s.keys)}),
+                                policy_for(s, name), s.keys.public_key.empty() ? "unsigned" : "verified"};
+    CITADEL_CHECK(served.model.classification() || served.policy.kind == serving::OutputPolicy::Kind::kFull ||
+                      served.policy.kind == serving::OutputPolicy::Kind::kRound,
+                  ValueError, "--output-policy ", served.policy.text(), ": model '", name,
+                  "' predicts numbers; use full or round:D");
+    models.push_back(std::move(served));
+  }
+  std::optional<serving::TokenStore> tokens;
+  if (!s.tokens.empty()) tokens = serving::TokenStore::load(s.tokens);
+  s.server.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
+  s.server.body_timeout = std::chrono::milliseconds(s.body_timeout_ms);
+  s.server.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
+  serving::Server server(std::move(models), std::move(tokens), s.tokens.empty() ? "" : s.tokens + ".usage", s.server);
+  server.run_until_signalled([&](uint16_t port) {
+    std::fprintf(stderr, "serve: listening on %s:%u\n", s.server.host.c_str(), unsigned(port));
+  });
+  std::fprintf(stderr, "serve: stopped\n");
+  return 0;
+}
+
+struct TokenFlags {
+  std::string tokens, name;
+  std::optional<int64_t> rows_budget;
+  std::optional<double> rate;
+};
+
+}  // namespace
+
+Command add_serve_command(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  ServeFlags& s = *flags;
+  CLI::App* command = app.add_subcommand(
+      "serve", "Serve saved models over HTTP (KServe v2 REST): tokens, budgets, rate limits, output policies");
+  command->add_option("--model", s.models, "A saved model to serve, as FILE or NAME=FILE (repeat)")
+      ->required()
+      ->option_text("[NAME=]FILE");
+  command->add_option("--tokens", s.tokens, "The token file (from `citadel token add`); required unless --no-auth")
+      ->option_text("FILE");
+  command->add_flag("--no-auth", s.no_auth, "Serve without authentication (loopback only)");
+  add_public_key_flag(*command, s.keys);
+  add_decryption_flags(*command, s.keys);
+  command->add_flag("--allow-unsigned", s.allow_unsigned, "Serve models without a signature check (no --pubkey)");
+  command->add_option("--output-policy", s.policies,
+                      "What a model may reveal: full, topk:K, round:D or label (as POLICY, or NAME=POLICY)")
+      ->option_text("[NAME=]POLICY");
+  command->add_option("--host", s.server.host, "Address to listen on")->capture_default_str();
+  command->add_option("--port", s.server.port, "Port to listen on")->capture_default_str();
+  command->add_option("--threads", s.server.compute_threads, "Compute threads for predictions")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  command->add_option("--max-body", s.server.max_body_bytes, "Largest request body (bytes)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  command->add_option("--max-rows", s.server.limits.max_rows, "Most rows in one request")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  command->add_option("--max-connections", s.server.max_connections, "Open connections at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  command->add_option("--max-connections-per-client", s.server.max_connections_per_address,
+                      "Open connections at once from one address")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  command->add_option("--header-timeout-ms", s.header_timeout_ms, "Time allowed to send a request's header")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{600'000}));
+  command->add_option("--body-timeout-ms", s.body_timeout_ms, "Time allowed to send a body (and to read the answer)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{600'000}));
+  command->add_option("--idle-timeout-ms", s.idle_timeout_ms, "How long a kept-alive connection may idle")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}));
+  command->add_flag("!--no-log", s.server.log_requests, "No JSON line per request on stderr");
+  return {command, [flags] { return run_serve(*flags); }};
+}
+
+Command add_token_command(CLI::App& app) {
+  auto flags = std::make_shared<TokenFlags>();
+  CLI::App* command = app.add_subcommand("token", "Add, list and revoke the API tokens `citadel serve` accepts");
+  command->require_subcommand(1);
+  CLI::App* add = command->add_subcommand("add", "Make a token: printed once, stored only as its hash");
+  CLI::App* list = command->add_subcommand("list", "List the tokens' names, policies and states (never the tokens)");
+  CLI::App* revoke = command->add_subcommand("revoke", "Revoke a token by name");
+  for (CLI::App* sub : {add, list, revoke})
+    sub->add_option("--tokens", flags->tokens, "The token file (created 0600)")->required()->option_text("FILE");
+  for (CLI::App* sub : {add, revoke}) sub->add_option("--name", flags->name, "The token's name")->required();
+  add->add_option("--rows-budget", flags->rows_budget, "Rows the token may have answered, over its life")
+      ->check(CLI::NonNegativeNumber);
+  add->add_option("--rate", flags->rate, "Requests per second the token may make")->check(CLI::PositiveNumber);
+  return {command, [flags, add, list, revoke] {
+            const TokenFlags& f = *flags;
+            serving::TokenStore store = serving::TokenStore::load(f.tokens, !add->parsed());
+            if (add->parsed()) {
+              const std::string token = store.add(f.name, {f.rows_budget, f.rate});
+              store.save(f.tokens);
+              std::printf("%s\n", token.c_str());
+              std::fprintf(stderr, "Added token '%s' to %s; it is shown only now.\n", f.name.c_str(), f.tokens.c_str());
+            } else if (revoke->parsed()) {
+              store.revoke(f.name);
+              store.save(f.tokens);
+              std::printf("Revoked token '%s'\n", f.name.c_str());
+            } else if (list->parsed()) {
+              for (const auto& r : store.records())
+                std::printf("%-24s %-8s rows budget %-12s rate %-10s created %s\n", r.name.c_str(),
+                            r.revoked ? "revoked" : "active",
+                            r.policy.rows_budget ? std::to_string(*r.policy.rows_budget).c_str() : "none",
+                            r.policy.rate ? std::to_string(*r.policy.rate).c_str() : "none", r.created.c_str());
+            }
+            return 0;
+          }};
+}
+
+}  // namespace citadel::cli

@@ -1,0 +1,60 @@
+// `citadel serve`'s HTTP server: the KServe v2 REST endpoints over Boost.Beast, with
+// authentication, per-token rate limits and budgets, output policies, and limits on
+// every part of a request (header and body sizes, read deadlines, connections in total
+// and per client address, rows, JSON depth and elements).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "citadel/serving/access_control.hpp"
+#include "citadel/serving/inference_protocol.hpp"
+#include "citadel/serving/token_store.hpp"
+
+namespace citadel::serving {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8000;  // 0: any free port (start() says which)
+  int io_threads = 1;
+  int compute_threads = 2;
+  size_t max_body_bytes = size_t{4} << 20;
+  uint32_t max_header_bytes = 16 << 10;
+  int max_connections = 512;
+  int max_connections_per_address = 64;
+  std::chrono::milliseconds header_timeout{10'000};  // to receive a request's header (slowloris)
+  std::chrono::milliseconds body_timeout{30'000};    // to receive its body, and to send the answer
+  std::chrono::milliseconds idle_timeout{30'000};    // a kept-alive connection between requests
+  RequestLimits limits = {};
+  bool log_requests = true;  // one JSON line per request on stderr (never the token)
+};
+
+class Server {
+ public:
+  // `tokens` nullopt: no authentication (the caller binds to loopback only). `usage_path`:
+  // where budgets are kept across restarts ("" keeps them in memory).
+  Server(std::vector<ServedModel> models, std::optional<TokenStore> tokens, std::string usage_path,
+         ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts serving on background threads; returns the port.
+  uint16_t start();
+  // Stops accepting, lets requests in flight finish (up to 10 s), saves the usage, joins.
+  void stop();
+  // start() (then `on_listening(port)`), serve until SIGINT or SIGTERM, then stop().
+  void run_until_signalled(const std::function<void(uint16_t)>& on_listening = {});
+
+  class Impl;  // in src/serving/server.cpp
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace citadel::serving

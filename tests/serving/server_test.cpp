@@ -1,0 +1,355 @@
+// The server on loopback, with hand-written requests from the KServe v2 spec and hostile
+// ones; every request loop is bounded in count and time.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "citadel/core/random.hpp"
+#include "citadel/data/csv.hpp"
+#include "citadel/data/dataset.hpp"
+#include "citadel/data/preprocessor.hpp"
+#include "citadel/io/saved_model.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/serving/server.hpp"
+#include "http_client.hpp"
+
+using namespace citadel;
+using namespace citadel::serving;
+using namespace citadel::testkit;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+  const fs::path directory = fs::temp_directory_path() / ("citadel_serve_" + std::to_string(::getpid()));
+  fs::create_directories(directory);
+  return directory / name;
+}
+
+// A Pima model trained for a few epochs and saved with its schema and scaling, once.
+const fs::path& pima_model() {
+  static const fs::path path = [] {
+    random::set_seed(3);
+    const CsvTable table = read_csv(CITADEL_PIMA_CSV);
+    Dataset data = to_dataset(table);
+    Preprocessor preprocessor({.scaling = "standard"});
+    preprocessor.fit(data.x);
+    preprocessor.apply(data.x);
+    Sequential model;
+    model.add(Dense(8, {.input_dim = 8, .activation = "relu"}));
+    model.add(Dense(1, {.activation = "sigmoid"}));
+    model.compile({.loss = "binary_crossentropy", .optimizer = "adam"});
+    model.fit(data.x, data.y, {.epochs = 30, .verbose = 0});  // both classes predicted
+    const fs::path file = scratch("pima.safetensors");
+    save_saved_model(model, saved_model_records(data.schema, false, "binary_crossentropy", preprocessor, "pima"),
+                     file.string());
+    return file;
+  }();
+  return path;
+}
+
+ServedModel served(const std::string& policy = "full") {
+  return {"pima", pima_model().string(), load_saved_model(pima_model().string()), OutputPolicy::parse(policy, "test")};
+}
+
+const char* kTwoRows = "6,148,72,35,0,33.6,0.627,50\n1,85,66,29,0,26.6,0.351,31\n";
+
+std::string infer_body(int rows, const std::string& extra = "") {
+  json data = json::array();
+  for (int r = 0; r < rows; ++r) {
+    if (r % 2 == 0) data.push_back({6, 148, 72, 35, 0, 33.6, 0.627, 50});
+    else data.push_back({1, 85, 66, 29, 0, 26.6, 0.351, 31});
+  }
+  json body{{"inputs", {{{"name", "features"}, {"datatype", "FP32"}, {"shape", {rows, 8}}, {"data", data}}}}};
+  if (!extra.empty()) body.update(json::parse(extra));
+  return body.dump();
+}
+
+struct Running {
+  std::unique_ptr<Server> server;
+  uint16_t port = 0;
+  std::vector<std::string> tokens;  // in the order of the policies given
+};
+
+Running start(std::vector<TokenPolicy> policies, const std::string& output_policy = "full",
+              ServerOptions options = {}, const std::string& usage = "", const TokenStore* existing = nullptr) {
+  Running running;
+  std::optional<TokenStore> store;
+  if (existing != nullptr) store = *existing;
+  if (!policies.empty() && !store) {
+    store.emplace();
+    for (size_t i = 0; i < policies.size(); ++i) running.tokens.push_back(store->add("client" + std::to_string(i), policies[i]));
+  }
+  options.port = 0;
+  options.log_requests = false;
+  std::vector<ServedModel> models;
+  models.push_back(served(output_policy));
+  running.server = std::make_unique<Server>(std::move(models), store, usage, options);
+  running.port = running.server->start();
+  return running;
+}
+
+}  // namespace
+
+TEST(Serve, EndpointsAnswerAsTheProtocolSays) {
+  Running r = start({{}});
+  const std::string& token = r.tokens[0];
+  EXPECT_EQ(http_exchange(r.port, http_request("GET", "/v2/health/live")).body, R"({"live":true})");
+  EXPECT_EQ(http_exchange(r.port, http_request("GET", "/v2/health/ready")).status, 200);
+  const HttpAnswer server = http_exchange(r.port, http_request("GET", "/v2", "", token));
+  ASSERT_EQ(server.status, 200) << server.body;
+  EXPECT_EQ(json::parse(server.body)["name"], "citadel");
+  const json metadata = json::parse(http_exchange(r.port, http_request("GET", "/v2/models/pima", "", token)).body);
+  EXPECT_EQ(metadata["inputs"][0]["name"], "features");
+  EXPECT_EQ(metadata["inputs"][0]["shape"], (json{-1, 8}));
+  EXPECT_EQ(metadata["outputs"][0]["shape"], (json{-1, 2}));
+  EXPECT_EQ(json::parse(http_exchange(r.port, http_request("GET", "/v2/models/pima/ready", "", token)).body)["ready"], true);
+  EXPECT_EQ(http_exchange(r.port, http_request("GET", "/v2/models/nope", "", token)).status, 404);
+  EXPECT_EQ(http_exchange(r.port, http_request("GET", "/v3/else", "", token)).status, 404);
+  EXPECT_EQ(http_exchange(r.port, http_request("GET", "/v2/models/pima/infer", "", token)).status, 405);
+  const HttpAnswer missing = http_exchange(r.port, http_request("GET", "/v2/models/pima", ""));
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.header("WWW-Authenticate"), "Bearer");
+  EXPECT_NE(json::parse(missing.body)["error"].get<std::string>().find("Bearer"), std::string::npos);
+}
+
+TEST(Serve, InferGivesWhatPredictRowsGives) {
+  Running r = start({{}});
+  const SavedModel model = load_saved_model(pima_model().string());
+  const RowPredictions expected = model.predict_rows(parse_csv(
+      std::string("NumTimesPrg,PlGlcConc,BloodP,SkinThick,TwoHourSerIns,BMI,DiPedFunc,Age\n") + kTwoRows, "rows"));
+  // Nested and flat data, the id echoed.
+  for (const bool flat : {false, true}) {
+    json body = json::parse(infer_body(2, R"({"id": "req-7"})"));
+    if (flat) {
+      json values = json::array();
+      for (const auto& row : body["inputs"][0]["data"])
+        for (const auto& v : row) values.push_back(v);
+      body["inputs"][0]["data"] = values;
+    }
+    const HttpAnswer answer = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", body.dump(), r.tokens[0]));
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    const json response = json::parse(answer.body);
+    EXPECT_EQ(response["id"], "req-7");
+    EXPECT_EQ(response["model_name"], "pima");
+    const json& probabilities = response["outputs"][0];
+    ASSERT_EQ(probabilities["name"], "probabilities");
+    EXPECT_EQ(probabilities["shape"], (json{2, 2}));
+    for (int i = 0; i < 4; ++i)
+      EXPECT_NEAR(probabilities["data"][i].get<double>(), expected.probabilities[i], 1e-6) << i;
+    EXPECT_EQ(response["outputs"][1]["data"], json(expected.labels));
+  }
+  // Only the outputs asked for.
+  const HttpAnswer label = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer",
+                                                         infer_body(2, R"({"outputs": [{"name": "label"}]})"), r.tokens[0]));
+  ASSERT_EQ(label.status, 200);
+  EXPECT_EQ(json::parse(label.body)["outputs"].size(), 1u);
+  EXPECT_EQ(json::parse(label.body)["outputs"][0]["name"], "label");
+}
+
+TEST(Serve, WrongMissingOrRevokedTokensAreRefusedBeforeAnyComputation) {
+  TokenStore store;
+  const std::string good = store.add("good", {.rows_budget = 100}), gone = store.add("gone", {});
+  store.revoke("gone");
+  const fs::path usage = scratch("auth.usage");
+  fs::remove(usage);
+  {
+    Running r = start({}, "full", {}, usage.string(), &store);
+    for (const std::string& token : {std::string(""), std::string("ctd_wrong"), gone, good + "x", good.substr(0, 20)}) {
+      const HttpAnswer answer = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(2), token));
+      EXPECT_EQ(answer.status, 401) << "token '" << token << "': " << answer.body;
+    }
+    const HttpAnswer scheme = http_exchange(r.port, "GET /v2 HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + good + "\r\n\r\n");
+    EXPECT_EQ(scheme.status, 401);
+    EXPECT_EQ(http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(2), good)).status, 200);
+    r.server->stop();
+  }
+  // Only the one admitted request was counted.
+  EXPECT_EQ(json::parse(std::ifstream(usage))["rows_used"], (json{{"good", 2}}));
+}
+
+TEST(Serve, BudgetsStopExactlyAtTheirRowsAndSurviveARestart) {
+  TokenStore store;
+  const std::string token = store.add("counted", {.rows_budget = 5});
+  const fs::path usage = scratch("budget.usage");
+  fs::remove(usage);
+  auto infer = [&](Running& r, int rows) {
+    return http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(rows), token)).status;
+  };
+  {
+    Running r = start({}, "full", {}, usage.string(), &store);
+    EXPECT_EQ(infer(r, 2), 200);
+    EXPECT_EQ(infer(r, 2), 200);
+    EXPECT_EQ(infer(r, 2), 429);  // 4 + 2 > 5
+    EXPECT_EQ(infer(r, 1), 200);  // exactly 5
+    EXPECT_EQ(infer(r, 1), 429);
+    r.server->stop();
+  }
+  Running again = start({}, "full", {}, usage.string(), &store);
+  EXPECT_EQ(infer(again, 1), 429);  // the restart did not reset it
+  const HttpAnswer refused = http_exchange(again.port, http_request("POST", "/v2/models/pima/infer", infer_body(1), token));
+  EXPECT_NE(refused.body.find("5 of 5 rows"), std::string::npos) << refused.body;
+}
+
+TEST(Serve, RateLimitsAnswer429WithRetryAfter) {
+  Running r = start({{.rate = 2}});
+  int ok = 0, limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 6; ++i) {  // six requests at once: two pass (the burst), the rest wait
+    const HttpAnswer a = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(1), r.tokens[0]));
+    if (a.status == 200) ++ok;
+    if (a.status == 429) ++limited, retry_after = a.header("Retry-After");
+  }
+  EXPECT_GE(ok, 2);
+  EXPECT_LE(ok, 3);  // a refill may land during the loop
+  EXPECT_GE(limited, 3);
+  EXPECT_EQ(retry_after, "1");
+}
+
+TEST(Serve, OutputPoliciesCoarsenEveryRowAndCannotBeWidened) {
+  const std::string mixed = infer_body(4);  // rows of both classes
+  {
+    Running r = start({{}}, "label");
+    const HttpAnswer a = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", mixed, r.tokens[0]));
+    ASSERT_EQ(a.status, 200);
+    const json outputs = json::parse(a.body)["outputs"];
+    ASSERT_EQ(outputs.size(), 1u);
+    EXPECT_EQ(outputs[0]["name"], "label");
+    const SavedModel model = load_saved_model(pima_model().string());
+    const RowPredictions expected = model.predict_rows(parse_csv(
+        std::string("NumTimesPrg,PlGlcConc,BloodP,SkinThick,TwoHourSerIns,BMI,DiPedFunc,Age\n") + kTwoRows + kTwoRows,
+        "rows"));
+    ASSERT_EQ(std::set<std::string>(expected.labels.begin(), expected.labels.end()).size(), 2u);  // both classes
+    EXPECT_EQ(outputs[0]["data"], json(expected.labels));
+    const HttpAnswer wider = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer",
+                                                           infer_body(1, R"({"outputs": [{"name": "probabilities"}]})"),
+                                                           r.tokens[0]));
+    EXPECT_EQ(wider.status, 403);
+    EXPECT_FALSE(json::parse(http_exchange(r.port, http_request("GET", "/v2/models/pima", "", r.tokens[0])).body)["outputs"]
+                     .dump().find("probabilities") != std::string::npos);
+  }
+  {
+    Running r = start({{}}, "round:1");
+    const json p = json::parse(http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", mixed, r.tokens[0])).body);
+    for (const auto& v : p["outputs"][0]["data"]) EXPECT_NEAR(v.get<double>() * 10, std::round(v.get<double>() * 10), 1e-6) << v;
+  }
+  {
+    Running r = start({{}}, "topk:1");
+    const json p = json::parse(http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", mixed, r.tokens[0])).body);
+    const json& data = p["outputs"][0]["data"];
+    for (int row = 0; row < 4; ++row) {  // one class kept, the other answered as 0
+      const double a = data[row * 2].get<double>(), b = data[row * 2 + 1].get<double>();
+      EXPECT_TRUE((a == 0) != (b == 0)) << a << " " << b;
+      EXPECT_EQ(p["outputs"][1]["data"][row], a > b ? "0" : "1");
+    }
+  }
+  float four[4] = {0.1f, 0.4f, 0.3f, 0.2f};
+  OutputPolicy::parse("topk:2", "t").apply(four, 4);
+  EXPECT_EQ((std::vector<float>(four, four + 4)), (std::vector<float>{0, 0.4f, 0.3f, 0}));
+  EXPECT_THROW(OutputPolicy::parse("topk:0", "t"), ValueError);
+  EXPECT_THROW(OutputPolicy::parse("round:x", "t"), ValueError);
+}
+
+TEST(Serve, HostileRequestsGetTheirStatusWhileALegitimateClientIsServed) {
+  ServerOptions options;
+  options.max_body_bytes = 64 << 10;
+  options.max_header_bytes = 8 << 10;
+  options.header_timeout = std::chrono::milliseconds(1500);
+  options.limits.max_rows = 100;
+  Running r = start({{}}, "full", options);
+  const std::string token = r.tokens[0];
+  std::atomic<bool> done{false};
+  std::atomic<int> served{0}, failed{0};
+  std::thread legitimate([&] {
+    for (int i = 0; i < 400 && !done; ++i) {
+      const HttpAnswer a = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(2), token));
+      (a.status == 200 ? served : failed)++;
+    }
+  });
+  auto status_of = [&](const std::string& raw) { return http_exchange(r.port, raw, "127.0.0.3").status; };
+  const std::string auth = "Authorization: Bearer " + token + "\r\n";
+  const std::string head = "POST /v2/models/pima/infer HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Type: application/json\r\n";
+  EXPECT_EQ(status_of("GET /v2 HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(10'000, 'a') + "\r\n\r\n"), 431);
+  EXPECT_EQ(status_of(head + "Content-Length: 100000\r\n\r\n" + std::string(100, ' ')), 413);
+  std::string chunks;  // 1-byte chunks of a valid body: accepted
+  for (char c : infer_body(1)) chunks += "1\r\n" + std::string(1, c) + "\r\n";
+  EXPECT_EQ(status_of(head + "Transfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n"), 200);
+  std::string big;  // chunked past the body limit, counted after de-chunking
+  for (int i = 0; i < 80; ++i) big += "400\r\n" + std::string(1024, ' ') + "\r\n";
+  EXPECT_EQ(status_of(head + "Transfer-Encoding: chunked\r\n\r\n" + big + "0\r\n\r\n"), 413);
+  EXPECT_EQ(status_of(head + "Transfer-Encoding: chunked\r\n\r\n-5\r\nabc\r\n0\r\n\r\n"), 400);
+  EXPECT_EQ(status_of(head + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nabc\r\n0\r\n\r\n"), 400);
+  EXPECT_EQ(status_of(head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400);
+  EXPECT_EQ(status_of(head + "Content-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}"), 415);
+  auto body_status = [&](const std::string& body) { return status_of(http_request("POST", "/v2/models/pima/infer", body, token)); };
+  EXPECT_EQ(body_status(std::string(200, '[') + std::string(200, ']')), 400);  // nested JSON
+  EXPECT_EQ(body_status(R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 8], "data": [NaN, 1, 1, 1, 1, 1, 1, 1]}]})"), 400);
+  EXPECT_EQ(body_status(R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 8], "data": [1e39, 1, 1, 1, 1, 1, 1, 1]}]})"), 400);
+  EXPECT_EQ(body_status(R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [4611686018427387904, 8], "data": [1]}]})"), 400);
+  EXPECT_EQ(body_status(R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 7], "data": [1, 1, 1, 1, 1, 1, 1]}]})"), 400);
+  EXPECT_EQ(body_status(R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [2, 8], "data": [1, 1, 1]}]})"), 400);
+  EXPECT_EQ(body_status(R"({"inputs": [{"name": "features", "datatype": "BYTES", "shape": [1, 8], "data": ["a"]}]})"), 400);
+  EXPECT_EQ(body_status(infer_body(101)), 413);  // past the row cap
+  json many = json::parse(infer_body(1));
+  many["outputs"] = json::array();
+  for (int i = 0; i < 1000; ++i) many["outputs"].push_back({{"name", "label"}});
+  EXPECT_EQ(body_status(many.dump()), 400);  // within the body limit, past the outputs cap
+  for (int i = 0; i < 9000; ++i) many["outputs"].push_back({{"name", "label"}});
+  EXPECT_EQ(body_status(many.dump()), 413);  // 10,000 outputs: past the body limit
+  EXPECT_EQ(body_status("not json"), 400);
+  // A header that never ends is cut at the deadline, not held.
+  const int slow = connect_loopback(r.port, "127.0.0.3");
+  send_all(slow, "GET /v2 HTTP/1.1\r\nHost: x\r\n");
+  const auto before = std::chrono::steady_clock::now();
+  read_answer(slow, std::chrono::milliseconds(4000));
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(3500));
+  ::close(slow);
+  done = true;
+  legitimate.join();
+  EXPECT_GT(served.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+}
+
+TEST(Serve, TricklingConnectionsDoNotStarveOtherClients) {
+  ServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(800);
+  options.max_connections_per_address = 40;
+  Running r = start({{}}, "full", options);
+  std::vector<int> trickling;
+  for (int i = 0; i < 200; ++i) {  // more than the per-address cap, from one address
+    const int fd = connect_loopback(r.port, "127.0.0.2");
+    if (fd >= 0) trickling.push_back(fd);
+  }
+  for (int round = 0; round < 3; ++round)  // a byte now and then, never a whole header
+    for (int fd : trickling) send_all(fd, round == 0 ? "GET /v2 HTTP/1.1\r\n" : "X");
+  int ok = 0;
+  for (int i = 0; i < 20; ++i)
+    ok += http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(1), r.tokens[0])).status == 200;
+  EXPECT_EQ(ok, 20);
+  // Past the cap, the same address is turned away at once.
+  const HttpAnswer over = http_exchange(r.port, http_request("GET", "/v2/health/live"), "127.0.0.2");
+  EXPECT_EQ(over.status, 503);
+  for (int fd : trickling) ::close(fd);
+}
+
+TEST(Serve, StopLetsARequestInFlightFinish) {
+  ServerOptions options;
+  options.limits.max_rows = 20'000;
+  Running r = start({{}}, "full", options);
+  const int fd = connect_loopback(r.port);
+  ASSERT_TRUE(send_all(fd, http_request("POST", "/v2/models/pima/infer", infer_body(20'000), r.tokens[0])));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::thread stopper([&] { r.server->stop(); });
+  const HttpAnswer answer = read_answer(fd, std::chrono::milliseconds(20'000));
+  stopper.join();
+  ::close(fd);
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(json::parse(answer.body)["outputs"][0]["shape"], (json{20'000, 2}));
+}
