@@ -46,6 +46,17 @@ int run_serve(ServeFlags& s) {
   }
   CITADEL_CHECK(!s.keys.public_key.empty() || s.allow_unsigned, ValueError,
                 "serve: give --pubkey KEY so that only models signed by it are served, or --allow-unsigned");
+  // The same load for the start and for each SIGHUP: read once, verified, decrypted, checked.
+  const KeyFlags keys = s.keys;
+  const serving::ModelLoader load = [keys](const std::string& name, const std::string& path,
+                                           const serving::OutputPolicy& policy) {
+    serving::ServedModel served{name, path, load_saved_model(path, {.access = model_access(keys)}), policy,
+                                keys.public_key.empty() ? "unsigned" : "verified"};
+    CITADEL_CHECK(served.model.classification() || policy.kind == serving::OutputPolicy::Kind::kFull ||
+                      policy.kind == serving::OutputPolicy::Kind::kRound,
+                  ValueError, "--output-policy ", policy.text(), ": model '", name, "' predicts numbers; use full or round:D");
+    return served;
+  };
   std::vector<serving::ServedModel> models;
   for (const std::string& given : s.models) {
     const size_t equals = given.find('=');
@@ -53,20 +64,15 @@ int run_serve(ServeFlags& s) {
     const std::string name = equals == std::string::npos ? std::filesystem::path(path).stem().string()
                                                          : given.substr(0, equals);
     for (const auto& m : models) CITADEL_CHECK(m.name != name, ValueError, "--model: two models named '", name, "'");
-    serving::ServedModel served{name, path, load_saved_model(path, {.access = model_access(s.keys)}),
-                                policy_for(s, name), s.keys.public_key.empty() ? "unsigned" : "verified"};
-    CITADEL_CHECK(served.model.classification() || served.policy.kind == serving::OutputPolicy::Kind::kFull ||
-                      served.policy.kind == serving::OutputPolicy::Kind::kRound,
-                  ValueError, "--output-policy ", served.policy.text(), ": model '", name,
-                  "' predicts numbers; use full or round:D");
-    models.push_back(std::move(served));
+    models.push_back(load(name, path, policy_for(s, name)));
   }
   std::optional<serving::TokenStore> tokens;
   if (!s.tokens.empty()) tokens = serving::TokenStore::load(s.tokens);
   s.server.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
   s.server.body_timeout = std::chrono::milliseconds(s.body_timeout_ms);
   s.server.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
-  serving::Server server(std::move(models), std::move(tokens), s.tokens.empty() ? "" : s.tokens + ".usage", s.server);
+  serving::Server server(std::move(models), std::move(tokens), s.tokens.empty() ? "" : s.tokens + ".usage", s.server,
+                         load);
   server.run_until_signalled([&](uint16_t port) {
     std::fprintf(stderr, "serve: listening on %s:%u\n", s.server.host.c_str(), unsigned(port));
   });

@@ -69,7 +69,9 @@ TokenStore TokenStore::load(const std::string& path, bool must_exist) {
     CITADEL_CHECK(t.is_object() && t.contains("name") && t["name"].is_string() && t.contains("hash") &&
                       t["hash"].is_string() && t["hash"].get<std::string>().size() == crypto_generichash_BYTES * 2,
                   ValueError, where, ": needs a name and a 64-digit hex hash");
-    TokenRecord record{t["name"].get<std::string>(), t["hash"].get<std::string>()};
+    TokenRecord record;
+    record.name = t["name"].get<std::string>();
+    record.hash = t["hash"].get<std::string>();
     if (t.contains("rows_budget") && !t["rows_budget"].is_null()) {
       CITADEL_CHECK(t["rows_budget"].is_number_integer() && t["rows_budget"].get<int64_t>() >= 0, ValueError, where,
                     ": 'rows_budget' must be a whole number >= 0");

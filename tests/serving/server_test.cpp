@@ -14,7 +14,9 @@
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
 #include "citadel/data/preprocessor.hpp"
+#include "citadel/io/model_file.hpp"
 #include "citadel/io/saved_model.hpp"
+#include "citadel/io/signing.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/serving/server.hpp"
 #include "http_client.hpp"
@@ -352,4 +354,72 @@ TEST(Serve, StopLetsARequestInFlightFinish) {
   ::close(fd);
   EXPECT_EQ(answer.status, 200);
   EXPECT_EQ(json::parse(answer.body)["outputs"][0]["shape"], (json{20'000, 2}));
+}
+
+TEST(Serve, ReloadKeepsTheServingModelWhenTheNewFileFailsItsCheck) {
+  const fs::path pub = scratch("reload.pub"), sec = scratch("reload.key"), file = scratch("reload.safetensors");
+  generate_signing_keys(pub.string(), sec.string(), true);
+  fs::copy_file(pima_model(), file, fs::copy_options::overwrite_existing);
+  sign_file(file.string(), sec.string());
+  const ModelLoader loader = [&](const std::string& name, const std::string& path, const OutputPolicy& policy) {
+    return ServedModel{name, path, load_saved_model(path, {.access = {.public_key = pub.string(), .key = {}}}), policy, "verified"};
+  };
+  std::vector<ServedModel> models;
+  models.push_back(loader("pima", file.string(), OutputPolicy{}));
+  TokenStore store;
+  const std::string token = store.add("ops", {});
+  ServerOptions options;
+  options.port = 0;
+  options.log_requests = false;
+  Server server(std::move(models), store, "", options, loader);
+  const uint16_t port = server.start();
+  auto infer = [&] { return http_exchange(port, http_request("POST", "/v2/models/pima/infer", infer_body(2), token)); };
+  const HttpAnswer before = infer();
+  ASSERT_EQ(before.status, 200) << before.body;
+
+  std::string bytes = read_file_bytes(file.string());  // tampered: one byte of a weight
+  bytes[bytes.size() - 5] ^= 0x40;
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  EXPECT_EQ(server.reload(), std::vector<std::string>{"pima"});
+  const HttpAnswer kept = infer();
+  EXPECT_EQ(kept.status, 200);
+  EXPECT_EQ(kept.body, before.body);  // the verified model still answers
+
+  SavedModel changed = load_saved_model(pima_model().string());  // a new, signed model
+  std::vector<Tensor> weights = changed.model.get_weights();
+  for (Tensor& w : weights)
+    for (int64_t i = 0; i < w.numel(); ++i) w[i] *= -1.0f;
+  changed.model.set_weights(weights);
+  save_saved_model(changed.model,
+                   saved_model_records(changed.schema, false, changed.loss, changed.preprocessor, "pima"), file.string());
+  sign_file(file.string(), sec.string());
+  EXPECT_TRUE(server.reload().empty());
+  const HttpAnswer after = infer();
+  EXPECT_EQ(after.status, 200);
+  EXPECT_NE(after.body, before.body);
+  const std::string metrics = http_exchange(port, http_request("GET", "/metrics", "", token)).body;
+  EXPECT_NE(metrics.find("citadel_model_reloads_total{result=\"failed\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("citadel_model_reloads_total{result=\"ok\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("citadel_model_signature_verified{model=\"pima\"} 1"), std::string::npos);
+}
+
+TEST(Serve, MetricsCountRequestsAndRejectionsAndNeverNameTokens) {
+  Running r = start({{.rows_budget = 3}});
+  const std::string& token = r.tokens[0];
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(1), token)).status, 200);
+  EXPECT_EQ(http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(2), token)).status, 429);
+  EXPECT_EQ(http_exchange(r.port, http_request("GET", "/v2", "", "ctd_nope")).status, 401);
+  EXPECT_EQ(http_exchange(r.port, http_request("GET", "/metrics")).status, 401);  // metrics need a token too
+  const HttpAnswer page = http_exchange(r.port, http_request("GET", "/metrics", "", token));
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("Content-Type"), "text/plain; version=0.0.4");
+  for (const char* line : {"citadel_requests_total{model=\"pima\",status=\"200\"} 2",
+                           "citadel_requests_total{model=\"pima\",status=\"429\"} 1",
+                           "citadel_rejections_total{reason=\"budget\"} 1", "citadel_rejections_total{reason=\"auth\"} 2",
+                           "citadel_request_duration_seconds_count{model=\"pima\"} 3",
+                           "citadel_request_duration_seconds_bucket{model=\"pima\",le=\"+Inf\"} 3"})
+    EXPECT_NE(page.body.find(line), std::string::npos) << line << " in\n" << page.body;
+  EXPECT_EQ(page.body.find(token.substr(4, 12)), std::string::npos);
+  EXPECT_EQ(page.body.find("client0"), std::string::npos);  // no per-token labels
 }

@@ -1,7 +1,7 @@
 // `citadel serve`'s HTTP server: the KServe v2 REST endpoints over Boost.Beast, with
-// authentication, per-token rate limits and budgets, output policies, and limits on
-// every part of a request (header and body sizes, read deadlines, connections in total
-// and per client address, rows, JSON depth and elements).
+// authentication, per-token rate limits and budgets, output policies, limits on every part
+// of a request (header and body sizes, read deadlines, connections in total and per client
+// address, rows, JSON depth and elements), /metrics, and reloading.
 #pragma once
 
 #include <chrono>
@@ -34,12 +34,16 @@ struct ServerOptions {
   bool log_requests = true;  // one JSON line per request on stderr (never the token)
 };
 
+// Loads (and verifies) a model file again for reload(): name, path, output policy.
+using ModelLoader = std::function<ServedModel(const std::string&, const std::string&, const OutputPolicy&)>;
+
 class Server {
  public:
   // `tokens` nullopt: no authentication (the caller binds to loopback only). `usage_path`:
-  // where budgets are kept across restarts ("" keeps them in memory).
+  // where budgets are kept across restarts ("" keeps them in memory). `loader`: how
+  // reload() reads a model file (empty: reload does nothing).
   Server(std::vector<ServedModel> models, std::optional<TokenStore> tokens, std::string usage_path,
-         ServerOptions options);
+         ServerOptions options, ModelLoader loader = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -48,7 +52,12 @@ class Server {
   uint16_t start();
   // Stops accepting, lets requests in flight finish (up to 10 s), saves the usage, joins.
   void stop();
-  // start() (then `on_listening(port)`), serve until SIGINT or SIGTERM, then stop().
+  // Loads every model file again; each replaces the one serving only once it loaded and
+  // verified, and requests already holding the old one finish with it. Returns the names
+  // that failed (they keep serving what they served). SIGHUP calls it.
+  std::vector<std::string> reload();
+  // start() (then `on_listening(port)`), serve until SIGINT or SIGTERM (SIGHUP reloads),
+  // then stop().
   void run_until_signalled(const std::function<void(uint16_t)>& on_listening = {});
 
   class Impl;  // in src/serving/server.cpp

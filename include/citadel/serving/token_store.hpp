@@ -12,8 +12,8 @@
 namespace citadel::serving {
 
 struct TokenPolicy {
-  std::optional<int64_t> rows_budget;  // rows answered over the token's life
-  std::optional<double> rate;          // requests per second (bursts up to max(1, rate))
+  std::optional<int64_t> rows_budget = std::nullopt;  // rows answered over the token's life
+  std::optional<double> rate = std::nullopt;          // requests per second (bursts up to max(1, rate))
 };
 
 struct TokenRecord {

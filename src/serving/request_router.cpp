@@ -1,0 +1,115 @@
+// The router: health (no token), then the token, then the server, model and metrics
+// endpoints; an inference is decoded and admitted (rate, budget) before it may compute.
+#include <nlohmann/json.hpp>
+
+#include "citadel/version.hpp"
+#include "server_internals.hpp"
+
+namespace citadel::serving {
+
+std::string error_json(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
+
+Outcome answer(const std::string& body) {
+  Outcome o;
+  o.body = body;
+  return o;
+}
+
+Outcome failure(int status, const std::string& message, const std::string& rejection) {
+  Outcome o;
+  o.status = status;
+  o.body = error_json(message);
+  o.rejection = rejection;
+  return o;
+}
+
+Outcome Server::Impl::route(const Request& request, const std::string& address, std::function<Outcome()>& compute) {
+  const std::string target(request.target());
+  const bool get = request.method() == http::verb::get, post = request.method() == http::verb::post;
+  if (target == "/v2/health/live") return get ? answer(R"({"live":true})") : failure(405, "use GET", "method");
+  if (target == "/v2/health/ready") {
+    if (!get) return failure(405, "use GET", "method");
+    return stopping() ? failure(503, "shutting down", "not_ready") : answer(R"({"ready":true})");
+  }
+  // Everything else needs a token (unless serving without authentication).
+  const TokenRecord* token = nullptr;
+  if (tokens_) {
+    const auto header = request.find(http::field::authorization);
+    const std::string_view value = header == request.end() ? std::string_view() : std::string_view(header->value());
+    if (value.size() > 7 && value.substr(0, 7) == "Bearer ") token = tokens_->authenticate(value.substr(7));
+    if (token == nullptr) {
+      Outcome o = failure(401, header == request.end() ? "an Authorization: Bearer token is required"
+                                                       : "the token is not valid (unknown or revoked)",
+                          "auth");
+      o.unauthorized = true;
+      return o;
+    }
+    forget_failures(address);
+  }
+  Outcome o;
+  o.token = token ? token->name : "-";
+  if (target == "/metrics") {
+    if (!get) return failure(405, "use GET", "method");
+    o.body = metrics_.text(models_);
+    o.content_type = "text/plain; version=0.0.4";
+    return o;
+  }
+  if (target == "/v2") {
+    if (!get) return failure(405, "use GET", "method");
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& m : models_.all()) names.push_back(m->name);
+    o.body = nlohmann::json{{"name", "citadel"}, {"version", kVersion}, {"extensions", nlohmann::json::array()},
+                            {"models", names}}.dump();
+    return o;
+  }
+  const std::string prefix = "/v2/models/";
+  if (target.rfind(prefix, 0) != 0) return failure(404, "no such endpoint: " + target.substr(0, 200), "not_found");
+  std::string name = target.substr(prefix.size()), action;
+  if (const size_t slash = name.find('/'); slash != std::string::npos) {
+    action = name.substr(slash + 1);
+    name = name.substr(0, slash);
+  }
+  const std::shared_ptr<const ServedModel> served = models_.find(name);
+  if (served == nullptr) return failure(404, "no model named '" + name.substr(0, 100) + "'", "not_found");
+  o.model = served->name;
+  if (action.empty() || action == "ready") {
+    if (!get) return failure(405, "use GET", "method");
+    o.body = action.empty() ? model_metadata_json(*served) : nlohmann::json{{"name", served->name}, {"ready", true}}.dump();
+    return o;
+  }
+  if (action != "infer") return failure(404, "no such endpoint: " + target.substr(0, 200), "not_found");
+  if (!post) return failure(405, "use POST", "method");
+  if (const auto type = request.find(http::field::content_type);
+      type != request.end() && std::string_view(type->value()).rfind("application/json", 0) != 0)
+    return failure(415, "send the request as application/json", "media_type");
+  try {
+    auto decoded = std::make_shared<InferRequest>(decode_infer_request(request.body(), *served, options_.limits));
+    o.rows = decoded->rows;
+    if (token != nullptr) {  // before any computation
+      const Admission admission = access_.admit(*token, decoded->rows);
+      if (!admission.allowed) {
+        Outcome refused = failure(429, admission.message, admission.reason);
+        refused.token = o.token, refused.model = o.model, refused.rows = o.rows;
+        refused.retry_after = admission.retry_after_seconds;
+        return refused;
+      }
+    }
+    compute = [served, decoded, o]() mutable {
+      try {
+        o.body = infer_response_json(*decoded, *served);
+      } catch (const RequestError& e) {
+        o.status = e.status(), o.body = error_json(e.what()), o.rejection = "input";
+      } catch (const std::exception& e) {
+        o.status = 500, o.body = error_json(std::string("prediction failed: ") + e.what()), o.rejection = "error";
+      }
+      return o;
+    };
+    return o;
+  } catch (const RequestError& e) {
+    Outcome refused = failure(e.status(), e.what(), e.status() == 413 ? "rows" : "input");
+    refused.token = o.token, refused.model = o.model;
+    return refused;
+  }
+}
+
+}  // namespace citadel::serving

@@ -1,0 +1,159 @@
+// The server's parts, shared by its sources: what a request resolved to, the table of
+// served models (replaced whole on reload), the metrics, connection bookkeeping, the
+// server itself and one connection's session.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "citadel/serving/server.hpp"
+
+namespace citadel::serving {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Request = http::request<http::string_body>;
+
+std::string error_json(const std::string& message);
+
+// What a request resolved to, for the response, the log line and the metrics.
+struct Outcome {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::string token = "-", model = "-", rejection;
+  int64_t rows = 0;
+  int retry_after = 0;
+  bool unauthorized = false;
+};
+Outcome answer(const std::string& body);
+Outcome failure(int status, const std::string& message, const std::string& rejection);
+
+// The served models by name. A request holds its model by shared_ptr, so a reload that
+// replaces it never pulls it from under a prediction.
+class ModelTable {
+ public:
+  explicit ModelTable(std::vector<ServedModel> models);
+  std::shared_ptr<const ServedModel> find(const std::string& name) const;
+  std::vector<std::shared_ptr<const ServedModel>> all() const;
+  void replace(std::shared_ptr<const ServedModel> model);
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::shared_ptr<const ServedModel>> models_;
+};
+
+// Prometheus counters and histograms with bounded labels only: model names (the
+// operator's), status codes, rejection reasons — never tokens or request data.
+class Metrics {
+ public:
+  void record(const std::string& model, int status, const std::string& rejection, double seconds);
+  void record_reload(bool ok);
+  std::string text(const ModelTable& models) const;
+
+ private:
+  static constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+  struct Histogram {
+    std::vector<int64_t> counts = std::vector<int64_t>(std::size(kBuckets), 0);
+    double sum = 0;
+    int64_t count = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, int>, int64_t> requests_;
+  std::map<std::string, int64_t> rejections_;
+  std::map<std::string, Histogram> latency_;
+  int64_t reloads_ok_ = 0, reloads_failed_ = 0;
+};
+
+class Server::Impl {
+ public:
+  Impl(std::vector<ServedModel> models, std::optional<TokenStore> tokens, std::string usage_path,
+       ServerOptions options, ModelLoader loader);
+
+  uint16_t start();
+  void stop();
+  void run_until_signalled(const std::function<void(uint16_t)>& on_listening);
+  std::vector<std::string> reload();
+
+  // --- for sessions ---
+  const ServerOptions& options() const { return options_; }
+  net::thread_pool& compute() { return compute_; }
+  bool stopping() const { return stopped_; }
+  void begin_request();
+  void end_request();
+  bool admit_connection(const std::string& address);
+  void release_connection(const std::string& address);
+  std::chrono::milliseconds failed_auth_delay(const std::string& address);
+  // Everything up to the computation; `compute` is set for an admitted inference.
+  Outcome route(const Request& request, const std::string& address, std::function<Outcome()>& compute);
+  void finished(const Outcome& outcome, const std::string& address, const std::string& target, double milliseconds);
+
+ private:
+  void accept();
+  void save_usage_periodically();
+  void forget_failures(const std::string& address);
+  Outcome metrics_page(const Request& request);
+
+  // Declared before io_: sessions the io_context still holds when it is destroyed give
+  // their connections back here.
+  std::mutex address_mutex_;
+  int connections_ = 0;
+  std::map<std::string, int> per_address_;
+  std::map<std::string, int> auth_failures_;
+  std::mutex flight_mutex_;
+  std::condition_variable flight_done_;
+  int in_flight_ = 0;
+  ModelTable models_;
+  Metrics metrics_;
+  std::optional<TokenStore> tokens_;
+  AccessControl access_;
+  ServerOptions options_;
+  ModelLoader loader_;
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  net::thread_pool compute_;
+  net::steady_timer usage_timer_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopped_{false};
+};
+
+// One connection: requests read and answered in turn (keep-alive), each under deadlines.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Server::Impl& server, std::string address);
+  ~Session();
+  void start();
+
+ private:
+  void read_header(std::chrono::milliseconds deadline);
+  void on_header(beast::error_code ec);
+  void handle();
+  void reject(int status, const std::string& message, const std::string& reason);
+  void respond(const Outcome& outcome);
+  void close();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Server::Impl& server_;
+  std::string address_, target_;
+  bool keep_alive_ = true, must_close_ = false;
+  unsigned version_ = 11;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace citadel::serving
