@@ -5,26 +5,13 @@
 #include <cstdint>
 #include <string_view>
 
-#include "citadel/data/csv.hpp"
-#include "citadel/data/dataset.hpp"
-#include "citadel/layers/dense.hpp"
 #include "citadel/serving/inference_protocol.hpp"
+#include "fuzzing_model.hpp"
 
 namespace {
 
 const citadel::serving::ServedModel& served() {
-  static const citadel::serving::ServedModel model = [] {
-    using namespace citadel;
-    const CsvTable table = parse_csv("a,b,colour,label\n1,2,red,yes\n3,4,blue,no\n5,6,red,no\n", "seed.csv");
-    const Dataset data = to_dataset(table, {.categorical = {"colour"}});
-    SavedModel saved;
-    saved.model.add(Dense(2, {.input_dim = data.x.shape(1), .activation = "softmax"}));
-    saved.model.build(data.x.shape().without_batch());
-    saved.schema = data.schema;
-    saved.preprocessor = Preprocessor({.scaling = "none"});
-    saved.preprocessor.fit(data.x);
-    return serving::ServedModel{"fuzz", "fuzz", std::move(saved), serving::OutputPolicy::parse("topk:1", "fuzz")};
-  }();
+  static const citadel::serving::ServedModel model = fuzzing_model("fuzz", "topk:1");
   return model;
 }
 

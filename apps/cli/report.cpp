@@ -62,14 +62,15 @@ void write_outputs(const OutputFlags& output, const char* command, nlohmann::jso
                    {"citadel_version", kVersion},
                    {"date", utc_timestamp()}};
   const unsigned mode = private_data ? 0600 : kDefaultMode;
-  if (!output.report.empty()) write_file_atomically(output.report, report.dump(2) + "\n", mode);
+  // Class and column names come from the data and need not be UTF-8: replaced, not thrown on.
+  const std::string text = report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!output.report.empty()) write_file_atomically(output.report, text + "\n", mode);
   if (!output.html.empty()) {
     std::string title = std::string("citadel ") + command;
     if (report.contains("data") && report["data"].is_string()) title += ": " + report["data"].get<std::string>();
     else if (report.contains("model_file") && report["model_file"].is_string())
       title += ": " + report["model_file"].get<std::string>();
-    write_file_atomically(output.html, report::html_page({{command, report.dump(), output.html}}, {.title = title}),
-                          mode);
+    write_file_atomically(output.html, report::html_page({{command, text, output.html}}, {.title = title}), mode);
   }
 }
 

@@ -92,7 +92,7 @@ std::string run_report_json(const History& history, const ClassificationReport* 
     report["accuracy"] = test_report->accuracy;
   }
   if (model != nullptr && model->built()) report["model"] = json::parse(model_record(*model));
-  return report.dump();
+  return report.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 void write_html(const History& history, const ClassificationReport& test_report, const std::string& path,

@@ -19,6 +19,9 @@ json numbers(const std::vector<double>& values) {
   return out;
 }
 
+// Names come from the data and need not be UTF-8: replaced, not thrown on.
+std::string text_of(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 json class_scores(const ClassScores& s) {
   return {{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
 }
@@ -28,13 +31,13 @@ json class_scores(const ClassScores& s) {
 std::string history_record(const History& history) {
   json out = json::object();
   for (const auto& [name, values] : history.history) out[name] = numbers(values);
-  return out.dump();
+  return text_of(out);
 }
 
 std::string logs_record(const Logs& logs) {
   json out = json::object();
   for (const auto& [name, value] : logs) out[name] = number_or_null(value);
-  return out.dump();
+  return text_of(out);
 }
 
 std::string classification_record(const ClassificationReport& report) {
@@ -58,7 +61,7 @@ std::string classification_record(const ClassificationReport& report) {
               {"roc_auc", number_or_null(report.auc)},
               {"confusion_matrix", report.confusion},
               {"curves", curves}}
-      .dump();
+      .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string model_record(const Sequential& model) {
@@ -70,7 +73,7 @@ std::string model_record(const Sequential& model) {
                       {"type", model.layer(i).type()},
                       {"output_shape", plan.output_shapes.at(i).dims()},
                       {"parameters", model.layer(i).parameter_count()}});
-  return layers.dump();
+  return text_of(layers);
 }
 
 }  // namespace citadel::report

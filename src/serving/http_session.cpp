@@ -10,7 +10,10 @@ using Response = http::response<http::string_body>;
 Session::Session(tcp::socket socket, Server::Impl& server, std::string address)
     : stream_(std::move(socket)), server_(server), address_(std::move(address)) {}
 
-Session::~Session() { server_.release_connection(address_); }
+Session::~Session() {
+  if (answering_) server_.end_request();  // a write that never completed
+  server_.release_connection(address_);
+}
 
 void Session::start() { read_header(server_.options().header_timeout); }
 
@@ -50,13 +53,21 @@ void Session::on_header(beast::error_code ec) {
 }
 
 void Session::handle() {
+  server_.begin_request();  // in flight from the whole request read to the answer written
+  answering_ = true;
   started_ = std::chrono::steady_clock::now();
   const auto& request = parser_->get();
   target_ = std::string(request.target());
   keep_alive_ = request.keep_alive();
   version_ = request.version();
   std::function<Outcome()> compute;
-  Outcome outcome = server_.route(request, address_, compute);
+  Outcome outcome;
+  try {
+    outcome = server_.route(request, address_, compute);
+  } catch (const std::exception& e) {  // never out of the I/O thread: that would end the server
+    compute = nullptr;
+    outcome = failure(500, std::string("internal error: ") + e.what(), "error");
+  }
   if (!compute) {
     if (outcome.unauthorized) {  // a failed attempt costs time, more for repeated failures
       auto timer = std::make_shared<net::steady_timer>(stream_.get_executor(), server_.failed_auth_delay(address_));
@@ -65,13 +76,9 @@ void Session::handle() {
     }
     return respond(outcome);
   }
-  server_.begin_request();
   net::post(server_.compute(), [self = shared_from_this(), compute = std::move(compute)]() {
     Outcome result = compute();
-    net::post(self->stream_.get_executor(), [self, result]() {
-      self->respond(result);
-      self->server_.end_request();
-    });
+    net::post(self->stream_.get_executor(), [self, result]() { self->respond(result); });
   });
 }
 
@@ -99,6 +106,8 @@ void Session::respond(const Outcome& outcome) {
                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count());
   stream_.expires_after(server_.options().body_timeout);
   http::async_write(stream_, *response, [self = shared_from_this(), response, close_after](beast::error_code ec, size_t) {
+    if (self->answering_) self->server_.end_request();
+    self->answering_ = false;
     if (ec || close_after) return self->close();
     self->read_header(self->server_.options().idle_timeout);
   });

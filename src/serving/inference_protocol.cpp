@@ -151,7 +151,7 @@ std::string model_metadata_json(const ServedModel& served) {
                 {"classes", m.schema.classes},
                 {"output_policy", served.policy.text()},
                 {"signature", served.signature}}}}
-      .dump();
+      .dump(-1, ' ', false, json::error_handler_t::replace);  // names from a CSV file need not be UTF-8
 }
 
 InferRequest decode_infer_request(std::string_view body, const ServedModel& served, const RequestLimits& limits) {
@@ -327,7 +327,7 @@ std::string infer_response_json(const InferRequest& request, const ServedModel& 
   }
   json response{{"model_name", served.name}, {"model_version", "1"}, {"outputs", outputs}};
   if (request.has_id) response["id"] = request.id;
-  return response.dump();
+  return response.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace citadel::serving

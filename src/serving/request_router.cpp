@@ -7,7 +7,11 @@
 
 namespace citadel::serving {
 
-std::string error_json(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
+// Messages may quote the request (its target), whose bytes need not be UTF-8: replaced,
+// never thrown on.
+std::string error_json(const std::string& message) {
+  return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 Outcome answer(const std::string& body) {
   Outcome o;
@@ -59,7 +63,7 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
     nlohmann::json names = nlohmann::json::array();
     for (const auto& m : models_.all()) names.push_back(m->name);
     o.body = nlohmann::json{{"name", "citadel"}, {"version", kVersion}, {"extensions", nlohmann::json::array()},
-                            {"models", names}}.dump();
+                            {"models", names}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return o;
   }
   const std::string prefix = "/v2/models/";
@@ -74,7 +78,9 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
   o.model = served->name;
   if (action.empty() || action == "ready") {
     if (!get) return failure(405, "use GET", "method");
-    o.body = action.empty() ? model_metadata_json(*served) : nlohmann::json{{"name", served->name}, {"ready", true}}.dump();
+    o.body = action.empty() ? model_metadata_json(*served)
+                            : nlohmann::json{{"name", served->name}, {"ready", true}}.dump(
+                                  -1, ' ', false, nlohmann::json::error_handler_t::replace);
     return o;
   }
   if (action != "infer") return failure(404, "no such endpoint: " + target.substr(0, 200), "not_found");

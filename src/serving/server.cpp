@@ -80,14 +80,17 @@ std::vector<std::string> Server::Impl::reload() {
       models_.replace(std::move(fresh));
       metrics_.record_reload(true);
       std::fprintf(stderr, "%s\n", nlohmann::json{{"time", utc_timestamp()}, {"reload", current->name},
-                                                  {"file", current->path}, {"result", "ok"}}.dump().c_str());
+                                                  {"file", current->path}, {"result", "ok"}}
+                                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                       .c_str());
     } catch (const std::exception& e) {  // the model serving stays
       failed.push_back(current->name);
       metrics_.record_reload(false);
       std::fprintf(stderr, "%s\n", nlohmann::json{{"time", utc_timestamp()}, {"reload", current->name},
                                                   {"file", current->path}, {"result", "failed"},
                                                   {"error", e.what()}, {"serving", "the model loaded before"}}
-                                       .dump().c_str());
+                                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                       .c_str());
     }
   }
   return failed;
@@ -140,7 +143,8 @@ void Server::Impl::finished(const Outcome& o, const std::string& address, const 
   const std::string line = nlohmann::json{{"time", utc_timestamp()}, {"client", address},
                                           {"target", target.substr(0, 200)}, {"token", o.token},
                                           {"model", o.model}, {"rows", o.rows}, {"status", o.status},
-                                          {"rejection", o.rejection}, {"ms", milliseconds}}.dump();
+                                          {"rejection", o.rejection}, {"ms", milliseconds}}
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // targets need not be UTF-8
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 

@@ -152,6 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Server::Impl& server_;
   std::string address_, target_;
   bool keep_alive_ = true, must_close_ = false;
+  bool answering_ = false;  // a request counted in flight until its answer is written
   unsigned version_ = 11;
   std::chrono::steady_clock::time_point started_;
 };

@@ -306,6 +306,9 @@ TEST(Serve, HostileRequestsGetTheirStatusWhileALegitimateClientIsServed) {
   for (int i = 0; i < 9000; ++i) many["outputs"].push_back({{"name", "label"}});
   EXPECT_EQ(body_status(many.dump()), 413);  // 10,000 outputs: past the body limit
   EXPECT_EQ(body_status("not json"), 400);
+  // A target that is not UTF-8, quoted in the error (found by http_request_fuzz: it ended the server).
+  EXPECT_EQ(status_of("GET /v2mo/d\"bou\x8c\x8f\x8a HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"), 404);
+  EXPECT_EQ(status_of("GET /v2/models/\xff\xfe HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"), 404);
   // A header that never ends is cut at the deadline, not held.
   const int slow = connect_loopback(r.port, "127.0.0.3");
   send_all(slow, "GET /v2 HTTP/1.1\r\nHost: x\r\n");
