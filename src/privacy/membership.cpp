@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "citadel/core/error.hpp"
@@ -37,21 +38,17 @@ MembershipAttackResult score_membership_attack(const std::string& attack, const 
   std::vector<unsigned char> labels;
   for (double s : members) scores.push_back(static_cast<float>(s)), labels.push_back(1);
   for (double s : non_members) scores.push_back(static_cast<float>(s)), labels.push_back(0);
-  result.roc = roc_curve(scores, labels);
-  result.auc = result.roc.auc;
-  // Sweep the thresholds from the highest score down: "member" means score >= threshold.
-  std::vector<size_t> order(scores.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-  double true_positives = 0, false_positives = 0;
-  const double P = double(members.size()), N = double(non_members.size());
+  // Balanced accuracy and TPR at 1 % FPR over every threshold of the exact curve ("member"
+  // means score >= threshold, tied scores together); the thinned curve is for reports.
+  const RocCurve exact = roc_curve(scores, labels, std::numeric_limits<size_t>::max());
+  result.auc = exact.auc;
   result.balanced_accuracy = 0.5;
-  for (size_t i = 0; i < order.size(); ++i) {
-    (labels[order[i]] ? true_positives : false_positives) += 1;
-    if (i + 1 < order.size() && scores[order[i + 1]] == scores[order[i]]) continue;  // ties move together
-    result.balanced_accuracy = std::max(result.balanced_accuracy, 0.5 * (true_positives / P + 1 - false_positives / N));
-    if (false_positives / N <= 0.01) result.tpr_at_1_percent_fpr = std::max(result.tpr_at_1_percent_fpr, true_positives / P);
+  for (size_t i = 0; i < exact.false_positive_rate.size(); ++i) {
+    const double tpr = exact.true_positive_rate[i], fpr = exact.false_positive_rate[i];
+    result.balanced_accuracy = std::max(result.balanced_accuracy, 0.5 * (tpr + 1 - fpr));
+    if (fpr <= 0.01) result.tpr_at_1_percent_fpr = std::max(result.tpr_at_1_percent_fpr, tpr);
   }
+  result.roc = roc_curve(scores, labels);
   return result;
 }
 

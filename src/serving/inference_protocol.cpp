@@ -65,11 +65,17 @@ int64_t shape_product(const json& input, const std::string& name, std::vector<in
   return product;
 }
 
-std::string float_cell(const json& value, const std::string& input, size_t index) {
+// The element as a number float can hold, or a 400 naming it.
+double checked_number(const json& value, const std::string& input, size_t index) {
   if (!value.is_number()) bad_request("input '" + input + "': element " + std::to_string(index) + " is not a number");
   const double number = value.get<double>();
   if (!std::isfinite(number) || std::abs(number) > double(std::numeric_limits<float>::max()))
     bad_request("input '" + input + "': element " + std::to_string(index) + " is beyond float's range");
+  return number;
+}
+
+std::string float_cell(const json& value, const std::string& input, size_t index) {
+  const double number = checked_number(value, input, index);
   char text[32];
   std::snprintf(text, sizeof text, "%.9g", number);  // float round-trips exactly at 9 digits
   return text;
@@ -210,7 +216,7 @@ InferRequest decode_infer_request(std::string_view body, const ServedModel& serv
       bad_request("input 'image': " + std::to_string(values.size()) + " elements for shape " + input["shape"].dump());
     std::vector<int64_t> dims = shape;
     request.images = Tensor(Shape(dims));
-    for (size_t i = 0; i < values.size(); ++i) request.images[static_cast<int64_t>(i)] = std::stof(float_cell(*values[i], kImage, i));
+    for (size_t i = 0; i < values.size(); ++i) request.images[static_cast<int64_t>(i)] = static_cast<float>(checked_number(*values[i], kImage, i));
     return request;
   }
 
