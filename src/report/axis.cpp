@@ -31,14 +31,17 @@ Axis::Axis(std::vector<double> values, double from, double to, bool log) : from_
     std::sort(ticks_.begin(), ticks_.end());
     return;
   }
-  if (high == low) {  // a flat series: a band around it
+  // A flat series (or one whose spread is lost in float rounding, 1e-3 ± 1e-19): a band
+  // around it; round numbers at so fine a step would not even be countable in a double.
+  if (high - low <= 1e-9 * std::max(std::abs(low), std::abs(high))) {
     const double pad = low == 0 ? 1 : std::abs(low) * 0.1;
     low -= pad, high += pad;
   }
   const double step = nice_step(high - low);
   low_ = std::floor(low / step + 1e-9) * step;
   high_ = std::ceil(high / step - 1e-9) * step;
-  for (double k = std::round(low_ / step); k <= std::round(high_ / step) + 1e-9; ++k) {
+  const double first = std::round(low_ / step), last = std::round(high_ / step);
+  for (double k = first; k <= last + 1e-9 && ticks_.size() < 64; ++k) {  // bounded whatever the data
     const double tick = k * step;
     ticks_.push_back(std::abs(tick) < step * 1e-9 ? 0.0 : tick);
   }

@@ -49,6 +49,11 @@ TEST(HtmlAxis, TicksAreRoundNumbersCoveringTheData) {
   EXPECT_DOUBLE_EQ(axis.pixel(ticks.back()), 100);
   // A flat series still gets an axis around it; a log axis ticks at decades.
   EXPECT_GE(report::detail::Axis({0.5, 0.5}, 0, 1).ticks().size(), 2u);
+  // A spread lost in rounding (a learning rate of 1e-3 stored as two nearby floats): found by
+  // report_fuzz, it once counted ticks forever.
+  const report::detail::Axis narrow({0.0010000000474974513, 0.0010000000474974516}, 0, 1);
+  EXPECT_GE(narrow.ticks().size(), 2u);
+  EXPECT_LE(narrow.ticks().size(), 64u);
   const report::detail::Axis log_axis({0.01, 1}, 0, 1, true);
   EXPECT_DOUBLE_EQ(log_axis.ticks().front(), 0.01);
   EXPECT_DOUBLE_EQ(log_axis.ticks().back(), 1);
