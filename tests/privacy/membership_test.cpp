@@ -63,7 +63,7 @@ TEST(MembershipAudit, OverfitModelLeaksMoreThanPrivateOne) {
   overfit.fit(s.train_x, s.train_y, {.epochs = 300, .batch_size = 16, .verbose = 0});
   Sequential private_model = wide_model();
   fit_private(private_model, s.train_x, s.train_y, {.epochs = 30, .batch_size = 16, .verbose = 0},
-              {.l2_norm_clip = 1.0f, .noise_multiplier = 3.0});
+              {.l2_norm_clip = 1.0f, .noise_multiplier = 3.0, .reproducible = true});
   const auto leaky = audit_membership(overfit, s.train_x, s.train_y, s.holdout_x, s.holdout_y, wide_model,
                                       {.reference_epochs = 100});
   const auto safe = audit_membership(private_model, s.train_x, s.train_y, s.holdout_x, s.holdout_y, wide_model,
