@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const citadel::serving::InferRequest request =
         citadel::serving::decode_infer_request(body, served(), {.max_rows = 64, .max_elements = 4096});
-    citadel::serving::infer_response_json(request, served());
+    citadel::serving::infer(request, served());
   } catch (const citadel::Error&) {
     // A 4xx answer naming the field at fault is the expected outcome.
   }

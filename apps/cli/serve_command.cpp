@@ -21,6 +21,8 @@ struct ServeFlags {
   KeyFlags keys;
   serving::ServerOptions server;
   int64_t header_timeout_ms = 10'000, body_timeout_ms = 30'000, idle_timeout_ms = 30'000;
+  bool no_extraction_monitor = false;
+  double extraction_alarm_below = serving::ExtractionMonitorOptions{}.alarm_below;
 };
 
 serving::OutputPolicy policy_for(const ServeFlags& s, const std::string& name) {
@@ -71,6 +73,10 @@ int run_serve(ServeFlags& s) {
   s.server.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
   s.server.body_timeout = std::chrono::milliseconds(s.body_timeout_ms);
   s.server.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
+  CITADEL_CHECK(!(s.no_extraction_monitor && s.server.block_on_alarm), ValueError,
+                "serve: --block-on-alarm needs the extraction monitor (drop --no-extraction-monitor)");
+  if (s.no_extraction_monitor) s.server.extraction_monitor.reset();
+  else s.server.extraction_monitor->alarm_below = s.extraction_alarm_below;
   serving::Server server(std::move(models), std::move(tokens), s.tokens.empty() ? "" : s.tokens + ".usage", s.server,
                          load);
   server.run_until_signalled([&](uint16_t port) {
@@ -133,6 +139,13 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}));
   command->add_flag("!--no-log", s.server.log_requests, "No JSON line per request on stderr");
+  command->add_flag("--block-on-alarm", s.server.block_on_alarm,
+                    "Refuse a token a model (403) once its queries raised the extraction alarm");
+  command->add_option("--extraction-alarm-below", s.extraction_alarm_below,
+                      "The Shapiro-Wilk W of a token's log query distances below which the alarm is raised")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 0.99));
+  command->add_flag("--no-extraction-monitor", s.no_extraction_monitor, "Do not watch query streams for extraction");
   return {command, [flags] { return run_serve(*flags); }};
 }
 

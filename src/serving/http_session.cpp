@@ -98,6 +98,8 @@ void Session::respond(const Outcome& outcome) {
   response->set(http::field::content_type, outcome.content_type);
   if (outcome.retry_after > 0) response->set(http::field::retry_after, std::to_string(outcome.retry_after));
   if (outcome.unauthorized) response->set(http::field::www_authenticate, "Bearer");
+  if (outcome.inference_header_length)
+    response->set("Inference-Header-Content-Length", std::to_string(*outcome.inference_header_length));
   const bool close_after = !keep_alive_ || must_close_ || server_.stopping();
   response->keep_alive(!close_after);
   response->body() = outcome.body;

@@ -2,14 +2,17 @@
 // JSON, numbers beyond float's range and mismatched shapes are 400s), responses.
 #include "citadel/serving/inference_protocol.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/json_limits.hpp"
+#include "citadel/serving/binary_tensors.hpp"
 
 namespace citadel::serving {
 namespace {
@@ -74,8 +77,7 @@ double checked_number(const json& value, const std::string& input, size_t index)
   return number;
 }
 
-std::string float_cell(const json& value, const std::string& input, size_t index) {
-  const double number = checked_number(value, input, index);
+std::string float_cell(double number) {
   char text[32];
   std::snprintf(text, sizeof text, "%.9g", number);  // float round-trips exactly at 9 digits
   return text;
@@ -85,6 +87,99 @@ std::string float_cell(const json& value, const std::string& input, size_t index
 const json& data_of(const json& input) {
   static const json empty = json::array();
   return input.contains("data") ? input["data"] : empty;
+}
+
+std::string name_of(const json& input) {
+  return input.is_object() && input.contains("name") && input["name"].is_string() ? input["name"].get<std::string>()
+                                                                                  : "";
+}
+
+std::string datatype_of(const json& input) {
+  return input.contains("datatype") && input["datatype"].is_string() ? input["datatype"].get<std::string>() : "";
+}
+
+// Each binary input's bytes by name, taken in the order the JSON lists the inputs.
+using BinaryInputs = std::map<std::string, std::string_view>;
+BinaryInputs claim_binary_inputs(const json& inputs, std::string_view tensors) {
+  BinaryTensorReader reader(tensors);
+  BinaryInputs claimed;
+  for (const json& input : inputs) {
+    if (!input.is_object() || !input.contains("parameters")) continue;
+    const json& parameters = input["parameters"];
+    if (!parameters.is_object() || !parameters.contains("binary_data_size")) continue;
+    const std::string name = name_of(input);
+    if (!parameters["binary_data_size"].is_number_integer())
+      bad_request("input '" + name + "': binary_data_size must be a whole number of bytes");
+    if (input.contains("data")) bad_request("input '" + name + "' has both 'data' and binary_data_size");
+    if (claimed.count(name)) bad_request("input '" + name + "' is given twice");
+    claimed[name] = reader.take(parameters["binary_data_size"].get<int64_t>(), name);
+  }
+  reader.expect_consumed();
+  return claimed;
+}
+
+// The input's numbers, from its JSON "data" or its binary data, as many as its shape says.
+std::vector<double> numbers_of(const json& input, const std::string& name, int64_t elements,
+                               const BinaryInputs& binary, const RequestLimits& limits) {
+  if (const auto found = binary.find(name); found != binary.end())
+    return decode_binary_numbers(found->second, datatype_of(input), elements, name);
+  std::vector<const json*> values;
+  flatten(data_of(input), values, limits.max_elements, name);
+  if (static_cast<int64_t>(values.size()) != elements)
+    bad_request("input '" + name + "': " + std::to_string(values.size()) + " elements for shape " +
+                input["shape"].dump());
+  std::vector<double> numbers(values.size());
+  for (size_t i = 0; i < values.size(); ++i) numbers[i] = checked_number(*values[i], name, i);
+  return numbers;
+}
+
+// The input's strings (BYTES), from JSON or binary data, each at most max_string_bytes.
+std::vector<std::string> strings_of(const json& input, const std::string& name, int64_t elements,
+                                    const BinaryInputs& binary, const RequestLimits& limits) {
+  if (const auto found = binary.find(name); found != binary.end())
+    return decode_binary_strings(found->second, elements, limits.max_string_bytes, name);
+  std::vector<const json*> values;
+  flatten(data_of(input), values, limits.max_elements, name);
+  if (static_cast<int64_t>(values.size()) != elements)
+    bad_request("input '" + name + "': " + std::to_string(values.size()) + " elements for shape " +
+                input["shape"].dump());
+  std::vector<std::string> strings;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!values[i]->is_string() || values[i]->get<std::string>().size() > limits.max_string_bytes)
+      bad_request("input '" + name + "': element " + std::to_string(i) + " must be a string of at most " +
+                  std::to_string(limits.max_string_bytes) + " bytes");
+    strings.push_back(values[i]->get<std::string>());
+  }
+  return strings;
+}
+
+// Reads the request's output selections and their binary_data flags.
+void read_outputs(const json& root, const ServedModel& served, const json& known, InferRequest& request) {
+  if (root.contains("parameters") && root["parameters"].is_object() &&
+      root["parameters"].contains("binary_data_output")) {
+    if (!root["parameters"]["binary_data_output"].is_boolean()) bad_request("binary_data_output must be true or false");
+    request.binary_by_default = root["parameters"]["binary_data_output"].get<bool>();
+  }
+  if (!root.contains("outputs")) return;
+  if (!root["outputs"].is_array() || root["outputs"].size() > 16) bad_request("'outputs' must be a list of up to 16");
+  for (const json& output : root["outputs"]) {
+    if (!output.is_object() || !output.contains("name") || !output["name"].is_string())
+      bad_request("each of 'outputs' needs a 'name'");
+    const std::string name = output["name"].get<std::string>();
+    bool found = false;
+    for (const json& k : known) found = found || k["name"] == name;
+    if (!found && name == "probabilities" && served.model.classification())
+      throw RequestError(403, "output 'probabilities' is not allowed by this model's output policy (" +
+                                  served.policy.text() + ")");
+    if (!found) bad_request("unknown output '" + name + "'");
+    request.outputs.push_back(name);
+    if (output.contains("parameters") && output["parameters"].is_object() &&
+        output["parameters"].contains("binary_data")) {
+      const json& flag = output["parameters"]["binary_data"];
+      if (!flag.is_boolean()) bad_request("output '" + name + "': binary_data must be true or false");
+      (flag.get<bool>() ? request.binary_outputs : request.json_outputs).push_back(name);
+    }
+  }
 }
 
 const json& find_input(const json& inputs, const std::string& name) {
@@ -160,12 +255,19 @@ std::string model_metadata_json(const ServedModel& served) {
       .dump(-1, ' ', false, json::error_handler_t::replace);  // names from a CSV file need not be UTF-8
 }
 
-InferRequest decode_infer_request(std::string_view body, const ServedModel& served, const RequestLimits& limits) {
-  if (json_nesting_depth(body) > limits.max_json_depth)
+bool InferRequest::wants_binary(const std::string& output) const {
+  if (std::find(binary_outputs.begin(), binary_outputs.end(), output) != binary_outputs.end()) return true;
+  if (std::find(json_outputs.begin(), json_outputs.end(), output) != json_outputs.end()) return false;
+  return binary_by_default;
+}
+
+InferRequest decode_infer_request(std::string_view json_body, const ServedModel& served, const RequestLimits& limits,
+                                  std::string_view binary_tensors) {
+  if (json_nesting_depth(json_body) > limits.max_json_depth)
     bad_request("JSON nested deeper than " + std::to_string(limits.max_json_depth) + " levels");
   json root;
   try {
-    root = json::parse(body);  // NaN and Infinity are not JSON: refused here
+    root = json::parse(json_body);  // NaN and Infinity are not JSON: refused here
   } catch (const json::exception& e) {
     bad_request(std::string("not valid JSON: ") + e.what());
   }
@@ -179,24 +281,10 @@ InferRequest decode_infer_request(std::string_view body, const ServedModel& serv
     request.id = root["id"].get<std::string>();
     request.has_id = true;
   }
-  if (root.contains("outputs")) {
-    if (!root["outputs"].is_array() || root["outputs"].size() > 16) bad_request("'outputs' must be a list of up to 16");
-    const json known = output_metadata(served);
-    for (const json& output : root["outputs"]) {
-      if (!output.is_object() || !output.contains("name") || !output["name"].is_string())
-        bad_request("each of 'outputs' needs a 'name'");
-      const std::string name = output["name"].get<std::string>();
-      bool found = false;
-      for (const json& k : known) found = found || k["name"] == name;
-      if (!found && name == "probabilities" && m.classification())
-        throw RequestError(403, "output 'probabilities' is not allowed by this model's output policy (" +
-                                    served.policy.text() + ")");
-      if (!found) bad_request("unknown output '" + name + "'");
-      request.outputs.push_back(name);
-    }
-  }
+  read_outputs(root, served, output_metadata(served), request);
   const json& inputs = root["inputs"];
   if (inputs.size() > 1024) bad_request("more than 1024 inputs");
+  const BinaryInputs binary = claim_binary_inputs(inputs, binary_tensors);
 
   if (m.images) {
     const json& input = find_input(inputs, kImage);
@@ -210,13 +298,11 @@ InferRequest decode_infer_request(std::string_view body, const ServedModel& serv
     request.rows = shape[0];
     if (request.rows > limits.max_rows)
       throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request");
-    std::vector<const json*> values;
-    flatten(data_of(input), values, limits.max_elements, kImage);
-    if (static_cast<int64_t>(values.size()) != elements)
-      bad_request("input 'image': " + std::to_string(values.size()) + " elements for shape " + input["shape"].dump());
-    std::vector<int64_t> dims = shape;
-    request.images = Tensor(Shape(dims));
-    for (size_t i = 0; i < values.size(); ++i) request.images[static_cast<int64_t>(i)] = static_cast<float>(checked_number(*values[i], kImage, i));
+    const std::vector<double> values = numbers_of(input, kImage, elements, binary, limits);
+    request.images = Tensor(Shape(shape));
+    for (size_t i = 0; i < values.size(); ++i) request.images[static_cast<int64_t>(i)] = static_cast<float>(values[i]);
+    for (const json& other : inputs)
+      if (name_of(other) != kImage) bad_request("unknown input '" + name_of(other) + "'");
     return request;
   }
 
@@ -244,11 +330,8 @@ InferRequest decode_infer_request(std::string_view body, const ServedModel& serv
       bad_request("input 'features': shape " + input["shape"].dump() + " does not match the model's [-1, " +
                   std::to_string(numeric.size()) + "]");
     set_rows(shape[0], kFeatures);
-    std::vector<const json*> values;
-    flatten(data_of(input), values, limits.max_elements, kFeatures);
-    if (static_cast<int64_t>(values.size()) != elements)
-      bad_request("input 'features': " + std::to_string(values.size()) + " elements for shape " + input["shape"].dump());
-    for (size_t i = 0; i < values.size(); ++i) cells[numeric[i % numeric.size()]].push_back(float_cell(*values[i], kFeatures, i));
+    const std::vector<double> values = numbers_of(input, kFeatures, elements, binary, limits);
+    for (size_t i = 0; i < values.size(); ++i) cells[numeric[i % numeric.size()]].push_back(float_cell(values[i]));
   }
   for (size_t c : categorical) {
     const std::string& name = schema.input_columns[c];
@@ -259,20 +342,10 @@ InferRequest decode_infer_request(std::string_view body, const ServedModel& serv
     if (!(shape.size() == 1 || (shape.size() == 2 && shape[1] == 1)))
       bad_request("input '" + name + "': shape " + input["shape"].dump() + " must be [N] or [N, 1]");
     set_rows(shape[0], name);
-    std::vector<const json*> values;
-    flatten(data_of(input), values, limits.max_elements, name);
-    if (static_cast<int64_t>(values.size()) != elements)
-      bad_request("input '" + name + "': " + std::to_string(values.size()) + " elements for shape " + input["shape"].dump());
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (!values[i]->is_string() || values[i]->get<std::string>().size() > limits.max_string_bytes)
-        bad_request("input '" + name + "': element " + std::to_string(i) + " must be a string of at most " +
-                    std::to_string(limits.max_string_bytes) + " bytes");
-      cells[c].push_back(values[i]->get<std::string>());
-    }
+    cells[c] = strings_of(input, name, elements, binary, limits);
   }
   for (const json& input : inputs) {  // anything else is a mistake worth naming
-    const std::string name = input.is_object() && input.contains("name") && input["name"].is_string()
-                                 ? input["name"].get<std::string>() : "";
+    const std::string name = name_of(input);
     bool known = name == kFeatures && !numeric.empty();
     for (size_t c : categorical) known = known || name == schema.input_columns[c];
     if (!known) bad_request("unknown input '" + name + "'");
@@ -289,27 +362,58 @@ InferRequest decode_infer_request(std::string_view body, const ServedModel& serv
   return request;
 }
 
-std::string infer_response_json(const InferRequest& request, const ServedModel& served) {
+Dataset encode_request(const InferRequest& request, const ServedModel& served) {
   const SavedModel& m = served.model;
-  RowPredictions predictions;
   if (m.images) {
     Dataset rows;
     rows.x = request.images;
     m.preprocessor.apply(rows.x);
     for (int64_t r = 0; r < request.rows; ++r) rows.lines.push_back(r + 1);
-    predictions = predict_encoded_rows(m.model, m.schema, rows);
-  } else {
-    try {
-      predictions = m.predict_rows(request.table);
-    } catch (const ValueError& e) {  // a category or number the schema cannot read
-      throw RequestError(400, e.what());
-    }
+    return rows;
   }
+  try {
+    return m.encode(request.table);
+  } catch (const ValueError& e) {  // a category or number the schema cannot read
+    throw RequestError(400, e.what());
+  }
+}
+
+RowPredictions predict_request(const Dataset& rows, const ServedModel& served) {
+  return predict_encoded_rows(served.model.model, served.model.schema, rows);
+}
+
+std::vector<int64_t> predicted_classes(const RowPredictions& predictions) {
+  const int64_t rows = static_cast<int64_t>(predictions.lines.size());
+  std::vector<int64_t> classes(static_cast<size_t>(rows), 0);
+  if (predictions.probabilities.numel() == 0 || predictions.probabilities.shape().dims().size() != 2) return classes;
+  const int64_t k = predictions.probabilities.shape(1);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = predictions.probabilities.data() + r * k;
+    classes[size_t(r)] = std::max_element(row, row + k) - row;
+  }
+  return classes;
+}
+
+InferResponse encode_infer_response(const InferRequest& request, const RowPredictions& predictions,
+                                    const ServedModel& served) {
+  const SavedModel& m = served.model;
   auto wanted = [&](const char* name) {
     if (request.outputs.empty()) return true;
     return std::find(request.outputs.begin(), request.outputs.end(), name) != request.outputs.end();
   };
   json outputs = json::array();
+  std::string binary;
+  // One output: its data in JSON, or its bytes after the JSON with their size named.
+  auto add = [&](json output, const std::string& name, const auto& write_binary, json values) {
+    if (request.wants_binary(name)) {
+      const size_t before = binary.size();
+      write_binary(binary);
+      output["parameters"] = {{"binary_data_size", binary.size() - before}};
+    } else {
+      output["data"] = std::move(values);
+    }
+    outputs.push_back(std::move(output));
+  };
   const int64_t rows = request.rows;
   if (m.classification()) {
     const int64_t classes = m.schema.class_count();
@@ -317,23 +421,39 @@ std::string infer_response_json(const InferRequest& request, const ServedModel& 
       std::vector<float> data(predictions.probabilities.data(), predictions.probabilities.data() + rows * classes);
       for (int64_t r = 0; r < rows; ++r) served.policy.apply(data.data() + r * classes, classes);
       json values = json::array();
-      for (float v : data) values.push_back(shortest(v));
-      outputs.push_back({{"name", "probabilities"}, {"datatype", "FP32"}, {"shape", {rows, classes}}, {"data", values}});
+      if (!request.wants_binary("probabilities"))
+        for (float v : data) values.push_back(shortest(v));
+      add({{"name", "probabilities"}, {"datatype", "FP32"}, {"shape", {rows, classes}}}, "probabilities",
+          [&](std::string& out) { append_binary_floats(out, data.data(), int64_t(data.size())); }, std::move(values));
     }
-    if (wanted("label")) outputs.push_back({{"name", "label"}, {"datatype", "BYTES"}, {"shape", {rows}},
-                                            {"data", predictions.labels}});
+    if (wanted("label"))
+      add({{"name", "label"}, {"datatype", "BYTES"}, {"shape", {rows}}}, "label",
+          [&](std::string& out) { append_binary_strings(out, predictions.labels); }, predictions.labels);
   } else if (wanted("value")) {
+    std::vector<float> data(static_cast<size_t>(rows));
     json values = json::array();
     for (int64_t r = 0; r < rows; ++r) {
-      float v = predictions.values[r];
-      served.policy.apply(&v, 1);
-      values.push_back(shortest(v));
+      data[size_t(r)] = predictions.values[r];
+      served.policy.apply(&data[size_t(r)], 1);
+      values.push_back(shortest(data[size_t(r)]));
     }
-    outputs.push_back({{"name", "value"}, {"datatype", "FP32"}, {"shape", {rows}}, {"data", values}});
+    add({{"name", "value"}, {"datatype", "FP32"}, {"shape", {rows}}}, "value",
+        [&](std::string& out) { append_binary_floats(out, data.data(), rows); }, std::move(values));
   }
   json response{{"model_name", served.name}, {"model_version", "1"}, {"outputs", outputs}};
   if (request.has_id) response["id"] = request.id;
-  return response.dump(-1, ' ', false, json::error_handler_t::replace);
+  InferResponse encoded;
+  encoded.body = response.dump(-1, ' ', false, json::error_handler_t::replace);
+  encoded.json_bytes = encoded.body.size();
+  encoded.binary = !binary.empty() || std::any_of(outputs.begin(), outputs.end(), [](const json& o) {
+    return o.contains("parameters");
+  });
+  encoded.body += binary;
+  return encoded;
+}
+
+InferResponse infer(const InferRequest& request, const ServedModel& served) {
+  return encode_infer_response(request, predict_request(encode_request(request, served), served), served);
 }
 
 }  // namespace citadel::serving

@@ -40,6 +40,11 @@ void Metrics::record(const std::string& model, int status, const std::string& re
   ++h.count;
 }
 
+void Metrics::record_extraction_alarm(const std::string& model) {
+  std::lock_guard lock(mutex_);
+  ++extraction_alarms_[model];
+}
+
 void Metrics::record_reload(bool ok) {
   std::lock_guard lock(mutex_);
   ++(ok ? reloads_ok_ : reloads_failed_);
@@ -77,6 +82,20 @@ std::string Metrics::text(const ModelTable& models) const {
          "# TYPE citadel_model_reloads_total counter\n"
          "citadel_model_reloads_total{result=\"ok\"} " + std::to_string(reloads_ok_) + "\n"
          "citadel_model_reloads_total{result=\"failed\"} " + std::to_string(reloads_failed_) + "\n";
+  out += "# HELP citadel_extraction_alarms_total Tokens whose query stream raised the extraction alarm, by model.\n"
+         "# TYPE citadel_extraction_alarms_total counter\n";
+  for (const auto& model : models.all()) {
+    const auto found = extraction_alarms_.find(model->name);
+    out += "citadel_extraction_alarms_total{model=\"" + label(model->name) + "\"} " +
+           std::to_string(found == extraction_alarms_.end() ? 0 : found->second) + "\n";
+  }
+  out += "# HELP citadel_extraction_alarms_total Tokens whose query stream raised the extraction alarm, by model.\n"
+         "# TYPE citadel_extraction_alarms_total counter\n";
+  for (const auto& model : models.all()) {
+    const auto found = extraction_alarms_.find(model->name);
+    out += "citadel_extraction_alarms_total{model=\"" + label(model->name) + "\"} " +
+           std::to_string(found == extraction_alarms_.end() ? 0 : found->second) + "\n";
+  }
   return out;
 }
 

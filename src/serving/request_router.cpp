@@ -2,6 +2,7 @@
 // endpoints; an inference is decoded and admitted (rate, budget) before it may compute.
 #include <nlohmann/json.hpp>
 
+#include "citadel/serving/binary_tensors.hpp"
 #include "citadel/version.hpp"
 #include "server_internals.hpp"
 
@@ -62,7 +63,7 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
     if (!get) return failure(405, "use GET", "method");
     nlohmann::json names = nlohmann::json::array();
     for (const auto& m : models_.all()) names.push_back(m->name);
-    o.body = nlohmann::json{{"name", "citadel"}, {"version", kVersion}, {"extensions", nlohmann::json::array()},
+    o.body = nlohmann::json{{"name", "citadel"}, {"version", kVersion}, {"extensions", {"binary_tensor_data"}},
                             {"models", names}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return o;
   }
@@ -85,11 +86,27 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
   }
   if (action != "infer") return failure(404, "no such endpoint: " + target.substr(0, 200), "not_found");
   if (!post) return failure(405, "use POST", "method");
-  if (const auto type = request.find(http::field::content_type);
-      type != request.end() && std::string_view(type->value()).rfind("application/json", 0) != 0)
-    return failure(415, "send the request as application/json", "media_type");
+  const std::string monitored = served->name + "\n" + o.token;  // one query stream per token and model
+  if (monitor_ && options_.block_on_alarm && monitor_->state(monitored).alarm) {
+    Outcome refused = failure(403, "this token's queries raised the extraction alarm for model '" + served->name +
+                                       "'; ask the operator", "extraction_alarm");
+    refused.token = o.token, refused.model = o.model;
+    return refused;
+  }
+  // Triton's binary tensor extension: a JSON header of this many bytes, then raw tensors.
+  const auto header_length = request.find("Inference-Header-Content-Length");
+  const bool binary = header_length != request.end();
+  if (const auto type = request.find(http::field::content_type); type != request.end()) {
+    const std::string_view value = type->value();
+    if (value.rfind("application/json", 0) != 0 && !(binary && value.rfind("application/octet-stream", 0) == 0))
+      return failure(415, binary ? "send a binary request as application/octet-stream"
+                                 : "send the request as application/json", "media_type");
+  }
   try {
-    auto decoded = std::make_shared<InferRequest>(decode_infer_request(request.body(), *served, options_.limits));
+    BinaryBody body{request.body(), {}};
+    if (binary) body = split_binary_body(request.body(), header_length->value());
+    auto decoded = std::make_shared<InferRequest>(decode_infer_request(body.json, *served, options_.limits,
+                                                                       body.tensors));
     o.rows = decoded->rows;
     if (token != nullptr) {  // before any computation
       const Admission admission = access_.admit(*token, decoded->rows);
@@ -100,9 +117,20 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         return refused;
       }
     }
-    compute = [served, decoded, o]() mutable {
+    compute = [served, decoded, o, monitor = monitor_.get(), monitored]() mutable {
       try {
-        o.body = infer_response_json(*decoded, *served);
+        const Dataset rows = encode_request(*decoded, *served);
+        const RowPredictions predictions = predict_request(rows, *served);
+        if (monitor != nullptr) {
+          const ExtractionState state = monitor->observe(monitored, rows.x, predicted_classes(predictions));
+          if (state.raised_now) o.extraction_alarm = state.w;
+        }
+        InferResponse response = encode_infer_response(*decoded, predictions, *served);
+        o.body = std::move(response.body);
+        if (response.binary) {
+          o.content_type = "application/octet-stream";
+          o.inference_header_length = response.json_bytes;
+        }
       } catch (const RequestError& e) {
         o.status = e.status(), o.body = error_json(e.what()), o.rejection = "input";
       } catch (const std::exception& e) {

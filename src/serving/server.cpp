@@ -19,6 +19,7 @@ Server::Impl::Impl(std::vector<ServedModel> models, std::optional<TokenStore> to
       access_(std::move(usage_path)),
       options_(std::move(options)),
       loader_(std::move(loader)),
+      monitor_(options_.extraction_monitor ? std::make_unique<ExtractionMonitor>(*options_.extraction_monitor) : nullptr),
       acceptor_(io_),
       compute_(static_cast<size_t>(std::max(1, options_.compute_threads))),
       usage_timer_(io_) {}
@@ -139,6 +140,15 @@ void Server::Impl::forget_failures(const std::string& address) {
 void Server::Impl::finished(const Outcome& o, const std::string& address, const std::string& target,
                             double milliseconds) {
   metrics_.record(o.model, o.status, o.rejection, milliseconds / 1000.0);
+  if (o.extraction_alarm) {
+    metrics_.record_extraction_alarm(o.model);
+    // Always logged: it is what the operator must see.
+    const std::string alarm = nlohmann::json{{"time", utc_timestamp()}, {"event", "extraction_alarm"},
+                                             {"token", o.token}, {"model", o.model}, {"w", *o.extraction_alarm},
+                                             {"blocking", options_.block_on_alarm}}
+                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::fprintf(stderr, "%s\n", alarm.c_str());
+  }
   if (!options_.log_requests) return;
   const std::string line = nlohmann::json{{"time", utc_timestamp()}, {"client", address},
                                           {"target", target.substr(0, 200)}, {"token", o.token},

@@ -38,6 +38,8 @@ struct Outcome {
   int64_t rows = 0;
   int retry_after = 0;
   bool unauthorized = false;
+  std::optional<size_t> inference_header_length;  // a binary body: the JSON header's bytes
+  std::optional<double> extraction_alarm;  // raised by this request: the W that raised it
 };
 Outcome answer(const std::string& body);
 Outcome failure(int status, const std::string& message, const std::string& rejection);
@@ -62,6 +64,7 @@ class Metrics {
  public:
   void record(const std::string& model, int status, const std::string& rejection, double seconds);
   void record_reload(bool ok);
+  void record_extraction_alarm(const std::string& model);
   std::string text(const ModelTable& models) const;
 
  private:
@@ -76,6 +79,7 @@ class Metrics {
   std::map<std::string, int64_t> rejections_;
   std::map<std::string, Histogram> latency_;
   int64_t reloads_ok_ = 0, reloads_failed_ = 0;
+  std::map<std::string, int64_t> extraction_alarms_;
 };
 
 class Server::Impl {
@@ -122,6 +126,7 @@ class Server::Impl {
   AccessControl access_;
   ServerOptions options_;
   ModelLoader loader_;
+  std::unique_ptr<ExtractionMonitor> monitor_;  // null when monitoring is off
   net::io_context io_;
   tcp::acceptor acceptor_;
   net::thread_pool compute_;

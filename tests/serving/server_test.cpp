@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -154,6 +155,49 @@ TEST(Serve, InferGivesWhatPredictRowsGives) {
   ASSERT_EQ(label.status, 200);
   EXPECT_EQ(json::parse(label.body)["outputs"].size(), 1u);
   EXPECT_EQ(json::parse(label.body)["outputs"][0]["name"], "label");
+}
+
+// Triton's binary tensor extension over HTTP: the extension is announced, raw FP32 rows
+// after the JSON header predict what the JSON rows predict, binary outputs come back with
+// Inference-Header-Content-Length, and a header length past the body is a 400.
+TEST(Serve, BinaryTensorRequestsPredictWhatJsonRequestsPredict) {
+  Running r = start({{}});
+  const std::string& token = r.tokens[0];
+  const json server = json::parse(http_exchange(r.port, http_request("GET", "/v2", "", token)).body);
+  EXPECT_EQ(server["extensions"], (json{"binary_tensor_data"}));
+  const json reference =
+      json::parse(http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(2), token)).body);
+  const float rows[16] = {6, 148, 72, 35, 0, 33.6f, 0.627f, 50, 1, 85, 66, 29, 0, 26.6f, 0.351f, 31};
+  const std::string tensor(reinterpret_cast<const char*>(rows), sizeof rows);
+  auto binary_request = [&](const json& header, const std::string& tensors, const std::string& length) {
+    const std::string text = header.dump();
+    return "POST /v2/models/pima/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+           "\r\nContent-Type: application/octet-stream\r\nInference-Header-Content-Length: " + length +
+           "\r\nContent-Length: " + std::to_string(text.size() + tensors.size()) + "\r\n\r\n" + text + tensors;
+  };
+  json header{{"inputs", {{{"name", "features"}, {"datatype", "FP32"}, {"shape", {2, 8}},
+                          {"parameters", {{"binary_data_size", tensor.size()}}}}}},
+              {"outputs", {{{"name", "probabilities"}, {"parameters", {{"binary_data", true}}}}, {{"name", "label"}}}}};
+  const HttpAnswer answer = http_exchange(r.port, binary_request(header, tensor, std::to_string(header.dump().size())));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(answer.header("Content-Type"), "application/octet-stream");
+  const size_t json_bytes = std::stoul(answer.header("Inference-Header-Content-Length"));
+  ASSERT_EQ(answer.body.size(), json_bytes + 16);
+  const json head = json::parse(answer.body.substr(0, json_bytes));
+  EXPECT_EQ(head["outputs"][0]["parameters"]["binary_data_size"], 16);
+  EXPECT_EQ(head["outputs"][1]["data"], reference["outputs"][1]["data"]);  // label stayed JSON
+  float probabilities[4];
+  std::memcpy(probabilities, answer.body.data() + json_bytes, sizeof probabilities);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_FLOAT_EQ(probabilities[i], reference["outputs"][0]["data"][i].get<float>()) << i;
+  const size_t length = header.dump().size();
+  EXPECT_EQ(http_exchange(r.port, binary_request(header, tensor, std::to_string(length + 100))).status, 400);
+  EXPECT_EQ(http_exchange(r.port, binary_request(header, tensor.substr(0, 60), std::to_string(length))).status, 400);
+  EXPECT_EQ(http_exchange(r.port, binary_request(header, tensor, "x")).status, 400);
+  // Octet-stream without the header is not a request this server reads.
+  std::string plain = http_request("POST", "/v2/models/pima/infer", infer_body(1), token);
+  plain.replace(plain.find("application/json"), 16, "application/octet-stream");
+  EXPECT_EQ(http_exchange(r.port, plain).status, 415);
 }
 
 TEST(Serve, WrongMissingOrRevokedTokensAreRefusedBeforeAnyComputation) {
@@ -425,4 +469,40 @@ TEST(Serve, MetricsCountRequestsAndRejectionsAndNeverNameTokens) {
     EXPECT_NE(page.body.find(line), std::string::npos) << line << " in\n" << page.body;
   EXPECT_EQ(page.body.find(token.substr(4, 12)), std::string::npos);
   EXPECT_EQ(page.body.find("client0"), std::string::npos);  // no per-token labels
+}
+
+// A client probing the model along lines between real rows (a boundary search, as model
+// extraction does it) raises the extraction alarm: counted in /metrics, and with
+// block_on_alarm that token is refused (403) while another keeps being served.
+TEST(Serve, ExtractionAlarmIsRaisedCountedAndBlocks) {
+  ServerOptions options;
+  options.block_on_alarm = true;
+  Running r = start({{}, {}}, "full", options);
+  const std::string &prober = r.tokens[0], &other = r.tokens[1];
+  const CsvTable pima = read_csv(CITADEL_PIMA_CSV);
+  auto cell = [&](int64_t row, int64_t column) { return std::stod(std::string(pima.cells[size_t(row * 9 + column)])); };
+  auto ask = [&](const std::vector<double>& features, const std::string& token) {
+    json body{{"inputs", {{{"name", "features"}, {"datatype", "FP32"}, {"shape", {1, 8}}, {"data", features}}}}};
+    return http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", body.dump(), token));
+  };
+  int requests = 0, refused_at = -1;
+  for (int64_t pair = 0; pair < 60 && refused_at < 0; ++pair) {
+    std::vector<double> a(8), b(8);
+    for (int64_t c = 0; c < 8; ++c) a[size_t(c)] = cell(2 * pair, c), b[size_t(c)] = cell(2 * pair + 1, c);
+    for (int step = 1; step <= 8 && refused_at < 0; ++step) {  // halving steps from a towards b
+      const double t = std::ldexp(1.0, -step);
+      std::vector<double> p(8);
+      for (size_t c = 0; c < 8; ++c) p[c] = (1 - t) * a[c] + t * b[c];
+      const HttpAnswer answer = ask(p, prober);
+      ++requests;
+      if (answer.status == 403) refused_at = requests;
+      else ASSERT_EQ(answer.status, 200) << answer.body;
+    }
+  }
+  ASSERT_GT(refused_at, 0) << "no alarm in " << requests << " probing requests";
+  EXPECT_NE(ask({1, 85, 66, 29, 0, 26.6, 0.351, 31}, prober).body.find("extraction alarm"), std::string::npos);
+  EXPECT_EQ(ask({1, 85, 66, 29, 0, 26.6, 0.351, 31}, other).status, 200);
+  const HttpAnswer page = http_exchange(r.port, http_request("GET", "/metrics", "", other));
+  EXPECT_NE(page.body.find("citadel_extraction_alarms_total{model=\"pima\"} 1"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("citadel_rejections_total{reason=\"extraction_alarm\"} 2"), std::string::npos) << page.body;
 }

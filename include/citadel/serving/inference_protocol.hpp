@@ -40,7 +40,8 @@ struct RequestLimits {
 };
 
 // A decoded infer request: the rows as a table of raw cells (CSV models) or an image
-// tensor, the id to echo and the outputs asked for (empty: all the policy allows).
+// tensor, the id to echo and the outputs asked for (empty: all the policy allows), each
+// in JSON or, asked for so, as binary data after the JSON.
 struct InferRequest {
   std::string id;
   bool has_id = false;
@@ -48,14 +49,38 @@ struct InferRequest {
   CsvTable table;
   Tensor images;
   std::vector<std::string> outputs;
+  std::vector<std::string> binary_outputs;  // "binary_data": true on the output
+  std::vector<std::string> json_outputs;    // "binary_data": false on the output
+  bool binary_by_default = false;           // the request's "binary_data_output"
+  bool wants_binary(const std::string& output) const;
+};
+
+// The response body; with binary outputs, its first `json_bytes` are the JSON header
+// (the value of Inference-Header-Content-Length) and the body is application/octet-stream.
+struct InferResponse {
+  std::string body;
+  size_t json_bytes = 0;
+  bool binary = false;
 };
 
 // GET /v2/models/{name} (and the model's entry in /v2): JSON text.
 std::string model_metadata_json(const ServedModel& served);
 // POST /v2/models/{name}/infer: RequestError (400, 403) naming the input, field or
-// element at fault.
-InferRequest decode_infer_request(std::string_view body, const ServedModel& served, const RequestLimits& limits);
-// Predicts and writes the response JSON, the output policy applied.
-std::string infer_response_json(const InferRequest& request, const ServedModel& served);
+// element at fault. `binary_tensors`: what follows the JSON header in a binary request
+// (see binary_tensors.hpp), claimed by the inputs' "binary_data_size" in their order.
+InferRequest decode_infer_request(std::string_view json_body, const ServedModel& served, const RequestLimits& limits,
+                                  std::string_view binary_tensors = {});
+// The request's rows as the model reads them: encoded and preprocessed (400 when a cell
+// cannot be read under the model's schema).
+Dataset encode_request(const InferRequest& request, const ServedModel& served);
+// The model's predictions for rows encode_request gave.
+RowPredictions predict_request(const Dataset& rows, const ServedModel& served);
+// The predicted class of each row (0 for every row of a regression model).
+std::vector<int64_t> predicted_classes(const RowPredictions& predictions);
+// The response for those predictions, the output policy applied.
+InferResponse encode_infer_response(const InferRequest& request, const RowPredictions& predictions,
+                                    const ServedModel& served);
+// predict_request, then encode_infer_response.
+InferResponse infer(const InferRequest& request, const ServedModel& served);
 
 }  // namespace citadel::serving

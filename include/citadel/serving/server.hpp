@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "citadel/serving/access_control.hpp"
+#include "citadel/serving/extraction_monitor.hpp"
 #include "citadel/serving/inference_protocol.hpp"
 #include "citadel/serving/token_store.hpp"
 
@@ -32,6 +33,10 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{30'000};    // a kept-alive connection between requests
   RequestLimits limits = {};
   bool log_requests = true;  // one JSON line per request on stderr (never the token)
+  // Extraction monitoring per token and model (nullopt: off); an alarm is logged and
+  // counted, and with `block_on_alarm` the token is refused that model (403) from then on.
+  std::optional<ExtractionMonitorOptions> extraction_monitor = ExtractionMonitorOptions{};
+  bool block_on_alarm = false;
 };
 
 // Loads (and verifies) a model file again for reload(): name, path, output policy.

@@ -1,0 +1,62 @@
+// Model-extraction monitoring per client, after PRADA (Juuti et al., 2019): for each token,
+// each query's smallest L2 distance to the earlier queries of the same predicted class that
+// grew the token's set. Real rows give distances whose logarithms are close to normal;
+// the small steps an extraction attack takes around a few real rows do not. When the
+// Shapiro–Wilk W of a token's log-distances falls below `alarm_below`, the token is
+// flagged, and stays flagged until the server restarts. An exact repeat of a query is
+// not counted (a retry tells the client nothing new).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "citadel/core/tensor.hpp"
+
+namespace citadel::serving {
+
+struct ExtractionMonitorOptions {
+  double alarm_below = 0.85;        // δ: the W below which a token's stream is flagged
+  int64_t min_distances = 100;      // no verdict on fewer distances
+  int64_t max_distances = 5'000;    // the newest kept per token (Shapiro–Wilk's range)
+  int64_t max_kept_queries = 2'048;  // per token, all classes: memory is bounded by this × inputs
+  int64_t test_every = 10;          // distances between two tests
+};
+
+struct ExtractionState {
+  bool alarm = false;
+  bool raised_now = false;  // this observation raised it
+  double w = 1;             // the last W computed (1 before the first test)
+  int64_t distances = 0;    // distances kept
+  int64_t queries = 0;      // rows observed
+  int64_t kept = 0;         // queries kept in the growing sets (at most max_kept_queries)
+};
+
+class ExtractionMonitor {
+ public:
+  explicit ExtractionMonitor(ExtractionMonitorOptions options = {});
+  ~ExtractionMonitor();
+  ExtractionMonitor(const ExtractionMonitor&) = delete;
+  ExtractionMonitor& operator=(const ExtractionMonitor&) = delete;
+
+  // Observes a request's rows (N, ...) as the model read them (encoded, preprocessed) and
+  // the class predicted for each (0 for a regression model). Safe from several threads.
+  ExtractionState observe(const std::string& token, const Tensor& rows, const std::vector<int64_t>& classes);
+  ExtractionState state(const std::string& token) const;
+  // The log-distances the token's test runs on, oldest first.
+  std::vector<double> distances(const std::string& token) const;
+  const ExtractionMonitorOptions& options() const { return options_; }
+
+ private:
+  struct Client;
+  Client& client(const std::string& token) const;
+
+  ExtractionMonitorOptions options_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, std::unique_ptr<Client>> clients_;
+};
+
+}  // namespace citadel::serving

@@ -1,0 +1,127 @@
+// The extraction monitor on streams whose nature is known: real-looking rows (independent
+// draws from one distribution), the small steps around a few seeds that synthetic
+// extraction queries take, and a line search to a decision boundary.
+#include "citadel/serving/extraction_monitor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "citadel/core/error.hpp"
+
+using namespace citadel;
+using namespace citadel::serving;
+
+namespace {
+
+constexpr int64_t kWidth = 8;
+
+Tensor row(const std::vector<float>& values) {
+  Tensor t(Shape{1, kWidth});
+  for (int64_t i = 0; i < kWidth; ++i) t[i] = values[size_t(i)];
+  return t;
+}
+
+std::vector<float> draw(std::mt19937_64& rng) {
+  std::normal_distribution<float> normal;
+  std::vector<float> v(kWidth);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+int64_t class_of(const std::vector<float>& v) { return v[0] + v[1] > 0 ? 1 : 0; }
+
+}  // namespace
+
+TEST(ExtractionMonitor, IndependentRealRowsRaiseNoAlarm) {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    std::mt19937_64 rng(seed);
+    ExtractionMonitor monitor;
+    ExtractionState state;
+    for (int q = 0; q < 1500; ++q) {
+      const std::vector<float> v = draw(rng);
+      state = monitor.observe("benign", row(v), {class_of(v)});
+      ASSERT_FALSE(state.alarm) << "seed " << seed << ", query " << q + 1 << ", W " << state.w;
+    }
+    EXPECT_GT(state.w, 0.9);
+    EXPECT_EQ(state.queries, 1500);
+  }
+}
+
+TEST(ExtractionMonitor, SyntheticStepsAroundAFewSeedsRaiseTheAlarm) {
+  std::mt19937_64 rng(3);
+  std::bernoulli_distribution coin;
+  ExtractionMonitor monitor;
+  std::vector<std::vector<float>> known;
+  for (int s = 0; s < 10; ++s) known.push_back(draw(rng));
+  int64_t raised_at = -1, q = 0;
+  for (const auto& v : known) monitor.observe("attacker", row(v), {class_of(v)}), ++q;
+  while (q < 1000 && raised_at < 0) {  // Papernot-style rounds: every known point moved by ±0.1
+    const size_t n = known.size();
+    for (size_t i = 0; i < n && raised_at < 0; ++i) {
+      std::vector<float> moved = known[i];
+      for (float& x : moved) x += coin(rng) ? 0.1f : -0.1f;
+      known.push_back(moved);
+      const ExtractionState state = monitor.observe("attacker", row(moved), {class_of(moved)});
+      ++q;
+      if (state.raised_now) raised_at = q;
+      EXPECT_EQ(state.alarm, raised_at > 0);
+    }
+  }
+  ASSERT_GT(raised_at, 0) << "no alarm in " << q << " queries";
+  EXPECT_LE(raised_at, 200);
+  // The alarm stays raised, and is the attacker's alone.
+  EXPECT_TRUE(monitor.observe("attacker", row(draw(rng)), {0}).alarm);
+  EXPECT_FALSE(monitor.state("someone else").alarm);
+}
+
+TEST(ExtractionMonitor, ALineSearchToTheBoundaryRaisesTheAlarm) {
+  std::mt19937_64 rng(5);
+  ExtractionMonitor monitor;
+  int64_t q = 0, raised_at = -1;
+  while (q < 1000 && raised_at < 0) {
+    const std::vector<float> a = draw(rng), b = draw(rng);  // two real rows, asked first
+    for (const auto& end : {a, b})
+      if (monitor.observe("prober", row(end), {class_of(end)}).raised_now && raised_at < 0) raised_at = q + 1;
+    q += 2;
+    if (class_of(a) == class_of(b)) continue;
+    double lo = 0, hi = 1;
+    for (int step = 0; step < 8 && raised_at < 0; ++step) {
+      const double mid = (lo + hi) / 2;
+      std::vector<float> p(kWidth);
+      for (int64_t i = 0; i < kWidth; ++i) p[size_t(i)] = float((1 - mid) * a[size_t(i)] + mid * b[size_t(i)]);
+      const int64_t c = class_of(p);
+      if (monitor.observe("prober", row(p), {c}).raised_now) raised_at = q + 1;
+      ++q;
+      (c == class_of(a) ? lo : hi) = mid;
+    }
+  }
+  ASSERT_GT(raised_at, 0);
+  EXPECT_LE(raised_at, 300);
+}
+
+TEST(ExtractionMonitor, RetriesAreNotDistancesAndMemoryIsBounded) {
+  ExtractionMonitor monitor({.max_distances = 300, .max_kept_queries = 5});
+  std::mt19937_64 rng(9);
+  const std::vector<float> same = draw(rng);
+  for (int i = 0; i < 200; ++i) monitor.observe("retrying", row(same), {0});
+  const ExtractionState retrying = monitor.state("retrying");
+  EXPECT_EQ(retrying.distances, 0);
+  EXPECT_FALSE(retrying.alarm);
+  ExtractionState state;
+  for (int i = 0; i < 1000; ++i) {
+    const std::vector<float> v = draw(rng);
+    state = monitor.observe("busy", row(v), {class_of(v)});
+  }
+  EXPECT_EQ(state.kept, 5);
+  EXPECT_EQ(state.distances, 300);
+  EXPECT_EQ(monitor.distances("busy").size(), 300u);
+}
+
+TEST(ExtractionMonitor, BadOptionsAndMismatchedClassesAreRefused) {
+  EXPECT_THROW(ExtractionMonitor({.alarm_below = 1.0}), ValueError);
+  EXPECT_THROW(ExtractionMonitor({.min_distances = 5}), ValueError);
+  EXPECT_THROW(ExtractionMonitor({.max_distances = 6000}), ValueError);
+  ExtractionMonitor monitor;
+  EXPECT_THROW(monitor.observe("x", Tensor(Shape{2, kWidth}), {0}), ValueError);
+}
