@@ -22,8 +22,24 @@ struct ServeFlags {
   serving::ServerOptions server;
   int64_t header_timeout_ms = 10'000, body_timeout_ms = 30'000, idle_timeout_ms = 30'000;
   bool no_extraction_monitor = false;
-  double extraction_alarm_below = serving::ExtractionMonitorOptions{}.alarm_below;
+  std::vector<std::string> extraction_alarm_below;  // NAME=W, or W for every model
 };
+
+// --extraction-alarm-below for the model `name` (unset: the server's default).
+std::optional<double> alarm_below_for(const ServeFlags& s, const std::string& name) {
+  std::optional<double> below;
+  for (const std::string& given : s.extraction_alarm_below) {
+    const size_t equals = given.find('=');
+    if (equals != std::string::npos && given.substr(0, equals) != name) continue;
+    const std::string text = equals == std::string::npos ? given : given.substr(equals + 1);
+    char* end = nullptr;
+    const double w = std::strtod(text.c_str(), &end);
+    CITADEL_CHECK(!text.empty() && *end == '\0' && w > 0 && w < 1, ValueError, "--extraction-alarm-below ", given,
+                  ": expected W or NAME=W with 0 < W < 1");
+    below = w;
+  }
+  return below;
+}
 
 serving::OutputPolicy policy_for(const ServeFlags& s, const std::string& name) {
   serving::OutputPolicy policy;
@@ -67,20 +83,23 @@ int run_serve(ServeFlags& s) {
                                                          : given.substr(0, equals);
     for (const auto& m : models) CITADEL_CHECK(m.name != name, ValueError, "--model: two models named '", name, "'");
     models.push_back(load(name, path, policy_for(s, name)));
+    models.back().extraction_alarm_below = alarm_below_for(s, name);
   }
   std::optional<serving::TokenStore> tokens;
   if (!s.tokens.empty()) tokens = serving::TokenStore::load(s.tokens);
   s.server.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
   s.server.body_timeout = std::chrono::milliseconds(s.body_timeout_ms);
   s.server.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
+  CITADEL_CHECK(s.server.tls_certificate.empty() == s.server.tls_private_key.empty(), ValueError,
+                "serve: --tls-cert and --tls-key go together");
   CITADEL_CHECK(!(s.no_extraction_monitor && s.server.block_on_alarm), ValueError,
                 "serve: --block-on-alarm needs the extraction monitor (drop --no-extraction-monitor)");
   if (s.no_extraction_monitor) s.server.extraction_monitor.reset();
-  else s.server.extraction_monitor->alarm_below = s.extraction_alarm_below;
   serving::Server server(std::move(models), std::move(tokens), s.tokens.empty() ? "" : s.tokens + ".usage", s.server,
                          load);
   server.run_until_signalled([&](uint16_t port) {
-    std::fprintf(stderr, "serve: listening on %s:%u\n", s.server.host.c_str(), unsigned(port));
+    std::fprintf(stderr, "serve: listening on %s:%u%s\n", s.server.host.c_str(), unsigned(port),
+                 s.server.tls_certificate.empty() ? "" : " (HTTPS)");
   });
   std::fprintf(stderr, "serve: stopped\n");
   return 0;
@@ -138,13 +157,19 @@ Command add_serve_command(CLI::App& app) {
   command->add_option("--idle-timeout-ms", s.idle_timeout_ms, "How long a kept-alive connection may idle")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}));
+  command->add_option("--tls-cert", s.server.tls_certificate, "Serve HTTPS with this PEM certificate chain")
+      ->option_text("FILE")
+      ->check(CLI::ExistingFile);
+  command->add_option("--tls-key", s.server.tls_private_key, "The PEM private key of --tls-cert")
+      ->option_text("FILE")
+      ->check(CLI::ExistingFile);
   command->add_flag("!--no-log", s.server.log_requests, "No JSON line per request on stderr");
   command->add_flag("--block-on-alarm", s.server.block_on_alarm,
                     "Refuse a token a model (403) once its queries raised the extraction alarm");
   command->add_option("--extraction-alarm-below", s.extraction_alarm_below,
-                      "The Shapiro-Wilk W of a token's log query distances below which the alarm is raised")
-      ->capture_default_str()
-      ->check(CLI::Range(0.01, 0.99));
+                      "W, or NAME=W: the Shapiro-Wilk W of a token's log query distances below which the "
+                      "extraction alarm is raised (default 0.85)")
+      ->option_text("W|NAME=W");
   command->add_flag("--no-extraction-monitor", s.no_extraction_monitor, "Do not watch query streams for extraction");
   return {command, [flags] { return run_serve(*flags); }};
 }

@@ -31,7 +31,16 @@ std::atomic<int>& thread_count() {
 
 }  // namespace
 
-int num_threads() { return thread_count().load(std::memory_order_relaxed); }
+thread_local int local_thread_count = 0;  // 0: the shared setting
+
+int num_threads() {
+  return local_thread_count > 0 ? local_thread_count : thread_count().load(std::memory_order_relaxed);
+}
+
+void set_thread_local_num_threads(int n) {
+  CITADEL_CHECK(n >= 0, ValueError, "set_thread_local_num_threads needs n >= 0, got ", n);
+  local_thread_count = n;
+}
 
 void set_num_threads(int n) {
   CITADEL_CHECK(n >= 1, ValueError, "set_num_threads needs n >= 1, got ", n);

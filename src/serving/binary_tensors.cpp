@@ -24,7 +24,8 @@ T load(const char* at) {
   return value;
 }
 
-double checked(double value, const std::string& input, int64_t index) {
+double checked(double value, const std::string& input, int64_t index, bool allow_nan) {
+  if (allow_nan && std::isnan(value)) return value;
   if (!std::isfinite(value) || std::abs(value) > double(std::numeric_limits<float>::max()))
     bad_request("input '" + input + "': element " + std::to_string(index) + " is not a finite number float can hold");
   return value;
@@ -64,7 +65,7 @@ int binary_element_size(const std::string& datatype) {
 }
 
 std::vector<double> decode_binary_numbers(std::string_view bytes, const std::string& datatype, int64_t elements,
-                                          const std::string& input) {
+                                          const std::string& input, bool allow_nan) {
   const int size = binary_element_size(datatype);
   if (size == 0) bad_request("input '" + input + "': datatype '" + datatype + "' is not accepted; use FP32");
   if (elements < 0 || static_cast<uint64_t>(elements) != bytes.size() / size || bytes.size() % size != 0)
@@ -78,7 +79,7 @@ std::vector<double> decode_binary_numbers(std::string_view bytes, const std::str
     else if (datatype == "FP64") v = load<double>(at);
     else if (datatype == "INT32") v = load<int32_t>(at);
     else v = double(load<int64_t>(at));
-    values[static_cast<size_t>(i)] = checked(v, input, i);
+    values[static_cast<size_t>(i)] = checked(v, input, i, allow_nan);
   }
   return values;
 }

@@ -61,7 +61,7 @@ std::vector<double> ExtractionMonitor::distances(const std::string& token) const
 }
 
 ExtractionState ExtractionMonitor::observe(const std::string& token, const Tensor& rows,
-                                           const std::vector<int64_t>& classes) {
+                                           const std::vector<int64_t>& classes, std::optional<double> alarm_below) {
   const int64_t n = rows.shape(0), width = n == 0 ? 0 : rows.numel() / n;
   CITADEL_CHECK(static_cast<int64_t>(classes.size()) == n, ValueError, "extraction monitor: ", classes.size(),
                 " classes for ", n, " rows");
@@ -109,7 +109,7 @@ ExtractionState ExtractionMonitor::observe(const std::string& token, const Tenso
     } catch (const ValueError&) {
     }
     c.state.w = w;
-    if (w < options_.alarm_below && !c.state.alarm) c.state.alarm = c.state.raised_now = true;
+    if (w < alarm_below.value_or(options_.alarm_below) && !c.state.alarm) c.state.alarm = c.state.raised_now = true;
   }
   return c.state;
 }

@@ -1,32 +1,60 @@
-// One connection: the header read under the header deadline and limit, the body under the
-// body deadline and limit, framing errors answered and the connection closed, predictions
-// handed to the compute pool, answers written, then the next request (keep-alive).
+// One connection: (with TLS, the handshake under the header deadline,) the header read
+// under the header deadline and limit, the body under the body deadline and limit, framing
+// errors answered and the connection closed, predictions handed to the compute pool,
+// answers written, then the next request (keep-alive).
+#include "citadel/core/threads.hpp"
 #include "server_internals.hpp"
 
 namespace citadel::serving {
 
 using Response = http::response<http::string_body>;
 
-Session::Session(tcp::socket socket, Server::Impl& server, std::string address)
-    : stream_(std::move(socket)), server_(server), address_(std::move(address)) {}
+namespace {
 
-Session::~Session() {
+template <class Stream>
+Stream make_stream(tcp::socket socket, Server::Impl& server) {
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) return Stream(std::move(socket));
+  else return Stream(std::move(socket), *server.tls());
+}
+
+}  // namespace
+
+template <class Stream>
+Session<Stream>::Session(tcp::socket socket, Server::Impl& server, std::string address)
+    : stream_(make_stream<Stream>(std::move(socket), server)), server_(server), address_(std::move(address)) {}
+
+template <class Stream>
+Session<Stream>::~Session() {
   if (answering_) server_.end_request();  // a write that never completed
   server_.release_connection(address_);
 }
 
-void Session::start() { read_header(server_.options().header_timeout); }
+template <class Stream>
+void Session<Stream>::start() {
+  if constexpr (!kTls) {
+    read_header(server_.options().header_timeout);
+  } else {
+    lowest().expires_after(server_.options().header_timeout);  // a handshake that never ends is slowloris too
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (ec) return self->close();  // not TLS, or not a certificate it accepts
+                              self->read_header(self->server_.options().header_timeout);
+                            });
+  }
+}
 
-void Session::read_header(std::chrono::milliseconds deadline) {
+template <class Stream>
+void Session<Stream>::read_header(std::chrono::milliseconds deadline) {
   parser_.emplace();
   parser_->header_limit(server_.options().max_header_bytes);
   parser_->body_limit(server_.options().max_body_bytes);
-  stream_.expires_after(deadline);
+  lowest().expires_after(deadline);
   http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+                          [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
 }
 
-void Session::on_header(beast::error_code ec) {
+template <class Stream>
+void Session<Stream>::on_header(beast::error_code ec) {
   if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
       ec == net::error::connection_reset || ec == net::error::eof)
     return close();
@@ -39,8 +67,8 @@ void Session::on_header(beast::error_code ec) {
   if (request.count(http::field::content_encoding))
     return reject(415, "Content-Encoding is not accepted; send the body uncompressed", "media_type");
   if (parser_->is_done()) return handle();
-  stream_.expires_after(server_.options().body_timeout);
-  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code body_error, size_t) {
+  lowest().expires_after(server_.options().body_timeout);
+  http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code body_error, size_t) {
     if (body_error == http::error::body_limit)
       return self->reject(413, "the request body is larger than allowed", "body_limit");
     if (body_error == beast::error::timeout) return self->reject(408, "the request body took too long", "timeout");
@@ -52,7 +80,8 @@ void Session::on_header(beast::error_code ec) {
   });
 }
 
-void Session::handle() {
+template <class Stream>
+void Session<Stream>::handle() {
   server_.begin_request();  // in flight from the whole request read to the answer written
   answering_ = true;
   started_ = std::chrono::steady_clock::now();
@@ -71,19 +100,21 @@ void Session::handle() {
   if (!compute) {
     if (outcome.unauthorized) {  // a failed attempt costs time, more for repeated failures
       auto timer = std::make_shared<net::steady_timer>(stream_.get_executor(), server_.failed_auth_delay(address_));
-      timer->async_wait([self = shared_from_this(), timer, outcome](const beast::error_code&) { self->respond(outcome); });
+      timer->async_wait([self = this->shared_from_this(), timer, outcome](const beast::error_code&) { self->respond(outcome); });
       return;
     }
     return respond(outcome);
   }
-  net::post(server_.compute(), [self = shared_from_this(), compute = std::move(compute)]() {
+  net::post(server_.compute(), [self = this->shared_from_this(), compute = std::move(compute)]() {
+    set_thread_local_num_threads(self->server_.options().threads_per_prediction);
     Outcome result = compute();
     net::post(self->stream_.get_executor(), [self, result]() { self->respond(result); });
   });
 }
 
 // A framing error: the rest of the connection cannot be trusted, so it closes after this.
-void Session::reject(int status, const std::string& message, const std::string& reason) {
+template <class Stream>
+void Session<Stream>::reject(int status, const std::string& message, const std::string& reason) {
   keep_alive_ = false;
   must_close_ = true;
   version_ = 11;
@@ -92,7 +123,8 @@ void Session::reject(int status, const std::string& message, const std::string& 
   respond(failure(status, message, reason));
 }
 
-void Session::respond(const Outcome& outcome) {
+template <class Stream>
+void Session<Stream>::respond(const Outcome& outcome) {
   auto response = std::make_shared<Response>(static_cast<http::status>(outcome.status), version_);
   response->set(http::field::server, "citadel");
   response->set(http::field::content_type, outcome.content_type);
@@ -106,8 +138,8 @@ void Session::respond(const Outcome& outcome) {
   response->prepare_payload();
   server_.finished(outcome, address_, target_,
                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count());
-  stream_.expires_after(server_.options().body_timeout);
-  http::async_write(stream_, *response, [self = shared_from_this(), response, close_after](beast::error_code ec, size_t) {
+  lowest().expires_after(server_.options().body_timeout);
+  http::async_write(stream_, *response, [self = this->shared_from_this(), response, close_after](beast::error_code ec, size_t) {
     if (self->answering_) self->server_.end_request();
     self->answering_ = false;
     if (ec || close_after) return self->close();
@@ -115,10 +147,14 @@ void Session::respond(const Outcome& outcome) {
   });
 }
 
-void Session::close() {
+template <class Stream>
+void Session<Stream>::close() {
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.socket().close(ignored);
+  lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  lowest().socket().close(ignored);
 }
+
+template class Session<beast::tcp_stream>;
+template class Session<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace citadel::serving

@@ -70,6 +70,9 @@ int64_t shape_product(const json& input, const std::string& name, std::vector<in
 
 // The element as a number float can hold, or a 400 naming it.
 double checked_number(const json& value, const std::string& input, size_t index) {
+  if (value.is_null())
+    bad_request("input '" + input + "': element " + std::to_string(index) +
+                " is missing (null), and this model was not trained to impute (citadel train --missing mean)");
   if (!value.is_number()) bad_request("input '" + input + "': element " + std::to_string(index) + " is not a number");
   const double number = value.get<double>();
   if (!std::isfinite(number) || std::abs(number) > double(std::numeric_limits<float>::max()))
@@ -78,6 +81,7 @@ double checked_number(const json& value, const std::string& input, size_t index)
 }
 
 std::string float_cell(double number) {
+  if (std::isnan(number)) return "";  // a missing cell, as in a CSV file
   char text[32];
   std::snprintf(text, sizeof text, "%.9g", number);  // float round-trips exactly at 9 digits
   return text;
@@ -119,17 +123,19 @@ BinaryInputs claim_binary_inputs(const json& inputs, std::string_view tensors) {
 }
 
 // The input's numbers, from its JSON "data" or its binary data, as many as its shape says.
+// With `missing_allowed` (the model imputes), JSON null and binary NaN are missing: NaN.
 std::vector<double> numbers_of(const json& input, const std::string& name, int64_t elements,
-                               const BinaryInputs& binary, const RequestLimits& limits) {
+                               const BinaryInputs& binary, const RequestLimits& limits, bool missing_allowed = false) {
   if (const auto found = binary.find(name); found != binary.end())
-    return decode_binary_numbers(found->second, datatype_of(input), elements, name);
+    return decode_binary_numbers(found->second, datatype_of(input), elements, name, missing_allowed);
   std::vector<const json*> values;
   flatten(data_of(input), values, limits.max_elements, name);
   if (static_cast<int64_t>(values.size()) != elements)
     bad_request("input '" + name + "': " + std::to_string(values.size()) + " elements for shape " +
                 input["shape"].dump());
   std::vector<double> numbers(values.size());
-  for (size_t i = 0; i < values.size(); ++i) numbers[i] = checked_number(*values[i], name, i);
+  for (size_t i = 0; i < values.size(); ++i)
+    numbers[i] = missing_allowed && values[i]->is_null() ? std::nan("") : checked_number(*values[i], name, i);
   return numbers;
 }
 
@@ -330,7 +336,8 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
       bad_request("input 'features': shape " + input["shape"].dump() + " does not match the model's [-1, " +
                   std::to_string(numeric.size()) + "]");
     set_rows(shape[0], kFeatures);
-    const std::vector<double> values = numbers_of(input, kFeatures, elements, binary, limits);
+    const std::vector<double> values =
+        numbers_of(input, kFeatures, elements, binary, limits, m.preprocessor.imputes_missing());
     for (size_t i = 0; i < values.size(); ++i) cells[numeric[i % numeric.size()]].push_back(float_cell(values[i]));
   }
   for (size_t c : categorical) {
@@ -372,7 +379,7 @@ Dataset encode_request(const InferRequest& request, const ServedModel& served) {
     return rows;
   }
   try {
-    return m.encode(request.table);
+    return m.encode(request.table, m.preprocessor.imputes_missing() ? MissingValues::kMean : MissingValues::kError);
   } catch (const ValueError& e) {  // a category or number the schema cannot read
     throw RequestError(400, e.what());
   }

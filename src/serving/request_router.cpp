@@ -122,7 +122,8 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         const Dataset rows = encode_request(*decoded, *served);
         const RowPredictions predictions = predict_request(rows, *served);
         if (monitor != nullptr) {
-          const ExtractionState state = monitor->observe(monitored, rows.x, predicted_classes(predictions));
+          const ExtractionState state = monitor->observe(monitored, rows.x, predicted_classes(predictions),
+                                                             served->extraction_alarm_below);
           if (state.raised_now) o.extraction_alarm = state.w;
         }
         InferResponse response = encode_infer_response(*decoded, predictions, *served);

@@ -20,6 +20,7 @@ Server::Impl::Impl(std::vector<ServedModel> models, std::optional<TokenStore> to
       options_(std::move(options)),
       loader_(std::move(loader)),
       monitor_(options_.extraction_monitor ? std::make_unique<ExtractionMonitor>(*options_.extraction_monitor) : nullptr),
+      tls_(options_.tls_certificate.empty() ? nullptr : tls_context(options_)),
       acceptor_(io_),
       compute_(static_cast<size_t>(std::max(1, options_.compute_threads))),
       usage_timer_(io_) {}
@@ -77,8 +78,9 @@ std::vector<std::string> Server::Impl::reload() {
   if (!loader_) return failed;
   for (const auto& current : models_.all()) {
     try {
-      auto fresh = std::make_shared<const ServedModel>(loader_(current->name, current->path, current->policy));
-      models_.replace(std::move(fresh));
+      ServedModel fresh = loader_(current->name, current->path, current->policy);
+      fresh.extraction_alarm_below = current->extraction_alarm_below;  // the operator's, as given at start
+      models_.replace(std::make_shared<const ServedModel>(std::move(fresh)));
       metrics_.record_reload(true);
       std::fprintf(stderr, "%s\n", nlohmann::json{{"time", utc_timestamp()}, {"reload", current->name},
                                                   {"file", current->path}, {"result", "ok"}}
@@ -192,7 +194,8 @@ void Server::Impl::accept() {
         held->close(ignored);
       });
     } else {
-      std::make_shared<Session>(std::move(socket), *this, address)->start();
+      if (tls_) std::make_shared<TlsSession>(std::move(socket), *this, address)->start();
+      else std::make_shared<PlainSession>(std::move(socket), *this, address)->start();
     }
     accept();
   });

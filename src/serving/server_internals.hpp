@@ -4,8 +4,10 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -15,6 +17,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "citadel/serving/server.hpp"
@@ -28,6 +31,10 @@ using tcp = net::ip::tcp;
 using Request = http::request<http::string_body>;
 
 std::string error_json(const std::string& message);
+
+// The TLS context of options.tls_certificate and tls_private_key: TLS 1.2 or later, the key
+// checked against the certificate; ValueError naming the file that fails.
+std::unique_ptr<net::ssl::context> tls_context(const ServerOptions& options);
 
 // What a request resolved to, for the response, the log line and the metrics.
 struct Outcome {
@@ -94,6 +101,7 @@ class Server::Impl {
 
   // --- for sessions ---
   const ServerOptions& options() const { return options_; }
+  net::ssl::context* tls() { return tls_.get(); }  // null: plain HTTP
   net::thread_pool& compute() { return compute_; }
   bool stopping() const { return stopped_; }
   void begin_request();
@@ -127,6 +135,7 @@ class Server::Impl {
   ServerOptions options_;
   ModelLoader loader_;
   std::unique_ptr<ExtractionMonitor> monitor_;  // null when monitoring is off
+  std::unique_ptr<net::ssl::context> tls_;      // null without --tls-cert
   net::io_context io_;
   tcp::acceptor acceptor_;
   net::thread_pool compute_;
@@ -136,14 +145,18 @@ class Server::Impl {
   std::atomic<bool> stopped_{false};
 };
 
-// One connection: requests read and answered in turn (keep-alive), each under deadlines.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: requests read and answered in turn (keep-alive), each under deadlines;
+// over plain TCP or, after a handshake under the header deadline, over TLS.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(tcp::socket socket, Server::Impl& server, std::string address);
   ~Session();
   void start();
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
   void read_header(std::chrono::milliseconds deadline);
   void on_header(beast::error_code ec);
   void handle();
@@ -151,7 +164,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void respond(const Outcome& outcome);
   void close();
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Server::Impl& server_;
@@ -161,5 +174,7 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   std::chrono::steady_clock::time_point started_;
 };
+using PlainSession = Session<beast::tcp_stream>;
+using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace citadel::serving

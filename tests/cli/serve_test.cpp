@@ -66,6 +66,15 @@ TEST(ServeCli, RefusesToStartUnprotected) {
   EXPECT_NE(refused.err.find("signature"), std::string::npos) << refused.err;
   const CliResult policy = run_cli("serve --model " + model.string() + " --no-auth --allow-unsigned --output-policy top3");
   EXPECT_NE(policy.err.find("unknown output policy 'top3'"), std::string::npos) << policy.err;
+  for (const char* w : {"1.5", "serve_model=abc", "0"}) {
+    const CliResult alarm = run_cli("serve --model " + model.string() + " --no-auth --allow-unsigned --port 0 "
+                                    "--extraction-alarm-below " + w);
+    EXPECT_NE(alarm.exit_code, 0) << w;
+    EXPECT_NE(alarm.err.find("--extraction-alarm-below"), std::string::npos) << alarm.err;
+  }
+  const CliResult blind = run_cli("serve --model " + model.string() +
+                                  " --no-auth --allow-unsigned --port 0 --no-extraction-monitor --block-on-alarm");
+  EXPECT_NE(blind.err.find("--block-on-alarm needs the extraction monitor"), std::string::npos) << blind.err;
 }
 
 // The server as a process: it says where it listens, answers, reloads on SIGHUP (keeping the

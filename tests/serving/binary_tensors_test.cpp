@@ -48,14 +48,14 @@ int status_of(const std::function<void()>& f) {
 }
 
 // Two numeric columns and a categorical one, softmax over two classes.
-ServedModel colour_model(const std::string& policy = "full") {
+ServedModel colour_model(const std::string& policy = "full", bool impute = false) {
   const CsvTable table = parse_csv("a,b,colour,label\n1,2,red,yes\n3,4,blue,no\n5,6,red,no\n", "seed.csv");
   const Dataset data = to_dataset(table, {.categorical = {"colour"}});
   SavedModel saved;
   saved.model.add(Dense(2, {.input_dim = data.x.shape(1), .activation = "softmax"}));
   saved.model.build(data.x.shape().without_batch());
   saved.schema = data.schema;
-  saved.preprocessor = Preprocessor({.scaling = "none"});
+  saved.preprocessor = Preprocessor({.impute_missing = impute, .scaling = "none"});
   saved.preprocessor.fit(data.x);
   return {"colours", "colours", std::move(saved), OutputPolicy::parse(policy, "test")};
 }
@@ -103,6 +103,8 @@ TEST(BinaryTensors, StringsAreLengthPrefixedAndBounded) {
   EXPECT_EQ(status_of([&] { decode_binary_strings(two, 2, 2, "c"); }), 400);          // longer than allowed
   EXPECT_EQ(status_of([&] { decode_binary_strings(std::string("\xff\xff\xff\xff", 4) + "abc", 1, 1 << 30, "c"); }),
             400);  // a length past the data
+  EXPECT_EQ(status_of([&] { decode_binary_strings(std::string("\x0a\x00\x00\x00" "abc", 7), 1, 16, "c"); }),
+            400);  // a length within the limit, past the data
   EXPECT_EQ(status_of([&] { decode_binary_strings("ab", 1, 16, "c"); }), 400);  // a length cut short
 }
 
@@ -174,4 +176,32 @@ TEST(BinaryTensors, HostileBinaryRequestsAre400s) {
   EXPECT_EQ(request(f, c, features + colour, true), 400);        // both data and binary
   EXPECT_EQ(request(int64_t(1) << 62, c, features + colour), 400);
   EXPECT_EQ(request(f, c, bytes_of<float>({1, std::nanf("")}) + colour), 400);
+}
+
+// A model trained to impute reads JSON null (and binary NaN) as a missing cell, filled with
+// the training rows' mean (a: (1 + 3 + 5) / 3 = 3), exactly as a CSV file's empty cell; a
+// model that does not impute says so.
+TEST(BinaryTensors, MissingValuesAreImputedWhereTheModelImputes) {
+  const ServedModel imputing = colour_model("full", true), strict = colour_model();
+  auto request = [](const json& features) {
+    return json{{"inputs", {{{"name", "features"}, {"datatype", "FP32"}, {"shape", {1, 2}}, {"data", features}},
+                            {{"name", "colour"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {"red"}}}}}}
+        .dump();
+  };
+  const std::string filled = infer(decode_infer_request(request({3, 2.5}), imputing, {}), imputing).body;
+  EXPECT_EQ(infer(decode_infer_request(request({nullptr, 2.5}), imputing, {}), imputing).body, filled);
+  EXPECT_NE(infer(decode_infer_request(request({0, 2.5}), imputing, {}), imputing).body, filled);
+  const json header{{"inputs", {{{"name", "features"}, {"datatype", "FP32"}, {"shape", {1, 2}},
+                                 {"parameters", {{"binary_data_size", 8}}}},
+                                {{"name", "colour"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {"red"}}}}}};
+  const std::string nan_row = bytes_of<float>({std::nanf(""), 2.5f});
+  EXPECT_EQ(infer(decode_infer_request(header.dump(), imputing, {}, nan_row), imputing).body, filled);
+  try {
+    decode_infer_request(request({nullptr, 2.5}), strict, {});
+    ADD_FAILURE() << "a null was accepted by a model that does not impute";
+  } catch (const RequestError& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_NE(std::string(e.what()).find("--missing mean"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(status_of([&] { decode_infer_request(header.dump(), strict, {}, nan_row); }), 400);
 }

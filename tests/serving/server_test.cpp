@@ -506,3 +506,42 @@ TEST(Serve, ExtractionAlarmIsRaisedCountedAndBlocks) {
   EXPECT_NE(page.body.find("citadel_extraction_alarms_total{model=\"pima\"} 1"), std::string::npos) << page.body;
   EXPECT_NE(page.body.find("citadel_rejections_total{reason=\"extraction_alarm\"} 2"), std::string::npos) << page.body;
 }
+
+// HTTPS: a client that verifies the certificate is served (health and inference over one
+// kept-alive connection, TLS 1.2 or later); plain HTTP on the TLS port gets no answer; a
+// client that never starts the handshake is cut at the header deadline.
+TEST(Serve, HttpsServesVerifiedClientsOnly) {
+  const fs::path cert = scratch("tls.crt"), key = scratch("tls.key"), other = scratch("other.crt"),
+                 other_key = scratch("other.key");
+  for (const auto& [c, k] : {std::pair{cert, key}, std::pair{other, other_key}}) {
+    const std::string make = "timeout 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                             "-days 1 -subj /CN=citadel-test -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                             k.string() + " -out " + c.string() + " 2>/dev/null";
+    ASSERT_EQ(std::system(make.c_str()), 0) << make;
+  }
+  ServerOptions options;
+  options.tls_certificate = cert.string();
+  options.tls_private_key = key.string();
+  options.header_timeout = std::chrono::milliseconds(1000);
+  Running r = start({{}}, "full", options);
+  const std::string check = "timeout 60 " CITADEL_PYTHON3 " " CITADEL_TEST_SOURCE_DIR "/serving/https_check.py " +
+                            std::to_string(r.port) + " " + cert.string() + " " + other.string() + " " + r.tokens[0];
+  EXPECT_EQ(std::system(check.c_str()), 0) << check;
+  EXPECT_EQ(http_exchange(r.port, http_request("GET", "/v2/health/ready")).status, 0);  // plain HTTP: no answer
+  const int silent = connect_loopback(r.port);
+  const auto before = std::chrono::steady_clock::now();
+  read_answer(silent, std::chrono::milliseconds(4000));
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(3000));
+  ::close(silent);
+  // A key that is not the certificate's is refused at start, naming the file.
+  ServerOptions mismatched = options;
+  mismatched.tls_private_key = other_key.string();
+  try {
+    std::vector<ServedModel> models;
+    models.push_back(served());
+    Server server(std::move(models), std::nullopt, "", mismatched);
+    ADD_FAILURE() << "a key that does not match the certificate was accepted";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find(other_key.string()), std::string::npos) << e.what();
+  }
+}

@@ -33,6 +33,8 @@ class Preprocessor {
   // ValueError unless every fitted statistic covers exactly `features` features.
   void check_width(int64_t features) const;
   bool images() const { return options_.images; }
+  // Fills missing values (NaN) with the training rows' means.
+  bool imputes_missing() const { return options_.impute_missing; }
 
  private:
   PreprocessorOptions options_;

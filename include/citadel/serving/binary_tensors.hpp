@@ -33,9 +33,10 @@ class BinaryTensorReader {
 };
 
 // The bytes of `elements` numbers of `datatype` (FP32, FP64, INT32 or INT64) as doubles;
-// NaN, infinities and values beyond float's range are a 400 naming the input and element.
+// infinities, values beyond float's range and (unless `allow_nan`: a missing value the
+// model imputes) NaN are a 400 naming the input and element.
 std::vector<double> decode_binary_numbers(std::string_view bytes, const std::string& datatype, int64_t elements,
-                                          const std::string& input);
+                                          const std::string& input, bool allow_nan = false);
 // The bytes of `elements` BYTES strings, each at most `max_string_bytes` long.
 std::vector<std::string> decode_binary_strings(std::string_view bytes, int64_t elements, size_t max_string_bytes,
                                                const std::string& input);

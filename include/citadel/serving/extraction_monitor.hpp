@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,9 @@ class ExtractionMonitor {
 
   // Observes a request's rows (N, ...) as the model read them (encoded, preprocessed) and
   // the class predicted for each (0 for a regression model). Safe from several threads.
-  ExtractionState observe(const std::string& token, const Tensor& rows, const std::vector<int64_t>& classes);
+  // `alarm_below` overrides the options' threshold for this stream.
+  ExtractionState observe(const std::string& token, const Tensor& rows, const std::vector<int64_t>& classes,
+                          std::optional<double> alarm_below = std::nullopt);
   ExtractionState state(const std::string& token) const;
   // The log-distances the token's test runs on, oldest first.
   std::vector<double> distances(const std::string& token) const;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,9 @@ struct ServedModel {
   SavedModel model;
   OutputPolicy policy;
   std::string signature = "unsigned";  // "verified" when loaded with --pubkey
+  // The extraction alarm's W for this model's query streams (unset: the server's); it is
+  // worth calibrating per data set (bench/extraction_study prints benign streams' W).
+  std::optional<double> extraction_alarm_below = std::nullopt;
 };
 
 struct RequestLimits {

@@ -24,6 +24,7 @@ struct ServerOptions {
   uint16_t port = 8000;  // 0: any free port (start() says which)
   int io_threads = 1;
   int compute_threads = 2;
+  int threads_per_prediction = 1;  // the compute threads are the parallelism
   size_t max_body_bytes = size_t{4} << 20;
   uint32_t max_header_bytes = 16 << 10;
   int max_connections = 512;
@@ -37,6 +38,9 @@ struct ServerOptions {
   // counted, and with `block_on_alarm` the token is refused that model (403) from then on.
   std::optional<ExtractionMonitorOptions> extraction_monitor = ExtractionMonitorOptions{};
   bool block_on_alarm = false;
+  // HTTPS: a PEM certificate chain and its private key (both empty: plain HTTP). TLS 1.2
+  // and 1.3 only; a client that does not complete the handshake in header_timeout is cut.
+  std::string tls_certificate, tls_private_key;
 };
 
 // Loads (and verifies) a model file again for reload(): name, path, output policy.

@@ -25,11 +25,12 @@ namespace {
 
 void apply_thread_setting() {
 #ifdef _OPENMP
-  static std::atomic<int> applied{0};
+  // OpenMP's thread count is per calling thread: each thread applies its own.
+  thread_local int applied = 0;
   const int wanted = num_threads();
-  if (applied.load(std::memory_order_relaxed) != wanted) {
+  if (applied != wanted) {
     omp_set_num_threads(wanted);
-    applied.store(wanted, std::memory_order_relaxed);
+    applied = wanted;
   }
 #endif
 }
