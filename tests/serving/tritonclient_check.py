@@ -27,16 +27,18 @@ scratch.mkdir(parents=True, exist_ok=True)
 model, tokens = scratch / "triton_pima.safetensors", scratch / "triton_tokens.json"
 for path in (model, tokens, Path(str(tokens) + ".usage")):
     path.unlink(missing_ok=True)
-subprocess.run([citadel, "train", "--verbose", "0", "--epochs", "20", "--save", str(model)], check=True)
+subprocess.run([citadel, "train", "--verbose", "0", "--epochs", "20", "--save", str(model)], check=True,
+               capture_output=True)
 token = subprocess.run([citadel, "token", "add", "--tokens", str(tokens), "--name", "triton"], check=True,
                        capture_output=True, text=True).stdout.split()[-1]
 rows = [[6, 148, 72, 35, 0, 33.6, 0.627, 50], [1, 85, 66, 29, 0, 26.6, 0.351, 31], [8, 183, 64, 0, 0, 23.3, 0.672, 32]]
 header = open(pima).readline().strip().split(",")[:8]
 rows_csv = scratch / "triton_rows.csv"
 rows_csv.write_text(",".join(header) + "\n" + "".join(",".join(str(v) for v in r) + "\n" for r in rows))
-predicted = subprocess.run([citadel, "predict", "--model", str(model), "--data", str(rows_csv)], check=True,
-                           capture_output=True, text=True).stdout
-expected = list(csv.DictReader(io.StringIO(predicted)))
+predictions = scratch / "triton_predictions.csv"
+subprocess.run([citadel, "predict", "--model", str(model), "--input", str(rows_csv), "--output", str(predictions)],
+               check=True, capture_output=True)
+expected = list(csv.DictReader(io.StringIO(predictions.read_text())))
 
 server = subprocess.Popen([citadel, "serve", "--model", f"pima={model}", "--tokens", str(tokens), "--allow-unsigned",
                            "--port", "0", "--no-log"], stderr=subprocess.PIPE, text=True)
