@@ -89,7 +89,7 @@ void Session<Stream>::handle() {
   target_ = std::string(request.target());
   keep_alive_ = request.keep_alive();
   version_ = request.version();
-  std::function<Outcome()> compute;
+  Compute compute;
   Outcome outcome;
   try {
     outcome = server_.route(request, address_, compute);
@@ -107,8 +107,9 @@ void Session<Stream>::handle() {
   }
   net::post(server_.compute(), [self = this->shared_from_this(), compute = std::move(compute)]() {
     set_thread_local_num_threads(self->server_.options().threads_per_prediction);
-    Outcome result = compute();
-    net::post(self->stream_.get_executor(), [self, result]() { self->respond(result); });
+    compute([self](Outcome result) {
+      net::post(self->stream_.get_executor(), [self, result = std::move(result)]() { self->respond(result); });
+    });
   });
 }
 

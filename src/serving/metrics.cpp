@@ -45,6 +45,12 @@ void Metrics::record_extraction_alarm(const std::string& model) {
   ++extraction_alarms_[model];
 }
 
+void Metrics::record_batch(const std::string& model, int64_t requests) {
+  std::lock_guard lock(mutex_);
+  auto& [batches, batched] = batches_[model];
+  ++batches, batched += requests;
+}
+
 void Metrics::record_reload(bool ok) {
   std::lock_guard lock(mutex_);
   ++(ok ? reloads_ok_ : reloads_failed_);
@@ -96,6 +102,14 @@ std::string Metrics::text(const ModelTable& models) const {
     out += "citadel_extraction_alarms_total{model=\"" + label(model->name) + "\"} " +
            std::to_string(found == extraction_alarms_.end() ? 0 : found->second) + "\n";
   }
+  out += "# HELP citadel_prediction_batches_total Passes through a model, by model.\n"
+         "# TYPE citadel_prediction_batches_total counter\n";
+  for (const auto& [model, counts] : batches_)
+    out += "citadel_prediction_batches_total{model=\"" + label(model) + "\"} " + std::to_string(counts.first) + "\n";
+  out += "# HELP citadel_batched_requests_total Requests predicted in those passes, by model.\n"
+         "# TYPE citadel_batched_requests_total counter\n";
+  for (const auto& [model, counts] : batches_)
+    out += "citadel_batched_requests_total{model=\"" + label(model) + "\"} " + std::to_string(counts.second) + "\n";
   return out;
 }
 

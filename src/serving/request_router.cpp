@@ -28,7 +28,7 @@ Outcome failure(int status, const std::string& message, const std::string& rejec
   return o;
 }
 
-Outcome Server::Impl::route(const Request& request, const std::string& address, std::function<Outcome()>& compute) {
+Outcome Server::Impl::route(const Request& request, const std::string& address, Compute& compute) {
   const std::string target(request.target());
   const bool get = request.method() == http::verb::get, post = request.method() == http::verb::post;
   if (target == "/v2/health/live") return get ? answer(R"({"live":true})") : failure(405, "use GET", "method");
@@ -117,27 +117,47 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         return refused;
       }
     }
-    compute = [served, decoded, o, monitor = monitor_.get(), monitored]() mutable {
+    // On a compute thread: encode, then predict in a batch with whatever else waits for this
+    // model, then watch, coarsen and answer.
+    compute = [this, served, decoded, o, monitored](const Finish& finish) mutable {
+      auto fail = [o, finish](const std::exception_ptr& error) mutable {
+        try {
+          std::rethrow_exception(error);
+        } catch (const RequestError& e) {
+          o.status = e.status(), o.body = error_json(e.what()), o.rejection = "input";
+        } catch (const std::exception& e) {
+          o.status = 500, o.body = error_json(std::string("prediction failed: ") + e.what()), o.rejection = "error";
+        }
+        finish(o);
+      };
+      Dataset rows;
       try {
-        const Dataset rows = encode_request(*decoded, *served);
-        const RowPredictions predictions = predict_request(rows, *served);
-        if (monitor != nullptr) {
-          const ExtractionState state = monitor->observe(monitored, rows.x, predicted_classes(predictions),
-                                                             served->extraction_alarm_below);
-          if (state.raised_now) o.extraction_alarm = state.w;
-        }
-        InferResponse response = encode_infer_response(*decoded, predictions, *served);
-        o.body = std::move(response.body);
-        if (response.binary) {
-          o.content_type = "application/octet-stream";
-          o.inference_header_length = response.json_bytes;
-        }
-      } catch (const RequestError& e) {
-        o.status = e.status(), o.body = error_json(e.what()), o.rejection = "input";
-      } catch (const std::exception& e) {
-        o.status = 500, o.body = error_json(std::string("prediction failed: ") + e.what()), o.rejection = "error";
+        rows = encode_request(*decoded, *served);
+      } catch (...) {
+        return fail(std::current_exception());
       }
-      return o;
+      auto encoded = std::make_shared<const Tensor>(rows.x);
+      batcher_.submit(served, std::move(rows),
+                      [this, served, decoded, o, monitored, encoded, finish, fail](
+                          std::exception_ptr error, RowPredictions predictions) mutable {
+                        if (error) return fail(error);
+                        try {
+                          if (monitor_) {
+                            const ExtractionState state = monitor_->observe(
+                                monitored, *encoded, predicted_classes(predictions), served->extraction_alarm_below);
+                            if (state.raised_now) o.extraction_alarm = state.w;
+                          }
+                          InferResponse response = encode_infer_response(*decoded, predictions, *served);
+                          o.body = std::move(response.body);
+                          if (response.binary) {
+                            o.content_type = "application/octet-stream";
+                            o.inference_header_length = response.json_bytes;
+                          }
+                        } catch (...) {
+                          return fail(std::current_exception());
+                        }
+                        finish(o);
+                      });
     };
     return o;
   } catch (const RequestError& e) {

@@ -23,6 +23,9 @@ Server::Impl::Impl(std::vector<ServedModel> models, std::optional<TokenStore> to
       tls_(options_.tls_certificate.empty() ? nullptr : tls_context(options_)),
       acceptor_(io_),
       compute_(static_cast<size_t>(std::max(1, options_.compute_threads))),
+      batcher_(compute_, options_.max_batch_rows, options_.batch_delay,
+               [this](const std::string& model, int64_t requests, int64_t) { metrics_.record_batch(model, requests); },
+               options_.threads_per_prediction),
       usage_timer_(io_) {}
 
 uint16_t Server::Impl::start() {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "citadel/serving/server.hpp"
+#include "prediction_batcher.hpp"
 
 namespace citadel::serving {
 
@@ -49,6 +50,10 @@ struct Outcome {
   std::optional<double> extraction_alarm;  // raised by this request: the W that raised it
 };
 Outcome answer(const std::string& body);
+// An admitted inference's work, run on a compute thread; it calls `finish` once, on a
+// compute thread, with the answer.
+using Finish = std::function<void(Outcome)>;
+using Compute = std::function<void(const Finish&)>;
 Outcome failure(int status, const std::string& message, const std::string& rejection);
 
 // The served models by name. A request holds its model by shared_ptr, so a reload that
@@ -72,6 +77,7 @@ class Metrics {
   void record(const std::string& model, int status, const std::string& rejection, double seconds);
   void record_reload(bool ok);
   void record_extraction_alarm(const std::string& model);
+  void record_batch(const std::string& model, int64_t requests);
   std::string text(const ModelTable& models) const;
 
  private:
@@ -87,6 +93,7 @@ class Metrics {
   std::map<std::string, Histogram> latency_;
   int64_t reloads_ok_ = 0, reloads_failed_ = 0;
   std::map<std::string, int64_t> extraction_alarms_;
+  std::map<std::string, std::pair<int64_t, int64_t>> batches_;  // model: batches, requests in them
 };
 
 class Server::Impl {
@@ -110,7 +117,7 @@ class Server::Impl {
   void release_connection(const std::string& address);
   std::chrono::milliseconds failed_auth_delay(const std::string& address);
   // Everything up to the computation; `compute` is set for an admitted inference.
-  Outcome route(const Request& request, const std::string& address, std::function<Outcome()>& compute);
+  Outcome route(const Request& request, const std::string& address, Compute& compute);
   void finished(const Outcome& outcome, const std::string& address, const std::string& target, double milliseconds);
 
  private:
@@ -139,6 +146,7 @@ class Server::Impl {
   net::io_context io_;
   tcp::acceptor acceptor_;
   net::thread_pool compute_;
+  PredictionBatcher batcher_;  // after compute_, whose threads it posts to
   net::steady_timer usage_timer_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;

@@ -545,3 +545,54 @@ TEST(Serve, HttpsServesVerifiedClientsOnly) {
     EXPECT_NE(std::string(e.what()).find(other_key.string()), std::string::npos) << e.what();
   }
 }
+
+// Dynamic batching: 16 clients sending different rows at once are predicted in shared
+// passes (counted in /metrics), and each gets exactly its own rows' predictions.
+TEST(Serve, ConcurrentRequestsArePredictedTogetherEachGettingItsOwnRows) {
+  ServerOptions options;
+  options.compute_threads = 1;
+  options.batch_delay = std::chrono::microseconds(20'000);
+  Running r = start({{}}, "full", options);
+  const SavedModel model = load_saved_model(pima_model().string());
+  const CsvTable pima = read_csv(CITADEL_PIMA_CSV);
+  constexpr int kClients = 16, kRounds = 10;
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c)
+    clients.emplace_back([&, c] {
+      for (int round = 0; round < kRounds; ++round) {
+        const int64_t row = c * kRounds + round;
+        std::vector<double> features(8);
+        std::string csv = "NumTimesPrg,PlGlcConc,BloodP,SkinThick,TwoHourSerIns,BMI,DiPedFunc,Age\n";
+        for (int64_t f = 0; f < 8; ++f) {
+          features[size_t(f)] = std::stod(std::string(pima.cells[size_t(row * 9 + f)]));
+          csv += std::string(pima.cells[size_t(row * 9 + f)]) + (f < 7 ? "," : "\n");
+        }
+        const RowPredictions expected = model.predict_rows(parse_csv(csv, "row"));
+        json body{{"inputs", {{{"name", "features"}, {"datatype", "FP32"}, {"shape", {1, 8}}, {"data", features}}}}};
+        const HttpAnswer answer =
+            http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", body.dump(), r.tokens[0]));
+        if (answer.status != 200) {
+          ++failures;
+          continue;
+        }
+        const json response = json::parse(answer.body);
+        if (response["outputs"][1]["data"][0] != expected.labels[0] ||
+            std::fabs(response["outputs"][0]["data"][1].get<double>() - expected.probabilities[1]) > 1e-6)
+          ++mismatches;
+      }
+    });
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+  const std::string page = http_exchange(r.port, http_request("GET", "/metrics", "", r.tokens[0])).body;
+  auto counter = [&](const std::string& name) {
+    const std::string key = name + "{model=\"pima\"} ";
+    const size_t at = page.find(key);
+    return at == std::string::npos ? -1 : std::stoll(page.substr(at + key.size()));
+  };
+  EXPECT_EQ(counter("citadel_batched_requests_total"), kClients * kRounds) << page;
+  const int64_t batches = counter("citadel_prediction_batches_total");
+  EXPECT_GT(batches, 0);
+  EXPECT_LE(batches, kClients * kRounds / 2) << "requests waiting together were not batched";
+}

@@ -25,6 +25,11 @@ struct ServerOptions {
   int io_threads = 1;
   int compute_threads = 2;
   int threads_per_prediction = 1;  // the compute threads are the parallelism
+  // Dynamic batching: requests for one model waiting for a compute thread together are
+  // predicted in one pass, up to this many rows; each waits at most batch_delay for others
+  // (0: only for those already waiting, so a lone request is never held back).
+  int64_t max_batch_rows = 64;
+  std::chrono::microseconds batch_delay{0};
   size_t max_body_bytes = size_t{4} << 20;
   uint32_t max_header_bytes = 16 << 10;
   int max_connections = 512;

@@ -1,0 +1,116 @@
+// The batcher's queues: one per served model; the first request of an empty queue schedules
+// its flush (at once, or after the delay), later ones only join, and a queue that reaches
+// max_rows is flushed by the request that filled it.
+#include "prediction_batcher.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include "citadel/core/threads.hpp"
+
+namespace citadel::serving {
+
+RowPredictions slice_predictions(const RowPredictions& all, int64_t begin, int64_t count) {
+  RowPredictions part;
+  part.class_names = all.class_names;
+  part.lines.assign(all.lines.begin() + begin, all.lines.begin() + begin + count);
+  if (!all.labels.empty()) part.labels.assign(all.labels.begin() + begin, all.labels.begin() + begin + count);
+  if (all.probabilities.defined() && all.probabilities.numel() > 0) {
+    const int64_t k = all.probabilities.shape(1);
+    part.probabilities = Tensor(Shape{count, k});
+    std::copy(all.probabilities.data() + begin * k, all.probabilities.data() + (begin + count) * k,
+              part.probabilities.data());
+  }
+  if (all.values.defined() && all.values.numel() > 0) {
+    part.values = Tensor(Shape{count});
+    std::copy(all.values.data() + begin, all.values.data() + begin + count, part.values.data());
+  }
+  return part;
+}
+
+PredictionBatcher::PredictionBatcher(boost::asio::thread_pool& pool, int64_t max_rows, std::chrono::microseconds delay,
+                                     BatchObserver observe, int threads_per_prediction)
+    : pool_(pool), max_rows_(std::max<int64_t>(1, max_rows)), delay_(delay), observe_(std::move(observe)),
+      threads_per_prediction_(threads_per_prediction) {}
+
+void PredictionBatcher::submit(std::shared_ptr<const ServedModel> model, Dataset rows, Done done) {
+  const ServedModel* key = model.get();
+  const int64_t n = rows.x.shape(0);
+  std::vector<Pending> full;
+  bool schedule = false;
+  {
+    std::lock_guard lock(mutex_);
+    Queue& queue = queues_[key];
+    if (!queue.model) queue.model = model;
+    queue.pending.push_back({std::move(rows), std::move(done)});
+    queue.rows += n;
+    if (queue.rows >= max_rows_) {
+      full = std::move(queue.pending);
+      if (queue.scheduled) queue.pending.clear(), queue.rows = 0;  // its flush will find it empty
+      else queues_.erase(key);  // nothing else holds the model here
+    } else if (!queue.scheduled) {
+      queue.scheduled = schedule = true;
+    }
+  }
+  if (!full.empty()) {
+    boost::asio::post(pool_, [this, model, batch = std::move(full)]() mutable { run(model, std::move(batch)); });
+    return;
+  }
+  if (!schedule) return;
+  if (delay_.count() == 0) {
+    boost::asio::post(pool_, [this, key] { flush(key); });
+    return;
+  }
+  auto timer = std::make_shared<boost::asio::steady_timer>(pool_.get_executor(), delay_);
+  timer->async_wait([this, key, timer](const boost::system::error_code&) { flush(key); });
+}
+
+void PredictionBatcher::flush(const ServedModel* key) {
+  std::shared_ptr<const ServedModel> model;
+  std::vector<Pending> batch;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = queues_.find(key);
+    if (found == queues_.end()) return;
+    model = found->second.model;
+    batch = std::move(found->second.pending);
+    queues_.erase(found);  // the next request starts a new queue (and a reloaded model is not kept)
+  }
+  if (!batch.empty()) run(model, std::move(batch));
+}
+
+void PredictionBatcher::run(const std::shared_ptr<const ServedModel>& model, std::vector<Pending> batch) {
+  set_thread_local_num_threads(threads_per_prediction_);
+  int64_t total = 0;
+  for (const Pending& p : batch) total += p.rows.x.shape(0);
+  if (observe_) observe_(model->name, static_cast<int64_t>(batch.size()), total);
+  RowPredictions all;
+  try {
+    if (batch.size() == 1) {
+      all = predict_request(batch.front().rows, *model);
+    } else {
+      Dataset joined;
+      std::vector<int64_t> dims = batch.front().rows.x.shape().dims();
+      dims[0] = total;
+      joined.x = Tensor(Shape(dims));
+      float* out = joined.x.data();
+      for (const Pending& p : batch) {
+        out = std::copy(p.rows.x.data(), p.rows.x.data() + p.rows.x.numel(), out);
+        joined.lines.insert(joined.lines.end(), p.rows.lines.begin(), p.rows.lines.end());
+      }
+      all = predict_request(joined, *model);
+    }
+  } catch (...) {
+    for (Pending& p : batch) p.done(std::current_exception(), {});
+    return;
+  }
+  if (batch.size() == 1) return batch.front().done(nullptr, std::move(all));
+  int64_t begin = 0;
+  for (Pending& p : batch) {
+    const int64_t n = p.rows.x.shape(0);
+    p.done(nullptr, slice_predictions(all, begin, n));
+    begin += n;
+  }
+}
+
+}  // namespace citadel::serving
