@@ -95,13 +95,6 @@ std::string Metrics::text(const ModelTable& models) const {
     out += "citadel_extraction_alarms_total{model=\"" + label(model->name) + "\"} " +
            std::to_string(found == extraction_alarms_.end() ? 0 : found->second) + "\n";
   }
-  out += "# HELP citadel_extraction_alarms_total Tokens whose query stream raised the extraction alarm, by model.\n"
-         "# TYPE citadel_extraction_alarms_total counter\n";
-  for (const auto& model : models.all()) {
-    const auto found = extraction_alarms_.find(model->name);
-    out += "citadel_extraction_alarms_total{model=\"" + label(model->name) + "\"} " +
-           std::to_string(found == extraction_alarms_.end() ? 0 : found->second) + "\n";
-  }
   out += "# HELP citadel_prediction_batches_total Passes through a model, by model.\n"
          "# TYPE citadel_prediction_batches_total counter\n";
   for (const auto& [model, counts] : batches_)

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "citadel/core/random.hpp"
@@ -469,6 +470,14 @@ TEST(Serve, MetricsCountRequestsAndRejectionsAndNeverNameTokens) {
     EXPECT_NE(page.body.find(line), std::string::npos) << line << " in\n" << page.body;
   EXPECT_EQ(page.body.find(token.substr(4, 12)), std::string::npos);
   EXPECT_EQ(page.body.find("client0"), std::string::npos);  // no per-token labels
+  // Each metric family is declared once, as the text format requires (one was twice).
+  std::set<std::string> families;
+  std::istringstream lines(page.body);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("# TYPE ", 0) == 0) {
+      EXPECT_TRUE(families.insert(line).second) << line;
+    }
+  EXPECT_GE(families.size(), 8u);
 }
 
 // A client probing the model along lines between real rows (a boundary search, as model
