@@ -4,6 +4,7 @@
 // a hang or undefined behaviour.
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <string_view>
 
 #include "../src/serving/server_internals.hpp"
@@ -40,10 +41,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   parser.put(net::buffer(data, size), ec);
   if (!ec && !parser.is_done()) parser.put_eof(ec);
   if (ec || !parser.is_done()) return 0;  // answered 4xx by the session, or waited for
-  std::function<Outcome()> compute;
+  Compute compute;
   try {
     Outcome outcome = server().route(parser.get(), "fuzz", compute);
-    if (compute) outcome = compute();
+    if (compute) {  // the prediction, batched on the compute pool: wait for its answer
+      std::promise<Outcome> answered;
+      compute([&answered](Outcome result) { answered.set_value(std::move(result)); });
+      outcome = answered.get_future().get();
+    }
   } catch (const citadel::Error&) {
     __builtin_trap();  // the router answers every refusal itself; nothing may escape it
   }
