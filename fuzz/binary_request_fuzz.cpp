@@ -9,12 +9,12 @@
 
 #include "citadel/serving/binary_tensors.hpp"
 #include "citadel/serving/inference_protocol.hpp"
-#include "fuzzing_model.hpp"
+#include "../tests/support/colour_model.hpp"
 
 namespace {
 
 const citadel::serving::ServedModel& served() {
-  static const citadel::serving::ServedModel model = fuzzing_model("fuzz", "full");
+  static const citadel::serving::ServedModel model = colour_model("fuzz", "full");
   return model;
 }
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "../src/serving/server_internals.hpp"
-#include "fuzzing_model.hpp"
+#include "../tests/support/colour_model.hpp"
 
 namespace {
 
@@ -20,7 +20,7 @@ using namespace citadel::serving;
 Server::Impl& server() {
   static Server::Impl* impl = [] {
     std::vector<ServedModel> models;
-    models.push_back(fuzzing_model("m", "round:2"));
+    models.push_back(colour_model("m", "round:2"));
     ServerOptions options;
     options.log_requests = false;
     options.limits.max_rows = 64;

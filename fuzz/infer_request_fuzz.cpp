@@ -6,12 +6,12 @@
 #include <string_view>
 
 #include "citadel/serving/inference_protocol.hpp"
-#include "fuzzing_model.hpp"
+#include "../tests/support/colour_model.hpp"
 
 namespace {
 
 const citadel::serving::ServedModel& served() {
-  static const citadel::serving::ServedModel model = fuzzing_model("fuzz", "topk:1");
+  static const citadel::serving::ServedModel model = colour_model("fuzz", "topk:1");
   return model;
 }
 

@@ -46,8 +46,21 @@ ExtractionMonitor::Client& ExtractionMonitor::client(const std::string& token) c
   return *slot;
 }
 
+ExtractionMonitor::Client* ExtractionMonitor::find_client(const std::string& token) const {
+  std::lock_guard lock(mutex_);
+  auto found = clients_.find(token);
+  return found == clients_.end() ? nullptr : found->second.get();
+}
+
+size_t ExtractionMonitor::streams() const {
+  std::lock_guard lock(mutex_);
+  return clients_.size();
+}
+
 ExtractionState ExtractionMonitor::state(const std::string& token) const {
-  Client& c = client(token);
+  Client* found = find_client(token);  // looking adds no client
+  if (found == nullptr) return {};
+  Client& c = *found;
   std::lock_guard lock(c.mutex);
   ExtractionState s = c.state;
   s.raised_now = false;
@@ -55,7 +68,9 @@ ExtractionState ExtractionMonitor::state(const std::string& token) const {
 }
 
 std::vector<double> ExtractionMonitor::distances(const std::string& token) const {
-  Client& c = client(token);
+  Client* found = find_client(token);
+  if (found == nullptr) return {};
+  Client& c = *found;
   std::lock_guard lock(c.mutex);
   return {c.distances.begin(), c.distances.end()};
 }

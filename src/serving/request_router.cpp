@@ -127,6 +127,8 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
           o.status = e.status(), o.body = error_json(e.what()), o.rejection = "input";
         } catch (const std::exception& e) {
           o.status = 500, o.body = error_json(std::string("prediction failed: ") + e.what()), o.rejection = "error";
+        } catch (...) {  // whatever was thrown, the client gets an answer
+          o.status = 500, o.body = error_json("prediction failed"), o.rejection = "error";
         }
         finish(o);
       };
@@ -136,7 +138,8 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
       } catch (...) {
         return fail(std::current_exception());
       }
-      auto encoded = std::make_shared<const Tensor>(rows.x);
+      // The monitor needs the encoded rows after the batch has taken them; copied only for it.
+      auto encoded = monitor_ ? std::make_shared<const Tensor>(rows.x) : nullptr;
       batcher_.submit(served, std::move(rows),
                       [this, served, decoded, o, monitored, encoded, finish, fail](
                           std::exception_ptr error, RowPredictions predictions) mutable {

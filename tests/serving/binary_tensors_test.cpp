@@ -8,11 +8,9 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "citadel/data/csv.hpp"
-#include "citadel/data/dataset.hpp"
-#include "citadel/layers/dense.hpp"
 #include "citadel/serving/binary_tensors.hpp"
 #include "citadel/serving/inference_protocol.hpp"
+#include "colour_model.hpp"
 
 using namespace citadel;
 using namespace citadel::serving;
@@ -47,17 +45,8 @@ int status_of(const std::function<void()>& f) {
   return 200;
 }
 
-// Two numeric columns and a categorical one, softmax over two classes.
-ServedModel colour_model(const std::string& policy = "full", bool impute = false) {
-  const CsvTable table = parse_csv("a,b,colour,label\n1,2,red,yes\n3,4,blue,no\n5,6,red,no\n", "seed.csv");
-  const Dataset data = to_dataset(table, {.categorical = {"colour"}});
-  SavedModel saved;
-  saved.model.add(Dense(2, {.input_dim = data.x.shape(1), .activation = "softmax"}));
-  saved.model.build(data.x.shape().without_batch());
-  saved.schema = data.schema;
-  saved.preprocessor = Preprocessor({.impute_missing = impute, .scaling = "none"});
-  saved.preprocessor.fit(data.x);
-  return {"colours", "colours", std::move(saved), OutputPolicy::parse(policy, "test")};
+ServedModel served_colours(const std::string& policy = "full", bool impute = false) {
+  return colour_model("colours", policy, impute);
 }
 
 }  // namespace
@@ -109,7 +98,7 @@ TEST(BinaryTensors, StringsAreLengthPrefixedAndBounded) {
 }
 
 TEST(BinaryTensors, ABinaryRequestPredictsWhatTheSameJsonRequestPredicts) {
-  const ServedModel served = colour_model();
+  const ServedModel served = served_colours();
   const json as_json{{"inputs",
                       {{{"name", "features"}, {"datatype", "FP32"}, {"shape", {2, 2}}, {"data", {1.5, 2, 3, -4}}},
                        {{"name", "colour"}, {"datatype", "BYTES"}, {"shape", {2}}, {"data", {"blue", "red"}}}}}};
@@ -155,7 +144,7 @@ TEST(BinaryTensors, ABinaryRequestPredictsWhatTheSameJsonRequestPredicts) {
 }
 
 TEST(BinaryTensors, HostileBinaryRequestsAre400s) {
-  const ServedModel served = colour_model();
+  const ServedModel served = served_colours();
   const std::string features = bytes_of<float>({1, 2});
   const std::string colour = length_prefixed("red");
   auto request = [&](int64_t feature_size, int64_t colour_size, const std::string& tensors, bool with_data = false) {
@@ -182,7 +171,7 @@ TEST(BinaryTensors, HostileBinaryRequestsAre400s) {
 // the training rows' mean (a: (1 + 3 + 5) / 3 = 3), exactly as a CSV file's empty cell; a
 // model that does not impute says so.
 TEST(BinaryTensors, MissingValuesAreImputedWhereTheModelImputes) {
-  const ServedModel imputing = colour_model("full", true), strict = colour_model();
+  const ServedModel imputing = served_colours("full", true), strict = served_colours();
   auto request = [](const json& features) {
     return json{{"inputs", {{{"name", "features"}, {"datatype", "FP32"}, {"shape", {1, 2}}, {"data", features}},
                             {{"name", "colour"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {"red"}}}}}}

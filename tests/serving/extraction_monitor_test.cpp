@@ -75,6 +75,12 @@ TEST(ExtractionMonitor, SyntheticStepsAroundAFewSeedsRaiseTheAlarm) {
   // The alarm stays raised, and is the attacker's alone.
   EXPECT_TRUE(monitor.observe("attacker", row(draw(rng)), {0}).alarm);
   EXPECT_FALSE(monitor.state("someone else").alarm);
+  // Asking about streams never observed (the server does, for every request when it blocks
+  // on alarms) keeps no state for them.
+  const size_t observed = monitor.streams();
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(monitor.state("asked " + std::to_string(i)).queries, 0);
+  EXPECT_TRUE(monitor.distances("never seen").empty());
+  EXPECT_EQ(monitor.streams(), observed);
 }
 
 TEST(ExtractionMonitor, ALineSearchToTheBoundaryRaisesTheAlarm) {

@@ -52,10 +52,13 @@ class ExtractionMonitor {
   // The log-distances the token's test runs on, oldest first.
   std::vector<double> distances(const std::string& token) const;
   const ExtractionMonitorOptions& options() const { return options_; }
+  // Query streams with state kept: only those observed (asking about one keeps nothing).
+  size_t streams() const;
 
  private:
   struct Client;
   Client& client(const std::string& token) const;
+  Client* find_client(const std::string& token) const;  // nullptr: never seen
 
   ExtractionMonitorOptions options_;
   mutable std::mutex mutex_;

@@ -1,5 +1,5 @@
-// The small served model the serving fuzz targets predict with: two numeric columns and a
-// categorical one, softmax over two classes, the given output policy.
+// The small served model the serving tests and fuzz targets predict with: two numeric
+// columns and a categorical one, softmax over two classes, the given output policy.
 #pragma once
 
 #include <string>
@@ -9,7 +9,8 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/serving/inference_protocol.hpp"
 
-inline citadel::serving::ServedModel fuzzing_model(const std::string& name, const std::string& policy) {
+inline citadel::serving::ServedModel colour_model(const std::string& name, const std::string& policy,
+                                                  bool impute_missing = false) {
   using namespace citadel;
   const CsvTable table = parse_csv("a,b,colour,label\n1,2,red,yes\n3,4,blue,no\n5,6,red,no\n", "seed.csv");
   const Dataset data = to_dataset(table, {.categorical = {"colour"}});
@@ -17,7 +18,7 @@ inline citadel::serving::ServedModel fuzzing_model(const std::string& name, cons
   saved.model.add(Dense(2, {.input_dim = data.x.shape(1), .activation = "softmax"}));
   saved.model.build(data.x.shape().without_batch());
   saved.schema = data.schema;
-  saved.preprocessor = Preprocessor({.scaling = "none"});
+  saved.preprocessor = Preprocessor({.impute_missing = impute_missing, .scaling = "none"});
   saved.preprocessor.fit(data.x);
-  return {name, name, std::move(saved), serving::OutputPolicy::parse(policy, "fuzz")};
+  return {name, name, std::move(saved), serving::OutputPolicy::parse(policy, "test")};
 }
