@@ -13,6 +13,7 @@
 
 #include "citadel/core/json_limits.hpp"
 #include "citadel/serving/binary_tensors.hpp"
+#include "json_number_lists.hpp"
 
 namespace citadel::serving {
 namespace {
@@ -124,10 +125,33 @@ BinaryInputs claim_binary_inputs(const json& inputs, std::string_view tensors) {
 
 // The input's numbers, from its JSON "data" or its binary data, as many as its shape says.
 // With `missing_allowed` (the model imputes), JSON null and binary NaN are missing: NaN.
+// The list the number scanner read for this input's "data", checked as the general path
+// checks its elements: count, then each number's range.
+const std::vector<double>* claimed_data(const json& input, const std::string& name, int64_t elements,
+                                        const ClaimedNumberLists& claimed, const RequestLimits& limits) {
+  const json& data = data_of(input);
+  if (!data.is_string()) return nullptr;
+  const std::vector<double>* list = claimed_list(claimed, data.get_ref<const std::string&>());
+  if (list == nullptr) return nullptr;
+  if (static_cast<int64_t>(list->size()) > limits.max_elements)
+    bad_request("input '" + name + "': more than " + std::to_string(limits.max_elements) + " elements");
+  if (static_cast<int64_t>(list->size()) != elements)
+    bad_request("input '" + name + "': " + std::to_string(list->size()) + " elements for shape " +
+                input["shape"].dump());
+  return list;
+}
+
 std::vector<double> numbers_of(const json& input, const std::string& name, int64_t elements,
-                               const BinaryInputs& binary, const RequestLimits& limits, bool missing_allowed = false) {
+                               const BinaryInputs& binary, const ClaimedNumberLists& claimed,
+                               const RequestLimits& limits, bool missing_allowed = false) {
   if (const auto found = binary.find(name); found != binary.end())
     return decode_binary_numbers(found->second, datatype_of(input), elements, name, missing_allowed);
+  if (const std::vector<double>* list = claimed_data(input, name, elements, claimed, limits)) {
+    for (size_t i = 0; i < list->size(); ++i)
+      if (std::abs((*list)[i]) > double(std::numeric_limits<float>::max()))
+        bad_request("input '" + name + "': element " + std::to_string(i) + " is beyond float's range");
+    return *list;
+  }
   std::vector<const json*> values;
   flatten(data_of(input), values, limits.max_elements, name);
   if (static_cast<int64_t>(values.size()) != elements)
@@ -141,9 +165,16 @@ std::vector<double> numbers_of(const json& input, const std::string& name, int64
 
 // The input's strings (BYTES), from JSON or binary data, each at most max_string_bytes.
 std::vector<std::string> strings_of(const json& input, const std::string& name, int64_t elements,
-                                    const BinaryInputs& binary, const RequestLimits& limits) {
+                                    const BinaryInputs& binary, const ClaimedNumberLists& claimed,
+                                    const RequestLimits& limits) {
   if (const auto found = binary.find(name); found != binary.end())
     return decode_binary_strings(found->second, elements, limits.max_string_bytes, name);
+  if (const std::vector<double>* numbers = claimed_data(input, name, elements, claimed, limits)) {
+    if (!numbers->empty())
+      bad_request("input '" + name + "': element 0 must be a string of at most " +
+                  std::to_string(limits.max_string_bytes) + " bytes");
+    return {};
+  }
   std::vector<const json*> values;
   flatten(data_of(input), values, limits.max_elements, name);
   if (static_cast<int64_t>(values.size()) != elements)
@@ -271,10 +302,19 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
                                   std::string_view binary_tensors) {
   if (json_nesting_depth(json_body) > limits.max_json_depth)
     bad_request("JSON nested deeper than " + std::to_string(limits.max_json_depth) + " levels");
+  const ClaimedNumberLists claimed = limits.fast_number_lists ? claim_number_lists(json_body) : ClaimedNumberLists{};
   json root;
   try {
-    root = json::parse(json_body);  // NaN and Infinity are not JSON: refused here
+    root = json::parse(claimed.text.empty() ? json_body : std::string_view(claimed.text));  // NaN, Infinity: refused
   } catch (const json::exception& e) {
+    if (!claimed.text.empty()) {  // the error as it stands in the text the client sent
+      try {
+        const json original_root = json::parse(json_body);
+        static_cast<void>(original_root);
+      } catch (const json::exception& original) {
+        bad_request(std::string("not valid JSON: ") + original.what());
+      }
+    }
     bad_request(std::string("not valid JSON: ") + e.what());
   }
   if (!root.is_object() || !root.contains("inputs") || !root["inputs"].is_array())
@@ -304,7 +344,7 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
     request.rows = shape[0];
     if (request.rows > limits.max_rows)
       throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request");
-    const std::vector<double> values = numbers_of(input, kImage, elements, binary, limits);
+    const std::vector<double> values = numbers_of(input, kImage, elements, binary, claimed, limits);
     request.images = Tensor(Shape(shape));
     for (size_t i = 0; i < values.size(); ++i) request.images[static_cast<int64_t>(i)] = static_cast<float>(values[i]);
     for (const json& other : inputs)
@@ -337,7 +377,7 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
                   std::to_string(numeric.size()) + "]");
     set_rows(shape[0], kFeatures);
     const std::vector<double> values =
-        numbers_of(input, kFeatures, elements, binary, limits, m.preprocessor.imputes_missing());
+        numbers_of(input, kFeatures, elements, binary, claimed, limits, m.preprocessor.imputes_missing());
     for (size_t i = 0; i < values.size(); ++i) cells[numeric[i % numeric.size()]].push_back(float_cell(values[i]));
   }
   for (size_t c : categorical) {
@@ -349,7 +389,7 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
     if (!(shape.size() == 1 || (shape.size() == 2 && shape[1] == 1)))
       bad_request("input '" + name + "': shape " + input["shape"].dump() + " must be [N] or [N, 1]");
     set_rows(shape[0], name);
-    cells[c] = strings_of(input, name, elements, binary, limits);
+    cells[c] = strings_of(input, name, elements, binary, claimed, limits);
   }
   for (const json& input : inputs) {  // anything else is a mistake worth naming
     const std::string name = name_of(input);
