@@ -69,16 +69,20 @@ int64_t shape_product(const json& input, const std::string& name, std::vector<in
   return product;
 }
 
+// The number, when float can hold it, or a 400 naming it.
+double in_float_range(double number, const std::string& input, size_t index) {
+  if (!std::isfinite(number) || std::abs(number) > double(std::numeric_limits<float>::max()))
+    bad_request("input '" + input + "': element " + std::to_string(index) + " is beyond float's range");
+  return number;
+}
+
 // The element as a number float can hold, or a 400 naming it.
 double checked_number(const json& value, const std::string& input, size_t index) {
   if (value.is_null())
     bad_request("input '" + input + "': element " + std::to_string(index) +
                 " is missing (null), and this model was not trained to impute (citadel train --missing mean)");
   if (!value.is_number()) bad_request("input '" + input + "': element " + std::to_string(index) + " is not a number");
-  const double number = value.get<double>();
-  if (!std::isfinite(number) || std::abs(number) > double(std::numeric_limits<float>::max()))
-    bad_request("input '" + input + "': element " + std::to_string(index) + " is beyond float's range");
-  return number;
+  return in_float_range(value.get<double>(), input, index);
 }
 
 std::string float_cell(double number) {
@@ -123,10 +127,14 @@ BinaryInputs claim_binary_inputs(const json& inputs, std::string_view tensors) {
   return claimed;
 }
 
-// The input's numbers, from its JSON "data" or its binary data, as many as its shape says.
-// With `missing_allowed` (the model imputes), JSON null and binary NaN are missing: NaN.
-// The list the number scanner read for this input's "data", checked as the general path
-// checks its elements: count, then each number's range.
+// A 400 unless the input holds as many elements as its shape says.
+void expect_elements(size_t found, int64_t elements, const json& input, const std::string& name) {
+  if (static_cast<int64_t>(found) != elements)
+    bad_request("input '" + name + "': " + std::to_string(found) + " elements for shape " + input["shape"].dump());
+}
+
+// The list the number scanner read for this input's "data" (nullptr: it read none), checked
+// as the general path checks its elements: the limit, then the count.
 const std::vector<double>* claimed_data(const json& input, const std::string& name, int64_t elements,
                                         const ClaimedNumberLists& claimed, const RequestLimits& limits) {
   const json& data = data_of(input);
@@ -135,28 +143,24 @@ const std::vector<double>* claimed_data(const json& input, const std::string& na
   if (list == nullptr) return nullptr;
   if (static_cast<int64_t>(list->size()) > limits.max_elements)
     bad_request("input '" + name + "': more than " + std::to_string(limits.max_elements) + " elements");
-  if (static_cast<int64_t>(list->size()) != elements)
-    bad_request("input '" + name + "': " + std::to_string(list->size()) + " elements for shape " +
-                input["shape"].dump());
+  expect_elements(list->size(), elements, input, name);
   return list;
 }
 
+// The input's numbers, from its JSON "data" or its binary data, as many as its shape says.
+// With `missing_allowed` (the model imputes), JSON null and binary NaN are missing: NaN.
 std::vector<double> numbers_of(const json& input, const std::string& name, int64_t elements,
                                const BinaryInputs& binary, const ClaimedNumberLists& claimed,
                                const RequestLimits& limits, bool missing_allowed = false) {
   if (const auto found = binary.find(name); found != binary.end())
     return decode_binary_numbers(found->second, datatype_of(input), elements, name, missing_allowed);
   if (const std::vector<double>* list = claimed_data(input, name, elements, claimed, limits)) {
-    for (size_t i = 0; i < list->size(); ++i)
-      if (std::abs((*list)[i]) > double(std::numeric_limits<float>::max()))
-        bad_request("input '" + name + "': element " + std::to_string(i) + " is beyond float's range");
+    for (size_t i = 0; i < list->size(); ++i) in_float_range((*list)[i], name, i);
     return *list;
   }
   std::vector<const json*> values;
   flatten(data_of(input), values, limits.max_elements, name);
-  if (static_cast<int64_t>(values.size()) != elements)
-    bad_request("input '" + name + "': " + std::to_string(values.size()) + " elements for shape " +
-                input["shape"].dump());
+  expect_elements(values.size(), elements, input, name);
   std::vector<double> numbers(values.size());
   for (size_t i = 0; i < values.size(); ++i)
     numbers[i] = missing_allowed && values[i]->is_null() ? std::nan("") : checked_number(*values[i], name, i);
@@ -177,9 +181,7 @@ std::vector<std::string> strings_of(const json& input, const std::string& name, 
   }
   std::vector<const json*> values;
   flatten(data_of(input), values, limits.max_elements, name);
-  if (static_cast<int64_t>(values.size()) != elements)
-    bad_request("input '" + name + "': " + std::to_string(values.size()) + " elements for shape " +
-                input["shape"].dump());
+  expect_elements(values.size(), elements, input, name);
   std::vector<std::string> strings;
   for (size_t i = 0; i < values.size(); ++i) {
     if (!values[i]->is_string() || values[i]->get<std::string>().size() > limits.max_string_bytes)

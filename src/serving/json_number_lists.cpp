@@ -5,7 +5,6 @@
 #include "json_number_lists.hpp"
 
 #include <charconv>
-#include <cstring>
 
 namespace citadel::serving {
 namespace {

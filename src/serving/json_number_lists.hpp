@@ -7,7 +7,6 @@
 // in the text for the general parser.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
