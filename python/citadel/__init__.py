@@ -1,0 +1,37 @@
+"""citadel: neural networks on the CPU, Keras-style, secure by design.
+
+``citadel.keras`` mirrors ``tensorflow.keras``; ``citadel.protect``, ``citadel.attacks`` and
+``citadel.privacy`` reach the library's protections. See docs/PYTHON.md.
+"""
+import sys as _sys
+
+try:
+    from citadel import _citadel
+except ImportError as _error:  # the extension was built for another interpreter, or not at all
+    raise ImportError(
+        f"citadel: cannot load its extension into {_sys.executable} "
+        f"(Python {_sys.version.split()[0]}): {_error}. Build it with this interpreter "
+        "(cmake -DPython_EXECUTABLE=...) or run Debian's /usr/bin/python3 with "
+        "PYTHONPATH=build/python") from _error
+
+SecurityError = _citadel.SecurityError
+FileError = _citadel.FileError
+__version__ = _citadel.__version__
+
+
+def set_seed(seed):
+    """Seeds citadel's generator: weight initialization, shuffling and dropout."""
+    _citadel.set_seed(int(seed))
+
+
+def num_threads():
+    return _citadel.num_threads()
+
+
+def set_num_threads(threads):
+    _citadel.set_num_threads(int(threads))
+
+
+from citadel import attacks, keras, privacy, protect  # noqa: E402  (after the extension loaded)
+
+__all__ = ["SecurityError", "FileError", "set_seed", "num_threads", "set_num_threads", "keras", "protect", "attacks", "privacy", "__version__"]

@@ -1,0 +1,229 @@
+"""Layers with Keras's names, arguments and defaults. A layer here is its Keras config; the
+model hands the configs to citadel, which builds, checks and computes the layers, so an
+unsupported setting is an error naming the layer and the key, never silently ignored."""
+from citadel.keras import activations, initializers, regularizers
+
+_SERIALIZERS = {
+    "activation": activations.serialize,
+    "kernel_initializer": initializers.serialize,
+    "bias_initializer": initializers.serialize,
+    "beta_initializer": initializers.serialize,
+    "gamma_initializer": initializers.serialize,
+    "moving_mean_initializer": initializers.serialize,
+    "moving_variance_initializer": initializers.serialize,
+    "kernel_regularizer": regularizers.serialize,
+    "bias_regularizer": regularizers.serialize,
+    "beta_regularizer": regularizers.serialize,
+    "gamma_regularizer": regularizers.serialize,
+}
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):  # numpy scalars
+        return value.item()
+    return value
+
+
+class Layer:
+    """A layer of a Sequential model: its class name and Keras config."""
+
+    def __init__(self, name=None, input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None,
+                 dtype=None, trainable=True, **settings):
+        if dtype not in (None, "float32"):
+            raise ValueError(f"{type(self).__name__}: citadel computes in float32, dtype={dtype!r} is not supported")
+        if trainable is not True:
+            raise ValueError(f"{type(self).__name__}: trainable=False is not supported yet")
+        own = _parameters(type(self))
+        unknown = sorted(key for key in settings if key not in own)
+        if unknown:
+            # ValueError, as Keras 3 raises for unrecognized layer arguments.
+            raise ValueError(f"{type(self).__name__}: unrecognized keyword arguments {unknown}")
+        config = {}
+        for key, value in settings.items():
+            if value is None:
+                continue
+            config[key] = _plain(_SERIALIZERS.get(key, lambda v: v)(value))
+        if input_dim is not None:
+            config["input_dim"] = int(input_dim)
+        if input_shape is not None:
+            config["input_shape"] = [None if d is None else int(d) for d in _as_shape(input_shape)]
+        if batch_input_shape is not None:
+            config["batch_input_shape"] = [None if d is None else int(d) for d in batch_input_shape]
+        if name is not None:
+            config["name"] = str(name)
+        self._config = config
+        self.name = name
+        self._model = None  # the Sequential it belongs to, once added
+
+    def get_config(self):
+        return dict(self._config)
+
+    def _serialize(self):
+        return {"class_name": type(self).__name__, "config": self.get_config()}
+
+    def get_weights(self):
+        return self._owner()._layer_weights(self)
+
+    def set_weights(self, weights):
+        self._owner()._set_layer_weights(self, weights)
+
+    @property
+    def weights(self):
+        return self.get_weights()
+
+    def count_params(self):
+        return self._owner()._layer_params(self)
+
+    def _owner(self):
+        if self._model is None:
+            raise ValueError(f"layer '{self.name or type(self).__name__}' is not part of a model yet")
+        return self._model
+
+    def __repr__(self):
+        return f"<citadel.keras.layers.{type(self).__name__} name={self.name!r}>"
+
+
+def _parameters(cls):
+    """The keyword arguments a layer class takes (its settings), through its __init__ chain."""
+    import inspect
+    names = set()
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass) and klass is not Layer and klass is not object:
+            names.update(inspect.signature(vars(klass)["__init__"]).parameters)
+    return names
+
+
+def _as_shape(shape):
+    if isinstance(shape, int):
+        return (shape,)
+    return tuple(shape)
+
+
+class InputLayer(Layer):
+    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, batch_shape=None, **kwargs):
+        shape = shape if shape is not None else input_shape
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("InputLayer: give shape= (without the batch axis)")
+            batch_shape = [None] + list(_as_shape(shape))
+        super().__init__(name=name, **kwargs)
+        self._config["batch_shape"] = [None if d is None else int(d) for d in batch_shape]
+        self.shape = tuple(batch_shape)
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
+    """As keras.Input: the model's input, added first to a Sequential."""
+    if dtype not in (None, "float32"):
+        raise ValueError(f"Input: citadel computes in float32, dtype={dtype!r} is not supported")
+    return InputLayer(shape=shape, batch_size=batch_size, name=name, batch_shape=batch_shape)
+
+
+class Dense(Layer):
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        _unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                     bias_constraint=bias_constraint)
+        super().__init__(units=int(units), activation=activation, use_bias=bool(use_bias),
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer, **kwargs)
+        self.units = int(units)
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(activation=activation, **kwargs)
+
+
+class Dropout(Layer):
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        _unsupported(self, noise_shape=noise_shape)
+        # The mask's stream comes from the model's seed (citadel.set_seed), not one per layer.
+        super().__init__(rate=float(rate), **kwargs)
+        self.rate = float(rate)
+
+
+class Flatten(Layer):
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+
+
+class Reshape(Layer):
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(target_shape=[int(d) for d in target_shape], **kwargs)
+
+
+class Conv2D(Layer):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1),
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        _unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                     bias_constraint=bias_constraint)
+        super().__init__(filters=int(filters), kernel_size=_pair(kernel_size), strides=_pair(strides),
+                         padding=padding, data_format=data_format, dilation_rate=_pair(dilation_rate),
+                         groups=int(groups), activation=activation, use_bias=bool(use_bias),
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer, **kwargs)
+
+
+class _Pooling2D(Layer):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size=_pair(pool_size), strides=None if strides is None else _pair(strides),
+                         padding=padding, data_format=data_format, **kwargs)
+
+
+class MaxPooling2D(_Pooling2D):
+    pass
+
+
+class AveragePooling2D(_Pooling2D):
+    pass
+
+
+class _GlobalPooling2D(Layer):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=None if keepdims is False else keepdims, **kwargs)
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    pass
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    pass
+
+
+class BatchNormalization(Layer):
+    def __init__(self, axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 **kwargs):
+        _unsupported(self, beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        super().__init__(axis=int(axis), momentum=float(momentum), epsilon=float(epsilon), center=bool(center),
+                         scale=bool(scale), beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+                         moving_mean_initializer=moving_mean_initializer,
+                         moving_variance_initializer=moving_variance_initializer,
+                         beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer, **kwargs)
+
+
+def _pair(value):
+    if isinstance(value, int):
+        return [value, value]
+    return [int(v) for v in value]
+
+
+def _unsupported(layer, **settings):
+    for key, value in settings.items():
+        if value is not None:
+            raise ValueError(f"{type(layer).__name__}: {key} is not supported by citadel yet")
+
+
+# Keras's aliases.
+Convolution2D = Conv2D
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D

@@ -1,0 +1,382 @@
+"""keras.models: Sequential and load_model on citadel."""
+import json
+import os
+import sys
+
+import numpy as np
+
+from citadel import _citadel
+from citadel.keras import callbacks as callbacks_module
+from citadel.keras import layers as layers_module
+from citadel.keras import losses, metrics as metrics_module, optimizers
+
+_KERAS_FORMATS = (".keras", ".h5", ".hdf5")
+
+
+def _float32(value, argument):
+    """An array citadel reads without copying: float32, C-contiguous (converted once)."""
+    try:
+        return np.ascontiguousarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{argument}: expected numbers convertible to float32, got {type(value).__name__}: "
+                        f"{error}") from None
+
+
+def _verbose(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose: expected 0, 1, 2 or 'auto', got {verbose!r}")
+    return int(verbose)
+
+
+def _unsupported(method, **settings):
+    for key, (value, default) in settings.items():
+        if value is not default and (default is None or value != default):
+            raise NotImplementedError(f"{method}: {key} is not supported by citadel yet")
+
+
+class Sequential:
+    """A linear stack of layers, as keras.Sequential."""
+
+    def __init__(self, layers=None, name=None):
+        self.name = name or "sequential"
+        self._layers = []
+        self._native = None
+        self._compile_args = None
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # --- architecture -------------------------------------------------------------------
+    def add(self, layer):
+        if not isinstance(layer, layers_module.Layer):
+            raise TypeError(f"add: expected a citadel.keras.layers layer, got {type(layer).__name__}")
+        if self._native is not None and self._native.built:
+            raise ValueError("add: this model is already built (trained or given weights); citadel cannot grow a "
+                             "built model yet: make a new Sequential with all its layers")
+        if layer._model is not None and layer._model is not self:
+            raise ValueError(f"add: layer '{layer.name}' already belongs to another model")
+        layer._model = self
+        self._layers.append(layer)
+        self._native = None
+
+    def pop(self):
+        if not self._layers:
+            raise TypeError("pop: the model has no layers")
+        if self._native is not None and self._native.built:
+            raise ValueError("pop: this model is already built; citadel cannot change a built model")
+        layer = self._layers.pop()
+        layer._model = None
+        self._native = None
+        return layer
+
+    @property
+    def layers(self):
+        return [layer for layer in self._layers if not isinstance(layer, layers_module.InputLayer)]
+
+    def get_config(self):
+        return {"name": self.name, "layers": [layer._serialize() for layer in self._layers]}
+
+    def _model(self):
+        """The native model, made from the layers' configs when they changed."""
+        if self._native is None:
+            if not self.layers:
+                raise ValueError("this Sequential model has no layers yet: add() some first")
+            config = {"class_name": "Sequential", "config": self.get_config()}
+            native = _citadel.Model.from_config(json.dumps(config), f"Sequential '{self.name}'")
+            self._attach(native)
+            if self._compile_args is not None:
+                self._compile_native()
+        return self._native
+
+    def _attach(self, native):
+        self._native = native
+        for layer, (name, _type, _params) in zip(self.layers, native.layer_info()):
+            layer.name = name
+
+    def build(self, input_shape=None):
+        """Builds the weights for inputs of input_shape (with the batch axis, as Keras)."""
+        model = self._model()
+        if input_shape is None:
+            if not model.input_shape:
+                raise ValueError("build: give input_shape, or declare it on the first layer (input_dim=, "
+                                 "input_shape= or an Input)")
+            model.build(list(model.input_shape))
+            return
+        shape = list(input_shape)[1:]
+        model.build([int(d) for d in shape])
+
+    @property
+    def built(self):
+        return self._native is not None and self._native.built
+
+    def _ensure_built(self, x=None):
+        model = self._model()
+        if not model.built:
+            if x is not None:
+                model.build(list(x.shape[1:]))
+            elif model.input_shape:
+                model.build(list(model.input_shape))
+        return model
+
+    # --- training -----------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", **kwargs):
+        if loss is None:
+            raise ValueError("compile: give a loss ('binary_crossentropy', 'mse', ...)")
+        _unsupported("compile", loss_weights=(loss_weights, None), weighted_metrics=(weighted_metrics, None))
+        if kwargs:
+            raise TypeError(f"compile: unexpected arguments {sorted(kwargs)}")
+        if isinstance(metrics, (str, metrics_module.Metric)):
+            raise TypeError("compile: metrics must be a list, e.g. metrics=['accuracy']")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self._compile_args = (losses.serialize(loss), [metrics_module.serialize(m) for m in (metrics or [])])
+        self._compile_native()
+
+    def _compile_native(self):
+        model = self._model()
+        loss, metric_names = self._compile_args
+        model.compile(loss, self.optimizer._serialize(), metric_names)
+        self.optimizer._model = model
+
+    def _check_compiled(self, method):
+        if self._compile_args is None and not (self._native is not None and self._native.compiled):
+            # ValueError, as Keras 3 raises (tf.keras 2 raised RuntimeError).
+            raise ValueError(f"{method}: you must compile the model before calling {method}() "
+                               "(model.compile(loss=..., optimizer=...))")
+
+    def _targets(self, y, argument="y"):
+        y = _float32(y, argument)
+        output = self._native.output_shape if self._native is not None and self._native.built else None
+        # Keras accepts (N,) labels for a model with one output unit.
+        if y.ndim == 1 and output == [1]:
+            y = y.reshape(-1, 1)
+        return y
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, dp=None,
+            seed=None):
+        """Trains as keras.Model.fit; returns a History. dp=citadel.privacy.DPSGD(...) trains with
+        differential privacy and adds 'epsilon' to the History."""
+        self._check_compiled("fit")
+        if x is None or y is None:
+            raise ValueError("fit: give x and y (citadel does not take datasets or generators yet)")
+        _unsupported("fit", class_weight=(class_weight, None), sample_weight=(sample_weight, None),
+                     initial_epoch=(initial_epoch, 0), steps_per_epoch=(steps_per_epoch, None),
+                     validation_steps=(validation_steps, None), validation_batch_size=(validation_batch_size, None),
+                     validation_freq=(validation_freq, 1))
+        x = _float32(x, "x")
+        model = self._ensure_built(x)
+        y = self._targets(y)
+        validation_x = validation_y = None
+        if validation_data is not None:
+            if len(validation_data) == 3 and validation_data[2] is not None:
+                raise NotImplementedError("fit: validation sample weights are not supported by citadel yet")
+            validation_x = _float32(validation_data[0], "validation_data x")
+            validation_y = self._targets(validation_data[1], "validation_data y")
+        if dp is not None and not hasattr(dp, "get_config"):
+            raise TypeError("fit: dp must be a citadel.privacy.DPSGD")
+        callback_list = list(callbacks or [])
+        history = callbacks_module.History()
+        params = {"epochs": int(epochs), "verbose": _verbose(verbose), "steps": None}
+        for callback in callback_list + [history]:
+            callback.set_model(self)
+            callback.set_params(params)
+        self.stop_training = False
+        sys.stdout.flush()
+        epoch, values, stop_reason = model.fit(
+            x, y, epochs=int(epochs), batch_size=int(batch_size or 32), verbose=_verbose(verbose),
+            validation_split=float(validation_split), validation_x=validation_x, validation_y=validation_y,
+            shuffle=bool(shuffle), callbacks=callback_list, owner=self, seed=seed,
+            dp=None if dp is None else dp.get_config())
+        history.epoch, history.history, history.stop_reason = epoch, self._keras_order(values), stop_reason
+        self.history = history
+        return history
+
+    def _keras_order(self, values):
+        """History keys as Keras orders them: loss and metrics in compile order, then val_*, then
+        the rest (epsilon, learning_rate)."""
+        names = ["loss"] + list(self._native.compile_settings()["metrics"])
+        order = names + ["val_" + n for n in names]
+        rank = {name: i for i, name in enumerate(order)}
+        return dict(sorted(values.items(), key=lambda item: (rank.get(item[0], len(order)), item[0])))
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The loss and the compiled metrics over x: a scalar when there are no metrics, else a
+        list in compile order (metrics_names), or a dict with return_dict=True."""
+        self._check_compiled("evaluate")
+        _unsupported("evaluate", sample_weight=(sample_weight, None), steps=(steps, None))
+        x = _float32(x, "x")
+        model = self._ensure_built(x)
+        logs = model.evaluate(x, self._targets(y), int(batch_size or 32))
+        if return_dict:
+            return {name: logs[name] for name in self._ordered(logs)}
+        values = [logs[name] for name in self._ordered(logs)]
+        return values[0] if len(values) == 1 else values
+
+    def _ordered(self, logs):
+        names = ["loss"] + [name for name in logs if name != "loss"]
+        compiled = self._native.compile_settings()["metrics"]
+        return ["loss"] + sorted(names[1:], key=lambda n: compiled.index(n) if n in compiled else len(compiled))
+
+    @property
+    def metrics_names(self):
+        if self._native is None or not self._native.compiled:
+            return []
+        return ["loss"] + list(self._native.compile_settings()["metrics"])
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs for x as a float32 numpy array of its own."""
+        _unsupported("predict", steps=(steps, None))
+        x = _float32(x, "x")
+        model = self._ensure_built(x)
+        return model.predict(x, int(batch_size or 32))
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=max(1, len(x)))
+
+    def __call__(self, x, training=False):
+        return self.predict(x)
+
+    def train_on_batch(self, x, y):
+        """One optimizer step on the batch; returns its loss."""
+        self._check_compiled("train_on_batch")
+        x = _float32(x, "x")
+        model = self._ensure_built(x)
+        return model.train_on_batch(x, self._targets(y))
+
+    def predict_rows(self, rows, batch_size=32):
+        """For a model trained by `citadel train` on a CSV file: predictions for raw rows (CSV
+        text with a header, or a list of {column: value} dicts), read through the model's own
+        encoding and scaling. Returns {'labels', 'class_names', 'probabilities'} (or 'values')."""
+        return self._model().predict_rows(rows, int(batch_size))
+
+    # --- weights and files --------------------------------------------------------------
+    def summary(self, print_fn=None, **kwargs):
+        model = self._model()
+        text = model.summary_text()
+        (print_fn or print)(text.rstrip("\n"))
+
+    def count_params(self):
+        return self._ensure_built().count_params()
+
+    def get_weights(self):
+        return self._ensure_built().get_weights()
+
+    def set_weights(self, weights):
+        self._ensure_built().set_weights([_float32(w, "weights") for w in weights])
+
+    @property
+    def weights(self):
+        return self.get_weights()
+
+    def _layer_weights(self, layer):
+        model = self._ensure_built()
+        return [w for name, w in zip(model.weight_names(), model.get_weights()) if name.split("/")[0] == layer.name]
+
+    def _set_layer_weights(self, layer, weights):
+        model = self._ensure_built()
+        names, current = model.weight_names(), model.get_weights()
+        mine = [i for i, name in enumerate(names) if name.split("/")[0] == layer.name]
+        if len(weights) != len(mine):
+            raise ValueError(f"set_weights: layer '{layer.name}' has {len(mine)} weight arrays, got {len(weights)}")
+        for index, array in zip(mine, weights):
+            current[index] = _float32(array, "weights")
+        model.set_weights(current)
+
+    def _layer_params(self, layer):
+        return sum(int(np.prod(w.shape)) for w in self._layer_weights(layer))
+
+    @property
+    def input_shape(self):
+        return (None, *self._model().input_shape)
+
+    @property
+    def output_shape(self):
+        return (None, *self._ensure_built().output_shape)
+
+    def to_json(self, **kwargs):
+        return self._ensure_built().to_config()
+
+    def save(self, filepath, overwrite=True, secret_key=None, key_file=None, passphrase=None):
+        """Writes a citadel model file (safetensors), atomically; signed with secret_key
+        and/or encrypted with key_file or passphrase when given."""
+        path = os.fspath(filepath)
+        if path.lower().endswith(_KERAS_FORMATS):
+            raise ValueError(f"save: '{path}': citadel writes its own model files (safetensors, e.g. "
+                             "'model.safetensors'); Keras's .keras and .h5 formats are not supported yet")
+        if not overwrite and os.path.exists(path):
+            raise FileExistsError(f"save: '{path}' exists and overwrite=False")
+        model = self._ensure_built()
+        model.save(path, os.fspath(secret_key) if secret_key else "", os.fspath(key_file) if key_file else "",
+                   passphrase or "")
+        if secret_key:
+            _citadel.sign(path, os.fspath(secret_key))
+
+    def save_weights(self, filepath, overwrite=True):
+        path = os.fspath(filepath)
+        if not overwrite and os.path.exists(path):
+            raise FileExistsError(f"save_weights: '{path}' exists and overwrite=False")
+        self._ensure_built().save_weights(path)
+
+    def load_weights(self, filepath):
+        self._ensure_built().load_weights(os.fspath(filepath))
+
+    def __repr__(self):
+        return f"<citadel.keras.Sequential name={self.name!r} layers={len(self.layers)}>"
+
+
+def _from_native(native, name, config_text=None):
+    """A Sequential whose layers mirror a native model's configuration."""
+    config = json.loads(config_text if config_text is not None else native.to_config())
+    model = Sequential(name=config.get("config", {}).get("name", name))
+    for entry in config["config"]["layers"]:
+        cls = getattr(layers_module, entry["class_name"], None)
+        if cls is None or not isinstance(cls, type):
+            cls = type(entry["class_name"], (layers_module.Layer,), {})
+        layer = cls.__new__(cls)
+        layers_module.Layer.__init__(layer)
+        layer._config = dict(entry.get("config", {}))
+        layer.name = layer._config.get("name")
+        layer._model = model
+        model._layers.append(layer)
+    model._attach(native)
+    if native.compiled:
+        settings = native.compile_settings()
+        model.optimizer = optimizers.get(settings["optimizer"])
+        model.optimizer._model = native
+        model.loss = settings["loss"]
+        model._compile_args = (settings["loss"], list(settings["metrics"]))
+    return model
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, public_key=None, key_file=None,
+               passphrase=None):
+    """Loads a citadel model file, through the library's one verified load path: with
+    public_key the signature must hold (citadel.SecurityError otherwise); an encrypted file
+    is decrypted in memory with key_file or passphrase."""
+    path = os.fspath(filepath)
+    if path.lower().endswith(_KERAS_FORMATS):
+        raise ValueError(f"load_model: '{path}': citadel reads its own model files (safetensors); Keras's "
+                         ".keras and .h5 formats are not supported yet")
+    native = _citadel.Model.load(path, os.fspath(public_key) if public_key else "",
+                                 os.fspath(key_file) if key_file else "", passphrase or "")
+    model = _from_native(native, os.path.splitext(os.path.basename(path))[0])
+    if not compile:
+        model._compile_args = None
+    return model
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A new model (freshly initialized weights) from to_json()'s text."""
+    native = _citadel.Model.from_config(json_string, "model_from_json")
+    if native.input_shape:
+        native.build(list(native.input_shape))
+    return _from_native(native, "sequential", json_string)

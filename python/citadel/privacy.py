@@ -1,0 +1,57 @@
+"""Differential privacy from Python: DP-SGD for fit(dp=...), its accountant, and
+membership-inference audits (docs/PRIVACY.md holds what the guarantee covers)."""
+import numpy as np
+
+from citadel import _citadel
+
+
+class DPSGD:
+    """fit(..., dp=DPSGD(l2_norm_clip=1.0, noise_multiplier=1.1)): each example's gradient
+    clipped to l2_norm_clip, Gaussian noise of noise_multiplier·l2_norm_clip added to the sum,
+    Poisson-sampled batches, ε at delta reported after every epoch ('epsilon' in the History).
+    With target_epsilon the noise is found for that budget over the epochs."""
+
+    def __init__(self, l2_norm_clip=1.0, noise_multiplier=1.1, target_epsilon=None, delta=1e-5,
+                 poisson_sampling=True, reproducible=False, record_training_metrics=True):
+        if l2_norm_clip <= 0:
+            raise ValueError(f"DPSGD: l2_norm_clip must be > 0, got {l2_norm_clip}")
+        if target_epsilon is None and noise_multiplier <= 0:
+            raise ValueError(f"DPSGD: noise_multiplier must be > 0, got {noise_multiplier}")
+        if not 0 < delta < 1:
+            raise ValueError(f"DPSGD: delta must be in (0, 1), got {delta}")
+        self._config = {"l2_norm_clip": float(l2_norm_clip), "noise_multiplier": float(noise_multiplier),
+                        "target_epsilon": None if target_epsilon is None else float(target_epsilon),
+                        "delta": float(delta), "poisson_sampling": bool(poisson_sampling),
+                        "reproducible": bool(reproducible), "record_training_metrics": bool(record_training_metrics)}
+
+    def get_config(self):
+        return dict(self._config)
+
+
+def compute_epsilon(n, batch_size, epochs, noise_multiplier, delta=1e-5, poisson_sampling=True):
+    """ε (at delta) spent by DP-SGD over `epochs` epochs of n rows, as fit(dp=...) reports it
+    (RDP accountant of the sampled Gaussian mechanism)."""
+    steps = _citadel.steps_per_epoch(int(n), int(batch_size), bool(poisson_sampling)) * int(epochs)
+    epsilon, _order = _citadel.dp_sgd_epsilon(float(batch_size) / float(n), float(noise_multiplier), steps,
+                                              float(delta))
+    return epsilon
+
+
+def noise_multiplier_for(n, batch_size, epochs, target_epsilon, delta=1e-5, poisson_sampling=True):
+    """The smallest noise multiplier whose ε after the epochs is at most target_epsilon."""
+    steps = _citadel.steps_per_epoch(int(n), int(batch_size), bool(poisson_sampling)) * int(epochs)
+    return _citadel.dp_sgd_noise_multiplier(float(batch_size) / float(n), steps, float(delta), float(target_epsilon))
+
+
+def membership_audit(model, x_train, y_train, x_holdout, y_holdout, reference_epochs=20, batch_size=32, seed=1,
+                     calibrated=True):
+    """How well an attacker tells training rows from held-out ones by the model's losses:
+    one dict per attack (auc, balanced_accuracy, tpr_at_1_percent_fpr, ...); an AUC near
+    0.5 means little leaks. calibrated=True also trains a reference model of the same
+    architecture for reference_epochs epochs."""
+    f = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+    x_train = f(x_train)
+    native = model._ensure_built(x_train)
+    return _citadel.membership_audit(native, x_train, model._targets(y_train), f(x_holdout),
+                                     model._targets(y_holdout), int(reference_epochs), int(batch_size), int(seed),
+                                     bool(calibrated))

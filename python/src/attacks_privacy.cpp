@@ -1,0 +1,126 @@
+// citadel.attacks (FGSM, PGD, robustness curves) and citadel.privacy (the DP-SGD
+// accountant, membership-inference audits), on models from citadel.keras.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <citadel/attacks/adversarial.hpp>
+#include <citadel/core/error.hpp>
+#include <citadel/model/model_config.hpp>
+#include <citadel/privacy/accountant.hpp>
+#include <citadel/privacy/membership.hpp>
+#include <citadel/privacy/private_fit.hpp>
+
+#include "bindings.hpp"
+#include "model_handle.hpp"
+
+namespace citadel::python {
+namespace {
+
+AttackOptions attack_options(const py::dict& c) {
+  AttackOptions options;
+  options.method = py::cast<std::string>(c["method"]);
+  options.norm = py::cast<std::string>(c["norm"]);
+  options.epsilon = py::cast<float>(c["epsilon"]);
+  options.step_size = py::cast<float>(c["step_size"]);
+  options.steps = py::cast<int>(c["steps"]);
+  options.random_start = py::cast<bool>(c["random_start"]);
+  options.restarts = py::cast<int>(c["restarts"]);
+  options.clip_min = py::cast<float>(c["clip_min"]);
+  options.clip_max = py::cast<float>(c["clip_max"]);
+  options.batch_size = py::cast<int64_t>(c["batch_size"]);
+  options.seed = py::cast<uint64_t>(c["seed"]);
+  if (!c["targets"].is_none())
+    options.targets = Tensor::from(view_of(py::cast<FloatArray>(c["targets"]), "targets"));
+  return options;
+}
+
+py::dict result_dict(const MembershipAttackResult& result) {
+  py::dict d;
+  d["attack"] = result.attack;
+  d["auc"] = result.auc;
+  d["balanced_accuracy"] = result.balanced_accuracy;
+  d["tpr_at_1_percent_fpr"] = result.tpr_at_1_percent_fpr;
+  d["members"] = result.members;
+  d["non_members"] = result.non_members;
+  return d;
+}
+
+}  // namespace
+
+void register_attacks_and_privacy(py::module_& module) {
+  module.def("adversarial_examples", [](Model& model, const FloatArray& x, const FloatArray& y, const py::dict& c) {
+    const AttackOptions options = attack_options(c);
+    const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+    Tensor result;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      result = adversarial_examples(model.sequential(), xs, ys, options);
+    }
+    return to_numpy(std::move(result));
+  });
+  module.def("robustness_curve", [](Model& model, const FloatArray& x, const FloatArray& y, const py::dict& c,
+                                    const std::vector<double>& epsilons) {
+    const AttackOptions options = attack_options(c);
+    const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+    std::vector<RobustnessPoint> points;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      points = robustness_curve(model.sequential(), xs, ys, options, epsilons);
+    }
+    py::list result;
+    for (const RobustnessPoint& p : points) {
+      py::dict d;
+      d["epsilon"] = p.epsilon;
+      d["accuracy"] = p.accuracy;
+      d["attack_success"] = p.attack_success;
+      d["mean_linf"] = p.mean_linf;
+      d["mean_l2"] = p.mean_l2;
+      result.append(d);
+    }
+    return result;
+  });
+  module.def(
+      "dp_sgd_epsilon",
+      [](double sampling_rate, double noise_multiplier, int64_t steps, double delta) {
+        const PrivacySpent spent = dp_sgd_epsilon(sampling_rate, noise_multiplier, steps, delta);
+        return py::make_tuple(spent.epsilon, spent.order);
+      },
+      py::arg("sampling_rate"), py::arg("noise_multiplier"), py::arg("steps"), py::arg("delta"));
+  module.def("dp_sgd_noise_multiplier", [](double sampling_rate, int64_t steps, double delta, double target) {
+    return dp_sgd_noise_multiplier(sampling_rate, steps, delta, target);
+  });
+  module.def("steps_per_epoch", &steps_per_epoch, py::arg("rows"), py::arg("batch_size"), py::arg("poisson"));
+  module.def("membership_audit", [](Model& model, const FloatArray& train_x, const FloatArray& train_y,
+                                    const FloatArray& holdout_x, const FloatArray& holdout_y, int reference_epochs,
+                                    int64_t batch_size, uint64_t seed, bool calibrated) {
+    const ConstTensorView tx = view_of(train_x, "train x"), ty = view_of(train_y, "train y");
+    const ConstTensorView hx = view_of(holdout_x, "holdout x"), hy = view_of(holdout_y, "holdout y");
+    std::vector<MembershipAttackResult> results;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      Sequential& trained = model.sequential();
+      std::function<Sequential()> make_reference;
+      if (calibrated) {
+        // A fresh model of the same architecture, compiled as the audited one.
+        const std::string config = model_to_config(trained);
+        const Sequential::CompileSettings settings = trained.compile_settings();
+        make_reference = [config, settings] {
+          Sequential reference = model_from_config(config, "reference model");
+          std::unique_ptr<Optimizer> optimizer = make_optimizer(settings.optimizer);
+          optimizer->set_learning_rate(settings.learning_rate);
+          reference.compile({settings.loss, OptimizerSpec(std::move(optimizer)), settings.metrics});
+          return reference;
+        };
+      }
+      results = audit_membership(trained, tx, ty, hx, hy, make_reference, {reference_epochs, batch_size, seed});
+    }
+    py::list list;
+    for (const auto& result : results) list.append(result_dict(result));
+    return list;
+  });
+}
+
+}  // namespace citadel::python

@@ -1,0 +1,29 @@
+// What the binding files share: numpy conversions and each file's registration function.
+// The extension is a thin user of the library: every check and message is the library's.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <citadel/core/tensor.hpp>
+
+namespace citadel::python {
+
+namespace py = pybind11;
+
+// What every array argument becomes: float32, C-contiguous. pybind11 converts anything
+// else (float64, ints, strided views, nested lists) once; such an array passes as is.
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// A view of the array's data, shaped as the array; `argument` names it in errors.
+ConstTensorView view_of(const FloatArray& array, const char* argument);
+// A numpy array owning the tensor's storage (moved, not copied).
+py::array_t<float> to_numpy(Tensor tensor);
+
+void register_errors(py::module_& module);
+void register_model(py::module_& module);
+void register_callbacks(py::module_& module);
+void register_protection(py::module_& module);
+void register_attacks_and_privacy(py::module_& module);
+
+}  // namespace citadel::python

@@ -1,0 +1,363 @@
+// citadel._citadel.Model: a Sequential model (with the data schema of a model trained by
+// the CLI, when it was loaded from one) as citadel.keras.models.Sequential drives it.
+// Computing releases the GIL; one lock per model keeps two Python threads from running
+// fit and predict on it at once (a callback calling predict during fit re-enters it).
+#include <pybind11/stl.h>
+
+#include <iostream>
+#include <mutex>
+#include <optional>
+
+#include <citadel/core/error.hpp>
+#include <citadel/core/random.hpp>
+#include <citadel/core/threads.hpp>
+#include <citadel/data/csv.hpp>
+#include <citadel/io/model_file.hpp>
+#include <citadel/io/protected_file.hpp>
+#include <citadel/io/saved_model.hpp>
+#include <citadel/io/signing.hpp>
+#include <citadel/layers/layer_registry.hpp>
+#include <citadel/model/model_config.hpp>
+#include <citadel/model/sequential.hpp>
+#include <citadel/privacy/private_fit.hpp>
+#include <citadel/version.hpp>
+
+#include "bindings.hpp"
+#include "callbacks.hpp"
+#include "model_handle.hpp"
+
+namespace citadel::python {
+namespace {
+
+using Lock = ModelLock;
+
+float number(const py::dict& config, const char* key, float fallback) {
+  return config.contains(key) && !config[key].is_none() ? py::cast<float>(config[key]) : fallback;
+}
+bool flag(const py::dict& config, const char* key, bool fallback) {
+  return config.contains(key) ? py::cast<bool>(config[key]) : fallback;
+}
+
+// An optimizer as a Keras identifier or as {"class_name": ..., "config": {...}} with
+// Keras's argument names (citadel.keras.optimizers writes the latter).
+OptimizerSpec optimizer_spec(const py::object& spec) {
+  if (py::isinstance<py::str>(spec)) return OptimizerSpec(py::cast<std::string>(spec));
+  const py::dict object = py::cast<py::dict>(spec);
+  const std::string name = py::cast<std::string>(object["class_name"]);
+  const py::dict c = py::cast<py::dict>(object["config"]);
+  auto clip = [&](auto settings) {
+    settings.clipnorm = number(c, "clipnorm", 0.0f);
+    settings.global_clipnorm = number(c, "global_clipnorm", 0.0f);
+    settings.clipvalue = number(c, "clipvalue", 0.0f);
+    return settings;
+  };
+  if (name == "SGD")
+    return clip(SGD{number(c, "learning_rate", 0.01f), number(c, "momentum", 0.0f), flag(c, "nesterov", false)});
+  if (name == "Adam")
+    return clip(Adam{number(c, "learning_rate", 0.001f), number(c, "beta_1", 0.9f), number(c, "beta_2", 0.999f),
+                     number(c, "epsilon", 1e-7f)});
+  if (name == "AdamW")
+    return clip(AdamW{number(c, "learning_rate", 0.001f), number(c, "weight_decay", 0.004f),
+                      number(c, "beta_1", 0.9f), number(c, "beta_2", 0.999f), number(c, "epsilon", 1e-7f)});
+  if (name == "RMSprop")
+    return clip(RMSprop{number(c, "learning_rate", 0.001f), number(c, "rho", 0.9f), number(c, "momentum", 0.0f),
+                        number(c, "epsilon", 1e-7f), flag(c, "centered", false)});
+  if (name == "Adagrad")
+    return clip(Adagrad{number(c, "learning_rate", 0.001f), number(c, "initial_accumulator_value", 0.1f),
+                        number(c, "epsilon", 1e-7f)});
+  throw ValueError("compile: unknown optimizer '" + name + "'; known: SGD, Adam, AdamW, RMSprop, Adagrad");
+}
+
+LossSpec loss_spec(const py::object& spec) {
+  if (py::isinstance<py::str>(spec)) return LossSpec(py::cast<std::string>(spec));
+  const py::dict object = py::cast<py::dict>(spec);
+  const std::string name = py::cast<std::string>(object["class_name"]);
+  const py::dict c = py::cast<py::dict>(object["config"]);
+  if (name == "MeanSquaredError") return MeanSquaredError{};
+  if (name == "MeanAbsoluteError") return MeanAbsoluteError{};
+  if (name == "Huber") return Huber{number(c, "delta", 1.0f)};
+  if (name == "BinaryCrossentropy") return BinaryCrossentropy{flag(c, "from_logits", false)};
+  if (name == "CategoricalCrossentropy") return CategoricalCrossentropy{flag(c, "from_logits", false)};
+  if (name == "SparseCategoricalCrossentropy") return SparseCategoricalCrossentropy{flag(c, "from_logits", false)};
+  throw ValueError("compile: unknown loss '" + name + "'");
+}
+
+// DP-SGD settings from citadel.privacy.DPSGD (its get_config()).
+std::optional<DPSGDOptions> private_training(const py::object& dp) {
+  if (dp.is_none()) return std::nullopt;
+  const py::dict c = py::cast<py::dict>(dp);
+  DPSGDOptions settings;
+  settings.l2_norm_clip = number(c, "l2_norm_clip", 1.0f);
+  settings.noise_multiplier = py::cast<double>(c["noise_multiplier"]);
+  if (c.contains("target_epsilon") && !c["target_epsilon"].is_none())
+    settings.target_epsilon = py::cast<double>(c["target_epsilon"]);
+  settings.delta = py::cast<double>(c["delta"]);
+  settings.poisson_sampling = flag(c, "poisson_sampling", true);
+  settings.reproducible = flag(c, "reproducible", false);
+  settings.record_training_metrics = flag(c, "record_training_metrics", true);
+  return settings;
+}
+
+py::tuple history_tuple(const History& history) {
+  py::dict values;
+  for (const auto& [key, list] : history.history) values[py::str(key)] = py::cast(list);
+  return py::make_tuple(py::cast(history.epoch), values, history.stop_reason);
+}
+
+ModelAccess access_for(const std::string& public_key, const std::string& key_file, const std::string& passphrase) {
+  ModelAccess access;
+  access.public_key = public_key;
+  access.key.key_file = key_file;
+  access.key.passphrase = passphrase;
+  return access;
+}
+
+// Rows given as CSV text (with a header) or as a list of {column: value} dicts.
+CsvTable table_of(const py::object& rows, const DataSchema& schema) {
+  if (py::isinstance<py::str>(rows)) return parse_csv(py::cast<std::string>(rows), "rows");
+  CsvTable table;
+  table.source = "rows";
+  table.had_header = true;
+  table.columns = schema.input_columns;
+  for (size_t c = 0; c < table.columns.size(); ++c) table.column_by_name.emplace(table.columns[c], int64_t(c));
+  int64_t index = 0;
+  for (const py::handle& row : rows) {
+    CITADEL_CHECK(py::isinstance<py::dict>(row), ValueError, "rows[", index, "]: expected a dict of column values");
+    const py::dict cells = py::reinterpret_borrow<py::dict>(row);
+    for (const std::string& column : table.columns) {
+      CITADEL_CHECK(cells.contains(column), ValueError, "rows[", index, "]: no value for column '", column, "'");
+      const py::handle value = cells[py::str(column)];
+      table.cells.push_back(value.is_none() ? std::string() : py::cast<std::string>(py::str(value)));
+    }
+    table.lines.push_back(index + 1);
+    ++index;
+  }
+  table.rows = index;
+  return table;
+}
+
+std::unique_ptr<Model> load(const std::string& path, const std::string& public_key, const std::string& key_file,
+                            const std::string& passphrase) {
+  auto model = std::make_unique<Model>();
+  std::string bytes = read_protected_file(path, access_for(public_key, key_file, passphrase), kPurposeModel);
+  try {
+    const ModelFileSummary summary = inspect_model_file(bytes, path);
+    if (summary.metadata.count("schema")) {
+      model->saved = saved_model_from_bytes(bytes, path);
+      model->has_schema = true;
+    } else {
+      LoadedModel loaded = load_model_from_bytes(bytes, path);
+      model->saved.model = std::move(loaded.model);
+      model->saved.metadata = std::move(loaded.metadata);
+    }
+  } catch (...) {
+    wipe_bytes(bytes);
+    throw;
+  }
+  wipe_bytes(bytes);
+  return model;
+}
+
+}  // namespace
+
+void register_model(py::module_& module) {
+  module.attr("__version__") = kVersion;
+  module.def("set_seed", [](uint64_t seed) { random::set_seed(seed); }, py::arg("seed"));
+  module.def("num_threads", &num_threads);
+  module.def("set_num_threads", &set_num_threads, py::arg("threads"));
+  module.def("layer_types", &registered_layer_types);
+
+  py::class_<Model>(module, "Model")
+      .def_static(
+          "from_config",
+          [](const std::string& json, const std::string& name) {
+            auto model = std::make_unique<Model>();
+            model->saved.model = model_from_config(json, name);
+            return model;
+          },
+          py::arg("json"), py::arg("name"))
+      .def_static("load", &load, py::arg("path"), py::arg("public_key") = "", py::arg("key_file") = "",
+                  py::arg("passphrase") = "")
+      .def("to_config", [](Model& self) { Lock lock(self.lock); return model_to_config(self.sequential()); })
+      .def("compile",
+           [](Model& self, const py::object& loss, const py::object& optimizer, const std::vector<std::string>& metrics) {
+             Lock lock(self.lock);
+             self.sequential().compile({loss_spec(loss), optimizer_spec(optimizer), metrics});
+           })
+      .def_property_readonly("compiled", [](Model& self) { return self.sequential().compiled(); })
+      .def("compile_settings",
+           [](Model& self) {
+             Lock lock(self.lock);
+             const auto settings = self.sequential().compile_settings();
+             py::dict result;
+             result["loss"] = settings.loss;
+             result["optimizer"] = settings.optimizer;
+             result["learning_rate"] = settings.learning_rate;
+             result["metrics"] = settings.metrics;
+             return result;
+           })
+      .def("build",
+           [](Model& self, const std::vector<int64_t>& shape) {
+             Lock lock(self.lock);
+             self.sequential().build(Shape(shape));
+           })
+      .def_property_readonly("built", [](Model& self) { return self.sequential().built(); })
+      .def(
+          "fit",
+          [](Model& self, const FloatArray& x, const FloatArray& y, int epochs, int64_t batch_size, int verbose,
+             double validation_split, const std::optional<FloatArray>& validation_x,
+             const std::optional<FloatArray>& validation_y, bool shuffle, const py::list& callbacks,
+             const py::object& owner, std::optional<uint64_t> seed, const py::object& dp) {
+            FitOptions options;
+            options.epochs = epochs;
+            options.batch_size = batch_size;
+            options.verbose = verbose;
+            options.validation_split = validation_split;
+            if (validation_x && validation_y)
+              options.validation_data = ValidationData{view_of(*validation_x, "validation_data x"),
+                                                       view_of(*validation_y, "validation_data y")};
+            options.shuffle = shuffle;
+            options.seed = seed;
+            const std::optional<DPSGDOptions> privacy = private_training(dp);
+            FitCallbacks held = fit_callbacks(callbacks, owner);
+            options.callbacks = held.refs;
+            const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+            History history;
+            {
+              py::gil_scoped_release released;
+              Lock lock(self.lock);
+              try {
+                history = privacy ? fit_private(self.sequential(), xs, ys, options, *privacy)
+                                  : self.sequential().fit(xs, ys, options);
+              } catch (...) {
+                std::cout.flush();
+                throw;
+              }
+              std::cout.flush();
+            }
+            return history_tuple(history);
+          },
+          py::arg("x"), py::arg("y"), py::arg("epochs"), py::arg("batch_size"), py::arg("verbose"),
+          py::arg("validation_split"), py::arg("validation_x"), py::arg("validation_y"), py::arg("shuffle"),
+          py::arg("callbacks"), py::arg("owner"), py::arg("seed"), py::arg("dp"))
+      .def("evaluate",
+           [](Model& self, const FloatArray& x, const FloatArray& y, int64_t batch_size) {
+             const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+             py::gil_scoped_release released;
+             Lock lock(self.lock);
+             return self.sequential().evaluate(xs, ys, {batch_size});
+           })
+      .def("predict",
+           [](Model& self, const FloatArray& x, int64_t batch_size) {
+             const ConstTensorView xs = view_of(x, "x");
+             Tensor result;
+             {
+               py::gil_scoped_release released;
+               Lock lock(self.lock);
+               result = self.sequential().predict(xs, {batch_size});
+             }
+             return to_numpy(std::move(result));
+           })
+      .def("train_on_batch",
+           [](Model& self, const FloatArray& x, const FloatArray& y) {
+             const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+             py::gil_scoped_release released;
+             Lock lock(self.lock);
+             return self.sequential().train_on_batch(xs, ys);
+           })
+      .def("summary_text", [](Model& self) { Lock lock(self.lock); return self.sequential().summary_text(); })
+      .def("count_params", [](Model& self) { Lock lock(self.lock); return self.sequential().count_params(); })
+      .def("get_weights",
+           [](Model& self) {
+             Lock lock(self.lock);
+             py::list weights;
+             for (Tensor& tensor : self.sequential().get_weights()) weights.append(to_numpy(std::move(tensor)));
+             return weights;
+           })
+      .def("set_weights",
+           [](Model& self, const std::vector<FloatArray>& arrays) {
+             std::vector<Tensor> weights;
+             for (size_t i = 0; i < arrays.size(); ++i)
+               weights.push_back(Tensor::from(view_of(arrays[i], ("weights[" + std::to_string(i) + "]").c_str())));
+             Lock lock(self.lock);
+             self.sequential().set_weights(weights);
+           })
+      .def("weight_names",
+           [](Model& self) {
+             Lock lock(self.lock);
+             std::vector<std::string> names;
+             for (const ParameterInfo& info : self.sequential().parameters().parameters()) names.push_back(info.name);
+             return names;
+           })
+      .def("layer_info",
+           [](Model& self) {
+             Lock lock(self.lock);
+             Sequential& model = self.sequential();
+             py::list layers;
+             for (size_t i = 0; i < model.size(); ++i)
+               layers.append(py::make_tuple(model.layer(i).name(), model.layer(i).type(),
+                                            model.layer(i).parameter_count()));
+             return layers;
+           })
+      .def_property_readonly("input_shape",
+                             [](Model& self) {
+                               Lock lock(self.lock);
+                               Sequential& model = self.sequential();
+                               if (model.built()) return model.input_shape().dims();
+                               // Before building: what the first layer declares (input_dim, Input), if anything.
+                               const auto declared = model.size() ? model.layer(0).declared_input_shape() : std::nullopt;
+                               return declared ? declared->dims() : std::vector<int64_t>{};
+                             })
+      .def_property_readonly("output_shape", [](Model& self) { Lock lock(self.lock); return self.sequential().output_shape().dims(); })
+      .def_property(
+          "learning_rate", [](Model& self) { return self.sequential().optimizer().learning_rate(); },
+          [](Model& self, float rate) { self.sequential().optimizer().set_learning_rate(rate); })
+      .def("stop_training", [](Model& self, const std::string& reason) { self.sequential().stop_training(reason); })
+      .def(
+          "save",
+          [](Model& self, const std::string& path, const std::string& secret_key, const std::string& key_file,
+             const std::string& passphrase) {
+            py::gil_scoped_release released;
+            Lock lock(self.lock);
+            Metadata extra;
+            // A model trained by the CLI keeps its schema and preprocessing records.
+            for (const char* record : {"schema", "preprocessing", "trained_on"}) {
+              const auto found = self.saved.metadata.find(record);
+              if (found != self.saved.metadata.end()) extra[record] = found->second;
+            }
+            ModelProtection protection;
+            protection.secret_key = secret_key;
+            protection.key.key_file = key_file;
+            protection.key.passphrase = passphrase;
+            write_protected_file(path, model_file_bytes(self.sequential(), extra), protection, kPurposeModel);
+          },
+          py::arg("path"), py::arg("secret_key") = "", py::arg("key_file") = "", py::arg("passphrase") = "")
+      .def("save_weights", [](Model& self, const std::string& path) { Lock lock(self.lock); save_weights(self.sequential(), path); })
+      .def("load_weights", [](Model& self, const std::string& path) { Lock lock(self.lock); load_weights(self.sequential(), path); })
+      .def_property_readonly("has_schema", [](const Model& self) { return self.has_schema; })
+      .def_property_readonly("input_columns", [](const Model& self) { return self.saved.schema.input_columns; })
+      .def_property_readonly("class_names", [](const Model& self) { return self.saved.schema.classes; })
+      .def("predict_rows", [](Model& self, const py::object& rows, int64_t batch_size) {
+        CITADEL_CHECK(self.has_schema, ValueError,
+                      "predict_rows: this model has no data schema (only models trained by `citadel train` on a "
+                      "CSV file have one); use predict() with numbers");
+        CsvTable table = table_of(rows, self.saved.schema);
+        RowPredictions predictions;
+        {
+          py::gil_scoped_release released;
+          Lock lock(self.lock);
+          predictions = self.saved.predict_rows(table, MissingValues::kError, batch_size);
+        }
+        py::dict result;
+        if (self.saved.classification()) {
+          result["labels"] = predictions.labels;
+          result["class_names"] = predictions.class_names;
+          result["probabilities"] = to_numpy(std::move(predictions.probabilities));
+        } else {
+          result["values"] = to_numpy(std::move(predictions.values));
+        }
+        return result;
+      });
+}
+
+}  // namespace citadel::python

@@ -1,0 +1,94 @@
+"""Attacks, DP-SGD and membership audits from Python, checked against independent
+computations and against the citadel tool."""
+import json
+
+import numpy as np
+import pytest
+
+import citadel
+from citadel import attacks, privacy
+from citadel.keras import layers, optimizers
+from citadel.keras.models import Sequential
+
+from conftest import separable
+
+
+def logistic_model():
+    x, y = separable(300, 4)
+    model = Sequential([layers.Dense(1, input_dim=4, activation="sigmoid")])
+    model.compile(optimizer=optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=20, verbose=0)
+    return model, x, y
+
+
+def test_fgsm_is_one_signed_gradient_step_computed_independently():
+    model, x, y = logistic_model()
+    kernel, bias = model.get_weights()
+    p = 1 / (1 + np.exp(-(x @ kernel + bias)))
+    gradient_sign = np.sign((p - y) * kernel.T)  # ∂BCE/∂x of a logistic unit, per row
+    epsilon = 0.05
+    expected = np.clip(x + epsilon * gradient_sign, 0, 1)
+    adversarial = attacks.fgsm(model, x, y, epsilon)
+    assert adversarial.shape == x.shape and adversarial.dtype == np.float32
+    np.testing.assert_allclose(adversarial, expected, atol=1e-6)
+    assert np.abs(adversarial - x).max() <= epsilon + 1e-6
+
+
+def test_pgd_stays_in_its_ball_and_lowers_accuracy_more_as_epsilon_grows():
+    model, x, y = logistic_model()
+    adversarial = attacks.pgd(model, x, y, 0.1, steps=10, seed=1)
+    assert np.abs(adversarial - x).max() <= 0.1 + 1e-6
+    assert adversarial.min() >= 0 and adversarial.max() <= 1
+    curve = attacks.robustness_curve(model, x, y, [0.0, 0.05, 0.2])
+    assert [point["epsilon"] for point in curve] == [0.0, 0.05, 0.2]
+    assert curve[0]["accuracy"] == pytest.approx(model.evaluate(x, y)[1])
+    assert curve[0]["accuracy"] > curve[1]["accuracy"] > curve[2]["accuracy"]
+
+
+def test_dp_sgd_reports_the_epsilon_the_tool_computes(cli, tmp_path):
+    x, y = separable(1000, 4)
+    model = Sequential([layers.Dense(8, input_dim=4, activation="relu"), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=3, batch_size=50, verbose=0,
+                        dp=privacy.DPSGD(l2_norm_clip=1.0, noise_multiplier=1.1))
+    epsilons = history.history["epsilon"]
+    assert len(epsilons) == 3 and epsilons[0] < epsilons[1] < epsilons[2]
+    assert epsilons[-1] == pytest.approx(privacy.compute_epsilon(1000, 50, 3, 1.1), rel=1e-12)
+    report = tmp_path / "dp.json"
+    cli("dp-budget", "--samples", 1000, "--batch-size", 50, "--epochs", 3, "--noise", 1.1, "--report", report)
+    with open(report) as f:
+        assert json.load(f)["epsilon"] == pytest.approx(epsilons[-1], rel=1e-12)
+
+
+def test_dp_sgd_noise_is_fresh_unless_reproducible_is_asked_for():
+    x, y = separable(400, 4)
+
+    def train(dp):
+        citadel.set_seed(5)
+        model = Sequential([layers.Dense(1, input_dim=4, activation="sigmoid")])
+        model.compile(optimizer=optimizers.SGD(0.1), loss="binary_crossentropy")
+        model.fit(x, y, epochs=2, batch_size=40, verbose=0, seed=2, dp=dp)
+        return model.get_weights()[0]
+
+    private = privacy.DPSGD(noise_multiplier=1.0)
+    assert not np.array_equal(train(private), train(private))  # same seed, different noise
+    fixed = privacy.DPSGD(noise_multiplier=1.0, reproducible=True)
+    np.testing.assert_array_equal(train(fixed), train(fixed))
+
+
+def test_dp_target_epsilon_finds_the_noise():
+    noise = privacy.noise_multiplier_for(1000, 50, 3, target_epsilon=2.0)
+    assert privacy.compute_epsilon(1000, 50, 3, noise) <= 2.0
+    assert privacy.compute_epsilon(1000, 50, 3, noise * 0.99) > 2.0
+
+
+def test_membership_audit_sees_an_overfit_model_leak_more_than_a_fitted_one():
+    generator = np.random.default_rng(0)
+    x = generator.random((200, 10)).astype(np.float32)
+    y = generator.integers(0, 2, (200, 1)).astype(np.float32)  # random labels: only memorizing helps
+    model = Sequential([layers.Dense(64, input_dim=10, activation="relu"), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizers.Adam(0.01), loss="binary_crossentropy")
+    model.fit(x[:100], y[:100], epochs=200, batch_size=20, verbose=0)
+    results = privacy.membership_audit(model, x[:100], y[:100], x[100:], y[100:], calibrated=False)
+    assert results and all(r["members"] == 100 and r["non_members"] == 100 for r in results)
+    assert max(r["auc"] for r in results) > 0.7
