@@ -7,32 +7,14 @@ Debian's python3 and PYTHONPATH=build/python (bench/compare does).
     python_bench.py WORKLOAD [--threads N] [--reps R]    WORKLOAD: w1 w1i w2 w2i
 """
 import argparse
-import gzip
-import json
 import statistics
-import struct
-import time
 
 import numpy as np
 
 import citadel
+from bench_rows import FASHION, read_idx, report, timed
 from citadel.keras import layers, optimizers
 from citadel.keras.models import Sequential
-
-FASHION = "/usr/share/datasets/fashion-mnist"
-
-
-def report(workload, metric, value, unit, better, accuracy=None):
-    row = {"workload": workload, "metric": metric, "value": value, "unit": unit, "better": better}
-    if accuracy is not None:
-        row["accuracy"] = round(float(accuracy), 4)
-    print(json.dumps(row), flush=True)
-
-
-def timed(work):
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
 
 
 def w1_model():
@@ -81,14 +63,6 @@ def run_w1i(reps):
     rows = x[:1000].copy()
     batch = [timed(lambda: model.predict(rows, batch_size=1000)) for _ in range(reps * 4 + 1)][1:]
     report("W1i", "predict 1000 rows", statistics.median(batch) * 1e6, "us", "lower")
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def fashion():

@@ -6,39 +6,14 @@ python3-torch (bench/setup installs them).
     torch_bench.py WORKLOAD [--threads N] [--reps R]    WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w4
 """
 import argparse
-import gzip
-import json
 import statistics
-import struct
 import sys
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
-FASHION = "/usr/share/datasets/fashion-mnist"
-
-
-def report(workload, metric, value, unit, better, accuracy=None):
-    row = {"workload": workload, "metric": metric, "value": value, "unit": unit, "better": better}
-    if accuracy is not None:
-        row["accuracy"] = round(float(accuracy), 4)
-    print(json.dumps(row), flush=True)
-
-
-def timed(work):
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+from bench_rows import FASHION, read_idx, report, timed
 
 
 def fashion():

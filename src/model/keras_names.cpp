@@ -15,4 +15,9 @@ std::string detail::keras_snake_case(const std::string& name) {
   return result;
 }
 
+std::string detail::current_layer_name(std::string name) {
+  for (size_t at = name.find("2_d"); at != std::string::npos; at = name.find("2_d", at + 2)) name.replace(at, 3, "2d");
+  return name;
+}
+
 }  // namespace citadel

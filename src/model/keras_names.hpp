@@ -8,5 +8,9 @@
 namespace citadel::detail {
 
 std::string keras_snake_case(const std::string& name);
+// A layer name as this version writes it: before the one rule above, "Conv2D" became
+// "conv2_d" and "MaxPooling2D" "max_pooling2_d"; such names (in files written then) read
+// as "conv2d" and "max_pooling2d". No current name contains "2_d".
+std::string current_layer_name(std::string name);
 
 }  // namespace citadel::detail

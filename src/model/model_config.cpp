@@ -4,7 +4,9 @@
 // an error rather than a silently different model.
 #include "citadel/model/model_config.hpp"
 
+#include <cctype>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -12,6 +14,7 @@
 #include "citadel/core/json_limits.hpp"
 #include "citadel/layers/layer_registry.hpp"
 #include "json_layer_config.hpp"
+#include "keras_names.hpp"
 
 namespace citadel {
 
@@ -30,6 +33,36 @@ std::unique_ptr<Layer> read_layer(const detail::JsonLayerConfigReader& reader, b
   CITADEL_CHECK(!after_input_layer || reader.input_shape_read(), ValueError, reader.where(),
                 ": cannot follow an InputLayer; start with a layer that takes an input shape");
   return layer;
+}
+
+// A layer name from a config: it names the layer's tensors ("<name>/kernel") in model
+// files, so it is kept to 1-128 letters, digits, '_', '.' and '-' (no '/').
+std::string checked_layer_name(const detail::JsonLayerConfigReader& reader) {
+  const std::string name = reader.string("name");
+  bool safe = !name.empty() && name.size() <= 128;
+  for (const char c : name) safe = safe && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+  CITADEL_CHECK(safe, ValueError, reader.where(), ": name '", name.substr(0, 128),
+                "' must be 1 to 128 letters, digits, '_', '.' or '-'");
+  return detail::current_layer_name(name);
+}
+
+// Layers keep the names their configs give; the others keep the names add() gave them,
+// made unique against the given ones by a further suffix (as Keras does).
+void apply_layer_names(Sequential& model, const std::vector<std::string>& given, const std::string& source) {
+  std::set<std::string> used;
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (given[i].empty()) continue;
+    CITADEL_CHECK(used.insert(given[i]).second, ValueError, source, ": layers[", i, "]: the name '", given[i],
+                  "' is used by an earlier layer");
+    model.layer(i).set_name(given[i]);
+  }
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (!given[i].empty()) continue;
+    std::string name = model.layer(i).name();
+    for (int suffix = 1; used.count(name); ++suffix) name = model.layer(i).name() + "_" + std::to_string(suffix);
+    used.insert(name);
+    model.layer(i).set_name(name);
+  }
 }
 
 json layer_config(const Layer& layer) {
@@ -72,6 +105,7 @@ Sequential model_from_config(std::string_view text, const std::string& source, c
   Sequential model(name);
   const LayerConfigLimits layer_limits{limits.max_units, limits.max_kernel};
   std::vector<int64_t> pending_input;  // from an InputLayer, given to the next layer
+  std::vector<std::string> given_names;  // per added layer; "" when its config names none
   for (size_t i = 0; i < layers.size(); ++i) {
     const detail::JsonLayerConfigReader reader(layers[i], source + ": layers[" + std::to_string(i) + "]",
                                                layer_limits, pending_input);
@@ -83,8 +117,10 @@ Sequential model_from_config(std::string_view text, const std::string& source, c
       continue;
     }
     model.add(read_layer(reader, !pending_input.empty()));
+    given_names.push_back(reader.has("name") ? checked_layer_name(reader) : "");
     pending_input.clear();  // an InputLayer fixes only the first real layer's input
   }
+  apply_layer_names(model, given_names, source);
   return model;
 }
 

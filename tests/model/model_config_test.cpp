@@ -78,3 +78,37 @@ TEST(ModelConfig, RefusesDeepOrHugeInput) {
   EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 100000000000}}]})").find("'units'"),
             std::string::npos);
 }
+
+TEST(ModelConfig, KeepsLayerNamesAndMakesTheOthersUnique) {
+  // Names given by the config stay (they name the tensors in model files); a layer without
+  // one gets add()'s name, with a further suffix where a given name took it.
+  Sequential model = model_from_config(R"({"layers": [
+    {"class_name": "Dense", "config": {"name": "dense_1", "units": 4, "input_dim": 3}},
+    {"class_name": "Dense", "config": {"units": 4}},
+    {"class_name": "Dense", "config": {"name": "out", "units": 1}}]})", "model.json");
+  ASSERT_EQ(model.size(), 3u);
+  EXPECT_EQ(model.layer(0).name(), "dense_1");
+  EXPECT_EQ(model.layer(1).name(), "dense_1_1");
+  EXPECT_EQ(model.layer(2).name(), "out");
+  model.build(Shape{3});
+  EXPECT_EQ(model.parameters().parameters().front().name, "dense_1/kernel");
+  EXPECT_EQ(model.parameters().parameters().back().name, "out/bias");
+  // The names written before the one Keras naming rule read as today's.
+  Sequential old = model_from_config(R"({"layers": [{"class_name": "Conv2D", "config": {"name": "conv2_d",
+    "filters": 2, "kernel_size": 3, "input_shape": [5, 5, 1]}}]})", "old.json");
+  EXPECT_EQ(old.layer(0).name(), "conv2d");
+}
+
+TEST(ModelConfig, RefusesDuplicateOrUnsafeLayerNames) {
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"name": "a", "units": 1, "input_dim": 2}},
+    {"class_name": "Dense", "config": {"name": "a", "units": 1}}]})").find("layers[1]: the name 'a' is used"),
+            std::string::npos);
+  for (const char* name : {"", "a/b", "../x", "tab\\there", "k\u00e9"}) {
+    const std::string json = std::string(R"({"layers": [{"class_name": "Dense", "config": {"name": ")") + name +
+                             R"(", "units": 1, "input_dim": 2}}]})";
+    EXPECT_NE(error_of(json).find("layers[0] (Dense): name"), std::string::npos) << name << ": " << error_of(json);
+  }
+  const std::string long_name(129, 'x');
+  EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"name": ")" + long_name +
+                     R"(", "units": 1, "input_dim": 2}}]})").find("name"), std::string::npos);
+}

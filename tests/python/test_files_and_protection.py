@@ -16,7 +16,7 @@ from conftest import separable
 
 def trained_model():
     x, y = separable(200, 4)
-    model = Sequential([layers.Dense(8, input_dim=4, activation="relu"), layers.Dropout(0.2),
+    model = Sequential([layers.Dense(8, input_dim=4, activation="relu", name="hidden"), layers.Dropout(0.2),
                         layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=3, verbose=0)
@@ -30,6 +30,7 @@ def test_save_and_load_give_bit_identical_predictions_and_the_compile_settings(t
     restored = load_model(path)
     np.testing.assert_array_equal(restored.predict(x), model.predict(x))
     assert [l.name for l in restored.layers] == [l.name for l in model.layers]
+    assert restored.layers[0].name == "hidden"
     assert [type(l).__name__ for l in restored.layers] == ["Dense", "Dropout", "Dense"]
     assert restored.metrics_names == ["loss", "accuracy"]
     assert restored.evaluate(x, (x[:, :1] + x[:, 1:2] > 1)) == pytest.approx(
@@ -50,7 +51,7 @@ def test_to_json_round_trips_the_architecture():
 def test_weights_files_round_trip(tmp_path):
     model, x = trained_model()
     model.save_weights(tmp_path / "w.safetensors")
-    other = Sequential([layers.Dense(8, input_dim=4, activation="relu"), layers.Dropout(0.2),
+    other = Sequential([layers.Dense(8, input_dim=4, activation="relu", name="hidden"), layers.Dropout(0.2),
                         layers.Dense(1, activation="sigmoid")])
     other.load_weights(tmp_path / "w.safetensors")
     np.testing.assert_array_equal(other.predict(x), model.predict(x))
@@ -140,3 +141,14 @@ def test_encrypted_models_decrypt_in_memory_and_a_wrong_key_is_refused(tmp_path)
                                   model.predict(x))
     with pytest.raises(citadel.SecurityError):
         load_model(tmp_path / "pass.safetensors", passphrase="wrong horse")
+    # Encrypted and signed: the signature covers the ciphertext and is checked before decrypting.
+    public, secret = tmp_path / "k.pub", tmp_path / "k.key"
+    protect.keygen(public, secret)
+    both = tmp_path / "both.safetensors"
+    model.save(both, secret_key=secret, key_file=key)
+    np.testing.assert_array_equal(load_model(both, public_key=public, key_file=key).predict(x), model.predict(x))
+    data = bytearray(both.read_bytes())
+    data[len(data) // 2] ^= 1
+    both.write_bytes(bytes(data))
+    with pytest.raises(citadel.SecurityError):
+        load_model(both, public_key=public, key_file=key)

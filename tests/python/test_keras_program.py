@@ -205,3 +205,28 @@ def test_softmax_classes_with_to_categorical_and_sparse_labels():
         probabilities = model.predict(x)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
         assert model.evaluate(x, targets)[1] > 0.85
+
+
+def test_regularizers_add_their_penalty_to_the_loss():
+    from citadel.keras import regularizers
+    x, y = separable(50, 8)
+    model = Sequential([layers.Dense(3, input_dim=8, activation="tanh", kernel_regularizer=regularizers.l2(0.01)),
+                        layers.Dense(1, kernel_regularizer=regularizers.l1_l2(l1=0.001, l2=0.0))])
+    model.compile(optimizer="sgd", loss="mse")
+    w1, b1, w2, b2 = model.get_weights()
+    prediction = np.tanh(x @ w1 + b1) @ w2 + b2
+    expected = np.mean((prediction - y) ** 2) + 0.01 * np.sum(w1.astype(np.float64) ** 2) + 0.001 * np.abs(w2).sum()
+    assert model.evaluate(x, y) == pytest.approx(expected, rel=1e-5)
+
+
+def test_layer_names_pop_and_a_built_model_that_cannot_grow():
+    model = Sequential(name="mine")
+    model.add(layers.Dense(4, input_dim=3, name="hidden"))
+    model.add(layers.Dense(2, name="extra"))
+    assert model.pop().name == "extra"
+    model.add(layers.Dense(1, activation="sigmoid", name="out"))
+    model.build()
+    assert [layer.name for layer in model.layers] == ["hidden", "out"]
+    assert model.input_shape == (None, 3) and model.output_shape == (None, 1)
+    with pytest.raises(ValueError, match="built"):
+        model.add(layers.Dense(1))

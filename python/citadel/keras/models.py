@@ -315,10 +315,9 @@ class Sequential:
         if not overwrite and os.path.exists(path):
             raise FileExistsError(f"save: '{path}' exists and overwrite=False")
         model = self._ensure_built()
+        # Encrypted first when asked, then signed over the bytes as stored (path + '.sig').
         model.save(path, os.fspath(secret_key) if secret_key else "", os.fspath(key_file) if key_file else "",
                    passphrase or "")
-        if secret_key:
-            _citadel.sign(path, os.fspath(secret_key))
 
     def save_weights(self, filepath, overwrite=True):
         path = os.fspath(filepath)

@@ -1,0 +1,31 @@
+"""What the Python twins of bench/citadel_bench.cpp share: the JSON line each figure is
+printed as, a timer, and Fashion-MNIST's IDX files."""
+import gzip
+import json
+import struct
+import time
+
+import numpy as np
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def report(workload, metric, value, unit, better, accuracy=None):
+    row = {"workload": workload, "metric": metric, "value": value, "unit": unit, "better": better}
+    if accuracy is not None:
+        row["accuracy"] = round(float(accuracy), 4)
+    print(json.dumps(row), flush=True)
+
+
+def timed(work):
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
