@@ -5,6 +5,7 @@
 
 #include <citadel/attacks/adversarial.hpp>
 #include <citadel/core/error.hpp>
+#include <citadel/core/random.hpp>
 #include <citadel/model/model_config.hpp>
 #include <citadel/privacy/accountant.hpp>
 #include <citadel/privacy/membership.hpp>
@@ -107,11 +108,13 @@ void register_attacks_and_privacy(py::module_& module) {
         // A fresh model of the same architecture, compiled as the audited one.
         const std::string config = model_to_config(trained);
         const Sequential::CompileSettings settings = trained.compile_settings();
-        make_reference = [config, settings] {
+        // As `citadel audit` makes it, so that the same seed gives the same figures.
+        make_reference = [config, settings, seed] {
+          random::set_seed(seed);
           Sequential reference = model_from_config(config, "reference model");
           std::unique_ptr<Optimizer> optimizer = make_optimizer(settings.optimizer);
           optimizer->set_learning_rate(settings.learning_rate);
-          reference.compile({settings.loss, OptimizerSpec(std::move(optimizer)), settings.metrics});
+          reference.compile({settings.loss, OptimizerSpec(std::move(optimizer))});
           return reference;
         };
       }

@@ -112,13 +112,15 @@ ModelAccess access_for(const std::string& public_key, const std::string& key_fil
   return access;
 }
 
-// Rows given as CSV text (with a header) or as a list of {column: value} dicts.
-CsvTable table_of(const py::object& rows, const DataSchema& schema) {
+// Rows given as CSV text (with a header) or as a list of {column: value} dicts (holding
+// the label column too when `with_label`).
+CsvTable table_of(const py::object& rows, const DataSchema& schema, bool with_label = false) {
   if (py::isinstance<py::str>(rows)) return parse_csv(py::cast<std::string>(rows), "rows");
   CsvTable table;
   table.source = "rows";
   table.had_header = true;
   table.columns = schema.input_columns;
+  if (with_label) table.columns.push_back(schema.label);
   for (size_t c = 0; c < table.columns.size(); ++c) table.column_by_name.emplace(table.columns[c], int64_t(c));
   int64_t index = 0;
   for (const py::handle& row : rows) {
@@ -337,6 +339,16 @@ void register_model(py::module_& module) {
       .def_property_readonly("has_schema", [](const Model& self) { return self.has_schema; })
       .def_property_readonly("input_columns", [](const Model& self) { return self.saved.schema.input_columns; })
       .def_property_readonly("class_names", [](const Model& self) { return self.saved.schema.classes; })
+      .def("encode_rows",
+           [](Model& self, const py::object& rows, bool labelled) {
+             CITADEL_CHECK(self.has_schema, ValueError,
+                           "encode_rows: this model has no data schema (only models trained by `citadel train` on a "
+                           "CSV file have one)");
+             CsvTable table = table_of(rows, self.saved.schema, labelled);
+             Dataset data = labelled ? self.saved.encode_labelled(table) : self.saved.encode(table);
+             py::object y = labelled ? py::object(to_numpy(std::move(data.y))) : py::object(py::none());
+             return py::make_tuple(to_numpy(std::move(data.x)), y);
+           })
       .def("predict_rows", [](Model& self, const py::object& rows, int64_t batch_size) {
         CITADEL_CHECK(self.has_schema, ValueError,
                       "predict_rows: this model has no data schema (only models trained by `citadel train` on a "

@@ -92,3 +92,36 @@ def test_membership_audit_sees_an_overfit_model_leak_more_than_a_fitted_one():
     results = privacy.membership_audit(model, x[:100], y[:100], x[100:], y[100:], calibrated=False)
     assert results and all(r["members"] == 100 and r["non_members"] == 100 for r in results)
     assert max(r["auc"] for r in results) > 0.7
+
+
+def test_membership_audit_and_attacks_agree_with_the_tool_on_a_saved_model(tmp_path, cli, pima_csv):
+    model_file = tmp_path / "pima.safetensors"
+    cli("train", "--data", pima_csv, "--epochs", 20, "--seed", 4, "--verbose", 0, "--save", model_file)
+    with open(pima_csv) as f:
+        lines = f.read().splitlines(keepends=True)
+    members, non_members = tmp_path / "members.csv", tmp_path / "non_members.csv"
+    members.write_text("".join(lines[:301]))
+    non_members.write_text(lines[0] + "".join(lines[301:601]))
+    report = tmp_path / "audit.json"
+    cli("audit", "--model", model_file, "--train", members, "--holdout", non_members, "--reference-epochs", 5,
+        "--seed", 9, "--report", report)
+    with open(report) as f:
+        tool = {a["attack"]: a for a in json.load(f)["attacks"]}
+    from citadel.keras.models import load_model
+    model = load_model(model_file)
+    x_in, y_in = model.encode_rows(members.read_text())
+    x_out, y_out = model.encode_rows(non_members.read_text())
+    assert x_in.shape == (300, 8) and y_in.shape == (300, 1)
+    ours = {a["attack"]: a for a in privacy.membership_audit(model, x_in, y_in, x_out, y_out, reference_epochs=5,
+                                                             seed=9)}
+    assert set(ours) == set(tool)
+    for name in tool:
+        assert ours[name]["auc"] == pytest.approx(tool[name]["auc"], abs=1e-12)
+        assert ours[name]["tpr_at_1_percent_fpr"] == pytest.approx(tool[name]["tpr_at_1_percent_fpr"], abs=1e-12)
+    # Labelled rows as dicts encode as the CSV text does.
+    import csv
+    import io
+    dicts = list(csv.DictReader(io.StringIO(members.read_text())))
+    x_dicts, y_dicts = model.encode_rows(dicts)
+    np.testing.assert_array_equal(x_dicts, x_in)
+    np.testing.assert_array_equal(y_dicts, y_in)

@@ -101,7 +101,7 @@ def test_fit_releases_the_gil():
     try:
         time.sleep(0.05)
         before = counter[0]
-        model.fit(x, y, epochs=15, batch_size=32, verbose=0)
+        model.fit(x, y, epochs=40, batch_size=32, verbose=0)
         during = counter[0] - before
     finally:
         stop.set()

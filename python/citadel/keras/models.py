@@ -258,6 +258,12 @@ class Sequential:
         encoding and scaling. Returns {'labels', 'class_names', 'probabilities'} (or 'values')."""
         return self._model().predict_rows(rows, int(batch_size))
 
+    def encode_rows(self, rows, labelled=True):
+        """For a model trained by `citadel train` on a CSV file: raw rows (CSV text with a header,
+        or a list of dicts) as the model's inputs (x) and, when labelled, its targets (y) —
+        what to give evaluate, the attacks or a membership audit."""
+        return self._model().encode_rows(rows, bool(labelled))
+
     # --- weights and files --------------------------------------------------------------
     def summary(self, print_fn=None, **kwargs):
         model = self._model()
