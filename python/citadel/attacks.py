@@ -1,8 +1,7 @@
 """Adversarial examples against citadel.keras models: FGSM and PGD under the L∞ or L2
 norm, untargeted or targeted, each example kept inside its ε-ball and [clip_min, clip_max]."""
-import numpy as np
-
 from citadel import _citadel
+from citadel.keras.models import _float32
 
 
 def _options(method, epsilon, norm, steps, step_size, random_start, restarts, clip_min, clip_max, targets,
@@ -10,11 +9,11 @@ def _options(method, epsilon, norm, steps, step_size, random_start, restarts, cl
     return {"method": method, "norm": norm, "epsilon": float(epsilon), "step_size": float(step_size or 0.0),
             "steps": int(steps), "random_start": bool(random_start), "restarts": int(restarts),
             "clip_min": float(clip_min), "clip_max": float(clip_max), "batch_size": int(batch_size),
-            "seed": int(seed), "targets": None if targets is None else np.ascontiguousarray(targets, np.float32)}
+            "seed": int(seed), "targets": None if targets is None else _float32(targets, "targets")}
 
 
 def _native(model, x, y):
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = _float32(x, "x")
     return model._ensure_built(x), x, model._targets(y)
 
 

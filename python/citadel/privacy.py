@@ -1,8 +1,7 @@
 """Differential privacy from Python: DP-SGD for fit(dp=...), its accountant, and
 membership-inference audits (docs/PRIVACY.md holds what the guarantee covers)."""
-import numpy as np
-
 from citadel import _citadel
+from citadel.keras.models import _float32
 
 
 class DPSGD:
@@ -49,9 +48,8 @@ def membership_audit(model, x_train, y_train, x_holdout, y_holdout, reference_ep
     one dict per attack (auc, balanced_accuracy, tpr_at_1_percent_fpr, ...); an AUC near
     0.5 means little leaks. calibrated=True also trains a reference model of the same
     architecture for reference_epochs epochs."""
-    f = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-    x_train = f(x_train)
+    x_train = _float32(x_train, "x_train")
     native = model._ensure_built(x_train)
-    return _citadel.membership_audit(native, x_train, model._targets(y_train), f(x_holdout),
+    return _citadel.membership_audit(native, x_train, model._targets(y_train), _float32(x_holdout, "x_holdout"),
                                      model._targets(y_holdout), int(reference_epochs), int(batch_size), int(seed),
                                      bool(calibrated))

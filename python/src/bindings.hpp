@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include <citadel/core/tensor.hpp>
+#include <citadel/io/encryption.hpp>
 
 namespace citadel::python {
 
@@ -19,6 +20,8 @@ using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>
 ConstTensorView view_of(const FloatArray& array, const char* argument);
 // A numpy array owning the tensor's storage (moved, not copied).
 py::array_t<float> to_numpy(Tensor tensor);
+// A key file or a passphrase (either may be empty), as the Python calls take them.
+EncryptionKey encryption_key(const std::string& key_file, const std::string& passphrase);
 
 void register_errors(py::module_& module);
 void register_model(py::module_& module);

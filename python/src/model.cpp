@@ -105,11 +105,7 @@ py::tuple history_tuple(const History& history) {
 }
 
 ModelAccess access_for(const std::string& public_key, const std::string& key_file, const std::string& passphrase) {
-  ModelAccess access;
-  access.public_key = public_key;
-  access.key.key_file = key_file;
-  access.key.passphrase = passphrase;
-  return access;
+  return ModelAccess{public_key, encryption_key(key_file, passphrase)};
 }
 
 // Rows given as CSV text (with a header) or as a list of {column: value} dicts (holding
@@ -143,12 +139,11 @@ std::unique_ptr<Model> load(const std::string& path, const std::string& public_k
   auto model = std::make_unique<Model>();
   std::string bytes = read_protected_file(path, access_for(public_key, key_file, passphrase), kPurposeModel);
   try {
-    const ModelFileSummary summary = inspect_model_file(bytes, path);
-    if (summary.metadata.count("schema")) {
-      model->saved = saved_model_from_bytes(bytes, path);
-      model->has_schema = true;
+    LoadedModel loaded = load_model_from_bytes(bytes, path);
+    model->has_schema = loaded.metadata.count("schema") > 0;
+    if (model->has_schema) {
+      model->saved = saved_model_from(std::move(loaded), path);
     } else {
-      LoadedModel loaded = load_model_from_bytes(bytes, path);
       model->saved.model = std::move(loaded.model);
       model->saved.metadata = std::move(loaded.metadata);
     }
@@ -329,8 +324,7 @@ void register_model(py::module_& module) {
             }
             ModelProtection protection;
             protection.secret_key = secret_key;
-            protection.key.key_file = key_file;
-            protection.key.passphrase = passphrase;
+            protection.key = encryption_key(key_file, passphrase);
             write_protected_file(path, model_file_bytes(self.sequential(), extra), protection, kPurposeModel);
           },
           py::arg("path"), py::arg("secret_key") = "", py::arg("key_file") = "", py::arg("passphrase") = "")

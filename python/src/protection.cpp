@@ -9,16 +9,13 @@
 #include "bindings.hpp"
 
 namespace citadel::python {
-namespace {
 
-EncryptionKey key_of(const std::string& key_file, const std::string& passphrase) {
+EncryptionKey encryption_key(const std::string& key_file, const std::string& passphrase) {
   EncryptionKey key;
   key.key_file = key_file;
   key.passphrase = passphrase;
   return key;
 }
-
-}  // namespace
 
 void register_protection(py::module_& module) {
   module.def(
@@ -50,7 +47,7 @@ void register_protection(py::module_& module) {
       "encrypt",
       [](const std::string& input, const std::string& output, const std::string& key_file,
          const std::string& passphrase) {
-        const EncryptionKey key = key_of(key_file, passphrase);
+        const EncryptionKey key = encryption_key(key_file, passphrase);
         py::gil_scoped_release released;
         encrypt_file(input, output, key);
       },
@@ -59,7 +56,7 @@ void register_protection(py::module_& module) {
       "decrypt",
       [](const std::string& input, const std::string& output, const std::string& key_file,
          const std::string& passphrase) {
-        const EncryptionKey key = key_of(key_file, passphrase);
+        const EncryptionKey key = encryption_key(key_file, passphrase);
         py::gil_scoped_release released;
         decrypt_file(input, output, key);
       },

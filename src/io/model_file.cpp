@@ -18,6 +18,7 @@
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
+#include "../model/keras_names.hpp"
 #include "citadel/version.hpp"
 #include "citadel/model/model_config.hpp"
 
@@ -53,8 +54,7 @@ std::string current_tensor_name(const std::string& name) {
   // Before the one Keras naming rule, "Conv2D" was named "conv2_d", "MaxPooling2D"
   // "max_pooling2_d": files written then keep loading. No current name contains "2_d".
   const size_t slash = name.find('/');
-  std::string layer = name.substr(0, slash);
-  for (size_t at = layer.find("2_d"); at != std::string::npos; at = layer.find("2_d", at + 2)) layer.replace(at, 3, "2d");
+  const std::string layer = detail::current_layer_name(name.substr(0, slash));
   return slash == std::string::npos ? layer : layer + name.substr(slash);
 }
 

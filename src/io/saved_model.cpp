@@ -166,7 +166,10 @@ Dataset SavedModel::encode_labelled(const CsvTable& table, MissingValues missing
 }
 
 SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {
-  LoadedModel loaded = load_model_from_bytes(bytes, source, limits);
+  return saved_model_from(load_model_from_bytes(bytes, source, limits), source);
+}
+
+SavedModel saved_model_from(LoadedModel loaded, const std::string& source) {
   SavedModel saved{std::move(loaded.model), {}, false, "", {}, std::move(loaded.metadata)};
   const auto schema = saved.metadata.find("schema");
   CITADEL_CHECK(schema != saved.metadata.end(), IoError, source, ": has no 'schema' record; save it with `citadel train --save`");

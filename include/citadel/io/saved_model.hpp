@@ -79,6 +79,8 @@ struct LoadOptions {
 // Reads `path` once, verifies and decrypts it as `options.access` asks, then parses it.
 SavedModel load_saved_model(const std::string& path, const LoadOptions& options = {});
 // The same from a model file's plaintext; `source` names it in messages.
+// The same from a model file already parsed (its schema and preprocessing records checked).
+SavedModel saved_model_from(LoadedModel loaded, const std::string& source);
 SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& source,
                                   const ModelFileLimits& limits = {});
 

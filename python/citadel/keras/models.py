@@ -200,8 +200,8 @@ class Sequential:
         return history
 
     def _keras_order(self, values):
-        """History keys as Keras orders them: loss and metrics in compile order, then val_*, then
-        the rest (epsilon, learning_rate)."""
+        """Figures as Keras orders them (History keys, evaluate's list): loss and metrics in
+        compile order, then val_*, then the rest (epsilon, learning_rate)."""
         names = ["loss"] + list(self._native.compile_settings()["metrics"])
         order = names + ["val_" + n for n in names]
         rank = {name: i for i, name in enumerate(order)}
@@ -216,15 +216,11 @@ class Sequential:
         x = _float32(x, "x")
         model = self._ensure_built(x)
         logs = model.evaluate(x, self._targets(y), int(batch_size or 32))
+        ordered = self._keras_order(logs)
         if return_dict:
-            return {name: logs[name] for name in self._ordered(logs)}
-        values = [logs[name] for name in self._ordered(logs)]
+            return ordered
+        values = list(ordered.values())
         return values[0] if len(values) == 1 else values
-
-    def _ordered(self, logs):
-        names = ["loss"] + [name for name in logs if name != "loss"]
-        compiled = self._native.compile_settings()["metrics"]
-        return ["loss"] + sorted(names[1:], key=lambda n: compiled.index(n) if n in compiled else len(compiled))
 
     @property
     def metrics_names(self):
