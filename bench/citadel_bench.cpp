@@ -3,7 +3,8 @@
 // "better", "accuracy"}. bench/torch_bench.py prints the same for PyTorch, and
 // bench/compare runs both alternately and tabulates them. Not a test: it asserts nothing.
 //
-//   citadel_bench WORKLOAD [--threads N] [--reps R]     WORKLOAD: w1 w1i w2 w2i w3 w4 limit
+//   citadel_bench WORKLOAD [--threads N] [--reps R] [--precision float32|mixed_bfloat16]
+//   WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w4 w6 limit
 #include <citadel/citadel.hpp>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "citadel/ops/gemm.hpp"
+#include "citadel/ops/precision.hpp"
 
 using namespace citadel;
 
@@ -51,6 +53,7 @@ void report(const char* workload, const char* metric, double value, const char* 
 
 struct Settings {
   int reps = 5;
+  std::string precision = "float32";  // W2, W2i, W3, W4 and LIMIT's matrix products
 };
 
 // ---- W1 / W1i: the reference Keras network on random data --------------------------
@@ -121,18 +124,18 @@ ImageDataset fashion() {
   return data;
 }
 
-Sequential w2_model() {
+Sequential w2_model(const std::string& precision) {
   Sequential model;
   model.add(Flatten({.input_shape = {28, 28, 1}}));
   model.add(Dense(256, {.activation = "relu"}));
   model.add(Dense(128, {.activation = "relu"}));
   model.add(Dense(10, {.activation = "softmax"}));
   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = Adam{.learning_rate = 1e-3f},
-                 .metrics = {"accuracy"}});
+                 .metrics = {"accuracy"}, .precision = precision});
   return model;
 }
 
-Sequential w3_model() {
+Sequential w3_model(const std::string& precision) {
   Sequential model;
   model.add(Conv2D(32, {3, 3}, {.input_shape = {28, 28, 1}, .activation = "relu"}));
   model.add(MaxPooling2D({2, 2}));
@@ -142,7 +145,7 @@ Sequential w3_model() {
   model.add(Dense(128, {.activation = "relu"}));
   model.add(Dense(10, {.activation = "softmax"}));
   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = Adam{.learning_rate = 1e-3f},
-                 .metrics = {"accuracy"}});
+                 .metrics = {"accuracy"}, .precision = precision});
   return model;
 }
 
@@ -156,7 +159,7 @@ void run_w2(const Settings& settings) {
   double accuracy = 0;
   for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep) {
     random::set_seed(42 + rep);
-    Sequential model = w2_model();
+    Sequential model = w2_model(settings.precision);
     model.train_on_batch(first_rows(data.x_train, 128), first_rows(data.y_train, 128));  // warm-up
     times.push_back(seconds_of([&] { model.fit(data.x_train, data.y_train, {.epochs = 1, .batch_size = 128, .verbose = 0}); }));
     if (rep == 0) accuracy = test_accuracy(model, data);
@@ -170,7 +173,7 @@ void run_w2(const Settings& settings) {
 void run_w2i(const Settings& settings) {
   const ImageDataset data = fashion();
   random::set_seed(42);
-  Sequential model = w2_model();
+  Sequential model = w2_model(settings.precision);
   model.fit(first_rows(data.x_train, 6400), first_rows(data.y_train, 6400), {.epochs = 1, .batch_size = 128, .verbose = 0});
   const Tensor one = first_rows(data.x_test, 1);
   std::vector<double> latencies;
@@ -191,7 +194,7 @@ void run_w3(const Settings& settings) {
   std::vector<double> times;
   for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep) {
     random::set_seed(42 + rep);
-    Sequential model = w3_model();
+    Sequential model = w3_model(settings.precision);
     model.train_on_batch(first_rows(x, 128), first_rows(y, 128));  // warm-up
     times.push_back(seconds_of([&] { model.fit(x, y, {.epochs = 1, .batch_size = 128, .verbose = 0}); }));
   }
@@ -199,10 +202,10 @@ void run_w3(const Settings& settings) {
 }
 
 // Test accuracy of W3 after one full epoch (slow: kept apart from the timing).
-void run_w3_accuracy(const Settings&) {
+void run_w3_accuracy(const Settings& settings) {
   const ImageDataset data = fashion();
   random::set_seed(42);
-  Sequential model = w3_model();
+  Sequential model = w3_model(settings.precision);
   model.fit(data.x_train, data.y_train, {.epochs = 1, .batch_size = 128, .verbose = 0});
   report("W3", "test accuracy after 1 epoch", test_accuracy(model, data), "", "higher", test_accuracy(model, data));
 }
@@ -215,11 +218,11 @@ void run_w4(const Settings& settings) {
   double accuracy = 0, epsilon = 0;
   for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep) {
     random::set_seed(42 + rep);
-    Sequential plain = w2_model();
+    Sequential plain = w2_model(settings.precision);
     plain.train_on_batch(first_rows(data.x_train, 128), first_rows(data.y_train, 128));
     plain_times.push_back(seconds_of([&] { plain.fit(data.x_train, data.y_train, {.epochs = 1, .batch_size = 128, .verbose = 0}); }));
     random::set_seed(42 + rep);
-    Sequential model = w2_model();
+    Sequential model = w2_model(settings.precision);
     model.train_on_batch(first_rows(data.x_train, 128), first_rows(data.y_train, 128));
     History history;
     private_times.push_back(seconds_of([&] {
@@ -233,9 +236,44 @@ void run_w4(const Settings& settings) {
   report("W4", "epsilon after 1 epoch (delta 1e-5)", epsilon, "", "lower");
 }
 
+// W6: W2 and W3 trained for 5 epochs in float32 and in mixed_bfloat16, alternately in one
+// process: throughput of each, bf16's speed-up and the test accuracies.
+void run_w6(const Settings& settings) {
+  if (!ops::processor_has_bf16()) {
+    std::fprintf(stderr, "citadel_bench w6: this processor has no bf16 instructions (AVX512-BF16 or AMX)\n");
+    return;
+  }
+  const ImageDataset data = fashion();
+  struct Case {
+    const char* name;
+    Sequential (*make)(const std::string&);
+  };
+  for (const Case& c : {Case{"W6 W2", w2_model}, Case{"W6 W3", w3_model}}) {
+    double rate[2] = {}, accuracy[2] = {};
+    const char* precisions[2] = {"float32", "mixed_bfloat16"};
+    for (int p = 0; p < 2; ++p) {
+      random::set_seed(42);
+      Sequential model = c.make(precisions[p]);
+      model.train_on_batch(first_rows(data.x_train, 128), first_rows(data.y_train, 128));  // warm-up
+      const int epochs = 5;
+      const double time = seconds_of([&] {
+        model.fit(data.x_train, data.y_train, {.epochs = epochs, .batch_size = 128, .verbose = 0});
+      });
+      rate[p] = 60000.0 * epochs / time;
+      accuracy[p] = test_accuracy(model, data);
+      report(c.name, (std::string(precisions[p]) + " train samples/s").c_str(), rate[p], "samples/s", "higher",
+             accuracy[p]);
+    }
+    report(c.name, "bf16 / float32 throughput", rate[1] / rate[0], "ratio", "higher");
+    report(c.name, "test accuracy bf16 - float32 (points)", 100 * (accuracy[1] - accuracy[0]), "points", "higher");
+  }
+  (void)settings;
+}
+
 // ---- LIMIT: GEMM through ops::gemm ------------------------------------------------------
 
-void run_limit(const Settings&) {
+void run_limit(const Settings& settings) {
+  const ops::PrecisionScope precision(ops::effective_precision(ops::parse_precision(settings.precision)));
   struct Case {
     const char* name;
     int64_t M, N, K;
@@ -268,13 +306,15 @@ void run_limit(const Settings&) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w3|w3-accuracy|w4|limit [--threads N] [--reps R]\n");
+    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w3|w3-accuracy|w4|w6|limit [--threads N] [--reps R] "
+                         "[--precision float32|mixed_bfloat16]\n");
     return 2;
   }
   Settings settings;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) set_num_threads(std::stoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--reps")) settings.reps = std::stoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--precision")) settings.precision = argv[i + 1];
     else {
       std::fprintf(stderr, "citadel_bench: unknown option %s\n", argv[i]);
       return 2;
@@ -283,7 +323,7 @@ int main(int argc, char** argv) {
   const std::string workload = argv[1];
   const std::vector<std::pair<std::string, void (*)(const Settings&)>> workloads{
       {"w1", run_w1}, {"w1i", run_w1i}, {"w2", run_w2}, {"w2i", run_w2i},
-      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w4", run_w4}, {"limit", run_limit}};
+      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w4", run_w4}, {"w6", run_w6}, {"limit", run_limit}};
   for (const auto& [name, run] : workloads)
     if (name == workload) {
       run(settings);

@@ -27,6 +27,7 @@ struct EvaluateFlags {
 int run_saved(const EvaluateFlags& s) {
   SavedPipeline saved = load_pipeline(s.keys, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record to evaluate with");
+  apply_precision(saved.model, s.model);
   PreparedData& data = saved.data;
   const std::string path = !s.test_file.empty() ? s.test_file : s.data.data;
   CITADEL_CHECK(data.images || !path.empty(), ValueError, "evaluate --model: give the rows to evaluate with --test CSV");

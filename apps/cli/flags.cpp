@@ -50,6 +50,11 @@ void add_model_flags(CLI::App& c, ModelFlags& s) {
   c.add_option("--optimizer", s.optimizer, "Optimizer: adam, sgd, rmsprop, adamw, adagrad")->capture_default_str();
   c.add_option("--learning-rate", s.learning_rate, "Learning rate (default: the optimizer's)")
       ->check(CLI::PositiveNumber);
+  c.add_option("--precision", s.precision,
+               "Matrix products in float32, or mixed_bfloat16 (bf16 inputs on AMX or AVX512-BF16, float32 "
+               "weights and accumulation; float32 with a warning where the processor has neither)")
+      ->check(CLI::IsMember({"float32", "mixed_bfloat16"}))
+      ->capture_default_str();
 }
 
 void add_training_flags(CLI::App& c, TrainingFlags& s) {

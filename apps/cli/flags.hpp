@@ -36,6 +36,7 @@ struct ModelFlags {
   std::string loss;  // empty: from the labels
   std::string optimizer = "adam";
   std::optional<double> learning_rate;  // unset: the optimizer's
+  std::string precision = "float32";    // or mixed_bfloat16
 };
 
 // How fit runs.

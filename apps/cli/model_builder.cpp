@@ -95,7 +95,7 @@ Sequential build_model(const ModelFlags& s, const PreparedData& data, const Shap
   if (s.learning_rate) optimizer->set_learning_rate(static_cast<float>(*s.learning_rate));
   std::vector<std::string> metrics{"mse", "mae"};
   if (data.classification()) metrics = {"accuracy", "precision", "recall", "f1", "auc"};
-  model.compile({.loss = data.loss, .optimizer = std::move(optimizer), .metrics = metrics});
+  model.compile({.loss = data.loss, .optimizer = std::move(optimizer), .metrics = metrics, .precision = s.precision});
   return model;
 }
 
@@ -153,6 +153,12 @@ FitOptions fit_options(const TrainingFlags& s, const ModelFlags& model, const Pr
   if (s.loss_threshold) options.loss_threshold = *s.loss_threshold;
   if (!s.csv_log.empty()) options.callbacks.push_back(CSVLogger(s.csv_log));
   return options;
+}
+
+void apply_precision(Sequential& model, const ModelFlags& flags) {
+  model.set_precision(flags.precision);
+  if (const std::string warning = model.precision_warning(); !warning.empty())
+    std::fprintf(stderr, "%s\n", warning.c_str());
 }
 
 }  // namespace citadel::cli

@@ -20,6 +20,10 @@ Preprocessor preprocess(const DataFlags& flags, PreparedData& data, std::initial
 
 // The compiled model for inputs of `input_shape` (without the batch axis).
 Sequential build_model(const ModelFlags& flags, const PreparedData& data, const Shape& input_shape);
+
+// --precision for a loaded model (a model file holds no precision); says on stderr when
+// the processor cannot compute in it.
+void apply_precision(Sequential& model, const ModelFlags& flags);
 // The training flags as fit options (--lr-schedule starts from the model's learning rate).
 FitOptions fit_options(const TrainingFlags& flags, const ModelFlags& model, const PreparedData& data);
 int epochs_for(const TrainingFlags& flags, const PreparedData& data);

@@ -34,6 +34,7 @@ void write_predictions(Sequential& model, const PreparedData& data, const Datase
 int run_predict(const PredictFlags& s) {
   if (!s.model_file.empty()) {
     SavedPipeline saved = load_pipeline(s.keys, s.model_file);
+    apply_precision(saved.model, s.model);
     Dataset rows = load_more_rows(s.data, s.input_file, saved.data);
     saved.preprocessor.apply(rows.x);
     write_predictions(saved.model, saved.data, rows, s.output_file,

@@ -14,12 +14,14 @@ Predictor::Predictor(const Sequential& model) {
   outputs_.resize(layers_.size());
   input_shape_ = model.input_shape();
   output_shape_ = model.output_shape();
+  precision_ = model.precision();
 }
 
 Tensor Predictor::predict(ConstTensorView x, const PredictOptions& options) {
   CITADEL_CHECK(options.batch_size >= 1, ValueError, "predict: batch_size must be at least 1, got ", options.batch_size);
   CITADEL_CHECK(x.rank() >= 2 && x.shape().without_batch() == input_shape_, ShapeError, "predict: the model expects inputs ",
                 input_shape_.batch_str(), ", got shape ", x.shape());
+  const ops::PrecisionScope scope(precision_);
   const int64_t rows = x.shape(0), row_size = output_shape_.numel();
   Tensor result(output_shape_.with_batch(rows));
   for (int64_t begin = 0; begin < rows; begin += options.batch_size) {

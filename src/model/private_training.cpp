@@ -25,6 +25,13 @@ double Sequential::State::private_step(ConstTensorView x, ConstTensorView y, con
     forward(x, Mode::kTrain);
     loss = loss_value(y, true);
     if (!std::isfinite(loss)) return loss;
+    // Both backward passes in float32: bf16-rounded inputs to the clipped sum would let an
+    // example's contribution exceed l2_norm_clip, which the guarantee rests on.
+    struct Float32Gradients {
+      bool& flag;
+      explicit Float32Gradients(bool& f) : flag(f) { flag = true; }
+      ~Float32Gradients() { flag = false; }
+    } float32_gradients_scope{float32_gradients};
     // Output gradients only (the norms need no parameter gradients); each layer records its
     // norms during this pass, while its output gradient is still valid.
     {

@@ -85,6 +85,7 @@ void Sequential::compile(const CompileOptions& options) {
   s.loss = options.loss.make();
   s.optimizer = options.optimizer.make();
   s.metric_names = options.metrics;
+  set_precision(options.precision);
   for (const auto& metric : s.metric_names)  // fail at compile, not in the middle of fit
     make_metric(metric, LabelKind::kBinary);
   s.compiled = true;
@@ -194,6 +195,20 @@ Sequential::CompileSettings Sequential::compile_settings() const {
 }
 
 bool Sequential::compiled() const { return state_->compiled; }
+
+void Sequential::set_precision(const std::string& name) {
+  state_->requested_precision = ops::parse_precision(name);
+  state_->precision = ops::effective_precision(state_->requested_precision);
+}
+
+ops::Precision Sequential::precision() const { return state_->precision; }
+
+std::string Sequential::precision_warning() const {
+  if (state_->precision == state_->requested_precision) return "";
+  return std::string("Warning: ") + ops::precision_name(state_->requested_precision) +
+         " asked for, but this processor has no bf16 instructions (AVX512-BF16 or AMX): computing in " +
+         ops::precision_name(state_->precision) + ".";
+}
 
 const ResumePoint& Sequential::training_progress() const { return state_->progress; }
 

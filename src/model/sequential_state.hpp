@@ -29,6 +29,11 @@ struct Sequential::State {
   uint64_t fit_calls = 0;
   ResumePoint progress;  // updated after every epoch of fit
   bool stop_requested = false;
+  // Matrix products' precision: asked for, and computed in on this processor. DP-SGD's
+  // backward passes run in float32 whatever it is (see private_step).
+  ops::Precision requested_precision = ops::Precision::kFloat32;
+  ops::Precision precision = ops::Precision::kFloat32;
+  bool float32_gradients = false;
   std::string stop_reason;
 
   // Buffers reused across batches: each layer's output, two ping-pong gradients, the

@@ -47,6 +47,7 @@ void Sequential::State::check_inputs(ConstTensorView x, const char* caller) cons
 }
 
 void Sequential::State::forward(ConstTensorView x, Mode mode) {
+  const ops::PrecisionScope scope(precision);
   ConstTensorView input = x;
   for (size_t i = 0; i < layers.size(); ++i) {
     layers[i]->forward(input, outputs[i], mode);
@@ -64,6 +65,7 @@ double Sequential::State::loss_value(ConstTensorView y, bool with_gradient) {
 }
 
 void Sequential::State::backward(bool input_gradient, bool with_regularization, bool parameter_gradients) {
+  const ops::PrecisionScope scope(float32_gradients ? ops::Precision::kFloat32 : precision);
   size_t first_with_parameters = 0;
   while (first_with_parameters + 1 < layers.size() && layers[first_with_parameters]->parameter_count() == 0)
     ++first_with_parameters;
@@ -192,6 +194,7 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   shown.push_back("learning_rate");
   shown.push_back("epsilon");  // added by the privacy accountant (citadel/privacy)
   ProgressReporter progress(std::cout, options.verbose, options.epochs, steps, shown);
+  if (const std::string warning = precision_warning(); !warning.empty()) progress.message(warning);
   if (privacy && privacy->reproducible)
     progress.message("Warning: private training with reproducible noise (keyed from the seed): anyone who knows "
                      "the seed can remove the noise, so the privacy guarantee does not hold.");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "citadel/io/saved_model.hpp"
+#include "citadel/ops/precision.hpp"
 #include "citadel/version.hpp"
 #include "cli_runner.hpp"
 
@@ -75,6 +76,31 @@ TEST(Cli, OptionsChangeTheRun) {
   EXPECT_EQ(json["history"]["val_loss"].size(), 3u);
   EXPECT_EQ(json["preprocessing"]["scaling"], "minmax");
   EXPECT_NE(result.out.find("Total params: 61"), std::string::npos) << result.out;  // 8·6+6 + 6+1
+}
+
+// --precision: mixed_bfloat16 trains where the processor has bf16 instructions; where it
+// has none (here: oneDNN held to AVX-512 without them) the run says so and computes in
+// float32; an unknown precision is refused by name.
+TEST(Cli, PrecisionOption) {
+  const fs::path report = scratch_directory() / "bf16.json";
+  const std::string train = "train --verbose 2 --epochs 20 --layers 128:relu,64:relu,1:sigmoid --report " +
+                            report.string() + " --precision mixed_bfloat16";
+  const CliResult native = run_cli(train);
+  ASSERT_EQ(native.exit_code, 0) << native.err;
+  const bool has_bf16 = citadel::ops::processor_has_bf16();
+  EXPECT_EQ(native.out.find("no bf16 instructions") == std::string::npos, has_bf16) << native.out;
+  EXPECT_GE(nlohmann::json::parse(read_file(report))["accuracy"].get<double>(), 0.7);
+
+  ::setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE", 1);
+  const CliResult capped = run_cli(train);
+  ::unsetenv("ONEDNN_MAX_CPU_ISA");
+  ASSERT_EQ(capped.exit_code, 0) << capped.err;
+  EXPECT_NE(capped.out.find("mixed_bfloat16 asked for, but this processor has no bf16 instructions"),
+            std::string::npos) << capped.out;
+
+  const CliResult wrong = run_cli("train --verbose 0 --epochs 1 --precision float16");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("--precision"), std::string::npos) << wrong.err;
 }
 
 TEST(Cli, OverfittingOptions) {

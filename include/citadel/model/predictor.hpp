@@ -18,13 +18,15 @@ class Predictor {
  public:
   // The model must be built; it must outlive the Predictor.
   explicit Predictor(const Sequential& model);
-  // As Sequential::predict, in inference mode (dropout off, moving statistics).
+  // As Sequential::predict, in inference mode (dropout off, moving statistics), in the
+  // precision the model had when the Predictor was made.
   Tensor predict(ConstTensorView x, const PredictOptions& options = {});
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;  // copies sharing the model's weights
   std::vector<Tensor> outputs_;
   Shape input_shape_, output_shape_;
+  ops::Precision precision_;
 };
 
 }  // namespace citadel

@@ -18,6 +18,7 @@
 #include "citadel/metrics/metric.hpp"
 #include "citadel/model/callbacks.hpp"
 #include "citadel/model/history.hpp"
+#include "citadel/ops/precision.hpp"
 #include "citadel/optim/optimizer.hpp"
 
 namespace citadel {
@@ -26,6 +27,11 @@ struct CompileOptions {
   LossSpec loss;                          // required: a name or a settings object
   OptimizerSpec optimizer = "rmsprop";    // Keras's default
   std::vector<std::string> metrics = {};  // "accuracy", "precision", "auc", ...
+  // "float32", or Keras's "mixed_bfloat16": matrix products and convolutions with bf16
+  // inputs (AMX or AVX512-BF16), float32 weights, optimizer state, loss and element-wise
+  // work. Where the processor has no bf16 instructions the model computes in float32 and
+  // precision_warning() says so.
+  std::string precision = "float32";
 };
 
 // Data the model is validated on after each epoch (not trained on). Views: the tensors
@@ -173,6 +179,13 @@ class Sequential {
   };
   CompileSettings compile_settings() const;
   bool compiled() const;
+
+  // The precision of matrix products (see CompileOptions::precision); settable without
+  // compiling, for inference. precision() is what the model computes in on this processor.
+  void set_precision(const std::string& name);
+  ops::Precision precision() const;
+  // Empty, or why the requested precision is not the one computed in.
+  std::string precision_warning() const;
 
 
   const std::string& name() const { return name_; }

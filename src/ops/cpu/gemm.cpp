@@ -3,7 +3,8 @@
 // library can slow it down (Debian's OpenBLAS 0.3.21 does not know recent Xeons and falls
 // back to an SSE3 kernel 5-10 times slower). Its OpenMP team is sized from citadel's one
 // thread setting and is shared with citadel's own parallel loops. docs/DESIGN.md records
-// the measurements behind the choice.
+// the measurements behind the choice. Under a mixed_bfloat16 PrecisionScope the larger
+// products go to gemm_bfloat16 (gemm_bfloat16.cpp).
 #include "citadel/ops/gemm.hpp"
 
 #include <dnnl.h>
@@ -14,26 +15,11 @@
 #include <vector>
 
 #include "citadel/core/error.hpp"
-#include "citadel/core/threads.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "citadel/ops/precision.hpp"
+#include "parallel.hpp"
 
 namespace citadel::ops {
 namespace {
-
-void apply_thread_setting() {
-#ifdef _OPENMP
-  // OpenMP's thread count is per calling thread: each thread applies its own.
-  thread_local int applied = 0;
-  const int wanted = num_threads();
-  if (applied != wanted) {
-    omp_set_num_threads(wanted);
-    applied = wanted;
-  }
-#endif
-}
 
 // Below this many multiply-adds a call into oneDNN costs more than the arithmetic (the
 // reference Keras network's products are 32x8x10), so a plain loop does them.
@@ -119,10 +105,12 @@ void gemm(Transpose transpose_a, Transpose transpose_b, int64_t M, int64_t N, in
           float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
           float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
-  if (M * N * K <= kSmallProduct)
+  if (M * N * K <= kSmallProduct)  // in every precision: too small for bf16 to pay
     return small_gemm(transpose_a == Transpose::kYes, transpose_b == Transpose::kYes, M, N, K, alpha, A, lda, B,
                       ldb, beta, C, ldc);
-  apply_thread_setting();
+  if (current_precision() == Precision::kMixedBFloat16)
+    return gemm_bfloat16(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  detail::apply_thread_setting();
   const dnnl_status_t status =
       dnnl_sgemm(transpose_a == Transpose::kYes ? 'T' : 'N', transpose_b == Transpose::kYes ? 'T' : 'N', M, N,
                  K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -15,6 +15,22 @@
 
 namespace citadel::ops::detail {
 
+// Sizes OpenMP's team (and so oneDNN's) from citadel's thread setting before a oneDNN call.
+// OpenMP's thread count is per calling thread: each thread applies its own.
+inline void apply_thread_count(int wanted) {
+#ifdef _OPENMP
+  thread_local int applied = 0;
+  if (applied != wanted) {
+    omp_set_num_threads(wanted);
+    applied = wanted;
+  }
+#else
+  (void)wanted;
+#endif
+}
+
+inline void apply_thread_setting() { apply_thread_count(num_threads()); }
+
 // Calls body(begin, end) on chunks of [0, n), using at most num_threads() threads and at
 // least `min_per_thread` items per thread.
 template <class Body>
