@@ -19,6 +19,7 @@
 #include <citadel/layers/layer_registry.hpp>
 #include <citadel/model/model_config.hpp>
 #include <citadel/model/sequential.hpp>
+#include <citadel/ops/precision.hpp>
 #include <citadel/privacy/private_fit.hpp>
 #include <citadel/version.hpp>
 
@@ -177,10 +178,20 @@ void register_model(py::module_& module) {
                   py::arg("passphrase") = "")
       .def("to_config", [](Model& self) { Lock lock(self.lock); return model_to_config(self.sequential()); })
       .def("compile",
-           [](Model& self, const py::object& loss, const py::object& optimizer, const std::vector<std::string>& metrics) {
+           [](Model& self, const py::object& loss, const py::object& optimizer, const std::vector<std::string>& metrics,
+              const std::string& precision) {
              Lock lock(self.lock);
-             self.sequential().compile({loss_spec(loss), optimizer_spec(optimizer), metrics});
+             self.sequential().compile({loss_spec(loss), optimizer_spec(optimizer), metrics, precision});
+           },
+           py::arg("loss"), py::arg("optimizer"), py::arg("metrics"), py::arg("precision") = "float32")
+      .def("set_precision",
+           [](Model& self, const std::string& name) {
+             Lock lock(self.lock);
+             self.sequential().set_precision(name);
            })
+      .def_property_readonly("precision",
+                             [](Model& self) { return std::string(ops::precision_name(self.sequential().precision())); })
+      .def_property_readonly("precision_warning", [](Model& self) { return self.sequential().precision_warning(); })
       .def_property_readonly("compiled", [](Model& self) { return self.sequential().compiled(); })
       .def("compile_settings",
            [](Model& self) {

@@ -1,9 +1,10 @@
 """citadel.keras: the tensorflow.keras API on citadel. A Keras program runs with its
 imports changed from tensorflow.keras to citadel.keras."""
-from citadel.keras import (activations, callbacks, initializers, layers, losses, metrics, models, optimizers,
-                           regularizers, utils)
+from citadel.keras import (activations, callbacks, initializers, layers, losses, metrics, mixed_precision, models,
+                           optimizers, regularizers, utils)
 from citadel.keras.layers import Input
 from citadel.keras.models import Sequential, load_model
 
-__all__ = ["activations", "callbacks", "initializers", "layers", "losses", "metrics", "models", "optimizers",
+__all__ = ["activations", "callbacks", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
+           "optimizers",
            "regularizers", "utils", "Input", "Sequential", "load_model"]

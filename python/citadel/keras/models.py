@@ -2,13 +2,14 @@
 import json
 import os
 import sys
+import warnings
 
 import numpy as np
 
 from citadel import _citadel
 from citadel.keras import callbacks as callbacks_module
 from citadel.keras import layers as layers_module
-from citadel.keras import losses, metrics as metrics_module, optimizers
+from citadel.keras import losses, metrics as metrics_module, mixed_precision, optimizers
 
 _KERAS_FORMATS = (".keras", ".h5", ".hdf5")
 
@@ -125,7 +126,10 @@ class Sequential:
 
     # --- training -----------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
-                run_eagerly=False, steps_per_execution=1, jit_compile="auto", **kwargs):
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", precision=None, **kwargs):
+        """As keras.Model.compile. precision: 'float32' or 'mixed_bfloat16' (matrix products in bf16
+        on AMX or AVX512-BF16, float32 weights); by default the global policy
+        (citadel.keras.mixed_precision.set_global_policy)."""
         if loss is None:
             raise ValueError("compile: give a loss ('binary_crossentropy', 'mse', ...)")
         _unsupported("compile", loss_weights=(loss_weights, None), weighted_metrics=(weighted_metrics, None))
@@ -135,13 +139,25 @@ class Sequential:
             raise TypeError("compile: metrics must be a list, e.g. metrics=['accuracy']")
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
-        self._compile_args = (losses.serialize(loss), [metrics_module.serialize(m) for m in (metrics or [])])
+        precision = mixed_precision.global_policy().name if precision is None else mixed_precision.Policy(precision).name
+        self._compile_args = (losses.serialize(loss), [metrics_module.serialize(m) for m in (metrics or [])],
+                              precision)
         self._compile_native()
+        if self._native.precision_warning:
+            warnings.warn(self._native.precision_warning, RuntimeWarning, stacklevel=2)
+
+    @property
+    def dtype_policy(self):
+        """The policy the model computes in on this processor: float32 where mixed_bfloat16 was
+        asked for but the processor has no bf16 instructions."""
+        if self._native is not None and self._native.compiled:
+            return mixed_precision.Policy(self._native.precision)
+        return mixed_precision.global_policy()
 
     def _compile_native(self):
         model = self._model()
-        loss, metric_names = self._compile_args
-        model.compile(loss, self.optimizer._serialize(), metric_names)
+        loss, metric_names, precision = self._compile_args
+        model.compile(loss, self.optimizer._serialize(), metric_names, precision)
         self.optimizer._model = model
 
     def _check_compiled(self, method):
@@ -354,7 +370,9 @@ def _from_native(native, name, config_text=None):
         model.optimizer = optimizers.get(settings["optimizer"])
         model.optimizer._model = native
         model.loss = settings["loss"]
-        model._compile_args = (settings["loss"], list(settings["metrics"]))
+        model._compile_args = (settings["loss"], list(settings["metrics"]), mixed_precision.global_policy().name)
+    # As Keras builds loaded layers under the global dtype policy (a model file holds none).
+    native.set_precision(mixed_precision.global_policy().name)
     return model
 
 
