@@ -5,8 +5,30 @@
 #include <exception>
 
 #include "citadel/core/error.hpp"
+#include "citadel/distributed/communicator.hpp"
 #include "commands.hpp"
 #include "report.hpp"
+
+namespace {
+
+// One line on stderr. Under mpirun it names the rank and ends the whole job, so that the
+// other ranks do not wait forever for this one in a collective call.
+int fail(int exit_code, const char* what) {
+  if (!citadel::distributed::Communicator::launched_by_mpi()) {
+    std::fprintf(stderr, "error: %s\n", what);
+    return exit_code;
+  }
+  const auto& world = citadel::distributed::Communicator::world();
+  if (world.size() > 1) {
+    std::fprintf(stderr, "error (MPI rank %d of %d, ending the job): %s\n", world.rank(), world.size(), what);
+    std::fflush(stderr);
+    citadel::distributed::abort_job(exit_code);
+  }
+  std::fprintf(stderr, "error: %s\n", what);
+  return exit_code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"citadel: build, train, evaluate and protect neural networks on the CPU"};
@@ -39,11 +61,9 @@ int main(int argc, char** argv) {
     for (const auto& command : commands)
       if (command.app->parsed()) return command.run();
   } catch (const citadel::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return fail(1, e.what());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
+    return fail(2, e.what());
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
+#include "citadel/distributed/communicator.hpp"
 #include "citadel/io/checkpoint.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
@@ -46,7 +47,13 @@ nlohmann::json not_covered_by_epsilon(const DataFlags& s, const History& history
 }
 
 int run_train(const TrainFlags& f) {
-  const TrainingFlags& t = f.training;
+  // Under mpirun every rank reads the data and prepares it alike (same seed: same split,
+  // same scaling), trains on its stride shard of the training rows, and rank 0 alone
+  // prints, checkpoints, reports and saves.
+  const distributed::Communicator& world = distributed::Communicator::world();
+  const bool root = world.is_root(), parallel = world.size() > 1;
+  TrainingFlags t = f.training;
+  if (!root) t.verbose = 0, t.csv_log.clear();
   const SaveFlags& save = f.save;
   const AttackFlags& adversarial = f.adversarial;
   const PrivacyFlags& privacy = f.privacy;
@@ -61,7 +68,7 @@ int run_train(const TrainFlags& f) {
   // Checkpoints and the saved model are protected alike: --key-file/--passphrase-env
   // encrypt them, --sign-key signs them; under --dp they are readable by the owner only.
   const ModelProtection file_protection = model_protection(f.keys, privacy.dp);
-  if (!save.checkpoint.empty())
+  if (!save.checkpoint.empty() && root)
     options.callbacks.push_back(ModelCheckpoint(save.checkpoint, save.checkpoint_every, file_protection));
   if (!save.resume.empty()) {
     options.resume = restore_checkpoint(model, save.resume, model_access(f.keys));
@@ -81,13 +88,25 @@ int run_train(const TrainFlags& f) {
   }
   History history;
   const Tensor y_train = targets_for_loss(data.y_train, data);
+  Tensor shard_x, shard_y;  // this rank's training rows, on a group
+  ConstTensorView train_x = data.x_train, train_y = y_train;
+  if (parallel) {
+    options.communicator = &world;
+    shard_x = shard_rows(data.x_train, world);
+    shard_y = shard_rows(y_train, world);
+    train_x = shard_x, train_y = shard_y;
+    if (t.verbose > 0)
+      std::printf("Data parallel over %d MPI processes: a global batch of %lld, about %lld rows per process\n",
+                  world.size(), static_cast<long long>(options.batch_size),
+                  static_cast<long long>((options.batch_size + world.size() - 1) / world.size()));
+  }
   if (privacy.dp) {
     CITADEL_CHECK(save.resume.empty(), ValueError, "--dp cannot --resume: the privacy accounting would restart");
     CITADEL_CHECK(!t.loss_threshold, ValueError,
                   "--dp with --loss-threshold: stopping on the training loss, an exact statistic of the private rows, "
                   "lies outside the privacy guarantee; give --epochs only");
     const DPSGDOptions dp = dp_options(privacy);
-    if (privacy.reproducible)
+    if (privacy.reproducible && root)
       std::fprintf(stderr, "warning: --dp-reproducible keys the DP noise and sampling from --seed %llu: anyone who "
                            "knows the seed can remove the noise, so this run is NOT differentially private\n",
                    static_cast<unsigned long long>(t.seed));
@@ -98,7 +117,7 @@ int run_train(const TrainFlags& f) {
                   "δ %g; planned ε %.4g\n",
                   privacy.clip, plan.noise_multiplier, plan.sampling_rate, dp.poisson_sampling ? "Poisson" : "fixed batches",
                   static_cast<long long>(plan.steps_per_epoch), privacy.delta, plan.epsilon);
-    history = fit_private(model, data.x_train, y_train, options, dp);
+    history = fit_private(model, train_x, train_y, options, dp);
     protection["differential_privacy"] = {{"l2_norm_clip", privacy.clip}, {"noise_multiplier", plan.noise_multiplier},
                                           {"sampling_rate", plan.sampling_rate}, {"delta", privacy.delta},
                                           {"poisson_sampling", dp.poisson_sampling},
@@ -109,8 +128,9 @@ int run_train(const TrainFlags& f) {
                                           {"not_covered_by_epsilon", not_covered_by_epsilon(f.data, history)}};
     if (dp.target_epsilon) protection["differential_privacy"]["target_epsilon"] = *dp.target_epsilon;
   } else {
-    history = model.fit(data.x_train, y_train, options);
+    history = model.fit(train_x, train_y, options);
   }
+  if (!root) return 0;  // rank 0 reports and saves the model every rank holds
   const Tensor y_test = targets_for_loss(data.y_test, data);
   const Logs test = model.evaluate(data.x_test, y_test);
   print_figures("Held-out test set", test, data.x_test.shape(0));
@@ -125,6 +145,7 @@ int run_train(const TrainFlags& f) {
   report["train_rows"] = data.x_train.shape(0);
   report["test_rows"] = data.x_test.shape(0);
   report["seed"] = t.seed;
+  if (parallel) report["mpi_processes"] = world.size();
   report["loss_function"] = data.loss;
   report["optimizer"] = f.model.optimizer;
   report["preprocessing"] = nlohmann::json::parse(preprocessor.describe());

@@ -43,3 +43,4 @@
 #include "citadel/privacy/accountant.hpp"
 #include "citadel/privacy/membership.hpp"
 #include "citadel/privacy/private_fit.hpp"
+#include "citadel/distributed/communicator.hpp"

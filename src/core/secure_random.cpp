@@ -48,6 +48,16 @@ SecureRng SecureRng::from_seed(uint64_t seed, uint64_t stream) {
   return SecureRng(key, true);
 }
 
+SecureRng SecureRng::from_shared_key(const std::array<uint64_t, 4>& key) {
+  ensure_sodium();
+  static_assert(sizeof key == crypto_stream_chacha20_KEYBYTES);
+  unsigned char bytes[crypto_stream_chacha20_KEYBYTES];
+  std::memcpy(bytes, key.data(), sizeof bytes);
+  SecureRng rng(bytes, false);
+  sodium_memzero(bytes, sizeof bytes);
+  return rng;
+}
+
 SecureRng::SecureRng(SecureRng&& other) noexcept
     : key_(other.key_), reproducible_(other.reproducible_), next_nonce_(other.next_nonce_),
       sequential_block_(other.sequential_block_), buffer_(other.buffer_), position_(other.position_) {

@@ -73,6 +73,32 @@ class AucMetric final : public Metric {
     }
   }
 
+  // [outputs, scores..., labels...]: scores are floats and labels small integers, both
+  // exact in doubles.
+  std::vector<double> state() const override {
+    std::vector<double> out{double(outputs_)};
+    out.insert(out.end(), scores_.begin(), scores_.end());
+    out.insert(out.end(), classes_.begin(), classes_.end());
+    return out;
+  }
+
+  void merge(std::span<const double> other) override {
+    CITADEL_CHECK(!other.empty(), ValueError, "auc: merge of an empty state");
+    const auto outputs = static_cast<int64_t>(other[0]);
+    const size_t values = other.size() - 1;
+    // Binary: one label per score; classes: one label per row of `outputs` scores.
+    const size_t labels = kind_ == LabelKind::kBinary ? values / 2 : values / size_t(outputs + 1);
+    const size_t scores = values - labels;
+    CITADEL_CHECK(outputs >= 1 && (kind_ == LabelKind::kBinary ? scores == labels : scores == labels * size_t(outputs)),
+                  ValueError, "auc: merge of a state of ", other.size(), " numbers for ", outputs, " outputs");
+    if (labels == 0) return;  // that rank saw no rows
+    CITADEL_CHECK(scores_.empty() || outputs == outputs_, ShapeError, "auc: merge of ", outputs, " outputs into ",
+                  outputs_);
+    outputs_ = outputs;
+    for (size_t i = 0; i < scores; ++i) scores_.push_back(static_cast<float>(other[1 + i]));
+    for (size_t i = 0; i < labels; ++i) classes_.push_back(static_cast<int64_t>(other[1 + scores + i]));
+  }
+
   double result() const override {
     if (kind_ == LabelKind::kBinary) {
       std::vector<unsigned char> labels(classes_.begin(), classes_.end());

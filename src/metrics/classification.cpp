@@ -63,6 +63,32 @@ class ClassificationMetric final : public Metric {
     return multiclass_result();
   }
 
+  // [tp, fp, tn, fn, classes, confusion matrix...]: every count is exact in a double.
+  std::vector<double> state() const override {
+    std::vector<double> out{double(true_positive_), double(false_positive_), double(true_negative_),
+                            double(false_negative_), double(classes_)};
+    out.insert(out.end(), confusion_.begin(), confusion_.end());
+    return out;
+  }
+
+  void merge(std::span<const double> other) override {
+    CITADEL_CHECK(other.size() >= 5, ValueError, name_, ": merge of a state of ", other.size(), " numbers");
+    const auto classes = static_cast<int64_t>(other[4]);
+    CITADEL_CHECK(other.size() == size_t(5 + classes * classes), ValueError, name_, ": merge of a state of ",
+                  other.size(), " numbers for ", classes, " classes");
+    true_positive_ += static_cast<int64_t>(other[0]);
+    false_positive_ += static_cast<int64_t>(other[1]);
+    true_negative_ += static_cast<int64_t>(other[2]);
+    false_negative_ += static_cast<int64_t>(other[3]);
+    if (classes == 0) return;  // that rank saw no rows
+    if (classes_ == 0) {
+      classes_ = classes;
+      confusion_.assign(static_cast<size_t>(classes * classes), 0);
+    }
+    CITADEL_CHECK(classes_ == classes, ShapeError, name_, ": merge of ", classes, " classes into ", classes_);
+    for (size_t i = 0; i < confusion_.size(); ++i) confusion_[i] += static_cast<int64_t>(other[5 + i]);
+  }
+
  private:
   void update_binary(ConstTensorView predictions, ConstTensorView targets) {
     CITADEL_CHECK(predictions.numel() == targets.numel(), ShapeError, name_, ": ",

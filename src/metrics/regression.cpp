@@ -25,6 +25,12 @@ class MeanErrorMetric final : public Metric {
   }
 
   double result() const override { return count_ == 0 ? 0.0 : sum_ / double(count_); }
+  std::vector<double> state() const override { return {sum_, double(count_)}; }
+  void merge(std::span<const double> other) override {
+    CITADEL_CHECK(other.size() == 2, ValueError, name_, ": merge of a state of ", other.size(), " numbers");
+    sum_ += other[0];
+    count_ += static_cast<int64_t>(other[1]);
+  }
 
  private:
   std::string name_;

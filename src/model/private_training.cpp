@@ -18,53 +18,65 @@ int64_t steps_per_epoch(int64_t rows, int64_t batch_size, bool poisson_sampling)
 
 double Sequential::State::private_step(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy,
                                        SecureRng& noise, double expected_batch) {
+  const double loss = private_gradient(x, y, privacy);
+  if (!std::isfinite(loss)) return loss;
+  add_private_noise(privacy, noise);
+  private_update(expected_batch);
+  return loss;
+}
+
+double Sequential::State::private_gradient(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy) {
   const int64_t batch = x.shape(0);
-  double loss = 0;
   params.zero_grad();
-  if (batch > 0) {
-    forward(x, Mode::kTrain);
-    loss = loss_value(y, true);
-    if (!std::isfinite(loss)) return loss;
-    // Both backward passes in float32: bf16-rounded inputs to the clipped sum would let an
-    // example's contribution exceed l2_norm_clip, which the guarantee rests on.
-    struct Float32Gradients {
-      bool& flag;
-      explicit Float32Gradients(bool& f) : flag(f) { flag = true; }
-      ~Float32Gradients() { flag = false; }
-    } float32_gradients_scope{float32_gradients};
-    // Output gradients only (the norms need no parameter gradients); each layer records its
-    // norms during this pass, while its output gradient is still valid.
-    {
-      struct RecordNorms {  // on for this pass only, whatever it throws
-        std::vector<std::unique_ptr<Layer>>& layers;
-        explicit RecordNorms(std::vector<std::unique_ptr<Layer>>& all) : layers(all) { set(true); }
-        ~RecordNorms() { set(false); }
-        void set(bool needed) {
-          for (auto& layer : layers) layer->set_per_example_norms_needed(needed);
-        }
-      } record{layers};
-      backward(false, false, false);
-    }
-    example_norms.assign(static_cast<size_t>(batch), 0.0);
-    for (auto& layer : layers) layer->add_per_example_squared_norms(example_norms);
-    // loss_gradient holds ∇ℓ_i / batch per row: scale row i by batch · min(1, C / ‖∇ℓ_i‖).
-    const int64_t width = loss_gradient.numel() / batch;
-    for (int64_t i = 0; i < batch; ++i) {
-      const double norm = double(batch) * std::sqrt(example_norms[static_cast<size_t>(i)]);
-      const double factor = double(batch) * std::min(1.0, double(privacy.l2_norm_clip) / std::max(norm, 1e-30));
-      float* row = loss_gradient.data() + i * width;
-      for (int64_t k = 0; k < width; ++k) row[k] = static_cast<float>(row[k] * factor);
-    }
-    params.zero_grad();
-    backward(false, false);  // parameters' gradients: Σ_i clipped ∇ℓ_i
+  if (batch == 0) return 0;
+  forward(x, Mode::kTrain);
+  const double loss = loss_value(y, true);
+  if (!std::isfinite(loss)) return loss;
+  // Both backward passes in float32: bf16-rounded inputs to the clipped sum would let an
+  // example's contribution exceed l2_norm_clip, which the guarantee rests on.
+  struct Float32Gradients {
+    bool& flag;
+    explicit Float32Gradients(bool& f) : flag(f) { flag = true; }
+    ~Float32Gradients() { flag = false; }
+  } float32_gradients_scope{float32_gradients};
+  // Output gradients only (the norms need no parameter gradients); each layer records its
+  // norms during this pass, while its output gradient is still valid.
+  {
+    struct RecordNorms {  // on for this pass only, whatever it throws
+      std::vector<std::unique_ptr<Layer>>& layers;
+      explicit RecordNorms(std::vector<std::unique_ptr<Layer>>& all) : layers(all) { set(true); }
+      ~RecordNorms() { set(false); }
+      void set(bool needed) {
+        for (auto& layer : layers) layer->set_per_example_norms_needed(needed);
+      }
+    } record{layers};
+    backward(false, false, false);
   }
+  example_norms.assign(static_cast<size_t>(batch), 0.0);
+  for (auto& layer : layers) layer->add_per_example_squared_norms(example_norms);
+  // loss_gradient holds ∇ℓ_i / batch per row: scale row i by batch · min(1, C / ‖∇ℓ_i‖).
+  const int64_t width = loss_gradient.numel() / batch;
+  for (int64_t i = 0; i < batch; ++i) {
+    const double norm = double(batch) * std::sqrt(example_norms[static_cast<size_t>(i)]);
+    const double factor = double(batch) * std::min(1.0, double(privacy.l2_norm_clip) / std::max(norm, 1e-30));
+    float* row = loss_gradient.data() + i * width;
+    for (int64_t k = 0; k < width; ++k) row[k] = static_cast<float>(row[k] * factor);
+  }
+  params.zero_grad();
+  backward(false, false);  // parameters' gradients: Σ_i clipped ∇ℓ_i
+  return loss;
+}
+
+void Sequential::State::add_private_noise(const PrivateTraining& privacy, SecureRng& noise) {
   const double sigma = double(privacy.noise_multiplier) * privacy.l2_norm_clip;
-  const float scale = static_cast<float>(1.0 / expected_batch);
   if (sigma > 0) ops::add_gaussian_noise(params.trainable_grads(), sigma, noise);
+}
+
+void Sequential::State::private_update(double expected_batch) {
+  const float scale = static_cast<float>(1.0 / expected_batch);
   for (float& g : params.trainable_grads()) g *= scale;
   if (regularized) params.add_regularization_gradient();  // data-independent: outside the privacy mechanism
   optimizer->step(params);
-  return loss;
 }
 
 Tensor Sequential::input_gradient(ConstTensorView x, ConstTensorView y) {

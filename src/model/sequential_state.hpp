@@ -41,6 +41,7 @@ struct Sequential::State {
   std::vector<Tensor> outputs;
   Tensor gradient_a, gradient_b, loss_gradient;
   Tensor batch_x, batch_y;
+  std::vector<int64_t> local_batch;  // data-parallel: this rank's rows of the global batch
 
   explicit State(uint64_t seed) : rng(seed) {}
 
@@ -56,6 +57,20 @@ struct Sequential::State {
   // step; `expected_batch` divides the noisy sum. Returns the batch's mean loss.
   double private_step(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy, SecureRng& noise,
                       double expected_batch);
+  // Its parts, for data-parallel training: the sum of the batch's clipped per-example
+  // gradients left in the parameters' gradients (zero for an empty batch), returning the
+  // batch's mean loss; the Gaussian noise added to that sum; the division by the expected
+  // batch, the weight penalties' gradient and the optimizer step.
+  // One data-parallel step on this rank's rows of a global batch of `global_batch` rows
+  // (in batch_x, batch_y, possibly none): gradients summed across the group, then the
+  // optimizer step (DP-SGD's when `privacy` is given; `noise` only on the rank that adds
+  // it). Returns the global batch's mean loss, the same on every rank; no step when it is
+  // not finite.
+  double parallel_step(const Collective& group, int64_t global_batch, const PrivateTraining* privacy,
+                       SecureRng* noise, double expected_batch);
+  double private_gradient(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy);
+  void add_private_noise(const PrivateTraining& privacy, SecureRng& noise);
+  void private_update(double expected_batch);
   std::vector<double> example_norms;  // scratch of private_step
   ConstTensorView input_gradient() const { return *last_gradient; }
   const Tensor* last_gradient = nullptr;

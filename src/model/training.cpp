@@ -9,6 +9,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/model/sequential.hpp"
+#include "data_parallel.hpp"
 #include "progress.hpp"
 #include "sequential_state.hpp"
 
@@ -25,6 +26,13 @@ void check_rows_match(ConstTensorView x, ConstTensorView y, const char* caller) 
   CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, caller, ": x has ",
                 x.shape(0), " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0, " (shape ", y.shape(), ")");
   CITADEL_CHECK(x.shape(0) > 0, ValueError, caller, ": no data (x has 0 rows)");
+}
+
+// As check_rows_match, for one rank's share of a group's data, which may be empty.
+void check_rows_match_allowing_none(ConstTensorView x, ConstTensorView y, const char* caller) {
+  CITADEL_CHECK(x.rank() >= 2, ShapeError, caller, ": x must be (samples, features...), got shape ", x.shape());
+  CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, caller, ": x has ", x.shape(0),
+                " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0, " (shape ", y.shape(), ")");
 }
 
 // Copies rows `indices[begin, end)` of `source` into `target` (resized to fit).
@@ -115,25 +123,35 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
                 "fit: validation_split must lie in [0, 1), got ", options.validation_split);
   CITADEL_CHECK(options.verbose >= 0 && options.verbose <= 2, ValueError,
                 "fit: verbose must be 0, 1 or 2, got ", options.verbose);
-  check_rows_match(x, y, "fit");
+  const Collective& group = options.communicator ? *options.communicator : Collective::single();
+  const bool parallel = group.size() > 1;
+  // A rank of a group may hold no rows of a small data set; the group as a whole may not.
+  if (parallel) check_rows_match_allowing_none(x, y, "fit");
+  else check_rows_match(x, y, "fit");
   build(x.shape().without_batch());
   s.check_inputs(x, "fit");
+  const int64_t all_rows = parallel ? data_parallel::global_rows(x.shape(0), group, "fit") : x.shape(0);
+  CITADEL_CHECK(all_rows > 0, ValueError, "fit: no data (x has 0 rows on every rank)");
 
-  // Keras takes the validation rows from the end, before shuffling.
+  // Keras takes the validation rows from the end, before shuffling (on a group: the global
+  // rows from the end, which are each rank's last).
   ConstTensorView train_x = x, train_y = y;
   std::optional<ValidationData> validation = options.validation_data;
+  int64_t rows = all_rows;  // training rows, over the whole group
   if (!validation && options.validation_split > 0) {
-    const auto split_at = static_cast<int64_t>(double(x.shape(0)) * (1.0 - options.validation_split));
-    CITADEL_CHECK(split_at >= 1 && split_at < x.shape(0), ValueError, "fit: validation_split ",
-                  options.validation_split, " of ", x.shape(0), " rows leaves an empty split");
-    train_x = x.rows(0, split_at);
-    train_y = y.rows(0, split_at);
-    validation = ValidationData{x.rows(split_at, x.shape(0)), y.rows(split_at, y.shape(0))};
+    const auto split_at = static_cast<int64_t>(double(all_rows) * (1.0 - options.validation_split));
+    CITADEL_CHECK(split_at >= 1 && split_at < all_rows, ValueError, "fit: validation_split ",
+                  options.validation_split, " of ", all_rows, " rows leaves an empty split");
+    const int64_t local_split = shard_row_count(split_at, group.rank(), group.size());
+    train_x = x.rows(0, local_split);
+    train_y = y.rows(0, local_split);
+    validation = ValidationData{x.rows(local_split, x.shape(0)), y.rows(local_split, y.shape(0))};
+    rows = split_at;
   }
-  const int64_t rows = train_x.shape(0);
-  s.loss->check_targets(s.output_shapes.back().with_batch(rows), train_y);
+  s.loss->check_targets(s.output_shapes.back().with_batch(train_x.shape(0)), train_y);
   if (validation) {
-    check_rows_match(validation->x, validation->y, "fit (validation_data)");
+    if (parallel) check_rows_match_allowing_none(validation->x, validation->y, "fit (validation_data)");
+    else check_rows_match(validation->x, validation->y, "fit (validation_data)");
     s.check_inputs(validation->x, "fit (validation_data)");
     s.loss->check_targets(s.output_shapes.back().with_batch(validation->x.shape(0)), validation->y);
   }
@@ -164,12 +182,42 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   // Private training draws its noise and its batches from a cryptographic stream: keyed
   // afresh from the OS (so a resumed run never replays the noise of the first), or, when
   // asked to be reproducible, from the seed and the epoch it starts at.
-  std::optional<SecureRng> private_rng;
+  // On a group every rank starts from rank 0's weights and shuffling stream, and shares
+  // one sampling stream (every rank draws every global row's fate, keeping its own); the
+  // noise is drawn by rank 0 alone, from a stream of its own, and added once to the sum.
+  uint64_t base_seed = options.seed.value_or(s.rng.seed());
+  if (parallel) {
+    data_parallel::broadcast_parameters(s.params, group);
+    std::vector<uint64_t> words = shuffle_rng.to_words();
+    words.push_back(base_seed);
+    group.broadcast(words);
+    base_seed = words.back();
+    words.pop_back();
+    shuffle_rng = Rng::from_words(words);
+    // Dropout masks: a stream per rank, or every rank would drop the same units of its rows.
+    for (size_t i = 0; i < s.layers.size(); ++i)
+      s.layers[i]->reseed(s.rng.fork((uint64_t(group.rank() + 1) << 32) + 1000 + i).next_u64());
+  }
+  const uint64_t private_stream = (uint64_t(first_epoch) << 32) | (fit_call & 0xFFFFFFFFu);
+  std::optional<SecureRng> private_rng, noise_rng;
   if (privacy) {
-    private_rng.emplace(privacy->reproducible
-                            ? SecureRng::from_seed(options.seed.value_or(s.rng.seed()),
-                                                   (uint64_t(first_epoch) << 32) | (fit_call & 0xFFFFFFFFu))
-                            : SecureRng::from_os());
+    if (!parallel) {
+      private_rng.emplace(privacy->reproducible ? SecureRng::from_seed(base_seed, private_stream)
+                                                : SecureRng::from_os());
+    } else if (privacy->reproducible) {
+      private_rng.emplace(SecureRng::from_seed(base_seed, private_stream));
+      if (group.is_root()) noise_rng.emplace(SecureRng::from_seed(base_seed, private_stream | (1ull << 31)));
+    } else {
+      std::array<uint64_t, 4> key{};
+      if (group.is_root()) {
+        SecureRng os = SecureRng::from_os();
+        for (uint64_t& word : key) word = os.next_u64();
+      }
+      group.broadcast(key);
+      private_rng.emplace(SecureRng::from_shared_key(key));
+      std::fill(key.begin(), key.end(), 0);
+      if (group.is_root()) noise_rng.emplace(SecureRng::from_os());
+    }
     CITADEL_CHECK(!options.loss_threshold, ValueError,
                   "fit: loss_threshold stops private training on an exact statistic of the private rows, which "
                   "the privacy accountant does not cover; stop on the epochs (or on validation figures) instead");
@@ -188,12 +236,19 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   if (options.loss_threshold) callbacks.push_back(&threshold.emplace(LossThresholdOptions{*options.loss_threshold}));
   s.stop_requested = false;
   s.stop_reason.clear();
+  // On a group a callback could decide on something of its rank's own: all stop if one does.
+  const auto agree_on_stop = [&s](const Collective& ranks) {
+    if (data_parallel::any(s.stop_requested, ranks) && !s.stop_requested) {
+      s.stop_requested = true;
+      s.stop_reason = "a callback on another rank stopped training";
+    }
+  };
 
   std::vector<std::string> shown{"loss"};
   for (const auto& metric : s.metrics) shown.push_back(metric->name());
   shown.push_back("learning_rate");
   shown.push_back("epsilon");  // added by the privacy accountant (citadel/privacy)
-  ProgressReporter progress(std::cout, options.verbose, options.epochs, steps, shown);
+  ProgressReporter progress(std::cout, group.is_root() ? options.verbose : 0, options.epochs, steps, shown);
   if (const std::string warning = precision_warning(); !warning.empty()) progress.message(warning);
   if (privacy && privacy->reproducible)
     progress.message("Warning: private training with reproducible noise (keyed from the seed): anyone who knows "
@@ -223,11 +278,21 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
           if (private_rng->uniform_double() < rate) sampled.push_back(r);
         begin = 0, end = static_cast<int64_t>(sampled.size());
       }
-      gather_rows(train_x, poisson ? sampled : order, begin, end, s.batch_x);
-      gather_rows(train_y, poisson ? sampled : order, begin, end, s.batch_y);
-      if (options.batch_transform && end > begin) options.batch_transform(*this, s.batch_x, s.batch_y);
+      if (parallel) {
+        data_parallel::local_rows_of(poisson ? sampled : order, begin, end, group, s.local_batch);
+        gather_rows(train_x, s.local_batch, 0, int64_t(s.local_batch.size()), s.batch_x);
+        gather_rows(train_y, s.local_batch, 0, int64_t(s.local_batch.size()), s.batch_y);
+      } else {
+        gather_rows(train_x, poisson ? sampled : order, begin, end, s.batch_x);
+        gather_rows(train_y, poisson ? sampled : order, begin, end, s.batch_y);
+      }
+      const int64_t local_rows = s.batch_x.shape(0);
+      if (options.batch_transform && local_rows > 0) options.batch_transform(*this, s.batch_x, s.batch_y);
       double loss = 0;
-      if (privacy) {
+      if (parallel) {
+        loss = s.parallel_step(group, end - begin, privacy ? &*privacy : nullptr,
+                               noise_rng ? &*noise_rng : nullptr, poisson ? double(batch_size) : double(end - begin));
+      } else if (privacy) {
         loss = s.private_step(s.batch_x, s.batch_y, *privacy, *private_rng,
                               poisson ? double(batch_size) : double(end - begin));
       } else {
@@ -242,7 +307,7 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
             " of ", steps, "; training stopped with the weights of the step before. Lower the "
             "learning rate, scale the inputs, or check the data for NaN/Inf"));
       }
-      if (!privacy) {
+      if (!privacy && !parallel) {
         s.params.zero_grad();
         s.backward();
         s.optimizer->step(s.params);
@@ -250,14 +315,21 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
       if (end == begin) continue;  // an empty Poisson batch: a noise-only step
       loss_sum += loss * double(end - begin);
       seen += end - begin;
-      for (auto& metric : s.metrics) metric->update(s.output(), s.batch_y);
+      if (local_rows > 0)
+        for (auto& metric : s.metrics) metric->update(s.output(), s.batch_y);
       for (Callback* callback : callbacks) callback->on_batch_end(step, loss, *this);
+      if (parallel) agree_on_stop(group);  // callbacks may differ by rank (a checkpoint on rank 0)
       progress.batch_end(step + 1, [&] {
         if (!record_training) return Logs{};
         Logs running{{"loss", loss_sum / double(seen)}};
+        if (parallel) return running;  // metrics are merged across ranks once per epoch
         for (const auto& metric : s.metrics) running[metric->name()] = metric->result();
         return running;
       });
+    }
+    if (parallel) {
+      data_parallel::merge_metrics(s.metrics, group);
+      data_parallel::average_non_trainable(s.params, group);
     }
     if (seen == 0 && s.stop_requested) break;  // stopped before any step of this epoch completed
     // An epoch whose Poisson batches were all empty still took its noisy steps (which the
@@ -269,10 +341,12 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
         logs[metric->name()] = seen > 0 ? metric->result() : std::numeric_limits<double>::quiet_NaN();
     }
     if (validation) {
-      const Logs validation_logs = evaluate(validation->x, validation->y, {.batch_size = batch_size});
+      const Logs validation_logs =
+          evaluate(validation->x, validation->y, {.batch_size = batch_size, .communicator = options.communicator});
       for (const auto& [name, value] : validation_logs) logs["val_" + name] = value;
     }
     for (Callback* callback : callbacks) callback->on_epoch_end(epoch, logs, *this);
+    if (parallel) agree_on_stop(group);
     history.append(epoch, logs);
     s.progress = {epoch + 1, history, shuffle_rng.to_words()};
     for (Callback* callback : callbacks) callback->on_epoch_saved(epoch, *this);
@@ -288,7 +362,10 @@ Logs Sequential::evaluate(ConstTensorView x, ConstTensorView y, const EvaluateOp
   State& s = *state_;
   CITADEL_CHECK(s.compiled, ValueError, "evaluate() called before compile()");
   check_batch_size(options.batch_size, "evaluate");
-  check_rows_match(x, y, "evaluate");
+  const Collective& group = options.communicator ? *options.communicator : Collective::single();
+  const bool parallel = group.size() > 1;
+  if (parallel) check_rows_match_allowing_none(x, y, "evaluate");
+  else check_rows_match(x, y, "evaluate");
   build(x.shape().without_batch());
   s.check_inputs(x, "evaluate");
   const int64_t rows = x.shape(0);
@@ -302,7 +379,15 @@ Logs Sequential::evaluate(ConstTensorView x, ConstTensorView y, const EvaluateOp
     loss_sum += s.loss_value(batch_y, false) * double(end - begin);
     for (auto& metric : s.metrics) metric->update(s.output(), batch_y);
   }
-  Logs logs{{"loss", loss_sum / double(rows)}};
+  double total_rows = double(rows);
+  if (parallel) {
+    double sums[2] = {loss_sum, total_rows};
+    group.all_reduce_sum(sums);
+    loss_sum = sums[0], total_rows = sums[1];
+    CITADEL_CHECK(total_rows > 0, ValueError, "evaluate: no data (x has 0 rows on every rank)");
+    data_parallel::merge_metrics(s.metrics, group);
+  }
+  Logs logs{{"loss", loss_sum / total_rows}};
   for (const auto& metric : s.metrics) logs[metric->name()] = metric->result();
   return logs;
 }

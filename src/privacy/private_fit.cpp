@@ -37,8 +37,12 @@ PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int 
 
 History fit_private(Sequential& model, ConstTensorView x, ConstTensorView y, FitOptions options,
                     const DPSGDOptions& dp) {
-  CITADEL_CHECK(x.rank() >= 1 && x.shape(0) > 0, ValueError, "fit_private: no data");
-  int64_t rows = x.shape(0);
+  CITADEL_CHECK(x.rank() >= 1, ValueError, "fit_private: x must be (samples, features...)");
+  // On a group of processes x holds this rank's rows: the accountant counts the global ones.
+  double global_rows = double(x.shape(0));
+  if (options.communicator) options.communicator->all_reduce_sum(std::span<double>(&global_rows, 1));
+  int64_t rows = static_cast<int64_t>(global_rows);
+  CITADEL_CHECK(rows > 0, ValueError, "fit_private: no data");
   if (!options.validation_data && options.validation_split > 0)  // fit() trains on the rest
     rows = static_cast<int64_t>(double(rows) * (1.0 - options.validation_split));
   const PrivateTrainingPlan plan = plan_private_training(rows, options.batch_size, options.epochs, dp);

@@ -15,6 +15,10 @@ class SecureRng {
   static SecureRng from_os();
   // A key derived from (seed, stream) with BLAKE2b: reproducible, hence NOT secret.
   static SecureRng from_seed(uint64_t seed, uint64_t stream);
+  // A stream the processes of one data-parallel job share (so that they sample the same
+  // batches): from a 256-bit key one of them drew with from_os().next_u64() and sent to
+  // the others. Secret as long as the key stays within the job.
+  static SecureRng from_shared_key(const std::array<uint64_t, 4>& key);
 
   SecureRng(const SecureRng&) = delete;
   SecureRng& operator=(const SecureRng&) = delete;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,11 @@ class Metric {
   // predictions: (N, C) model outputs (probabilities); targets as given to fit().
   virtual void update(ConstTensorView predictions, ConstTensorView targets) = 0;
   virtual double result() const = 0;
+  // The accumulation as numbers (counts and sums; AUC: its scores and labels), and
+  // merge(), which adds another accumulation's state() of the same metric to this one.
+  // Data-parallel training merges every rank's, so each figure is over all ranks' rows.
+  virtual std::vector<double> state() const = 0;
+  virtual void merge(std::span<const double> state) = 0;
 };
 
 // By name: "accuracy" ("acc"), "precision", "recall", "f1" ("f1_score"), "auc",

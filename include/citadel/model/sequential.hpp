@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "citadel/core/collective.hpp"
 #include "citadel/core/parameter_store.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/core/tensor.hpp"
@@ -99,10 +100,21 @@ struct FitOptions {
   std::optional<PrivateTraining> private_training = std::nullopt;
   // Rewrites each batch before its step (e.g. citadel::adversarial_training).
   BatchTransform batch_transform = nullptr;
+  // Data-parallel training over a group of processes (&distributed::Communicator::world()):
+  // x, y (and validation_data) hold this rank's rows, global rows rank, rank + size, ...
+  // (shard_rows gives them); batch_size is the global batch, each rank computing the
+  // gradient of the batch rows it holds, summed across ranks before every step. The model
+  // starts from rank 0's weights and shuffles with rank 0's stream, so the ranks train the
+  // model one process would on all rows. Logs are global; callbacks run on every rank and
+  // decide alike (give file-writing ones to rank 0 only); progress prints on rank 0.
+  // nullptr: this process alone.
+  const Collective* communicator = nullptr;
 };
 
 struct EvaluateOptions {
   int64_t batch_size = 32;
+  // x, y hold this rank's rows (as FitOptions::communicator); the logs are over all ranks'.
+  const Collective* communicator = nullptr;
 };
 
 struct PredictOptions {

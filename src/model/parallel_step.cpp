@@ -1,0 +1,44 @@
+// A data-parallel training step: each rank's gradient of the global batch's mean loss over
+// the rows it holds, one in-place all-reduce of the flat gradient buffer, then the same
+// optimizer step on every rank (Horovod's scheme without its tensor fusion: the buffer is
+// already one).
+#include <cmath>
+
+#include "sequential_state.hpp"
+
+namespace citadel {
+
+double Sequential::State::parallel_step(const Collective& group, int64_t global_batch,
+                                        const PrivateTraining* privacy, SecureRng* noise, double expected_batch) {
+  const int64_t local = batch_x.shape(0);
+  double loss_sum = 0;  // this rank's rows' share of the global mean, times the global batch
+  if (privacy) {
+    if (local > 0) loss_sum = private_gradient(batch_x, batch_y, *privacy) * double(local);
+    else params.zero_grad();
+  } else {
+    params.zero_grad();
+    if (local > 0) {
+      forward(batch_x, Mode::kTrain);
+      loss_sum = loss_value(batch_y, true) * double(local);
+      // Its rows hold ∇ℓ_i / local: rescaled to ∇ℓ_i / global_batch, as one process has them.
+      const float scale = static_cast<float>(double(local) / double(global_batch));
+      float* gradient = loss_gradient.data();
+      for (int64_t i = 0; i < loss_gradient.numel(); ++i) gradient[i] *= scale;
+      backward(false, false);  // the weight penalties' gradient is added once, after the sum
+    }
+  }
+  group.all_reduce_sum(std::span<double>(&loss_sum, 1));
+  const double loss = global_batch > 0 ? loss_sum / double(global_batch) : 0.0;
+  if (!std::isfinite(loss)) return loss;  // every rank sees it: none steps
+  if (privacy && noise) add_private_noise(*privacy, *noise);  // once, into the sum
+  group.all_reduce_sum(params.trainable_grads());
+  if (privacy) {
+    private_update(expected_batch);
+    return loss;
+  }
+  if (regularized) params.add_regularization_gradient();
+  optimizer->step(params);
+  return loss;
+}
+
+}  // namespace citadel
