@@ -162,6 +162,30 @@ TEST(DataParallel, CnnSgdMomentumTrainsTheSameModel) {
   expect_same_history(expected, history, 1e-5);
 }
 
+// Early stopping and the learning-rate schedule watch global figures, so the ranks stop at
+// the epoch one process stops at, with the same weights restored.
+TEST(DataParallel, CallbacksDecideAsOneProcess) {
+  Tensor x, y;
+  binary_data(240, 8, x, y);
+  auto run = [&](bool group) {
+    Sequential model = dense_model(Adam{.learning_rate = 0.05f}, 8);  // fast: overfits, then stalls
+    FitOptions options{.epochs = 40, .batch_size = 16, .validation_split = 0.3, .verbose = 0, .seed = 3};
+    options.callbacks.push_back(EarlyStopping({.patience = 3, .restore_best_weights = true}));
+    options.callbacks.push_back(ReduceLROnPlateau({.factor = 0.5, .patience = 1}));
+    if (group) options.communicator = &world();
+    const History history = group ? model.fit(shard_rows(x, world()), shard_rows(y, world()), options)
+                                  : model.fit(x, y, options);
+    return std::make_pair(std::move(model), history);
+  };
+  auto [reference, expected] = run(false);
+  auto [model, history] = run(true);
+  ASSERT_LT(expected.epoch.size(), 40u) << "the reference did not stop early; the case tests nothing";
+  EXPECT_EQ(history.epoch.size(), expected.epoch.size());
+  EXPECT_EQ(history.stop_reason, expected.stop_reason);
+  expect_same_history(expected, history, 1e-5);  // learning_rate included
+  EXPECT_LT(max_weight_difference(reference, model), kWeightTolerance);
+}
+
 TEST(DataParallel, EvaluateMergesEveryRanksRows) {
   Tensor x, y;
   binary_data(257, 8, x, y);
