@@ -58,8 +58,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    for (const auto& command : commands)
-      if (command.app->parsed()) return command.run();
+    for (const auto& command : commands) {
+      if (!command.app->parsed()) continue;
+      // Only training is data-parallel; any other command on N ranks would run N times over
+      // the same outputs.
+      if (citadel::distributed::Communicator::launched_by_mpi() && command.app->get_name() != "train" &&
+          citadel::distributed::Communicator::world().size() > 1)
+        throw citadel::ValueError("citadel " + command.app->get_name() +
+                                  " runs as one process; of the commands only `citadel train` runs on several MPI "
+                                  "processes (run this one without mpirun, or with -np 1)");
+      return command.run();
+    }
   } catch (const citadel::Error& e) {
     return fail(1, e.what());
   } catch (const std::exception& e) {

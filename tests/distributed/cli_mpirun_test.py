@@ -54,6 +54,11 @@ with tempfile.TemporaryDirectory() as folder:
             check(abs(one[name] - two[name]) <= 1e-4, "test %s: %r alone, %r on two ranks" % (name, one[name], two[name]))
         check(os.path.exists(path("two.safetensors")), "rank 0 did not save the model")
 
+    # Commands other than train refuse to run N times over the same outputs.
+    info, _ = run([*mpirun, "-np", "2", citadel, "info", path("one.safetensors")])
+    check(info.returncode != 0 and "only `citadel train`" in info.stderr,
+          "citadel info on 2 ranks: exit %d, %r" % (info.returncode, info.stderr[-500:]))
+
     # 2. rank 1 reads a file that is not there: the job ends, naming it.
     with open(path("one.safetensors"), "rb") as f:
         good = f.read()
