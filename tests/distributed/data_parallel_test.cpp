@@ -22,6 +22,7 @@
 #include "citadel/core/random.hpp"
 #include "citadel/distributed/communicator.hpp"
 #include "citadel/io/checkpoint.hpp"
+#include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/flatten.hpp"
@@ -213,6 +214,32 @@ TEST(DataParallel, StartsFromRankZerosWeights) {
   std::vector<float> root = flat;
   world().broadcast(root);
   EXPECT_EQ(flat, root) << "the replicas diverged";
+}
+
+// BatchNormalization normalizes with each rank's batch statistics; its moving statistics are
+// averaged across ranks at each epoch end, so the replicas (and the saved model) agree.
+TEST(DataParallel, BatchNormalizationReplicasAgree) {
+  Tensor x, y;
+  binary_data(203, 8, x, y);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = x[i] * 3.0f + 2.0f;  // statistics far from 0 and 1
+  Sequential model;
+  model.add(Dense(16, {.input_dim = 8}));
+  model.add(BatchNormalization());
+  model.add(Dense(1, {.activation = "sigmoid"}));
+  model.compile({.loss = "binary_crossentropy", .optimizer = "adam"});
+  model.fit(shard_rows(x, world()), shard_rows(y, world()),
+            {.epochs = 2, .batch_size = 20, .verbose = 0, .seed = 5, .communicator = &world()});
+  std::vector<float> flat;
+  for (const Tensor& w : model.get_weights()) flat.insert(flat.end(), w.data(), w.data() + w.numel());
+  std::vector<float> root = flat;
+  world().broadcast(root);
+  EXPECT_EQ(flat, root) << "the replicas' weights or moving statistics differ";
+  const ParameterStore& params = model.parameters();
+  const std::span<const float> moving = params.values().subspan(size_t(params.trainable_size()));
+  ASSERT_EQ(moving.size(), 32u);  // moving mean and variance of 16 units
+  double moved = 0;
+  for (size_t i = 0; i < 16; ++i) moved += std::fabs(moving[i]);  // the means started at 0
+  EXPECT_GT(moved, 0.1);
 }
 
 TEST(DataParallel, PrivateTrainingWithoutNoiseTakesTheSameSteps) {
