@@ -16,9 +16,12 @@
 #include <vector>
 
 #include "citadel/ops/gemm.hpp"
+#include "workload_models.hpp"
 #include "citadel/ops/precision.hpp"
 
 using namespace citadel;
+using citadel::bench::w2_model;
+using citadel::bench::w3_model;
 
 namespace {
 
@@ -122,31 +125,6 @@ ImageDataset fashion() {
   scale_pixels(data.x_train.view());
   scale_pixels(data.x_test.view());
   return data;
-}
-
-Sequential w2_model(const std::string& precision) {
-  Sequential model;
-  model.add(Flatten({.input_shape = {28, 28, 1}}));
-  model.add(Dense(256, {.activation = "relu"}));
-  model.add(Dense(128, {.activation = "relu"}));
-  model.add(Dense(10, {.activation = "softmax"}));
-  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = Adam{.learning_rate = 1e-3f},
-                 .metrics = {"accuracy"}, .precision = precision});
-  return model;
-}
-
-Sequential w3_model(const std::string& precision) {
-  Sequential model;
-  model.add(Conv2D(32, {3, 3}, {.input_shape = {28, 28, 1}, .activation = "relu"}));
-  model.add(MaxPooling2D({2, 2}));
-  model.add(Conv2D(64, {3, 3}, {.activation = "relu"}));
-  model.add(MaxPooling2D({2, 2}));
-  model.add(Flatten());
-  model.add(Dense(128, {.activation = "relu"}));
-  model.add(Dense(10, {.activation = "softmax"}));
-  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = Adam{.learning_rate = 1e-3f},
-                 .metrics = {"accuracy"}, .precision = precision});
-  return model;
 }
 
 double test_accuracy(Sequential& model, const ImageDataset& data) {

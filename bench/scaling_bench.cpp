@@ -15,8 +15,11 @@
 #include <vector>
 
 #include "citadel/distributed/communicator.hpp"
+#include "workload_models.hpp"
 
 using namespace citadel;
+using citadel::bench::w2_model;
+using citadel::bench::w3_model;
 
 namespace {
 
@@ -35,30 +38,7 @@ void report(const char* workload, const char* metric, double value, const char* 
   std::fflush(stdout);
 }
 
-Sequential w2_model() {
-  Sequential model;
-  model.add(Flatten({.input_shape = {28, 28, 1}}));
-  model.add(Dense(256, {.activation = "relu"}));
-  model.add(Dense(128, {.activation = "relu"}));
-  model.add(Dense(10, {.activation = "softmax"}));
-  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam", .metrics = {"accuracy"}});
-  return model;
-}
-
-Sequential w3_model() {
-  Sequential model;
-  model.add(Conv2D(32, {3, 3}, {.input_shape = {28, 28, 1}, .activation = "relu"}));
-  model.add(MaxPooling2D({2, 2}));
-  model.add(Conv2D(64, {3, 3}, {.activation = "relu"}));
-  model.add(MaxPooling2D({2, 2}));
-  model.add(Flatten());
-  model.add(Dense(128, {.activation = "relu"}));
-  model.add(Dense(10, {.activation = "softmax"}));
-  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam", .metrics = {"accuracy"}});
-  return model;
-}
-
-void train(const char* name, Sequential (*make)(), int64_t rows) {
+void train(const char* name, Sequential (*make)(const std::string&), int64_t rows) {
   ImageDataset data = load_fashion_mnist();
   scale_pixels(data.x_train.view());
   std::vector<int64_t> first(static_cast<size_t>(rows));
@@ -66,7 +46,7 @@ void train(const char* name, Sequential (*make)(), int64_t rows) {
   const Tensor x = shard_rows(take_rows(data.x_train, first), group());
   const Tensor y = shard_rows(take_rows(data.y_train, first), group());
   random::set_seed(42);
-  Sequential model = make();
+  Sequential model = make("float32");
   model.fit(x, y, {.epochs = 1, .batch_size = 128, .verbose = 0, .communicator = &group()});  // warm-up
   std::vector<double> times;
   for (int rep = 0; rep < 3; ++rep) {

@@ -20,19 +20,13 @@ void check_batch_size(int64_t batch_size, const char* caller) {
   CITADEL_CHECK(batch_size >= 1, ValueError, caller, ": batch_size must be at least 1, got ", batch_size);
 }
 
-void check_rows_match(ConstTensorView x, ConstTensorView y, const char* caller) {
+// x and y hold the same rows; one rank's share of a group's data (`may_be_empty`) may hold none.
+void check_rows_match(ConstTensorView x, ConstTensorView y, const char* caller, bool may_be_empty = false) {
   CITADEL_CHECK(x.rank() >= 2, ShapeError, caller,
                 ": x must be (samples, features...), got shape ", x.shape());
   CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, caller, ": x has ",
                 x.shape(0), " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0, " (shape ", y.shape(), ")");
-  CITADEL_CHECK(x.shape(0) > 0, ValueError, caller, ": no data (x has 0 rows)");
-}
-
-// As check_rows_match, for one rank's share of a group's data, which may be empty.
-void check_rows_match_allowing_none(ConstTensorView x, ConstTensorView y, const char* caller) {
-  CITADEL_CHECK(x.rank() >= 2, ShapeError, caller, ": x must be (samples, features...), got shape ", x.shape());
-  CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, caller, ": x has ", x.shape(0),
-                " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0, " (shape ", y.shape(), ")");
+  CITADEL_CHECK(may_be_empty || x.shape(0) > 0, ValueError, caller, ": no data (x has 0 rows)");
 }
 
 // Copies rows `indices[begin, end)` of `source` into `target` (resized to fit).
@@ -126,8 +120,7 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   const Collective& group = options.communicator ? *options.communicator : Collective::single();
   const bool parallel = group.size() > 1;
   // A rank of a group may hold no rows of a small data set; the group as a whole may not.
-  if (parallel) check_rows_match_allowing_none(x, y, "fit");
-  else check_rows_match(x, y, "fit");
+  check_rows_match(x, y, "fit", parallel);
   build(x.shape().without_batch());
   s.check_inputs(x, "fit");
   const int64_t all_rows = parallel ? data_parallel::global_rows(x.shape(0), group, "fit") : x.shape(0);
@@ -150,8 +143,7 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   }
   s.loss->check_targets(s.output_shapes.back().with_batch(train_x.shape(0)), train_y);
   if (validation) {
-    if (parallel) check_rows_match_allowing_none(validation->x, validation->y, "fit (validation_data)");
-    else check_rows_match(validation->x, validation->y, "fit (validation_data)");
+    check_rows_match(validation->x, validation->y, "fit (validation_data)", parallel);
     s.check_inputs(validation->x, "fit (validation_data)");
     s.loss->check_targets(s.output_shapes.back().with_batch(validation->x.shape(0)), validation->y);
   }
@@ -364,8 +356,7 @@ Logs Sequential::evaluate(ConstTensorView x, ConstTensorView y, const EvaluateOp
   check_batch_size(options.batch_size, "evaluate");
   const Collective& group = options.communicator ? *options.communicator : Collective::single();
   const bool parallel = group.size() > 1;
-  if (parallel) check_rows_match_allowing_none(x, y, "evaluate");
-  else check_rows_match(x, y, "evaluate");
+  check_rows_match(x, y, "evaluate", parallel);
   build(x.shape().without_batch());
   s.check_inputs(x, "evaluate");
   const int64_t rows = x.shape(0);
