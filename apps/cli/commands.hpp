@@ -32,5 +32,7 @@ Command add_audit_command(CLI::App& app);
 Command add_report_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_token_command(CLI::App& app);
+Command add_import_command(CLI::App& app);
+Command add_export_command(CLI::App& app);
 
 }  // namespace citadel::cli

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
       citadel::cli::add_report_command(app),
       citadel::cli::add_serve_command(app),
       citadel::cli::add_token_command(app),
+      citadel::cli::add_import_command(app),
+      citadel::cli::add_export_command(app),
   };
   citadel::cli::set_command_line(argc, argv);
   try {

@@ -28,5 +28,6 @@ void register_model(py::module_& module);
 void register_callbacks(py::module_& module);
 void register_protection(py::module_& module);
 void register_attacks_and_privacy(py::module_& module);
+void register_interop(py::module_& module);
 
 }  // namespace citadel::python

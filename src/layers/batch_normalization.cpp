@@ -129,7 +129,8 @@ void BatchNormalization::backward(ConstTensorView dy, Tensor& dx) {
 std::unique_ptr<Layer> BatchNormalization::from_config(const LayerConfigReader& config) {
   config.check_keys({"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
                      "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
-                     "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm"});
+                     "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm",
+                     "renorm_momentum"});  // renorm_momentum: unused while renorm is off
   config.require("axis", int64_t{-1});
   config.require("synchronized", false);
   config.require("renorm", false);

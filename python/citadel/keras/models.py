@@ -327,15 +327,28 @@ class Sequential:
         """Writes a citadel model file (safetensors), atomically; signed with secret_key
         and/or encrypted with key_file or passphrase when given."""
         path = os.fspath(filepath)
-        if path.lower().endswith(_KERAS_FORMATS):
-            raise ValueError(f"save: '{path}': citadel writes its own model files (safetensors, e.g. "
-                             "'model.safetensors'); Keras's .keras and .h5 formats are not supported yet")
         if not overwrite and os.path.exists(path):
             raise FileExistsError(f"save: '{path}' exists and overwrite=False")
+        if path.lower().endswith(".keras"):
+            if secret_key or key_file or passphrase:
+                raise ValueError(f"save: '{path}': a .keras file cannot be signed or encrypted; save a citadel "
+                                 "model file (.safetensors) for that")
+            _citadel.export_keras(self._ensure_built(), path)
+            return
+        if path.lower().endswith(_KERAS_FORMATS):
+            raise ValueError(f"save: '{path}': citadel writes Keras 3 .keras files and its own model files "
+                             "(safetensors); the legacy .h5 format is read (load_model), not written")
         model = self._ensure_built()
         # Encrypted first when asked, then signed over the bytes as stored (path + '.sig').
         model.save(path, os.fspath(secret_key) if secret_key else "", os.fspath(key_file) if key_file else "",
                    passphrase or "")
+
+    def export(self, filepath, format="onnx", opset=13):
+        """Writes the model for another runtime, as Keras 3's Model.export: format "onnx"
+        (opset 13 to 17, checked by ONNX's checker), for ONNX Runtime and the rest."""
+        if format != "onnx":
+            raise ValueError(f"export: format {format!r} is not offered; 'onnx' is (save to .keras for Keras)")
+        _citadel.export_onnx(self._ensure_built(), os.fspath(filepath), opset)
 
     def save_weights(self, filepath, overwrite=True):
         path = os.fspath(filepath)
@@ -383,8 +396,17 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, publ
     is decrypted in memory with key_file or passphrase."""
     path = os.fspath(filepath)
     if path.lower().endswith(_KERAS_FORMATS):
-        raise ValueError(f"load_model: '{path}': citadel reads its own model files (safetensors); Keras's "
-                         ".keras and .h5 formats are not supported yet")
+        # Keras files are imported, never run: custom_objects cannot be honoured (code is
+        # refused), and the file carries no signature to check.
+        if custom_objects:
+            raise ValueError(f"load_model: '{path}': custom_objects are code; citadel imports built-in layers only")
+        if public_key or key_file or passphrase:
+            raise ValueError(f"load_model: '{path}': Keras files are neither signed nor encrypted; import the file "
+                             "(citadel import) and protect the citadel model file instead")
+        native = _citadel.import_keras(path)
+        model = _from_native(native, os.path.splitext(os.path.basename(path))[0])
+        model._compile_args = None
+        return model
     native = _citadel.Model.load(path, os.fspath(public_key) if public_key else "",
                                  os.fspath(key_file) if key_file else "", passphrase or "")
     model = _from_native(native, os.path.splitext(os.path.basename(path))[0])

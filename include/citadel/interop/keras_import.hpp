@@ -1,0 +1,59 @@
+// Keras models in: Keras 3 `.keras` files (a zip of config.json, metadata.json and
+// model.weights.h5), Keras 3 `.weights.h5` files with the model's config (model.to_json()),
+// and legacy Keras 2 `.h5` files. Every file is hostile input: the archive and the HDF5
+// file are bounded and checked (docs/INTEROP.md lists the checks), the architecture is
+// built from the config only after refusing anything that would run code (Lambda layers,
+// custom objects, functions), and every weight's shape is checked against the
+// architecture before it is read. Nothing in a Keras file is ever executed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "citadel/io/model_file.hpp"
+#include "citadel/io/saved_model.hpp"
+#include "citadel/model/sequential.hpp"
+
+namespace citadel {
+
+struct KerasImportLimits {
+  int64_t max_file_bytes = int64_t{4} << 30;    // the file itself
+  int64_t max_config_bytes = 16 << 20;          // config.json, metadata.json, model_config
+  int64_t max_archive_entries = 16;             // a .keras file holds 3
+  int64_t max_weights_bytes = int64_t{4} << 30;  // model.weights.h5 inflated
+  int64_t max_compression_ratio = 1000;         // per archive entry over 1 MiB
+  int64_t max_layers = 10'000;
+  int64_t max_parameters = int64_t{1} << 30;     // floats over all weights
+};
+
+struct KerasImportOptions {
+  // For a weights-only file (.weights.h5, or a legacy weights .h5): the model's config,
+  // the text of model.to_json() (or get_config()), read from this path.
+  std::string config_path;
+  // Names of the output classes, in output order; default "0", "1", ...
+  std::vector<std::string> class_names;
+  KerasImportLimits limits = {};
+};
+
+// The imported model as a saved model: the architecture and weights, a schema made up for
+// the data it takes (numeric columns x0, x1, ... or images, and the classes), no
+// preprocessing (rows go in as Keras took them), and a record "imported_from" saying from
+// what. save_saved_model(result.model, result.metadata, ...) writes it as a citadel file.
+SavedModel import_keras_model(const std::string& path, const KerasImportOptions& options = {});
+// The same from bytes (the format told by their signature: zip or HDF5); `source` names
+// them in messages; `config_json` stands for options.config_path's text.
+SavedModel import_keras_bytes(std::string_view bytes, const std::string& source, const std::string& config_json = "",
+                              const KerasImportOptions& options = {});
+
+// The architecture alone from a Keras config's text, with every check the importer makes
+// (what the fuzzer drives, with the zip reading below).
+Sequential keras_architecture(std::string_view config_json, const std::string& source,
+                              const KerasImportLimits& limits = {});
+// A .keras archive's config.json and metadata.json checked and the architecture built,
+// without reading the weights.
+Sequential keras_archive_architecture(std::string_view bytes, const std::string& source,
+                                      const KerasImportLimits& limits = {});
+
+}  // namespace citadel

@@ -1,0 +1,25 @@
+// citadel models out as ONNX (opset 13), for ONNX Runtime and the other runtimes that read
+// it. Built with libonnx's protobuf classes and validated by its checker before a byte is
+// written. The graph takes and gives what the model does: (N, features) or channels-last
+// images (N, H, W, C); convolutions run in ONNX's NCHW between transposes, Flatten
+// flattens in Keras's NHWC order, Dropout is left out (inference).
+#pragma once
+
+#include <string>
+
+#include "citadel/model/sequential.hpp"
+
+namespace citadel {
+
+struct OnnxExportOptions {
+  int opset = 13;
+  std::string producer = "citadel";
+};
+
+// The ONNX model's bytes (a serialized ModelProto), checked. NotImplementedError naming
+// the layer for what ONNX export does not cover.
+std::string onnx_model_bytes(Sequential& model, const OnnxExportOptions& options = {});
+// Writes them atomically to `path`.
+void export_onnx(Sequential& model, const std::string& path, const OnnxExportOptions& options = {});
+
+}  // namespace citadel

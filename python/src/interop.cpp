@@ -1,0 +1,48 @@
+// Keras and ONNX files for the Python package: load_model("model.keras"), save to .keras,
+// and Sequential.export(format="onnx"), the same calls `citadel import` / `export` make.
+#include <pybind11/stl.h>
+
+#include <citadel/interop/keras_export.hpp>
+#include <citadel/interop/keras_import.hpp>
+#include <citadel/interop/onnx_export.hpp>
+
+#include "bindings.hpp"
+#include "model_handle.hpp"
+
+namespace citadel::python {
+
+void register_interop(py::module_& module) {
+  module.def(
+      "import_keras",
+      [](const std::string& path, const std::string& config_path, const std::vector<std::string>& classes) {
+        KerasImportOptions options;
+        options.config_path = config_path;
+        options.class_names = classes;
+        auto model = std::make_unique<Model>();
+        {
+          py::gil_scoped_release release;
+          model->saved = import_keras_model(path, options);
+        }
+        model->has_schema = true;
+        return model;
+      },
+      py::arg("path"), py::arg("config_path") = "", py::arg("classes") = std::vector<std::string>{});
+  module.def(
+      "export_keras",
+      [](Model& model, const std::string& path) {
+        ModelLock lock(model.lock);
+        export_keras(model.sequential(), path);
+      },
+      py::arg("model"), py::arg("path"));
+  module.def(
+      "export_onnx",
+      [](Model& model, const std::string& path, int opset) {
+        ModelLock lock(model.lock);
+        OnnxExportOptions options;
+        options.opset = opset;
+        export_onnx(model.sequential(), path, options);
+      },
+      py::arg("model"), py::arg("path"), py::arg("opset") = 13);
+}
+
+}  // namespace citadel::python

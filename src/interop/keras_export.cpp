@@ -1,0 +1,111 @@
+// Sequential → .keras: citadel's Keras-style config dressed as Keras 3 writes it, and the
+// weights in Keras 3's HDF5 layout.
+#include "citadel/interop/keras_export.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "citadel/core/atomic_file.hpp"
+#include "citadel/core/error.hpp"
+#include "citadel/core/utc_time.hpp"
+#include "citadel/model/model_config.hpp"
+#include "citadel/version.hpp"
+#include "hdf5_image.hpp"
+#include "keras_weights.hpp"
+#include "zip_archive.hpp"
+
+namespace citadel {
+
+using nlohmann::json;
+
+namespace {
+
+json float32_policy() {
+  return {{"module", "keras"}, {"class_name", "DTypePolicy"}, {"config", {{"name", "float32"}}},
+          {"registered_name", nullptr}};
+}
+
+json batch_shape(const Shape& shape) {
+  json dims = json::array({nullptr});
+  for (int64_t d : shape.dims()) dims.push_back(d);
+  return dims;
+}
+
+// Keras 3 names the class of every nested object it deserializes by module.
+void add_modules(json& config) {
+  for (auto& [key, value] : config.items())
+    if (value.is_object() && value.contains("class_name") && (key == "kernel_regularizer" || key == "bias_regularizer")) {
+      value["module"] = "keras.regularizers";
+      value["registered_name"] = nullptr;
+    }
+}
+
+std::string keras_config(Sequential& model) {
+  const json citadel_config = json::parse(model_to_config(model));
+  const Sequential::BuildPlan plan = model.plan(model.input_shape());
+  json layers = json::array();
+  layers.push_back({{"module", "keras.layers"},
+                    {"class_name", "InputLayer"},
+                    {"config", {{"batch_shape", batch_shape(model.input_shape())}, {"dtype", "float32"},
+                                {"sparse", false}, {"name", "input_layer"}}},
+                    {"registered_name", nullptr}});
+  const json& citadel_layers = citadel_config["config"]["layers"];
+  for (size_t i = 0; i < model.size(); ++i) {
+    json config = citadel_layers[i + 1]["config"];
+    config["trainable"] = true;
+    config["dtype"] = float32_policy();
+    add_modules(config);
+    layers.push_back({{"module", "keras.layers"},
+                      {"class_name", citadel_layers[i + 1]["class_name"]},
+                      {"config", config},
+                      {"registered_name", nullptr},
+                      {"build_config", {{"input_shape", batch_shape(i == 0 ? model.input_shape() : plan.output_shapes[i - 1])}}}});
+  }
+  const json root{{"module", "keras"},
+                  {"class_name", "Sequential"},
+                  {"config", {{"name", model.name()}, {"trainable", true}, {"dtype", float32_policy()}, {"layers", layers}}},
+                  {"registered_name", nullptr},
+                  {"build_config", {{"input_shape", batch_shape(model.input_shape())}}}};
+  return root.dump();
+}
+
+std::string keras_weights(Sequential& model) {
+  detail::Hdf5Writer file;
+  ParameterStore& store = model.parameters();
+  file.create_group("layers");
+  std::vector<std::string> class_names;
+  for (size_t i = 0; i < model.size(); ++i) class_names.push_back(model.layer(i).type());
+  const std::vector<std::string> groups = detail::keras3_layer_groups(class_names);
+  for (size_t i = 0; i < model.size(); ++i) {
+    const std::string& name = model.layer(i).name();
+    const std::string vars = "layers/" + groups[i] + "/vars";
+    file.create_group(vars);
+    file.set_string_attribute(vars, "name", name);
+    int index = 0;
+    // Declaration order is Keras's: trainable weights first (BatchNormalization's moving
+    // statistics are declared last).
+    for (size_t p = 0; p < store.parameters().size(); ++p) {
+      const ParameterInfo& info = store.parameters()[p];
+      if (info.name.rfind(name + "/", 0) != 0) continue;
+      ConstTensorView values = store.value(static_cast<int>(p));
+      file.write_floats(vars + "/" + std::to_string(index++), info.shape.dims(),
+                        {values.data(), static_cast<size_t>(values.numel())});
+    }
+  }
+  file.create_group("vars");
+  file.set_string_attribute("vars", "name", model.name());
+  return file.bytes();
+}
+
+}  // namespace
+
+std::string keras_file_bytes(Sequential& model) {
+  CITADEL_CHECK(model.built(), ValueError, "keras export: model '", model.name(), "' is not built");
+  const json metadata{{"keras_version", "3.0.0"}, {"date_saved", utc_timestamp()},
+                      {"producer", std::string("citadel ") + CITADEL_VERSION}};
+  return detail::write_zip_archive(
+      {{"metadata.json", metadata.dump()}, {"config.json", keras_config(model)}, {"model.weights.h5", keras_weights(model)}});
+}
+
+void export_keras(Sequential& model, const std::string& path) { write_file_atomically(path, keras_file_bytes(model)); }
+
+}  // namespace citadel

@@ -1,0 +1,352 @@
+// Sequential → ONNX graph: one node (or a few) per layer, read from the layer's own config
+// (model_to_config) and its parameters, tracking whether 4-D data is in Keras's NHWC or
+// ONNX's NCHW so that transposes are added only where the layout must change.
+#include "citadel/interop/onnx_export.hpp"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "citadel/core/atomic_file.hpp"
+#include "citadel/core/error.hpp"
+#include "citadel/model/model_config.hpp"
+#include "citadel/layers/activations.hpp"
+#include "citadel/version.hpp"
+
+namespace citadel {
+
+using nlohmann::json;
+
+namespace {
+
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(onnx::GraphProto& graph) : graph_(graph) {}
+
+  std::string fresh(const std::string& hint) { return hint + "_" + std::to_string(counter_++); }
+
+  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs, const std::string& output) {
+    onnx::NodeProto& node = *graph_.add_node();
+    node.set_op_type(op);
+    node.set_name(output);
+    for (const std::string& input : inputs) node.add_input(input);
+    node.add_output(output);
+    return node;
+  }
+  // One node, its output a fresh name.
+  std::string apply(const std::string& op, const std::vector<std::string>& inputs, const std::string& hint,
+                    onnx::NodeProto** made = nullptr) {
+    const std::string output = fresh(hint);
+    onnx::NodeProto& n = node(op, inputs, output);
+    if (made) *made = &n;
+    return output;
+  }
+
+  std::string floats(const std::string& hint, const std::vector<int64_t>& dims, const std::vector<float>& values) {
+    const std::string name = fresh(hint);
+    onnx::TensorProto& tensor = *graph_.add_initializer();
+    tensor.set_name(name);
+    tensor.set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims) tensor.add_dims(d);
+    tensor.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+    return name;
+  }
+  std::string int64s(const std::string& hint, const std::vector<int64_t>& values) {
+    const std::string name = fresh(hint);
+    onnx::TensorProto& tensor = *graph_.add_initializer();
+    tensor.set_name(name);
+    tensor.set_data_type(onnx::TensorProto::INT64);
+    tensor.add_dims(static_cast<int64_t>(values.size()));
+    for (int64_t v : values) tensor.add_int64_data(v);
+    return name;
+  }
+  std::string scalar(const std::string& hint, float value) { return floats(hint, {}, {value}); }
+
+ private:
+  onnx::GraphProto& graph_;
+  int counter_ = 0;
+};
+
+void set_ints(onnx::NodeProto& node, const char* name, const std::vector<int64_t>& values) {
+  onnx::AttributeProto& attribute = *node.add_attribute();
+  attribute.set_name(name);
+  attribute.set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : values) attribute.add_ints(v);
+}
+void set_int(onnx::NodeProto& node, const char* name, int64_t value) {
+  onnx::AttributeProto& attribute = *node.add_attribute();
+  attribute.set_name(name);
+  attribute.set_type(onnx::AttributeProto::INT);
+  attribute.set_i(value);
+}
+void set_float(onnx::NodeProto& node, const char* name, float value) {
+  onnx::AttributeProto& attribute = *node.add_attribute();
+  attribute.set_name(name);
+  attribute.set_type(onnx::AttributeProto::FLOAT);
+  attribute.set_f(value);
+}
+
+// Keras's padding: "same" pads (total / 2) before and the rest after, per axis.
+std::vector<int64_t> explicit_pads(const std::string& padding, const Shape& input, std::array<int64_t, 2> kernel,
+                                   std::array<int64_t, 2> strides, std::array<int64_t, 2> dilation) {
+  if (padding != "same") return {0, 0, 0, 0};
+  int64_t begin[2], end[2];
+  for (int axis = 0; axis < 2; ++axis) {
+    const int64_t in = input[axis], out = (in + strides[axis] - 1) / strides[axis];
+    const int64_t total = std::max<int64_t>((out - 1) * strides[axis] + (kernel[axis] - 1) * dilation[axis] + 1 - in, 0);
+    begin[axis] = total / 2;
+    end[axis] = total - total / 2;
+  }
+  return {begin[0], begin[1], end[0], end[1]};
+}
+
+std::array<int64_t, 2> pair_of(const json& value) { return {value.at(0).get<int64_t>(), value.at(1).get<int64_t>()}; }
+
+struct Flow {
+  std::string tensor;
+  int rank = 2;          // with the batch axis
+  bool nchw = false;     // a 4-D tensor in ONNX's layout (else Keras's NHWC)
+};
+
+class Exporter {
+ public:
+  Exporter(Sequential& model, onnx::GraphProto& graph) : model_(model), graph_(graph), g_(graph) {}
+
+  void run() {
+    const json config = json::parse(model_to_config(model_));
+    const json& layers = config["config"]["layers"];
+    const Sequential::BuildPlan plan = model_.plan(model_.input_shape());
+    add_value_info(*graph_.add_input(), "input", model_.input_shape());
+    Flow flow{"input", model_.input_shape().rank() + 1, false};
+    for (size_t i = 0; i < model_.size(); ++i) {
+      const json& layer = layers[i + 1];  // after the InputLayer
+      const Shape& input_shape = i == 0 ? model_.input_shape() : plan.output_shapes[i - 1];
+      flow = add_layer(layer["class_name"].get<std::string>(), layer["config"], model_.layer(i).name(), input_shape,
+                       flow);
+      flow.rank = plan.output_shapes[i].rank() + 1;
+    }
+    to_nhwc(flow);
+    g_.node("Identity", {flow.tensor}, "output");
+    add_value_info(*graph_.add_output(), "output", model_.output_shape());
+  }
+
+ private:
+  void add_value_info(onnx::ValueInfoProto& info, const std::string& name, const Shape& shape) {
+    info.set_name(name);
+    onnx::TypeProto_Tensor& tensor = *info.mutable_type()->mutable_tensor_type();
+    tensor.set_elem_type(onnx::TensorProto::FLOAT);
+    tensor.mutable_shape()->add_dim()->set_dim_param("N");
+    for (int64_t d : shape.dims()) tensor.mutable_shape()->add_dim()->set_dim_value(d);
+  }
+
+  std::vector<float> values(const std::string& parameter) {
+    const ParameterStore& store = model_.parameters();
+    for (size_t i = 0; i < store.parameters().size(); ++i)
+      if (store.parameters()[i].name == parameter) {
+        ConstTensorView v = store.value(static_cast<int>(i));
+        return std::vector<float>(v.data(), v.data() + v.numel());
+      }
+    throw InternalError("onnx export: no parameter " + parameter);
+  }
+  bool has_parameter(const std::string& parameter) {
+    for (const ParameterInfo& info : model_.parameters().parameters())
+      if (info.name == parameter) return true;
+    return false;
+  }
+
+  void to_nchw(Flow& flow) {
+    if (flow.rank != 4 || flow.nchw) return;
+    onnx::NodeProto* node;
+    flow.tensor = g_.apply("Transpose", {flow.tensor}, "to_nchw", &node);
+    set_ints(*node, "perm", {0, 3, 1, 2});
+    flow.nchw = true;
+  }
+  void to_nhwc(Flow& flow) {
+    if (flow.rank != 4 || !flow.nchw) return;
+    onnx::NodeProto* node;
+    flow.tensor = g_.apply("Transpose", {flow.tensor}, "to_nhwc", &node);
+    set_ints(*node, "perm", {0, 2, 3, 1});
+    flow.nchw = false;
+  }
+
+  std::string activation(const std::string& name, const std::string& x, const Flow& flow, const std::string& where) {
+    const ops::ActivationKind kind = activation_from_name(name);
+    onnx::NodeProto* node = nullptr;
+    switch (kind) {
+      case ops::ActivationKind::kLinear: return x;
+      case ops::ActivationKind::kRelu: return g_.apply("Relu", {x}, "relu");
+      case ops::ActivationKind::kSigmoid: return g_.apply("Sigmoid", {x}, "sigmoid");
+      case ops::ActivationKind::kTanh: return g_.apply("Tanh", {x}, "tanh");
+      case ops::ActivationKind::kSoftplus: return g_.apply("Softplus", {x}, "softplus");
+      case ops::ActivationKind::kSoftmax: {
+        const std::string y = g_.apply("Softmax", {x}, "softmax", &node);
+        set_int(*node, "axis", flow.rank == 4 && flow.nchw ? 1 : -1);  // over the channels
+        return y;
+      }
+      case ops::ActivationKind::kLeakyRelu: {
+        const std::string y = g_.apply("LeakyRelu", {x}, "leaky_relu", &node);
+        set_float(*node, "alpha", ops::kLeakyReluSlope);
+        return y;
+      }
+      case ops::ActivationKind::kElu: {
+        const std::string y = g_.apply("Elu", {x}, "elu", &node);
+        set_float(*node, "alpha", ops::kEluAlpha);
+        return y;
+      }
+      case ops::ActivationKind::kSelu: {
+        const std::string y = g_.apply("Selu", {x}, "selu", &node);
+        set_float(*node, "alpha", ops::kSeluAlpha);
+        set_float(*node, "gamma", ops::kSeluScale);
+        return y;
+      }
+      case ops::ActivationKind::kGelu: {  // x·Φ(x) = x · (1 + erf(x/√2)) / 2, exactly (Keras's default)
+        const std::string scaled = g_.apply("Mul", {x, g_.scalar("inv_sqrt2", static_cast<float>(M_SQRT1_2))}, "gelu");
+        const std::string erf = g_.apply("Erf", {scaled}, "gelu");
+        const std::string plus = g_.apply("Add", {erf, g_.scalar("one", 1.0f)}, "gelu");
+        const std::string product = g_.apply("Mul", {x, plus}, "gelu");
+        return g_.apply("Mul", {product, g_.scalar("half", 0.5f)}, "gelu");
+      }
+      case ops::ActivationKind::kSwish: {
+        const std::string s = g_.apply("Sigmoid", {x}, "swish");
+        return g_.apply("Mul", {x, s}, "swish");
+      }
+    }
+    throw NotImplementedError(where + ": activation '" + name + "' has no ONNX form here");
+  }
+
+  Flow add_layer(const std::string& type, const json& config, const std::string& name, const Shape& input_shape,
+                 Flow flow) {
+    const std::string where = "onnx export: layer " + name + " (" + type + ")";
+    if (type == "Dense") {
+      CITADEL_CHECK(flow.rank == 2, NotImplementedError, where, ": Dense on ", flow.rank - 1,
+                    "-D inputs is not exported; flatten first");
+      const int64_t units = config["units"].get<int64_t>(), inputs = input_shape[0];
+      std::vector<std::string> inputs_of{flow.tensor, g_.floats(name + "_kernel", {inputs, units}, values(name + "/kernel"))};
+      if (has_parameter(name + "/bias")) inputs_of.push_back(g_.floats(name + "_bias", {units}, values(name + "/bias")));
+      flow.tensor = activation(config["activation"], g_.apply("Gemm", inputs_of, name), flow, where);
+      return flow;
+    }
+    if (type == "Conv2D") {
+      to_nchw(flow);
+      const int64_t filters = config["filters"].get<int64_t>(), channels = input_shape[2];
+      const auto kernel = pair_of(config["kernel_size"]), strides = pair_of(config["strides"]),
+                 dilation = pair_of(config["dilation_rate"]);
+      // citadel's kernel is Keras's (KH, KW, C, F); ONNX wants (F, C, KH, KW).
+      const std::vector<float> hwio = values(name + "/kernel");
+      std::vector<float> oihw(hwio.size());
+      for (int64_t y = 0; y < kernel[0]; ++y)
+        for (int64_t x = 0; x < kernel[1]; ++x)
+          for (int64_t c = 0; c < channels; ++c)
+            for (int64_t f = 0; f < filters; ++f)
+              oihw[((f * channels + c) * kernel[0] + y) * kernel[1] + x] =
+                  hwio[((y * kernel[1] + x) * channels + c) * filters + f];
+      std::vector<std::string> inputs_of{flow.tensor,
+                                         g_.floats(name + "_kernel", {filters, channels, kernel[0], kernel[1]}, oihw)};
+      if (has_parameter(name + "/bias")) inputs_of.push_back(g_.floats(name + "_bias", {filters}, values(name + "/bias")));
+      onnx::NodeProto* node;
+      const std::string y = g_.apply("Conv", inputs_of, name, &node);
+      set_ints(*node, "kernel_shape", {kernel[0], kernel[1]});
+      set_ints(*node, "strides", {strides[0], strides[1]});
+      set_ints(*node, "dilations", {dilation[0], dilation[1]});
+      set_ints(*node, "pads", explicit_pads(config["padding"], input_shape, kernel, strides, dilation));
+      flow.tensor = activation(config["activation"], y, flow, where);
+      return flow;
+    }
+    if (type == "MaxPooling2D" || type == "AveragePooling2D") {
+      to_nchw(flow);
+      const auto pool = pair_of(config["pool_size"]), strides = pair_of(config["strides"]);
+      onnx::NodeProto* node;
+      flow.tensor = g_.apply(type == "MaxPooling2D" ? "MaxPool" : "AveragePool", {flow.tensor}, name, &node);
+      set_ints(*node, "kernel_shape", {pool[0], pool[1]});
+      set_ints(*node, "strides", {strides[0], strides[1]});
+      set_ints(*node, "pads", explicit_pads(config["padding"], input_shape, pool, strides, {1, 1}));
+      // AveragePool's count_include_pad stays 0: Keras averages over the real pixels only.
+      return flow;
+    }
+    if (type == "GlobalAveragePooling2D" || type == "GlobalMaxPooling2D") {
+      to_nchw(flow);
+      const std::string pooled =
+          g_.apply(type == "GlobalAveragePooling2D" ? "GlobalAveragePool" : "GlobalMaxPool", {flow.tensor}, name);
+      flow.tensor = g_.apply("Flatten", {pooled}, name + "_flatten");  // (N, C, 1, 1) → (N, C)
+      flow.nchw = false;
+      return flow;
+    }
+    if (type == "BatchNormalization") {
+      CITADEL_CHECK(flow.rank == 2 || flow.rank == 4, NotImplementedError, where, ": inputs of rank ", flow.rank,
+                    " are not exported (ONNX normalizes axis 1)");
+      to_nchw(flow);
+      const int64_t channels = input_shape[input_shape.rank() - 1];
+      const auto or_fill = [&](const std::string& parameter, float fill) {
+        return has_parameter(parameter) ? values(parameter) : std::vector<float>(static_cast<size_t>(channels), fill);
+      };
+      onnx::NodeProto* node;
+      flow.tensor = g_.apply("BatchNormalization",
+                             {flow.tensor, g_.floats(name + "_gamma", {channels}, or_fill(name + "/gamma", 1.0f)),
+                              g_.floats(name + "_beta", {channels}, or_fill(name + "/beta", 0.0f)),
+                              g_.floats(name + "_mean", {channels}, values(name + "/moving_mean")),
+                              g_.floats(name + "_variance", {channels}, values(name + "/moving_variance"))},
+                             name, &node);
+      set_float(*node, "epsilon", config["epsilon"].get<float>());  // Keras's 1e-3, not ONNX's 1e-5
+      return flow;
+    }
+    if (type == "Dropout") return flow;  // inference: the identity
+    if (type == "Activation") {
+      flow.tensor = activation(config["activation"], flow.tensor, flow, where);
+      return flow;
+    }
+    if (type == "Flatten") {
+      to_nhwc(flow);  // Keras flattens (H, W, C) row-major
+      onnx::NodeProto* node;
+      flow.tensor = g_.apply("Flatten", {flow.tensor}, name, &node);
+      set_int(*node, "axis", 1);
+      return flow;
+    }
+    if (type == "Reshape") {
+      to_nhwc(flow);
+      std::vector<int64_t> shape{0};  // 0: keep the batch
+      for (const json& d : config["target_shape"]) shape.push_back(d.get<int64_t>());
+      flow.tensor = g_.apply("Reshape", {flow.tensor, g_.int64s(name + "_shape", shape)}, name);
+      flow.nchw = false;
+      return flow;
+    }
+    throw NotImplementedError(where + ": this layer has no ONNX export");
+  }
+
+  Sequential& model_;
+  onnx::GraphProto& graph_;
+  GraphBuilder g_;
+};
+
+}  // namespace
+
+std::string onnx_model_bytes(Sequential& model, const OnnxExportOptions& options) {
+  CITADEL_CHECK(model.built(), ValueError, "onnx export: model '", model.name(), "' is not built");
+  CITADEL_CHECK(options.opset >= 13 && options.opset <= 17, ValueError, "onnx export: opset ", options.opset,
+                " is not offered; 13 to 17 are");
+  onnx::ModelProto proto;
+  proto.set_ir_version(8);
+  proto.set_producer_name(options.producer);
+  proto.set_producer_version(CITADEL_VERSION);
+  onnx::OperatorSetIdProto& opset = *proto.add_opset_import();
+  opset.set_domain("");
+  opset.set_version(options.opset);
+  onnx::GraphProto& graph = *proto.mutable_graph();
+  graph.set_name(model.name());
+  Exporter(model, graph).run();
+  try {
+    onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    throw InternalError(std::string("onnx export: the ONNX checker refused the graph: ") + e.what());
+  }
+  std::string bytes;
+  CITADEL_CHECK(proto.SerializeToString(&bytes), InternalError, "onnx export: cannot serialize the model");
+  return bytes;
+}
+
+void export_onnx(Sequential& model, const std::string& path, const OnnxExportOptions& options) {
+  write_file_atomically(path, onnx_model_bytes(model, options));
+}
+
+}  // namespace citadel
