@@ -72,7 +72,7 @@ std::vector<std::string> keras3_weight_paths(const Hdf5Reader& file, const std::
     }
     CITADEL_CHECK(file.exists(vars), IoError, file.source(), ": has no weights for layer '", layer.keras_name,
                   "' (", vars, " is missing)");
-    const std::vector<std::string> entries = file.children(vars, static_cast<int64_t>(layer.parameters.size()));
+    const std::vector<std::string> entries = file.children(vars, static_cast<int64_t>(layer.parameters.size()) + 64);
     CITADEL_CHECK(entries.size() == layer.parameters.size(), IoError, file.source(), ": ", vars, " holds ",
                   entries.size(), " weights but layer '", layer.keras_name, "' has ", layer.parameters.size());
     for (size_t i = 0; i < layer.parameters.size(); ++i) {

@@ -44,6 +44,9 @@ Archive open_archive(std::string_view bytes, const std::string& source) {
   zip_t* archive = zip_open_from_source(data, ZIP_RDONLY | ZIP_CHECKCONS, &error);
   if (archive == nullptr) {
     zip_source_free(data);
+    // libzip refuses an archive that names one entry twice: readers disagree on which counts.
+    CITADEL_CHECK(zip_error_code_zip(&error) != ZIP_ER_EXISTS, IoError, source,
+                  ": the archive holds two entries of one name; refused, since readers disagree on which one counts");
     throw IoError(source + ": not a valid zip archive (a .keras file is one): " + libzip_message(&error));
   }
   zip_error_fini(&error);
@@ -70,9 +73,11 @@ std::map<std::string, std::string> read_zip_archive(std::string_view bytes, cons
     const std::string name = stat.name;
     CITADEL_CHECK(plain_entry_name(name), IoError, source, ": entry '", name.substr(0, 64),
                   "' has a path or unsafe characters in its name; a .keras archive holds plain names only");
-    // Two entries of one name: readers disagree on which one counts, so neither does.
-    CITADEL_CHECK(names.insert(name).second, IoError, source, ": the archive holds two entries named '", name,
-                  "'; refused, since readers disagree on which one counts");
+    // Two entries of one name (libzip refuses those on opening; checked again here, since
+    // readers disagree on which one counts).
+    CITADEL_CHECK(names.insert(name).second, IoError, source,
+                  ": the archive holds two entries of one name ('", name, "'); refused, since readers disagree on "
+                  "which one counts");
     CITADEL_CHECK(stat.size <= static_cast<zip_uint64_t>(limits.max_entry_bytes), IoError, source, ": entry '", name,
                   "' declares ", stat.size, " bytes, more than the limit of ", limits.max_entry_bytes);
     CITADEL_CHECK(stat.size < (zip_uint64_t{1} << 20) ||

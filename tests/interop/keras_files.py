@@ -1,0 +1,480 @@
+"""Writes Keras files the way Keras 3 (and Keras 2) lay them out, with Debian's h5py and
+Python's zipfile, never with citadel: good files with the predictions a numpy forward pass
+computes straight from their arrays, and hostile files with the error each must get.
+
+  python3 keras_files.py DIR   writes DIR/*.keras, *.h5, *.json and DIR/manifest.json:
+  {"good": [{"file", "config"?, "x": [[...]], "y": [[...]], "classes"}],
+   "hostile": [{"file", "config"?, "error": "text the refusal must contain"}]}
+"""
+import io
+import json
+import os
+import struct
+import sys
+import zipfile
+
+import h5py
+import numpy as np
+
+RNG = np.random.default_rng(1234)
+
+
+# --- Keras 3's config objects -------------------------------------------------------------
+
+def policy(name="float32"):
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
+
+
+def initializer(name):
+    return {"module": "keras.initializers", "class_name": name, "config": {}, "registered_name": None}
+
+
+def layer(class_name, name, **config):
+    config = {"name": name, "trainable": True, "dtype": policy(), **config}
+    return {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
+
+
+def dense(name, units, activation="linear", use_bias=True):
+    return layer("Dense", name, units=units, activation=activation, use_bias=use_bias,
+                 kernel_initializer=initializer("GlorotUniform"), bias_initializer=initializer("Zeros"),
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 quantization_config=None)
+
+
+def conv(name, filters, kernel, strides=(1, 1), padding="valid", activation="linear"):
+    return layer("Conv2D", name, filters=filters, kernel_size=list(kernel), strides=list(strides), padding=padding,
+                 data_format="channels_last", dilation_rate=[1, 1], groups=1, activation=activation, use_bias=True,
+                 kernel_initializer=initializer("GlorotUniform"), bias_initializer=initializer("Zeros"),
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None)
+
+
+def pool(class_name, name, size, strides=None, padding="valid"):
+    return layer(class_name, name, pool_size=list(size), strides=list(strides or size), padding=padding,
+                 data_format="channels_last")
+
+
+def batch_norm(name, epsilon=1e-3):
+    return layer("BatchNormalization", name, axis=-1, momentum=0.99, epsilon=epsilon, center=True, scale=True,
+                 beta_initializer=initializer("Zeros"), gamma_initializer=initializer("Ones"),
+                 moving_mean_initializer=initializer("Zeros"), moving_variance_initializer=initializer("Ones"),
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 synchronized=False, renorm=False, renorm_clipping=None, renorm_momentum=0.99)
+
+
+def sequential(input_shape, layers, name="sequential"):
+    input_layer = {"module": "keras.layers", "class_name": "InputLayer",
+                   "config": {"batch_shape": [None, *input_shape], "dtype": "float32", "sparse": False,
+                              "ragged": False, "name": "input_layer", "optional": False}, "registered_name": None}
+    return {"module": "keras", "class_name": "Sequential",
+            "config": {"name": name, "trainable": True, "dtype": policy(), "layers": [input_layer, *layers],
+                       "build_input_shape": [None, *input_shape]},
+            "registered_name": None, "build_config": {"input_shape": [None, *input_shape]}}
+
+
+# --- the numpy forward pass, from Keras's definitions ---------------------------------------
+
+def activate(name, z):
+    if name == "linear":
+        return z
+    if name == "relu":
+        return np.maximum(z, 0)
+    if name == "sigmoid":
+        return 1 / (1 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "elu":
+        return np.where(z > 0, z, np.expm1(z))
+    if name == "softmax":
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise ValueError(name)
+
+
+def same_pads(size, kernel, stride):
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def windows(x, kernel, strides, padding, fill):
+    """(N, OH, OW, KH, KW, C) windows of x (N, H, W, C), padded as Keras pads."""
+    if padding == "same":
+        (t, b), (left, r) = same_pads(x.shape[1], kernel[0], strides[0]), same_pads(x.shape[2], kernel[1], strides[1])
+        x = np.pad(x, ((0, 0), (t, b), (left, r), (0, 0)), constant_values=fill)
+    oh = (x.shape[1] - kernel[0]) // strides[0] + 1
+    ow = (x.shape[2] - kernel[1]) // strides[1] + 1
+    out = np.empty((x.shape[0], oh, ow, kernel[0], kernel[1], x.shape[3]), dtype=np.float64)
+    for i in range(oh):
+        for j in range(ow):
+            out[:, i, j] = x[:, i * strides[0]:i * strides[0] + kernel[0], j * strides[1]:j * strides[1] + kernel[1]]
+    return out
+
+
+def forward(config, weights, x):
+    x = x.astype(np.float64)
+    for entry in config["config"]["layers"][1:]:
+        kind, c = entry["class_name"], entry["config"]
+        w = [a.astype(np.float64) for a in weights.get(c["name"], [])]
+        if kind == "Dense":
+            x = activate(c["activation"], x @ w[0] + (w[1] if c["use_bias"] else 0))
+        elif kind == "Conv2D":
+            win = windows(x, c["kernel_size"], c["strides"], c["padding"], 0.0)
+            x = activate(c["activation"], np.einsum("nijhwc,hwcf->nijf", win, w[0]) + w[1])
+        elif kind == "MaxPooling2D":
+            x = windows(x, c["pool_size"], c["strides"], c["padding"], -np.inf).max(axis=(3, 4))
+        elif kind == "AveragePooling2D":
+            # Keras averages over the real pixels only: pad with NaN and skip them.
+            x = np.nanmean(windows(x, c["pool_size"], c["strides"], c["padding"], np.nan), axis=(3, 4))
+        elif kind == "GlobalAveragePooling2D":
+            x = x.mean(axis=(1, 2))
+        elif kind == "Flatten":
+            x = x.reshape(x.shape[0], -1)
+        elif kind == "BatchNormalization":
+            gamma, beta, mean, variance = w
+            x = gamma * (x - mean) / np.sqrt(variance + c["epsilon"]) + beta
+        elif kind == "Dropout":
+            pass
+        else:
+            raise ValueError(kind)
+    return x
+
+
+# --- files -------------------------------------------------------------------------------
+
+def random_weights(config):
+    """Weights of every layer in Keras's variable order, with positive moving variances."""
+    shape = config["config"]["layers"][0]["config"]["batch_shape"][1:]
+    weights = {}
+    for entry in config["config"]["layers"][1:]:
+        kind, c = entry["class_name"], entry["config"]
+        if kind == "Dense":
+            w = [RNG.normal(0, 0.5, (shape[-1], c["units"]))] + ([RNG.normal(0, 0.3, c["units"])] if c["use_bias"] else [])
+            shape = [*shape[:-1], c["units"]]
+        elif kind == "Conv2D":
+            kh, kw = c["kernel_size"]
+            w = [RNG.normal(0, 0.4, (kh, kw, shape[-1], c["filters"])), RNG.normal(0, 0.2, c["filters"])]
+            shape = conv_shape(shape, c["kernel_size"], c["strides"], c["padding"]) + [c["filters"]]
+        elif kind in ("MaxPooling2D", "AveragePooling2D"):
+            w, shape = [], conv_shape(shape, c["pool_size"], c["strides"], c["padding"]) + [shape[-1]]
+        elif kind == "GlobalAveragePooling2D":
+            w, shape = [], [shape[-1]]
+        elif kind == "Flatten":
+            w, shape = [], [int(np.prod(shape))]
+        elif kind == "BatchNormalization":
+            n = shape[-1]
+            w = [RNG.uniform(0.5, 1.5, n), RNG.normal(0, 0.3, n), RNG.normal(0, 0.5, n), RNG.uniform(0.3, 2.0, n)]
+        else:
+            w = []
+        weights[c["name"]] = [np.asarray(a, dtype=np.float32) for a in w]
+    return weights
+
+
+def conv_shape(shape, kernel, strides, padding):
+    if padding == "same":
+        return [-(-shape[i] // strides[i]) for i in range(2)]
+    return [(shape[i] - kernel[i]) // strides[i] + 1 for i in range(2)]
+
+
+def snake(class_name):
+    out = ""
+    for i, ch in enumerate(class_name):
+        if ch.isupper() and i > 0 and class_name[i - 1].islower():
+            out += "_"
+        out += ch.lower()
+    return out.replace("2_d", "2d")
+
+
+def keras3_weights(config, weights, tamper=None):
+    """model.weights.h5's bytes: layers/<class in snake case, numbered>/vars/<i>."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        used = {}
+        for entry in config["config"]["layers"][1:]:
+            base = snake(entry["class_name"])
+            group = base if base not in used else f"{base}_{used[base] + 1}"
+            used[base] = used.get(base, -1) + 1
+            vars_group = f.create_group(f"layers/{group}/vars")
+            vars_group.attrs["name"] = entry["config"]["name"]
+            for i, array in enumerate(weights.get(entry["config"]["name"], [])):
+                vars_group.create_dataset(str(i), data=array)
+        f.create_group("vars").attrs["name"] = config["config"]["name"]
+        if tamper:
+            tamper(f)
+    return buffer.getvalue()
+
+
+def keras_archive(path, config, weights_bytes, metadata=None, extra=()):
+    metadata = metadata or {"keras_version": "3.15.1", "date_saved": "2026-12-03@09:00:00"}
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.json", json.dumps(metadata))
+        z.writestr("config.json", json.dumps(config))
+        if weights_bytes is not None:
+            z.writestr("model.weights.h5", weights_bytes)
+        for name, data in extra:
+            z.writestr(name, data)
+
+
+def legacy_h5(path, config, weights, weights_only=False, rename=None):
+    """Keras 2's .h5: model_weights/<layer>/<layer>/<kernel:0> with layer_names and weight_names."""
+    roles = {"Dense": ["kernel", "bias"], "Conv2D": ["kernel", "bias"],
+             "BatchNormalization": ["gamma", "beta", "moving_mean", "moving_variance"]}
+    with h5py.File(path, "w") as f:
+        root = f if weights_only else f.create_group("model_weights")
+        if not weights_only:
+            f.attrs["model_config"] = json.dumps(config)
+            f.attrs["keras_version"] = "2.15.0"
+            f.attrs["backend"] = "tensorflow"
+        names = [e["config"]["name"] for e in config["config"]["layers"][1:]]
+        root.attrs["layer_names"] = np.array([n.encode() for n in names])  # fixed-length, as Keras 2 wrote them
+        for entry in config["config"]["layers"][1:]:
+            name = entry["config"]["name"]
+            group = root.create_group(name)
+            arrays = weights.get(name, [])
+            labels = [f"{name}/{role}:0" for role in roles.get(entry["class_name"], [])][:len(arrays)]
+            if rename:
+                labels = [rename(label) for label in labels]
+            group.attrs["weight_names"] = np.array([label.encode() for label in labels])
+            for label, array in zip(labels, arrays):
+                group.create_dataset(label, data=array)
+
+
+def good_models():
+    yield "dense", sequential([8], [dense("dense", 10, "relu"), dense("dense_1", 10, "relu"),
+                                    dense("dense_2", 1, "sigmoid")]), ["no", "yes"]
+    yield "softmax", sequential([6], [dense("hidden", 16, "tanh"), dense("out", 4, "softmax")]), []
+    yield "conv", sequential([10, 10, 2], [conv("conv2d", 4, (3, 3), padding="same", activation="relu"),
+                                           pool("MaxPooling2D", "max_pooling2d", (2, 2)),
+                                           conv("conv2d_1", 3, (2, 3), activation="elu"),
+                                           layer("Flatten", "flatten", data_format="channels_last"),
+                                           dense("dense", 3, "softmax")]), []
+    yield "batchnorm_dropout", sequential([7], [dense("dense", 12, "relu"), batch_norm("batch_normalization"),
+                                                layer("Dropout", "dropout", rate=0.5, seed=None, noise_shape=None),
+                                                dense("dense_1", 1)]), []
+    yield "pooling", sequential([9, 9, 3], [conv("conv2d", 5, (3, 3), strides=(2, 2), padding="same"),
+                                            batch_norm("batch_normalization", epsilon=1e-2),
+                                            pool("AveragePooling2D", "average_pooling2d", (2, 2), padding="same"),
+                                            layer("GlobalAveragePooling2D", "global_average_pooling2d",
+                                                  data_format="channels_last", keepdims=False),
+                                            dense("dense", 2, "softmax")]), []
+
+
+def write_all(directory):
+    manifest = {"good": [], "hostile": []}
+
+    def good(file, config_model, weights, x, classes, config_file=None):
+        entry = {"file": file, "x": x.tolist(), "y": forward(config_model, weights, x).tolist(), "classes": classes}
+        if config_file:
+            entry["config"] = config_file
+        manifest["good"].append(entry)
+
+    def hostile(file, error, config_file=None):
+        entry = {"file": file, "error": error}
+        if config_file:
+            entry["config"] = config_file
+        manifest["hostile"].append(entry)
+
+    at = lambda name: os.path.join(directory, name)  # noqa: E731
+    models = {}
+    for name, config, classes in good_models():
+        weights = random_weights(config)
+        models[name] = (config, weights)
+        shape = config["config"]["layers"][0]["config"]["batch_shape"][1:]
+        x = RNG.normal(0, 1, (5, *shape)).astype(np.float32)
+        keras_archive(at(f"{name}.keras"), config, keras3_weights(config, weights))
+        good(f"{name}.keras", config, weights, x, classes)
+    config, weights = models["dense"]
+    x = RNG.normal(0, 1, (4, 8)).astype(np.float32)
+    legacy_h5(at("legacy.h5"), config, weights)
+    good("legacy.h5", config, weights, x, [])
+    legacy_h5(at("legacy.weights.h5"), config, weights, weights_only=True)
+    with open(at("dense.json"), "w") as f:
+        json.dump(config, f)
+    good("legacy.weights.h5", config, weights, x, [], "dense.json")
+    with open(at("dense.weights.h5"), "wb") as f:
+        f.write(keras3_weights(config, weights))
+    good("dense.weights.h5", config, weights, x, [], "dense.json")
+    bn_config, bn_weights = models["batchnorm_dropout"]
+    legacy_h5(at("batchnorm_legacy.h5"), bn_config, bn_weights)
+    good("batchnorm_legacy.h5", bn_config, bn_weights, RNG.normal(0, 1, (3, 7)).astype(np.float32), [])
+
+    # --- hostile files: each must be refused with the error named ---
+    dense_weights = keras3_weights(config, weights)
+    with zipfile.ZipFile(at("duplicate_names.keras"), "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("model.weights.h5", dense_weights)
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            z.writestr("config.json", json.dumps(sequential([8], [dense("dense", 10, "relu")])))
+    hostile("duplicate_names.keras", "two entries of one name")
+    keras_archive(at("traversal.keras"), config, dense_weights, extra=[("../../etc/cron.d/x", "* * * * * root id")])
+    hostile("traversal.keras", "has a path")
+    keras_archive(at("subdirectory.keras"), config, dense_weights, extra=[("assets/../../x", "x")])
+    hostile("subdirectory.keras", "has a path")
+
+    def with_layer(extra_layer, index=1):
+        changed = json.loads(json.dumps(config))
+        changed["config"]["layers"].insert(index, extra_layer)
+        return changed
+
+    lambda_layer = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+                    "config": {"name": "lambda", "function": {"class_name": "__lambda__", "config": {
+                        "code": "4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMIAAAAdABqAQ==", "defaults": None, "closure": None}},
+                        "output_shape": None}}
+    keras_archive(at("lambda.keras"), with_layer(lambda_layer), dense_weights)
+    hostile("lambda.keras", "'Lambda' holds or calls Python code")
+    custom = dense("dense", 10, "relu")
+    custom["registered_name"] = "my_package>MyDense"
+    custom["module"] = None
+    custom_config = json.loads(json.dumps(config))
+    custom_config["config"]["layers"][1] = custom
+    keras_archive(at("custom_object.keras"), custom_config, dense_weights)
+    hostile("custom_object.keras", "custom object \"my_package>MyDense\"")
+    module_config = json.loads(json.dumps(config))
+    module_config["config"]["layers"][1]["config"]["kernel_initializer"] = {
+        "module": "os", "class_name": "system", "config": {"command": "id"}, "registered_name": None}
+    keras_archive(at("foreign_module.keras"), module_config, dense_weights)
+    hostile("foreign_module.keras", "module \"os\" is not Keras's own")
+    utils_config = json.loads(json.dumps(config))
+    utils_config["config"]["layers"][1]["config"]["activation"] = {
+        "module": "keras.utils", "class_name": "get_file", "config": {"origin": "http://x"}, "registered_name": None}
+    keras_archive(at("keras_utility.keras"), utils_config, dense_weights)
+    hostile("keras_utility.keras", "module \"keras.utils\" is not Keras's own")
+    function_config = json.loads(json.dumps(config))
+    function_config["config"]["layers"][2]["config"]["activation"] = {
+        "module": "builtins", "class_name": "function", "config": "my_activation", "registered_name": "function"}
+    keras_archive(at("function_activation.keras"), function_config, dense_weights)
+    hostile("function_activation.keras", "'function' holds or calls Python code")
+
+    keras_archive(at("unknown_layer.keras"), with_layer(layer("LSTM", "lstm", units=4)), dense_weights)
+    hostile("unknown_layer.keras", "unknown layer type; known: Dense")
+    functional = json.loads(json.dumps(config))
+    functional["class_name"] = "Functional"
+    keras_archive(at("functional.keras"), functional, dense_weights)
+    hostile("functional.keras", "'Functional' model is not imported")
+    half = json.loads(json.dumps(config))
+    half["config"]["layers"][2]["config"]["dtype"] = policy("float16")
+    keras_archive(at("float16.keras"), half, dense_weights)
+    hostile("float16.keras", "dtype policy 'float16' is not supported")
+
+    wrong = dict(weights)
+    wrong["dense"] = [np.zeros((8, 9), np.float32), np.zeros(10, np.float32)]
+    keras_archive(at("shape_mismatch.keras"), config, keras3_weights(config, wrong))
+    hostile("shape_mismatch.keras", "is shaped (8, 9) but the architecture's dense/kernel is (8, 10)")
+
+    def huge(f):  # declared (2^30, 10) floats (40 GB), stored as nothing: chunked with no chunk written
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars"].create_dataset("0", shape=(1 << 30, 10), dtype="f4", chunks=(1024, 10))
+    keras_archive(at("huge_dataset.keras"), config, keras3_weights(config, weights, huge))
+    hostile("huge_dataset.keras", "is shaped (1073741824, 10)")
+    big = sequential([1 << 16], [dense("dense", 1 << 16), dense("dense_1", 1)])
+    keras_archive(at("huge_architecture.keras"), big, keras3_weights(sequential([1], []), {}))
+    hostile("huge_architecture.keras", "weights, more than the limit")
+
+    def count(f):
+        f["layers/dense/vars"].create_dataset("2", data=np.zeros(3, np.float32))
+    keras_archive(at("extra_weight.keras"), config, keras3_weights(config, weights, count))
+    hostile("extra_weight.keras", "holds 3 weights but layer 'dense' has 2")
+
+    def stranger(f):
+        f.create_group("layers/lstm/vars").create_dataset("0", data=np.zeros(3, np.float32))
+    keras_archive(at("stranger_layer.keras"), config, keras3_weights(config, weights, stranger))
+    hostile("stranger_layer.keras", "layers/lstm, which no layer of the model's config has")
+
+    def renamed(f):
+        f["layers/dense_1/vars"].attrs["name"] = "someone_else"
+    keras_archive(at("renamed_layer.keras"), config, keras3_weights(config, weights, renamed))
+    hostile("renamed_layer.keras", "holds the weights of 'someone_else'")
+    nan = dict(weights)
+    nan["dense_1"] = [weights["dense_1"][0].copy(), weights["dense_1"][1]]
+    nan["dense_1"][0][3, 4] = np.nan
+    keras_archive(at("nan_weights.keras"), config, keras3_weights(config, nan))
+    hostile("nan_weights.keras", "holds NaN or infinity")
+
+    def as_integers(f):
+        data = f["layers/dense/vars/1"][()]
+        del f["layers/dense/vars/1"]
+        f["layers/dense/vars"].create_dataset("1", data=data.astype(np.int32))
+    keras_archive(at("integer_weights.keras"), config, keras3_weights(config, weights, as_integers))
+    hostile("integer_weights.keras", "is not floating point")
+
+    def external_link(f):
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars/0"] = h5py.ExternalLink("/etc/passwd", "/x")
+    keras_archive(at("external_link.keras"), config, keras3_weights(config, weights, external_link))
+    hostile("external_link.keras", "soft or external link")
+
+    def soft_link(f):
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars/0"] = h5py.SoftLink("/layers/dense_1/vars/0")
+    keras_archive(at("soft_link.keras"), config, keras3_weights(config, weights, soft_link))
+    hostile("soft_link.keras", "soft or external link")
+    # External storage: the dataset's bytes would come from another file on the reader's disk.
+    with h5py.File(at("external_storage.weights.h5"), "w") as f:
+        for path in ("layers/dense/vars", "layers/dense_1/vars", "layers/dense_2/vars"):
+            f.create_group(path)
+        f["layers/dense/vars"].create_dataset("0", shape=(8, 10), dtype="f4", external=[("/etc/hostname", 0, 320)])
+        for group, arrays in (("dense", weights["dense"][1:]), ("dense_1", weights["dense_1"]),
+                              ("dense_2", weights["dense_2"])):
+            for i, array in enumerate(arrays, start=1 if group == "dense" else 0):
+                f[f"layers/{group}/vars"].create_dataset(str(i), data=array)
+    hostile("external_storage.weights.h5", "keeps its data in an external file", "dense.json")
+
+    keras_archive(at("missing_weights.keras"), config, None)
+    hostile("missing_weights.keras", "has no model.weights.h5")
+    keras_archive(at("not_hdf5.keras"), config, b"\x89HDF\r\n\x1a\n" + bytes(RNG.integers(0, 256, 2000, np.uint8)))
+    hostile("not_hdf5.keras", "not a readable HDF5 file")
+    keras_archive(at("keras2_metadata.keras"), config, dense_weights, metadata={"keras_version": "2.12.0"})
+    hostile("keras2_metadata.keras", "Keras version '2.12.0'")
+    with open(at("dense.keras"), "rb") as f:
+        whole = f.read()
+    with open(at("truncated.keras"), "wb") as f:
+        f.write(whole[: len(whole) // 2])
+    hostile("truncated.keras", "not a valid zip archive")
+    hostile("legacy.weights.h5", "give the model's config")
+    legacy_h5(at("legacy_renamed.h5"), config, weights, rename=lambda label: label.replace("kernel", "gamma"))
+    hostile("legacy_renamed.h5", "where the architecture has dense/kernel")
+
+    # Compression bombs: 10 GB declared in a few kB (zip64 sizes patched), and a real deflate
+    # bomb (zeros inflating 1000 to 1).
+    write_declared_bomb(at("zip_bomb.keras"), config, 10 * 10**9)
+    hostile("zip_bomb.keras", "declares 10000000000 bytes")
+    with zipfile.ZipFile(at("deflate_bomb.keras"), "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("model.weights.h5", bytes(64 << 20), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    hostile("deflate_bomb.keras", "a compression bomb?")
+    with zipfile.ZipFile(at("many_entries.keras"), "w") as z:
+        for i in range(100):
+            z.writestr(f"entry{i}", "x")
+    hostile("many_entries.keras", "holds 100 entries")
+    with open(at("manifest.json"), "w") as f:
+        json.dump(manifest, f)
+
+
+def write_declared_bomb(path, config, declared):
+    """A stored model.weights.h5 of 16 bytes whose zip64 headers declare `declared` bytes,
+    in its local header and in the central directory alike (as a consistent bomb would)."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        z.writestr("config.json", json.dumps(config))
+        with z.open("model.weights.h5", "w", force_zip64=True) as entry:
+            entry.write(b"\x89HDF\r\n\x1a\n" + bytes(8))
+        z.filelist[-1].file_size = declared  # the central directory is written from this at close
+    data = bytearray(open(path, "rb").read())
+    # The local header's zip64 extra field (tag 1): its first value is the inflated size.
+    name = b"model.weights.h5"
+    at = data.find(name)
+    if data[at + len(name):at + len(name) + 2] == b"\x01\x00":
+        struct.pack_into("<Q", data, at + len(name) + 4, declared)
+        # The 32-bit sizes (at 18 and 22 from the header's start, 30 bytes before the name)
+        # say "see zip64", as they must for a size past 4 GiB.
+        struct.pack_into("<II", data, at - 30 + 18, 0xFFFFFFFF, 0xFFFFFFFF)
+    open(path, "wb").write(bytes(data))
+
+
+if __name__ == "__main__":
+    os.makedirs(sys.argv[1], exist_ok=True)
+    write_all(sys.argv[1])
