@@ -54,9 +54,10 @@ Architecture read_architecture(std::string_view text, const std::string& source,
   config_limits.max_layers = limits.max_layers;
   config_limits.max_depth = 64;
   Architecture result{model_from_config(text, source, config_limits), {}, {}, {}, ""};
-  const json& layers = root.contains("config") ? root["config"]["layers"] : root["layers"];
+  // model_from_config accepted the envelope: {"class_name", "config": {"layers"}} or {"layers"}.
+  const json& layers = root.contains("class_name") ? root.at("config").at("layers") : root.at("layers");
   for (const json& layer : layers) {
-    if (layer["class_name"] == "InputLayer") continue;
+    if (layer.value("class_name", std::string()) == "InputLayer") continue;
     result.class_names.push_back(result.model.layer(result.keras_names.size()).type());
     result.keras_names.push_back(result.model.layer(result.keras_names.size()).name());
   }

@@ -52,7 +52,8 @@ void Dropout::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 std::unique_ptr<Layer> Dropout::from_config(const LayerConfigReader& config) {
-  config.check_keys({"rate"});
+  // seed: ignored; citadel seeds dropout masks from the model's seed (and inference uses none).
+  config.check_keys({"rate", "seed"});
   const double rate = config.number("rate");
   return std::make_unique<Dropout>(static_cast<float>(rate), DropoutOptions{config.input_shape()});
 }

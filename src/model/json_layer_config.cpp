@@ -34,7 +34,7 @@ void JsonLayerConfigReader::check_keys(std::initializer_list<const char*> known_
                                "batch_input_shape", "batch_shape"})
     known.insert(metadata);
   for (const char* must_be_null :
-       {"kernel_constraint", "bias_constraint", "activity_regularizer", "noise_shape", "seed", "lora_rank",
+       {"kernel_constraint", "bias_constraint", "activity_regularizer", "noise_shape", "lora_rank",
         "quantization_config", "renorm_clipping"})
     if (config_.contains(must_be_null)) {
       require_null(must_be_null);
