@@ -67,6 +67,7 @@ int run_import(const ImportFlags& s) {
 struct ExportFlags {
   std::string model, format, output;
   int opset = 13;
+  bool no_preprocessing = false;
   KeyFlags keys;  // --pubkey and decryption of the model read
 };
 
@@ -77,6 +78,8 @@ int run_export(const ExportFlags& s) {
   if (s.format == "onnx") {
     OnnxExportOptions options;
     options.opset = s.opset;
+    const auto preprocessing = loaded.metadata.find("preprocessing");
+    if (!s.no_preprocessing && preprocessing != loaded.metadata.end()) options.preprocessing = preprocessing->second;
     export_onnx(loaded.model, s.output, options);
   } else {
     export_keras(loaded.model, s.output);
@@ -114,6 +117,8 @@ Command add_export_command(CLI::App& app) {
   command->add_option("--format", s.format, "onnx or keras")->required()->check(CLI::IsMember({"onnx", "keras"}));
   command->add_option("--output,-o", s.output, "The file to write")->required()->option_text("FILE");
   command->add_option("--opset", s.opset, "ONNX opset")->capture_default_str()->check(CLI::Range(13, 17));
+  command->add_flag("--no-preprocessing", s.no_preprocessing,
+                    "ONNX: leave the saved imputation and scaling out (the graph then takes scaled features)");
   add_public_key_flag(*command, s.keys);
   add_decryption_flags(*command, s.keys);
   return {command, [flags] { return run_export(*flags); }};

@@ -36,13 +36,16 @@ void register_interop(py::module_& module) {
       py::arg("model"), py::arg("path"));
   module.def(
       "export_onnx",
-      [](Model& model, const std::string& path, int opset) {
+      [](Model& model, const std::string& path, int opset, bool preprocessing) {
         ModelLock lock(model.lock);
         OnnxExportOptions options;
         options.opset = opset;
+        // A model trained by the CLI reads raw columns through its saved preprocessing.
+        if (preprocessing && model.has_schema && !model.saved.images)
+          options.preprocessing = model.saved.preprocessor.describe();
         export_onnx(model.sequential(), path, options);
       },
-      py::arg("model"), py::arg("path"), py::arg("opset") = 13);
+      py::arg("model"), py::arg("path"), py::arg("opset") = 13, py::arg("preprocessing") = true);
 }
 
 }  // namespace citadel::python

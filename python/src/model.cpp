@@ -135,6 +135,14 @@ CsvTable table_of(const py::object& rows, const DataSchema& schema, bool with_la
   return table;
 }
 
+// missing= of predict_rows / encode_rows, as the CLI's --missing.
+MissingValues missing_values(const std::string& name) {
+  if (name == "error") return MissingValues::kError;
+  if (name == "drop") return MissingValues::kDrop;
+  CITADEL_CHECK(name == "mean", ValueError, "missing: expected 'error', 'drop' or 'mean', got '", name, "'");
+  return MissingValues::kMean;
+}
+
 std::unique_ptr<Model> load(const std::string& path, const std::string& public_key, const std::string& key_file,
                             const std::string& passphrase) {
   auto model = std::make_unique<Model>();
@@ -345,25 +353,27 @@ void register_model(py::module_& module) {
       .def_property_readonly("input_columns", [](const Model& self) { return self.saved.schema.input_columns; })
       .def_property_readonly("class_names", [](const Model& self) { return self.saved.schema.classes; })
       .def("encode_rows",
-           [](Model& self, const py::object& rows, bool labelled) {
+           [](Model& self, const py::object& rows, bool labelled, const std::string& missing) {
              CITADEL_CHECK(self.has_schema, ValueError,
                            "encode_rows: this model has no data schema (only models trained by `citadel train` on a "
                            "CSV file have one)");
              CsvTable table = table_of(rows, self.saved.schema, labelled);
-             Dataset data = labelled ? self.saved.encode_labelled(table) : self.saved.encode(table);
+             const MissingValues policy = missing_values(missing);
+             Dataset data = labelled ? self.saved.encode_labelled(table, policy) : self.saved.encode(table, policy);
              py::object y = labelled ? py::object(to_numpy(std::move(data.y))) : py::object(py::none());
              return py::make_tuple(to_numpy(std::move(data.x)), y);
            })
-      .def("predict_rows", [](Model& self, const py::object& rows, int64_t batch_size) {
+      .def("predict_rows", [](Model& self, const py::object& rows, int64_t batch_size, const std::string& missing) {
         CITADEL_CHECK(self.has_schema, ValueError,
                       "predict_rows: this model has no data schema (only models trained by `citadel train` on a "
                       "CSV file have one); use predict() with numbers");
         CsvTable table = table_of(rows, self.saved.schema);
+        const MissingValues policy = missing_values(missing);
         RowPredictions predictions;
         {
           py::gil_scoped_release released;
           Lock lock(self.lock);
-          predictions = self.saved.predict_rows(table, MissingValues::kError, batch_size);
+          predictions = self.saved.predict_rows(table, policy, batch_size);
         }
         py::dict result;
         if (self.saved.classification()) {

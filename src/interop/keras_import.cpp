@@ -3,6 +3,7 @@
 #include "citadel/interop/keras_import.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/error.hpp"
@@ -243,10 +244,19 @@ SavedModel import_hdf5(std::string_view bytes, const std::string& source, const 
                          {"file", source}});
 }
 
+// The size is checked before reading (a regular file only: /dev/zero has no end).
 std::string read_bounded(const std::string& path, int64_t max_bytes, const char* what) {
-  std::string bytes = read_file_bytes(path);
-  CITADEL_CHECK(static_cast<int64_t>(bytes.size()) <= max_bytes, IoError, path, ": ", what, " is larger than ",
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  CITADEL_CHECK(!error && std::filesystem::exists(status), IoError, path, ": cannot open ", what,
+                " (does it exist?)");
+  CITADEL_CHECK(std::filesystem::is_regular_file(status), IoError, path, ": ", what, " is not a regular file");
+  const auto size = std::filesystem::file_size(path, error);
+  CITADEL_CHECK(!error && static_cast<int64_t>(size) <= max_bytes, IoError, path, ": ", what, " is larger than ",
                 max_bytes, " bytes; refused");
+  std::string bytes = read_file_bytes(path);
+  CITADEL_CHECK(static_cast<int64_t>(bytes.size()) <= max_bytes, IoError, path, ": ", what, " grew past ",
+                max_bytes, " bytes while read; refused");
   return bytes;
 }
 

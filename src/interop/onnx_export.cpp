@@ -112,7 +112,8 @@ struct Flow {
 
 class Exporter {
  public:
-  Exporter(Sequential& model, onnx::GraphProto& graph) : model_(model), graph_(graph), g_(graph) {}
+  Exporter(Sequential& model, onnx::GraphProto& graph, std::string preprocessing)
+      : model_(model), graph_(graph), g_(graph), preprocessing_(std::move(preprocessing)) {}
 
   void run() {
     const json config = json::parse(model_to_config(model_));
@@ -120,6 +121,7 @@ class Exporter {
     const Sequential::BuildPlan plan = model_.plan(model_.input_shape());
     add_value_info(*graph_.add_input(), "input", model_.input_shape());
     Flow flow{"input", model_.input_shape().rank() + 1, false};
+    if (!preprocessing_.empty()) flow.tensor = add_preprocessing(flow.tensor);
     for (size_t i = 0; i < model_.size(); ++i) {
       const json& layer = layers[i + 1];  // after the InputLayer
       const Shape& input_shape = i == 0 ? model_.input_shape() : plan.output_shapes[i - 1];
@@ -314,9 +316,50 @@ class Exporter {
     throw NotImplementedError(where + ": this layer has no ONNX export");
   }
 
+  // The Preprocessor's steps as nodes: NaN → the training mean, then (x − mean) / scale or
+  // (x − min) / (max − min), 0 where max = min, as Preprocessor::apply computes them.
+  std::string add_preprocessing(std::string x) {
+    const json record = json::parse(preprocessing_);
+    const std::string scaling = record.at("scaling").get<std::string>();
+    if (scaling == "pixels / 255") return x;  // images are scaled when loaded, not by the model
+    const int64_t width = model_.input_shape().numel();
+    CITADEL_CHECK(model_.input_shape().rank() == 1, ValueError, "onnx export: preprocessing needs rows of features");
+    const auto vector = [&](const char* key) {
+      std::vector<float> values;
+      for (const json& v : record.at(key)) values.push_back(static_cast<float>(v.get<double>()));
+      CITADEL_CHECK(static_cast<int64_t>(values.size()) == width, ValueError, "onnx export: the preprocessing's ",
+                    key, " covers ", values.size(), " features, the model takes ", width);
+      return values;
+    };
+    if (record.at("imputation").get<std::string>() != "none") {
+      const std::string missing = g_.apply("IsNaN", {x}, "missing");
+      x = g_.apply("Where", {missing, g_.floats("imputed_means", {width}, vector("imputed_means")), x}, "imputed");
+    }
+    if (scaling == "standard") {
+      const std::string centred = g_.apply("Sub", {x, g_.floats("mean", {width}, vector("mean"))}, "centred");
+      return g_.apply("Div", {centred, g_.floats("scale", {width}, vector("scale"))}, "standardized");
+    }
+    if (scaling == "minmax") {
+      const std::vector<float> low = vector("min");
+      vector("max");  // its width checked
+      std::vector<float> range(low.size()), keep(low.size());
+      for (size_t d = 0; d < low.size(); ++d) {
+        const double r = record["max"][d].get<double>() - record["min"][d].get<double>();  // in double, as apply
+        range[d] = r == 0 ? 1.0f : static_cast<float>(r);
+        keep[d] = r == 0 ? 0.0f : 1.0f;
+      }
+      const std::string shifted = g_.apply("Sub", {x, g_.floats("min", {width}, low)}, "shifted");
+      const std::string scaled = g_.apply("Div", {shifted, g_.floats("range", {width}, range)}, "scaled");
+      return g_.apply("Mul", {scaled, g_.floats("constant_columns", {width}, keep)}, "minmax");
+    }
+    CITADEL_CHECK(scaling == "none", ValueError, "onnx export: unknown scaling '", scaling, "'");
+    return x;
+  }
+
   Sequential& model_;
   onnx::GraphProto& graph_;
   GraphBuilder g_;
+  std::string preprocessing_;
 };
 
 }  // namespace
@@ -334,7 +377,7 @@ std::string onnx_model_bytes(Sequential& model, const OnnxExportOptions& options
   opset.set_version(options.opset);
   onnx::GraphProto& graph = *proto.mutable_graph();
   graph.set_name(model.name());
-  Exporter(model, graph).run();
+  Exporter(model, graph, options.preprocessing).run();
   try {
     onnx::checker::check_model(proto);
   } catch (const std::exception& e) {

@@ -140,6 +140,14 @@ TEST(KerasImport, WeightsOnlyFilesNeedTheirConfigAndArchivesRefuseOne) {
   EXPECT_THROW(import_keras_model((keras_files() / "softmax.keras").string(), options), ValueError);
 }
 
+TEST(KerasImport, FilesAreSizedBeforeTheyAreRead) {
+  KerasImportOptions options;
+  options.limits.max_file_bytes = 1000;  // dense.keras is larger
+  EXPECT_THROW(import_keras_model((keras_files() / "dense.keras").string(), options), IoError);
+  EXPECT_THROW(import_keras_model("/dev/zero"), IoError);  // not a regular file: never read
+  EXPECT_THROW(import_keras_model((keras_files() / "no-such.keras").string()), IoError);
+}
+
 TEST(KerasImport, NeitherZipNorHdf5IsRefused) {
   EXPECT_THROW(import_keras_bytes("just some text", "text.keras"), IoError);
   EXPECT_THROW(import_keras_bytes("", "empty.keras"), IoError);

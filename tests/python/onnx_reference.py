@@ -96,6 +96,14 @@ def run(path, x):
             y = np.exp(z) / np.exp(z).sum(axis=a.get("axis", -1), keepdims=True)
         elif op == "Erf":
             y = erf(inputs[0])
+        elif op == "IsNaN":
+            y = np.isnan(inputs[0])
+        elif op == "Where":
+            y = np.where(inputs[0], inputs[1], inputs[2])
+        elif op == "Sub":
+            y = inputs[0] - inputs[1]
+        elif op == "Div":
+            y = inputs[0] / inputs[1]
         elif op == "Mul":
             y = inputs[0] * inputs[1]
         elif op == "Add":

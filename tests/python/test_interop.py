@@ -192,3 +192,26 @@ def test_an_imported_model_predicts_csv_rows_through_the_cli(tmp_path, cli):
         fields = line.split(",")
         assert abs(float(fields[3]) - expected[0]) <= 1e-5
         assert fields[1] == ("yes" if expected[0] >= 0.5 else "no")
+
+
+@pytest.mark.parametrize("scaling", ["standard", "minmax"])
+def test_a_trained_model_exports_its_imputation_and_scaling_so_onnx_takes_raw_columns(tmp_path, cli, pima_csv,
+                                                                                     scaling):
+    model_file = tmp_path / "pima.safetensors"
+    cli("train", "--data", pima_csv, "--epochs", "2", "--missing", "mean", "--scale", scaling, "--save", model_file,
+        "--verbose", "0")
+    model = load_model(model_file)
+    lines = open(pima_csv).read().splitlines()
+    header, rows = lines[0], lines[1:41]
+    rows[3] = ",".join([""] + rows[3].split(",")[1:])  # a missing value, imputed with the training mean
+    table = header + "\n" + "\n".join(rows) + "\n"
+    expected = np.asarray(model.predict_rows(table, missing="mean")["probabilities"])[:, 1]
+    raw = np.asarray([[float(v) if v else np.nan for v in row.split(",")[:-1]] for row in rows], dtype=np.float32)
+    model.export(tmp_path / "pima.onnx")
+    assert np.abs(onnx_reference.run(str(tmp_path / "pima.onnx"), raw)[:, 0] - expected).max() <= 1e-5
+    # The CLI writes the same graph; without its preprocessing it takes scaled features.
+    cli("export", model_file, "--format", "onnx", "--output", tmp_path / "cli.onnx")
+    assert np.abs(onnx_reference.run(str(tmp_path / "cli.onnx"), raw)[:, 0] - expected).max() <= 1e-5
+    cli("export", model_file, "--format", "onnx", "--output", tmp_path / "bare.onnx", "--no-preprocessing")
+    encoded, _ = model.encode_rows(table, labelled=False, missing="mean")
+    assert np.abs(onnx_reference.run(str(tmp_path / "bare.onnx"), np.asarray(encoded))[:, 0] - expected).max() <= 1e-5

@@ -14,6 +14,11 @@ namespace citadel {
 struct OnnxExportOptions {
   int opset = 13;
   std::string producer = "citadel";
+  // A saved model's preprocessing record (Preprocessor::describe()): its mean imputation of
+  // missing values (NaN) and its standard or min-max scaling become nodes in front, so the
+  // graph takes the feature columns as `citadel predict` reads them (one-hot columns
+  // already encoded). Empty, or pixel scaling: the graph takes what the model takes.
+  std::string preprocessing;
 };
 
 // The ONNX model's bytes (a serialized ModelProto), checked. NotImplementedError naming

@@ -264,17 +264,18 @@ class Sequential:
         model = self._ensure_built(x)
         return model.train_on_batch(x, self._targets(y))
 
-    def predict_rows(self, rows, batch_size=32):
+    def predict_rows(self, rows, batch_size=32, missing="error"):
         """For a model trained by `citadel train` on a CSV file: predictions for raw rows (CSV
         text with a header, or a list of {column: value} dicts), read through the model's own
-        encoding and scaling. Returns {'labels', 'class_names', 'probabilities'} (or 'values')."""
-        return self._model().predict_rows(rows, int(batch_size))
+        encoding and scaling. Returns {'labels', 'class_names', 'probabilities'} (or 'values').
+        missing: 'error', 'drop' or 'mean' (the training means), as the CLI's --missing."""
+        return self._model().predict_rows(rows, int(batch_size), missing)
 
-    def encode_rows(self, rows, labelled=True):
+    def encode_rows(self, rows, labelled=True, missing="error"):
         """For a model trained by `citadel train` on a CSV file: raw rows (CSV text with a header,
         or a list of dicts) as the model's inputs (x) and, when labelled, its targets (y) —
-        what to give evaluate, the attacks or a membership audit."""
-        return self._model().encode_rows(rows, bool(labelled))
+        what to give evaluate, the attacks or a membership audit. missing: as predict_rows."""
+        return self._model().encode_rows(rows, bool(labelled), missing)
 
     # --- weights and files --------------------------------------------------------------
     def summary(self, print_fn=None, **kwargs):
@@ -343,12 +344,14 @@ class Sequential:
         model.save(path, os.fspath(secret_key) if secret_key else "", os.fspath(key_file) if key_file else "",
                    passphrase or "")
 
-    def export(self, filepath, format="onnx", opset=13):
+    def export(self, filepath, format="onnx", opset=13, preprocessing=True):
         """Writes the model for another runtime, as Keras 3's Model.export: format "onnx"
-        (opset 13 to 17, checked by ONNX's checker), for ONNX Runtime and the rest."""
+        (opset 13 to 17, checked by ONNX's checker), for ONNX Runtime and the rest. A model
+        trained by `citadel train` carries its imputation and scaling into the graph
+        (preprocessing=False leaves them out), so the graph takes the columns predict_rows reads."""
         if format != "onnx":
             raise ValueError(f"export: format {format!r} is not offered; 'onnx' is (save to .keras for Keras)")
-        _citadel.export_onnx(self._ensure_built(), os.fspath(filepath), opset)
+        _citadel.export_onnx(self._ensure_built(), os.fspath(filepath), opset, preprocessing)
 
     def save_weights(self, filepath, overwrite=True):
         path = os.fspath(filepath)
