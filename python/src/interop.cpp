@@ -35,6 +35,20 @@ void register_interop(py::module_& module) {
       },
       py::arg("model"), py::arg("path"));
   module.def(
+      "save_keras_weights",
+      [](Model& model, const std::string& path) {
+        ModelLock lock(model.lock);
+        save_keras_weights(model.sequential(), path);
+      },
+      py::arg("model"), py::arg("path"));
+  module.def(
+      "load_keras_weights",
+      [](Model& model, const std::string& path) {
+        ModelLock lock(model.lock);
+        load_keras_weights(model.sequential(), path);
+      },
+      py::arg("model"), py::arg("path"));
+  module.def(
       "export_onnx",
       [](Model& model, const std::string& path, int opset, bool preprocessing) {
         ModelLock lock(model.lock);

@@ -9,7 +9,6 @@
 #include "citadel/core/utc_time.hpp"
 #include "citadel/model/model_config.hpp"
 #include "citadel/version.hpp"
-#include "hdf5_image.hpp"
 #include "keras_weights.hpp"
 #include "zip_archive.hpp"
 
@@ -68,34 +67,6 @@ std::string keras_config(Sequential& model) {
   return root.dump();
 }
 
-std::string keras_weights(Sequential& model) {
-  detail::Hdf5Writer file;
-  ParameterStore& store = model.parameters();
-  file.create_group("layers");
-  std::vector<std::string> class_names;
-  for (size_t i = 0; i < model.size(); ++i) class_names.push_back(model.layer(i).type());
-  const std::vector<std::string> groups = detail::keras3_layer_groups(class_names);
-  for (size_t i = 0; i < model.size(); ++i) {
-    const std::string& name = model.layer(i).name();
-    const std::string vars = "layers/" + groups[i] + "/vars";
-    file.create_group(vars);
-    file.set_string_attribute(vars, "name", name);
-    int index = 0;
-    // Declaration order is Keras's: trainable weights first (BatchNormalization's moving
-    // statistics are declared last).
-    for (size_t p = 0; p < store.parameters().size(); ++p) {
-      const ParameterInfo& info = store.parameters()[p];
-      if (info.name.rfind(name + "/", 0) != 0) continue;
-      ConstTensorView values = store.value(static_cast<int>(p));
-      file.write_floats(vars + "/" + std::to_string(index++), info.shape.dims(),
-                        {values.data(), static_cast<size_t>(values.numel())});
-    }
-  }
-  file.create_group("vars");
-  file.set_string_attribute("vars", "name", model.name());
-  return file.bytes();
-}
-
 }  // namespace
 
 std::string keras_file_bytes(Sequential& model) {
@@ -103,9 +74,14 @@ std::string keras_file_bytes(Sequential& model) {
   const json metadata{{"keras_version", "3.0.0"}, {"date_saved", utc_timestamp()},
                       {"producer", std::string("citadel ") + CITADEL_VERSION}};
   return detail::write_zip_archive(
-      {{"metadata.json", metadata.dump()}, {"config.json", keras_config(model)}, {"model.weights.h5", keras_weights(model)}});
+      {{"metadata.json", metadata.dump()}, {"config.json", keras_config(model)}, {"model.weights.h5", detail::keras3_weights_bytes(model)}});
 }
 
 void export_keras(Sequential& model, const std::string& path) { write_file_atomically(path, keras_file_bytes(model)); }
+
+void save_keras_weights(Sequential& model, const std::string& path) {
+  CITADEL_CHECK(model.built(), ValueError, "save_weights: model '", model.name(), "' is not built");
+  write_file_atomically(path, detail::keras3_weights_bytes(model));
+}
 
 }  // namespace citadel

@@ -87,17 +87,19 @@ Architecture read_architecture(std::string_view text, const std::string& source,
 }
 
 // Each layer's parameters as build() would declare them, checked against the caps.
-std::vector<detail::LayerParameters> planned_parameters(const Architecture& architecture, const std::string& source,
-                                                        const KerasImportLimits& limits) {
-  const Sequential::BuildPlan plan = architecture.model.plan(architecture.input_shape);
+std::vector<detail::LayerParameters> planned_parameters(const Sequential& model, const Shape& input_shape,
+                                                        const std::vector<std::string>& keras_names,
+                                                        const std::vector<std::string>& class_names,
+                                                        const std::string& source, const KerasImportLimits& limits) {
+  const Sequential::BuildPlan plan = model.plan(input_shape);
   int64_t total = 0;
   for (const ParameterInfo& parameter : plan.parameters) total += parameter.shape.numel();
   CITADEL_CHECK(total <= limits.max_parameters, IoError, source, ": the architecture declares ", total,
                 " weights, more than the limit of ", limits.max_parameters);
   std::vector<detail::LayerParameters> layers;
-  for (size_t i = 0; i < architecture.model.size(); ++i) {
-    detail::LayerParameters layer{architecture.keras_names[i], architecture.class_names[i], {}};
-    const std::string prefix = architecture.model.layer(i).name() + "/";
+  for (size_t i = 0; i < model.size(); ++i) {
+    detail::LayerParameters layer{keras_names[i], class_names[i], {}};
+    const std::string prefix = model.layer(i).name() + "/";
     for (const ParameterInfo& parameter : plan.parameters)
       if (parameter.name.rfind(prefix, 0) == 0) layer.parameters.push_back(parameter);
     layers.push_back(std::move(layer));
@@ -105,20 +107,43 @@ std::vector<detail::LayerParameters> planned_parameters(const Architecture& arch
   return layers;
 }
 
-// Builds the model and reads every weight into it, from the checked dataset paths.
-void read_weights(Architecture& architecture, const detail::Hdf5Reader& file, const std::vector<std::string>& paths) {
-  architecture.model.build(architecture.input_shape);
-  ParameterStore& store = architecture.model.parameters();
+std::vector<detail::LayerParameters> planned_parameters(const Architecture& a, const std::string& source,
+                                                        const KerasImportLimits& limits) {
+  return planned_parameters(a.model, a.input_shape, a.keras_names, a.class_names, source, limits);
+}
+
+// Where each weight is: Keras 2's layout (model_weights, or layer_names at the root) or 3's.
+std::vector<std::string> weight_paths(const detail::Hdf5Reader& file, const std::vector<detail::LayerParameters>& layers) {
+  if (file.exists("model_weights")) return detail::legacy_weight_paths(file, "model_weights", layers);
+  if (file.string_attribute("/", "layer_names").has_value()) return detail::legacy_weight_paths(file, "/", layers);
+  return detail::keras3_weight_paths(file, layers);
+}
+
+// Reads every weight into the built model from the checked dataset paths; on any error the
+// model keeps the weights it had.
+void read_weights(Sequential& model, const detail::Hdf5Reader& file, const std::vector<std::string>& paths) {
+  ParameterStore& store = model.parameters();
   CITADEL_CHECK(paths.size() == store.parameters().size(), InternalError, file.source(), ": ", paths.size(),
                 " datasets for ", store.parameters().size(), " parameters");
-  for (size_t i = 0; i < paths.size(); ++i) {
-    TensorView values = store.value(static_cast<int>(i));
-    std::span<float> span(values.data(), static_cast<size_t>(values.numel()));
-    file.read_floats(paths[i], span);
-    for (const float v : span)
-      CITADEL_CHECK(std::isfinite(v), IoError, file.source(), ": dataset ", paths[i], " (",
-                    store.parameters()[i].name, ") holds NaN or infinity");
+  const std::vector<float> before(store.values().begin(), store.values().end());
+  try {
+    for (size_t i = 0; i < paths.size(); ++i) {
+      TensorView values = store.value(static_cast<int>(i));
+      std::span<float> span(values.data(), static_cast<size_t>(values.numel()));
+      file.read_floats(paths[i], span);
+      for (const float v : span)
+        CITADEL_CHECK(std::isfinite(v), IoError, file.source(), ": dataset ", paths[i], " (",
+                      store.parameters()[i].name, ") holds NaN or infinity");
+    }
+  } catch (...) {
+    std::copy(before.begin(), before.end(), store.values().begin());
+    throw;
   }
+}
+
+void read_weights(Architecture& architecture, const detail::Hdf5Reader& file, const std::vector<std::string>& paths) {
+  architecture.model.build(architecture.input_shape);
+  read_weights(architecture.model, file, paths);
 }
 
 // What Keras does not record, made up so the model serves, predicts and is audited like
@@ -232,12 +257,7 @@ SavedModel import_hdf5(std::string_view bytes, const std::string& source, const 
   std::string version;
   if (const auto stored = file.string_attribute("/", "keras_version"); stored && stored->size() == 1)
     version = (*stored)[0];
-  if (legacy) {
-    const std::string root = file.exists("model_weights") ? "model_weights" : "/";
-    read_weights(architecture, file, detail::legacy_weight_paths(file, root, layers));
-  } else {
-    read_weights(architecture, file, detail::keras3_weight_paths(file, layers));
-  }
+  read_weights(architecture, file, weight_paths(file, layers));
   return as_saved_model(std::move(architecture), options, source,
                         {{"format", legacy ? "keras h5 (legacy)" : "keras weights.h5"},
                          {"keras_version", version},
@@ -280,6 +300,19 @@ SavedModel import_keras_model(const std::string& path, const KerasImportOptions&
   const std::string config =
       options.config_path.empty() ? "" : read_bounded(options.config_path, options.limits.max_config_bytes, "the config");
   return import_keras_bytes(bytes, path, config, options);
+}
+
+void load_keras_weights(Sequential& model, const std::string& path, const KerasImportLimits& limits) {
+  CITADEL_CHECK(model.built(), ValueError, path, ": load the weights into a built model (build it or give input_shape)");
+  const std::string bytes = read_bounded(path, limits.max_file_bytes, "the weights file");
+  const detail::Hdf5Reader file(bytes, path);
+  std::vector<std::string> names, classes;
+  for (size_t i = 0; i < model.size(); ++i) {
+    names.push_back(model.layer(i).name());
+    classes.push_back(model.layer(i).type());
+  }
+  const auto layers = planned_parameters(model, model.input_shape(), names, classes, path, limits);
+  read_weights(model, file, weight_paths(file, layers));
 }
 
 Sequential keras_architecture(std::string_view config_json, const std::string& source,

@@ -6,6 +6,7 @@
 
 #include "../model/keras_names.hpp"
 #include "citadel/core/error.hpp"
+#include "citadel/model/sequential.hpp"
 
 namespace citadel::detail {
 
@@ -52,7 +53,7 @@ std::vector<std::string> keras3_weight_paths(const Hdf5Reader& file, const std::
   const std::vector<std::string> groups = keras3_layer_groups(class_names);
   const std::set<std::string> known(groups.begin(), groups.end());
   if (file.exists(root))
-    for (const std::string& name : file.children(root, static_cast<int64_t>(layers.size()) + 1))
+    for (const std::string& name : file.children(root, static_cast<int64_t>(layers.size()) + 64))
       CITADEL_CHECK(known.count(name), IoError, file.source(), ": holds weights under ", root, "/", name,
                     ", which no layer of the model's config has; the file and the config disagree");
   std::vector<std::string> paths;
@@ -122,6 +123,34 @@ std::vector<std::string> legacy_weight_paths(const Hdf5Reader& file, const std::
     }
   }
   return paths;
+}
+
+std::string keras3_weights_bytes(Sequential& model) {
+  Hdf5Writer file;
+  ParameterStore& store = model.parameters();
+  file.create_group("layers");
+  std::vector<std::string> class_names;
+  for (size_t i = 0; i < model.size(); ++i) class_names.push_back(model.layer(i).type());
+  const std::vector<std::string> groups = keras3_layer_groups(class_names);
+  for (size_t i = 0; i < model.size(); ++i) {
+    const std::string& name = model.layer(i).name();
+    const std::string vars = "layers/" + groups[i] + "/vars";
+    file.create_group(vars);
+    file.set_string_attribute(vars, "name", name);
+    int index = 0;
+    // Declaration order is Keras's: trainable weights first (BatchNormalization's moving
+    // statistics are declared last).
+    for (size_t p = 0; p < store.parameters().size(); ++p) {
+      const ParameterInfo& info = store.parameters()[p];
+      if (info.name.rfind(name + "/", 0) != 0) continue;
+      ConstTensorView values = store.value(static_cast<int>(p));
+      file.write_floats(vars + "/" + std::to_string(index++), info.shape.dims(),
+                        {values.data(), static_cast<size_t>(values.numel())});
+    }
+  }
+  file.create_group("vars");
+  file.set_string_attribute("vars", "name", model.name());
+  return file.bytes();
 }
 
 }  // namespace citadel::detail

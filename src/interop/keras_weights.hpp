@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "citadel/core/parameter_store.hpp"
+#include "citadel/model/sequential.hpp"
 #include "hdf5_image.hpp"
 
 namespace citadel::detail {
@@ -31,5 +32,8 @@ std::vector<std::string> keras3_weight_paths(const Hdf5Reader& file, const std::
 // layer_names on <root> ("model_weights" for a whole model, "/" for weights alone).
 std::vector<std::string> legacy_weight_paths(const Hdf5Reader& file, const std::string& root,
                                              const std::vector<LayerParameters>& layers);
+
+// A built model's weights in Keras 3's layout (model.weights.h5, save_weights), as bytes.
+std::string keras3_weights_bytes(Sequential& model);
 
 }  // namespace citadel::detail

@@ -5,6 +5,8 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstring>
+#include <filesystem>
+#include <unistd.h>
 #include <random>
 
 #include "citadel/core/error.hpp"
@@ -85,6 +87,21 @@ TEST(KerasExport, TheImporterReadsAnExportedFileBackBitIdentically) {
     const Tensor a = model.predict(x), b = back.model.predict(x);
     EXPECT_EQ(std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)), 0);
   }
+}
+
+TEST(KerasExport, WeightsFilesLoadIntoTheSameArchitectureAndNoOther) {
+  Sequential model = random_model(kConv, 11), twin = random_model(kConv, 12), other = random_model(kDense, 13);
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("citadel_weights_" + std::to_string(::getpid()) + ".weights.h5")).string();
+  save_keras_weights(model, path);
+  load_keras_weights(twin, path);
+  const auto& a = model.parameters().values();
+  const auto& b = twin.parameters().values();
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
+  const std::vector<float> before(other.parameters().values().begin(), other.parameters().values().end());
+  EXPECT_THROW(load_keras_weights(other, path), IoError);
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), other.parameters().values().begin()));
+  std::filesystem::remove(path);
 }
 
 TEST(KerasExport, ModelsThatAreNotBuiltAreRefused) {

@@ -215,3 +215,23 @@ def test_a_trained_model_exports_its_imputation_and_scaling_so_onnx_takes_raw_co
     cli("export", model_file, "--format", "onnx", "--output", tmp_path / "bare.onnx", "--no-preprocessing")
     encoded, _ = model.encode_rows(table, labelled=False, missing="mean")
     assert np.abs(onnx_reference.run(str(tmp_path / "bare.onnx"), np.asarray(encoded))[:, 0] - expected).max() <= 1e-5
+
+
+def test_keras_weights_files_save_and_load_as_keras_does(tmp_path):
+    model, x = batchnorm()
+    model.save_weights(tmp_path / "m.weights.h5")
+    with h5py.File(tmp_path / "m.weights.h5", "r") as f:
+        assert f["layers/conv2d/vars/0"].shape == (3, 3, 2, 6)
+        assert f["layers/batch_normalization_1/vars"].attrs["name"] == model.layers[6].name
+    fresh, _ = batchnorm()
+    assert not np.array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+    fresh.load_weights(tmp_path / "m.weights.h5")
+    assert np.array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+    # Weights of another architecture are refused, and the model keeps its own.
+    other, _ = w1()
+    before = other.get_weights()
+    with pytest.raises((ValueError, OSError), match="which no layer of the model's config has|shaped"):
+        other.load_weights(tmp_path / "m.weights.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(before, other.get_weights()))
+    with pytest.raises(ValueError, match="read, not written"):
+        model.save_weights(tmp_path / "m.h5")

@@ -14,5 +14,7 @@ namespace citadel {
 std::string keras_file_bytes(Sequential& model);
 // Writes them atomically to `path`.
 void export_keras(Sequential& model, const std::string& path);
+// Keras's save_weights: the weights alone as a Keras 3 .weights.h5 file, atomically.
+void save_keras_weights(Sequential& model, const std::string& path);
 
 }  // namespace citadel

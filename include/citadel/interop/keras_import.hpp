@@ -47,6 +47,11 @@ SavedModel import_keras_model(const std::string& path, const KerasImportOptions&
 SavedModel import_keras_bytes(std::string_view bytes, const std::string& source, const std::string& config_json = "",
                               const KerasImportOptions& options = {});
 
+// Keras's load_weights on a built citadel model: a Keras 3 .weights.h5 or a Keras 2 .h5
+// whose layers (names, classes, shapes) are this model's, with the importer's checks; on
+// any error the model keeps its weights. (save_keras_weights: keras_export.hpp.)
+void load_keras_weights(Sequential& model, const std::string& path, const KerasImportLimits& limits = {});
+
 // The architecture alone from a Keras config's text, with every check the importer makes
 // (what the fuzzer drives, with the zip reading below).
 Sequential keras_architecture(std::string_view config_json, const std::string& source,

@@ -357,10 +357,20 @@ class Sequential:
         path = os.fspath(filepath)
         if not overwrite and os.path.exists(path):
             raise FileExistsError(f"save_weights: '{path}' exists and overwrite=False")
-        self._ensure_built().save_weights(path)
+        if path.lower().endswith(".weights.h5"):  # Keras 3's layout, which Keras's load_weights reads
+            _citadel.save_keras_weights(self._ensure_built(), path)
+        elif path.lower().endswith(_KERAS_FORMATS):
+            raise ValueError(f"save_weights: '{path}': Keras weights are written as .weights.h5 (Keras 3); "
+                             "the legacy .h5 layout is read, not written")
+        else:
+            self._ensure_built().save_weights(path)
 
     def load_weights(self, filepath):
-        self._ensure_built().load_weights(os.fspath(filepath))
+        path = os.fspath(filepath)
+        if path.lower().endswith((".h5", ".hdf5")):  # Keras 3's .weights.h5 or Keras 2's .h5
+            _citadel.load_keras_weights(self._ensure_built(), path)
+        else:
+            self._ensure_built().load_weights(path)
 
     def __repr__(self):
         return f"<citadel.keras.Sequential name={self.name!r} layers={len(self.layers)}>"
