@@ -46,6 +46,8 @@ Architecture read_architecture(std::string_view text, const std::string& source,
   const json root = parse_json(text, source, limits);
   CITADEL_CHECK(root.is_object(), IoError, source, ": a Keras model config is a JSON object");
   detail::refuse_code_in_config(root, source);
+  CITADEL_CHECK(!root.contains("class_name") || root["class_name"].is_string(), IoError, source,
+                ": 'class_name' must be a string");
   const std::string class_name = root.value("class_name", std::string("Sequential"));
   CITADEL_CHECK(class_name == "Sequential", NotImplementedError, source, ": a '", class_name,
                 "' model is not imported; only Sequential models are (a Functional graph would need an importer "
@@ -221,7 +223,9 @@ std::map<std::string, std::string> archive_entries(std::string_view bytes, const
 json keras_metadata(const std::string& text, const std::string& source, const KerasImportLimits& limits) {
   const json metadata = parse_json(text, source + ": metadata.json", limits);
   CITADEL_CHECK(metadata.is_object(), IoError, source, ": metadata.json must be a JSON object");
-  const std::string version = metadata.value("keras_version", std::string());
+  CITADEL_CHECK(metadata.contains("keras_version") && metadata["keras_version"].is_string(), IoError, source,
+                ": metadata.json has no keras_version (a string)");
+  const std::string version = metadata["keras_version"].get<std::string>();
   CITADEL_CHECK(!version.empty() && version[0] >= '3', NotImplementedError, source,
                 ": metadata.json gives Keras version '", version.substr(0, 32),
                 "'; .keras archives are read as Keras 3 writes them");
@@ -280,6 +284,17 @@ std::string read_bounded(const std::string& path, int64_t max_bytes, const char*
   return bytes;
 }
 
+// The checks above make each JSON access valid; a type the checks missed still ends as an
+// IoError naming the file, never as the JSON library's exception.
+template <typename Read>
+auto guarded(const std::string& source, Read read) {
+  try {
+    return read();
+  } catch (const json::exception& e) {
+    throw IoError(source + ": malformed Keras config or metadata: " + e.what());
+  }
+}
+
 }  // namespace
 
 SavedModel import_keras_bytes(std::string_view bytes, const std::string& source, const std::string& config_json,
@@ -289,9 +304,10 @@ SavedModel import_keras_bytes(std::string_view bytes, const std::string& source,
   if (starts_with(bytes, kZipSignature)) {
     CITADEL_CHECK(config_json.empty(), ValueError, source, ": a .keras archive holds its own config; --config is "
                   "only for weights-only files");
-    return import_archive(bytes, source, options);
+    return guarded(source, [&] { return import_archive(bytes, source, options); });
   }
-  if (starts_with(bytes, kHdf5Signature)) return import_hdf5(bytes, source, config_json, options);
+  if (starts_with(bytes, kHdf5Signature))
+    return guarded(source, [&] { return import_hdf5(bytes, source, config_json, options); });
   throw IoError(source + ": neither a .keras archive (zip) nor a Keras HDF5 file (.h5, .weights.h5)");
 }
 
@@ -317,16 +333,18 @@ void load_keras_weights(Sequential& model, const std::string& path, const KerasI
 
 Sequential keras_architecture(std::string_view config_json, const std::string& source,
                               const KerasImportLimits& limits) {
-  Architecture architecture = read_architecture(config_json, source, limits);
-  planned_parameters(architecture, source, limits);
-  return std::move(architecture.model);
+  return guarded(source, [&] {
+    Architecture architecture = read_architecture(config_json, source, limits);
+    planned_parameters(architecture, source, limits);
+    return std::move(architecture.model);
+  });
 }
 
 Sequential keras_archive_architecture(std::string_view bytes, const std::string& source,
                                       const KerasImportLimits& limits) {
   CITADEL_CHECK(starts_with(bytes, kZipSignature), IoError, source, ": not a .keras archive (zip)");
   auto entries = archive_entries(bytes, source, limits, false);
-  keras_metadata(entries["metadata.json"], source, limits);
+  guarded(source, [&] { return keras_metadata(entries["metadata.json"], source, limits); });
   return keras_architecture(entries["config.json"], source + ": config.json", limits);
 }
 

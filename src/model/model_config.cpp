@@ -112,6 +112,8 @@ Sequential model_from_config(std::string_view text, const std::string& source, c
     if (reader.type() == "InputLayer") {
       CITADEL_CHECK(i == 0, ValueError, reader.where(), ": an InputLayer must come first");
       reader.check_keys({"sparse", "ragged", "optional"});
+      reader.require("sparse", false);  // citadel's tensors are dense and rectangular
+      reader.require("ragged", false);
       pending_input = reader.declared_input_shape();
       CITADEL_CHECK(!pending_input.empty(), ValueError, reader.where(), ": needs batch_shape");
       continue;

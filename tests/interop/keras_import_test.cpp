@@ -152,6 +152,9 @@ TEST(KerasImport, NeitherZipNorHdf5IsRefused) {
   EXPECT_THROW(import_keras_bytes("just some text", "text.keras"), IoError);
   EXPECT_THROW(import_keras_bytes("", "empty.keras"), IoError);
   EXPECT_THROW(keras_archive_architecture("PK\x03\x04 truncated", "short.keras"), IoError);
+  // Found by keras_archive_fuzz: a class_name that is not a string was the JSON library's
+  // exception, not an error naming the file.
+  EXPECT_THROW(keras_architecture(R"({"module": "keras", "class_name": [null, 7], "name": "x"})", "x.json"), IoError);
 }
 
 }  // namespace
