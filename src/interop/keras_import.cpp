@@ -211,10 +211,10 @@ detail::ZipLimits zip_limits(const KerasImportLimits& limits) {
 // The three entries of a .keras archive; config and metadata checked for size first.
 std::map<std::string, std::string> archive_entries(std::string_view bytes, const std::string& source,
                                                    const KerasImportLimits& limits, bool with_weights) {
-  std::vector<std::string> wanted{"config.json", "metadata.json"};
-  if (with_weights) wanted.push_back("model.weights.h5");
+  detail::WantedEntries wanted{{"config.json", limits.max_config_bytes}, {"metadata.json", limits.max_config_bytes}};
+  if (with_weights) wanted.emplace_back("model.weights.h5", limits.max_weights_bytes);
   auto entries = detail::read_zip_archive(bytes, source, wanted, zip_limits(limits));
-  for (const std::string& name : wanted)
+  for (const auto& [name, cap] : wanted)
     CITADEL_CHECK(entries.count(name), IoError, source, ": the archive has no ", name,
                   "; a .keras file holds config.json, metadata.json and model.weights.h5");
   return entries;

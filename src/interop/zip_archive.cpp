@@ -3,6 +3,7 @@
 
 #include <zip.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -56,7 +57,7 @@ Archive open_archive(std::string_view bytes, const std::string& source) {
 }  // namespace
 
 std::map<std::string, std::string> read_zip_archive(std::string_view bytes, const std::string& source,
-                                                    const std::vector<std::string>& wanted, const ZipLimits& limits) {
+                                                    const WantedEntries& wanted, const ZipLimits& limits) {
   Archive archive = open_archive(bytes, source);
   const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
   CITADEL_CHECK(count >= 0 && count <= limits.max_entries, IoError, source, ": the archive holds ", count,
@@ -80,6 +81,10 @@ std::map<std::string, std::string> read_zip_archive(std::string_view bytes, cons
                   "which one counts");
     CITADEL_CHECK(stat.size <= static_cast<zip_uint64_t>(limits.max_entry_bytes), IoError, source, ": entry '", name,
                   "' declares ", stat.size, " bytes, more than the limit of ", limits.max_entry_bytes);
+    const auto want = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == name; });
+    CITADEL_CHECK(want == wanted.end() || stat.size <= static_cast<zip_uint64_t>(want->second), IoError, source,
+                  ": entry '", name, "' declares ", stat.size, " bytes, more than the limit of ",
+                  want == wanted.end() ? 0 : want->second, " for it");
     CITADEL_CHECK(stat.size < (zip_uint64_t{1} << 20) ||
                       stat.size / std::max<zip_uint64_t>(stat.comp_size, 1) <= static_cast<zip_uint64_t>(limits.max_ratio),
                   IoError, source, ": entry '", name, "' inflates ", stat.comp_size, " bytes to ", stat.size,
@@ -87,9 +92,7 @@ std::map<std::string, std::string> read_zip_archive(std::string_view bytes, cons
     total += static_cast<int64_t>(stat.size);
     CITADEL_CHECK(total <= limits.max_total_bytes, IoError, source, ": the archive's entries declare more than ",
                   limits.max_total_bytes, " bytes in all");
-    bool is_wanted = false;
-    for (const std::string& w : wanted) is_wanted = is_wanted || w == name;
-    if (!is_wanted) continue;
+    if (want == wanted.end()) continue;
     std::unique_ptr<zip_file_t, FileCloser> file(zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(index), 0));
     CITADEL_CHECK(file != nullptr, IoError, source, ": entry '", name,
                   "' cannot be opened: ", zip_strerror(archive.get()));

@@ -20,10 +20,14 @@ struct ZipLimits {
   int64_t max_ratio = 1000;                    // inflated / compressed, for entries over 1 MiB
 };
 
-// Every entry by name; `wanted` names the entries to inflate (the others are checked but
-// not read). IoError naming `source` and the entry for anything refused.
+// The entries to inflate, each with the most bytes it may declare (below the limits' own).
+using WantedEntries = std::vector<std::pair<std::string, int64_t>>;
+
+// The wanted entries by name (the others are checked but not read); an entry's declared
+// size is checked against its own cap before a byte of it is inflated. IoError naming
+// `source` and the entry for anything refused.
 std::map<std::string, std::string> read_zip_archive(std::string_view bytes, const std::string& source,
-                                                    const std::vector<std::string>& wanted, const ZipLimits& limits);
+                                                    const WantedEntries& wanted, const ZipLimits& limits);
 
 // An archive of `entries` (stored, not compressed: what Keras writes), in this order.
 std::string write_zip_archive(const std::vector<std::pair<std::string, std::string>>& entries);

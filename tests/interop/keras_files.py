@@ -441,6 +441,8 @@ def write_all(directory):
     # bomb (zeros inflating 1000 to 1).
     write_declared_bomb(at("zip_bomb.keras"), config, 10 * 10**9)
     hostile("zip_bomb.keras", "declares 10000000000 bytes")
+    write_declared_bomb(at("config_bomb.keras"), config, 3 * 10**9, target="config.json")  # under 4 GiB
+    hostile("config_bomb.keras", "entry 'config.json' declares 3000000000 bytes, more than the limit of 16777216")
     with zipfile.ZipFile(at("deflate_bomb.keras"), "w") as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
         z.writestr("config.json", json.dumps(config))
@@ -454,18 +456,19 @@ def write_all(directory):
         json.dump(manifest, f)
 
 
-def write_declared_bomb(path, config, declared):
-    """A stored model.weights.h5 of 16 bytes whose zip64 headers declare `declared` bytes,
-    in its local header and in the central directory alike (as a consistent bomb would)."""
+def write_declared_bomb(path, config, declared, target="model.weights.h5"):
+    """A stored `target` entry of 16 bytes whose zip64 headers declare `declared` bytes, in
+    its local header and in the central directory alike (as a consistent bomb would)."""
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
-        z.writestr("config.json", json.dumps(config))
-        with z.open("model.weights.h5", "w", force_zip64=True) as entry:
+        if target != "config.json":
+            z.writestr("config.json", json.dumps(config))
+        with z.open(target, "w", force_zip64=True) as entry:
             entry.write(b"\x89HDF\r\n\x1a\n" + bytes(8))
         z.filelist[-1].file_size = declared  # the central directory is written from this at close
     data = bytearray(open(path, "rb").read())
     # The local header's zip64 extra field (tag 1): its first value is the inflated size.
-    name = b"model.weights.h5"
+    name = target.encode()
     at = data.find(name)
     if data[at + len(name):at + len(name) + 2] == b"\x01\x00":
         struct.pack_into("<Q", data, at + len(name) + 4, declared)
