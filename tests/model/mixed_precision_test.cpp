@@ -46,8 +46,8 @@ float rounded(float x) {
 }
 
 // Dense layers' forward pass in double with each product's inputs rounded to bf16 when
-// `bf16` and the product is large enough for citadel to run it in bf16 (over 16K
-// multiply-adds); relu on hidden layers, sigmoid at the end.
+// `bf16` and the product is one citadel runs in bf16 (over 16K multiply-adds, and each
+// input used often enough: M·N ≥ 8·(M + N)); relu on hidden layers, sigmoid at the end.
 std::vector<double> reference_forward(const Sequential& model, const Tensor& x, bool bf16) {
   const std::vector<Tensor> weights = model.get_weights();
   const int64_t rows = x.shape(0);
@@ -57,7 +57,7 @@ std::vector<double> reference_forward(const Sequential& model, const Tensor& x, 
     const Tensor& kernel = weights[layer];
     const Tensor& bias = weights[layer + 1];
     const int64_t units = kernel.shape(1);
-    const bool round = bf16 && rows * units * width > 16 * 1024;
+    const bool round = bf16 && rows * units * width > 16 * 1024 && rows * units >= 8 * (rows + units);
     auto r = [&](double v) { return round ? double(rounded(float(v))) : v; };
     std::vector<double> output(static_cast<size_t>(rows * units));
     for (int64_t n = 0; n < rows; ++n)

@@ -144,8 +144,10 @@ TEST(GemmBFloat16, RefusesShortLeadingDimensions) {
                ValueError);
 }
 
-// Under a mixed_bfloat16 scope gemm hands large products to gemm_bfloat16 and keeps the
-// small ones (below 16K multiply-adds) in float32; the scope ends with the block.
+// Under a mixed_bfloat16 scope gemm hands large products to gemm_bfloat16 and keeps in
+// float32 the small ones (below 16K multiply-adds) and those whose inputs are used too few
+// times to pay for rounding them (M·N < 8·(M + N): a matrix-vector product, a batch of a
+// few rows, a layer of a few units); the scope ends with the block.
 TEST(GemmBFloat16, GemmFollowsThePrecisionScope) {
   Rng rng(3);
   auto run = [&](int64_t M, int64_t N, int64_t K, bool bf16_kernel, bool scoped) {
@@ -166,6 +168,11 @@ TEST(GemmBFloat16, GemmFollowsThePrecisionScope) {
   EXPECT_EQ(run(64, 64, 64, false, true), run(64, 64, 64, true, false)) << "a large product, scoped";
   EXPECT_NE(run(64, 64, 64, false, true), run(64, 64, 64, false, false));
   EXPECT_EQ(run(16, 16, 16, false, true), run(16, 16, 16, false, false)) << "a small product stays float32";
+  EXPECT_EQ(run(1, 512, 512, false, true), run(1, 512, 512, false, false)) << "one row stays float32";
+  EXPECT_EQ(run(8, 512, 256, false, true), run(8, 512, 256, false, false)) << "8 rows stay float32";
+  EXPECT_EQ(run(128, 4, 256, false, true), run(128, 4, 256, false, false)) << "4 columns stay float32";
+  EXPECT_EQ(run(9, 72, 64, false, true), run(9, 72, 64, true, false)) << "9·72 = 8·81: bf16";
+  EXPECT_EQ(run(8, 256, 64, false, true), run(8, 256, 64, false, false)) << "8·256 < 8·264: float32";
   EXPECT_EQ(ops::current_precision(), ops::Precision::kFloat32);
 }
 

@@ -4,7 +4,7 @@
 // back to an SSE3 kernel 5-10 times slower). Its OpenMP team is sized from citadel's one
 // thread setting and is shared with citadel's own parallel loops. docs/DESIGN.md records
 // the measurements behind the choice. Under a mixed_bfloat16 PrecisionScope the larger
-// products go to gemm_bfloat16 (gemm_bfloat16.cpp).
+// products whose inputs are reused enough go to gemm_bfloat16 (gemm_bfloat16.cpp).
 #include "citadel/ops/gemm.hpp"
 
 #include <dnnl.h>
@@ -24,6 +24,17 @@ namespace {
 // Below this many multiply-adds a call into oneDNN costs more than the arithmetic (the
 // reference Keras network's products are 32x8x10), so a plain loop does them.
 constexpr int64_t kSmallProduct = 16 * 1024;
+
+// bf16 pays only where each rounded input value is used several times: a product rounds
+// M·K + K·N values for M·N·K multiply-adds, about M·N / (M + N) per value. Below this (a
+// batch of a few rows through a layer, a matrix-vector product bound by reading the
+// weights) rounding costs more than the bf16 product saves: W2's batch-1 forward took 47 µs
+// in bf16 against 14.5 µs in float32 on AVX512-BF16 (docs/PERFORMANCE.md). Such products
+// stay float32, which is also the more accurate. (8 keeps W2's 10-unit output layer, at
+// 9.3 uses a value, in bf16; its training ran as fast either way, within this machine's noise.)
+constexpr int64_t kBFloat16MinimumReuse = 8;
+
+bool worth_bfloat16(int64_t M, int64_t N) { return M * N >= kBFloat16MinimumReuse * (M + N); }
 
 // C = alpha·A·B + beta·C for small row-major A (M, K) and B (K, N), the innermost loop
 // running along C's row so that it vectorizes. Compiled for AVX2 as well as the baseline
@@ -108,7 +119,7 @@ void gemm(Transpose transpose_a, Transpose transpose_b, int64_t M, int64_t N, in
   if (M * N * K <= kSmallProduct)  // in every precision: too small for bf16 to pay
     return small_gemm(transpose_a == Transpose::kYes, transpose_b == Transpose::kYes, M, N, K, alpha, A, lda, B,
                       ldb, beta, C, ldc);
-  if (current_precision() == Precision::kMixedBFloat16)
+  if (current_precision() == Precision::kMixedBFloat16 && worth_bfloat16(M, N))
     return gemm_bfloat16(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   detail::apply_thread_setting();
   const dnnl_status_t status =
