@@ -1,5 +1,5 @@
 """What the Python twins of bench/citadel_bench.cpp share: the JSON line each figure is
-printed as, a timer, and Fashion-MNIST's IDX files."""
+printed as, a timer, Fashion-MNIST's IDX files, and W2's FLOP count."""
 import gzip
 import json
 import struct
@@ -29,3 +29,10 @@ def read_idx(path):
     dims = data[3]
     shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def mlp_training_flops(width):
+    """The matrix products' FLOPs of one training sample through W2's MLP `width` wide
+    (bench/workload_models.hpp's count: no input gradient for the first layer)."""
+    first, rest = 784 * width, width * (width // 2) + (width // 2) * 10
+    return 2 * (3 * first - first) + 2 * 3 * rest

@@ -4,7 +4,8 @@
 // bench/compare runs both alternately and tabulates them. Not a test: it asserts nothing.
 //
 //   citadel_bench WORKLOAD [--threads N] [--reps R] [--precision float32|mixed_bfloat16]
-//   WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w4 w6 limit
+//                 [--width W] [--batch B] [--rows N] [--predict-all 0|1]   (the last four: sweep only)
+//   WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w4 w6 limit sweep
 #include <citadel/citadel.hpp>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "citadel/ops/precision.hpp"
 
 using namespace citadel;
+using citadel::bench::mlp_model;
 using citadel::bench::w2_model;
 using citadel::bench::w3_model;
 
@@ -57,6 +59,8 @@ void report(const char* workload, const char* metric, double value, const char* 
 struct Settings {
   int reps = 5;
   std::string precision = "float32";  // W2, W2i, W3, W4 and LIMIT's matrix products
+  int64_t width = 256, batch = 128, rows = 60000;  // one point of bench/compare --sweep
+  bool predict_all = false;                        // sweep: also time predicting all the rows
 };
 
 // ---- W1 / W1i: the reference Keras network on random data --------------------------
@@ -143,9 +147,9 @@ void run_w2(const Settings& settings) {
     if (rep == 0) accuracy = test_accuracy(model, data);
   }
   report("W2", "train samples/s", 60000 / median(times), "samples/s", "higher", accuracy);
-  // The share of the FMA-bound rate: W2 does about 6 × parameters × samples FLOPs.
-  const double parameters = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10;
-  report("W2", "achieved GFLOP/s", 6 * parameters * 60000 / median(times) / 1e9, "GFLOP/s", "higher");
+  // The share of the FMA-bound rate: the matrix products' FLOPs of a training step.
+  report("W2", "achieved GFLOP/s", citadel::bench::mlp_training_flops(256) * 60000 / median(times) / 1e9, "GFLOP/s",
+         "higher");
 }
 
 void run_w2i(const Settings& settings) {
@@ -248,6 +252,36 @@ void run_w6(const Settings& settings) {
   (void)settings;
 }
 
+// One point of bench/compare --sweep: W2's MLP `width` wide trained for one epoch over
+// `rows` rows (Fashion-MNIST's training images, repeated past 60,000) in batches of
+// `batch`, then the latency of predicting `batch` test rows at once (and, with predict_all,
+// the time to predict all `rows` rows in batches of 1,024).
+void run_sweep(const Settings& settings) {
+  const ImageDataset data = fashion();
+  std::vector<int64_t> order(static_cast<size_t>(settings.rows));
+  for (int64_t i = 0; i < settings.rows; ++i) order[static_cast<size_t>(i)] = i % data.x_train.shape()[0];
+  const Tensor x = take_rows(data.x_train, order), y = take_rows(data.y_train, order);
+  random::set_seed(42);
+  Sequential model = mlp_model(settings.width, settings.precision);
+  const int64_t warm = std::min<int64_t>(settings.batch, settings.rows);
+  model.train_on_batch(first_rows(x, warm), first_rows(y, warm));
+  const double train = seconds_of([&] {
+    model.fit(x, y, {.epochs = 1, .batch_size = settings.batch, .verbose = 0});
+  });
+  report("SWEEP", "train samples/s", static_cast<double>(settings.rows) / train, "samples/s", "higher");
+  report("SWEEP", "train one epoch", train, "s", "lower");
+  const Tensor queries = first_rows(data.x_test, std::min<int64_t>(settings.batch, data.x_test.shape()[0]));
+  const PredictOptions options{.batch_size = queries.shape()[0]};
+  std::vector<double> latencies;
+  const auto until = Clock::now() + std::chrono::milliseconds(400);
+  for (int i = 0; i < 5; ++i) model.predict(queries, options);  // warm-up
+  while (latencies.size() < 5 || (latencies.size() < 2000 && Clock::now() < until))
+    latencies.push_back(seconds_of([&] { model.predict(queries, options); }));
+  report("SWEEP", "predict latency", median(latencies) * 1e6, "us", "lower");
+  if (settings.predict_all)
+    report("SWEEP", "predict all rows", seconds_of([&] { model.predict(x, {.batch_size = 1024}); }), "s", "lower");
+}
+
 // ---- LIMIT: GEMM through ops::gemm ------------------------------------------------------
 
 void run_limit(const Settings& settings) {
@@ -284,8 +318,9 @@ void run_limit(const Settings& settings) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w3|w3-accuracy|w4|w6|limit [--threads N] [--reps R] "
-                         "[--precision float32|mixed_bfloat16]\n");
+    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w3|w3-accuracy|w4|w6|limit|sweep [--threads N] "
+                         "[--reps R] [--precision float32|mixed_bfloat16] [--width W] [--batch B] [--rows N] "
+                         "[--predict-all 0|1]\n");
     return 2;
   }
   Settings settings;
@@ -293,6 +328,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--threads")) set_num_threads(std::stoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--reps")) settings.reps = std::stoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--precision")) settings.precision = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--width")) settings.width = std::stoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch")) settings.batch = std::stoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--rows")) settings.rows = std::stoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--predict-all")) settings.predict_all = std::stoi(argv[i + 1]) != 0;
     else {
       std::fprintf(stderr, "citadel_bench: unknown option %s\n", argv[i]);
       return 2;
@@ -301,7 +340,8 @@ int main(int argc, char** argv) {
   const std::string workload = argv[1];
   const std::vector<std::pair<std::string, void (*)(const Settings&)>> workloads{
       {"w1", run_w1}, {"w1i", run_w1i}, {"w2", run_w2}, {"w2i", run_w2i},
-      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w4", run_w4}, {"w6", run_w6}, {"limit", run_limit}};
+      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w4", run_w4}, {"w6", run_w6}, {"limit", run_limit},
+      {"sweep", run_sweep}};
   for (const auto& [name, run] : workloads)
     if (name == workload) {
       run(settings);

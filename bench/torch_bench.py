@@ -3,17 +3,19 @@
 bench/citadel_bench.cpp, printing the same JSON lines. Run with Debian's python3 and
 python3-torch (bench/setup installs them).
 
-    torch_bench.py WORKLOAD [--threads N] [--reps R]    WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w4
+    torch_bench.py WORKLOAD [--threads N] [--reps R] [--width W] [--batch B] [--rows N] [--predict-all 0|1]
+    WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy sweep
 """
 import argparse
 import statistics
 import sys
+import time
 
 import numpy as np
 import torch
 from torch import nn
 
-from bench_rows import FASHION, read_idx, report, timed
+from bench_rows import FASHION, mlp_training_flops, read_idx, report, timed
 
 
 def fashion():
@@ -84,9 +86,13 @@ def run_w1i(reps):
     report("W1i", "predict 1000 rows", statistics.median(batch) * 1e6, "us", "lower")
 
 
+def mlp_model(width):  # W2's MLP with its hidden layers width and width / 2 wide
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, width), nn.ReLU(), nn.Linear(width, width // 2), nn.ReLU(),
+                         nn.Linear(width // 2, 10))
+
+
 def w2_model():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                         nn.Linear(128, 10))
+    return mlp_model(256)
 
 
 def w3_model():
@@ -107,8 +113,8 @@ def run_w2(reps):
         if rep == 0:
             accuracy = accuracy_of(model, xt, yt)
     report("W2", "train samples/s", 60000 / statistics.median(times), "samples/s", "higher", accuracy)
-    parameters = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
-    report("W2", "achieved GFLOP/s", 6 * parameters * 60000 / statistics.median(times) / 1e9, "GFLOP/s", "higher")
+    report("W2", "achieved GFLOP/s", mlp_training_flops(256) * 60000 / statistics.median(times) / 1e9, "GFLOP/s",
+           "higher")
 
 
 def run_w2i(reps):
@@ -152,15 +158,53 @@ def run_w3_accuracy(reps):
     report("W3", "test accuracy after 1 epoch", accuracy, "", "higher", accuracy)
 
 
+def run_sweep(width, batch, rows, predict_all):
+    """One point of bench/compare --sweep, as citadel_bench's: one epoch over `rows` rows
+    (the training images repeated past 60,000) in batches of `batch`, then the latency of
+    predicting `batch` test rows at once."""
+    x, y, xt, yt = fashion()
+    order = torch.arange(rows) % len(x)
+    x, y = x[order], y[order]
+    torch.manual_seed(42)
+    model = mlp_model(width)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    warm = min(batch, rows)
+    train_epoch(model, optimizer, loss_fn, x[:warm], y[:warm], warm)
+    train = timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, batch))
+    report("SWEEP", "train samples/s", rows / train, "samples/s", "higher")
+    report("SWEEP", "train one epoch", train, "s", "lower")
+    model.eval()
+    queries = xt[:batch]
+    latencies = []
+    with torch.no_grad():
+        for _ in range(5):
+            model(queries).softmax(1)
+        until = time.perf_counter() + 0.4
+        while len(latencies) < 5 or (len(latencies) < 2000 and time.perf_counter() < until):
+            latencies.append(timed(lambda: model(queries).softmax(1)))
+    report("SWEEP", "predict latency", statistics.median(latencies) * 1e6, "us", "lower")
+    if predict_all:
+        with torch.no_grad():
+            report("SWEEP", "predict all rows",
+                   timed(lambda: [model(x[i:i + 1024]).softmax(1) for i in range(0, rows, 1024)]), "s", "lower")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("workload")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--rows", type=int, default=60000)
+    parser.add_argument("--predict-all", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     runs = {"w1": run_w1, "w1i": run_w1i, "w2": run_w2, "w2i": run_w2i, "w3": run_w3,
             "w3-accuracy": run_w3_accuracy}
+    if args.workload == "sweep":
+        return run_sweep(args.width, args.batch, args.rows, args.predict_all)
     if args.workload not in runs:
         sys.exit(f"torch_bench: unknown workload {args.workload}")
     runs[args.workload](args.reps)
