@@ -118,7 +118,11 @@ MeanImputer MeanImputer::restore(std::vector<double> means) {
 }
 
 void scale_pixels(TensorView x) {
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] /= 255.0f;  // division: 51 / 255 is exactly 0.2f
+  // The count is read once: numel() in the loop's condition kept it from vectorizing (12 %
+  // of a W2 benchmark process went to scaling its 47M pixels).
+  float* pixels = x.data();
+  const int64_t count = x.numel();
+  for (int64_t i = 0; i < count; ++i) pixels[i] /= 255.0f;  // division: 51 / 255 is exactly 0.2f
 }
 
 void MeanImputer::fit(ConstTensorView x) {
