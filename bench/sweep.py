@@ -6,6 +6,8 @@ the rows axis: the time to predict all the rows)."""
 import json
 from pathlib import Path
 
+from bench_rows import mlp_training_flops
+
 # W2's values (hidden width 256, batch 128, 60,000 rows) except where an axis moves. Width and
 # batch points train on 16,384 rows so that the widest networks and batch 1 take seconds.
 AXES = {
@@ -23,11 +25,6 @@ INFERENCE = {"width": ("predict latency", "predict latency, batch 128 (µs)"),
              "batch": ("predict latency", "predict latency, one batch (µs)"),
              "rows": ("predict all rows", "predict all rows, batches of 1,024 (s)")}
 
-
-def mlp_training_flops(width):
-    """bench/bench_rows.py's count: the matrix products' FLOPs of one training sample."""
-    first, rest = 784 * width, width * (width // 2) + (width // 2) * 10
-    return 2 * (3 * first - first) + 2 * 3 * rest
 
 
 def point_settings(axis, value):
