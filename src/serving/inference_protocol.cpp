@@ -302,9 +302,12 @@ bool InferRequest::wants_binary(const std::string& output) const {
 
 InferRequest decode_infer_request(std::string_view json_body, const ServedModel& served, const RequestLimits& limits,
                                   std::string_view binary_tensors) {
-  if (json_nesting_depth(json_body) > limits.max_json_depth)
-    bad_request("JSON nested deeper than " + std::to_string(limits.max_json_depth) + " levels");
   const ClaimedNumberLists claimed = limits.fast_number_lists ? claim_number_lists(json_body) : ClaimedNumberLists{};
+  // The claimed lists' depth is the scanner's; the rest is counted in the (short) text left.
+  const int depth = claimed.text.empty() ? json_nesting_depth(json_body)
+                                         : std::max(json_nesting_depth(claimed.text), claimed.deepest);
+  if (depth > limits.max_json_depth)
+    bad_request("JSON nested deeper than " + std::to_string(limits.max_json_depth) + " levels");
   json root;
   try {
     root = json::parse(claimed.text.empty() ? json_body : std::string_view(claimed.text));  // NaN, Infinity: refused

@@ -4,7 +4,9 @@
 // converted (std::from_chars, correctly rounded like the general parser's strtod).
 #include "json_number_lists.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 namespace citadel::serving {
 namespace {
@@ -14,33 +16,62 @@ constexpr std::string_view kMarkerEscape = "\\u0000";
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// The end of JSON's number grammar starting at p, or nullptr when there is none:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-const char* number_end(const char* p, const char* end, bool& integral) {
+// Exact powers of ten: every one up to 10^22 is a double.
+constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// Reads JSON's number grammar at p, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, into
+// `value`, correctly rounded; its end, or nullptr when there is no number there or double
+// cannot hold it. What clients send (a few digits, a small exponent) takes Clinger's fast
+// path: a mantissa of at most 2^53 and a power of ten of at most 10^22 are both exact
+// doubles, so the one multiplication or division rounds correctly. Anything else goes to
+// std::from_chars.
+const char* read_number(const char* p, const char* end, double& value, bool& integral) {
+  const char* const start = p;
   integral = true;
-  if (p < end && *p == '-') ++p;
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
   if (p == end || !is_digit(*p)) return nullptr;
+  uint64_t mantissa = 0;
+  int digits = 0, exponent = 0;
+  bool exact = true;
+  auto take = [&](char c) {
+    if (digits == 19) exact = false;  // more digits than uint64 holds: from_chars reads it
+    else mantissa = mantissa * 10 + uint64_t(c - '0'), ++digits;
+  };
   if (*p == '0') ++p;
-  else while (p < end && is_digit(*p)) ++p;
+  else while (p < end && is_digit(*p)) take(*p++);
   if (p < end && *p == '.') {
     integral = false;
     if (++p == end || !is_digit(*p)) return nullptr;
-    while (p < end && is_digit(*p)) ++p;
+    while (p < end && is_digit(*p)) take(*p++), --exponent;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     integral = false;
     ++p;
+    const bool below = p < end && *p == '-';
     if (p < end && (*p == '+' || *p == '-')) ++p;
     if (p == end || !is_digit(*p)) return nullptr;
-    while (p < end && is_digit(*p)) ++p;
+    int written = 0;
+    while (p < end && is_digit(*p)) written = std::min(written * 10 + (*p++ - '0'), 100'000);
+    exponent += below ? -written : written;
   }
+  if (exact && mantissa <= (uint64_t(1) << 53) && exponent >= -22 && exponent <= 22) {
+    const double m = double(mantissa);
+    value = exponent < 0 ? m / kPowersOfTen[-exponent] : m * kPowersOfTen[exponent];
+    if (negative) value = -value;
+    return p;
+  }
+  const auto [ptr, error] = std::from_chars(start, p, value);
+  if (error != std::errc() || ptr != p) return nullptr;  // out of double's range: the general parser says so
   return p;
 }
 
 // Reads a list of numbers and lists of numbers from `p` (at its '['); the end of the list,
 // or nullptr when it holds anything else or does not end.
-const char* read_number_list(const char* p, const char* end, std::vector<double>& out) {
+const char* read_number_list(const char* p, const char* end, std::vector<double>& out, int& deepest) {
   int depth = 0;
+  deepest = 0;
   bool expect_value = true;  // after '[' or ','
   bool after_comma = false;  // a ']' here would end a list with a trailing comma
   for (; p < end; ++p) {
@@ -48,7 +79,7 @@ const char* read_number_list(const char* p, const char* end, std::vector<double>
     if (is_space(c)) continue;
     if (c == '[') {
       if (!expect_value) return nullptr;
-      ++depth;
+      deepest = std::max(deepest, ++depth);
       after_comma = false;
       continue;
     }
@@ -66,11 +97,9 @@ const char* read_number_list(const char* p, const char* end, std::vector<double>
     after_comma = false;
     if (!expect_value) return nullptr;
     bool integral = false;
-    const char* stop = number_end(p, end, integral);
-    if (stop == nullptr) return nullptr;
     double value = 0;
-    const auto [ptr, error] = std::from_chars(p, stop, value);
-    if (error != std::errc() || ptr != stop) return nullptr;  // out of double's range: the general parser says so
+    const char* stop = read_number(p, end, value, integral);
+    if (stop == nullptr) return nullptr;
     out.push_back(integral && value == 0 ? 0.0 : value);       // "-0" is the integer 0 there
     expect_value = false;
     p = stop - 1;
@@ -123,7 +152,9 @@ ClaimedNumberLists claim_number_lists(std::string_view body) {
       const bool in_input = open.size() == 3 && open[0].on_path && open[1].on_path && open[2].on_path;
       if (in_input && text == "data" && q < end && *q == '[') {
         std::vector<double> numbers;
-        if (const char* list_end = read_number_list(q, end, numbers)) {
+        int list_depth = 0;
+        if (const char* list_end = read_number_list(q, end, numbers, list_depth)) {
+          claimed.deepest = std::max(claimed.deepest, static_cast<int>(open.size()) + list_depth);
           claimed.text.append(copied, q);
           claimed.text += '"';
           claimed.text += kMarkerEscape;

@@ -16,6 +16,7 @@ namespace citadel::serving {
 struct ClaimedNumberLists {
   std::string text;                         // the request with each claimed list replaced by a marker
   std::vector<std::vector<double>> lists;   // the claimed lists, flattened, by marker index
+  int deepest = 0;  // the deepest nesting inside the claimed lists, counted from the root as json_nesting_depth counts
 };
 
 // Claims the lists of `"inputs": [{..., "data": [...]}]` at the top level of `body`, or

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -101,9 +104,11 @@ TEST(JsonNumberLists, DecodingWithTheScannerGivesTheSameAnswerAsWithout) {
   const ServedModel pictures = image_model();
   std::mt19937 rng(7);
   const std::vector<std::string> numbers = {"0", "-0", "1", "-2", "0.5", "-0.0", "1e3", "2.5E-3", "3.4e38", "3.5e38",
-                                            "1e-45", "123456789012345678901", "9007199254740993", "null", "\"red\"",
+                                            "1e-45", "123456789012345678901", "9007199254740993", "0.001", "-123.456", "1.5e-7",
+                                            "0.1e23", "12345678901234567890.5", "2.2250738585072014e-308",
+                                            "4.9e-324", "1.7976931348623157e308", "null", "\"red\"",
                                             "1e400", "01", "true", "[]", "[1]"};
-  auto number = [&] { return numbers[rng() % (rng() % 10 ? 13 : numbers.size())]; };  // mostly valid
+  auto number = [&] { return numbers[rng() % (rng() % 10 ? 21 : numbers.size())]; };  // mostly valid
   auto list = [&](int n, bool nested) {
     std::string s = "[";
     for (int i = 0; i < n; ++i) {
@@ -145,4 +150,65 @@ TEST(JsonNumberLists, DecodingWithTheScannerGivesTheSameAnswerAsWithout) {
   EXPECT_EQ(compared, 3000);
   EXPECT_GT(decoded, 600);   // enough of them decode for the rows to be compared, not only errors
   EXPECT_GT(scanned, 1500);  // and the scanner took most
+}
+
+// The scanner's own number reading (a fast path for short mantissas and small exponents,
+// std::from_chars for the rest) against glibc's strtod, bit for bit, over numbers of every
+// form JSON allows: many digits or few, fractions, exponents near and past double's range.
+TEST(JsonNumberLists, NumbersReadAsStrtodReadsThem) {
+  std::mt19937 rng(11);
+  auto digits = [&](int n, bool leading_zero_allowed) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += char('0' + (i == 0 && !leading_zero_allowed ? 1 + rng() % 9 : rng() % 10));
+    return s;
+  };
+  int claimed_count = 0, fast_shaped = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text = rng() % 2 ? "-" : "";
+    const int whole = static_cast<int>(rng() % 22);  // 0: "0", else that many digits
+    text += whole == 0 ? "0" : digits(whole, false);
+    const int fraction = rng() % 2 ? static_cast<int>(rng() % 22) : 0;
+    if (fraction > 0) text += "." + digits(fraction, true);
+    int exponent = 0;
+    if (rng() % 3 == 0) {
+      exponent = static_cast<int>(rng() % 2 ? rng() % 30 : rng() % 700) * (rng() % 2 ? -1 : 1);
+      text += std::string(rng() % 2 ? "e" : "E") + (exponent < 0 ? "-" : rng() % 2 ? "+" : "") + std::to_string(std::abs(exponent));
+    }
+    fast_shaped += whole + fraction <= 15 && std::abs(exponent - fraction) <= 22;
+    const ClaimedNumberLists claimed = claim_number_lists(R"({"inputs": [{"data": [)" + text + "]}]}");
+    errno = 0;
+    const double expected = std::strtod(text.c_str(), nullptr);
+    const bool in_range = errno != ERANGE;
+    if (claimed.lists.empty()) {  // left to the general parser: only numbers double cannot hold
+      EXPECT_FALSE(in_range) << text;
+      continue;
+    }
+    ASSERT_EQ(claimed.lists[0].size(), 1u) << text;
+    const double got = claimed.lists[0][0];
+    const bool integer_zero = whole == 0 && fraction == 0 && exponent == 0 && !text.empty();
+    uint64_t got_bits = 0, expected_bits = 0;
+    const double want = integer_zero && expected == 0 ? 0.0 : expected;  // "-0" is the integer 0
+    std::memcpy(&got_bits, &got, sizeof got);
+    std::memcpy(&expected_bits, &want, sizeof want);
+    ASSERT_EQ(got_bits, expected_bits) << text;
+    ++claimed_count;
+  }
+  EXPECT_GT(claimed_count, 15000);
+  EXPECT_GT(fast_shaped, 3000);  // the fast path's shapes are well represented
+}
+
+// The depth limit holds inside the lists the scanner claims as it does for the general
+// parser: the same answer either way, refused one level past the limit.
+TEST(JsonNumberLists, TheDepthLimitHoldsInsideClaimedLists) {
+  const ServedModel pictures = image_model();
+  for (int levels : {1, 12, 13, 14, 40}) {
+    std::string data = std::string(size_t(levels), '[') + "1" + std::string(size_t(levels), ']');
+    const std::string body = R"({"inputs": [{"name": "image", "datatype": "FP32", "shape": [1, 2, 2, 1], "data": )" +
+                             data + "}]}";
+    EXPECT_FALSE(claim_number_lists(body).lists.empty());
+    const std::string fast = outcome(body, pictures, true), general = outcome(body, pictures, false);
+    EXPECT_EQ(fast, general) << levels;
+    // root, "inputs", the input object, then the list's own levels: 16 allowed
+    EXPECT_EQ(fast.find("nested deeper") != std::string::npos, 3 + levels > 16) << levels << ": " << fast;
+  }
 }
