@@ -255,14 +255,6 @@ json output_metadata(const ServedModel& served) {
   return outputs;
 }
 
-// A float as the shortest decimal that reads back as it (0.67, not 0.6700000166893005).
-double shortest(float value) {
-  char text[32];
-  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-  *end = '\0';
-  return std::strtod(text, nullptr);
-}
-
 }  // namespace
 
 std::string model_metadata_json(const ServedModel& served) {
@@ -444,64 +436,6 @@ std::vector<int64_t> predicted_classes(const RowPredictions& predictions) {
     classes[size_t(r)] = std::max_element(row, row + k) - row;
   }
   return classes;
-}
-
-InferResponse encode_infer_response(const InferRequest& request, const RowPredictions& predictions,
-                                    const ServedModel& served) {
-  const SavedModel& m = served.model;
-  auto wanted = [&](const char* name) {
-    if (request.outputs.empty()) return true;
-    return std::find(request.outputs.begin(), request.outputs.end(), name) != request.outputs.end();
-  };
-  json outputs = json::array();
-  std::string binary;
-  // One output: its data in JSON, or its bytes after the JSON with their size named.
-  auto add = [&](json output, const std::string& name, const auto& write_binary, json values) {
-    if (request.wants_binary(name)) {
-      const size_t before = binary.size();
-      write_binary(binary);
-      output["parameters"] = {{"binary_data_size", binary.size() - before}};
-    } else {
-      output["data"] = std::move(values);
-    }
-    outputs.push_back(std::move(output));
-  };
-  const int64_t rows = request.rows;
-  if (m.classification()) {
-    const int64_t classes = m.schema.class_count();
-    if (served.policy.reveals_probabilities() && wanted("probabilities")) {
-      std::vector<float> data(predictions.probabilities.data(), predictions.probabilities.data() + rows * classes);
-      for (int64_t r = 0; r < rows; ++r) served.policy.apply(data.data() + r * classes, classes);
-      json values = json::array();
-      if (!request.wants_binary("probabilities"))
-        for (float v : data) values.push_back(shortest(v));
-      add({{"name", "probabilities"}, {"datatype", "FP32"}, {"shape", {rows, classes}}}, "probabilities",
-          [&](std::string& out) { append_binary_floats(out, data.data(), int64_t(data.size())); }, std::move(values));
-    }
-    if (wanted("label"))
-      add({{"name", "label"}, {"datatype", "BYTES"}, {"shape", {rows}}}, "label",
-          [&](std::string& out) { append_binary_strings(out, predictions.labels); }, predictions.labels);
-  } else if (wanted("value")) {
-    std::vector<float> data(static_cast<size_t>(rows));
-    json values = json::array();
-    for (int64_t r = 0; r < rows; ++r) {
-      data[size_t(r)] = predictions.values[r];
-      served.policy.apply(&data[size_t(r)], 1);
-      values.push_back(shortest(data[size_t(r)]));
-    }
-    add({{"name", "value"}, {"datatype", "FP32"}, {"shape", {rows}}}, "value",
-        [&](std::string& out) { append_binary_floats(out, data.data(), rows); }, std::move(values));
-  }
-  json response{{"model_name", served.name}, {"model_version", "1"}, {"outputs", outputs}};
-  if (request.has_id) response["id"] = request.id;
-  InferResponse encoded;
-  encoded.body = response.dump(-1, ' ', false, json::error_handler_t::replace);
-  encoded.json_bytes = encoded.body.size();
-  encoded.binary = !binary.empty() || std::any_of(outputs.begin(), outputs.end(), [](const json& o) {
-    return o.contains("parameters");
-  });
-  encoded.body += binary;
-  return encoded;
 }
 
 InferResponse infer(const InferRequest& request, const ServedModel& served) {

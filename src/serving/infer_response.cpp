@@ -1,0 +1,151 @@
+// KServe v2 infer responses, written straight into one string: building them as nlohmann
+// objects cost more than the prediction for small models (W1: 3.7 µs of a 5 µs request's
+// in-process work). Keys stay in the order nlohmann wrote them (alphabetical); strings
+// that need escaping or are not plain ASCII go through nlohmann, which escapes and
+// replaces invalid UTF-8 as before.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "citadel/serving/binary_tensors.hpp"
+#include "citadel/serving/inference_protocol.hpp"
+
+namespace citadel::serving {
+namespace {
+
+void append_string(std::string& out, std::string_view text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) {
+    out += nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+// The shortest decimal that reads back as the float (0.67, not 0.6700000166893005), with
+// ".0" on whole numbers as nlohmann writes them; null for NaN and infinities, as it did.
+void append_float(std::string& out, float value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char text[32];
+  char* end = std::to_chars(text, text + sizeof text, value).ptr;
+  if (std::none_of(text, end, [](char c) { return c == '.' || c == 'e'; })) *end++ = '.', *end++ = '0';
+  out.append(text, end);
+}
+
+void append_shape(std::string& out, std::initializer_list<int64_t> dims) {
+  out += "\"shape\":[";
+  bool first = true;
+  for (int64_t d : dims) {
+    if (!first) out += ',';
+    out += std::to_string(d);
+    first = false;
+  }
+  out += ']';
+}
+
+// The outputs' JSON and, after it, the bytes of those sent binary.
+class ResponseWriter {
+ public:
+  explicit ResponseWriter(const InferRequest& request) : request_(request) {}
+
+  // One output: its data in JSON, or its bytes after the JSON with their size named.
+  template <class WriteJson, class WriteBinary>
+  void add(const char* name, const char* datatype, std::initializer_list<int64_t> shape, const WriteJson& write_json,
+           const WriteBinary& write_binary) {
+    json_ += outputs_++ ? ",{" : "{";
+    const bool binary = request_.wants_binary(name);
+    if (binary) {
+      any_binary_ = true;
+      const size_t before = binary_.size();
+      write_binary(binary_);
+      json_ += "\"datatype\":\"" + std::string(datatype) + "\",\"name\":\"" + name +
+               "\",\"parameters\":{\"binary_data_size\":" + std::to_string(binary_.size() - before) + "},";
+    } else {
+      json_ += "\"data\":[";
+      write_json(json_);
+      json_ += "],\"datatype\":\"" + std::string(datatype) + "\",\"name\":\"" + name + "\",";
+    }
+    append_shape(json_, shape);
+    json_ += '}';
+  }
+
+  InferResponse finish(const ServedModel& served) {
+    std::string head = "{";
+    if (request_.has_id) {
+      head += "\"id\":";
+      append_string(head, request_.id);
+      head += ',';
+    }
+    head += "\"model_name\":";
+    append_string(head, served.name);
+    head += ",\"model_version\":\"1\",\"outputs\":[";
+    InferResponse encoded;
+    encoded.body = std::move(head);
+    encoded.body += json_;
+    encoded.body += "]}";
+    encoded.json_bytes = encoded.body.size();
+    encoded.binary = any_binary_;
+    encoded.body += binary_;
+    return encoded;
+  }
+
+ private:
+  const InferRequest& request_;
+  std::string json_, binary_;
+  int outputs_ = 0;
+  bool any_binary_ = false;
+};
+
+void append_floats(std::string& out, const std::vector<float>& values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    append_float(out, values[i]);
+  }
+}
+
+}  // namespace
+
+InferResponse encode_infer_response(const InferRequest& request, const RowPredictions& predictions,
+                                    const ServedModel& served) {
+  const SavedModel& m = served.model;
+  auto wanted = [&](const char* name) {
+    return request.outputs.empty() || std::find(request.outputs.begin(), request.outputs.end(), name) != request.outputs.end();
+  };
+  ResponseWriter writer(request);
+  const int64_t rows = request.rows;
+  if (m.classification()) {
+    const int64_t classes = m.schema.class_count();
+    if (served.policy.reveals_probabilities() && wanted("probabilities")) {
+      std::vector<float> data(predictions.probabilities.data(), predictions.probabilities.data() + rows * classes);
+      for (int64_t r = 0; r < rows; ++r) served.policy.apply(data.data() + r * classes, classes);
+      writer.add("probabilities", "FP32", {rows, classes}, [&](std::string& out) { append_floats(out, data); },
+                 [&](std::string& out) { append_binary_floats(out, data.data(), int64_t(data.size())); });
+    }
+    if (wanted("label"))
+      writer.add("label", "BYTES", {rows},
+                 [&](std::string& out) {
+                   for (size_t i = 0; i < predictions.labels.size(); ++i) {
+                     if (i) out += ',';
+                     append_string(out, predictions.labels[i]);
+                   }
+                 },
+                 [&](std::string& out) { append_binary_strings(out, predictions.labels); });
+  } else if (wanted("value")) {
+    std::vector<float> data(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      data[size_t(r)] = predictions.values[r];
+      served.policy.apply(&data[size_t(r)], 1);
+    }
+    writer.add("value", "FP32", {rows}, [&](std::string& out) { append_floats(out, data); },
+               [&](std::string& out) { append_binary_floats(out, data.data(), rows); });
+  }
+  return writer.finish(served);
+}
+
+}  // namespace citadel::serving
