@@ -87,9 +87,9 @@ double checked_number(const json& value, const std::string& input, size_t index)
 
 std::string float_cell(double number) {
   if (std::isnan(number)) return "";  // a missing cell, as in a CSV file
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", number);  // float round-trips exactly at 9 digits
-  return text;
+  char text[32];  // as printf's %.9g writes it (float round-trips exactly at 9 digits), but faster
+  char* end = std::to_chars(text, text + sizeof text, number, std::chars_format::general, 9).ptr;
+  return std::string(text, size_t(end - text));
 }
 
 // The input's "data" (an empty list when absent); a reference into the request.
