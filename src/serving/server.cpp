@@ -25,8 +25,7 @@ Server::Impl::Impl(std::vector<ServedModel> models, std::optional<TokenStore> to
       compute_(static_cast<size_t>(std::max(1, options_.compute_threads))),
       batcher_(compute_, options_.max_batch_rows, options_.batch_delay,
                [this](const std::string& model, int64_t requests, int64_t) { metrics_.record_batch(model, requests); },
-               options_.threads_per_prediction),
-      usage_timer_(io_) {}
+               options_.threads_per_prediction) {}
 
 uint16_t Server::Impl::start() {
   const tcp::endpoint endpoint(net::ip::make_address(options_.host), options_.port);
@@ -36,7 +35,7 @@ uint16_t Server::Impl::start() {
   acceptor_.listen(net::socket_base::max_listen_connections);
   port_ = acceptor_.local_endpoint().port();
   accept();
-  save_usage_periodically();
+  usage_saver_ = std::thread([this] { save_usage_periodically(); });
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) threads_.emplace_back([this] { io_.run(); });
   return port_;
 }
@@ -55,6 +54,12 @@ void Server::Impl::stop() {
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   compute_.join();
+  {
+    std::lock_guard lock(saver_mutex_);
+    saver_stopping_ = true;
+  }
+  saver_wake_.notify_all();
+  if (usage_saver_.joinable()) usage_saver_.join();
   access_.save_usage();
 }
 
@@ -163,21 +168,27 @@ void Server::Impl::finished(const Outcome& o, const std::string& address, const 
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
+// On a thread of its own: writing and syncing the file takes milliseconds (more on a slow
+// disk), which the I/O thread would have spent not serving.
 void Server::Impl::save_usage_periodically() {
-  usage_timer_.expires_after(std::chrono::seconds(1));
-  usage_timer_.async_wait([this](const beast::error_code& ec) {
-    if (ec) return;
+  std::unique_lock lock(saver_mutex_);
+  while (!saver_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return saver_stopping_; })) {
+    lock.unlock();
     try {
       access_.save_usage();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "serve: could not save the usage: %s\n", e.what());
     }
-    save_usage_periodically();
-  });
+    lock.lock();
+  }
 }
 
 void Server::Impl::accept() {
-  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+  // A strand keeps a session's handlers in order across I/O threads; one I/O thread does
+  // that by itself, and a strand's dispatch costs on every handler.
+  const net::any_io_executor executor =
+      options_.io_threads > 1 ? net::any_io_executor(net::make_strand(io_)) : net::any_io_executor(io_.get_executor());
+  acceptor_.async_accept(executor, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
       return accept();

@@ -147,7 +147,10 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   net::thread_pool compute_;
   PredictionBatcher batcher_;  // after compute_, whose threads it posts to
-  net::steady_timer usage_timer_;
+  std::thread usage_saver_;  // saves the usage every second (save_usage_periodically)
+  std::mutex saver_mutex_;
+  std::condition_variable saver_wake_;
+  bool saver_stopping_ = false;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
