@@ -134,7 +134,9 @@ Command add_serve_command(CLI::App& app) {
       ->option_text("[NAME=]POLICY");
   command->add_option("--host", s.server.host, "Address to listen on")->capture_default_str();
   command->add_option("--port", s.server.port, "Port to listen on")->capture_default_str();
-  command->add_option("--threads", s.server.compute_threads, "Compute threads for predictions")
+  command->add_option("--threads", s.server.threads,
+                      "Serving threads: each reads, predicts (in batches) and answers its connections; requests of "
+                      "more than --max-batch rows predict on a pool of as many threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   command->add_option("--max-body", s.server.max_body_bytes, "Largest request body (bytes)")

@@ -1,6 +1,7 @@
-// One connection: (with TLS, the handshake under the header deadline,) the header read
-// under the header deadline and limit, the body under the body deadline and limit, framing
-// errors answered and the connection closed, predictions handed to the compute pool,
+// One connection, on its serving thread: (with TLS, the handshake under the header
+// deadline,) the header read under the header deadline and limit, the body under the body
+// deadline and limit, framing errors answered and the connection closed, predictions
+// batched on this thread (or, past max_batch_rows, handed to the pool for large requests),
 // answers written, then the next request (keep-alive).
 #include "citadel/core/threads.hpp"
 #include "server_internals.hpp"
@@ -20,12 +21,14 @@ Stream make_stream(tcp::socket socket, Server::Impl& server) {
 }  // namespace
 
 template <class Stream>
-Session<Stream>::Session(tcp::socket socket, Server::Impl& server, std::string address)
-    : stream_(make_stream<Stream>(std::move(socket), server)), server_(server), address_(std::move(address)) {}
+Session<Stream>::Session(tcp::socket socket, Server::Impl& server, EventLoop& loop, std::string address)
+    : stream_(make_stream<Stream>(std::move(socket), server)), server_(server), loop_(loop),
+      address_(std::move(address)) {}
 
 template <class Stream>
 Session<Stream>::~Session() {
   if (answering_) server_.end_request();  // a write that never completed
+  --loop_.connections;
   server_.release_connection(address_);
 }
 
@@ -105,9 +108,12 @@ void Session<Stream>::handle() {
     }
     return respond(outcome);
   }
-  net::post(server_.compute(), [self = this->shared_from_this(), compute = std::move(compute)]() {
+  auto self = this->shared_from_this();
+  if (outcome.rows <= server_.options().max_batch_rows)  // batched and predicted on this loop
+    return compute(loop_.batcher, false, [self](Outcome result) { self->respond(result); });
+  net::post(server_.large_requests(), [self, compute = std::move(compute)]() {
     set_thread_local_num_threads(self->server_.options().threads_per_prediction);
-    compute([self](Outcome result) {
+    compute(self->loop_.batcher, true, [self](Outcome result) {
       net::post(self->stream_.get_executor(), [self, result = std::move(result)]() { self->respond(result); });
     });
   });

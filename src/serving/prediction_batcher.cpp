@@ -1,12 +1,11 @@
 // The batcher's queues: one per served model; the first request of an empty queue schedules
-// its flush (at once, or after the delay), later ones only join, and a queue that reaches
-// max_rows is flushed by the request that filled it.
+// its flush (after the loop's current turn, or after the delay), later ones only join, and
+// a queue that reaches max_rows is predicted at once by the request that filled it.
 #include "prediction_batcher.hpp"
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-
-#include "citadel/core/threads.hpp"
+#include <boost/asio/steady_timer.hpp>
 
 namespace citadel::serving {
 
@@ -28,59 +27,50 @@ RowPredictions slice_predictions(const RowPredictions& all, int64_t begin, int64
   return part;
 }
 
-PredictionBatcher::PredictionBatcher(boost::asio::thread_pool& pool, int64_t max_rows, std::chrono::microseconds delay,
-                                     BatchObserver observe, int threads_per_prediction)
-    : pool_(pool), max_rows_(std::max<int64_t>(1, max_rows)), delay_(delay), observe_(std::move(observe)),
-      threads_per_prediction_(threads_per_prediction) {}
+PredictionBatcher::PredictionBatcher(boost::asio::any_io_executor executor, int64_t max_rows,
+                                     std::chrono::microseconds delay, BatchObserver observe)
+    : executor_(std::move(executor)), max_rows_(std::max<int64_t>(1, max_rows)), delay_(delay),
+      observe_(std::move(observe)) {}
 
 void PredictionBatcher::submit(std::shared_ptr<const ServedModel> model, Dataset rows, Done done) {
   const ServedModel* key = model.get();
-  const int64_t n = rows.x.shape(0);
-  std::vector<Pending> full;
-  bool schedule = false;
-  {
-    std::lock_guard lock(mutex_);
-    Queue& queue = queues_[key];
-    if (!queue.model) queue.model = model;
-    queue.pending.push_back({std::move(rows), std::move(done)});
-    queue.rows += n;
-    if (queue.rows >= max_rows_) {
-      full = std::move(queue.pending);
-      if (queue.scheduled) queue.pending.clear(), queue.rows = 0;  // its flush will find it empty
-      else queues_.erase(key);  // nothing else holds the model here
-    } else if (!queue.scheduled) {
-      queue.scheduled = schedule = true;
-    }
+  Queue& queue = queues_[key];
+  if (!queue.model) queue.model = model;
+  queue.rows += rows.x.shape(0);
+  queue.pending.push_back({std::move(rows), std::move(done)});
+  if (queue.rows >= max_rows_) {
+    std::vector<Pending> full = std::move(queue.pending);
+    if (queue.scheduled) queue.pending.clear(), queue.rows = 0;  // its flush will find it empty
+    else queues_.erase(key);  // nothing else holds the model here
+    return run(model, std::move(full));
   }
-  if (!full.empty()) {
-    boost::asio::post(pool_, [this, model, batch = std::move(full)]() mutable { run(model, std::move(batch)); });
+  if (queue.scheduled) return;
+  queue.scheduled = true;
+  if (delay_.count() == 0) {  // after the requests already read in this turn of the loop
+    boost::asio::post(executor_, [this, key] { flush(key); });
     return;
   }
-  if (!schedule) return;
-  if (delay_.count() == 0) {
-    boost::asio::post(pool_, [this, key] { flush(key); });
-    return;
-  }
-  auto timer = std::make_shared<boost::asio::steady_timer>(pool_.get_executor(), delay_);
+  auto timer = std::make_shared<boost::asio::steady_timer>(executor_, delay_);
   timer->async_wait([this, key, timer](const boost::system::error_code&) { flush(key); });
 }
 
+void PredictionBatcher::predict_alone(const std::shared_ptr<const ServedModel>& model, Dataset rows,
+                                      const Done& done) const {
+  std::vector<Pending> alone;
+  alone.push_back({std::move(rows), done});
+  run(model, std::move(alone));
+}
+
 void PredictionBatcher::flush(const ServedModel* key) {
-  std::shared_ptr<const ServedModel> model;
-  std::vector<Pending> batch;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = queues_.find(key);
-    if (found == queues_.end()) return;
-    model = found->second.model;
-    batch = std::move(found->second.pending);
-    queues_.erase(found);  // the next request starts a new queue (and a reloaded model is not kept)
-  }
+  auto found = queues_.find(key);
+  if (found == queues_.end()) return;
+  const std::shared_ptr<const ServedModel> model = found->second.model;
+  std::vector<Pending> batch = std::move(found->second.pending);
+  queues_.erase(found);  // the next request starts a new queue (and a reloaded model is not kept)
   if (!batch.empty()) run(model, std::move(batch));
 }
 
-void PredictionBatcher::run(const std::shared_ptr<const ServedModel>& model, std::vector<Pending> batch) {
-  set_thread_local_num_threads(threads_per_prediction_);
+void PredictionBatcher::run(const std::shared_ptr<const ServedModel>& model, std::vector<Pending> batch) const {
   int64_t total = 0;
   for (const Pending& p : batch) total += p.rows.x.shape(0);
   if (observe_) observe_(model->name, static_cast<int64_t>(batch.size()), total);

@@ -1,17 +1,16 @@
-// Dynamic batching: requests for the same model that wait for a compute thread at the same
-// time are predicted together, up to max_rows rows, in one pass through the network. A
-// request waits at most `delay` for others to join (0: only for those already waiting, so
-// a lone request is never held back). Results are exactly each request's rows.
+// Dynamic batching: requests for the same model that wait together on one serving thread
+// are predicted together, up to max_rows rows, in one pass through the network. A request
+// waits at most `delay` for others to join (0: only for those already read in the same
+// turn of the event loop, so a lone request is never held back). Results are exactly each
+// request's rows.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <exception>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "citadel/data/dataset.hpp"
@@ -20,16 +19,22 @@
 
 namespace citadel::serving {
 
+// One serving thread's batcher: submit() and the flushes it schedules run on that thread
+// (its event loop's executor), so it needs no lock.
 class PredictionBatcher {
  public:
-  // Called on a compute thread with the request's own predictions, or the error.
+  // Called with the request's own predictions, or the error.
   using Done = std::function<void(std::exception_ptr, RowPredictions)>;
   // Each batch's size, for the metrics.
   using BatchObserver = std::function<void(const std::string& model, int64_t requests, int64_t rows)>;
 
-  PredictionBatcher(boost::asio::thread_pool& pool, int64_t max_rows, std::chrono::microseconds delay,
-                    BatchObserver observe, int threads_per_prediction);
+  PredictionBatcher(boost::asio::any_io_executor executor, int64_t max_rows, std::chrono::microseconds delay,
+                    BatchObserver observe);
+  // Joins the model's queue; `done` is called later on this thread (or now, when the queue
+  // is full).
   void submit(std::shared_ptr<const ServedModel> model, Dataset rows, Done done);
+  // A request too large to batch, predicted at once on the calling thread.
+  void predict_alone(const std::shared_ptr<const ServedModel>& model, Dataset rows, const Done& done) const;
 
  private:
   struct Pending {
@@ -43,14 +48,12 @@ class PredictionBatcher {
     bool scheduled = false;
   };
   void flush(const ServedModel* key);
-  void run(const std::shared_ptr<const ServedModel>& model, std::vector<Pending> batch);
+  void run(const std::shared_ptr<const ServedModel>& model, std::vector<Pending> batch) const;
 
-  boost::asio::thread_pool& pool_;
+  boost::asio::any_io_executor executor_;
   int64_t max_rows_;
   std::chrono::microseconds delay_;
   BatchObserver observe_;
-  int threads_per_prediction_;
-  std::mutex mutex_;
   std::map<const ServedModel*, Queue> queues_;  // by the served model object (a reload is a new one)
 };
 

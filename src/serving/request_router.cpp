@@ -117,9 +117,10 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         return refused;
       }
     }
-    // On a compute thread: encode, then predict in a batch with whatever else waits for this
-    // model, then watch, coarsen and answer.
-    compute = [this, served, decoded, o, monitored](const Finish& finish) mutable {
+    // On the serving thread (or, for a large request, a pool thread): encode, then predict
+    // in a batch with whatever else waits for this model, then watch, coarsen and answer.
+    compute = [this, served, decoded, o, monitored](PredictionBatcher& batcher, bool alone,
+                                                   const Finish& finish) mutable {
       auto fail = [o, finish](const std::exception_ptr& error) mutable {
         try {
           std::rethrow_exception(error);
@@ -140,27 +141,28 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
       }
       // The monitor needs the encoded rows after the batch has taken them; copied only for it.
       auto encoded = monitor_ ? std::make_shared<const Tensor>(rows.x) : nullptr;
-      batcher_.submit(served, std::move(rows),
-                      [this, served, decoded, o, monitored, encoded, finish, fail](
-                          std::exception_ptr error, RowPredictions predictions) mutable {
-                        if (error) return fail(error);
-                        try {
-                          if (monitor_) {
-                            const ExtractionState state = monitor_->observe(
-                                monitored, *encoded, predicted_classes(predictions), served->extraction_alarm_below);
-                            if (state.raised_now) o.extraction_alarm = state.w;
-                          }
-                          InferResponse response = encode_infer_response(*decoded, predictions, *served);
-                          o.body = std::move(response.body);
-                          if (response.binary) {
-                            o.content_type = "application/octet-stream";
-                            o.inference_header_length = response.json_bytes;
-                          }
-                        } catch (...) {
-                          return fail(std::current_exception());
-                        }
-                        finish(o);
-                      });
+      PredictionBatcher::Done done = [this, served, decoded, o, monitored, encoded, finish, fail](
+          std::exception_ptr error, RowPredictions predictions) mutable {
+        if (error) return fail(error);
+        try {
+          if (monitor_) {
+            const ExtractionState state = monitor_->observe(
+                monitored, *encoded, predicted_classes(predictions), served->extraction_alarm_below);
+            if (state.raised_now) o.extraction_alarm = state.w;
+          }
+          InferResponse response = encode_infer_response(*decoded, predictions, *served);
+          o.body = std::move(response.body);
+          if (response.binary) {
+            o.content_type = "application/octet-stream";
+            o.inference_header_length = response.json_bytes;
+          }
+        } catch (...) {
+          return fail(std::current_exception());
+        }
+        finish(o);
+      };
+      if (alone) batcher.predict_alone(served, std::move(rows), done);
+      else batcher.submit(served, std::move(rows), std::move(done));
     };
     return o;
   } catch (const RequestError& e) {

@@ -3,10 +3,13 @@
 // stop gracefully. I/O threads never predict: predictions run on the compute pool.
 #include "citadel/serving/server.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "citadel/core/threads.hpp"
 #include "citadel/core/utc_time.hpp"
 #include "server_internals.hpp"
 
@@ -21,11 +24,17 @@ Server::Impl::Impl(std::vector<ServedModel> models, std::optional<TokenStore> to
       loader_(std::move(loader)),
       monitor_(options_.extraction_monitor ? std::make_unique<ExtractionMonitor>(*options_.extraction_monitor) : nullptr),
       tls_(options_.tls_certificate.empty() ? nullptr : tls_context(options_)),
+      loops_([this] {
+        std::vector<std::unique_ptr<EventLoop>> loops;
+        for (int i = 0; i < std::max(1, options_.threads); ++i)
+          loops.push_back(std::make_unique<EventLoop>(
+              options_.max_batch_rows, options_.batch_delay,
+              [this](const std::string& model, int64_t requests, int64_t) { metrics_.record_batch(model, requests); }));
+        return loops;
+      }()),
+      io_(loops_.front()->io),
       acceptor_(io_),
-      compute_(static_cast<size_t>(std::max(1, options_.compute_threads))),
-      batcher_(compute_, options_.max_batch_rows, options_.batch_delay,
-               [this](const std::string& model, int64_t requests, int64_t) { metrics_.record_batch(model, requests); },
-               options_.threads_per_prediction) {}
+      large_requests_(static_cast<size_t>(std::max(1, options_.threads))) {}
 
 uint16_t Server::Impl::start() {
   const tcp::endpoint endpoint(net::ip::make_address(options_.host), options_.port);
@@ -36,7 +45,11 @@ uint16_t Server::Impl::start() {
   port_ = acceptor_.local_endpoint().port();
   accept();
   usage_saver_ = std::thread([this] { save_usage_periodically(); });
-  for (int i = 0; i < std::max(1, options_.io_threads); ++i) threads_.emplace_back([this] { io_.run(); });
+  for (auto& loop : loops_)
+    loop->thread = std::thread([this, &loop = *loop] {
+      set_thread_local_num_threads(options_.threads_per_prediction);
+      loop.io.run();
+    });
   return port_;
 }
 
@@ -50,10 +63,10 @@ void Server::Impl::stop() {
     std::unique_lock lock(flight_mutex_);
     flight_done_.wait_for(lock, std::chrono::seconds(10), [this] { return in_flight_ == 0; });
   }
-  io_.stop();
-  for (std::thread& t : threads_) t.join();
-  threads_.clear();
-  compute_.join();
+  for (auto& loop : loops_) loop->io.stop();
+  for (auto& loop : loops_)
+    if (loop->thread.joinable()) loop->thread.join();
+  large_requests_.join();
   {
     std::lock_guard lock(saver_mutex_);
     saver_stopping_ = true;
@@ -184,11 +197,7 @@ void Server::Impl::save_usage_periodically() {
 }
 
 void Server::Impl::accept() {
-  // A strand keeps a session's handlers in order across I/O threads; one I/O thread does
-  // that by itself, and a strand's dispatch costs on every handler.
-  const net::any_io_executor executor =
-      options_.io_threads > 1 ? net::any_io_executor(net::make_strand(io_)) : net::any_io_executor(io_.get_executor());
-  acceptor_.async_accept(executor, [this](beast::error_code ec, tcp::socket socket) {
+  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
       return accept();
@@ -208,10 +217,43 @@ void Server::Impl::accept() {
         held->close(ignored);
       });
     } else {
-      if (tls_) std::make_shared<TlsSession>(std::move(socket), *this, address)->start();
-      else std::make_shared<PlainSession>(std::move(socket), *this, address)->start();
+      serve_on_least_busy_loop(std::move(socket), address);
     }
     accept();
+  });
+}
+
+// The connection moves to the loop with fewest sessions, which takes it over (its
+// descriptor registered there) and serves it from then on, on that thread alone.
+void Server::Impl::serve_on_least_busy_loop(tcp::socket socket, const std::string& address) {
+  EventLoop* chosen = loops_.front().get();
+  for (auto& loop : loops_)
+    if (loop->connections.load() < chosen->connections.load()) chosen = loop.get();
+  beast::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  // Closed unless the loop takes it: a loop that stopped first drops the handler, not the descriptor.
+  struct Descriptor {
+    int fd = -1;
+    ~Descriptor() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  auto descriptor = std::make_shared<Descriptor>();
+  descriptor->fd = ec ? -1 : socket.release(ec);
+  if (ec || descriptor->fd < 0) return release_connection(address);
+  ++chosen->connections;
+  net::post(chosen->io, [this, chosen, protocol, descriptor, address] {
+    tcp::socket mine(chosen->io);
+    beast::error_code assign_error;
+    mine.assign(protocol, descriptor->fd, assign_error);
+    if (!assign_error) mine.non_blocking(true, assign_error);  // release() made it blocking again
+    if (assign_error) {
+      --chosen->connections;
+      return release_connection(address);
+    }
+    descriptor->fd = -1;  // the socket owns it now
+    if (tls_) std::make_shared<TlsSession>(std::move(mine), *this, *chosen, address)->start();
+    else std::make_shared<PlainSession>(std::move(mine), *this, *chosen, address)->start();
   });
 }
 

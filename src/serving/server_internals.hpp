@@ -50,10 +50,11 @@ struct Outcome {
   std::optional<double> extraction_alarm;  // raised by this request: the W that raised it
 };
 Outcome answer(const std::string& body);
-// An admitted inference's work, run on a compute thread; it calls `finish` once, on a
-// compute thread, with the answer.
+// An admitted inference's work: encoding its rows, predicting them with `batcher` (in a
+// batch, or `alone` at once), answering. It calls `finish` once with the answer, on the
+// thread that predicted.
 using Finish = std::function<void(Outcome)>;
-using Compute = std::function<void(const Finish&)>;
+using Compute = std::function<void(PredictionBatcher& batcher, bool alone, const Finish&)>;
 Outcome failure(int status, const std::string& message, const std::string& rejection);
 
 // The served models by name. A request holds its model by shared_ptr, so a reload that
@@ -96,6 +97,20 @@ class Metrics {
   std::map<std::string, std::pair<int64_t, int64_t>> batches_;  // model: batches, requests in them
 };
 
+// A serving thread: an event loop of its own that reads, decodes, predicts (in batches, on
+// this thread) and answers the connections it was given. Nothing passes between threads
+// on a request's way unless it is too large to batch.
+struct EventLoop {
+  EventLoop(int64_t max_batch_rows, std::chrono::microseconds batch_delay, PredictionBatcher::BatchObserver observe)
+      : io(1), batcher(io.get_executor(), max_batch_rows, batch_delay, std::move(observe)) {}
+  net::io_context io;  // run by one thread only
+  // Keeps run() running while the loop has no connection yet (stop() stops it).
+  net::executor_work_guard<net::io_context::executor_type> keep_running = net::make_work_guard(io);
+  PredictionBatcher batcher;
+  std::atomic<int> connections{0};  // sessions on this loop, to give a new one to the least busy
+  std::thread thread;
+};
+
 class Server::Impl {
  public:
   Impl(std::vector<ServedModel> models, std::optional<TokenStore> tokens, std::string usage_path,
@@ -109,7 +124,7 @@ class Server::Impl {
   // --- for sessions ---
   const ServerOptions& options() const { return options_; }
   net::ssl::context* tls() { return tls_.get(); }  // null: plain HTTP
-  net::thread_pool& compute() { return compute_; }
+  net::thread_pool& large_requests() { return large_requests_; }
   bool stopping() const { return stopped_; }
   void begin_request();
   void end_request();
@@ -122,6 +137,7 @@ class Server::Impl {
 
  private:
   void accept();
+  void serve_on_least_busy_loop(tcp::socket socket, const std::string& address);
   void save_usage_periodically();
   void forget_failures(const std::string& address);
   Outcome metrics_page(const Request& request);
@@ -143,15 +159,15 @@ class Server::Impl {
   ModelLoader loader_;
   std::unique_ptr<ExtractionMonitor> monitor_;  // null when monitoring is off
   std::unique_ptr<net::ssl::context> tls_;      // null without --tls-cert
-  net::io_context io_;
+  // Declared after what sessions use: a loop's io_context destroys the sessions it holds.
+  std::vector<std::unique_ptr<EventLoop>> loops_;
+  net::io_context& io_;  // the first loop's: it accepts, and catches the signals
   tcp::acceptor acceptor_;
-  net::thread_pool compute_;
-  PredictionBatcher batcher_;  // after compute_, whose threads it posts to
+  net::thread_pool large_requests_;  // predictions of more than max_batch_rows rows
   std::thread usage_saver_;  // saves the usage every second (save_usage_periodically)
   std::mutex saver_mutex_;
   std::condition_variable saver_wake_;
   bool saver_stopping_ = false;
-  std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
 };
@@ -161,7 +177,7 @@ class Server::Impl {
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, Server::Impl& server, std::string address);
+  Session(tcp::socket socket, Server::Impl& server, EventLoop& loop, std::string address);
   ~Session();
   void start();
 
@@ -179,6 +195,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Server::Impl& server_;
+  EventLoop& loop_;
   std::string address_, target_;
   bool keep_alive_ = true, must_close_ = false;
   bool answering_ = false;  // a request counted in flight until its answer is written

@@ -567,10 +567,11 @@ TEST(Serve, HttpsServesVerifiedClientsOnly) {
 }
 
 // Dynamic batching: 16 clients sending different rows at once are predicted in shared
-// passes (counted in /metrics), and each gets exactly its own rows' predictions.
-TEST(Serve, ConcurrentRequestsArePredictedTogetherEachGettingItsOwnRows) {
+// passes (counted in /metrics), and each gets exactly its own rows' predictions; with
+// several serving threads, each batches the connections it was given.
+void expect_concurrent_requests_batched(int threads) {
   ServerOptions options;
-  options.compute_threads = 1;
+  options.threads = threads;
   options.batch_delay = std::chrono::microseconds(20'000);
   Running r = start({{}}, "full", options);
   const SavedModel model = load_saved_model(pima_model().string());
@@ -615,4 +616,38 @@ TEST(Serve, ConcurrentRequestsArePredictedTogetherEachGettingItsOwnRows) {
   const int64_t batches = counter("citadel_prediction_batches_total");
   EXPECT_GT(batches, 0);
   EXPECT_LE(batches, kClients * kRounds / 2) << "requests waiting together were not batched";
+}
+
+TEST(Serve, ConcurrentRequestsArePredictedTogetherEachGettingItsOwnRows) { expect_concurrent_requests_batched(1); }
+
+TEST(Serve, EachServingThreadBatchesItsOwnConnections) { expect_concurrent_requests_batched(2); }
+
+// A request of more rows than one batch holds is predicted alone on the pool for large
+// requests, not on a serving thread, and answers every row; small requests sent while it
+// runs are answered too.
+TEST(Serve, RequestsLargerThanABatchArePredictedAloneAndWhole) {
+  ServerOptions options;
+  options.threads = 1;
+  options.max_batch_rows = 4;
+  Running r = start({{}}, "full", options);
+  const SavedModel model = load_saved_model(pima_model().string());
+  std::string csv = "NumTimesPrg,PlGlcConc,BloodP,SkinThick,TwoHourSerIns,BMI,DiPedFunc,Age\n";
+  for (int row = 0; row < 500; ++row) csv += kTwoRows;  // rows alternate as infer_body's do
+  const RowPredictions expected = model.predict_rows(parse_csv(csv, "rows"));
+  std::atomic<int> small_ok{0};
+  std::thread small([&] {
+    for (int i = 0; i < 10; ++i)
+      small_ok += http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(2), r.tokens[0])).status == 200;
+  });
+  const HttpAnswer answer = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(1000), r.tokens[0]));
+  small.join();
+  ASSERT_EQ(answer.status, 200) << answer.body.substr(0, 200);
+  const json response = json::parse(answer.body);
+  ASSERT_EQ(response["outputs"][0]["shape"], (json{1000, 2}));
+  for (int i = 0; i < 2000; ++i)
+    ASSERT_NEAR(response["outputs"][0]["data"][i].get<double>(), expected.probabilities[i], 1e-6) << i;
+  EXPECT_EQ(response["outputs"][1]["data"], json(expected.labels));
+  EXPECT_EQ(small_ok.load(), 10);
+  const std::string page = http_exchange(r.port, http_request("GET", "/metrics", "", r.tokens[0])).body;
+  EXPECT_NE(page.find("citadel_batched_requests_total{model=\"pima\"} 11"), std::string::npos) << page;
 }

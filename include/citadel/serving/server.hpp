@@ -22,12 +22,15 @@ namespace citadel::serving {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8000;  // 0: any free port (start() says which)
-  int io_threads = 1;
-  int compute_threads = 2;
-  int threads_per_prediction = 1;  // the compute threads are the parallelism
-  // Dynamic batching: requests for one model waiting for a compute thread together are
+  // Serving threads: each an event loop that reads, decodes, predicts and answers the
+  // connections it is given (new ones go to the one with fewest); requests of more than
+  // max_batch_rows rows predict on a pool of as many threads instead, so that no loop
+  // stalls on one.
+  int threads = 2;
+  int threads_per_prediction = 1;  // the serving threads are the parallelism
+  // Dynamic batching: requests for one model read together by one serving thread are
   // predicted in one pass, up to this many rows; each waits at most batch_delay for others
-  // (0: only for those already waiting, so a lone request is never held back).
+  // (0: only for those read in the same turn of the loop, so a lone request is never held back).
   int64_t max_batch_rows = 64;
   std::chrono::microseconds batch_delay{0};
   size_t max_body_bytes = size_t{4} << 20;
