@@ -4,7 +4,7 @@
 // a hang or undefined behaviour.
 #include <cstddef>
 #include <cstdint>
-#include <future>
+#include <optional>
 #include <string_view>
 
 #include "../src/serving/server_internals.hpp"
@@ -44,10 +44,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Compute compute;
   try {
     Outcome outcome = server().route(parser.get(), "fuzz", compute);
-    if (compute) {  // the prediction, batched on the compute pool: wait for its answer
-      std::promise<Outcome> answered;
-      compute([&answered](Outcome result) { answered.set_value(std::move(result)); });
-      outcome = answered.get_future().get();
+    if (compute) {  // the prediction, batched as a serving thread batches it: run its loop until answered
+      static net::io_context loop(1);
+      static PredictionBatcher batcher(loop.get_executor(), server().options().max_batch_rows,
+                                       server().options().batch_delay, {});
+      std::optional<Outcome> answered;
+      compute(batcher, false, [&answered](Outcome result) { answered = std::move(result); });
+      loop.restart();
+      loop.run();
+      if (!answered) __builtin_trap();  // every admitted request gets its answer
+      outcome = std::move(*answered);
     }
   } catch (const citadel::Error&) {
     __builtin_trap();  // the router answers every refusal itself; nothing may escape it
