@@ -103,11 +103,13 @@ class Metrics {
 struct EventLoop {
   EventLoop(int64_t max_batch_rows, std::chrono::microseconds batch_delay, PredictionBatcher::BatchObserver observe)
       : io(1), batcher(io.get_executor(), max_batch_rows, batch_delay, std::move(observe)) {}
+  // In this order: sessions that die with the batcher's queues or the io_context's handlers
+  // still count themselves out here, and their sockets leave a reactor that still exists.
+  std::atomic<int> connections{0};  // sessions on this loop, to give a new one to the least busy
   net::io_context io;  // run by one thread only
   // Keeps run() running while the loop has no connection yet (stop() stops it).
   net::executor_work_guard<net::io_context::executor_type> keep_running = net::make_work_guard(io);
   PredictionBatcher batcher;
-  std::atomic<int> connections{0};  // sessions on this loop, to give a new one to the least busy
   std::thread thread;
 };
 
