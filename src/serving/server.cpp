@@ -1,6 +1,6 @@
-// The server's life: listen, accept within the connection caps, save the usage every
-// second, reload models on request (each verified before it replaces the one serving),
-// stop gracefully. I/O threads never predict: predictions run on the compute pool.
+// The server's life: listen, accept within the connection caps and hand each connection
+// to the serving thread with fewest, save the usage every second, reload models on request
+// (each verified before it replaces the one serving), stop gracefully.
 #include "citadel/serving/server.hpp"
 
 #include <unistd.h>
