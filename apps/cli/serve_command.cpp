@@ -20,7 +20,7 @@ struct ServeFlags {
   bool no_auth = false, allow_unsigned = false;
   KeyFlags keys;
   serving::ServerOptions server;
-  int64_t header_timeout_ms = 10'000, body_timeout_ms = 30'000, idle_timeout_ms = 30'000;
+  int64_t header_timeout_ms = 10'000, body_timeout_ms = 30'000, idle_timeout_ms = 30'000, compute_timeout_ms = 30'000;
   bool no_extraction_monitor = false;
   int64_t batch_delay_us = 0;
   std::vector<std::string> extraction_alarm_below;  // NAME=W, or W for every model
@@ -91,6 +91,7 @@ int run_serve(ServeFlags& s) {
   s.server.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
   s.server.body_timeout = std::chrono::milliseconds(s.body_timeout_ms);
   s.server.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
+  s.server.compute_timeout = std::chrono::milliseconds(s.compute_timeout_ms);
   s.server.batch_delay = std::chrono::microseconds(s.batch_delay_us);
   CITADEL_CHECK(s.server.tls_certificate.empty() == s.server.tls_private_key.empty(), ValueError,
                 "serve: --tls-cert and --tls-key go together");
@@ -161,6 +162,11 @@ Command add_serve_command(CLI::App& app) {
   command->add_option("--idle-timeout-ms", s.idle_timeout_ms, "How long a kept-alive connection may idle")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}));
+  command->add_option("--compute-timeout-ms", s.compute_timeout_ms,
+                      "Time from admission to the answer for a request predicted on the pool (more than --max-batch "
+                      "rows): past it, 504, and not computed if not started")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}));
   command->add_option("--max-batch", s.server.max_batch_rows,
                       "Most rows predicted in one pass when requests for a model wait together")
       ->capture_default_str()

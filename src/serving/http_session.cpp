@@ -111,10 +111,28 @@ void Session<Stream>::handle() {
   auto self = this->shared_from_this();
   if (outcome.rows <= server_.options().max_batch_rows)  // batched and predicted on this loop
     return compute(loop_.batcher, false, [self](Outcome result) { self->respond(result); });
-  net::post(server_.large_requests(), [self, compute = std::move(compute)]() {
+  // On the pool: answered when it is done or, past the compute deadline, with a 504 then
+  // (the result that comes later is dropped; one that has not started by then never does).
+  const uint64_t id = ++requests_;
+  awaiting_ = id;
+  compute_timer_ = std::make_shared<net::steady_timer>(stream_.get_executor(), server_.options().compute_timeout);
+  compute_timer_->async_wait([self, id, late = outcome](const beast::error_code& ec) mutable {
+    if (ec || self->awaiting_ != id) return;
+    self->awaiting_ = 0;
+    late.status = 504, late.rejection = "deadline";
+    late.body = error_json("the prediction took longer than the compute deadline of " +
+                           std::to_string(self->server_.options().compute_timeout.count()) + " ms");
+    self->respond(late);
+  });
+  net::post(server_.large_requests(), [self, id, compute = std::move(compute)]() {
     set_thread_local_num_threads(self->server_.options().threads_per_prediction);
-    compute(self->loop_.batcher, true, [self](Outcome result) {
-      net::post(self->stream_.get_executor(), [self, result = std::move(result)]() { self->respond(result); });
+    compute(self->loop_.batcher, true, [self, id](Outcome result) {
+      net::post(self->stream_.get_executor(), [self, id, result = std::move(result)]() {
+        if (self->awaiting_ != id) return;  // answered 504 already
+        self->awaiting_ = 0;
+        self->compute_timer_->cancel();
+        self->respond(result);
+      });
     });
   });
 }

@@ -119,8 +119,14 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
     }
     // On the serving thread (or, for a large request, a pool thread): encode, then predict
     // in a batch with whatever else waits for this model, then watch, coarsen and answer.
-    compute = [this, served, decoded, o, monitored](PredictionBatcher& batcher, bool alone,
-                                                   const Finish& finish) mutable {
+    const auto admitted = std::chrono::steady_clock::now();
+    compute = [this, served, decoded, o, monitored, admitted](PredictionBatcher& batcher, bool alone,
+                                                             const Finish& finish) mutable {
+      if (std::chrono::steady_clock::now() - admitted > options_.compute_timeout) {  // answered 504 already
+        o.status = 504, o.body = error_json("the compute deadline passed before the prediction started"),
+        o.rejection = "deadline";
+        return finish(o);
+      }
       auto fail = [o, finish](const std::exception_ptr& error) mutable {
         try {
           std::rethrow_exception(error);

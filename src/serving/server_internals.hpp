@@ -201,6 +201,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string address_, target_;
   bool keep_alive_ = true, must_close_ = false;
   bool answering_ = false;  // a request counted in flight until its answer is written
+  uint64_t requests_ = 0, awaiting_ = 0;  // requests sent to the pool; the one whose answer is awaited (0: none)
+  std::shared_ptr<net::steady_timer> compute_timer_;  // that one's compute deadline
   unsigned version_ = 11;
   std::chrono::steady_clock::time_point started_;
 };

@@ -651,3 +651,42 @@ TEST(Serve, RequestsLargerThanABatchArePredictedAloneAndWhole) {
   const std::string page = http_exchange(r.port, http_request("GET", "/metrics", "", r.tokens[0])).body;
   EXPECT_NE(page.find("citadel_batched_requests_total{model=\"pima\"} 11"), std::string::npos) << page;
 }
+
+// The compute deadline: a large request still predicting when it passes is answered 504 at
+// the deadline, and one queued behind it on the pool is answered 504 too and never
+// computed (one prediction pass counted, not two).
+TEST(Serve, ComputeDeadlineAnswers504AndSkipsWorkNotStarted) {
+  ServedModel slow = served();
+  slow.model.model = Sequential();  // the Pima schema and scaling, with a network slow to predict
+  slow.model.model.add(Dense(1024, {.input_dim = 8, .activation = "relu"}));
+  slow.model.model.add(Dense(1024, {.activation = "relu"}));
+  slow.model.model.add(Dense(1, {.activation = "sigmoid"}));
+  slow.model.model.build(Shape{8});
+  std::vector<ServedModel> models;
+  models.push_back(std::move(slow));
+  ServerOptions options;
+  options.port = 0;
+  options.log_requests = false;
+  options.threads = 1;  // one pool thread: the second large request waits for the first
+  options.max_batch_rows = 4;
+  options.compute_timeout = std::chrono::milliseconds(20);
+  Server server(std::move(models), std::nullopt, "", options);
+  const uint16_t port = server.start();
+  const std::string large = infer_body(10'000);  // about 21 GFLOP: far past 20 ms
+  std::vector<HttpAnswer> answers(2);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c)
+    clients.emplace_back([&, c] { answers[size_t(c)] = http_exchange(port, http_request("POST", "/v2/models/pima/infer", large)); });
+  for (auto& client : clients) client.join();
+  for (const HttpAnswer& answer : answers) {
+    EXPECT_EQ(answer.status, 504) << answer.body.substr(0, 200);
+    EXPECT_NE(answer.body.find("compute deadline"), std::string::npos) << answer.body.substr(0, 200);
+  }
+  // Small requests are predicted on the serving thread, past no deadline of the pool's.
+  EXPECT_EQ(http_exchange(port, http_request("POST", "/v2/models/pima/infer", infer_body(2))).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // the first pass ends, the second is skipped
+  const std::string page = http_exchange(port, http_request("GET", "/metrics")).body;
+  EXPECT_NE(page.find("citadel_prediction_batches_total{model=\"pima\"} 2"), std::string::npos) << page;  // 1 large + 1 small
+  EXPECT_NE(page.find("deadline"), std::string::npos) << page;
+  server.stop();
+}

@@ -40,6 +40,9 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10'000};  // to receive a request's header (slowloris)
   std::chrono::milliseconds body_timeout{30'000};    // to receive its body, and to send the answer
   std::chrono::milliseconds idle_timeout{30'000};    // a kept-alive connection between requests
+  // A request predicted on the pool (more than max_batch_rows rows) is answered 504 once
+  // this has passed since it was admitted, and is not computed if it has not started by then.
+  std::chrono::milliseconds compute_timeout{30'000};
   RequestLimits limits = {};
   bool log_requests = true;  // one JSON line per request on stderr (never the token)
   // Extraction monitoring per token and model (nullopt: off); an alarm is logged and
