@@ -96,7 +96,7 @@ void Session<Stream>::handle() {
   Outcome outcome;
   try {
     outcome = server_.route(request, address_, compute);
-  } catch (const std::exception& e) {  // never out of the I/O thread: that would end the server
+  } catch (const std::exception& e) {  // never out of the serving thread: that would end the server
     compute = nullptr;
     outcome = failure(500, std::string("internal error: ") + e.what(), "error");
   }

@@ -182,7 +182,7 @@ void Server::Impl::finished(const Outcome& o, const std::string& address, const 
 }
 
 // On a thread of its own: writing and syncing the file takes milliseconds (more on a slow
-// disk), which the I/O thread would have spent not serving.
+// disk), which a serving thread would have spent not serving.
 void Server::Impl::save_usage_periodically() {
   std::unique_lock lock(saver_mutex_);
   while (!saver_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return saver_stopping_; })) {
