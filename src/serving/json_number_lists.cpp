@@ -1,7 +1,7 @@
 // The scanner behind claim_number_lists: it follows strings (escapes included) and the
 // nesting of objects and lists so that only a "data" key of an object inside the top-level
-// "inputs" list is claimed; numbers are checked against JSON's grammar before they are
-// converted (std::from_chars, correctly rounded like the general parser's strtod).
+// "inputs" list is claimed; numbers are read by JSON's grammar and correctly rounded, like
+// the general parser's strtod (an exact fast path for short decimals, std::from_chars else).
 #include "json_number_lists.hpp"
 
 #include <algorithm>
