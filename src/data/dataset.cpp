@@ -42,7 +42,27 @@ std::string missing_hint() {
          "split's means with missing = mean (--missing mean)";
 }
 
-Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t label_column, MissingValues missing) {
+// The default bound on encoded rows: the larger of 256 MiB and 16 times the table's text.
+// Numbers encode into about as many bytes as their text; only one-hot columns expand a
+// file, and that expansion is what the bound stops (a small file of many categories).
+int64_t encoded_bytes_limit(const CsvTable& table, int64_t given) {
+  return given > 0 ? given : std::max<int64_t>(int64_t{256} << 20, 16 * table.cells.memory_bytes());
+}
+
+// The widest one-hot column, for the message of an encoding over the bound.
+std::string widest_column(const DataSchema& schema) {
+  size_t widest = 0;
+  for (size_t i = 1; i < schema.categories.size(); ++i)
+    if (schema.categories[i].size() > schema.categories[widest].size()) widest = i;
+  if (schema.categories.empty() || schema.categories[widest].empty()) return "";
+  return detail::concat("; column '", schema.input_columns[widest], "' alone is ", schema.categories[widest].size(),
+                        " one-hot features (fewer categories, or a numeric encoding of it, would shrink it)");
+}
+
+Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t label_column, const EncodeOptions& options) {
+  const MissingValues missing = options.missing;
+  const int64_t row_begin = std::clamp<int64_t>(options.row_begin, 0, table.rows);
+  const int64_t row_end = options.row_end < 0 ? table.rows : std::clamp<int64_t>(options.row_end, row_begin, table.rows);
   std::vector<ColumnPlan> plan;
   int64_t features = 0;
   for (size_t i = 0; i < schema.input_columns.size(); ++i) {
@@ -57,7 +77,7 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
   // First pass: find rows with missing values, and the first one for the message.
   std::vector<unsigned char> row_missing(static_cast<size_t>(table.rows), 0);
   int64_t missing_rows = 0, first_row = -1, first_column = -1;
-  for (int64_t r = 0; r < table.rows; ++r) {
+  for (int64_t r = row_begin; r < row_end; ++r) {
     auto check = [&](int64_t column) {
       if (!is_missing_marker(table.cell(r, column))) return;
       if (!row_missing[r]) ++missing_rows;
@@ -75,31 +95,51 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
   if (missing_rows > 0 && missing == MissingValues::kError)
     throw IoError(detail::concat(table.source, ":", table.lines[first_row], ": column '", table.columns[first_column],
                                  "' has a missing value ('", printable(table.cell(first_row, first_column)), "'); ",
-                                 missing_rows, " of ", table.rows, " rows have missing values", missing_hint()));
+                                 missing_rows, " of ", row_end - row_begin, " rows have missing values", missing_hint()));
 
-  const int64_t kept = missing == MissingValues::kDrop ? table.rows - missing_rows : table.rows;
-  CITADEL_CHECK(kept > 0, IoError, table.source, ": every row has a missing value; nothing is left to use");
+  const int64_t kept = (row_end - row_begin) - (missing == MissingValues::kDrop ? missing_rows : 0);
+  CITADEL_CHECK(kept > 0 || row_end == row_begin, IoError, table.source,
+                ": every row has a missing value; nothing is left to use");
+  // The size is checked before anything is allocated (rows × features floats).
+  const int64_t limit = encoded_bytes_limit(table, options.max_encoded_bytes);
+  const double bytes = double(kept) * double(features + 1) * sizeof(float);
+  CITADEL_CHECK(bytes <= double(limit), IoError, table.source, ": encoding its ", kept, " rows as ", features,
+                " features takes ", static_cast<int64_t>(bytes / double(1 << 20)), " MiB, more than the limit of ",
+                limit >> 20, " MiB", widest_column(schema), "; raise the limit with max_encoded_bytes (CLI: "
+                "--max-encoded-mb) if the machine has the memory");
   Dataset data;
   data.schema = schema;
-  data.dropped_rows = table.rows - kept;
+  data.dropped_rows = (row_end - row_begin) - kept;
   data.x = Tensor(Shape{kept, features});
   if (label_column >= 0) data.y = Tensor(Shape{kept, 1});
+  data.missing_cells.assign(plan.size(), 0);
+  data.unseen_categories.assign(plan.size(), 0);
   std::map<std::string, int64_t, std::less<>> class_index;  // found by string_view
   for (size_t i = 0; i < schema.classes.size(); ++i) class_index[schema.classes[i]] = static_cast<int64_t>(i);
 
   int64_t out = 0;
-  for (int64_t r = 0; r < table.rows; ++r) {
+  for (int64_t r = row_begin; r < row_end; ++r) {
     if (row_missing[r] && missing == MissingValues::kDrop) continue;
     float* row = data.x.data() + out * features;
-    for (const auto& column : plan) {
+    for (size_t c = 0; c < plan.size(); ++c) {
+      const ColumnPlan& column = plan[c];
       const std::string_view cell = table.cell(r, column.file_column);
       if (column.categories) {
         const auto found = column.category_index.find(cell);
-        if (found != column.category_index.end()) row[column.first_feature + found->second] = 1.0f;
+        if (found != column.category_index.end()) {
+          row[column.first_feature + found->second] = 1.0f;
+        } else if (!is_missing_marker(cell)) {
+          CITADEL_CHECK(!options.unseen_categories_are_errors, ValueError, table.source, ":", table.lines[r], ":",
+                        column.file_column + 1, ": column '", table.columns[column.file_column], "': category '",
+                        printable(cell), "' was not among the ", column.categories->size(),
+                        " the model was trained on");
+          ++data.unseen_categories[c];
+        }
         continue;  // unseen or missing categories stay all-zero
       }
       if (is_missing_marker(cell)) {
         row[column.first_feature] = std::numeric_limits<float>::quiet_NaN();
+        ++data.missing_cells[c];
         continue;
       }
       const auto value = parse_number(cell);
@@ -157,8 +197,22 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
   const auto width = static_cast<int64_t>(table.columns.size());
   CITADEL_CHECK(width >= 2, ValueError, table.source, ": the data needs at least one feature column and a label column, got ",
                 width, " column(s)");
-  const int64_t label = options.label.empty() ? width - 1 : table.column_index(options.label);
+  const DeclaredSchema* declared = options.declared;
+  std::string label_name = options.label;
+  if (label_name.empty() && declared && declared->label) {
+    CITADEL_CHECK(table.find_column(*declared->label) >= 0, ValueError, table.source, ": has no column '",
+                  *declared->label, "', the label ", declared->source, " names");
+    label_name = *declared->label;
+  }
+  const int64_t label = label_name.empty() ? width - 1 : table.column_index(label_name);
   std::set<int64_t> categorical;
+  if (declared)
+    for (const auto& [name, column] : declared->columns) {
+      const int64_t index = table.find_column(name);
+      CITADEL_CHECK(index >= 0, ValueError, declared->source, ": declares a column '", name, "' that ", table.source,
+                    " does not have");
+      if (column.categorical() && index != label) categorical.insert(index);
+    }
   for (const auto& name : options.categorical) {
     const int64_t column = table.column_index(name);
     CITADEL_CHECK(column != label, ValueError, table.source, ": '", table.columns[column],
@@ -173,6 +227,11 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
     if (c == label) continue;
     schema.input_columns.push_back(table.columns[c]);
     std::set<std::string> seen;
+    const DeclaredColumn* stated = declared ? declared->column(table.columns[c]) : nullptr;
+    if (categorical.count(c) && stated && stated->categorical()) {
+      schema.categories.push_back(stated->categories);  // the declared order, not learned
+      continue;
+    }
     if (categorical.count(c)) {
       auto learn = [&](int64_t r) {
         CITADEL_CHECK(r >= 0 && r < table.rows, ValueError, table.source, ": vocabulary row ", r, " is not in the table");
@@ -191,7 +250,9 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
     }
     schema.categories.push_back(sorted_names(seen));
   }
-  if (options.label_type == LabelType::kClasses) {
+  if (options.label_type == LabelType::kClasses && declared && !declared->classes.empty()) {
+    schema.classes = declared->classes;
+  } else if (options.label_type == LabelType::kClasses) {
     std::set<std::string> classes;
     for (int64_t r = 0; r < table.rows; ++r)
       if (!is_missing_marker(table.cell(r, label))) classes.emplace(table.cell(r, label));
@@ -203,15 +264,27 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
                   "); a classifier needs at least two");
     schema.classes = sorted_names(classes);
   }
-  return encode_rows(table, schema, label, options.missing);
+  Dataset data = encode_rows(table, schema, label, {.missing = options.missing,
+                                                   .max_encoded_bytes = options.max_encoded_bytes});
+  if (options.label_type == LabelType::kValues && declared && declared->label_min)
+    for (int64_t r = 0; r < data.y.numel(); ++r) {
+      const float clamped = std::clamp(data.y[r], float(*declared->label_min), float(*declared->label_max));
+      data.clamped_labels += clamped != data.y[r];
+      data.y[r] = clamped;
+    }
+  return data;
 }
 
-Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing) {
+Dataset encode(const CsvTable& table, const DataSchema& schema, const EncodeOptions& options) {
   const int64_t label = table.find_column(schema.label);
   for (const auto& column : schema.input_columns)
     CITADEL_CHECK(table.find_column(column) >= 0, ValueError, table.source, ": has no column '", column,
                   "', which the model was trained on");
-  return encode_rows(table, schema, label, missing);
+  return encode_rows(table, schema, label, options);
+}
+
+Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing) {
+  return encode(table, schema, EncodeOptions{.missing = missing});
 }
 
 }  // namespace citadel

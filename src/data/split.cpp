@@ -1,4 +1,5 @@
-// Stratified splitting: group rows by label, shuffle each group with the seed, cut.
+// Stratified splitting: group rows by label, shuffle each group with the seed, cut; and
+// splitting by each row's own hash.
 #include "citadel/data/split.hpp"
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <string>
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
@@ -17,7 +19,52 @@ void shuffle(std::vector<int64_t>& items, Rng& rng) {
   for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
 }
 
+// splitmix64's finalizer: every input bit affects every output bit.
+uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
+
+uint64_t row_hash(std::string_view bytes, uint64_t seed) {
+  uint64_t h = mix(seed ^ 0x9e3779b97f4a7c15ull) ^ bytes.size();
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    h = mix(h ^ word) + 0x9e3779b97f4a7c15ull;
+  }
+  uint64_t tail = 0;
+  if (i < bytes.size()) std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  return mix(h ^ tail ^ (uint64_t(bytes.size() - i) << 56));
+}
+
+SplitIndices split_by_row_hash(std::span<const uint64_t> row_hashes, double test_fraction) {
+  CITADEL_CHECK(test_fraction > 0.0 && test_fraction < 1.0, ValueError,
+                "split_by_row_hash: test fraction must lie in (0, 1), got ", test_fraction);
+  // Compared as integers: fraction · 2⁶⁴, exact enough for any fraction given in decimal.
+  const auto threshold = static_cast<uint64_t>(std::ldexp(test_fraction, 64));
+  SplitIndices split;
+  for (size_t i = 0; i < row_hashes.size(); ++i)
+    (row_hashes[i] < threshold ? split.test : split.train).push_back(static_cast<int64_t>(i));
+  return split;
+}
+
+SplitIndices split_rows_by_hash(ConstTensorView x, ConstTensorView y, double test_fraction, uint64_t seed) {
+  CITADEL_CHECK(x.rank() >= 1 && y.rank() >= 1 && x.shape(0) == y.shape(0), ShapeError,
+                "split_rows_by_hash: x ", x.shape(), " and y ", y.shape(), " need the same number of rows");
+  const int64_t rows = x.shape(0), x_row = rows ? x.numel() / rows : 0, y_row = rows ? y.numel() / rows : 0;
+  std::vector<uint64_t> hashes(static_cast<size_t>(rows));
+  std::string bytes;
+  for (int64_t r = 0; r < rows; ++r) {
+    bytes.assign(reinterpret_cast<const char*>(x.data() + r * x_row), sizeof(float) * size_t(x_row));
+    bytes.append(reinterpret_cast<const char*>(y.data() + r * y_row), sizeof(float) * size_t(y_row));
+    hashes[static_cast<size_t>(r)] = row_hash(bytes, seed);
+  }
+  return split_by_row_hash(hashes, test_fraction);
+}
 
 SplitIndices train_test_split(ConstTensorView y, double test_fraction, uint64_t seed, bool stratify) {
   CITADEL_CHECK(test_fraction > 0.0 && test_fraction < 1.0, ValueError,

@@ -12,6 +12,7 @@
 
 #include "citadel/core/tensor.hpp"
 #include "citadel/data/csv.hpp"
+#include "citadel/data/declared_schema.hpp"
 
 namespace citadel {
 
@@ -36,6 +37,28 @@ struct DatasetOptions {
   // When set, categories are learned from these table rows only (the training rows, so
   // the vocabulary reveals nothing of held-out rows); others' unseen values encode as zeros.
   std::optional<std::vector<int64_t>> vocabulary_rows = std::nullopt;
+  // What is known of the data from outside its rows: when set, a column it gives categories
+  // is categorical with exactly those (in that order; other values encode as zeros), the
+  // label's classes are its classes (a row with another label is an error), its label name
+  // is the label unless `label` is given, and a regression label is clamped into its range.
+  // Nothing of the encoding is then learned from the rows (what private training needs).
+  const DeclaredSchema* declared = nullptr;
+  // The encoded rows' size is checked before they are allocated (see EncodeOptions).
+  int64_t max_encoded_bytes = 0;
+};
+
+struct EncodeOptions {
+  MissingValues missing = MissingValues::kError;
+  // Only the table's rows [row_begin, row_end) (row_end −1: to the end), so that a large
+  // file is encoded a slice at a time (predicting, say); missing values are judged in it.
+  int64_t row_begin = 0, row_end = -1;
+  // A category the schema does not know is an error naming its cell instead of a row of
+  // zeros (counted in Dataset::unseen_categories).
+  bool unseen_categories_are_errors = false;
+  // Encoded rows take rows × features floats, checked before allocating: at most this many
+  // bytes, 0 meaning the larger of 256 MiB and 16 times the table's text (numbers encode
+  // into about their text's size; a one-hot column of many categories is what expands).
+  int64_t max_encoded_bytes = 0;
 };
 
 // What a training file taught: its columns, categories and classes.
@@ -59,6 +82,10 @@ struct Dataset {
   std::vector<int64_t> lines;       // the source line of each row
   std::vector<int64_t> table_rows;  // the table row each row came from
   int64_t dropped_rows = 0;    // rows left out for missing values (kDrop)
+  // Per input column (schema.input_columns' order): the cells kept as missing (NaN, for
+  // imputation) and the categories the schema does not know (encoded as zeros).
+  std::vector<int64_t> missing_cells, unseen_categories;
+  int64_t clamped_labels = 0;  // regression labels clamped into the declared range
 };
 
 // Learns the schema from `table` and encodes it.
@@ -66,6 +93,7 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options = {});
 // Encodes another file with a schema learned before: its columns are found by name (the
 // label may be absent); categories never seen become all-zero one-hot rows.
 Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing);
+Dataset encode(const CsvTable& table, const DataSchema& schema, const EncodeOptions& options);
 
 // "", "?", "NA", "N/A", "NaN", "nan", "null", "NULL", "None" mark a missing value.
 bool is_missing_marker(std::string_view cell);
