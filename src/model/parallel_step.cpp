@@ -29,10 +29,13 @@ double Sequential::State::parallel_step(const Collective& group, int64_t global_
   }
   group.all_reduce_sum(std::span<double>(&loss_sum, 1));
   const double loss = global_batch > 0 ? loss_sum / double(global_batch) : 0.0;
-  if (!std::isfinite(loss)) return loss;  // every rank sees it: none steps
+  // Every rank sees the same loss, so none steps; private training steps whatever the loss
+  // (each example's share is bounded in private_gradient).
+  if (!std::isfinite(loss) && !privacy) return loss;
   if (privacy && noise) add_private_noise(*privacy, *noise);  // once, into the sum
   group.all_reduce_sum(params.trainable_grads());
   if (privacy) {
+    if (privacy->observe_noisy_sum && group.is_root()) privacy->observe_noisy_sum(params.trainable_grads());
     private_update(expected_batch);
     return loss;
   }

@@ -3,9 +3,11 @@
 // gradient norm follows (for Dense ‖x_i‖²·‖dz_i‖², Goodfellow 2015's trick); a second pass
 // backpropagates the loss gradient with each example's row scaled by its clipping factor,
 // which yields the sum of the clipped per-example gradients directly.
+#include <algorithm>
 #include <cmath>
 
 #include "citadel/core/error.hpp"
+#include "citadel/data/split.hpp"
 #include "citadel/ops/noise.hpp"
 #include "sequential_state.hpp"
 
@@ -19,8 +21,8 @@ int64_t steps_per_epoch(int64_t rows, int64_t batch_size, bool poisson_sampling)
 double Sequential::State::private_step(ConstTensorView x, ConstTensorView y, const PrivateTraining& privacy,
                                        SecureRng& noise, double expected_batch) {
   const double loss = private_gradient(x, y, privacy);
-  if (!std::isfinite(loss)) return loss;
   add_private_noise(privacy, noise);
+  if (privacy.observe_noisy_sum) privacy.observe_noisy_sum(params.trainable_grads());
   private_update(expected_batch);
   return loss;
 }
@@ -30,8 +32,7 @@ double Sequential::State::private_gradient(ConstTensorView x, ConstTensorView y,
   params.zero_grad();
   if (batch == 0) return 0;
   forward(x, Mode::kTrain);
-  const double loss = loss_value(y, true);
-  if (!std::isfinite(loss)) return loss;
+  const double loss = loss_value(y, true);  // may be infinite: each example's gradient is bounded below
   // Both backward passes in float32: bf16-rounded inputs to the clipped sum would let an
   // example's contribution exceed l2_norm_clip, which the guarantee rests on.
   struct Float32Gradients {
@@ -54,6 +55,22 @@ double Sequential::State::private_gradient(ConstTensorView x, ConstTensorView y,
   }
   example_norms.assign(static_cast<size_t>(batch), 0.0);
   for (auto& layer : layers) layer->add_per_example_squared_norms(example_norms);
+  // An example whose gradient is not finite (an overflowing feature or label) would make
+  // the whole sum NaN even with its row scaled by zero (0 · ∞ in its cached input): it is
+  // left out and the batch recomputed without it, so its share of the sum is exactly 0.
+  if (!std::all_of(example_norms.begin(), example_norms.end(), [](double n) { return std::isfinite(n); })) {
+    std::vector<int64_t> finite;
+    for (int64_t i = 0; i < batch; ++i)
+      if (std::isfinite(example_norms[static_cast<size_t>(i)])) finite.push_back(i);
+    if (finite.empty()) {
+      params.zero_grad();
+      return loss;
+    }
+    Tensor kept_x = take_rows(x, finite), kept_y = take_rows(y, finite);  // a rare path: allocating is fine
+    const double kept_loss = private_gradient(kept_x, kept_y, privacy);
+    forward(x, Mode::kTrain);  // the outputs fit's metrics read are the whole batch's again
+    return kept_loss;
+  }
   // loss_gradient holds ∇ℓ_i / batch per row: scale row i by batch · min(1, C / ‖∇ℓ_i‖).
   const int64_t width = loss_gradient.numel() / batch;
   for (int64_t i = 0; i < batch; ++i) {

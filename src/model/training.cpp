@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "citadel/core/error.hpp"
+#include "citadel/data/split.hpp"
 #include "citadel/model/sequential.hpp"
 #include "data_parallel.hpp"
 #include "progress.hpp"
@@ -131,7 +132,21 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   ConstTensorView train_x = x, train_y = y;
   std::optional<ValidationData> validation = options.validation_data;
   int64_t rows = all_rows;  // training rows, over the whole group
-  if (!validation && options.validation_split > 0) {
+  Tensor hashed_split[4];   // private training's training and validation rows (x, y, x, y)
+  if (!validation && options.validation_split > 0 && options.private_training) {
+    // Under private training a row's side depends on that row alone (a keyed hash of its
+    // values): Keras's cut at a position moves a row across it whenever an earlier row is
+    // added or removed, so neighbouring data sets would train on two different rows.
+    const SplitIndices split = split_rows_by_hash(x, y, options.validation_split, options.seed.value_or(s.rng.seed()));
+    hashed_split[0] = take_rows(x, split.train), hashed_split[1] = take_rows(y, split.train);
+    hashed_split[2] = take_rows(x, split.test), hashed_split[3] = take_rows(y, split.test);
+    rows = parallel ? data_parallel::global_rows(int64_t(split.train.size()), group, "fit") : int64_t(split.train.size());
+    const int64_t held_out = all_rows - rows;
+    CITADEL_CHECK(rows >= 1 && held_out >= 1, ValueError, "fit: validation_split ", options.validation_split, " of ",
+                  all_rows, " rows leaves an empty split");
+    train_x = hashed_split[0], train_y = hashed_split[1];
+    validation = ValidationData{hashed_split[2], hashed_split[3]};
+  } else if (!validation && options.validation_split > 0) {
     const auto split_at = static_cast<int64_t>(double(all_rows) * (1.0 - options.validation_split));
     CITADEL_CHECK(split_at >= 1 && split_at < all_rows, ValueError, "fit: validation_split ",
                   options.validation_split, " of ", all_rows, " rows leaves an empty split");
@@ -291,7 +306,10 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
         s.forward(s.batch_x, Mode::kTrain);
         loss = s.loss_value(s.batch_y, true);
       }
-      if (!std::isfinite(loss)) {  // no update; a callback may end training calmly
+      // Private training steps whatever the loss (each example's share of the update is
+      // clipped, or dropped where it is not finite): stopping on it would end training on
+      // an exact statistic of one private row.
+      if (!std::isfinite(loss) && !privacy) {  // no update; a callback may end training calmly
         for (Callback* callback : callbacks) callback->on_batch_end(step, loss, *this);
         if (s.stop_requested) break;
         throw ValueError(detail::concat(

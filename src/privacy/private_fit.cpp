@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "citadel/core/error.hpp"
+#include "citadel/data/split.hpp"
 #include "citadel/privacy/accountant.hpp"
 
 namespace citadel {
@@ -43,14 +44,23 @@ History fit_private(Sequential& model, ConstTensorView x, ConstTensorView y, Fit
   if (options.communicator) options.communicator->all_reduce_sum(std::span<double>(&global_rows, 1));
   int64_t rows = static_cast<int64_t>(global_rows);
   CITADEL_CHECK(rows > 0, ValueError, "fit_private: no data");
-  if (!options.validation_data && options.validation_split > 0)  // fit() trains on the rest
-    rows = static_cast<int64_t>(double(rows) * (1.0 - options.validation_split));
+  if (!options.validation_data && options.validation_split > 0) {
+    // fit() trains on the rows its validation split leaves (a hash of each row under
+    // private training): counted exactly here, so that the sampling rate the accountant
+    // assumes is the one fit() samples at.
+    const SplitIndices split =
+        split_rows_by_hash(x, y, options.validation_split, options.seed.value_or(model.seed()));
+    double training_rows = double(split.train.size());
+    if (options.communicator) options.communicator->all_reduce_sum(std::span<double>(&training_rows, 1));
+    rows = static_cast<int64_t>(training_rows);
+  }
   const PrivateTrainingPlan plan = plan_private_training(rows, options.batch_size, options.epochs, dp);
   options.private_training = PrivateTraining{.l2_norm_clip = dp.l2_norm_clip,
                                              .noise_multiplier = static_cast<float>(plan.noise_multiplier),
                                              .poisson_sampling = dp.poisson_sampling,
                                              .reproducible = dp.reproducible,
-                                             .record_training_metrics = dp.record_training_metrics};
+                                             .record_training_metrics = dp.record_training_metrics,
+                                             .observe_noisy_sum = dp.observe_noisy_sum};
   options.callbacks.insert(options.callbacks.begin(), PrivacyAccountant(plan.sampling_rate, plan.noise_multiplier,
                                                                         plan.steps_per_epoch, dp.delta));
   return model.fit(x, y, options);

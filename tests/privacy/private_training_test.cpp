@@ -345,3 +345,84 @@ TEST(PrivateTraining, RejectsLayersWithoutPerExampleNormsAndBadOptions) {
   EXPECT_THROW(dense.fit(x, y, {.verbose = 0, .private_training = PrivateTraining{.noise_multiplier = -1.0f}}),
                ValueError);
 }
+
+namespace {
+
+// The noisy sums a DP-SGD run of one epoch of one full fixed batch releases, noise off.
+std::vector<std::vector<float>> observed_sums(const Tensor& x, const Tensor& y, double validation_split = 0) {
+  random::set_seed(5);
+  Sequential model;
+  model.add(Dense(4, {.input_dim = 3, .activation = "tanh"}));
+  model.add(Dense(1));
+  model.compile({.loss = "mse", .optimizer = SGD{.learning_rate = 1e-30f}});
+  std::vector<std::vector<float>> sums;
+  PrivateTraining privacy{.l2_norm_clip = 1.0f, .noise_multiplier = 0.0f, .poisson_sampling = false};
+  privacy.observe_noisy_sum = [&](std::span<const float> sum) { sums.emplace_back(sum.begin(), sum.end()); };
+  model.fit(x, y, {.epochs = 2, .batch_size = 1000, .shuffle = false, .validation_split = validation_split,
+                   .verbose = 0, .seed = 3, .private_training = privacy});
+  return sums;
+}
+
+Tensor rows_of(const std::vector<std::vector<float>>& values) {
+  Tensor t(Shape{int64_t(values.size()), int64_t(values[0].size())});
+  for (size_t r = 0; r < values.size(); ++r)
+    for (size_t c = 0; c < values[r].size(); ++c) t.at(int64_t(r), int64_t(c)) = values[r][c];
+  return t;
+}
+
+}  // namespace
+
+// An example whose loss or gradient overflows (a label of 3e38, a feature of 1e38) must
+// neither end training nor turn the step into NaN: its share of the sum is clipped, or
+// zero where its gradient is not finite — the same sums as without it, within the clip.
+TEST(PrivateTraining, OverflowingExamplesKeepTheStepBounded) {
+  std::vector<std::vector<float>> features, labels;
+  for (int i = 0; i < 20; ++i) {
+    features.push_back({float(i % 5) / 5, float(i % 3) / 3, float(i % 7) / 7});
+    labels.push_back({float(i % 4)});
+  }
+  const auto clean = observed_sums(rows_of(features), rows_of(labels));
+  ASSERT_EQ(clean.size(), 2u);
+  for (const auto& [feature, label] : {std::pair{0.5f, 3e38f}, std::pair{1e38f, 1.0f}}) {
+    auto x = features, y = labels;
+    x.push_back({feature, 0.5f, -feature});
+    y.push_back({label});
+    const auto with_extreme = observed_sums(rows_of(x), rows_of(y));
+    ASSERT_EQ(with_extreme.size(), clean.size()) << "feature " << feature << ", label " << label;
+    for (size_t s = 0; s < clean.size(); ++s) {
+      double distance = 0;
+      for (size_t i = 0; i < clean[s].size(); ++i) {
+        ASSERT_TRUE(std::isfinite(with_extreme[s][i]));
+        distance += std::pow(double(clean[s][i]) - with_extreme[s][i], 2);
+      }
+      EXPECT_LE(std::sqrt(distance), 1.0 + 1e-4) << "feature " << feature << ", label " << label;
+    }
+  }
+}
+
+// Under private training, validation_split keeps a row by a hash of its own values: taking
+// one row away moves no other row between training and validation, so the sums differ by
+// at most one clipped gradient (Keras's cut at a position would move a row across it).
+TEST(PrivateTraining, ValidationSplitMovesNoOtherRow) {
+  // 41 rows: Keras's cut keeps 28 training rows with or without one of them (floor(41 · 0.7)
+  // = floor(40 · 0.7) = 28), so it would move row 28 into training; labels of ±10 make every
+  // gradient large (clipped to norm 1) and of opposite sign between neighbouring rows.
+  std::vector<std::vector<float>> features, labels;
+  for (int i = 0; i < 41; ++i) {
+    features.push_back({float(i % 5) / 5 + 0.01f * i, float(i % 3) / 3, float(i % 7) / 7});
+    labels.push_back({i % 2 ? 10.0f : -10.0f});
+  }
+  const auto all = observed_sums(rows_of(features), rows_of(labels), 0.3);
+  for (const size_t k : {0u, 5u, 17u}) {
+    auto x = features, y = labels;
+    x.erase(x.begin() + std::ptrdiff_t(k));
+    y.erase(y.begin() + std::ptrdiff_t(k));
+    const auto without = observed_sums(rows_of(x), rows_of(y), 0.3);
+    ASSERT_EQ(without.size(), all.size());
+    for (size_t s = 0; s < all.size(); ++s) {
+      double distance = 0;
+      for (size_t i = 0; i < all[s].size(); ++i) distance += std::pow(double(all[s][i]) - without[s][i], 2);
+      EXPECT_LE(std::sqrt(distance), 1.0 + 1e-4) << "row " << k << " removed, step " << s + 1;
+    }
+  }
+}

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "citadel/core/atomic_file.hpp"
 #include "citadel/model/history.hpp"
 
 namespace citadel {
@@ -176,6 +177,9 @@ class LossThreshold final : public Callback {
 struct CSVLoggerOptions {
   char separator = ',';
   bool append = false;  // keep rows already in the file
+  // The file's permissions (citadel/core/atomic_file.hpp): 0600 where the figures are
+  // private data (the training rows' exact loss under DP-SGD).
+  unsigned mode = kDefaultMode;
 };
 
 class CSVLogger final : public Callback {

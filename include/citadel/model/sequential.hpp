@@ -7,6 +7,7 @@
 #include <memory>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,11 @@ struct PrivateTraining {
   // outside what ε covers (as in Opacus). false leaves them out of the History, the
   // progress lines and the callbacks' logs (val_* figures and epsilon remain).
   bool record_training_metrics = true;
+  // Called after each step's noise is added, with the noisy sum of the clipped per-example
+  // gradients over the trainable parameters (before the division by the expected batch and
+  // the optimizer step): the very quantity DP-SGD's analysis releases at every step, so ε
+  // covers what this sees. For white-box audits and tests. On a group, rank 0 sees it.
+  std::function<void(std::span<const float> noisy_sum)> observe_noisy_sum = nullptr;
 };
 
 // Training steps per epoch: ceil(rows / batch_size) for shuffled batches; rows / batch_size

@@ -3,7 +3,9 @@
 // History), and the noise multiplier found from a privacy budget when one is given.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <span>
 
 #include "citadel/model/callbacks.hpp"
 #include "citadel/model/sequential.hpp"
@@ -18,6 +20,7 @@ struct DPSGDOptions {
   bool poisson_sampling = true;
   bool reproducible = false;             // see PrivateTraining::reproducible: NOT private
   bool record_training_metrics = true;  // see PrivateTraining::record_training_metrics
+  std::function<void(std::span<const float>)> observe_noisy_sum = nullptr;  // see PrivateTraining
 };
 
 // Adds "epsilon" (at δ) to each epoch's logs.

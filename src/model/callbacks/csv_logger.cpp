@@ -41,7 +41,7 @@ void CSVLogger::on_epoch_end(int epoch, Logs& logs, Sequential&) {
     row += number;
   }
   rows_ += row + "\n";
-  write_file_atomically(path_, (earlier_rows_.empty() ? header_ : earlier_rows_) + rows_);
+  write_file_atomically(path_, (earlier_rows_.empty() ? header_ : earlier_rows_) + rows_, options_.mode);
 }
 
 }  // namespace citadel
