@@ -135,8 +135,10 @@ CsvTable table_of(const py::object& rows, const DataSchema& schema, bool with_la
   return table;
 }
 
-// missing= of predict_rows / encode_rows, as the CLI's --missing.
-MissingValues missing_values(const std::string& name) {
+// missing= of predict_rows / encode_rows, as the CLI's --missing; "" (None in Python): the
+// policy the model's training rows had.
+std::optional<MissingValues> missing_values(const std::string& name) {
+  if (name.empty()) return std::nullopt;
   if (name == "error") return MissingValues::kError;
   if (name == "drop") return MissingValues::kDrop;
   CITADEL_CHECK(name == "mean", ValueError, "missing: expected 'error', 'drop' or 'mean', got '", name, "'");
@@ -358,7 +360,7 @@ void register_model(py::module_& module) {
                            "encode_rows: this model has no data schema (only models trained by `citadel train` on a "
                            "CSV file have one)");
              CsvTable table = table_of(rows, self.saved.schema, labelled);
-             const MissingValues policy = missing_values(missing);
+             const std::optional<MissingValues> policy = missing_values(missing);
              Dataset data = labelled ? self.saved.encode_labelled(table, policy) : self.saved.encode(table, policy);
              py::object y = labelled ? py::object(to_numpy(std::move(data.y))) : py::object(py::none());
              return py::make_tuple(to_numpy(std::move(data.x)), y);
@@ -368,7 +370,7 @@ void register_model(py::module_& module) {
                       "predict_rows: this model has no data schema (only models trained by `citadel train` on a "
                       "CSV file have one); use predict() with numbers");
         CsvTable table = table_of(rows, self.saved.schema);
-        const MissingValues policy = missing_values(missing);
+        const std::optional<MissingValues> policy = missing_values(missing);
         RowPredictions predictions;
         {
           py::gil_scoped_release released;

@@ -107,8 +107,60 @@ std::string RowPredictions::csv() const {
   return csv;
 }
 
-RowPredictions SavedModel::predict_rows(const CsvTable& table, MissingValues missing, int64_t batch_size) const {
-  return predict_encoded_rows(model, schema, encode(table, missing), batch_size);
+RowPredictions SavedModel::predict_rows(const CsvTable& table, std::optional<MissingValues> missing,
+                                        int64_t batch_size) const {
+  CITADEL_CHECK(!images, ValueError, table.source, ": the model was trained on images; CSV rows cannot feed it");
+  return predict_table(model, schema, preprocessor, table,
+                       {.missing = missing.value_or(preprocessor.missing_values())}, batch_size);
+}
+
+namespace {
+
+void add_counts(std::vector<int64_t>& total, const std::vector<int64_t>& part) {
+  total.resize(std::max(total.size(), part.size()), 0);
+  for (size_t i = 0; i < part.size(); ++i) total[i] += part[i];
+}
+
+}  // namespace
+
+RowPredictions predict_table(const Sequential& model, const DataSchema& schema, const Preprocessor& preprocessor,
+                             const CsvTable& table, const EncodeOptions& options, int64_t batch_size,
+                             RowHandling* handling) {
+  constexpr int64_t kSliceBytes = int64_t{64} << 20;
+  const int64_t width = schema.feature_count() + 1;
+  const int64_t slice = std::max<int64_t>(1, kSliceBytes / (width * int64_t(sizeof(float))));
+  RowPredictions all;
+  std::vector<float> probabilities, values;
+  for (int64_t begin = 0; begin < table.rows || begin == 0; begin += slice) {
+    EncodeOptions part_options = options;
+    part_options.row_begin = begin;
+    part_options.row_end = std::min(begin + slice, table.rows);
+    const Dataset rows = encode_for_model(table, schema, preprocessor, part_options, false);
+    if (handling) {
+      add_counts(handling->missing_cells, rows.missing_cells);
+      add_counts(handling->unseen_categories, rows.unseen_categories);
+      handling->dropped_rows += rows.dropped_rows;
+    }
+    if (rows.x.shape(0) == 0) continue;
+    RowPredictions part = predict_encoded_rows(model, schema, rows, batch_size);
+    all.lines.insert(all.lines.end(), part.lines.begin(), part.lines.end());
+    all.labels.insert(all.labels.end(), part.labels.begin(), part.labels.end());
+    all.class_names = part.class_names;
+    if (part.probabilities.defined())
+      probabilities.insert(probabilities.end(), part.probabilities.data(),
+                           part.probabilities.data() + part.probabilities.numel());
+    if (part.values.defined()) values.insert(values.end(), part.values.data(), part.values.data() + part.values.numel());
+  }
+  const auto rows = static_cast<int64_t>(all.lines.size());
+  if (schema.label_type == LabelType::kClasses) {
+    all.class_names = schema.classes;
+    all.probabilities = Tensor(Shape{rows, schema.class_count()});
+    std::copy(probabilities.begin(), probabilities.end(), all.probabilities.data());
+  } else {
+    all.values = Tensor(Shape{rows});
+    std::copy(values.begin(), values.end(), all.values.data());
+  }
+  return all;
 }
 
 std::string describe_schema(const SchemaRecord& record) {
@@ -145,24 +197,29 @@ SchemaRecord restore_schema(std::string_view json, const std::string& source) {
   return record;
 }
 
-Dataset SavedModel::encode(const CsvTable& table, MissingValues missing) const {
+Dataset SavedModel::encode(const CsvTable& table, std::optional<MissingValues> missing) const {
   CITADEL_CHECK(!images, ValueError, table.source, ": the model was trained on images; CSV rows cannot feed it");
-  return encode_for_model(table, schema, preprocessor, missing, false);
+  return encode_for_model(table, schema, preprocessor, missing.value_or(preprocessor.missing_values()), false);
 }
 
 Dataset encode_for_model(const CsvTable& table, const DataSchema& schema, const Preprocessor& preprocessor,
                          MissingValues missing, bool require_label) {
+  return encode_for_model(table, schema, preprocessor, EncodeOptions{.missing = missing}, require_label);
+}
+
+Dataset encode_for_model(const CsvTable& table, const DataSchema& schema, const Preprocessor& preprocessor,
+                         const EncodeOptions& options, bool require_label) {
   CITADEL_CHECK(!preprocessor.images(), ValueError, table.source,
                 ": the model was trained on images; CSV rows cannot feed it");
-  Dataset data = citadel::encode(table, schema, missing);
+  Dataset data = citadel::encode(table, schema, options);
   CITADEL_CHECK(!require_label || data.y.defined(), ValueError, table.source, ": has no label column '", schema.label,
                 "' to compare the model's answers with");
   preprocessor.apply(data.x);
   return data;
 }
 
-Dataset SavedModel::encode_labelled(const CsvTable& table, MissingValues missing) const {
-  return encode_for_model(table, schema, preprocessor, missing, true);
+Dataset SavedModel::encode_labelled(const CsvTable& table, std::optional<MissingValues> missing) const {
+  return encode_for_model(table, schema, preprocessor, missing.value_or(preprocessor.missing_values()), true);
 }
 
 SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {

@@ -4,8 +4,10 @@
 // before any row goes through it. The CLI and every other user load models through it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
@@ -49,6 +51,24 @@ RowPredictions predict_encoded_rows(const Sequential& model, const DataSchema& s
 // label column is a ValueError (rows to evaluate, attack or audit on).
 Dataset encode_for_model(const CsvTable& table, const DataSchema& schema, const Preprocessor& preprocessor,
                          MissingValues missing, bool require_label);
+Dataset encode_for_model(const CsvTable& table, const DataSchema& schema, const Preprocessor& preprocessor,
+                         const EncodeOptions& options, bool require_label);
+
+// How the rows of a table were read: per input column, the missing cells kept for
+// imputation and the categories the schema did not know (encoded as zeros), and the rows
+// dropped for missing values.
+struct RowHandling {
+  std::vector<int64_t> missing_cells, unseen_categories;
+  int64_t dropped_rows = 0;
+};
+
+// The predictions for every row of `table`, encoded and predicted a slice of rows at a
+// time, so that no more than about 64 MiB of encoded rows exist at once whatever the
+// number of rows and the width of the encoding (a wide one-hot column, a long file).
+// `handling`, when given, receives how the rows were read.
+RowPredictions predict_table(const Sequential& model, const DataSchema& schema, const Preprocessor& preprocessor,
+                             const CsvTable& table, const EncodeOptions& options, int64_t batch_size = 32,
+                             RowHandling* handling = nullptr);
 
 struct SavedModel {
   Sequential model;
@@ -60,14 +80,15 @@ struct SavedModel {
 
   bool classification() const { return schema.label_type == LabelType::kClasses; }
   // Rows of a CSV table with the training file's columns (the label may be absent) as the
-  // model's inputs: encoded with the schema, then preprocessed.
-  Dataset encode(const CsvTable& table, MissingValues missing = MissingValues::kError) const;
+  // model's inputs: encoded with the schema, then preprocessed. Missing values are treated
+  // as the training rows' were (preprocessor.missing_values()) unless `missing` says.
+  Dataset encode(const CsvTable& table, std::optional<MissingValues> missing = std::nullopt) const;
   // encode, requiring the label column (rows to evaluate, attack or audit on); the labels
   // are class indices (or values), as the loss wants them after targets_for_loss.
-  Dataset encode_labelled(const CsvTable& table, MissingValues missing = MissingValues::kError) const;
-  // encode, then predict: exactly what `citadel predict --model` writes.
+  Dataset encode_labelled(const CsvTable& table, std::optional<MissingValues> missing = std::nullopt) const;
+  // encode, then predict (predict_table): exactly what `citadel predict --model` writes.
   // Safe to call from several threads at once (each call predicts with its own buffers).
-  RowPredictions predict_rows(const CsvTable& table, MissingValues missing = MissingValues::kError,
+  RowPredictions predict_rows(const CsvTable& table, std::optional<MissingValues> missing = std::nullopt,
                               int64_t batch_size = 32) const;
 };
 

@@ -264,18 +264,19 @@ class Sequential:
         model = self._ensure_built(x)
         return model.train_on_batch(x, self._targets(y))
 
-    def predict_rows(self, rows, batch_size=32, missing="error"):
+    def predict_rows(self, rows, batch_size=32, missing=None):
         """For a model trained by `citadel train` on a CSV file: predictions for raw rows (CSV
         text with a header, or a list of {column: value} dicts), read through the model's own
         encoding and scaling. Returns {'labels', 'class_names', 'probabilities'} (or 'values').
-        missing: 'error', 'drop' or 'mean' (the training means), as the CLI's --missing."""
-        return self._model().predict_rows(rows, int(batch_size), missing)
+        missing: 'error', 'drop' or 'mean' (the training means), as the CLI's --missing; None:
+        as the model's training rows were read (a model trained with --missing mean imputes)."""
+        return self._model().predict_rows(rows, int(batch_size), missing or "")
 
-    def encode_rows(self, rows, labelled=True, missing="error"):
+    def encode_rows(self, rows, labelled=True, missing=None):
         """For a model trained by `citadel train` on a CSV file: raw rows (CSV text with a header,
         or a list of dicts) as the model's inputs (x) and, when labelled, its targets (y) —
         what to give evaluate, the attacks or a membership audit. missing: as predict_rows."""
-        return self._model().encode_rows(rows, bool(labelled), missing)
+        return self._model().encode_rows(rows, bool(labelled), missing or "")
 
     # --- weights and files --------------------------------------------------------------
     def summary(self, print_fn=None, **kwargs):
