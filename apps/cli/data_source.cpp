@@ -8,9 +8,11 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/data/csv.hpp"
+#include "citadel/data/declared_schema.hpp"
 #include "citadel/data/idx.hpp"
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
+#include "terminal_text.hpp"
 
 namespace citadel::cli {
 namespace {
@@ -64,6 +66,38 @@ PreparedData load_images(const std::string& loss, bool hold_out_test) {
   return data;
 }
 
+// Under --dp, what would be learned from the private rows — the label's classes, a
+// column's categories — must be declared instead (imputation and scaling are checked
+// where they are fitted, in model_builder's preprocess).
+void check_nothing_learned(const DataFlags& s, const PreparedData& data, LabelType label_type) {
+  const std::string fix = "; declare it with --schema FILE (docs/CLI.md, \"Declared schemas\")";
+  CITADEL_CHECK(label_type == LabelType::kValues || (data.declared && !data.declared->classes.empty()), ValueError,
+                "--dp: the label's classes would be learned from the private rows (a class seen in one row changes "
+                "the model's outputs, outside what ε covers)", fix);
+  for (const std::string& column : s.categorical) {
+    const DeclaredColumn* declared = data.declared ? data.declared->column(column) : nullptr;
+    CITADEL_CHECK(declared && declared->categorical(), ValueError, "--dp: the categories of column '", column,
+                  "' would be learned from the private rows (one row's new category changes every row's encoding)",
+                  fix);
+  }
+}
+
+// Each row's CSV cells, length-prefixed, hashed with the seed.
+std::vector<uint64_t> table_row_hashes(const CsvTable& table, const Dataset& rows, uint64_t seed) {
+  std::vector<uint64_t> hashes;
+  std::string bytes;
+  for (const int64_t r : rows.table_rows) {
+    bytes.clear();
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      const std::string_view cell = table.cell(r, static_cast<int64_t>(c));
+      bytes += std::to_string(cell.size()) + ':';
+      bytes += cell;
+    }
+    hashes.push_back(row_hash(bytes, seed));
+  }
+  return hashes;
+}
+
 }  // namespace
 
 CsvOptions csv_options(const DataFlags& s) {
@@ -81,19 +115,74 @@ MissingValues missing_policy(const DataFlags& s) {
   return MissingValues::kError;
 }
 
+MissingValues missing_policy(const DataFlags& s, const Preprocessor& trained) {
+  if (s.missing.empty()) return trained.missing_values();
+  const MissingValues given = missing_policy(s);
+  CITADEL_CHECK(given != MissingValues::kMean || trained.imputes_missing(), ValueError,
+                "--missing mean: this model was trained without imputation, so it has no means to fill with; "
+                "use --missing drop or error");
+  return given;
+}
+
+EncodeOptions encode_options(const DataFlags& s, const Preprocessor& trained) {
+  return {.missing = missing_policy(s, trained), .unseen_categories_are_errors = s.unseen_categories == "error",
+          .max_encoded_bytes = s.max_encoded_mb << 20};
+}
+
+void report_row_handling(const DataSchema& schema, const std::vector<int64_t>& missing_cells,
+                         const std::vector<int64_t>& unseen_categories, bool imputed, const std::string& what) {
+  std::string filled, unseen;
+  for (size_t c = 0; c < schema.input_columns.size(); ++c) {
+    const std::string column = terminal_safe(schema.input_columns[c]);
+    if (c < missing_cells.size() && missing_cells[c] > 0)
+      filled += (filled.empty() ? "" : ", ") + column + " " + std::to_string(missing_cells[c]);
+    if (c < unseen_categories.size() && unseen_categories[c] > 0)
+      std::fprintf(stderr, "warning: %s: column '%s' has %lld cell(s) of a category the model was not trained on, "
+                           "encoded as all zeros (--unseen-categories error refuses them)\n",
+                   terminal_safe(what).c_str(), column.c_str(), static_cast<long long>(unseen_categories[c]));
+  }
+  if (!filled.empty())
+    std::fprintf(stderr, "%s: %s missing cells per column: %s\n", terminal_safe(what).c_str(),
+                 imputed ? "filled" : "kept", filled.c_str());
+}
+
 PreparedData load_data(const DataFlags& s, const ModelFlags& model, const TrainingFlags& training,
                        bool hold_out_test, bool private_training) {
   if (s.data == kFashionMnist) return load_images(model.loss, hold_out_test);
   PreparedData data;
   data.source = s.data.empty() ? default_data_path() : s.data;
+  if (!s.schema.empty()) data.declared = read_declared_schema(s.schema);
+  // The bundled data ships its declared schema (its columns' physiological ranges), which
+  // private training needs unless another is given.
+  if (s.schema.empty() && s.data.empty() && private_training) {
+    const std::string bundled = data.source.substr(0, data.source.size() - 4) + ".schema.json";
+    if (std::filesystem::exists(bundled)) data.declared = read_declared_schema(bundled);
+  }
   const CsvTable table = read_csv(data.source, csv_options(s));
-  if (training.verbose > 0) std::printf("%s: %s\n", data.source.c_str(), table.header_decision.c_str());
+  if (training.verbose > 0)
+    std::printf("%s: %s\n", terminal_safe(data.source).c_str(), terminal_safe(table.header_decision).c_str());
   const LabelType label_type = is_regression_loss(model.loss) ? LabelType::kValues : LabelType::kClasses;
   DatasetOptions dataset_options{.label = s.label, .categorical = s.categorical, .missing = missing_policy(s),
-                                 .label_type = label_type, .max_categories = s.max_categories};
+                                 .label_type = label_type, .max_categories = s.max_categories,
+                                 .declared = data.declared ? &*data.declared : nullptr,
+                                 .max_encoded_bytes = s.max_encoded_mb << 20};
+  if (private_training) check_nothing_learned(s, data, label_type);
   Dataset all = to_dataset(table, dataset_options);
   if (all.dropped_rows > 0 && training.verbose > 0)
     std::printf("Dropped %lld rows with missing values (--missing drop)\n", static_cast<long long>(all.dropped_rows));
+  data.missing_cells = all.missing_cells;
+  data.clamped_labels = all.clamped_labels;
+  if (training.verbose > 0) {
+    std::string filled;
+    for (size_t c = 0; c < all.schema.input_columns.size(); ++c)
+      if (all.missing_cells[c] > 0)
+        filled += (filled.empty() ? "" : ", ") + terminal_safe(all.schema.input_columns[c]) + " " +
+                  std::to_string(all.missing_cells[c]);
+    if (!filled.empty()) std::printf("Missing cells to impute per column (--missing mean): %s\n", filled.c_str());
+    if (all.clamped_labels > 0)
+      std::printf("Clamped %lld labels into the range %s declares\n", static_cast<long long>(all.clamped_labels),
+                  terminal_safe(s.schema).c_str());
+  }
   data.schema = all.schema;
   data.loss = choose_loss(model.loss, data.schema);
   if (!hold_out_test) {
@@ -101,16 +190,13 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
     data.y_train = std::move(all.y);
     return data;
   }
-  const SplitIndices split = train_test_split(all.y, s.test_split, training.seed, data.classification());
-  if (private_training && !s.categorical.empty()) {
-    // Under --dp the category vocabulary is learned from the training rows alone: a
-    // category seen only in held-out rows must not reach the released model file.
-    std::vector<int64_t> training_rows;
-    for (int64_t i : split.train) training_rows.push_back(all.table_rows[static_cast<size_t>(i)]);
-    dataset_options.vocabulary_rows = std::move(training_rows);
-    all = to_dataset(table, dataset_options);  // the same rows, in the same order
-    data.schema = all.schema;
-  }
+  // Under --dp each row's side depends on that row alone: the stratified split moves rows
+  // of a class whenever one label changes, so neighbouring data sets would train on rows
+  // that differ by more than the one (docs/SECURITY.md).
+  const SplitIndices split = private_training ? split_by_row_hash(table_row_hashes(table, all, training.seed), s.test_split)
+                                              : train_test_split(all.y, s.test_split, training.seed, data.classification());
+  CITADEL_CHECK(!split.train.empty() && !split.test.empty(), ValueError, data.source, ": --test-split ", s.test_split,
+                " of ", all.x.shape(0), " rows leaves an empty split");
   data.x_train = take_rows(all.x, split.train);
   data.y_train = take_rows(all.y, split.train);
   data.x_test = take_rows(all.x, split.test);
@@ -118,9 +204,14 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
   return data;
 }
 
-Dataset load_more_rows(const DataFlags& s, const std::string& path, const PreparedData& data) {
+Dataset load_more_rows(const DataFlags& s, const std::string& path, const PreparedData& data,
+                       const Preprocessor& trained) {
   CITADEL_CHECK(!data.images, ValueError, path, ": with --data fashion-mnist, other files cannot be read as rows");
-  return encode(read_csv(path, csv_options(s)), data.schema, missing_policy(s));
+  const EncodeOptions options = encode_options(s, trained);
+  Dataset rows = encode(read_csv(path, csv_options(s)), data.schema, options);
+  report_row_handling(data.schema, rows.missing_cells, rows.unseen_categories, options.missing == MissingValues::kMean,
+                      path);
+  return rows;
 }
 
 Tensor targets_for_loss(const Tensor& y, const PreparedData& data) {
@@ -133,14 +224,14 @@ Tensor targets_for_loss(const Tensor& y, const PreparedData& data) {
 
 void describe_data(int verbose, const PreparedData& data) {
   if (verbose == 0) return;
-  std::printf("Data: %s; %lld training rows%s", data.source.c_str(), static_cast<long long>(data.x_train.shape(0)),
+  std::printf("Data: %s; %lld training rows%s", terminal_safe(data.source).c_str(), static_cast<long long>(data.x_train.shape(0)),
               data.x_test.defined() ? "" : "\n");
   if (data.x_test.defined()) std::printf(", %lld held out for the report\n", static_cast<long long>(data.x_test.shape(0)));
   if (data.classification())
-    std::printf("Label '%s': %lld classes; loss %s\n", data.schema.label.c_str(),
+    std::printf("Label '%s': %lld classes; loss %s\n", terminal_safe(data.schema.label).c_str(),
                 static_cast<long long>(data.schema.class_count()), data.loss.c_str());
   else
-    std::printf("Label '%s': a number to predict; loss %s\n", data.schema.label.c_str(), data.loss.c_str());
+    std::printf("Label '%s': a number to predict; loss %s\n", terminal_safe(data.schema.label).c_str(), data.loss.c_str());
 }
 
 }  // namespace citadel::cli

@@ -2,10 +2,12 @@
 // held-out report, and more rows read with a training file's schema.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
+#include "citadel/data/preprocessor.hpp"
 #include "flags.hpp"
 
 namespace citadel::cli {
@@ -17,6 +19,9 @@ struct PreparedData {
   bool images = false;
   std::string source;  // the CSV's path or "fashion-mnist"
   std::string loss;    // resolved: given, or chosen from the labels
+  std::optional<DeclaredSchema> declared;  // --schema: what is known of the data beyond its rows
+  std::vector<int64_t> missing_cells;      // per input column, in all rows read (CSV data)
+  int64_t clamped_labels = 0;              // regression labels clamped into the declared range
   bool classification() const { return schema.label_type == LabelType::kClasses; }
 };
 
@@ -24,15 +29,27 @@ struct PreparedData {
 // (--missing) the flags give.
 CsvOptions csv_options(const DataFlags& flags);
 MissingValues missing_policy(const DataFlags& flags);
+// For rows read for a trained pipeline: --missing when given, else the policy its training
+// rows had (a model trained with --missing mean imputes new rows' missing values too).
+MissingValues missing_policy(const DataFlags& flags, const Preprocessor& trained);
+// --missing (as for `trained`), --unseen-categories and --max-encoded-mb as encode options.
+EncodeOptions encode_options(const DataFlags& flags, const Preprocessor& trained);
+// Says on stderr how rows were read beyond their numbers: missing cells imputed, and
+// categories the model never saw (once per column, with a count), `what` naming the rows.
+void report_row_handling(const DataSchema& schema, const std::vector<int64_t>& missing_cells,
+                         const std::vector<int64_t>& unseen_categories, bool imputed, const std::string& what);
 
 // Reads --data, with the loss --loss gives or the labels suggest; with `hold_out_test`
 // also sets aside the test rows (--test-split for CSV files, the official test split for
-// Fashion-MNIST), split with --seed. Under `private_training` the categories are learned
-// from the training rows alone.
+// Fashion-MNIST), split with --seed. Under `private_training` nothing of the encoding is
+// learned from the rows (the classes and categories come from --schema, or the run is
+// refused) and each row's side of the split depends on that row alone.
 PreparedData load_data(const DataFlags& flags, const ModelFlags& model, const TrainingFlags& training,
                        bool hold_out_test, bool private_training = false);
-// Reads another CSV file with the training file's schema (the label may be absent).
-Dataset load_more_rows(const DataFlags& flags, const std::string& path, const PreparedData& data);
+// Reads another CSV file with the training file's schema (the label may be absent), as
+// `trained` reads rows, saying on stderr what was imputed or unseen.
+Dataset load_more_rows(const DataFlags& flags, const std::string& path, const PreparedData& data,
+                       const Preprocessor& trained);
 // Targets in the form the loss wants (one-hot for categorical_crossentropy).
 Tensor targets_for_loss(const Tensor& y, const PreparedData& data);
 // A line saying what was loaded (printed when verbose).

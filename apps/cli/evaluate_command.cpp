@@ -54,7 +54,7 @@ int run_evaluate(const EvaluateFlags& s) {
   PreparedData data = load_data(s.data, s.model, s.training, s.test_file.empty());
   std::string test_source = data.images ? "the official test split" : "held-out rows of " + data.source;
   if (!s.test_file.empty()) {
-    Dataset test = load_more_rows(s.data, s.test_file, data);
+    Dataset test = load_more_rows(s.data, s.test_file, data, make_preprocessor(s.data, data));
     CITADEL_CHECK(test.y.defined(), ValueError, s.test_file, ": has no label column '", data.schema.label,
                   "' to evaluate against");
     data.x_test = std::move(test.x);

@@ -17,21 +17,36 @@ void add_data_flags(CLI::App& c, DataFlags& s) {
   c.add_option("--categorical", s.categorical, "Feature columns to one-hot encode (repeat, or comma-separate)")
       ->delimiter(',')
       ->option_text("COLUMN");
-  c.add_option("--missing", s.missing, "Missing values (empty, ?, NA, NaN): error, drop the rows, or mean-impute")
-      ->check(CLI::IsMember({"error", "drop", "mean"}))
+  c.add_option("--missing", s.missing,
+               "Missing values (empty, ?, NA, NaN): error, drop the rows, or mean-impute (default: error when "
+               "training; with a saved model, what its training rows had)")
+      ->check(CLI::IsMember({"error", "drop", "mean"}));
+  c.add_option("--unseen-categories", s.unseen_categories,
+               "A category a trained model never saw: warn (encoded as all zeros, counted per column) or error")
+      ->check(CLI::IsMember({"warn", "error"}))
       ->capture_default_str();
+  c.add_option("--max-encoded-mb", s.max_encoded_mb,
+               "Refuse data whose encoded rows (rows × features, one-hot included) exceed this many MiB (default: "
+               "the larger of 256 MiB and 16 times the file's text)")
+      ->check(CLI::PositiveNumber);
   c.add_option("--max-data-bytes", s.max_data_bytes, "Refuse CSV files larger than this (bytes)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   c.add_option("--max-categories", s.max_categories, "Refuse a categorical column with more distinct values")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  c.add_option("--scale", s.scale, "Feature scaling fitted on training rows: standard, minmax or none (images: pixels)")
-      ->check(CLI::IsMember({"standard", "minmax", "none"}))
-      ->capture_default_str();
+  c.add_option("--scale", s.scale,
+               "Feature scaling fitted on training rows: standard, minmax or none (images: pixels; default: "
+               "standard, and under --dp minmax from the bounds --schema declares)")
+      ->check(CLI::IsMember({"standard", "minmax", "none"}));
   c.add_option("--test-split", s.test_split, "Fraction of the rows held out for the final report (CSV data)")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 0.99));
+  c.add_option("--schema", s.schema,
+               "What is known of the data from outside its rows (JSON: each column's range, mean/std, fill, "
+               "categories; the label's classes): preprocessing and categories are then taken from it, not "
+               "learned from the rows. Needed by --dp unless nothing is learned (--scale none, no --categorical)")
+      ->option_text("FILE");
 }
 
 void add_model_flags(CLI::App& c, ModelFlags& s) {
@@ -145,6 +160,9 @@ void add_private_training_flags(CLI::App& c, PrivacyFlags& s) {
              "--dp: key the noise and sampling from --seed (tests and debugging only: NOT private)");
   c.add_flag("--dp-omit-training-metrics", s.omit_training_metrics,
              "--dp: leave the training rows' exact loss and metrics out of the history, logs and report");
+  c.add_option("--dp-trace", s.trace,
+               "--dp: write every step's noisy sum of clipped gradients (what ε covers) to FILE, for audits")
+      ->option_text("FILE");
   c.add_flag("--fixed-batches", s.fixed_batches,
              "--dp: shuffled fixed-size batches instead of Poisson sampling (not covered by the same accounting)");
 }

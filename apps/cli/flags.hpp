@@ -21,11 +21,14 @@ struct DataFlags {
   bool header = false, no_header = false;
   std::string delimiter;  // "", ",", ";" or "tab"
   std::vector<std::string> categorical;
-  std::string missing = "error";
+  std::string missing;  // error, drop or mean; empty: error in training, a saved model's own policy after
   int64_t max_data_bytes = int64_t{1} << 30;
+  int64_t max_encoded_mb = 0;  // 0: the library's default (EncodeOptions::max_encoded_bytes)
+  std::string unseen_categories = "warn";  // or "error": a category the model was not trained on
   int64_t max_categories = 10'000;  // per categorical column
-  std::string scale = "standard";
+  std::string scale;  // standard, minmax or none; empty: standard, or minmax under --dp (from --schema)
   double test_split = 0.2;
+  std::string schema;  // --schema: a declared schema (citadel/data/declared_schema.hpp)
 };
 
 // The network and how it is compiled.
@@ -94,6 +97,7 @@ struct PrivacyFlags {
   bool fixed_batches = false;             // no Poisson sampling
   bool reproducible = false;              // noise keyed from the seed (not private)
   bool omit_training_metrics = false;
+  std::string trace;                      // --dp-trace: every step's noisy gradient sum
 };
 
 void add_data_flags(CLI::App& command, DataFlags& flags);

@@ -8,12 +8,16 @@
 #include "citadel/distributed/communicator.hpp"
 #include "commands.hpp"
 #include "report.hpp"
+#include "terminal_text.hpp"
 
 namespace {
 
 // One line on stderr. Under mpirun it names the rank and ends the whole job, so that the
 // other ranks do not wait forever for this one in a collective call.
-int fail(int exit_code, const char* what) {
+int fail(int exit_code, const char* message) {
+  // Messages quote cells, class and column names from files: shown, never obeyed.
+  const std::string safe = citadel::cli::terminal_safe(message);
+  const char* what = safe.c_str();
   if (!citadel::distributed::Communicator::launched_by_mpi()) {
     std::fprintf(stderr, "error: %s\n", what);
     return exit_code;

@@ -51,13 +51,33 @@ void check_output(const Sequential& model, const PreparedData& data) {
 
 }  // namespace
 
-Preprocessor make_preprocessor(const DataFlags& s, const PreparedData& data) {
-  return Preprocessor({.impute_missing = s.missing == "mean", .scaling = s.scale, .images = data.images});
+std::string scaling_for(const DataFlags& s, bool private_training) {
+  if (!s.scale.empty()) return s.scale;
+  return private_training ? "minmax" : "standard";
 }
 
-Preprocessor preprocess(const DataFlags& s, PreparedData& data, std::initializer_list<Tensor*> others) {
-  Preprocessor preprocessor = make_preprocessor(s, data);
-  preprocessor.fit(data.x_train);
+Preprocessor make_preprocessor(const DataFlags& s, const PreparedData& data, bool private_training) {
+  return Preprocessor({.impute_missing = s.missing == "mean", .drop_missing = s.missing == "drop",
+                       .scaling = scaling_for(s, private_training), .images = data.images});
+}
+
+Preprocessor preprocess(const DataFlags& s, PreparedData& data, std::initializer_list<Tensor*> others,
+                        bool private_training) {
+  Preprocessor preprocessor = make_preprocessor(s, data, private_training);
+  const std::string scaling = scaling_for(s, private_training);
+  if (data.declared && !data.images) {
+    preprocessor.fit_declared(*data.declared, data.schema);
+  } else {
+    const bool learns = !data.images && (scaling != "none" || s.missing == "mean");
+    CITADEL_CHECK(!private_training || !learns, ValueError, "--dp: ",
+                  s.missing == "mean" ? "--missing mean would fill missing values with means"
+                                      : "--scale " + scaling + " would scale every row with statistics",
+                  " computed from the private rows, outside what ε covers (one row would move every other row's "
+                  "inputs); declare them with --schema FILE (each column's min and max for --scale minmax, mean "
+                  "and std for --scale standard, fill for --missing mean; docs/CLI.md, \"Declared schemas\"), or "
+                  "use --scale none");
+    preprocessor.fit(data.x_train);
+  }
   preprocessor.apply(data.x_train);
   for (Tensor* x : others) preprocessor.apply(*x);
   return preprocessor;
@@ -105,7 +125,8 @@ int64_t batch_size_for(const TrainingFlags& s, const PreparedData& data) {
   return s.batch_size.value_or(data.images ? 128 : 32);
 }
 
-FitOptions fit_options(const TrainingFlags& s, const ModelFlags& model, const PreparedData& data) {
+FitOptions fit_options(const TrainingFlags& s, const ModelFlags& model, const PreparedData& data,
+                       bool private_data) {
   FitOptions options;
   options.epochs = epochs_for(s, data);
   options.batch_size = batch_size_for(s, data);
@@ -151,7 +172,8 @@ FitOptions fit_options(const TrainingFlags& s, const ModelFlags& model, const Pr
     }
   }
   if (s.loss_threshold) options.loss_threshold = *s.loss_threshold;
-  if (!s.csv_log.empty()) options.callbacks.push_back(CSVLogger(s.csv_log));
+  if (!s.csv_log.empty())
+    options.callbacks.push_back(CSVLogger(s.csv_log, {.mode = private_data ? 0600u : kDefaultMode}));
   return options;
 }
 

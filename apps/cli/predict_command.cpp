@@ -10,6 +10,7 @@
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
+#include "citadel/data/csv.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
 
@@ -26,29 +27,37 @@ struct PredictFlags {
   std::string also_save;  // --save: the model trained in the run
 };
 
-void write_predictions(Sequential& model, const PreparedData& data, const Dataset& rows, const std::string& path,
-                       int64_t batch_size) {
-  write_file_atomically(path, predict_encoded_rows(model, data.schema, rows, batch_size).csv());
+// Predicts every row of --input a slice at a time (predict_table), says what was imputed or
+// unseen, and writes the CSV.
+void write_predictions(const Sequential& model, const PreparedData& data, const Preprocessor& preprocessor,
+                       const CsvTable& table, const PredictFlags& s, int64_t batch_size) {
+  const EncodeOptions options = encode_options(s.data, preprocessor);
+  RowHandling handling;
+  const RowPredictions predictions = predict_table(model, data.schema, preprocessor, table, options, batch_size, &handling);
+  report_row_handling(data.schema, handling.missing_cells, handling.unseen_categories,
+                      options.missing == MissingValues::kMean, s.input_file);
+  write_file_atomically(s.output_file, predictions.csv());
 }
 
 int run_predict(const PredictFlags& s) {
   if (!s.model_file.empty()) {
     SavedPipeline saved = load_pipeline(s.keys, s.model_file);
+    CITADEL_CHECK(!saved.data.images, ValueError, s.input_file,
+                  ": the model was trained on images; CSV rows cannot feed it");
     apply_precision(saved.model, s.model);
-    Dataset rows = load_more_rows(s.data, s.input_file, saved.data);
-    saved.preprocessor.apply(rows.x);
-    write_predictions(saved.model, saved.data, rows, s.output_file,
+    write_predictions(saved.model, saved.data, saved.preprocessor, read_csv(s.input_file, csv_options(s.data)), s,
                       s.training.batch_size.value_or(PredictOptions{}.batch_size));
   } else {
     random::set_seed(s.training.seed);
     PreparedData data = load_data(s.data, s.model, s.training, false);
-    Dataset rows = load_more_rows(s.data, s.input_file, data);
-    const FeaturePreprocessor preprocessor = preprocess(s.data, data, {&rows.x});
+    CITADEL_CHECK(!data.images, ValueError, s.input_file, ": with --data fashion-mnist, other files cannot be read as rows");
+    const CsvTable input = read_csv(s.input_file, csv_options(s.data));  // read before training: its errors first
+    const FeaturePreprocessor preprocessor = preprocess(s.data, data, {});
     Sequential model = build_model(s.model, data, data.x_train.shape().without_batch());
     describe_data(s.training.verbose, data);
     const FitOptions fit = fit_options(s.training, s.model, data);
     model.fit(data.x_train, targets_for_loss(data.y_train, data), fit);
-    write_predictions(model, data, rows, s.output_file, fit.batch_size);
+    write_predictions(model, data, preprocessor, input, s, fit.batch_size);
     if (!s.also_save.empty()) save_pipeline(model, data, preprocessor, s.also_save, model_protection(s.keys, false));
   }
   if (s.training.verbose > 0) std::printf("Wrote predictions to %s\n", s.output_file.c_str());

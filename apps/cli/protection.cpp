@@ -3,6 +3,7 @@
 #include "protection.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "citadel/core/error.hpp"
 
@@ -48,6 +49,35 @@ AttackOptions attack_options(const AttackFlags& s, uint64_t seed, const Prepared
     options.feature_max = std::move(high);
   }
   return options;
+}
+
+void use_declared_range(AttackOptions& options, const PreparedData& data, const Preprocessor& preprocessor) {
+  if (data.images) return;  // pixels: [0, 1], known without the data
+  const std::vector<std::string> names = data.schema.feature_names();
+  const auto features = static_cast<int64_t>(names.size());
+  Tensor low(Shape{1, features}), high(Shape{1, features});
+  std::vector<bool> one_hot;
+  for (size_t c = 0; c < data.schema.input_columns.size(); ++c)
+    one_hot.insert(one_hot.end(), std::max<size_t>(1, data.schema.categories[c].size()), !data.schema.categories[c].empty());
+  for (int64_t f = 0; f < features; ++f) {
+    if (one_hot[size_t(f)]) {
+      low[f] = 0, high[f] = 1;
+      continue;
+    }
+    const bool bounded = preprocessor.declared() && int64_t(preprocessor.clip_min().size()) == features &&
+                         std::isfinite(preprocessor.clip_min()[size_t(f)]) && std::isfinite(preprocessor.clip_max()[size_t(f)]);
+    CITADEL_CHECK(bounded, ValueError, "--dp --adversarial: the attack keeps inputs within each feature's valid range, "
+                  "which would be the private rows' observed range; declare column '", names[size_t(f)],
+                  "''s min and max with --schema FILE");
+    low[f] = static_cast<float>(preprocessor.clip_min()[size_t(f)]);
+    high[f] = static_cast<float>(preprocessor.clip_max()[size_t(f)]);
+  }
+  preprocessor.apply(low);  // scaling is increasing: the bounds stay in order
+  preprocessor.apply(high);
+  low.reshape(Shape{features});
+  high.reshape(Shape{features});
+  options.feature_min = std::move(low);
+  options.feature_max = std::move(high);
 }
 
 DPSGDOptions dp_options(const PrivacyFlags& s) {

@@ -18,6 +18,10 @@ std::vector<double> epsilon_list(const std::string& text, const char* option);
 // range observed in `range_rows`.
 AttackOptions attack_options(const AttackFlags& flags, uint64_t seed, const PreparedData& data,
                              const Tensor& range_rows);
+// Under --dp an attack may not clip to the private rows' observed range (one row would move
+// every adversarial input): the range is the declared bounds put through the preprocessing
+// (one-hot features [0, 1]). ValueError naming the column when one has no declared bound.
+void use_declared_range(AttackOptions& options, const PreparedData& data, const Preprocessor& preprocessor);
 // --dp's options: clipping, noise (or --target-epsilon), δ, sampling.
 DPSGDOptions dp_options(const PrivacyFlags& flags);
 

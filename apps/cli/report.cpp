@@ -9,6 +9,7 @@
 #include "citadel/report/html_report.hpp"
 #include "citadel/report/report_records.hpp"
 #include "citadel/version.hpp"
+#include "terminal_text.hpp"
 
 namespace citadel::cli {
 namespace {
@@ -36,7 +37,7 @@ nlohmann::json model_json(const Sequential& model) { return nlohmann::json::pars
 void add_classification_report(Sequential& model, const PreparedData& data, bool print, nlohmann::json& report) {
   if (!data.classification()) return;
   const ClassificationReport details = classification_report(model.predict(data.x_test), data.y_test, data.schema.classes);
-  if (print) std::printf("\n%s", details.text().c_str());
+  if (print) std::printf("\n%s", terminal_safe(details.text()).c_str());  // class names come from the data
   report["classification_report"] = nlohmann::json::parse(report::classification_record(details));
   report["classes"] = data.schema.classes;
 }

@@ -79,8 +79,10 @@ LabelledRows labelled_rows(const DataFlags& s, const SavedPipeline& saved, const
     rows.source = "the Fashion-MNIST test split";
     return rows;
   }
-  Dataset data = encode_for_model(read_csv(path, csv_options(s)), saved.data.schema, saved.preprocessor,
-                                  missing_policy(s), true);
+  const EncodeOptions options = encode_options(s, saved.preprocessor);
+  Dataset data = encode_for_model(read_csv(path, csv_options(s)), saved.data.schema, saved.preprocessor, options, true);
+  report_row_handling(saved.data.schema, data.missing_cells, data.unseen_categories,
+                      options.missing == MissingValues::kMean, path);
   rows.x = std::move(data.x);
   rows.y = std::move(data.y);
   rows.source = path;

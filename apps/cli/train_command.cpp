@@ -10,7 +10,9 @@
 #include "citadel/core/random.hpp"
 #include "citadel/distributed/communicator.hpp"
 #include "citadel/io/checkpoint.hpp"
+#include "citadel/data/split.hpp"
 #include "commands.hpp"
+#include "dp_trace.hpp"
 #include "pipeline.hpp"
 #include "protection.hpp"
 
@@ -29,8 +31,21 @@ struct TrainFlags {
 };
 
 // What a DP run releases exactly, outside ε (as Opacus documents): said in the report.
-nlohmann::json not_covered_by_epsilon(const DataFlags& s, const History& history) {
+// How the training rows were read beyond their numbers: imputed cells per column, labels
+// clamped into a declared range (nothing when there were none).
+nlohmann::json data_handling(const PreparedData& data) {
+  nlohmann::json handling = nlohmann::json::object(), imputed = nlohmann::json::object();
+  for (size_t c = 0; c < data.missing_cells.size(); ++c)
+    if (data.missing_cells[c] > 0) imputed[data.schema.input_columns[c]] = data.missing_cells[c];
+  if (!imputed.empty()) handling["imputed_cells"] = imputed;
+  if (data.clamped_labels > 0) handling["clamped_labels"] = data.clamped_labels;
+  return handling;
+}
+
+nlohmann::json not_covered_by_epsilon(const History& history, const PreparedData& data) {
   nlohmann::json items = nlohmann::json::array();
+  if (!data_handling(data).empty())
+    items.push_back("data_handling: the counts of imputed cells per column and of clamped labels");
   if (history.history.count("loss")) items.push_back("history: the training rows' loss and metrics per epoch");
   for (const auto& [name, values] : history.history)
     if (name.rfind("val_", 0) == 0) {
@@ -38,10 +53,9 @@ nlohmann::json not_covered_by_epsilon(const DataFlags& s, const History& history
                       "schedules may act on");
       break;
     }
-  items.push_back("preprocessing: the training rows' " + std::string(s.scale == "standard" ? "means and standard deviations" :
-                  s.scale == "minmax" ? "minima and maxima" : "statistics") +
-                  (s.missing == "mean" ? " and imputation means" : "") + " and the class list");
-  if (!s.categorical.empty()) items.push_back("preprocessing: the categories seen in the training rows");
+  items.push_back("the number of training rows (train_rows in the report, and the sampling rate in the model file): "
+                  "the guarantee is for data sets that differ by one row added or removed, which the count "
+                  "itself reveals");
   items.push_back("the held-out test figures and classification report (test rows are not trained on)");
   return items;
 }
@@ -59,12 +73,12 @@ int run_train(const TrainFlags& f) {
   const PrivacyFlags& privacy = f.privacy;
   random::set_seed(t.seed);
   PreparedData data = load_data(f.data, f.model, t, true, privacy.dp);
-  const FeaturePreprocessor preprocessor = preprocess(f.data, data, {&data.x_test});
+  const FeaturePreprocessor preprocessor = preprocess(f.data, data, {&data.x_test}, privacy.dp);
   Sequential model = build_model(f.model, data, data.x_train.shape().without_batch());
   describe_data(t.verbose, data);
   if (t.verbose > 0) model.summary();
 
-  FitOptions options = fit_options(t, f.model, data);
+  FitOptions options = fit_options(t, f.model, data, privacy.dp);
   // Checkpoints and the saved model are protected alike: --key-file/--passphrase-env
   // encrypt them, --sign-key signs them; under --dp they are readable by the owner only.
   const ModelProtection file_protection = model_protection(f.keys, privacy.dp);
@@ -81,6 +95,7 @@ int run_train(const TrainFlags& f) {
     AttackOptions attack = attack_options(adversarial, t.seed, data, data.x_train);
     attack.method = adversarial.adversarial;
     attack.epsilon = static_cast<float>(eps[0]);
+    if (privacy.dp) use_declared_range(attack, data, preprocessor);
     options.batch_transform = adversarial_training(attack, adversarial.clean_fraction);
     protection["adversarial_training"] = {{"method", adversarial.adversarial}, {"norm", adversarial.norm},
                                           {"epsilon", eps[0]}, {"steps", adversarial.steps},
@@ -105,12 +120,17 @@ int run_train(const TrainFlags& f) {
     CITADEL_CHECK(!t.loss_threshold, ValueError,
                   "--dp with --loss-threshold: stopping on the training loss, an exact statistic of the private rows, "
                   "lies outside the privacy guarantee; give --epochs only");
-    const DPSGDOptions dp = dp_options(privacy);
+    DPSGDOptions dp = dp_options(privacy);
+    std::optional<NoisySumTrace> trace;
+    if (!privacy.trace.empty() && root) dp.observe_noisy_sum = trace.emplace(privacy.trace).observer();
     if (privacy.reproducible && root)
       std::fprintf(stderr, "warning: --dp-reproducible keys the DP noise and sampling from --seed %llu: anyone who "
                            "knows the seed can remove the noise, so this run is NOT differentially private\n",
                    static_cast<unsigned long long>(t.seed));
-    const int64_t rows = static_cast<int64_t>(double(data.x_train.shape(0)) * (1.0 - options.validation_split));
+    // The rows fit trains on: under DP its validation split keeps each row by a hash of it.
+    const int64_t rows = options.validation_split > 0
+                             ? int64_t(split_rows_by_hash(data.x_train, y_train, options.validation_split, t.seed).train.size())
+                             : data.x_train.shape(0);
     const PrivateTrainingPlan plan = plan_private_training(rows, options.batch_size, options.epochs, dp);
     if (t.verbose > 0)
       std::printf("DP-SGD: clip %g, noise multiplier %.4g, sampling rate %.4g (%s), %lld steps per epoch, "
@@ -118,14 +138,19 @@ int run_train(const TrainFlags& f) {
                   privacy.clip, plan.noise_multiplier, plan.sampling_rate, dp.poisson_sampling ? "Poisson" : "fixed batches",
                   static_cast<long long>(plan.steps_per_epoch), privacy.delta, plan.epsilon);
     history = fit_private(model, train_x, train_y, options, dp);
+    if (trace) trace->commit();
     protection["differential_privacy"] = {{"l2_norm_clip", privacy.clip}, {"noise_multiplier", plan.noise_multiplier},
                                           {"sampling_rate", plan.sampling_rate}, {"delta", privacy.delta},
                                           {"poisson_sampling", dp.poisson_sampling},
                                           {"epsilon", history.history.at("epsilon").back()},
                                           {"noise", privacy.reproducible ? "reproducible from the seed: NOT private"
                                                                       : "ChaCha20 keyed from the operating system"},
-                                          {"covered_by_epsilon", {"the model's weights"}},
-                                          {"not_covered_by_epsilon", not_covered_by_epsilon(f.data, history)}};
+                                          {"neighbouring_relation", "data sets that differ by one row added or removed"},
+                                          {"covered_by_epsilon", privacy.trace.empty()
+                                                                     ? nlohmann::json{"the model's weights"}
+                                                                     : nlohmann::json{"the model's weights",
+                                                                                      "the noisy gradient sums of --dp-trace"}},
+                                          {"not_covered_by_epsilon", not_covered_by_epsilon(history, data)}};
     if (dp.target_epsilon) protection["differential_privacy"]["target_epsilon"] = *dp.target_epsilon;
   } else {
     history = model.fit(train_x, train_y, options);
@@ -149,6 +174,7 @@ int run_train(const TrainFlags& f) {
   report["loss_function"] = data.loss;
   report["optimizer"] = f.model.optimizer;
   report["preprocessing"] = nlohmann::json::parse(preprocessor.describe());
+  if (const nlohmann::json handling = data_handling(data); !handling.empty()) report["data_handling"] = handling;
   report["model"] = model_json(model);
   if (!protection.empty()) report["protection"] = protection;
   if (privacy.dp) report["epsilon"] = protection["differential_privacy"]["epsilon"];
