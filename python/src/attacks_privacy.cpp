@@ -102,16 +102,16 @@ void register_attacks_and_privacy(py::module_& module) {
     {
       py::gil_scoped_release released;
       ModelLock lock(model.lock);
-      Sequential& trained = model.sequential();
-      std::function<Sequential()> make_reference;
+      citadel::Model& trained = model.sequential();
+      std::function<citadel::Model()> make_reference;
       if (calibrated) {
         // A fresh model of the same architecture, compiled as the audited one.
         const std::string config = model_to_config(trained);
-        const Sequential::CompileSettings settings = trained.compile_settings();
+        const citadel::Model::CompileSettings settings = trained.compile_settings();
         // As `citadel audit` makes it, so that the same seed gives the same figures.
         make_reference = [config, settings, seed] {
           random::set_seed(seed);
-          Sequential reference = model_from_config(config, "reference model");
+          citadel::Model reference = model_from_config(config, "reference model");
           std::unique_ptr<Optimizer> optimizer = make_optimizer(settings.optimizer);
           optimizer->set_learning_rate(settings.learning_rate);
           reference.compile({settings.loss, OptimizerSpec(std::move(optimizer))});

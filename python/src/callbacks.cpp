@@ -37,10 +37,10 @@ class PythonCallback final : public Callback {
   }
 
   // Python objects (the logs dicts included) are made only once the GIL is held.
-  void on_train_begin(Sequential& model) override { call("on_train_begin", model); }
-  void on_train_end(Sequential& model) override { call("on_train_end", model); }
-  void on_epoch_begin(int epoch, Sequential& model) override { call("on_epoch_begin", model, epoch); }
-  void on_epoch_end(int epoch, Logs& logs, Sequential& model) override {
+  void on_train_begin(citadel::Model& model) override { call("on_train_begin", model); }
+  void on_train_end(citadel::Model& model) override { call("on_train_end", model); }
+  void on_epoch_begin(int epoch, citadel::Model& model) override { call("on_epoch_begin", model, epoch); }
+  void on_epoch_end(int epoch, Logs& logs, citadel::Model& model) override {
     if (!overridden_.count("on_epoch_end")) return;
     py::gil_scoped_acquire gil;
     py::dict dict = logs_to_dict(logs);
@@ -52,10 +52,10 @@ class PythonCallback final : public Callback {
     }
     check_stop(model);
   }
-  void on_batch_begin(int64_t step, Sequential& model) override {
+  void on_batch_begin(int64_t step, citadel::Model& model) override {
     call("on_train_batch_begin", model, step);
   }
-  void on_batch_end(int64_t step, double loss, Sequential& model) override {
+  void on_batch_end(int64_t step, double loss, citadel::Model& model) override {
     if (!overridden_.count("on_train_batch_end")) return;
     py::gil_scoped_acquire gil;
     py::dict logs;
@@ -67,14 +67,14 @@ class PythonCallback final : public Callback {
  private:
   // hook(arguments..., logs={}) for plain C++ arguments.
   template <typename... Arguments>
-  void call(const char* hook, Sequential& model, Arguments... arguments) {
+  void call(const char* hook, citadel::Model& model, Arguments... arguments) {
     if (!overridden_.count(hook)) return;
     py::gil_scoped_acquire gil;
     callback_.attr(hook)(arguments..., py::dict());
     check_stop(model);
   }
   // Keras's way for a callback to end training: self.model.stop_training = True.
-  void check_stop(Sequential& model) {
+  void check_stop(citadel::Model& model) {
     if (owner_ && py::hasattr(owner_, "stop_training") && py::bool_(owner_.attr("stop_training")))
       model.stop_training("a callback set model.stop_training");
   }
@@ -89,7 +89,7 @@ class PythonCallback final : public Callback {
 class InterruptCheck final : public Callback {
  public:
   std::unique_ptr<Callback> clone() const override { return std::make_unique<InterruptCheck>(*this); }
-  void on_batch_end(int64_t step, double loss, Sequential& model) override {
+  void on_batch_end(int64_t step, double loss, citadel::Model& model) override {
     (void)step, (void)loss, (void)model;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(20)) return;

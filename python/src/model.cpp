@@ -191,7 +191,8 @@ void register_model(py::module_& module) {
            [](Model& self, const py::object& loss, const py::object& optimizer, const std::vector<std::string>& metrics,
               const std::string& precision) {
              Lock lock(self.lock);
-             self.sequential().compile({loss_spec(loss), optimizer_spec(optimizer), metrics, precision});
+             self.sequential().compile(
+                 {.loss = loss_spec(loss), .optimizer = optimizer_spec(optimizer), .metrics = metrics, .precision = precision});
            },
            py::arg("loss"), py::arg("optimizer"), py::arg("metrics"), py::arg("precision") = "float32")
       .def("set_precision",
@@ -310,7 +311,7 @@ void register_model(py::module_& module) {
       .def("layer_info",
            [](Model& self) {
              Lock lock(self.lock);
-             Sequential& model = self.sequential();
+             citadel::Model& model = self.sequential();
              py::list layers;
              for (size_t i = 0; i < model.size(); ++i)
                layers.append(py::make_tuple(model.layer(i).name(), model.layer(i).type(),
@@ -320,7 +321,7 @@ void register_model(py::module_& module) {
       .def_property_readonly("input_shape",
                              [](Model& self) {
                                Lock lock(self.lock);
-                               Sequential& model = self.sequential();
+                               citadel::Model& model = self.sequential();
                                if (model.built()) return model.input_shape().dims();
                                // Before building: what the first layer declares (input_dim, Input), if anything.
                                const auto declared = model.size() ? model.layer(0).declared_input_shape() : std::nullopt;

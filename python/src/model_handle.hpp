@@ -15,7 +15,7 @@ struct Model {
   bool has_schema = false;
   std::recursive_mutex lock;
 
-  Sequential& sequential() { return saved.model; }
+  citadel::Model& sequential() { return saved.model; }
 };
 
 using ModelLock = std::lock_guard<std::recursive_mutex>;

@@ -105,7 +105,7 @@ void random_start(const AttackOptions& o, Rng& rng, TensorView x) {
 }
 
 // One attack run on one batch.
-Tensor attack_batch(Sequential& model, ConstTensorView x, ConstTensorView labels, const AttackOptions& o,
+Tensor attack_batch(Model& model, ConstTensorView x, ConstTensorView labels, const AttackOptions& o,
                     const Bounds& b, float direction, Rng& rng) {
   Tensor adversarial(x.shape());
   std::copy_n(x.data(), x.numel(), adversarial.data());
@@ -129,7 +129,7 @@ Tensor attack_batch(Sequential& model, ConstTensorView x, ConstTensorView labels
 
 }  // namespace
 
-Tensor adversarial_examples(Sequential& model, ConstTensorView x, ConstTensorView y, const AttackOptions& o) {
+Tensor adversarial_examples(Model& model, ConstTensorView x, ConstTensorView y, const AttackOptions& o) {
   check_options(o, x);
   CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, "attack: x has ", x.shape(0),
                 " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0);
@@ -166,7 +166,7 @@ Tensor adversarial_examples(Sequential& model, ConstTensorView x, ConstTensorVie
   return result;
 }
 
-std::vector<uint8_t> correct_predictions(Sequential& model, ConstTensorView x, ConstTensorView y) {
+std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstTensorView y) {
   const Tensor predictions = model.predict(x, {.batch_size = 1024});
   const int64_t rows = x.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);
   const bool one_hot = y.rank() == 2 && y.shape(1) == outputs && outputs > 1;
@@ -186,7 +186,7 @@ std::vector<uint8_t> correct_predictions(Sequential& model, ConstTensorView x, C
   return correct;
 }
 
-std::vector<RobustnessPoint> robustness_curve(Sequential& model, ConstTensorView x, ConstTensorView y,
+std::vector<RobustnessPoint> robustness_curve(Model& model, ConstTensorView x, ConstTensorView y,
                                               const AttackOptions& attack, const std::vector<double>& epsilons) {
   std::vector<RobustnessPoint> curve;
   const int64_t rows = x.shape(0), features = x.numel() / std::max<int64_t>(rows, 1);
@@ -223,7 +223,13 @@ BatchTransform adversarial_training(const AttackOptions& attack, double clean_fr
                 "adversarial_training: clean_fraction must lie in [0, 1), got ", clean_fraction);
   CITADEL_CHECK(!attack.targets, ValueError, "adversarial_training: use an untargeted attack");
   auto seed = std::make_shared<uint64_t>(attack.seed);
-  return [attack, clean_fraction, seed](Sequential& model, TensorView batch_x, ConstTensorView batch_y) {
+  return [attack, clean_fraction, seed](Model& model, std::span<const TensorView> inputs,
+                                        std::span<const ConstTensorView> targets) {
+    CITADEL_CHECK(inputs.size() == 1 && targets.size() == 1, ValueError,
+                  "adversarial_training: the model has ", inputs.size(), " inputs and ", targets.size(),
+                  " outputs; adversarial training takes one of each");
+    const TensorView batch_x = inputs[0];
+    const ConstTensorView batch_y = targets[0];
     const int64_t rows = batch_x.shape(0);
     const auto clean = static_cast<int64_t>(std::llround(clean_fraction * double(rows)));
     if (clean >= rows) return;

@@ -38,9 +38,9 @@ void add_modules(json& config) {
     }
 }
 
-std::string keras_config(Sequential& model) {
+std::string keras_config(Model& model) {
   const json citadel_config = json::parse(model_to_config(model));
-  const Sequential::BuildPlan plan = model.plan(model.input_shape());
+  const Model::BuildPlan plan = model.plan(model.input_shape());
   json layers = json::array();
   layers.push_back({{"module", "keras.layers"},
                     {"class_name", "InputLayer"},
@@ -69,7 +69,7 @@ std::string keras_config(Sequential& model) {
 
 }  // namespace
 
-std::string keras_file_bytes(Sequential& model) {
+std::string keras_file_bytes(Model& model) {
   CITADEL_CHECK(model.built(), ValueError, "keras export: model '", model.name(), "' is not built");
   const json metadata{{"keras_version", "3.0.0"}, {"date_saved", utc_timestamp()},
                       {"producer", std::string("citadel ") + CITADEL_VERSION}};
@@ -77,9 +77,9 @@ std::string keras_file_bytes(Sequential& model) {
       {{"metadata.json", metadata.dump()}, {"config.json", keras_config(model)}, {"model.weights.h5", detail::keras3_weights_bytes(model)}});
 }
 
-void export_keras(Sequential& model, const std::string& path) { write_file_atomically(path, keras_file_bytes(model)); }
+void export_keras(Model& model, const std::string& path) { write_file_atomically(path, keras_file_bytes(model)); }
 
-void save_keras_weights(Sequential& model, const std::string& path) {
+void save_keras_weights(Model& model, const std::string& path) {
   CITADEL_CHECK(model.built(), ValueError, "save_weights: model '", model.name(), "' is not built");
   write_file_atomically(path, detail::keras3_weights_bytes(model));
 }

@@ -89,11 +89,11 @@ Architecture read_architecture(std::string_view text, const std::string& source,
 }
 
 // Each layer's parameters as build() would declare them, checked against the caps.
-std::vector<detail::LayerParameters> planned_parameters(const Sequential& model, const Shape& input_shape,
+std::vector<detail::LayerParameters> planned_parameters(const Model& model, const Shape& input_shape,
                                                         const std::vector<std::string>& keras_names,
                                                         const std::vector<std::string>& class_names,
                                                         const std::string& source, const KerasImportLimits& limits) {
-  const Sequential::BuildPlan plan = model.plan(input_shape);
+  const Model::BuildPlan plan = model.plan(input_shape);
   int64_t total = 0;
   for (const ParameterInfo& parameter : plan.parameters) total += parameter.shape.numel();
   CITADEL_CHECK(total <= limits.max_parameters, IoError, source, ": the architecture declares ", total,
@@ -123,7 +123,7 @@ std::vector<std::string> weight_paths(const detail::Hdf5Reader& file, const std:
 
 // Reads every weight into the built model from the checked dataset paths; on any error the
 // model keeps the weights it had.
-void read_weights(Sequential& model, const detail::Hdf5Reader& file, const std::vector<std::string>& paths) {
+void read_weights(Model& model, const detail::Hdf5Reader& file, const std::vector<std::string>& paths) {
   ParameterStore& store = model.parameters();
   CITADEL_CHECK(paths.size() == store.parameters().size(), InternalError, file.source(), ": ", paths.size(),
                 " datasets for ", store.parameters().size(), " parameters");
@@ -152,7 +152,7 @@ void read_weights(Architecture& architecture, const detail::Hdf5Reader& file, co
 // one citadel trained: numeric columns x0..x(n-1) or images in, classes or a value out.
 SavedModel as_saved_model(Architecture architecture, const KerasImportOptions& options, const std::string& source,
                           json imported_from) {
-  Sequential& model = architecture.model;
+  Model& model = architecture.model;
   const bool images = model.input_shape().rank() == 3;
   DataSchema schema;
   schema.label = "label";
@@ -318,7 +318,7 @@ SavedModel import_keras_model(const std::string& path, const KerasImportOptions&
   return import_keras_bytes(bytes, path, config, options);
 }
 
-void load_keras_weights(Sequential& model, const std::string& path, const KerasImportLimits& limits) {
+void load_keras_weights(Model& model, const std::string& path, const KerasImportLimits& limits) {
   CITADEL_CHECK(model.built(), ValueError, path, ": load the weights into a built model (build it or give input_shape)");
   const std::string bytes = read_bounded(path, limits.max_file_bytes, "the weights file");
   const detail::Hdf5Reader file(bytes, path);

@@ -125,7 +125,7 @@ std::vector<std::string> legacy_weight_paths(const Hdf5Reader& file, const std::
   return paths;
 }
 
-std::string keras3_weights_bytes(Sequential& model) {
+std::string keras3_weights_bytes(Model& model) {
   Hdf5Writer file;
   ParameterStore& store = model.parameters();
   file.create_group("layers");

@@ -34,6 +34,6 @@ std::vector<std::string> legacy_weight_paths(const Hdf5Reader& file, const std::
                                              const std::vector<LayerParameters>& layers);
 
 // A built model's weights in Keras 3's layout (model.weights.h5, save_weights), as bytes.
-std::string keras3_weights_bytes(Sequential& model);
+std::string keras3_weights_bytes(Model& model);
 
 }  // namespace citadel::detail

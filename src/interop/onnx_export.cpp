@@ -112,13 +112,13 @@ struct Flow {
 
 class Exporter {
  public:
-  Exporter(Sequential& model, onnx::GraphProto& graph, std::string preprocessing)
+  Exporter(Model& model, onnx::GraphProto& graph, std::string preprocessing)
       : model_(model), graph_(graph), g_(graph), preprocessing_(std::move(preprocessing)) {}
 
   void run() {
     const json config = json::parse(model_to_config(model_));
     const json& layers = config["config"]["layers"];
-    const Sequential::BuildPlan plan = model_.plan(model_.input_shape());
+    const Model::BuildPlan plan = model_.plan(model_.input_shape());
     add_value_info(*graph_.add_input(), "input", model_.input_shape());
     Flow flow{"input", model_.input_shape().rank() + 1, false};
     if (!preprocessing_.empty()) flow.tensor = add_preprocessing(flow.tensor);
@@ -356,7 +356,7 @@ class Exporter {
     return x;
   }
 
-  Sequential& model_;
+  Model& model_;
   onnx::GraphProto& graph_;
   GraphBuilder g_;
   std::string preprocessing_;
@@ -364,7 +364,7 @@ class Exporter {
 
 }  // namespace
 
-std::string onnx_model_bytes(Sequential& model, const OnnxExportOptions& options) {
+std::string onnx_model_bytes(Model& model, const OnnxExportOptions& options) {
   CITADEL_CHECK(model.built(), ValueError, "onnx export: model '", model.name(), "' is not built");
   CITADEL_CHECK(options.opset >= 13 && options.opset <= 17, ValueError, "onnx export: opset ", options.opset,
                 " is not offered; 13 to 17 are");
@@ -388,7 +388,7 @@ std::string onnx_model_bytes(Sequential& model, const OnnxExportOptions& options
   return bytes;
 }
 
-void export_onnx(Sequential& model, const std::string& path, const OnnxExportOptions& options) {
+void export_onnx(Model& model, const std::string& path, const OnnxExportOptions& options) {
   write_file_atomically(path, onnx_model_bytes(model, options));
 }
 

@@ -45,7 +45,7 @@ std::vector<uint64_t> words(const json& value, const std::string& path, const ch
 
 }  // namespace
 
-void save_checkpoint(Sequential& model, const std::string& path, const ModelProtection& protection) {
+void save_checkpoint(Model& model, const std::string& path, const ModelProtection& protection) {
   CITADEL_CHECK(model.built() && model.compiled(), ValueError, "save_checkpoint: the model must be built and compiled");
   const ResumePoint& progress = model.training_progress();
   Optimizer& optimizer = model.optimizer();
@@ -70,7 +70,7 @@ void save_checkpoint(Sequential& model, const std::string& path, const ModelProt
                        kPurposeCheckpoint);
 }
 
-ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const ModelAccess& access) {
+ResumePoint restore_checkpoint(Model& model, const std::string& path, const ModelAccess& access) {
   std::string bytes = read_protected_file(path, access, kPurposeCheckpoint);
   struct Wipe {
     std::string& bytes;
@@ -79,7 +79,7 @@ ResumePoint restore_checkpoint(Sequential& model, const std::string& path, const
   return restore_checkpoint_from_bytes(model, bytes, path);
 }
 
-ResumePoint restore_checkpoint_from_bytes(Sequential& model, std::string_view bytes, const std::string& path) {
+ResumePoint restore_checkpoint_from_bytes(Model& model, std::string_view bytes, const std::string& path) {
   CITADEL_CHECK(model.built() && model.compiled(), ValueError,
                 "restore_checkpoint: build and compile the model as it was before resuming");
   const ModelFileSummary summary = inspect_model_file(bytes, path);  // validates the whole layout
@@ -181,7 +181,7 @@ ModelCheckpoint::ModelCheckpoint(std::string path, int every, ModelProtection pr
   CITADEL_CHECK(every >= 1, ValueError, "ModelCheckpoint: every must be >= 1, got ", every);
 }
 
-void ModelCheckpoint::on_epoch_saved(int epoch, Sequential& model) {
+void ModelCheckpoint::on_epoch_saved(int epoch, Model& model) {
   if ((epoch + 1) % every_ == 0) save_checkpoint(model, path_, protection_);
 }
 

@@ -150,7 +150,7 @@ ParsedFile parse(std::string_view bytes, const std::string& source, const ModelF
   return file;
 }
 
-std::string serialize(Sequential& model, const Metadata& metadata, const ExtraTensors& extra = {}) {
+std::string serialize(Model& model, const Metadata& metadata, const ExtraTensors& extra = {}) {
   const ParameterStore& params = model.parameters();
   json header = json::object();
   json meta = json::object();
@@ -206,7 +206,7 @@ int64_t check_parameters_against_file(const std::vector<ParameterInfo>& paramete
 
 // The planned parameters match the file (before anything is built) and stay, with the
 // per-row activations, under the caps.
-void check_plan_against_file(const Sequential::BuildPlan& plan, const ParsedFile& file, const std::string& source,
+void check_plan_against_file(const Model::BuildPlan& plan, const ParsedFile& file, const std::string& source,
                              const ModelFileLimits& limits) {
   const int64_t parameters = check_parameters_against_file(plan.parameters, file, source);
   CITADEL_CHECK(parameters <= limits.max_parameters, IoError, source, ": ", parameters,
@@ -227,7 +227,7 @@ void check_plan_against_file(const Sequential::BuildPlan& plan, const ParsedFile
 
 // Copies the file's tensors into `model`'s parameters, which check_parameters_against_file
 // (or check_plan_against_file) has matched with them.
-void copy_weights(const ParsedFile& file, Sequential& model) {
+void copy_weights(const ParsedFile& file, Model& model) {
   ParameterStore& params = model.parameters();
   std::map<std::string_view, const TensorEntry*> by_name;
   for (const auto& t : file.tensors) by_name[t.name] = &t;
@@ -248,12 +248,13 @@ std::string read_file_bytes(const std::string& path) {
   return contents.str();
 }
 
-std::string model_file_bytes(Sequential& model, const Metadata& extra, const ExtraTensors& tensors,
+std::string model_file_bytes(Model& model, const Metadata& extra, const ExtraTensors& tensors,
                              const std::string& format) {
   CITADEL_CHECK(model.built(), ValueError, "save: model '", model.name(), "' is not built; nothing to save");
   Metadata metadata = extra;
   metadata["format"] = format;
-  metadata["format_version"] = std::to_string(kModelFormatVersion);
+  // A graph is version 2: a reader of version 1 (Sequential only) refuses it by its version.
+  metadata["format_version"] = std::to_string(model.is_sequential() ? 1 : kModelFormatVersion);
   metadata["citadel_version"] = kVersion;
   metadata["architecture"] = model_to_config(model);
   if (model.compiled()) {
@@ -267,7 +268,7 @@ std::string model_file_bytes(Sequential& model, const Metadata& extra, const Ext
   return serialize(model, metadata, tensors);
 }
 
-void save_model(Sequential& model, const std::string& path, const Metadata& extra) {
+void save_model(Model& model, const std::string& path, const Metadata& extra) {
   write_file_atomically(path, model_file_bytes(model, extra));
 }
 
@@ -290,27 +291,33 @@ LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& sou
   const bool checkpoint = field("format") == "citadel-checkpoint";
   CITADEL_CHECK(field("format") == kModelFormat || checkpoint, IoError, source, ": format '", field("format"),
                 "' is not ", kModelFormat);
-  CITADEL_CHECK(field("format_version") == std::to_string(kModelFormatVersion), IoError, source,
-                ": model file version ", field("format_version"), ", this build reads version ", kModelFormatVersion,
-                ": re-save the model with a matching citadel");
+  const std::string& version = field("format_version");
+  CITADEL_CHECK(version == "1" || version == std::to_string(kModelFormatVersion), IoError, source,
+                ": model file version ", version, ", this build reads versions 1 to ", kModelFormatVersion,
+                ": load it with the citadel that wrote it (", [&] {
+                  const auto found = file.metadata.find("citadel_version");
+                  return found == file.metadata.end() ? std::string("unknown") : found->second;
+                }(), "), or re-save the model with a matching one");
   LoadedModel loaded{Sequential(), file.metadata};
   try {
+    // Graphs are checked but not built: nothing is allocated before the plan fits the file.
     loaded.model = model_from_config(field("architecture"), source + " (architecture)");
   } catch (const ValueError& e) {
     throw IoError(e.what());
   } catch (const NotImplementedError& e) {
     throw IoError(e.what());
   }
-  const auto input = loaded.model.layer(0).declared_input_shape();
+  const bool sequential = loaded.model.is_sequential();
+  const auto input = sequential ? loaded.model.layer(0).declared_input_shape() : std::optional<Shape>(Shape{});
   CITADEL_CHECK(input.has_value(), IoError, source, ": the architecture does not give the input shape");
   ParsedFile weights = file;
   if (checkpoint)  // optimizer buffers belong to no layer
     std::erase_if(weights.tensors, [](const TensorEntry& t) { return t.name.rfind("optimizer/", 0) == 0; });
   // Before anything is allocated: the architecture's parameters must be exactly the
   // tensors present, so a small file cannot declare a huge model.
-  Sequential::BuildPlan plan;
+  Model::BuildPlan plan;
   try {
-    plan = loaded.model.plan(*input);
+    plan = sequential ? loaded.model.plan(*input) : loaded.model.plan();
   } catch (const Error& e) {
     throw IoError(source + ": the architecture does not fit together: " + e.what());
   }
@@ -349,12 +356,12 @@ LoadedModel load_model(const std::string& path, const ModelFileLimits& limits) {
   return load_model_from_bytes(read_file_bytes(path), path, limits);
 }
 
-void save_weights(Sequential& model, const std::string& path) {
+void save_weights(Model& model, const std::string& path) {
   CITADEL_CHECK(model.built(), ValueError, "save_weights: model '", model.name(), "' is not built; nothing to save");
   write_file_atomically(path, serialize(model, {{"format", "citadel-weights"}}));
 }
 
-void load_weights(Sequential& model, const std::string& path) {
+void load_weights(Model& model, const std::string& path) {
   CITADEL_CHECK(model.built(), ValueError, "load_weights: build model '", model.name(),
                 "' first (weights need their shapes)");
   const std::string bytes = read_file_bytes(path);

@@ -52,7 +52,7 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-RowPredictions predict_encoded_rows(const Sequential& model, const DataSchema& schema, const Dataset& rows,
+RowPredictions predict_encoded_rows(const Model& model, const DataSchema& schema, const Dataset& rows,
                                     int64_t batch_size) {
   const Tensor outputs = Predictor(model).predict(rows.x, {.batch_size = batch_size});
   const int64_t N = outputs.shape(0), width = outputs.numel() / std::max<int64_t>(N, 1);
@@ -123,7 +123,7 @@ void add_counts(std::vector<int64_t>& total, const std::vector<int64_t>& part) {
 
 }  // namespace
 
-RowPredictions predict_table(const Sequential& model, const DataSchema& schema, const Preprocessor& preprocessor,
+RowPredictions predict_table(const Model& model, const DataSchema& schema, const Preprocessor& preprocessor,
                              const CsvTable& table, const EncodeOptions& options, int64_t batch_size,
                              RowHandling* handling) {
   constexpr int64_t kSliceBytes = int64_t{64} << 20;
@@ -266,7 +266,7 @@ Metadata saved_model_records(const DataSchema& schema, bool images, const std::s
   return extra;
 }
 
-void save_saved_model(Sequential& model, const Metadata& records, const std::string& path,
+void save_saved_model(Model& model, const Metadata& records, const std::string& path,
                       const ModelProtection& protection) {
   write_protected_file(path, model_file_bytes(model, records), protection, kPurposeModel);
 }

@@ -133,6 +133,14 @@ void Conv2D::record_per_example_norms(ConstTensorView dz_all) {
     const float* dz = dz_all.data() + n * P * F;
     ops::gemm(ops::Transpose::kYes, ops::Transpose::kNo, patch, F, P, 1.0f, cols, patch, dz, F, 0.0f,
               example_kernel_grad_.data(), F);
+    if (!gradient_sink_.empty()) {  // a shared layer: this call's per-example gradient, added
+      float* row = gradient_sink_.data() + n * gradient_sink_.shape(1);
+      for (int64_t i = 0; i < patch * F; ++i) row[i] += example_kernel_grad_[i];
+      if (options_.use_bias)
+        for (int64_t f = 0; f < F; ++f)
+          for (int64_t p = 0; p < P; ++p) row[patch * F + f] += dz[p * F + f];
+      continue;
+    }
     double total = 0;
     for (int64_t i = 0; i < patch * F; ++i) total += double(example_kernel_grad_[i]) * example_kernel_grad_[i];
     if (options_.use_bias) {
@@ -145,6 +153,7 @@ void Conv2D::record_per_example_norms(ConstTensorView dz_all) {
     example_squared_norms_[static_cast<size_t>(n)] = total;
   }
 }
+
 std::unique_ptr<Layer> Conv2D::from_config(const LayerConfigReader& config) {
   config.check_keys({"filters", "kernel_size", "strides", "padding", "dilation_rate", "activation", "use_bias",
                      "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",

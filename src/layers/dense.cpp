@@ -91,6 +91,18 @@ void Dense::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
 
 void Dense::record_per_example_norms(ConstTensorView dz) {
   const int64_t N = x_.shape(0), D = in_features_, U = units_;
+  if (!gradient_sink_.empty()) {  // a shared layer: this call's per-example gradients, added
+    CITADEL_ASSERT(gradient_sink_.shape(0) == N && gradient_sink_.shape(1) == parameter_count(), name_,
+                   ": the per-example gradient sink does not fit the batch");
+    for (int64_t n = 0; n < N; ++n) {
+      float* row = gradient_sink_.data() + n * parameter_count();
+      for (int64_t d = 0; d < D; ++d)
+        for (int64_t u = 0; u < U; ++u) row[d * U + u] += x_[n * D + d] * dz[n * U + u];
+      if (options_.use_bias)
+        for (int64_t u = 0; u < U; ++u) row[D * U + u] += dz[n * U + u];
+    }
+    return;
+  }
   example_squared_norms_.assign(static_cast<size_t>(N), 0.0);
   for (int64_t n = 0; n < N; ++n) {
     double input = 0, output = 0;
@@ -100,6 +112,7 @@ void Dense::record_per_example_norms(ConstTensorView dz) {
     example_squared_norms_[static_cast<size_t>(n)] = input * output + (options_.use_bias ? output : 0.0);
   }
 }
+
 std::unique_ptr<Layer> Dense::from_config(const LayerConfigReader& config) {
   config.check_keys({"units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
                      "kernel_regularizer", "bias_regularizer", "input_dim"});

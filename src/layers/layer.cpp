@@ -5,6 +5,27 @@
 
 namespace citadel {
 
+Shape Layer::build_inputs(const std::vector<Shape>& input_shapes, ParameterStore& params) {
+  CITADEL_CHECK(input_shapes.size() == 1, ValueError, name_, " (", type(), "): takes one input, got ",
+                input_shapes.size());
+  return build(input_shapes[0], params);
+}
+
+void Layer::forward_inputs(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode) {
+  CITADEL_ASSERT(inputs.size() == 1, name_, ": one input expected");
+  forward(inputs[0], y, mode);
+}
+
+void Layer::backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) {
+  CITADEL_ASSERT(dx.size() == 1, name_, ": one input gradient expected");
+  Tensor unused;
+  const bool wanted = dx[0] != nullptr;
+  const bool was_needed = input_gradient_needed_;
+  if (!wanted) input_gradient_needed_ = false;
+  backward(dy, wanted ? *dx[0] : unused);
+  input_gradient_needed_ = was_needed;
+}
+
 ConstTensorView Layer::pre_activation() const {
   throw NotImplementedError(name_ + " (" + type() + ") has no fusable output activation");
 }

@@ -8,6 +8,7 @@
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/reshape.hpp"
 
@@ -26,6 +27,14 @@ const std::vector<LayerType>& registered_layers() {
       {"GlobalAveragePooling2D", &GlobalAveragePooling2D::from_config},
       {"GlobalMaxPooling2D", &GlobalMaxPooling2D::from_config},
       {"BatchNormalization", &BatchNormalization::from_config},
+      {"Add", &Add::from_config},
+      {"Subtract", &Subtract::from_config},
+      {"Multiply", &Multiply::from_config},
+      {"Average", &Average::from_config},
+      {"Maximum", &Maximum::from_config},
+      {"Minimum", &Minimum::from_config},
+      {"Concatenate", &Concatenate::from_config},
+      {"Dot", &Dot::from_config},
   };
   return layers;
 }

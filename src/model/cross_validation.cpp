@@ -9,7 +9,7 @@
 
 namespace citadel {
 
-CrossValidationReport cross_validate(const std::function<Sequential()>& build_model, ConstTensorView x,
+CrossValidationReport cross_validate(const std::function<Model()>& build_model, ConstTensorView x,
                                      ConstTensorView y, const CrossValidateOptions& options) {
   CITADEL_CHECK(static_cast<bool>(build_model), ValueError, "cross_validate: build_model is empty");
   CITADEL_CHECK(x.rank() >= 2 && y.rank() >= 1 && x.shape(0) == y.shape(0), ShapeError, "cross_validate: x has ",
@@ -22,7 +22,7 @@ CrossValidationReport cross_validate(const std::function<Sequential()>& build_mo
     Tensor train_x = take_rows(x, splits[k].train), test_x = take_rows(x, splits[k].test);
     const Tensor train_y = take_rows(y, splits[k].train), test_y = take_rows(y, splits[k].test);
     if (options.preprocess) options.preprocess(train_x, test_x);
-    Sequential model = build_model();
+    Model model = build_model();
     FoldResult fold;
     fold.fold = static_cast<int>(k) + 1;
     fold.train_rows = train_x.shape(0);

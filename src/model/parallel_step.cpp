@@ -4,27 +4,27 @@
 // already one).
 #include <cmath>
 
-#include "sequential_state.hpp"
+#include "model_state.hpp"
 
 namespace citadel {
 
-double Sequential::State::parallel_step(const Collective& group, int64_t global_batch,
-                                        const PrivateTraining* privacy, SecureRng* noise, double expected_batch) {
-  const int64_t local = batch_x.shape(0);
+double Model::State::parallel_step(const Collective& group, int64_t global_batch, const PrivateTraining* privacy,
+                                   SecureRng* noise, double expected_batch) {
+  const int64_t local = batch_x[0].shape(0);
   double loss_sum = 0;  // this rank's rows' share of the global mean, times the global batch
   if (privacy) {
-    if (local > 0) loss_sum = private_gradient(batch_x, batch_y, *privacy) * double(local);
+    if (local > 0) loss_sum = private_gradient(batch_x_views, batch_y_views, *privacy) * double(local);
     else params.zero_grad();
   } else {
     params.zero_grad();
     if (local > 0) {
-      forward(batch_x, Mode::kTrain);
-      loss_sum = loss_value(batch_y, true) * double(local);
+      forward(batch_x_views, Mode::kTrain);
+      loss_sum = loss_value(batch_y_views, true) * double(local);
       // Its rows hold ∇ℓ_i / local: rescaled to ∇ℓ_i / global_batch, as one process has them.
       const float scale = static_cast<float>(double(local) / double(global_batch));
-      float* gradient = loss_gradient.data();
-      for (int64_t i = 0; i < loss_gradient.numel(); ++i) gradient[i] *= scale;
-      backward(false, false);  // the weight penalties' gradient is added once, after the sum
+      for (Tensor& gradient : loss_gradients)
+        for (int64_t i = 0; i < gradient.numel(); ++i) gradient[i] *= scale;
+      backward(-1, false);  // the weight penalties' gradient is added once, after the sum
     }
   }
   group.all_reduce_sum(std::span<double>(&loss_sum, 1));

@@ -1,6 +1,8 @@
-// Sequential's training loop: fit, train_on_batch, evaluate and predict over buffers
-// that are sized once per batch size and reused, so steady-state steps never allocate.
+// Model's training loop: fit, train_on_batch, evaluate and predict over buffers that are
+// sized once per batch size and reused, so steady-state steps never allocate. Every
+// entry takes one tensor per model input and per output (the one-tensor forms wrap them).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <iostream>
@@ -9,30 +11,41 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/data/split.hpp"
-#include "citadel/model/sequential.hpp"
+#include "citadel/model/model.hpp"
 #include "data_parallel.hpp"
+#include "model_state.hpp"
 #include "progress.hpp"
-#include "sequential_state.hpp"
 
 namespace citadel {
 namespace {
+
+using Views = std::vector<ConstTensorView>;
+using Span = std::span<const ConstTensorView>;
 
 void check_batch_size(int64_t batch_size, const char* caller) {
   CITADEL_CHECK(batch_size >= 1, ValueError, caller, ": batch_size must be at least 1, got ", batch_size);
 }
 
 // x and y hold the same rows; one rank's share of a group's data (`may_be_empty`) may hold none.
-void check_rows_match(ConstTensorView x, ConstTensorView y, const char* caller, bool may_be_empty = false) {
-  CITADEL_CHECK(x.rank() >= 2, ShapeError, caller,
-                ": x must be (samples, features...), got shape ", x.shape());
-  CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, caller, ": x has ",
-                x.shape(0), " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0, " (shape ", y.shape(), ")");
-  CITADEL_CHECK(may_be_empty || x.shape(0) > 0, ValueError, caller, ": no data (x has 0 rows)");
+int64_t check_rows_match(Span x, Span y, const char* caller, bool may_be_empty = false) {
+  CITADEL_CHECK(!x.empty(), ValueError, caller, ": no inputs given");
+  for (const ConstTensorView& input : x)
+    CITADEL_CHECK(input.rank() >= 2, ShapeError, caller, ": x must be (samples, features...), got shape ",
+                  input.shape());
+  const int64_t rows = x[0].shape(0);
+  for (const ConstTensorView& input : x)
+    CITADEL_CHECK(input.shape(0) == rows, ShapeError, caller, ": the inputs have ", rows, " and ", input.shape(0),
+                  " rows; every input needs one row per example");
+  for (const ConstTensorView& target : y)
+    CITADEL_CHECK(target.rank() >= 1 && target.shape(0) == rows, ShapeError, caller, ": x has ", rows, " rows but y has ",
+                  target.rank() >= 1 ? target.shape(0) : 0, " (shape ", target.shape(), ")");
+  CITADEL_CHECK(may_be_empty || rows > 0, ValueError, caller, ": no data (x has 0 rows)");
+  return rows;
 }
 
 // Copies rows `indices[begin, end)` of `source` into `target` (resized to fit).
-void gather_rows(ConstTensorView source, const std::vector<int64_t>& indices, int64_t begin,
-                 int64_t end, Tensor& target) {
+void gather_rows(ConstTensorView source, const std::vector<int64_t>& indices, int64_t begin, int64_t end,
+                 Tensor& target) {
   Shape shape = source.shape();
   const int64_t row = source.shape(0) == 0 ? 0 : source.numel() / source.shape(0);
   shape[0] = end - begin;
@@ -42,57 +55,30 @@ void gather_rows(ConstTensorView source, const std::vector<int64_t>& indices, in
                 sizeof(float) * static_cast<size_t>(row));
 }
 
+Views rows_of(const Views& tensors, int64_t begin, int64_t end) {
+  Views result;
+  for (const ConstTensorView& tensor : tensors) result.push_back(tensor.rows(begin, end));
+  return result;
+}
+
 }  // namespace
 
-void Sequential::State::check_inputs(ConstTensorView x, const char* caller) const {
-  CITADEL_CHECK(x.rank() >= 2 && x.shape().without_batch() == input_shape, ShapeError, caller,
-                ": the model expects inputs ", input_shape.batch_str(), ", got shape ", x.shape());
+// --- one batch ----------------------------------------------------------------------------
+
+// The one-tensor forms pass spans of one view each: no allocation per call.
+double Model::compute_gradients(ConstTensorView x, ConstTensorView y) {
+  return state_->compute_gradients(*this, Span(&x, 1), Span(&y, 1));
 }
 
-void Sequential::State::forward(ConstTensorView x, Mode mode) {
-  const ops::PrecisionScope scope(precision);
-  ConstTensorView input = x;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    layers[i]->forward(input, outputs[i], mode);
-    input = outputs[i];
-  }
-}
+double Model::compute_gradients(const Views& x, const Views& y) { return state_->compute_gradients(*this, x, y); }
 
-double Sequential::State::loss_value(ConstTensorView y, bool with_gradient) {
-  const ConstTensorView predictions = fused_output ? layers.back()->pre_activation() : output();
-  // Keras includes the weight penalties in the reported loss, in training and evaluation.
-  const double penalty = regularized ? params.regularization_loss() : 0.0;
-  if (!with_gradient) return training_loss->compute(predictions, y, TensorView()) + penalty;
-  loss_gradient.resize(predictions.shape());
-  return training_loss->compute(predictions, y, loss_gradient) + penalty;
-}
-
-void Sequential::State::backward(bool input_gradient, bool with_regularization, bool parameter_gradients) {
-  const ops::PrecisionScope scope(float32_gradients ? ops::Precision::kFloat32 : precision);
-  size_t first_with_parameters = 0;
-  while (first_with_parameters + 1 < layers.size() && layers[first_with_parameters]->parameter_count() == 0)
-    ++first_with_parameters;
-  const Tensor* dy = &loss_gradient;
-  for (size_t i = layers.size(); i-- > 0;) {
-    if (!input_gradient && i < first_with_parameters) break;
-    layers[i]->set_input_gradient_needed(input_gradient || i > first_with_parameters);
-    layers[i]->set_parameter_gradients_needed(parameter_gradients);
-    Tensor& dx = (dy == &gradient_a) ? gradient_b : gradient_a;  // never alias dy
-    if (i + 1 == layers.size() && fused_output) layers[i]->backward_from_pre_activation(*dy, dx);
-    else layers[i]->backward(*dy, dx);
-    dy = &dx;
-  }
-  last_gradient = dy;
-  if (regularized && with_regularization) params.add_regularization_gradient();
-}
-
-double Sequential::compute_gradients(ConstTensorView x, ConstTensorView y) {
-  State& s = *state_;
+double Model::State::compute_gradients(Model& model, Span x, Span y) {
+  State& s = *this;
   CITADEL_CHECK(s.compiled, ValueError, "compute_gradients() called before compile()");
-  check_rows_match(x, y, "compute_gradients");
-  build(x.shape().without_batch());
+  const int64_t rows = check_rows_match(x, y, "compute_gradients");
+  if (!s.built) model.build(s.sequential ? x[0].shape().without_batch() : Shape{});
   s.check_inputs(x, "compute_gradients");
-  s.loss->check_targets(s.output_shapes.back().with_batch(x.shape(0)), y);
+  s.check_targets(y, rows);
   s.forward(x, Mode::kTrain);
   const double loss = s.loss_value(y, true);
   s.params.zero_grad();
@@ -100,15 +86,32 @@ double Sequential::compute_gradients(ConstTensorView x, ConstTensorView y) {
   return loss;
 }
 
-double Sequential::train_on_batch(ConstTensorView x, ConstTensorView y) {
+double Model::train_on_batch(ConstTensorView x, ConstTensorView y) {
   const double loss = compute_gradients(x, y);
-  CITADEL_CHECK(std::isfinite(loss), ValueError, "train_on_batch: the loss is ", loss,
-                "; the weights were not updated");
+  CITADEL_CHECK(std::isfinite(loss), ValueError, "train_on_batch: the loss is ", loss, "; the weights were not updated");
   state_->optimizer->step(state_->params);
   return loss;
 }
 
-History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& options) {
+double Model::train_on_batch(const Views& x, const Views& y) {
+  const double loss = compute_gradients(x, y);
+  CITADEL_CHECK(std::isfinite(loss), ValueError, "train_on_batch: the loss is ", loss, "; the weights were not updated");
+  state_->optimizer->step(state_->params);
+  return loss;
+}
+
+// --- fit ----------------------------------------------------------------------------------
+
+History Model::fit(ConstTensorView x, ConstTensorView y, const FitOptions& options) {
+  return fit(Views{x}, Views{y}, options);
+}
+
+History Model::fit(std::initializer_list<ConstTensorView> x, std::initializer_list<ConstTensorView> y,
+                   const FitOptions& options) {
+  return fit(Views(x), Views(y), options);
+}
+
+History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
   State& s = *state_;
   CITADEL_CHECK(s.compiled, ValueError,
                 "fit() called before compile(): call compile({.loss = ..., .optimizer = ...}) first");
@@ -116,51 +119,58 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   check_batch_size(options.batch_size, "fit");
   CITADEL_CHECK(options.validation_split >= 0.0 && options.validation_split < 1.0, ValueError,
                 "fit: validation_split must lie in [0, 1), got ", options.validation_split);
-  CITADEL_CHECK(options.verbose >= 0 && options.verbose <= 2, ValueError,
-                "fit: verbose must be 0, 1 or 2, got ", options.verbose);
+  CITADEL_CHECK(options.verbose >= 0 && options.verbose <= 2, ValueError, "fit: verbose must be 0, 1 or 2, got ",
+                options.verbose);
   const Collective& group = options.communicator ? *options.communicator : Collective::single();
   const bool parallel = group.size() > 1;
   // A rank of a group may hold no rows of a small data set; the group as a whole may not.
-  check_rows_match(x, y, "fit", parallel);
-  build(x.shape().without_batch());
+  const int64_t local_rows = check_rows_match(x, y, "fit", parallel);
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
   s.check_inputs(x, "fit");
-  const int64_t all_rows = parallel ? data_parallel::global_rows(x.shape(0), group, "fit") : x.shape(0);
+  CITADEL_CHECK(y.size() == s.graph.outputs.size(), ValueError, "fit: the model '", s.name, "' has ",
+                s.graph.outputs.size(), " output", s.graph.outputs.size() == 1 ? "" : "s", " but ", y.size(),
+                " targets were given");
+  const int64_t all_rows = parallel ? data_parallel::global_rows(local_rows, group, "fit") : local_rows;
   CITADEL_CHECK(all_rows > 0, ValueError, "fit: no data (x has 0 rows on every rank)");
 
   // Keras takes the validation rows from the end, before shuffling (on a group: the global
   // rows from the end, which are each rank's last).
-  ConstTensorView train_x = x, train_y = y;
+  Views train_x = x, train_y = y;
   std::optional<ValidationData> validation = options.validation_data;
   int64_t rows = all_rows;  // training rows, over the whole group
-  Tensor hashed_split[4];   // private training's training and validation rows (x, y, x, y)
+  std::vector<Tensor> hashed_train, hashed_validation;  // private training's split rows
   if (!validation && options.validation_split > 0 && options.private_training) {
     // Under private training a row's side depends on that row alone (a keyed hash of its
     // values): Keras's cut at a position moves a row across it whenever an earlier row is
     // added or removed, so neighbouring data sets would train on two different rows.
-    const SplitIndices split = split_rows_by_hash(x, y, options.validation_split, options.seed.value_or(s.rng.seed()));
-    hashed_split[0] = take_rows(x, split.train), hashed_split[1] = take_rows(y, split.train);
-    hashed_split[2] = take_rows(x, split.test), hashed_split[3] = take_rows(y, split.test);
+    CITADEL_CHECK(x.size() == 1 && y.size() == 1, ValueError,
+                  "fit: private training's validation_split takes one input and one output; give validation_data");
+    const SplitIndices split =
+        split_rows_by_hash(x[0], y[0], options.validation_split, options.seed.value_or(s.rng.seed()));
+    hashed_train = {take_rows(x[0], split.train), take_rows(y[0], split.train)};
+    hashed_validation = {take_rows(x[0], split.test), take_rows(y[0], split.test)};
     rows = parallel ? data_parallel::global_rows(int64_t(split.train.size()), group, "fit") : int64_t(split.train.size());
-    const int64_t held_out = all_rows - rows;
-    CITADEL_CHECK(rows >= 1 && held_out >= 1, ValueError, "fit: validation_split ", options.validation_split, " of ",
-                  all_rows, " rows leaves an empty split");
-    train_x = hashed_split[0], train_y = hashed_split[1];
-    validation = ValidationData{hashed_split[2], hashed_split[3]};
+    CITADEL_CHECK(rows >= 1 && all_rows - rows >= 1, ValueError, "fit: validation_split ", options.validation_split,
+                  " of ", all_rows, " rows leaves an empty split");
+    train_x = {hashed_train[0]};
+    train_y = {hashed_train[1]};
+    validation = ValidationData{Views{hashed_validation[0]}, Views{hashed_validation[1]}};
   } else if (!validation && options.validation_split > 0) {
     const auto split_at = static_cast<int64_t>(double(all_rows) * (1.0 - options.validation_split));
     CITADEL_CHECK(split_at >= 1 && split_at < all_rows, ValueError, "fit: validation_split ",
                   options.validation_split, " of ", all_rows, " rows leaves an empty split");
     const int64_t local_split = shard_row_count(split_at, group.rank(), group.size());
-    train_x = x.rows(0, local_split);
-    train_y = y.rows(0, local_split);
-    validation = ValidationData{x.rows(local_split, x.shape(0)), y.rows(local_split, y.shape(0))};
+    train_x = rows_of(x, 0, local_split);
+    train_y = rows_of(y, 0, local_split);
+    validation = ValidationData{rows_of(x, local_split, local_rows), rows_of(y, local_split, local_rows)};
     rows = split_at;
   }
-  s.loss->check_targets(s.output_shapes.back().with_batch(train_x.shape(0)), train_y);
+  const int64_t train_local = train_x[0].shape(0);
+  s.check_targets(train_y, train_local);
   if (validation) {
-    check_rows_match(validation->x, validation->y, "fit (validation_data)", parallel);
+    const int64_t validation_rows = check_rows_match(validation->x, validation->y, "fit (validation_data)", parallel);
     s.check_inputs(validation->x, "fit (validation_data)");
-    s.loss->check_targets(s.output_shapes.back().with_batch(validation->x.shape(0)), validation->y);
+    s.check_targets(validation->y, validation_rows);
   }
 
   const int64_t batch_size = std::min(options.batch_size, rows);
@@ -202,15 +212,14 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
     words.pop_back();
     shuffle_rng = Rng::from_words(words);
     // Dropout masks: a stream per rank, or every rank would drop the same units of its rows.
-    for (size_t i = 0; i < s.layers.size(); ++i)
-      s.layers[i]->reseed(s.rng.fork((uint64_t(group.rank() + 1) << 32) + 1000 + i).next_u64());
+    for (size_t n = 0; n < s.node_layer.size(); ++n)
+      s.node_layer[n]->reseed(s.rng.fork((uint64_t(group.rank() + 1) << 32) + 1000 + n).next_u64());
   }
   const uint64_t private_stream = (uint64_t(first_epoch) << 32) | (fit_call & 0xFFFFFFFFu);
   std::optional<SecureRng> private_rng, noise_rng;
   if (privacy) {
     if (!parallel) {
-      private_rng.emplace(privacy->reproducible ? SecureRng::from_seed(base_seed, private_stream)
-                                                : SecureRng::from_os());
+      private_rng.emplace(privacy->reproducible ? SecureRng::from_seed(base_seed, private_stream) : SecureRng::from_os());
     } else if (privacy->reproducible) {
       private_rng.emplace(SecureRng::from_seed(base_seed, private_stream));
       if (group.is_root()) noise_rng.emplace(SecureRng::from_seed(base_seed, private_stream | (1ull << 31)));
@@ -251,8 +260,15 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
     }
   };
 
+  const bool several_outputs = s.outputs.size() > 1;
+  auto figure = [&](size_t k, const std::string& metric) {
+    return several_outputs ? s.outputs[k].name + "_" + metric : metric;
+  };
   std::vector<std::string> shown{"loss"};
-  for (const auto& metric : s.metrics) shown.push_back(metric->name());
+  if (several_outputs)
+    for (size_t k = 0; k < s.outputs.size(); ++k) shown.push_back(figure(k, "loss"));
+  for (size_t k = 0; k < s.outputs.size(); ++k)
+    for (const auto& metric : s.outputs[k].metrics) shown.push_back(figure(k, metric->name()));
   shown.push_back("learning_rate");
   shown.push_back("epsilon");  // added by the privacy accountant (citadel/privacy)
   ProgressReporter progress(std::cout, group.is_root() ? options.verbose : 0, options.epochs, steps, shown);
@@ -260,6 +276,8 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   if (privacy && privacy->reproducible)
     progress.message("Warning: private training with reproducible noise (keyed from the seed): anyone who knows "
                      "the seed can remove the noise, so the privacy guarantee does not hold.");
+  std::vector<double> output_losses, output_loss_sums(s.outputs.size(), 0.0);
+  std::vector<TensorView> transform_x(s.batch_x.size());
   for (Callback* callback : callbacks) callback->on_train_begin(*this);
   for (int epoch = first_epoch; epoch < options.epochs && !s.stop_requested; ++epoch) {
     for (Callback* callback : callbacks) callback->on_epoch_begin(epoch, *this);
@@ -271,8 +289,10 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
         const uint64_t bound = static_cast<uint64_t>(i + 1);
         std::swap(order[i], order[private_rng ? private_rng->below(bound) : shuffle_rng.below(bound)]);
       }
-    for (auto& metric : s.metrics) metric->reset(rows);
+    for (auto& out : s.outputs)
+      for (auto& metric : out.metrics) metric->reset(rows);
     double loss_sum = 0;
+    std::fill(output_loss_sums.begin(), output_loss_sums.end(), 0.0);
     int64_t seen = 0;
     progress.epoch_begin(epoch);
     for (int64_t step = 0; step < steps && !s.stop_requested; ++step) {
@@ -285,26 +305,32 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
           if (private_rng->uniform_double() < rate) sampled.push_back(r);
         begin = 0, end = static_cast<int64_t>(sampled.size());
       }
-      if (parallel) {
-        data_parallel::local_rows_of(poisson ? sampled : order, begin, end, group, s.local_batch);
-        gather_rows(train_x, s.local_batch, 0, int64_t(s.local_batch.size()), s.batch_x);
-        gather_rows(train_y, s.local_batch, 0, int64_t(s.local_batch.size()), s.batch_y);
-      } else {
-        gather_rows(train_x, poisson ? sampled : order, begin, end, s.batch_x);
-        gather_rows(train_y, poisson ? sampled : order, begin, end, s.batch_y);
+      const std::vector<int64_t>& chosen = poisson ? sampled : order;
+      if (parallel) data_parallel::local_rows_of(chosen, begin, end, group, s.local_batch);
+      for (size_t i = 0; i < train_x.size(); ++i) {
+        if (parallel) gather_rows(train_x[i], s.local_batch, 0, int64_t(s.local_batch.size()), s.batch_x[i]);
+        else gather_rows(train_x[i], chosen, begin, end, s.batch_x[i]);
       }
-      const int64_t local_rows = s.batch_x.shape(0);
-      if (options.batch_transform && local_rows > 0) options.batch_transform(*this, s.batch_x, s.batch_y);
+      for (size_t k = 0; k < train_y.size(); ++k) {
+        if (parallel) gather_rows(train_y[k], s.local_batch, 0, int64_t(s.local_batch.size()), s.batch_y[k]);
+        else gather_rows(train_y[k], chosen, begin, end, s.batch_y[k]);
+      }
+      s.refresh_batch_views();
+      const int64_t batch_rows = s.batch_x[0].shape(0);
+      if (options.batch_transform && batch_rows > 0) {
+        for (size_t i = 0; i < s.batch_x.size(); ++i) transform_x[i] = s.batch_x[i];
+        options.batch_transform(*this, transform_x, s.batch_y_views);
+      }
       double loss = 0;
       if (parallel) {
-        loss = s.parallel_step(group, end - begin, privacy ? &*privacy : nullptr,
-                               noise_rng ? &*noise_rng : nullptr, poisson ? double(batch_size) : double(end - begin));
+        loss = s.parallel_step(group, end - begin, privacy ? &*privacy : nullptr, noise_rng ? &*noise_rng : nullptr,
+                               poisson ? double(batch_size) : double(end - begin));
       } else if (privacy) {
-        loss = s.private_step(s.batch_x, s.batch_y, *privacy, *private_rng,
+        loss = s.private_step(s.batch_x_views, s.batch_y_views, *privacy, *private_rng,
                               poisson ? double(batch_size) : double(end - begin));
       } else {
-        s.forward(s.batch_x, Mode::kTrain);
-        loss = s.loss_value(s.batch_y, true);
+        s.forward(s.batch_x_views, Mode::kTrain);
+        loss = s.loss_value(s.batch_y_views, true, several_outputs ? &output_losses : nullptr);
       }
       // Private training steps whatever the loss (each example's share of the update is
       // clipped, or dropped where it is not finite): stopping on it would end training on
@@ -313,9 +339,9 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
         for (Callback* callback : callbacks) callback->on_batch_end(step, loss, *this);
         if (s.stop_requested) break;
         throw ValueError(detail::concat(
-            "fit: the training loss became ", loss, " at epoch ", epoch + 1, ", step ", step + 1,
-            " of ", steps, "; training stopped with the weights of the step before. Lower the "
-            "learning rate, scale the inputs, or check the data for NaN/Inf"));
+            "fit: the training loss became ", loss, " at epoch ", epoch + 1, ", step ", step + 1, " of ", steps,
+            "; training stopped with the weights of the step before. Lower the learning rate, scale the inputs, or "
+            "check the data for NaN/Inf"));
       }
       if (!privacy && !parallel) {
         s.params.zero_grad();
@@ -324,21 +350,25 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
       }
       if (end == begin) continue;  // an empty Poisson batch: a noise-only step
       loss_sum += loss * double(end - begin);
+      if (several_outputs && !privacy && !parallel)
+        for (size_t k = 0; k < s.outputs.size(); ++k) output_loss_sums[k] += output_losses[k] * double(end - begin);
       seen += end - begin;
-      if (local_rows > 0)
-        for (auto& metric : s.metrics) metric->update(s.output(), s.batch_y);
+      if (batch_rows > 0)
+        for (size_t k = 0; k < s.outputs.size(); ++k)
+          for (auto& metric : s.outputs[k].metrics) metric->update(s.output(k), s.batch_y[k]);
       for (Callback* callback : callbacks) callback->on_batch_end(step, loss, *this);
       if (parallel) agree_on_stop(group);  // callbacks may differ by rank (a checkpoint on rank 0)
       progress.batch_end(step + 1, [&] {
         if (!record_training) return Logs{};
         Logs running{{"loss", loss_sum / double(seen)}};
         if (parallel) return running;  // metrics are merged across ranks once per epoch
-        for (const auto& metric : s.metrics) running[metric->name()] = metric->result();
+        for (size_t k = 0; k < s.outputs.size(); ++k)
+          for (const auto& metric : s.outputs[k].metrics) running[figure(k, metric->name())] = metric->result();
         return running;
       });
     }
     if (parallel) {
-      data_parallel::merge_metrics(s.metrics, group);
+      for (auto& out : s.outputs) data_parallel::merge_metrics(out.metrics, group);
       data_parallel::average_non_trainable(s.params, group);
     }
     if (seen == 0 && s.stop_requested) break;  // stopped before any step of this epoch completed
@@ -346,9 +376,14 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
     // accountant counts): it is logged with no training figures rather than ending fit.
     Logs logs;
     if (record_training) {
-      logs["loss"] = seen > 0 ? loss_sum / double(seen) : std::numeric_limits<double>::quiet_NaN();
-      for (const auto& metric : s.metrics)
-        logs[metric->name()] = seen > 0 ? metric->result() : std::numeric_limits<double>::quiet_NaN();
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      logs["loss"] = seen > 0 ? loss_sum / double(seen) : nan;
+      if (several_outputs && !privacy && !parallel)
+        for (size_t k = 0; k < s.outputs.size(); ++k)
+          logs[figure(k, "loss")] = seen > 0 ? output_loss_sums[k] / double(seen) : nan;
+      for (size_t k = 0; k < s.outputs.size(); ++k)
+        for (const auto& metric : s.outputs[k].metrics)
+          logs[figure(k, metric->name())] = seen > 0 ? metric->result() : nan;
     }
     if (validation) {
       const Logs validation_logs =
@@ -368,55 +403,167 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
   return history;
 }
 
-Logs Sequential::evaluate(ConstTensorView x, ConstTensorView y, const EvaluateOptions& options) {
+// --- evaluate and predict -----------------------------------------------------------------
+
+Logs Model::evaluate(ConstTensorView x, ConstTensorView y, const EvaluateOptions& options) {
+  return evaluate(Views{x}, Views{y}, options);
+}
+
+Logs Model::evaluate(std::initializer_list<ConstTensorView> x, std::initializer_list<ConstTensorView> y,
+                     const EvaluateOptions& options) {
+  return evaluate(Views(x), Views(y), options);
+}
+
+Logs Model::evaluate(const Views& x, const Views& y, const EvaluateOptions& options) {
   State& s = *state_;
   CITADEL_CHECK(s.compiled, ValueError, "evaluate() called before compile()");
   check_batch_size(options.batch_size, "evaluate");
   const Collective& group = options.communicator ? *options.communicator : Collective::single();
   const bool parallel = group.size() > 1;
-  check_rows_match(x, y, "evaluate", parallel);
-  build(x.shape().without_batch());
+  const int64_t rows = check_rows_match(x, y, "evaluate", parallel);
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
   s.check_inputs(x, "evaluate");
-  const int64_t rows = x.shape(0);
-  s.loss->check_targets(s.output_shapes.back().with_batch(rows), y);
-  for (auto& metric : s.metrics) metric->reset(rows);
+  s.check_targets(y, rows);
+  for (auto& out : s.outputs)
+    for (auto& metric : out.metrics) metric->reset(rows);
+  const bool several_outputs = s.outputs.size() > 1;
+  std::vector<double> output_losses, output_sums(s.outputs.size(), 0.0);
   double loss_sum = 0;
   for (int64_t begin = 0; begin < rows; begin += options.batch_size) {
     const int64_t end = std::min(begin + options.batch_size, rows);
-    const ConstTensorView batch_y = y.rows(begin, end);
-    s.forward(x.rows(begin, end), Mode::kInfer);
-    loss_sum += s.loss_value(batch_y, false) * double(end - begin);
-    for (auto& metric : s.metrics) metric->update(s.output(), batch_y);
+    const Views batch_x = rows_of(x, begin, end), batch_y = rows_of(y, begin, end);
+    s.forward(batch_x, Mode::kInfer);
+    loss_sum += s.loss_value(batch_y, false, &output_losses) * double(end - begin);
+    for (size_t k = 0; k < s.outputs.size(); ++k) {
+      output_sums[k] += output_losses[k] * double(end - begin);
+      for (auto& metric : s.outputs[k].metrics) metric->update(s.output(k), batch_y[k]);
+    }
   }
   double total_rows = double(rows);
   if (parallel) {
-    double sums[2] = {loss_sum, total_rows};
+    std::vector<double> sums{loss_sum, total_rows};
+    sums.insert(sums.end(), output_sums.begin(), output_sums.end());
     group.all_reduce_sum(sums);
     loss_sum = sums[0], total_rows = sums[1];
+    std::copy(sums.begin() + 2, sums.end(), output_sums.begin());
     CITADEL_CHECK(total_rows > 0, ValueError, "evaluate: no data (x has 0 rows on every rank)");
-    data_parallel::merge_metrics(s.metrics, group);
+    for (auto& out : s.outputs) data_parallel::merge_metrics(out.metrics, group);
   }
   Logs logs{{"loss", loss_sum / total_rows}};
-  for (const auto& metric : s.metrics) logs[metric->name()] = metric->result();
+  for (size_t k = 0; k < s.outputs.size(); ++k) {
+    const std::string prefix = several_outputs ? s.outputs[k].name + "_" : "";
+    if (several_outputs) logs[prefix + "loss"] = output_sums[k] / total_rows;
+    for (const auto& metric : s.outputs[k].metrics) logs[prefix + metric->name()] = metric->result();
+  }
   return logs;
 }
 
-Tensor Sequential::predict(ConstTensorView x, const PredictOptions& options) {
+Tensor Model::predict(ConstTensorView x, const PredictOptions& options) {
+  std::vector<Tensor> outputs = predict(Views{x}, options);
+  CITADEL_CHECK(outputs.size() == 1, ValueError, "predict: model '", state_->name, "' has ", outputs.size(),
+                " outputs; give the inputs as a list to get one array per output");
+  return std::move(outputs[0]);
+}
+
+std::vector<Tensor> Model::predict(std::initializer_list<ConstTensorView> x, const PredictOptions& options) {
+  return predict(Views(x), options);
+}
+
+std::vector<Tensor> Model::predict(const Views& x, const PredictOptions& options) {
   State& s = *state_;
   check_batch_size(options.batch_size, "predict");
-  CITADEL_CHECK(x.rank() >= 2, ShapeError, "predict: x must be (samples, features...), got shape ",
-                x.shape());
-  build(x.shape().without_batch());
+  for (const ConstTensorView& input : x)
+    CITADEL_CHECK(input.rank() >= 2, ShapeError, "predict: x must be (samples, features...), got shape ", input.shape());
+  CITADEL_CHECK(!x.empty(), ValueError, "predict: no inputs given");
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
   s.check_inputs(x, "predict");
-  const int64_t rows = x.shape(0);
-  Tensor result(s.output_shapes.back().with_batch(rows));
-  const int64_t row_size = s.output_shapes.back().numel();
+  std::vector<std::string> names;
+  for (size_t k = 0; k < s.graph.outputs.size(); ++k)
+    names.push_back(s.layers[s.graph.nodes[size_t(s.graph.tensors[size_t(s.graph.outputs[k])].producer)].layer]->name());
+  return predict_layer_outputs(x, names, options);
+}
+
+std::vector<Tensor> Model::predict_layer_outputs(const Views& x, const std::vector<std::string>& layer_names,
+                                                 const PredictOptions& options) {
+  State& s = *state_;
+  check_batch_size(options.batch_size, "predict");
+  CITADEL_CHECK(!x.empty(), ValueError, "predict: no inputs given");
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
+  s.check_inputs(x, "predict");
+  // Each named layer's (last) call's output tensor.
+  std::vector<int> tensors;
+  for (const std::string& name : layer_names) {
+    int tensor = -1;
+    for (const GraphInfo::NodeInfo& node : s.graph.nodes)
+      if (s.layers[node.layer]->name() == name) tensor = node.output;
+    if (tensor < 0) get_layer(name);  // throws, listing the layers
+    tensors.push_back(tensor);
+  }
+  const int64_t rows = x[0].shape(0);
+  std::vector<Tensor> results;
+  for (const int t : tensors) results.emplace_back(s.graph.tensors[size_t(t)].shape.with_batch(rows));
   for (int64_t begin = 0; begin < rows; begin += options.batch_size) {
     const int64_t end = std::min(begin + options.batch_size, rows);
-    s.forward(x.rows(begin, end), Mode::kInfer);
-    std::copy_n(s.output().data(), (end - begin) * row_size, result.data() + begin * row_size);
+    s.forward(rows_of(x, begin, end), Mode::kInfer);
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      const int64_t row_size = s.graph.tensors[size_t(tensors[k])].shape.numel();
+      std::copy_n(s.views[size_t(tensors[k])].data(), (end - begin) * row_size, results[k].data() + begin * row_size);
+    }
   }
-  return result;
+  return results;
+}
+
+// --- gradients for attacks and audits -----------------------------------------------------
+
+Tensor Model::input_gradient(ConstTensorView x, ConstTensorView y) { return input_gradient(Views{x}, Views{y}, 0); }
+
+Tensor Model::input_gradient(const Views& x, const Views& y, int input) {
+  State& s = *state_;
+  CITADEL_CHECK(s.compiled, ValueError, "input_gradient() called before compile()");
+  const int64_t rows = check_rows_match(x, y, "input_gradient");
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
+  s.check_inputs(x, "input_gradient");
+  CITADEL_CHECK(input >= 0 && size_t(input) < x.size(), ValueError, "input_gradient: input ", input,
+                " out of range; the model has ", x.size(), " inputs");
+  s.check_targets(y, rows);
+  s.forward(x, Mode::kInfer);
+  s.loss_value(y, true);
+  s.params.zero_grad();
+  s.backward(input, false);
+  Tensor gradient(x[size_t(input)].shape());
+  std::copy_n(s.input_gradient(input).data(), gradient.numel(), gradient.data());
+  return gradient;
+}
+
+Tensor Model::per_example_loss(ConstTensorView x, ConstTensorView y, int64_t batch_size) {
+  return per_example_loss(Views{x}, Views{y}, batch_size);
+}
+
+Tensor Model::per_example_loss(const Views& x, const Views& y, int64_t batch_size) {
+  State& s = *state_;
+  CITADEL_CHECK(s.compiled, ValueError, "per_example_loss() called before compile()");
+  const int64_t rows = check_rows_match(x, y, "per_example_loss", true);
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
+  s.check_inputs(x, "per_example_loss");
+  CITADEL_CHECK(y.size() == s.outputs.size(), ValueError, "per_example_loss: ", y.size(), " targets for ",
+                s.outputs.size(), " outputs");
+  Tensor losses(Shape{rows});
+  for (int64_t begin = 0; begin < rows; begin += batch_size) {
+    const int64_t end = std::min(begin + batch_size, rows);
+    s.forward(rows_of(x, begin, end), Mode::kInfer);
+    for (int64_t i = begin; i < end; ++i) {
+      double loss = 0;
+      for (size_t k = 0; k < s.outputs.size(); ++k) {
+        const auto& out = s.outputs[k];
+        const int producer = s.graph.tensors[size_t(s.graph.outputs[k])].producer;
+        const ConstTensorView predictions = out.fused ? s.node_layer[size_t(producer)]->pre_activation() : s.output(k);
+        loss += out.weight *
+                out.training_loss->compute(predictions.rows(i - begin, i - begin + 1), y[k].rows(i, i + 1), TensorView());
+      }
+      losses[i] = static_cast<float>(loss);
+    }
+  }
+  return losses;
 }
 
 }  // namespace citadel

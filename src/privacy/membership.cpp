@@ -52,10 +52,10 @@ MembershipAttackResult score_membership_attack(const std::string& attack, const 
   return result;
 }
 
-std::vector<MembershipAttackResult> audit_membership(Sequential& model, ConstTensorView train_x,
+std::vector<MembershipAttackResult> audit_membership(Model& model, ConstTensorView train_x,
                                                      ConstTensorView train_y, ConstTensorView holdout_x,
                                                      ConstTensorView holdout_y,
-                                                     const std::function<Sequential()>& make_reference,
+                                                     const std::function<Model()>& make_reference,
                                                      const MembershipAuditOptions& options) {
   const Tensor member_loss = model.per_example_loss(train_x, train_y);
   const Tensor non_member_loss = model.per_example_loss(holdout_x, holdout_y);
@@ -72,7 +72,7 @@ std::vector<MembershipAttackResult> audit_membership(Sequential& model, ConstTen
   for (int64_t i = holdout - 1; i > 0; --i) std::swap(rows[i], rows[rng.below(static_cast<uint64_t>(i + 1))]);
   const std::vector<int64_t> reference_rows(rows.begin(), rows.begin() + holdout / 2);
   const std::vector<int64_t> test_rows(rows.begin() + holdout / 2, rows.end());
-  Sequential reference = make_reference();
+  Model reference = make_reference();
   reference.fit(take_rows(holdout_x, reference_rows), take_rows(holdout_y, reference_rows),
                 {.epochs = options.reference_epochs, .batch_size = options.batch_size, .verbose = 0,
                  .seed = options.seed});

@@ -14,7 +14,7 @@ PrivacyAccountant::PrivacyAccountant(double sampling_rate, double noise_multipli
     : sampling_rate_(sampling_rate), noise_multiplier_(noise_multiplier), delta_(delta),
       steps_per_epoch_(steps_per_epoch) {}
 
-void PrivacyAccountant::on_epoch_end(int epoch, Logs& logs, Sequential&) {
+void PrivacyAccountant::on_epoch_end(int epoch, Logs& logs, Model&) {
   logs["epsilon"] =
       dp_sgd_epsilon(sampling_rate_, noise_multiplier_, steps_per_epoch_ * int64_t(epoch + 1), delta_).epsilon;
 }
@@ -36,7 +36,7 @@ PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int 
   return plan;
 }
 
-History fit_private(Sequential& model, ConstTensorView x, ConstTensorView y, FitOptions options,
+History fit_private(Model& model, ConstTensorView x, ConstTensorView y, FitOptions options,
                     const DPSGDOptions& dp) {
   CITADEL_CHECK(x.rank() >= 1, ValueError, "fit_private: x must be (samples, features...)");
   // On a group of processes x holds this rank's rows: the accountant counts the global ones.

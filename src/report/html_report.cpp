@@ -79,7 +79,7 @@ std::string html_page(const std::vector<RunReport>& runs, const PageInfo& info) 
                    ". Self-contained: nothing on this page is fetched from anywhere.");
 }
 
-std::string run_report_json(const History& history, const ClassificationReport* test_report, const Sequential* model) {
+std::string run_report_json(const History& history, const ClassificationReport* test_report, const Model* model) {
   json report{{"history", json::parse(history_record(history))},
               {"epochs_run", history.epoch.size()},
               {"stop_reason", history.stop_reason},

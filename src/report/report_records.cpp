@@ -64,9 +64,9 @@ std::string classification_record(const ClassificationReport& report) {
       .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string model_record(const Sequential& model) {
+std::string model_record(const Model& model) {
   CITADEL_CHECK(model.built(), ValueError, "model_record: model '", model.name(), "' is not built");
-  const Sequential::BuildPlan plan = model.plan(model.input_shape());
+  const Model::BuildPlan plan = model.plan(model.input_shape());
   json layers = json::array();
   for (size_t i = 0; i < model.size(); ++i)
     layers.push_back({{"name", model.layer(i).name()},

@@ -22,11 +22,37 @@ TEST(LayerRegistry, EveryRegisteredTypeHasSamplesAndCorrectGradients) {
     for (const auto& sample : found->second) {
       EXPECT_EQ(sample.layer->type(), type);
       const testkit::GradCheckOptions options{.epsilon = sample.epsilon};
-      EXPECT_TRUE(testkit::check_input_gradient(*sample.layer, sample.input_shape, options)) << type;
-      EXPECT_TRUE(testkit::check_param_gradients(*sample.layer, sample.input_shape, options)) << type;
+      EXPECT_TRUE(testkit::check_input_gradient(*sample.layer, sample.input_shapes(), options)) << type;
+      EXPECT_TRUE(testkit::check_param_gradients(*sample.layer, sample.input_shapes(), options)) << type;
     }
   }
 }
+
+namespace {
+
+// A model of the sample alone: a Sequential chain for a one-input layer, a graph for a merge.
+Model model_of(const testkit::LayerSample& sample) {
+  if (sample.more_inputs.empty()) {
+    Sequential model;
+    model.add(sample.layer->clone());
+    model.build(sample.input_shape.without_batch());
+    return model;
+  }
+  std::vector<SymbolicTensor> inputs;
+  for (const Shape& shape : sample.input_shapes()) inputs.push_back(Input(shape.without_batch()));
+  const SymbolicTensor output = (*sample.layer->clone())(inputs);
+  return Model(inputs, {output});
+}
+
+std::vector<Tensor> random_inputs(const testkit::LayerSample& sample) {
+  std::vector<Tensor> inputs;
+  for (const Shape& shape : sample.input_shapes()) inputs.push_back(random::uniform(shape, -1.0f, 1.0f));
+  return inputs;
+}
+
+std::vector<ConstTensorView> views(const std::vector<Tensor>& tensors) { return {tensors.begin(), tensors.end()}; }
+
+}  // namespace
 
 TEST(LayerRegistry, EveryRegisteredTypeRoundTripsThroughAConfigAndAModelFile) {
   const auto samples = testkit::sample_layers();
@@ -34,24 +60,22 @@ TEST(LayerRegistry, EveryRegisteredTypeRoundTripsThroughAConfigAndAModelFile) {
   for (const std::string& type : registered_layer_types()) {
     for (const auto& sample : samples.at(type)) {
       random::set_seed(21);
-      Sequential model;
-      model.add(sample.layer->clone());
-      model.build(sample.input_shape.without_batch());
+      Model model = model_of(sample);
       // Weights away from their initial values (moving variances stay positive).
       for (float& w : model.parameters().values()) w = random::uniform({1}, 0.5f, 1.5f)[0];
-      const Tensor x = random::uniform(sample.input_shape, -1.0f, 1.0f);
-      const std::vector<float> expected = model.predict(x).to_vector();
+      const std::vector<Tensor> x = random_inputs(sample);
+      const std::vector<float> expected = model.predict(views(x))[0].to_vector();
 
       const std::string config = model_to_config(model);
-      Sequential from_config = model_from_config(config, type + " config");
-      from_config.build(sample.input_shape.without_batch());
+      Model from_config = model_from_config(config, type + " config");
+      from_config.build(sample.more_inputs.empty() ? sample.input_shape.without_batch() : Shape{});
       from_config.set_weights(model.get_weights());
-      EXPECT_EQ(from_config.predict(x).to_vector(), expected) << type << " through model_to_config";
+      EXPECT_EQ(from_config.predict(views(x))[0].to_vector(), expected) << type << " through model_to_config";
       EXPECT_EQ(model_to_config(from_config), config) << type << ": the config read back writes another";
 
       save_model(model, path.string());
       LoadedModel loaded = load_model(path.string());
-      EXPECT_EQ(loaded.model.predict(x).to_vector(), expected) << type << " through a model file";
+      EXPECT_EQ(loaded.model.predict(views(x))[0].to_vector(), expected) << type << " through a model file";
       EXPECT_EQ(loaded.model.layer(0).type(), type);
     }
   }
@@ -67,13 +91,11 @@ TEST(LayerRegistry, EveryRegisteredTypeInitializesAndTrainsTheSameAfterAConfigRo
     for (const auto& sample : samples.at(type)) {
       // The model's seed is drawn when it is made: the same seed before each.
       random::set_seed(33);
-      Sequential original;
-      original.add(sample.layer->clone());
-      original.build(sample.input_shape.without_batch());
+      Model original = model_of(sample);
       const std::string config = model_to_config(original);
       random::set_seed(33);
-      Sequential copy = model_from_config(config, type + " config");
-      copy.build(sample.input_shape.without_batch());
+      Model copy = model_from_config(config, type + " config");
+      copy.build(sample.more_inputs.empty() ? sample.input_shape.without_batch() : Shape{});
       original.compile({.loss = "mse", .optimizer = "sgd"});
       copy.compile({.loss = "mse", .optimizer = "sgd"});
 
@@ -82,13 +104,14 @@ TEST(LayerRegistry, EveryRegisteredTypeInitializesAndTrainsTheSameAfterAConfigRo
       for (size_t i = 0; i < weights.size(); ++i)
         EXPECT_EQ(weights[i].to_vector(), copied_weights[i].to_vector()) << type << ": initial weights " << i;
 
-      const Tensor x = random::uniform(sample.input_shape, -1.0f, 1.0f);
+      const std::vector<Tensor> x = random_inputs(sample);
       Shape output = original.output_shape();
       std::vector<int64_t> y_dims{sample.input_shape[0]};
       for (int64_t dim : output.dims()) y_dims.push_back(dim);
       const Tensor y = random::uniform(Shape(y_dims), -1.0f, 1.0f);
-      EXPECT_EQ(original.train_on_batch(x, y), copy.train_on_batch(x, y)) << type << ": training loss";
-      EXPECT_EQ(original.predict(x).to_vector(), copy.predict(x).to_vector()) << type << " after a training step";
+      EXPECT_EQ(original.train_on_batch(views(x), {y}), copy.train_on_batch(views(x), {y})) << type << ": training loss";
+      EXPECT_EQ(original.predict(views(x))[0].to_vector(), copy.predict(views(x))[0].to_vector())
+          << type << " after a training step";
     }
   }
 }

@@ -27,15 +27,15 @@ Sequential small_model(const OptimizerSpec& optimizer = "adam") {
 class Recorder final : public Callback {
  public:
   std::unique_ptr<Callback> clone() const override { return std::make_unique<Recorder>(*this); }
-  void on_train_begin(Sequential&) override { ++train_begin; }
-  void on_train_end(Sequential&) override { ++train_end; }
-  void on_epoch_begin(int, Sequential&) override { ++epoch_begin; }
-  void on_batch_begin(int64_t, Sequential&) override { ++batch_begin; }
-  void on_batch_end(int64_t step, double, Sequential& model) override {
+  void on_train_begin(Model& ) override { ++train_begin; }
+  void on_train_end(Model& ) override { ++train_end; }
+  void on_epoch_begin(int, Model& ) override { ++epoch_begin; }
+  void on_batch_begin(int64_t, Model& ) override { ++batch_begin; }
+  void on_batch_end(int64_t step, double, Model& model) override {
     ++batch_end;
     if (stop_at_batch >= 0 && batch_end == stop_at_batch) model.stop_training("recorder stop at step " + std::to_string(step));
   }
-  void on_epoch_end(int, Logs&, Sequential& model) override {
+  void on_epoch_end(int, Logs&, Model& model) override {
     const auto values = model.parameters().values();
     weights.emplace_back(values.begin(), values.end());
   }

@@ -65,7 +65,9 @@ TEST(ModelConfig, ErrorsNameTheLayerAndField) {
   EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 3, "activation": "relux"}}]})")
                 .find("unknown activation 'relux'"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"class_name": "Functional", "config": {}})").find("only Sequential"), std::string::npos);
+  EXPECT_NE(error_of(R"({"class_name": "Functional", "config": {}})").find("expected 'layers'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"class_name": "Subclassed", "config": {}})").find("Sequential and Functional models are"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 3, "kernel_constraint": {"x": 1}}}]})")
                 .find("not supported"),
             std::string::npos);

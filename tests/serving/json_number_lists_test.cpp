@@ -26,9 +26,11 @@ namespace {
 ServedModel image_model() {
   SavedModel saved;
   saved.images = true;
-  saved.model.add(Flatten());
-  saved.model.add(Dense(2, {.activation = "softmax"}));
-  saved.model.build(Shape{2, 2, 1});
+  Sequential model;
+  model.add(Flatten());
+  model.add(Dense(2, {.activation = "softmax"}));
+  model.build(Shape{2, 2, 1});
+  saved.model = std::move(model);
   return {"pictures", "pictures", std::move(saved), OutputPolicy::parse("full", "test")};
 }
 

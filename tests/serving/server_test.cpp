@@ -657,11 +657,12 @@ TEST(Serve, RequestsLargerThanABatchArePredictedAloneAndWhole) {
 // computed (one prediction pass counted, not two).
 TEST(Serve, ComputeDeadlineAnswers504AndSkipsWorkNotStarted) {
   ServedModel slow = served();
-  slow.model.model = Sequential();  // the Pima schema and scaling, with a network slow to predict
-  slow.model.model.add(Dense(1024, {.input_dim = 8, .activation = "relu"}));
-  slow.model.model.add(Dense(1024, {.activation = "relu"}));
-  slow.model.model.add(Dense(1, {.activation = "sigmoid"}));
-  slow.model.model.build(Shape{8});
+  Sequential network;  // the Pima schema and scaling, with a network slow to predict
+  network.add(Dense(1024, {.input_dim = 8, .activation = "relu"}));
+  network.add(Dense(1024, {.activation = "relu"}));
+  network.add(Dense(1, {.activation = "sigmoid"}));
+  network.build(Shape{8});
+  slow.model.model = std::move(network);
   std::vector<ServedModel> models;
   models.push_back(std::move(slow));
   ServerOptions options;

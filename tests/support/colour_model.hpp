@@ -15,8 +15,10 @@ inline citadel::serving::ServedModel colour_model(const std::string& name, const
   const CsvTable table = parse_csv("a,b,colour,label\n1,2,red,yes\n3,4,blue,no\n5,6,red,no\n", "seed.csv");
   const Dataset data = to_dataset(table, {.categorical = {"colour"}});
   SavedModel saved;
-  saved.model.add(Dense(2, {.input_dim = data.x.shape(1), .activation = "softmax"}));
-  saved.model.build(data.x.shape().without_batch());
+  Sequential model;
+  model.add(Dense(2, {.input_dim = data.x.shape(1), .activation = "softmax"}));
+  model.build(data.x.shape().without_batch());
+  saved.model = std::move(model);
   saved.schema = data.schema;
   saved.preprocessor = Preprocessor({.impute_missing = impute_missing, .scaling = "none"});
   saved.preprocessor.fit(data.x);

@@ -32,11 +32,13 @@ namespace {
 
 constexpr uint64_t kMaskSeed = 77;  // the same dropout mask in every evaluation
 
-// L = Σ r⊙layer(x) in double.
-double reduce(Layer& layer, const Tensor& x, const Tensor& r) {
+std::vector<ConstTensorView> views_of(const std::vector<Tensor>& tensors) { return {tensors.begin(), tensors.end()}; }
+
+// L = Σ r⊙layer(x...) in double.
+double reduce(Layer& layer, const std::vector<Tensor>& x, const Tensor& r) {
   Tensor y;
   layer.reseed(kMaskSeed);
-  layer.forward(x, y, Mode::kTrain);
+  layer.forward_inputs(views_of(x), y, Mode::kTrain);
   double total = 0;
   for (int64_t i = 0; i < y.numel(); ++i) total += double(r[i]) * y[i];
   return total;
@@ -55,12 +57,14 @@ Tensor random_input(const Shape& shape, uint64_t seed, double min_abs) {
   return x;
 }
 
-std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const Shape& input_shape, uint64_t seed) {
+std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const std::vector<Shape>& input_shapes, uint64_t seed) {
   auto built = std::make_unique<BuiltLayer>();
   built->layer = prototype.clone();
   built->layer->set_name("layer_under_test");
-  built->input_shape = input_shape;
-  built->layer->build(input_shape.without_batch(), built->params);
+  built->input_shapes = input_shapes;
+  std::vector<Shape> shapes;
+  for (const Shape& shape : input_shapes) shapes.push_back(shape.without_batch());
+  built->layer->build_inputs(shapes, built->params);
   built->params.allocate();
   Rng rng(seed);
   // Random values everywhere (zero biases would hide bias-gradient bugs).
@@ -72,12 +76,16 @@ std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const Shape& inp
   return built;
 }
 
+std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const Shape& input_shape, uint64_t seed) {
+  return build_layer(prototype, std::vector<Shape>{input_shape}, seed);
+}
+
 namespace {
 
 // Central differences of reduce(layer, x, r) with respect to each of `values` (which the
-// layer reads: its input or its parameters).
-std::vector<double> numeric_gradient(Layer& layer, const Tensor& x, const Tensor& r, std::span<float> values,
-                                     double epsilon) {
+// layer reads: an input or its parameters).
+std::vector<double> numeric_gradient(Layer& layer, const std::vector<Tensor>& x, const Tensor& r,
+                                     std::span<float> values, double epsilon) {
   std::vector<double> numeric(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
     const float saved = values[i];
@@ -92,36 +100,46 @@ std::vector<double> numeric_gradient(Layer& layer, const Tensor& x, const Tensor
 }
 
 struct Backpropagated {
-  Tensor x, r, dx;
+  std::vector<Tensor> x, dx;
+  Tensor r;
 };
 
-// One forward and backward pass on a random input, with L = Σ r⊙y.
+// One forward and backward pass on random inputs, with L = Σ r⊙y.
 Backpropagated backpropagate(BuiltLayer& built, const GradCheckOptions& options) {
-  Backpropagated pass{random_input(built.input_shape, options.seed + 1, options.min_abs_input), {}, {}};
+  Backpropagated pass;
+  for (size_t k = 0; k < built.input_shapes.size(); ++k)
+    pass.x.push_back(random_input(built.input_shapes[k], options.seed + 1 + 10 * k, options.min_abs_input));
   Tensor y;
   built.layer->reseed(kMaskSeed);
-  built.layer->forward(pass.x, y, Mode::kTrain);
+  built.layer->forward_inputs(views_of(pass.x), y, Mode::kTrain);
   pass.r = random_input(y.shape(), options.seed + 2, 0.0);
   built.params.zero_grad();
-  built.layer->backward(pass.r, pass.dx);
+  pass.dx.resize(pass.x.size());
+  std::vector<Tensor*> targets;
+  for (Tensor& dx : pass.dx) targets.push_back(&dx);
+  built.layer->backward_inputs(pass.r, targets);
   return pass;
 }
 
 }  // namespace
 
-::testing::AssertionResult check_input_gradient(const Layer& prototype, const Shape& input_shape,
+::testing::AssertionResult check_input_gradient(const Layer& prototype, const std::vector<Shape>& input_shapes,
                                                 const GradCheckOptions& options) {
-  auto built = build_layer(prototype, input_shape, options.seed);
+  auto built = build_layer(prototype, input_shapes, options.seed);
   Backpropagated pass = backpropagate(*built, options);
-  const std::vector<double> analytic(pass.dx.data(), pass.dx.data() + pass.dx.numel());
-  const std::span<float> inputs(pass.x.data(), static_cast<size_t>(pass.x.numel()));
-  return compare(analytic, numeric_gradient(*built->layer, pass.x, pass.r, inputs, options.epsilon),
-                 options.tolerance, prototype.type() + " input gradient");
+  std::vector<double> analytic, numeric;
+  for (size_t k = 0; k < pass.x.size(); ++k) {
+    analytic.insert(analytic.end(), pass.dx[k].data(), pass.dx[k].data() + pass.dx[k].numel());
+    const std::span<float> inputs(pass.x[k].data(), static_cast<size_t>(pass.x[k].numel()));
+    const std::vector<double> part = numeric_gradient(*built->layer, pass.x, pass.r, inputs, options.epsilon);
+    numeric.insert(numeric.end(), part.begin(), part.end());
+  }
+  return compare(analytic, numeric, options.tolerance, prototype.type() + " input gradient");
 }
 
-::testing::AssertionResult check_param_gradients(const Layer& prototype, const Shape& input_shape,
+::testing::AssertionResult check_param_gradients(const Layer& prototype, const std::vector<Shape>& input_shapes,
                                                  const GradCheckOptions& options) {
-  auto built = build_layer(prototype, input_shape, options.seed);
+  auto built = build_layer(prototype, input_shapes, options.seed);
   if (built->params.size() == 0) return ::testing::AssertionSuccess() << "no parameters";
   Backpropagated pass = backpropagate(*built, options);
   const auto grads = built->params.grads();
@@ -130,8 +148,19 @@ Backpropagated backpropagate(BuiltLayer& built, const GradCheckOptions& options)
                  options.tolerance, prototype.type() + " parameter gradients");
 }
 
-double model_gradient_error(Sequential& model, const Tensor& x, const Tensor& y, double epsilon) {
-  model.compute_gradients(x, y);
+::testing::AssertionResult check_input_gradient(const Layer& prototype, const Shape& input_shape,
+                                                const GradCheckOptions& options) {
+  return check_input_gradient(prototype, std::vector<Shape>{input_shape}, options);
+}
+
+::testing::AssertionResult check_param_gradients(const Layer& prototype, const Shape& input_shape,
+                                                 const GradCheckOptions& options) {
+  return check_param_gradients(prototype, std::vector<Shape>{input_shape}, options);
+}
+
+double model_gradient_error(Model& model, const std::vector<Tensor>& x, const std::vector<Tensor>& y, double epsilon) {
+  const std::vector<ConstTensorView> inputs(x.begin(), x.end()), targets(y.begin(), y.end());
+  model.compute_gradients(inputs, targets);
   const auto grads = model.parameters().grads();
   const std::vector<double> analytic(grads.begin(), grads.end());
   auto values = model.parameters().values();
@@ -139,13 +168,17 @@ double model_gradient_error(Sequential& model, const Tensor& x, const Tensor& y,
   for (size_t i = 0; i < values.size(); ++i) {
     const float saved = values[i];
     values[i] = saved + float(epsilon);
-    const double plus = model.evaluate(x, y, {.batch_size = x.shape(0)}).at("loss");
+    const double plus = model.evaluate(inputs, targets, {.batch_size = x[0].shape(0)}).at("loss");
     values[i] = saved - float(epsilon);
-    const double minus = model.evaluate(x, y, {.batch_size = x.shape(0)}).at("loss");
+    const double minus = model.evaluate(inputs, targets, {.batch_size = x[0].shape(0)}).at("loss");
     values[i] = saved;
     worst = std::max(worst, std::fabs((plus - minus) / (2 * epsilon) - analytic[i]));
   }
   return worst;
+}
+
+double model_gradient_error(Model& model, const Tensor& x, const Tensor& y, double epsilon) {
+  return model_gradient_error(model, std::vector<Tensor>{x}, std::vector<Tensor>{y}, epsilon);
 }
 
 ::testing::AssertionResult check_loss_gradient(const Loss& loss, const Tensor& predictions,

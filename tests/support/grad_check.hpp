@@ -12,6 +12,7 @@
 #include "citadel/core/tensor.hpp"
 #include "citadel/layers/layer.hpp"
 #include "citadel/losses/loss.hpp"
+#include "citadel/model/model.hpp"
 #include "citadel/model/sequential.hpp"
 
 namespace citadel::testkit {
@@ -30,20 +31,30 @@ struct GradCheckOptions {
 struct BuiltLayer {
   std::unique_ptr<Layer> layer;
   ParameterStore params;
-  Shape input_shape;
+  std::vector<Shape> input_shapes;
 };
+std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const std::vector<Shape>& input_shapes,
+                                        uint64_t seed = 1);
 std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const Shape& input_shape, uint64_t seed = 1);
 
 // A random input away from kinks.
 Tensor random_input(const Shape& shape, uint64_t seed, double min_abs = 0.05);
 
+// One input of `input_shape`, or (merge layers) one of each of `input_shapes`; the input
+// gradient check covers every input.
 ::testing::AssertionResult check_input_gradient(const Layer& prototype, const Shape& input_shape,
                                                 const GradCheckOptions& options = {});
 ::testing::AssertionResult check_param_gradients(const Layer& prototype, const Shape& input_shape,
                                                  const GradCheckOptions& options = {});
+::testing::AssertionResult check_input_gradient(const Layer& prototype, const std::vector<Shape>& input_shapes,
+                                                const GradCheckOptions& options = {});
+::testing::AssertionResult check_param_gradients(const Layer& prototype, const std::vector<Shape>& input_shapes,
+                                                 const GradCheckOptions& options = {});
 // The largest difference between the model's parameter gradients (compute_gradients) and
 // central differences of its evaluated loss (penalties and fused losses included).
-double model_gradient_error(Sequential& model, const Tensor& x, const Tensor& y, double epsilon = 1e-3);
+double model_gradient_error(Model& model, const Tensor& x, const Tensor& y, double epsilon = 1e-3);
+double model_gradient_error(Model& model, const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                            double epsilon = 1e-3);
 // ∂(mean loss)/∂predictions against finite differences, at the given predictions.
 ::testing::AssertionResult check_loss_gradient(const Loss& loss, const Tensor& predictions,
                                                const Tensor& targets, const GradCheckOptions& options = {});

@@ -8,6 +8,7 @@
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/layers/reshape.hpp"
@@ -70,6 +71,23 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
                                                                       .beta_initializer = "ones",
                                                                       .moving_variance_initializer = "zeros"}),
        Shape{5, 3}});
+  // Merges: two and three inputs; Maximum/Minimum away from ties (random inputs differ).
+  samples["Add"].push_back({std::make_unique<Add>(), Shape{3, 4}, 1e-2, {Shape{3, 4}}});
+  samples["Add"].push_back({std::make_unique<Add>(), Shape{2, 2, 3}, 1e-2, {Shape{2, 2, 3}, Shape{2, 2, 3}}});
+  samples["Subtract"].push_back({std::make_unique<Subtract>(), Shape{3, 5}, 1e-2, {Shape{3, 5}}});
+  samples["Multiply"].push_back({std::make_unique<Multiply>(), Shape{3, 4}, 1e-2, {Shape{3, 4}, Shape{3, 4}}});
+  samples["Average"].push_back({std::make_unique<Average>(), Shape{2, 6}, 1e-2, {Shape{2, 6}, Shape{2, 6}}});
+  samples["Maximum"].push_back({std::make_unique<Maximum>(), Shape{3, 4}, 1e-4, {Shape{3, 4}}});
+  samples["Minimum"].push_back({std::make_unique<Minimum>(), Shape{3, 4}, 1e-4, {Shape{3, 4}, Shape{3, 4}}});
+  samples["Concatenate"].push_back({std::make_unique<Concatenate>(), Shape{2, 3}, 1e-2, {Shape{2, 5}}});
+  samples["Concatenate"].push_back(
+      {std::make_unique<Concatenate>(ConcatenateOptions{.axis = 1}), Shape{2, 2, 3}, 1e-2, {Shape{2, 4, 3}, Shape{2, 1, 3}}});
+  samples["Concatenate"].push_back(
+      {std::make_unique<Concatenate>(ConcatenateOptions{.axis = -1}), Shape{2, 3, 2, 1}, 1e-2, {Shape{2, 3, 2, 4}}});
+  samples["Dot"].push_back({std::make_unique<Dot>(DotOptions{.axes = {1, 1}}), Shape{3, 4}, 1e-2, {Shape{3, 4}}});
+  samples["Dot"].push_back(
+      {std::make_unique<Dot>(DotOptions{.axes = {2, 2}, .normalize = true}), Shape{2, 3, 4}, 1e-2, {Shape{2, 2, 4}}});
+  samples["Dot"].push_back({std::make_unique<Dot>(DotOptions{.axes = {1, 2}}), Shape{2, 3, 5}, 1e-2, {Shape{2, 4, 3}}});
   return samples;
 }
 

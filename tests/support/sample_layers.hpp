@@ -13,10 +13,17 @@ namespace citadel::testkit {
 
 struct LayerSample {
   std::unique_ptr<Layer> layer;
-  Shape input_shape;  // with the batch axis
+  Shape input_shape;  // with the batch axis (the first input's, for a merge)
   // Finite-difference step: max pooling needs one smaller than the gaps between the
   // values of a window, or a step moves which value is the maximum.
   double epsilon = 1e-2;
+  std::vector<Shape> more_inputs = {};  // a merge layer's other inputs, with the batch axis
+  // Every input's shape, with the batch axis.
+  std::vector<Shape> input_shapes() const {
+    std::vector<Shape> shapes{input_shape};
+    shapes.insert(shapes.end(), more_inputs.begin(), more_inputs.end());
+    return shapes;
+  }
 };
 
 std::map<std::string, std::vector<LayerSample>> sample_layers();

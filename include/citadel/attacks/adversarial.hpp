@@ -37,10 +37,10 @@ struct AttackOptions {
 };
 
 // Adversarial versions of x (same shape) against `model` for labels y.
-Tensor adversarial_examples(Sequential& model, ConstTensorView x, ConstTensorView y, const AttackOptions& options);
+Tensor adversarial_examples(Model& model, ConstTensorView x, ConstTensorView y, const AttackOptions& options);
 
 // Rows of x that the model classifies as y says (a 0/1 per row).
-std::vector<uint8_t> correct_predictions(Sequential& model, ConstTensorView x, ConstTensorView y);
+std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstTensorView y);
 
 struct RobustnessPoint {
   double epsilon = 0;
@@ -50,7 +50,7 @@ struct RobustnessPoint {
 };
 
 // Accuracy under attack for each ε (ε = 0 is the clean accuracy).
-std::vector<RobustnessPoint> robustness_curve(Sequential& model, ConstTensorView x, ConstTensorView y,
+std::vector<RobustnessPoint> robustness_curve(Model& model, ConstTensorView x, ConstTensorView y,
                                               const AttackOptions& attack, const std::vector<double>& epsilons);
 
 // A FitOptions::batch_transform for adversarial training (Madry et al. 2018): each batch

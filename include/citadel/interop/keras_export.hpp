@@ -11,10 +11,10 @@
 namespace citadel {
 
 // The .keras archive's bytes.
-std::string keras_file_bytes(Sequential& model);
+std::string keras_file_bytes(Model& model);
 // Writes them atomically to `path`.
-void export_keras(Sequential& model, const std::string& path);
+void export_keras(Model& model, const std::string& path);
 // Keras's save_weights: the weights alone as a Keras 3 .weights.h5 file, atomically.
-void save_keras_weights(Sequential& model, const std::string& path);
+void save_keras_weights(Model& model, const std::string& path);
 
 }  // namespace citadel

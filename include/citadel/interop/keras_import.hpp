@@ -50,7 +50,7 @@ SavedModel import_keras_bytes(std::string_view bytes, const std::string& source,
 // Keras's load_weights on a built citadel model: a Keras 3 .weights.h5 or a Keras 2 .h5
 // whose layers (names, classes, shapes) are this model's, with the importer's checks; on
 // any error the model keeps its weights. (save_keras_weights: keras_export.hpp.)
-void load_keras_weights(Sequential& model, const std::string& path, const KerasImportLimits& limits = {});
+void load_keras_weights(Model& model, const std::string& path, const KerasImportLimits& limits = {});
 
 // The architecture alone from a Keras config's text, with every check the importer makes
 // (what the fuzzer drives, with the zip reading below).

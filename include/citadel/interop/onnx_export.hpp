@@ -23,8 +23,8 @@ struct OnnxExportOptions {
 
 // The ONNX model's bytes (a serialized ModelProto), checked. NotImplementedError naming
 // the layer for what ONNX export does not cover.
-std::string onnx_model_bytes(Sequential& model, const OnnxExportOptions& options = {});
+std::string onnx_model_bytes(Model& model, const OnnxExportOptions& options = {});
 // Writes them atomically to `path`.
-void export_onnx(Sequential& model, const std::string& path, const OnnxExportOptions& options = {});
+void export_onnx(Model& model, const std::string& path, const OnnxExportOptions& options = {});
 
 }  // namespace citadel

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "citadel/model/model.hpp"
 #include "citadel/model/sequential.hpp"
 
 namespace citadel {
@@ -20,7 +21,9 @@ namespace citadel {
 using Metadata = std::map<std::string, std::string>;
 
 inline constexpr const char* kModelFormat = "citadel-model";
-inline constexpr int kModelFormatVersion = 1;
+// Version 1: a Sequential architecture; 2: a graph (written only for graphs, so files of
+// Sequential models still read in older builds).
+inline constexpr int kModelFormatVersion = 2;
 
 // What a model file may make the loader spend. The architecture is checked against the
 // tensors the file really holds before anything is built, so a file can only make the
@@ -35,20 +38,20 @@ struct ModelFileLimits {
 
 // Writes the built model (weights, architecture, compile settings, `extra` metadata)
 // atomically: temporary file, fsync, rename, fsync of the directory (Keras's model.save).
-void save_model(Sequential& model, const std::string& path, const Metadata& extra = {});
+void save_model(Model& model, const std::string& path, const Metadata& extra = {});
 // Keras's save_weights / load_weights: the weights alone, as a safetensors file; loading
 // needs a built model whose parameter names and shapes match exactly.
-void save_weights(Sequential& model, const std::string& path);
-void load_weights(Sequential& model, const std::string& path);
+void save_weights(Model& model, const std::string& path);
+void load_weights(Model& model, const std::string& path);
 
 // Float tensors stored after the model's parameters (a checkpoint's optimizer state).
 using ExtraTensors = std::vector<std::pair<std::string, std::span<const float>>>;
 // The bytes save_model writes, under `format`, with `tensors` appended.
-std::string model_file_bytes(Sequential& model, const Metadata& extra, const ExtraTensors& tensors = {},
+std::string model_file_bytes(Model& model, const Metadata& extra, const ExtraTensors& tensors = {},
                              const std::string& format = kModelFormat);
 
 struct LoadedModel {
-  Sequential model;   // built, with the saved weights; compiled when the file says how
+  Model model;        // built, with the saved weights; compiled when the file says how
   Metadata metadata;  // everything in __metadata__
 };
 

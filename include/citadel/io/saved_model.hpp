@@ -43,7 +43,7 @@ struct RowPredictions {
 
 // The predictions of `model` for `rows` (already encoded and preprocessed) under `schema`;
 // thread-safe (a Predictor of its own per call).
-RowPredictions predict_encoded_rows(const Sequential& model, const DataSchema& schema, const Dataset& rows,
+RowPredictions predict_encoded_rows(const Model& model, const DataSchema& schema, const Dataset& rows,
                                     int64_t batch_size = 32);
 
 // Rows of a CSV table as a model trained under `schema` reads them: encoded (one-hot,
@@ -66,12 +66,12 @@ struct RowHandling {
 // time, so that no more than about 64 MiB of encoded rows exist at once whatever the
 // number of rows and the width of the encoding (a wide one-hot column, a long file).
 // `handling`, when given, receives how the rows were read.
-RowPredictions predict_table(const Sequential& model, const DataSchema& schema, const Preprocessor& preprocessor,
+RowPredictions predict_table(const Model& model, const DataSchema& schema, const Preprocessor& preprocessor,
                              const CsvTable& table, const EncodeOptions& options, int64_t batch_size = 32,
                              RowHandling* handling = nullptr);
 
 struct SavedModel {
-  Sequential model;
+  Model model;
   DataSchema schema;   // the training file's columns, categories, label and classes
   bool images = false;  // trained on images (Fashion-MNIST), not CSV rows
   std::string loss;     // the loss it was trained with
@@ -110,7 +110,7 @@ SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& sou
 Metadata saved_model_records(const DataSchema& schema, bool images, const std::string& loss,
                              const Preprocessor& preprocessor, const std::string& trained_on, Metadata extra = {});
 // Writes the model with those records, protected as asked (encrypted, signed, mode).
-void save_saved_model(Sequential& model, const Metadata& records, const std::string& path,
+void save_saved_model(Model& model, const Metadata& records, const std::string& path,
                       const ModelProtection& protection = {});
 
 }  // namespace citadel

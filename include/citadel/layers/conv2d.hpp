@@ -46,6 +46,7 @@ class Conv2D final : public Layer {
   void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
   // From the unfolded input: ‖cols_iᵀ·dz_i‖² + ‖Σ_p dz_i,p‖² per example.
   void add_per_example_squared_norms(std::span<double> squared_norms) override { add_recorded_norms(squared_norms); }
+  bool writes_per_example_gradients() const override { return true; }
 
   int64_t filters() const { return filters_; }
   std::array<int64_t, 2> kernel_size() const { return kernel_size_; }

@@ -39,6 +39,7 @@ class Dense final : public Layer {
   void backward_from_pre_activation(ConstTensorView dz, Tensor& dx) override;
   // ‖x_i‖²·‖dz_i‖² + ‖dz_i‖² (with a bias), without forming per-example gradients.
   void add_per_example_squared_norms(std::span<double> squared_norms) override { add_recorded_norms(squared_norms); }
+  bool writes_per_example_gradients() const override { return true; }
 
   int64_t units() const { return units_; }
   const DenseOptions& options() const { return options_; }

@@ -1,6 +1,7 @@
 // Layer: the interface every layer implements. Layers own their math: forward computes
 // the output, backward the input gradient, and parameter gradients are accumulated into
-// the model's flat gradient buffer.
+// the model's flat gradient buffer. A layer called on symbolic tensors records a node of a
+// graph model (Keras's functional API, citadel/layers/symbolic_tensor.hpp).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "citadel/core/parameter_store.hpp"
 #include "citadel/core/tensor.hpp"
+#include "citadel/layers/symbolic_tensor.hpp"
 #include "citadel/ops/activations.hpp"
 
 namespace citadel {
@@ -23,13 +25,40 @@ class LayerConfigWriter;
 
 class Layer {
  public:
+  Layer() = default;
   virtual ~Layer() = default;
+  // A copy is a new layer: it does not share the calls (and weights) of the original.
+  Layer(const Layer&) = default;
+  Layer& operator=(const Layer&) = default;
   virtual std::unique_ptr<Layer> clone() const = 0;
   // The Keras class name, e.g. "Dense".
   virtual std::string type() const = 0;
 
   const std::string& name() const { return name_; }
   void set_name(const std::string& name) { name_ = name; }
+  // Sets the name (a model keeps given names; the others are numbered by type) and returns
+  // the layer: Dense(10).named("hidden")(x).
+  Layer& named(const std::string& name) {
+    name_ = name;
+    return *this;
+  }
+
+  // Calls the layer on symbolic tensors (Keras's functional API): records a node, checks
+  // the shapes now (an error names the layer) and returns its output. Every call of one
+  // layer object uses the same layer, so its weights are shared (a siamese pair); a
+  // temporary (Dense(10)(x)) is copied into the graph. Model(inputs, outputs) makes a model.
+  SymbolicTensor operator()(const SymbolicTensor& input) const;
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs) const;
+
+  // Layers of several inputs (merge layers) return kAnyNumber (two or more) or their count
+  // and implement the *_inputs forms below; layers of one input implement the one-tensor
+  // build/forward/backward and inherit these forms, which call them.
+  static constexpr int kAnyNumber = -1;
+  virtual int input_count() const { return 1; }
+  virtual Shape build_inputs(const std::vector<Shape>& input_shapes, ParameterStore& params);
+  virtual void forward_inputs(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode);
+  // Overwrites *dx[i] (resized as needed) with ∂L/∂(input i); a null dx[i] is not wanted.
+  virtual void backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx);
   // Writes the layer's Keras config settings but its name (model_to_config adds the name
   // and the class); the type's from_config in the registry reads them back.
   virtual void get_config(LayerConfigWriter& config) const { (void)config; }
@@ -80,6 +109,17 @@ class Layer {
   // per-example norms needed. Private training needs it from every layer with
   // parameters; the default throws for those and adds nothing for the rest.
   virtual void add_per_example_squared_norms(std::span<double> squared_norms);
+  // A layer a model calls more than once (shared weights) has as per-example gradient the
+  // sum over its calls, whose norm is not the sum of the calls' norms: with a sink set,
+  // backward() adds each example's gradient of this call (its parameters flattened in
+  // declaration order) into the sink's row for that example — (N, parameter_count()) —
+  // instead of recording its norm. Layers with per-example norms implement it; the
+  // default throws for layers with parameters.
+  void set_per_example_gradient_sink(TensorView sink) { gradient_sink_ = sink; }
+  virtual bool writes_per_example_gradients() const { return false; }
+
+  // The object every symbolic call of this layer uses (null before the first call).
+  const std::shared_ptr<Layer>& called_layer() const { return calls_.layer; }
 
  protected:
   std::string name_;
@@ -90,6 +130,18 @@ class Layer {
   // parameters fill it); add_recorded_norms adds them to the caller's.
   std::vector<double> example_squared_norms_;
   void add_recorded_norms(std::span<double> squared_norms) const;
+  TensorView gradient_sink_;  // see set_per_example_gradient_sink; empty: record norms
+
+ private:
+  // The copy of this layer that its symbolic calls share. Copying a layer does not copy it:
+  // a clone is another layer.
+  struct Calls {
+    std::shared_ptr<Layer> layer;
+    Calls() = default;
+    Calls(const Calls&) {}
+    Calls& operator=(const Calls&) { return *this; }
+  };
+  mutable Calls calls_;
 };
 
 }  // namespace citadel

@@ -14,25 +14,25 @@
 
 namespace citadel {
 
-class Sequential;
+class Model;
 
 class Callback {
  public:
   virtual ~Callback() = default;
   virtual std::unique_ptr<Callback> clone() const = 0;
-  virtual void on_train_begin(Sequential& model) { (void)model; }
-  virtual void on_train_end(Sequential& model) { (void)model; }
-  virtual void on_epoch_begin(int epoch, Sequential& model) { (void)epoch, (void)model; }
+  virtual void on_train_begin(Model& model) { (void)model; }
+  virtual void on_train_end(Model& model) { (void)model; }
+  virtual void on_epoch_begin(int epoch, Model& model) { (void)epoch, (void)model; }
   // `logs` holds the epoch's figures (loss, metrics, val_*); a callback may add its own
   // (the schedulers add "learning_rate"), which then enter the History.
-  virtual void on_epoch_end(int epoch, Logs& logs, Sequential& model) { (void)epoch, (void)logs, (void)model; }
+  virtual void on_epoch_end(int epoch, Logs& logs, Model& model) { (void)epoch, (void)logs, (void)model; }
   // After the epoch's figures entered the History: model.training_progress() is current
   // (where checkpoints are written).
-  virtual void on_epoch_saved(int epoch, Sequential& model) { (void)epoch, (void)model; }
-  virtual void on_batch_begin(int64_t step, Sequential& model) { (void)step, (void)model; }
+  virtual void on_epoch_saved(int epoch, Model& model) { (void)epoch, (void)model; }
+  virtual void on_batch_begin(int64_t step, Model& model) { (void)step, (void)model; }
   // `loss` is the batch's loss; when it is not finite the weights were not updated and
   // training raises an error unless a callback stops it here (TerminateOnNaN).
-  virtual void on_batch_end(int64_t step, double loss, Sequential& model) { (void)step, (void)loss, (void)model; }
+  virtual void on_batch_end(int64_t step, double loss, Model& model) { (void)step, (void)loss, (void)model; }
   // The training-row figure whose value this callback acts on ("loss", "accuracy"), or ""
   // when it acts on none. Private training refuses such callbacks: a decision taken on
   // exact statistics of the private rows lies outside the privacy accountant.
@@ -81,9 +81,9 @@ class EarlyStopping final : public Callback {
   explicit EarlyStopping(const EarlyStoppingOptions& options = {});
   std::unique_ptr<Callback> clone() const override { return std::make_unique<EarlyStopping>(*this); }
   std::string training_figure_watched() const override { return watched_training_figure(options_.monitor); }
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
-  void on_train_end(Sequential& model) override;
+  void on_train_begin(Model& model) override;
+  void on_epoch_end(int epoch, Logs& logs, Model& model) override;
+  void on_train_end(Model& model) override;
   // 0-based epoch at which training stopped (-1: it did not), and the best epoch.
   int stopped_epoch() const { return stopped_epoch_; }
   int best_epoch() const { return best_epoch_; }
@@ -112,8 +112,8 @@ class ReduceLROnPlateau final : public Callback {
   explicit ReduceLROnPlateau(const ReduceLROnPlateauOptions& options = {});
   std::unique_ptr<Callback> clone() const override { return std::make_unique<ReduceLROnPlateau>(*this); }
   std::string training_figure_watched() const override { return watched_training_figure(options_.monitor); }
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
+  void on_train_begin(Model& model) override;
+  void on_epoch_end(int epoch, Logs& logs, Model& model) override;
 
  private:
   ReduceLROnPlateauOptions options_;
@@ -130,8 +130,8 @@ class LearningRateScheduler final : public Callback {
   using Schedule = std::function<double(int epoch, double learning_rate)>;
   explicit LearningRateScheduler(Schedule schedule);
   std::unique_ptr<Callback> clone() const override { return std::make_unique<LearningRateScheduler>(*this); }
-  void on_epoch_begin(int epoch, Sequential& model) override;
-  void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
+  void on_epoch_begin(int epoch, Model& model) override;
+  void on_epoch_end(int epoch, Logs& logs, Model& model) override;
 
  private:
   Schedule schedule_;
@@ -150,7 +150,7 @@ LearningRateScheduler::Schedule cosine_decay(double initial, int decay_epochs, d
 class TerminateOnNaN final : public Callback {
  public:
   std::unique_ptr<Callback> clone() const override { return std::make_unique<TerminateOnNaN>(*this); }
-  void on_batch_end(int64_t step, double loss, Sequential& model) override;
+  void on_batch_end(int64_t step, double loss, Model& model) override;
 };
 
 // Stops once `monitor` reaches `threshold` (at or below it for losses, at or above for
@@ -166,7 +166,7 @@ class LossThreshold final : public Callback {
   explicit LossThreshold(const LossThresholdOptions& options);
   std::unique_ptr<Callback> clone() const override { return std::make_unique<LossThreshold>(*this); }
   std::string training_figure_watched() const override { return watched_training_figure(options_.monitor); }
-  void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
+  void on_epoch_end(int epoch, Logs& logs, Model& model) override;
 
  private:
   LossThresholdOptions options_;
@@ -186,8 +186,8 @@ class CSVLogger final : public Callback {
  public:
   explicit CSVLogger(std::string path, const CSVLoggerOptions& options = {});
   std::unique_ptr<Callback> clone() const override { return std::make_unique<CSVLogger>(*this); }
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
+  void on_train_begin(Model& model) override;
+  void on_epoch_end(int epoch, Logs& logs, Model& model) override;
 
  private:
   std::string path_;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "citadel/model/model.hpp"
 #include "citadel/model/sequential.hpp"
 
 namespace citadel {
@@ -33,7 +34,7 @@ struct CrossValidationReport {
 };
 
 // `build_model` returns a fresh, compiled model for each fold.
-CrossValidationReport cross_validate(const std::function<Sequential()>& build_model, ConstTensorView x,
+CrossValidationReport cross_validate(const std::function<Model()>& build_model, ConstTensorView x,
                                      ConstTensorView y, const CrossValidateOptions& options = {});
 
 // A preprocess step that standardizes features with the fold's training statistics.

@@ -1,4 +1,4 @@
-// Concurrent prediction: a Predictor runs a built model's forward pass with buffers of its
+// Concurrent prediction: a Predictor runs a built model's forward walk with buffers of its
 // own, reading the model's weights in place. Predictors of one model may predict at the
 // same time from different threads (a server's workers); the weights must not change
 // meanwhile (no fit, set_weights or load on the model while they run).
@@ -10,6 +10,7 @@
 
 #include "citadel/core/tensor.hpp"
 #include "citadel/layers/layer.hpp"
+#include "citadel/model/model.hpp"
 #include "citadel/model/sequential.hpp"
 
 namespace citadel {
@@ -17,15 +18,18 @@ namespace citadel {
 class Predictor {
  public:
   // The model must be built; it must outlive the Predictor.
-  explicit Predictor(const Sequential& model);
-  // As Sequential::predict, in inference mode (dropout off, moving statistics), in the
-  // precision the model had when the Predictor was made.
+  explicit Predictor(const Model& model);
+  // As Model::predict, in inference mode (dropout off, moving statistics), in the precision
+  // the model had when the Predictor was made: one input and one output.
   Tensor predict(ConstTensorView x, const PredictOptions& options = {});
+  // One tensor per input; one per output.
+  std::vector<Tensor> predict(const std::vector<ConstTensorView>& x, const PredictOptions& options = {});
 
  private:
-  std::vector<std::unique_ptr<Layer>> layers_;  // copies sharing the model's weights
-  std::vector<Tensor> outputs_;
-  Shape input_shape_, output_shape_;
+  GraphInfo graph_;
+  std::vector<std::unique_ptr<Layer>> layers_;  // per node: copies sharing the model's weights
+  std::vector<Tensor> values_;
+  std::vector<ConstTensorView> views_, node_inputs_;
   ops::Precision precision_;
 };
 

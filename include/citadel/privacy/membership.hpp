@@ -40,10 +40,10 @@ struct MembershipAuditOptions {
 
 // Runs both attacks on `model`; make_reference returns a fresh compiled model of the same
 // architecture (untrained) for the calibrated attack, or is empty to skip it.
-std::vector<MembershipAttackResult> audit_membership(Sequential& model, ConstTensorView train_x,
+std::vector<MembershipAttackResult> audit_membership(Model& model, ConstTensorView train_x,
                                                      ConstTensorView train_y, ConstTensorView holdout_x,
                                                      ConstTensorView holdout_y,
-                                                     const std::function<Sequential()>& make_reference,
+                                                     const std::function<Model()>& make_reference,
                                                      const MembershipAuditOptions& options = {});
 
 }  // namespace citadel

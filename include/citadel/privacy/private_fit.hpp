@@ -28,7 +28,7 @@ class PrivacyAccountant final : public Callback {
  public:
   PrivacyAccountant(double sampling_rate, double noise_multiplier, int64_t steps_per_epoch, double delta);
   std::unique_ptr<Callback> clone() const override { return std::make_unique<PrivacyAccountant>(*this); }
-  void on_epoch_end(int epoch, Logs& logs, Sequential& model) override;
+  void on_epoch_end(int epoch, Logs& logs, Model& model) override;
 
  private:
   double sampling_rate_, noise_multiplier_, delta_;
@@ -46,7 +46,7 @@ struct PrivateTrainingPlan {
 PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int epochs, const DPSGDOptions& dp);
 
 // model.fit with DP-SGD and the accountant; returns the History (with "epsilon").
-History fit_private(Sequential& model, ConstTensorView x, ConstTensorView y, FitOptions options,
+History fit_private(Model& model, ConstTensorView x, ConstTensorView y, FitOptions options,
                     const DPSGDOptions& dp);
 
 }  // namespace citadel

@@ -34,7 +34,7 @@ std::string html_page(const std::vector<RunReport>& runs, const PageInfo& info =
 // The JSON report of a run made in C++: its history and, where given, the classification
 // report of its test rows and its (built) model.
 std::string run_report_json(const History& history, const ClassificationReport* test_report = nullptr,
-                            const Sequential* model = nullptr);
+                            const Model* model = nullptr);
 
 // The page of that run, written atomically to `path`.
 void write_html(const History& history, const ClassificationReport& test_report, const std::string& path,

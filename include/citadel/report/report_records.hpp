@@ -20,6 +20,6 @@ std::string logs_record(const Logs& logs);
 //  "auc"}, "precision_recall": {"recall", "precision", "average_precision"}}]}
 std::string classification_record(const ClassificationReport& report);
 // [{"name", "type", "output_shape", "parameters"}] of a built model.
-std::string model_record(const Sequential& model);
+std::string model_record(const Model& model);
 
 }  // namespace citadel::report

@@ -14,7 +14,7 @@ CSVLogger::CSVLogger(std::string path, const CSVLoggerOptions& options)
   CITADEL_CHECK(!path_.empty(), ValueError, "CSVLogger: the file path is empty");
 }
 
-void CSVLogger::on_train_begin(Sequential&) {
+void CSVLogger::on_train_begin(Model&) {
   header_.clear();
   rows_.clear();
   earlier_rows_.clear();
@@ -26,7 +26,7 @@ void CSVLogger::on_train_begin(Sequential&) {
   earlier_rows_ = text.str();
 }
 
-void CSVLogger::on_epoch_end(int epoch, Logs& logs, Sequential&) {
+void CSVLogger::on_epoch_end(int epoch, Logs& logs, Model&) {
   const char separator = options_.separator;
   if (header_.empty()) {
     header_ = "epoch";

@@ -5,7 +5,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/model/callbacks.hpp"
-#include "citadel/model/sequential.hpp"
+#include "citadel/model/model.hpp"
 
 namespace citadel {
 
@@ -15,13 +15,13 @@ EarlyStopping::EarlyStopping(const EarlyStoppingOptions& options) : options_(opt
   lower_is_better_ = lower_is_better(options.monitor, options.mode);
 }
 
-void EarlyStopping::on_train_begin(Sequential&) {
+void EarlyStopping::on_train_begin(Model&) {
   best_epoch_ = stopped_epoch_ = -1;
   wait_ = 0;
   best_weights_.clear();
 }
 
-void EarlyStopping::on_epoch_end(int epoch, Logs& logs, Sequential& model) {
+void EarlyStopping::on_epoch_end(int epoch, Logs& logs, Model& model) {
   if (epoch < options_.start_from_epoch) return;
   const double value = monitored_value(logs, options_.monitor, "EarlyStopping");
   const bool improved = best_epoch_ < 0 || (lower_is_better_ ? value < best_ - options_.min_delta
@@ -43,7 +43,7 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs, Sequential& model) {
   }
 }
 
-void EarlyStopping::on_train_end(Sequential& model) {
+void EarlyStopping::on_train_end(Model& model) {
   if (!options_.restore_best_weights || best_weights_.empty()) return;
   auto values = model.parameters().values();
   std::copy(best_weights_.begin(), best_weights_.end(), values.begin());

@@ -6,7 +6,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/model/callbacks.hpp"
-#include "citadel/model/sequential.hpp"
+#include "citadel/model/model.hpp"
 
 namespace citadel {
 
@@ -18,12 +18,12 @@ ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& options) : 
   lower_is_better_ = lower_is_better(options.monitor, options.mode);
 }
 
-void ReduceLROnPlateau::on_train_begin(Sequential&) {
+void ReduceLROnPlateau::on_train_begin(Model&) {
   have_best_ = false;
   wait_ = cooldown_left_ = 0;
 }
 
-void ReduceLROnPlateau::on_epoch_end(int, Logs& logs, Sequential& model) {
+void ReduceLROnPlateau::on_epoch_end(int, Logs& logs, Model& model) {
   const double value = monitored_value(logs, options_.monitor, "ReduceLROnPlateau");
   Optimizer& optimizer = model.optimizer();
   logs["learning_rate"] = optimizer.learning_rate();
@@ -51,7 +51,7 @@ LearningRateScheduler::LearningRateScheduler(Schedule schedule) : schedule_(std:
   CITADEL_CHECK(static_cast<bool>(schedule_), ValueError, "LearningRateScheduler: the schedule is empty");
 }
 
-void LearningRateScheduler::on_epoch_begin(int epoch, Sequential& model) {
+void LearningRateScheduler::on_epoch_begin(int epoch, Model& model) {
   Optimizer& optimizer = model.optimizer();
   const double rate = schedule_(epoch, optimizer.learning_rate());
   CITADEL_CHECK(std::isfinite(rate) && rate > 0, ValueError, "LearningRateScheduler: the schedule gave ", rate,
@@ -59,7 +59,7 @@ void LearningRateScheduler::on_epoch_begin(int epoch, Sequential& model) {
   optimizer.set_learning_rate(static_cast<float>(rate));
 }
 
-void LearningRateScheduler::on_epoch_end(int, Logs& logs, Sequential& model) {
+void LearningRateScheduler::on_epoch_end(int, Logs& logs, Model& model) {
   logs["learning_rate"] = model.optimizer().learning_rate();
 }
 

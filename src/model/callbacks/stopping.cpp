@@ -3,11 +3,11 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/model/callbacks.hpp"
-#include "citadel/model/sequential.hpp"
+#include "citadel/model/model.hpp"
 
 namespace citadel {
 
-void TerminateOnNaN::on_batch_end(int64_t step, double loss, Sequential& model) {
+void TerminateOnNaN::on_batch_end(int64_t step, double loss, Model& model) {
   if (!std::isfinite(loss))
     model.stop_training(detail::concat("TerminateOnNaN: the loss became ", loss, " at step ", step + 1));
 }
@@ -16,7 +16,7 @@ LossThreshold::LossThreshold(const LossThresholdOptions& options) : options_(opt
   CITADEL_CHECK(std::isfinite(options.threshold), ValueError, "LossThreshold: the threshold must be finite");
 }
 
-void LossThreshold::on_epoch_end(int epoch, Logs& logs, Sequential& model) {
+void LossThreshold::on_epoch_end(int epoch, Logs& logs, Model& model) {
   const double value = monitored_value(logs, options_.monitor, "LossThreshold");
   const bool reached = lower_is_better(options_.monitor, options_.mode) ? value <= options_.threshold
                                                                         : value >= options_.threshold;
