@@ -84,7 +84,7 @@ TEST(RequestFraming, TheScannerFindsTheHeaderAndRefusesWhatParsersReadDifferentl
   for (const std::string& bad : {std::string("GET / HTTP/1.1\nHost: x\r\n\r\n"), std::string("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n"),
                                  std::string("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"),
                                  std::string("GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n"),
-                                 std::string("GET / HTTP/1.1\r\nA: b\0c\r\n\r\n", 28)}) {
+                                 std::string("GET / HTTP/1.1\r\nA: b\0c\r\n\r\n", 26)}) {
     scan = scan_header(bad, 1024);
     EXPECT_EQ(scan.state, HeaderScan::State::kRefused) << bad;
     EXPECT_EQ(scan.status, 400);
