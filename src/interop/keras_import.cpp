@@ -14,6 +14,7 @@
 #include "citadel/model/model_config.hpp"
 #include "hdf5_image.hpp"
 #include "keras_config_guard.hpp"
+#include "keras_coverage.hpp"
 #include "keras_weights.hpp"
 #include "zip_archive.hpp"
 
@@ -45,13 +46,14 @@ struct Architecture {
 Architecture read_architecture(std::string_view text, const std::string& source, const KerasImportLimits& limits) {
   const json root = parse_json(text, source, limits);
   CITADEL_CHECK(root.is_object(), IoError, source, ": a Keras model config is a JSON object");
+  // What is not imported yet is named first: the obstacle, not a consequence of it.
+  detail::refuse_unsupported_classes(root, source);
   detail::refuse_code_in_config(root, source);
   CITADEL_CHECK(!root.contains("class_name") || root["class_name"].is_string(), IoError, source,
                 ": 'class_name' must be a string");
   const std::string class_name = root.value("class_name", std::string("Sequential"));
-  CITADEL_CHECK(class_name == "Sequential", NotImplementedError, source, ": a '", class_name,
-                "' model is not imported; only Sequential models are (a Functional graph would need an importer "
-                "of layer graphs)");
+  CITADEL_CHECK(class_name == "Sequential", NotImplementedError, source, ": a '", class_name.substr(0, 64),
+                "' model is not supported yet; citadel imports Sequential models (docs/INTEROP.md)");
   ModelConfigLimits config_limits;
   config_limits.max_bytes = limits.max_config_bytes;
   config_limits.max_layers = limits.max_layers;
