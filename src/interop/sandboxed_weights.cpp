@@ -19,10 +19,13 @@ constexpr size_t kMaxVersion = 256;
 
 SandboxLimits hdf5_sandbox_limits(double cpu_seconds, double wall_seconds, int64_t floor_bytes, size_t image_bytes,
                                   int64_t planned_floats) {
+  const int64_t work_bytes = static_cast<int64_t>(image_bytes) + 4 * planned_floats;
+  const double gibibytes = static_cast<double>(work_bytes) / static_cast<double>(int64_t{1} << 30);
   SandboxLimits limits;
-  limits.cpu_seconds = cpu_seconds;
-  limits.wall_seconds = wall_seconds;
-  limits.memory_bytes = floor_bytes + 2 * static_cast<int64_t>(image_bytes) + 2 * 4 * planned_floats;
+  // Whole seconds added, so that a small file gets exactly the limits asked for.
+  limits.cpu_seconds = cpu_seconds + std::floor(kCpuSecondsPerGiB * gibibytes);
+  limits.wall_seconds = wall_seconds + std::floor(kWallSecondsPerGiB * gibibytes);
+  limits.memory_bytes = floor_bytes + 2 * work_bytes;
   return limits;
 }
 

@@ -36,8 +36,12 @@ std::optional<std::string> read_model_config_sandboxed(std::string_view image, c
                                                        int64_t max_bytes, const SandboxLimits& limits);
 
 // The sandbox's limits for reading `image` into `planned_floats` weights: the given CPU and
-// wall-clock seconds, and memory of `floor_bytes` plus twice the file (libhdf5 copies it)
-// plus twice the weights (a tensor and its chunks).
+// wall-clock seconds, more for large files (a GiB of file and weights adds 8 s of CPU and
+// 30 s; a 235 MB .keras of 268 MB of gzip-chunked weights took 4.5 s of CPU to import in
+// all, on a loaded 2-core machine), and memory of `floor_bytes` plus twice the file
+// (libhdf5 copies it) plus twice the weights (a tensor and its chunks).
+constexpr double kCpuSecondsPerGiB = 8;
+constexpr double kWallSecondsPerGiB = 30;
 SandboxLimits hdf5_sandbox_limits(double cpu_seconds, double wall_seconds, int64_t floor_bytes, size_t image_bytes,
                                   int64_t planned_floats);
 

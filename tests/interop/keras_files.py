@@ -674,7 +674,9 @@ def write_all(directory):
         keras_archive(at("weights_heap_memcpy.keras"), config, f.read())
     hostile("weights_heap_memcpy.keras", "model.weights.h5: the HDF5 reader crashed on this file")
     shutil.copy(os.path.join(crashes, "legacy_heap_spin.h5"), at("legacy_heap_spin.h5"))
-    manifest["spinning"] = [{"file": "legacy_heap_spin.h5", "error": "s of CPU time and was stopped"}]
+    # Stopped at its CPU limit, or at the wall-clock deadline when the machine is too busy to
+    # give it that much CPU first: either way the error says so.
+    manifest["spinning"] = [{"file": "legacy_heap_spin.h5", "error": "and was stopped; refused"}]
 
     with open(at("manifest.json"), "w") as f:
         json.dump(manifest, f)

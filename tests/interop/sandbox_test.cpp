@@ -120,7 +120,7 @@ TEST(Sandbox, SocketsProgramsAndProcessesKillTheChild) {
       },
       [](SandboxWriter&) { ::syscall(SYS_fork); },
       [](SandboxWriter&) { ::kill(::getppid(), SIGTERM); },
-      [](SandboxWriter&) { ::write(1, "x", 1); },  // only the answer pipe is written
+      [](SandboxWriter&) { ::write(7, "x", 1); },  // only the answer pipe is written
   };
   for (size_t i = 0; i < attempts.size(); ++i) {
     const std::string message = refusal(attempts[i]);

@@ -28,7 +28,8 @@ struct KerasImportLimits {
   int64_t max_layers = 10'000;
   int64_t max_parameters = int64_t{1} << 30;     // floats over all weights
   // HDF5 bytes are read only by a sandboxed child process (docs/INTEROP.md, "The HDF5
-  // reader's sandbox"); a child that passes one of these limits is stopped, and the file refused.
+  // reader's sandbox"); a child that passes one of these limits is stopped, and the file
+  // refused. The two times grow by 8 s of CPU and 30 s per GiB of file and planned weights.
   double hdf5_cpu_seconds = 10;                  // its CPU time (RLIMIT_CPU, whole seconds)
   double hdf5_wall_seconds = 30;                 // its wall-clock time, answer included
   int64_t hdf5_memory_bytes = int64_t{512} << 20;  // memory beyond twice the file and twice the planned weights
