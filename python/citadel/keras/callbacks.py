@@ -212,3 +212,9 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+
+
+# Keras 3 names this module lacks raise an error that says so (_unsupported.py).
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras.callbacks")

@@ -381,7 +381,7 @@ def _from_native(native, name, config_text=None):
     config = json.loads(config_text if config_text is not None else native.to_config())
     model = Sequential(name=config.get("config", {}).get("name", name))
     for entry in config["config"]["layers"]:
-        cls = getattr(layers_module, entry["class_name"], None)
+        cls = vars(layers_module).get(entry["class_name"])  # not getattr: Keras names citadel lacks raise
         if cls is None or not isinstance(cls, type):
             cls = type(entry["class_name"], (layers_module.Layer,), {})
         layer = cls.__new__(cls)
@@ -434,3 +434,9 @@ def model_from_json(json_string, custom_objects=None):
     if native.input_shape:
         native.build(list(native.input_shape))
     return _from_native(native, "sequential", json_string)
+
+
+# Keras 3 names this module lacks raise an error that says so (_unsupported.py).
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras.models")
