@@ -2,6 +2,7 @@
 #include "target_checks.hpp"
 
 #include <cmath>
+#include <string>
 
 #include "citadel/core/error.hpp"
 
@@ -26,9 +27,13 @@ void finite(const std::string& loss, ConstTensorView targets) {
 }
 
 void probabilities(const std::string& loss, ConstTensorView targets) {
+  // Named by row (and column, for several outputs), as the user indexes the targets.
+  const int64_t columns = targets.shape().rank() == 2 ? targets.shape()[1] : 1;
   for (int64_t i = 0; i < targets.numel(); ++i)
-    CITADEL_CHECK(targets[i] >= 0.0f && targets[i] <= 1.0f, ValueError, loss, ": target ", i,
-                  " is ", targets[i], " but must lie in [0, 1] (class labels 0 and 1)");
+    CITADEL_CHECK(targets[i] >= 0.0f && targets[i] <= 1.0f, ValueError, loss, ": row ", i / columns,
+                  columns > 1 ? ", column " + std::to_string(i % columns) : std::string(), " has target ", targets[i],
+                  ", which must lie in [0, 1] ",
+                  columns > 1 ? "(one-hot rows or class probabilities)" : "(class labels 0 and 1)");
 }
 
 }  // namespace citadel::loss_checks

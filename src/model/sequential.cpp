@@ -2,6 +2,7 @@
 // summary table and weight access.
 #include "citadel/model/sequential.hpp"
 
+#include <array>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -132,19 +133,31 @@ std::string Sequential::summary_text() const {
     total = scratch.size();
     trainable = scratch.trainable_size();
   }
-  std::ostringstream out;
-  out << "Model: \"" << name_ << "\"\n";
-  const std::string thin(65, '_'), thick(65, '=');
-  out << thin << "\n";
-  out << std::left << " " << std::setw(28) << "Layer (type)" << std::setw(26) << "Output Shape"
-      << "Param #\n"
-      << thick << "\n";
+  // Columns as wide as their widest cell (at least Keras 2's 28 and 26 characters), with two
+  // spaces between, so that no layer name or shape runs into the next column.
+  std::vector<std::array<std::string, 3>> rows;
   for (size_t i = 0; i < state_->layers.size(); ++i) {
     const Layer& layer = *state_->layers[i];
-    const std::string shape = known ? shapes[i].batch_str() : "(unbuilt)";
-    out << " " << std::setw(28) << (layer.name() + " (" + layer.type() + ")") << std::setw(26)
-        << shape << (known ? std::to_string(counts[i]) : "?") << "\n";
+    rows.push_back({layer.name() + " (" + layer.type() + ")", known ? shapes[i].batch_str() : "(unbuilt)",
+                    known ? std::to_string(counts[i]) : "?"});
   }
+  size_t name_width = 26, shape_width = 24, count_width = 7;  // "Param #"
+  for (const auto& row : rows) {
+    name_width = std::max(name_width, row[0].size());
+    shape_width = std::max(shape_width, row[1].size());
+    count_width = std::max(count_width, row[2].size());
+  }
+  name_width += 2, shape_width += 2;
+  const size_t rule = std::max<size_t>(65, 1 + name_width + shape_width + count_width);
+  std::ostringstream out;
+  out << "Model: \"" << name_ << "\"\n";
+  const std::string thin(rule, '_'), thick(rule, '=');
+  out << thin << "\n";
+  out << std::left << " " << std::setw(int(name_width)) << "Layer (type)" << std::setw(int(shape_width))
+      << "Output Shape" << "Param #\n"
+      << thick << "\n";
+  for (const auto& [name, shape, count] : rows)
+    out << " " << std::setw(int(name_width)) << name << std::setw(int(shape_width)) << shape << count << "\n";
   out << thick << "\n";
   if (known) {
     out << "Total params: " << total << "\n"

@@ -253,9 +253,9 @@ History Sequential::fit(ConstTensorView x, ConstTensorView y, const FitOptions& 
 
   std::vector<std::string> shown{"loss"};
   for (const auto& metric : s.metrics) shown.push_back(metric->name());
-  shown.push_back("learning_rate");
-  shown.push_back("epsilon");  // added by the privacy accountant (citadel/privacy)
-  ProgressReporter progress(std::cout, group.is_root() ? options.verbose : 0, options.epochs, steps, shown);
+  // learning_rate from the schedules, epsilon from the privacy accountant (citadel/privacy).
+  ProgressReporter progress(std::cout, group.is_root() ? options.verbose : 0, options.epochs, steps, shown,
+                            {"learning_rate", "epsilon"});
   if (const std::string warning = precision_warning(); !warning.empty()) progress.message(warning);
   if (privacy && privacy->reproducible)
     progress.message("Warning: private training with reproducible noise (keyed from the seed): anyone who knows "
