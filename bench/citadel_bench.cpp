@@ -131,7 +131,7 @@ ImageDataset fashion() {
   return data;
 }
 
-double test_accuracy(Sequential& model, const ImageDataset& data) {
+double test_accuracy(Model& model, const ImageDataset& data) {
   return model.evaluate(data.x_test, data.y_test, {.batch_size = 1000}).at("accuracy");
 }
 

@@ -98,7 +98,7 @@ std::vector<int64_t> labels_of(const Tensor& probabilities) {
 
 // The served model: predictions coarsened by the policy ("label" answers a one-hot row).
 struct Oracle {
-  Sequential& model;
+  Model& model;
   serving::OutputPolicy policy;
   serving::ExtractionMonitor* monitor;
   int64_t answered = 0, alarm_at = -1;
@@ -128,7 +128,7 @@ struct Oracle {
   }
 };
 
-double agreement(Sequential& surrogate, Sequential& victim, const Tensor& x) {
+double agreement(Model& surrogate, Model& victim, const Tensor& x) {
   const auto a = labels_of(surrogate.predict(x)), b = labels_of(victim.predict(x));
   int64_t same = 0;
   for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
@@ -158,7 +158,7 @@ struct Result {
 };
 
 // Plain queries: real rows the attacker holds (the test split), as many as the budget.
-Result real_row_attack(const Task& t, Sequential& victim, const serving::OutputPolicy& policy, int64_t budget) {
+Result real_row_attack(const Task& t, Model& victim, const serving::OutputPolicy& policy, int64_t budget) {
   serving::ExtractionMonitor monitor(monitor_options);
   Oracle oracle{victim, policy, &monitor};
   budget = std::min(budget, t.test_x.shape(0));
@@ -172,7 +172,7 @@ Result real_row_attack(const Task& t, Sequential& victim, const serving::OutputP
 // Papernot et al. (2017): 10 real seed rows per class, then rounds of Jacobian-based
 // augmentation (each known point moved by λ·sign of the surrogate's gradient), each new
 // point sent to the oracle, until the budget is spent.
-Result papernot_attack(const Task& t, Sequential& victim, const serving::OutputPolicy& policy, int64_t budget) {
+Result papernot_attack(const Task& t, Model& victim, const serving::OutputPolicy& policy, int64_t budget) {
   serving::ExtractionMonitor monitor(monitor_options);
   Oracle oracle{victim, policy, &monitor};
   std::vector<int64_t> seeds;
@@ -211,7 +211,7 @@ Result papernot_attack(const Task& t, Sequential& victim, const serving::OutputP
 // A label-only boundary search (Lowd and Meek, 2005, as extraction attacks use it): for
 // pairs of real rows the model puts in different classes, bisect the segment between them
 // to the decision boundary, 8 queries a pair, and train on the points found.
-Result boundary_search_attack(const Task& t, Sequential& victim, const serving::OutputPolicy& policy, int64_t budget) {
+Result boundary_search_attack(const Task& t, Model& victim, const serving::OutputPolicy& policy, int64_t budget) {
   serving::ExtractionMonitor monitor(monitor_options);
   Oracle oracle{victim, policy, &monitor};
   const int64_t width = t.test_x.shape(1);
@@ -295,7 +295,7 @@ int main(int argc, char** argv) {
     std::shuffle(order.begin(), order.end(), std::mt19937_64(1000 + s));
     order.resize(static_cast<size_t>(stream));
     serving::ExtractionMonitor monitor(monitor_options);
-    Sequential& model = victim;
+    Model& model = victim;
     const Tensor rows = take_rows(real, order);
     const auto labels = labels_of(model.predict(rows));
     double lowest = 1;

@@ -5,6 +5,7 @@ Usage: keras_habits.py citadel|keras  (for keras: a Keras 3 with a CPU backend i
 """
 import json
 import os
+import re
 import sys
 import tempfile
 
@@ -51,9 +52,50 @@ def error_class(function):
     return None
 
 
+def printed(function):
+    """What `function` writes to file descriptor 1 (citadel's progress lines go there, Keras's
+    through sys.stdout), as a terminal would show it: the last redraw of each line, without
+    escape codes, with the numbers that vary from run to run masked (figures V, times T)."""
+    sys.stdout.flush()
+    with tempfile.TemporaryFile() as capture:
+        saved = os.dup(1)
+        os.dup2(capture.fileno(), 1)
+        try:
+            function()
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+        capture.seek(0)
+        text = capture.read().decode("utf-8")
+    lines = []
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", text).split("\n"):
+        line = line.split("\r")[-1].replace("\b", "").rstrip()
+        line = re.sub(r": -?\d+\.\d+(e[-+]\d+)?", ": V", line)
+        line = re.sub(r"\b\d+(s|ms|us)/step", "T/step", line)
+        line = re.sub(r"(?<=[ ])\d+s\b", "Ts", line)
+        if line:
+            lines.append(line)
+    return lines
+
+
+class Params(callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        facts.setdefault("fit_params", dict(self.params))
+
+
 model = reference()
-history = model.fit(x, y, epochs=3, batch_size=32, verbose=0, validation_split=0.25)
-facts["history_keys"] = sorted(history.history)
+history = model.fit(x, y, epochs=3, batch_size=32, verbose=0, validation_split=0.25, callbacks=[Params()])
+facts["history_keys"] = list(history.history)
+facts["history_params"] = dict(history.params)
+three = reference(["accuracy", "auc", "mse"])
+facts["history_keys_three_metrics_and_a_schedule"] = list(three.fit(
+    x, y, epochs=1, batch_size=32, verbose=0, validation_split=0.25,
+    callbacks=[callbacks.LearningRateScheduler(lambda epoch, rate: rate)]).history)
+for verbose in (1, 2):
+    facts[f"progress_lines_verbose_{verbose}"] = printed(lambda: reference(["accuracy", "mse"]).fit(
+        x, y, epochs=2, batch_size=32, verbose=verbose, validation_split=0.25,
+        callbacks=[callbacks.LearningRateScheduler(lambda epoch, rate: rate)]))
 facts["history_value_type"] = sorted({type(v).__name__ for values in history.history.values() for v in values})
 facts["history_lengths"] = sorted({len(values) for values in history.history.values()})
 facts["history_epoch"] = list(history.epoch)
@@ -61,7 +103,7 @@ facts["history_is_model_history"] = model.history is history if hasattr(model, "
 
 value = model.evaluate(x, y, verbose=0)
 facts["evaluate_with_metrics"] = [type(value).__name__, len(value)]
-facts["evaluate_dict_keys"] = sorted(model.evaluate(x, y, verbose=0, return_dict=True))
+facts["evaluate_dict_keys"] = list(model.evaluate(x, y, verbose=0, return_dict=True))
 plain = Sequential([layers.Dense(1, input_dim=8)])
 plain.compile(loss="mse", optimizer="sgd")
 plain.fit(x, y, epochs=1, verbose=0)
@@ -96,6 +138,8 @@ with tempfile.TemporaryDirectory() as folder:
     model.save(path)
     facts["save_load_identical"] = bool(np.array_equal(load_model(path).predict(x, verbose=0), p))
     facts["error_load_missing"] = error_class(lambda: load_model(os.path.join(folder, "missing" + extension)))
+    facts["error_save_without_extension"] = error_class(lambda: model.save(os.path.join(folder, "model")))
+    facts["save_without_extension_wrote"] = os.path.exists(os.path.join(folder, "model"))
 
 facts["error_predict_wrong_width"] = error_class(lambda: model.predict(np.zeros((4, 5)), verbose=0))
 facts["error_unknown_activation"] = error_class(lambda: reference().add(layers.Dense(3, activation="relux")) or

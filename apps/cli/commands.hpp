@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -34,5 +35,8 @@ Command add_serve_command(CLI::App& app);
 Command add_token_command(CLI::App& app);
 Command add_import_command(CLI::App& app);
 Command add_export_command(CLI::App& app);
+Command add_version_command(CLI::App& app);
+// "citadel 0.1.0": what `citadel --version` and `citadel version` print.
+std::string version_text();
 
 }  // namespace citadel::cli

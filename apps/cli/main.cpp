@@ -37,6 +37,8 @@ int fail(int exit_code, const char* message) {
 int main(int argc, char** argv) {
   CLI::App app{"citadel: build, train, evaluate and protect neural networks on the CPU"};
   app.require_subcommand(1);
+  // Answered before the subcommand is required: `citadel --version` prints and exits 0.
+  app.set_version_flag("--version", citadel::cli::version_text(), "Print citadel's version and exit");
   const citadel::cli::Command commands[] = {
       citadel::cli::add_train_command(app),
       citadel::cli::add_evaluate_command(app),
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
       citadel::cli::add_token_command(app),
       citadel::cli::add_import_command(app),
       citadel::cli::add_export_command(app),
+      citadel::cli::add_version_command(app),
   };
   citadel::cli::set_command_line(argc, argv);
   try {

@@ -23,7 +23,7 @@ std::string output_layer_for(const PreparedData& data) {
 }
 
 // Checks the model's output against the labels and the loss; says what to use instead.
-void check_output(const Sequential& model, const PreparedData& data) {
+void check_output(const Model& model, const PreparedData& data) {
   const int64_t outputs = model.output_shape().numel();
   const int64_t classes = data.schema.class_count();
   const std::string fix = " (the defaults choose both when --layers/--model-config and --loss are not given)";
@@ -177,7 +177,7 @@ FitOptions fit_options(const TrainingFlags& s, const ModelFlags& model, const Pr
   return options;
 }
 
-void apply_precision(Sequential& model, const ModelFlags& flags) {
+void apply_precision(Model& model, const ModelFlags& flags) {
   model.set_precision(flags.precision);
   if (const std::string warning = model.precision_warning(); !warning.empty())
     std::fprintf(stderr, "%s\n", warning.c_str());

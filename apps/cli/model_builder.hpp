@@ -29,7 +29,7 @@ Sequential build_model(const ModelFlags& flags, const PreparedData& data, const 
 
 // --precision for a loaded model (a model file holds no precision); says on stderr when
 // the processor cannot compute in it.
-void apply_precision(Sequential& model, const ModelFlags& flags);
+void apply_precision(Model& model, const ModelFlags& flags);
 // The training flags as fit options (--lr-schedule starts from the model's learning rate).
 // `private_data`: the training rows' figures are private (--dp): the CSV log is written 0600.
 FitOptions fit_options(const TrainingFlags& flags, const ModelFlags& model, const PreparedData& data,

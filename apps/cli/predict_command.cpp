@@ -29,7 +29,7 @@ struct PredictFlags {
 
 // Predicts every row of --input a slice at a time (predict_table), says what was imputed or
 // unseen, and writes the CSV.
-void write_predictions(const Sequential& model, const PreparedData& data, const Preprocessor& preprocessor,
+void write_predictions(const Model& model, const PreparedData& data, const Preprocessor& preprocessor,
                        const CsvTable& table, const PredictFlags& s, int64_t batch_size) {
   const EncodeOptions options = encode_options(s.data, preprocessor);
   RowHandling handling;

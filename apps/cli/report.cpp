@@ -32,9 +32,9 @@ nlohmann::json logs_json(const Logs& logs) { return nlohmann::json::parse(report
 
 nlohmann::json history_json(const History& history) { return nlohmann::json::parse(report::history_record(history)); }
 
-nlohmann::json model_json(const Sequential& model) { return nlohmann::json::parse(report::model_record(model)); }
+nlohmann::json model_json(const Model& model) { return nlohmann::json::parse(report::model_record(model)); }
 
-void add_classification_report(Sequential& model, const PreparedData& data, bool print, nlohmann::json& report) {
+void add_classification_report(Model& model, const PreparedData& data, bool print, nlohmann::json& report) {
   if (!data.classification()) return;
   const ClassificationReport details = classification_report(model.predict(data.x_test), data.y_test, data.schema.classes);
   if (print) std::printf("\n%s", terminal_safe(details.text()).c_str());  // class names come from the data

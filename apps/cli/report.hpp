@@ -15,10 +15,10 @@ void print_figures(const char* title, const Logs& logs, int64_t rows);
 
 nlohmann::json logs_json(const Logs& logs);
 nlohmann::json history_json(const History& history);
-nlohmann::json model_json(const Sequential& model);
+nlohmann::json model_json(const Model& model);
 // For classification: adds the classification report of `model` on the test rows (with its
 // ROC and precision-recall curves) to `report`, and prints it when `print`.
-void add_classification_report(Sequential& model, const PreparedData& data, bool print, nlohmann::json& report);
+void add_classification_report(Model& model, const PreparedData& data, bool print, nlohmann::json& report);
 
 // The command line, recorded in every report (main sets it).
 void set_command_line(int argc, char** argv);

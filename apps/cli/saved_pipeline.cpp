@@ -12,7 +12,7 @@
 
 namespace citadel::cli {
 
-void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
+void save_pipeline(Model& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
                    const std::string& path, const ModelProtection& protection, const Metadata& extra) {
   save_saved_model(model, saved_model_records(data.schema, data.images, data.loss, preprocessor, data.source, extra),
                    path, protection);

@@ -16,13 +16,13 @@ namespace citadel::cli {
 
 // A trained model and what it needs to read new data like its training data.
 struct SavedPipeline {
-  Sequential model;
+  Model model;
   PreparedData data;  // schema, loss and image flag; no rows
   FeaturePreprocessor preprocessor;
 };
 // Saves the model with its schema and preprocessing (train --save), protected as asked
 // (--key-file/--passphrase-env encrypt, --sign-key signs; 0600 under --dp).
-void save_pipeline(Sequential& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
+void save_pipeline(Model& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
                    const std::string& path, const ModelProtection& protection, const Metadata& extra = {});
 // --pubkey and --key-file/--passphrase-env as a ModelAccess.
 ModelAccess model_access(const KeyFlags& keys);

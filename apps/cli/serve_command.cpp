@@ -1,11 +1,14 @@
 // `citadel serve`: serves saved models over the KServe v2 REST protocol; `citadel token`
 // adds, lists and revokes the API tokens it accepts.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include "citadel/core/error.hpp"
+#include "citadel/io/signing.hpp"
 #include "citadel/serving/server.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
@@ -42,6 +45,26 @@ std::optional<double> alarm_below_for(const ServeFlags& s, const std::string& na
   return below;
 }
 
+// Each connection is a file descriptor: the soft limit is raised to what --max-connections
+// needs (within the hard limit), and the cap lowered, with a note, where the hard limit is less.
+void allow_descriptors_for(serving::ServerOptions& server) {
+  constexpr rlim_t kOthers = 256;  // model files, the usage journal, the listening socket, ...
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(server.max_connections) + kOthers;
+  if (limit.rlim_cur < wanted) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    const int allowed = static_cast<int>(std::max<rlim_t>(limit.rlim_cur, kOthers + 16) - kOthers);
+    std::fprintf(stderr, "serve: --max-connections %d lowered to %d: the open-file limit is %llu (ulimit -n)\n",
+                 server.max_connections, allowed, static_cast<unsigned long long>(limit.rlim_cur));
+    server.max_connections = allowed;
+  }
+}
+
 serving::OutputPolicy policy_for(const ServeFlags& s, const std::string& name) {
   serving::OutputPolicy policy;
   for (const std::string& given : s.policies) {
@@ -69,8 +92,16 @@ int run_serve(ServeFlags& s) {
   const KeyFlags keys = s.keys;
   const serving::ModelLoader load = [keys](const std::string& name, const std::string& path,
                                            const serving::OutputPolicy& policy) {
-    serving::ServedModel served{name, path, load_saved_model(path, {.access = model_access(keys)}), policy,
-                                keys.public_key.empty() ? "unsigned" : "verified"};
+    SavedModel model;
+    try {
+      model = load_saved_model(path, {.access = model_access(keys)});
+    } catch (const SecurityError& e) {  // an unsigned model: say how to sign it
+      if (keys.public_key.empty() || std::filesystem::exists(signature_path_for(path))) throw;
+      throw SecurityError(std::string(e.what()) + "; sign it with `citadel sign " + path +
+                          " --key KEY` (KEY: the secret key whose public key is " + keys.public_key +
+                          "), or serve it unverified with --allow-unsigned instead of --pubkey");
+    }
+    serving::ServedModel served{name, path, std::move(model), policy, keys.public_key.empty() ? "unsigned" : "verified"};
     CITADEL_CHECK(served.model.classification() || policy.kind == serving::OutputPolicy::Kind::kFull ||
                       policy.kind == serving::OutputPolicy::Kind::kRound,
                   ValueError, "--output-policy ", policy.text(), ": model '", name, "' predicts numbers; use full or round:D");
@@ -88,6 +119,7 @@ int run_serve(ServeFlags& s) {
   }
   std::optional<serving::TokenStore> tokens;
   if (!s.tokens.empty()) tokens = serving::TokenStore::load(s.tokens);
+  allow_descriptors_for(s.server);
   s.server.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
   s.server.body_timeout = std::chrono::milliseconds(s.body_timeout_ms);
   s.server.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
@@ -146,9 +178,20 @@ Command add_serve_command(CLI::App& app) {
   command->add_option("--max-rows", s.server.limits.max_rows, "Most rows in one request")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
-  command->add_option("--max-connections", s.server.max_connections, "Open connections at once")
+  command->add_option("--max-body-memory", s.server.max_body_memory,
+                      "Bytes of request bodies held at once, all connections together (0: 8 x --max-body); a "
+                      "request past it is answered 503 with Retry-After, unread")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
+      ->check(CLI::Range(size_t{0}, size_t{1} << 40));
+  command->add_option("--max-connections", s.server.max_connections,
+                      "Open connections at once; when full, the waiting connection that has sent the least of a "
+                      "request for the longest is closed to make room")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  command->add_option("--reserved-connections", s.server.reserved_connections,
+                      "Connections kept for clients that presented a valid token (-1: a quarter of --max-connections)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 1'000'000));
   command->add_option("--max-connections-per-client", s.server.max_connections_per_address,
                       "Open connections at once from one address")
       ->capture_default_str()
@@ -218,11 +261,12 @@ Command add_token_command(CLI::App& app) {
               store.save(f.tokens);
               std::printf("Revoked token '%s'\n", f.name.c_str());
             } else if (list->parsed()) {
-              for (const auto& r : store.records())
+              for (const auto& r : store.records()) {  // numbers as a person writes them: "rate 20/s"
+                const std::string budget = r.policy.rows_budget ? std::to_string(*r.policy.rows_budget) : "none";
+                const std::string rate = r.policy.rate ? serving::rate_text(*r.policy.rate) : "none";
                 std::printf("%-24s %-8s rows budget %-12s rate %-10s created %s\n", r.name.c_str(),
-                            r.revoked ? "revoked" : "active",
-                            r.policy.rows_budget ? std::to_string(*r.policy.rows_budget).c_str() : "none",
-                            r.policy.rate ? std::to_string(*r.policy.rate).c_str() : "none", r.created.c_str());
+                            r.revoked ? "revoked" : "active", budget.c_str(), rate.c_str(), r.created.c_str());
+              }
             }
             return 0;
           }};

@@ -7,7 +7,14 @@ import sys as _sys
 
 try:
     from citadel import _citadel
-except ImportError as _error:  # the extension was built for another interpreter, or not at all
+except ImportError as _error:  # the extension was not built, or built for another interpreter
+    import glob as _glob
+    import os as _os
+    _folder = _os.path.dirname(_os.path.abspath(__file__))
+    if not _glob.glob(_os.path.join(_folder, "_citadel*")):
+        raise ImportError(
+            f"citadel: the extension citadel._citadel is not built in {_folder} (a build of the citadel tool "
+            "alone does not make it): run ./scripts/run, or cmake --build build --target citadel_python") from None
     raise ImportError(
         f"citadel: cannot load its extension into {_sys.executable} "
         f"(Python {_sys.version.split()[0]}): {_error}. Build it with this interpreter "

@@ -1,6 +1,7 @@
 // IDX reading (http://yann.lecun.com/exdb/mnist/, "file formats"): magic 0, 0, type,
 // rank; big-endian 32-bit dimensions; then the data. Hostile files are expected: the
-// header is validated and the dimensions must account for exactly the bytes present.
+// header is validated and the dimensions must account for exactly the bytes present,
+// before the tensor they declare is allocated.
 #include "citadel/data/idx.hpp"
 
 #include <zlib.h>
@@ -60,21 +61,24 @@ Tensor read_idx(const std::string& path, int64_t max_values) {
   }
   CITADEL_CHECK(count <= max_values, IoError, path, ": the IDX dimensions declare ", count,
                 " values, more than the limit of ", max_values, "; refusing it");
-  Tensor tensor{Shape(dims)};
-  // Decompressed straight into the tensor, a chunk of bytes at a time.
+  // The data is kept as bytes that grow with what really arrives (the vector's capacity
+  // doubles, never touched ahead of the data), and the tensor is allocated only once all the
+  // promised bytes are there: a 28-byte gzip promising 2^28 values costs nothing.
+  std::vector<unsigned char> data;
   std::vector<unsigned char> chunk(1 << 16);
-  int64_t filled = 0;
-  while (filled < count) {
-    const size_t want = static_cast<size_t>(std::min<int64_t>(count - filled, int64_t(chunk.size())));
+  while (static_cast<int64_t>(data.size()) < count) {
+    const size_t want = static_cast<size_t>(std::min<int64_t>(count - static_cast<int64_t>(data.size()),
+                                                              static_cast<int64_t>(chunk.size())));
     const size_t got = read_some(file.get(), chunk.data(), want, path);
+    data.insert(data.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got));
     CITADEL_CHECK(got == want, IoError, path, ": the IDX dimensions promise ", count,
-                  " bytes of data but the file holds ", filled + int64_t(got));
-    for (size_t i = 0; i < got; ++i) tensor[filled + int64_t(i)] = chunk[i];
-    filled += int64_t(got);
+                  " bytes of data but the file holds ", data.size());
   }
   unsigned char extra = 0;
   CITADEL_CHECK(read_some(file.get(), &extra, 1, path) == 0, IoError, path, ": the IDX dimensions promise ", count,
                 " bytes of data but the file holds more");
+  Tensor tensor{Shape(dims)};
+  for (int64_t i = 0; i < count; ++i) tensor[i] = data[static_cast<size_t>(i)];
   return tensor;
 }
 

@@ -6,32 +6,15 @@
 #include <mutex>
 
 #include "citadel/core/error.hpp"
+#include "hdf5_handle.hpp"
 
 namespace citadel::detail {
 
 namespace {
 
-// libhdf5 prints its error stack to stderr by default; citadel reports errors itself.
-void quiet_hdf5() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
-}
-
-// Closes an hid_t of any kind when it leaves scope.
-class Handle {
- public:
-  explicit Handle(hid_t id = -1) : id_(id) {}
-  ~Handle() {
-    if (id_ >= 0) H5Idec_ref(id_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-};
+// libhdf5 prints its error stack to stderr by default (per thread, in its thread-safe
+// build); citadel reports errors itself.
+void quiet_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 std::vector<std::string> path_parts(const std::string& path) {
   std::vector<std::string> parts;
@@ -57,16 +40,26 @@ hid_t core_access(size_t increment) {
 
 }  // namespace
 
-Hdf5Reader::Hdf5Reader(std::string_view bytes, std::string source) : source_(std::move(source)) {
+std::mutex& hdf5_library_lock() {
+  static std::mutex lock;
+  return lock;
+}
+
+Hdf5Reader::Hdf5Reader(std::string_view bytes, std::string source)
+    : source_(std::move(source)), image_bytes_(bytes.size()) {
   quiet_hdf5();
+  // A dataset naming a filter libhdf5 does not have would make it look for a plugin on disk.
+  H5PLset_loading_state(0);
   static const char kSignature[] = "\x89HDF\r\n\x1a\n";
   CITADEL_CHECK(bytes.size() >= 8 && bytes.substr(0, 8) == std::string_view(kSignature, 8), IoError, source_,
                 ": not an HDF5 file (it does not start with HDF5's signature)");
   Handle access(core_access(1 << 20));
   CITADEL_CHECK(H5Pset_file_image(access.get(), const_cast<char*>(bytes.data()), bytes.size()) >= 0, IoError,
                 source_, ": HDF5 cannot take the file's bytes");
-  // The name is only a label: with a file image the core driver opens nothing on disk.
-  file_ = H5Fopen("citadel-in-memory.h5", H5F_ACC_RDONLY, access.get());
+  // The name is only a label: with a file image the core driver reads nothing from disk (it
+  // only checks, with an open the sandbox answers "no such file", that no file of that name
+  // exists). Absolute, so that libhdf5 does not ask for the working directory.
+  file_ = H5Fopen("/citadel-in-memory.h5", H5F_ACC_RDONLY, access.get());
   CITADEL_CHECK(file_ >= 0, IoError, source_, ": not a readable HDF5 file (damaged or truncated)");
 }
 
@@ -144,17 +137,6 @@ std::vector<int64_t> Hdf5Reader::dataset_shape(const std::string& path) const {
   return shape;
 }
 
-void Hdf5Reader::read_floats(const std::string& path, std::span<float> values) const {
-  const std::vector<int64_t> shape = dataset_shape(path);  // its checks first
-  int64_t count = 1;
-  for (const int64_t dim : shape) count *= dim;
-  CITADEL_CHECK(count == static_cast<int64_t>(values.size()), IoError, source_, ": dataset ", path, " holds ", count,
-                " values, expected ", values.size());
-  Handle dataset(open_object(path));
-  CITADEL_CHECK(H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0, IoError,
-                source_, ": dataset ", path, " cannot be read (damaged)");
-}
-
 std::optional<std::vector<std::string>> Hdf5Reader::string_attribute(const std::string& path, const std::string& name,
                                                                      int64_t max_bytes) const {
   Handle object(open_object(path));
@@ -202,7 +184,7 @@ std::optional<std::vector<std::string>> Hdf5Reader::string_attribute(const std::
   return strings;
 }
 
-Hdf5Writer::Hdf5Writer() {
+Hdf5Writer::Hdf5Writer() : lock_(hdf5_library_lock()) {
   quiet_hdf5();
   Handle access(core_access(1 << 20));
   // backing_store 0: the file lives in memory only; bytes() takes its image.

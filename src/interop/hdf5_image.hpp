@@ -1,12 +1,15 @@
 // HDF5 files (Keras's weights) opened from bytes in memory with libhdf5's core driver, and
-// written to bytes the same way. Reading treats the file as hostile: only hard links are
-// followed (an external link would open another file), datasets must be floating point
-// with their data inside this file (no external or virtual storage), and their shapes
-// are read before their data, so callers check them against the architecture first.
+// written to bytes the same way. Reading treats the file as hostile, and runs only in the
+// sandboxed child (hdf5_sandbox.hpp): only hard links are followed (an external link would
+// open another file), datasets must be floating point with their data inside this file (no
+// external or virtual storage), their shapes are read before their data, so callers check
+// them against the architecture first, and their layout and filters are checked before
+// anything is inflated, by citadel (hdf5_filters.hpp), never past the planned size.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,7 +34,14 @@ class Hdf5Reader {
   std::vector<std::string> children(const std::string& group, int64_t max_count = 100'000) const;
   // A floating-point dataset's dimensions (IoError naming it otherwise).
   std::vector<int64_t> dataset_shape(const std::string& path) const;
-  // Its values as float32, into exactly as many floats as its shape holds.
+  // A weight's storage checked before any of it is read (IoError naming the dataset): its
+  // type a 32- or 64-bit IEEE float; its layout compact, contiguous with exactly its
+  // elements' bytes stored, or chunked with chunks of at most its element count, every
+  // chunk of the grid stored once, and only the filters deflate (once), shuffle and
+  // Fletcher-32.
+  void check_weight_storage(const std::string& path) const;
+  // Its values as float32, into exactly as many floats as its shape holds, after
+  // check_weight_storage; chunks are read raw and their filters undone by citadel.
   void read_floats(const std::string& path, std::span<float> values) const;
   // A string attribute of a group or dataset ("/" is the root): one string, or the list a
   // 1-D string attribute holds; nullopt when absent. At most `max_bytes` in all.
@@ -40,9 +50,15 @@ class Hdf5Reader {
 
  private:
   int64_t open_object(const std::string& path) const;  // an hid_t, after checking every link
+  void read_chunks(int64_t dataset, const std::string& path, std::span<float> values) const;
   std::string source_;
+  size_t image_bytes_ = 0;
   int64_t file_ = -1;
 };
+
+// Held by every use of libhdf5 in this process (the writer below) and across the fork of
+// the HDF5 reader's sandbox, so that no thread of ours holds libhdf5's own lock at the fork.
+std::mutex& hdf5_library_lock();
 
 class Hdf5Writer {
  public:
@@ -59,6 +75,7 @@ class Hdf5Writer {
   std::string bytes();
 
  private:
+  std::unique_lock<std::mutex> lock_;
   int64_t file_ = -1;
 };
 

@@ -83,4 +83,6 @@ void walk(const json& node, const std::string& where) {
 
 void refuse_code_in_config(const json& config, const std::string& source) { walk(config, source); }
 
+bool code_class(const std::string& class_name) { return code_classes().count(class_name) > 0; }
+
 }  // namespace citadel::detail

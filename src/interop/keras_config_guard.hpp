@@ -13,4 +13,8 @@ namespace citadel::detail {
 // policies other than float32 (and mixed ones, whose variables are float32).
 void refuse_code_in_config(const nlohmann::json& config, const std::string& source);
 
+// Whether a class name is one that holds or calls code (Lambda, functions, wrappers of
+// other frameworks' modules).
+bool code_class(const std::string& class_name);
+
 }  // namespace citadel::detail

@@ -12,9 +12,10 @@
 #include "citadel/layers/activations.hpp"
 #include "citadel/losses/loss.hpp"
 #include "citadel/model/model_config.hpp"
-#include "hdf5_image.hpp"
 #include "keras_config_guard.hpp"
+#include "keras_coverage.hpp"
 #include "keras_weights.hpp"
+#include "sandboxed_weights.hpp"
 #include "zip_archive.hpp"
 
 namespace citadel {
@@ -45,13 +46,14 @@ struct Architecture {
 Architecture read_architecture(std::string_view text, const std::string& source, const KerasImportLimits& limits) {
   const json root = parse_json(text, source, limits);
   CITADEL_CHECK(root.is_object(), IoError, source, ": a Keras model config is a JSON object");
+  // What is not imported yet is named first: the obstacle, not a consequence of it.
+  detail::refuse_unsupported_classes(root, source);
   detail::refuse_code_in_config(root, source);
   CITADEL_CHECK(!root.contains("class_name") || root["class_name"].is_string(), IoError, source,
                 ": 'class_name' must be a string");
   const std::string class_name = root.value("class_name", std::string("Sequential"));
-  CITADEL_CHECK(class_name == "Sequential", NotImplementedError, source, ": a '", class_name,
-                "' model is not imported; only Sequential models are (a Functional graph would need an importer "
-                "of layer graphs)");
+  CITADEL_CHECK(class_name == "Sequential", NotImplementedError, source, ": a '", class_name.substr(0, 64),
+                "' model is not supported yet; citadel imports Sequential models (docs/INTEROP.md)");
   ModelConfigLimits config_limits;
   config_limits.max_bytes = limits.max_config_bytes;
   config_limits.max_layers = limits.max_layers;
@@ -114,38 +116,52 @@ std::vector<detail::LayerParameters> planned_parameters(const Architecture& a, c
   return planned_parameters(a.model, a.input_shape, a.keras_names, a.class_names, source, limits);
 }
 
-// Where each weight is: Keras 2's layout (model_weights, or layer_names at the root) or 3's.
-std::vector<std::string> weight_paths(const detail::Hdf5Reader& file, const std::vector<detail::LayerParameters>& layers) {
-  if (file.exists("model_weights")) return detail::legacy_weight_paths(file, "model_weights", layers);
-  if (file.string_attribute("/", "layer_names").has_value()) return detail::legacy_weight_paths(file, "/", layers);
-  return detail::keras3_weight_paths(file, layers);
+int64_t planned_floats(const std::vector<detail::LayerParameters>& layers) {
+  int64_t total = 0;
+  for (const detail::LayerParameters& layer : layers)
+    for (const ParameterInfo& parameter : layer.parameters) total += parameter.shape.numel();
+  return total;
 }
 
-// Reads every weight into the built model from the checked dataset paths; on any error the
-// model keeps the weights it had.
-void read_weights(Model& model, const detail::Hdf5Reader& file, const std::vector<std::string>& paths) {
+// The HDF5 file `image` read in the sandbox, for the planned `layers`.
+detail::SandboxedWeights read_hdf5_weights(std::string_view image, const std::string& source,
+                                           const std::vector<detail::LayerParameters>& layers,
+                                           detail::WeightsLayout layout, const KerasImportLimits& limits) {
+  return detail::read_weights_sandboxed(
+      image, source, layers, layout,
+      detail::hdf5_sandbox_limits(limits.hdf5_cpu_seconds, limits.hdf5_wall_seconds, limits.hdf5_memory_bytes,
+                                  image.size(), planned_floats(layers)));
+}
+
+// Writes the weights the sandbox answered with into the built model, each checked again
+// here (finite; the child's answer is not trusted); on any error the model keeps its weights.
+void set_weights(Model& model, const detail::SandboxedWeights& weights,
+                 const std::vector<detail::LayerParameters>& layers, const std::string& source) {
   ParameterStore& store = model.parameters();
-  CITADEL_CHECK(paths.size() == store.parameters().size(), InternalError, file.source(), ": ", paths.size(),
-                " datasets for ", store.parameters().size(), " parameters");
-  const std::vector<float> before(store.values().begin(), store.values().end());
-  try {
-    for (size_t i = 0; i < paths.size(); ++i) {
-      TensorView values = store.value(static_cast<int>(i));
-      std::span<float> span(values.data(), static_cast<size_t>(values.numel()));
-      file.read_floats(paths[i], span);
-      for (const float v : span)
-        CITADEL_CHECK(std::isfinite(v), IoError, file.source(), ": dataset ", paths[i], " (",
-                      store.parameters()[i].name, ") holds NaN or infinity");
-    }
-  } catch (...) {
-    std::copy(before.begin(), before.end(), store.values().begin());
-    throw;
+  std::vector<const ParameterInfo*> planned;
+  for (const detail::LayerParameters& layer : layers)
+    for (const ParameterInfo& parameter : layer.parameters) planned.push_back(&parameter);
+  CITADEL_CHECK(planned.size() == store.parameters().size(), InternalError, source, ": ", planned.size(),
+                " planned weights for ", store.parameters().size(), " parameters");
+  size_t offset = 0;
+  for (size_t i = 0; i < planned.size(); ++i) {
+    const ParameterInfo& parameter = store.parameters()[i];
+    CITADEL_CHECK(parameter.name == planned[i]->name && parameter.shape == planned[i]->shape, InternalError, source,
+                  ": the plan's ", planned[i]->name, " is not the model's ", parameter.name);
+    const size_t count = static_cast<size_t>(parameter.shape.numel());
+    CITADEL_CHECK(offset + count <= weights.values.size(), InternalError, source, ": fewer weights than planned");
+    for (size_t k = 0; k < count; ++k)
+      CITADEL_CHECK(std::isfinite(weights.values[offset + k]), IoError, source, ": the weight ", parameter.name,
+                    " holds NaN or infinity");
+    offset += count;
   }
-}
-
-void read_weights(Architecture& architecture, const detail::Hdf5Reader& file, const std::vector<std::string>& paths) {
-  architecture.model.build(architecture.input_shape);
-  read_weights(architecture.model, file, paths);
+  CITADEL_CHECK(offset == weights.values.size(), InternalError, source, ": more weights than planned");
+  offset = 0;
+  for (size_t i = 0; i < planned.size(); ++i) {
+    TensorView values = store.value(static_cast<int>(i));
+    std::copy_n(weights.values.begin() + static_cast<std::ptrdiff_t>(offset), values.numel(), values.data());
+    offset += static_cast<size_t>(values.numel());
+  }
 }
 
 // What Keras does not record, made up so the model serves, predicts and is audited like
@@ -208,16 +224,37 @@ detail::ZipLimits zip_limits(const KerasImportLimits& limits) {
           limits.max_weights_bytes + 2 * limits.max_config_bytes, limits.max_compression_ratio};
 }
 
-// The three entries of a .keras archive; config and metadata checked for size first.
-std::map<std::string, std::string> archive_entries(std::string_view bytes, const std::string& source,
-                                                   const KerasImportLimits& limits, bool with_weights) {
-  detail::WantedEntries wanted{{"config.json", limits.max_config_bytes}, {"metadata.json", limits.max_config_bytes}};
-  if (with_weights) wanted.emplace_back("model.weights.h5", limits.max_weights_bytes);
-  auto entries = detail::read_zip_archive(bytes, source, wanted, zip_limits(limits));
-  for (const auto& [name, cap] : wanted)
-    CITADEL_CHECK(entries.count(name), IoError, source, ": the archive has no ", name,
+// What model.weights.h5 may declare for a plan of `floats` weights in `tensors` tensors:
+// the weights and an optimizer's state (Adam keeps two more copies of every weight, AMSGrad
+// three), HDF5's own structures (object headers, names, attributes, chunk indexes) for each
+// of those tensors, and a fixed allowance for the rest of the file.
+constexpr int64_t kWeightCopies = 4;
+constexpr int64_t kOverheadPerTensor = 16 << 10;
+constexpr int64_t kOverheadPerFile = 1 << 20;
+int64_t weights_entry_allowance(const std::vector<detail::LayerParameters>& layers) {
+  int64_t tensors = 0;
+  for (const detail::LayerParameters& layer : layers) tensors += static_cast<int64_t>(layer.parameters.size());
+  return kWeightCopies * (4 * planned_floats(layers) + kOverheadPerTensor * tensors) + kOverheadPerFile;
+}
+
+// A .keras archive's config.json and metadata.json, each capped, checked before anything
+// else is inflated.
+struct ArchiveTexts {
+  std::string config, metadata;
+};
+ArchiveTexts archive_texts(detail::ZipReader& archive, const std::string& source, const KerasImportLimits& limits,
+                           bool with_weights) {
+  auto require = [&](const char* name) {
+    CITADEL_CHECK(archive.contains(name), IoError, source, ": the archive has no ", name,
                   "; a .keras file holds config.json, metadata.json and model.weights.h5");
-  return entries;
+  };
+  ArchiveTexts texts;
+  require("config.json");
+  texts.config = archive.read("config.json", limits.max_config_bytes);
+  require("metadata.json");
+  texts.metadata = archive.read("metadata.json", limits.max_config_bytes);
+  if (with_weights) require("model.weights.h5");
+  return texts;
 }
 
 json keras_metadata(const std::string& text, const std::string& source, const KerasImportLimits& limits) {
@@ -233,38 +270,49 @@ json keras_metadata(const std::string& text, const std::string& source, const Ke
 }
 
 SavedModel import_archive(std::string_view bytes, const std::string& source, const KerasImportOptions& options) {
-  auto entries = archive_entries(bytes, source, options.limits, true);
-  const json metadata = keras_metadata(entries["metadata.json"], source, options.limits);
-  Architecture architecture = read_architecture(entries["config.json"], source + ": config.json", options.limits);
+  detail::ZipReader archive(bytes, source, zip_limits(options.limits));
+  const ArchiveTexts texts = archive_texts(archive, source, options.limits, true);
+  const json metadata = keras_metadata(texts.metadata, source, options.limits);
+  Architecture architecture = read_architecture(texts.config, source + ": config.json", options.limits);
   const auto layers = planned_parameters(architecture, source, options.limits);
-  const detail::Hdf5Reader weights(entries["model.weights.h5"], source + ": model.weights.h5");
-  read_weights(architecture, weights, detail::keras3_weight_paths(weights, layers));
+  // Only now is the weights entry inflated, and no further than the plan allows.
+  const int64_t allowance = std::min(weights_entry_allowance(layers), options.limits.max_weights_bytes);
+  const std::string image = archive.read(
+      "model.weights.h5", allowance,
+      "that the model's " + std::to_string(planned_floats(layers)) + " weights allow (docs/INTEROP.md)");
+  const detail::SandboxedWeights weights = read_hdf5_weights(image, source + ": model.weights.h5", layers,
+                                                             detail::WeightsLayout::kKeras3, options.limits);
+  architecture.model.build(architecture.input_shape);
+  set_weights(architecture.model, weights, layers, source);
   return as_saved_model(std::move(architecture), options, source,
                         {{"format", "keras"}, {"keras_version", metadata["keras_version"]}, {"file", source}});
 }
 
 SavedModel import_hdf5(std::string_view bytes, const std::string& source, const std::string& config_json,
                        const KerasImportOptions& options) {
-  const detail::Hdf5Reader file(bytes, source);
-  const bool legacy = file.exists("model_weights") || file.string_attribute("/", "layer_names").has_value();
+  CITADEL_CHECK(starts_with(bytes, kHdf5Signature), IoError, source,
+                ": not an HDF5 file (it does not start with HDF5's signature)");
   std::string config = config_json;
   if (config.empty()) {
-    const auto stored = file.string_attribute("/", "model_config", options.limits.max_config_bytes);
-    CITADEL_CHECK(stored.has_value() && stored->size() == 1, ValueError, source,
+    const auto stored = detail::read_model_config_sandboxed(
+        bytes, source, options.limits.max_config_bytes,
+        detail::hdf5_sandbox_limits(options.limits.hdf5_cpu_seconds, options.limits.hdf5_wall_seconds,
+                                    options.limits.hdf5_memory_bytes, bytes.size(), 0));
+    CITADEL_CHECK(stored.has_value(), ValueError, source,
                   ": holds weights only; give the model's config (model.to_json()) with --config");
-    config = (*stored)[0];
+    config = *stored;
   }
   const std::string config_source = config_json.empty() ? source + ": model_config" : options.config_path;
   Architecture architecture = read_architecture(config, config_source.empty() ? "config" : config_source,
                                                 options.limits);
   const auto layers = planned_parameters(architecture, source, options.limits);
-  std::string version;
-  if (const auto stored = file.string_attribute("/", "keras_version"); stored && stored->size() == 1)
-    version = (*stored)[0];
-  read_weights(architecture, file, weight_paths(file, layers));
+  const detail::SandboxedWeights weights =
+      read_hdf5_weights(bytes, source, layers, detail::WeightsLayout::kDetect, options.limits);
+  architecture.model.build(architecture.input_shape);
+  set_weights(architecture.model, weights, layers, source);
   return as_saved_model(std::move(architecture), options, source,
-                        {{"format", legacy ? "keras h5 (legacy)" : "keras weights.h5"},
-                         {"keras_version", version},
+                        {{"format", weights.legacy ? "keras h5 (legacy)" : "keras weights.h5"},
+                         {"keras_version", weights.keras_version},
                          {"file", source}});
 }
 
@@ -321,14 +369,16 @@ SavedModel import_keras_model(const std::string& path, const KerasImportOptions&
 void load_keras_weights(Model& model, const std::string& path, const KerasImportLimits& limits) {
   CITADEL_CHECK(model.built(), ValueError, path, ": load the weights into a built model (build it or give input_shape)");
   const std::string bytes = read_bounded(path, limits.max_file_bytes, "the weights file");
-  const detail::Hdf5Reader file(bytes, path);
+  CITADEL_CHECK(starts_with(bytes, kHdf5Signature), IoError, path,
+                ": not an HDF5 file (it does not start with HDF5's signature)");
   std::vector<std::string> names, classes;
   for (size_t i = 0; i < model.size(); ++i) {
     names.push_back(model.layer(i).name());
     classes.push_back(model.layer(i).type());
   }
   const auto layers = planned_parameters(model, model.input_shape(), names, classes, path, limits);
-  read_weights(model, file, weight_paths(file, layers));
+  const detail::SandboxedWeights weights = read_hdf5_weights(bytes, path, layers, detail::WeightsLayout::kDetect, limits);
+  set_weights(model, weights, layers, path);
 }
 
 Sequential keras_architecture(std::string_view config_json, const std::string& source,
@@ -343,9 +393,10 @@ Sequential keras_architecture(std::string_view config_json, const std::string& s
 Sequential keras_archive_architecture(std::string_view bytes, const std::string& source,
                                       const KerasImportLimits& limits) {
   CITADEL_CHECK(starts_with(bytes, kZipSignature), IoError, source, ": not a .keras archive (zip)");
-  auto entries = archive_entries(bytes, source, limits, false);
-  guarded(source, [&] { return keras_metadata(entries["metadata.json"], source, limits); });
-  return keras_architecture(entries["config.json"], source + ": config.json", limits);
+  detail::ZipReader archive(bytes, source, zip_limits(limits));
+  const ArchiveTexts texts = archive_texts(archive, source, limits, false);
+  guarded(source, [&] { return keras_metadata(texts.metadata, source, limits); });
+  return keras_architecture(texts.config, source + ": config.json", limits);
 }
 
 }  // namespace citadel

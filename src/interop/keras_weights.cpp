@@ -23,11 +23,14 @@ std::string parameter_role(const ParameterInfo& parameter) {
   return parameter.name.substr(parameter.name.rfind('/') + 1);
 }
 
+// The dataset's shape, then its storage (layout, chunks, filters), against the plan: all of
+// them before any weight is read.
 void check_shape(const Hdf5Reader& file, const std::string& path, const ParameterInfo& parameter) {
   const std::vector<int64_t> shape = file.dataset_shape(path);
   CITADEL_CHECK(shape == parameter.shape.dims(), IoError, file.source(), ": dataset ", path, " is shaped ",
                 shape_text(shape), " but the architecture's ", parameter.name, " is ",
                 shape_text(parameter.shape.dims()));
+  file.check_weight_storage(path);
 }
 
 }  // namespace

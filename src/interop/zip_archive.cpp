@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <set>
 
 #include "citadel/core/error.hpp"
 
@@ -56,62 +55,71 @@ Archive open_archive(std::string_view bytes, const std::string& source) {
 
 }  // namespace
 
-std::map<std::string, std::string> read_zip_archive(std::string_view bytes, const std::string& source,
-                                                    const WantedEntries& wanted, const ZipLimits& limits) {
-  Archive archive = open_archive(bytes, source);
+ZipReader::ZipReader(std::string_view bytes, std::string source, const ZipLimits& limits)
+    : source_(std::move(source)) {
+  Archive archive = open_archive(bytes, source_);
   const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
-  CITADEL_CHECK(count >= 0 && count <= limits.max_entries, IoError, source, ": the archive holds ", count,
+  CITADEL_CHECK(count >= 0 && count <= limits.max_entries, IoError, source_, ": the archive holds ", count,
                 " entries; at most ", limits.max_entries, " are read");
-  std::map<std::string, std::string> entries;
-  std::set<std::string> names;
   int64_t total = 0;
   for (zip_int64_t index = 0; index < count; ++index) {
     zip_stat_t stat;
     zip_stat_init(&stat);
     CITADEL_CHECK(zip_stat_index(archive.get(), static_cast<zip_uint64_t>(index), ZIP_FL_ENC_RAW, &stat) == 0 &&
                       (stat.valid & ZIP_STAT_NAME) && (stat.valid & ZIP_STAT_SIZE) && (stat.valid & ZIP_STAT_COMP_SIZE),
-                  IoError, source, ": entry ", index, " of the archive cannot be read");
+                  IoError, source_, ": entry ", index, " of the archive cannot be read");
     const std::string name = stat.name;
-    CITADEL_CHECK(plain_entry_name(name), IoError, source, ": entry '", name.substr(0, 64),
+    CITADEL_CHECK(plain_entry_name(name), IoError, source_, ": entry '", name.substr(0, 64),
                   "' has a path or unsafe characters in its name; a .keras archive holds plain names only");
     // Two entries of one name (libzip refuses those on opening; checked again here, since
     // readers disagree on which one counts).
-    CITADEL_CHECK(names.insert(name).second, IoError, source,
-                  ": the archive holds two entries of one name ('", name, "'); refused, since readers disagree on "
-                  "which one counts");
-    CITADEL_CHECK(stat.size <= static_cast<zip_uint64_t>(limits.max_entry_bytes), IoError, source, ": entry '", name,
-                  "' declares ", stat.size, " bytes, more than the limit of ", limits.max_entry_bytes);
-    const auto want = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == name; });
-    CITADEL_CHECK(want == wanted.end() || stat.size <= static_cast<zip_uint64_t>(want->second), IoError, source,
-                  ": entry '", name, "' declares ", stat.size, " bytes, more than the limit of ",
-                  want == wanted.end() ? 0 : want->second, " for it");
-    CITADEL_CHECK(stat.size < (zip_uint64_t{1} << 20) ||
-                      stat.size / std::max<zip_uint64_t>(stat.comp_size, 1) <= static_cast<zip_uint64_t>(limits.max_ratio),
-                  IoError, source, ": entry '", name, "' inflates ", stat.comp_size, " bytes to ", stat.size,
-                  " (a compression bomb?); refused");
+    CITADEL_CHECK(!entries_.count(name), IoError, source_, ": the archive holds two entries of one name ('", name,
+                  "'); refused, since readers disagree on which one counts");
+    CITADEL_CHECK(stat.size <= static_cast<zip_uint64_t>(limits.max_entry_bytes), IoError, source_, ": entry '",
+                  name, "' declares ", stat.size, " bytes, more than the limit of ", limits.max_entry_bytes);
     total += static_cast<int64_t>(stat.size);
-    CITADEL_CHECK(total <= limits.max_total_bytes, IoError, source, ": the archive's entries declare more than ",
+    CITADEL_CHECK(total <= limits.max_total_bytes, IoError, source_, ": the archive's entries declare more than ",
                   limits.max_total_bytes, " bytes in all");
-    if (want == wanted.end()) continue;
-    std::unique_ptr<zip_file_t, FileCloser> file(zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(index), 0));
-    CITADEL_CHECK(file != nullptr, IoError, source, ": entry '", name,
-                  "' cannot be opened: ", zip_strerror(archive.get()));
-    // One byte more than declared is read, so an entry longer than it says is caught.
-    std::string content(static_cast<size_t>(stat.size) + 1, '\0');
-    zip_int64_t got = 0;
-    while (got < static_cast<zip_int64_t>(content.size())) {
-      const zip_int64_t read = zip_fread(file.get(), content.data() + got, content.size() - static_cast<size_t>(got));
-      CITADEL_CHECK(read >= 0, IoError, source, ": entry '", name, "' is damaged: ", zip_file_strerror(file.get()));
-      if (read == 0) break;
-      got += read;
-    }
-    CITADEL_CHECK(got == static_cast<zip_int64_t>(stat.size), IoError, source, ": entry '", name, "' holds ",
-                  got > static_cast<zip_int64_t>(stat.size) ? "more" : "fewer", " bytes than the ", stat.size,
-                  " it declares");
-    content.resize(static_cast<size_t>(stat.size));
-    entries.emplace(name, std::move(content));
+    entries_.emplace(name, Entry{static_cast<uint64_t>(index), static_cast<uint64_t>(stat.size),
+                                 static_cast<uint64_t>(stat.comp_size)});
   }
-  return entries;
+  max_ratio_ = limits.max_ratio;
+  archive_ = archive.release();
+}
+
+ZipReader::~ZipReader() {
+  if (archive_ != nullptr) zip_discard(static_cast<zip_t*>(archive_));
+}
+
+std::string ZipReader::read(const std::string& name, int64_t max_bytes, const std::string& cap_reason) {
+  const auto found = entries_.find(name);
+  CITADEL_CHECK(found != entries_.end(), IoError, source_, ": the archive has no ", name);
+  const Entry entry = found->second;
+  CITADEL_CHECK(entry.size <= static_cast<uint64_t>(std::max<int64_t>(max_bytes, 0)), IoError, source_, ": entry '",
+                name, "' declares ", entry.size, " bytes, more than the limit of ", max_bytes,
+                cap_reason.empty() ? " for it" : " " + cap_reason, "; refused before inflating it");
+  CITADEL_CHECK(entry.size < (uint64_t{1} << 20) ||
+                    entry.size / std::max<uint64_t>(entry.compressed, 1) <= static_cast<uint64_t>(max_ratio_),
+                IoError, source_, ": entry '", name, "' inflates ", entry.compressed, " bytes to ", entry.size,
+                " (a compression bomb?); refused");
+  zip_t* archive = static_cast<zip_t*>(archive_);
+  std::unique_ptr<zip_file_t, FileCloser> file(zip_fopen_index(archive, entry.index, 0));
+  CITADEL_CHECK(file != nullptr, IoError, source_, ": entry '", name, "' cannot be opened: ", zip_strerror(archive));
+  // One byte more than declared is read, so an entry longer than it says is caught at the
+  // first byte past it: the buffer never grows beyond the declared size, itself capped.
+  std::string content(static_cast<size_t>(entry.size) + 1, '\0');
+  zip_int64_t got = 0;
+  while (got < static_cast<zip_int64_t>(content.size())) {
+    const zip_int64_t read = zip_fread(file.get(), content.data() + got, content.size() - static_cast<size_t>(got));
+    CITADEL_CHECK(read >= 0, IoError, source_, ": entry '", name, "' is damaged: ", zip_file_strerror(file.get()));
+    if (read == 0) break;
+    got += read;
+  }
+  CITADEL_CHECK(got == static_cast<zip_int64_t>(entry.size), IoError, source_, ": entry '", name, "' holds ",
+                got > static_cast<zip_int64_t>(entry.size) ? "more" : "fewer", " bytes than the ", entry.size,
+                " it declares");
+  content.resize(static_cast<size_t>(entry.size));
+  return content;
 }
 
 std::string write_zip_archive(const std::vector<std::pair<std::string, std::string>>& entries) {

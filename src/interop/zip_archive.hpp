@@ -1,7 +1,8 @@
 // Zip archives (.keras files) read from and written to memory with libzip. Reading treats
 // the archive as hostile: entry counts and sizes are bounded before anything is inflated,
-// names may not hold path components or repeat, and an entry that inflates past what it
-// declares, or past a bounded ratio to its compressed size (a bomb), is refused.
+// names may not hold path components or repeat, each entry is read against a cap of its
+// own, and an entry that inflates past what it declares, or past a bounded ratio to its
+// compressed size (a bomb), is refused.
 #pragma once
 
 #include <cstdint>
@@ -20,14 +21,33 @@ struct ZipLimits {
   int64_t max_ratio = 1000;                    // inflated / compressed, for entries over 1 MiB
 };
 
-// The entries to inflate, each with the most bytes it may declare (below the limits' own).
-using WantedEntries = std::vector<std::pair<std::string, int64_t>>;
+// A zip archive opened from memory: on opening, every entry is checked (the count, plain
+// names without repeats, each declared size against the limits); nothing is inflated until
+// read() is asked for one entry, which checks its declared size against a cap of its own
+// that the plan for it sets, and its ratio to the compressed size. IoError naming `source` and the entry for anything
+// refused.
+class ZipReader {
+ public:
+  ZipReader(std::string_view bytes, std::string source, const ZipLimits& limits);
+  ~ZipReader();
+  ZipReader(const ZipReader&) = delete;
+  ZipReader& operator=(const ZipReader&) = delete;
 
-// The wanted entries by name (the others are checked but not read); an entry's declared
-// size is checked against its own cap before a byte of it is inflated. IoError naming
-// `source` and the entry for anything refused.
-std::map<std::string, std::string> read_zip_archive(std::string_view bytes, const std::string& source,
-                                                    const WantedEntries& wanted, const ZipLimits& limits);
+  bool contains(const std::string& name) const { return entries_.count(name) > 0; }
+  // The entry inflated. Refused before a byte is inflated when it declares more than
+  // `max_bytes` (`cap_reason` says where that cap comes from), and stopped at the first byte
+  // past what it declares, whatever its data holds.
+  std::string read(const std::string& name, int64_t max_bytes, const std::string& cap_reason = "");
+
+ private:
+  struct Entry {
+    uint64_t index, size, compressed;
+  };
+  std::string source_;
+  int64_t max_ratio_ = 0;
+  void* archive_ = nullptr;  // zip_t
+  std::map<std::string, Entry> entries_;
+};
 
 // An archive of `entries` (stored, not compressed: what Keras writes), in this order.
 std::string write_zip_archive(const std::vector<std::pair<std::string, std::string>>& entries);

@@ -9,6 +9,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -18,6 +19,7 @@
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
+#include "file_kind.hpp"
 #include "../model/keras_names.hpp"
 #include "citadel/version.hpp"
 #include "citadel/model/model_config.hpp"
@@ -61,6 +63,9 @@ std::string current_tensor_name(const std::string& name) {
 namespace {
 
 ParsedFile parse(std::string_view bytes, const std::string& source, const ModelFileLimits& limits) {
+  // Files mistaken for a model file (CSV data, a report, a Keras archive) are named for what
+  // they are before the header's bounds are checked.
+  if (!detail::starts_like_safetensors(bytes)) throw IoError(detail::not_a_model_file_message(bytes, source));
   CITADEL_CHECK(bytes.size() >= 8, IoError, source, ": ", bytes.size(),
                 " bytes is too short to be a model file (a safetensors file starts with an 8-byte header length)");
   const uint64_t header_length = read_u64_le(bytes.data());
@@ -268,7 +273,20 @@ std::string model_file_bytes(Model& model, const Metadata& extra, const ExtraTen
   return serialize(model, metadata, tensors);
 }
 
+void check_model_file_extension(const std::string& path) {
+  constexpr std::string_view kExtension = ".safetensors";
+  const std::string name = std::filesystem::path(path).filename().string();
+  const bool named = name.size() > kExtension.size() &&
+                     std::equal(kExtension.rbegin(), kExtension.rend(), name.rbegin(), [](char a, char b) {
+                       return a == (b >= 'A' && b <= 'Z' ? char(b - 'A' + 'a') : b);
+                     });
+  CITADEL_CHECK(named, ValueError, "save: '", path, "' does not end in .safetensors; a citadel model file is "
+                "named *.safetensors (as Keras 3, citadel does not save a model under a name without its format's "
+                "extension)");
+}
+
 void save_model(Model& model, const std::string& path, const Metadata& extra) {
+  check_model_file_extension(path);
   write_file_atomically(path, model_file_bytes(model, extra));
 }
 

@@ -268,6 +268,7 @@ Metadata saved_model_records(const DataSchema& schema, bool images, const std::s
 
 void save_saved_model(Model& model, const Metadata& records, const std::string& path,
                       const ModelProtection& protection) {
+  check_model_file_extension(path);
   write_protected_file(path, model_file_bytes(model, records), protection, kPurposeModel);
 }
 

@@ -32,8 +32,8 @@ class BinaryCrossentropyLoss final : public Loss {
   std::string name() const override { return "binary_crossentropy"; }
 
   void check_targets(const Shape& prediction_shape, ConstTensorView targets) const override {
-    loss_checks::same_shape(name(), prediction_shape, targets.shape());
-    loss_checks::probabilities(name(), targets);
+    loss_checks::same_shape(*this, prediction_shape, targets.shape());
+    loss_checks::probabilities(*this, targets);
   }
 
   // Mean over every element: -[y·log p + (1 − y)·log(1 − p)].
@@ -117,8 +117,8 @@ class CategoricalCrossentropyLoss final : public Loss {
   void check_targets(const Shape& prediction_shape, ConstTensorView targets) const override {
     CITADEL_CHECK(prediction_shape.rank() == 2, ShapeError, name(),
                   ": expects predictions (N, classes), got ", prediction_shape);
-    loss_checks::same_shape(name(), prediction_shape, targets.shape());
-    loss_checks::probabilities(name(), targets);
+    loss_checks::same_shape(*this, prediction_shape, targets.shape());
+    loss_checks::probabilities(*this, targets);
   }
 
   double compute(ConstTensorView predictions, ConstTensorView targets,

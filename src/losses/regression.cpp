@@ -18,8 +18,8 @@ class ElementwiseLoss final : public Loss {
   std::string name() const override { return element_.name(); }
 
   void check_targets(const Shape& prediction_shape, ConstTensorView targets) const override {
-    loss_checks::same_shape(name(), prediction_shape, targets.shape());
-    loss_checks::finite(name(), targets);
+    loss_checks::same_shape(*this, prediction_shape, targets.shape());
+    loss_checks::finite(*this, targets);
   }
 
   double compute(ConstTensorView predictions, ConstTensorView targets,

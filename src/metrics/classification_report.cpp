@@ -1,6 +1,7 @@
 // The classification report: counts from the confusion matrix, scikit-learn's layout.
 #include "citadel/metrics/classification_report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -117,14 +118,20 @@ std::string ClassificationReport::text() const {
   row(weighted_average);
   std::snprintf(line, sizeof line, "%*s %10.4f\n", int(width), "roc auc", auc);
   out += line;
-  out += "\nConfusion matrix (rows: true class, columns: predicted):\n";
+  // The matrix under a header of predicted classes; each cell as wide as the widest class
+  // name (at least 8), two spaces apart.
+  out += "\nConfusion matrix (rows: actual class, columns: predicted class):\n";
+  size_t cell = 8;
+  for (const auto& scores : classes) cell = std::max(cell, scores.name.size());
+  const auto right_aligned = [](const std::string& text, size_t columns) {
+    return std::string(columns > text.size() ? columns - text.size() : 0, ' ') + text;
+  };
+  out += std::string(width + 2, ' ') + "predicted\n" + right_aligned("actual", width);
+  for (const auto& scores : classes) out += "  " + right_aligned(scores.name, cell);
+  out += "\n";
   for (size_t r = 0; r < confusion.size(); ++r) {
-    std::snprintf(line, sizeof line, "%*s", int(width), classes[r].name.c_str());
-    out += line;
-    for (int64_t count : confusion[r]) {
-      std::snprintf(line, sizeof line, " %7lld", static_cast<long long>(count));
-      out += line;
-    }
+    out += right_aligned(classes[r].name, width);
+    for (int64_t count : confusion[r]) out += "  " + right_aligned(std::to_string(count), cell);
     out += "\n";
   }
   return out;

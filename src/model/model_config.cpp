@@ -8,6 +8,7 @@
 #include <cctype>
 #include <fstream>
 #include <map>
+#include <queue>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -282,15 +283,18 @@ Model functional_from_config(const json& config, const std::string& source, cons
       ++pending[c];
     }
   }
-  std::vector<size_t> order, ready;
+  // The ready call listed first goes first, so a config in topological order (as Keras
+  // writes them) keeps its order, and with it the layers' and weights' order.
+  std::vector<size_t> order;
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
   for (size_t c = 0; c < calls; ++c)
-    if (pending[c] == 0) ready.push_back(c);
+    if (pending[c] == 0) ready.push(c);
   while (!ready.empty()) {
-    const size_t c = ready.back();
-    ready.pop_back();
+    const size_t c = ready.top();
+    ready.pop();
     order.push_back(c);
     for (const size_t reader : readers[c])
-      if (--pending[reader] == 0) ready.push_back(reader);
+      if (--pending[reader] == 0) ready.push(reader);
   }
   if (order.size() != calls) {
     for (size_t c = 0; c < calls; ++c)
@@ -319,7 +323,7 @@ Model functional_from_config(const json& config, const std::string& source, cons
   }
   for (const TensorRef& ref : read_endpoints(config, "output_layers", source))
     outputs.push_back(tensors[call_of(ref, source + ": output_layers")]);
-  Model model(inputs, outputs, {.name = model_name});
+  Model model(inputs, outputs, {.name = model_name, .build_now = false});
   size_t used = model.graph().inputs.size() + model.size();
   CITADEL_CHECK(used == layers.size(), ValueError, source, ": ", layers.size() - used,
                 " layer(s) lead to no output (the first unused is ", [&] {

@@ -269,9 +269,9 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
     for (size_t k = 0; k < s.outputs.size(); ++k) shown.push_back(figure(k, "loss"));
   for (size_t k = 0; k < s.outputs.size(); ++k)
     for (const auto& metric : s.outputs[k].metrics) shown.push_back(figure(k, metric->name()));
-  shown.push_back("learning_rate");
-  shown.push_back("epsilon");  // added by the privacy accountant (citadel/privacy)
-  ProgressReporter progress(std::cout, group.is_root() ? options.verbose : 0, options.epochs, steps, shown);
+  // learning_rate from the schedules, epsilon from the privacy accountant (citadel/privacy).
+  ProgressReporter progress(std::cout, group.is_root() ? options.verbose : 0, options.epochs, steps, shown,
+                            {"learning_rate", "epsilon"});
   if (const std::string warning = precision_warning(); !warning.empty()) progress.message(warning);
   if (privacy && privacy->reproducible)
     progress.message("Warning: private training with reproducible noise (keyed from the seed): anyone who knows "

@@ -22,8 +22,8 @@ std::vector<std::string> class_names(const Run& run) {
 }
 
 std::vector<std::string> score_row(const std::string& name, const json& scores) {
-  return {name, number(number_at(scores, "precision")), number(number_at(scores, "recall")),
-          number(number_at(scores, "f1")), number(number_at(scores, "support"), 12)};
+  return {name, figure(number_at(scores, "precision")), figure(number_at(scores, "recall")),
+          figure(number_at(scores, "f1")), number(number_at(scores, "support"), 12)};
 }
 
 void classification_tables(Page& page, const Run& run, const std::vector<Run>& runs) {
@@ -35,10 +35,10 @@ void classification_tables(Page& page, const Run& run, const std::vector<Run>& r
     for (const auto& [name, scores] : report["classes"].items()) names.push_back(name);
   for (const std::string& name : names)
     if (report.contains("classes") && report["classes"].contains(name)) rows.push_back(score_row(name, report["classes"][name]));
-  rows.push_back({"accuracy", "", "", number(number_at(report, "accuracy")), ""});
+  rows.push_back({"accuracy", "", "", figure(number_at(report, "accuracy")), ""});
   if (report.contains("macro_avg")) rows.push_back(score_row("macro avg", report["macro_avg"]));
   if (report.contains("weighted_avg")) rows.push_back(score_row("weighted avg", report["weighted_avg"]));
-  rows.push_back({"roc auc", "", "", number(number_at(report, "roc_auc")), ""});
+  rows.push_back({"roc auc", "", "", figure(number_at(report, "roc_auc")), ""});
   if (runs.size() > 1) page.paragraph(run.name);
   page.table({"class", "precision", "recall", "f1-score", "support"}, rows);
   if (report.contains("confusion_matrix") && report["confusion_matrix"].is_array()) {
@@ -67,12 +67,12 @@ void curve_charts(Page& page, const std::vector<Run>& runs) {
       const int colour = int(runs.size() > 1 ? r : roc.size());
       const std::string name = series_name(runs, runs[r], string_at(curve, "class"));
       const json& roc_points = curve.value("roc", json::object());
-      roc.push_back({.name = name + " (AUC " + number(number_at(roc_points, "auc"), 3) + ")",
+      roc.push_back({.name = name + " (AUC " + figure(number_at(roc_points, "auc")) + ")",
                      .x = numbers_of(roc_points.value("fpr", json::array())),
                      .y = numbers_of(roc_points.value("tpr", json::array())),
                      .colour = colour});
       const json& pr_points = curve.value("precision_recall", json::object());
-      precision_recall.push_back({.name = name + " (AP " + number(number_at(pr_points, "average_precision"), 3) + ")",
+      precision_recall.push_back({.name = name + " (AP " + figure(number_at(pr_points, "average_precision")) + ")",
                                   .x = numbers_of(pr_points.value("recall", json::array())),
                                   .y = numbers_of(pr_points.value("precision", json::array())),
                                   .colour = colour});
@@ -119,13 +119,13 @@ void add_cross_validation_section(Page& page, const std::vector<Run>& runs) {
     std::vector<std::vector<std::string>> rows;
     for (const json& fold : run.report["folds"]) {
       std::vector<std::string> row{string_at(fold, "fold"), string_at(fold, "train_rows"), string_at(fold, "test_rows")};
-      for (const std::string& metric : present) row.push_back(number(number_at(fold, metric.c_str())));
+      for (const std::string& metric : present) row.push_back(figure(number_at(fold, metric.c_str())));
       rows.push_back(row);
     }
     std::vector<std::string> mean_row{"mean \xC2\xB1 std", "", ""};
     for (const std::string& metric : present)
-      mean_row.push_back(number(number_at(run.report.value("mean", json::object()), metric.c_str())) + " \xC2\xB1 " +
-                         number(number_at(run.report.value("std", json::object()), metric.c_str())));
+      mean_row.push_back(figure(number_at(run.report.value("mean", json::object()), metric.c_str())) + " \xC2\xB1 " +
+                         figure(number_at(run.report.value("std", json::object()), metric.c_str())));
     rows.push_back(mean_row);
     if (runs.size() > 1) page.paragraph(run.name);
     page.table(header, rows);

@@ -1,5 +1,6 @@
 // The page's markup and style. Colours are CSS variables so the charts follow the light or
-// dark theme the reader's system asks for; print keeps figures whole.
+// dark theme the reader's system asks for; figures sit on a grid of equal columns, so that
+// every chart of a section has the same scale; print keeps figures whole.
 #include "html_page.hpp"
 
 #include "html_text.hpp"
@@ -19,8 +20,8 @@ p{margin:6px 0;color:var(--muted)}
 table{border-collapse:collapse;margin:8px 0 12px;font-variant-numeric:tabular-nums}
 th,td{padding:4px 10px;border-bottom:1px solid var(--grid);text-align:right;vertical-align:top}
 th:first-child,td:first-child{text-align:left}thead th{color:var(--muted);font-weight:600}
-.figures{display:flex;flex-wrap:wrap;gap:16px}
-figure{margin:0;background:var(--panel);border-radius:6px;padding:8px;flex:1 1 520px;max-width:720px}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:16px;align-items:start}
+figure{margin:0;background:var(--panel);border-radius:6px;padding:8px;min-width:0}
 figcaption{color:var(--muted);font-size:12px;padding:4px 6px 0}
 svg.chart{width:100%;height:auto;display:block}
 .chart-title{fill:var(--fg);font-size:15px;font-weight:600}

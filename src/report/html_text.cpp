@@ -48,4 +48,14 @@ std::string number(double value, int digits) {
   return out == "-0" ? "0" : out;
 }
 
+std::string figure(double value) {
+  // Far from 1 four decimals say too little or too much: significant digits there.
+  if (!std::isfinite(value) || (value != 0 && std::fabs(value) < 1e-3) || std::fabs(value) >= 1e9)
+    return number(value, 4);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", value);
+  const std::string out = text;
+  return out == "-0.0000" ? "0.0000" : out;
+}
+
 }  // namespace citadel::report::detail

@@ -11,7 +11,11 @@ namespace citadel::report::detail {
 std::string escape(std::string_view text);
 // At most `length` characters (UTF-8 aware), with an ellipsis when cut; not escaped.
 std::string shortened(std::string_view text, size_t length);
-// "0.7597", "1.2e-05", "150": up to `digits` significant digits; "–" for NaN.
+// "0.7597", "1.2e-05", "150": up to `digits` significant digits; "–" for NaN. For settings
+// and axis ticks.
 std::string number(double value, int digits = 4);
+// A measured figure (loss, accuracy, AUC, ε): four decimals, as the terminal and Keras print
+// them ("0.4068", "0.8000"), or four significant digits below 0.001 ("2.5e-05"); "–" for NaN.
+std::string figure(double value);
 
 }  // namespace citadel::report::detail

@@ -41,9 +41,9 @@ void add_attack_section(Page& page, const std::vector<Run>& runs) {
       acc.x.push_back(eps), hit.x.push_back(eps), all_eps.push_back(eps);
       acc.y.push_back(number_at(point, "accuracy"));
       hit.y.push_back(number_at(point, "attack_success"));
-      rows.push_back({acc.name, number(eps), number(number_at(point, "accuracy")),
-                      number(number_at(point, "attack_success")), number(number_at(point, "mean_linf")),
-                      number(number_at(point, "mean_l2"))});
+      rows.push_back({acc.name, number(eps), figure(number_at(point, "accuracy")),
+                      figure(number_at(point, "attack_success")), figure(number_at(point, "mean_linf")),
+                      figure(number_at(point, "mean_l2"))});
     }
     accuracy.push_back(std::move(acc));
     success.push_back(std::move(hit));
@@ -76,7 +76,7 @@ void add_privacy_section(Page& page, const std::vector<Run>& runs) {
       for (size_t e = 0; e < spent.y.size(); ++e) spent.x.push_back(double(e + 1));
       rows.push_back({run.name, number(number_at(*dp, "l2_norm_clip"), 6), number(number_at(*dp, "noise_multiplier"), 6),
                       number(number_at(*dp, "sampling_rate"), 6), number(number_at(*dp, "delta"), 6),
-                      number(number_at(*dp, "epsilon"), 6), string_at(*dp, "noise")});
+                      figure(number_at(*dp, "epsilon")), string_at(*dp, "noise")});
       if (dp->contains("target_epsilon")) targets.push_back({number_at(*dp, "target_epsilon"), "target \xCE\xB5"});
     } else if (run.report.contains("epsilon_by_epoch")) {  // dp-budget
       const json& curve = run.report["epsilon_by_epoch"];
@@ -84,7 +84,7 @@ void add_privacy_section(Page& page, const std::vector<Run>& runs) {
       spent.y = numbers_of(curve.value("epsilon", json::array()));
       rows.push_back({run.name, "", number(number_at(run.report, "noise_multiplier"), 6),
                       number(number_at(run.report, "sampling_rate"), 6), number(number_at(run.report, "delta"), 6),
-                      number(number_at(run.report, "epsilon"), 6), ""});
+                      figure(number_at(run.report, "epsilon")), ""});
       if (run.report.contains("target_epsilon"))
         targets.push_back({number_at(run.report, "target_epsilon"), "target \xCE\xB5"});
     } else {
@@ -111,12 +111,12 @@ void add_audit_section(Page& page, const std::vector<Run>& runs) {
     for (const json& attack : run.report["attacks"]) {
       const std::string name = series_name(runs, run, string_at(attack, "attack"));
       const json& roc = attack.value("roc", json::object());
-      series.push_back({.name = name + " (AUC " + number(number_at(attack, "auc"), 3) + ")",
+      series.push_back({.name = name + " (AUC " + figure(number_at(attack, "auc")) + ")",
                         .x = numbers_of(roc.value("fpr", json::array())),
                         .y = numbers_of(roc.value("tpr", json::array())),
                         .colour = int(series.size())});
-      rows.push_back({name, number(number_at(attack, "auc")), number(number_at(attack, "balanced_accuracy")),
-                      number(number_at(attack, "tpr_at_1_percent_fpr")), string_at(attack, "members"),
+      rows.push_back({name, figure(number_at(attack, "auc")), figure(number_at(attack, "balanced_accuracy")),
+                      figure(number_at(attack, "tpr_at_1_percent_fpr")), string_at(attack, "members"),
                       string_at(attack, "non_members")});
     }
   }

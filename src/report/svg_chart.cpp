@@ -71,8 +71,9 @@ std::string line_chart(const std::vector<Series>& series, const ChartOptions& op
   }
   svg += line(kLeft, kBottom, kRight, kBottom, "axis") + line(kLeft, kTop, kLeft, kBottom, "axis");
   svg += text_at((kLeft + kRight) / 2, kHeight - 8, options.x_label, "middle", "axis-label");
-  svg += "<text class=\"axis-label\" transform=\"translate(14," + coordinate((kTop + kBottom) / 2) +
-         ") rotate(-90)\" text-anchor=\"middle\">" + escape(options.y_label) + "</text>";
+  if (!options.y_label.empty())  // a training curve's figure is named by the title alone
+    svg += "<text class=\"axis-label\" transform=\"translate(14," + coordinate((kTop + kBottom) / 2) +
+           ") rotate(-90)\" text-anchor=\"middle\">" + escape(options.y_label) + "</text>";
   if (options.unit_square) svg += line(x_axis.pixel(0), y_axis.pixel(0), x_axis.pixel(1), y_axis.pixel(1), "diagonal");
   for (const auto& [value, label] : options.horizontal_lines) {
     const double y = y_axis.pixel(value);

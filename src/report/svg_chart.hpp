@@ -24,7 +24,7 @@ struct Marker {
 };
 
 struct ChartOptions {
-  std::string title, x_label, y_label;
+  std::string title = {}, x_label = {}, y_label = {};  // an empty y_label draws none
   bool log_x = false;
   bool unit_square = false;  // both axes 0..1 and the diagonal drawn (ROC)
   std::vector<double> y_extent = {};  // values the y axis must include (e.g. 0 and 1)

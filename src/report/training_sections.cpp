@@ -49,7 +49,10 @@ void field_table(Page& page, const std::vector<Run>& runs, const std::vector<std
       const json& object = record(run);
       if (object.is_object() && object.contains(key) && !object[key].is_null() && object[key] != "") {
         any = true;
-        row.push_back(object[key].is_number() ? number(object[key].get<double>(), 6) : string_at(object, key.c_str()));
+        const json& value = object[key];
+        row.push_back(value.is_number_integer() ? value.dump()
+                      : value.is_number()       ? figure(value.get<double>())
+                                                : string_at(object, key.c_str()));
       } else {
         row.push_back("");
       }
@@ -135,7 +138,8 @@ void add_training_section(Page& page, const std::vector<Run>& runs) {
 
   for (const std::string& name : order) {
     std::vector<Series> series;
-    ChartOptions options{.title = name == "learning_rate" ? "learning rate" : name, .x_label = "epoch", .y_label = name};
+    // The figure is named once, in the title; the legend says whose line it is.
+    ChartOptions options{.title = name == "learning_rate" ? "learning rate" : name, .x_label = "epoch"};
     for (size_t r = 0; r < runs.size(); ++r) {
       const Run& run = runs[r];
       if (!has_history(run)) continue;
@@ -146,7 +150,11 @@ void add_training_section(Page& page, const std::vector<Run>& runs) {
         if (name == "learning_rate" &&
             std::all_of(values.begin(), values.end(), [&](double v) { return v == values.front(); }))
           continue;  // a constant learning rate needs no chart
-        Series s{.name = series_name(runs, run, key), .y = values, .dashed = key != name,
+        const std::string rows = key == name ? "training" : "validation";
+        const std::string legend = name == "learning_rate" ? (runs.size() > 1 ? run.name : "")
+                                   : runs.size() > 1       ? (key == name ? run.name : run.name + " (validation)")
+                                                           : rows;
+        Series s{.name = legend, .y = values, .dashed = key != name,
                  .dots = values.size() <= 12, .colour = runs.size() > 1 ? int(r) : (key == name ? 0 : 1)};
         for (size_t e = 0; e < values.size(); ++e) s.x.push_back(double(e + 1));
         series.push_back(std::move(s));

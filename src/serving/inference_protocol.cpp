@@ -339,8 +339,9 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
       bad_request("input 'image': shape " + input["shape"].dump() + " does not match the model's [-1" +
                   [&] { std::string s; for (int64_t d : expected) s += ", " + std::to_string(d); return s; }() + "]");
     request.rows = shape[0];
+    if (request.rows == 0) bad_request("input 'image': shape " + input["shape"].dump() + ": a request needs at least one row");
     if (request.rows > limits.max_rows)
-      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request");
+      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request (--max-rows)");
     const std::vector<double> values = numbers_of(input, kImage, elements, binary, claimed, limits);
     request.images = Tensor(Shape(shape));
     for (size_t i = 0; i < values.size(); ++i) request.images[static_cast<int64_t>(i)] = static_cast<float>(values[i]);
@@ -355,9 +356,12 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
   const auto categorical = categorical_columns(schema);
   std::vector<std::vector<std::string>> cells(schema.input_columns.size());
   bool rows_known = false;
-  auto set_rows = [&](int64_t rows, const std::string& name) {
+  // An empty batch is refused as Triton refuses a batch size below 1 (INVALID_ARG, a 400):
+  // an answer of nothing would hide the client's mistake.
+  auto set_rows = [&](int64_t rows, const std::string& name, const json& shape) {
+    if (rows == 0) bad_request("input '" + name + "': shape " + shape.dump() + ": a request needs at least one row");
     if (rows > limits.max_rows)
-      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request");
+      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request (--max-rows)");
     if (rows_known && request.rows != rows)
       bad_request("input '" + name + "' has " + std::to_string(rows) + " rows, another input " +
                   std::to_string(request.rows));
@@ -372,7 +376,7 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
     if (shape.size() != 2 || shape[1] != static_cast<int64_t>(numeric.size()))
       bad_request("input 'features': shape " + input["shape"].dump() + " does not match the model's [-1, " +
                   std::to_string(numeric.size()) + "]");
-    set_rows(shape[0], kFeatures);
+    set_rows(shape[0], kFeatures, input["shape"]);
     const std::vector<double> values =
         numbers_of(input, kFeatures, elements, binary, claimed, limits, m.preprocessor.imputes_missing());
     for (size_t i = 0; i < values.size(); ++i) cells[numeric[i % numeric.size()]].push_back(float_cell(values[i]));
@@ -385,7 +389,7 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
     const int64_t elements = shape_product(input, name, shape, limits.max_elements);
     if (!(shape.size() == 1 || (shape.size() == 2 && shape[1] == 1)))
       bad_request("input '" + name + "': shape " + input["shape"].dump() + " must be [N] or [N, 1]");
-    set_rows(shape[0], name);
+    set_rows(shape[0], name, input["shape"]);
     cells[c] = strings_of(input, name, elements, binary, claimed, limits);
   }
   for (const json& input : inputs) {  // anything else is a mistake worth naming

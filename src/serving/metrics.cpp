@@ -40,6 +40,11 @@ void Metrics::record(const std::string& model, int status, const std::string& re
   ++h.count;
 }
 
+void Metrics::record_rejection(const std::string& reason, int64_t count) {
+  std::lock_guard lock(mutex_);
+  rejections_[reason] += count;
+}
+
 void Metrics::record_extraction_alarm(const std::string& model) {
   std::lock_guard lock(mutex_);
   ++extraction_alarms_[model];
@@ -56,9 +61,21 @@ void Metrics::record_reload(bool ok) {
   ++(ok ? reloads_ok_ : reloads_failed_);
 }
 
-std::string Metrics::text(const ModelTable& models) const {
+std::string Metrics::text(const ModelTable& models, const Gauges& gauges) const {
   std::lock_guard lock(mutex_);
   std::string out;
+  out += "# HELP citadel_open_connections Connections open now.\n"
+         "# TYPE citadel_open_connections gauge\n"
+         "citadel_open_connections " + std::to_string(gauges.open_connections) + "\n";
+  out += "# HELP citadel_request_body_bytes_in_flight Bytes of request bodies reserved now (being read or decoded).\n"
+         "# TYPE citadel_request_body_bytes_in_flight gauge\n"
+         "citadel_request_body_bytes_in_flight " + std::to_string(gauges.body_bytes_in_flight) + "\n";
+  out += "# HELP citadel_budget_reservations_total Budget reservations written ahead to the usage journal.\n"
+         "# TYPE citadel_budget_reservations_total counter\n"
+         "citadel_budget_reservations_total " + std::to_string(gauges.journal.reservations) + "\n";
+  out += "# HELP citadel_budget_journal_writes_total Journal writes (one fdatasync each) that carried them.\n"
+         "# TYPE citadel_budget_journal_writes_total counter\n"
+         "citadel_budget_journal_writes_total " + std::to_string(gauges.journal.writes) + "\n";
   out += "# HELP citadel_requests_total Requests answered, by model and HTTP status.\n"
          "# TYPE citadel_requests_total counter\n";
   for (const auto& [key, count] : requests_)

@@ -1,5 +1,6 @@
-// The router: health (no token), then the token, then the server, model and metrics
-// endpoints; an inference is decoded and admitted (rate, budget) before it may compute.
+// The router: health (no token), then, with the token the header presented, the server,
+// model and metrics endpoints; an inference is decoded and admitted (rate, budget) before it
+// may compute.
 #include <nlohmann/json.hpp>
 
 #include "citadel/serving/binary_tensors.hpp"
@@ -28,7 +29,9 @@ Outcome failure(int status, const std::string& message, const std::string& rejec
   return o;
 }
 
-Outcome Server::Impl::route(const Request& request, const std::string& address, Compute& compute) {
+Outcome Server::Impl::route(const Request& request, const std::string& address, const TokenRecord* token,
+                            Compute& compute) {
+  static_cast<void>(address);
   const std::string target(request.target());
   const bool get = request.method() == http::verb::get, post = request.method() == http::verb::post;
   if (target == "/v2/health/live") return get ? answer(R"({"live":true})") : failure(405, "use GET", "method");
@@ -36,31 +39,28 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
     if (!get) return failure(405, "use GET", "method");
     return stopping() ? failure(503, "shutting down", "not_ready") : answer(R"({"ready":true})");
   }
-  // Everything else needs a token (unless serving without authentication).
-  const TokenRecord* token = nullptr;
-  if (tokens_) {
-    const auto header = request.find(http::field::authorization);
-    const std::string_view value = header == request.end() ? std::string_view() : std::string_view(header->value());
-    if (value.size() > 7 && value.substr(0, 7) == "Bearer ") token = tokens_->authenticate(value.substr(7));
-    if (token == nullptr) {
-      Outcome o = failure(401, header == request.end() ? "an Authorization: Bearer token is required"
-                                                       : "the token is not valid (unknown or revoked)",
-                          "auth");
-      o.unauthorized = true;
-      return o;
-    }
-    forget_failures(address);
+  // Everything else needs the token the header presented (screen_header refused the rest).
+  if (tokens_ && token == nullptr) {
+    Outcome o = failure(401, "an Authorization: Bearer token is required", "auth");
+    o.unauthorized = true;
+    return o;
   }
   Outcome o;
   o.token = token ? token->name : "-";
+  // Every refusal from here on names the token (and the model, once known) in the log.
+  auto refuse = [&o](int status, const std::string& message, const std::string& reason) {
+    Outcome refused = failure(status, message, reason);
+    refused.token = o.token, refused.model = o.model, refused.rows = o.rows;
+    return refused;
+  };
   if (target == "/metrics") {
-    if (!get) return failure(405, "use GET", "method");
-    o.body = metrics_.text(models_);
+    if (!get) return refuse(405, "use GET", "method");
+    o.body = metrics_.text(models_, {connections_.open(), body_bytes_in_flight_.load(), access_.journal_counts()});
     o.content_type = "text/plain; version=0.0.4";
     return o;
   }
   if (target == "/v2") {
-    if (!get) return failure(405, "use GET", "method");
+    if (!get) return refuse(405, "use GET", "method");
     nlohmann::json names = nlohmann::json::array();
     for (const auto& m : models_.all()) names.push_back(m->name);
     o.body = nlohmann::json{{"name", "citadel"}, {"version", kVersion}, {"extensions", {"binary_tensor_data"}},
@@ -68,30 +68,28 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
     return o;
   }
   const std::string prefix = "/v2/models/";
-  if (target.rfind(prefix, 0) != 0) return failure(404, "no such endpoint: " + target.substr(0, 200), "not_found");
+  if (target.rfind(prefix, 0) != 0) return refuse(404, "no such endpoint: " + target.substr(0, 200), "not_found");
   std::string name = target.substr(prefix.size()), action;
   if (const size_t slash = name.find('/'); slash != std::string::npos) {
     action = name.substr(slash + 1);
     name = name.substr(0, slash);
   }
   const std::shared_ptr<const ServedModel> served = models_.find(name);
-  if (served == nullptr) return failure(404, "no model named '" + name.substr(0, 100) + "'", "not_found");
+  if (served == nullptr) return refuse(404, "no model named '" + name.substr(0, 100) + "'", "not_found");
   o.model = served->name;
   if (action.empty() || action == "ready") {
-    if (!get) return failure(405, "use GET", "method");
+    if (!get) return refuse(405, "use GET", "method");
     o.body = action.empty() ? model_metadata_json(*served)
                             : nlohmann::json{{"name", served->name}, {"ready", true}}.dump(
                                   -1, ' ', false, nlohmann::json::error_handler_t::replace);
     return o;
   }
-  if (action != "infer") return failure(404, "no such endpoint: " + target.substr(0, 200), "not_found");
-  if (!post) return failure(405, "use POST", "method");
+  if (action != "infer") return refuse(404, "no such endpoint: " + target.substr(0, 200), "not_found");
+  if (!post) return refuse(405, "use POST", "method");
   const std::string monitored = served->name + "\n" + o.token;  // one query stream per token and model
   if (monitor_ && options_.block_on_alarm && monitor_->state(monitored).alarm) {
-    Outcome refused = failure(403, "this token's queries raised the extraction alarm for model '" + served->name +
-                                       "'; ask the operator", "extraction_alarm");
-    refused.token = o.token, refused.model = o.model;
-    return refused;
+    return refuse(403, "this token's queries raised the extraction alarm for model '" + served->name +
+                           "'; ask the operator", "extraction_alarm");
   }
   // Triton's binary tensor extension: a JSON header of this many bytes, then raw tensors.
   const auto header_length = request.find("Inference-Header-Content-Length");
@@ -99,8 +97,8 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
   if (const auto type = request.find(http::field::content_type); type != request.end()) {
     const std::string_view value = type->value();
     if (value.rfind("application/json", 0) != 0 && !(binary && value.rfind("application/octet-stream", 0) == 0))
-      return failure(415, binary ? "send a binary request as application/octet-stream"
-                                 : "send the request as application/json", "media_type");
+      return refuse(415, binary ? "send a binary request as application/octet-stream"
+                                : "send the request as application/json", "media_type");
   }
   try {
     BinaryBody body{request.body(), {}};
@@ -111,11 +109,11 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
     if (token != nullptr) {  // before any computation
       const Admission admission = access_.admit(*token, decoded->rows);
       if (!admission.allowed) {
-        Outcome refused = failure(429, admission.message, admission.reason);
-        refused.token = o.token, refused.model = o.model, refused.rows = o.rows;
+        Outcome refused = refuse(429, admission.message, admission.reason);
         refused.retry_after = admission.retry_after_seconds;
         return refused;
       }
+      o.durable_ticket = admission.durable_ticket;
     }
     // On the serving thread (or, for a large request, a pool thread): encode, then predict
     // in a batch with whatever else waits for this model, then watch, coarsen and answer.
@@ -172,9 +170,7 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
     };
     return o;
   } catch (const RequestError& e) {
-    Outcome refused = failure(e.status(), e.what(), e.status() == 413 ? "rows" : "input");
-    refused.token = o.token, refused.model = o.model;
-    return refused;
+    return refuse(e.status(), e.what(), e.status() == 413 ? "rows" : "input");
   }
 }
 

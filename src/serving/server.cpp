@@ -1,6 +1,8 @@
-// The server's life: listen, accept within the connection caps and hand each connection
-// to the serving thread with fewest, save the usage every second, reload models on request
-// (each verified before it replaces the one serving), stop gracefully.
+// The server's life: listen, accept within the connection caps (shedding the stalest
+// waiting connection when full) and hand each connection to the serving thread with fewest,
+// screen each request's header, bound the memory of bodies in flight and give memory back
+// after a load, reload models on request (each verified before it replaces the one
+// serving), stop gracefully.
 #include "citadel/serving/server.hpp"
 
 #include <unistd.h>
@@ -11,13 +13,39 @@
 
 #include "citadel/core/threads.hpp"
 #include "citadel/core/utc_time.hpp"
+#include "request_framing.hpp"
 #include "server_internals.hpp"
 
 namespace citadel::serving {
+namespace {
+
+ConnectionLimits connection_limits(const ServerOptions& options) {
+  ConnectionLimits limits;
+  limits.max_total = std::max(1, options.max_connections);
+  limits.max_per_address = std::max(1, options.max_connections_per_address);
+  limits.reserved_for_authenticated =
+      options.reserved_connections >= 0 ? std::min(options.reserved_connections, limits.max_total - 1)
+                                        : limits.max_total / 4;
+  // A header byte is worth the time it would take to send a whole header of the largest size
+  // allowed within the header deadline, divided evenly.
+  limits.credit_per_header_byte = std::chrono::nanoseconds(options.header_timeout) / std::max<uint32_t>(1, options.max_header_bytes);
+  return limits;
+}
+
+size_t body_memory_limit(const ServerOptions& options) {
+  return options.max_body_memory > 0 ? options.max_body_memory : 8 * options.max_body_bytes;
+}
+
+// Purge after at least this much load since the last one (bodies released or connections closed).
+constexpr int64_t kPurgeAfterBodyBytes = int64_t{8} << 20;
+constexpr int64_t kPurgeAfterConnections = 256;
+
+}  // namespace
 
 Server::Impl::Impl(std::vector<ServedModel> models, std::optional<TokenStore> tokens, std::string usage_path,
                    ServerOptions options, ModelLoader loader)
-    : models_(std::move(models)),
+    : connections_(connection_limits(options)),
+      models_(std::move(models)),
       tokens_(std::move(tokens)),
       access_(std::move(usage_path)),
       options_(std::move(options)),
@@ -34,6 +62,8 @@ Server::Impl::Impl(std::vector<ServedModel> models, std::optional<TokenStore> to
       }()),
       io_(loops_.front()->io),
       acceptor_(io_),
+      accept_pause_(io_),
+      purge_timer_(io_),
       large_requests_(static_cast<size_t>(std::max(1, options_.threads))) {}
 
 uint16_t Server::Impl::start() {
@@ -44,7 +74,8 @@ uint16_t Server::Impl::start() {
   acceptor_.listen(net::socket_base::max_listen_connections);
   port_ = acceptor_.local_endpoint().port();
   accept();
-  usage_saver_ = std::thread([this] { save_usage_periodically(); });
+  return_memory_after_load();
+  access_.start();
   for (auto& loop : loops_)
     loop->thread = std::thread([this, &loop = *loop] {
       set_thread_local_num_threads(options_.threads_per_prediction);
@@ -58,6 +89,8 @@ void Server::Impl::stop() {
   net::post(io_, [this] {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    accept_pause_.cancel();
+    purge_timer_.cancel();
   });
   {  // requests in flight finish first
     std::unique_lock lock(flight_mutex_);
@@ -67,13 +100,7 @@ void Server::Impl::stop() {
   for (auto& loop : loops_)
     if (loop->thread.joinable()) loop->thread.join();
   large_requests_.join();
-  {
-    std::lock_guard lock(saver_mutex_);
-    saver_stopping_ = true;
-  }
-  saver_wake_.notify_all();
-  if (usage_saver_.joinable()) usage_saver_.join();
-  access_.save_usage();
+  access_.stop();  // what is pending written, the journal folded into the snapshot
 }
 
 void Server::Impl::run_until_signalled(const std::function<void(uint16_t)>& on_listening) {
@@ -130,21 +157,75 @@ void Server::Impl::end_request() {
   if (--in_flight_ == 0) flight_done_.notify_all();
 }
 
-bool Server::Impl::admit_connection(const std::string& address) {
-  std::lock_guard lock(address_mutex_);
-  if (connections_ >= options_.max_connections || per_address_[address] >= options_.max_connections_per_address) {
-    if (per_address_[address] == 0) per_address_.erase(address);
-    return false;
-  }
-  ++connections_;
-  ++per_address_[address];
+void Server::Impl::connection_closed() { ++closed_since_purge_; }
+
+bool Server::Impl::reserve_body(size_t bytes) {
+  const auto limit = static_cast<int64_t>(body_memory_limit(options_));
+  int64_t held = body_bytes_in_flight_.load();
+  do {
+    // One body may always be read when none is (a limit below --max-body must not refuse all).
+    if (held > 0 && held + static_cast<int64_t>(bytes) > limit) return false;
+  } while (!body_bytes_in_flight_.compare_exchange_weak(held, held + static_cast<int64_t>(bytes)));
   return true;
 }
 
-void Server::Impl::release_connection(const std::string& address) {
-  std::lock_guard lock(address_mutex_);
-  --connections_;
-  if (--per_address_[address] == 0) per_address_.erase(address);
+void Server::Impl::release_body(size_t bytes) {
+  body_bytes_in_flight_ -= static_cast<int64_t>(bytes);
+  released_since_purge_ += static_cast<int64_t>(bytes);
+}
+
+// Each second: after a load (bodies released, connections closed) every serving thread and
+// the pool give their free memory back, so that an attack's peak does not stay resident.
+void Server::Impl::return_memory_after_load() {
+  purge_timer_.expires_after(std::chrono::seconds(1));
+  purge_timer_.async_wait([this](const beast::error_code& ec) {
+    if (ec || stopped_) return;
+    if (released_since_purge_ >= kPurgeAfterBodyBytes || closed_since_purge_ >= kPurgeAfterConnections) {
+      released_since_purge_ = 0, closed_since_purge_ = 0;
+      for (auto& loop : loops_) net::post(loop->io, [] { return_free_memory(); });
+      for (int i = 0; i < std::max(1, options_.threads); ++i) net::post(large_requests_, [] { return_free_memory(); });
+    }
+    return_memory_after_load();
+  });
+}
+
+// Framing (RFC 9112), encoding, token, expectation: all on the header, so that no refused
+// request's body is ever read.
+HeaderVerdict Server::Impl::screen_header(const http::request_header<>& header, const std::string& address) {
+  HeaderVerdict verdict;
+  if (std::string problem = framing_problem(header); !problem.empty()) {
+    verdict.refusal = failure(400, problem, "malformed");
+    return verdict;
+  }
+  if (header.count(http::field::content_encoding)) {
+    verdict.refusal = failure(415, "Content-Encoding is not accepted; send the body uncompressed", "media_type");
+    return verdict;
+  }
+  const std::string_view target = header.target();
+  const bool public_endpoint = target == "/v2/health/live" || target == "/v2/health/ready";
+  if (tokens_ && !public_endpoint) {
+    const auto field = header.find(http::field::authorization);
+    const std::string_view value = field == header.end() ? std::string_view() : std::string_view(field->value());
+    if (value.size() > 7 && value.substr(0, 7) == "Bearer ") verdict.token = tokens_->authenticate(value.substr(7));
+    if (verdict.token == nullptr) {
+      Outcome refused = failure(401, field == header.end() ? "an Authorization: Bearer token is required"
+                                                           : "the token is not valid (unknown or revoked)",
+                                "auth");
+      refused.unauthorized = true;
+      verdict.refusal = std::move(refused);
+      return verdict;
+    }
+    forget_failures(address);
+    verdict.authenticated = true;
+  } else if (!tokens_) {
+    verdict.authenticated = !public_endpoint;  // without tokens, any request but a health probe
+  }
+  if (header.version() >= 11 && header.count(http::field::expect) &&
+      !beast::iequals(header[http::field::expect], "100-continue")) {
+    verdict.refusal = failure(417, "the only expectation understood is 100-continue", "malformed");
+    if (verdict.token) verdict.refusal->token = verdict.token->name;
+  }
+  return verdict;
 }
 
 // The delay before a 401: doubling per recent failure from this address, at most 1 s.
@@ -181,79 +262,81 @@ void Server::Impl::finished(const Outcome& o, const std::string& address, const 
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-// On a thread of its own: writing and syncing the file takes milliseconds (more on a slow
-// disk), which a serving thread would have spent not serving.
-void Server::Impl::save_usage_periodically() {
-  std::unique_lock lock(saver_mutex_);
-  while (!saver_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return saver_stopping_; })) {
-    lock.unlock();
-    try {
-      access_.save_usage();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "serve: could not save the usage: %s\n", e.what());
-    }
-    lock.lock();
-  }
-}
-
 void Server::Impl::accept() {
   acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-      return accept();
+      // Out of descriptors (or another passing failure): pause instead of spinning on it.
+      accept_pause_.expires_after(std::chrono::milliseconds(50));
+      return accept_pause_.async_wait([this](const beast::error_code& e) {
+        if (!e && acceptor_.is_open()) accept();
+      });
     }
     beast::error_code address_error;
     const auto remote = socket.remote_endpoint(address_error);
     const std::string address = address_error ? "unknown" : remote.address().to_string();
-    if (!admit_connection(address)) {  // over the caps: a short answer, then closed
-      const std::string body = error_json("too many connections");
-      auto refused = std::make_shared<std::string>(
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
-      metrics_.record("-", 503, "connections", 0);
-      auto held = std::make_shared<tcp::socket>(std::move(socket));
-      net::async_write(*held, net::buffer(*refused), [held, refused](beast::error_code, size_t) {
-        beast::error_code ignored;
-        held->close(ignored);
-      });
-    } else {
-      serve_on_least_busy_loop(std::move(socket), address);
-    }
+    int64_t shed = 0;
+    std::shared_ptr<ConnectionState> connection = connections_.admit(address, shed);
+    if (shed > 0) metrics_.record_rejection("shed", shed);
+    if (connection == nullptr) refuse_connection(std::move(socket));  // its address at its cap, or nobody to shed
+    else serve_on_least_busy_loop(std::move(socket), std::move(connection));
     accept();
+  });
+}
+
+// Over the caps: a short answer, then closed.
+void Server::Impl::refuse_connection(tcp::socket socket) {
+  static const std::string body = error_json("too many connections");
+  static const std::string refused =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  metrics_.record("-", 503, "connections", 0);
+  auto held = std::make_shared<tcp::socket>(std::move(socket));
+  net::async_write(*held, net::buffer(refused), [held](beast::error_code, size_t) {
+    beast::error_code ignored;
+    held->shutdown(tcp::socket::shutdown_both, ignored);
+    held->close(ignored);
   });
 }
 
 // The connection moves to the loop with fewest sessions, which takes it over (its
 // descriptor registered there) and serves it from then on, on that thread alone.
-void Server::Impl::serve_on_least_busy_loop(tcp::socket socket, const std::string& address) {
+void Server::Impl::serve_on_least_busy_loop(tcp::socket socket, std::shared_ptr<ConnectionState> connection) {
   EventLoop* chosen = loops_.front().get();
   for (auto& loop : loops_)
     if (loop->connections.load() < chosen->connections.load()) chosen = loop.get();
   beast::error_code ec;
   const auto protocol = socket.local_endpoint(ec).protocol();
-  // Closed unless the loop takes it: a loop that stopped first drops the handler, not the descriptor.
+  // Closed unless the loop takes it: a loop that stopped first drops the handler, not the
+  // descriptor; and the connection's place is given back unless a session took it.
   struct Descriptor {
     int fd = -1;
+    std::shared_ptr<ConnectionState> connection;
+    ConnectionTable* table = nullptr;
     ~Descriptor() {
       if (fd >= 0) ::close(fd);
+      if (connection) table->release(*connection);
     }
   };
   auto descriptor = std::make_shared<Descriptor>();
+  descriptor->connection = std::move(connection);
+  descriptor->table = &connections_;
   descriptor->fd = ec ? -1 : socket.release(ec);
-  if (ec || descriptor->fd < 0) return release_connection(address);
+  if (ec || descriptor->fd < 0) return;
   ++chosen->connections;
-  net::post(chosen->io, [this, chosen, protocol, descriptor, address] {
+  net::post(chosen->io, [this, chosen, protocol, descriptor] {
     tcp::socket mine(chosen->io);
     beast::error_code assign_error;
     mine.assign(protocol, descriptor->fd, assign_error);
     if (!assign_error) mine.non_blocking(true, assign_error);  // release() made it blocking again
     if (assign_error) {
       --chosen->connections;
-      return release_connection(address);
+      return;
     }
     descriptor->fd = -1;  // the socket owns it now
-    if (tls_) std::make_shared<TlsSession>(std::move(mine), *this, *chosen, address)->start();
-    else std::make_shared<PlainSession>(std::move(mine), *this, *chosen, address)->start();
+    auto place = std::move(descriptor->connection);  // and the session the connection's place
+    if (tls_) std::make_shared<TlsSession>(std::move(mine), *this, *chosen, std::move(place))->start();
+    else std::make_shared<PlainSession>(std::move(mine), *this, *chosen, std::move(place))->start();
   });
 }
 

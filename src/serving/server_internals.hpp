@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "citadel/serving/server.hpp"
+#include "connection_table.hpp"
 #include "prediction_batcher.hpp"
 
 namespace citadel::serving {
@@ -32,6 +33,10 @@ using tcp = net::ip::tcp;
 using Request = http::request<http::string_body>;
 
 std::string error_json(const std::string& message);
+
+// Gives the calling thread's free memory back to the system (mimalloc's collection when the
+// program uses mimalloc, else malloc_trim): run on each serving thread after a load.
+void return_free_memory();
 
 // The TLS context of options.tls_certificate and tls_private_key: TLS 1.2 or later, the key
 // checked against the certificate; ValueError naming the file that fails.
@@ -48,6 +53,7 @@ struct Outcome {
   bool unauthorized = false;
   std::optional<size_t> inference_header_length;  // a binary body: the JSON header's bytes
   std::optional<double> extraction_alarm;  // raised by this request: the W that raised it
+  uint64_t durable_ticket = 0;  // its rows' reservation in the usage journal: answered once on disk
 };
 Outcome answer(const std::string& body);
 // An admitted inference's work: encoding its rows, predicting them with `batcher` (in a
@@ -75,11 +81,18 @@ class ModelTable {
 // operator's), status codes, rejection reasons — never tokens or request data.
 class Metrics {
  public:
+  // What the page shows besides the counters: the server's state now.
+  struct Gauges {
+    int open_connections = 0;
+    int64_t body_bytes_in_flight = 0;
+    AccessControl::JournalCounts journal;
+  };
   void record(const std::string& model, int status, const std::string& rejection, double seconds);
+  void record_rejection(const std::string& reason, int64_t count = 1);  // refusals that are not answers
   void record_reload(bool ok);
   void record_extraction_alarm(const std::string& model);
   void record_batch(const std::string& model, int64_t requests);
-  std::string text(const ModelTable& models) const;
+  std::string text(const ModelTable& models, const Gauges& gauges) const;
 
  private:
   static constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
@@ -113,6 +126,13 @@ struct EventLoop {
   std::thread thread;
 };
 
+// What a request's header alone decides, before any of its body is read.
+struct HeaderVerdict {
+  std::optional<Outcome> refusal;  // answered at once; the connection then closes, its body unread
+  const TokenRecord* token = nullptr;  // the valid token it presented (null: none, or none needed)
+  bool authenticated = false;  // a token passed (or the server needs none): the connection leaves the shed-first share
+};
+
 class Server::Impl {
  public:
   Impl(std::vector<ServedModel> models, std::optional<TokenStore> tokens, std::string usage_path,
@@ -130,29 +150,41 @@ class Server::Impl {
   bool stopping() const { return stopped_; }
   void begin_request();
   void end_request();
-  bool admit_connection(const std::string& address);
-  void release_connection(const std::string& address);
+  ConnectionTable& connections() { return connections_; }
+  void connection_closed();
   std::chrono::milliseconds failed_auth_delay(const std::string& address);
-  // Everything up to the computation; `compute` is set for an admitted inference.
-  Outcome route(const Request& request, const std::string& address, Compute& compute);
+  // Framing, encoding, token, expectation and size, on the header alone.
+  HeaderVerdict screen_header(const http::request_header<>& header, const std::string& address);
+  // A body's share of the memory for bodies in flight (options.max_body_memory in all);
+  // false when it is not there now (the request is answered 503 with Retry-After).
+  bool reserve_body(size_t bytes);
+  void release_body(size_t bytes);
+  // Everything after the header up to the computation; `compute` is set for an admitted
+  // inference. `token`: the header's verdict.
+  Outcome route(const Request& request, const std::string& address, const TokenRecord* token, Compute& compute);
+  // Calls `done(ok)` once the outcome's budget reservation is on disk.
+  void when_durable(uint64_t ticket, std::function<void(bool)> done) { access_.when_durable(ticket, std::move(done)); }
   void finished(const Outcome& outcome, const std::string& address, const std::string& target, double milliseconds);
 
  private:
   void accept();
-  void serve_on_least_busy_loop(tcp::socket socket, const std::string& address);
-  void save_usage_periodically();
+  void serve_on_least_busy_loop(tcp::socket socket, std::shared_ptr<ConnectionState> connection);
+  void refuse_connection(tcp::socket socket);
+  void return_memory_after_load();
   void forget_failures(const std::string& address);
   Outcome metrics_page(const Request& request);
 
   // Declared before io_: sessions the io_context still holds when it is destroyed give
   // their connections back here.
   std::mutex address_mutex_;
-  int connections_ = 0;
-  std::map<std::string, int> per_address_;
   std::map<std::string, int> auth_failures_;
+  ConnectionTable connections_;
   std::mutex flight_mutex_;
   std::condition_variable flight_done_;
   int in_flight_ = 0;
+  std::atomic<int64_t> body_bytes_in_flight_{0};
+  // Since the last purge: body bytes released and connections closed (a purge follows a load).
+  std::atomic<int64_t> released_since_purge_{0}, closed_since_purge_{0};
   ModelTable models_;
   Metrics metrics_;
   std::optional<TokenStore> tokens_;
@@ -165,11 +197,9 @@ class Server::Impl {
   std::vector<std::unique_ptr<EventLoop>> loops_;
   net::io_context& io_;  // the first loop's: it accepts, and catches the signals
   tcp::acceptor acceptor_;
+  net::steady_timer accept_pause_;  // out of descriptors: accepting again after a pause
+  net::steady_timer purge_timer_;   // each second: give memory back after a load
   net::thread_pool large_requests_;  // predictions of more than max_batch_rows rows
-  std::thread usage_saver_;  // saves the usage every second (save_usage_periodically)
-  std::mutex saver_mutex_;
-  std::condition_variable saver_wake_;
-  bool saver_stopping_ = false;
   uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
 };
@@ -179,28 +209,41 @@ class Server::Impl {
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, Server::Impl& server, EventLoop& loop, std::string address);
+  Session(tcp::socket socket, Server::Impl& server, EventLoop& loop, std::shared_ptr<ConnectionState> connection);
   ~Session();
   void start();
 
  private:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
-  void read_header(std::chrono::milliseconds deadline);
-  void on_header(beast::error_code ec);
+  void wait_for_request(bool kept_alive);
+  void read_header_bytes();
+  void on_header_bytes(size_t length);
+  void read_body();
   void handle();
   void reject(int status, const std::string& message, const std::string& reason);
-  void respond(const Outcome& outcome);
+  void refuse(Outcome outcome);
+  void respond(Outcome outcome);
+  void release_body();
+  void close_after_answer();
+  void drain();
   void close();
+  void shed();
 
   Stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_;  // bytes received and not yet parsed (a header, a body, a pipelined request)
+  size_t scanned_ = 0;         // of the header in buffer_, by scan_header
+  bool header_clock_ = false;  // the header deadline runs (from the first byte of a kept-alive request)
   std::optional<http::request_parser<http::string_body>> parser_;
   Server::Impl& server_;
   EventLoop& loop_;
-  std::string address_, target_;
-  bool keep_alive_ = true, must_close_ = false;
+  std::shared_ptr<ConnectionState> connection_;
+  std::string target_;
+  const TokenRecord* token_ = nullptr;  // the current request's, from its header
+  size_t body_reserved_ = 0;  // its body's share of the memory for bodies in flight
+  bool keep_alive_ = true, must_close_ = false, closing_ = false;
   bool answering_ = false;  // a request counted in flight until its answer is written
+  int drained_ = 0;         // reads dropped while closing
   uint64_t requests_ = 0, awaiting_ = 0;  // requests sent to the pool; the one whose answer is awaited (0: none)
   std::shared_ptr<net::steady_timer> compute_timer_;  // that one's compute deadline
   unsigned version_ = 11;

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,12 @@ void check_name(const std::string& name) {
 }
 
 }  // namespace
+
+std::string rate_text(double requests_per_second) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, requests_per_second).ptr;
+  return std::string(text, end) + "/s";
+}
 
 TokenStore TokenStore::load(const std::string& path, bool must_exist) {
   TokenStore store;

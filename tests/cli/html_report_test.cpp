@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "cli_runner.hpp"
@@ -18,10 +19,20 @@ namespace {
 
 const std::string kPima = CITADEL_SOURCE_DATA;
 
-std::string six_digits(double value) {  // how the page's tables print a report's numbers
+std::string four_decimals(double value) {  // how the page's tables print a report's figures
   char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
+  std::snprintf(text, sizeof text, "%.4f", value);
   return text;
+}
+
+// Every decimal number in the page's tables has four decimals, so that figures read alike.
+void expect_figures_rounded_alike(const CheckedPage& html) {
+  for (const auto& cell : html.content["cells"]) {
+    static const std::regex decimal(R"(-?\d+\.\d+( ± -?\d+\.\d+)?)"), four(R"(-?\d+\.\d{4}( ± -?\d+\.\d{4})?)");
+    const std::string text = cell.get<std::string>();
+    if (std::regex_match(text, decimal))
+      EXPECT_TRUE(std::regex_match(text, four)) << "cell " << text << " in " << html.content["cells"].dump();
+  }
 }
 
 CheckedPage checked(const fs::path& page) {
@@ -49,10 +60,17 @@ TEST(HtmlReport, TrainDrawsItsCurvesAndShowsItsFigures) {
   const CheckedPage html = checked(page);
   for (const char* title : {"loss", "accuracy", "auc", "confusion matrix", "ROC curve", "precision-recall curve"})
     EXPECT_TRUE(html.has_title(title)) << title << " in " << html.content["titles"].dump();
-  EXPECT_TRUE(html.has_legend("val_loss"));
+  // Each training chart names its figure once, in its title: the legend says which rows.
+  for (const char* figure : {"loss", "accuracy", "auc"}) {
+    const auto chart = html.chart(figure);
+    ASSERT_FALSE(chart.is_null()) << figure;
+    EXPECT_EQ(chart["legends"], nlohmann::json({"training", "validation"})) << chart.dump();
+    for (const auto& label : chart["axis_labels"]) EXPECT_NE(label, figure) << chart.dump();
+  }
   const auto json = nlohmann::json::parse(read_file(report));
-  EXPECT_TRUE(html.has_cell(six_digits(json["accuracy"].get<double>()))) << html.content["cells"].dump();
-  EXPECT_TRUE(html.has_cell(six_digits(json["auc"].get<double>())));
+  expect_figures_rounded_alike(html);
+  EXPECT_TRUE(html.has_cell(four_decimals(json["accuracy"].get<double>()))) << html.content["cells"].dump();
+  EXPECT_TRUE(html.has_cell(four_decimals(json["auc"].get<double>())));
   EXPECT_TRUE(html.has_cell("dense_2 (Dense)"));  // the model table
   EXPECT_TRUE(html.has_cell(std::to_string(json["test_rows"].get<int>())));
   // The run record: the command line (the page's own name in it), the version, the date.
@@ -98,7 +116,7 @@ TEST(HtmlReport, AttackPrivacyAuditCrossValidationAndBudgetPages) {
   EXPECT_TRUE(private_run.has_title("privacy budget spent"));
   EXPECT_TRUE(private_run.has_legend("\xCE\xB5 spent"));
   const auto dp_json = nlohmann::json::parse(read_file(dp_report));
-  EXPECT_TRUE(private_run.has_cell(six_digits(dp_json["epsilon"].get<double>()))) << private_run.content["cells"].dump();
+  EXPECT_TRUE(private_run.has_cell(four_decimals(dp_json["epsilon"].get<double>()))) << private_run.content["cells"].dump();
   struct stat info {};
   ASSERT_EQ(::stat(dp.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);  // the page holds what the report holds: the owner's only
@@ -110,12 +128,14 @@ TEST(HtmlReport, AttackPrivacyAuditCrossValidationAndBudgetPages) {
   const CheckedPage audited = checked(audit);
   EXPECT_TRUE(audited.has_title("membership attack ROC"));
   EXPECT_TRUE(audited.has_cell("loss_threshold"));
+  expect_figures_rounded_alike(audited);
 
   const fs::path cv = scratch_directory() / "cv.html";
   ASSERT_EQ(run_cli("cv --verbose 0 --folds 3 --epochs 3 --html " + cv.string()).exit_code, 0);
   const CheckedPage folds = checked(cv);
   EXPECT_TRUE(folds.has_title("figures per fold"));
   EXPECT_TRUE(folds.has_cell("mean \xC2\xB1 std"));
+  expect_figures_rounded_alike(folds);
 
   const fs::path budget = scratch_directory() / "budget.html";
   ASSERT_EQ(run_cli("dp-budget --samples 60000 --batch-size 256 --noise 1.1 --epochs 60 --html " + budget.string())
@@ -132,12 +152,12 @@ TEST(HtmlReport, ReportOverlaysRunsAndRefusesBadInput) {
                                    page.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const CheckedPage html = checked(page);
-  EXPECT_TRUE(html.has_legend("plain: loss"));
-  EXPECT_TRUE(html.has_legend("small: loss"));
+  EXPECT_TRUE(html.has_legend("plain"));  // each run's line, under the chart's title ("loss")
+  EXPECT_TRUE(html.has_legend("small"));
   EXPECT_TRUE(html.has_cell("plain"));
   // The default names are the files' stems.
   ASSERT_EQ(run_cli("report " + a.string() + " " + b.string() + " --output " + page.string()).exit_code, 0);
-  EXPECT_TRUE(checked(page).has_legend("small: loss"));
+  EXPECT_TRUE(checked(page).has_legend("small"));
 
   const CliResult missing = run_cli("report " + (scratch_directory() / "none.json").string() + " --output " + page.string());
   EXPECT_NE(missing.exit_code, 0);
@@ -146,7 +166,7 @@ TEST(HtmlReport, ReportOverlaysRunsAndRefusesBadInput) {
   const CliResult bad = run_cli("report " + broken.string() + " --output " + page.string());
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("broken.json: not valid JSON"), std::string::npos) << bad.err;
-  EXPECT_TRUE(checked(page).has_legend("small: loss"));  // the page from before is left whole
+  EXPECT_TRUE(checked(page).has_legend("small"));  // the page from before is left whole
   const CliResult names = run_cli("report " + a.string() + " --name x --name y --output " + page.string());
   EXPECT_NE(names.err.find("--name: 2 names for 1 reports"), std::string::npos) << names.err;
 }

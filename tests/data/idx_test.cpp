@@ -1,6 +1,9 @@
 // IDX reading: plain and gzip files written here, hostile headers refused, and the
 // installed Fashion-MNIST when present.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -88,6 +91,50 @@ TEST(Idx, DeclaredSizeIsCheckedBeforeDecompressing) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
   // Data beyond what the dimensions declare is refused too.
   EXPECT_THROW(read_idx(write("extra.gz", idx(std::string("\0\0\0\2", 4), "abc"), true).string()), IoError);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// The peak resident memory (MB) of a child process that reads `path`, and whether it was
+// refused with an IoError holding `expected`.
+struct ChildRead {
+  double peak_mb = 0;
+  bool refused_as_expected = false;
+};
+ChildRead read_in_child(const fs::path& path, const std::string& expected) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    try {
+      read_idx(path.string());
+    } catch (const IoError& e) {
+      ::_exit(std::string(e.what()).find(expected) != std::string::npos ? 0 : 2);
+    }
+    ::_exit(1);
+  }
+  int status = 0;
+  struct rusage usage {};
+  ::wait4(child, &status, 0, &usage);
+  return {double(usage.ru_maxrss) / 1024.0, WIFEXITED(status) && WEXITSTATUS(status) == 0};
+}
+
+// Issue 29: a 28-byte gzip whose header declares 2^28 values (within the cap) and holds no
+// data made read_idx allocate and fill a 1 GiB tensor before it noticed. Memory now follows
+// the bytes that arrive, and the tensor is allocated once they all have.
+TEST(Idx, AHeaderPromisingDataThatIsNotThereCostsNothing) {
+  const fs::path empty = write("promise.gz", idx(std::string("\x10\0\0\0", 4), ""), true);
+  EXPECT_LE(fs::file_size(empty), 40u);
+  const ChildRead run = read_in_child(empty, "promise 268435456 bytes of data but the file holds 0");
+  EXPECT_TRUE(run.refused_as_expected);
+  EXPECT_LT(run.peak_mb, 100) << "a header alone made the reader take " << run.peak_mb << " MB";
+  // Half the promised data (64 MiB of 256): refused, having taken about what arrived.
+  const fs::path half = write("half.gz", idx(std::string("\x10\0\0\0", 4), std::string(64 << 20, '\7')), true);
+  const ChildRead partial = read_in_child(half, "promise 268435456 bytes of data but the file holds 67108864");
+  EXPECT_TRUE(partial.refused_as_expected);
+  EXPECT_LT(partial.peak_mb, kSanitized ? 600 : 300) << partial.peak_mb;  // ASan's shadow and quarantine
 }
 
 TEST(Idx, FashionMnistWhenInstalled) {

@@ -4,14 +4,17 @@ computes straight from their arrays, and hostile files with the error each must 
 
   python3 keras_files.py DIR   writes DIR/*.keras, *.h5, *.json and DIR/manifest.json:
   {"good": [{"file", "config"?, "x": [[...]], "y": [[...]], "classes"}],
-   "hostile": [{"file", "config"?, "error": "text the refusal must contain"}]}
+   "hostile": [{"file", "config"?, "error": "text the refusal must contain"}],
+   "spinning": [the same, for files that keep libhdf5 busy until its CPU limit]}
 """
 import io
 import json
 import os
+import shutil
 import struct
 import sys
 import zipfile
+import zlib
 
 import h5py
 import numpy as np
@@ -185,8 +188,9 @@ def snake(class_name):
     return out.replace("2_d", "2d")
 
 
-def keras3_weights(config, weights, tamper=None):
-    """model.weights.h5's bytes: layers/<class in snake case, numbered>/vars/<i>."""
+def keras3_weights(config, weights, tamper=None, store=None):
+    """model.weights.h5's bytes: layers/<class in snake case, numbered>/vars/<i>; `store`
+    writes each weight (h5py's default, contiguous float32, otherwise)."""
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
         used = {}
@@ -197,7 +201,10 @@ def keras3_weights(config, weights, tamper=None):
             vars_group = f.create_group(f"layers/{group}/vars")
             vars_group.attrs["name"] = entry["config"]["name"]
             for i, array in enumerate(weights.get(entry["config"]["name"], [])):
-                vars_group.create_dataset(str(i), data=array)
+                if store:
+                    store(vars_group, i, array)
+                else:
+                    vars_group.create_dataset(str(i), data=array)
         f.create_group("vars").attrs["name"] = config["config"]["name"]
         if tamper:
             tamper(f)
@@ -259,6 +266,141 @@ def good_models():
                                             dense("dense", 2, "softmax")]), []
 
 
+# --- HDF5 storage Keras does not write but h5py can: chunks, filters, other float types ------
+
+def chunked_weights(config, weights):
+    """model.weights.h5 in Keras 3's layout with every weight chunked (chunks smaller than the
+    weight, so edge chunks are partial), gzip + shuffle + Fletcher-32, the kernels as
+    big-endian float64 and the biases contiguous little-endian float64."""
+    def store(group, i, array):
+        if array.ndim == 2:
+            chunks = (max(1, (array.shape[0] + 2) // 3), max(1, (array.shape[1] + 1) // 2))
+            group.create_dataset(str(i), data=array.astype(">f8"), chunks=chunks, compression="gzip",
+                                 shuffle=True, fletcher32=True)
+        else:
+            group.create_dataset(str(i), data=array.astype("<f8"))
+    return keras3_weights(config, weights, store=store)
+
+
+def raw_dataset(group, name, shape, chunks, filters, maxshape=None):
+    """A chunked float32 dataset made with h5py's low-level calls, so that its filter pipeline
+    can be anything (even deflate twice); its chunks are written raw by the caller."""
+    space = h5py.h5s.create_simple(shape, maxshape or shape)
+    creation = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    creation.set_chunk(chunks)
+    for filter_id, flags, values in filters:
+        creation.set_filter(filter_id, flags, values)
+    return h5py.h5d.create(group.id, name.encode(), h5py.h5t.IEEE_F32LE, space, dcpl=creation)
+
+
+def repeated_deflate(first_block, block, count, wrapper=True):
+    """The deflate stream of first_block followed by count - 1 copies of block, made in
+    milliseconds however long the data: each block is compressed after a full flush (which
+    forgets the history), so every copy of it compresses to the same bytes, and the checksum
+    is extended over the copies arithmetically or by rereading one block."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 15 if wrapper else -15)
+    head = compressor.compress(first_block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    copy = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    tail = compressor.flush(zlib.Z_FINISH)
+    body = head + copy * (count - 1)
+    if not wrapper:
+        crc = zlib.crc32(first_block)
+        for _ in range(count - 1):
+            crc = zlib.crc32(block, crc)
+        return body + tail, crc, len(first_block) + len(block) * (count - 1)
+    tail = tail[:-4]  # the final empty block, then Adler-32 over the whole data
+    adler = zlib.adler32(first_block)
+    a, b = adler & 0xFFFF, adler >> 16
+    if any(block):
+        raise ValueError("only zero blocks are extended arithmetically")
+    b = (b + a * len(block) * (count - 1)) % 65521  # zero bytes leave a and add a to b each
+    return body + tail + struct.pack(">I", (b << 16) | a)
+
+
+def chunk_bomb(kernel):
+    """The kernel (8, 10) in one chunk of (16384, 16384) floats (1 GiB), deflated twice: a
+    few kilobytes on disk."""
+    side = 16384
+    first = bytearray(1 << 20)  # the first MiB of the chunk holds the kernel's 8 rows
+    for r in range(kernel.shape[0]):
+        row = kernel[r].astype("<f4").tobytes()
+        first[r * side * 4:r * side * 4 + len(row)] = row
+    inner = repeated_deflate(bytes(first), bytes(1 << 20), side * side * 4 >> 20)
+    return zlib.compress(inner, 9)
+
+
+def write_zip(path, entries):
+    """A zip archive written by hand: [(name, stored bytes, method, crc, inflated size)]
+    (what zipfile cannot do: an entry deflated elsewhere, of any length)."""
+    out, directory = bytearray(), bytearray()
+    for name, data, method, crc, size in entries:
+        encoded = name.encode()
+        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(data), size,
+                             len(encoded), 0)
+        directory += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, crc, len(data), size,
+                                 len(encoded), 0, 0, 0, 0, 0, len(out)) + encoded
+        out += header + encoded + data
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory), len(out), 0)
+    with open(path, "wb") as f:
+        f.write(bytes(out + directory + end))
+
+
+def stored(name, data):
+    return (name, data, 0, zlib.crc32(data), len(data))
+
+
+def weights_entry_bomb(path, config, weights_bytes, inflated=512 << 20):
+    """A .keras of about 2.4 MB whose model.weights.h5 inflates to 512 MiB at about 210:1 (under
+    the 1000:1 ratio): the real weights file, then 4 KiB of noise in every MiB."""
+    noise = np.random.default_rng(29).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    block = noise + bytes((1 << 20) - len(noise))
+    first = weights_bytes + block[len(weights_bytes):]
+    data, crc, size = repeated_deflate(first, block, inflated >> 20, wrapper=False)
+    metadata = json.dumps({"keras_version": "3.15.1"}).encode()
+    write_zip(path, [stored("metadata.json", metadata), stored("config.json", json.dumps(config).encode()),
+                     ("model.weights.h5", data, 8, crc, size)])
+
+
+# --- models citadel does not import yet (issue 32: the refusal names them first) ------------
+
+def functional(config):
+    """The Keras 3 config of a Functional model of the same layers, as keras.Model(inputs,
+    outputs).to_json() writes it."""
+    layers = json.loads(json.dumps(config["config"]["layers"]))
+    previous = None
+    for entry in layers:
+        entry["name"] = entry["config"]["name"]
+        shape = entry["config"].get("batch_shape", [None, 8])
+        entry["inbound_nodes"] = [] if previous is None else [{"args": [{
+            "class_name": "__keras_tensor__",
+            "config": {"shape": shape, "dtype": "float32", "keras_history": [previous, 0, 0]}}], "kwargs": {}}]
+        previous = entry["name"]
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+            "config": {"name": "functional", "trainable": True, "layers": layers,
+                       "input_layers": [[layers[0]["name"], 0, 0]], "output_layers": [[previous, 0, 0]]},
+            "build_config": {"input_shape": None}}
+
+
+def embedding_lstm():
+    """Embedding -> LSTM -> Dense over 20 token ids (an int32 input), as Keras 3 writes it."""
+    input_layer = {"module": "keras.layers", "class_name": "InputLayer",
+                   "config": {"batch_shape": [None, 20], "dtype": "int32", "sparse": False, "ragged": False,
+                              "name": "input_layer", "optional": False}, "registered_name": None}
+    embedding = layer("Embedding", "embedding", input_dim=1000, output_dim=16,
+                      embeddings_initializer=initializer("RandomUniform"), embeddings_regularizer=None,
+                      embeddings_constraint=None, mask_zero=False)
+    lstm = layer("LSTM", "lstm", units=8, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None)
+    config = sequential([20], [embedding, lstm, dense("dense", 1, "sigmoid")])
+    config["config"]["layers"][0] = input_layer
+    weights = {"embedding": [RNG.normal(0, 0.1, (1000, 16)).astype(np.float32)],
+               "lstm": [RNG.normal(0, 0.1, (16, 32)).astype(np.float32), RNG.normal(0, 0.1, (8, 32)).astype(np.float32),
+                        np.zeros(32, np.float32)],
+               "dense": [RNG.normal(0, 0.1, (8, 1)).astype(np.float32), np.zeros(1, np.float32)]}
+    return config, weights
+
+
 def write_all(directory):
     manifest = {"good": [], "hostile": []}
 
@@ -297,6 +439,14 @@ def write_all(directory):
     bn_config, bn_weights = models["batchnorm_dropout"]
     legacy_h5(at("batchnorm_legacy.h5"), bn_config, bn_weights)
     good("batchnorm_legacy.h5", bn_config, bn_weights, RNG.normal(0, 1, (3, 7)).astype(np.float32), [])
+    # Chunks (partial at the edges), gzip + shuffle + Fletcher-32, big-endian float64: read
+    # by citadel's own filter code, and predicting what the float32 weights compute.
+    conv_config, conv_weights = models["conv"]
+    keras_archive(at("chunked.keras"), conv_config, chunked_weights(conv_config, conv_weights))
+    good("chunked.keras", conv_config, conv_weights, RNG.normal(0, 1, (3, 10, 10, 2)).astype(np.float32), [])
+    with open(at("chunked.weights.h5"), "wb") as f:
+        f.write(chunked_weights(config, weights))
+    good("chunked.weights.h5", config, weights, x, [], "dense.json")
 
     # --- hostile files: each must be refused with the error named ---
     dense_weights = keras3_weights(config, weights)
@@ -349,11 +499,19 @@ def write_all(directory):
     hostile("function_activation.keras", "'function' holds or calls Python code")
 
     keras_archive(at("unknown_layer.keras"), with_layer(layer("LSTM", "lstm", units=4)), dense_weights)
-    hostile("unknown_layer.keras", "unknown layer type; known: Dense")
-    functional = json.loads(json.dumps(config))
-    functional["class_name"] = "Functional"
-    keras_archive(at("functional.keras"), functional, dense_weights)
-    hostile("functional.keras", "'Functional' model is not imported")
+    hostile("unknown_layer.keras", "layer 'lstm' is a Keras LSTM layer, which is not supported yet")
+    # Models citadel does not import yet: the refusal names the model's class or the first
+    # layer it lacks, before any other check (issue 32), and says what is imported.
+    keras_archive(at("functional.keras"), functional(config), dense_weights)
+    hostile("functional.keras", "config.json: the model is a Keras Functional model, which is not supported yet")
+    named_functional = json.loads(json.dumps(config))
+    named_functional["class_name"] = "Functional"
+    keras_archive(at("functional_keras_module.keras"), named_functional, dense_weights)
+    hostile("functional_keras_module.keras", "config.json: the model is a Keras Functional model, which is not "
+                                             "supported yet")
+    lstm_config, lstm_weights = embedding_lstm()
+    keras_archive(at("embedding_lstm.keras"), lstm_config, keras3_weights(lstm_config, lstm_weights))
+    hostile("embedding_lstm.keras", "config.json: layer 'embedding' is a Keras Embedding layer, which is not supported yet")
     half = json.loads(json.dumps(config))
     half["config"]["layers"][2]["config"]["dtype"] = policy("float16")
     keras_archive(at("float16.keras"), half, dense_weights)
@@ -443,15 +601,83 @@ def write_all(directory):
     hostile("zip_bomb.keras", "declares 10000000000 bytes")
     write_declared_bomb(at("config_bomb.keras"), config, 3 * 10**9, target="config.json")  # under 4 GiB
     hostile("config_bomb.keras", "entry 'config.json' declares 3000000000 bytes, more than the limit of 16777216")
+    # (for an architecture of 16 M weights, whose plan allows a 64 MiB weights entry)
     with zipfile.ZipFile(at("deflate_bomb.keras"), "w") as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
-        z.writestr("config.json", json.dumps(config))
+        z.writestr("config.json", json.dumps(sequential([4096], [dense("dense", 4096)])))
         z.writestr("model.weights.h5", bytes(64 << 20), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     hostile("deflate_bomb.keras", "a compression bomb?")
     with zipfile.ZipFile(at("many_entries.keras"), "w") as z:
         for i in range(100):
             z.writestr(f"entry{i}", "x")
     hostile("many_entries.keras", "holds 100 entries")
+
+    # Decompression bombs inside HDF5 (issue 29, item 2), each refused before it is inflated.
+    def bomb_kernel(make):
+        def tamper(f):
+            del f["layers/dense/vars/0"]
+            make(f["layers/dense/vars"], weights["dense"][0])
+        return tamper
+
+    def one_huge_chunk(group, kernel):  # 24 kB: (8, 10) in one 1 GiB chunk, deflated twice
+        dataset = raw_dataset(group, "0", (8, 10), (16384, 16384), [(1, 0, (9,)), (1, 0, (9,))],
+                              maxshape=(h5py.h5s.UNLIMITED, h5py.h5s.UNLIMITED))
+        dataset.write_direct_chunk((0, 0), chunk_bomb(kernel))
+    keras_archive(at("chunk_bomb.keras"), config, keras3_weights(config, weights, bomb_kernel(one_huge_chunk)))
+    hostile("chunk_bomb.keras", "layers/dense/vars/0 is stored in chunks of 268435456 values, more than its 80")
+
+    def deflated_twice(group, kernel):  # a chunk of the right size, deflated twice
+        dataset = raw_dataset(group, "0", (8, 10), (8, 10), [(1, 0, (9,)), (1, 0, (9,))])
+        dataset.write_direct_chunk((0, 0), zlib.compress(zlib.compress(kernel.astype("<f4").tobytes())))
+    keras_archive(at("deflated_twice.keras"), config, keras3_weights(config, weights, bomb_kernel(deflated_twice)))
+    hostile("deflated_twice.keras", "is deflated more than once")
+
+    def inflates_past(group, kernel):  # its 320-byte chunk's stream inflates to 64 MiB
+        dataset = raw_dataset(group, "0", (8, 10), (8, 10), [(1, 0, (6,))])
+        dataset.write_direct_chunk((0, 0), repeated_deflate(kernel.astype("<f4").tobytes() + bytes((1 << 20) - 320),
+                                                            bytes(1 << 20), 64))
+    keras_archive(at("inflates_past.keras"), config, keras3_weights(config, weights, bomb_kernel(inflates_past)))
+    hostile("inflates_past.keras", "layers/dense/vars/0: a chunk inflates past its 320 bytes")
+
+    def missing_chunks(group, kernel):  # 4 chunks planned, 1 written: the rest would read as zeros
+        dataset = raw_dataset(group, "0", (8, 10), (4, 5), [])
+        dataset.write_direct_chunk((0, 0), np.ascontiguousarray(kernel[:4, :5]).astype("<f4").tobytes())
+    keras_archive(at("missing_chunks.keras"), config, keras3_weights(config, weights, bomb_kernel(missing_chunks)))
+    hostile("missing_chunks.keras", "layers/dense/vars/0 stores 1 chunks where its shape takes 4")
+
+    def foreign_filter(group, kernel):  # an optional filter libhdf5 would look for as a plugin
+        dataset = raw_dataset(group, "0", (8, 10), (8, 10), [(32001, 1, ())])
+        dataset.write_direct_chunk((0, 0), kernel.astype("<f4").tobytes())
+    keras_archive(at("foreign_filter.keras"), config, keras3_weights(config, weights, bomb_kernel(foreign_filter)))
+    hostile("foreign_filter.keras", "is stored through filter 32001")
+    # A chunk whose Fletcher-32 checksum no longer holds (one byte of its data changed).
+    image = bytearray(chunked_weights(config, weights))
+    with h5py.File(io.BytesIO(bytes(image)), "r") as f:
+        chunk = f["layers/dense/vars/0"].id.get_chunk_info(0)
+    image[chunk.byte_offset + 5] ^= 0x40
+    with open(at("checksum_mismatch.weights.h5"), "wb") as f:
+        f.write(bytes(image))
+    hostile("checksum_mismatch.weights.h5", "a chunk fails its Fletcher-32 checksum", "dense.json")
+    # 2.4 MB whose weights entry inflates to 512 MiB, more than the plan's 211 weights allow.
+    weights_entry_bomb(at("weights_entry_bomb.keras"), config, dense_weights)
+    hostile("weights_entry_bomb.keras", "entry 'model.weights.h5' declares 536870912 bytes, more than the limit of")
+
+    # Keras HDF5 files with 4 to 6 bytes changed (found by mutate_hdf5.py): libhdf5 crashes in
+    # H5HG_read (an out-of-bounds memcpy from a global heap object) or spins in it.
+    crashes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hdf5_crashes")
+    for name in ("legacy_heap_memcpy.h5", "legacy_heap_read.h5"):
+        shutil.copy(os.path.join(crashes, name), at(name))
+        hostile(name, "the HDF5 reader crashed on this file")
+    shutil.copy(os.path.join(crashes, "weights_heap_memcpy.weights.h5"), at("weights_heap_memcpy.weights.h5"))
+    hostile("weights_heap_memcpy.weights.h5", "the HDF5 reader crashed on this file", "dense.json")
+    with open(os.path.join(crashes, "weights_heap_memcpy.weights.h5"), "rb") as f:
+        keras_archive(at("weights_heap_memcpy.keras"), config, f.read())
+    hostile("weights_heap_memcpy.keras", "model.weights.h5: the HDF5 reader crashed on this file")
+    shutil.copy(os.path.join(crashes, "legacy_heap_spin.h5"), at("legacy_heap_spin.h5"))
+    # Stopped at its CPU limit, or at the wall-clock deadline when the machine is too busy to
+    # give it that much CPU first: either way the error says so.
+    manifest["spinning"] = [{"file": "legacy_heap_spin.h5", "error": "and was stopped; refused"}]
+
     with open(at("manifest.json"), "w") as f:
         json.dump(manifest, f)
 

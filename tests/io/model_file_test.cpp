@@ -209,9 +209,10 @@ TEST(ModelFile, HostileHeadersGetClearErrors) {
   EXPECT_NE(error_of(huge_length).find("header length"), std::string::npos);
   std::string past_end = bytes.substr(0, 8) + "{}";
   EXPECT_NE(error_of(past_end).find("runs past the end"), std::string::npos);
-  EXPECT_NE(error_of(file_from(json::array(), "")).find("must be a JSON object"), std::string::npos);
+  // A header that does not open a JSON object does not start like a safetensors file at all.
+  EXPECT_NE(error_of(file_from(json::array(), "")).find("is not a citadel model file"), std::string::npos);
   EXPECT_NE(error_of(std::string("\x02\0\0\0\0\0\0\0{x", 10)).find("not valid JSON"), std::string::npos);
-  const std::string deep = std::string(100, '[') + std::string(100, ']');
+  const std::string deep = "{\"a\":" + std::string(100, '[') + std::string(100, ']') + "}";
   std::string deep_file(8, '\0');
   const uint64_t deep_length = deep.size();
   std::memcpy(deep_file.data(), &deep_length, 8);
@@ -272,4 +273,49 @@ TEST(ModelFile, MissingFileNamesIt) {
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("/no/such/model.safetensors"), std::string::npos);
   }
+}
+
+// Files mistaken for a model file are named for what they look like, with a hint, before the
+// header's bounds are checked (which would call CSV text a header of 7 quintillion bytes).
+TEST(ModelFile, AFileThatIsNotAModelFileSaysWhatItLooksLike) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"Pregnancies,Glucose,Outcome\n6,148,1\n1,85,0\n", "looks like CSV data"},
+      {"<!doctype html><html><body>report</body></html>", "looks like an HTML page"},
+      {"  [1, 2, 3]", "looks like JSON"},
+      {std::string("PK\x03\x04\x14\x00\x00\x00", 8) + "config.json", "zip archive"},
+      {std::string("\x89HDF\r\n\x1a\n\0\0\0\0", 12), "HDF5"},
+      {std::string("\x08\x08\x3a\x10", 4) + "graph", "ONNX"},
+      {std::string("\x1f\x8b\x08\0\0\0\0\0", 8), "gzip"},
+      {"CTDLENC1" + std::string(40, '\0'), "encrypted citadel file"},
+  };
+  for (const auto& [bytes, hint] : cases) {
+    const std::string message = error_of(bytes);
+    EXPECT_EQ(message.rfind("m.safetensors is not a citadel model file (it does not start like a safetensors file)", 0), 0u)
+        << message;
+    EXPECT_NE(message.find(hint), std::string::npos) << message;
+  }
+  // A real header after an implausible length is still checked against the bounds.
+  std::string huge = saved_bytes();
+  const uint64_t length = uint64_t(1) << 40;
+  std::memcpy(huge.data(), &length, 8);
+  EXPECT_NE(error_of(huge).find("exceeds the limit"), std::string::npos) << error_of(huge);
+}
+
+// As Keras 3's save: a model file needs its extension; nothing is written without one.
+TEST(ModelFile, SavingWithoutTheExtensionIsRefused) {
+  Sequential model = trained_model();
+  for (const std::string name : {"model", "model.bin", "model.safetensors.tmp"}) {
+    const fs::path path = scratch(name);
+    try {
+      save_model(model, path.string());
+      FAIL() << name;
+    } catch (const ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find(path.string() + "' does not end in .safetensors"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_FALSE(fs::exists(path)) << name;
+  }
+  const fs::path upper = scratch("MODEL.SAFETENSORS");
+  save_model(model, upper.string());
+  EXPECT_TRUE(fs::exists(upper));
 }

@@ -22,6 +22,22 @@ fs::path scratch(const std::string& name) {
 
 }  // namespace
 
+// As Keras 3's save: a path without the .safetensors extension is refused, nothing written
+// (`citadel train --save model` included: the tool saves through this).
+TEST(SavedModel, SavingWithoutTheExtensionIsRefused) {
+  const CsvTable table = parse_csv("a,label\n1,0\n2,1\n", "tiny.csv");
+  Dataset data = to_dataset(table);
+  Preprocessor preprocessor({.scaling = "standard"});
+  preprocessor.fit(data.x);
+  Sequential model;
+  model.add(Dense(1, {.input_dim = 1, .activation = "sigmoid"}));
+  model.build(Shape{1});
+  const fs::path path = scratch("model");
+  const Metadata records = saved_model_records(data.schema, false, "binary_crossentropy", preprocessor, "tiny.csv");
+  EXPECT_THROW(save_saved_model(model, records, path.string()), ValueError);
+  EXPECT_FALSE(fs::exists(path));
+}
+
 TEST(SavedModel, RoundTripWithSchemaProtectionAndPredictions) {
   const CsvTable table = parse_csv("colour,size,label\nred,1,yes\nblue,2,no\nred,3,no\ngreen,4,yes\nblue,5,yes\n",
                                    "fruit.csv");
@@ -37,7 +53,7 @@ TEST(SavedModel, RoundTripWithSchemaProtectionAndPredictions) {
   model.fit(data.x, data.y, {.epochs = 3, .verbose = 0});
   const Tensor before = model.predict(data.x);
 
-  const fs::path pub = scratch("k.pub"), key = scratch("k.key"), enc = scratch("enc.key"), path = scratch("m.st");
+  const fs::path pub = scratch("k.pub"), key = scratch("k.key"), enc = scratch("enc.key"), path = scratch("m.safetensors");
   for (const auto& p : {pub, key, enc}) fs::remove(p);
   generate_signing_keys(pub.string(), key.string());
   generate_encryption_key(enc.string());

@@ -56,7 +56,7 @@ std::vector<ConstTensorView> views(const std::vector<Tensor>& tensors) { return 
 
 TEST(LayerRegistry, EveryRegisteredTypeRoundTripsThroughAConfigAndAModelFile) {
   const auto samples = testkit::sample_layers();
-  const auto path = std::filesystem::temp_directory_path() / ("citadel_registry_" + std::to_string(::getpid()));
+  const auto path = std::filesystem::temp_directory_path() / ("citadel_registry_" + std::to_string(::getpid()) + ".safetensors");
   for (const std::string& type : registered_layer_types()) {
     for (const auto& sample : samples.at(type)) {
       random::set_seed(21);

@@ -29,6 +29,20 @@ TEST(ClassificationReport, BinaryByHand) {
   EXPECT_NE(text.find("Confusion matrix"), std::string::npos);
 }
 
+// The text confusion matrix names both axes and heads each column with its predicted class,
+// the counts under their class (counted by hand above: {{1, 1}, {1, 2}}).
+TEST(ClassificationReport, TextConfusionMatrixNamesTheAxesAndThePredictedClasses) {
+  const Tensor p(Shape{5, 1}, {0.9f, 0.4f, 0.6f, 0.2f, 0.7f}), y(Shape{5, 1}, {1, 1, 0, 0, 1});
+  const std::string text = classification_report(p, y, {"healthy", "diabetic"}).text();
+  const std::string matrix = text.substr(text.find("Confusion matrix"));
+  EXPECT_EQ(matrix,
+            "Confusion matrix (rows: actual class, columns: predicted class):\n"
+            "              predicted\n"
+            "      actual   healthy  diabetic\n"
+            "     healthy         1         1\n"
+            "    diabetic         1         2\n");
+}
+
 TEST(ClassificationReport, MulticlassWithAClassNeverPredicted) {
   const Tensor p(Shape{4, 3}, {0.7f, 0.2f, 0.1f, 0.1f, 0.8f, 0.1f, 0.2f, 0.5f, 0.3f, 0.6f, 0.3f, 0.1f});
   const Tensor y(Shape{4}, {0, 1, 2, 1});

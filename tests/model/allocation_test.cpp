@@ -10,6 +10,7 @@
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/model/sequential.hpp"
 
@@ -76,4 +77,27 @@ TEST(Allocation, CounterSeesAllocations) {
   void* probe = ::operator new(16);  // a call, which unlike a new-expression is never elided
   ::operator delete(probe);
   EXPECT_GT(allocations.load(), before);
+}
+
+// A graph with a fan-out, a shared layer and merges: its steps allocate nothing either
+// (gradients summed into slots, merges' inputs gathered into buffers sized once).
+TEST(Allocation, GraphTrainingStepsWithAFanOutAndAMergeAllocateNothing) {
+  const SymbolicTensor a = Input({6}), b = Input({6});
+  const Dense shared(8, {.activation = "tanh"});
+  const SymbolicTensor ha = shared(a), hb = shared(b);  // one layer, two calls
+  const SymbolicTensor merged = Concatenate()({Add()({ha, hb}), Multiply()({ha, ha})});
+  const SymbolicTensor out1 = Dense(3, {.activation = "softmax"}).named("classes")(merged);
+  const SymbolicTensor out2 = Dense(1).named("amount")(Dense(4, {.activation = "relu"})(ha));
+  Model model({a, b}, {out1, out2});
+  model.compile({.loss = "mse",
+                 .optimizer = "adam",
+                 .losses = {{"classes", LossSpec("sparse_categorical_crossentropy")}},
+                 .loss_weights = {{"amount", 0.5}}});
+  const Tensor xa = random::uniform({32, 6}), xb = random::uniform({32, 6});
+  const Tensor classes = random::randint(0, 3, {32}), amounts = random::uniform({32, 1});
+  const std::vector<ConstTensorView> x{xa, xb}, y{classes, amounts};
+  model.train_on_batch(x, y);
+  const long before = allocations.load();
+  for (int step = 0; step < 10; ++step) model.train_on_batch(x, y);
+  EXPECT_EQ(allocations.load() - before, 0);
 }

@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <sstream>
 
 #include "citadel/core/error.hpp"
 #include "citadel/layers/activation.hpp"
+#include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/flatten.hpp"
+#include "citadel/layers/pooling2d.hpp"
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
@@ -73,6 +77,36 @@ TEST(Sequential, SummaryShowsLayersShapesAndParameterCountsAsKeras) {
   EXPECT_NE(table.find("110\n"), std::string::npos) << table;
   EXPECT_NE(table.find("11\n"), std::string::npos) << table;
   EXPECT_NE(table.find("Total params: 211"), std::string::npos) << table;
+}
+
+// Every row's cells start where the header's columns start, with white space before them,
+// however long a layer's name or shape.
+TEST(Sequential, SummaryColumnsNeverRunTogether) {
+  Sequential model;
+  model.add(Conv2D(16, {3, 3}, {.input_shape = {28, 28, 1}, .activation = "relu"}));
+  model.add(MaxPooling2D({2, 2}));
+  model.add(Flatten());
+  model.add(Dense(10));
+  model.layer(3).set_name("a_layer_name_longer_than_any_keras_column");  // as a config's "name" does
+  const std::string table = model.summary_text();
+  std::istringstream lines(table);
+  std::string line, header;
+  std::vector<std::string> rows;
+  while (std::getline(lines, line)) {
+    if (line.find("Layer (type)") != std::string::npos) header = line;
+    else if (line.find(") ") != std::string::npos && line.rfind(" ", 0) == 0) rows.push_back(line);
+  }
+  ASSERT_EQ(rows.size(), 4u) << table;
+  const size_t shape_column = header.find("Output Shape"), count_column = header.find("Param #");
+  for (const std::string& row : rows) {
+    ASSERT_GT(row.size(), count_column) << table;
+    EXPECT_EQ(row[shape_column], '(') << "the shape does not start under its header:\n" << table;
+    EXPECT_EQ(row.substr(shape_column - 2, 2), "  ") << "the name runs into the shape:\n" << table;
+    EXPECT_NE(row[count_column], ' ') << table;
+    EXPECT_EQ(row[count_column - 1], ' ') << "the shape runs into the count:\n" << table;
+  }
+  EXPECT_NE(table.find(" max_pooling2d (MaxPooling2D)  "), std::string::npos) << table;
+  EXPECT_NE(table.find("a_layer_name_longer_than_any_keras_column (Dense)  "), std::string::npos) << table;
 }
 
 TEST(Sequential, LearnsXor) {
@@ -229,8 +263,9 @@ TEST(Sequential, VerboseTwoPrintsOneKerasLinePerEpoch) {
   model.fit(x, y, {.epochs = 2, .verbose = 2});
   const std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("Epoch 1/2\n2/2 - "), std::string::npos) << out;
-  EXPECT_NE(out.find("/step - loss: "), std::string::npos) << out;
-  EXPECT_NE(out.find(" - accuracy: "), std::string::npos) << out;
+  // Keras 3's order: the figures sorted by name.
+  EXPECT_NE(out.find("/step - accuracy: "), std::string::npos) << out;
+  EXPECT_NE(out.find(" - loss: "), std::string::npos) << out;
   EXPECT_NE(out.find("Epoch 2/2"), std::string::npos) << out;
 }
 

@@ -152,3 +152,17 @@ def test_encrypted_models_decrypt_in_memory_and_a_wrong_key_is_refused(tmp_path)
     both.write_bytes(bytes(data))
     with pytest.raises(citadel.SecurityError):
         load_model(both, public_key=public, key_file=key)
+
+
+def test_save_without_a_model_file_extension_is_refused_as_keras_3_refuses_it(tmp_path):
+    model, _ = trained_model()
+    for name in ("model", "model.bin", "weights.npz"):
+        with pytest.raises(ValueError, match=r"has no model file extension; add \.safetensors .* or \.keras"):
+            model.save(tmp_path / name)
+        assert not (tmp_path / name).exists()
+    from citadel.keras import callbacks
+    with pytest.raises(ValueError, match=r"ModelCheckpoint: .*has no model file extension"):
+        callbacks.ModelCheckpoint(str(tmp_path / "checkpoint_{epoch}"))
+    callbacks.ModelCheckpoint(str(tmp_path / "w_{epoch}"), save_weights_only=True)  # weights: any name
+    model.save(tmp_path / "Model.SafeTensors")  # the extension in any case
+    assert load_model(tmp_path / "Model.SafeTensors").count_params() == model.count_params()

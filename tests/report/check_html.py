@@ -1,7 +1,7 @@
 """Checks a citadel HTML page with Python's own parser, independently of the C++ writer.
 
-Prints JSON: the chart titles, the legend entries, the table cells and the text of the
-page. Exits 1 naming the problem when the page is not well formed, holds a script or any
+Prints JSON: the chart titles, the legend entries, the table cells, the text of the page,
+and each chart's title, axis labels and legend entries ("charts"). Exits 1 naming the problem when the page is not well formed, holds a script or any
 external reference (a URL, a linked style sheet or font, an image or frame), or lacks the
 Content-Security-Policy that forbids them."""
 
@@ -22,6 +22,7 @@ class Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.stack, self.problems = [], []
         self.titles, self.legends, self.cells, self.text = [], [], [], []
+        self.charts = []  # one {"title", "axis_labels", "legends"} per <svg>
         self.csp = False
         self._capture = None
 
@@ -43,8 +44,12 @@ class Page(HTMLParser):
         if tag in VOID:
             return
         self.stack.append(tag)
+        if tag == "svg":
+            self.charts.append({"title": "", "axis_labels": [], "legends": []})
         if (tag == "title" and self.stack[-2:-1] == ["svg"]) or tag in ("th", "td") or (tag == "text" and ("class", "legend") in attrs):
             self._capture = (tag, len(self.stack), [])
+        elif tag == "text" and ("class", "axis-label") in attrs:
+            self._capture = ("axis", len(self.stack), [])
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
@@ -62,10 +67,16 @@ class Page(HTMLParser):
             text = "".join(parts).strip()
             if kind == "title":
                 self.titles.append(text)
+                if self.charts:
+                    self.charts[-1]["title"] = text
             elif kind in ("th", "td"):
                 self.cells.append(text)
             elif kind == "text":
                 self.legends.append(text)
+                if self.charts:
+                    self.charts[-1]["legends"].append(text)
+            elif kind == "axis" and self.charts:
+                self.charts[-1]["axis_labels"].append(text)
             self._capture = None
         self.stack.pop()
 
@@ -96,7 +107,7 @@ def main():
         print("\n".join(page.problems), file=sys.stderr)
         return 1
     print(json.dumps({"titles": page.titles, "legends": page.legends, "cells": page.cells,
-                      "text": " ".join(" ".join(page.text).split())}))
+                      "text": " ".join(" ".join(page.text).split()), "charts": page.charts}))
     return 0
 
 

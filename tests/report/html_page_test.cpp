@@ -83,18 +83,41 @@ TEST(HtmlPage, DrawsTheChartsTheReportHasDataFor) {
   for (const char* title : {"loss", "accuracy", "confusion matrix", "ROC curve", "precision-recall curve"})
     EXPECT_TRUE(page.has_title(title)) << title << " in " << page.content["titles"].dump();
   EXPECT_FALSE(page.has_title("attack success"));  // no attack in this report
-  EXPECT_TRUE(page.has_legend("val_loss"));
-  EXPECT_TRUE(page.has_legend("dog (AUC 0.8)"));
+  EXPECT_EQ(page.chart("loss")["legends"], json({"training", "validation"}));  // named once, in the title
+  EXPECT_EQ(page.chart("loss")["axis_labels"], json({"epoch"}));
+  EXPECT_TRUE(page.has_legend("dog (AUC 0.8000)"));
   EXPECT_TRUE(page.has_cell("0.7125"));  // the held-out accuracy, as the report has it
   EXPECT_TRUE(page.has_cell("0.6857"));  // cat's F1 in the classification table
+  // Figures with four decimals everywhere, as the terminal prints them: 0.8 as 0.8000.
+  EXPECT_TRUE(page.has_cell("0.8000")) << page.content["cells"].dump();
+  EXPECT_TRUE(page.has_cell("0.6429"));
+  EXPECT_FALSE(page.has_cell("0.8"));
+  EXPECT_TRUE(page.has_cell("10"));  // counts stay whole numbers
+}
+
+TEST(HtmlText, FiguresHaveFourDecimals) {
+  EXPECT_EQ(report::detail::figure(0.406803), "0.4068");
+  EXPECT_EQ(report::detail::figure(0.8), "0.8000");
+  EXPECT_EQ(report::detail::figure(0.84375), "0.8438");
+  EXPECT_EQ(report::detail::figure(12.5), "12.5000");
+  EXPECT_EQ(report::detail::figure(0), "0.0000");
+  EXPECT_EQ(report::detail::figure(2.5e-5), "2.5e-05");  // too small for four decimals
+}
+
+// The charts of a section lie on a grid of equal columns: the precision-recall chart, alone on
+// its row after the confusion matrix and the ROC curve, keeps their scale (it used to grow).
+TEST(HtmlPage, ChartsShareOneScale) {
+  const std::string html = report::html_page({{"run", json{{"history", {{"loss", {0.7, 0.5}}}}}.dump()}});
+  EXPECT_NE(html.find(".figures{display:grid;grid-template-columns:repeat(auto-fill,minmax("), std::string::npos);
+  EXPECT_EQ(html.find("flex:1 1"), std::string::npos);  // no figure grows to fill a row of its own
 }
 
 TEST(HtmlPage, SeveralRunsAreOverlaidUnderTheirNames) {
   const json plain{{"history", {{"loss", {0.7, 0.5}}}}}, dp{{"history", {{"loss", {0.8, 0.7}}}}};
   const auto page = write_and_check(report::html_page({{"plain", plain.dump()}, {"dp", dp.dump()}}), "overlay.html");
   ASSERT_TRUE(page.ok) << page.problems;
-  EXPECT_TRUE(page.has_legend("plain: loss"));
-  EXPECT_TRUE(page.has_legend("dp: loss"));
+  EXPECT_TRUE(page.has_legend("plain"));
+  EXPECT_TRUE(page.has_legend("dp"));
 }
 
 TEST(HtmlPage, NamesFromDataNeverBecomeMarkup) {
@@ -149,6 +172,6 @@ TEST(HtmlPage, WriteHtmlFromAModelTrainedInCpp) {
   std::filesystem::remove(path);
   ASSERT_TRUE(page.ok) << page.problems;
   for (const char* title : {"loss", "accuracy", "confusion matrix", "ROC curve"}) EXPECT_TRUE(page.has_title(title)) << title;
-  EXPECT_TRUE(page.has_legend("val_accuracy"));
-  EXPECT_TRUE(page.has_legend("yes (AUC " + report::detail::number(test.curves.at(0).roc.auc, 3) + ")"));
+  EXPECT_EQ(page.chart("accuracy")["legends"], json({"training", "validation"}));
+  EXPECT_TRUE(page.has_legend("yes (AUC " + report::detail::figure(test.curves.at(0).roc.auc) + ")"));
 }

@@ -259,12 +259,13 @@ TEST(Serve, BudgetsStopExactlyAtTheirRowsAndSurviveARestart) {
 TEST(Serve, RateLimitsAnswer429WithRetryAfter) {
   Running r = start({{.rate = 2}});
   int ok = 0, limited = 0;
-  std::string retry_after;
+  std::string retry_after, message;
   for (int i = 0; i < 6; ++i) {  // six requests at once: two pass (the burst), the rest wait
     const HttpAnswer a = http_exchange(r.port, http_request("POST", "/v2/models/pima/infer", infer_body(1), r.tokens[0]));
     if (a.status == 200) ++ok;
-    if (a.status == 429) ++limited, retry_after = a.header("Retry-After");
+    if (a.status == 429) ++limited, retry_after = a.header("Retry-After"), message = a.body;
   }
+  EXPECT_NE(message.find("rate limit of 2/s"), std::string::npos) << message;  // not 2.000000
   EXPECT_GE(ok, 2);
   EXPECT_LE(ok, 3);  // a refill may land during the loop
   EXPECT_GE(limited, 3);
@@ -690,4 +691,288 @@ TEST(Serve, ComputeDeadlineAnswers504AndSkipsWorkNotStarted) {
   EXPECT_NE(page.find("citadel_prediction_batches_total{model=\"pima\"} 2"), std::string::npos) << page;  // 1 large + 1 small
   EXPECT_NE(page.find("deadline"), std::string::npos) << page;
   server.stop();
+}
+
+// Request smuggling (RFC 9112 §6.1, §6.3): a request whose framing two parsers could read
+// differently — a Transfer-Encoding other than exactly `chunked`, one beside a
+// Content-Length, one in HTTP/1.0, several Content-Lengths, obs-fold, bare line feeds — is
+// answered 400 and its connection closed, so the bytes that follow it (here a request that
+// would spend a token's only row) are never run as a request.
+TEST(Serve, AmbiguousFramingIsRefusedAndTheBytesAfterItNeverRun) {
+  TokenStore store;
+  const std::string token = store.add("ops", {}), spent = store.add("spent", {.rows_budget = 1});
+  Running r = start({}, "full", {}, "", &store);
+  const std::string smuggled = http_request("POST", "/v2/models/pima/infer", infer_body(1), spent);
+  const std::vector<std::string> framings = {
+      "Transfer-Encoding: chunked, identity\r\n",
+      "Transfer-Encoding: gzip\r\n",
+      "Transfer-Encoding: identity\r\n",
+      "Transfer-Encoding: gzip, chunked\r\n",
+      "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+      "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
+      "Transfer-Encoding: chunked, chunked\r\n",
+      "Transfer-Encoding: xchunked\r\n",
+      "Transfer-Encoding: \"chunked\"\r\n",
+      "Transfer-Encoding: chunked;q=1\r\n",
+      "Transfer-Encoding:\r\n chunked\r\n",           // obs-fold: another parser sees an empty coding
+      "X-Padding: a\r\n\tb\r\n",                       // obs-fold anywhere
+      "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n",
+      "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n",
+      "Transfer-Encoding: gzip\r\nContent-Length: 0\r\n",
+      "Content-Length: 0\r\nContent-Length: 5\r\n",
+      "Content-Length: 0, 5\r\n",
+      "Content-Length: 0\r\nContent-Length: 0\r\n",  // agreeing, and still two
+      "Content-Length: +0\r\n",
+      "Transfer-Encoding: chunked\n",                 // a bare line feed ends a field for some parsers
+      "X-Padding: a\rTransfer-Encoding: chunked\r\n",  // a bare carriage return
+  };
+  for (const std::string& framing : framings) {
+    for (const std::string& head : {std::string("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n"),
+                                    "POST /v2/models/pima/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                                        "\r\nContent-Type: application/json\r\n"}) {
+      const int fd = connect_loopback(r.port);
+      ASSERT_GE(fd, 0);
+      send_all(fd, head + framing + "\r\n" + smuggled);
+      const HttpAnswer answer = read_answer(fd, std::chrono::milliseconds(3000));
+      EXPECT_EQ(answer.status, 400) << framing << answer.body;
+      EXPECT_TRUE(closes_without_more(fd)) << "the connection stayed open after: " << framing;
+      ::close(fd);
+    }
+  }
+  // HTTP/1.0 has no chunked coding: a Transfer-Encoding there is a framing error too.
+  const int old = connect_loopback(r.port);
+  send_all(old, "GET /v2/health/live HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+                    smuggled);
+  EXPECT_EQ(read_answer(old, std::chrono::milliseconds(3000)).status, 400);
+  EXPECT_TRUE(closes_without_more(old));
+  ::close(old);
+  // Exactly `chunked`, in any case and with optional whitespace, is read; pipelined requests are too.
+  std::string chunks;
+  for (char c : infer_body(1)) chunks += "1\r\n" + std::string(1, c) + "\r\n";
+  const int fd = connect_loopback(r.port);
+  send_all(fd, "POST /v2/models/pima/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                   "\r\nContent-Type: application/json\r\nTransfer-Encoding:  CHUNKED \t\r\n\r\n" + chunks + "0\r\n\r\n" +
+                   http_request("GET", "/v2/health/live"));
+  std::string answers;  // both answers may come in one read
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (answers.find(R"({"live":true})") == std::string::npos && std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    char buffer[4096];
+    if (::poll(&p, 1, 100) > 0) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      answers.append(buffer, size_t(n));
+    }
+  }
+  EXPECT_EQ(answers.rfind("HTTP/1.1 200 OK", 0), 0u) << answers;
+  EXPECT_NE(answers.find("\"outputs\""), std::string::npos) << answers;
+  EXPECT_NE(answers.find("HTTP/1.1 200 OK", 1), std::string::npos) << answers;
+  EXPECT_NE(answers.find(R"({"live":true})"), std::string::npos) << answers;
+  ::close(fd);
+  // The token's one row was never spent by a smuggled request.
+  const HttpAnswer last = http_exchange(r.port, smuggled);
+  EXPECT_EQ(last.status, 200) << last.body;
+  EXPECT_EQ(http_exchange(r.port, smuggled).status, 429);
+}
+
+// A request's token is checked on its header, before its body is read: a client without a
+// valid token is answered 401 at once and cut off, never holding a body in the server's
+// memory. `Expect: 100-continue` gets its 100 only once the header passed the token and the
+// limits; otherwise the refusal comes instead, and the body is never read.
+TEST(Serve, TheTokenIsCheckedOnTheHeaderBeforeTheBodyIsRead) {
+  ServerOptions options;
+  options.max_body_bytes = 1 << 20;
+  Running r = start({{}}, "full", options);
+  const std::string head = "POST /v2/models/pima/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+  for (const std::string& auth : {std::string(""), std::string("Authorization: Bearer ctd_wrong\r\n")}) {
+    const int fd = connect_loopback(r.port);
+    send_all(fd, head + auth + "Content-Length: 1000000\r\n\r\n");  // and no body
+    const HttpAnswer answer = read_answer(fd, std::chrono::milliseconds(3000));
+    EXPECT_EQ(answer.status, 401) << auth;
+    EXPECT_TRUE(closes_without_more(fd));
+    ::close(fd);
+  }
+  const std::string good = "Authorization: Bearer " + r.tokens[0] + "\r\n";
+  const std::string body = infer_body(1);
+  {  // 100 Continue, then the body, then the answer
+    const int fd = connect_loopback(r.port);
+    send_all(fd, head + good + "Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    EXPECT_EQ(read_answer(fd, std::chrono::milliseconds(3000)).status, 100);
+    send_all(fd, body);
+    EXPECT_EQ(read_answer(fd).status, 200);
+    ::close(fd);
+  }
+  {  // a bad token: 401 instead of 100
+    const int fd = connect_loopback(r.port);
+    send_all(fd, head + "Authorization: Bearer ctd_wrong\r\nExpect: 100-continue\r\nContent-Length: 500\r\n\r\n");
+    EXPECT_EQ(read_answer(fd, std::chrono::milliseconds(3000)).status, 401);
+    EXPECT_TRUE(closes_without_more(fd));
+    ::close(fd);
+  }
+  {  // an expectation the server does not know: 417, the body unread
+    const int fd = connect_loopback(r.port);
+    send_all(fd, head + good + "Expect: teapot\r\nContent-Length: 500\r\n\r\n");
+    EXPECT_EQ(read_answer(fd, std::chrono::milliseconds(3000)).status, 417);
+    EXPECT_TRUE(closes_without_more(fd));
+    ::close(fd);
+  }
+  {  // past --max-body: 413 naming the limit and the option, instead of 100
+    const int fd = connect_loopback(r.port);
+    send_all(fd, head + good + "Expect: 100-continue\r\nContent-Length: 2000000\r\n\r\n");
+    const HttpAnswer answer = read_answer(fd, std::chrono::milliseconds(3000));
+    EXPECT_EQ(answer.status, 413);
+    EXPECT_NE(answer.body.find("1048576 bytes"), std::string::npos) << answer.body;
+    EXPECT_NE(answer.body.find("--max-body"), std::string::npos) << answer.body;
+    EXPECT_TRUE(closes_without_more(fd));
+    ::close(fd);
+  }
+}
+
+// The connection cap is no lock-out: hundreds of connections from many addresses that
+// trickle a header and never finish it (and come back when cut) fill the cap, and a client
+// from another address still has its requests answered, each within a second.
+TEST(Serve, TricklersFromManyAddressesDoNotLockOutALegitimateClient) {
+  ServerOptions options;
+  options.max_connections = 256;
+  Running r = start({{}}, "full", options);
+  std::atomic<bool> done{false};
+  std::atomic<int> reconnects{0};
+  std::thread attacker([&] {
+    constexpr int kAddresses = 50, kPerAddress = 8;
+    std::vector<int> sockets(kAddresses * kPerAddress, -1);
+    auto source = [](size_t i) { return "127.0.1." + std::to_string(1 + i / kPerAddress); };
+    for (int round = 0; !done; ++round) {
+      for (size_t i = 0; i < sockets.size() && !done; ++i) {
+        if (sockets[i] >= 0) {
+          pollfd p{sockets[i], POLLIN, 0};
+          if (::poll(&p, 1, 0) > 0) {  // answered (503) or cut: come back
+            ::close(sockets[i]);
+            sockets[i] = -1;
+          }
+        }
+        if (sockets[i] < 0) {
+          sockets[i] = connect_loopback(r.port, source(i).c_str());
+          if (sockets[i] >= 0) send_all(sockets[i], "POST /v2/models/pima/infer HTTP/1.1\r\n"), ++reconnects;
+        } else if (round % 20 == 0) {
+          send_all(sockets[i], "X");  // a byte now and then, never a whole header
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    for (int fd : sockets)
+      if (fd >= 0) ::close(fd);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the cap is full
+  int answered = 0;
+  constexpr int kRequests = 40;
+  for (int i = 0; i < kRequests; ++i) {
+    const auto before = std::chrono::steady_clock::now();
+    const int fd = connect_loopback(r.port, "127.0.0.9");
+    if (fd >= 0 && send_all(fd, http_request("POST", "/v2/models/pima/infer", infer_body(1), r.tokens[0]))) {
+      const HttpAnswer a = read_answer(fd, std::chrono::milliseconds(1000));
+      answered += a.status == 200 && std::chrono::steady_clock::now() - before < std::chrono::seconds(1);
+    }
+    if (fd >= 0) ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  }
+  done = true;
+  attacker.join();
+  std::printf("legitimate requests answered within a second: %d of %d, against %d trickling connections made\n",
+              answered, kRequests, reconnects.load());
+  EXPECT_GE(answered, kRequests * 9 / 10) << reconnects.load() << " attacking connections made";
+  EXPECT_GT(reconnects.load(), 256);  // the attack did fill the cap
+}
+
+// A client's kept-alive connection that already presented a valid token is not shed to make
+// room for a flood of connections that never authenticate.
+TEST(Serve, AnAuthenticatedKeptAliveConnectionOutlastsAFloodOfIdleOnes) {
+  ServerOptions options;
+  options.max_connections = 64;
+  options.max_connections_per_address = 1000;
+  Running r = start({{}}, "full", options);
+  const int kept = connect_loopback(r.port, "127.0.0.9");
+  const std::string request = http_request("POST", "/v2/models/pima/infer", infer_body(1), r.tokens[0]);
+  ASSERT_TRUE(send_all(kept, request));
+  ASSERT_EQ(read_answer(kept).status, 200);
+  std::vector<int> idle;
+  for (int i = 0; i < 300; ++i) idle.push_back(connect_loopback(r.port, "127.0.2.1"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(send_all(kept, request));
+  EXPECT_EQ(read_answer(kept).status, 200);
+  ::close(kept);
+  for (int fd : idle)
+    if (fd >= 0) ::close(fd);
+}
+
+// Between kept-alive requests a connection may idle for the idle timeout; once the next
+// request's first byte arrives, its header has the header deadline, not what is left of
+// the idle timeout.
+TEST(Serve, AKeptAliveConnectionsNextHeaderHasTheHeaderDeadline) {
+  ServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(600);
+  options.idle_timeout = std::chrono::milliseconds(6000);
+  Running r = start({{}}, "full", options);
+  const std::string request = http_request("GET", "/v2/models/pima/ready", "", r.tokens[0]);
+  const int fd = connect_loopback(r.port);
+  ASSERT_TRUE(send_all(fd, request));
+  ASSERT_EQ(read_answer(fd).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // idle past the header deadline: allowed
+  ASSERT_TRUE(send_all(fd, request));
+  ASSERT_EQ(read_answer(fd).status, 200);
+  ASSERT_TRUE(send_all(fd, "GET /v2 HTTP/1.1\r\nHost: x\r\n"));  // a header begun and never finished
+  const auto begun = std::chrono::steady_clock::now();
+  EXPECT_TRUE(closes_without_more(fd, std::chrono::milliseconds(3000)));
+  EXPECT_LT(std::chrono::steady_clock::now() - begun, std::chrono::milliseconds(1500));
+  ::close(fd);
+}
+
+// An empty batch is a client's mistake, answered 400 naming the shape, not 500.
+TEST(Serve, ARequestOfZeroRowsIsABadRequest) {
+  Running r = start({{}});
+  const HttpAnswer answer = http_exchange(
+      r.port, http_request("POST", "/v2/models/pima/infer",
+                           R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [0, 8], "data": []}]})",
+                           r.tokens[0]));
+  EXPECT_EQ(answer.status, 400) << answer.body;
+  EXPECT_NE(answer.body.find("at least one row"), std::string::npos) << answer.body;
+  EXPECT_NE(answer.body.find("[0,8]"), std::string::npos) << answer.body;
+}
+
+// Bodies held at once are bounded across all connections: with room for four bodies of the
+// limit, a fifth and sixth announced while four are being sent are answered 503 with
+// Retry-After at once, unread; the four then finish and are answered, and the room comes back.
+TEST(Serve, BodiesInFlightAreBoundedServerWide) {
+  ServerOptions options;
+  options.max_body_bytes = 64 << 10;
+  options.max_body_memory = 256 << 10;
+  Running r = start({{}}, "full", options);
+  std::string body = infer_body(1);
+  body.resize(64 << 10, ' ');  // valid JSON, padded to the limit
+  const std::string head = "POST /v2/models/pima/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + r.tokens[0] +
+                           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\n\r\n";
+  std::vector<int> sending;
+  for (int i = 0; i < 4; ++i) {
+    sending.push_back(connect_loopback(r.port));
+    ASSERT_TRUE(send_all(sending.back(), head + body.substr(0, body.size() / 2)));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < 2; ++i) {
+    const int fd = connect_loopback(r.port);
+    send_all(fd, head);
+    const HttpAnswer busy = read_answer(fd, std::chrono::milliseconds(3000));
+    EXPECT_EQ(busy.status, 503) << busy.body;
+    EXPECT_EQ(busy.header("Retry-After"), "1");
+    EXPECT_TRUE(closes_without_more(fd));
+    ::close(fd);
+  }
+  for (int fd : sending) {
+    ASSERT_TRUE(send_all(fd, body.substr(body.size() / 2)));
+    EXPECT_EQ(read_answer(fd).status, 200);
+    ::close(fd);
+  }
+  EXPECT_EQ(http_exchange(r.port, head + body).status, 200);
+  const std::string page = http_exchange(r.port, http_request("GET", "/metrics", "", r.tokens[0])).body;
+  EXPECT_NE(page.find("citadel_request_body_bytes_in_flight 0\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("citadel_rejections_total{reason=\"body_memory\"} 2"), std::string::npos) << page;
 }

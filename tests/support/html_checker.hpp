@@ -11,11 +11,18 @@ namespace citadel::testkit {
 struct CheckedPage {
   bool ok = false;
   std::string problems;   // the checker's complaint when not ok
-  nlohmann::json content;  // {"titles", "legends", "cells", "text"}
+  nlohmann::json content;  // {"titles", "legends", "cells", "text", "charts": [{"title", "axis_labels", "legends"}]}
 
   bool has_title(const std::string& title) const { return contains("titles", title); }
   bool has_legend(const std::string& legend) const { return contains("legends", legend); }
   bool has_cell(const std::string& cell) const { return contains("cells", cell); }
+  // The chart titled `title`: {"title", "axis_labels", "legends"}, or null.
+  nlohmann::json chart(const std::string& title) const {
+    if (content.contains("charts"))
+      for (const auto& chart : content["charts"])
+        if (chart["title"] == title) return chart;
+    return nullptr;
+  }
   bool contains(const char* key, const std::string& value) const {
     if (!content.contains(key)) return false;
     for (const auto& item : content[key])

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -77,6 +78,22 @@ inline HttpAnswer read_answer(int fd, std::chrono::milliseconds timeout = std::c
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n <= 0) return head_end == std::string::npos ? HttpAnswer{} : answer;
     data.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+// After an answer: true when the server closes the connection within `timeout` and sends
+// nothing more (no answer to bytes that followed the request).
+inline bool closes_without_more(int fd, std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char byte;
+    const ssize_t n = ::recv(fd, &byte, 1, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+    if (n > 0) return false;
   }
 }
 

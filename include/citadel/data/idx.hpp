@@ -12,7 +12,8 @@ namespace citadel {
 
 // Reads an IDX file of unsigned bytes; the tensor has the file's dimensions and the
 // values 0..255. The declared dimensions are checked against `max_values` before anything
-// is decompressed or allocated, and against the data actually present.
+// is decompressed, and against the data actually present before the tensor is allocated
+// (memory grows with the bytes that arrive, not with what the header promises).
 Tensor read_idx(const std::string& path, int64_t max_values = int64_t{1} << 28);
 
 struct ImageDataset {

@@ -3,8 +3,9 @@
 // and legacy Keras 2 `.h5` files. Every file is hostile input: the archive and the HDF5
 // file are bounded and checked (docs/INTEROP.md lists the checks), the architecture is
 // built from the config only after refusing anything that would run code (Lambda layers,
-// custom objects, functions), and every weight's shape is checked against the
-// architecture before it is read. Nothing in a Keras file is ever executed.
+// custom objects, functions), every weight's shape and storage is checked against the
+// architecture before it is read, and libhdf5 reads the HDF5 bytes only in a sandboxed
+// child process. Nothing in a Keras file is ever executed.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,12 @@ struct KerasImportLimits {
   int64_t max_compression_ratio = 1000;         // per archive entry over 1 MiB
   int64_t max_layers = 10'000;
   int64_t max_parameters = int64_t{1} << 30;     // floats over all weights
+  // HDF5 bytes are read only by a sandboxed child process (docs/INTEROP.md, "The HDF5
+  // reader's sandbox"); a child that passes one of these limits is stopped, and the file
+  // refused. The two times grow by 8 s of CPU and 30 s per GiB of file and planned weights.
+  double hdf5_cpu_seconds = 10;                  // its CPU time (RLIMIT_CPU, whole seconds)
+  double hdf5_wall_seconds = 30;                 // its wall-clock time, answer included
+  int64_t hdf5_memory_bytes = int64_t{512} << 20;  // memory beyond twice the file and twice the planned weights
 };
 
 struct KerasImportOptions {

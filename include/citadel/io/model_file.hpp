@@ -38,7 +38,10 @@ struct ModelFileLimits {
 
 // Writes the built model (weights, architecture, compile settings, `extra` metadata)
 // atomically: temporary file, fsync, rename, fsync of the directory (Keras's model.save).
+// As Keras 3's save, it refuses a path without its format's extension (.safetensors).
 void save_model(Model& model, const std::string& path, const Metadata& extra = {});
+// Throws ValueError unless `path` ends in .safetensors (any case), which model files must.
+void check_model_file_extension(const std::string& path);
 // Keras's save_weights / load_weights: the weights alone, as a safetensors file; loading
 // needs a built model whose parameter names and shapes match exactly.
 void save_weights(Model& model, const std::string& path);

@@ -109,7 +109,8 @@ SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& sou
 // "trained_on"), added to `extra`.
 Metadata saved_model_records(const DataSchema& schema, bool images, const std::string& loss,
                              const Preprocessor& preprocessor, const std::string& trained_on, Metadata extra = {});
-// Writes the model with those records, protected as asked (encrypted, signed, mode).
+// Writes the model with those records, protected as asked (encrypted, signed, mode), to a
+// path ending in .safetensors (check_model_file_extension).
 void save_saved_model(Model& model, const Metadata& records, const std::string& path,
                       const ModelProtection& protection = {});
 

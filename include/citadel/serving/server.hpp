@@ -34,12 +34,23 @@ struct ServerOptions {
   int64_t max_batch_rows = 64;
   std::chrono::microseconds batch_delay{0};
   size_t max_body_bytes = size_t{4} << 20;
+  // Request bodies held at once, all connections together: a body's share is reserved on its
+  // header (its Content-Length, or max_body_bytes when chunked), and a request that finds no
+  // room is answered 503 with Retry-After without being read. 0: 8 × max_body_bytes.
+  size_t max_body_memory = 0;
   uint32_t max_header_bytes = 16 << 10;
-  int max_connections = 512;
+  // When max_connections are open (or max_connections − reserved_connections that have not
+  // presented a valid token), a new connection sheds the waiting one that has sent the least
+  // of a request for the longest; it is refused (503) only when none can be shed.
+  // reserved_connections < 0: a quarter of max_connections.
+  int max_connections = 4096;
+  int reserved_connections = -1;
   int max_connections_per_address = 64;
   std::chrono::milliseconds header_timeout{10'000};  // to receive a request's header (slowloris)
   std::chrono::milliseconds body_timeout{30'000};    // to receive its body, and to send the answer
-  std::chrono::milliseconds idle_timeout{30'000};    // a kept-alive connection between requests
+  // A kept-alive connection between requests; once the next request's first byte arrives,
+  // its header has header_timeout.
+  std::chrono::milliseconds idle_timeout{30'000};
   // A request predicted on the pool (more than max_batch_rows rows) is answered 504 once
   // this has passed since it was admitted, and is not computed if it has not started by then.
   std::chrono::milliseconds compute_timeout{30'000};
@@ -71,6 +82,7 @@ class Server {
   // Binds and starts serving on background threads; returns the port.
   uint16_t start();
   // Stops accepting, lets requests in flight finish (up to 10 s), saves the usage, joins.
+  // (A budget's reservations are on disk before their answers go, whether or not stop() runs.)
   void stop();
   // Loads every model file again; each replaces the one serving only once it loaded and
   // verified, and requests already holding the old one finish with it. Returns the names

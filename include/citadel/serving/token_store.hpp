@@ -16,6 +16,9 @@ struct TokenPolicy {
   std::optional<double> rate = std::nullopt;          // requests per second (bursts up to max(1, rate))
 };
 
+// A rate as a person writes it: "20/s", "2.5/s", "0.1/s" (the shortest decimal that reads back).
+std::string rate_text(double requests_per_second);
+
 struct TokenRecord {
   std::string name;
   std::string hash;  // hex BLAKE2b-256 of the token

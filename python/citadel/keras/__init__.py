@@ -8,3 +8,8 @@ from citadel.keras.models import Sequential, load_model
 __all__ = ["activations", "callbacks", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
            "optimizers",
            "regularizers", "utils", "Input", "Sequential", "load_model"]
+
+# Keras 3 names citadel.keras lacks (Model, ops, applications, ...) raise an error that says so.
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras")

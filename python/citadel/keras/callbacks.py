@@ -186,6 +186,9 @@ class ModelCheckpoint(Callback):
             raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported by citadel yet")
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self.save_best_only, self.save_weights_only = bool(save_best_only), bool(save_weights_only)
+        if not self.save_weights_only:  # as Keras 3, before training rather than at the first save
+            from citadel.keras.models import check_save_path
+            check_save_path(self.filepath, "ModelCheckpoint")
         mode = _mode(mode)
         if mode == "auto":
             accuracy_like = any(k in monitor for k in ("acc", "precision", "recall", "auc", "f1"))
@@ -212,3 +215,9 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+
+
+# Keras 3 names this module lacks raise an error that says so (_unsupported.py).
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras.callbacks")

@@ -84,6 +84,11 @@ class Layer:
     def __repr__(self):
         return f"<citadel.keras.layers.{type(self).__name__} name={self.name!r}>"
 
+    # Until the Functional API lands (it replaces this method): Dense(1)(x) says so.
+    def __call__(self, *args, **kwargs):
+        from citadel.keras._unsupported import functional_call
+        raise functional_call(type(self).__name__)
+
 
 def _parameters(cls):
     """The keyword arguments a layer class takes (its settings), through its __init__ chain."""
@@ -227,3 +232,9 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+
+
+# Keras 3 names this module lacks raise an error that says so (_unsupported.py).
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras.layers")

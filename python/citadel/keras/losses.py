@@ -56,3 +56,9 @@ def serialize(loss):
 
 def get(identifier):
     return identifier
+
+
+# Keras 3 names this module lacks raise an error that says so (_unsupported.py).
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras.losses")

@@ -30,3 +30,9 @@ def serialize(metric):
     if isinstance(metric, Metric):
         return metric._serialize()
     raise TypeError(f"metrics: expected names or citadel.keras.metrics objects, got {metric!r}")
+
+
+# Keras 3 names this module lacks raise an error that says so (_unsupported.py).
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras.metrics")

@@ -12,6 +12,19 @@ from citadel.keras import layers as layers_module
 from citadel.keras import losses, metrics as metrics_module, mixed_precision, optimizers
 
 _KERAS_FORMATS = (".keras", ".h5", ".hdf5")
+_SAVED_FORMATS = (".safetensors", ".keras")  # what save() writes, by extension
+
+
+def check_save_path(path, method="save"):
+    """As Keras 3's save: the file name says the format; a name without one of the extensions
+    save() writes is refused rather than written in a format the name does not show."""
+    lowered = path.lower()
+    if lowered.endswith((".h5", ".hdf5")):
+        raise ValueError(f"{method}: '{path}': citadel writes Keras 3 .keras files and its own model files "
+                         "(.safetensors); the legacy .h5 format is read (load_model), not written")
+    if not lowered.endswith(_SAVED_FORMATS):
+        raise ValueError(f"{method}: '{path}' has no model file extension; add .safetensors (a citadel model file, "
+                         "which can be signed and encrypted) or .keras (a Keras 3 file), as Keras 3 asks for one")
 
 
 def _float32(value, argument):
@@ -200,7 +213,13 @@ class Sequential:
             raise TypeError("fit: dp must be a citadel.privacy.DPSGD")
         callback_list = list(callbacks or [])
         history = callbacks_module.History()
-        params = {"epochs": int(epochs), "verbose": _verbose(verbose), "steps": None}
+        # Keras 3's params: steps is the number of batches an epoch takes.
+        split = float(validation_split) if validation_data is None else 0.0
+        training_rows = int(len(x) * (1.0 - split)) if split > 0 else len(x)  # as the library splits
+        poisson = dp is not None and dp.get_config().get("poisson_sampling", True)
+        batch = int(batch_size or 32)  # checked by the library; steps are counted only when it can train
+        steps = _citadel.steps_per_epoch(training_rows, min(batch, training_rows), poisson) if batch > 0 and training_rows > 0 else 0
+        params = {"verbose": _verbose(verbose), "epochs": int(epochs), "steps": int(steps)}
         for callback in callback_list + [history]:
             callback.set_model(self)
             callback.set_params(params)
@@ -216,12 +235,17 @@ class Sequential:
         return history
 
     def _keras_order(self, values):
-        """Figures as Keras orders them (History keys, evaluate's list): loss and metrics in
-        compile order, then val_*, then the rest (epsilon, learning_rate)."""
-        names = ["loss"] + list(self._native.compile_settings()["metrics"])
-        order = names + ["val_" + n for n in names]
-        rank = {name: i for i, name in enumerate(order)}
-        return dict(sorted(values.items(), key=lambda item: (rank.get(item[0], len(order)), item[0])))
+        """Figures as Keras 3 orders a History and fit's logs: the loss and the compiled metrics
+        sorted by name (Keras 3 sorts its logs), then their val_ forms sorted, then what callbacks
+        and citadel add (learning_rate, epsilon)."""
+        trained = {"loss", *self._native.compile_settings()["metrics"]}
+        def rank(name):
+            if name in trained:
+                return (0, name)
+            if name.startswith("val_") and name[4:] in trained:
+                return (1, name)
+            return (2, name)
+        return dict(sorted(values.items(), key=lambda item: rank(item[0])))
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
@@ -232,10 +256,9 @@ class Sequential:
         x = _float32(x, "x")
         model = self._ensure_built(x)
         logs = model.evaluate(x, self._targets(y), int(batch_size or 32))
-        ordered = self._keras_order(logs)
-        if return_dict:
-            return ordered
-        values = list(ordered.values())
+        if return_dict:  # sorted by name, as Keras 3's
+            return dict(sorted(logs.items()))
+        values = [logs[name] for name in self.metrics_names if name in logs]  # compile order, as Keras 3's list
         return values[0] if len(values) == 1 else values
 
     @property
@@ -329,6 +352,7 @@ class Sequential:
         """Writes a citadel model file (safetensors), atomically; signed with secret_key
         and/or encrypted with key_file or passphrase when given."""
         path = os.fspath(filepath)
+        check_save_path(path)
         if not overwrite and os.path.exists(path):
             raise FileExistsError(f"save: '{path}' exists and overwrite=False")
         if path.lower().endswith(".keras"):
@@ -337,9 +361,6 @@ class Sequential:
                                  "model file (.safetensors) for that")
             _citadel.export_keras(self._ensure_built(), path)
             return
-        if path.lower().endswith(_KERAS_FORMATS):
-            raise ValueError(f"save: '{path}': citadel writes Keras 3 .keras files and its own model files "
-                             "(safetensors); the legacy .h5 format is read (load_model), not written")
         model = self._ensure_built()
         # Encrypted first when asked, then signed over the bytes as stored (path + '.sig').
         model.save(path, os.fspath(secret_key) if secret_key else "", os.fspath(key_file) if key_file else "",
@@ -382,7 +403,7 @@ def _from_native(native, name, config_text=None):
     config = json.loads(config_text if config_text is not None else native.to_config())
     model = Sequential(name=config.get("config", {}).get("name", name))
     for entry in config["config"]["layers"]:
-        cls = getattr(layers_module, entry["class_name"], None)
+        cls = vars(layers_module).get(entry["class_name"])  # not getattr: Keras names citadel lacks raise
         if cls is None or not isinstance(cls, type):
             cls = type(entry["class_name"], (layers_module.Layer,), {})
         layer = cls.__new__(cls)
@@ -435,3 +456,9 @@ def model_from_json(json_string, custom_objects=None):
     if native.input_shape:
         native.build(list(native.input_shape))
     return _from_native(native, "sequential", json_string)
+
+
+# Keras 3 names this module lacks raise an error that says so (_unsupported.py).
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras.models")

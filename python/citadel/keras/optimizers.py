@@ -100,3 +100,9 @@ def get(identifier):
         except KeyError:
             raise ValueError(f"unknown optimizer '{identifier}'; known: {', '.join(_BY_NAME)}") from None
     raise TypeError(f"optimizer: expected a name or a citadel.keras.optimizers object, got {identifier!r}")
+
+
+# Keras 3 names this module lacks raise an error that says so (_unsupported.py).
+from citadel.keras._unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keras.optimizers")
