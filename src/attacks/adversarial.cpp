@@ -104,14 +104,25 @@ void random_start(const AttackOptions& o, Rng& rng, TensorView x) {
   }
 }
 
-// One attack run on one batch.
-Tensor attack_batch(Model& model, ConstTensorView x, ConstTensorView labels, const AttackOptions& o,
-                    const Bounds& b, float direction, Rng& rng) {
+// The batch's inputs with the attacked one replaced by `attacked` (the others as given).
+std::vector<ConstTensorView> with_attacked(const std::vector<ConstTensorView>& inputs, int input,
+                                           ConstTensorView attacked) {
+  std::vector<ConstTensorView> all = inputs;
+  all[size_t(input)] = attacked;
+  return all;
+}
+
+// One attack run on one batch: the rows of input `o.input` are moved, the others held.
+Tensor attack_batch(Model& model, const std::vector<ConstTensorView>& inputs,
+                    const std::vector<ConstTensorView>& labels, const AttackOptions& o, const Bounds& b,
+                    float direction, Rng& rng) {
+  const ConstTensorView x = inputs[size_t(o.input)];
   Tensor adversarial(x.shape());
   std::copy_n(x.data(), x.numel(), adversarial.data());
   if (o.epsilon == 0) return adversarial;
+  auto gradient = [&] { return model.input_gradient(with_attacked(inputs, o.input, adversarial), labels, o.input); };
   if (o.method == "fgsm") {
-    ascend(o, o.epsilon, direction, model.input_gradient(adversarial, labels), adversarial);
+    ascend(o, o.epsilon, direction, gradient(), adversarial);
     project(o, b, x, adversarial);
     return adversarial;
   }
@@ -121,39 +132,61 @@ Tensor attack_batch(Model& model, ConstTensorView x, ConstTensorView labels, con
   }
   const float step = o.step_size > 0 ? o.step_size : 2.5f * o.epsilon / float(o.steps);
   for (int s = 0; s < o.steps; ++s) {
-    ascend(o, step, direction, model.input_gradient(adversarial, labels), adversarial);
+    ascend(o, step, direction, gradient(), adversarial);
     project(o, b, x, adversarial);
   }
   return adversarial;
 }
 
+std::vector<ConstTensorView> rows_of(const std::vector<ConstTensorView>& tensors, int64_t begin, int64_t end) {
+  std::vector<ConstTensorView> result;
+  for (const ConstTensorView& tensor : tensors) result.push_back(tensor.rows(begin, end));
+  return result;
+}
+
 }  // namespace
 
 Tensor adversarial_examples(Model& model, ConstTensorView x, ConstTensorView y, const AttackOptions& o) {
+  CITADEL_CHECK(o.input == 0, ValueError, "attack: input ", o.input, " of a model given one input");
+  return adversarial_examples(model, std::vector<ConstTensorView>{x}, std::vector<ConstTensorView>{y}, o);
+}
+
+Tensor adversarial_examples(Model& model, const std::vector<ConstTensorView>& inputs,
+                            const std::vector<ConstTensorView>& targets, const AttackOptions& o) {
+  CITADEL_CHECK(o.input >= 0 && size_t(o.input) < inputs.size(), ValueError, "attack: input ", o.input,
+                " out of range; ", inputs.size(), " input", inputs.size() == 1 ? " was" : "s were", " given");
+  const ConstTensorView x = inputs[size_t(o.input)];
   check_options(o, x);
-  CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, "attack: x has ", x.shape(0),
-                " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0);
-  if (o.targets)
-    CITADEL_CHECK(o.targets->shape() == y.shape(), ShapeError, "attack: targets must have the shape of y ",
-                  y.shape(), ", got ", o.targets->shape());
+  for (const ConstTensorView& other : inputs)
+    CITADEL_CHECK(other.rank() >= 1 && other.shape(0) == x.shape(0), ShapeError, "attack: the inputs have ",
+                  x.shape(0), " and ", other.rank() >= 1 ? other.shape(0) : 0, " rows");
+  for (const ConstTensorView& y : targets)
+    CITADEL_CHECK(y.rank() >= 1 && y.shape(0) == x.shape(0), ShapeError, "attack: x has ", x.shape(0),
+                  " rows but y has ", y.rank() >= 1 ? y.shape(0) : 0);
+  if (o.targets) {
+    CITADEL_CHECK(targets.size() == 1, ValueError, "attack: a targeted attack takes a model of one output; this one has ",
+                  targets.size());
+    CITADEL_CHECK(o.targets->shape() == targets[0].shape(), ShapeError, "attack: targets must have the shape of y ",
+                  targets[0].shape(), ", got ", o.targets->shape());
+  }
   const int64_t rows = x.shape(0), features = x.numel() / std::max<int64_t>(rows, 1);
   const Bounds b = bounds_of(o, features);
   const bool targeted = o.targets.has_value();
-  const ConstTensorView labels = targeted ? ConstTensorView(*o.targets) : y;
+  const std::vector<ConstTensorView> labels = targeted ? std::vector<ConstTensorView>{*o.targets} : targets;
   const float direction = targeted ? -1.0f : 1.0f;  // towards the target: descend its loss
   Rng rng(o.seed);
   Tensor result(x.shape());
   for (int64_t begin = 0; begin < rows; begin += o.batch_size) {
     const int64_t end = std::min(begin + o.batch_size, rows);
-    const ConstTensorView batch = x.rows(begin, end), batch_labels = labels.rows(begin, end);
+    const std::vector<ConstTensorView> batch = rows_of(inputs, begin, end), batch_labels = rows_of(labels, begin, end);
     Tensor best = attack_batch(model, batch, batch_labels, o, b, direction, rng);
     const int runs = o.method == "pgd" && o.epsilon > 0 ? o.restarts : 1;
     if (runs > 1) {
-      Tensor best_loss = model.per_example_loss(best, batch_labels);
+      Tensor best_loss = model.per_example_loss(with_attacked(batch, o.input, best), batch_labels);
       for (int run = 1; run < runs; ++run) {
         Tensor candidate = attack_batch(model, batch, batch_labels, o, b, direction, rng);
-        const Tensor loss = model.per_example_loss(candidate, batch_labels);
-        const int64_t width = batch.numel() / (end - begin);
+        const Tensor loss = model.per_example_loss(with_attacked(batch, o.input, candidate), batch_labels);
+        const int64_t width = features;
         for (int64_t r = 0; r < end - begin; ++r) {
           if (direction * (loss[r] - best_loss[r]) <= 0) continue;  // keep the stronger
           best_loss[r] = loss[r];
@@ -225,18 +258,19 @@ BatchTransform adversarial_training(const AttackOptions& attack, double clean_fr
   auto seed = std::make_shared<uint64_t>(attack.seed);
   return [attack, clean_fraction, seed](Model& model, std::span<const TensorView> inputs,
                                         std::span<const ConstTensorView> targets) {
-    CITADEL_CHECK(inputs.size() == 1 && targets.size() == 1, ValueError,
-                  "adversarial_training: the model has ", inputs.size(), " inputs and ", targets.size(),
-                  " outputs; adversarial training takes one of each");
-    const TensorView batch_x = inputs[0];
-    const ConstTensorView batch_y = targets[0];
+    CITADEL_CHECK(attack.input >= 0 && size_t(attack.input) < inputs.size(), ValueError,
+                  "adversarial_training: input ", attack.input, " out of range; the model has ", inputs.size(),
+                  " inputs");
+    const TensorView batch_x = inputs[size_t(attack.input)];
     const int64_t rows = batch_x.shape(0);
     const auto clean = static_cast<int64_t>(std::llround(clean_fraction * double(rows)));
     if (clean >= rows) return;
     AttackOptions options = attack;
     options.seed = (*seed)++;  // a fresh random start per batch
-    const ConstTensorView attacked_x = ConstTensorView(batch_x).rows(clean, rows);
-    const Tensor adversarial = adversarial_examples(model, attacked_x, batch_y.rows(clean, rows), options);
+    std::vector<ConstTensorView> attacked_rows, labels;
+    for (const TensorView& input : inputs) attacked_rows.push_back(ConstTensorView(input).rows(clean, rows));
+    for (const ConstTensorView& target : targets) labels.push_back(target.rows(clean, rows));
+    const Tensor adversarial = adversarial_examples(model, attacked_rows, labels, options);
     std::copy_n(adversarial.data(), adversarial.numel(), batch_x.data() + clean * (batch_x.numel() / rows));
   };
 }

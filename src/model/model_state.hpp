@@ -73,6 +73,8 @@ struct Model::State {
   std::vector<ConstTensorView> batch_x_views, batch_y_views;  // of them (refresh_batch_views)
   std::vector<int64_t> local_batch;       // data-parallel: this rank's rows of the global batch
   std::vector<double> example_norms;      // scratch of private_gradient
+  std::vector<double> step_losses;        // per output: the last training step's loss (over the group)
+  std::vector<double> group_sums;         // scratch of parallel_step
   std::vector<Tensor> example_gradients;  // per shared layer: (N, its parameters), DP-SGD
   // Which tensors need gradients, without and with the model's input gradients.
   std::vector<bool> needs_gradient[2];

@@ -11,15 +11,17 @@ namespace citadel {
 double Model::State::parallel_step(const Collective& group, int64_t global_batch, const PrivateTraining* privacy,
                                    SecureRng* noise, double expected_batch) {
   const int64_t local = batch_x[0].shape(0);
-  double loss_sum = 0;  // this rank's rows' share of the global mean, times the global batch
+  // This rank's rows' share of the global mean, times the global batch: the total, then each
+  // output's (summed over the group in one all-reduce).
+  group_sums.assign(1 + outputs.size(), 0.0);
   if (privacy) {
-    if (local > 0) loss_sum = private_gradient(batch_x_views, batch_y_views, *privacy) * double(local);
+    if (local > 0) group_sums[0] = private_gradient(batch_x_views, batch_y_views, *privacy) * double(local);
     else params.zero_grad();
   } else {
     params.zero_grad();
     if (local > 0) {
       forward(batch_x_views, Mode::kTrain);
-      loss_sum = loss_value(batch_y_views, true) * double(local);
+      group_sums[0] = loss_value(batch_y_views, true, &step_losses) * double(local);
       // Its rows hold ∇ℓ_i / local: rescaled to ∇ℓ_i / global_batch, as one process has them.
       const float scale = static_cast<float>(double(local) / double(global_batch));
       for (Tensor& gradient : loss_gradients)
@@ -27,8 +29,13 @@ double Model::State::parallel_step(const Collective& group, int64_t global_batch
       backward(-1, false);  // the weight penalties' gradient is added once, after the sum
     }
   }
-  group.all_reduce_sum(std::span<double>(&loss_sum, 1));
-  const double loss = global_batch > 0 ? loss_sum / double(global_batch) : 0.0;
+  if (local > 0)
+    for (size_t k = 0; k < outputs.size() && k < step_losses.size(); ++k) group_sums[1 + k] = step_losses[k] * double(local);
+  group.all_reduce_sum(group_sums);
+  const double loss = global_batch > 0 ? group_sums[0] / double(global_batch) : 0.0;
+  step_losses.resize(outputs.size());
+  for (size_t k = 0; k < outputs.size(); ++k)
+    step_losses[k] = global_batch > 0 ? group_sums[1 + k] / double(global_batch) : 0.0;
   // Every rank sees the same loss, so none steps; private training steps whatever the loss
   // (each example's share is bounded in private_gradient).
   if (!std::isfinite(loss) && !privacy) return loss;

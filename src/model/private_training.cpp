@@ -36,7 +36,7 @@ double Model::State::private_gradient(std::span<const ConstTensorView> x, std::s
   params.zero_grad();
   if (batch == 0) return 0;
   forward(x, Mode::kTrain);
-  const double loss = loss_value(y, true);  // may be infinite: each example's gradient is bounded below
+  const double loss = loss_value(y, true, &step_losses);  // may be infinite: each example's gradient is bounded below
   // Both backward passes in float32: bf16-rounded inputs to the clipped sum would let an
   // example's contribution exceed l2_norm_clip, which the guarantee rests on.
   struct Float32Gradients {

@@ -276,7 +276,7 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
   if (privacy && privacy->reproducible)
     progress.message("Warning: private training with reproducible noise (keyed from the seed): anyone who knows "
                      "the seed can remove the noise, so the privacy guarantee does not hold.");
-  std::vector<double> output_losses, output_loss_sums(s.outputs.size(), 0.0);
+  std::vector<double> output_loss_sums(s.outputs.size(), 0.0);
   std::vector<TensorView> transform_x(s.batch_x.size());
   for (Callback* callback : callbacks) callback->on_train_begin(*this);
   for (int epoch = first_epoch; epoch < options.epochs && !s.stop_requested; ++epoch) {
@@ -330,7 +330,7 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
                               poisson ? double(batch_size) : double(end - begin));
       } else {
         s.forward(s.batch_x_views, Mode::kTrain);
-        loss = s.loss_value(s.batch_y_views, true, several_outputs ? &output_losses : nullptr);
+        loss = s.loss_value(s.batch_y_views, true, &s.step_losses);
       }
       // Private training steps whatever the loss (each example's share of the update is
       // clipped, or dropped where it is not finite): stopping on it would end training on
@@ -350,8 +350,8 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
       }
       if (end == begin) continue;  // an empty Poisson batch: a noise-only step
       loss_sum += loss * double(end - begin);
-      if (several_outputs && !privacy && !parallel)
-        for (size_t k = 0; k < s.outputs.size(); ++k) output_loss_sums[k] += output_losses[k] * double(end - begin);
+      if (several_outputs)
+        for (size_t k = 0; k < s.outputs.size(); ++k) output_loss_sums[k] += s.step_losses[k] * double(end - begin);
       seen += end - begin;
       if (batch_rows > 0)
         for (size_t k = 0; k < s.outputs.size(); ++k)
@@ -378,7 +378,7 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
     if (record_training) {
       const double nan = std::numeric_limits<double>::quiet_NaN();
       logs["loss"] = seen > 0 ? loss_sum / double(seen) : nan;
-      if (several_outputs && !privacy && !parallel)
+      if (several_outputs)
         for (size_t k = 0; k < s.outputs.size(); ++k)
           logs[figure(k, "loss")] = seen > 0 ? output_loss_sums[k] / double(seen) : nan;
       for (size_t k = 0; k < s.outputs.size(); ++k)

@@ -57,6 +57,18 @@ std::vector<MembershipAttackResult> audit_membership(Model& model, ConstTensorVi
                                                      ConstTensorView holdout_y,
                                                      const std::function<Model()>& make_reference,
                                                      const MembershipAuditOptions& options) {
+  return audit_membership(model, std::vector<ConstTensorView>{train_x}, std::vector<ConstTensorView>{train_y},
+                          std::vector<ConstTensorView>{holdout_x}, std::vector<ConstTensorView>{holdout_y},
+                          make_reference, options);
+}
+
+std::vector<MembershipAttackResult> audit_membership(Model& model, const std::vector<ConstTensorView>& train_x,
+                                                     const std::vector<ConstTensorView>& train_y,
+                                                     const std::vector<ConstTensorView>& holdout_x,
+                                                     const std::vector<ConstTensorView>& holdout_y,
+                                                     const std::function<Model()>& make_reference,
+                                                     const MembershipAuditOptions& options) {
+  CITADEL_CHECK(!holdout_x.empty() && !train_x.empty(), ValueError, "membership audit: no inputs given");
   const Tensor member_loss = model.per_example_loss(train_x, train_y);
   const Tensor non_member_loss = model.per_example_loss(holdout_x, holdout_y);
   std::vector<MembershipAttackResult> results{
@@ -64,7 +76,7 @@ std::vector<MembershipAttackResult> audit_membership(Model& model, ConstTensorVi
   if (!make_reference) return results;
 
   // Calibrated: a reference model trained on half of the holdout rows.
-  const int64_t holdout = holdout_x.shape(0);
+  const int64_t holdout = holdout_x[0].shape(0);
   CITADEL_CHECK(holdout >= 4, ValueError, "membership audit: the calibrated attack needs at least 4 holdout rows");
   std::vector<int64_t> rows(static_cast<size_t>(holdout));
   std::iota(rows.begin(), rows.end(), 0);
@@ -72,8 +84,12 @@ std::vector<MembershipAttackResult> audit_membership(Model& model, ConstTensorVi
   for (int64_t i = holdout - 1; i > 0; --i) std::swap(rows[i], rows[rng.below(static_cast<uint64_t>(i + 1))]);
   const std::vector<int64_t> reference_rows(rows.begin(), rows.begin() + holdout / 2);
   const std::vector<int64_t> test_rows(rows.begin() + holdout / 2, rows.end());
+  std::vector<Tensor> reference_x, reference_y;
+  for (const ConstTensorView& x : holdout_x) reference_x.push_back(take_rows(x, reference_rows));
+  for (const ConstTensorView& y : holdout_y) reference_y.push_back(take_rows(y, reference_rows));
   Model reference = make_reference();
-  reference.fit(take_rows(holdout_x, reference_rows), take_rows(holdout_y, reference_rows),
+  reference.fit(std::vector<ConstTensorView>(reference_x.begin(), reference_x.end()),
+                std::vector<ConstTensorView>(reference_y.begin(), reference_y.end()),
                 {.epochs = options.reference_epochs, .batch_size = options.batch_size, .verbose = 0,
                  .seed = options.seed});
   const Tensor reference_member = reference.per_example_loss(train_x, train_y);

@@ -26,6 +26,7 @@
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/model/sequential.hpp"
@@ -63,7 +64,7 @@ Sequential dense_model(const OptimizerSpec& optimizer, int64_t features) {
   return model;
 }
 
-double max_weight_difference(const Sequential& a, const Sequential& b) {
+double max_weight_difference(const Model& a, const Model& b) {
   const std::vector<Tensor> wa = a.get_weights(), wb = b.get_weights();
   EXPECT_EQ(wa.size(), wb.size());
   double worst = 0;
@@ -129,6 +130,41 @@ TEST(DataParallel, DenseAdamShuffledWithValidationTrainsTheSameModel) {
   expect_same_history(expected, history, 1e-5);
   EXPECT_TRUE(history.history.count("val_auc"));
   std::printf("rank %d: dense Adam, max |Δw| %.3g\n", world().rank(), max_weight_difference(reference, model));
+}
+
+// A graph of two inputs and two outputs with a shared layer: the group trains the model one
+// process trains, every figure (per output, validation included) alike.
+TEST(DataParallel, AGraphOfTwoInputsAndOutputsTrainsTheSameModel) {
+  Tensor a, label;
+  binary_data(203, 6, a, label);
+  random::set_seed(7);
+  const Tensor b = random::normal({203, 6});
+  Tensor amount(Shape{203, 1});
+  for (int64_t i = 0; i < 203; ++i) amount[i] = a[i * 6] - b[i * 6 + 1];
+  auto make = [] {
+    random::set_seed(23);
+    const SymbolicTensor left = Input({6}, {.name = "left"}), right = Input({6}, {.name = "right"});
+    const Dense shared(8, {.activation = "tanh"});
+    const SymbolicTensor joined = Concatenate()({shared(left), shared(right)});
+    Model model({left, right}, {Dense(1, {.activation = "sigmoid"}).named("label")(joined),
+                                Dense(1).named("amount")(Add()({shared(left), shared(right)}))});
+    model.compile({.loss = LossSpec(), .optimizer = "adam",
+                   .losses = {{"label", LossSpec("binary_crossentropy")}, {"amount", LossSpec("mse")}},
+                   .output_metrics = {{"label", {"accuracy"}}}});
+    return model;
+  };
+  const FitOptions base{.epochs = 3, .batch_size = 20, .validation_split = 0.2, .verbose = 0, .seed = 13};
+  Model reference = make();
+  const History expected = reference.fit({a, b}, {label, amount}, base);
+  Model model = make();
+  FitOptions options = base;
+  options.communicator = &world();
+  const Tensor sa = shard_rows(a, world()), sb = shard_rows(b, world()), sl = shard_rows(label, world()),
+               sm = shard_rows(amount, world());
+  const History history = model.fit({sa, sb}, {sl, sm}, options);
+  EXPECT_LT(max_weight_difference(reference, model), kWeightTolerance);
+  expect_same_history(expected, history, 1e-5);
+  EXPECT_TRUE(history.history.count("val_label_accuracy"));
 }
 
 TEST(DataParallel, CnnSgdMomentumTrainsTheSameModel) {

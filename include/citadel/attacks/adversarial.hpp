@@ -34,10 +34,17 @@ struct AttackOptions {
   std::optional<Tensor> feature_min = std::nullopt, feature_max = std::nullopt;
   int64_t batch_size = 256;
   uint64_t seed = 0;  // random starts
+  // A model of several inputs: the one the attack moves (the others stay as given); the
+  // valid range and ε are in its units.
+  int input = 0;
 };
 
 // Adversarial versions of x (same shape) against `model` for labels y.
 Tensor adversarial_examples(Model& model, ConstTensorView x, ConstTensorView y, const AttackOptions& options);
+// A model of several inputs and outputs: adversarial versions of input `options.input`
+// (its shape), the other inputs held as given, against the loss of every output's targets.
+Tensor adversarial_examples(Model& model, const std::vector<ConstTensorView>& inputs,
+                            const std::vector<ConstTensorView>& targets, const AttackOptions& options);
 
 // Rows of x that the model classifies as y says (a 0/1 per row).
 std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstTensorView y);
@@ -55,7 +62,8 @@ std::vector<RobustnessPoint> robustness_curve(Model& model, ConstTensorView x, C
 
 // A FitOptions::batch_transform for adversarial training (Madry et al. 2018): each batch
 // is replaced by attacked examples made against the current weights, except a
-// `clean_fraction` of its rows that stay clean.
+// `clean_fraction` of its rows that stay clean. On a model of several inputs, the attack's
+// `input` is the one attacked.
 BatchTransform adversarial_training(const AttackOptions& attack, double clean_fraction = 0.0);
 
 }  // namespace citadel

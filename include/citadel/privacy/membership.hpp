@@ -45,5 +45,12 @@ std::vector<MembershipAttackResult> audit_membership(Model& model, ConstTensorVi
                                                      ConstTensorView holdout_y,
                                                      const std::function<Model()>& make_reference,
                                                      const MembershipAuditOptions& options = {});
+// A model of several inputs and outputs: one tensor per input (x) and per output (y).
+std::vector<MembershipAttackResult> audit_membership(Model& model, const std::vector<ConstTensorView>& train_x,
+                                                     const std::vector<ConstTensorView>& train_y,
+                                                     const std::vector<ConstTensorView>& holdout_x,
+                                                     const std::vector<ConstTensorView>& holdout_y,
+                                                     const std::function<Model()>& make_reference,
+                                                     const MembershipAuditOptions& options = {});
 
 }  // namespace citadel
