@@ -5,7 +5,7 @@
 //
 //   citadel_bench WORKLOAD [--threads N] [--reps R] [--precision float32|mixed_bfloat16]
 //                 [--width W] [--batch B] [--rows N] [--predict-all 0|1]   (the last four: sweep only)
-//   WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w4 w6 limit sweep
+//   WORKLOAD: w1 w1i w2 w2i w2f w3 w3-accuracy w4 w6 w7 limit sweep
 #include <citadel/citadel.hpp>
 
 #include <algorithm>
@@ -24,6 +24,8 @@ using namespace citadel;
 using citadel::bench::mlp_model;
 using citadel::bench::w2_model;
 using citadel::bench::w3_model;
+using citadel::bench::w2_functional_model;
+using citadel::bench::w7_model;
 
 namespace {
 
@@ -183,6 +185,46 @@ void run_w3(const Settings& settings) {
   report("W3", "train samples/s", 10000 / median(times), "samples/s", "higher");
 }
 
+// W2 as a Functional chain, timed alternately with Sequential W2 in this process (the
+// graph engine's overhead on the same products).
+void run_w2f(const Settings& settings) {
+  const ImageDataset data = fashion();
+  std::vector<double> graph_times, chain_times;
+  for (int rep = 0; rep < std::max(2, settings.reps); ++rep) {
+    random::set_seed(42 + rep);
+    Model graph = w2_functional_model(settings.precision);
+    random::set_seed(42 + rep);
+    Sequential chain = w2_model(settings.precision);
+    graph.train_on_batch(first_rows(data.x_train, 128), first_rows(data.y_train, 128));  // warm-up
+    chain.train_on_batch(first_rows(data.x_train, 128), first_rows(data.y_train, 128));
+    const FitOptions epoch{.epochs = 1, .batch_size = 128, .verbose = 0};
+    if (rep % 2 == 0) {
+      graph_times.push_back(seconds_of([&] { graph.fit(data.x_train, data.y_train, epoch); }));
+      chain_times.push_back(seconds_of([&] { chain.fit(data.x_train, data.y_train, epoch); }));
+    } else {
+      chain_times.push_back(seconds_of([&] { chain.fit(data.x_train, data.y_train, epoch); }));
+      graph_times.push_back(seconds_of([&] { graph.fit(data.x_train, data.y_train, epoch); }));
+    }
+  }
+  report("W2f", "functional train samples/s", 60000 / median(graph_times), "samples/s", "higher");
+  report("W2f", "sequential train samples/s", 60000 / median(chain_times), "samples/s", "higher");
+  report("W2f", "functional / sequential time", median(graph_times) / median(chain_times), "", "lower");
+}
+
+// W7: the small ResNet of examples/fashion_resnet.cpp, one epoch over 10,000 images.
+void run_w7(const Settings& settings) {
+  const ImageDataset data = fashion();
+  const Tensor x = first_rows(data.x_train, 10000), y = first_rows(data.y_train, 10000);
+  std::vector<double> times;
+  for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep) {
+    random::set_seed(42 + rep);
+    Model model = w7_model(settings.precision);
+    model.train_on_batch(first_rows(x, 64), first_rows(y, 64));  // warm-up
+    times.push_back(seconds_of([&] { model.fit(x, y, {.epochs = 1, .batch_size = 64, .verbose = 0}); }));
+  }
+  report("W7", "train samples/s", 10000 / median(times), "samples/s", "higher");
+}
+
 // Test accuracy of W3 after one full epoch (slow: kept apart from the timing).
 void run_w3_accuracy(const Settings& settings) {
   const ImageDataset data = fashion();
@@ -318,7 +360,7 @@ void run_limit(const Settings& settings) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w3|w3-accuracy|w4|w6|limit|sweep [--threads N] "
+    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w2f|w3|w3-accuracy|w4|w6|w7|limit|sweep [--threads N] "
                          "[--reps R] [--precision float32|mixed_bfloat16] [--width W] [--batch B] [--rows N] "
                          "[--predict-all 0|1]\n");
     return 2;
@@ -340,7 +382,7 @@ int main(int argc, char** argv) {
   const std::string workload = argv[1];
   const std::vector<std::pair<std::string, void (*)(const Settings&)>> workloads{
       {"w1", run_w1}, {"w1i", run_w1i}, {"w2", run_w2}, {"w2i", run_w2i},
-      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w4", run_w4}, {"w6", run_w6}, {"limit", run_limit},
+      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w2f", run_w2f}, {"w7", run_w7}, {"w4", run_w4}, {"w6", run_w6}, {"limit", run_limit},
       {"sweep", run_sweep}};
   for (const auto& [name, run] : workloads)
     if (name == workload) {

@@ -100,6 +100,45 @@ def w3_model():
                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
+class W7(nn.Module):
+    """examples/fashion_resnet.cpp's network: a stem, two residual blocks with batch norm (the
+    second widening with a 1x1 projection on its skip path), global average pooling."""
+
+    @staticmethod
+    def conv_bn(cin, cout, kernel):
+        return nn.Sequential(nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(cout))
+
+    def __init__(self):
+        super().__init__()
+        self.stem = self.conv_bn(1, 32, 3)
+        self.block1 = nn.ModuleList([self.conv_bn(32, 32, 3), self.conv_bn(32, 32, 3)])
+        self.block2 = nn.ModuleList([self.conv_bn(32, 64, 3), self.conv_bn(64, 64, 3)])
+        self.project = self.conv_bn(32, 64, 1)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(nn.functional.relu(self.stem(x)), 2)
+        y = self.block1[1](nn.functional.relu(self.block1[0](x)))
+        x = nn.functional.max_pool2d(nn.functional.relu(y + x), 2)
+        y = self.block2[1](nn.functional.relu(self.block2[0](x)))
+        x = nn.functional.relu(y + self.project(x))
+        return self.head(x.mean(dim=(2, 3)))
+
+
+def run_w7(reps):
+    x, y, xt, yt = fashion()
+    x, y = x[:10000], y[:10000]
+    times = []
+    for rep in range(max(1, reps // 2)):
+        torch.manual_seed(42 + rep)
+        model = W7()
+        optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        train_epoch(model, optimizer, loss_fn, x[:64], y[:64], 64)  # warm-up
+        times.append(timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, 64)))
+    report("W7", "train samples/s", 10000 / statistics.median(times), "samples/s", "higher")
+
+
 def run_w2(reps):
     x, y, xt, yt = fashion()
     times, accuracy = [], 0.0
@@ -202,7 +241,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     runs = {"w1": run_w1, "w1i": run_w1i, "w2": run_w2, "w2i": run_w2i, "w3": run_w3,
-            "w3-accuracy": run_w3_accuracy}
+            "w3-accuracy": run_w3_accuracy, "w7": run_w7}
     if args.workload == "sweep":
         return run_sweep(args.width, args.batch, args.rows, args.predict_all)
     if args.workload not in runs:
