@@ -63,10 +63,11 @@ class Functional(Model):
         self._base_init(name or "functional")
         self._input_dict = isinstance(inputs, dict)
         self._output_dict = isinstance(outputs, dict)
-        input_list = list(inputs.values()) if self._input_dict else _as_list(inputs)
-        output_list = list(outputs.values()) if self._output_dict else _as_list(outputs)
-        self._input_given = list(inputs) if self._input_dict else None
-        self._output_given = list(outputs) if self._output_dict else None
+        # Dicts in the order of their sorted keys, as Keras 3 flattens them.
+        self._input_given = sorted(inputs) if self._input_dict else None
+        self._output_given = sorted(outputs) if self._output_dict else None
+        input_list = [inputs[k] for k in self._input_given] if self._input_dict else _as_list(inputs)
+        output_list = [outputs[k] for k in self._output_given] if self._output_dict else _as_list(outputs)
         self._single_input = isinstance(inputs, KerasTensor)
         self._single_output = isinstance(outputs, KerasTensor)
         self._graph = _graph.Graph(input_list, output_list, self._output_given)
