@@ -1,7 +1,7 @@
 """Adversarial examples against citadel.keras models: FGSM and PGD under the L∞ or L2
 norm, untargeted or targeted, each example kept inside its ε-ball and [clip_min, clip_max]."""
 from citadel import _citadel
-from citadel.keras.models import _float32
+from citadel.keras._structures import float32 as _float32
 
 
 def _options(method, epsilon, norm, steps, step_size, random_start, restarts, clip_min, clip_max, targets,
@@ -13,8 +13,14 @@ def _options(method, epsilon, norm, steps, step_size, random_start, restarts, cl
 
 
 def _native(model, x, y):
-    x = _float32(x, "x")
-    return model._ensure_built(x), x, model._targets(y)
+    """The native model and the one input and one target array an attack reads."""
+    xs = model._inputs(x)
+    native = model._ensure_built(xs)
+    ys = model._targets(y)
+    if len(xs) != 1 or len(ys) != 1:
+        raise ValueError(f"the attacks in Python take a model of one input and one output; model '{model.name}' has "
+                         f"{len(xs)} inputs and {len(ys)} outputs (the C++ API attacks a chosen input)")
+    return native, xs[0], ys[0]
 
 
 def fgsm(model, x, y, epsilon, norm="linf", clip_min=0.0, clip_max=1.0, targets=None, batch_size=256):

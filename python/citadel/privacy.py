@@ -1,7 +1,6 @@
 """Differential privacy from Python: DP-SGD for fit(dp=...), its accountant, and
 membership-inference audits (docs/PRIVACY.md holds what the guarantee covers)."""
 from citadel import _citadel
-from citadel.keras.models import _float32
 
 
 class DPSGD:
@@ -48,8 +47,11 @@ def membership_audit(model, x_train, y_train, x_holdout, y_holdout, reference_ep
     one dict per attack (auc, balanced_accuracy, tpr_at_1_percent_fpr, ...); an AUC near
     0.5 means little leaks. calibrated=True also trains a reference model of the same
     architecture for reference_epochs epochs."""
-    x_train = _float32(x_train, "x_train")
-    native = model._ensure_built(x_train)
-    return _citadel.membership_audit(native, x_train, model._targets(y_train), _float32(x_holdout, "x_holdout"),
-                                     model._targets(y_holdout), int(reference_epochs), int(batch_size), int(seed),
-                                     bool(calibrated))
+    train_x, holdout_x = model._inputs(x_train, "x_train"), model._inputs(x_holdout, "x_holdout")
+    train_y, holdout_y = model._targets(y_train, "y_train"), model._targets(y_holdout, "y_holdout")
+    if len(train_x) != 1 or len(train_y) != 1:
+        raise ValueError(f"membership_audit: in Python it takes a model of one input and one output; model "
+                         f"'{model.name}' has {len(train_x)} inputs and {len(train_y)} outputs")
+    native = model._ensure_built(train_x)
+    return _citadel.membership_audit(native, train_x[0], train_y[0], holdout_x[0], holdout_y[0],
+                                     int(reference_epochs), int(batch_size), int(seed), bool(calibrated))

@@ -29,5 +29,6 @@ void register_callbacks(py::module_& module);
 void register_protection(py::module_& module);
 void register_attacks_and_privacy(py::module_& module);
 void register_interop(py::module_& module);
+void register_graph(py::module_& module);  // after register_model
 
 }  // namespace citadel::python

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 
@@ -30,7 +31,7 @@
 namespace citadel::python {
 namespace {
 
-using Lock = ModelLock;
+
 
 float number(const py::dict& config, const char* key, float fallback) {
   return config.contains(key) && !config[key].is_none() ? py::cast<float>(config[key]) : fallback;
@@ -103,6 +104,42 @@ py::tuple history_tuple(const History& history) {
   py::dict values;
   for (const auto& [key, list] : history.history) values[py::str(key)] = py::cast(list);
   return py::make_tuple(py::cast(history.epoch), values, history.stop_reason);
+}
+
+// One view per array; `argument` names them in errors (x[0], x[1], ...).
+std::vector<ConstTensorView> views_of(const std::vector<FloatArray>& arrays, const std::string& argument) {
+  std::vector<ConstTensorView> views;
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    const std::string name = arrays.size() == 1 ? argument : argument + "[" + std::to_string(i) + "]";
+    views.push_back(view_of(arrays[i], name.c_str()));
+  }
+  return views;
+}
+
+py::list numpy_list(std::vector<Tensor> tensors) {
+  py::list arrays;
+  for (Tensor& tensor : tensors) arrays.append(to_numpy(std::move(tensor)));
+  return arrays;
+}
+
+// DP-SGD as fit_private runs it, for any number of inputs and outputs: a validation split
+// of several arrays is not offered (fit_private splits one x by a hash of its rows).
+History fit_private_graph(citadel::Model& model, const std::vector<ConstTensorView>& x,
+                          const std::vector<ConstTensorView>& y, FitOptions options, const DPSGDOptions& dp) {
+  if (x.size() == 1 && y.size() == 1) return fit_private(model, x[0], y[0], options, dp);
+  CITADEL_CHECK(options.validation_data || options.validation_split == 0, ValueError,
+                "fit: validation_split with dp= on a model of several inputs or outputs is not supported; give "
+                "validation_data");
+  CITADEL_CHECK(!x.empty() && x[0].rank() >= 1 && x[0].shape(0) > 0, ValueError, "fit: no data");
+  const PrivateTrainingPlan plan = plan_private_training(x[0].shape(0), options.batch_size, options.epochs, dp);
+  options.private_training = PrivateTraining{.l2_norm_clip = dp.l2_norm_clip,
+                                             .noise_multiplier = static_cast<float>(plan.noise_multiplier),
+                                             .poisson_sampling = dp.poisson_sampling,
+                                             .reproducible = dp.reproducible,
+                                             .record_training_metrics = dp.record_training_metrics};
+  options.callbacks.insert(options.callbacks.begin(),
+                           PrivacyAccountant(plan.sampling_rate, plan.noise_multiplier, plan.steps_per_epoch, dp.delta));
+  return model.fit(x, y, options);
 }
 
 ModelAccess access_for(const std::string& public_key, const std::string& key_file, const std::string& passphrase) {
@@ -189,12 +226,23 @@ void register_model(py::module_& module) {
       .def("to_config", [](Model& self) { Lock lock(self.lock); return model_to_config(self.sequential()); })
       .def("compile",
            [](Model& self, const py::object& loss, const py::object& optimizer, const std::vector<std::string>& metrics,
-              const std::string& precision) {
+              const std::string& precision, const py::dict& losses, const std::map<std::string, double>& loss_weights,
+              const std::map<std::string, std::vector<std::string>>& output_metrics) {
+             CompileOptions options{.loss = loss.is_none() ? LossSpec() : loss_spec(loss),
+                                    .optimizer = optimizer_spec(optimizer),
+                                    .metrics = metrics,
+                                    .loss_weights = loss_weights,
+                                    .output_metrics = output_metrics,
+                                    .precision = precision};
+             // A model of several outputs: Keras's dict forms, keyed by the output layers' names.
+             for (const auto& [output, spec] : losses)
+               options.losses.emplace(py::cast<std::string>(output), loss_spec(py::reinterpret_borrow<py::object>(spec)));
              Lock lock(self.lock);
-             self.sequential().compile(
-                 {.loss = loss_spec(loss), .optimizer = optimizer_spec(optimizer), .metrics = metrics, .precision = precision});
+             self.sequential().compile(options);
            },
-           py::arg("loss"), py::arg("optimizer"), py::arg("metrics"), py::arg("precision") = "float32")
+           py::arg("loss"), py::arg("optimizer"), py::arg("metrics"), py::arg("precision") = "float32",
+           py::arg("losses") = py::dict(), py::arg("loss_weights") = std::map<std::string, double>{},
+           py::arg("output_metrics") = std::map<std::string, std::vector<std::string>>{})
       .def("set_precision",
            [](Model& self, const std::string& name) {
              Lock lock(self.lock);
@@ -223,9 +271,9 @@ void register_model(py::module_& module) {
       .def_property_readonly("built", [](Model& self) { return self.sequential().built(); })
       .def(
           "fit",
-          [](Model& self, const FloatArray& x, const FloatArray& y, int epochs, int64_t batch_size, int verbose,
-             double validation_split, const std::optional<FloatArray>& validation_x,
-             const std::optional<FloatArray>& validation_y, bool shuffle, const py::list& callbacks,
+          [](Model& self, const std::vector<FloatArray>& x, const std::vector<FloatArray>& y, int epochs,
+             int64_t batch_size, int verbose, double validation_split, const std::optional<std::vector<FloatArray>>& validation_x,
+             const std::optional<std::vector<FloatArray>>& validation_y, bool shuffle, const py::list& callbacks,
              const py::object& owner, std::optional<uint64_t> seed, const py::object& dp) {
             FitOptions options;
             options.epochs = epochs;
@@ -233,20 +281,20 @@ void register_model(py::module_& module) {
             options.verbose = verbose;
             options.validation_split = validation_split;
             if (validation_x && validation_y)
-              options.validation_data = ValidationData{view_of(*validation_x, "validation_data x"),
-                                                       view_of(*validation_y, "validation_data y")};
+              options.validation_data = ValidationData{views_of(*validation_x, "validation_data x"),
+                                                       views_of(*validation_y, "validation_data y")};
             options.shuffle = shuffle;
             options.seed = seed;
             const std::optional<DPSGDOptions> privacy = private_training(dp);
             FitCallbacks held = fit_callbacks(callbacks, owner);
             options.callbacks = held.refs;
-            const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+            const std::vector<ConstTensorView> xs = views_of(x, "x"), ys = views_of(y, "y");
             History history;
             {
               py::gil_scoped_release released;
               Lock lock(self.lock);
               try {
-                history = privacy ? fit_private(self.sequential(), xs, ys, options, *privacy)
+                history = privacy ? fit_private_graph(self.sequential(), xs, ys, options, *privacy)
                                   : self.sequential().fit(xs, ys, options);
               } catch (...) {
                 std::cout.flush();
@@ -260,26 +308,37 @@ void register_model(py::module_& module) {
           py::arg("validation_split"), py::arg("validation_x"), py::arg("validation_y"), py::arg("shuffle"),
           py::arg("callbacks"), py::arg("owner"), py::arg("seed"), py::arg("dp"))
       .def("evaluate",
-           [](Model& self, const FloatArray& x, const FloatArray& y, int64_t batch_size) {
-             const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+           [](Model& self, const std::vector<FloatArray>& x, const std::vector<FloatArray>& y, int64_t batch_size) {
+             const std::vector<ConstTensorView> xs = views_of(x, "x"), ys = views_of(y, "y");
              py::gil_scoped_release released;
              Lock lock(self.lock);
              return self.sequential().evaluate(xs, ys, {batch_size});
            })
       .def("predict",
-           [](Model& self, const FloatArray& x, int64_t batch_size) {
-             const ConstTensorView xs = view_of(x, "x");
-             Tensor result;
+           [](Model& self, const std::vector<FloatArray>& x, int64_t batch_size) {
+             const std::vector<ConstTensorView> xs = views_of(x, "x");
+             std::vector<Tensor> results;
              {
                py::gil_scoped_release released;
                Lock lock(self.lock);
-               result = self.sequential().predict(xs, {batch_size});
+               results = self.sequential().predict(xs, {batch_size});
              }
-             return to_numpy(std::move(result));
+             return numpy_list(std::move(results));
+           })
+      .def("predict_layer_outputs",
+           [](Model& self, const std::vector<FloatArray>& x, const std::vector<std::string>& names, int64_t batch_size) {
+             const std::vector<ConstTensorView> xs = views_of(x, "x");
+             std::vector<Tensor> results;
+             {
+               py::gil_scoped_release released;
+               Lock lock(self.lock);
+               results = self.sequential().predict_layer_outputs(xs, names, {batch_size});
+             }
+             return numpy_list(std::move(results));
            })
       .def("train_on_batch",
-           [](Model& self, const FloatArray& x, const FloatArray& y) {
-             const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+           [](Model& self, const std::vector<FloatArray>& x, const std::vector<FloatArray>& y) {
+             const std::vector<ConstTensorView> xs = views_of(x, "x"), ys = views_of(y, "y");
              py::gil_scoped_release released;
              Lock lock(self.lock);
              return self.sequential().train_on_batch(xs, ys);
@@ -335,7 +394,7 @@ void register_model(py::module_& module) {
       .def(
           "save",
           [](Model& self, const std::string& path, const std::string& secret_key, const std::string& key_file,
-             const std::string& passphrase) {
+             const std::string& passphrase, const std::map<std::string, std::string>& records) {
             py::gil_scoped_release released;
             Lock lock(self.lock);
             Metadata extra;
@@ -344,12 +403,15 @@ void register_model(py::module_& module) {
               const auto found = self.saved.metadata.find(record);
               if (found != self.saved.metadata.end()) extra[record] = found->second;
             }
+            // What the Python package adds (the Keras compile settings of several outputs).
+            for (const auto& [key, value] : records) extra[key] = value;
             ModelProtection protection;
             protection.secret_key = secret_key;
             protection.key = encryption_key(key_file, passphrase);
             write_protected_file(path, model_file_bytes(self.sequential(), extra), protection, kPurposeModel);
           },
-          py::arg("path"), py::arg("secret_key") = "", py::arg("key_file") = "", py::arg("passphrase") = "")
+          py::arg("path"), py::arg("secret_key") = "", py::arg("key_file") = "", py::arg("passphrase") = "",
+          py::arg("records") = std::map<std::string, std::string>{})
       .def("save_weights", [](Model& self, const std::string& path) { Lock lock(self.lock); save_weights(self.sequential(), path); })
       .def("load_weights", [](Model& self, const std::string& path) { Lock lock(self.lock); load_weights(self.sequential(), path); })
       .def_property_readonly("has_schema", [](const Model& self) { return self.has_schema; })

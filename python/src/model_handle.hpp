@@ -19,5 +19,6 @@ struct Model {
 };
 
 using ModelLock = std::lock_guard<std::recursive_mutex>;
+using Lock = ModelLock;
 
 }  // namespace citadel::python

@@ -10,6 +10,7 @@ PYBIND11_MODULE(_citadel, module) {
              "The processor's bf16 instructions as oneDNN sees them: 'AMX-BF16', 'AVX512-BF16' or 'none'");
   citadel::python::register_errors(module);
   citadel::python::register_model(module);
+  citadel::python::register_graph(module);
   citadel::python::register_callbacks(module);
   citadel::python::register_protection(module);
   citadel::python::register_attacks_and_privacy(module);

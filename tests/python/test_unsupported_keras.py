@@ -1,7 +1,8 @@
 """Keras 3 API that citadel.keras does not have yet: every public name of Keras 3's
 keras.models, layers, losses, optimizers, metrics and callbacks that citadel lacks raises an
 error saying so and pointing at docs/PYTHON.md (the names come from a real Keras 3:
-scripts/keras_names.py), and calling a layer on a tensor says the Functional API is missing."""
+scripts/keras_names.py); calling a layer on arrays (an eager call) and subclassing keras.Model
+say what to use instead."""
 import importlib
 
 import numpy as np
@@ -40,16 +41,15 @@ def test_every_missing_keras_name_raises_a_clear_error(namespace):
 
 
 def test_the_names_users_met_first():
-    with pytest.raises(ImportError, match=r"citadel does not support keras\.models\.Model yet: the Functional API"):
-        from citadel.keras.models import Model  # noqa: F401
+    from citadel.keras.models import Model  # noqa: F401  (the Functional API is here now)
+    from citadel.keras import Input, Model as TopLevelModel  # noqa: F401
     with pytest.raises(ImportError, match=r"citadel does not support keras\.layers\.Embedding yet"):
         from citadel.keras.layers import Embedding  # noqa: F401
     from citadel.keras import layers
     with pytest.raises(NotImplementedError, match=r"keras\.layers\.LSTM"):
         layers.LSTM(8)
-    import citadel.keras as keras
-    with pytest.raises(NotImplementedError, match=r"keras\.Model"):
-        keras.Model
+    with pytest.raises(NotImplementedError, match=r"keras\.layers\.Embedding"):
+        layers.Embedding(10, 2)
 
 
 def test_an_except_import_error_fallback_still_works():
@@ -70,11 +70,36 @@ def test_names_citadel_has_and_names_keras_lacks_are_unchanged():
     assert not hasattr(layers, "NoSuchLayer")
 
 
-def test_calling_a_layer_on_a_tensor_says_the_functional_api_is_not_supported():
-    from citadel.keras import Input
+def test_calling_a_layer_on_arrays_says_to_call_it_on_symbolic_tensors():
     from citadel.keras.layers import Dense
-    inputs = Input(shape=(8,))
-    with pytest.raises(NotImplementedError, match=r"calling a layer on a tensor \(Dense\(\.\.\.\)\(x\): the Functional API\)"):
-        Dense(1)(inputs)
-    with pytest.raises(UnsupportedKerasFeature, match="Sequential"):
+    with pytest.raises(UnsupportedKerasFeature, match=r"calling a layer on arrays .*keras\.Input"):
         Dense(1)(np.zeros((2, 8)))
+
+
+def test_a_subclassed_model_is_refused_with_what_to_use_instead():
+    import citadel.keras as keras
+
+    class TwoLayers(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+    with pytest.raises(NotImplementedError, match=r"subclassed models \(TwoLayers .*functional API.*Sequential"):
+        TwoLayers()
+
+    class NoCall(keras.Model):
+        pass
+    with pytest.raises(NotImplementedError, match="subclassed models"):
+        NoCall()
+
+
+def test_a_custom_layer_is_refused_when_called():
+    import citadel.keras as keras
+
+    class Twice(keras.layers.Layer):
+        def call(self, inputs):
+            return 2 * inputs
+    with pytest.raises(NotImplementedError, match=r"Twice defines call\(\): a custom layer is Python code"):
+        Twice()(keras.Input((3,)))

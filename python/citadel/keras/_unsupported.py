@@ -9,9 +9,7 @@ _DOCS = 'docs/PYTHON.md ("The API") lists what citadel.keras has'
 
 # Names whose absence has a reason worth more than "not yet".
 _WHY = {
-    "Model": "the Functional API and subclassed models are not supported yet; build a Sequential model "
-             "(citadel.keras.models.Sequential)",
-    "Functional": "the Functional API is not supported yet; build a Sequential model",
+    "Functional": "keras.Model(inputs, outputs) makes Functional models",
 }
 
 
@@ -40,9 +38,19 @@ def module_getattr(namespace):
     return __getattr__
 
 
-def functional_call(layer_class):
-    """What calling a layer on a tensor raises until the Functional API lands."""
+def eager_call(layer_class):
+    """What calling a layer on arrays (Keras's eager call) raises: citadel computes models,
+    not single layers."""
     return UnsupportedKerasFeature(
-        f"citadel does not support calling a layer on a tensor ({layer_class}(...)(x): the Functional API) yet; "
-        f"add the layers to a Sequential model instead: model = Sequential([...]) or model.add({layer_class}(...)) "
+        f"citadel does not support calling a layer on arrays ({layer_class}(...)(array), an eager call) yet; call it "
+        f"on symbolic tensors (x = keras.Input(shape); y = {layer_class}(...)(x)), make a keras.Model(x, y) and "
+        f"predict() with it ({_DOCS})")
+
+
+def subclassed_model(class_name):
+    """What instantiating a subclassed model (class M(keras.Model) with call()) raises."""
+    return UnsupportedKerasFeature(
+        f"citadel does not support subclassed models ({class_name} subclasses keras.Model and defines call(), which "
+        "is Python code that citadel does not run); build the same model with the functional API "
+        "(x = keras.Input(shape); y = layers.Dense(...)(x); model = keras.Model(x, y)) or as a keras.Sequential "
         f"({_DOCS})")

@@ -1,7 +1,9 @@
 """Layers with Keras's names, arguments and defaults. A layer here is its Keras config; the
 model hands the configs to citadel, which builds, checks and computes the layers, so an
-unsupported setting is an error naming the layer and the key, never silently ignored."""
-from citadel.keras import activations, initializers, regularizers
+unsupported setting is an error naming the layer and the key, never silently ignored.
+Calling a layer on symbolic tensors (keras.Input) records the call (_symbolic.py), from
+which keras.Model makes a Functional config."""
+from citadel.keras import _symbolic, activations, initializers, regularizers
 
 _SERIALIZERS = {
     "activation": activations.serialize,
@@ -27,7 +29,8 @@ def _plain(value):
 
 
 class Layer:
-    """A layer of a Sequential model: its class name and Keras config."""
+    """A layer: its class name and Keras config, and the calls made of it on symbolic
+    tensors (_inbound_nodes). Its weights live in the model that owns it (_model)."""
 
     def __init__(self, name=None, input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None,
                  dtype=None, trainable=True, **settings):
@@ -55,7 +58,8 @@ class Layer:
             config["name"] = str(name)
         self._config = config
         self.name = name
-        self._model = None  # the Sequential it belongs to, once added
+        self._model = None  # the model whose weights it is, once a model owns it
+        self._inbound_nodes = []  # its calls on symbolic tensors, in call order
 
     def get_config(self):
         return dict(self._config)
@@ -84,10 +88,32 @@ class Layer:
     def __repr__(self):
         return f"<citadel.keras.layers.{type(self).__name__} name={self.name!r}>"
 
-    # Until the Functional API lands (it replaces this method): Dense(1)(x) says so.
-    def __call__(self, *args, **kwargs):
-        from citadel.keras._unsupported import functional_call
-        raise functional_call(type(self).__name__)
+    def __call__(self, inputs, *args, **kwargs):
+        """On symbolic tensors (keras.Input and layer outputs), as Keras's functional API: the
+        output tensor of this call. Calling one layer twice shares its weights."""
+        if args:
+            raise TypeError(f"{type(self).__name__}: call it on one tensor or one list of tensors, got "
+                            f"{1 + len(args)} positional arguments")
+        if not _symbolic.is_symbolic(inputs):
+            from citadel.keras._unsupported import eager_call
+            raise eager_call(type(self).__name__)
+        return _symbolic.call_layer(self, inputs, dict(kwargs))
+
+    # Keras's attributes of a layer's calls: its first call's, as Keras 3 gives them.
+    def _first_node(self, attribute):
+        if not self._inbound_nodes:
+            raise AttributeError(f"layer '{self.name or type(self).__name__}' has never been called on a tensor and "
+                                 f"thus has no defined {attribute}")
+        return self._inbound_nodes[0]
+
+    @property
+    def output(self):
+        return self._first_node("output").output
+
+    @property
+    def input(self):
+        node = self._first_node("input")
+        return node.inputs if node.listed else node.inputs[0]
 
 
 def _parameters(cls):
@@ -113,16 +139,26 @@ class InputLayer(Layer):
             if shape is None:
                 raise ValueError("InputLayer: give shape= (without the batch axis)")
             batch_shape = [None] + list(_as_shape(shape))
+        if any(d is None for d in list(batch_shape)[1:]):
+            raise ValueError(f"InputLayer: citadel needs every axis but the batch one, got shape {tuple(batch_shape)}")
         super().__init__(name=name, **kwargs)
         self._config["batch_shape"] = [None if d is None else int(d) for d in batch_shape]
         self.shape = tuple(batch_shape)
+        # Its output: the symbolic tensor keras.Input returns.
+        node = _symbolic.Node(self, [], False, (None, *[int(d) for d in list(batch_shape)[1:]]))
+        if name:
+            node.output.name = str(name)
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
-    """As keras.Input: the model's input, added first to a Sequential."""
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, sparse=None, ragged=None,
+          tensor=None, optional=False):
+    """As keras.Input: a symbolic tensor to call layers on (keras.Model(inputs, outputs)), or
+    the first entry of a Sequential."""
     if dtype not in (None, "float32"):
         raise ValueError(f"Input: citadel computes in float32, dtype={dtype!r} is not supported")
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, batch_shape=batch_shape)
+    if sparse or ragged or tensor is not None or optional:
+        raise NotImplementedError("Input: sparse, ragged, optional inputs and tensor= are not supported by citadel")
+    return InputLayer(shape=shape, batch_size=batch_size, name=name, batch_shape=batch_shape).output
 
 
 class Dense(Layer):
@@ -225,6 +261,9 @@ def _unsupported(layer, **settings):
         if value is not None:
             raise ValueError(f"{type(layer).__name__}: {key} is not supported by citadel yet")
 
+
+from citadel.keras._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,  # noqa: E402
+                                    Subtract, add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 
 # Keras's aliases.
 Convolution2D = Conv2D

@@ -1,72 +1,343 @@
-"""keras.models: Sequential and load_model on citadel."""
+"""keras.models: Model (Functional: keras.Model(inputs, outputs)), Sequential, load_model and
+model_from_json on citadel. What every model does (compile, fit, predict, files) is in
+_model.py; the graph of a Functional model in _graph.py."""
 import json
 import os
-import sys
-import warnings
 
 import numpy as np
 
 from citadel import _citadel
-from citadel.keras import callbacks as callbacks_module
-from citadel.keras import layers as layers_module
-from citadel.keras import losses, metrics as metrics_module, mixed_precision, optimizers
+from citadel.keras import _graph, _summary, layers as layers_module, mixed_precision
+from citadel.keras import _model
+from citadel.keras._model import check_save_path, compile_from_record  # noqa: F401  (check_save_path: callbacks)
+from citadel.keras._structures import float32 as _float32  # noqa: F401  (attacks, privacy)
+from citadel.keras._symbolic import KerasTensor
+from citadel.keras._unsupported import subclassed_model
 
-_KERAS_FORMATS = (".keras", ".h5", ".hdf5")
-_SAVED_FORMATS = (".safetensors", ".keras")  # what save() writes, by extension
-
-
-def check_save_path(path, method="save"):
-    """As Keras 3's save: the file name says the format; a name without one of the extensions
-    save() writes is refused rather than written in a format the name does not show."""
-    lowered = path.lower()
-    if lowered.endswith((".h5", ".hdf5")):
-        raise ValueError(f"{method}: '{path}': citadel writes Keras 3 .keras files and its own model files "
-                         "(.safetensors); the legacy .h5 format is read (load_model), not written")
-    if not lowered.endswith(_SAVED_FORMATS):
-        raise ValueError(f"{method}: '{path}' has no model file extension; add .safetensors (a citadel model file, "
-                         "which can be signed and encrypted) or .keras (a Keras 3 file), as Keras 3 asks for one")
+_KERAS_FORMATS = _model._KERAS_FORMATS
 
 
-def _float32(value, argument):
-    """An array citadel reads without copying: float32, C-contiguous (converted once)."""
-    try:
-        return np.ascontiguousarray(value, dtype=np.float32)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{argument}: expected numbers convertible to float32, got {type(value).__name__}: "
-                        f"{error}") from None
+class Model(_model.Model):
+    """keras.Model: Model(inputs, outputs, name=...) makes a Functional model, its inputs and
+    outputs one tensor, a list or a dict. Subclassed models (a call() method) are Python code
+    and are refused: use the functional API or Sequential."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model:
+            return super().__new__(Functional)
+        if not issubclass(cls, (Functional, Sequential)) or "call" in vars(cls) or any(
+                "call" in vars(k) for k in cls.__mro__ if k.__module__ != __name__ and k is not object):
+            raise subclassed_model(cls.__name__)
+        return super().__new__(cls)
+
+    def get_layer(self, name=None, index=None):
+        """The layer of that name (or at that index of model.layers), as Keras's."""
+        layers = self.layers
+        if index is not None:
+            if name is not None:
+                raise ValueError("get_layer: give name or index, not both")
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range; the model has {len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named '{name}' in model '{self.name}'; its layers are "
+                         f"{[layer.name for layer in layers]}")
 
 
-def _verbose(verbose):
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose: expected 0, 1, 2 or 'auto', got {verbose!r}")
-    return int(verbose)
+class Functional(Model):
+    """A graph of layer calls from keras.Input tensors to the outputs, as Keras 3's Functional.
+    Its weights are made at its first use. A model made of the layers and inputs of another
+    one (Model(model.input, model.get_layer('h').output)) shares that model's weights: it
+    predicts through it (feature extraction) and cannot be trained itself."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if inputs is None or outputs is None:
+            raise subclassed_model(type(self).__name__) if type(self) is not Functional else TypeError(
+                "Model: give inputs= and outputs= (symbolic tensors from keras.Input and layer calls)")
+        if kwargs:
+            raise TypeError(f"Model: unexpected arguments {sorted(kwargs)}")
+        if trainable is not True:
+            raise ValueError("Model: trainable=False is not supported yet")
+        self._base_init(name or "functional")
+        self._input_dict = isinstance(inputs, dict)
+        self._output_dict = isinstance(outputs, dict)
+        # Dicts in the order of their sorted keys, as Keras 3 flattens them.
+        self._input_given = sorted(inputs) if self._input_dict else None
+        self._output_given = sorted(outputs) if self._output_dict else None
+        input_list = [inputs[k] for k in self._input_given] if self._input_dict else _as_list(inputs)
+        output_list = [outputs[k] for k in self._output_given] if self._output_dict else _as_list(outputs)
+        self._single_input = isinstance(inputs, KerasTensor)
+        self._single_output = isinstance(outputs, KerasTensor)
+        self._graph = _graph.Graph(input_list, output_list, self._output_given)
+        self._parent = None  # the model whose weights this one shows, when it is a view
+
+    # --- structure ---------------------------------------------------------------------------
+    @property
+    def layers(self):
+        """Every layer, its inputs (InputLayer) first, as Keras 3 lists a Functional model's."""
+        return list(self._graph.layers)
+
+    @property
+    def inputs(self):
+        return list(self._graph.inputs)
+
+    @property
+    def outputs(self):
+        return list(self._graph.outputs)
+
+    @property
+    def input(self):
+        if self._input_dict:
+            return dict(zip(self._input_given, self._graph.inputs))
+        return self._graph.inputs[0] if len(self._graph.inputs) == 1 else list(self._graph.inputs)
+
+    @property
+    def output(self):
+        if self._output_dict:
+            return dict(zip(self._output_given, self._graph.outputs))
+        return self._graph.outputs[0] if len(self._graph.outputs) == 1 else list(self._graph.outputs)
+
+    @property
+    def output_names(self):
+        return self._output_keys()
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._graph.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._graph.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def _input_keys(self):
+        return list(self._input_given) if self._input_dict else [t._node().layer.name for t in self._graph.inputs]
+
+    def _output_keys(self):
+        return list(self._output_given) if self._output_dict else self._output_layers()
+
+    def _output_layers(self):
+        return [t._keras_history[0].name for t in self._graph.outputs]
+
+    def _returns_dict(self):
+        return self._output_dict
+
+    def get_config(self):
+        return self._graph.config(self.name)["config"]
+
+    def to_json(self, **kwargs):
+        if self._native is not None:
+            return self._native.to_config()
+        return json.dumps(self._graph.config(self.name))
+
+    # --- the native model, and sharing weights ------------------------------------------
+    def _model(self):
+        self._resolve()
+        if self._parent is not None:
+            raise ValueError(self._view_message("this"))
+        return self._native
+
+    def _resolve(self):
+        """Decides, at first use, where this model's weights live: its own native model, or
+        (a view) the model whose layers and inputs it reuses."""
+        if self._native is not None or self._parent is not None:
+            return
+        owners = {}
+        for layer in self._graph.layers:
+            owner = layer._model
+            if owner is not None and owner is not self and not isinstance(layer, layers_module.InputLayer):
+                owners[id(owner)] = owner
+        owners = list(owners.values())
+        if len(owners) == 1 and _shows(owners[0], self):
+            self._parent = owners[0]
+            return
+        blocking = [o for o in owners if not (isinstance(o, Functional) and not o._is_compiled() and _shows(self, o))]
+        if blocking:
+            shared = [layer.name for layer in self._graph.layers if layer._model is blocking[0]]
+            raise ValueError(
+                f"Model '{self.name}': the layers {shared} already hold weights in model '{blocking[0].name}'. "
+                "citadel keeps a layer's weights in one model: a model made of another's inputs and layers only "
+                "(Model(model.input, model.get_layer(name).output)) predicts through it, and a larger model can take "
+                "over an untrained model's layers; to start a new model from trained layers, build it from new "
+                "layers and copy the weights (new.set_weights(old.get_weights()) per layer)")
+        native = _citadel.Model.from_config(self.to_json(), f"Model '{self.name}'")
+        native.build([])
+        self._native = native
+        for owner in owners:  # untrained models whose layers this one covers become its views
+            if owner._native is not None and owner._native.built:
+                for layer in owner._graph.layers:
+                    if not isinstance(layer, layers_module.InputLayer) and layer._model is owner:
+                        self._set_layer_weights(layer, owner._layer_weights(layer))
+            owner._native, owner._parent = None, self
+        for layer in self._graph.layers:
+            layer._model = self
+        if self._compile_args is not None:
+            self._compile_native()
+
+    def _is_compiled(self):
+        return self._compile_args is not None
+
+    def _view_message(self, what):
+        return (f"model '{self.name}' shares its layers' weights with model '{self._parent.name}' (it is made of that "
+                f"model's inputs and layers): citadel predicts it through '{self._parent.name}' and cannot {what} it "
+                f"on its own; train '{self._parent.name}', or build a new model from new layers to train separately")
+
+    def _check_trainable(self, method):
+        self._resolve()
+        if self._parent is not None:
+            raise ValueError(f"{method}: " + self._view_message(method))
+
+    @property
+    def built(self):
+        self._resolve()
+        return self._parent.built if self._parent is not None else super().built
+
+    def _ensure_built(self, xs=None):
+        self._resolve()
+        if self._parent is not None:
+            raise ValueError(self._view_message("use"))
+        return super()._ensure_built(xs)
+
+    def _predict_arrays(self, xs, batch_size):
+        self._resolve()
+        if self._parent is None:
+            return super()._predict_arrays(xs, batch_size)
+        parent = self._parent
+        native = parent._ensure_built()
+        given = {id(t): array for t, array in zip(self._graph.inputs, xs)}
+        rows = len(xs[0])
+        # The parent's other inputs do not reach these outputs: zeros stand in for them.
+        full = [given.get(id(t), np.zeros((rows, *t.shape[1:]), np.float32)) for t in parent._graph.inputs]
+        computed = [t for t in self._graph.outputs if not t._node().is_input]
+        names = [t._keras_history[0].name for t in computed]
+        results = dict(zip(map(id, computed), native.predict_layer_outputs(full, names, batch_size) if names else []))
+        return [results[id(t)] if id(t) in results else np.array(given[id(t)]) for t in self._graph.outputs]
+
+    def get_weights(self):
+        self._resolve()
+        if self._parent is None:
+            return super().get_weights()
+        return [w for layer in self._graph.layers for w in self._parent._layer_weights(layer)]
+
+    def set_weights(self, weights):
+        self._resolve()
+        if self._parent is None:
+            return super().set_weights(weights)
+        weights = list(weights)
+        for layer in self._graph.layers:
+            count = len(self._parent._layer_weights(layer))
+            if count:
+                self._parent._set_layer_weights(layer, weights[:count])
+                weights = weights[count:]
+        if weights:
+            raise ValueError(f"set_weights: model '{self.name}' has fewer weight arrays than the {len(weights)} "
+                             "left over")
+
+    def _layer_weights(self, layer):
+        self._resolve()
+        return self._parent._layer_weights(layer) if self._parent is not None else super()._layer_weights(layer)
+
+    def _set_layer_weights(self, layer, weights):
+        if self._parent is not None:
+            return self._parent._set_layer_weights(layer, weights)
+        return super()._set_layer_weights(layer, weights)
+
+    def count_params(self):
+        return sum(int(np.prod(w.shape)) for w in self.get_weights())
+
+    def _saved_native(self):
+        self._resolve()
+        if self._parent is None:
+            return super()._saved_native()
+        copy = _citadel.Model.from_config(json.dumps(self._graph.config(self.name)), f"Model '{self.name}'")
+        copy.build([])
+        copy.set_weights([_float32(w, "weights") for w in self.get_weights()])
+        return copy
+
+    # --- summary -----------------------------------------------------------------------------
+    def _summary_rows(self):
+        graph, counts = self._graph, self._layer_counts()
+        rows = []
+        for layer in graph.layers:
+            nodes = graph.nodes_of.get(id(layer), [])
+            shape = layer.output.shape if not nodes else nodes[-1].output.shape
+            connected = ", ".join(f"{t._keras_history[0].name}[{graph.history(t)[1]}][0]" for n in nodes
+                                  for t in n.inputs) or "-"
+            params = counts.get(layer.name)
+            rows.append((f"{layer.name} ({type(layer).__name__})", _summary.shape_text(shape),
+                         f"{params:,}" if params is not None else "0 (unbuilt)", connected))
+        return rows
+
+    def _layer_counts(self):
+        self._resolve()
+        owner = self._parent or self
+        native = owner._native
+        counts = {layer.name: 0 for layer in self._graph.layers if isinstance(layer, layers_module.InputLayer)}
+        if native is not None and native.built:
+            counts.update({name: params for name, _type, params in native.layer_info()})
+        else:
+            plan = _citadel.Model.from_config(json.dumps(self._graph.config(self.name)), f"Model '{self.name}'")
+            plan.build([])
+            counts.update({name: params for name, _type, params in plan.layer_info()})
+        return counts
+
+    def _summary_totals(self):
+        counts = self._layer_counts()
+        total = sum(counts[layer.name] for layer in self._graph.layers)
+        if self._parent is None and self._native is not None and self._native.built:
+            return total, self._native.trainable_count()
+        plan = _citadel.Model.from_config(json.dumps(self._graph.config(self.name)), f"Model '{self.name}'")
+        plan.build([])
+        return total, plan.trainable_count()
+
+    def _summary_is_graph(self):
+        return not self._graph.is_chain()
+
+    def __repr__(self):
+        return f"<citadel.keras.Model name={self.name!r} inputs={len(self._graph.inputs)} outputs={len(self._graph.outputs)}>"
 
 
-def _unsupported(method, **settings):
-    for key, (value, default) in settings.items():
-        if value is not default and (default is None or value != default):
-            raise NotImplementedError(f"{method}: {key} is not supported by citadel yet")
+def _as_list(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-class Sequential:
-    """A linear stack of layers, as keras.Sequential."""
+def _shows(owner, view):
+    """Whether `view` can predict through `owner`: its inputs are owner's, its layers are
+    owner's (called as owner calls them), and each output is an input of owner or the last
+    call of an owner layer (the call predict_layer_outputs reads)."""
+    if not isinstance(owner, Functional) or not isinstance(view, Functional):
+        return False
+    owner_inputs = {id(t) for t in owner._graph.inputs}
+    if any(id(t) not in owner_inputs for t in view._graph.inputs):
+        return False
+    owner_nodes = {id(n) for n in owner._graph.nodes}
+    if any(id(n) not in owner_nodes for n in view._graph.nodes):
+        return False
+    for tensor in view._graph.outputs:
+        node = tensor._node()
+        if not node.is_input and not owner._graph.last_call(node):
+            return False
+    return True
 
-    def __init__(self, layers=None, name=None):
-        self.name = name or "sequential"
+
+class Sequential(Model):
+    """A linear stack of layers, as keras.Sequential (a keras.Model)."""
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        if trainable is not True:
+            raise ValueError("Sequential: trainable=False is not supported yet")
+        self._base_init(name or "sequential")
         self._layers = []
-        self._native = None
-        self._compile_args = None
-        self.optimizer = None
-        self.loss = None
-        self.stop_training = False
-        self.history = None
         for layer in layers or []:
             self.add(layer)
 
     # --- architecture -------------------------------------------------------------------
     def add(self, layer):
+        if isinstance(layer, KerasTensor) and isinstance(layer._keras_history[0], layers_module.InputLayer):
+            layer = layer._keras_history[0]  # keras.Input(...) first, as Keras 3 allows
         if not isinstance(layer, layers_module.Layer):
             raise TypeError(f"add: expected a citadel.keras.layers layer, got {type(layer).__name__}")
         if self._native is not None and self._native.built:
@@ -74,6 +345,9 @@ class Sequential:
                              "built model yet: make a new Sequential with all its layers")
         if layer._model is not None and layer._model is not self:
             raise ValueError(f"add: layer '{layer.name}' already belongs to another model")
+        if layer._inbound_nodes and not isinstance(layer, layers_module.InputLayer):
+            raise ValueError(f"add: layer '{layer.name or type(layer).__name__}' was called on symbolic tensors (the "
+                             "functional API); a Sequential model takes layers not yet called")
         layer._model = self
         self._layers.append(layer)
         self._native = None
@@ -112,6 +386,16 @@ class Sequential:
         for layer, (name, _type, _params) in zip(self.layers, native.layer_info()):
             layer.name = name
 
+    def _input_keys(self):
+        inputs = [layer for layer in self._layers if isinstance(layer, layers_module.InputLayer)]
+        return [inputs[0].name or "input_layer"] if inputs else ["input_layer"]
+
+    def _output_keys(self):
+        self._model()
+        return [self.layers[-1].name]
+
+    _output_layers = _output_keys
+
     def build(self, input_shape=None):
         """Builds the weights for inputs of input_shape (with the batch axis, as Keras)."""
         model = self._model()
@@ -124,168 +408,14 @@ class Sequential:
         shape = list(input_shape)[1:]
         model.build([int(d) for d in shape])
 
-    @property
-    def built(self):
-        return self._native is not None and self._native.built
-
-    def _ensure_built(self, x=None):
+    def _ensure_built(self, xs=None):
         model = self._model()
         if not model.built:
-            if x is not None:
-                model.build(list(x.shape[1:]))
+            if xs:
+                model.build(list(xs[0].shape[1:]))
             elif model.input_shape:
                 model.build(list(model.input_shape))
         return model
-
-    # --- training -----------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
-                run_eagerly=False, steps_per_execution=1, jit_compile="auto", precision=None, **kwargs):
-        """As keras.Model.compile. precision: 'float32' or 'mixed_bfloat16' (matrix products in bf16
-        on AMX or AVX512-BF16, float32 weights); by default the global policy
-        (citadel.keras.mixed_precision.set_global_policy)."""
-        if loss is None:
-            raise ValueError("compile: give a loss ('binary_crossentropy', 'mse', ...)")
-        _unsupported("compile", loss_weights=(loss_weights, None), weighted_metrics=(weighted_metrics, None))
-        if kwargs:
-            raise TypeError(f"compile: unexpected arguments {sorted(kwargs)}")
-        if isinstance(metrics, (str, metrics_module.Metric)):
-            raise TypeError("compile: metrics must be a list, e.g. metrics=['accuracy']")
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = loss
-        precision = mixed_precision.global_policy().name if precision is None else mixed_precision.Policy(precision).name
-        self._compile_args = (losses.serialize(loss), [metrics_module.serialize(m) for m in (metrics or [])],
-                              precision)
-        self._compile_native()
-        if self._native.precision_warning:
-            warnings.warn(self._native.precision_warning, RuntimeWarning, stacklevel=2)
-
-    @property
-    def dtype_policy(self):
-        """The policy the model computes in on this processor: float32 where mixed_bfloat16 was
-        asked for but the processor has no bf16 instructions."""
-        if self._native is not None and self._native.compiled:
-            return mixed_precision.Policy(self._native.precision)
-        return mixed_precision.global_policy()
-
-    def _compile_native(self):
-        model = self._model()
-        loss, metric_names, precision = self._compile_args
-        model.compile(loss, self.optimizer._serialize(), metric_names, precision)
-        self.optimizer._model = model
-
-    def _check_compiled(self, method):
-        if self._compile_args is None and not (self._native is not None and self._native.compiled):
-            # ValueError, as Keras 3 raises (tf.keras 2 raised RuntimeError).
-            raise ValueError(f"{method}: you must compile the model before calling {method}() "
-                               "(model.compile(loss=..., optimizer=...))")
-
-    def _targets(self, y, argument="y"):
-        y = _float32(y, argument)
-        output = self._native.output_shape if self._native is not None and self._native.built else None
-        # Keras accepts (N,) labels for a model with one output unit.
-        if y.ndim == 1 and output == [1]:
-            y = y.reshape(-1, 1)
-        return y
-
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, dp=None,
-            seed=None):
-        """Trains as keras.Model.fit; returns a History. dp=citadel.privacy.DPSGD(...) trains with
-        differential privacy and adds 'epsilon' to the History."""
-        self._check_compiled("fit")
-        if x is None or y is None:
-            raise ValueError("fit: give x and y (citadel does not take datasets or generators yet)")
-        _unsupported("fit", class_weight=(class_weight, None), sample_weight=(sample_weight, None),
-                     initial_epoch=(initial_epoch, 0), steps_per_epoch=(steps_per_epoch, None),
-                     validation_steps=(validation_steps, None), validation_batch_size=(validation_batch_size, None),
-                     validation_freq=(validation_freq, 1))
-        x = _float32(x, "x")
-        model = self._ensure_built(x)
-        y = self._targets(y)
-        validation_x = validation_y = None
-        if validation_data is not None:
-            if len(validation_data) == 3 and validation_data[2] is not None:
-                raise NotImplementedError("fit: validation sample weights are not supported by citadel yet")
-            validation_x = _float32(validation_data[0], "validation_data x")
-            validation_y = self._targets(validation_data[1], "validation_data y")
-        if dp is not None and not hasattr(dp, "get_config"):
-            raise TypeError("fit: dp must be a citadel.privacy.DPSGD")
-        callback_list = list(callbacks or [])
-        history = callbacks_module.History()
-        # Keras 3's params: steps is the number of batches an epoch takes.
-        split = float(validation_split) if validation_data is None else 0.0
-        training_rows = int(len(x) * (1.0 - split)) if split > 0 else len(x)  # as the library splits
-        poisson = dp is not None and dp.get_config().get("poisson_sampling", True)
-        batch = int(batch_size or 32)  # checked by the library; steps are counted only when it can train
-        steps = _citadel.steps_per_epoch(training_rows, min(batch, training_rows), poisson) if batch > 0 and training_rows > 0 else 0
-        params = {"verbose": _verbose(verbose), "epochs": int(epochs), "steps": int(steps)}
-        for callback in callback_list + [history]:
-            callback.set_model(self)
-            callback.set_params(params)
-        self.stop_training = False
-        sys.stdout.flush()
-        epoch, values, stop_reason = model.fit(
-            x, y, epochs=int(epochs), batch_size=int(batch_size or 32), verbose=_verbose(verbose),
-            validation_split=float(validation_split), validation_x=validation_x, validation_y=validation_y,
-            shuffle=bool(shuffle), callbacks=callback_list, owner=self, seed=seed,
-            dp=None if dp is None else dp.get_config())
-        history.epoch, history.history, history.stop_reason = epoch, self._keras_order(values), stop_reason
-        self.history = history
-        return history
-
-    def _keras_order(self, values):
-        """Figures as Keras 3 orders a History and fit's logs: the loss and the compiled metrics
-        sorted by name (Keras 3 sorts its logs), then their val_ forms sorted, then what callbacks
-        and citadel add (learning_rate, epsilon)."""
-        trained = {"loss", *self._native.compile_settings()["metrics"]}
-        def rank(name):
-            if name in trained:
-                return (0, name)
-            if name.startswith("val_") and name[4:] in trained:
-                return (1, name)
-            return (2, name)
-        return dict(sorted(values.items(), key=lambda item: rank(item[0])))
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
-        """The loss and the compiled metrics over x: a scalar when there are no metrics, else a
-        list in compile order (metrics_names), or a dict with return_dict=True."""
-        self._check_compiled("evaluate")
-        _unsupported("evaluate", sample_weight=(sample_weight, None), steps=(steps, None))
-        x = _float32(x, "x")
-        model = self._ensure_built(x)
-        logs = model.evaluate(x, self._targets(y), int(batch_size or 32))
-        if return_dict:  # sorted by name, as Keras 3's
-            return dict(sorted(logs.items()))
-        values = [logs[name] for name in self.metrics_names if name in logs]  # compile order, as Keras 3's list
-        return values[0] if len(values) == 1 else values
-
-    @property
-    def metrics_names(self):
-        if self._native is None or not self._native.compiled:
-            return []
-        return ["loss"] + list(self._native.compile_settings()["metrics"])
-
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """The model's outputs for x as a float32 numpy array of its own."""
-        _unsupported("predict", steps=(steps, None))
-        x = _float32(x, "x")
-        model = self._ensure_built(x)
-        return model.predict(x, int(batch_size or 32))
-
-    def predict_on_batch(self, x):
-        return self.predict(x, batch_size=max(1, len(x)))
-
-    def __call__(self, x, training=False):
-        return self.predict(x)
-
-    def train_on_batch(self, x, y):
-        """One optimizer step on the batch; returns its loss."""
-        self._check_compiled("train_on_batch")
-        x = _float32(x, "x")
-        model = self._ensure_built(x)
-        return model.train_on_batch(x, self._targets(y))
 
     def predict_rows(self, rows, batch_size=32, missing=None):
         """For a model trained by `citadel train` on a CSV file: predictions for raw rows (CSV
@@ -301,41 +431,20 @@ class Sequential:
         what to give evaluate, the attacks or a membership audit. missing: as predict_rows."""
         return self._model().encode_rows(rows, bool(labelled), missing or "")
 
-    # --- weights and files --------------------------------------------------------------
-    def summary(self, print_fn=None, **kwargs):
-        model = self._model()
-        text = model.summary_text()
-        (print_fn or print)(text.rstrip("\n"))
+    # --- summary -------------------------------------------------------------------------
+    def _summary_rows(self):
+        try:
+            model = self._ensure_built()
+        except ValueError:
+            model = None
+        if model is None or not model.built:
+            return [(f"{layer.name or '?'} ({type(layer).__name__})", "?", "0 (unbuilt)") for layer in self.layers]
+        shapes = model.node_output_shapes()
+        return [(f"{name} ({kind})", _summary.shape_text((None, *shape)), f"{params:,}")
+                for (name, kind, params), shape in zip(model.layer_info(), shapes)]
 
-    def count_params(self):
-        return self._ensure_built().count_params()
-
-    def get_weights(self):
-        return self._ensure_built().get_weights()
-
-    def set_weights(self, weights):
-        self._ensure_built().set_weights([_float32(w, "weights") for w in weights])
-
-    @property
-    def weights(self):
-        return self.get_weights()
-
-    def _layer_weights(self, layer):
-        model = self._ensure_built()
-        return [w for name, w in zip(model.weight_names(), model.get_weights()) if name.split("/")[0] == layer.name]
-
-    def _set_layer_weights(self, layer, weights):
-        model = self._ensure_built()
-        names, current = model.weight_names(), model.get_weights()
-        mine = [i for i, name in enumerate(names) if name.split("/")[0] == layer.name]
-        if len(weights) != len(mine):
-            raise ValueError(f"set_weights: layer '{layer.name}' has {len(mine)} weight arrays, got {len(weights)}")
-        for index, array in zip(mine, weights):
-            current[index] = _float32(array, "weights")
-        model.set_weights(current)
-
-    def _layer_params(self, layer):
-        return sum(int(np.prod(w.shape)) for w in self._layer_weights(layer))
+    def _summary_is_graph(self):
+        return False
 
     @property
     def input_shape(self):
@@ -345,61 +454,16 @@ class Sequential:
     def output_shape(self):
         return (None, *self._ensure_built().output_shape)
 
-    def to_json(self, **kwargs):
-        return self._ensure_built().to_config()
-
-    def save(self, filepath, overwrite=True, secret_key=None, key_file=None, passphrase=None):
-        """Writes a citadel model file (safetensors), atomically; signed with secret_key
-        and/or encrypted with key_file or passphrase when given."""
-        path = os.fspath(filepath)
-        check_save_path(path)
-        if not overwrite and os.path.exists(path):
-            raise FileExistsError(f"save: '{path}' exists and overwrite=False")
-        if path.lower().endswith(".keras"):
-            if secret_key or key_file or passphrase:
-                raise ValueError(f"save: '{path}': a .keras file cannot be signed or encrypted; save a citadel "
-                                 "model file (.safetensors) for that")
-            _citadel.export_keras(self._ensure_built(), path)
-            return
-        model = self._ensure_built()
-        # Encrypted first when asked, then signed over the bytes as stored (path + '.sig').
-        model.save(path, os.fspath(secret_key) if secret_key else "", os.fspath(key_file) if key_file else "",
-                   passphrase or "")
-
-    def export(self, filepath, format="onnx", opset=13, preprocessing=True):
-        """Writes the model for another runtime, as Keras 3's Model.export: format "onnx"
-        (opset 13 to 17, checked by ONNX's checker), for ONNX Runtime and the rest. A model
-        trained by `citadel train` carries its imputation and scaling into the graph
-        (preprocessing=False leaves them out), so the graph takes the columns predict_rows reads."""
-        if format != "onnx":
-            raise ValueError(f"export: format {format!r} is not offered; 'onnx' is (save to .keras for Keras)")
-        _citadel.export_onnx(self._ensure_built(), os.fspath(filepath), opset, preprocessing)
-
-    def save_weights(self, filepath, overwrite=True):
-        path = os.fspath(filepath)
-        if not overwrite and os.path.exists(path):
-            raise FileExistsError(f"save_weights: '{path}' exists and overwrite=False")
-        if path.lower().endswith(".weights.h5"):  # Keras 3's layout, which Keras's load_weights reads
-            _citadel.save_keras_weights(self._ensure_built(), path)
-        elif path.lower().endswith(_KERAS_FORMATS):
-            raise ValueError(f"save_weights: '{path}': Keras weights are written as .weights.h5 (Keras 3); "
-                             "the legacy .h5 layout is read, not written")
-        else:
-            self._ensure_built().save_weights(path)
-
-    def load_weights(self, filepath):
-        path = os.fspath(filepath)
-        if path.lower().endswith((".h5", ".hdf5")):  # Keras 3's .weights.h5 or Keras 2's .h5
-            _citadel.load_keras_weights(self._ensure_built(), path)
-        else:
-            self._ensure_built().load_weights(path)
-
     def __repr__(self):
         return f"<citadel.keras.Sequential name={self.name!r} layers={len(self.layers)}>"
 
 
 def _from_native(native, name, config_text=None):
-    """A Sequential whose layers mirror a native model's configuration."""
+    """A Sequential or Functional model whose layers mirror a native model's configuration."""
+    if not native.is_sequential:
+        if not native.built:
+            native.build([])
+        return _functional_from_native(native, json.loads(native.to_config()))
     config = json.loads(config_text if config_text is not None else native.to_config())
     model = Sequential(name=config.get("config", {}).get("name", name))
     for entry in config["config"]["layers"]:
@@ -413,15 +477,25 @@ def _from_native(native, name, config_text=None):
         layer._model = model
         model._layers.append(layer)
     model._attach(native)
+    _adopt_settings(model, native)
+    return model
+
+
+def _functional_from_native(native, config):
+    inputs, outputs, name, _layers = _graph.replay(config, vars(layers_module))
+    model = Functional(inputs, outputs, name=name)
+    model._native = native
+    for layer in model._graph.layers:
+        layer._model = model
+    _adopt_settings(model, native)
+    return model
+
+
+def _adopt_settings(model, native):
     if native.compiled:
-        settings = native.compile_settings()
-        model.optimizer = optimizers.get(settings["optimizer"])
-        model.optimizer._model = native
-        model.loss = settings["loss"]
-        model._compile_args = (settings["loss"], list(settings["metrics"]), mixed_precision.global_policy().name)
+        compile_from_record(model, native)
     # As Keras builds loaded layers under the global dtype policy (a model file holds none).
     native.set_precision(mixed_precision.global_policy().name)
-    return model
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, public_key=None, key_file=None,
@@ -453,7 +527,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, publ
 def model_from_json(json_string, custom_objects=None):
     """A new model (freshly initialized weights) from to_json()'s text."""
     native = _citadel.Model.from_config(json_string, "model_from_json")
-    if native.input_shape:
+    if native.is_sequential and native.input_shape:
         native.build(list(native.input_shape))
     return _from_native(native, "sequential", json_string)
 

@@ -1,0 +1,121 @@
+"""Symbolic tensors (Keras's KerasTensor) and the calls that make them: calling a layer on
+symbolic tensors records a node (the layer, what it was called on, its output), as Keras's
+functional API does; keras.Model(inputs, outputs) reads those nodes back into a Keras 3
+Functional config. The output shape of each call comes from the library, which builds the
+call, so a wrong shape is its error naming the layer, at the call as in Keras."""
+import itertools
+import json
+import re
+
+from citadel import _citadel
+
+_serials = itertools.count()  # creation order: a node only reads nodes made before it
+
+
+class KerasTensor:
+    """The symbolic output of an Input or of a layer call: shape (batch axis None), dtype,
+    and _keras_history (layer, node index, tensor index), as Keras's."""
+
+    def __init__(self, shape, layer, node_index, name=None):
+        self.shape = tuple(shape)
+        self.dtype = "float32"
+        self.sparse = False
+        self.ragged = False
+        self.name = name or f"keras_tensor_{next(_tensor_numbers)}"
+        self._keras_history = (layer, node_index, 0)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def _node(self):
+        layer, index, _ = self._keras_history
+        return layer._inbound_nodes[index]
+
+    def __repr__(self):
+        return (f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse={self.sparse}, "
+                f"ragged={self.ragged}, name={self.name}>")
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("a KerasTensor is symbolic (the functional API's placeholder), not an array: build a "
+                        "keras.Model from it and call predict()")
+
+    def _refuse_operator(self, *args):
+        raise NotImplementedError("citadel does not support operators on symbolic tensors (x + y, x * 2, ...): they "
+                                  "are Python code; use the merge layers (keras.layers.Add()([x, y]), Multiply, "
+                                  "Subtract, ...) or their functional forms (keras.layers.add([x, y]))")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __matmul__ = _refuse_operator
+    __neg__ = __getitem__ = _refuse_operator
+
+
+_tensor_numbers = itertools.count()
+
+
+class Node:
+    """One call of a layer: the tensors it read (a list; `listed` when it was called on a
+    list, as merges are) and the tensor it made."""
+
+    def __init__(self, layer, inputs, listed, output_shape):
+        self.layer = layer
+        self.inputs = list(inputs)
+        self.listed = listed
+        self.serial = next(_serials)
+        index = len(layer._inbound_nodes)
+        layer._inbound_nodes.append(self)
+        self.output = KerasTensor(output_shape, layer, index)
+
+    @property
+    def is_input(self):
+        return not self.inputs
+
+
+def snake_case(name):
+    """A class name as Keras names its layers by default: Conv2D → conv2d, MaxPooling2D →
+    max_pooling2d, BatchNormalization → batch_normalization."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def is_symbolic(value):
+    if isinstance(value, KerasTensor):
+        return True
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, KerasTensor) for v in value)
+
+
+def call_layer(layer, inputs, kwargs):
+    """layer(inputs) on symbolic tensors: the node, with its output shape from the library."""
+    if hasattr(type(layer), "call"):  # citadel's layers have none: the library computes them
+        raise NotImplementedError(f"{type(layer).__name__} defines call(): a custom layer is Python code, which citadel "
+                                  "does not run; build the model from citadel.keras.layers (docs/PYTHON.md)")
+    training = kwargs.pop("training", None)
+    if kwargs.get("mask", 0) is None:
+        del kwargs["mask"]
+    if kwargs:
+        raise NotImplementedError(f"{type(layer).__name__}: call arguments {sorted(kwargs)} are not supported by "
+                                  "citadel yet")
+    if training is not None:
+        raise NotImplementedError(f"{type(layer).__name__}: training= in a layer call is not supported by citadel "
+                                  "yet (dropout and batch statistics follow fit and predict)")
+    listed = isinstance(inputs, (list, tuple))
+    tensors = list(inputs) if listed else [inputs]
+    where = f"layer '{layer.name}'" if layer.name else f"{type(layer).__name__}(...)"
+    config = {"class_name": type(layer).__name__, "config": _graph_config(layer)}
+    shape = _citadel.call_output_shape(json.dumps(config), [[int(d) for d in t.shape[1:]] for t in tensors],
+                                       f"{where} called on {', '.join(_describe(t) for t in tensors)}")
+    return Node(layer, tensors, listed, (None, *shape)).output
+
+
+def _describe(tensor):
+    layer = tensor._keras_history[0]
+    return f"{layer.name or type(layer).__name__} {tensor.shape}"
+
+
+def _graph_config(layer):
+    """A layer's config as a node of a graph: its input comes from the graph, so the
+    settings that declare an input (input_dim, input_shape) are left out."""
+    config = layer.get_config()
+    for key in ("input_dim", "input_shape", "batch_input_shape", "batch_shape"):
+        config.pop(key, None)
+    config.pop("name", None)
+    return config

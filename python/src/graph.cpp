@@ -1,0 +1,78 @@
+// What citadel.keras's Functional models read of a native model: its inputs' and outputs'
+// names and shapes, per-layer parameter counts, the file metadata a loaded model carried;
+// and the output shape of one layer call, which Python asks for when a layer is called on
+// symbolic tensors (the library builds the call, so its shape checks and messages apply).
+#include <pybind11/stl.h>
+
+#include <nlohmann/json.hpp>
+
+#include <citadel/core/error.hpp>
+#include <citadel/model/model_config.hpp>
+
+#include "bindings.hpp"
+#include "model_handle.hpp"
+
+namespace citadel::python {
+namespace {
+
+std::vector<std::vector<int64_t>> dims_of(const std::vector<Shape>& shapes) {
+  std::vector<std::vector<int64_t>> dims;
+  for (const Shape& shape : shapes) dims.push_back(shape.dims());
+  return dims;
+}
+
+// The output shape (without the batch axis) of `layer` (a Keras layer config: class_name
+// and config) called on inputs of `input_shapes`: a one-call Functional config read by
+// model_from_config, so an invalid setting or a merge of mismatched shapes is the
+// library's error, naming the layer as `where`.
+std::vector<int64_t> call_output_shape(const std::string& layer_json, const std::vector<std::vector<int64_t>>& input_shapes,
+                                       const std::string& where) {
+  using nlohmann::json;
+  json layer = json::parse(layer_json);
+  json layers = json::array(), args = json::array();
+  for (size_t i = 0; i < input_shapes.size(); ++i) {
+    const std::string name = "call-input-" + std::to_string(i);
+    json batch_shape = json::array({nullptr});
+    for (const int64_t dim : input_shapes[i]) batch_shape.push_back(dim);
+    layers.push_back({{"class_name", "InputLayer"}, {"name", name}, {"config", {{"batch_shape", batch_shape}, {"name", name}}},
+                      {"inbound_nodes", json::array()}});
+    args.push_back({{"class_name", "__keras_tensor__"}, {"config", {{"keras_history", {name, 0, 0}}}}});
+  }
+  layer["name"] = "call";
+  layer["config"]["name"] = "call";
+  layer["inbound_nodes"] = json::array({{{"args", json::array({args.size() == 1 ? args[0] : args})}, {"kwargs", json::object()}}});
+  layers.push_back(layer);
+  json inputs = json::array();
+  for (size_t i = 0; i < input_shapes.size(); ++i) inputs.push_back({"call-input-" + std::to_string(i), 0, 0});
+  const json config = {{"class_name", "Functional"},
+                       {"config", {{"name", "call"}, {"layers", layers}, {"input_layers", inputs},
+                                   {"output_layers", json::array({json::array({"call", 0, 0})})}}}};
+  return model_from_config(config.dump(), where).output_shape().dims();
+}
+
+}  // namespace
+
+void register_graph(py::module_& module) {
+  module.def("call_output_shape", &call_output_shape, py::arg("layer"), py::arg("input_shapes"), py::arg("where"));
+  auto cls = py::reinterpret_borrow<py::class_<Model>>(module.attr("Model"));
+  cls.def_property_readonly("name", [](Model& self) { return self.sequential().name(); })
+      .def_property_readonly("is_sequential", [](Model& self) { return self.sequential().is_sequential(); })
+      .def_property_readonly("input_names", [](Model& self) { Lock lock(self.lock); return self.sequential().input_names(); })
+      .def_property_readonly("output_names", [](Model& self) { Lock lock(self.lock); return self.sequential().output_names(); })
+      .def_property_readonly("input_shapes", [](Model& self) { Lock lock(self.lock); return dims_of(self.sequential().input_shapes()); })
+      .def_property_readonly("output_shapes", [](Model& self) { Lock lock(self.lock); return dims_of(self.sequential().output_shapes()); })
+      // Each layer call's output shape (without the batch axis), in the graph's order.
+      .def("node_output_shapes",
+           [](Model& self) {
+             Lock lock(self.lock);
+             const GraphInfo& graph = self.sequential().graph();
+             std::vector<std::vector<int64_t>> shapes;
+             for (const auto& node : graph.nodes) shapes.push_back(graph.tensors[size_t(node.output)].shape.dims());
+             return shapes;
+           })
+      .def("trainable_count", [](Model& self) { Lock lock(self.lock); return self.sequential().parameters().trainable_size(); })
+      // The records a loaded model file carried (empty for a model made here).
+      .def_property_readonly("metadata", [](Model& self) { return self.saved.metadata; });
+}
+
+}  // namespace citadel::python
