@@ -51,8 +51,12 @@ void add_attack_section(Page& page, const std::vector<Run>& runs) {
   if (accuracy.empty()) return;
   page.section("Adversarial robustness");
   // A log scale when every ε is positive and they span more than a decade or so.
-  const auto [low, high] = std::minmax_element(all_eps.begin(), all_eps.end());
-  const bool log_x = *low > 0 && *high / *low >= 20;
+  // Runs whose results list is empty still get their (empty) charts; only a range with points has ends.
+  bool log_x = false;
+  if (!all_eps.empty()) {
+    const auto [low, high] = std::minmax_element(all_eps.begin(), all_eps.end());
+    log_x = *low > 0 && *high / *low >= 20;
+  }
   const std::string units = string_at(runs.front().report, "units");
   page.figure(line_chart(accuracy, {.title = "accuracy under attack", .x_label = "\xCE\xB5 (" + units + ")",
                                     .y_label = "accuracy", .log_x = log_x, .y_extent = {0, 1}}),

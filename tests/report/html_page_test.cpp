@@ -155,6 +155,32 @@ TEST(HtmlPage, BadReportsAreRefusedNamingTheirSource) {
   EXPECT_THROW(report::html_page({}), ValueError);
 }
 
+// What report_fuzz found in CI: sections whose arrays are present but empty (or hold no
+// points) once read the ends of an empty range. Every section must draw around them.
+TEST(HtmlPage, EmptyArraysInEverySectionAreDrawnAround) {
+  const std::vector<std::string> reports{
+      R"({"method": "fgsm", "norm": "linf", "results": []})",
+      R"({"method": "fgsm", "norm": "linf", "results": [1, "x", {}]})",
+      R"({"folds": [], "mean": {}, "std": {}})",
+      R"({"folds": [{"accuracy": 0.5}, 3], "mean": {"accuracy": 0.5}})",
+      R"({"history": {"loss": [], "learning_rate": []}})",
+      R"({"history": {"loss": [1, 2], "val_loss": [], "learning_rate": [0.1, 0.2]}})",
+      R"({"protection": {"differential_privacy": {"epsilon_history": []}}})",
+      R"({"classes": [], "classification_report": {"classes": {}, "confusion_matrix": []}})",
+      R"({"classes": ["a"], "classification_report": {"confusion_matrix": [[], [1]]}})",
+      R"({"roc": {"fpr": [], "tpr": []}, "precision_recall": {"precision": [], "recall": []}})"};
+  for (const std::string& text : reports) {
+    std::string html;
+    try {
+      html = report::html_page({{"run", text, "r.json"}});
+    } catch (const ValueError&) {
+      continue;  // a clear refusal is fine too
+    }
+    EXPECT_EQ(html.find("<script"), std::string::npos) << text;
+    EXPECT_NE(html.find("</html>"), std::string::npos) << text;
+  }
+}
+
 TEST(HtmlPage, WriteHtmlFromAModelTrainedInCpp) {
   random::set_seed(4);
   const Tensor x = random::uniform({64, 3}, -1.0f, 1.0f);
