@@ -20,12 +20,8 @@ struct ReportFlags {
 };
 
 int run_report(const ReportFlags& s) {
-  CITADEL_CHECK(s.names.empty() || s.names.size() == s.reports.size(), ValueError, "--name: ", s.names.size(),
-                " names for ", s.reports.size(), " reports; give one per report or none");
-  std::vector<report::RunReport> runs;
-  for (size_t i = 0; i < s.reports.size(); ++i) {
-    runs.push_back(report::run_report_from_file(s.reports[i], s.names.empty() ? "" : s.names[i]));
-  }
+  // The count and the total size of the reports are checked before any is read.
+  const std::vector<report::RunReport> runs = report::run_reports_from_files(s.reports, s.names);
   write_file_atomically(s.output, report::html_page(runs, {.title = s.title}));
   std::printf("Wrote %s (%zu run%s)\n", s.output.c_str(), runs.size(), runs.size() == 1 ? "" : "s");
   return 0;

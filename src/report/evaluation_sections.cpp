@@ -12,8 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxCurves = 12;  // per chart; more classes are listed in the caption
-
 std::vector<std::string> class_names(const Run& run) {
   std::vector<std::string> names;
   if (run.report.contains("classes") && run.report["classes"].is_array())
@@ -42,14 +40,24 @@ void classification_tables(Page& page, const Run& run, const std::vector<Run>& r
   if (runs.size() > 1) page.paragraph(run.name);
   page.table({"class", "precision", "recall", "f1-score", "support"}, rows);
   if (report.contains("confusion_matrix") && report["confusion_matrix"].is_array()) {
+    // The first max_classes classes only: a cell per pair of classes grows as their square.
+    const size_t shown = std::min(report["confusion_matrix"].size(),
+                                  static_cast<size_t>(std::max<int64_t>(page.limits().max_classes, 1)));
     std::vector<std::vector<int64_t>> counts;
-    for (const json& row : report["confusion_matrix"]) {
+    for (size_t r = 0; r < shown; ++r) {
+      const json& row = report["confusion_matrix"][r];
       std::vector<int64_t> cells;
-      for (const json& cell : row) cells.push_back(cell.is_number_integer() ? cell.get<int64_t>() : 0);
+      for (size_t c = 0; row.is_array() && c < std::min(row.size(), shown); ++c)
+        cells.push_back(row[c].is_number_integer() ? row[c].get<int64_t>() : 0);
       counts.push_back(cells);
     }
-    page.figure(heat_map(counts, names, series_name(runs, run, "confusion matrix")),
-                "Rows: the actual class; columns: the predicted one; shade: the share of the row.");
+    std::string caption = "Rows: the actual class; columns: the predicted one; shade: the share of the row.";
+    if (shown < report["confusion_matrix"].size())
+      caption += " (" + count_text(int64_t(report["confusion_matrix"].size() - shown)) +
+                 " more classes not shown: the first " + count_text(int64_t(shown)) +
+                 " are drawn; the JSON report has the whole matrix.)";
+    page.figure(heat_map(counts, names, series_name(runs, run, "confusion matrix"), page.limits().max_text_chars),
+                caption);
   }
 }
 
@@ -60,7 +68,7 @@ void curve_charts(Page& page, const std::vector<Run>& runs) {
     const json& report = runs[r].report["classification_report"];
     if (!report.contains("curves") || !report["curves"].is_array()) continue;
     for (const json& curve : report["curves"]) {
-      if (roc.size() >= kMaxCurves) {
+      if (int64_t(roc.size()) >= page.limits().max_curves) {
         ++left_out;
         continue;
       }
@@ -79,12 +87,13 @@ void curve_charts(Page& page, const std::vector<Run>& runs) {
     }
   }
   if (roc.empty()) return;
-  const std::string caption = left_out ? std::to_string(left_out) + " more curves are in the JSON report." : "";
-  page.figure(line_chart(roc, {.title = "ROC curve", .x_label = "false positive rate", .y_label = "true positive rate",
-                               .unit_square = true}),
+  const std::string caption =
+      left_out ? "(" + count_text(int64_t(left_out)) + " more curves not shown; they are in the JSON report)" : "";
+  page.figure(line_chart(roc, bounded(page, {.title = "ROC curve", .x_label = "false positive rate",
+                                             .y_label = "true positive rate", .unit_square = true})),
               caption);
-  page.figure(line_chart(precision_recall, {.title = "precision-recall curve", .x_label = "recall",
-                                            .y_label = "precision", .y_extent = {0, 1}}),
+  page.figure(line_chart(precision_recall, bounded(page, {.title = "precision-recall curve", .x_label = "recall",
+                                                          .y_label = "precision", .y_extent = {0, 1}})),
               caption);
 }
 
@@ -147,7 +156,7 @@ void add_cross_validation_section(Page& page, const std::vector<Run>& runs) {
     }
   }
   if (!series.empty())
-    page.figure(line_chart(series, {.title = "figures per fold", .x_label = "fold", .y_label = "figure"}),
+    page.figure(line_chart(series, bounded(page, {.title = "figures per fold", .x_label = "fold", .y_label = "figure"})),
                 "Each dot is one fold's held-out figure; the dashed line is the mean over the folds.");
 }
 

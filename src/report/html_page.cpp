@@ -3,6 +3,9 @@
 // every chart of a section has the same scale; print keeps figures whole.
 #include "html_page.hpp"
 
+#include <algorithm>
+
+#include "citadel/core/error.hpp"
 #include "html_text.hpp"
 
 namespace citadel::report::detail {
@@ -41,54 +44,79 @@ footer{margin-top:32px;color:var(--muted);font-size:12px}
 
 }  // namespace
 
-Page::Page(std::string title) : title_(std::move(title)) {}
+Page::Page(std::string title, PageLimits limits) : title_(std::move(title)), limits_(limits) {}
+
+void Page::append(const std::string& markup) {
+  CITADEL_CHECK(body_.size() + markup.size() <= limits_.max_page_bytes, ValueError, "the page would be larger than ",
+                limits_.max_page_bytes, " bytes (PageLimits::max_page_bytes); draw fewer runs on one page");
+  body_ += markup;
+}
+
+constexpr size_t kNoteChars = 400;
+
+std::string Page::text(const std::string& raw, size_t length) const {
+  return escape(shortened(raw, length > 0 ? length : limits_.max_text_chars));
+}
 
 void Page::close_figures() {
-  if (in_figures_) body_ += "</div>\n";
+  if (in_figures_) append("</div>\n");
   in_figures_ = false;
 }
 
 void Page::section(const std::string& heading) {
   close_figures();
-  if (in_section_) body_ += "</section>\n";
-  body_ += "<section>\n<h2>" + escape(heading) + "</h2>\n";
+  if (in_section_) append("</section>\n");
+  append("<section>\n<h2>" + text(heading) + "</h2>\n");
   in_section_ = true;
 }
 
-void Page::paragraph(const std::string& text) {
+void Page::paragraph(const std::string& raw) {
   close_figures();
-  body_ += "<p>" + escape(text) + "</p>\n";
+  append("<p>" + text(raw) + "</p>\n");
+}
+
+void Page::note(const std::string& raw) {
+  close_figures();
+  append("<p>" + text(raw, kNoteChars) + "</p>\n");
 }
 
 void Page::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   close_figures();
-  body_ += "<table>\n<thead><tr>";
-  for (const std::string& cell : header) body_ += "<th>" + escape(cell) + "</th>";
-  body_ += "</tr></thead>\n<tbody>\n";
-  for (const auto& row : rows) {
-    body_ += "<tr>";
-    for (size_t i = 0; i < row.size(); ++i) body_ += (i == 0 ? "<th>" : "<td>") + escape(row[i]) + (i == 0 ? "</th>" : "</td>");
-    body_ += "</tr>\n";
+  std::string markup = "<table>\n<thead><tr>";
+  for (const std::string& cell : header) markup += "<th>" + text(cell) + "</th>";
+  markup += "</tr></thead>\n<tbody>\n";
+  const size_t shown = std::min(rows.size(), static_cast<size_t>(std::max<int64_t>(limits_.max_table_rows, 1)));
+  for (size_t r = 0; r < shown; ++r) {
+    markup += "<tr>";
+    for (size_t i = 0; i < rows[r].size(); ++i)
+      markup += (i == 0 ? "<th>" : "<td>") + text(rows[r][i]) + (i == 0 ? "</th>" : "</td>");
+    markup += "</tr>\n";
   }
-  body_ += "</tbody>\n</table>\n";
+  if (shown < rows.size())  // said in the table itself, where the rows would have been
+    markup += "<tr><th colspan=\"" + std::to_string(std::max<size_t>(header.size(), 1)) + "\">(" +
+              count_text(int64_t(rows.size() - shown)) + " more rows not shown)</th></tr>\n";
+  markup += "</tbody>\n</table>\n";
+  append(markup);
 }
 
 void Page::figure(const std::string& svg, const std::string& caption) {
-  if (!in_figures_) body_ += "<div class=\"figures\">\n";
+  if (!in_figures_) append("<div class=\"figures\">\n");
   in_figures_ = true;
-  body_ += "<figure>" + svg + (caption.empty() ? "" : "<figcaption>" + escape(caption) + "</figcaption>") +
-           "</figure>\n";
+  append("<figure>" + svg + (caption.empty() ? "" : "<figcaption>" + text(caption, kNoteChars) + "</figcaption>") + "</figure>\n");
 }
 
 std::string Page::html(const std::string& footer) const {
   std::string closing = in_figures_ ? "</div>\n" : "";
   if (in_section_) closing += "</section>\n";
-  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+  std::string page = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n"
-         "<title>" + escape(title_) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<header><h1>" +
-         escape(title_) + "</h1></header>\n<main>\n" + body_ + closing + "</main>\n<footer>" + escape(footer) +
+         "<title>" + text(title_) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<header><h1>" +
+         text(title_) + "</h1></header>\n<main>\n" + body_ + closing + "</main>\n<footer>" + text(footer) +
          "</footer>\n</body>\n</html>\n";
+  CITADEL_CHECK(page.size() <= limits_.max_page_bytes, ValueError, "the page would be larger than ",
+                limits_.max_page_bytes, " bytes (PageLimits::max_page_bytes); draw fewer runs on one page");
+  return page;
 }
 
 }  // namespace citadel::report::detail

@@ -58,4 +58,13 @@ std::string figure(double value) {
   return out == "-0.0000" ? "0.0000" : out;
 }
 
+std::string count_text(int64_t count) {
+  std::string digits = std::to_string(count < 0 ? -count : count), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return count < 0 ? "-" + out : out;
+}
+
 }  // namespace citadel::report::detail

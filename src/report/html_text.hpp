@@ -2,6 +2,7 @@
 // or column name can never become markup; numbers in one short, locale-free form.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,7 @@ std::string number(double value, int digits = 4);
 // A measured figure (loss, accuracy, AUC, ε): four decimals, as the terminal and Keras print
 // them ("0.4068", "0.8000"), or four significant digits below 0.001 ("2.5e-05"); "–" for NaN.
 std::string figure(double value);
+// "20,000": counts in the page's notes read at a glance.
+std::string count_text(int64_t count);
 
 }  // namespace citadel::report::detail

@@ -58,12 +58,12 @@ void add_attack_section(Page& page, const std::vector<Run>& runs) {
     log_x = *low > 0 && *high / *low >= 20;
   }
   const std::string units = string_at(runs.front().report, "units");
-  page.figure(line_chart(accuracy, {.title = "accuracy under attack", .x_label = "\xCE\xB5 (" + units + ")",
-                                    .y_label = "accuracy", .log_x = log_x, .y_extent = {0, 1}}),
+  page.figure(line_chart(accuracy, bounded(page, {.title = "accuracy under attack", .x_label = "\xCE\xB5 (" + units + ")",
+                                    .y_label = "accuracy", .log_x = log_x, .y_extent = {0, 1}})),
               "Accuracy on the attacked rows as the attack budget \xCE\xB5 grows; \xCE\xB5 = 0 is the clean accuracy.");
-  page.figure(line_chart(success, {.title = "attack success", .x_label = "\xCE\xB5 (" + units + ")",
+  page.figure(line_chart(success, bounded(page, {.title = "attack success", .x_label = "\xCE\xB5 (" + units + ")",
                                    .y_label = "share of rows the attack changed", .log_x = log_x,
-                                   .y_extent = {0, 1}}));
+                                   .y_extent = {0, 1}})));
   page.table({"attack", "\xCE\xB5", "accuracy", "attack success", "mean L\xE2\x88\x9E", "mean L2"}, rows);
 }
 
@@ -99,8 +99,8 @@ void add_privacy_section(Page& page, const std::vector<Run>& runs) {
   }
   if (series.empty()) return;
   page.section("Differential privacy");
-  page.figure(line_chart(series, {.title = "privacy budget spent", .x_label = "epoch", .y_label = "\xCE\xB5",
-                                  .y_extent = {0}, .horizontal_lines = targets}),
+  page.figure(line_chart(series, bounded(page, {.title = "privacy budget spent", .x_label = "epoch", .y_label = "\xCE\xB5",
+                                  .y_extent = {0}, .horizontal_lines = targets})),
               "\xCE\xB5 of the (\xCE\xB5, \xCE\xB4) guarantee after each epoch (RDP accountant of the sampled "
               "Gaussian mechanism).");
   page.table({"run", "clip C", "noise multiplier \xCF\x83", "sampling rate", "\xCE\xB4", "final \xCE\xB5", "noise"}, rows);
@@ -126,8 +126,8 @@ void add_audit_section(Page& page, const std::vector<Run>& runs) {
   }
   if (series.empty()) return;
   page.section("Membership inference");
-  page.figure(line_chart(series, {.title = "membership attack ROC", .x_label = "false positive rate (non-members)",
-                                  .y_label = "true positive rate (members)", .unit_square = true}),
+  page.figure(line_chart(series, bounded(page, {.title = "membership attack ROC", .x_label = "false positive rate (non-members)",
+                                  .y_label = "true positive rate (members)", .unit_square = true})),
               "The diagonal is an attack that cannot tell members from non-members.");
   page.table({"attack", "AUC", "balanced accuracy", "TPR at 1 % FPR", "members", "non-members"}, rows);
 }

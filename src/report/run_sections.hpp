@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "html_page.hpp"
+#include "svg_chart.hpp"
 
 namespace citadel::report::detail {
 
@@ -23,6 +24,8 @@ double number_at(const nlohmann::json& object, const char* key);
 std::string string_at(const nlohmann::json& object, const char* key);
 // "name: what" with several runs, "what" with one.
 std::string series_name(const std::vector<Run>& runs, const Run& run, const std::string& what);
+// The chart options with the page's bounds on points, curves and text.
+ChartOptions bounded(const Page& page, ChartOptions options);
 
 void add_run_section(Page& page, const std::vector<Run>& runs);           // command, data, seed, version, date
 void add_figures_section(Page& page, const std::vector<Run>& runs);       // held-out figures

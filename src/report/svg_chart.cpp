@@ -21,7 +21,8 @@ std::string coordinate(double value) {
   return text;
 }
 
-std::string svg_open(double width, double height, const std::string& title) {
+std::string svg_open(double width, double height, const std::string& full_title, size_t max_text_chars) {
+  const std::string title = shortened(full_title, max_text_chars);
   return "<svg class=\"chart\" viewBox=\"0 0 " + coordinate(width) + " " + coordinate(height) +
          "\" role=\"img\" aria-label=\"" + escape(title) + "\">"
          "<title>" + escape(title) + "</title>"
@@ -47,7 +48,37 @@ std::string colour_class(int colour) {
 
 }  // namespace
 
-std::string line_chart(const std::vector<Series>& series, const ChartOptions& options) {
+std::vector<size_t> downsampled_points(const std::vector<double>& y, size_t count, int64_t max_points) {
+  std::vector<size_t> kept;
+  const size_t buckets = static_cast<size_t>(std::max<int64_t>(max_points / 2, 1));
+  if (count <= static_cast<size_t>(std::max<int64_t>(max_points, 2))) {
+    for (size_t i = 0; i < count; ++i) kept.push_back(i);
+    return kept;
+  }
+  for (size_t b = 0; b < buckets; ++b) {
+    const size_t begin = count * b / buckets, end = count * (b + 1) / buckets;
+    size_t low = begin, high = begin;
+    for (size_t i = begin; i < end; ++i) {  // NaN (a gap) compares false: kept only when all are NaN
+      if (y[i] < y[low] || std::isnan(y[low])) low = i;
+      if (y[i] > y[high] || std::isnan(y[high])) high = i;
+    }
+    kept.push_back(std::min(low, high));
+    if (low != high) kept.push_back(std::max(low, high));
+  }
+  return kept;
+}
+
+std::string line_chart(const std::vector<Series>& all_series, const ChartOptions& options) {
+  // Curves past the cap are left out (and said so below the legend).
+  const size_t curve_cap = static_cast<size_t>(std::max<int64_t>(options.max_curves, 1));
+  const std::vector<Series> series(all_series.begin(), all_series.begin() + std::min(all_series.size(), curve_cap));
+  size_t longest = 0, drawn_of_longest = 0;
+  std::vector<std::vector<size_t>> drawn;  // per curve, the points drawn
+  for (const Series& s : series) {
+    const size_t count = std::min(s.x.size(), s.y.size());
+    drawn.push_back(downsampled_points(s.y, count, options.max_points));
+    if (count > longest) longest = count, drawn_of_longest = drawn.back().size();
+  }
   std::vector<double> xs, ys = options.y_extent;
   for (const Series& s : series) {
     xs.insert(xs.end(), s.x.begin(), s.x.end());
@@ -58,7 +89,7 @@ std::string line_chart(const std::vector<Series>& series, const ChartOptions& op
   if (options.unit_square) xs = {0, 1}, ys = {0, 1};
   const Axis x_axis(xs, kLeft, kRight, options.log_x), y_axis(ys, kBottom, kTop);
 
-  std::string svg = svg_open(kWidth, kHeight, options.title);
+  std::string svg = svg_open(kWidth, kHeight, options.title, options.max_text_chars);
   for (double tick : y_axis.ticks()) {
     const double y = y_axis.pixel(tick);
     svg += line(kLeft, y, kRight, y, "grid");
@@ -86,7 +117,8 @@ std::string line_chart(const std::vector<Series>& series, const ChartOptions& op
     svg += text_at(x + 3, kTop + 10 + 12 * double(m % 3), shortened(options.markers[m].label, 24), "start",
                    "marker-label");
   }
-  for (const Series& s : series) {
+  for (size_t c = 0; c < series.size(); ++c) {
+    const Series& s = series[c];
     const std::string css = colour_class(s.colour);
     std::string points;
     auto flush = [&] {
@@ -94,7 +126,7 @@ std::string line_chart(const std::vector<Series>& series, const ChartOptions& op
                                   points + "\"/>";
       points.clear();
     };
-    for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
+    for (const size_t i : drawn[c]) {
       const bool drawable = std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!options.log_x || s.x[i] > 0);
       if (!drawable) {
         flush();
@@ -121,17 +153,29 @@ std::string line_chart(const std::vector<Series>& series, const ChartOptions& op
     svg += text_at(kRight + 42, legend_y + 4, shortened(s.name, 19), "start", "legend");
     legend_y += 18;
   }
+  // What was left out, said on the chart itself.
+  std::string note;
+  if (drawn_of_longest < longest)
+    note = count_text(int64_t(drawn_of_longest)) + " points drawn of " + count_text(int64_t(longest)) +
+           " (each bucket's lowest and highest)";
+  if (all_series.size() > series.size())
+    note += (note.empty() ? "" : "; ") + count_text(int64_t(all_series.size() - series.size())) +
+            " more curves not shown";
+  if (!note.empty()) svg += text_at(kRight + 14, kBottom + 16, shortened(note, 60), "start", "marker-label");
+  if (note.size() > 60) svg += "<desc>" + escape(note) + "</desc>";
   return svg + "</svg>";
 }
 
 std::string heat_map(const std::vector<std::vector<int64_t>>& counts, const std::vector<std::string>& labels,
-                     const std::string& title) {
+                     const std::string& title, size_t max_text_chars) {
   const size_t n = counts.size();
   const double cell = n == 0 ? 40 : std::clamp(440.0 / double(n), 18.0, 100.0);
   // The same width as the line charts, so that text has the same size side by side.
   const double left = std::max(130.0, (kWidth - cell * double(n)) / 2), top = 40;
   const double height = top + cell * double(n) + 110;
-  std::string svg = svg_open(kWidth, height, title);
+  std::string svg = svg_open(kWidth, height, title, max_text_chars);
+  auto label = [&](size_t i) { return shortened(i < labels.size() ? labels[i] : std::to_string(i),
+                                                     std::min<size_t>(60, max_text_chars)); };
   for (size_t actual = 0; actual < n; ++actual) {
     int64_t row_total = 0;
     for (int64_t count : counts[actual]) row_total += count;
@@ -141,8 +185,8 @@ std::string heat_map(const std::vector<std::vector<int64_t>>& counts, const std:
       const double x = left + cell * double(predicted), y = top + cell * double(actual);
       svg += "<rect class=\"cell\" x=\"" + coordinate(x) + "\" y=\"" + coordinate(y) + "\" width=\"" +
              coordinate(cell - 1) + "\" height=\"" + coordinate(cell - 1) + "\" fill-opacity=\"" +
-             number(0.08 + 0.92 * share, 3) + "\"><title>" + escape(labels.size() > actual ? labels[actual] : "") +
-             " \xE2\x86\x92 " + escape(labels.size() > predicted ? labels[predicted] : "") + ": " +
+             number(0.08 + 0.92 * share, 3) + "\"><title>" + escape(label(actual)) +
+             " \xE2\x86\x92 " + escape(label(predicted)) + ": " +
              std::to_string(count) + "</title></rect>";
       if (cell >= 22)
         svg += text_at(x + cell / 2, y + cell / 2 + 4, std::to_string(count), "middle",

@@ -34,6 +34,13 @@ std::string series_name(const std::vector<Run>& runs, const Run& run, const std:
   return runs.size() > 1 ? run.name + ": " + what : what;
 }
 
+ChartOptions bounded(const Page& page, ChartOptions options) {
+  options.max_points = page.limits().max_points;
+  options.max_curves = page.limits().max_curves;
+  options.max_text_chars = page.limits().max_text_chars;
+  return options;
+}
+
 namespace {
 
 // One row a field, one column a run; rows where no run has a value are left out.
@@ -134,6 +141,16 @@ void add_training_section(Page& page, const std::vector<Run>& runs) {
     if (figures.count(name)) order.push_back(name);
   for (const std::string& name : figures)
     if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+  // Past the cap, the figures left out are named (as far as a paragraph's length allows).
+  const size_t chart_cap = static_cast<size_t>(std::max<int64_t>(page.limits().max_charts, 1));
+  if (order.size() > chart_cap) {
+    std::string left_out;
+    for (size_t i = chart_cap; i < order.size() && left_out.size() < 160; ++i)
+      left_out += (left_out.empty() ? "" : ", ") + shortened(order[i], 40);
+    page.note("(" + count_text(int64_t(order.size() - chart_cap)) + " more charts not shown: " + left_out +
+                   (order.size() - chart_cap > 1 ? ", …" : "") + "; they are in the JSON report)");
+    order.resize(chart_cap);
+  }
   order.push_back("learning_rate");
 
   for (const std::string& name : order) {
@@ -180,7 +197,7 @@ void add_training_section(Page& page, const std::vector<Run>& runs) {
       const std::string stop = string_at(run.report, "stop_reason");
       if (!stop.empty() && history.contains(name)) options.markers.push_back({double(history[name].size()), "stopped"});
     }
-    if (!series.empty()) page.figure(line_chart(series, options));
+    if (!series.empty()) page.figure(line_chart(series, bounded(page, options)));
   }
 }
 

@@ -170,3 +170,98 @@ TEST(HtmlReport, ReportOverlaysRunsAndRefusesBadInput) {
   const CliResult names = run_cli("report " + a.string() + " --name x --name y --output " + page.string());
   EXPECT_NE(names.err.find("--name: 2 names for 1 reports"), std::string::npos) << names.err;
 }
+
+namespace {
+
+// A report of the kind issue 29 item 11 describes (18.8 MB that made `citadel report` take
+// 2.4 GB and 18 s and write a 760 MB page): long training curves under 40 names, 300
+// classes with 2,000-character names (each named in every cell of a 300 × 300 confusion
+// matrix), a curve per class, 20,000 layers, long strings and long tables.
+std::string hostile_report() {
+  nlohmann::json history = nlohmann::json::object();
+  for (int k = 0; k < 40; ++k) {
+    nlohmann::json train = nlohmann::json::array(), validation = nlohmann::json::array();
+    for (int e = 0; e < 15000; ++e) train.push_back(0.5 + 0.001 * ((e * 7 + k) % 97)), validation.push_back(0.25);
+    history["figure" + std::to_string(k)] = std::move(train);
+    history["val_figure" + std::to_string(k)] = std::move(validation);
+  }
+  nlohmann::json classes = nlohmann::json::array(), scores = nlohmann::json::object(),
+                 matrix = nlohmann::json::array(), curves = nlohmann::json::array();
+  nlohmann::json ramp = nlohmann::json::array();
+  for (int i = 0; i <= 300; ++i) ramp.push_back(i / 300.0);
+  for (int c = 0; c < 300; ++c) {
+    const std::string name = "class" + std::to_string(c) + "-" + std::string(2000, 'x');
+    classes.push_back(name);
+    scores[name] = {{"precision", 0.5}, {"recall", 0.5}, {"f1", 0.5}, {"support", 3}};
+    nlohmann::json row = nlohmann::json::array();
+    for (int p = 0; p < 300; ++p) row.push_back((c * 31 + p) % 10);
+    matrix.push_back(std::move(row));
+    curves.push_back({{"class", name},
+                      {"roc", {{"fpr", ramp}, {"tpr", ramp}, {"auc", 0.5}}},
+                      {"precision_recall", {{"recall", ramp}, {"precision", ramp}, {"average_precision", 0.5}}}});
+  }
+  nlohmann::json layers = nlohmann::json::array(), folds = nlohmann::json::array();
+  for (int l = 0; l < 20000; ++l)
+    layers.push_back({{"name", "dense_" + std::to_string(l)}, {"type", "Dense"}, {"output_shape", {10}},
+                      {"parameters", 110}});
+  for (int f = 0; f < 5000; ++f) folds.push_back({{"fold", f + 1}, {"train_rows", 9}, {"test_rows", 1}, {"accuracy", 0.5}});
+  const nlohmann::json report{{"history", history},
+                              {"classes", classes},
+                              {"classification_report",
+                               {{"classes", scores}, {"accuracy", 0.5}, {"confusion_matrix", matrix}, {"curves", curves}}},
+                              {"model", layers},
+                              {"folds", folds},
+                              {"mean", {{"accuracy", 0.5}}},
+                              {"std", {{"accuracy", 0.1}}},
+                              {"data", std::string(2'700'000, 'd')}};
+  return report.dump();
+}
+
+}  // namespace
+
+// Issue 29 item 11: what one report can make is bounded — the points drawn per curve, the
+// charts, the rows of a table, the classes of a confusion matrix, the length of any text and
+// the page — each cut with a note on the page, never silently; and the memory it takes.
+TEST(HtmlReport, AHostileReportMakesABoundedPageInBoundedMemory) {
+  const std::string text = hostile_report();
+  ASSERT_GT(text.size(), size_t{18'000'000});
+  ASSERT_LT(text.size(), size_t{22'000'000});
+  const fs::path report = write_scratch_file("hostile_report.json", text), page = scratch_directory() / "hostile.html";
+  const MeasuredResult run = run_cli_measured("report " + report.string() + " --output " + page.string());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  const auto page_bytes = fs::file_size(page);
+  EXPECT_LE(page_bytes, uintmax_t{16} << 20) << "the page's cap is 16 MiB";
+  EXPECT_LT(run.peak_mb, 400) << "peak memory of citadel report (it took 1.27 GB before, and the page was 392 MB)";
+  const std::string html = read_file(page);
+  // Every cut is said on the page.
+  for (const char* note : {"points drawn of 15,000", "more charts not shown", "more rows not shown",
+                           "more classes not shown", "more curves not shown"})
+    EXPECT_NE(html.find(note), std::string::npos) << note;
+  EXPECT_EQ(html.find(std::string(300, 'x')), std::string::npos) << "a 2,000-character name drawn whole";
+  EXPECT_TRUE(checked(page).has_title("figure0"));
+}
+
+// A report of 18 MB of empty objects would take over half a gigabyte once parsed: its values
+// are counted before it is parsed, and too many is an error naming the file and the cap.
+TEST(HtmlReport, AReportOfTooManyJsonValuesIsRefusedBeforeItIsParsed) {
+  std::string text = "{\"history\": {\"loss\": [0.5]}, \"junk\": [{}";
+  for (int i = 0; i < 6'000'000; ++i) text += ",{}";
+  text += "]}";
+  const fs::path report = write_scratch_file("many_values.json", text), page = scratch_directory() / "values.html";
+  const MeasuredResult run = run_cli_measured("report " + report.string() + " --output " + page.string());
+  EXPECT_NE(run.result.exit_code, 0);
+  EXPECT_NE(run.result.err.find("many_values.json"), std::string::npos) << run.result.err;
+  EXPECT_NE(run.result.err.find("JSON values"), std::string::npos) << run.result.err;
+  EXPECT_LT(run.peak_mb, 150) << "it took 556 MB before";
+  EXPECT_FALSE(fs::exists(page));
+}
+
+TEST(HtmlReport, MoreRunsThanAPageShowsAreRefused) {
+  const fs::path small = write_scratch_file("one_run.json", R"({"history": {"loss": [0.7, 0.6]}})");
+  std::string arguments = "report";
+  for (int i = 0; i < 17; ++i) arguments += " " + small.string();
+  const CliResult result = run_cli(arguments + " --output " + (scratch_directory() / "runs.html").string());
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.err.find("17 runs"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("at most 16"), std::string::npos) << result.err;
+}

@@ -9,6 +9,7 @@
 
 #include "../../src/report/axis.hpp"
 #include "../../src/report/html_text.hpp"
+#include "../../src/report/svg_chart.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/layers/dense.hpp"
@@ -200,4 +201,65 @@ TEST(HtmlPage, WriteHtmlFromAModelTrainedInCpp) {
   for (const char* title : {"loss", "accuracy", "confusion matrix", "ROC curve"}) EXPECT_TRUE(page.has_title(title)) << title;
   EXPECT_EQ(page.chart("accuracy")["legends"], json({"training", "validation"}));
   EXPECT_TRUE(page.has_legend("yes (AUC " + report::detail::figure(test.curves.at(0).roc.auc) + ")"));
+}
+
+// A long curve keeps its shape when downsampled: every bucket's lowest and highest point,
+// so a one-epoch spike and the last dip are drawn, and never more than the cap.
+TEST(HtmlChart, LongCurvesKeepEachBucketsExtremes) {
+  std::vector<double> y(100'000, 0.5);
+  y[31'337] = 9.0;   // a spike
+  y[99'998] = -3.0;  // a dip near the end
+  const std::vector<size_t> kept = report::detail::downsampled_points(y, y.size(), 1000);
+  EXPECT_LE(kept.size(), 1000u);
+  EXPECT_TRUE(std::is_sorted(kept.begin(), kept.end()));
+  EXPECT_NE(std::find(kept.begin(), kept.end(), 31'337u), kept.end());
+  EXPECT_NE(std::find(kept.begin(), kept.end(), 99'998u), kept.end());
+  EXPECT_EQ(report::detail::downsampled_points(y, 10, 1000).size(), 10u);  // short curves are drawn whole
+  EXPECT_EQ(report::detail::count_text(1234567), "1,234,567");
+}
+
+// Each cap of PageLimits, lowered, cuts with a note on the page, and the page's own cap is an
+// error naming the report.
+TEST(HtmlPage, EveryCutIsSaidOnThePage) {
+  json history = json::object(), layers = json::array(), classes = json::array(), matrix = json::array();
+  for (int k = 0; k < 5; ++k) history["figure" + std::to_string(k)] = json::array({0.5, 0.4, 0.3, 0.2, 0.1, 0.6});
+  for (int l = 0; l < 9; ++l) layers.push_back({{"name", "dense_" + std::to_string(l)}, {"type", "Dense"}});
+  for (int c = 0; c < 6; ++c) {
+    classes.push_back("class" + std::to_string(c) + std::string(40, 'y'));
+    matrix.push_back(json::array({1, 2, 3, 4, 5, 6}));
+  }
+  const json run{{"history", history}, {"model", layers}, {"classes", classes},
+                 {"classification_report", {{"confusion_matrix", matrix}}}};
+  report::PageLimits limits;
+  limits.max_points = 4, limits.max_charts = 2, limits.max_table_rows = 3, limits.max_classes = 4,
+  limits.max_text_chars = 20;
+  const std::string html = report::html_page({{"run", run.dump()}}, {.limits = limits});
+  EXPECT_NE(html.find("4 points drawn of 6"), std::string::npos);
+  EXPECT_NE(html.find("(3 more charts not shown: figure2, figure3, figure4"), std::string::npos);
+  EXPECT_NE(html.find("(7 more rows not shown)"), std::string::npos);  // 9 layers + the total, 3 shown
+  EXPECT_NE(html.find("(2 more classes not shown"), std::string::npos);
+  EXPECT_EQ(html.find(std::string(30, 'y')), std::string::npos);  // names cut to 20 characters
+  const auto page = write_and_check(html, "cuts.html");
+  ASSERT_TRUE(page.ok) << page.problems;
+
+  limits.max_page_bytes = 4096;
+  try {
+    report::html_page({{"run", run.dump(), "runs/big.json"}}, {.limits = limits});
+    ADD_FAILURE() << "a page over its cap was written";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("runs/big.json: the page would be larger than 4096 bytes"), std::string::npos)
+        << e.what();
+  }
+  limits = {};
+  limits.max_runs = 1;
+  EXPECT_THROW(report::html_page({{"a", run.dump()}, {"b", run.dump()}}, {.limits = limits}), ValueError);
+  limits = {};
+  limits.max_parsed_bytes = 2000;  // the values of this report weigh more
+  try {
+    report::html_page({{"run", run.dump(), "runs/heavy.json"}}, {.limits = limits});
+    ADD_FAILURE() << "a report over its parsed-size budget was parsed";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("runs/heavy.json: its JSON values would take more than"), std::string::npos)
+        << e.what();
+  }
 }

@@ -9,11 +9,13 @@
 #include "citadel/metrics/classification_report.hpp"
 #include "citadel/model/history.hpp"
 #include "citadel/model/sequential.hpp"
+#include "citadel/report/page_limits.hpp"
 
 namespace citadel::report {
 
 struct PageInfo {
   std::string title = "citadel report";
+  PageLimits limits = {};  // what the page may hold (page_limits.hpp)
 };
 
 // One run: a name for legends and tables, and its JSON report as text.
@@ -23,12 +25,20 @@ struct RunReport {
   std::string source = "";  // where the JSON came from, for errors (default: the name)
 };
 
-// A --report file as a run named `name` (default: the file's stem); files over 64 MiB are
-// refused before they are read.
-RunReport run_report_from_file(const std::string& path, const std::string& name = "");
+// A --report file as a run named `name` (default: the file's stem); files over
+// limits.max_report_bytes (64 MiB) are refused before they are read.
+RunReport run_report_from_file(const std::string& path, const std::string& name = "", const PageLimits& limits = {});
+// Several --report files, `names` one per path or none: their count and their total size are
+// checked against `limits` before any is read.
+std::vector<RunReport> run_reports_from_files(const std::vector<std::string>& paths,
+                                              const std::vector<std::string>& names = {},
+                                              const PageLimits& limits = {});
 
-// The page for these runs, overlaid where they share a chart. A report that is not a JSON
-// object, is nested too deeply or exceeds 64 MiB is a ValueError naming its source.
+// The page for these runs, overlaid where they share a chart, within info.limits: points,
+// curves, charts, table rows, classes and text past their caps are left out with a note on
+// the page. ValueError naming the source for a report that is not a JSON object, is nested
+// too deeply, is too large or holds too many values; also for more runs than max_runs, and
+// for a page that would pass max_page_bytes.
 std::string html_page(const std::vector<RunReport>& runs, const PageInfo& info = {});
 
 // The JSON report of a run made in C++: its history and, where given, the classification
