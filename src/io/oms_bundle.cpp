@@ -109,7 +109,7 @@ bool is_clean_relative_path(const std::string& name) {
 
 bool looks_like_oms_bundle(std::string_view text) {
   const size_t start = text.find_first_not_of(" \t\r\n");
-  return start != std::string_view::npos && text[start] == '{';
+  return start != std::string_view::npos && (text[start] == '{' || text[start] == '[');
 }
 
 OmsEnvelope parse_oms_bundle(std::string_view text, const std::string& source, const OmsBundleLimits& limits) {

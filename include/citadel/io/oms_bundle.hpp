@@ -58,7 +58,7 @@ struct OmsStatement {
   std::optional<OmsCitadelClaim> citadel;
 };
 
-// Whether a signature file's text is a JSON bundle (rather than citadel's own lines).
+// Whether a signature file's text is JSON, so a bundle (citadel's own lines start with a word).
 bool looks_like_oms_bundle(std::string_view text);
 
 // The bundle's envelope. IoError for malformed JSON, a missing field or a wrong type;
