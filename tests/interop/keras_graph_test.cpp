@@ -305,7 +305,8 @@ std::vector<Tensor> random_inputs(const Model& model, int64_t rows, uint32_t see
 
 std::map<std::string, json> layers_by_name(const Model& model) {
   std::map<std::string, json> layers;
-  for (const json& layer : json::parse(model_to_config(model))["config"]["layers"]) layers[layer["name"]] = layer;
+  const json config = json::parse(model_to_config(model));  // kept: a range over a temporary's member would dangle
+  for (const json& layer : config["config"]["layers"]) layers[layer["name"]] = layer;
   return layers;
 }
 
