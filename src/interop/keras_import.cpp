@@ -48,12 +48,22 @@ struct Architecture {
 
 bool is_model_class(const std::string& name) { return name == "Sequential" || name == "Functional" || name == "Model"; }
 
+// The top-level layer count, checked as soon as the config is parsed: a config of too many
+// layers is refused before a graph is flattened into a second copy and parsed again.
+void check_layer_count(const json& root, const std::string& source, int64_t max_layers) {
+  const json& config = root.contains("config") && root["config"].is_object() ? root["config"] : root;
+  if (config.is_object() && config.contains("layers") && config["layers"].is_array())
+    CITADEL_CHECK(static_cast<int64_t>(config["layers"].size()) <= max_layers, IoError, source, ": more than ",
+                  max_layers, " layers; refused");
+}
+
 Architecture read_architecture(std::string_view text, const std::string& source, const KerasImportLimits& limits) {
   const json root = parse_json(text, source, limits);
   CITADEL_CHECK(root.is_object(), IoError, source, ": a Keras model config is a JSON object");
   // What is not imported yet is named first: the obstacle, not a consequence of it.
   detail::refuse_unsupported_classes(root, source);
   detail::refuse_code_in_config(root, source);
+  check_layer_count(root, source, limits.max_layers);
   CITADEL_CHECK(!root.contains("class_name") || root["class_name"].is_string(), IoError, source,
                 ": 'class_name' must be a string");
   const std::string class_name =
