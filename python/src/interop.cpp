@@ -27,6 +27,19 @@ void register_interop(py::module_& module) {
         return model;
       },
       py::arg("path"), py::arg("config_path") = "", py::arg("classes") = std::vector<std::string>{});
+  // A Keras file of several inputs or outputs: a graph Model without the made-up schema
+  // import_keras gives a one-input, one-output model (Python feeds arrays, not CSV rows).
+  module.def(
+      "load_keras_graph",
+      [](const std::string& path) {
+        auto model = std::make_unique<Model>();
+        {
+          py::gil_scoped_release release;
+          model->saved.model = load_keras_model(path);
+        }
+        return model;
+      },
+      py::arg("path"));
   module.def(
       "export_keras",
       [](Model& model, const std::string& path) {

@@ -4,6 +4,7 @@ against an independent computation: numpy forward passes from get_weights(), los
 from predict()'s output, finite differences of the loss; the expected History order and
 summary text come from a run of real Keras 3.15 (scripts/compare_keras checks them again)."""
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -401,6 +402,29 @@ def test_graph_models_round_trip_through_files_json_and_weights(tmp_path):
     fresh = two_headed()
     fresh.load_weights(weights)
     np.testing.assert_array_equal(fresh.predict([a, b])[0], expected[0])
+
+
+def test_a_keras_file_of_two_inputs_and_two_outputs_loads_as_a_graph(tmp_path):
+    model = compiled_two_headed()
+    a, b, label, amount = data()
+    model.fit([a, b], [label, amount], epochs=1, verbose=0)
+    path = str(tmp_path / "two.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, keras.Model)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    for got, want in zip(loaded.predict([a, b]), model.predict([a, b])):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+    # An unsupported layer is still refused, with its name, not hidden by the fallback.
+    bad = tmp_path / "bad.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(bad, "w") as target:
+        for entry in source.namelist():
+            data_bytes = source.read(entry)
+            if entry == "config.json":
+                data_bytes = data_bytes.replace(b'"Multiply"', b'"Lambda"')
+            target.writestr(entry, data_bytes)
+    with pytest.raises(Exception, match="Lambda"):
+        keras.models.load_model(str(bad))
 
 
 def test_a_sub_model_saves_its_own_copy(tmp_path):

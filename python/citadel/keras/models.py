@@ -512,7 +512,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, publ
         if public_key or key_file or passphrase:
             raise ValueError(f"load_model: '{path}': Keras files are neither signed nor encrypted; import the file "
                              "(citadel import) and protect the citadel model file instead")
-        native = _citadel.import_keras(path)
+        try:
+            native = _citadel.import_keras(path)
+        except NotImplementedError:
+            # Several inputs or outputs are read as a graph (anything else unsupported is
+            # refused again there, with the same message).
+            native = _citadel.load_keras_graph(path)
         model = _from_native(native, os.path.splitext(os.path.basename(path))[0])
         model._compile_args = None
         return model
