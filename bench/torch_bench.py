@@ -134,8 +134,8 @@ def run_w7(reps):
         model = W7()
         optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
         loss_fn = nn.CrossEntropyLoss()
-        train_epoch(model, optimizer, loss_fn, x[:64], y[:64], 64)  # warm-up
-        times.append(timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, 64)))
+        train_epoch(model, optimizer, loss_fn, x[:128], y[:128], 128)  # warm-up
+        times.append(timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, 128)))
     report("W7", "train samples/s", 10000 / statistics.median(times), "samples/s", "higher")
 
 
