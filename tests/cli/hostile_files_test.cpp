@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli_runner.hpp"
+#include "fifo_once.hpp"
 
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
@@ -216,22 +217,7 @@ TEST(HostileFiles, ASignedEncryptedModelIsReadOnce) {
   fs::remove(pipe);
   ASSERT_EQ(::mkfifo(pipe.c_str(), 0600), 0);
   fs::copy_file(sealed.string() + ".sig", pipe.string() + ".sig", fs::copy_options::overwrite_existing);
-  std::thread writer([&] {  // serves the bytes to the first reader only
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    int fd = -1;
-    while (fd < 0 && std::chrono::steady_clock::now() < deadline) {
-      fd = ::open(pipe.c_str(), O_WRONLY | O_NONBLOCK);
-      if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (fd < 0) return;
-    ::fcntl(fd, F_SETFL, 0);
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n <= 0) break;
-      done += size_t(n);
-    }
-    ::close(fd);
-  });
+  std::thread writer = testkit::serve_bytes_once(pipe.string(), bytes);
   const CliResult info = run_cli("info " + pipe.string() + " --pubkey " + pub.string() + " --key-file " +
                                  enc.string() + " & pid=$!; (sleep 15; kill $pid) >/dev/null 2>&1 & wait $pid");
   writer.join();
