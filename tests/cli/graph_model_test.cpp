@@ -259,3 +259,32 @@ TEST(CliGraph, AnInputOfNoColumnGroupIsNamedWithTheGroups) {
   EXPECT_EQ(partial.exit_code, 0) << partial.err;
   EXPECT_NE(partial.err.find("takes the columns 'shade'; they are not used"), std::string::npos) << partial.err;
 }
+
+// What reads one input refuses a model of several, saying so, rather than feed it wrongly.
+TEST(CliGraph, CommandsOfOneInputRefuseAModelOfSeveral) {
+  const fs::path data = write_scratch_file("two_kinds_refused.csv", two_kinds_csv());
+  const fs::path config = write_scratch_file("two_inputs_refused.json", two_inputs_config());
+  const fs::path schema = write_scratch_file("two_kinds.schema.json", R"({"label": {"name": "label", "classes": ["no", "yes"]},
+    "columns": {"x1": {"min": -5, "max": 5}, "x2": {"min": -5, "max": 5}, "shade": {"categories": ["dark", "light"]}}})");
+  const fs::path model = scratch_directory() / "two_inputs_refused.safetensors";
+  const std::string common = " --verbose 0 --epochs 2 --data " + data.string() + " --categorical shade --model-config " +
+                             config.string();
+  ASSERT_EQ(run_cli("train" + common + " --save " + model.string()).exit_code, 0);
+  const CliResult dp = run_cli("train" + common + " --no-save --dp --schema " + schema.string());
+  EXPECT_NE(dp.exit_code, 0);
+  EXPECT_NE(dp.err.find("--dp trains a model of one input; this one has 2"), std::string::npos) << dp.err;
+  const CliResult adversarial = run_cli("train" + common + " --no-save --adversarial fgsm --eps 0.1");
+  EXPECT_NE(adversarial.exit_code, 0);
+  EXPECT_NE(adversarial.err.find("--adversarial trains a model of one input"), std::string::npos) << adversarial.err;
+  const CliResult attack = run_cli("attack --model " + model.string() + " --data " + data.string() + " --eps 0.1");
+  EXPECT_NE(attack.exit_code, 0);
+  EXPECT_NE(attack.err.find("attack perturbs a model of one input; this one has 2"), std::string::npos) << attack.err;
+  const CliResult cv = run_cli("cv --folds 2 --verbose 0 --epochs 1 --data " + data.string() +
+                               " --categorical shade --model-config " + config.string());
+  EXPECT_NE(cv.exit_code, 0);
+  EXPECT_NE(cv.err.find("cv: cross-validates a model of one input"), std::string::npos) << cv.err;
+  const CliResult serve = run_cli("serve --no-auth --allow-unsigned --port 1 --model " + model.string());
+  EXPECT_NE(serve.exit_code, 0);
+  EXPECT_NE(serve.err.find("has 2 inputs; citadel serve serves saved models of one input"), std::string::npos)
+      << serve.err;
+}
