@@ -288,3 +288,16 @@ TEST(CliGraph, CommandsOfOneInputRefuseAModelOfSeveral) {
   EXPECT_NE(serve.err.find("has 2 inputs; citadel serve serves saved models of one input"), std::string::npos)
       << serve.err;
 }
+
+// README's example graph (examples/pima_residual.json) trains on the bundled data.
+TEST(CliGraph, TheExampleResidualConfigTrains) {
+  const fs::path example = fs::path(CITADEL_SOURCE_DATA).parent_path().parent_path() / "examples" / "pima_residual.json";
+  const fs::path report = scratch_directory() / "example_residual.json";
+  const CliResult result = run_cli("train --verbose 1 --epochs 20 --no-save --model-config " + example.string() +
+                                   " --report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("skip (Add)"), std::string::npos) << result.out;  // the summary's graph
+  const nlohmann::json loss = read_json(report)["history"]["loss"];
+  ASSERT_EQ(loss.size(), 20u);
+  EXPECT_LT(loss.back().get<double>(), loss.front().get<double>());
+}
