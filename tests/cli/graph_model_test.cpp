@@ -301,3 +301,23 @@ TEST(CliGraph, TheExampleResidualConfigTrains) {
   ASSERT_EQ(loss.size(), 20u);
   EXPECT_LT(loss.back().get<double>(), loss.front().get<double>());
 }
+
+// A graph run checkpointed after 4 epochs and resumed to 6 is the 6-epoch run, figure for
+// figure; its HTML page is written.
+TEST(CliGraph, AResumedGraphRunIsTheUninterruptedOne) {
+  const fs::path config = write_scratch_file("residual_resume.json", residual_config());
+  const fs::path checkpoint = scratch_directory() / "residual.ckpt", page = scratch_directory() / "residual.html";
+  const fs::path straight = scratch_directory() / "straight.json", resumed = scratch_directory() / "resumed.json";
+  fs::remove(checkpoint);
+  const std::string common = " --verbose 0 --no-save --data " + std::string(CITADEL_SOURCE_DATA) + " --model-config " +
+                             config.string();
+  ASSERT_EQ(run_cli("train --epochs 4 --checkpoint " + checkpoint.string() + common).exit_code, 0);
+  const CliResult second = run_cli("train --epochs 6 --resume " + checkpoint.string() + " --report " +
+                                   resumed.string() + " --html " + page.string() + common);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  ASSERT_EQ(run_cli("train --epochs 6 --report " + straight.string() + common).exit_code, 0);
+  const nlohmann::json a = read_json(straight)["history"]["loss"], b = read_json(resumed)["history"]["loss"];
+  ASSERT_EQ(a.size(), 6u);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(read_file(page).find("<svg"), std::string::npos);
+}
