@@ -16,6 +16,7 @@
 namespace citadel::cli {
 namespace {
 
+// 'a', 'b', 'c': names as the messages quote them.
 std::string join_names(const std::vector<std::string>& names) {
   std::string joined;
   for (const auto& name : names) joined += (joined.empty() ? "'" : ", '") + name + "'";
@@ -129,7 +130,6 @@ Sequential sequential_config_model(Sequential flattened, Model loaded, const Sha
 // are (no Flatten is slipped in front of a graph: its inputs are the user's to shape). A
 // graph of several inputs takes each from the column group its Input's name selects.
 Model graph_config_model(Model model, const std::string& path, const PreparedData& data, const Shape& input_shape) {
-  model.build();
   const std::vector<Shape> expected = model.input_shapes();
   const std::vector<std::string> names = model.input_names();
   std::vector<Shape> given{input_shape};
@@ -158,6 +158,7 @@ Model graph_config_model(Model model, const std::string& path, const PreparedDat
     CITADEL_CHECK(expected[i] == given[i], ValueError, path, ": the Input '", names[i], "' expects shape ",
                   expected[i].str(), " but ", what[i], " give shape ", given[i].str(),
                   "; declare that Input with shape ", given[i].str());
+  model.build();  // after the checks: nothing is allocated for a model the data cannot feed
   return model;
 }
 
