@@ -321,3 +321,27 @@ TEST(CliGraph, AResumedGraphRunIsTheUninterruptedOne) {
   EXPECT_EQ(a, b);
   EXPECT_NE(read_file(page).find("<svg"), std::string::npos);
 }
+
+// cv, attack and adversarial training take a one-input graph as they take a chain.
+TEST(CliGraph, CrossValidationAndAttacksRunOnAOneInputGraph) {
+  const fs::path config = write_scratch_file("residual_protect.json", residual_config());
+  const fs::path model = scratch_directory() / "residual_protect.safetensors";
+  const fs::path folds = scratch_directory() / "residual_cv.json", robustness = scratch_directory() / "residual_attack.json";
+  const std::string data = " --data " + std::string(CITADEL_SOURCE_DATA) + " --model-config " + config.string();
+  const CliResult cv = run_cli("cv --folds 3 --epochs 3 --verbose 0 --report " + folds.string() + data);
+  ASSERT_EQ(cv.exit_code, 0) << cv.err;
+  const nlohmann::json report = read_json(folds);
+  ASSERT_EQ(report["folds"].size(), 3u);
+  int tested = 0;
+  for (const auto& fold : report["folds"]) tested += fold["test_rows"].get<int>();
+  EXPECT_EQ(tested, 768);
+  const CliResult adversarial = run_cli("train --epochs 5 --verbose 0 --adversarial fgsm --eps 0.1 --save " +
+                                        model.string() + data);
+  ASSERT_EQ(adversarial.exit_code, 0) << adversarial.err;
+  const CliResult attack = run_cli("attack --model " + model.string() + " --data " + CITADEL_SOURCE_DATA +
+                                   " --method fgsm --eps 0,0.5 --report " + robustness.string());
+  ASSERT_EQ(attack.exit_code, 0) << attack.err;
+  const nlohmann::json results = read_json(robustness)["results"];
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_LT(results[1]["accuracy"].get<double>(), results[0]["accuracy"].get<double>());  // a real attack
+}
