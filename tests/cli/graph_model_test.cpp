@@ -145,6 +145,13 @@ TEST(CliGraph, BadGraphConfigsNameTheInputOrLayer) {
                                  write_scratch_file("zero.json", residual_config(8, R"("units": 0)")).string() + data);
   EXPECT_NE(zero.exit_code, 0);
   EXPECT_NE(zero.err.find("layers[3] (Dense): 'units'"), std::string::npos) << zero.err;
+  // A merge of two shapes names the merge layer.
+  std::string mismatched = residual_config();
+  const std::string hidden = R"("name": "h", "units": 8)";
+  mismatched.replace(mismatched.find(hidden), hidden.size(), R"("name": "h", "units": 3)");
+  const CliResult merge = run_cli("train --model-config " + write_scratch_file("merge.json", mismatched).string() + data);
+  EXPECT_NE(merge.exit_code, 0);
+  EXPECT_NE(merge.err.find("skip (Add): its inputs must have one shape"), std::string::npos) << merge.err;
   // An output too wide for a binary label names the label and what to end with.
   const CliResult wide = run_cli("train --model-config " +
                                  write_scratch_file("wide.json", residual_config(8, R"("units": 3, "activation": "softmax")")).string() + data);
