@@ -240,6 +240,11 @@ TEST(CliGraph, TwoInputsTakeTheirColumnGroups) {
     }
     EXPECT_NEAR(p[r], 1 / (1 + std::exp(-z)), 2e-6) << "row " << r;
   }
+  // info says which columns feed which Input.
+  const fs::path info = scratch_directory() / "two_inputs_info.json";
+  ASSERT_EQ(run_cli("info " + model.string() + " --report " + info.string()).exit_code, 0);
+  EXPECT_EQ(read_json(info)["input_columns"],
+            nlohmann::json::parse(R"({"numeric": ["x1", "x2"], "shade": ["shade"]})"));
   // evaluate and audit read it with both inputs.
   EXPECT_EQ(run_cli("evaluate --model " + model.string() + " --test " + data.string()).exit_code, 0);
   const CliResult audit = run_cli("audit --reference-epochs 2 --model " + model.string() + " --train " + data.string() +
