@@ -129,7 +129,7 @@ void add_decryption_flags(CLI::App& c, KeyFlags& s) {
 void add_public_key_flag(CLI::App& c, KeyFlags& s) {
   c.add_option("--pubkey", s.public_key,
                "Refuse a model (or checkpoint) whose signature (FILE.sig) by this public key is missing or wrong, "
-               "before parsing it")
+               "before parsing it (citadel's Ed25519 key, or a PEM ECDSA key for OpenSSF model-signing bundles)")
       ->option_text("PUBLIC_KEY");
 }
 

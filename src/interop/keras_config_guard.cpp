@@ -29,6 +29,15 @@ bool keras_module(const std::string& module) {
   return modules.count(module) > 0;
 }
 
+// Keras writes its Functional class under the module that defines it ("registered_name":
+// "Functional"); only that class is accepted there (keras.src holds Keras's utilities too).
+bool keras_model_module(const json& node) {
+  static const std::set<std::string> modules{"keras.src.models.functional", "keras.src.engine.functional",
+                                             "keras.engine.functional"};
+  return node.contains("class_name") && node["class_name"] == "Functional" &&
+         modules.count(node["module"].get<std::string>()) > 0;
+}
+
 void check_dtype(const json& dtype, const std::string& where) {
   std::string name;
   if (dtype.is_string()) {
@@ -60,7 +69,9 @@ void walk(const json& node, const std::string& where) {
                   "(rewrite it with built-in layers and activations)");
   }
   if (node.contains("module") && !node["module"].is_null()) {
-    CITADEL_CHECK(node["module"].is_string() && keras_module(node["module"].get<std::string>()), SecurityError, where,
+    CITADEL_CHECK(node["module"].is_string() && (keras_module(node["module"].get<std::string>()) ||
+                                                 keras_model_module(node)),
+                  SecurityError, where,
                   ": module ", node["module"].dump(), " is not Keras's own; objects from other modules are code "
                   "and are refused");
   }

@@ -33,32 +33,49 @@ std::string supported_layers() {
 
 }  // namespace
 
-void refuse_unsupported_classes(const json& config, const std::string& source) {
-  if (!config.is_object()) return;
-  const std::string model_class = text_of(config, "class_name");
-  if (!model_class.empty() && model_class != "Sequential" && keras_own(config, model_class))
-    throw NotImplementedError(source + ": the model is a Keras " + model_class +
-                              " model, which is not supported yet; citadel imports Sequential models made of " +
-                              supported_layers() + " layers (see docs/INTEROP.md)");
+namespace {
+
+bool model_class(const std::string& name) { return name == "Sequential" || name == "Functional" || name == "Model"; }
+
+// One model's layers, and those of the models nested in it (named "<model>.<layer>", as
+// they are once inlined).
+void refuse_in_model(const json& config, const std::string& source, const std::string& prefix, int depth) {
   const json* layers = nullptr;
   if (config.contains("config") && config["config"].is_object() && config["config"].contains("layers"))
     layers = &config["config"]["layers"];
   else if (config.contains("layers"))
     layers = &config["layers"];
-  if (layers == nullptr || !layers->is_array()) return;
+  if (layers == nullptr || !layers->is_array() || depth > 16) return;
   for (size_t i = 0; i < layers->size(); ++i) {
     const json& layer = (*layers)[i];
     if (!layer.is_object()) continue;
     const std::string class_name = text_of(layer, "class_name");
+    std::string name = layer.contains("config") && layer["config"].is_object() ? text_of(layer["config"], "name") : "";
+    if (name.empty()) name = text_of(layer, "name");
+    if (name.empty()) name = "layers[" + std::to_string(i) + "]";
+    if (model_class(class_name)) {
+      refuse_in_model(layer, source, prefix + name + ".", depth + 1);
+      continue;
+    }
     if (class_name.empty() || class_name == "InputLayer" || find_layer_type(class_name) != nullptr ||
         !keras_own(layer, class_name))
       continue;
-    std::string name = layer.contains("config") && layer["config"].is_object() ? text_of(layer["config"], "name") : "";
-    if (name.empty()) name = "layers[" + std::to_string(i) + "]";
-    throw NotImplementedError(source + ": layer '" + name + "' is a Keras " + class_name +
+    throw NotImplementedError(source + ": layer '" + prefix + name + "' is a Keras " + class_name +
                               " layer, which is not supported yet; citadel imports " + supported_layers() +
                               " layers (see docs/INTEROP.md, \"Layer coverage\")");
   }
+}
+
+}  // namespace
+
+void refuse_unsupported_classes(const json& config, const std::string& source) {
+  if (!config.is_object()) return;
+  const std::string model = text_of(config, "class_name");
+  if (!model.empty() && !model_class(model) && keras_own(config, model))
+    throw NotImplementedError(source + ": the model is a Keras " + model +
+                              " model, which is not supported; citadel imports Sequential and Functional models "
+                              "made of " + supported_layers() + " layers (see docs/INTEROP.md)");
+  refuse_in_model(config, source, "", 0);
 }
 
 }  // namespace citadel::detail

@@ -1,7 +1,7 @@
-// What citadel does not import yet, named before anything else is checked: a model that is
-// not Sequential (Functional, a subclassed Model) or a Keras layer without a citadel twin
-// (Embedding, LSTM, ...), so that the refusal names the real obstacle rather than a
-// consequence of it (an int32 input, a module path).
+// What citadel does not import yet, named before anything else is checked: a model class
+// of Keras's other than Sequential and Functional, or a Keras layer without a citadel twin
+// (Embedding, LSTM, ...) in the model or a model nested in it, so that the refusal names
+// the real obstacle rather than a consequence of it (an int32 input, a module path).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,7 +1,9 @@
-// Sequential → .keras: citadel's Keras-style config dressed as Keras 3 writes it, and the
-// weights in Keras 3's HDF5 layout.
+// citadel models → .keras: citadel's Keras-style config dressed as Keras 3 writes it (a
+// Sequential chain, or a graph as a Functional model), and the weights in Keras 3's HDF5
+// layout.
 #include "citadel/interop/keras_export.hpp"
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/atomic_file.hpp"
@@ -9,6 +11,7 @@
 #include "citadel/core/utc_time.hpp"
 #include "citadel/model/model_config.hpp"
 #include "citadel/version.hpp"
+#include "keras_model_tree.hpp"
 #include "keras_weights.hpp"
 #include "zip_archive.hpp"
 
@@ -38,7 +41,7 @@ void add_modules(json& config) {
     }
 }
 
-std::string keras_config(Model& model) {
+json sequential_config(Model& model) {
   const json citadel_config = json::parse(model_to_config(model));
   const Model::BuildPlan plan = model.plan(model.input_shape());
   json layers = json::array();
@@ -59,12 +62,64 @@ std::string keras_config(Model& model) {
                       {"registered_name", nullptr},
                       {"build_config", {{"input_shape", batch_shape(i == 0 ? model.input_shape() : plan.output_shapes[i - 1])}}}});
   }
-  const json root{{"module", "keras"},
-                  {"class_name", "Sequential"},
-                  {"config", {{"name", model.name()}, {"trainable", true}, {"dtype", float32_policy()}, {"layers", layers}}},
-                  {"registered_name", nullptr},
-                  {"build_config", {{"input_shape", batch_shape(model.input_shape())}}}};
-  return root.dump();
+  return {{"module", "keras"},
+          {"class_name", "Sequential"},
+          {"config", {{"name", model.name()}, {"trainable", true}, {"dtype", float32_policy()}, {"layers", layers}}},
+          {"registered_name", nullptr},
+          {"build_config", {{"input_shape", batch_shape(model.input_shape())}}}};
+}
+
+// A graph as Keras 3 writes a Functional model: its layers in Keras's own order (the order
+// keras.Model numbers their weights in, so model.weights.h5 and config.json agree), each
+// with its calls (inbound_nodes) and the input shapes of its first call.
+json functional_config(Model& model) {
+  const json citadel_config = json::parse(model_to_config(model));
+  std::map<std::string, json> entries;
+  for (const json& entry : citadel_config["config"]["layers"]) entries[entry["name"].get<std::string>()] = entry;
+  const GraphInfo& graph = model.graph();
+  std::map<std::string, json> first_call_shapes;
+  for (const GraphInfo::NodeInfo& node : graph.nodes) {
+    if (node.call != 0) continue;
+    json shapes = json::array();
+    for (const int input : node.inputs) shapes.push_back(batch_shape(graph.tensors[size_t(input)].shape));
+    first_call_shapes[model.layer(node.layer).name()] = node.inputs.size() == 1 ? shapes[0] : shapes;
+  }
+  json layers = json::array();
+  for (const detail::KerasLayerPlace& place : detail::keras_layer_places(model)) {
+    const json& entry = entries.at(place.keras_name);
+    if (place.class_name == "InputLayer") {
+      json config = entry["config"];
+      config["ragged"] = false;
+      config["optional"] = false;
+      layers.push_back({{"module", "keras.layers"}, {"class_name", "InputLayer"}, {"config", config},
+                        {"registered_name", nullptr}, {"name", place.keras_name}, {"inbound_nodes", json::array()}});
+      continue;
+    }
+    json config = entry["config"];
+    config["trainable"] = true;
+    config["dtype"] = float32_policy();
+    add_modules(config);
+    layers.push_back({{"module", "keras.layers"},
+                      {"class_name", entry["class_name"]},
+                      {"config", config},
+                      {"registered_name", nullptr},
+                      {"build_config", {{"input_shape", first_call_shapes.at(place.keras_name)}}},
+                      {"name", place.keras_name},
+                      {"inbound_nodes", entry["inbound_nodes"]}});
+  }
+  // One input (output) is written as Keras writes keras.Model(x, y): not as a list.
+  auto endpoints = [](const json& list) { return list.size() == 1 ? list[0] : list; };
+  return {{"module", "keras.src.models.functional"},
+          {"class_name", "Functional"},
+          {"config", {{"name", model.name()}, {"trainable", true}, {"layers", layers},
+                      {"input_layers", endpoints(citadel_config["config"]["input_layers"])},
+                      {"output_layers", endpoints(citadel_config["config"]["output_layers"])}}},
+          {"registered_name", "Functional"},
+          {"build_config", {{"input_shape", nullptr}}}};
+}
+
+std::string keras_config(Model& model) {
+  return (model.is_sequential() ? sequential_config(model) : functional_config(model)).dump();
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/error.hpp"
@@ -14,6 +16,7 @@
 #include "citadel/model/model_config.hpp"
 #include "keras_config_guard.hpp"
 #include "keras_coverage.hpp"
+#include "keras_model_tree.hpp"
 #include "keras_weights.hpp"
 #include "sandboxed_weights.hpp"
 #include "zip_archive.hpp"
@@ -35,13 +38,24 @@ json parse_json(std::string_view text, const std::string& source, const KerasImp
   }
 }
 
-// The architecture and the name each layer has in the Keras file (InputLayer left out).
+// The architecture and where each of its layers keeps its weights in Keras's files.
 struct Architecture {
-  Sequential model;
-  std::vector<std::string> keras_names, class_names;
-  Shape input_shape;
-  std::string compile_loss;  // compile_config's loss, when a name
+  Model model;
+  std::vector<detail::KerasLayerPlace> places;  // in Keras's saving order
+  std::optional<Shape> sequential_input;        // a Sequential chain's input shape
+  std::string compile_loss;                     // compile_config's loss, when a name
 };
+
+bool is_model_class(const std::string& name) { return name == "Sequential" || name == "Functional" || name == "Model"; }
+
+// The top-level layer count, checked as soon as the config is parsed: a config of too many
+// layers is refused before a graph is flattened into a second copy and parsed again.
+void check_layer_count(const json& root, const std::string& source, int64_t max_layers) {
+  const json& config = root.contains("config") && root["config"].is_object() ? root["config"] : root;
+  if (config.is_object() && config.contains("layers") && config["layers"].is_array())
+    CITADEL_CHECK(static_cast<int64_t>(config["layers"].size()) <= max_layers, IoError, source, ": more than ",
+                  max_layers, " layers; refused");
+}
 
 Architecture read_architecture(std::string_view text, const std::string& source, const KerasImportLimits& limits) {
   const json root = parse_json(text, source, limits);
@@ -49,40 +63,57 @@ Architecture read_architecture(std::string_view text, const std::string& source,
   // What is not imported yet is named first: the obstacle, not a consequence of it.
   detail::refuse_unsupported_classes(root, source);
   detail::refuse_code_in_config(root, source);
+  check_layer_count(root, source, limits.max_layers);
   CITADEL_CHECK(!root.contains("class_name") || root["class_name"].is_string(), IoError, source,
                 ": 'class_name' must be a string");
-  const std::string class_name = root.value("class_name", std::string("Sequential"));
-  CITADEL_CHECK(class_name == "Sequential", NotImplementedError, source, ": a '", class_name.substr(0, 64),
-                "' model is not supported yet; citadel imports Sequential models (docs/INTEROP.md)");
+  const std::string class_name =
+      root.value("class_name", std::string(root.contains("input_layers") ? "Functional" : "Sequential"));
+  CITADEL_CHECK(is_model_class(class_name), NotImplementedError, source, ": a '", class_name.substr(0, 64),
+                "' model is not supported; citadel imports Sequential and Functional models (docs/INTEROP.md)");
   ModelConfigLimits config_limits;
   config_limits.max_bytes = limits.max_config_bytes;
   config_limits.max_layers = limits.max_layers;
   config_limits.max_depth = 64;
-  Architecture result{model_from_config(text, source, config_limits), {}, {}, {}, ""};
-  // model_from_config accepted the envelope: {"class_name", "config": {"layers"}} or {"layers"}.
-  const json& layers = root.contains("class_name") ? root.at("config").at("layers") : root.at("layers");
-  for (const json& layer : layers) {
-    if (layer.value("class_name", std::string()) == "InputLayer") continue;
-    result.class_names.push_back(result.model.layer(result.keras_names.size()).type());
-    result.keras_names.push_back(result.model.layer(result.keras_names.size()).name());
-  }
-  // The input shape: the first layer's (from an InputLayer or its own input_shape), else
-  // what Keras built the model for.
-  if (auto declared = result.model.layer(0).declared_input_shape()) {
-    result.input_shape = *declared;
-  } else {
-    const json* built = nullptr;
-    if (root.contains("config") && root["config"].contains("build_input_shape")) built = &root["config"]["build_input_shape"];
-    CITADEL_CHECK(built != nullptr && built->is_array() && built->size() >= 2 && built->size() <= 8, IoError, source,
-                  ": the config gives no input shape (an InputLayer or build_input_shape)");
-    std::vector<int64_t> dims;
-    for (size_t i = 1; i < built->size(); ++i) {
-      CITADEL_CHECK((*built)[i].is_number_integer() && (*built)[i].get<int64_t>() >= 1 &&
-                        (*built)[i].get<int64_t>() <= (1 << 24),
-                    IoError, source, ": build_input_shape entry ", i, " must be a positive whole number");
-      dims.push_back((*built)[i].get<int64_t>());
+  Architecture result;
+  // A config's mistakes (a reference to a missing layer, a cycle, a shape) are the file's:
+  // IoError naming it and the layer.
+  try {
+    // A graph's calls are checked (and nested models inlined) here, naming each layer; the
+    // layers' own settings by model_from_config.
+    const bool nested = detail::has_nested_models(root);
+    if (nested || class_name != "Sequential") {
+      detail::FlatKerasConfig flat = detail::flatten_nested_models(root, source, config_limits.max_calls);
+      result.model = model_from_config(flat.config, nested ? source + " (nested models inlined)" : source,
+                                       config_limits);
+      result.places = std::move(flat.places);
+    } else {
+      result.model = model_from_config(text, source, config_limits);
+      result.places = detail::keras_layer_places(result.model);
     }
-    result.input_shape = Shape(dims);
+  } catch (const ValueError& e) {
+    throw IoError(e.what());
+  } catch (const ShapeError& e) {
+    throw IoError(e.what());
+  }
+  if (result.model.is_sequential()) {
+    // The input shape: the first layer's (from an InputLayer or its own input_shape), else
+    // what Keras built the model for.
+    if (auto declared = result.model.layer(0).declared_input_shape()) {
+      result.sequential_input = *declared;
+    } else {
+      const json* built = nullptr;
+      if (root.contains("config") && root["config"].contains("build_input_shape")) built = &root["config"]["build_input_shape"];
+      CITADEL_CHECK(built != nullptr && built->is_array() && built->size() >= 2 && built->size() <= 8, IoError, source,
+                    ": the config gives no input shape (an InputLayer or build_input_shape)");
+      std::vector<int64_t> dims;
+      for (size_t i = 1; i < built->size(); ++i) {
+        CITADEL_CHECK((*built)[i].is_number_integer() && (*built)[i].get<int64_t>() >= 1 &&
+                          (*built)[i].get<int64_t>() <= (1 << 24),
+                      IoError, source, ": build_input_shape entry ", i, " must be a positive whole number");
+        dims.push_back((*built)[i].get<int64_t>());
+      }
+      result.sequential_input = Shape(dims);
+    }
   }
   if (root.contains("compile_config") && root["compile_config"].is_object() &&
       root["compile_config"].contains("loss") && root["compile_config"]["loss"].is_string())
@@ -90,37 +121,37 @@ Architecture read_architecture(std::string_view text, const std::string& source,
   return result;
 }
 
-// Each layer's parameters as build() would declare them, checked against the caps.
-std::vector<detail::LayerParameters> planned_parameters(const Model& model, const Shape& input_shape,
-                                                        const std::vector<std::string>& keras_names,
-                                                        const std::vector<std::string>& class_names,
-                                                        const std::string& source, const KerasImportLimits& limits) {
-  const Model::BuildPlan plan = model.plan(input_shape);
-  int64_t total = 0;
-  for (const ParameterInfo& parameter : plan.parameters) total += parameter.shape.numel();
-  CITADEL_CHECK(total <= limits.max_parameters, IoError, source, ": the architecture declares ", total,
-                " weights, more than the limit of ", limits.max_parameters);
-  std::vector<detail::LayerParameters> layers;
-  for (size_t i = 0; i < model.size(); ++i) {
-    detail::LayerParameters layer{keras_names[i], class_names[i], {}};
-    const std::string prefix = model.layer(i).name() + "/";
-    for (const ParameterInfo& parameter : plan.parameters)
-      if (parameter.name.rfind(prefix, 0) == 0) layer.parameters.push_back(parameter);
-    layers.push_back(std::move(layer));
-  }
-  return layers;
-}
-
-std::vector<detail::LayerParameters> planned_parameters(const Architecture& a, const std::string& source,
-                                                        const KerasImportLimits& limits) {
-  return planned_parameters(a.model, a.input_shape, a.keras_names, a.class_names, source, limits);
-}
-
 int64_t planned_floats(const std::vector<detail::LayerParameters>& layers) {
   int64_t total = 0;
   for (const detail::LayerParameters& layer : layers)
     for (const ParameterInfo& parameter : layer.parameters) total += parameter.shape.numel();
   return total;
+}
+
+// Each layer's parameters as build() would declare them, placed where Keras keeps them, and
+// checked against the cap. A shape error of the graph is the file's.
+std::vector<detail::LayerParameters> planned_parameters(const Architecture& a, const std::string& source,
+                                                        const KerasImportLimits& limits) {
+  Model::BuildPlan plan;
+  try {
+    plan = a.sequential_input ? a.model.plan(*a.sequential_input) : a.model.plan();
+  } catch (const ShapeError& e) {
+    throw IoError(e.what());
+  } catch (const ValueError& e) {
+    throw IoError(e.what());
+  }
+  int64_t total = 0;
+  for (const ParameterInfo& parameter : plan.parameters) total += parameter.shape.numel();
+  CITADEL_CHECK(total <= limits.max_parameters, IoError, source, ": the architecture declares ", total,
+                " weights, more than the limit of ", limits.max_parameters);
+  return detail::plan_layer_parameters(a.places, plan.parameters);
+}
+
+void build(Architecture& a) {
+  if (a.sequential_input)
+    a.model.build(*a.sequential_input);
+  else
+    a.model.build();
 }
 
 // The HDF5 file `image` read in the sandbox, for the planned `layers`.
@@ -133,35 +164,42 @@ detail::SandboxedWeights read_hdf5_weights(std::string_view image, const std::st
                                   image.size(), planned_floats(layers)));
 }
 
-// Writes the weights the sandbox answered with into the built model, each checked again
-// here (finite; the child's answer is not trusted); on any error the model keeps its weights.
+// Writes the weights the sandbox answered with into the built model, each matched to its
+// parameter by name (Keras's order is not the model's) and checked again here (finite; the
+// child's answer is not trusted); on any error the model keeps its weights.
 void set_weights(Model& model, const detail::SandboxedWeights& weights,
                  const std::vector<detail::LayerParameters>& layers, const std::string& source) {
   ParameterStore& store = model.parameters();
-  std::vector<const ParameterInfo*> planned;
-  for (const detail::LayerParameters& layer : layers)
-    for (const ParameterInfo& parameter : layer.parameters) planned.push_back(&parameter);
-  CITADEL_CHECK(planned.size() == store.parameters().size(), InternalError, source, ": ", planned.size(),
-                " planned weights for ", store.parameters().size(), " parameters");
+  std::map<std::string, int> index;
+  for (size_t i = 0; i < store.parameters().size(); ++i) index[store.parameters()[i].name] = static_cast<int>(i);
+  std::vector<std::pair<int, size_t>> targets;  // (parameter, offset into the answer)
   size_t offset = 0;
-  for (size_t i = 0; i < planned.size(); ++i) {
-    const ParameterInfo& parameter = store.parameters()[i];
-    CITADEL_CHECK(parameter.name == planned[i]->name && parameter.shape == planned[i]->shape, InternalError, source,
-                  ": the plan's ", planned[i]->name, " is not the model's ", parameter.name);
-    const size_t count = static_cast<size_t>(parameter.shape.numel());
-    CITADEL_CHECK(offset + count <= weights.values.size(), InternalError, source, ": fewer weights than planned");
-    for (size_t k = 0; k < count; ++k)
-      CITADEL_CHECK(std::isfinite(weights.values[offset + k]), IoError, source, ": the weight ", parameter.name,
-                    " holds NaN or infinity");
-    offset += count;
+  for (const detail::LayerParameters& layer : layers)
+    for (const ParameterInfo& planned : layer.parameters) {
+      const auto found = index.find(planned.name);
+      CITADEL_CHECK(found != index.end() && store.parameters()[size_t(found->second)].shape == planned.shape,
+                    InternalError, source, ": the plan's ", planned.name, " is not one of the model's parameters");
+      const size_t count = static_cast<size_t>(planned.shape.numel());
+      CITADEL_CHECK(offset + count <= weights.values.size(), InternalError, source, ": fewer weights than planned");
+      for (size_t k = 0; k < count; ++k)
+        CITADEL_CHECK(std::isfinite(weights.values[offset + k]), IoError, source, ": the weight ", planned.name,
+                      " holds NaN or infinity");
+      targets.emplace_back(found->second, offset);
+      index.erase(found);  // each parameter once
+      offset += count;
+    }
+  CITADEL_CHECK(offset == weights.values.size() && index.empty(), InternalError, source,
+                ": the weights answered do not cover the model's parameters exactly");
+  for (const auto& [parameter, at] : targets) {
+    TensorView values = store.value(parameter);
+    std::copy_n(weights.values.begin() + static_cast<std::ptrdiff_t>(at), values.numel(), values.data());
   }
-  CITADEL_CHECK(offset == weights.values.size(), InternalError, source, ": more weights than planned");
-  offset = 0;
-  for (size_t i = 0; i < planned.size(); ++i) {
-    TensorView values = store.value(static_cast<int>(i));
-    std::copy_n(weights.values.begin() + static_cast<std::ptrdiff_t>(offset), values.numel(), values.data());
-    offset += static_cast<size_t>(values.numel());
-  }
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
 }
 
 // What Keras does not record, made up so the model serves, predicts and is audited like
@@ -169,6 +207,12 @@ void set_weights(Model& model, const detail::SandboxedWeights& weights,
 SavedModel as_saved_model(Architecture architecture, const KerasImportOptions& options, const std::string& source,
                           json imported_from) {
   Model& model = architecture.model;
+  CITADEL_CHECK(model.input_count() == 1 && model.output_count() == 1, NotImplementedError, source, ": the model has ",
+                model.input_count(), " input", model.input_count() == 1 ? "" : "s", " (", joined(model.input_names()),
+                ") and ", model.output_count(), " output", model.output_count() == 1 ? "" : "s", " (",
+                joined(model.output_names()), "); a citadel model file made by import takes one input (CSV rows or "
+                "images) and gives one output (classes or a value), so this one is not written as one: read it as a "
+                "model with load_keras_model (docs/INTEROP.md)");
   const bool images = model.input_shape().rank() == 3;
   DataSchema schema;
   schema.label = "label";
@@ -180,7 +224,8 @@ SavedModel as_saved_model(Architecture architecture, const KerasImportOptions& o
   CITADEL_CHECK(model.output_shape().rank() == 1, NotImplementedError, source, ": the model's output is shaped ",
                 model.output_shape(), "; imported models give one vector per row");
   const int64_t outputs = model.output_shape().numel();
-  const ops::ActivationKind last = model.layer(model.size() - 1).activation();
+  // The activation of the layer giving the output (a graph's last layer need not).
+  const ops::ActivationKind last = model.get_layer(model.output_names()[0]).activation();
   const bool binary = outputs == 1 && last == ops::ActivationKind::kSigmoid;
   std::string loss;
   if (binary || outputs >= 2) {
@@ -227,14 +272,17 @@ detail::ZipLimits zip_limits(const KerasImportLimits& limits) {
 // What model.weights.h5 may declare for a plan of `floats` weights in `tensors` tensors:
 // the weights and an optimizer's state (Adam keeps two more copies of every weight, AMSGrad
 // three), HDF5's own structures (object headers, names, attributes, chunk indexes) for each
-// of those tensors, and a fixed allowance for the rest of the file.
+// of those tensors, the groups Keras writes for every layer, weights or not (about 2.4 kB
+// each: layers/<group>, its vars and their name), and a fixed allowance for the rest.
 constexpr int64_t kWeightCopies = 4;
 constexpr int64_t kOverheadPerTensor = 16 << 10;
+constexpr int64_t kOverheadPerLayer = 8 << 10;
 constexpr int64_t kOverheadPerFile = 1 << 20;
 int64_t weights_entry_allowance(const std::vector<detail::LayerParameters>& layers) {
   int64_t tensors = 0;
   for (const detail::LayerParameters& layer : layers) tensors += static_cast<int64_t>(layer.parameters.size());
-  return kWeightCopies * (4 * planned_floats(layers) + kOverheadPerTensor * tensors) + kOverheadPerFile;
+  return kWeightCopies * (4 * planned_floats(layers) + kOverheadPerTensor * tensors) +
+         kOverheadPerLayer * static_cast<int64_t>(layers.size()) + kOverheadPerFile;
 }
 
 // A .keras archive's config.json and metadata.json, each capped, checked before anything
@@ -269,7 +317,13 @@ json keras_metadata(const std::string& text, const std::string& source, const Ke
   return metadata;
 }
 
-SavedModel import_archive(std::string_view bytes, const std::string& source, const KerasImportOptions& options) {
+// A Keras file read: the model built with its weights, and what it was read from.
+struct Imported {
+  Architecture architecture;
+  json imported_from;
+};
+
+Imported import_archive(std::string_view bytes, const std::string& source, const KerasImportOptions& options) {
   detail::ZipReader archive(bytes, source, zip_limits(options.limits));
   const ArchiveTexts texts = archive_texts(archive, source, options.limits, true);
   const json metadata = keras_metadata(texts.metadata, source, options.limits);
@@ -282,14 +336,13 @@ SavedModel import_archive(std::string_view bytes, const std::string& source, con
       "that the model's " + std::to_string(planned_floats(layers)) + " weights allow (docs/INTEROP.md)");
   const detail::SandboxedWeights weights = read_hdf5_weights(image, source + ": model.weights.h5", layers,
                                                              detail::WeightsLayout::kKeras3, options.limits);
-  architecture.model.build(architecture.input_shape);
+  build(architecture);
   set_weights(architecture.model, weights, layers, source);
-  return as_saved_model(std::move(architecture), options, source,
-                        {{"format", "keras"}, {"keras_version", metadata["keras_version"]}, {"file", source}});
+  return {std::move(architecture), {{"format", "keras"}, {"keras_version", metadata["keras_version"]}, {"file", source}}};
 }
 
-SavedModel import_hdf5(std::string_view bytes, const std::string& source, const std::string& config_json,
-                       const KerasImportOptions& options) {
+Imported import_hdf5(std::string_view bytes, const std::string& source, const std::string& config_json,
+                     const KerasImportOptions& options) {
   CITADEL_CHECK(starts_with(bytes, kHdf5Signature), IoError, source,
                 ": not an HDF5 file (it does not start with HDF5's signature)");
   std::string config = config_json;
@@ -308,12 +361,12 @@ SavedModel import_hdf5(std::string_view bytes, const std::string& source, const 
   const auto layers = planned_parameters(architecture, source, options.limits);
   const detail::SandboxedWeights weights =
       read_hdf5_weights(bytes, source, layers, detail::WeightsLayout::kDetect, options.limits);
-  architecture.model.build(architecture.input_shape);
+  build(architecture);
   set_weights(architecture.model, weights, layers, source);
-  return as_saved_model(std::move(architecture), options, source,
-                        {{"format", weights.legacy ? "keras h5 (legacy)" : "keras weights.h5"},
-                         {"keras_version", weights.keras_version},
-                         {"file", source}});
+  return {std::move(architecture),
+          {{"format", weights.legacy ? "keras h5 (legacy)" : "keras weights.h5"},
+           {"keras_version", weights.keras_version},
+           {"file", source}}};
 }
 
 // The size is checked before reading (a regular file only: /dev/zero has no end).
@@ -343,10 +396,9 @@ auto guarded(const std::string& source, Read read) {
   }
 }
 
-}  // namespace
 
-SavedModel import_keras_bytes(std::string_view bytes, const std::string& source, const std::string& config_json,
-                              const KerasImportOptions& options) {
+Imported import_bytes(std::string_view bytes, const std::string& source, const std::string& config_json,
+                      const KerasImportOptions& options) {
   CITADEL_CHECK(static_cast<int64_t>(bytes.size()) <= options.limits.max_file_bytes, IoError, source,
                 ": larger than ", options.limits.max_file_bytes, " bytes; refused");
   if (starts_with(bytes, kZipSignature)) {
@@ -359,11 +411,33 @@ SavedModel import_keras_bytes(std::string_view bytes, const std::string& source,
   throw IoError(source + ": neither a .keras archive (zip) nor a Keras HDF5 file (.h5, .weights.h5)");
 }
 
-SavedModel import_keras_model(const std::string& path, const KerasImportOptions& options) {
+Imported import_path(const std::string& path, const KerasImportOptions& options) {
   const std::string bytes = read_bounded(path, options.limits.max_file_bytes, "the Keras file");
   const std::string config =
       options.config_path.empty() ? "" : read_bounded(options.config_path, options.limits.max_config_bytes, "the config");
-  return import_keras_bytes(bytes, path, config, options);
+  return import_bytes(bytes, path, config, options);
+}
+
+}  // namespace
+
+SavedModel import_keras_bytes(std::string_view bytes, const std::string& source, const std::string& config_json,
+                              const KerasImportOptions& options) {
+  Imported imported = import_bytes(bytes, source, config_json, options);
+  return as_saved_model(std::move(imported.architecture), options, source, std::move(imported.imported_from));
+}
+
+SavedModel import_keras_model(const std::string& path, const KerasImportOptions& options) {
+  Imported imported = import_path(path, options);
+  return as_saved_model(std::move(imported.architecture), options, path, std::move(imported.imported_from));
+}
+
+Model load_keras_model(const std::string& path, const KerasImportOptions& options) {
+  return std::move(import_path(path, options).architecture.model);
+}
+
+Model load_keras_model_bytes(std::string_view bytes, const std::string& source, const std::string& config_json,
+                             const KerasImportOptions& options) {
+  return std::move(import_bytes(bytes, source, config_json, options).architecture.model);
 }
 
 void load_keras_weights(Model& model, const std::string& path, const KerasImportLimits& limits) {
@@ -371,18 +445,13 @@ void load_keras_weights(Model& model, const std::string& path, const KerasImport
   const std::string bytes = read_bounded(path, limits.max_file_bytes, "the weights file");
   CITADEL_CHECK(starts_with(bytes, kHdf5Signature), IoError, path,
                 ": not an HDF5 file (it does not start with HDF5's signature)");
-  std::vector<std::string> names, classes;
-  for (size_t i = 0; i < model.size(); ++i) {
-    names.push_back(model.layer(i).name());
-    classes.push_back(model.layer(i).type());
-  }
-  const auto layers = planned_parameters(model, model.input_shape(), names, classes, path, limits);
+  const auto layers =
+      detail::plan_layer_parameters(detail::keras_layer_places(model), model.parameters().parameters());
   const detail::SandboxedWeights weights = read_hdf5_weights(bytes, path, layers, detail::WeightsLayout::kDetect, limits);
   set_weights(model, weights, layers, path);
 }
 
-Sequential keras_architecture(std::string_view config_json, const std::string& source,
-                              const KerasImportLimits& limits) {
+Model keras_architecture(std::string_view config_json, const std::string& source, const KerasImportLimits& limits) {
   return guarded(source, [&] {
     Architecture architecture = read_architecture(config_json, source, limits);
     planned_parameters(architecture, source, limits);
@@ -390,8 +459,8 @@ Sequential keras_architecture(std::string_view config_json, const std::string& s
   });
 }
 
-Sequential keras_archive_architecture(std::string_view bytes, const std::string& source,
-                                      const KerasImportLimits& limits) {
+Model keras_archive_architecture(std::string_view bytes, const std::string& source,
+                                 const KerasImportLimits& limits) {
   CITADEL_CHECK(starts_with(bytes, kZipSignature), IoError, source, ": not a .keras archive (zip)");
   detail::ZipReader archive(bytes, source, zip_limits(limits));
   const ArchiveTexts texts = archive_texts(archive, source, limits, false);

@@ -6,7 +6,6 @@
 
 #include "../model/keras_names.hpp"
 #include "citadel/core/error.hpp"
-#include "citadel/model/sequential.hpp"
 
 namespace citadel::detail {
 
@@ -46,23 +45,71 @@ std::vector<std::string> keras3_layer_groups(const std::vector<std::string>& cla
   return groups;
 }
 
+std::vector<LayerParameters> plan_layer_parameters(const std::vector<KerasLayerPlace>& places,
+                                                   const std::vector<ParameterInfo>& parameters) {
+  // "dense_1/kernel" belongs to the layer "dense_1" (layer names hold no '/').
+  std::map<std::string, std::vector<const ParameterInfo*>> by_layer;
+  for (const ParameterInfo& parameter : parameters)
+    by_layer[parameter.name.substr(0, parameter.name.rfind('/'))].push_back(&parameter);
+  std::vector<LayerParameters> layers;
+  std::vector<bool> layer_trainable;
+  for (const KerasLayerPlace& place : places) {
+    LayerParameters layer{place.keras_name, place.class_name, place.group, place.legacy_group, {}, {}};
+    if (!place.citadel_name.empty()) {
+      const auto found = by_layer.find(place.citadel_name);
+      if (found != by_layer.end()) {
+        for (const ParameterInfo* parameter : found->second) layer.parameters.push_back(*parameter);
+        by_layer.erase(found);
+      }
+    }
+    layers.push_back(std::move(layer));
+    layer_trainable.push_back(place.trainable);
+  }
+  CITADEL_CHECK(by_layer.empty(), InternalError, "the parameters of layer '", by_layer.begin()->first,
+                "' have no place in the Keras model");
+  // Keras 2 lists a group's weights as layer.trainable_weights + non_trainable_weights.
+  std::map<std::string, std::vector<std::pair<size_t, size_t>>> trainable, frozen;  // (layer, parameter)
+  std::vector<std::string> group_order;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    LayerParameters& layer = layers[l];
+    if (!trainable.count(layer.legacy_group) && !frozen.count(layer.legacy_group)) group_order.push_back(layer.legacy_group);
+    trainable[layer.legacy_group];
+    frozen[layer.legacy_group];
+    layer.legacy_slots.assign(layer.parameters.size(), 0);
+    for (size_t p = 0; p < layer.parameters.size(); ++p)
+      (layer_trainable[l] && layer.parameters[p].trainable ? trainable : frozen)[layer.legacy_group].emplace_back(l, p);
+  }
+  for (const std::string& group : group_order) {
+    size_t slot = 0;
+    for (const auto& [l, p] : trainable[group]) layers[l].legacy_slots[p] = slot++;
+    for (const auto& [l, p] : frozen[group]) layers[l].legacy_slots[p] = slot++;
+  }
+  return layers;
+}
+
 std::vector<std::string> keras3_weight_paths(const Hdf5Reader& file, const std::vector<LayerParameters>& layers) {
   // Keras 3 writes layers/...; the Keras 2.13-2.15 preview of the format wrote the same
   // under _layer_checkpoint_dependencies.
   std::string root = "layers";
   if (!file.exists(root) && file.exists("_layer_checkpoint_dependencies")) root = "_layer_checkpoint_dependencies";
-  std::vector<std::string> class_names;
-  for (const LayerParameters& layer : layers) class_names.push_back(layer.class_name);
-  const std::vector<std::string> groups = keras3_layer_groups(class_names);
-  const std::set<std::string> known(groups.begin(), groups.end());
-  if (file.exists(root))
-    for (const std::string& name : file.children(root, static_cast<int64_t>(layers.size()) + 64))
-      CITADEL_CHECK(known.count(name), IoError, file.source(), ": holds weights under ", root, "/", name,
-                    ", which no layer of the model's config has; the file and the config disagree");
+  // Each model's layers group (the top one, and .../layers of each nested model) holds its
+  // layers' groups and nothing else.
+  std::map<std::string, std::set<std::string>> expected{{root, {}}};
+  for (const LayerParameters& layer : layers) {
+    const size_t cut = layer.group.rfind("/layers/");
+    if (cut == std::string::npos)
+      expected[root].insert(layer.group);
+    else
+      expected[root + "/" + layer.group.substr(0, cut) + "/layers"].insert(layer.group.substr(cut + 8));
+  }
+  for (const auto& [container, known] : expected)
+    if (file.exists(container))
+      for (const std::string& name : file.children(container, static_cast<int64_t>(known.size()) + 64))
+        CITADEL_CHECK(known.count(name), IoError, file.source(), ": holds weights under ", container, "/", name,
+                      ", which no layer of the model's config has; the file and the config disagree");
   std::vector<std::string> paths;
-  for (size_t l = 0; l < layers.size(); ++l) {
-    const LayerParameters& layer = layers[l];
-    const std::string vars = root + "/" + groups[l] + "/vars";
+  for (const LayerParameters& layer : layers) {
+    const std::string vars = root + "/" + layer.group + "/vars";
     // Keras records the layer's own name beside its weights: a file whose names differ
     // belongs to another model.
     if (file.exists(vars))
@@ -95,31 +142,44 @@ std::vector<std::string> legacy_weight_paths(const Hdf5Reader& file, const std::
   const auto layer_names = file.string_attribute(root, "layer_names");
   CITADEL_CHECK(layer_names.has_value(), IoError, file.source(), ": ", root,
                 " has no layer_names attribute; not a Keras weights file");
-  std::set<std::string> known, listed(layer_names->begin(), layer_names->end());
-  for (const LayerParameters& layer : layers) known.insert(layer.keras_name);
+  // Each top-level layer's group lists the weights of the layers it holds (itself, or a
+  // nested model's layers).
+  std::map<std::string, size_t> planned;
+  std::vector<std::string> groups;
+  for (const LayerParameters& layer : layers) {
+    if (!planned.count(layer.legacy_group)) groups.push_back(layer.legacy_group);
+    planned[layer.legacy_group] += layer.parameters.size();
+  }
+  const std::set<std::string> listed(layer_names->begin(), layer_names->end());
   for (const std::string& name : *layer_names)
-    CITADEL_CHECK(known.count(name), IoError, file.source(), ": holds weights for a layer '", name,
+    CITADEL_CHECK(planned.count(name), IoError, file.source(), ": holds weights for a layer '", name,
                   "' that the model's config does not have; the file and the config disagree");
   const std::string prefix = root == "/" ? "" : root + "/";
-  std::vector<std::string> paths;
-  for (const LayerParameters& layer : layers) {
-    if (!listed.count(layer.keras_name)) {
-      CITADEL_CHECK(layer.parameters.empty(), IoError, file.source(), ": has no weights for layer '",
-                    layer.keras_name, "' (not in layer_names)");
+  std::map<std::string, std::vector<std::string>> weight_names;
+  for (const std::string& group : groups) {
+    if (!listed.count(group)) {
+      CITADEL_CHECK(planned[group] == 0, IoError, file.source(), ": has no weights for layer '", group,
+                    "' (not in layer_names)");
       continue;
     }
-    const std::string group = prefix + layer.keras_name;
-    const auto weight_names = file.string_attribute(group, "weight_names");
-    CITADEL_CHECK(weight_names.has_value(), IoError, file.source(), ": ", group, " has no weight_names attribute");
-    CITADEL_CHECK(weight_names->size() == layer.parameters.size(), IoError, file.source(), ": ", group, " holds ",
-                  weight_names->size(), " weights but layer '", layer.keras_name, "' has ", layer.parameters.size());
+    const auto names = file.string_attribute(prefix + group, "weight_names");
+    CITADEL_CHECK(names.has_value(), IoError, file.source(), ": ", prefix + group, " has no weight_names attribute");
+    CITADEL_CHECK(names->size() == planned[group], IoError, file.source(), ": ", prefix + group, " holds ",
+                  names->size(), " weights but layer '", group, "' has ", planned[group]);
+    weight_names[group] = *names;
+  }
+  std::vector<std::string> paths;
+  for (const LayerParameters& layer : layers) {
+    const std::string group = prefix + layer.legacy_group;
     for (size_t i = 0; i < layer.parameters.size(); ++i) {
+      const size_t slot = layer.legacy_slots.at(i);
+      const std::string& label = weight_names.at(layer.legacy_group).at(slot);
       // "dense/kernel:0" (Keras 2) or "sequential/dense/kernel" (Keras 3's legacy writer).
-      std::string role = (*weight_names)[i].substr((*weight_names)[i].rfind('/') + 1);
+      std::string role = label.substr(label.rfind('/') + 1);
       role = role.substr(0, role.find(':'));
-      CITADEL_CHECK(role == parameter_role(layer.parameters[i]), IoError, file.source(), ": ", group, " weight ", i,
-                    " is '", (*weight_names)[i], "' where the architecture has ", layer.parameters[i].name);
-      const std::string path = group + "/" + (*weight_names)[i];
+      CITADEL_CHECK(role == parameter_role(layer.parameters[i]), IoError, file.source(), ": ", group, " weight ",
+                    slot, " is '", label, "' where the architecture has ", layer.parameters[i].name);
+      const std::string path = group + "/" + label;
       CITADEL_CHECK(file.is_dataset(path), IoError, file.source(), ": ", path, " is missing");
       check_shape(file, path, layer.parameters[i]);
       paths.push_back(path);
@@ -130,24 +190,19 @@ std::vector<std::string> legacy_weight_paths(const Hdf5Reader& file, const std::
 
 std::string keras3_weights_bytes(Model& model) {
   Hdf5Writer file;
-  ParameterStore& store = model.parameters();
+  const ParameterStore& store = model.parameters();
+  std::map<std::string, int> index;
+  for (size_t p = 0; p < store.parameters().size(); ++p) index[store.parameters()[p].name] = static_cast<int>(p);
   file.create_group("layers");
-  std::vector<std::string> class_names;
-  for (size_t i = 0; i < model.size(); ++i) class_names.push_back(model.layer(i).type());
-  const std::vector<std::string> groups = keras3_layer_groups(class_names);
-  for (size_t i = 0; i < model.size(); ++i) {
-    const std::string& name = model.layer(i).name();
-    const std::string vars = "layers/" + groups[i] + "/vars";
+  for (const LayerParameters& layer : plan_layer_parameters(keras_layer_places(model), store.parameters())) {
+    const std::string vars = "layers/" + layer.group + "/vars";
     file.create_group(vars);
-    file.set_string_attribute(vars, "name", name);
-    int index = 0;
+    file.set_string_attribute(vars, "name", layer.keras_name);
     // Declaration order is Keras's: trainable weights first (BatchNormalization's moving
     // statistics are declared last).
-    for (size_t p = 0; p < store.parameters().size(); ++p) {
-      const ParameterInfo& info = store.parameters()[p];
-      if (info.name.rfind(name + "/", 0) != 0) continue;
-      ConstTensorView values = store.value(static_cast<int>(p));
-      file.write_floats(vars + "/" + std::to_string(index++), info.shape.dims(),
+    for (size_t i = 0; i < layer.parameters.size(); ++i) {
+      ConstTensorView values = store.value(index.at(layer.parameters[i].name));
+      file.write_floats(vars + "/" + std::to_string(i), layer.parameters[i].shape.dims(),
                         {values.data(), static_cast<size_t>(values.numel())});
     }
   }

@@ -1,12 +1,14 @@
-// Sequential → ONNX graph: one node (or a few) per layer, read from the layer's own config
-// (model_to_config) and its parameters, tracking whether 4-D data is in Keras's NHWC or
-// ONNX's NCHW so that transposes are added only where the layout must change.
+// citadel models → ONNX graphs: one node (or a few) per layer call, in the model's
+// topological order, read from the layer's own config (model_to_config) and its parameters,
+// tracking whether 4-D data is in Keras's NHWC or ONNX's NCHW so that transposes are added
+// only where the layout must change.
 #include "citadel/interop/onnx_export.hpp"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/atomic_file.hpp"
@@ -14,79 +16,17 @@
 #include "citadel/model/model_config.hpp"
 #include "citadel/layers/activations.hpp"
 #include "citadel/version.hpp"
+#include "onnx_graph_builder.hpp"
+#include "onnx_merge_layers.hpp"
 
 namespace citadel {
 
 using nlohmann::json;
+using detail::set_float;
+using detail::set_int;
+using detail::set_ints;
 
 namespace {
-
-class GraphBuilder {
- public:
-  explicit GraphBuilder(onnx::GraphProto& graph) : graph_(graph) {}
-
-  std::string fresh(const std::string& hint) { return hint + "_" + std::to_string(counter_++); }
-
-  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs, const std::string& output) {
-    onnx::NodeProto& node = *graph_.add_node();
-    node.set_op_type(op);
-    node.set_name(output);
-    for (const std::string& input : inputs) node.add_input(input);
-    node.add_output(output);
-    return node;
-  }
-  // One node, its output a fresh name.
-  std::string apply(const std::string& op, const std::vector<std::string>& inputs, const std::string& hint,
-                    onnx::NodeProto** made = nullptr) {
-    const std::string output = fresh(hint);
-    onnx::NodeProto& n = node(op, inputs, output);
-    if (made) *made = &n;
-    return output;
-  }
-
-  std::string floats(const std::string& hint, const std::vector<int64_t>& dims, const std::vector<float>& values) {
-    const std::string name = fresh(hint);
-    onnx::TensorProto& tensor = *graph_.add_initializer();
-    tensor.set_name(name);
-    tensor.set_data_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : dims) tensor.add_dims(d);
-    tensor.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
-    return name;
-  }
-  std::string int64s(const std::string& hint, const std::vector<int64_t>& values) {
-    const std::string name = fresh(hint);
-    onnx::TensorProto& tensor = *graph_.add_initializer();
-    tensor.set_name(name);
-    tensor.set_data_type(onnx::TensorProto::INT64);
-    tensor.add_dims(static_cast<int64_t>(values.size()));
-    for (int64_t v : values) tensor.add_int64_data(v);
-    return name;
-  }
-  std::string scalar(const std::string& hint, float value) { return floats(hint, {}, {value}); }
-
- private:
-  onnx::GraphProto& graph_;
-  int counter_ = 0;
-};
-
-void set_ints(onnx::NodeProto& node, const char* name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto& attribute = *node.add_attribute();
-  attribute.set_name(name);
-  attribute.set_type(onnx::AttributeProto::INTS);
-  for (int64_t v : values) attribute.add_ints(v);
-}
-void set_int(onnx::NodeProto& node, const char* name, int64_t value) {
-  onnx::AttributeProto& attribute = *node.add_attribute();
-  attribute.set_name(name);
-  attribute.set_type(onnx::AttributeProto::INT);
-  attribute.set_i(value);
-}
-void set_float(onnx::NodeProto& node, const char* name, float value) {
-  onnx::AttributeProto& attribute = *node.add_attribute();
-  attribute.set_name(name);
-  attribute.set_type(onnx::AttributeProto::FLOAT);
-  attribute.set_f(value);
-}
 
 // Keras's padding: "same" pads (total / 2) before and the rest after, per axis.
 std::vector<int64_t> explicit_pads(const std::string& padding, const Shape& input, std::array<int64_t, 2> kernel,
@@ -104,34 +44,69 @@ std::vector<int64_t> explicit_pads(const std::string& padding, const Shape& inpu
 
 std::array<int64_t, 2> pair_of(const json& value) { return {value.at(0).get<int64_t>(), value.at(1).get<int64_t>()}; }
 
-struct Flow {
-  std::string tensor;
-  int rank = 2;          // with the batch axis
-  bool nchw = false;     // a 4-D tensor in ONNX's layout (else Keras's NHWC)
-};
+using Flow = detail::OnnxFlow;
 
 class Exporter {
  public:
   Exporter(Model& model, onnx::GraphProto& graph, std::string preprocessing)
       : model_(model), graph_(graph), g_(graph), preprocessing_(std::move(preprocessing)) {}
 
+  // The graph's nodes in the model's topological order; a tensor read by several nodes is
+  // one ONNX value read by each. A Sequential chain takes `input` and gives `output` (as
+  // before graphs); a graph's inputs and outputs keep the model's names.
   void run() {
     const json config = json::parse(model_to_config(model_));
-    const json& layers = config["config"]["layers"];
-    const Model::BuildPlan plan = model_.plan(model_.input_shape());
-    add_value_info(*graph_.add_input(), "input", model_.input_shape());
-    Flow flow{"input", model_.input_shape().rank() + 1, false};
-    if (!preprocessing_.empty()) flow.tensor = add_preprocessing(flow.tensor);
-    for (size_t i = 0; i < model_.size(); ++i) {
-      const json& layer = layers[i + 1];  // after the InputLayer
-      const Shape& input_shape = i == 0 ? model_.input_shape() : plan.output_shapes[i - 1];
-      flow = add_layer(layer["class_name"].get<std::string>(), layer["config"], model_.layer(i).name(), input_shape,
-                       flow);
-      flow.rank = plan.output_shapes[i].rank() + 1;
+    for (const json& entry : config["config"]["layers"]) {
+      const std::string name = entry.contains("name") ? entry["name"].get<std::string>()
+                                                      : entry["config"].value("name", std::string());
+      layer_configs_[name] = &entry;
     }
-    to_nhwc(flow);
-    g_.node("Identity", {flow.tensor}, "output");
-    add_value_info(*graph_.add_output(), "output", model_.output_shape());
+    const GraphInfo& graph = model_.graph();
+    const bool chain = model_.is_sequential();
+    const std::vector<std::string> input_names = chain ? std::vector<std::string>{"input"} : model_.input_names();
+    const std::vector<std::string> output_names = chain ? std::vector<std::string>{"output"} : model_.output_names();
+    for (const std::string& name : input_names) g_.reserve(name);
+    for (const std::string& name : output_names) g_.reserve(name);
+    std::vector<Flow> flows(graph.tensors.size());
+    for (size_t i = 0; i < graph.inputs.size(); ++i) {
+      const GraphInfo::TensorInfo& tensor = graph.tensors[size_t(graph.inputs[i])];
+      add_value_info(*graph_.add_input(), input_names[i], tensor.shape);
+      flows[size_t(graph.inputs[i])] = Flow{input_names[i], tensor.shape.rank() + 1, false};
+    }
+    if (!preprocessing_.empty()) {
+      CITADEL_CHECK(graph.inputs.size() == 1, NotImplementedError, "onnx export: the saved preprocessing goes in "
+                    "front of one input, and model '", model_.name(), "' has ", graph.inputs.size(),
+                    "; export it without the preprocessing (--no-preprocessing)");
+      Flow& input = flows[size_t(graph.inputs[0])];
+      input.tensor = add_preprocessing(input.tensor);
+    }
+    for (const GraphInfo::NodeInfo& node : graph.nodes) {
+      const Layer& layer = model_.layer(node.layer);
+      const json& entry = *layer_configs_.at(layer.name());
+      const std::string type = entry["class_name"].get<std::string>();
+      Flow output;
+      if (layer.input_count() == 1) {
+        output = add_layer(type, entry["config"], layer.name(), graph.tensors[size_t(node.inputs[0])].shape,
+                           flows[size_t(node.inputs[0])]);
+      } else {
+        std::vector<Flow> inputs;
+        std::vector<Shape> shapes;
+        for (const int input : node.inputs) {
+          inputs.push_back(flows[size_t(input)]);
+          shapes.push_back(graph.tensors[size_t(input)].shape);
+        }
+        output = detail::add_onnx_merge(g_, type, entry["config"], layer.name(), inputs, shapes,
+                                        graph.tensors[size_t(node.output)].shape);
+      }
+      output.rank = graph.tensors[size_t(node.output)].shape.rank() + 1;
+      flows[size_t(node.output)] = output;
+    }
+    for (size_t k = 0; k < graph.outputs.size(); ++k) {
+      Flow flow = flows[size_t(graph.outputs[k])];
+      g_.to_nhwc(flow);
+      g_.node("Identity", {flow.tensor}, output_names[k]);
+      add_value_info(*graph_.add_output(), output_names[k], graph.tensors[size_t(graph.outputs[k])].shape);
+    }
   }
 
  private:
@@ -157,21 +132,15 @@ class Exporter {
       if (info.name == parameter) return true;
     return false;
   }
+  // A parameter as an initializer, made once however many calls of its layer read it.
+  std::string weight(const std::string& parameter, const std::vector<int64_t>& dims) {
+    std::string key = parameter;
+    key[key.rfind('/')] = '_';  // "dense/kernel" → the initializer "dense_kernel_<n>"
+    return g_.floats(key, dims, [&] { return values(parameter); });
+  }
 
-  void to_nchw(Flow& flow) {
-    if (flow.rank != 4 || flow.nchw) return;
-    onnx::NodeProto* node;
-    flow.tensor = g_.apply("Transpose", {flow.tensor}, "to_nchw", &node);
-    set_ints(*node, "perm", {0, 3, 1, 2});
-    flow.nchw = true;
-  }
-  void to_nhwc(Flow& flow) {
-    if (flow.rank != 4 || !flow.nchw) return;
-    onnx::NodeProto* node;
-    flow.tensor = g_.apply("Transpose", {flow.tensor}, "to_nhwc", &node);
-    set_ints(*node, "perm", {0, 2, 3, 1});
-    flow.nchw = false;
-  }
+  void to_nchw(Flow& flow) { g_.to_nchw(flow); }
+  void to_nhwc(Flow& flow) { g_.to_nhwc(flow); }
 
   std::string activation(const std::string& name, const std::string& x, const Flow& flow, const std::string& where) {
     const ops::ActivationKind kind = activation_from_name(name);
@@ -225,8 +194,8 @@ class Exporter {
       CITADEL_CHECK(flow.rank == 2, NotImplementedError, where, ": Dense on ", flow.rank - 1,
                     "-D inputs is not exported; flatten first");
       const int64_t units = config["units"].get<int64_t>(), inputs = input_shape[0];
-      std::vector<std::string> inputs_of{flow.tensor, g_.floats(name + "_kernel", {inputs, units}, values(name + "/kernel"))};
-      if (has_parameter(name + "/bias")) inputs_of.push_back(g_.floats(name + "_bias", {units}, values(name + "/bias")));
+      std::vector<std::string> inputs_of{flow.tensor, weight(name + "/kernel", {inputs, units})};
+      if (has_parameter(name + "/bias")) inputs_of.push_back(weight(name + "/bias", {units}));
       flow.tensor = activation(config["activation"], g_.apply("Gemm", inputs_of, name), flow, where);
       return flow;
     }
@@ -236,17 +205,20 @@ class Exporter {
       const auto kernel = pair_of(config["kernel_size"]), strides = pair_of(config["strides"]),
                  dilation = pair_of(config["dilation_rate"]);
       // citadel's kernel is Keras's (KH, KW, C, F); ONNX wants (F, C, KH, KW).
-      const std::vector<float> hwio = values(name + "/kernel");
-      std::vector<float> oihw(hwio.size());
-      for (int64_t y = 0; y < kernel[0]; ++y)
-        for (int64_t x = 0; x < kernel[1]; ++x)
-          for (int64_t c = 0; c < channels; ++c)
-            for (int64_t f = 0; f < filters; ++f)
-              oihw[((f * channels + c) * kernel[0] + y) * kernel[1] + x] =
-                  hwio[((y * kernel[1] + x) * channels + c) * filters + f];
+      const auto oihw = [&] {
+        const std::vector<float> hwio = values(name + "/kernel");
+        std::vector<float> transposed(hwio.size());
+        for (int64_t y = 0; y < kernel[0]; ++y)
+          for (int64_t x = 0; x < kernel[1]; ++x)
+            for (int64_t c = 0; c < channels; ++c)
+              for (int64_t f = 0; f < filters; ++f)
+                transposed[((f * channels + c) * kernel[0] + y) * kernel[1] + x] =
+                    hwio[((y * kernel[1] + x) * channels + c) * filters + f];
+        return transposed;
+      };
       std::vector<std::string> inputs_of{flow.tensor,
                                          g_.floats(name + "_kernel", {filters, channels, kernel[0], kernel[1]}, oihw)};
-      if (has_parameter(name + "/bias")) inputs_of.push_back(g_.floats(name + "_bias", {filters}, values(name + "/bias")));
+      if (has_parameter(name + "/bias")) inputs_of.push_back(weight(name + "/bias", {filters}));
       onnx::NodeProto* node;
       const std::string y = g_.apply("Conv", inputs_of, name, &node);
       set_ints(*node, "kernel_shape", {kernel[0], kernel[1]});
@@ -285,10 +257,9 @@ class Exporter {
       };
       onnx::NodeProto* node;
       flow.tensor = g_.apply("BatchNormalization",
-                             {flow.tensor, g_.floats(name + "_gamma", {channels}, or_fill(name + "/gamma", 1.0f)),
-                              g_.floats(name + "_beta", {channels}, or_fill(name + "/beta", 0.0f)),
-                              g_.floats(name + "_mean", {channels}, values(name + "/moving_mean")),
-                              g_.floats(name + "_variance", {channels}, values(name + "/moving_variance"))},
+                             {flow.tensor, g_.floats(name + "_gamma", {channels}, [&] { return or_fill(name + "/gamma", 1.0f); }),
+                              g_.floats(name + "_beta", {channels}, [&] { return or_fill(name + "/beta", 0.0f); }),
+                              weight(name + "/moving_mean", {channels}), weight(name + "/moving_variance", {channels})},
                              name, &node);
       set_float(*node, "epsilon", config["epsilon"].get<float>());  // Keras's 1e-3, not ONNX's 1e-5
       return flow;
@@ -358,8 +329,9 @@ class Exporter {
 
   Model& model_;
   onnx::GraphProto& graph_;
-  GraphBuilder g_;
+  detail::OnnxGraphBuilder g_;
   std::string preprocessing_;
+  std::map<std::string, const json*> layer_configs_;  // by layer name
 };
 
 }  // namespace

@@ -1,17 +1,21 @@
 // Ed25519 (crypto_sign_detached) over a signed statement; keys and signature files as
 // labelled base64 lines so a file of the wrong kind is recognised rather than misused.
+// PEM keys and JSON bundles go to OpenSSF model signing (oms_signing.cpp).
 #include "citadel/io/signing.hpp"
 
 #include <sodium.h>
 
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
+#include "citadel/io/ec_keys.hpp"
 #include "citadel/io/model_file.hpp"
+#include "citadel/io/oms_signing.hpp"
 
 namespace citadel {
 namespace {
@@ -22,6 +26,7 @@ constexpr const char* kSignatureLabel = "citadel-signed-statement-v2";
 // Signed before the statement: an Ed25519 signature made for anything else never verifies.
 constexpr std::string_view kDomain("citadel signed statement v2\n", 28);
 constexpr size_t kMaxSignatureFileBytes = 64 * 1024;
+constexpr size_t kMaxKeyFileBytes = 64 * 1024;
 
 void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
 
@@ -74,11 +79,67 @@ std::string utc_now() {
 
 std::string file_name_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
+// At most `limit` bytes of `path` (refused when there are more), read once.
+std::string read_bounded(const std::string& path, size_t limit, const char* what) {
+  std::ifstream file(path, std::ios::binary);
+  CITADEL_CHECK(file.is_open(), IoError, path, ": cannot open the ", what);
+  std::string text(limit + 1, '\0');
+  file.read(text.data(), std::streamsize(text.size()));
+  text.resize(size_t(file.gcount()));
+  CITADEL_CHECK(!file.bad(), IoError, path, ": read error");
+  CITADEL_CHECK(text.size() <= limit, IoError, path, ": too large to be a ", what);
+  return text;
+}
+
+std::string curve_words(EcCurve curve) { return "OpenSSF model signing, ECDSA " + ec_curve_name(curve); }
+
+SignedStatement statement_of(const OmsVerified& verified, int64_t bytes, bool directory) {
+  SignedStatement statement;
+  statement.purpose = verified.citadel ? verified.citadel->purpose : "";
+  statement.file_name = verified.citadel ? verified.citadel->name : verified.subject_name;
+  statement.sha256 = directory ? verified.root_digest : verified.file_sha256;
+  statement.bytes = bytes;
+  statement.created = verified.citadel ? verified.citadel->signed_at : "";
+  statement.format = curve_words(verified.curve);
+  statement.files = int64_t(verified.files);
+  statement.directory = directory;
+  return statement;
+}
+
+// The signature file's text, and whether it is an OpenSSF bundle; a key of the other
+// format is refused here, naming both files.
+std::string signature_text(const std::string& path, const std::string& signature_path,
+                           const std::string& public_key_path, const std::string& purpose, bool& is_bundle) {
+  CITADEL_CHECK(std::filesystem::exists(signature_path), SecurityError, path, ": no signature (", signature_path,
+                ") and a public key was given; refusing an unsigned ", purpose.empty() ? "file" : purpose);
+  std::string text = read_bounded(signature_path, OmsBundleLimits{}.max_bundle_bytes, "signature file");
+  is_bundle = looks_like_oms_bundle(text);
+  const bool pem_key = signature_format_of_key(public_key_path) == SignatureFormat::kOms;
+  CITADEL_CHECK(is_bundle == pem_key, SecurityError, path, ": ", signature_path, " is ",
+                is_bundle ? "an OpenSSF model-signing bundle (ECDSA)" : "a citadel Ed25519 signature", " but ",
+                public_key_path, " is ", pem_key ? "a PEM (ECDSA) key" : "a citadel Ed25519 key",
+                ": not signed by this key; refusing it");
+  return text;
+}
+
 }  // namespace
 
+SignatureFormat signature_format_of_key(const std::string& key_path) {
+  std::string text = read_bounded(key_path, kMaxKeyFileBytes, "key file");
+  const bool pem = is_pem_text(text);
+  sodium_memzero(text.data(), text.size());
+  return pem ? SignatureFormat::kOms : SignatureFormat::kCitadel;
+}
+
 std::string SignedStatement::text() const {
-  return purpose + " '" + file_name + "', " + std::to_string(bytes) + " bytes, SHA-256 " + sha256 + ", signed " +
-         created;
+  if (format.empty())
+    return purpose + " '" + file_name + "', " + std::to_string(bytes) + " bytes, SHA-256 " + sha256 + ", signed " +
+           created;
+  const std::string what = purpose.empty() ? "files (no citadel purpose: signed by another tool)" : purpose;
+  const std::string size = directory ? std::to_string(files) + " files, root digest " + sha256
+                                     : std::to_string(bytes) + " bytes, SHA-256 " + sha256;
+  return what + " '" + file_name + "', " + size + (created.empty() ? "" : ", signed " + created) + " (" + format +
+         ")";
 }
 
 void generate_signing_keys(const std::string& public_key_path, const std::string& secret_key_path, bool overwrite) {
@@ -97,10 +158,17 @@ void generate_signing_keys(const std::string& public_key_path, const std::string
                         kDefaultMode, overwrite);
 }
 
-std::string signature_path_for(const std::string& path) { return path + ".sig"; }
+std::string signature_path_for(const std::string& path) {
+  std::string trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  return trimmed + ".sig";
+}
 
 void sign_bytes(std::string_view bytes, const std::string& path, const std::string& purpose,
                 const std::string& secret_key_path, const std::string& signature_path) {
+  if (signature_format_of_key(secret_key_path) == SignatureFormat::kOms)
+    return oms_sign_bytes(bytes, path, purpose, secret_key_path,
+                          signature_path.empty() ? signature_path_for(path) : signature_path);
   ensure_sodium();
   CITADEL_CHECK(purpose == kPurposeModel || purpose == kPurposeCheckpoint, ValueError, "sign: purpose '", purpose,
                 "' is neither ", kPurposeModel, " nor ", kPurposeCheckpoint);
@@ -125,17 +193,39 @@ void sign_file(const std::string& path, const std::string& secret_key_path, cons
   sign_bytes(read_file_bytes(path), path, purpose, secret_key_path, signature_path);
 }
 
+void sign_directory(const std::string& path, const std::string& secret_key_path, const std::string& purpose,
+                    const std::string& signature_path) {
+  CITADEL_CHECK(signature_format_of_key(secret_key_path) == SignatureFormat::kOms, ValueError, path,
+                ": a directory is signed in OpenSSF model signing's format, with an ECDSA key (`citadel keygen --type "
+                "p256`); ",
+                secret_key_path, " is a citadel Ed25519 key, whose signatures cover one file");
+  oms_sign_directory(path, purpose, secret_key_path, signature_path.empty() ? signature_path_for(path) : signature_path);
+}
+
+SignedStatement require_valid_signature_of_path(const std::string& path, const std::string& public_key_path,
+                                                const std::string& purpose, const std::string& signature_path_given) {
+  if (!std::filesystem::is_directory(path))
+    return require_valid_signature(read_file_bytes(path), path, public_key_path, purpose, signature_path_given);
+  const std::string signature_path = signature_path_given.empty() ? signature_path_for(path) : signature_path_given;
+  bool is_bundle = false;
+  const std::string text = signature_text(path, signature_path, public_key_path, purpose, is_bundle);
+  CITADEL_CHECK(is_bundle, IoError, path, ": a directory; citadel's own signatures cover one file (",
+                signature_path, " is one): sign directories with `citadel sign --format oms`");
+  return statement_of(oms_verify_directory(path, text, signature_path, public_key_path, purpose), 0, true);
+}
+
 SignedStatement require_valid_signature(std::string_view bytes, const std::string& path,
                                         const std::string& public_key_path, const std::string& purpose,
                                         const std::string& signature_path_given) {
   ensure_sodium();
   const std::string signature_path = signature_path_given.empty() ? signature_path_for(path) : signature_path_given;
-  CITADEL_CHECK(std::filesystem::exists(signature_path), SecurityError, path, ": no signature (", signature_path,
-                ") and a public key was given; refusing an unsigned ", purpose.empty() ? "file" : purpose);
-  CITADEL_CHECK(std::filesystem::file_size(signature_path) <= kMaxSignatureFileBytes, IoError, signature_path,
-                ": too large to be a signature file");
+  bool is_bundle = false;
+  const std::string file = signature_text(path, signature_path, public_key_path, purpose, is_bundle);
+  if (is_bundle)
+    return statement_of(oms_verify_bytes(bytes, path, file, signature_path, public_key_path, purpose),
+                        int64_t(bytes.size()), false);
+  CITADEL_CHECK(file.size() <= kMaxSignatureFileBytes, IoError, signature_path, ": too large to be a signature file");
   const auto public_key = read_key(public_key_path, kPublicLabel, crypto_sign_PUBLICKEYBYTES);
-  const std::string file = read_file_bytes(signature_path);
   std::vector<std::string> lines;
   for (size_t start = 0; start < file.size();) {
     const size_t end = std::min(file.find('\n', start), file.size());

@@ -448,6 +448,11 @@ def write_all(directory):
         f.write(chunked_weights(config, weights))
     good("chunked.weights.h5", config, weights, x, [], "dense.json")
 
+    # The same Dense stack as a Keras 3 Functional model (weights as a Sequential's: the
+    # InputLayer's empty group left out).
+    keras_archive(at("functional.keras"), functional(config), keras3_weights(config, weights))
+    good("functional.keras", config, weights, x, [])
+
     # --- hostile files: each must be refused with the error named ---
     dense_weights = keras3_weights(config, weights)
     with zipfile.ZipFile(at("duplicate_names.keras"), "w") as z:
@@ -500,15 +505,12 @@ def write_all(directory):
 
     keras_archive(at("unknown_layer.keras"), with_layer(layer("LSTM", "lstm", units=4)), dense_weights)
     hostile("unknown_layer.keras", "layer 'lstm' is a Keras LSTM layer, which is not supported yet")
-    # Models citadel does not import yet: the refusal names the model's class or the first
-    # layer it lacks, before any other check (issue 32), and says what is imported.
-    keras_archive(at("functional.keras"), functional(config), dense_weights)
-    hostile("functional.keras", "config.json: the model is a Keras Functional model, which is not supported yet")
+    # A Sequential config called Functional: its layers name no calls.
     named_functional = json.loads(json.dumps(config))
     named_functional["class_name"] = "Functional"
     keras_archive(at("functional_keras_module.keras"), named_functional, dense_weights)
-    hostile("functional_keras_module.keras", "config.json: the model is a Keras Functional model, which is not "
-                                             "supported yet")
+    hostile("functional_keras_module.keras", "config.json: layers[0] 'input_layer': 'inbound_nodes' (the layer's "
+                                             "calls) is missing")
     lstm_config, lstm_weights = embedding_lstm()
     keras_archive(at("embedding_lstm.keras"), lstm_config, keras3_weights(lstm_config, lstm_weights))
     hostile("embedding_lstm.keras", "config.json: layer 'embedding' is a Keras Embedding layer, which is not supported yet")

@@ -64,7 +64,7 @@ Tensor as_tensor(const json& rows, const Shape& row_shape) {
 
 TEST(KerasImport, FilesWrittenByH5pyPredictWhatNumpyComputesFromTheirArrays) {
   const json good = manifest()["good"];
-  ASSERT_GE(good.size(), 11u);  // chunked.keras and chunked.weights.h5: citadel's own filter code
+  ASSERT_GE(good.size(), 12u);  // functional.keras; chunked.keras and chunked.weights.h5: citadel's own filter code
   for (const json& entry : good) {
     const std::string file = entry["file"];
     SCOPED_TRACE(file);
@@ -100,7 +100,7 @@ TEST(KerasImport, TheImportedModelIsASavedModelThatLoadsAgain) {
 
 TEST(KerasImport, HostileFilesAreRefusedWithTheirError) {
   const json hostile = manifest()["hostile"];
-  ASSERT_GE(hostile.size(), 45u);
+  ASSERT_GE(hostile.size(), 44u);  // functional.keras is a good file since graphs import
   for (const json& entry : hostile) {
     const std::string file = entry["file"], expected = entry["error"];
     SCOPED_TRACE(file);
@@ -118,7 +118,7 @@ TEST(KerasImport, HostileFilesAreRefusedWithTheirError) {
 TEST(KerasImport, TheCliRefusesEachHostileFileInBoundedMemoryAndWritesNothing) {
   const json files = manifest();  // kept: a range over a temporary's member would dangle
   json hostile = files["hostile"];
-  ASSERT_GE(hostile.size(), 45u);
+  ASSERT_GE(hostile.size(), 44u);  // functional.keras is a good file since graphs import
   // The spinning file too, at the default CPU limit (10 s).
   ASSERT_EQ(files["spinning"].size(), 1u);
   for (const json& entry : files["spinning"]) hostile.push_back(entry);

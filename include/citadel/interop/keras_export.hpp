@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "citadel/model/sequential.hpp"
+#include "citadel/model/model.hpp"
 
 namespace citadel {
 

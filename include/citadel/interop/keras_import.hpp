@@ -1,6 +1,7 @@
 // Keras models in: Keras 3 `.keras` files (a zip of config.json, metadata.json and
 // model.weights.h5), Keras 3 `.weights.h5` files with the model's config (model.to_json()),
-// and legacy Keras 2 `.h5` files. Every file is hostile input: the archive and the HDF5
+// and legacy Keras 2 `.h5` files; Sequential and Functional models, with nested models
+// (a model used as a layer) inlined into one citadel graph. Every file is hostile input: the archive and the HDF5
 // file are bounded and checked (docs/INTEROP.md lists the checks), the architecture is
 // built from the config only after refusing anything that would run code (Lambda layers,
 // custom objects, functions), every weight's shape and storage is checked against the
@@ -15,7 +16,7 @@
 
 #include "citadel/io/model_file.hpp"
 #include "citadel/io/saved_model.hpp"
-#include "citadel/model/sequential.hpp"
+#include "citadel/model/model.hpp"
 
 namespace citadel {
 
@@ -44,7 +45,8 @@ struct KerasImportOptions {
   KerasImportLimits limits = {};
 };
 
-// The imported model as a saved model: the architecture and weights, a schema made up for
+// The imported model as a saved model (one input and one output; NotImplementedError naming
+// them for a model of several, which load_keras_model reads): the architecture and weights, a schema made up for
 // the data it takes (numeric columns x0, x1, ... or images, and the classes), no
 // preprocessing (rows go in as Keras took them), and a record "imported_from" saying from
 // what. save_saved_model(result.model, result.metadata, ...) writes it as a citadel file.
@@ -54,18 +56,25 @@ SavedModel import_keras_model(const std::string& path, const KerasImportOptions&
 SavedModel import_keras_bytes(std::string_view bytes, const std::string& source, const std::string& config_json = "",
                               const KerasImportOptions& options = {});
 
-// Keras's load_weights on a built citadel model: a Keras 3 .weights.h5 or a Keras 2 .h5
-// whose layers (names, classes, shapes) are this model's, with the importer's checks; on
-// any error the model keeps its weights. (save_keras_weights: keras_export.hpp.)
+// The model alone, built and with the file's weights: any Sequential or Functional model,
+// several inputs and outputs included (keras.saving.load_model). A nested model's layers
+// are named "<model>.<layer>" ("block.dense_1"), which keeps each weight's place in the file.
+Model load_keras_model(const std::string& path, const KerasImportOptions& options = {});
+Model load_keras_model_bytes(std::string_view bytes, const std::string& source, const std::string& config_json = "",
+                             const KerasImportOptions& options = {});
+
+// Keras's load_weights on a built citadel model (a Sequential chain or a graph): a Keras 3
+// .weights.h5 or a Keras 2 .h5 whose layers (names, classes, shapes) are this model's, with
+// the importer's checks; on any error the model keeps its weights. (save_keras_weights: keras_export.hpp.)
 void load_keras_weights(Model& model, const std::string& path, const KerasImportLimits& limits = {});
 
 // The architecture alone from a Keras config's text, with every check the importer makes
 // (what the fuzzer drives, with the zip reading below).
-Sequential keras_architecture(std::string_view config_json, const std::string& source,
-                              const KerasImportLimits& limits = {});
+Model keras_architecture(std::string_view config_json, const std::string& source,
+                         const KerasImportLimits& limits = {});
 // A .keras archive's config.json and metadata.json checked and the architecture built,
 // without reading the weights.
-Sequential keras_archive_architecture(std::string_view bytes, const std::string& source,
-                                      const KerasImportLimits& limits = {});
+Model keras_archive_architecture(std::string_view bytes, const std::string& source,
+                                 const KerasImportLimits& limits = {});
 
 }  // namespace citadel

@@ -1,0 +1,181 @@
+"""Real Keras 3's side of tests/interop/keras_real_graphs_check (run in build/venv-interop).
+
+  write DIR   builds Functional models with Keras (a residual block, two inputs, two outputs,
+              a shared layer, every merge layer, a small ResNet with BatchNormalization,
+              nested Sequential and Functional models),
+              gives them random weights and moving statistics, and saves each as .keras,
+              legacy .h5, and .weights.h5 with its to_json() config; DIR/manifest.json holds
+              each model's inputs and Keras's predictions
+  read DIR    loads each citadel-exported DIR/<name>.citadel.keras with keras.saving, runs
+              each DIR/<name>.citadel.onnx in ONNX Runtime, compares both with citadel's
+              predictions (DIR/citadel.json) and prints the largest differences; exits 1
+              when one is over 1e-5
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+
+BAR = 1e-5
+
+
+def residual():
+    x = keras.Input((6,), name="x")
+    h = layers.Dense(6, activation="relu", name="dense")(x)
+    h = layers.Add(name="add")([x, layers.Dense(6, activation="tanh", name="inner")(h)])
+    y = layers.Dense(3, activation="softmax", name="out")(layers.Activation("relu", name="act")(h))
+    return keras.Model(x, y, name="residual")
+
+
+def two_inputs():
+    a, b = keras.Input((5,), name="numbers"), keras.Input((3,), name="flags")
+    h = layers.Concatenate(name="joined")([layers.Dense(4, activation="elu", name="da")(a),
+                                           layers.Dense(4, activation="relu", name="db")(b)])
+    return keras.Model([a, b], layers.Dense(1, activation="sigmoid", name="out")(h), name="two_inputs")
+
+
+def two_outputs():
+    x = keras.Input((7,), name="x")
+    h = layers.Dense(8, activation="relu", name="trunk")(x)
+    cls = layers.Dense(3, activation="softmax", name="cls")(h)
+    amount = layers.Dense(1, name="amount")(layers.Dense(4, activation="swish", name="side")(h))
+    return keras.Model(x, [cls, amount], name="two_outputs")
+
+
+def shared_layer():
+    # A siamese pair: one encoder called on both inputs, its outputs compared.
+    left, right = keras.Input((6,), name="left"), keras.Input((6,), name="right")
+    encoder = layers.Dense(5, activation="tanh", name="encoder")
+    a, b = encoder(left), encoder(right)
+    distance = layers.Subtract(name="difference")([a, b])
+    similarity = layers.Dot(axes=1, normalize=True, name="cosine")([a, b])
+    both = layers.Concatenate(name="both")([distance, similarity])
+    return keras.Model([left, right], [layers.Dense(1, activation="sigmoid", name="same")(both), similarity],
+                       name="shared_layer")
+
+
+def merges():
+    a, b, c = keras.Input((4,), name="a"), keras.Input((4,), name="b"), keras.Input((4,), name="c")
+    p = layers.Dense(4, name="pa")(a)
+    q = layers.Dense(4, name="qb")(b)
+    merged = [layers.Add(name="add3")([p, q, c]), layers.Subtract(name="subtract")([p, q]),
+              layers.Multiply(name="multiply3")([p, q, c]), layers.Average(name="average")([p, q, c]),
+              layers.Maximum(name="maximum")([p, q]), layers.Minimum(name="minimum")([p, q, c]),
+              layers.Dot(axes=1, name="dot")([p, q])]
+    flat = layers.Concatenate(name="concatenate")(merged)
+    # Matrices: a Concatenate along the first feature axis, a Dot over (2, 2).
+    m = layers.Reshape((2, 2), name="as_matrix")(p)
+    n = layers.Reshape((2, 2), name="as_matrix_b")(q)
+    stacked = layers.Concatenate(axis=1, name="rows")([m, n])
+    gram = layers.Dot(axes=(2, 2), name="gram")([stacked, m])
+    return keras.Model([a, b, c], [flat, layers.Flatten(name="flat_gram")(gram)], name="merges")
+
+
+def small_resnet():
+    x = keras.Input((10, 10, 3), name="image")
+    h = layers.Conv2D(8, 3, padding="same", use_bias=False, name="stem")(x)
+    h = layers.Activation("relu", name="stem_relu")(layers.BatchNormalization(name="stem_bn")(h))
+    for block, (filters, stride) in enumerate([(8, 1), (12, 2)]):
+        y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"b{block}_conv1")(h)
+        y = layers.Activation("relu", name=f"b{block}_relu1")(layers.BatchNormalization(name=f"b{block}_bn1")(y))
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"b{block}_conv2")(y)
+        y = layers.BatchNormalization(name=f"b{block}_bn2")(y)
+        skip = h
+        if stride != 1 or filters != h.shape[-1]:  # the projected skip
+            skip = layers.Conv2D(filters, 1, strides=stride, name=f"b{block}_project")(h)
+            skip = layers.BatchNormalization(name=f"b{block}_project_bn")(skip)
+        h = layers.Activation("relu", name=f"b{block}_out")(layers.Add(name=f"b{block}_add")([y, skip]))
+    h = layers.GlobalAveragePooling2D(name="pool")(h)
+    return keras.Model(x, layers.Dense(4, activation="softmax", name="classes")(h), name="small_resnet")
+
+
+def nested():
+    # A Sequential block called twice (its weights shared) and a Functional model inside.
+    block = keras.Sequential([keras.Input((6,)), layers.Dense(5, activation="relu", name="d1"),
+                              layers.BatchNormalization(name="bn"), layers.Dense(6, name="d2")], name="block")
+    u = keras.Input((6,), name="u")
+    inner = keras.Model(u, layers.Dense(6, activation="tanh", name="t")(u), name="inner")
+    x = keras.Input((6,), name="x")
+    h = layers.Add(name="skip")([x, block(x)])
+    return keras.Model(x, layers.Dense(2, name="out")(inner(block(h))), name="nested")
+
+
+MODELS = [residual, two_inputs, two_outputs, shared_layer, merges, small_resnet, nested]
+
+
+def all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):  # a nested model's own layers
+            yield from all_layers(layer)
+
+
+def randomize(model, rng):
+    model.set_weights([rng.normal(0, 0.4, w.shape).astype(np.float32) for w in model.get_weights()])
+    for layer in all_layers(model):
+        if isinstance(layer, layers.BatchNormalization):
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape).astype(np.float32))
+            layer.moving_mean.assign(rng.normal(0, 0.5, layer.moving_mean.shape).astype(np.float32))
+
+
+def as_list(outputs):
+    return [np.asarray(y) for y in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+
+
+def write(directory):
+    rng = np.random.default_rng(11)
+    manifest = {"keras": keras.__version__, "backend": keras.backend.backend(), "models": []}
+    for make in MODELS:
+        model = make()
+        randomize(model, rng)
+        xs = [rng.normal(0, 1, (8,) + tuple(i.shape[1:])).astype(np.float32) for i in model.inputs]
+        ys = as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+        name = model.name
+        model.save(os.path.join(directory, f"{name}.keras"))
+        model.save(os.path.join(directory, f"{name}.h5"))
+        model.save_weights(os.path.join(directory, f"{name}.weights.h5"))
+        with open(os.path.join(directory, f"{name}.json"), "w") as f:
+            f.write(model.to_json())
+        manifest["models"].append({"name": name, "inputs": [i.name for i in model.inputs],
+                                   "outputs": [o.name for o in model.outputs],
+                                   "x": [x.tolist() for x in xs], "y": [y.tolist() for y in ys]})
+    with open(os.path.join(directory, "manifest.json"), "w") as f:
+        json.dump(manifest, f)
+
+
+def read(directory):
+    import onnxruntime
+
+    with open(os.path.join(directory, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(directory, "citadel.json")) as f:
+        citadel = json.load(f)
+    worst = 0.0
+    print(f"{'model':14} {'citadel.keras→Keras':>20} {'citadel.onnx→onnxruntime':>25}")
+    for entry in manifest["models"]:
+        name = entry["name"]
+        xs = [np.asarray(x, np.float32) for x in entry["x"]]
+        ours = [np.asarray(y, np.float32) for y in citadel[name]]
+        reloaded = keras.saving.load_model(os.path.join(directory, f"{name}.citadel.keras"))
+        keras_ys = as_list(reloaded.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+        session = onnxruntime.InferenceSession(os.path.join(directory, f"{name}.citadel.onnx"),
+                                               providers=["CPUExecutionProvider"])
+        feeds = {i.name: x for i, x in zip(session.get_inputs(), xs)}
+        onnx_ys = session.run(None, feeds)
+        assert len(keras_ys) == len(ours) == len(onnx_ys), name
+        row = [max(float(np.abs(k - o).max()) for k, o in zip(keras_ys, ours)),
+               max(float(np.abs(r - o).max()) for r, o in zip(onnx_ys, ours))]
+        worst = max(worst, *row)
+        print(f"{name:14} {row[0]:>20.2e} {row[1]:>25.2e}")
+    print(f"largest difference {worst:.2e} (the bar: {BAR:g}; Keras {keras.__version__}, "
+          f"onnxruntime {onnxruntime.__version__})")
+    return 0 if worst <= BAR else 1
+
+
+if __name__ == "__main__":
+    sys.exit(write(sys.argv[2]) if sys.argv[1] == "write" else read(sys.argv[2]))

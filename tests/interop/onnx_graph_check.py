@@ -1,0 +1,160 @@
+"""Runs an exported ONNX graph on given inputs and compares its outputs with citadel's: by a
+numpy evaluator of the ONNX operators citadel's exporter emits, written from the operator
+specification (opset 13) and independent of citadel, or (--runtime) by ONNX Runtime.
+
+  onnx_graph_check.py DIR [--runtime]
+
+DIR holds model.onnx, inputs.json ({input name: nested list}) and expected.json ({output
+name: nested list}). Prints the largest difference; exits 1 when it passes 1e-5."""
+import json
+import math
+import os
+import sys
+from functools import reduce
+
+import numpy as np
+
+
+def attributes(node):
+    import onnx
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def pool(x, kernel, strides, pads, reduce_window, fill):
+    x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])), constant_values=fill)
+    oh = (x.shape[2] - kernel[0]) // strides[0] + 1
+    ow = (x.shape[3] - kernel[1]) // strides[1] + 1
+    out = np.empty((x.shape[0], x.shape[1], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = reduce_window(x[:, :, i * strides[0]:i * strides[0] + kernel[0],
+                                              j * strides[1]:j * strides[1] + kernel[1]])
+    return out
+
+
+def conv(x, w, b, strides, pads, dilations):
+    x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    f, _, kh, kw = w.shape
+    oh = (x.shape[2] - ((kh - 1) * dilations[0] + 1)) // strides[0] + 1
+    ow = (x.shape[3] - ((kw - 1) * dilations[1] + 1)) // strides[1] + 1
+    out = np.zeros((x.shape[0], f, oh, ow))
+    for y in range(kh):
+        for z in range(kw):
+            patch = x[:, :, y * dilations[0]:y * dilations[0] + strides[0] * (oh - 1) + 1:strides[0],
+                      z * dilations[1]:z * dilations[1] + strides[1] * (ow - 1) + 1:strides[1]]
+            out += np.einsum("nchw,fc->nfhw", patch, w[:, :, y, z])
+    return out + (b.reshape(1, -1, 1, 1) if b is not None else 0)
+
+
+def softmax(x, axis):
+    z = np.exp(x - x.max(axis=axis, keepdims=True))
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def evaluate(path, inputs):
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    values = {k: v.astype(np.float64) if v.dtype == np.float32 else v for k, v in values.items()}
+    for name, x in inputs.items():
+        values[name] = x.astype(np.float64)
+    erf = np.vectorize(math.erf)
+    unary = {"Relu": lambda x: np.maximum(x, 0), "Sigmoid": lambda x: 1 / (1 + np.exp(-x)), "Tanh": np.tanh,
+             "Softplus": lambda x: np.log1p(np.exp(x)), "Erf": erf, "Sqrt": np.sqrt, "Identity": lambda x: x,
+             "IsNaN": np.isnan}
+    binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "MatMul": np.matmul}
+    variadic = {"Max": np.maximum, "Min": np.minimum}
+    for node in model.graph.node:
+        a = attributes(node)
+        xs = [values[name] if name else None for name in node.input]
+        op = node.op_type
+        if op in unary:
+            y = unary[op](xs[0])
+        elif op in binary:
+            y = binary[op](xs[0], xs[1])
+        elif op in variadic:
+            y = reduce(variadic[op], xs)
+        elif op == "Mean":
+            y = sum(xs[1:], xs[0]) / len(xs)
+        elif op == "Gemm":
+            assert a.get("transA", 0) == 0 and a.get("transB", 0) == 0
+            y = a.get("alpha", 1.0) * xs[0] @ xs[1] + (a.get("beta", 1.0) * xs[2] if len(xs) > 2 else 0)
+        elif op == "Conv":
+            assert a.get("group", 1) == 1
+            y = conv(xs[0], xs[1], xs[2] if len(xs) > 2 else None, a.get("strides", [1, 1]), a.get("pads", [0] * 4),
+                     a.get("dilations", [1, 1]))
+        elif op == "MaxPool":
+            y = pool(xs[0], a["kernel_shape"], a["strides"], a.get("pads", [0] * 4), lambda v: v.max(axis=(2, 3)),
+                     -np.inf)
+        elif op == "AveragePool":
+            assert a.get("count_include_pad", 0) == 0
+            y = pool(xs[0], a["kernel_shape"], a["strides"], a.get("pads", [0] * 4),
+                     lambda v: np.nanmean(v, axis=(2, 3)), np.nan)
+        elif op == "GlobalAveragePool":
+            y = xs[0].mean(axis=(2, 3), keepdims=True)
+        elif op == "GlobalMaxPool":
+            y = xs[0].max(axis=(2, 3), keepdims=True)
+        elif op == "BatchNormalization":
+            x, scale, bias, mean, var = xs
+            shape = (1, -1) + (1,) * (x.ndim - 2)
+            y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + a.get("epsilon", 1e-5)) * \
+                scale.reshape(shape) + bias.reshape(shape)
+        elif op == "Transpose":
+            y = np.transpose(xs[0], a["perm"])
+        elif op == "Flatten":
+            axis = a.get("axis", 1)
+            y = xs[0].reshape(int(np.prod(xs[0].shape[:axis])), -1)
+        elif op == "Reshape":
+            y = xs[0].reshape([xs[0].shape[i] if d == 0 else d for i, d in enumerate(xs[1])])
+        elif op == "Concat":
+            y = np.concatenate(xs, axis=a["axis"])
+        elif op == "ReduceSum":
+            y = xs[0].sum(axis=tuple(int(v) for v in xs[1]), keepdims=bool(a.get("keepdims", 1)))
+        elif op == "Unsqueeze":
+            y = xs[0]
+            for axis in sorted(int(v) for v in xs[1]):
+                y = np.expand_dims(y, axis)
+        elif op == "Softmax":
+            y = softmax(xs[0], a.get("axis", -1))
+        elif op == "Elu":
+            y = np.where(xs[0] > 0, xs[0], a.get("alpha", 1.0) * np.expm1(xs[0]))
+        elif op == "Selu":
+            y = a["gamma"] * np.where(xs[0] > 0, xs[0], a["alpha"] * np.expm1(xs[0]))
+        elif op == "LeakyRelu":
+            y = np.where(xs[0] >= 0, xs[0], a.get("alpha", 0.01) * xs[0])
+        elif op == "Where":
+            y = np.where(xs[0], xs[1], xs[2])
+        else:
+            raise NotImplementedError(op)
+        values[node.output[0]] = y
+    return {output.name: values[output.name] for output in model.graph.output}
+
+
+def run_runtime(path, inputs):
+    import onnxruntime
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    results = session.run(names, {name: x.astype(np.float32) for name, x in inputs.items()})
+    return dict(zip(names, results))
+
+
+def main(directory, runtime):
+    with open(os.path.join(directory, "inputs.json")) as f:
+        inputs = {name: np.array(rows, dtype=np.float32) for name, rows in json.load(f).items()}
+    with open(os.path.join(directory, "expected.json")) as f:
+        expected = {name: np.array(rows, dtype=np.float64) for name, rows in json.load(f).items()}
+    path = os.path.join(directory, "model.onnx")
+    outputs = run_runtime(path, inputs) if runtime else evaluate(path, inputs)
+    assert sorted(outputs) == sorted(expected), f"outputs {sorted(outputs)}, expected {sorted(expected)}"
+    worst = 0.0
+    for name, y in outputs.items():
+        assert y.shape == expected[name].shape, f"{name}: shaped {y.shape}, expected {expected[name].shape}"
+        worst = max(worst, float(np.abs(y - expected[name]).max()))
+    print(f"largest difference {worst:.3g}")
+    return 0 if worst <= 1e-5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], "--runtime" in sys.argv[2:]))

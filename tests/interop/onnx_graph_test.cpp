@@ -1,0 +1,236 @@
+// Graphs out as ONNX: several inputs and outputs under the model's names, every merge layer
+// as its ONNX operators (Add, Sub, Mul, Mean, Max, Min, Concat; Dot as Mul + ReduceSum or
+// MatMul), a shared layer's weights stored once, a tensor read by several nodes, NCHW kept
+// across a residual block; the graphs compute what citadel predicts, checked by an
+// independent numpy evaluator of the ONNX operators (onnx_graph_check.py) and by ONNX
+// Runtime where scripts/setup_clients installed it.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "citadel/core/error.hpp"
+#include "citadel/interop/onnx_export.hpp"
+#include "citadel/layers/activation.hpp"
+#include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv2d.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/layers/flatten.hpp"
+#include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/merge.hpp"
+#include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/reshape.hpp"
+
+namespace citadel {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void randomize(Model& model, uint32_t seed) {
+  std::mt19937 generator(seed);
+  std::normal_distribution<float> normal(0.0f, 0.5f);
+  ParameterStore& store = model.parameters();
+  for (size_t i = 0; i < store.parameters().size(); ++i) {
+    TensorView values = store.value(static_cast<int>(i));
+    const bool variance = store.parameters()[i].name.find("moving_variance") != std::string::npos;
+    for (int64_t k = 0; k < values.numel(); ++k) values[k] = variance ? 0.5f + std::abs(normal(generator)) : normal(generator);
+  }
+}
+
+std::vector<Tensor> random_inputs(const Model& model, int64_t rows, uint32_t seed) {
+  std::mt19937 generator(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<Tensor> inputs;
+  for (const Shape& shape : model.input_shapes()) {
+    Tensor x{shape.with_batch(rows)};
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = normal(generator);
+    inputs.push_back(std::move(x));
+  }
+  return inputs;
+}
+
+// Two inputs; a layer shared by both; every element-wise merge (Add and Multiply over three
+// tensors, so as chains), Dot of two vectors plain and normalized, Concatenate; two outputs.
+Model merges_graph() {
+  const SymbolicTensor a = Input({4}, {.name = "a"}), b = Input({4}, {.name = "b"});
+  Dense shared(4, {.activation = "tanh"});
+  shared.named("shared");
+  const SymbolicTensor left = shared(a), right = shared(b);
+  const SymbolicTensor h = Dense(4, {.activation = "relu"})(a);
+  const SymbolicTensor merged = Concatenate()(
+      {Add()({left, right, h}), Subtract()({left, right}), Multiply()({left, right, h}), Average()({left, right}),
+       Maximum()({left, right, h}), Minimum()({left, right}), Dot({.axes = {1, 1}})({left, right}),
+       Dot({.axes = {1, 1}, .normalize = true})({a, b})});
+  const SymbolicTensor cls = Dense(3, {.activation = "softmax"}).named("cls")(merged);
+  const SymbolicTensor amount = Dense(1).named("amount")(Add()({left, right}));
+  return Model({a, b}, {cls, amount}, {.name = "merges"});
+}
+
+// Dot on matrices: (2, 3)·(2, 3) over the rows and over the columns, and (2, 3)·(3).
+Model matrix_dot_graph() {
+  const SymbolicTensor x = Input({6}, {.name = "x"}), v = Input({3}, {.name = "v"});
+  const SymbolicTensor m = Reshape({2, 3})(x);
+  const SymbolicTensor columns = Flatten()(Dot({.axes = {2, 2}})({m, m}));  // (2, 2)
+  const SymbolicTensor rows = Flatten()(Dot({.axes = {1, 1}})({m, m}));     // (3, 3)
+  const SymbolicTensor applied = Dot({.axes = {2, 1}})({m, v});             // (2)
+  const SymbolicTensor scored = Dot({.axes = {1, 2}, .normalize = true})({v, m});  // (2)
+  return Model({x, v}, {Dense(2).named("out")(Concatenate()({columns, rows, applied, scored}))}, {.name = "dots"});
+}
+
+// A residual block of convolutions, its activation h read by the second convolution, the
+// add and a channel concatenation: all in NCHW between one transpose in and one out.
+Model conv_residual_graph() {
+  const SymbolicTensor image = Input({6, 6, 2}, {.name = "image"});
+  const SymbolicTensor h = Activation("relu")(BatchNormalization()(Conv2D(4, 3, {.padding = "same"})(image)));
+  const SymbolicTensor block = BatchNormalization()(Conv2D(4, 3, {.padding = "same"})(h));
+  const SymbolicTensor joined = Concatenate({.axis = -1})({Add()({h, block}), h});
+  const SymbolicTensor pooled = MaxPooling2D({2, 2})(joined);
+  const SymbolicTensor cls = Dense(3, {.activation = "softmax"}).named("cls")(Flatten()(pooled));
+  const SymbolicTensor mean = Dense(1).named("mean")(GlobalAveragePooling2D()(h));
+  return Model({image}, {cls, mean}, {.name = "conv_residual"});
+}
+
+onnx::ModelProto parsed(const std::string& bytes) {
+  onnx::ModelProto proto;
+  EXPECT_TRUE(proto.ParseFromString(bytes));
+  return proto;
+}
+
+std::multiset<std::string> op_types(const onnx::ModelProto& proto) {
+  std::multiset<std::string> ops;
+  for (const auto& node : proto.graph().node()) ops.insert(node.op_type());
+  return ops;
+}
+
+json as_json(const Tensor& x) {
+  std::vector<int64_t> dims = x.shape().dims();
+  int64_t at = 0;
+  std::function<json(size_t)> nest = [&](size_t axis) {
+    json list = json::array();
+    for (int64_t i = 0; i < dims[axis]; ++i) list.push_back(axis + 1 == dims.size() ? json(x[at++]) : nest(axis + 1));
+    return list;
+  };
+  return nest(0);
+}
+
+// Writes the graph, inputs and citadel's predictions; runs the checker (numpy, or ONNX
+// Runtime under `python`); returns its exit status.
+int run_check(Model& model, const std::string& onnx_bytes, const std::string& python, bool runtime) {
+  const fs::path dir = fs::temp_directory_path() / ("citadel_onnx_graph_" + std::to_string(::getpid()) + "_" +
+                                                    model.name() + (runtime ? "_runtime" : ""));
+  fs::create_directories(dir);
+  std::ofstream(dir / "model.onnx", std::ios::binary) << onnx_bytes;
+  const std::vector<Tensor> x = random_inputs(model, 5, 11);
+  json inputs, expected;
+  const std::vector<std::string> input_names = model.input_names(), output_names = model.output_names();
+  for (size_t i = 0; i < x.size(); ++i) inputs[input_names[i]] = as_json(x[i]);
+  const std::vector<Tensor> y = model.predict(std::vector<ConstTensorView>(x.begin(), x.end()));
+  for (size_t k = 0; k < y.size(); ++k) expected[output_names[k]] = as_json(y[k]);
+  std::ofstream(dir / "inputs.json") << inputs.dump();
+  std::ofstream(dir / "expected.json") << expected.dump();
+  const std::string command = python + " " + CITADEL_TEST_SOURCE_DIR + "/interop/onnx_graph_check.py " +
+                              dir.string() + (runtime ? " --runtime" : "");
+  const int status = std::system(command.c_str());
+  fs::remove_all(dir);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(OnnxGraphExport, InputsAndOutputsKeepTheModelsNamesAndMergesBecomeTheirOperators) {
+  Model model = merges_graph();
+  randomize(model, 1);
+  const onnx::ModelProto proto = parsed(onnx_model_bytes(model));
+  ASSERT_EQ(proto.graph().input_size(), 2);
+  EXPECT_EQ(proto.graph().input(0).name(), "a");
+  EXPECT_EQ(proto.graph().input(1).name(), "b");
+  ASSERT_EQ(proto.graph().output_size(), 2);
+  EXPECT_EQ(proto.graph().output(0).name(), "cls");
+  EXPECT_EQ(proto.graph().output(1).name(), "amount");
+  EXPECT_EQ(proto.graph().output(1).type().tensor_type().shape().dim(1).dim_value(), 1);
+  const std::multiset<std::string> ops = op_types(proto);
+  for (const char* op : {"Add", "Sub", "Mul", "Mean", "Max", "Min", "Concat", "ReduceSum", "Sqrt", "Div"})
+    EXPECT_GE(ops.count(op), 1u) << op;
+  // Add and Multiply of three tensors: chains of two nodes each.
+  EXPECT_GE(ops.count("Add"), 3u);  // two for the three-way add, one for the amount's
+  // The shared layer's weights are stored once, read by both its calls.
+  int shared_kernels = 0;
+  for (const auto& initializer : proto.graph().initializer())
+    shared_kernels += initializer.name().rfind("shared_kernel", 0) == 0;
+  EXPECT_EQ(shared_kernels, 1);
+  int gemms_reading_it = 0;
+  for (const auto& node : proto.graph().node())
+    if (node.op_type() == "Gemm" && node.input(1).rfind("shared_kernel", 0) == 0) ++gemms_reading_it;
+  EXPECT_EQ(gemms_reading_it, 2);
+}
+
+TEST(OnnxGraphExport, DotBecomesMatMulOnMatricesAndAResidualBlockStaysInNchw) {
+  Model dots = matrix_dot_graph();
+  randomize(dots, 2);
+  const std::multiset<std::string> dot_ops = op_types(parsed(onnx_model_bytes(dots)));
+  EXPECT_EQ(dot_ops.count("MatMul"), 4u);
+  EXPECT_GE(dot_ops.count("Unsqueeze"), 2u);  // the vector v as (N, 3, 1) and (N, 1, 3)
+  Model conv = conv_residual_graph();
+  randomize(conv, 3);
+  const onnx::ModelProto proto = parsed(onnx_model_bytes(conv));
+  const std::multiset<std::string> ops = op_types(proto);
+  // One transpose into NCHW, one back before Flatten; h feeds four nodes in NCHW, the
+  // channel concatenation runs on ONNX's axis 1.
+  EXPECT_EQ(ops.count("Transpose"), 2u);
+  for (const auto& node : proto.graph().node())
+    if (node.op_type() == "Concat") {
+      EXPECT_EQ(node.attribute(0).i(), 1);
+    }
+  std::map<std::string, int> readers;
+  for (const auto& node : proto.graph().node())
+    for (const auto& input : node.input()) ++readers[input];
+  int shared_values = 0;
+  for (const auto& [name, count] : readers) shared_values += count >= 4;
+  EXPECT_GE(shared_values, 1) << "the relu's output is one value read by several nodes";
+}
+
+TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInAnIndependentEvaluator) {
+  uint32_t seed = 10;
+  for (const auto& make : std::vector<std::function<Model()>>{merges_graph, matrix_dot_graph, conv_residual_graph}) {
+    Model model = make();
+    SCOPED_TRACE(model.name());
+    randomize(model, seed++);
+    EXPECT_EQ(run_check(model, onnx_model_bytes(model), CITADEL_PYTHON3, false), 0);
+  }
+}
+
+TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInOnnxRuntime) {
+  const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
+  const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
+  if (!fs::exists(python) || std::system(probe.c_str()) != 0)
+    GTEST_SKIP() << "onnxruntime is not installed (scripts/setup_clients puts it in build/venv-clients)";
+  uint32_t seed = 20;
+  for (const auto& make : std::vector<std::function<Model()>>{merges_graph, matrix_dot_graph, conv_residual_graph}) {
+    Model model = make();
+    SCOPED_TRACE(model.name());
+    randomize(model, seed++);
+    EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true), 0);
+  }
+}
+
+TEST(OnnxGraphExport, PreprocessingGoesInFrontOfOneInputOnly) {
+  Model model = merges_graph();
+  OnnxExportOptions options;
+  options.preprocessing = R"({"scaling": "standard", "imputation": "none", "mean": [0, 0, 0, 0],
+                              "scale": [1, 1, 1, 1]})";
+  try {
+    onnx_model_bytes(model, options);
+    ADD_FAILURE() << "exported";
+  } catch (const NotImplementedError& e) {
+    EXPECT_NE(std::string(e.what()).find("has 2; export it without the preprocessing"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace citadel
