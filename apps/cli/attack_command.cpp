@@ -72,6 +72,8 @@ int run_attack(const AttackCommandFlags& s) {
   const std::vector<double> epsilons = epsilon_list(a.eps, "--eps");
   SavedPipeline saved = load_pipeline(s.keys, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to attack with");
+  CITADEL_CHECK(saved.model.input_count() == 1, ValueError, s.model_file, ": attack perturbs a model of one input; "
+                "this one has ", saved.model.input_count());
   CITADEL_CHECK(saved.data.classification(), ValueError, "attack: ", s.model_file,
                 " predicts numbers; attacks here measure classification accuracy");
   AttackData rows = rows_to_attack(s, saved);

@@ -41,16 +41,18 @@ int run_audit(const AuditFlags& s) {
   const Rows non_members = audit_rows(s, saved, s.holdout_file);
   // The reference model: the same architecture and compile settings, freshly initialized.
   const std::string config = model_to_config(saved.model);
-  const Sequential::CompileSettings compile = saved.model.compile_settings();
+  const Model::CompileSettings compile = saved.model.compile_settings();
   auto make_reference = [&] {
     random::set_seed(s.seed);
-    Sequential reference = model_from_config(config, s.model_file);
+    Model reference = model_from_config(config, s.model_file);
     std::unique_ptr<Optimizer> optimizer = make_optimizer(compile.optimizer);
     optimizer->set_learning_rate(compile.learning_rate);
     reference.compile({.loss = compile.loss, .optimizer = std::move(optimizer)});
     return reference;
   };
-  const auto results = audit_membership(saved.model, members.x, members.y, non_members.x, non_members.y,
+  const ModelInputs member_x = model_inputs(saved.model, saved.data.schema, members.x),
+                    non_member_x = model_inputs(saved.model, saved.data.schema, non_members.x);
+  const auto results = audit_membership(saved.model, member_x.views, {members.y}, non_member_x.views, {non_members.y},
                                         make_reference, {.reference_epochs = s.reference_epochs, .seed = s.seed});
   std::printf("Membership inference against %s (%lld member rows, %lld non-member rows)\n", s.model_file.c_str(),
               static_cast<long long>(members.x.shape(0)), static_cast<long long>(non_members.x.shape(0)));

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "citadel/core/random.hpp"
+#include "citadel/core/error.hpp"
 #include "citadel/model/cross_validation.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
@@ -37,8 +38,13 @@ int run_cv(const CrossValidationFlags& s) {
     preprocessor.apply(train_x);
     preprocessor.apply(test_x);
   };
-  const CrossValidationReport report = cross_validate(
-      [&] { return build_model(s.model, data, input_shape); }, data.x_train, targets_for_loss(data.y_train, data),
+  auto make_model = [&] {
+    Model model = build_model(s.model, data, input_shape);
+    CITADEL_CHECK(model.input_count() == 1, ValueError, "cv: cross-validates a model of one input; ",
+                  s.model.model_config, " has ", model.input_count());
+    return model;
+  };
+  const CrossValidationReport report = cross_validate(make_model, data.x_train, targets_for_loss(data.y_train, data),
       options);
 
   const std::vector<std::string> names = data.classification()

@@ -36,7 +36,8 @@ int run_saved(const EvaluateFlags& s) {
   data.y_test = std::move(rows.y);
   const std::string test_source = data.images ? std::string("the official test split") : rows.source;
   const EvaluateOptions options{.batch_size = s.training.batch_size.value_or(EvaluateOptions{}.batch_size)};
-  const Logs figures = saved.model.evaluate(data.x_test, targets_for_loss(data.y_test, data), options);
+  const Tensor y_test = targets_for_loss(data.y_test, data);
+  const Logs figures = saved.model.evaluate(model_inputs(saved.model, data.schema, data.x_test).views, {y_test}, options);
   print_figures(("Evaluation of " + s.model_file + " on " + test_source).c_str(), figures, data.x_test.shape(0));
   nlohmann::json report = logs_json(figures);
   add_classification_report(saved.model, data, true, report);
@@ -62,12 +63,14 @@ int run_evaluate(const EvaluateFlags& s) {
     test_source = s.test_file;
   }
   preprocess(s.data, data, {&data.x_test});
-  Sequential model = build_model(s.model, data, data.x_train.shape().without_batch());
+  Model model = build_model(s.model, data, data.x_train.shape().without_batch());
   describe_data(s.training.verbose, data);
   const FitOptions fit = fit_options(s.training, s.model, data);
-  model.fit(data.x_train, targets_for_loss(data.y_train, data), fit);
+  const Tensor y_train = targets_for_loss(data.y_train, data), y_test = targets_for_loss(data.y_test, data);
+  model.fit(model_inputs(model, data.schema, data.x_train).views, {y_train}, fit);
 
-  const Logs figures = model.evaluate(data.x_test, targets_for_loss(data.y_test, data), {.batch_size = fit.batch_size});
+  const Logs figures =
+      model.evaluate(model_inputs(model, data.schema, data.x_test).views, {y_test}, {.batch_size = fit.batch_size});
   print_figures(("Evaluation on " + test_source).c_str(), figures, data.x_test.shape(0));
   nlohmann::json report = logs_json(figures);
   add_classification_report(model, data, true, report);

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <optional>
 
+#include "citadel/data/feature_groups.hpp"
 #include "citadel/io/model_file.hpp"
 #include "citadel/io/signing.hpp"
 #include "commands.hpp"
@@ -34,7 +36,8 @@ int run_info(const InfoFlags& s) {
   LoadedModel loaded = load_model_from_bytes(bytes, s.model_file);
   // A model file with a data schema must be usable as one: its schema and preprocessing
   // are checked against the architecture, as predict would.
-  if (summary.metadata.count("schema")) load_pipeline_from_bytes(bytes, s.model_file);
+  std::optional<SavedPipeline> pipeline;
+  if (summary.metadata.count("schema")) pipeline = load_pipeline_from_bytes(bytes, s.model_file);
   wipe_bytes(bytes);
   auto record = [&](const char* key) {
     const auto found = summary.metadata.find(key);
@@ -52,6 +55,16 @@ int run_info(const InfoFlags& s) {
     std::printf("Compiled with loss %s, optimizer %s (learning rate %g)\n", terminal_safe(settings.loss).c_str(),
                 terminal_safe(settings.optimizer).c_str(), double(settings.learning_rate));
   }
+  nlohmann::json input_columns = nlohmann::json::object();  // a model of several inputs: each one's columns
+  if (pipeline && pipeline->model.input_count() > 1) {
+    std::printf("\nInputs from columns (docs/CLI.md, \"Models of several inputs\"):\n");
+    for (const FeatureGroup& group : feature_groups(pipeline->data.schema, pipeline->model.input_names())) {
+      std::string columns;
+      for (const auto& column : group.columns) columns += (columns.empty() ? "" : ", ") + column;
+      std::printf("  %-24s %s\n", terminal_safe(group.input).c_str(), terminal_safe(columns).c_str());
+      input_columns[group.input] = group.columns;
+    }
+  }
   std::printf("\nTensors:\n");
   for (const auto& [name, shape] : summary.tensors)
     std::printf("  %-24s F32 %s\n", terminal_safe(name).c_str(), shape.str().c_str());
@@ -61,14 +74,16 @@ int run_info(const InfoFlags& s) {
 
   nlohmann::json tensors = nlohmann::json::object();
   for (const auto& [name, shape] : summary.tensors) tensors[name] = shape.dims();
-  write_outputs(s.output, "info", {{"file", s.model_file},
-                   {"bytes", summary.file_bytes},
-                   {"parameters", loaded.model.count_params()},
-                   {"tensors", tensors},
-                   {"metadata", summary.metadata},
-                   {"signed", has_signature},
-                   {"signature_verified", !s.keys.public_key.empty()},
-                   {"encrypted", encrypted}});
+  nlohmann::json report = {{"file", s.model_file},
+                           {"bytes", summary.file_bytes},
+                           {"parameters", loaded.model.count_params()},
+                           {"tensors", tensors},
+                           {"metadata", summary.metadata},
+                           {"signed", has_signature},
+                           {"signature_verified", !s.keys.public_key.empty()},
+                           {"encrypted", encrypted}};
+  if (!input_columns.empty()) report["input_columns"] = input_columns;
+  write_outputs(s.output, "info", report);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "citadel/core/error.hpp"
+#include "citadel/data/feature_groups.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
@@ -14,6 +15,13 @@
 
 namespace citadel::cli {
 namespace {
+
+// 'a', 'b', 'c': names as the messages quote them.
+std::string join_names(const std::vector<std::string>& names) {
+  std::string joined;
+  for (const auto& name : names) joined += (joined.empty() ? "'" : ", '") + name + "'";
+  return joined;
+}
 
 // The output layer a network needs for these labels, as UNITS:ACTIVATION.
 std::string output_layer_for(const PreparedData& data) {
@@ -83,33 +91,95 @@ Preprocessor preprocess(const DataFlags& s, PreparedData& data, std::initializer
   return preprocessor;
 }
 
-Sequential build_model(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
+namespace {
+
+// --layers (or the default network) as a Sequential chain, images flattened into it.
+Sequential layers_model(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
   Sequential model;
-  if (!s.model_config.empty()) {
-    CITADEL_CHECK(s.dropout == 0 && s.l1 == 0 && s.l2 == 0, ValueError,
-                  "--dropout, --l1 and --l2 apply to --layers; write them into the model config instead");
-    Sequential loaded = load_model_config(s.model_config);
-    if (input_shape.rank() > 1 && loaded.layer(0).type() == "Dense") {  // images into a Dense network
-      model.add(Flatten({input_shape.dims()}));
-      for (size_t i = 0; i < loaded.size(); ++i) model.add(loaded.layer(i).clone());
-    } else {
-      model = std::move(loaded);
-    }
-  } else {
-    std::string spec = s.layers;
-    if (spec.empty()) spec = std::string(data.images ? "256:relu,128:relu," : "10:relu,10:relu,") + output_layer_for(data);
-    const std::vector<DenseSpec> layers = parse_layer_spec(spec);
-    if (input_shape.rank() > 1) model.add(Flatten({input_shape.dims()}));  // images into a Dense network
-    const Regularizer penalty = L1L2(static_cast<float>(s.l1), static_cast<float>(s.l2));
-    for (size_t i = 0; i < layers.size(); ++i) {
-      const bool first = i == 0 && input_shape.rank() == 1;
-      model.add(Dense(layers[i].units, {.input_dim = first ? input_shape[0] : 0,
-                                        .activation = layers[i].activation,
-                                        .kernel_regularizer = penalty}));
-      if (s.dropout > 0 && i + 1 < layers.size()) model.add(Dropout(static_cast<float>(s.dropout)));
-    }
+  std::string spec = s.layers;
+  if (spec.empty()) spec = std::string(data.images ? "256:relu,128:relu," : "10:relu,10:relu,") + output_layer_for(data);
+  const std::vector<DenseSpec> layers = parse_layer_spec(spec);
+  if (input_shape.rank() > 1) model.add(Flatten({input_shape.dims()}));  // images into a Dense network
+  const Regularizer penalty = L1L2(static_cast<float>(s.l1), static_cast<float>(s.l2));
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const bool first = i == 0 && input_shape.rank() == 1;
+    model.add(Dense(layers[i].units, {.input_dim = first ? input_shape[0] : 0,
+                                      .activation = layers[i].activation,
+                                      .kernel_regularizer = penalty}));
+    if (s.dropout > 0 && i + 1 < layers.size()) model.add(Dropout(static_cast<float>(s.dropout)));
   }
   model.build(input_shape);
+  return model;
+}
+
+// A Sequential config as before: images into a Dense network get a Flatten in front (in
+// `flattened`, made before the config was read: each model draws its seed when made, so the
+// same seed gives the same weights as before graphs existed).
+Sequential sequential_config_model(Sequential flattened, Model loaded, const Shape& input_shape) {
+  Sequential chain = std::move(loaded);
+  if (input_shape.rank() > 1 && chain.layer(0).type() == "Dense") {  // images into a Dense network
+    flattened.add(Flatten({input_shape.dims()}));
+    for (size_t i = 0; i < chain.size(); ++i) flattened.add(chain.layer(i).clone());
+    chain = std::move(flattened);
+  }
+  chain.build(input_shape);
+  return chain;
+}
+
+// A Functional config: its Inputs declare their shapes, which the data must give as they
+// are (no Flatten is slipped in front of a graph: its inputs are the user's to shape). A
+// graph of several inputs takes each from the column group its Input's name selects.
+Model graph_config_model(Model model, const std::string& path, const PreparedData& data, const Shape& input_shape) {
+  const std::vector<Shape> expected = model.input_shapes();
+  const std::vector<std::string> names = model.input_names();
+  std::vector<Shape> given{input_shape};
+  std::vector<std::string> what{data.images ? "the images" : "the data's rows"};
+  if (expected.size() > 1) {
+    CITADEL_CHECK(!data.images, ValueError, path, ": the model has ", expected.size(), " inputs (",
+                  join_names(names), "); image data feeds a model of one input");
+    std::vector<FeatureGroup> groups;
+    try {
+      groups = feature_groups(data.schema, names);
+    } catch (const ValueError& e) {
+      throw ValueError(path + ": " + e.what());
+    }
+    given.clear(), what.clear();
+    for (const FeatureGroup& group : groups) {
+      given.push_back(Shape{int64_t(group.features.size())});
+      std::string columns;
+      for (const auto& column : group.columns) columns += (columns.empty() ? "" : ", ") + column;
+      what.push_back("its columns (" + columns + ")");
+    }
+    if (const auto unused = unused_columns(data.schema, groups); !unused.empty())
+      std::fprintf(stderr, "note: no Input of %s takes the columns %s; they are not used\n", path.c_str(),
+                   join_names(unused).c_str());
+  }
+  for (size_t i = 0; i < expected.size(); ++i)
+    CITADEL_CHECK(expected[i] == given[i], ValueError, path, ": the Input '", names[i], "' expects shape ",
+                  expected[i].str(), " but ", what[i], " give shape ", given[i].str(),
+                  "; declare that Input with shape ", given[i].str());
+  model.build();  // after the checks: nothing is allocated for a model the data cannot feed
+  return model;
+}
+
+// The architecture the flags ask for, built.
+Model architecture(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
+  if (s.model_config.empty()) return layers_model(s, data, input_shape);
+  CITADEL_CHECK(s.dropout == 0 && s.l1 == 0 && s.l2 == 0, ValueError,
+                "--dropout, --l1 and --l2 apply to --layers; write them into the model config instead");
+  Sequential flattened;  // drawn first, as before (see sequential_config_model)
+  Model loaded = load_model_config(s.model_config);
+  if (loaded.is_sequential()) return sequential_config_model(std::move(flattened), std::move(loaded), input_shape);
+  return graph_config_model(std::move(loaded), s.model_config, data, input_shape);
+}
+
+}  // namespace
+
+Model build_model(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
+  Model model = architecture(s, data, input_shape);
+  CITADEL_CHECK(model.output_count() == 1, ValueError, s.model_config, ": the model has ", model.output_count(),
+                " outputs (", join_names(model.output_names()), "); the command line trains a model of one output, "
+                "for the one label column");
   check_output(model, data);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(s.optimizer);
   if (s.learning_rate) optimizer->set_learning_rate(static_cast<float>(*s.learning_rate));

@@ -24,8 +24,10 @@ Preprocessor make_preprocessor(const DataFlags& flags, const PreparedData& data,
 Preprocessor preprocess(const DataFlags& flags, PreparedData& data, std::initializer_list<Tensor*> others,
                         bool private_training = false);
 
-// The compiled model for inputs of `input_shape` (without the batch axis).
-Sequential build_model(const ModelFlags& flags, const PreparedData& data, const Shape& input_shape);
+// The compiled model for inputs of `input_shape` (without the batch axis): --layers as a
+// Sequential chain, or --model-config's Sequential chain or Functional graph (whose Inputs
+// must declare the shapes the data gives; ValueError naming the Input otherwise).
+Model build_model(const ModelFlags& flags, const PreparedData& data, const Shape& input_shape);
 
 // --precision for a loaded model (a model file holds no precision); says on stderr when
 // the processor cannot compute in it.

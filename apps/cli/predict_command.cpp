@@ -53,10 +53,11 @@ int run_predict(const PredictFlags& s) {
     CITADEL_CHECK(!data.images, ValueError, s.input_file, ": with --data fashion-mnist, other files cannot be read as rows");
     const CsvTable input = read_csv(s.input_file, csv_options(s.data));  // read before training: its errors first
     const FeaturePreprocessor preprocessor = preprocess(s.data, data, {});
-    Sequential model = build_model(s.model, data, data.x_train.shape().without_batch());
+    Model model = build_model(s.model, data, data.x_train.shape().without_batch());
     describe_data(s.training.verbose, data);
     const FitOptions fit = fit_options(s.training, s.model, data);
-    model.fit(data.x_train, targets_for_loss(data.y_train, data), fit);
+    const Tensor y_train = targets_for_loss(data.y_train, data);
+    model.fit(model_inputs(model, data.schema, data.x_train).views, {y_train}, fit);
     write_predictions(model, data, preprocessor, input, s, fit.batch_size);
     if (!s.also_save.empty()) save_pipeline(model, data, preprocessor, s.also_save, model_protection(s.keys, false));
   }

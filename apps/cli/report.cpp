@@ -6,6 +6,7 @@
 
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/utc_time.hpp"
+#include "citadel/io/saved_model.hpp"
 #include "citadel/report/html_report.hpp"
 #include "citadel/report/report_records.hpp"
 #include "citadel/version.hpp"
@@ -36,7 +37,9 @@ nlohmann::json model_json(const Model& model) { return nlohmann::json::parse(rep
 
 void add_classification_report(Model& model, const PreparedData& data, bool print, nlohmann::json& report) {
   if (!data.classification()) return;
-  const ClassificationReport details = classification_report(model.predict(data.x_test), data.y_test, data.schema.classes);
+  const ModelInputs inputs = model_inputs(model, data.schema, data.x_test);
+  const ClassificationReport details =
+      classification_report(model.predict(inputs.views)[0], data.y_test, data.schema.classes);
   if (print) std::printf("\n%s", terminal_safe(details.text()).c_str());  // class names come from the data
   report["classification_report"] = nlohmann::json::parse(report::classification_record(details));
   report["classes"] = data.schema.classes;

@@ -101,6 +101,9 @@ int run_serve(ServeFlags& s) {
                           " --key KEY` (KEY: the secret key whose public key is " + keys.public_key +
                           "), or serve it unverified with --allow-unsigned instead of --pubkey");
     }
+    // The v2 protocol's CSV-row inputs are one tensor of a schema's features.
+    CITADEL_CHECK(model.model.input_count() == 1, ValueError, path, ": model '", name, "' has ",
+                  model.model.input_count(), " inputs; citadel serve serves saved models of one input");
     serving::ServedModel served{name, path, std::move(model), policy, keys.public_key.empty() ? "unsigned" : "verified"};
     CITADEL_CHECK(served.model.classification() || policy.kind == serving::OutputPolicy::Kind::kFull ||
                       policy.kind == serving::OutputPolicy::Kind::kRound,

@@ -74,9 +74,15 @@ int run_train(const TrainFlags& f) {
   random::set_seed(t.seed);
   PreparedData data = load_data(f.data, f.model, t, true, privacy.dp);
   const FeaturePreprocessor preprocessor = preprocess(f.data, data, {&data.x_test}, privacy.dp);
-  Sequential model = build_model(f.model, data, data.x_train.shape().without_batch());
+  Model model = build_model(f.model, data, data.x_train.shape().without_batch());
   describe_data(t.verbose, data);
   if (t.verbose > 0) model.summary();
+  if (model.input_count() > 1) {  // the library's DP-SGD and attacks read one input
+    CITADEL_CHECK(!privacy.dp, ValueError, "--dp trains a model of one input; this one has ", model.input_count(),
+                  " (use one Input that takes every column, or train without --dp)");
+    CITADEL_CHECK(adversarial.adversarial.empty(), ValueError, "--adversarial trains a model of one input; this one "
+                  "has ", model.input_count());
+  }
 
   FitOptions options = fit_options(t, f.model, data, privacy.dp);
   // Checkpoints and the saved model are protected alike: --key-file/--passphrase-env
@@ -103,13 +109,19 @@ int run_train(const TrainFlags& f) {
   }
   History history;
   const Tensor y_train = targets_for_loss(data.y_train, data);
-  Tensor shard_x, shard_y;  // this rank's training rows, on a group
-  ConstTensorView train_x = data.x_train, train_y = y_train;
+  // A model of several inputs takes each from its column group (docs/CLI.md).
+  const ModelInputs train_inputs = model_inputs(model, data.schema, data.x_train);
+  std::vector<Tensor> shard_x;  // this rank's training rows, on a group
+  Tensor shard_y;
+  std::vector<ConstTensorView> train_x = train_inputs.views;
+  ConstTensorView train_y = y_train;
   if (parallel) {
     options.communicator = &world;
-    shard_x = shard_rows(data.x_train, world);
+    train_x.clear();
+    for (const ConstTensorView& input : train_inputs.views) shard_x.push_back(shard_rows(input, world));
+    for (const Tensor& input : shard_x) train_x.emplace_back(input);
     shard_y = shard_rows(y_train, world);
-    train_x = shard_x, train_y = shard_y;
+    train_y = shard_y;
     if (t.verbose > 0)
       std::printf("Data parallel over %d MPI processes: a global batch of %lld, about %lld rows per process\n",
                   world.size(), static_cast<long long>(options.batch_size),
@@ -137,7 +149,7 @@ int run_train(const TrainFlags& f) {
                   "δ %g; planned ε %.4g\n",
                   privacy.clip, plan.noise_multiplier, plan.sampling_rate, dp.poisson_sampling ? "Poisson" : "fixed batches",
                   static_cast<long long>(plan.steps_per_epoch), privacy.delta, plan.epsilon);
-    history = fit_private(model, train_x, train_y, options, dp);
+    history = fit_private(model, train_x.at(0), train_y, options, dp);
     if (trace) trace->commit();
     protection["differential_privacy"] = {{"l2_norm_clip", privacy.clip}, {"noise_multiplier", plan.noise_multiplier},
                                           {"sampling_rate", plan.sampling_rate}, {"delta", privacy.delta},
@@ -153,11 +165,11 @@ int run_train(const TrainFlags& f) {
                                           {"not_covered_by_epsilon", not_covered_by_epsilon(history, data)}};
     if (dp.target_epsilon) protection["differential_privacy"]["target_epsilon"] = *dp.target_epsilon;
   } else {
-    history = model.fit(train_x, train_y, options);
+    history = model.fit(train_x, {train_y}, options);
   }
   if (!root) return 0;  // rank 0 reports and saves the model every rank holds
   const Tensor y_test = targets_for_loss(data.y_test, data);
-  const Logs test = model.evaluate(data.x_test, y_test);
+  const Logs test = model.evaluate(model_inputs(model, data.schema, data.x_test).views, {y_test});
   print_figures("Held-out test set", test, data.x_test.shape(0));
 
   nlohmann::json report = logs_json(test);

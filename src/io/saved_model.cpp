@@ -6,6 +6,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
+#include "citadel/data/feature_groups.hpp"
 #include "citadel/io/signing.hpp"
 #include "citadel/metrics/classification_report.hpp"
 #include "citadel/model/predictor.hpp"
@@ -15,9 +16,31 @@ namespace {
 
 // The schema and the architecture must agree before any row is read through them: the
 // columns (one-hot widths included) make the input, the classes the output.
+// The encoded features a row gives the model: its one input's size, or for several inputs
+// every feature of the schema, each Input's group checked against its shape.
+int64_t model_features(const SavedModel& saved, const std::string& source) {
+  const Model& model = saved.model;
+  if (model.input_count() == 1) return model.input_shape().numel();
+  CITADEL_CHECK(!saved.images, IoError, source, ": a model of ", model.input_count(), " inputs cannot read images");
+  std::vector<FeatureGroup> groups;
+  try {
+    groups = feature_groups(saved.schema, model.input_names());
+  } catch (const ValueError& e) {
+    throw IoError(source + ": " + e.what());
+  }
+  const std::vector<Shape> shapes = model.input_shapes();
+  for (size_t i = 0; i < groups.size(); ++i)
+    CITADEL_CHECK(shapes[i].rank() == 1 && shapes[i][0] == int64_t(groups[i].features.size()), IoError, source,
+                  ": the Input '", groups[i].input, "' has shape ", shapes[i].str(), " but its columns make ",
+                  groups[i].features.size(), " features");
+  return saved.schema.feature_count();
+}
+
 void check_schema_against_model(const SavedModel& saved, const std::string& source) {
   const DataSchema& schema = saved.schema;
-  const int64_t inputs = saved.model.input_shape().numel(), outputs = saved.model.output_shape().numel();
+  CITADEL_CHECK(saved.model.output_count() == 1, IoError, source, ": a saved model of the command line has one "
+                "output, this one has ", saved.model.output_count());
+  const int64_t inputs = model_features(saved, source), outputs = saved.model.output_shape().numel();
   CITADEL_CHECK(schema.categories.size() == schema.input_columns.size(), IoError, source, ": the schema lists ",
                 schema.input_columns.size(), " columns but categories for ", schema.categories.size());
   if (!saved.images) {
@@ -52,9 +75,21 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
+ModelInputs model_inputs(const Model& model, const DataSchema& schema, ConstTensorView x) {
+  ModelInputs inputs;
+  if (model.input_count() == 1) {
+    inputs.views = {x};
+    return inputs;
+  }
+  inputs.parts = split_features(x, feature_groups(schema, model.input_names()));
+  for (const Tensor& part : inputs.parts) inputs.views.emplace_back(part);
+  return inputs;
+}
+
 RowPredictions predict_encoded_rows(const Model& model, const DataSchema& schema, const Dataset& rows,
                                     int64_t batch_size) {
-  const Tensor outputs = Predictor(model).predict(rows.x, {.batch_size = batch_size});
+  const ModelInputs inputs = model_inputs(model, schema, rows.x);
+  const Tensor outputs = std::move(Predictor(model).predict(inputs.views, {.batch_size = batch_size})[0]);
   const int64_t N = outputs.shape(0), width = outputs.numel() / std::max<int64_t>(N, 1);
   RowPredictions result;
   result.lines = rows.lines;
@@ -239,7 +274,7 @@ SavedModel saved_model_from(LoadedModel loaded, const std::string& source) {
   CITADEL_CHECK(preprocessing != saved.metadata.end(), IoError, source, ": has no 'preprocessing' record");
   try {
     saved.preprocessor = Preprocessor::restore(preprocessing->second, saved.images);
-    if (!saved.images) saved.preprocessor.check_width(saved.model.input_shape().numel());
+    if (!saved.images) saved.preprocessor.check_width(saved.schema.feature_count());
   } catch (const Error& e) {
     throw IoError(source + ": " + e.what());
   }

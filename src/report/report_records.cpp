@@ -66,12 +66,17 @@ std::string classification_record(const ClassificationReport& report) {
 
 std::string model_record(const Model& model) {
   CITADEL_CHECK(model.built(), ValueError, "model_record: model '", model.name(), "' is not built");
-  const Model::BuildPlan plan = model.plan(model.input_shape());
+  // Each layer's output shape is its first call's (a graph may call a layer several times).
+  const GraphInfo& graph = model.graph();
+  std::vector<Shape> output_shapes(model.size());
+  std::vector<bool> seen(model.size(), false);
+  for (const GraphInfo::NodeInfo& node : graph.nodes)
+    if (!seen.at(node.layer)) seen[node.layer] = true, output_shapes[node.layer] = graph.tensors.at(node.output).shape;
   json layers = json::array();
   for (size_t i = 0; i < model.size(); ++i)
     layers.push_back({{"name", model.layer(i).name()},
                       {"type", model.layer(i).type()},
-                      {"output_shape", plan.output_shapes.at(i).dims()},
+                      {"output_shape", output_shapes[i].dims()},
                       {"parameters", model.layer(i).parameter_count()}});
   return text_of(layers);
 }

@@ -59,6 +59,45 @@ with tempfile.TemporaryDirectory() as folder:
     check(info.returncode != 0 and "only `citadel train`" in info.stderr,
           "citadel info on 2 ranks: exit %d, %r" % (info.returncode, info.stderr[-500:]))
 
+    # 1b. A Functional model of two inputs (docs/CLI.md, "Models of several inputs"): each rank
+    # shards both inputs' rows, and two ranks train what one process trains.
+    with open(path("kinds.csv"), "w") as f:
+        f.write("x1,shade,x2,label\n")
+        for i in range(80):
+            x1, x2, dark = i % 10 - 5, (i * 7) % 11 - 5, i % 3 == 0
+            f.write("%d,%s,%d,%s\n" % (x1, "dark" if dark else "light", x2,
+                                          "yes" if x1 + x2 + (4 if dark else -2) > 0 else "no"))
+    inputs = [{"class_name": "InputLayer", "name": name, "config": {"batch_input_shape": [None, 2], "name": name},
+               "inbound_nodes": []} for name in ("numeric", "shade")]
+    dense = lambda name, source, units, activation: {
+        "class_name": "Dense", "name": name, "config": {"name": name, "units": units, "activation": activation},
+        "inbound_nodes": [[[source, 0, 0, {}]]]}
+    graph = {"class_name": "Functional", "config": {"name": "two_inputs", "layers": inputs + [
+        dense("n", "numeric", 4, "relu"), dense("c", "shade", 3, "linear"),
+        {"class_name": "Concatenate", "name": "both", "config": {"name": "both", "axis": -1},
+         "inbound_nodes": [[["n", 0, 0, {}], ["c", 0, 0, {}]]]},
+        dense("out", "both", 1, "sigmoid")],
+        "input_layers": [["numeric", 0, 0], ["shade", 0, 0]], "output_layers": [["out", 0, 0]]}}
+    with open(path("two_inputs.json"), "w") as f:
+        json.dump(graph, f)
+    graph_run = [citadel, "train", *common, "--data", path("kinds.csv"), "--categorical", "shade",
+                 "--model-config", path("two_inputs.json"), "--no-save"]
+    alone, _ = run([*graph_run, "--report", path("graph_one.json")])
+    group, _ = run([*mpirun, "-np", "2", *graph_run, "--report", path("graph_two.json")])
+    check(alone.returncode == 0 and group.returncode == 0,
+          "two-input graph: exit %d alone, %d on two ranks: %s" % (alone.returncode, group.returncode,
+                                                                  (alone.stderr + group.stderr)[-500:]))
+    if alone.returncode == 0 and group.returncode == 0:
+        one, two = (json.load(open(path(name))) for name in ("graph_one.json", "graph_two.json"))
+        check(two.get("mpi_processes") == 2, "the two-input run does not say it ran on 2 processes")
+        check(len(one["history"]["loss"]) == 6 == len(two["history"]["loss"]), "two-input run: not 6 epochs")
+        for epoch, (a, b) in enumerate(zip(one["history"]["loss"], two["history"]["loss"])):
+            check(abs(a - b) <= 1e-4 * max(1.0, abs(a)), "two-input loss epoch %d: %r alone, %r on two ranks"
+                  % (epoch + 1, a, b))
+    for name in ("kinds.csv", "two_inputs.json", "graph_one.json", "graph_two.json"):
+        if os.path.exists(path(name)):
+            os.remove(path(name))
+
     # 2. rank 1 reads a file that is not there: the job ends, naming it.
     with open(path("one.safetensors"), "rb") as f:
         good = f.read()

@@ -10,6 +10,7 @@
 #include "citadel/core/random.hpp"
 #include "citadel/io/signing.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/merge.hpp"
 
 using namespace citadel;
 namespace fs = std::filesystem;
@@ -105,4 +106,51 @@ TEST(SavedModel, SchemaRecordRoundTripsAndRefusesMalformedRecords) {
   for (const char* bad : {"{", "[]", R"({"input_columns":[1]})",
                           R"({"input_columns":[],"categories":[],"label":"y","label_type":"maybe","classes":[],"images":false,"loss":"mse"})"})
     EXPECT_THROW(restore_schema(bad, "m.safetensors"), IoError) << bad;
+}
+
+// A model of several inputs is saved with one schema: each Input must select a column group
+// of it, of the group's width. A file whose Inputs do not is refused naming the file and the
+// Input, before any row goes through it; one that does predicts through its groups.
+TEST(SavedModel, SeveralInputsAreCheckedAgainstTheirColumnGroups) {
+  const CsvTable table = parse_csv("colour,size,label\nred,1,yes\nblue,2,no\nred,3,no\ngreen,4,yes\nblue,5,yes\n",
+                                   "fruit.csv");
+  const Dataset data = to_dataset(table, {.categorical = {"colour"}});  // colour=blue|green|red, size
+  Preprocessor preprocessor({.scaling = "none"});
+  preprocessor.fit(data.x);
+  const Metadata records = saved_model_records(data.schema, false, "binary_crossentropy", preprocessor, "fruit.csv");
+  auto save_two_inputs = [&](const std::string& first, int64_t first_width, const std::string& file) {
+    const SymbolicTensor a = Input({first_width}, {.name = first}), b = Input({1}, {.name = "numeric"});
+    Model model({a, b}, {Dense(1, {.activation = "sigmoid"})(Concatenate()({a, b}))});
+    model.compile({.loss = "binary_crossentropy", .optimizer = "adam"});
+    const fs::path path = scratch(file);
+    save_saved_model(model, records, path.string());
+    return path;
+  };
+  auto error_of = [](const fs::path& path) {
+    try {
+      load_saved_model(path.string());
+    } catch (const IoError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string unknown = error_of(save_two_inputs("color", 3, "unknown.safetensors"));
+  EXPECT_NE(unknown.find("unknown.safetensors: the Input 'color' names no column group"), std::string::npos) << unknown;
+  const std::string narrow = error_of(save_two_inputs("colour", 2, "narrow.safetensors"));
+  EXPECT_NE(narrow.find("the Input 'colour' has shape (2,) but its columns make 3 features"), std::string::npos)
+      << narrow;
+
+  const fs::path good = save_two_inputs("colour", 3, "good.safetensors");
+  const SavedModel saved = load_saved_model(good.string());
+  const RowPredictions predictions = saved.predict_rows(table);
+  // The same weights on the rows laid out as one input: Concatenate(colour, size) is the
+  // encoded row itself, so a one-input Dense with those weights must agree.
+  Sequential flat;
+  flat.add(Dense(1, {.input_dim = 4, .activation = "sigmoid"}));
+  flat.build(Shape{4});
+  flat.set_weights(saved.model.get_weights());
+  const Tensor expected = flat.predict(data.x);
+  ASSERT_EQ(predictions.probabilities.shape(0), 5);
+  for (int64_t r = 0; r < 5; ++r) EXPECT_FLOAT_EQ(predictions.probabilities[r * 2 + 1], expected[r]) << r;
+  for (const char* name : {"unknown.safetensors", "narrow.safetensors", "good.safetensors"}) fs::remove(scratch(name));
 }

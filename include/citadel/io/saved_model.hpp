@@ -41,6 +41,20 @@ struct RowPredictions {
   std::string csv() const;
 };
 
+// A model's inputs from encoded rows `x` under `schema`: x itself for a model of one input;
+// for several, x's features split into the groups feature_groups (citadel/data/
+// feature_groups.hpp) gives for the model's input names (ValueError naming an Input that
+// matches no group).
+struct ModelInputs {
+  ModelInputs() = default;
+  ModelInputs(ModelInputs&&) = default;  // the views stay on the moved parts' buffers
+  ModelInputs& operator=(ModelInputs&&) = default;
+  ModelInputs(const ModelInputs&) = delete;
+  std::vector<Tensor> parts;           // the split features (none for one input)
+  std::vector<ConstTensorView> views;  // one per model input, in its order
+};
+ModelInputs model_inputs(const Model& model, const DataSchema& schema, ConstTensorView x);
+
 // The predictions of `model` for `rows` (already encoded and preprocessed) under `schema`;
 // thread-safe (a Predictor of its own per call).
 RowPredictions predict_encoded_rows(const Model& model, const DataSchema& schema, const Dataset& rows,
