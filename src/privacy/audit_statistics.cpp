@@ -3,7 +3,6 @@
 #include "citadel/privacy/audit_statistics.hpp"
 
 #include <algorithm>
-#include <boost/math/distributions/normal.hpp>
 #include <boost/math/special_functions/beta.hpp>
 #include <cmath>
 #include <limits>
@@ -31,11 +30,6 @@ double clopper_pearson_upper(int64_t successes, int64_t trials, double alpha) {
 }
 
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-
-double normal_quantile(double p) {
-  CITADEL_CHECK(p > 0 && p < 1, ValueError, "normal_quantile: p must lie in (0, 1), got ", p);
-  return boost::math::quantile(boost::math::normal_distribution<double>(), p);
-}
 
 namespace {
 

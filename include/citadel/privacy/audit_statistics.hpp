@@ -53,8 +53,7 @@ double one_run_p_value(int64_t canaries, int64_t guesses, int64_t correct, doubl
 EpsilonLowerBound one_run_epsilon_lower_bound(const std::vector<double>& scores, const std::vector<uint8_t>& included,
                                               double delta, double confidence = 0.95);
 
-// Standard normal CDF and quantile (Boost.Math).
+// The standard normal CDF (the quantile is metrics/normality.hpp's normal_quantile).
 double normal_cdf(double x);
-double normal_quantile(double p);
 
 }  // namespace citadel
