@@ -84,8 +84,10 @@ std::string describe_end(int status, const SandboxLimits& limits) {
   if (number == SIGXCPU)
     return "used more than " + std::to_string(static_cast<int64_t>(std::ceil(limits.cpu_seconds))) +
            " s of CPU time and was stopped";
+  // A reader that a hostile file sends astray may fault or may call what it must not: which
+  // one depends on the memory layout, so both read as a crash.
   if (number == SIGSYS)
-    return "was killed by its sandbox for a forbidden system call (the file may be an exploit)";
+    return "crashed on this file: killed by its sandbox for a forbidden system call (the file may be an exploit)";
   if (number == SIGKILL) return "was killed (" + signal_text(number) + "; its CPU limit, or the system's memory)";
   return "crashed on this file with " + signal_text(number);
 }

@@ -106,7 +106,7 @@ TEST(Sandbox, OpeningAFileToWriteKillsTheChild) {
   const fs::path path = fs::temp_directory_path() / ("citadel_sandbox_" + std::to_string(::getpid()));
   const std::string message =
       refusal([&](SandboxWriter&) { ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644); });
-  EXPECT_TRUE(contains(message, "test.h5: the test reader was killed by its sandbox for a forbidden system call"))
+  EXPECT_TRUE(contains(message, "test.h5: the test reader crashed on this file: killed by its sandbox for a forbidden system call"))
       << message;
   EXPECT_FALSE(fs::exists(path));
 }
