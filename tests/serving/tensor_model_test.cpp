@@ -181,3 +181,44 @@ TEST(ServeTensors, RoundingAppliesToEveryOutputAndClassPoliciesAreRefused) {
     }
   }
 }
+
+// Triton's binary tensors: both inputs as raw FP32 after the JSON header, one output asked
+// back in binary; the bytes are the prediction's.
+TEST(ServeTensors, BinaryInputsAndOutputsCarryTheSameNumbers) {
+  Running r = start();
+  Model reference = load_model(two_headed_file().string()).model;
+  const Tensor a = rows_of(2, 4, 0.5f), b = rows_of(2, 3, -0.25f);
+  const std::vector<Tensor> expected = reference.predict({ConstTensorView(a), ConstTensorView(b)});
+  json head{{"inputs", {{{"name", "a"}, {"datatype", "FP32"}, {"shape", {2, 4}}, {"parameters", {{"binary_data_size", 32}}}},
+                        {{"name", "b"}, {"datatype", "FP32"}, {"shape", {2, 3}}, {"parameters", {{"binary_data_size", 24}}}}}},
+            {"outputs", {{{"name", "amount"}, {"parameters", {{"binary_data", true}}}}, {{"name", "label"}}}}};
+  const std::string header = head.dump();
+  std::string body = header;
+  body.append(reinterpret_cast<const char*>(a.data()), 32);  // little-endian, as this machine
+  body.append(reinterpret_cast<const char*>(b.data()), 24);
+  const std::string request = "POST /v2/models/heads/infer HTTP/1.1\r\nHost: localhost\r\n"
+                              "Content-Type: application/octet-stream\r\nInference-Header-Content-Length: " +
+                              std::to_string(header.size()) + "\r\nContent-Length: " + std::to_string(body.size()) +
+                              "\r\n\r\n" + body;
+  const HttpAnswer answer = http_exchange(r.port, request);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const size_t json_bytes = std::stoul(answer.header("Inference-Header-Content-Length"));
+  const json response = json::parse(answer.body.substr(0, json_bytes));
+  ASSERT_EQ(response["outputs"].size(), 2u);  // in the model's order, as the outputs' fixed order otherwise
+  EXPECT_EQ(response["outputs"][0]["name"], "label");
+  EXPECT_EQ(response["outputs"][0]["data"][1].get<float>(), expected[0][1]);
+  EXPECT_EQ(response["outputs"][1]["name"], "amount");
+  EXPECT_EQ(response["outputs"][1]["parameters"]["binary_data_size"], 16);
+  ASSERT_EQ(answer.body.size(), json_bytes + 16);
+  EXPECT_EQ(std::memcmp(answer.body.data() + json_bytes, expected[1].data(), 16), 0);
+  // A binary input of the wrong size is a 400 naming it.
+  json short_head = head;
+  short_head["inputs"][1]["parameters"]["binary_data_size"] = 20;
+  const std::string short_header = short_head.dump();
+  const std::string short_body = short_header + body.substr(header.size(), 52);
+  const HttpAnswer refused = http_exchange(
+      r.port, "POST /v2/models/heads/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\n"
+              "Inference-Header-Content-Length: " + std::to_string(short_header.size()) +
+              "\r\nContent-Length: " + std::to_string(short_body.size()) + "\r\n\r\n" + short_body);
+  expect_400_naming(refused, "'b'");
+}
