@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/json_limits.hpp"
+#include "citadel/data/feature_groups.hpp"
 #include "citadel/serving/binary_tensors.hpp"
 #include "json_number_lists.hpp"
 
@@ -338,17 +339,23 @@ std::string model_metadata_json(const ServedModel& served) {
   }
   json feature_columns = json::array();
   for (size_t c : numeric_columns(m.schema)) feature_columns.push_back(m.schema.input_columns[c]);
-  return json{{"name", served.name},
-              {"versions", {"1"}},
-              {"platform", "citadel"},
-              {"inputs", inputs},
-              {"outputs", output_metadata(served)},
-              {"parameters",
-               {{"feature_columns", feature_columns},
-                {"classes", m.schema.classes},
-                {"output_policy", served.policy.text()},
-                {"signature", served.signature}}}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);  // names from a CSV file need not be UTF-8
+  json metadata{{"name", served.name},
+                {"versions", {"1"}},
+                {"platform", "citadel"},
+                {"inputs", inputs},
+                {"outputs", output_metadata(served)},
+                {"parameters",
+                 {{"feature_columns", feature_columns},
+                  {"classes", m.schema.classes},
+                  {"output_policy", served.policy.text()},
+                  {"signature", served.signature}}}};
+  // A model of several Inputs: which columns feed each (as `citadel info` lists them).
+  if (m.model.input_count() > 1) {
+    json groups = json::object();
+    for (const FeatureGroup& group : feature_groups(m.schema, m.model.input_names())) groups[group.input] = group.columns;
+    metadata["parameters"]["input_columns"] = groups;
+  }
+  return metadata.dump(-1, ' ', false, json::error_handler_t::replace);  // names from a CSV file need not be UTF-8
 }
 
 bool InferRequest::wants_binary(const std::string& output) const {

@@ -405,6 +405,8 @@ TEST(ServeCli, ServesModelsOfSeveralInputs) {
       nlohmann::json::parse(http_exchange(server.port(), http_request("GET", "/v2/models/shades")).body);
   EXPECT_EQ(metadata["inputs"], nlohmann::json::parse(R"([{"name": "features", "datatype": "FP32", "shape": [-1, 2]},
                                                            {"name": "shade", "datatype": "BYTES", "shape": [-1]}])"));
+  EXPECT_EQ(metadata["parameters"]["input_columns"],
+            nlohmann::json::parse(R"({"numeric": ["x1", "x2"], "shade": ["shade"]})"));
   const HttpAnswer answer = http_exchange(
       server.port(), http_request("POST", "/v2/models/shades/infer",
                                   R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [2, 2], "data": [3, -1, -4, 2]},)"
