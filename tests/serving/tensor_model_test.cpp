@@ -167,7 +167,9 @@ TEST(ServeTensors, RoundingAppliesToEveryOutputAndClassPoliciesAreRefused) {
   const Tensor a = rows_of(2, 4, 0.5f), b = rows_of(2, 3, -0.25f);
   const HttpAnswer answer = infer(r, {{"inputs", {input_json("a", a), input_json("b", b)}}});
   ASSERT_EQ(answer.status, 200) << answer.body;
-  for (const json& output : json::parse(answer.body)["outputs"])
+  const json response = json::parse(answer.body);  // held: a range over a temporary's member dangles
+  ASSERT_EQ(response["outputs"].size(), 2u);
+  for (const json& output : response["outputs"])
     for (const json& value : output["data"]) {
       const double v = value.get<double>();
       EXPECT_NEAR(v * 10, std::round(v * 10), 1e-4) << output["name"] << ": " << v;
