@@ -158,6 +158,29 @@ TEST(ServeTensors, BadRequestsAre400sNamingTheInputAndTheServerKeepsServing) {
   json short_data = input_json("a", a);
   short_data["data"].erase(short_data["data"].begin());
   expect_400_naming(infer(r, {{"inputs", {short_data, input_json("b", b)}}}), "input 'a': 7 elements for shape [2,4]");
+  // Hostile shapes and elements: each refused before anything is allocated for it.
+  json huge = input_json("b", b);
+  huge["shape"] = {int64_t{1} << 40, 3};
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), huge}}}), "input 'b': shape [1099511627776,3] holds more than");
+  json negative = input_json("b", b);
+  negative["shape"] = {-2, 3};
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), negative}}}), "input 'b': shape entries must be whole numbers");
+  json flat = input_json("b", b);
+  flat["shape"] = {6};
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), flat}}}), "input 'b': shape [6] does not match");
+  json strings = input_json("b", b);
+  strings["datatype"] = "BYTES";
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), strings}}}), "input 'b': datatype 'BYTES' is not accepted");
+  json beyond = input_json("b", b);
+  beyond["data"][2] = 1e39;
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), beyond}}}), "input 'b': element 2 is beyond float's range");
+  json empty = input_json("a", a);
+  empty["shape"] = {0, 4};
+  empty["data"] = json::array();
+  expect_400_naming(infer(r, {{"inputs", {empty, input_json("b", b)}}}), "a request needs at least one row");
+  const Tensor many_a = rows_of(10'001, 4, 0.f), many_b = rows_of(10'001, 3, 0.f);
+  const HttpAnswer many = infer(r, {{"inputs", {input_json("a", many_a), input_json("b", many_b)}}});
+  EXPECT_EQ(many.status, 413) << many.body;
   // Still serving.
   EXPECT_EQ(infer(r, {{"inputs", {input_json("a", a), input_json("b", b)}}}).status, 200);
 }
