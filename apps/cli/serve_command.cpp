@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "citadel/core/error.hpp"
+#include "citadel/io/encryption.hpp"
+#include "citadel/io/protected_file.hpp"
 #include "citadel/io/signing.hpp"
 #include "citadel/serving/server.hpp"
 #include "commands.hpp"
@@ -92,19 +94,32 @@ int run_serve(ServeFlags& s) {
   const KeyFlags keys = s.keys;
   const serving::ModelLoader load = [keys](const std::string& name, const std::string& path,
                                            const serving::OutputPolicy& policy) {
-    SavedModel model;
+    LoadedModel loaded;
     try {
-      model = load_saved_model(path, {.access = model_access(keys)});
+      std::string bytes = read_protected_file(path, model_access(keys), kPurposeModel);
+      try {
+        loaded = load_model_from_bytes(bytes, path);
+      } catch (...) {
+        wipe_bytes(bytes);
+        throw;
+      }
+      wipe_bytes(bytes);  // the plaintext of an encrypted model is not kept
     } catch (const SecurityError& e) {  // an unsigned model: say how to sign it
       if (keys.public_key.empty() || std::filesystem::exists(signature_path_for(path))) throw;
       throw SecurityError(std::string(e.what()) + "; sign it with `citadel sign " + path +
                           " --key KEY` (KEY: the secret key whose public key is " + keys.public_key +
                           "), or serve it unverified with --allow-unsigned instead of --pubkey");
     }
-    // The v2 protocol's CSV-row inputs are one tensor of a schema's features.
-    CITADEL_CHECK(model.model.input_count() == 1, ValueError, path, ": model '", name, "' has ",
-                  model.model.input_count(), " inputs; citadel serve serves saved models of one input");
-    serving::ServedModel served{name, path, std::move(model), policy, keys.public_key.empty() ? "unsigned" : "verified"};
+    const std::string signature = keys.public_key.empty() ? "unsigned" : "verified";
+    // A file without a schema (a graph model saved by the library, or imported) is served
+    // on its own Inputs and outputs as tensors; one of `citadel train` on its CSV columns.
+    if (!loaded.metadata.count("schema")) {
+      serving::ServedModel served =
+          serving::tensor_served_model(name, path, std::move(loaded.model), std::move(loaded.metadata), policy);
+      served.signature = signature;
+      return served;
+    }
+    serving::ServedModel served{name, path, saved_model_from(std::move(loaded), path), policy, signature};
     CITADEL_CHECK(served.model.classification() || policy.kind == serving::OutputPolicy::Kind::kFull ||
                       policy.kind == serving::OutputPolicy::Kind::kRound,
                   ValueError, "--output-policy ", policy.text(), ": model '", name, "' predicts numbers; use full or round:D");

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "citadel/serving/binary_tensors.hpp"
 #include "citadel/serving/inference_protocol.hpp"
@@ -38,7 +39,8 @@ void append_float(std::string& out, float value) {
   out.append(text, end);
 }
 
-void append_shape(std::string& out, std::initializer_list<int64_t> dims) {
+template <class Dims>
+void append_shape(std::string& out, const Dims& dims) {
   out += "\"shape\":[";
   bool first = true;
   for (int64_t d : dims) {
@@ -55,8 +57,8 @@ class ResponseWriter {
   explicit ResponseWriter(const InferRequest& request) : request_(request) {}
 
   // One output: its data in JSON, or its bytes after the JSON with their size named.
-  template <class WriteJson, class WriteBinary>
-  void add(const char* name, const char* datatype, std::initializer_list<int64_t> shape, const WriteJson& write_json,
+  template <class WriteJson, class WriteBinary, class Dims = std::initializer_list<int64_t>>
+  void add(const char* name, const char* datatype, const Dims& shape, const WriteJson& write_json,
            const WriteBinary& write_binary) {
     json_ += outputs_++ ? ",{" : "{";
     const bool binary = request_.wants_binary(name);
@@ -64,12 +66,15 @@ class ResponseWriter {
       any_binary_ = true;
       const size_t before = binary_.size();
       write_binary(binary_);
-      json_ += "\"datatype\":\"" + std::string(datatype) + "\",\"name\":\"" + name +
-               "\",\"parameters\":{\"binary_data_size\":" + std::to_string(binary_.size() - before) + "},";
+      json_ += "\"datatype\":\"" + std::string(datatype) + "\",\"name\":";
+      append_string(json_, name);  // a model's output names need not be plain ASCII
+      json_ += ",\"parameters\":{\"binary_data_size\":" + std::to_string(binary_.size() - before) + "},";
     } else {
       json_ += "\"data\":[";
       write_json(json_);
-      json_ += "],\"datatype\":\"" + std::string(datatype) + "\",\"name\":\"" + name + "\",";
+      json_ += "],\"datatype\":\"" + std::string(datatype) + "\",\"name\":";
+      append_string(json_, name);
+      json_ += ',';
     }
     append_shape(json_, shape);
     json_ += '}';
@@ -144,6 +149,23 @@ InferResponse encode_infer_response(const InferRequest& request, const RowPredic
     }
     writer.add("value", "FP32", {rows}, [&](std::string& out) { append_floats(out, data); },
                [&](std::string& out) { append_binary_floats(out, data.data(), rows); });
+  }
+  return writer.finish(served);
+}
+
+InferResponse encode_tensor_response(const InferRequest& request, const std::vector<Tensor>& outputs,
+                                     const ServedModel& served) {
+  const std::vector<std::string> names = served.model.model.output_names();
+  ResponseWriter writer(request);
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const std::string& name = names[o];
+    if (!request.outputs.empty() && std::find(request.outputs.begin(), request.outputs.end(), name) == request.outputs.end())
+      continue;
+    std::vector<float> data(outputs[o].data(), outputs[o].data() + outputs[o].numel());
+    if (served.policy.kind != OutputPolicy::Kind::kFull) served.policy.apply(data.data(), int64_t(data.size()));
+    const std::vector<int64_t> shape = outputs[o].shape().dims();
+    writer.add(name.c_str(), "FP32", shape, [&](std::string& out) { append_floats(out, data); },
+               [&](std::string& out) { append_binary_floats(out, data.data(), int64_t(data.size())); });
   }
   return writer.finish(served);
 }

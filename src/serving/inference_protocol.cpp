@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/json_limits.hpp"
+#include "citadel/data/feature_groups.hpp"
 #include "citadel/serving/binary_tensors.hpp"
 #include "json_number_lists.hpp"
 
@@ -207,7 +208,7 @@ void read_outputs(const json& root, const ServedModel& served, const json& known
     const std::string name = output["name"].get<std::string>();
     bool found = false;
     for (const json& k : known) found = found || k["name"] == name;
-    if (!found && name == "probabilities" && served.model.classification())
+    if (!found && name == "probabilities" && !served.tensors && served.model.classification())
       throw RequestError(403, "output 'probabilities' is not allowed by this model's output policy (" +
                                   served.policy.text() + ")");
     if (!found) bad_request("unknown output '" + name + "'");
@@ -242,8 +243,22 @@ void check_datatype(const json& input, const std::string& name, bool bytes) {
                 (bytes ? "BYTES" : "FP32"));
 }
 
+// A tensor's shape as the protocol writes it: -1 for the batch, then the model's dims.
+json batch_shape(const Shape& shape) {
+  json dims = json::array({-1});
+  for (int64_t d : shape.dims()) dims.push_back(d);
+  return dims;
+}
+
 json output_metadata(const ServedModel& served) {
   json outputs = json::array();
+  if (served.tensors) {
+    const std::vector<std::string> names = served.model.model.output_names();
+    const std::vector<Shape> shapes = served.model.model.output_shapes();
+    for (size_t i = 0; i < names.size(); ++i)
+      outputs.push_back({{"name", names[i]}, {"datatype", "FP32"}, {"shape", batch_shape(shapes[i])}});
+    return outputs;
+  }
   if (served.model.classification()) {
     if (served.policy.reveals_probabilities())
       outputs.push_back({{"name", "probabilities"}, {"datatype", "FP32"},
@@ -255,9 +270,60 @@ json output_metadata(const ServedModel& served) {
   return outputs;
 }
 
+// A tensor model's metadata: its Inputs and outputs by name, nothing of a schema.
+std::string tensor_metadata_json(const ServedModel& served) {
+  const Model& model = served.model.model;
+  const std::vector<std::string> names = model.input_names();
+  const std::vector<Shape> shapes = model.input_shapes();
+  json inputs = json::array();
+  for (size_t i = 0; i < names.size(); ++i)
+    inputs.push_back({{"name", names[i]}, {"datatype", "FP32"}, {"shape", batch_shape(shapes[i])}});
+  return json{{"name", served.name},
+              {"versions", {"1"}},
+              {"platform", "citadel"},
+              {"inputs", inputs},
+              {"outputs", output_metadata(served)},
+              {"parameters", {{"output_policy", served.policy.text()}, {"signature", served.signature}}}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// A tensor model's inputs, each by the model's name, all with the same rows.
+void decode_tensor_inputs(const json& inputs, const ServedModel& served, const RequestLimits& limits,
+                          const BinaryInputs& binary, const ClaimedNumberLists& claimed, InferRequest& request) {
+  const Model& model = served.model.model;
+  const std::vector<std::string> names = model.input_names();
+  const std::vector<Shape> shapes = model.input_shapes();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    const json& input = find_input(inputs, name);
+    check_datatype(input, name, false);
+    std::vector<int64_t> shape;
+    const int64_t elements = shape_product(input, name, shape, limits.max_elements);
+    const std::vector<int64_t> expected = shapes[i].dims();
+    if (shape.size() != expected.size() + 1 || !std::equal(expected.begin(), expected.end(), shape.begin() + 1))
+      bad_request("input '" + name + "': shape " + input["shape"].dump() + " does not match the model's " +
+                  batch_shape(shapes[i]).dump());
+    if (shape[0] == 0) bad_request("input '" + name + "': shape " + input["shape"].dump() + ": a request needs at least one row");
+    if (shape[0] > limits.max_rows)
+      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request (--max-rows)");
+    if (i > 0 && shape[0] != request.rows)
+      bad_request("input '" + name + "' has " + std::to_string(shape[0]) + " rows, input '" + names[0] + "' " +
+                  std::to_string(request.rows));
+    request.rows = shape[0];
+    const std::vector<double> values = numbers_of(input, name, elements, binary, claimed, limits);
+    Tensor tensor{Shape(shape)};
+    for (size_t e = 0; e < values.size(); ++e) tensor[static_cast<int64_t>(e)] = static_cast<float>(values[e]);
+    request.tensors.push_back(std::move(tensor));
+  }
+  for (const json& other : inputs)
+    if (std::find(names.begin(), names.end(), name_of(other)) == names.end())
+      bad_request("unknown input '" + name_of(other) + "'");
+}
+
 }  // namespace
 
 std::string model_metadata_json(const ServedModel& served) {
+  if (served.tensors) return tensor_metadata_json(served);
   const SavedModel& m = served.model;
   json inputs = json::array();
   if (m.images) {
@@ -273,17 +339,23 @@ std::string model_metadata_json(const ServedModel& served) {
   }
   json feature_columns = json::array();
   for (size_t c : numeric_columns(m.schema)) feature_columns.push_back(m.schema.input_columns[c]);
-  return json{{"name", served.name},
-              {"versions", {"1"}},
-              {"platform", "citadel"},
-              {"inputs", inputs},
-              {"outputs", output_metadata(served)},
-              {"parameters",
-               {{"feature_columns", feature_columns},
-                {"classes", m.schema.classes},
-                {"output_policy", served.policy.text()},
-                {"signature", served.signature}}}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);  // names from a CSV file need not be UTF-8
+  json metadata{{"name", served.name},
+                {"versions", {"1"}},
+                {"platform", "citadel"},
+                {"inputs", inputs},
+                {"outputs", output_metadata(served)},
+                {"parameters",
+                 {{"feature_columns", feature_columns},
+                  {"classes", m.schema.classes},
+                  {"output_policy", served.policy.text()},
+                  {"signature", served.signature}}}};
+  // A model of several Inputs: which columns feed each (as `citadel info` lists them).
+  if (m.model.input_count() > 1) {
+    json groups = json::object();
+    for (const FeatureGroup& group : feature_groups(m.schema, m.model.input_names())) groups[group.input] = group.columns;
+    metadata["parameters"]["input_columns"] = groups;
+  }
+  return metadata.dump(-1, ' ', false, json::error_handler_t::replace);  // names from a CSV file need not be UTF-8
 }
 
 bool InferRequest::wants_binary(const std::string& output) const {
@@ -329,6 +401,10 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
   if (inputs.size() > 1024) bad_request("more than 1024 inputs");
   const BinaryInputs binary = claim_binary_inputs(inputs, binary_tensors);
 
+  if (served.tensors) {
+    decode_tensor_inputs(inputs, served, limits, binary, claimed, request);
+    return request;
+  }
   if (m.images) {
     const json& input = find_input(inputs, kImage);
     check_datatype(input, kImage, false);
@@ -443,6 +519,7 @@ std::vector<int64_t> predicted_classes(const RowPredictions& predictions) {
 }
 
 InferResponse infer(const InferRequest& request, const ServedModel& served) {
+  if (served.tensors) return encode_tensor_response(request, predict_tensors(request, served), served);
   return encode_infer_response(request, predict_request(encode_request(request, served), served), served);
 }
 

@@ -137,6 +137,20 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         }
         finish(o);
       };
+      if (served->tensors) {  // predicted alone, at once: its inputs are not rows of one table
+        static_cast<void>(batcher), static_cast<void>(alone);
+        try {
+          InferResponse response = infer(*decoded, *served);
+          o.body = std::move(response.body);
+          if (response.binary) {
+            o.content_type = "application/octet-stream";
+            o.inference_header_length = response.json_bytes;
+          }
+        } catch (...) {
+          return fail(std::current_exception());
+        }
+        return finish(o);
+      }
       Dataset rows;
       try {
         rows = encode_request(*decoded, *served);

@@ -295,10 +295,6 @@ TEST(CliGraph, CommandsOfOneInputRefuseAModelOfSeveral) {
                                " --categorical shade --model-config " + config.string());
   EXPECT_NE(cv.exit_code, 0);
   EXPECT_NE(cv.err.find("cv: cross-validates a model of one input"), std::string::npos) << cv.err;
-  const CliResult serve = run_cli("serve --no-auth --allow-unsigned --port 1 --model " + model.string());
-  EXPECT_NE(serve.exit_code, 0);
-  EXPECT_NE(serve.err.find("has 2 inputs; citadel serve serves saved models of one input"), std::string::npos)
-      << serve.err;
 }
 
 // README's example graph (examples/pima_residual.json) trains on the bundled data.

@@ -14,6 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "citadel/data/csv.hpp"
+#include "citadel/io/model_file.hpp"
+#include "citadel/io/saved_model.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/layers/merge.hpp"
 #include "cli_runner.hpp"
 #include "http_client.hpp"
 
@@ -357,4 +362,85 @@ TEST(ServeCli, HostileBodiesHoldBoundedMemoryThatIsGivenBack) {
 #if !defined(__SANITIZE_ADDRESS__)  // ASan's quarantine keeps freed memory on purpose
   EXPECT_LT(after - baseline, 12.0);
 #endif
+}
+
+// Models of several inputs as `citadel serve` loads them: one trained by the CLI on two
+// column groups answers on its columns what its file predicts; a graph model of two inputs
+// and two outputs saved without a schema answers on its own Inputs and outputs.
+TEST(ServeCli, ServesModelsOfSeveralInputs) {
+  std::string csv = "x1,shade,x2,label\n";
+  for (int i = 0; i < 60; ++i) {
+    const int x1 = i % 10 - 5, x2 = (i * 7) % 11 - 5;
+    csv += std::to_string(x1) + "," + (i % 3 == 0 ? "dark" : "light") + "," + std::to_string(x2) + "," +
+           (x1 + x2 + (i % 3 == 0 ? 4 : -2) > 0 ? "yes" : "no") + "\n";
+  }
+  const fs::path data = write_scratch_file("serve_shades.csv", csv);
+  const fs::path config = write_scratch_file("serve_two_inputs.json", R"({"class_name": "Functional", "config": {"name": "two_inputs", "layers": [
+    {"class_name": "InputLayer", "name": "numeric", "config": {"batch_input_shape": [null, 2], "name": "numeric"}, "inbound_nodes": []},
+    {"class_name": "InputLayer", "name": "shade", "config": {"batch_input_shape": [null, 2], "name": "shade"}, "inbound_nodes": []},
+    {"class_name": "Dense", "name": "n", "config": {"name": "n", "units": 4, "activation": "relu"}, "inbound_nodes": [[["numeric", 0, 0, {}]]]},
+    {"class_name": "Dense", "name": "c", "config": {"name": "c", "units": 3}, "inbound_nodes": [[["shade", 0, 0, {}]]]},
+    {"class_name": "Concatenate", "name": "both", "config": {"name": "both", "axis": -1}, "inbound_nodes": [[["n", 0, 0, {}], ["c", 0, 0, {}]]]},
+    {"class_name": "Dense", "name": "out", "config": {"name": "out", "units": 1, "activation": "sigmoid"}, "inbound_nodes": [[["both", 0, 0, {}]]]}],
+    "input_layers": [["numeric", 0, 0], ["shade", 0, 0]], "output_layers": [["out", 0, 0]]}})");
+  const fs::path shades = scratch_directory() / "serve_shades.safetensors";
+  const CliResult trained = run_cli("train --verbose 0 --epochs 5 --categorical shade --data " + data.string() +
+                                    " --model-config " + config.string() + " --save " + shades.string());
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  // A graph model of two inputs and two outputs, saved by the library without a schema.
+  const fs::path heads = scratch_directory() / "serve_heads.safetensors";
+  {
+    using namespace citadel;
+    const SymbolicTensor a = Input({3}, {.name = "a"}), b = Input({2}, {.name = "b"});
+    const SymbolicTensor joined = Concatenate()({Dense(4, {.activation = "tanh"})(a), Dense(4)(b)});
+    Model model({a, b}, {Dense(1, {.activation = "sigmoid"}).named("p")(joined), Dense(2).named("q")(joined)});
+    save_model(model, heads.string());
+  }
+  ServerProcess server("--no-auth --allow-unsigned --no-log --model shades=" + shades.string() + " --model heads=" +
+                           heads.string(), scratch_directory() / "serve_several.log");
+  ASSERT_GT(server.port(), 0) << server.log();
+
+  // The CLI model: its columns in, what `predict_rows` gives for them out, bit for bit.
+  const nlohmann::json metadata =
+      nlohmann::json::parse(http_exchange(server.port(), http_request("GET", "/v2/models/shades")).body);
+  EXPECT_EQ(metadata["inputs"], nlohmann::json::parse(R"([{"name": "features", "datatype": "FP32", "shape": [-1, 2]},
+                                                           {"name": "shade", "datatype": "BYTES", "shape": [-1]}])"));
+  EXPECT_EQ(metadata["parameters"]["input_columns"],
+            nlohmann::json::parse(R"({"numeric": ["x1", "x2"], "shade": ["shade"]})"));
+  const HttpAnswer answer = http_exchange(
+      server.port(), http_request("POST", "/v2/models/shades/infer",
+                                  R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [2, 2], "data": [3, -1, -4, 2]},)"
+                                  R"( {"name": "shade", "datatype": "BYTES", "shape": [2], "data": ["dark", "light"]}]})"));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const citadel::RowPredictions expected = citadel::load_saved_model(shades.string())
+      .predict_rows(citadel::parse_csv("x1,shade,x2\n3,dark,-1\n-4,light,2\n", "rows"));
+  const nlohmann::json outputs = nlohmann::json::parse(answer.body)["outputs"];
+  ASSERT_EQ(outputs[0]["name"], "probabilities");
+  ASSERT_EQ(outputs[0]["data"].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(outputs[0]["data"][i].get<float>(), expected.probabilities[int64_t(i)]) << i;
+  EXPECT_EQ(outputs[1]["data"], nlohmann::json(expected.labels));
+
+  // The tensor model: both inputs by name, both outputs by name, a missing input a 400.
+  const nlohmann::json heads_metadata =
+      nlohmann::json::parse(http_exchange(server.port(), http_request("GET", "/v2/models/heads")).body);
+  EXPECT_EQ(heads_metadata["inputs"][1], nlohmann::json::parse(R"({"name": "b", "datatype": "FP32", "shape": [-1, 2]})"));
+  EXPECT_EQ(heads_metadata["outputs"][1], nlohmann::json::parse(R"({"name": "q", "datatype": "FP32", "shape": [-1, 2]})"));
+  const std::string a = R"({"name": "a", "datatype": "FP32", "shape": [1, 3], "data": [0.5, -1, 2]})";
+  const HttpAnswer both = http_exchange(
+      server.port(), http_request("POST", "/v2/models/heads/infer",
+                                  R"({"inputs": [)" + a + R"(, {"name": "b", "datatype": "FP32", "shape": [1, 2], "data": [1, 0.25]}]})"));
+  ASSERT_EQ(both.status, 200) << both.body;
+  const nlohmann::json answered = nlohmann::json::parse(both.body)["outputs"];
+  ASSERT_EQ(answered.size(), 2u);
+  EXPECT_EQ(answered[0]["name"], "p");
+  EXPECT_EQ(answered[1]["shape"], nlohmann::json::parse("[1, 2]"));
+  const HttpAnswer missing =
+      http_exchange(server.port(), http_request("POST", "/v2/models/heads/infer", R"({"inputs": [)" + a + "]}"));
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("input 'b' is missing"), std::string::npos) << missing.body;
+  // A policy that needs classes is refused at startup, naming it.
+  const CliResult topk = run_cli("serve --no-auth --allow-unsigned --port 0 --output-policy topk:1 --model " +
+                                 heads.string());
+  EXPECT_NE(topk.exit_code, 0);
+  EXPECT_NE(topk.err.find("--output-policy topk:1: model 'serve_heads'"), std::string::npos) << topk.err;
 }

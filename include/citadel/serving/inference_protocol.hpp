@@ -1,6 +1,7 @@
 // The Open Inference Protocol (KServe v2) REST messages for a saved model: its metadata,
-// infer requests read into raw rows exactly as `citadel predict --model` reads a CSV file,
-// and responses coarsened by the model's output policy.
+// infer requests read into raw rows exactly as `citadel predict --model` reads a CSV file
+// (or, for a model file without a schema, into its own input tensors), and responses
+// coarsened by the model's output policy.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,15 @@ struct ServedModel {
   // The extraction alarm's W for this model's query streams (unset: the server's); it is
   // worth calibrating per data set (bench/extraction_study prints benign streams' W).
   std::optional<double> extraction_alarm_below = std::nullopt;
+  // A model file without a schema (a graph model saved by the library or imported): served
+  // on its own Inputs and outputs, by their names, as FP32 tensors; no preprocessing.
+  bool tensors = false;
 };
+
+// A model file without a schema record, served as tensors (`model.schema` is empty, its
+// label type kValues). ValueError naming the model when `policy` is not full or round:D.
+ServedModel tensor_served_model(const std::string& name, const std::string& path, Model model, Metadata metadata,
+                                const OutputPolicy& policy);
 
 struct RequestLimits {
   int64_t max_rows = 10'000;       // rows per request
@@ -55,6 +64,7 @@ struct InferRequest {
   int64_t rows = 0;
   CsvTable table;
   Tensor images;
+  std::vector<Tensor> tensors;  // a tensor model's inputs, in the model's order
   std::vector<std::string> outputs;
   std::vector<std::string> binary_outputs;  // "binary_data": true on the output
   std::vector<std::string> json_outputs;    // "binary_data": false on the output
@@ -87,7 +97,13 @@ std::vector<int64_t> predicted_classes(const RowPredictions& predictions);
 // The response for those predictions, the output policy applied.
 InferResponse encode_infer_response(const InferRequest& request, const RowPredictions& predictions,
                                     const ServedModel& served);
-// predict_request, then encode_infer_response.
+// A tensor model's outputs for the request's inputs (the model's Predict, one per output).
+std::vector<Tensor> predict_tensors(const InferRequest& request, const ServedModel& served);
+// The response for a tensor model: one FP32 entry per output asked for, the policy applied.
+InferResponse encode_tensor_response(const InferRequest& request, const std::vector<Tensor>& outputs,
+                                     const ServedModel& served);
+// predict_request, then encode_infer_response (tensor models: predict_tensors, then
+// encode_tensor_response).
 InferResponse infer(const InferRequest& request, const ServedModel& served);
 
 }  // namespace citadel::serving

@@ -1,0 +1,249 @@
+// A model of two inputs and two outputs without a schema, served as tensors on loopback:
+// metadata by the model's names, answers equal to Model::predict bit for bit, and each
+// malformed request a 400 naming what is wrong while the server keeps serving.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "citadel/core/error.hpp"
+#include "citadel/core/random.hpp"
+#include "citadel/io/model_file.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/layers/merge.hpp"
+#include "citadel/serving/server.hpp"
+#include "http_client.hpp"
+
+using namespace citadel;
+using namespace citadel::serving;
+using namespace citadel::testkit;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Two inputs (a: 4 features, b: 3), two outputs (label: 1 sigmoid, amount: 2 linear).
+Model two_headed_model() {
+  random::set_seed(11);
+  const SymbolicTensor a = Input({4}, {.name = "a"}), b = Input({3}, {.name = "b"});
+  const SymbolicTensor ha = Dense(5, {.activation = "tanh"})(a), hb = Dense(5, {.activation = "tanh"})(b);
+  const SymbolicTensor label = Dense(1, {.activation = "sigmoid"}).named("label")(Concatenate()({ha, hb}));
+  const SymbolicTensor amount = Dense(2).named("amount")(Multiply()({ha, hb}));
+  return Model({a, b}, {label, amount}, {.name = "two_headed"});
+}
+
+// The model saved without a schema, once; served as `citadel serve` reads such a file.
+const fs::path& two_headed_file() {
+  static const fs::path file = [] {
+    const fs::path path = fs::temp_directory_path() /
+                          ("citadel_tensor_serve_" + std::to_string(::getpid()) + ".safetensors");
+    Model model = two_headed_model();
+    save_model(model, path.string());
+    return path;
+  }();
+  return file;
+}
+
+ServedModel served_two_headed(const std::string& policy = "full") {
+  LoadedModel loaded = load_model(two_headed_file().string());
+  return tensor_served_model("heads", two_headed_file().string(), std::move(loaded.model),
+                             std::move(loaded.metadata), OutputPolicy::parse(policy, "test"));
+}
+
+struct Running {
+  std::unique_ptr<Server> server;
+  uint16_t port = 0;
+};
+
+Running start(const std::string& policy = "full") {
+  ServerOptions options;
+  options.port = 0;
+  options.log_requests = false;
+  std::vector<ServedModel> models;
+  models.push_back(served_two_headed(policy));
+  Running running;
+  running.server = std::make_unique<Server>(std::move(models), std::nullopt, "", options);
+  running.port = running.server->start();
+  return running;
+}
+
+// Rows of a (rows × 4) and b (rows × 3), from a fixed pattern with fractions floats hold
+// only approximately.
+Tensor rows_of(int64_t rows, int64_t width, float offset) {
+  Tensor t(Shape{rows, width});
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = offset + 0.37f * float(i % 7) - 0.11f * float(i % 5);
+  return t;
+}
+
+json input_json(const std::string& name, const Tensor& t) {
+  return {{"name", name}, {"datatype", "FP32"}, {"shape", t.shape().dims()},
+          {"data", std::vector<float>(t.data(), t.data() + t.numel())}};
+}
+
+HttpAnswer infer(const Running& r, const json& body) {
+  return http_exchange(r.port, http_request("POST", "/v2/models/heads/infer", body.dump()));
+}
+
+// The error of a 400 answer, which must name `what`.
+void expect_400_naming(const HttpAnswer& answer, const std::string& what) {
+  EXPECT_EQ(answer.status, 400) << answer.body;
+  const json error = json::parse(answer.body, nullptr, false);
+  ASSERT_TRUE(error.is_object() && error.contains("error")) << answer.body;
+  EXPECT_NE(error["error"].get<std::string>().find(what), std::string::npos) << answer.body;
+}
+
+}  // namespace
+
+TEST(ServeTensors, MetadataListsEveryInputAndOutputByTheModelsNames) {
+  Running r = start();
+  const HttpAnswer answer = http_exchange(r.port, http_request("GET", "/v2/models/heads"));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const json metadata = json::parse(answer.body);
+  EXPECT_EQ(metadata["inputs"], json::parse(R"([{"name": "a", "datatype": "FP32", "shape": [-1, 4]},
+                                                 {"name": "b", "datatype": "FP32", "shape": [-1, 3]}])"));
+  EXPECT_EQ(metadata["outputs"], json::parse(R"([{"name": "label", "datatype": "FP32", "shape": [-1, 1]},
+                                                  {"name": "amount", "datatype": "FP32", "shape": [-1, 2]}])"));
+}
+
+TEST(ServeTensors, AnswersAreThePredictionsBitForBit) {
+  Running r = start();
+  Model reference = load_model(two_headed_file().string()).model;  // in process, from the served file
+  const Tensor a = rows_of(3, 4, 0.5f), b = rows_of(3, 3, -0.25f);
+  const std::vector<Tensor> expected = reference.predict({ConstTensorView(a), ConstTensorView(b)});
+  // The inputs in either order, the id echoed.
+  for (const bool reversed : {false, true}) {
+    json body{{"id", "two"}, {"inputs", reversed ? json{input_json("b", b), input_json("a", a)}
+                                                 : json{input_json("a", a), input_json("b", b)}}};
+    const HttpAnswer answer = infer(r, body);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    const json response = json::parse(answer.body);
+    EXPECT_EQ(response["id"], "two");
+    ASSERT_EQ(response["outputs"].size(), 2u);
+    for (size_t o = 0; o < 2; ++o) {
+      const json& output = response["outputs"][o];
+      EXPECT_EQ(output["name"], o == 0 ? "label" : "amount");
+      EXPECT_EQ(output["datatype"], "FP32");
+      EXPECT_EQ(output["shape"], json(expected[o].shape().dims()));
+      ASSERT_EQ(output["data"].size(), size_t(expected[o].numel()));
+      for (int64_t i = 0; i < expected[o].numel(); ++i) {
+        const float got = output["data"][size_t(i)].get<float>();
+        EXPECT_EQ(std::memcmp(&got, expected[o].data() + i, sizeof got), 0)
+            << output["name"] << "[" << i << "]: " << got << " vs " << expected[o][i];
+      }
+    }
+  }
+  // `outputs` selects a subset.
+  json body{{"inputs", {input_json("a", a), input_json("b", b)}}, {"outputs", {{{"name", "amount"}}}}};
+  const HttpAnswer amount = infer(r, body);
+  ASSERT_EQ(amount.status, 200) << amount.body;
+  const json outputs = json::parse(amount.body)["outputs"];
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0]["name"], "amount");
+}
+
+TEST(ServeTensors, BadRequestsAre400sNamingTheInputAndTheServerKeepsServing) {
+  Running r = start();
+  const Tensor a = rows_of(2, 4, 0.5f), b = rows_of(2, 3, -0.25f);
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a)}}}), "input 'b' is missing");
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), input_json("b", rows_of(2, 4, 0.f))}}}),
+                    "input 'b': shape [2,4] does not match the model's [-1,3]");
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), input_json("b", rows_of(3, 3, 0.f))}}}),
+                    "input 'b' has 3 rows, input 'a' 2");
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), input_json("b", b)}}, {"outputs", {{{"name", "nope"}}}}}),
+                    "unknown output 'nope'");
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), input_json("b", b), input_json("c", b)}}}),
+                    "unknown input 'c'");
+  json short_data = input_json("a", a);
+  short_data["data"].erase(short_data["data"].begin());
+  expect_400_naming(infer(r, {{"inputs", {short_data, input_json("b", b)}}}), "input 'a': 7 elements for shape [2,4]");
+  // Hostile shapes and elements: each refused before anything is allocated for it.
+  json huge = input_json("b", b);
+  huge["shape"] = {int64_t{1} << 40, 3};
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), huge}}}), "input 'b': shape [1099511627776,3] holds more than");
+  json negative = input_json("b", b);
+  negative["shape"] = {-2, 3};
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), negative}}}), "input 'b': shape entries must be whole numbers");
+  json flat = input_json("b", b);
+  flat["shape"] = {6};
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), flat}}}), "input 'b': shape [6] does not match");
+  json strings = input_json("b", b);
+  strings["datatype"] = "BYTES";
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), strings}}}), "input 'b': datatype 'BYTES' is not accepted");
+  json beyond = input_json("b", b);
+  beyond["data"][2] = 1e39;
+  expect_400_naming(infer(r, {{"inputs", {input_json("a", a), beyond}}}), "input 'b': element 2 is beyond float's range");
+  json empty = input_json("a", a);
+  empty["shape"] = {0, 4};
+  empty["data"] = json::array();
+  expect_400_naming(infer(r, {{"inputs", {empty, input_json("b", b)}}}), "a request needs at least one row");
+  const Tensor many_a = rows_of(10'001, 4, 0.f), many_b = rows_of(10'001, 3, 0.f);
+  const HttpAnswer many = infer(r, {{"inputs", {input_json("a", many_a), input_json("b", many_b)}}});
+  EXPECT_EQ(many.status, 413) << many.body;
+  // Still serving.
+  EXPECT_EQ(infer(r, {{"inputs", {input_json("a", a), input_json("b", b)}}}).status, 200);
+}
+
+TEST(ServeTensors, RoundingAppliesToEveryOutputAndClassPoliciesAreRefused) {
+  Running r = start("round:1");
+  const Tensor a = rows_of(2, 4, 0.5f), b = rows_of(2, 3, -0.25f);
+  const HttpAnswer answer = infer(r, {{"inputs", {input_json("a", a), input_json("b", b)}}});
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const json response = json::parse(answer.body);  // held: a range over a temporary's member dangles
+  ASSERT_EQ(response["outputs"].size(), 2u);
+  for (const json& output : response["outputs"])
+    for (const json& value : output["data"]) {
+      const double v = value.get<double>();
+      EXPECT_NEAR(v * 10, std::round(v * 10), 1e-4) << output["name"] << ": " << v;
+    }
+  for (const char* policy : {"topk:1", "label"}) {
+    try {
+      served_two_headed(policy);
+      ADD_FAILURE() << policy << " was accepted";
+    } catch (const ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("--output-policy ") + policy), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Triton's binary tensors: both inputs as raw FP32 after the JSON header, one output asked
+// back in binary; the bytes are the prediction's.
+TEST(ServeTensors, BinaryInputsAndOutputsCarryTheSameNumbers) {
+  Running r = start();
+  Model reference = load_model(two_headed_file().string()).model;
+  const Tensor a = rows_of(2, 4, 0.5f), b = rows_of(2, 3, -0.25f);
+  const std::vector<Tensor> expected = reference.predict({ConstTensorView(a), ConstTensorView(b)});
+  json head{{"inputs", {{{"name", "a"}, {"datatype", "FP32"}, {"shape", {2, 4}}, {"parameters", {{"binary_data_size", 32}}}},
+                        {{"name", "b"}, {"datatype", "FP32"}, {"shape", {2, 3}}, {"parameters", {{"binary_data_size", 24}}}}}},
+            {"outputs", {{{"name", "amount"}, {"parameters", {{"binary_data", true}}}}, {{"name", "label"}}}}};
+  const std::string header = head.dump();
+  std::string body = header;
+  body.append(reinterpret_cast<const char*>(a.data()), 32);  // little-endian, as this machine
+  body.append(reinterpret_cast<const char*>(b.data()), 24);
+  const std::string request = "POST /v2/models/heads/infer HTTP/1.1\r\nHost: localhost\r\n"
+                              "Content-Type: application/octet-stream\r\nInference-Header-Content-Length: " +
+                              std::to_string(header.size()) + "\r\nContent-Length: " + std::to_string(body.size()) +
+                              "\r\n\r\n" + body;
+  const HttpAnswer answer = http_exchange(r.port, request);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const size_t json_bytes = std::stoul(answer.header("Inference-Header-Content-Length"));
+  const json response = json::parse(answer.body.substr(0, json_bytes));
+  ASSERT_EQ(response["outputs"].size(), 2u);  // in the model's order, as the outputs' fixed order otherwise
+  EXPECT_EQ(response["outputs"][0]["name"], "label");
+  EXPECT_EQ(response["outputs"][0]["data"][1].get<float>(), expected[0][1]);
+  EXPECT_EQ(response["outputs"][1]["name"], "amount");
+  EXPECT_EQ(response["outputs"][1]["parameters"]["binary_data_size"], 16);
+  ASSERT_EQ(answer.body.size(), json_bytes + 16);
+  EXPECT_EQ(std::memcmp(answer.body.data() + json_bytes, expected[1].data(), 16), 0);
+  // A binary input of the wrong size is a 400 naming it.
+  json short_head = head;
+  short_head["inputs"][1]["parameters"]["binary_data_size"] = 20;
+  const std::string short_header = short_head.dump();
+  const std::string short_body = short_header + body.substr(header.size(), 52);
+  const HttpAnswer refused = http_exchange(
+      r.port, "POST /v2/models/heads/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\n"
+              "Inference-Header-Content-Length: " + std::to_string(short_header.size()) +
+              "\r\nContent-Length: " + std::to_string(short_body.size()) + "\r\n\r\n" + short_body);
+  expect_400_naming(refused, "'b'");
+}
