@@ -49,10 +49,11 @@ inline CliResult run_cli(const std::string& arguments) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, read_file(err)};
 }
 
-// run_cli, also measuring the child's peak resident memory and wall time (wait4).
+// run_cli, also measuring the child's peak resident memory, wall time and CPU time (wait4).
 struct MeasuredResult {
   CliResult result;
   double peak_mb = 0, seconds = 0;
+  double cpu_seconds = 0;  // user + system: what the child itself spent, whoever else holds the cores
 };
 
 inline MeasuredResult run_cli_measured(const std::string& arguments) {
@@ -71,6 +72,8 @@ inline MeasuredResult run_cli_measured(const std::string& arguments) {
   MeasuredResult measured;
   measured.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   measured.peak_mb = double(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+  measured.cpu_seconds = double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                         double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   measured.result = {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
   return measured;
 }
