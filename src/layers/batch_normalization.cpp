@@ -53,6 +53,9 @@ int64_t BatchNormalization::parameter_count() const {
   return features_ * (2 + (options_.scale ? 1 : 0) + (options_.center ? 1 : 0));
 }
 
+// The loops read and write through local restrict pointers: through the members the compiler
+// must assume every store may change γ, β or the statistics, and reloads them one element at
+// a time (BatchNormalization took a fifth of W7's training time that way).
 void BatchNormalization::forward(ConstTensorView x, Tensor& y, Mode mode) {
   CITADEL_ASSERT(!moving_mean_.empty(), name_, " used before the model was built");
   CITADEL_CHECK(x.rank() >= 2 && x.shape().without_batch() == input_shape_, ShapeError, name_,
@@ -62,37 +65,53 @@ void BatchNormalization::forward(ConstTensorView x, Tensor& y, Mode mode) {
   normalized_.resize(x.shape());
   inverse_std_.resize(Shape{C});
   last_was_training_ = mode == Mode::kTrain;
+  const float* __restrict in = x.data();
+  float* __restrict inverse_std = inverse_std_.data();
   if (last_was_training_) {
     sums_.assign(static_cast<size_t>(C), 0.0);
     square_sums_.assign(static_cast<size_t>(C), 0.0);
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t c = 0; c < C; ++c) sums_[c] += x[m * C + c];
-    for (int64_t c = 0; c < C; ++c) sums_[c] /= static_cast<double>(M);  // now the mean
-    for (int64_t m = 0; m < M; ++m)
+    double* __restrict mean = sums_.data();
+    double* __restrict squares = square_sums_.data();
+    for (int64_t m = 0; m < M; ++m) {
+      const float* __restrict row = in + m * C;
+      for (int64_t c = 0; c < C; ++c) mean[c] += row[c];
+    }
+    for (int64_t c = 0; c < C; ++c) mean[c] /= static_cast<double>(M);
+    for (int64_t m = 0; m < M; ++m) {
+      const float* __restrict row = in + m * C;
       for (int64_t c = 0; c < C; ++c) {
-        const double d = x[m * C + c] - sums_[c];
-        square_sums_[c] += d * d;
+        const double d = row[c] - mean[c];
+        squares[c] += d * d;
       }
+    }
     const float keep = options_.momentum;
     for (int64_t c = 0; c < C; ++c) {
-      const double variance = square_sums_[c] / static_cast<double>(M);  // biased, as Keras
-      inverse_std_[c] = static_cast<float>(1.0 / std::sqrt(variance + options_.epsilon));
-      moving_mean_[c] = keep * moving_mean_[c] + (1.0f - keep) * static_cast<float>(sums_[c]);
+      const double variance = squares[c] / static_cast<double>(M);  // biased, as Keras
+      inverse_std[c] = static_cast<float>(1.0 / std::sqrt(variance + options_.epsilon));
+      moving_mean_[c] = keep * moving_mean_[c] + (1.0f - keep) * static_cast<float>(mean[c]);
       moving_variance_[c] = keep * moving_variance_[c] + (1.0f - keep) * static_cast<float>(variance);
     }
   } else {
     sums_.resize(static_cast<size_t>(C));
     for (int64_t c = 0; c < C; ++c) {
       sums_[c] = moving_mean_[c];
-      inverse_std_[c] = 1.0f / std::sqrt(moving_variance_[c] + options_.epsilon);
+      inverse_std[c] = 1.0f / std::sqrt(moving_variance_[c] + options_.epsilon);
     }
   }
-  for (int64_t m = 0; m < M; ++m)
+  const double* __restrict mean = sums_.data();
+  const bool scaled = !gamma_.empty(), centered = !beta_.empty();
+  const float* __restrict gamma = scaled ? gamma_.data() : nullptr;
+  const float* __restrict beta = centered ? beta_.data() : nullptr;
+  float* __restrict out = y.data();
+  float* __restrict normalized = normalized_.data();
+  for (int64_t m = 0; m < M; ++m) {
+    const int64_t at = m * C;
     for (int64_t c = 0; c < C; ++c) {
-      const float normalized = static_cast<float>(x[m * C + c] - sums_[c]) * inverse_std_[c];
-      normalized_[m * C + c] = normalized;
-      y[m * C + c] = normalized * (gamma_.empty() ? 1.0f : gamma_[c]) + (beta_.empty() ? 0.0f : beta_[c]);
+      const float value = static_cast<float>(in[at + c] - mean[c]) * inverse_std[c];
+      normalized[at + c] = value;
+      out[at + c] = value * (scaled ? gamma[c] : 1.0f) + (centered ? beta[c] : 0.0f);
     }
+  }
 }
 
 void BatchNormalization::backward(ConstTensorView dy, Tensor& dx) {
@@ -100,30 +119,50 @@ void BatchNormalization::backward(ConstTensorView dy, Tensor& dx) {
                 dy.shape(), " does not match output shape ", normalized_.shape());
   const int64_t C = features_, M = dy.numel() / C;
   dx.resize(dy.shape());
+  const float* __restrict grad = dy.data();
+  const float* __restrict normalized = normalized_.data();
+  const float* __restrict inverse_std = inverse_std_.data();
+  float* __restrict out = dx.data();
   // Σ dy and Σ dy·x̂ per feature: the parameter gradients, and the training-mode terms.
   sums_.assign(static_cast<size_t>(C), 0.0);
   square_sums_.assign(static_cast<size_t>(C), 0.0);
-  for (int64_t m = 0; m < M; ++m)
+  double* __restrict sum_dy = sums_.data();
+  double* __restrict sum_dy_xhat = square_sums_.data();
+  for (int64_t m = 0; m < M; ++m) {
+    const int64_t at = m * C;
     for (int64_t c = 0; c < C; ++c) {
-      sums_[c] += dy[m * C + c];
-      square_sums_[c] += double(dy[m * C + c]) * normalized_[m * C + c];
+      sum_dy[c] += grad[at + c];
+      sum_dy_xhat[c] += double(grad[at + c]) * normalized[at + c];
     }
-  for (int64_t c = 0; c < C; ++c) {
-    if (!dgamma_.empty()) dgamma_[c] += static_cast<float>(square_sums_[c]);
-    if (!dbeta_.empty()) dbeta_[c] += static_cast<float>(sums_[c]);
   }
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < C; ++c) {
-      const float scale = (gamma_.empty() ? 1.0f : gamma_[c]) * inverse_std_[c];
-      if (!last_was_training_) {  // the moving statistics are constants
-        dx[m * C + c] = dy[m * C + c] * scale;
-        continue;
-      }
-      // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂))
-      const double mean_dy = sums_[c] / static_cast<double>(M);
-      const double mean_dy_xhat = square_sums_[c] / static_cast<double>(M);
-      dx[m * C + c] = scale * static_cast<float>(dy[m * C + c] - mean_dy - normalized_[m * C + c] * mean_dy_xhat);
+  for (int64_t c = 0; c < C; ++c) {
+    if (!dgamma_.empty()) dgamma_[c] += static_cast<float>(sum_dy_xhat[c]);
+    if (!dbeta_.empty()) dbeta_[c] += static_cast<float>(sum_dy[c]);
+  }
+  const bool scaled = !gamma_.empty();
+  const float* __restrict gamma = scaled ? gamma_.data() : nullptr;
+  if (!last_was_training_) {  // the moving statistics are constants
+    for (int64_t m = 0; m < M; ++m) {
+      const int64_t at = m * C;
+      for (int64_t c = 0; c < C; ++c) out[at + c] = grad[at + c] * ((scaled ? gamma[c] : 1.0f) * inverse_std[c]);
     }
+    return;
+  }
+  // The sums become means, once per feature rather than once per element.
+  for (int64_t c = 0; c < C; ++c) {
+    sum_dy[c] /= static_cast<double>(M);
+    sum_dy_xhat[c] /= static_cast<double>(M);
+  }
+  const double* __restrict mean_dy = sum_dy;
+  const double* __restrict mean_dy_xhat = sum_dy_xhat;
+  // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂))
+  for (int64_t m = 0; m < M; ++m) {
+    const int64_t at = m * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const float scale = (scaled ? gamma[c] : 1.0f) * inverse_std[c];
+      out[at + c] = scale * static_cast<float>(grad[at + c] - mean_dy[c] - normalized[at + c] * mean_dy_xhat[c]);
+    }
+  }
 }
 
 std::unique_ptr<Layer> BatchNormalization::from_config(const LayerConfigReader& config) {
