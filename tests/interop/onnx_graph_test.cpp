@@ -27,6 +27,7 @@
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/reshape.hpp"
+#include "random_model_values.hpp"
 
 namespace citadel {
 namespace {
@@ -34,28 +35,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-void randomize(Model& model, uint32_t seed) {
-  std::mt19937 generator(seed);
-  std::normal_distribution<float> normal(0.0f, 0.5f);
-  ParameterStore& store = model.parameters();
-  for (size_t i = 0; i < store.parameters().size(); ++i) {
-    TensorView values = store.value(static_cast<int>(i));
-    const bool variance = store.parameters()[i].name.find("moving_variance") != std::string::npos;
-    for (int64_t k = 0; k < values.numel(); ++k) values[k] = variance ? 0.5f + std::abs(normal(generator)) : normal(generator);
-  }
-}
-
-std::vector<Tensor> random_inputs(const Model& model, int64_t rows, uint32_t seed) {
-  std::mt19937 generator(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<Tensor> inputs;
-  for (const Shape& shape : model.input_shapes()) {
-    Tensor x{shape.with_batch(rows)};
-    for (int64_t i = 0; i < x.numel(); ++i) x[i] = normal(generator);
-    inputs.push_back(std::move(x));
-  }
-  return inputs;
-}
+using testkit::random_inputs;
+using testkit::randomize;
 
 // Two inputs; a layer shared by both; every element-wise merge (Add and Multiply over three
 // tensors, so as chains), Dot of two vectors plain and normalized, Concatenate; two outputs.
