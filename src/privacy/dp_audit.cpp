@@ -338,10 +338,22 @@ DpAuditResult audit_private_training(const std::function<Model()>& make_model, C
     std::vector<uint8_t> gradient_in(size_t(audit.gradient_canaries)), input_in(size_t(audit.input_canaries));
     for (auto& bit : gradient_in) bit = uint8_t(rng.below(2));
     for (auto& bit : input_in) bit = uint8_t(rng.below(2));
-    // This rank's rows: its data and the "in" canaries it holds (canary k on rank k mod size).
-    std::vector<int64_t> mine;
+    // This rank's rows: its data and the "in" canaries it holds. fit wants each rank to hold
+    // its stride share of all the rows, so the canaries fill each rank's shortfall in turn.
+    std::vector<int64_t> in_canaries, mine;
     for (int64_t k = 0; k < audit.input_canaries; ++k)
-      if (input_in[size_t(k)] && k % group.size() == group.rank()) mine.push_back(k);
+      if (input_in[size_t(k)]) in_canaries.push_back(k);
+    std::vector<double> held(size_t(group.size()), 0.0);
+    held[size_t(group.rank())] = double(rows_of(x));
+    group.all_reduce_sum(std::span<double>(held));
+    const int64_t all_rows = int64_t(std::accumulate(held.begin(), held.end(), 0.0)) + int64_t(in_canaries.size());
+    int64_t next = 0;
+    for (int r = 0; r < group.size(); ++r) {
+      const int64_t share = (all_rows - r + group.size() - 1) / group.size();
+      const int64_t need = std::clamp<int64_t>(share - int64_t(held[size_t(r)]), 0, int64_t(in_canaries.size()) - next);
+      if (r == group.rank()) mine.assign(in_canaries.begin() + next, in_canaries.begin() + next + need);
+      next += need;
+    }
     const Tensor run_x = append_rows(x, canary_x, mine), run_y = append_rows(y, canary_y, mine);
     double global_rows = double(run_x.shape(0));
     group.all_reduce_sum(std::span<double>(&global_rows, 1));
