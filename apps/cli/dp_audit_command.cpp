@@ -3,7 +3,9 @@
 // audited lower bound on ε printed beside the accountant's ε.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
@@ -23,6 +25,7 @@ struct DpAuditFlags {
   PrivacyFlags privacy;
   OutputFlags output;
   DpAuditOptions audit;
+  std::optional<int64_t> gradient_canaries;  // unset: 1000, or every trainable parameter of a smaller model
   uint64_t audit_seed = 0;  // 0: drawn from the operating system
 };
 
@@ -61,6 +64,8 @@ int run_dp_audit(DpAuditFlags& f) {
   fit.validation_split = 0;
   DPSGDOptions dp = dp_options(f.privacy);
   DpAuditOptions audit = f.audit;
+  audit.gradient_canaries = f.gradient_canaries ? *f.gradient_canaries
+                                                : std::min<int64_t>(1000, make_model().parameters().trainable_size());
   if (f.audit_seed != 0) audit.seed = f.audit_seed;
   // The pipeline's preprocessing, run again on the audited rows: under --dp its statistics
   // are declared (--schema), so nothing of the rows is released through it.
@@ -149,8 +154,8 @@ Command add_dp_audit_command(CLI::App& app) {
       ->check(CLI::Range(1e-300, 0.5));
   command->add_option("--target-epsilon", f.privacy.target_epsilon, "Train with the noise for this ε")
       ->check(CLI::PositiveNumber);
-  command->add_option("--gradient-canaries", f.audit.gradient_canaries, "Dirac gradient canaries (at most the parameters)")
-      ->capture_default_str()
+  command->add_option("--gradient-canaries", f.gradient_canaries,
+                      "Dirac gradient canaries, at most the trainable parameters (default: 1000, or all of them)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   command->add_option("--input-canaries", f.audit.input_canaries, "Crafted input rows, each trained on with probability ½")
       ->capture_default_str()

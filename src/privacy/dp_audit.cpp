@@ -217,6 +217,12 @@ double probe_sensitivity(const std::function<Model()>& make_model, std::span<con
   const int64_t count = rows_of(canary_x);
   if (count == 0) return 0;
   Model probe = make_model();
+  if (!probe.built()) probe.build(canary_x.shape().without_batch());
+  // Empty `weights`: the first weights, those make_model gives (restored before every row,
+  // since each probe steps the weights).
+  const std::vector<float> start = weights.empty()
+                                       ? std::vector<float>(probe.parameters().values().begin(), probe.parameters().values().end())
+                                       : std::vector<float>(weights.begin(), weights.end());
   const int64_t x_width = canary_x.numel() / count, y_width = canary_y.numel() / count;
   Shape x_shape = canary_x.shape(), y_shape = canary_y.shape();
   x_shape[0] = 1, y_shape[0] = 1;
@@ -229,7 +235,7 @@ double probe_sensitivity(const std::function<Model()>& make_model, std::span<con
     norm = std::sqrt(squared);
   };
   for (int64_t k = 0; k < count; ++k) {
-    if (!weights.empty()) std::copy(weights.begin(), weights.end(), probe.parameters().values().begin());
+    std::copy(start.begin(), start.end(), probe.parameters().values().begin());
     norm = 0;
     probe.fit(ConstTensorView(canary_x.data() + k * x_width, x_shape), ConstTensorView(canary_y.data() + k * y_width, y_shape),
               {.epochs = 1, .batch_size = 1, .verbose = 0, .private_training = step});
