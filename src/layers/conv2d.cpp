@@ -6,6 +6,7 @@
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/ops/gemm.hpp"
+#include "citadel/ops/precision.hpp"
 #include "kernel_settings.hpp"
 
 namespace citadel {
@@ -97,8 +98,15 @@ void Conv2D::forward(ConstTensorView x, Tensor& y, Mode) {
   CITADEL_CHECK(x.rank() == 4 && x.shape().without_batch() == expected, ShapeError, name_,
                 " (Conv2D): expected input ", expected.batch_str(), ", got ", x.shape());
   geometry_.batch = x.shape(0);
+  x_ = x;
   const Shape out{geometry_.batch, geometry_.out_h, geometry_.out_w, filters_};
-  ops::conv2d_forward(x, kernel_, bias_, geometry_, cols_, activation_.linear_output(y, out));
+  // The bf16 products work on the unfolded input; float32 convolves directly.
+  unfolded_ = ops::current_precision() == ops::Precision::kMixedBFloat16;
+  if (unfolded_)
+    ops::conv2d_forward(x, kernel_, bias_, geometry_, cols_, activation_.linear_output(y, out));
+  else
+    ops::conv2d_direct_forward(x, kernel_, bias_, geometry_, activation_.linear_output(y, out));
+  cols_current_ = unfolded_;
   activation_.apply(y);
 }
 
@@ -112,15 +120,25 @@ void Conv2D::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 void Conv2D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
-  if (per_example_norms_needed_) record_per_example_norms(dz);
+  if (per_example_norms_needed_) {
+    if (!cols_current_) {  // the direct forward made no unfolded input: the per-example products need it
+      cols_.resize(Shape{geometry_.rows(), geometry_.patch()});
+      ops::im2col(x_.data(), geometry_, cols_.data());
+      cols_current_ = true;
+    }
+    record_per_example_norms(dz);
+  }
   const TensorView dkernel = parameter_gradients_needed_ ? dkernel_ : TensorView();
   const TensorView dbias = parameter_gradients_needed_ ? dbias_ : TensorView();
-  if (!input_gradient_needed_) {
-    ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, TensorView(), dkernel, dbias);
-    return;
+  TensorView input_gradient;
+  if (input_gradient_needed_) {
+    dx.resize(Shape{geometry_.batch, geometry_.in_h, geometry_.in_w, geometry_.in_c});
+    input_gradient = dx;
   }
-  dx.resize(Shape{geometry_.batch, geometry_.in_h, geometry_.in_w, geometry_.in_c});
-  ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, dx, dkernel, dbias);
+  if (unfolded_)
+    ops::conv2d_backward(cols_, kernel_, dz, geometry_, dcols_, input_gradient, dkernel, dbias);
+  else
+    ops::conv2d_direct_backward(x_, kernel_, dz, geometry_, input_gradient, dkernel, dbias);
 }
 
 

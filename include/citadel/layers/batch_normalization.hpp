@@ -49,7 +49,9 @@ class BatchNormalization final : public Layer {
   TensorView gamma_, beta_, dgamma_, dbeta_, moving_mean_, moving_variance_;
   Tensor normalized_;     // x̂ of the last forward
   Tensor inverse_std_;    // 1/sqrt(var + ε) per feature used by the last forward
-  std::vector<double> sums_, square_sums_;
+  Tensor channel_values_;  // per-feature float scratch (means, scales) for the kernels
+  std::vector<double> sums_, square_sums_;  // per-feature statistics or gradient sums
+  std::vector<double> partials_;  // the kernels' per-chunk partial sums
   bool last_was_training_ = false;
 };
 

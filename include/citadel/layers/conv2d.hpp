@@ -51,8 +51,9 @@ class Conv2D final : public Layer {
   int64_t filters() const { return filters_; }
   std::array<int64_t, 2> kernel_size() const { return kernel_size_; }
   const Conv2DOptions& options() const { return options_; }
-  // The unfolded input of the last forward, (N·OH·OW, KH·KW·C): per-example gradient
-  // norms for private training are computed from it.
+  // The unfolded input, (N·OH·OW, KH·KW·C): made by the forward only under
+  // mixed_bfloat16 (whose products take it), otherwise on demand by the per-example
+  // pass of private training, whose gradient norms are computed from it.
   ConstTensorView unfolded_input() const { return cols_; }
   const ops::Conv2DGeometry& geometry() const { return geometry_; }
 
@@ -65,6 +66,9 @@ class Conv2D final : public Layer {
   ops::Conv2DGeometry geometry_;  // per image; batch is set on each forward
   int kernel_id_ = -1, bias_id_ = -1;
   TensorView kernel_, bias_, dkernel_, dbias_;
+  ConstTensorView x_;            // the last forward's input: the direct backward reads it
+  bool unfolded_ = false;        // the last forward went through im2col + GEMM
+  bool cols_current_ = false;    // cols_ holds the unfolding of x_
   Tensor cols_, dcols_;
   Tensor example_kernel_grad_;  // scratch for per-example norms
 };

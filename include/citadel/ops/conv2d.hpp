@@ -1,7 +1,9 @@
-// Kernels of 2-D convolution over channels-last (NHWC) images, through GEMM on the
-// unfolded input (im2col): each output pixel's receptive field becomes one row of a
-// (N·OH·OW, KH·KW·C) matrix, and the Keras kernel (KH, KW, C, F) is already the
-// (KH·KW·C, F) matrix it multiplies.
+// Kernels of 2-D convolution over channels-last (NHWC) images. Two routes to the same
+// result: direct (oneDNN's convolution primitives on the images where they lie, the fast
+// path for training and inference), and GEMM on the unfolded input (im2col): each output
+// pixel's receptive field becomes one row of a (N·OH·OW, KH·KW·C) matrix, and the Keras
+// kernel (KH, KW, C, F) is already the (KH·KW·C, F) matrix it multiplies. The unfolded
+// input is what per-example gradients need, and what the bf16 products take.
 #pragma once
 
 #include <cstdint>
@@ -42,5 +44,14 @@ void conv2d_forward(ConstTensorView x, ConstTensorView kernel, ConstTensorView b
 void conv2d_backward(ConstTensorView cols, ConstTensorView kernel, ConstTensorView dy,
                      const Conv2DGeometry& g, Tensor& dcols, TensorView dx, TensorView dkernel,
                      TensorView dbias);
+
+// Direct convolution (conv2d_direct.cpp), the same contracts as the two above without
+// the unfolded input: y = conv(x, kernel) + bias (overwrites); dkernel += and dbias +=
+// their gradients from x and dy (each skipped when empty), dx = the input gradient
+// (overwrites; skipped when empty). Primitives are cached per geometry and thread.
+void conv2d_direct_forward(ConstTensorView x, ConstTensorView kernel, ConstTensorView bias,
+                           const Conv2DGeometry& g, TensorView y);
+void conv2d_direct_backward(ConstTensorView x, ConstTensorView kernel, ConstTensorView dy,
+                            const Conv2DGeometry& g, TensorView dx, TensorView dkernel, TensorView dbias);
 
 }  // namespace citadel::ops
