@@ -143,6 +143,14 @@ void add_adversarial_training_flags(CLI::App& c, AttackFlags& s) {
   c.add_option("--clean-fraction", s.clean_fraction, "Share of each batch kept clean in adversarial training")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
+  add_attack_input_flag(c, s);
+}
+
+void add_attack_input_flag(CLI::App& c, AttackFlags& s) {
+  c.add_option("--attack-input", s.attack_input,
+               "A model of several inputs: the Input the attack perturbs, by name (the others stay as they are; "
+               "required when there are several)")
+      ->option_text("NAME");
 }
 
 void add_private_training_flags(CLI::App& c, PrivacyFlags& s) {

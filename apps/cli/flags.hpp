@@ -87,6 +87,7 @@ struct AttackFlags {
   std::string target_class;         // a targeted attack towards this class
   std::string examples_out;         // --save-examples
   std::optional<int64_t> rows;      // attack only the first rows
+  std::string attack_input;         // --attack-input: the Input a model of several inputs is attacked on
 };
 
 // Differentially private training (train --dp) and its accounting (dp-budget).
@@ -118,5 +119,7 @@ void add_model_file_flags(CLI::App& command, std::string& model_file, KeyFlags& 
 // train: --adversarial with its attack, --dp with its options.
 void add_adversarial_training_flags(CLI::App& command, AttackFlags& flags);
 void add_private_training_flags(CLI::App& command, PrivacyFlags& flags);
+// --attack-input NAME (train --adversarial and attack).
+void add_attack_input_flag(CLI::App& command, AttackFlags& flags);
 
 }  // namespace citadel::cli

@@ -77,12 +77,6 @@ int run_train(const TrainFlags& f) {
   Model model = build_model(f.model, data, data.x_train.shape().without_batch());
   describe_data(t.verbose, data);
   if (t.verbose > 0) model.summary();
-  if (model.input_count() > 1) {  // the library's DP-SGD and attacks read one input
-    CITADEL_CHECK(!privacy.dp, ValueError, "--dp trains a model of one input; this one has ", model.input_count(),
-                  " (use one Input that takes every column, or train without --dp)");
-    CITADEL_CHECK(adversarial.adversarial.empty(), ValueError, "--adversarial trains a model of one input; this one "
-                  "has ", model.input_count());
-  }
 
   FitOptions options = fit_options(t, f.model, data, privacy.dp);
   // Checkpoints and the saved model are protected alike: --key-file/--passphrase-env
@@ -102,15 +96,19 @@ int run_train(const TrainFlags& f) {
     attack.method = adversarial.adversarial;
     attack.epsilon = static_cast<float>(eps[0]);
     if (privacy.dp) use_declared_range(attack, data, preprocessor);
+    choose_attacked_input(attack, model, data, adversarial.attack_input);
     options.batch_transform = adversarial_training(attack, adversarial.clean_fraction);
     protection["adversarial_training"] = {{"method", adversarial.adversarial}, {"norm", adversarial.norm},
                                           {"epsilon", eps[0]}, {"steps", adversarial.steps},
                                           {"clean_fraction", adversarial.clean_fraction}};
+    if (model.input_count() > 1) protection["adversarial_training"]["attacked_input"] = adversarial.attack_input;
   }
   History history;
   const Tensor y_train = targets_for_loss(data.y_train, data);
   // A model of several inputs takes each from its column group (docs/CLI.md).
   const ModelInputs train_inputs = model_inputs(model, data.schema, data.x_train);
+  CITADEL_CHECK(adversarial.attack_input.empty() || !adversarial.adversarial.empty(), ValueError,
+                "--attack-input chooses the input --adversarial attacks; give --adversarial too");
   std::vector<Tensor> shard_x;  // this rank's training rows, on a group
   Tensor shard_y;
   std::vector<ConstTensorView> train_x = train_inputs.views;
@@ -139,9 +137,11 @@ int run_train(const TrainFlags& f) {
       std::fprintf(stderr, "warning: --dp-reproducible keys the DP noise and sampling from --seed %llu: anyone who "
                            "knows the seed can remove the noise, so this run is NOT differentially private\n",
                    static_cast<unsigned long long>(t.seed));
-    // The rows fit trains on: under DP its validation split keeps each row by a hash of it.
+    // The rows fit trains on: under DP its validation split keeps each row by a hash of it
+    // (of all its inputs: one row of the CSV is one example, whichever inputs it feeds).
     const int64_t rows = options.validation_split > 0
-                             ? int64_t(split_rows_by_hash(data.x_train, y_train, options.validation_split, t.seed).train.size())
+                             ? int64_t(private_validation_split(train_inputs.views, {y_train}, options.validation_split,
+                                                                t.seed).train.size())
                              : data.x_train.shape(0);
     const PrivateTrainingPlan plan = plan_private_training(rows, options.batch_size, options.epochs, dp);
     if (t.verbose > 0)
@@ -149,7 +149,7 @@ int run_train(const TrainFlags& f) {
                   "δ %g; planned ε %.4g\n",
                   privacy.clip, plan.noise_multiplier, plan.sampling_rate, dp.poisson_sampling ? "Poisson" : "fixed batches",
                   static_cast<long long>(plan.steps_per_epoch), privacy.delta, plan.epsilon);
-    history = fit_private(model, train_x.at(0), train_y, options, dp);
+    history = fit_private(model, train_x, {train_y}, options, dp);
     if (trace) trace->commit();
     protection["differential_privacy"] = {{"l2_norm_clip", privacy.clip}, {"noise_multiplier", plan.noise_multiplier},
                                           {"sampling_rate", plan.sampling_rate}, {"delta", privacy.delta},
