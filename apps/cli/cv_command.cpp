@@ -27,6 +27,7 @@ struct CrossValidationFlags {
 int run_cv(const CrossValidationFlags& s) {
   random::set_seed(s.training.seed);
   const PreparedData data = load_data(s.data, s.model, s.training, false);
+  refuse_several_outputs(data, "cv");
   describe_data(s.training.verbose, data);
   TrainingFlags quiet = s.training;
   quiet.verbose = 0;  // one line per fold instead of per epoch

@@ -17,7 +17,7 @@ namespace citadel::cli {
 // --data and how its rows are read.
 struct DataFlags {
   std::string data;  // a CSV path or "fashion-mnist"; empty: the bundled Pima data
-  std::string label;
+  std::vector<std::string> labels;  // --label COLUMN, or OUTPUT=COLUMN per output (output_labels.hpp)
   bool header = false, no_header = false;
   std::string delimiter;  // "", ",", ";" or "tab"
   std::vector<std::string> categorical;
@@ -36,7 +36,8 @@ struct ModelFlags {
   std::string layers;  // empty: 10:relu,10:relu (CSV) or 256:relu,128:relu (images) + an output layer
   std::string model_config;
   double dropout = 0, l1 = 0, l2 = 0;
-  std::string loss;  // empty: from the labels
+  std::vector<std::string> losses;        // --loss LOSS, or OUTPUT=LOSS per output; none: from the labels
+  std::vector<std::string> loss_weights;  // --loss-weights OUTPUT=W
   std::string optimizer = "adam";
   std::optional<double> learning_rate;  // unset: the optimizer's
   std::string precision = "float32";    // or mixed_bfloat16
