@@ -82,7 +82,8 @@ int run_attack(const AttackCommandFlags& s) {
   choose_attacked_input(options, saved.model, saved.data, a.attack_input);
   // A model of several inputs takes each from its column group; one of them is attacked.
   const ModelInputs inputs = model_inputs(saved.model, saved.data.schema, rows.x);
-  std::vector<std::string> feature_names = saved.data.images ? std::vector<std::string>{} : saved.data.schema.feature_names();
+  std::vector<std::string> feature_names;  // of the attacked input
+  if (!saved.data.images) feature_names = saved.data.schema.feature_names();
   if (inputs.views.size() > 1) {
     const std::vector<std::string> all = feature_names;
     feature_names.clear();

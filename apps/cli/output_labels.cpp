@@ -26,7 +26,8 @@ std::string quoted_outputs(const std::vector<OutputLabel>& outputs) {
 }
 
 OutputLabel* find_output(std::vector<OutputLabel>& outputs, const std::string& name) {
-  const auto found = std::find_if(outputs.begin(), outputs.end(), [&](const OutputLabel& o) { return o.output == name; });
+  const auto found =
+      std::find_if(outputs.begin(), outputs.end(), [&](const OutputLabel& output) { return output.output == name; });
   return found == outputs.end() ? nullptr : &*found;
 }
 

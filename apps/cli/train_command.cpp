@@ -143,8 +143,8 @@ int run_train(const TrainFlags& f) {
     // The rows fit trains on: under DP its validation split keeps each row by a hash of it
     // (of all its inputs: one row of the CSV is one example, whichever inputs it feeds).
     const int64_t rows = options.validation_split > 0
-                             ? int64_t(private_validation_split(train_inputs.views, {y_train.begin(), y_train.end()}, options.validation_split,
-                                                                t.seed).train.size())
+                             ? int64_t(private_validation_split(train_inputs.views, {y_train.begin(), y_train.end()},
+                                                                options.validation_split, t.seed).train.size())
                              : data.x_train.shape(0);
     const PrivateTrainingPlan plan = plan_private_training(rows, options.batch_size, options.epochs, dp);
     if (t.verbose > 0)
