@@ -7,6 +7,7 @@
 
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
+#include "citadel/data/feature_groups.hpp"
 #include "citadel/data/idx.hpp"
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
@@ -47,13 +48,14 @@ AttackData rows_to_attack(const AttackCommandFlags& s, SavedPipeline& saved) {
   return rows;
 }
 
-// label, then the input's values as the model sees them (pixels in [0, 1]; scaled features).
-void save_examples(const std::string& path, const Tensor& x, const Tensor& y, const PreparedData& data) {
+// label, then the attacked input's values as the model sees them (pixels in [0, 1]; scaled
+// features, `names` naming them).
+void save_examples(const std::string& path, const Tensor& x, const Tensor& y, const PreparedData& data,
+                   const std::vector<std::string>& names) {
   const int64_t rows = x.shape(0), features = x.numel() / std::max<int64_t>(rows, 1);
   std::ostringstream out;
   out.precision(9);
   out << "label";
-  const auto names = data.images ? std::vector<std::string>{} : data.schema.feature_names();
   for (int64_t f = 0; f < features; ++f)
     out << "," << (f < static_cast<int64_t>(names.size()) ? names[f] : "pixel" + std::to_string(f));
   out << "\n";
@@ -72,13 +74,22 @@ int run_attack(const AttackCommandFlags& s) {
   const std::vector<double> epsilons = epsilon_list(a.eps, "--eps");
   SavedPipeline saved = load_pipeline(s.keys, s.model_file);
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to attack with");
-  CITADEL_CHECK(saved.model.input_count() == 1, ValueError, s.model_file, ": attack perturbs a model of one input; "
-                "this one has ", saved.model.input_count());
   CITADEL_CHECK(saved.data.classification(), ValueError, "attack: ", s.model_file,
                 " predicts numbers; attacks here measure classification accuracy");
   AttackData rows = rows_to_attack(s, saved);
   const Tensor y = targets_for_loss(rows.y, saved.data);
   AttackOptions options = attack_options(a, s.seed, saved.data, rows.x);
+  choose_attacked_input(options, saved.model, saved.data, a.attack_input);
+  // A model of several inputs takes each from its column group; one of them is attacked.
+  const ModelInputs inputs = model_inputs(saved.model, saved.data.schema, rows.x);
+  std::vector<std::string> feature_names;  // of the attacked input
+  if (!saved.data.images) feature_names = saved.data.schema.feature_names();
+  if (inputs.views.size() > 1) {
+    const std::vector<std::string> all = feature_names;
+    feature_names.clear();
+    const std::vector<FeatureGroup> attacked = feature_groups(saved.data.schema, {a.attack_input});
+    for (const int64_t f : attacked.front().features) feature_names.push_back(all[size_t(f)]);
+  }
   if (!a.target_class.empty()) {
     const auto& classes = saved.data.schema.classes;
     const auto found = std::find(classes.begin(), classes.end(), a.target_class);
@@ -90,7 +101,7 @@ int run_attack(const AttackCommandFlags& s) {
     for (int64_t r = 0; r < target_labels.numel(); ++r) target_labels[r] = float(found - classes.begin());
     options.targets = targets_for_loss(target_labels, saved.data);
   }
-  const auto curve = robustness_curve(saved.model, rows.x, y, options, epsilons);
+  const auto curve = robustness_curve(saved.model, inputs.views, y, options, epsilons);
 
   std::printf("%s %s attack on %s (%lld rows of %s)%s\n", a.method.c_str(), a.norm.c_str(),
               s.model_file.c_str(), static_cast<long long>(rows.x.shape(0)), rows.source.c_str(),
@@ -108,7 +119,8 @@ int run_attack(const AttackCommandFlags& s) {
   if (!a.examples_out.empty()) {
     AttackOptions strongest = options;
     strongest.epsilon = static_cast<float>(*std::max_element(epsilons.begin(), epsilons.end()));
-    save_examples(a.examples_out, adversarial_examples(saved.model, rows.x, y, strongest), rows.y, saved.data);
+    save_examples(a.examples_out, adversarial_examples(saved.model, inputs.views, {y}, strongest), rows.y, saved.data,
+                  feature_names);
     std::printf("Wrote the adversarial examples for epsilon %g to %s\n", strongest.epsilon, a.examples_out.c_str());
   }
   nlohmann::json report{{"model_file", s.model_file},
@@ -121,6 +133,7 @@ int run_attack(const AttackCommandFlags& s) {
                         {"units", saved.data.images ? "pixels in [0, 1]" : "scaled features (the model's inputs)"},
                         {"results", results}};
   if (options.targets) report["target"] = a.target_class;
+  if (inputs.views.size() > 1) report["attacked_input"] = a.attack_input;
   write_outputs(s.output, "attack", report);
   return 0;
 }
@@ -155,6 +168,7 @@ Command add_attack_command(CLI::App& app) {
                       "Write the adversarial examples of the largest eps as CSV (label, then model inputs)")
       ->option_text("FILE");
   command->add_option("--seed", s.seed, "Seed of the random starts")->capture_default_str();
+  add_attack_input_flag(*command, a);
   add_output_flags(*command, s.output);
   return {command, [flags] { return run_attack(*flags); }};
 }

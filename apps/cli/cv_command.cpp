@@ -7,6 +7,7 @@
 
 #include "citadel/core/random.hpp"
 #include "citadel/core/error.hpp"
+#include "citadel/data/feature_groups.hpp"
 #include "citadel/model/cross_validation.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
@@ -26,6 +27,7 @@ struct CrossValidationFlags {
 int run_cv(const CrossValidationFlags& s) {
   random::set_seed(s.training.seed);
   const PreparedData data = load_data(s.data, s.model, s.training, false);
+  refuse_several_outputs(data, "cv");
   describe_data(s.training.verbose, data);
   TrainingFlags quiet = s.training;
   quiet.verbose = 0;  // one line per fold instead of per epoch
@@ -38,12 +40,17 @@ int run_cv(const CrossValidationFlags& s) {
     preprocessor.apply(train_x);
     preprocessor.apply(test_x);
   };
-  auto make_model = [&] {
+  auto inputs = std::make_shared<std::vector<std::string>>();  // the model's, known once one is built
+  auto make_model = [&, inputs] {
     Model model = build_model(s.model, data, input_shape);
-    CITADEL_CHECK(model.input_count() == 1, ValueError, "cv: cross-validates a model of one input; ",
-                  s.model.model_config, " has ", model.input_count());
+    *inputs = model.input_names();
     return model;
   };
+  // A graph of several inputs takes each from its column group of every fold's rows.
+  if (!s.model.model_config.empty())
+    options.split_inputs = [&data, inputs](const Tensor& x) {
+      return inputs->size() > 1 ? split_features(x, feature_groups(data.schema, *inputs)) : std::vector<Tensor>{x};
+    };
   const CrossValidationReport report = cross_validate(make_model, data.x_train, targets_for_loss(data.y_train, data),
       options);
 

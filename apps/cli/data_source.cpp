@@ -3,6 +3,7 @@
 // read with a training file's schema.
 #include "data_source.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -12,6 +13,7 @@
 #include "citadel/data/idx.hpp"
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
+#include "output_labels.hpp"
 #include "terminal_text.hpp"
 
 namespace citadel::cli {
@@ -37,10 +39,21 @@ std::string default_data_path() {
   return CITADEL_DEFAULT_DATA;
 }
 
-std::string choose_loss(const std::string& given, const DataSchema& schema) {
+std::string choose_loss(const std::string& given, const LabelSchema& label) {
   if (!given.empty()) return given;
-  if (schema.label_type == LabelType::kValues) return "mean_squared_error";
-  return schema.class_count() == 2 ? "binary_crossentropy" : "sparse_categorical_crossentropy";
+  if (label.type == LabelType::kValues) return "mean_squared_error";
+  return label.class_count() == 2 ? "binary_crossentropy" : "sparse_categorical_crossentropy";
+}
+std::string choose_loss(const std::string& given, const DataSchema& schema) {
+  return choose_loss(given, schema.label_schema(0));
+}
+
+Tensor one_hot_targets(const Tensor& y, const std::string& loss, int64_t classes) {
+  if (loss != "categorical_crossentropy") return y;
+  const int64_t rows = y.shape(0);
+  Tensor one_hot(Shape{rows, classes});
+  for (int64_t r = 0; r < rows; ++r) one_hot.at(r, static_cast<int64_t>(y[r])) = 1.0f;
+  return one_hot;
 }
 
 
@@ -148,7 +161,11 @@ void report_row_handling(const DataSchema& schema, const std::vector<int64_t>& m
 
 PreparedData load_data(const DataFlags& s, const ModelFlags& model, const TrainingFlags& training,
                        bool hold_out_test, bool private_training) {
-  if (s.data == kFashionMnist) return load_images(model.loss, hold_out_test);
+  const LabelPlan plan = label_plan(s, model);
+  if (s.data == kFashionMnist) {
+    CITADEL_CHECK(!plan.several(), ValueError, "--label OUTPUT=COLUMN: Fashion-MNIST has one label, its class");
+    return load_images(plan.loss, hold_out_test);
+  }
   PreparedData data;
   data.source = s.data.empty() ? default_data_path() : s.data;
   if (!s.schema.empty()) data.declared = read_declared_schema(s.schema);
@@ -161,11 +178,24 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
   const CsvTable table = read_csv(data.source, csv_options(s));
   if (training.verbose > 0)
     std::printf("%s: %s\n", terminal_safe(data.source).c_str(), terminal_safe(table.header_decision).c_str());
-  const LabelType label_type = is_regression_loss(model.loss) ? LabelType::kValues : LabelType::kClasses;
-  DatasetOptions dataset_options{.label = s.label, .categorical = s.categorical, .missing = missing_policy(s),
+  // Each output's loss says whether its label is classes or a number (as --loss does for one).
+  auto loss_of = [&](const OutputLabel& output) { return output.loss.empty() ? plan.loss : output.loss; };
+  const std::string first_loss = plan.several() ? loss_of(plan.outputs[0]) : plan.loss;
+  const LabelType label_type = is_regression_loss(first_loss) ? LabelType::kValues : LabelType::kClasses;
+  DatasetOptions dataset_options{.label = plan.several() ? plan.outputs[0].column : plan.column,
+                                 .categorical = s.categorical, .missing = missing_policy(s),
                                  .label_type = label_type, .max_categories = s.max_categories,
                                  .declared = data.declared ? &*data.declared : nullptr,
                                  .max_encoded_bytes = s.max_encoded_mb << 20};
+  for (size_t i = 1; i < plan.outputs.size(); ++i) {
+    const bool values = is_regression_loss(loss_of(plan.outputs[i]));
+    dataset_options.more_labels.emplace_back(plan.outputs[i].column, values ? LabelType::kValues : LabelType::kClasses);
+    // A declared schema holds one label's classes: the others' would be learned from the rows.
+    CITADEL_CHECK(!private_training || values, ValueError, "--dp: the classes of the label '", plan.outputs[i].column,
+                  "' (output '", plan.outputs[i].output, "') would be learned from the private rows; a declared "
+                  "schema gives the first label's classes only, so put a classification output first or give it a "
+                  "regression loss");
+  }
   if (private_training) check_nothing_learned(s, data, label_type);
   Dataset all = to_dataset(table, dataset_options);
   if (all.dropped_rows > 0 && training.verbose > 0)
@@ -184,10 +214,16 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
                   terminal_safe(s.schema).c_str());
   }
   data.schema = all.schema;
-  data.loss = choose_loss(model.loss, data.schema);
+  data.loss = choose_loss(first_loss, data.schema);
+  for (size_t i = 0; i < plan.outputs.size(); ++i) {
+    data.outputs.push_back(plan.outputs[i].output);
+    data.losses.push_back(choose_loss(loss_of(plan.outputs[i]), data.schema.label_schema(i)));
+  }
+  data.loss_weights = plan.loss_weights;
   if (!hold_out_test) {
     data.x_train = std::move(all.x);
     data.y_train = std::move(all.y);
+    data.more_y_train = std::move(all.more_y);
     return data;
   }
   // Under --dp each row's side depends on that row alone: the stratified split moves rows
@@ -201,6 +237,10 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
   data.y_train = take_rows(all.y, split.train);
   data.x_test = take_rows(all.x, split.test);
   data.y_test = take_rows(all.y, split.test);
+  for (const Tensor& more : all.more_y) {
+    data.more_y_train.push_back(take_rows(more, split.train));
+    data.more_y_test.push_back(take_rows(more, split.test));
+  }
   return data;
 }
 
@@ -215,11 +255,30 @@ Dataset load_more_rows(const DataFlags& s, const std::string& path, const Prepar
 }
 
 Tensor targets_for_loss(const Tensor& y, const PreparedData& data) {
-  if (data.loss != "categorical_crossentropy") return y;
-  const int64_t rows = y.shape(0), classes = data.schema.class_count();
-  Tensor one_hot(Shape{rows, classes});
-  for (int64_t r = 0; r < rows; ++r) one_hot.at(r, static_cast<int64_t>(y[r])) = 1.0f;
-  return one_hot;
+  return one_hot_targets(y, data.loss, data.schema.class_count());
+}
+
+std::vector<Tensor> output_targets(const Model& model, const PreparedData& data, bool test) {
+  const Tensor& first = test ? data.y_test : data.y_train;
+  if (!data.several_outputs()) return {targets_for_loss(first, data)};
+  std::vector<Tensor> targets;
+  for (const std::string& output : model.output_names()) {
+    const auto found = std::find(data.outputs.begin(), data.outputs.end(), output);
+    CITADEL_CHECK(found != data.outputs.end(), ValueError, "--label: the model's output '", output,
+                  "' has no label column; give --label ", output, "=COLUMN");
+    const auto i = static_cast<size_t>(found - data.outputs.begin());
+    const Tensor& y = i == 0 ? first : (test ? data.more_y_test : data.more_y_train)[i - 1];
+    targets.push_back(one_hot_targets(y, data.losses[i], data.schema.label_schema(i).class_count()));
+  }
+  return targets;
+}
+
+void refuse_several_outputs(const PreparedData& data, const std::string& what) {
+  std::string outputs;
+  for (const auto& output : data.outputs) outputs += (outputs.empty() ? "'" : ", '") + output + "'";
+  CITADEL_CHECK(!data.several_outputs(), ValueError, what, " takes a model of one output; --label gives labels to ",
+                data.outputs.size(), " (", outputs, "): train it with `citadel train` (docs/CLI.md, \"Models of "
+                "several outputs\")");
 }
 
 void describe_data(int verbose, const PreparedData& data) {
@@ -227,11 +286,17 @@ void describe_data(int verbose, const PreparedData& data) {
   std::printf("Data: %s; %lld training rows%s", terminal_safe(data.source).c_str(), static_cast<long long>(data.x_train.shape(0)),
               data.x_test.defined() ? "" : "\n");
   if (data.x_test.defined()) std::printf(", %lld held out for the report\n", static_cast<long long>(data.x_test.shape(0)));
-  if (data.classification())
-    std::printf("Label '%s': %lld classes; loss %s\n", terminal_safe(data.schema.label).c_str(),
-                static_cast<long long>(data.schema.class_count()), data.loss.c_str());
-  else
-    std::printf("Label '%s': a number to predict; loss %s\n", terminal_safe(data.schema.label).c_str(), data.loss.c_str());
+  for (size_t i = 0; i < data.schema.label_count(); ++i) {
+    const LabelSchema label = data.schema.label_schema(i);
+    const std::string output = data.several_outputs() ? "Output '" + terminal_safe(data.outputs[i]) + "': l" : "L";
+    const std::string& loss = data.several_outputs() ? data.losses[i] : data.loss;
+    if (label.type == LabelType::kClasses)
+      std::printf("%sabel '%s': %lld classes; loss %s\n", output.c_str(), terminal_safe(label.name).c_str(),
+                  static_cast<long long>(label.class_count()), loss.c_str());
+    else
+      std::printf("%sabel '%s': a number to predict; loss %s\n", output.c_str(), terminal_safe(label.name).c_str(),
+                  loss.c_str());
+  }
 }
 
 }  // namespace citadel::cli

@@ -2,12 +2,14 @@
 // held-out report, and more rows read with a training file's schema.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
 #include "citadel/data/preprocessor.hpp"
+#include "citadel/model/model.hpp"
 #include "flags.hpp"
 
 namespace citadel::cli {
@@ -22,7 +24,14 @@ struct PreparedData {
   std::optional<DeclaredSchema> declared;  // --schema: what is known of the data beyond its rows
   std::vector<int64_t> missing_cells;      // per input column, in all rows read (CSV data)
   int64_t clamped_labels = 0;              // regression labels clamped into the declared range
+  // A model of several outputs (--label OUTPUT=COLUMN): per label of the schema
+  // (schema.label_schema order) the output that learns it and its loss (losses[0] == loss);
+  // the labels after the first in more_y_*, and each output's weight in the total loss.
+  std::vector<std::string> outputs, losses;
+  std::vector<Tensor> more_y_train, more_y_test;
+  std::map<std::string, double> loss_weights;
   bool classification() const { return schema.label_type == LabelType::kClasses; }
+  bool several_outputs() const { return !outputs.empty(); }
 };
 
 // The CSV options (--header, --delimiter, --max-data-bytes) and missing-value policy
@@ -52,6 +61,12 @@ Dataset load_more_rows(const DataFlags& flags, const std::string& path, const Pr
                        const Preprocessor& trained);
 // Targets in the form the loss wants (one-hot for categorical_crossentropy).
 Tensor targets_for_loss(const Tensor& y, const PreparedData& data);
+// Every output's targets in the model's output order: the training rows' (or with `test`,
+// the held-out rows'), each in the form its loss wants.
+std::vector<Tensor> output_targets(const Model& model, const PreparedData& data, bool test);
+// ValueError when `data` has labels of several outputs: `what` (a command or flag) takes
+// a model of one output.
+void refuse_several_outputs(const PreparedData& data, const std::string& what);
 // A line saying what was loaded (printed when verbose).
 void describe_data(int verbose, const PreparedData& data);
 

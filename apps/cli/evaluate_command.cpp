@@ -53,6 +53,7 @@ int run_evaluate(const EvaluateFlags& s) {
   if (!s.model_file.empty()) return run_saved(s);
   random::set_seed(s.training.seed);
   PreparedData data = load_data(s.data, s.model, s.training, s.test_file.empty());
+  refuse_several_outputs(data, "evaluate");
   std::string test_source = data.images ? "the official test split" : "held-out rows of " + data.source;
   if (!s.test_file.empty()) {
     Dataset test = load_more_rows(s.data, s.test_file, data, make_preprocessor(s.data, data));

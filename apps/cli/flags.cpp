@@ -9,7 +9,10 @@ void add_data_flags(CLI::App& c, DataFlags& s) {
   c.add_option("--data", s.data,
                "CSV file (a header row is detected), or 'fashion-mnist' (default: the bundled Pima data)")
       ->option_text("CSV|fashion-mnist");
-  c.add_option("--label", s.label, "Label column: name or 0-based index (default: the last)")->option_text("COLUMN");
+  c.add_option("--label", s.labels,
+               "Label column: name or 0-based index (default: the last); a model of several outputs: "
+               "OUTPUT=COLUMN, once per output")
+      ->option_text("[OUTPUT=]COLUMN");
   c.add_flag("--header", s.header, "The first row holds column names (default: detected)");
   c.add_flag("--no-header", s.no_header, "The first row holds values (default: detected)")->excludes("--header");
   c.add_option("--delimiter", s.delimiter, "Field delimiter: ',', ';' or 'tab' (default: detected)")
@@ -59,9 +62,16 @@ void add_model_flags(CLI::App& c, ModelFlags& s) {
   c.add_option("--dropout", s.dropout, "Dropout rate between hidden layers (--layers)")->check(CLI::Range(0.0, 0.95));
   c.add_option("--l1", s.l1, "L1 penalty on every Dense kernel (--layers)")->check(CLI::NonNegativeNumber);
   c.add_option("--l2", s.l2, "L2 penalty on every Dense kernel (--layers)")->check(CLI::NonNegativeNumber);
-  c.add_option("--loss", s.loss,
+  c.add_option("--loss", s.losses,
                "Loss (default: binary_crossentropy for two classes, sparse_categorical_crossentropy for more; "
-               "mse or another regression loss makes the label a number to predict)");
+               "mse or another regression loss makes the label a number to predict); a model of several outputs: "
+               "OUTPUT=LOSS for each output, or one LOSS for all")
+      ->option_text("[OUTPUT=]LOSS");
+  c.add_option("--loss-weights", s.loss_weights,
+               "A model of several outputs: each output's weight in the total loss (default 1), e.g. "
+               "class=1,amount=0.5")
+      ->delimiter(',')
+      ->option_text("OUTPUT=W");
   c.add_option("--optimizer", s.optimizer, "Optimizer: adam, sgd, rmsprop, adamw, adagrad")->capture_default_str();
   c.add_option("--learning-rate", s.learning_rate, "Learning rate (default: the optimizer's)")
       ->check(CLI::PositiveNumber);
@@ -143,6 +153,14 @@ void add_adversarial_training_flags(CLI::App& c, AttackFlags& s) {
   c.add_option("--clean-fraction", s.clean_fraction, "Share of each batch kept clean in adversarial training")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
+  add_attack_input_flag(c, s);
+}
+
+void add_attack_input_flag(CLI::App& c, AttackFlags& s) {
+  c.add_option("--attack-input", s.attack_input,
+               "A model of several inputs: the Input the attack perturbs, by name (the others stay as they are; "
+               "required when there are several)")
+      ->option_text("NAME");
 }
 
 void add_private_training_flags(CLI::App& c, PrivacyFlags& s) {

@@ -17,7 +17,7 @@ namespace citadel::cli {
 // --data and how its rows are read.
 struct DataFlags {
   std::string data;  // a CSV path or "fashion-mnist"; empty: the bundled Pima data
-  std::string label;
+  std::vector<std::string> labels;  // --label COLUMN, or OUTPUT=COLUMN per output (output_labels.hpp)
   bool header = false, no_header = false;
   std::string delimiter;  // "", ",", ";" or "tab"
   std::vector<std::string> categorical;
@@ -36,7 +36,8 @@ struct ModelFlags {
   std::string layers;  // empty: 10:relu,10:relu (CSV) or 256:relu,128:relu (images) + an output layer
   std::string model_config;
   double dropout = 0, l1 = 0, l2 = 0;
-  std::string loss;  // empty: from the labels
+  std::vector<std::string> losses;        // --loss LOSS, or OUTPUT=LOSS per output; none: from the labels
+  std::vector<std::string> loss_weights;  // --loss-weights OUTPUT=W
   std::string optimizer = "adam";
   std::optional<double> learning_rate;  // unset: the optimizer's
   std::string precision = "float32";    // or mixed_bfloat16
@@ -87,6 +88,7 @@ struct AttackFlags {
   std::string target_class;         // a targeted attack towards this class
   std::string examples_out;         // --save-examples
   std::optional<int64_t> rows;      // attack only the first rows
+  std::string attack_input;         // --attack-input: the Input a model of several inputs is attacked on
 };
 
 // Differentially private training (train --dp) and its accounting (dp-budget).
@@ -118,5 +120,7 @@ void add_model_file_flags(CLI::App& command, std::string& model_file, KeyFlags& 
 // train: --adversarial with its attack, --dp with its options.
 void add_adversarial_training_flags(CLI::App& command, AttackFlags& flags);
 void add_private_training_flags(CLI::App& command, PrivacyFlags& flags);
+// --attack-input NAME (train --adversarial and attack).
+void add_attack_input_flag(CLI::App& command, AttackFlags& flags);
 
 }  // namespace citadel::cli

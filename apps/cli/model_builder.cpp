@@ -2,6 +2,7 @@
 // labels and the loss), its preprocessing, and the fit options of the training flags.
 #include "model_builder.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "citadel/core/error.hpp"
@@ -30,31 +31,57 @@ std::string output_layer_for(const PreparedData& data) {
   return std::to_string(data.schema.class_count()) + ":softmax";
 }
 
-// Checks the model's output against the labels and the loss; says what to use instead.
-void check_output(const Model& model, const PreparedData& data) {
-  const int64_t outputs = model.output_shape().numel();
-  const int64_t classes = data.schema.class_count();
+// Checks an output of `outputs` units against its label and loss; says what to use instead
+// (`which`: how messages name the output, empty for a model of one).
+void check_output(int64_t outputs, const LabelSchema& label, const std::string& loss, const std::string& which) {
+  const int64_t classes = label.class_count();
   const std::string fix = " (the defaults choose both when --layers/--model-config and --loss are not given)";
-  if (!data.classification()) {
-    CITADEL_CHECK(outputs == 1, ValueError, "the model has ", outputs, " outputs but '", data.schema.label,
-                  "' is one number to predict; end the network with 1:linear", fix);
+  const std::string the_model = which.empty() ? "the model" : "the output '" + which + "'";
+  const std::string loss_flag = which.empty() ? "--loss " : "--loss " + which + "=";
+  const std::string end = which.empty() ? "end the network" : "end the output '" + which + "'";
+  if (label.type == LabelType::kValues) {
+    CITADEL_CHECK(outputs == 1, ValueError, the_model, " has ", outputs, " outputs but '", label.name,
+                  "' is one number to predict; ", end, " with 1:linear", fix);
     return;
   }
   std::string names;
   for (int64_t c = 0; c < std::min<int64_t>(classes, 5); ++c)
-    names += (c ? ", '" : "'") + data.schema.classes[c] + "'";
+    names += (c ? ", '" : "'") + label.classes[size_t(c)] + "'";
   if (classes > 5) names += ", ...";
-  if (data.loss == "binary_crossentropy") {
-    CITADEL_CHECK(classes == 2, ValueError, "the label '", data.schema.label, "' has ", classes, " classes (", names,
-                  "); binary_crossentropy is for two. Use --loss sparse_categorical_crossentropy and end the "
-                  "network with ", classes, ":softmax", fix);
-    CITADEL_CHECK(outputs == 1, ValueError, "binary_crossentropy needs one sigmoid output, but the model has ",
-                  outputs, "; end the network with 1:sigmoid, or use --loss sparse_categorical_crossentropy with ",
+  if (loss == "binary_crossentropy") {
+    CITADEL_CHECK(classes == 2, ValueError, "the label '", label.name, "' has ", classes, " classes (", names,
+                  "); binary_crossentropy is for two. Use ", loss_flag, "sparse_categorical_crossentropy and ", end,
+                  " with ", classes, ":softmax", fix);
+    CITADEL_CHECK(outputs == 1, ValueError, "binary_crossentropy needs one sigmoid output, but ", the_model, " has ",
+                  outputs, "; ", end, " with 1:sigmoid, or use ", loss_flag, "sparse_categorical_crossentropy with ",
                   outputs, ":softmax", fix);
     return;
   }
-  CITADEL_CHECK(outputs == classes, ValueError, "the label '", data.schema.label, "' has ", classes, " classes (",
-                names, ") but the model has ", outputs, " outputs; end the network with ", classes, ":softmax", fix);
+  CITADEL_CHECK(outputs == classes, ValueError, "the label '", label.name, "' has ", classes, " classes (", names,
+                ") but ", the_model, " has ", outputs, " outputs; ", end, " with ", classes, ":softmax", fix);
+}
+
+std::vector<std::string> metrics_for(LabelType type) {
+  if (type == LabelType::kClasses) return {"accuracy", "precision", "recall", "f1", "auc"};
+  return {"mse", "mae"};
+}
+
+// A model of several outputs (check_output_labels has matched its outputs with the labels):
+// each output's width fits its label; the compile settings per output.
+CompileOptions several_outputs_compile(const Model& model, const PreparedData& data) {
+  const std::vector<std::string> names = model.output_names();
+  const std::vector<Shape> shapes = model.output_shapes();
+  CompileOptions options;
+  for (size_t o = 0; o < names.size(); ++o) {
+    const auto found = std::find(data.outputs.begin(), data.outputs.end(), names[o]);  // check_output_labels: there
+    const auto i = static_cast<size_t>(found - data.outputs.begin());
+    const LabelSchema label = data.schema.label_schema(i);
+    check_output(shapes[o].numel(), label, data.losses[i], names[o]);
+    options.losses[names[o]] = data.losses[i];
+    options.output_metrics[names[o]] = metrics_for(label.type);
+  }
+  options.loss_weights = data.loss_weights;
+  return options;
 }
 
 }  // namespace
@@ -126,10 +153,33 @@ Sequential sequential_config_model(Sequential flattened, Model loaded, const Sha
   return chain;
 }
 
+// Each output of `model` has a label and each label an output (before the inputs are
+// checked: a label column left out of --label would otherwise show up as a feature).
+void check_output_labels(const Model& model, const PreparedData& data, const std::string& path) {
+  const std::vector<std::string> names = model.output_names();
+  if (!data.several_outputs()) {
+    std::string per_output;
+    for (const auto& name : names) per_output += " --label " + name + "=COLUMN";
+    CITADEL_CHECK(names.size() == 1, ValueError, path, ": the model has ", names.size(), " outputs (",
+                  join_names(names), "); give each its label column:", per_output,
+                  " (docs/CLI.md, \"Models of several outputs\")");
+    return;
+  }
+  for (size_t i = 0; i < data.outputs.size(); ++i)
+    CITADEL_CHECK(std::find(names.begin(), names.end(), data.outputs[i]) != names.end(), ValueError, "--label ",
+                  data.outputs[i], "=", data.schema.label_schema(i).name, ": the model has no output '",
+                  data.outputs[i], "'; its outputs are ", join_names(names));
+  for (const std::string& name : names)
+    CITADEL_CHECK(std::find(data.outputs.begin(), data.outputs.end(), name) != data.outputs.end(), ValueError,
+                  "--label: the model's output '", name, "' has no label column; give --label ", name,
+                  "=COLUMN (the model's outputs: ", join_names(names), ")");
+}
+
 // A Functional config: its Inputs declare their shapes, which the data must give as they
 // are (no Flatten is slipped in front of a graph: its inputs are the user's to shape). A
 // graph of several inputs takes each from the column group its Input's name selects.
 Model graph_config_model(Model model, const std::string& path, const PreparedData& data, const Shape& input_shape) {
+  check_output_labels(model, data, path);
   const std::vector<Shape> expected = model.input_shapes();
   const std::vector<std::string> names = model.input_names();
   std::vector<Shape> given{input_shape};
@@ -164,12 +214,18 @@ Model graph_config_model(Model model, const std::string& path, const PreparedDat
 
 // The architecture the flags ask for, built.
 Model architecture(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
+  CITADEL_CHECK(!data.several_outputs() || !s.model_config.empty(), ValueError, "--label OUTPUT=COLUMN: --layers "
+                "builds a model of one output; give a --model-config of several outputs");
   if (s.model_config.empty()) return layers_model(s, data, input_shape);
   CITADEL_CHECK(s.dropout == 0 && s.l1 == 0 && s.l2 == 0, ValueError,
                 "--dropout, --l1 and --l2 apply to --layers; write them into the model config instead");
   Sequential flattened;  // drawn first, as before (see sequential_config_model)
   Model loaded = load_model_config(s.model_config);
-  if (loaded.is_sequential()) return sequential_config_model(std::move(flattened), std::move(loaded), input_shape);
+  if (loaded.is_sequential()) {
+    CITADEL_CHECK(!data.several_outputs(), ValueError, "--label OUTPUT=COLUMN: ", s.model_config, " is a Sequential "
+                  "model of one output; give a Functional config of several outputs");
+    return sequential_config_model(std::move(flattened), std::move(loaded), input_shape);
+  }
   return graph_config_model(std::move(loaded), s.model_config, data, input_shape);
 }
 
@@ -177,15 +233,18 @@ Model architecture(const ModelFlags& s, const PreparedData& data, const Shape& i
 
 Model build_model(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
   Model model = architecture(s, data, input_shape);
-  CITADEL_CHECK(model.output_count() == 1, ValueError, s.model_config, ": the model has ", model.output_count(),
-                " outputs (", join_names(model.output_names()), "); the command line trains a model of one output, "
-                "for the one label column");
-  check_output(model, data);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(s.optimizer);
   if (s.learning_rate) optimizer->set_learning_rate(static_cast<float>(*s.learning_rate));
-  std::vector<std::string> metrics{"mse", "mae"};
-  if (data.classification()) metrics = {"accuracy", "precision", "recall", "f1", "auc"};
-  model.compile({.loss = data.loss, .optimizer = std::move(optimizer), .metrics = metrics, .precision = s.precision});
+  if (data.several_outputs()) {
+    CompileOptions options = several_outputs_compile(model, data);
+    options.optimizer = std::move(optimizer);
+    options.precision = s.precision;
+    model.compile(std::move(options));
+    return model;
+  }
+  check_output(model.output_shape().numel(), data.schema.label_schema(0), data.loss, "");
+  model.compile({.loss = data.loss, .optimizer = std::move(optimizer), .metrics = metrics_for(data.schema.label_type),
+                 .precision = s.precision});
   return model;
 }
 

@@ -50,6 +50,7 @@ int run_predict(const PredictFlags& s) {
   } else {
     random::set_seed(s.training.seed);
     PreparedData data = load_data(s.data, s.model, s.training, false);
+    refuse_several_outputs(data, "predict");
     CITADEL_CHECK(!data.images, ValueError, s.input_file, ": with --data fashion-mnist, other files cannot be read as rows");
     const CsvTable input = read_csv(s.input_file, csv_options(s.data));  // read before training: its errors first
     const FeaturePreprocessor preprocessor = preprocess(s.data, data, {});

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "citadel/core/error.hpp"
+#include "citadel/data/feature_groups.hpp"
 
 namespace citadel::cli {
 
@@ -76,6 +77,33 @@ void use_declared_range(AttackOptions& options, const PreparedData& data, const 
   preprocessor.apply(high);
   low.reshape(Shape{features});
   high.reshape(Shape{features});
+  options.feature_min = std::move(low);
+  options.feature_max = std::move(high);
+}
+
+void choose_attacked_input(AttackOptions& options, const Model& model, const PreparedData& data,
+                           const std::string& name) {
+  const std::vector<std::string> inputs = model.input_names();
+  std::string known;
+  for (const auto& input : inputs) known += (known.empty() ? "'" : ", '") + input + "'";
+  if (name.empty()) {
+    CITADEL_CHECK(inputs.size() == 1, ValueError, "the model has ", inputs.size(), " inputs (", known,
+                  "); say which one the attack perturbs with --attack-input NAME");
+    return;
+  }
+  const auto found = std::find(inputs.begin(), inputs.end(), name);
+  CITADEL_CHECK(found != inputs.end(), ValueError, "--attack-input '", name, "' is not an input of the model; its "
+                "inputs are ", known);
+  options.input = static_cast<int>(found - inputs.begin());
+  if (inputs.size() == 1 || !options.feature_min) return;
+  // The range was found per feature of the whole row: keep the attacked Input's part.
+  const FeatureGroup group = feature_groups(data.schema, {name}).front();
+  const auto width = static_cast<int64_t>(group.features.size());
+  Tensor low(Shape{width}), high(Shape{width});
+  for (int64_t f = 0; f < width; ++f) {
+    low[f] = (*options.feature_min)[group.features[size_t(f)]];
+    high[f] = (*options.feature_max)[group.features[size_t(f)]];
+  }
   options.feature_min = std::move(low);
   options.feature_max = std::move(high);
 }

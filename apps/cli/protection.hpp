@@ -22,6 +22,11 @@ AttackOptions attack_options(const AttackFlags& flags, uint64_t seed, const Prep
 // every adversarial input): the range is the declared bounds put through the preprocessing
 // (one-hot features [0, 1]). ValueError naming the column when one has no declared bound.
 void use_declared_range(AttackOptions& options, const PreparedData& data, const Preprocessor& preprocessor);
+// The Input an attack perturbs (--attack-input NAME, needed when the model has several):
+// sets options.input and keeps of the valid range the features of that Input's column group.
+// ValueError naming --attack-input and the model's inputs when the name is missing or unknown.
+void choose_attacked_input(AttackOptions& options, const Model& model, const PreparedData& data,
+                           const std::string& name);
 // --dp's options: clipping, noise (or --target-epsilon), δ, sampling.
 DPSGDOptions dp_options(const PrivacyFlags& flags);
 

@@ -23,8 +23,14 @@ std::string& recorded_command_line() {
 
 }  // namespace
 
-void print_figures(const char* title, const Logs& logs, int64_t rows) {
+void print_figures(const char* title, const Logs& logs, int64_t rows, bool every) {
   std::printf("\n%s (%lld rows):\n", title, static_cast<long long>(rows));
+  if (every) {  // several outputs: the total loss, then each output's figures as Keras names them
+    if (auto total = logs.find("loss"); total != logs.end()) std::printf("  %-24s %.4f\n", "loss", total->second);
+    for (const auto& [name, value] : logs)
+      if (name != "loss") std::printf("  %-24s %.4f\n", terminal_safe(name).c_str(), value);
+    return;
+  }
   for (const char* name : {"loss", "accuracy", "precision", "recall", "f1", "auc", "mse", "mae"})
     if (auto found = logs.find(name); found != logs.end()) std::printf("  %-10s %.4f\n", name, found->second);
 }

@@ -11,7 +11,8 @@
 
 namespace citadel::cli {
 
-void print_figures(const char* title, const Logs& logs, int64_t rows);
+// `every`: all of the logs (a model of several outputs: out1_accuracy, out2_mae, ...).
+void print_figures(const char* title, const Logs& logs, int64_t rows, bool every = false);
 
 nlohmann::json logs_json(const Logs& logs);
 nlohmann::json history_json(const History& history);

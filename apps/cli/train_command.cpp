@@ -77,12 +77,9 @@ int run_train(const TrainFlags& f) {
   Model model = build_model(f.model, data, data.x_train.shape().without_batch());
   describe_data(t.verbose, data);
   if (t.verbose > 0) model.summary();
-  if (model.input_count() > 1) {  // the library's DP-SGD and attacks read one input
-    CITADEL_CHECK(!privacy.dp, ValueError, "--dp trains a model of one input; this one has ", model.input_count(),
-                  " (use one Input that takes every column, or train without --dp)");
-    CITADEL_CHECK(adversarial.adversarial.empty(), ValueError, "--adversarial trains a model of one input; this one "
-                  "has ", model.input_count());
-  }
+  // A saved model's schema, predict, evaluate and serve read one label (docs/CLI.md).
+  CITADEL_CHECK(!data.several_outputs() || save.no_save, ValueError, "--save: a model of several outputs is not "
+                "saved by the command line yet (its file would need every label's schema); give --no-save");
 
   FitOptions options = fit_options(t, f.model, data, privacy.dp);
   // Checkpoints and the saved model are protected alike: --key-file/--passphrase-env
@@ -102,26 +99,30 @@ int run_train(const TrainFlags& f) {
     attack.method = adversarial.adversarial;
     attack.epsilon = static_cast<float>(eps[0]);
     if (privacy.dp) use_declared_range(attack, data, preprocessor);
+    choose_attacked_input(attack, model, data, adversarial.attack_input);
     options.batch_transform = adversarial_training(attack, adversarial.clean_fraction);
     protection["adversarial_training"] = {{"method", adversarial.adversarial}, {"norm", adversarial.norm},
                                           {"epsilon", eps[0]}, {"steps", adversarial.steps},
                                           {"clean_fraction", adversarial.clean_fraction}};
+    if (model.input_count() > 1) protection["adversarial_training"]["attacked_input"] = adversarial.attack_input;
   }
   History history;
-  const Tensor y_train = targets_for_loss(data.y_train, data);
+  const std::vector<Tensor> y_train = output_targets(model, data, false);  // one per output
   // A model of several inputs takes each from its column group (docs/CLI.md).
   const ModelInputs train_inputs = model_inputs(model, data.schema, data.x_train);
-  std::vector<Tensor> shard_x;  // this rank's training rows, on a group
-  Tensor shard_y;
+  CITADEL_CHECK(adversarial.attack_input.empty() || !adversarial.adversarial.empty(), ValueError,
+                "--attack-input chooses the input --adversarial attacks; give --adversarial too");
+  std::vector<Tensor> shard_x, shard_y;  // this rank's training rows, on a group
   std::vector<ConstTensorView> train_x = train_inputs.views;
-  ConstTensorView train_y = y_train;
+  std::vector<ConstTensorView> train_y(y_train.begin(), y_train.end());
   if (parallel) {
     options.communicator = &world;
     train_x.clear();
     for (const ConstTensorView& input : train_inputs.views) shard_x.push_back(shard_rows(input, world));
     for (const Tensor& input : shard_x) train_x.emplace_back(input);
-    shard_y = shard_rows(y_train, world);
-    train_y = shard_y;
+    train_y.clear();
+    for (const Tensor& targets : y_train) shard_y.push_back(shard_rows(targets, world));
+    for (const Tensor& targets : shard_y) train_y.emplace_back(targets);
     if (t.verbose > 0)
       std::printf("Data parallel over %d MPI processes: a global batch of %lld, about %lld rows per process\n",
                   world.size(), static_cast<long long>(options.batch_size),
@@ -139,9 +140,11 @@ int run_train(const TrainFlags& f) {
       std::fprintf(stderr, "warning: --dp-reproducible keys the DP noise and sampling from --seed %llu: anyone who "
                            "knows the seed can remove the noise, so this run is NOT differentially private\n",
                    static_cast<unsigned long long>(t.seed));
-    // The rows fit trains on: under DP its validation split keeps each row by a hash of it.
+    // The rows fit trains on: under DP its validation split keeps each row by a hash of it
+    // (of all its inputs: one row of the CSV is one example, whichever inputs it feeds).
     const int64_t rows = options.validation_split > 0
-                             ? int64_t(split_rows_by_hash(data.x_train, y_train, options.validation_split, t.seed).train.size())
+                             ? int64_t(private_validation_split(train_inputs.views, {y_train.begin(), y_train.end()},
+                                                                options.validation_split, t.seed).train.size())
                              : data.x_train.shape(0);
     const PrivateTrainingPlan plan = plan_private_training(rows, options.batch_size, options.epochs, dp);
     if (t.verbose > 0)
@@ -149,7 +152,7 @@ int run_train(const TrainFlags& f) {
                   "δ %g; planned ε %.4g\n",
                   privacy.clip, plan.noise_multiplier, plan.sampling_rate, dp.poisson_sampling ? "Poisson" : "fixed batches",
                   static_cast<long long>(plan.steps_per_epoch), privacy.delta, plan.epsilon);
-    history = fit_private(model, train_x.at(0), train_y, options, dp);
+    history = fit_private(model, train_x, train_y, options, dp);
     if (trace) trace->commit();
     protection["differential_privacy"] = {{"l2_norm_clip", privacy.clip}, {"noise_multiplier", plan.noise_multiplier},
                                           {"sampling_rate", plan.sampling_rate}, {"delta", privacy.delta},
@@ -165,25 +168,33 @@ int run_train(const TrainFlags& f) {
                                           {"not_covered_by_epsilon", not_covered_by_epsilon(history, data)}};
     if (dp.target_epsilon) protection["differential_privacy"]["target_epsilon"] = *dp.target_epsilon;
   } else {
-    history = model.fit(train_x, {train_y}, options);
+    history = model.fit(train_x, train_y, options);
   }
   if (!root) return 0;  // rank 0 reports and saves the model every rank holds
-  const Tensor y_test = targets_for_loss(data.y_test, data);
-  const Logs test = model.evaluate(model_inputs(model, data.schema, data.x_test).views, {y_test});
-  print_figures("Held-out test set", test, data.x_test.shape(0));
+  const std::vector<Tensor> y_test = output_targets(model, data, true);
+  const Logs test = model.evaluate(model_inputs(model, data.schema, data.x_test).views, {y_test.begin(), y_test.end()});
+  print_figures("Held-out test set", test, data.x_test.shape(0), data.several_outputs());
 
   nlohmann::json report = logs_json(test);
-  add_classification_report(model, data, t.verbose > 0, report);
+  if (!data.several_outputs()) add_classification_report(model, data, t.verbose > 0, report);
   report["history"] = history_json(history);
   report["epochs_run"] = history.epoch.size();
   report["stop_reason"] = history.stop_reason;
   report["data"] = data.source;
   report["label"] = data.schema.label;
+  if (data.several_outputs()) {  // each output's label column and loss, by output
+    report["label"] = report["loss_function"] = nlohmann::json::object();
+    for (size_t i = 0; i < data.outputs.size(); ++i) {
+      report["label"][data.outputs[i]] = data.schema.label_schema(i).name;
+      report["loss_function"][data.outputs[i]] = data.losses[i];
+    }
+    if (!data.loss_weights.empty()) report["loss_weights"] = data.loss_weights;
+  }
   report["train_rows"] = data.x_train.shape(0);
   report["test_rows"] = data.x_test.shape(0);
   report["seed"] = t.seed;
   if (parallel) report["mpi_processes"] = world.size();
-  report["loss_function"] = data.loss;
+  if (!data.several_outputs()) report["loss_function"] = data.loss;
   report["optimizer"] = f.model.optimizer;
   report["preprocessing"] = nlohmann::json::parse(preprocessor.describe());
   if (const nlohmann::json handling = data_handling(data); !handling.empty()) report["data_handling"] = handling;

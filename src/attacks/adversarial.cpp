@@ -199,9 +199,11 @@ Tensor adversarial_examples(Model& model, const std::vector<ConstTensorView>& in
   return result;
 }
 
-std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstTensorView y) {
-  const Tensor predictions = model.predict(x, {.batch_size = 1024});
-  const int64_t rows = x.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);
+namespace {
+
+// Rows whose predicted class (the first output's) is y's.
+std::vector<uint8_t> correct_rows(const Tensor& predictions, ConstTensorView y) {
+  const int64_t rows = predictions.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);
   const bool one_hot = y.rank() == 2 && y.shape(1) == outputs && outputs > 1;
   std::vector<uint8_t> correct(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
@@ -219,19 +221,38 @@ std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstT
   return correct;
 }
 
+}  // namespace
+
+std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstTensorView y) {
+  return correct_rows(model.predict(x, {.batch_size = 1024}), y);
+}
+
 std::vector<RobustnessPoint> robustness_curve(Model& model, ConstTensorView x, ConstTensorView y,
                                               const AttackOptions& attack, const std::vector<double>& epsilons) {
+  return robustness_curve(model, std::vector<ConstTensorView>{x}, y, attack, epsilons);
+}
+
+std::vector<RobustnessPoint> robustness_curve(Model& model, const std::vector<ConstTensorView>& inputs,
+                                              ConstTensorView y, const AttackOptions& attack,
+                                              const std::vector<double>& epsilons) {
+  CITADEL_CHECK(attack.input >= 0 && size_t(attack.input) < inputs.size(), ValueError, "attack: input ",
+                attack.input, " out of range; ", inputs.size(), " input", inputs.size() == 1 ? " was" : "s were",
+                " given");
   std::vector<RobustnessPoint> curve;
+  const ConstTensorView x = inputs[size_t(attack.input)];
   const int64_t rows = x.shape(0), features = x.numel() / std::max<int64_t>(rows, 1);
   for (double epsilon : epsilons) {
     AttackOptions options = attack;
     options.epsilon = static_cast<float>(epsilon);
-    const Tensor adversarial = adversarial_examples(model, x, y, options);
-    const auto correct = correct_predictions(model, adversarial, y);
+    const Tensor adversarial = adversarial_examples(model, inputs, {y}, options);
+    std::vector<ConstTensorView> attacked = inputs;
+    attacked[size_t(attack.input)] = adversarial;
+    const Tensor predictions = model.predict(attacked, {.batch_size = 1024}).front();
+    const auto correct = correct_rows(predictions, y);
     RobustnessPoint point{epsilon};
     point.accuracy = double(std::count(correct.begin(), correct.end(), 1)) / double(rows);
     if (attack.targets) {
-      const auto hit = correct_predictions(model, adversarial, *attack.targets);
+      const auto hit = correct_rows(predictions, *attack.targets);
       point.attack_success = double(std::count(hit.begin(), hit.end(), 1)) / double(rows);
     } else {
       point.attack_success = 1.0 - point.accuracy;

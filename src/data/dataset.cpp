@@ -59,7 +59,9 @@ std::string widest_column(const DataSchema& schema) {
                         " one-hot features (fewer categories, or a numeric encoding of it, would shrink it)");
 }
 
-Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t label_column, const EncodeOptions& options) {
+// `label_columns`: per label of the schema (label_schema order), its column in the table or −1.
+Dataset encode_rows(const CsvTable& table, const DataSchema& schema, const std::vector<int64_t>& label_columns,
+                    const EncodeOptions& options) {
   const MissingValues missing = options.missing;
   const int64_t row_begin = std::clamp<int64_t>(options.row_begin, 0, table.rows);
   const int64_t row_end = options.row_end < 0 ? table.rows : std::clamp<int64_t>(options.row_end, row_begin, table.rows);
@@ -85,10 +87,11 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
       if (first_row < 0) first_row = r, first_column = column;
     };
     for (const auto& column : plan) check(column.file_column);
-    if (label_column >= 0) {
+    for (const int64_t label_column : label_columns) {
+      if (label_column < 0) continue;
       check(label_column);
       CITADEL_CHECK(!(missing == MissingValues::kMean && is_missing_marker(table.cell(r, label_column))), IoError,
-                    table.source, ":", table.lines[r], ": the label '", schema.label,
+                    table.source, ":", table.lines[r], ": the label '", table.columns[label_column],
                     "' is missing; a label cannot be imputed (use missing = drop, CLI: --missing drop)");
     }
   }
@@ -111,11 +114,20 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
   data.schema = schema;
   data.dropped_rows = (row_end - row_begin) - kept;
   data.x = Tensor(Shape{kept, features});
+  const int64_t label_column = label_columns.empty() ? -1 : label_columns[0];
   if (label_column >= 0) data.y = Tensor(Shape{kept, 1});
+  data.more_y.resize(schema.more_labels.size());
+  for (size_t j = 1; j < label_columns.size(); ++j)
+    if (label_columns[j] >= 0) data.more_y[j - 1] = Tensor(Shape{kept, 1});
   data.missing_cells.assign(plan.size(), 0);
   data.unseen_categories.assign(plan.size(), 0);
-  std::map<std::string, int64_t, std::less<>> class_index;  // found by string_view
-  for (size_t i = 0; i < schema.classes.size(); ++i) class_index[schema.classes[i]] = static_cast<int64_t>(i);
+  std::vector<LabelSchema> labels;
+  std::vector<std::map<std::string, int64_t, std::less<>>> class_index;  // per label, found by string_view
+  for (size_t j = 0; j < label_columns.size(); ++j) {
+    labels.push_back(schema.label_schema(j));
+    class_index.emplace_back();
+    for (size_t i = 0; i < labels[j].classes.size(); ++i) class_index[j][labels[j].classes[i]] = static_cast<int64_t>(i);
+  }
 
   int64_t out = 0;
   for (int64_t r = row_begin; r < row_end; ++r) {
@@ -152,19 +164,22 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
                     " is not a finite number (or is beyond float's range)");
       row[column.first_feature] = *value;
     }
-    if (label_column >= 0) {
-      const std::string_view cell = table.cell(r, label_column);
-      if (schema.label_type == LabelType::kClasses) {
-        const auto found = class_index.find(cell);
-        CITADEL_CHECK(found != class_index.end(), ValueError, table.source, ":", table.lines[r], ": label '",
-                      printable(cell), "' is not one of the ", schema.classes.size(), " classes the model knows");
-        data.y[out] = static_cast<float>(found->second);
+    for (size_t j = 0; j < label_columns.size(); ++j) {
+      if (label_columns[j] < 0) continue;
+      Tensor& y = j == 0 ? data.y : data.more_y[j - 1];
+      const std::string_view cell = table.cell(r, label_columns[j]);
+      if (labels[j].type == LabelType::kClasses) {
+        const auto found = class_index[j].find(cell);
+        CITADEL_CHECK(found != class_index[j].end(), ValueError, table.source, ":", table.lines[r], ": label '",
+                      printable(cell), "' is not one of the ", labels[j].classes.size(), " classes the model knows",
+                      j > 0 ? " for '" + labels[j].name + "'" : std::string());
+        y[out] = static_cast<float>(found->second);
       } else {
         const auto value = parse_number(cell);
         CITADEL_CHECK(value && std::isfinite(*value), IoError, table.source, ":", table.lines[r], ":",
-                      label_column + 1, ": label '", schema.label, "': expected a finite number, got '",
+                      label_columns[j] + 1, ": label '", labels[j].name, "': expected a finite number, got '",
                       printable(cell), "'");
-        data.y[out] = *value;
+        y[out] = *value;
       }
     }
     data.lines.push_back(table.lines[r]);
@@ -172,6 +187,20 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, int64_t lab
     ++out;
   }
   return data;
+}
+
+// A label column's classes, from every row of the table.
+std::vector<std::string> learned_classes(const CsvTable& table, int64_t label) {
+  std::set<std::string> classes;
+  for (int64_t r = 0; r < table.rows; ++r)
+    if (!is_missing_marker(table.cell(r, label))) classes.emplace(table.cell(r, label));
+  CITADEL_CHECK(int64_t(classes.size()) <= kMaxClasses, ValueError, table.source, ": the label '", table.columns[label],
+                "' has ", classes.size(), " distinct values; if it is a quantity to predict, use a regression "
+                "loss (mean_squared_error)");
+  CITADEL_CHECK(classes.size() >= 2, ValueError, table.source, ": the label '", table.columns[label],
+                "' has only one class (", classes.empty() ? "none" : printable(*classes.begin()),
+                "); a classifier needs at least two");
+  return sorted_names(classes);
 }
 
 }  // namespace
@@ -193,6 +222,12 @@ std::vector<std::string> DataSchema::feature_names() const {
 
 int64_t DataSchema::feature_count() const { return static_cast<int64_t>(feature_names().size()); }
 
+LabelSchema DataSchema::label_schema(size_t index) const {
+  if (index == 0) return {label, label_type, classes};
+  CITADEL_CHECK(index <= more_labels.size(), ValueError, "label_schema: label ", index, " of ", label_count());
+  return more_labels[index - 1];
+}
+
 Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
   const auto width = static_cast<int64_t>(table.columns.size());
   CITADEL_CHECK(width >= 2, ValueError, table.source, ": the data needs at least one feature column and a label column, got ",
@@ -205,18 +240,30 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
     label_name = *declared->label;
   }
   const int64_t label = label_name.empty() ? width - 1 : table.column_index(label_name);
+  std::vector<int64_t> label_columns{label};
+  for (const auto& [name, type] : options.more_labels) {
+    const int64_t column = table.column_index(name);
+    CITADEL_CHECK(std::find(label_columns.begin(), label_columns.end(), column) == label_columns.end(), ValueError,
+                  table.source, ": column '", table.columns[column], "' is given as a label twice");
+    label_columns.push_back(column);
+  }
+  CITADEL_CHECK(width > int64_t(label_columns.size()), ValueError, table.source, ": the data needs at least one feature "
+                "column besides its ", label_columns.size(), " label columns");
+  auto is_label = [&](int64_t column) {
+    return std::find(label_columns.begin(), label_columns.end(), column) != label_columns.end();
+  };
   std::set<int64_t> categorical;
   if (declared)
     for (const auto& [name, column] : declared->columns) {
       const int64_t index = table.find_column(name);
       CITADEL_CHECK(index >= 0, ValueError, declared->source, ": declares a column '", name, "' that ", table.source,
                     " does not have");
-      if (column.categorical() && index != label) categorical.insert(index);
+      if (column.categorical() && !is_label(index)) categorical.insert(index);
     }
   for (const auto& name : options.categorical) {
     const int64_t column = table.column_index(name);
-    CITADEL_CHECK(column != label, ValueError, table.source, ": '", table.columns[column],
-                  "' is the label column; only feature columns are one-hot encoded");
+    CITADEL_CHECK(!is_label(column), ValueError, table.source, ": '", table.columns[column],
+                  "' is a label column; only feature columns are one-hot encoded");
     categorical.insert(column);
   }
 
@@ -224,7 +271,7 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
   schema.label = table.columns[label];
   schema.label_type = options.label_type;
   for (int64_t c = 0; c < width; ++c) {
-    if (c == label) continue;
+    if (is_label(c)) continue;
     schema.input_columns.push_back(table.columns[c]);
     std::set<std::string> seen;
     const DeclaredColumn* stated = declared ? declared->column(table.columns[c]) : nullptr;
@@ -250,21 +297,16 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
     }
     schema.categories.push_back(sorted_names(seen));
   }
-  if (options.label_type == LabelType::kClasses && declared && !declared->classes.empty()) {
+  if (options.label_type == LabelType::kClasses && declared && !declared->classes.empty())
     schema.classes = declared->classes;
-  } else if (options.label_type == LabelType::kClasses) {
-    std::set<std::string> classes;
-    for (int64_t r = 0; r < table.rows; ++r)
-      if (!is_missing_marker(table.cell(r, label))) classes.emplace(table.cell(r, label));
-    CITADEL_CHECK(int64_t(classes.size()) <= kMaxClasses, ValueError, table.source, ": the label '", schema.label,
-                  "' has ", classes.size(), " distinct values; if it is a quantity to predict, use a regression "
-                  "loss (mean_squared_error)");
-    CITADEL_CHECK(classes.size() >= 2, ValueError, table.source, ": the label '", schema.label,
-                  "' has only one class (", classes.empty() ? "none" : printable(*classes.begin()),
-                  "); a classifier needs at least two");
-    schema.classes = sorted_names(classes);
+  else if (options.label_type == LabelType::kClasses)
+    schema.classes = learned_classes(table, label);
+  for (size_t j = 0; j < options.more_labels.size(); ++j) {
+    LabelSchema more{table.columns[label_columns[j + 1]], options.more_labels[j].second, {}};
+    if (more.type == LabelType::kClasses) more.classes = learned_classes(table, label_columns[j + 1]);
+    schema.more_labels.push_back(std::move(more));
   }
-  Dataset data = encode_rows(table, schema, label, {.missing = options.missing,
+  Dataset data = encode_rows(table, schema, label_columns, {.missing = options.missing,
                                                    .max_encoded_bytes = options.max_encoded_bytes});
   if (options.label_type == LabelType::kValues && declared && declared->label_min)
     for (int64_t r = 0; r < data.y.numel(); ++r) {
@@ -276,11 +318,12 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
 }
 
 Dataset encode(const CsvTable& table, const DataSchema& schema, const EncodeOptions& options) {
-  const int64_t label = table.find_column(schema.label);
+  std::vector<int64_t> label_columns{table.find_column(schema.label)};
+  for (const LabelSchema& more : schema.more_labels) label_columns.push_back(table.find_column(more.name));
   for (const auto& column : schema.input_columns)
     CITADEL_CHECK(table.find_column(column) >= 0, ValueError, table.source, ": has no column '", column,
                   "', which the model was trained on");
-  return encode_rows(table, schema, label, options);
+  return encode_rows(table, schema, label_columns, options);
 }
 
 Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing) {

@@ -27,8 +27,15 @@ CrossValidationReport cross_validate(const std::function<Model()>& build_model, 
     fold.fold = static_cast<int>(k) + 1;
     fold.train_rows = train_x.shape(0);
     fold.test_rows = test_x.shape(0);
-    fold.history = model.fit(train_x, train_y, options.fit);
-    fold.figures = model.evaluate(test_x, test_y);
+    if (options.split_inputs) {  // each row's parts go to the model's inputs
+      const std::vector<Tensor> train_parts = options.split_inputs(train_x), test_parts = options.split_inputs(test_x);
+      fold.history = model.fit(std::vector<ConstTensorView>(train_parts.begin(), train_parts.end()), {train_y},
+                               options.fit);
+      fold.figures = model.evaluate(std::vector<ConstTensorView>(test_parts.begin(), test_parts.end()), {test_y});
+    } else {
+      fold.history = model.fit(train_x, train_y, options.fit);
+      fold.figures = model.evaluate(test_x, test_y);
+    }
     report.folds.push_back(std::move(fold));
   }
   for (const auto& [name, value] : report.folds.front().figures) {

@@ -272,29 +272,102 @@ TEST(CliGraph, AnInputOfNoColumnGroupIsNamedWithTheGroups) {
   EXPECT_NE(partial.err.find("takes the columns 'shade'; they are not used"), std::string::npos) << partial.err;
 }
 
-// What reads one input refuses a model of several, saying so, rather than feed it wrongly.
-TEST(CliGraph, CommandsOfOneInputRefuseAModelOfSeveral) {
-  const fs::path data = write_scratch_file("two_kinds_refused.csv", two_kinds_csv());
-  const fs::path config = write_scratch_file("two_inputs_refused.json", two_inputs_config());
+// A model of several inputs under the CLI's protections: each CSV row is one example
+// whichever inputs it feeds (--dp), and an attack perturbs the Input --attack-input names.
+TEST(CliGraph, ProtectionsTakeAModelOfSeveralInputs) {
+  const fs::path data = write_scratch_file("two_kinds_protected.csv", two_kinds_csv());
+  const fs::path config = write_scratch_file("two_inputs_protected.json", two_inputs_config());
   const fs::path schema = write_scratch_file("two_kinds.schema.json", R"({"label": {"name": "label", "classes": ["no", "yes"]},
     "columns": {"x1": {"min": -5, "max": 5}, "x2": {"min": -5, "max": 5}, "shade": {"categories": ["dark", "light"]}}})");
-  const fs::path model = scratch_directory() / "two_inputs_refused.safetensors";
-  const std::string common = " --verbose 0 --epochs 2 --data " + data.string() + " --categorical shade --model-config " +
+  const fs::path model = scratch_directory() / "two_inputs_protected.safetensors";
+  const fs::path dp_report = scratch_directory() / "two_inputs_dp.json";
+  const std::string common = " --verbose 0 --data " + data.string() + " --categorical shade --model-config " +
                              config.string();
-  ASSERT_EQ(run_cli("train" + common + " --save " + model.string()).exit_code, 0);
-  const CliResult dp = run_cli("train" + common + " --no-save --dp --schema " + schema.string());
-  EXPECT_NE(dp.exit_code, 0);
-  EXPECT_NE(dp.err.find("--dp trains a model of one input; this one has 2"), std::string::npos) << dp.err;
-  const CliResult adversarial = run_cli("train" + common + " --no-save --adversarial fgsm --eps 0.1");
-  EXPECT_NE(adversarial.exit_code, 0);
-  EXPECT_NE(adversarial.err.find("--adversarial trains a model of one input"), std::string::npos) << adversarial.err;
-  const CliResult attack = run_cli("attack --model " + model.string() + " --data " + data.string() + " --eps 0.1");
-  EXPECT_NE(attack.exit_code, 0);
-  EXPECT_NE(attack.err.find("attack perturbs a model of one input; this one has 2"), std::string::npos) << attack.err;
-  const CliResult cv = run_cli("cv --folds 2 --verbose 0 --epochs 1 --data " + data.string() +
-                               " --categorical shade --model-config " + config.string());
-  EXPECT_NE(cv.exit_code, 0);
-  EXPECT_NE(cv.err.find("cv: cross-validates a model of one input"), std::string::npos) << cv.err;
+
+  // DP-SGD, with a validation split made by a hash of each row's parts in both inputs.
+  const CliResult dp = run_cli("train" + common + " --epochs 3 --no-save --dp --dp-reproducible --validation-split 0.25 "
+                               "--schema " + schema.string() + " --report " + dp_report.string());
+  ASSERT_EQ(dp.exit_code, 0) << dp.err;
+  const nlohmann::json private_run = read_json(dp_report);
+  ASSERT_EQ(private_run["history"]["epsilon"].size(), 3u);
+  ASSERT_EQ(private_run["history"]["val_loss"].size(), 3u);
+  EXPECT_GT(private_run["epsilon"].get<double>(), 0);
+  EXPECT_EQ(private_run["epsilon"], private_run["history"]["epsilon"].back());
+
+  // Adversarial training needs to know which input to attack; a wrong name lists the inputs.
+  const CliResult unnamed = run_cli("train" + common + " --epochs 2 --no-save --adversarial fgsm --eps 0.1");
+  EXPECT_NE(unnamed.exit_code, 0);
+  EXPECT_NE(unnamed.err.find("the model has 2 inputs ('numeric', 'shade'); say which one the attack perturbs with "
+                             "--attack-input NAME"), std::string::npos) << unnamed.err;
+  const CliResult unknown = run_cli("train" + common + " --epochs 2 --no-save --adversarial fgsm --eps 0.1 "
+                                    "--attack-input colour");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("--attack-input 'colour' is not an input of the model; its inputs are 'numeric', 'shade'"),
+            std::string::npos) << unknown.err;
+  const CliResult alone = run_cli("train" + common + " --epochs 2 --no-save --attack-input numeric");
+  EXPECT_NE(alone.exit_code, 0);
+  EXPECT_NE(alone.err.find("--attack-input chooses the input --adversarial attacks"), std::string::npos) << alone.err;
+  const fs::path adversarial_report = scratch_directory() / "two_inputs_adversarial.json";
+  const CliResult adversarial = run_cli("train" + common + " --epochs 40 --adversarial pgd --eps 0.1 --attack-input "
+                                        "numeric --save " + model.string() + " --report " + adversarial_report.string());
+  ASSERT_EQ(adversarial.exit_code, 0) << adversarial.err;
+  EXPECT_EQ(read_json(adversarial_report)["protection"]["adversarial_training"]["attacked_input"], "numeric");
+
+  // attack: the numeric input is moved within ε, the shade input is left alone.
+  const fs::path robustness = scratch_directory() / "two_inputs_attack.json";
+  const fs::path examples = scratch_directory() / "two_inputs_examples.csv";
+  const std::string attack = "attack --model " + model.string() + " --data " + data.string() + " --method fgsm ";
+  const CliResult refused = run_cli(attack + "--eps 0.5");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("--attack-input NAME"), std::string::npos) << refused.err;
+  const CliResult attacked = run_cli(attack + "--eps 0,0.5 --attack-input numeric --save-examples " + examples.string() +
+                                     " --report " + robustness.string());
+  ASSERT_EQ(attacked.exit_code, 0) << attacked.err;
+  const nlohmann::json curve = read_json(robustness);
+  EXPECT_EQ(curve["attacked_input"], "numeric");
+  ASSERT_EQ(curve["results"].size(), 2u);
+  EXPECT_EQ(curve["results"][0]["mean_linf"].get<double>(), 0.0);
+  EXPECT_NEAR(curve["results"][1]["mean_linf"].get<double>(), 0.5, 0.25);  // FGSM's step, cut by the valid range
+  EXPECT_LE(curve["results"][1]["accuracy"].get<double>(), curve["results"][0]["accuracy"].get<double>());
+  // ε = 0's accuracy is the model's own on these rows, counted here from its file.
+  citadel::SavedModel saved = citadel::load_saved_model(model.string());
+  const citadel::Dataset rows = saved.encode(citadel::read_csv(data.string()));
+  const citadel::ModelInputs inputs = citadel::model_inputs(saved.model, saved.schema, rows.x);
+  const citadel::Tensor p = saved.model.predict(inputs.views).front();
+  int correct = 0;
+  for (int64_t r = 0; r < 80; ++r) correct += (p[r] >= 0.5f) == (rows.y[r] >= 0.5f);
+  EXPECT_DOUBLE_EQ(curve["results"][0]["accuracy"].get<double>(), correct / 80.0);
+  // The examples are the numeric input's columns (x1, x2: encoded columns 0 and 3), each
+  // within ε of its row.
+  std::istringstream lines(read_file(examples));
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "label,x1,x2");
+  int64_t r = 0, moved = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream cells(line);
+    std::string label, a, b;
+    std::getline(cells, label, ',');
+    std::getline(cells, a, ',');
+    std::getline(cells, b, ',');
+    ASSERT_LT(r, 80);
+    const double d1 = std::stod(a) - rows.x.at(r, 0), d2 = std::stod(b) - rows.x.at(r, 3);
+    EXPECT_LE(std::max(std::fabs(d1), std::fabs(d2)), 0.5 + 1e-5) << "row " << r;
+    moved += std::fabs(d1) > 1e-6 || std::fabs(d2) > 1e-6;
+    ++r;
+  }
+  EXPECT_EQ(r, 80);
+  EXPECT_GT(moved, 40);
+
+  // cv: every fold trains the graph on its column groups.
+  const fs::path folds = scratch_directory() / "two_inputs_cv.json";
+  const CliResult cv = run_cli("cv --folds 2 --epochs 60 --batch-size 8 --verbose 0 --data " + data.string() +
+                               " --categorical shade --model-config " + config.string() + " --report " + folds.string());
+  ASSERT_EQ(cv.exit_code, 0) << cv.err;
+  const nlohmann::json report = read_json(folds);
+  ASSERT_EQ(report["folds"].size(), 2u);
+  EXPECT_EQ(report["folds"][0]["test_rows"].get<int>() + report["folds"][1]["test_rows"].get<int>(), 80);
+  EXPECT_GT(report["mean"]["accuracy"].get<double>(), 50.0 / 80 + 0.05);  // above always answering "no"
 }
 
 // README's example graph (examples/pima_residual.json) trains on the bundled data.

@@ -123,3 +123,56 @@ TEST(Dataset, CategoriesAreCappedAndCanBeLearnedFromChosenRowsOnly) {
   EXPECT_EQ(seen, 1.0f);
   EXPECT_EQ(unseen, 0.0f);
 }
+
+// Labels of several outputs: each read as its type says, all left out of the features; new
+// rows are encoded with every label's classes, and rows may lack the labels.
+TEST(Dataset, SeveralLabelColumnsAreReadEachAsItsTypeSays) {
+  const std::string csv = "x,kind,amount,z\n1,cat,0.5,7\n2,dog,1.5,8\n3,cat,-2,9\n";
+  const Dataset data = to_dataset(parse_csv(csv, "t.csv"),
+                                  {.label = "kind", .more_labels = {{"amount", LabelType::kValues}, {"z", LabelType::kClasses}}});
+  EXPECT_EQ(data.schema.feature_names(), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(data.x.to_vector(), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(data.y.to_vector(), (std::vector<float>{0, 1, 0}));  // cat, dog
+  ASSERT_EQ(data.more_y.size(), 2u);
+  EXPECT_EQ(data.more_y[0].to_vector(), (std::vector<float>{0.5f, 1.5f, -2}));
+  EXPECT_EQ(data.more_y[1].to_vector(), (std::vector<float>{0, 1, 2}));  // classes 7, 8, 9
+  ASSERT_EQ(data.schema.label_count(), 3u);
+  EXPECT_EQ(data.schema.label_schema(1).name, "amount");
+  EXPECT_EQ(data.schema.label_schema(1).type, LabelType::kValues);
+  EXPECT_EQ(data.schema.label_schema(2).classes, (std::vector<std::string>{"7", "8", "9"}));
+  EXPECT_THROW(data.schema.label_schema(3), ValueError);
+  // New rows: the labels by name; one absent leaves its tensor empty; an unknown class names its label.
+  const Dataset more = encode(parse_csv("z,x,kind\n9,5,dog\n", "n.csv"), data.schema, MissingValues::kError);
+  EXPECT_EQ(more.y.to_vector(), (std::vector<float>{1}));
+  EXPECT_FALSE(more.more_y[0].defined());
+  EXPECT_EQ(more.more_y[1].to_vector(), (std::vector<float>{2}));
+  const std::string unknown_class = [&] {
+    try {
+      encode(parse_csv("x,kind,amount,z\n1,cat,1,6\n", "n.csv"), data.schema, MissingValues::kError);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }();
+  EXPECT_NE(unknown_class.find("label '6' is not one of the 3 classes the model knows for 'z'"), std::string::npos)
+      << unknown_class;
+  // A row missing any label is dropped under --missing drop; a regression label must be a number.
+  const Dataset dropped = to_dataset(parse_csv("x,kind,amount\n1,cat,\n2,dog,3\n3,cat,4\n", "t.csv"),
+                                     {.label = "kind", .missing = MissingValues::kDrop,
+                                      .more_labels = {{"amount", LabelType::kValues}}});
+  EXPECT_EQ(dropped.x.to_vector(), (std::vector<float>{2, 3}));
+  EXPECT_EQ(dropped.more_y[0].to_vector(), (std::vector<float>{3, 4}));
+  const std::string text = error_of("x,kind,amount\n1,cat,lots\n2,dog,3\n",
+                                    {.label = "kind", .more_labels = {{"amount", LabelType::kValues}}});
+  EXPECT_NE(text.find("input.csv:2:3: label 'amount': expected a finite number, got 'lots'"), std::string::npos) << text;
+  // A column named as two labels, or a label that is also categorical, is refused.
+  const std::string twice = error_of(csv, {.label = "kind", .more_labels = {{"kind", LabelType::kValues}}});
+  EXPECT_NE(twice.find("column 'kind' is given as a label twice"), std::string::npos) << twice;
+  const std::string categorical = error_of(csv, {.label = "kind", .categorical = {"z"},
+                                                 .more_labels = {{"z", LabelType::kClasses}}});
+  EXPECT_NE(categorical.find("'z' is a label column"), std::string::npos) << categorical;
+  const std::string nothing_left = error_of("kind,amount\ncat,1\ndog,2\n",
+                                            {.label = "kind", .more_labels = {{"amount", LabelType::kValues}}});
+  EXPECT_NE(nothing_left.find("at least one feature column besides its 2 label columns"), std::string::npos)
+      << nothing_left;
+}

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -18,6 +19,8 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/merge.hpp"
+#include "citadel/layers/symbolic_tensor.hpp"
 #include "citadel/privacy/accountant.hpp"
 #include "private_step.hpp"
 
@@ -425,4 +428,57 @@ TEST(PrivateTraining, ValidationSplitMovesNoOtherRow) {
       EXPECT_LE(std::sqrt(distance), 1.0 + 1e-4) << "row " << k << " removed, step " << s + 1;
     }
   }
+}
+
+// A model of two inputs: a row is one example across both (its parts hashed together for
+// the validation split, counted once by the accountant), as the CLI's --dp promises for the
+// column groups of one CSV row.
+TEST(PrivateTraining, FitPrivateOnTwoInputsTakesEachRowAsOneExample) {
+  random::set_seed(5);
+  const Tensor a = random::uniform(Shape{60, 3}, -1.0f, 1.0f), b = random::uniform(Shape{60, 2}, -1.0f, 1.0f);
+  Tensor y(Shape{60, 1});
+  for (int64_t r = 0; r < 60; ++r) y[r] = a[r * 3] + b[r * 2] > 0 ? 1.0f : 0.0f;
+  // The split against split_rows_by_hash of the rows laid side by side, written out here.
+  Tensor joined(Shape{60, 5});
+  for (int64_t r = 0; r < 60; ++r) {
+    for (int64_t f = 0; f < 3; ++f) joined.at(r, f) = a.at(r, f);
+    for (int64_t f = 0; f < 2; ++f) joined.at(r, 3 + f) = b.at(r, f);
+  }
+  const SplitIndices split = private_validation_split({a, b}, {y}, 0.25, 7);
+  const SplitIndices expected = split_rows_by_hash(joined, y, 0.25, 7);
+  EXPECT_EQ(split.train, expected.train);
+  EXPECT_EQ(split.test, expected.test);
+  ASSERT_FALSE(split.train.empty());
+  ASSERT_FALSE(split.test.empty());
+  // One input and one target: fit()'s own split.
+  EXPECT_EQ(private_validation_split({joined}, {y}, 0.25, 7).train, expected.train);
+  // Changing one row's second input moves no other row.
+  Tensor changed = Tensor::from(b);
+  changed.at(10, 0) += 0.5f;
+  const SplitIndices after = private_validation_split({a, changed}, {y}, 0.25, 7);
+  auto side = [](const SplitIndices& s, int64_t r) {
+    return std::find(s.train.begin(), s.train.end(), r) != s.train.end();
+  };
+  for (int64_t r = 0; r < 60; ++r)
+    if (r != 10) {
+      EXPECT_EQ(side(after, r), side(split, r)) << "row " << r;
+    }
+
+  auto make = [] {
+    random::set_seed(6);
+    const SymbolicTensor left = Input({3}), right = Input({2});
+    Model model({left, right}, {Dense(1, {.activation = "sigmoid"})(Concatenate()({Dense(4)(left), right}))});
+    model.compile({.loss = "binary_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
+    return model;
+  };
+  Model model = make();
+  const History history = fit_private(model, {a, b}, {y}, {.epochs = 2, .batch_size = 15, .validation_split = 0.25,
+                                                            .verbose = 0, .seed = 7},
+                                      {.l2_norm_clip = 1.0f, .noise_multiplier = 1.0});
+  ASSERT_EQ(history.history.at("val_loss").size(), 2u);
+  const auto training = double(split.train.size());  // the accountant counts the rows trained on, once each
+  const auto steps = std::llround(training / 15.0);
+  for (int e = 0; e < 2; ++e)
+    EXPECT_NEAR(history.history.at("epsilon")[size_t(e)],
+                dp_sgd_epsilon(15.0 / training, 1.0, steps * (e + 1), 1e-5).epsilon, 1e-9);
 }

@@ -59,6 +59,11 @@ struct RobustnessPoint {
 // Accuracy under attack for each ε (ε = 0 is the clean accuracy).
 std::vector<RobustnessPoint> robustness_curve(Model& model, ConstTensorView x, ConstTensorView y,
                                               const AttackOptions& attack, const std::vector<double>& epsilons);
+// The same on a model of several inputs (its first output classifies): input `attack.input`
+// is attacked, the others held as given; the perturbation sizes are that input's.
+std::vector<RobustnessPoint> robustness_curve(Model& model, const std::vector<ConstTensorView>& inputs,
+                                              ConstTensorView y, const AttackOptions& attack,
+                                              const std::vector<double>& epsilons);
 
 // A FitOptions::batch_transform for adversarial training (Madry et al. 2018): each batch
 // is replaced by attacked examples made against the current weights, except a

@@ -27,6 +27,14 @@ enum class LabelType {
   kValues,   // labels are numbers to regress on: y holds them
 };
 
+// A label column and how it is read: classes (y holds class indices) or values.
+struct LabelSchema {
+  std::string name;
+  LabelType type = LabelType::kClasses;
+  std::vector<std::string> classes;  // in index order (kClasses)
+  int64_t class_count() const { return static_cast<int64_t>(classes.size()); }
+};
+
 struct DatasetOptions {
   std::string label = "";                     // name or 0-based index; "" = the last column
   std::vector<std::string> categorical = {};  // feature columns to one-hot encode (names or indices)
@@ -45,6 +53,11 @@ struct DatasetOptions {
   const DeclaredSchema* declared = nullptr;
   // The encoded rows' size is checked before they are allocated (see EncodeOptions).
   int64_t max_encoded_bytes = 0;
+  // More label columns (names), for a model of several outputs, each read as its type says:
+  // left out of the features, their classes learned as the first label's (a declared
+  // schema's classes are the first label's only), a row missing any label treated as a row
+  // missing the first.
+  std::vector<std::pair<std::string, LabelType>> more_labels = {};
 };
 
 struct EncodeOptions {
@@ -68,16 +81,22 @@ struct DataSchema {
   std::string label;                                 // the label column's name
   LabelType label_type = LabelType::kClasses;
   std::vector<std::string> classes;  // class names in index order (kClasses)
+  // The labels after the first, for a model of several outputs (DatasetOptions::more_labels).
+  std::vector<LabelSchema> more_labels;
 
   // Feature names after one-hot encoding ("colour=red").
   std::vector<std::string> feature_names() const;
   int64_t feature_count() const;
   int64_t class_count() const { return static_cast<int64_t>(classes.size()); }
+  // Every label: the first (label, label_type, classes), then more_labels.
+  size_t label_count() const { return 1 + more_labels.size(); }
+  LabelSchema label_schema(size_t index) const;
 };
 
 struct Dataset {
   Tensor x;  // (rows, features), one contiguous buffer
   Tensor y;  // (rows, 1); empty when the file has no label column (encode)
+  std::vector<Tensor> more_y;  // (rows, 1) per schema.more_labels; empty where the file lacks it
   DataSchema schema;
   std::vector<int64_t> lines;       // the source line of each row
   std::vector<int64_t> table_rows;  // the table row each row came from
@@ -91,7 +110,7 @@ struct Dataset {
 // Learns the schema from `table` and encodes it.
 Dataset to_dataset(const CsvTable& table, const DatasetOptions& options = {});
 // Encodes another file with a schema learned before: its columns are found by name (the
-// label may be absent); categories never seen become all-zero one-hot rows.
+// labels may be absent); categories never seen become all-zero one-hot rows.
 Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing);
 Dataset encode(const CsvTable& table, const DataSchema& schema, const EncodeOptions& options);
 

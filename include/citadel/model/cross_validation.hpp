@@ -19,6 +19,10 @@ struct CrossValidateOptions {
   FitOptions fit = {.verbose = 0};
   // Fitted on each fold's training rows and applied to both parts, e.g. standard_scaling().
   std::function<void(Tensor& train_x, Tensor& test_x)> preprocess = nullptr;
+  // A model of several inputs: cuts a fold's rows of x (after preprocess) into one tensor
+  // per model input, in its order (e.g. split_features by column group). Unset: x is the
+  // model's one input.
+  std::function<std::vector<Tensor>(const Tensor& x)> split_inputs = nullptr;
 };
 
 struct FoldResult {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 
+#include "citadel/data/split.hpp"
 #include "citadel/model/callbacks.hpp"
 #include "citadel/model/sequential.hpp"
 
@@ -48,5 +49,16 @@ PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int 
 // model.fit with DP-SGD and the accountant; returns the History (with "epsilon").
 History fit_private(Model& model, ConstTensorView x, ConstTensorView y, FitOptions options,
                     const DPSGDOptions& dp);
+// The same for a model of several inputs or outputs: row i of every input and every target
+// is one example (clipped as one, counted once by the accountant), so the guarantee is per
+// row of the data the inputs were cut from.
+History fit_private(Model& model, const std::vector<ConstTensorView>& x, const std::vector<ConstTensorView>& y,
+                    FitOptions options, const DPSGDOptions& dp);
+
+// The training/validation split fit_private makes for options.validation_split: each row's
+// side depends on that row alone, a keyed hash of its values in every input and target
+// (with one input and one output, split_rows_by_hash(x[0], y[0]) as fit() makes it).
+SplitIndices private_validation_split(const std::vector<ConstTensorView>& x, const std::vector<ConstTensorView>& y,
+                                      double validation_fraction, uint64_t seed);
 
 }  // namespace citadel
