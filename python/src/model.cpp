@@ -344,6 +344,7 @@ void register_model(py::module_& module) {
              return self.sequential().train_on_batch(xs, ys);
            })
       .def("summary_text", [](Model& self) { Lock lock(self.lock); return self.sequential().summary_text(); })
+      .def("mask_warnings", [](Model& self) { Lock lock(self.lock); return self.sequential().mask_warnings(); })
       .def("count_params", [](Model& self) { Lock lock(self.lock); return self.sequential().count_params(); })
       .def("get_weights",
            [](Model& self) {

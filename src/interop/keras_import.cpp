@@ -16,6 +16,7 @@
 #include "citadel/model/model_config.hpp"
 #include "keras_config_guard.hpp"
 #include "keras_coverage.hpp"
+#include "keras_mask_ops.hpp"
 #include "keras_model_tree.hpp"
 #include "keras_weights.hpp"
 #include "sandboxed_weights.hpp"
@@ -58,8 +59,10 @@ void check_layer_count(const json& root, const std::string& source, int64_t max_
 }
 
 Architecture read_architecture(std::string_view text, const std::string& source, const KerasImportLimits& limits) {
-  const json root = parse_json(text, source, limits);
+  json root = parse_json(text, source, limits);
   CITADEL_CHECK(root.is_object(), IoError, source, ": a Keras model config is a JSON object");
+  // Keras 3's recorded mask computations: citadel derives masks from the layers themselves.
+  detail::drop_mask_computations(root);
   // What is not imported yet is named first: the obstacle, not a consequence of it.
   detail::refuse_unsupported_classes(root, source);
   detail::refuse_code_in_config(root, source);

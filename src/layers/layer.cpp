@@ -26,6 +26,15 @@ void Layer::backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) {
   input_gradient_needed_ = was_needed;
 }
 
+Layer::MaskRule Layer::output_mask_rule(std::span<const bool> inputs_masked) const {
+  if (!supports_masking() || inputs_masked.size() != 1 || !inputs_masked[0]) return MaskRule::kNone;
+  return MaskRule::kSameAsInput;
+}
+
+void Layer::compute_mask(std::span<const ConstTensorView>, std::span<const ConstTensorView>, Tensor&) const {
+  throw NotImplementedError(name_ + " (" + type() + ") computes no mask of its own");
+}
+
 ConstTensorView Layer::pre_activation() const {
   throw NotImplementedError(name_ + " (" + type() + ") has no fusable output activation");
 }

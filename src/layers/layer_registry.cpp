@@ -3,12 +3,17 @@
 
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/layer_normalization.hpp"
+#include "citadel/layers/masking.hpp"
 #include "citadel/layers/merge.hpp"
+#include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/reshape.hpp"
 
@@ -35,6 +40,13 @@ const std::vector<LayerType>& registered_layers() {
       {"Minimum", &Minimum::from_config},
       {"Concatenate", &Concatenate::from_config},
       {"Dot", &Dot::from_config},
+      {"Masking", &Masking::from_config},
+      {"Conv1D", &Conv1D::from_config},
+      {"MaxPooling1D", &MaxPooling1D::from_config},
+      {"AveragePooling1D", &AveragePooling1D::from_config},
+      {"GlobalAveragePooling1D", &GlobalAveragePooling1D::from_config},
+      {"GlobalMaxPooling1D", &GlobalMaxPooling1D::from_config},
+      {"LayerNormalization", &LayerNormalization::from_config},
   };
   return layers;
 }

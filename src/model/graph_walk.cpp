@@ -48,6 +48,7 @@ void Model::State::prepare_walks() {
   batch_x.assign(graph.inputs.size(), Tensor());
   batch_y.assign(graph.outputs.size(), Tensor());
   input_gradient_wanted.assign(graph.inputs.size(), false);
+  masks.plan(graph, std::vector<const Layer*>(node_layer.begin(), node_layer.end()));
 }
 
 void Model::State::forward(std::span<const ConstTensorView> inputs, Mode mode) {
@@ -57,6 +58,7 @@ void Model::State::forward(std::span<const ConstTensorView> inputs, Mode mode) {
     const GraphInfo::NodeInfo& node = graph.nodes[n];
     Layer& layer = *node_layer[n];
     Tensor& out = values[size_t(node.output)];
+    if (masks.active()) masks.before(node, n, layer);
     if (node.inputs.size() == 1) {
       layer.forward(views[size_t(node.inputs[0])], out, mode);
     } else {
@@ -64,6 +66,7 @@ void Model::State::forward(std::span<const ConstTensorView> inputs, Mode mode) {
       layer.forward_inputs(std::span<const ConstTensorView>(node_inputs.data(), node.inputs.size()), out, mode);
     }
     views[size_t(node.output)] = out;
+    if (masks.active()) masks.after(node, n, layer, views);
   }
 }
 

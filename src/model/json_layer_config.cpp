@@ -2,6 +2,7 @@
 // out-of-range values are errors naming the layer and the key.
 #include "json_layer_config.hpp"
 
+#include <cstdlib>
 #include <set>
 
 #include "citadel/core/error.hpp"
@@ -86,6 +87,30 @@ int64_t JsonLayerConfigReader::integer(const char* key, int64_t low, int64_t hig
   CITADEL_CHECK(value.is_number_integer() && value.get<int64_t>() >= low && value.get<int64_t>() <= high, ValueError,
                 where_, ": '", key, "' must be a whole number from ", low, " to ", high, ", got ", value.dump());
   return value.get<int64_t>();
+}
+
+int64_t JsonLayerConfigReader::single(const char* key) const {
+  required(key);
+  return single(key, 1);
+}
+
+int64_t JsonLayerConfigReader::single(const char* key, int64_t fallback) const {
+  if (!has(key)) return fallback;
+  const json& value = config_[key];
+  const json& item = value.is_array() && value.size() == 1 ? value[0] : value;
+  CITADEL_CHECK(item.is_number_integer() && item.get<int64_t>() >= 1 && item.get<int64_t>() <= limits_.max_kernel,
+                ValueError, where_, ": '", key, "' must be a whole number from 1 to ", limits_.max_kernel,
+                " or a list of one, got ", value.dump());
+  return item.get<int64_t>();
+}
+
+int64_t JsonLayerConfigReader::axis(const char* key, int64_t fallback) const {
+  if (!has(key)) return fallback;
+  const json& value = config_[key];
+  const json& item = value.is_array() && value.size() == 1 ? value[0] : value;
+  CITADEL_CHECK(item.is_number_integer() && std::abs(item.get<int64_t>()) <= 8, ValueError, where_, ": '", key,
+                "' must be one axis (a whole number or a list of one), got ", value.dump());
+  return item.get<int64_t>();
 }
 
 std::array<int64_t, 2> JsonLayerConfigReader::pair(const char* key) const {

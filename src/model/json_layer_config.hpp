@@ -31,6 +31,9 @@ class JsonLayerConfigReader final : public LayerConfigReader {
   double number(const char* key, double fallback) const override;
   bool boolean(const char* key, bool fallback) const override;
   int64_t integer(const char* key, int64_t low, int64_t high) const override;
+  int64_t single(const char* key) const override;
+  int64_t single(const char* key, int64_t fallback) const override;
+  int64_t axis(const char* key, int64_t fallback) const override;
   std::array<int64_t, 2> pair(const char* key) const override;
   std::array<int64_t, 2> pair(const char* key, std::array<int64_t, 2> fallback) const override;
   std::vector<int64_t> dimensions(const char* key) const override;

@@ -456,7 +456,31 @@ std::string Model::summary_text() const {
            "build() or fit().\n";
   }
   out << thin << "\n";
+  for (const std::string& warning : mask_warnings()) out << "Warning: " << warning << "\n";
   return out.str();
+}
+
+std::vector<std::string> Model::mask_warnings() const {
+  const State& s = *state_;
+  if (s.built) return s.masks.warnings();
+  // Not built: planned from the layers as called (a Sequential model's as a chain).
+  GraphInfo chain;
+  const GraphInfo* graph = &s.graph;
+  if (!s.graph_known) {
+    chain.tensors.resize(s.layers.size() + 1);
+    chain.inputs = {0};
+    chain.outputs = {int(s.layers.size())};
+    for (size_t i = 0; i < s.layers.size(); ++i) {
+      chain.nodes.push_back({.layer = i, .inputs = {int(i)}, .output = int(i + 1)});
+      chain.tensors[i + 1].producer = int(i);
+    }
+    graph = &chain;
+  }
+  std::vector<const Layer*> node_layers;
+  for (const auto& node : graph->nodes) node_layers.push_back(s.layers[node.layer].get());
+  MaskFlow flow;
+  flow.plan(*graph, node_layers);
+  return flow.warnings();
 }
 
 void Model::summary(std::ostream& out) const { out << summary_text(); }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "citadel/core/secure_random.hpp"
+#include "citadel/model/mask_flow.hpp"
 #include "citadel/model/model.hpp"
 
 namespace citadel {
@@ -79,6 +80,7 @@ struct Model::State {
   // Which tensors need gradients, without and with the model's input gradients.
   std::vector<bool> needs_gradient[2];
   std::vector<bool> input_gradient_wanted;  // per input: this walk computes it
+  MaskFlow masks;  // sequences' masks beside the values (inactive when no layer makes one)
 
   explicit State(uint64_t seed) : rng(seed) {}
 

@@ -18,6 +18,9 @@ Predictor::Predictor(const Model& model) {
   for (const GraphInfo::NodeInfo& node : graph_.nodes) widest = std::max(widest, node.inputs.size());
   node_inputs_.resize(widest);
   precision_ = model.precision();
+  std::vector<const Layer*> node_layers;
+  for (const auto& layer : layers_) node_layers.push_back(layer.get());
+  masks_.plan(graph_, node_layers);
 }
 
 Tensor Predictor::predict(ConstTensorView x, const PredictOptions& options) {
@@ -45,6 +48,7 @@ std::vector<Tensor> Predictor::predict(const std::vector<ConstTensorView>& x, co
     for (size_t n = 0; n < graph_.nodes.size(); ++n) {
       const GraphInfo::NodeInfo& node = graph_.nodes[n];
       Tensor& out = values_[size_t(node.output)];
+      if (masks_.active()) masks_.before(node, n, *layers_[n]);
       if (node.inputs.size() == 1) {
         layers_[n]->forward(views_[size_t(node.inputs[0])], out, Mode::kInfer);
       } else {
@@ -53,6 +57,7 @@ std::vector<Tensor> Predictor::predict(const std::vector<ConstTensorView>& x, co
                                    Mode::kInfer);
       }
       views_[size_t(node.output)] = out;
+      if (masks_.active()) masks_.after(node, n, *layers_[n], views_);
     }
     for (size_t k = 0; k < graph_.outputs.size(); ++k) {
       const int64_t row_size = graph_.tensors[size_t(graph_.outputs[k])].shape.numel();

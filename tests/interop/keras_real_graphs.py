@@ -2,7 +2,9 @@
 
   write DIR   builds Functional models with Keras (a residual block, two inputs, two outputs,
               a shared layer, every merge layer, a small ResNet with BatchNormalization,
-              nested Sequential and Functional models),
+              nested Sequential and Functional models; sequences: Masking before
+              LayerNormalization, Add and masked GlobalAveragePooling1D, and before a Conv1D
+              that drops the mask, on left- and right-padded batches; a Conv1D/pooling stack),
               gives them random weights and moving statistics, and saves each as .keras,
               legacy .h5, and .weights.h5 with its to_json() config; DIR/manifest.json holds
               each model's inputs and Keras's predictions
@@ -105,7 +107,60 @@ def nested():
     return keras.Model(x, layers.Dense(2, name="out")(inner(block(h))), name="nested")
 
 
-MODELS = [residual, two_inputs, two_outputs, shared_layer, merges, small_resnet, nested]
+def masked_pooling():
+    # Masks: made by Masking, passed through LayerNormalization and Activation, combined by
+    # Add (Keras 3: OR), read by GlobalAveragePooling1D (the average of the kept steps).
+    x = keras.Input((8, 4), name="tokens")
+    masked = layers.Masking(0.0, name="pad")(x)
+    h = layers.Add(name="both")([layers.LayerNormalization(name="norm")(masked),
+                                 layers.Activation("tanh", name="squash")(masked)])
+    h = layers.GlobalAveragePooling1D(name="mean")(h)
+    return keras.Model(x, layers.Dense(3, activation="softmax", name="out")(h), name="masked_pooling")
+
+
+def masked_conv():
+    # Masking → Conv1D → GlobalAveragePooling1D → Dense: Keras 3's Conv1D does not support
+    # masks, so it drops the mask (with a warning) and the average counts every step.
+    x = keras.Input((8, 4), name="tokens")
+    h = layers.Conv1D(5, 3, padding="causal", dilation_rate=2, activation="relu", name="conv")(
+        layers.Masking(0.0, name="pad")(x))
+    return keras.Model(x, layers.Dense(2, name="out")(layers.GlobalAveragePooling1D(name="mean")(h)),
+                       name="masked_conv")
+
+
+def conv1d_stack():
+    x = keras.Input((12, 3), name="signal")
+    h = layers.Conv1D(6, 3, strides=2, padding="same", activation="tanh", name="c1")(x)
+    h = layers.MaxPooling1D(2, padding="same", name="p1")(h)
+    h = layers.Conv1D(4, 2, padding="same", dilation_rate=2, name="c2")(h)
+    h = layers.AveragePooling1D(2, strides=1, name="p2")(h)
+    h = layers.LayerNormalization(center=False, epsilon=1e-4, name="norm")(h)
+    h = layers.Concatenate(name="pools")([layers.GlobalMaxPooling1D(name="gmax")(h),
+                                          layers.GlobalAveragePooling1D(name="gavg")(h)])
+    return keras.Model(x, layers.Dense(2, name="out")(h), name="conv1d_stack")
+
+
+MODELS = [residual, two_inputs, two_outputs, shared_layer, merges, small_resnet, nested, masked_pooling,
+          masked_conv, conv1d_stack]
+# Models whose layers citadel does not export to ONNX yet (Keras's side only).
+KERAS_ONLY = {"masked_pooling", "masked_conv", "conv1d_stack"}
+# Models given padded sequences: rows 0-3 right-padded, 4-7 left-padded, rows 1 and 4 (and
+# 2 and 5) the same sequence padded on either side.
+PADDED = {"masked_pooling", "masked_conv"}
+
+
+def padded_batch(rng, shape):
+    steps, features = shape
+    x = np.zeros((8, steps, features), np.float32)
+    lengths = [8, 5, 3, 1, 5, 3, 6, 2]
+    content = [rng.normal(0, 1, (n, features)).astype(np.float32) for n in lengths]
+    content[4], content[5] = content[1], content[2]
+    for row, c in enumerate(content):
+        if row < 4:
+            x[row, :len(c)] = c
+        else:
+            x[row, steps - len(c):] = c
+    return x
 
 
 def all_layers(model):
@@ -133,7 +188,10 @@ def write(directory):
     for make in MODELS:
         model = make()
         randomize(model, rng)
-        xs = [rng.normal(0, 1, (8,) + tuple(i.shape[1:])).astype(np.float32) for i in model.inputs]
+        if model.name in PADDED:
+            xs = [padded_batch(rng, tuple(model.inputs[0].shape[1:]))]
+        else:
+            xs = [rng.normal(0, 1, (8,) + tuple(i.shape[1:])).astype(np.float32) for i in model.inputs]
         ys = as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
         name = model.name
         model.save(os.path.join(directory, f"{name}.keras"))
@@ -142,7 +200,7 @@ def write(directory):
         with open(os.path.join(directory, f"{name}.json"), "w") as f:
             f.write(model.to_json())
         manifest["models"].append({"name": name, "inputs": [i.name for i in model.inputs],
-                                   "outputs": [o.name for o in model.outputs],
+                                   "outputs": [o.name for o in model.outputs], "onnx": name not in KERAS_ONLY,
                                    "x": [x.tolist() for x in xs], "y": [y.tolist() for y in ys]})
     with open(os.path.join(directory, "manifest.json"), "w") as f:
         json.dump(manifest, f)
@@ -163,15 +221,18 @@ def read(directory):
         ours = [np.asarray(y, np.float32) for y in citadel[name]]
         reloaded = keras.saving.load_model(os.path.join(directory, f"{name}.citadel.keras"))
         keras_ys = as_list(reloaded.predict(xs if len(xs) > 1 else xs[0], verbose=0))
-        session = onnxruntime.InferenceSession(os.path.join(directory, f"{name}.citadel.onnx"),
-                                               providers=["CPUExecutionProvider"])
-        feeds = {i.name: x for i, x in zip(session.get_inputs(), xs)}
-        onnx_ys = session.run(None, feeds)
-        assert len(keras_ys) == len(ours) == len(onnx_ys), name
-        row = [max(float(np.abs(k - o).max()) for k, o in zip(keras_ys, ours)),
-               max(float(np.abs(r - o).max()) for r, o in zip(onnx_ys, ours))]
+        row = [max(float(np.abs(k - o).max()) for k, o in zip(keras_ys, ours))]
+        assert len(keras_ys) == len(ours), name
+        if entry.get("onnx", True):
+            session = onnxruntime.InferenceSession(os.path.join(directory, f"{name}.citadel.onnx"),
+                                                   providers=["CPUExecutionProvider"])
+            feeds = {i.name: x for i, x in zip(session.get_inputs(), xs)}
+            onnx_ys = session.run(None, feeds)
+            assert len(onnx_ys) == len(ours), name
+            row.append(max(float(np.abs(r - o).max()) for r, o in zip(onnx_ys, ours)))
         worst = max(worst, *row)
-        print(f"{name:14} {row[0]:>20.2e} {row[1]:>25.2e}")
+        onnx_cell = f"{row[1]:>25.2e}" if len(row) > 1 else f"{'(no ONNX export yet)':>25}"
+        print(f"{name:14} {row[0]:>20.2e} {onnx_cell}")
     print(f"largest difference {worst:.2e} (the bar: {BAR:g}; Keras {keras.__version__}, "
           f"onnxruntime {onnxruntime.__version__})")
     return 0 if worst <= BAR else 1

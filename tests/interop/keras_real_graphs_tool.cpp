@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
       std::printf("%-14s %14.2e %12.2e %19.2e\n", name.c_str(), row[0], row[1], row[2]);
       for (double d : row) worst = std::max(worst, d);
       citadel::export_keras(model, (dir / (name + ".citadel.keras")).string());
-      citadel::export_onnx(model, (dir / (name + ".citadel.onnx")).string());
+      if (entry.value("onnx", true)) citadel::export_onnx(model, (dir / (name + ".citadel.onnx")).string());
       json outputs = json::array();
       for (const Tensor& output : y) outputs.push_back(as_json(output));
       ours[name] = outputs;

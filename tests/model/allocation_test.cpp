@@ -11,10 +11,15 @@
 #include <cstring>
 #include <new>
 
+#include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/layer_normalization.hpp"
+#include "citadel/layers/masking.hpp"
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/model/sequential.hpp"
@@ -117,6 +122,28 @@ TEST(Allocation, ResidualConvolutionalStepsAllocateNothing) {
   }
   EXPECT_EQ(allocations.load() - before, 0);
   EXPECT_EQ(onednn_allocations.load() - onednn_before, onednn_releases.load() - released_before);
+}
+
+// Masks flow beside the tensors (Masking, passed through LayerNormalization, combined by
+// Add, read by the pooling): their buffers are sized once, as the values' are.
+TEST(Allocation, MaskedSequenceTrainingStepsAllocateNothing) {
+  const SymbolicTensor x = Input({6, 3});
+  const SymbolicTensor masked = Masking(0.0f)(x);
+  const SymbolicTensor a = LayerNormalization()(masked);
+  const SymbolicTensor b = Activation("tanh")(masked);
+  const SymbolicTensor pooled = GlobalAveragePooling1D()(Add()({a, b}));
+  const SymbolicTensor unmasked = GlobalAveragePooling1D()(Conv1D(4, 2, {.padding = "causal"})(x));
+  Model model({x}, {Dense(3, {.activation = "softmax"})(Concatenate()({pooled, unmasked}))});
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
+  Tensor inputs = random::uniform({16, 6, 3});
+  for (int64_t n = 0; n < 16; ++n)  // pad the last n % 4 steps of each row
+    for (int64_t t = 6 - n % 4; t < 6; ++t)
+      for (int64_t c = 0; c < 3; ++c) inputs[(n * 6 + t) * 3 + c] = 0.0f;
+  Tensor y = random::randint(0, 3, {16});
+  model.train_on_batch(inputs, y);
+  const long before = allocations.load();
+  for (int step = 0; step < 10; ++step) model.train_on_batch(inputs, y);
+  EXPECT_EQ(allocations.load() - before, 0);
 }
 
 TEST(Allocation, CounterSeesAllocations) {

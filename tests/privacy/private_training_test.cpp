@@ -15,11 +15,14 @@
 #include "citadel/io/checkpoint.hpp"
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/layer_normalization.hpp"
 #include "citadel/layers/merge.hpp"
+#include "citadel/layers/reshape.hpp"
 #include "citadel/layers/symbolic_tensor.hpp"
 #include "citadel/privacy/accountant.hpp"
 #include "private_step.hpp"
@@ -88,6 +91,21 @@ Sequential separate_activations_model(uint64_t seed) {
   return model;
 }
 
+// The sequence layers with parameters: each 5x5 image read as 5 steps of 5 features.
+Sequential sequence_model(uint64_t seed) {
+  random::set_seed(seed);
+  Sequential model;
+  model.add(Reshape({5, 5}, {.input_shape = {5, 5, 1}}));
+  model.add(Conv1D(3, 2, {.padding = "causal", .activation = "tanh"}));
+  model.add(LayerNormalization(LayerNormalizationOptions{.beta_initializer = "glorot_uniform",
+                                                         .gamma_initializer = "glorot_uniform"}));
+  model.add(Conv1D(2, 3, {.strides = 2}));
+  model.add(Flatten());
+  model.add(Dense(3, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
+  return model;
+}
+
 void expect_private_update_matches_brute_force(const std::function<Sequential(uint64_t)>& make, const char* what) {
   const Batch b = batch(6);
   for (float clip : {0.05f, 1e6f}) {  // every example clipped; none clipped
@@ -118,6 +136,7 @@ void expect_private_update_matches_brute_force(const std::function<Sequential(ui
 TEST(PrivateTraining, ClippedSumMatchesPerExampleBackwardPasses) {
   expect_private_update_matches_brute_force(conv_model, "fused activations");
   expect_private_update_matches_brute_force(separate_activations_model, "linear layers and separate activations");
+  expect_private_update_matches_brute_force(sequence_model, "Conv1D and LayerNormalization");
 }
 
 // The defect as found: with batch 1, SGD lr 1 and no noise, one example moved the weights

@@ -3,12 +3,17 @@
 
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/layer_normalization.hpp"
+#include "citadel/layers/masking.hpp"
 #include "citadel/layers/merge.hpp"
+#include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/layers/reshape.hpp"
@@ -88,6 +93,39 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["Dot"].push_back(
       {std::make_unique<Dot>(DotOptions{.axes = {2, 2}, .normalize = true}), Shape{2, 3, 4}, 1e-2, {Shape{2, 2, 4}}});
   samples["Dot"].push_back({std::make_unique<Dot>(DotOptions{.axes = {1, 2}}), Shape{2, 3, 5}, 1e-2, {Shape{2, 4, 3}}});
+  // Sequences (N, T, C). Masking's random inputs keep every step; the masked steps' math
+  // has tests of its own (tests/layers/sequence_layers_test.cpp).
+  samples["Masking"].push_back({std::make_unique<Masking>(0.5f), Shape{2, 4, 3}});
+  samples["Conv1D"].push_back({std::make_unique<Conv1D>(3, 3), Shape{2, 6, 2}});
+  samples["Conv1D"].push_back(
+      {std::make_unique<Conv1D>(2, 3, Conv1DOptions{.strides = 2, .padding = "same", .activation = "tanh"}),
+       Shape{2, 7, 3}});
+  samples["Conv1D"].push_back(
+      {std::make_unique<Conv1D>(2, 2, Conv1DOptions{.padding = "causal", .dilation_rate = 2, .use_bias = false}),
+       Shape{2, 6, 2}});
+  samples["Conv1D"].push_back({std::make_unique<Conv1D>(3, 4, Conv1DOptions{.padding = "same", .dilation_rate = 2,
+                                                                           .kernel_regularizer = L2(0.5f)}),
+                               Shape{1, 7, 2}});
+  samples["MaxPooling1D"].push_back({std::make_unique<MaxPooling1D>(), Shape{2, 6, 3}, 1e-4});
+  samples["MaxPooling1D"].push_back(
+      {std::make_unique<MaxPooling1D>(3, Pooling1DOptions{.strides = 2, .padding = "same"}), Shape{2, 7, 2}, 1e-4});
+  samples["AveragePooling1D"].push_back({std::make_unique<AveragePooling1D>(), Shape{2, 5, 3}});
+  samples["AveragePooling1D"].push_back(
+      {std::make_unique<AveragePooling1D>(3, Pooling1DOptions{.strides = 1, .padding = "same"}), Shape{2, 5, 2}});
+  samples["GlobalAveragePooling1D"].push_back({std::make_unique<GlobalAveragePooling1D>(), Shape{2, 5, 3}});
+  samples["GlobalMaxPooling1D"].push_back({std::make_unique<GlobalMaxPooling1D>(), Shape{2, 5, 3}, 1e-4});
+  samples["LayerNormalization"].push_back({std::make_unique<LayerNormalization>(), Shape{3, 5}});
+  samples["LayerNormalization"].push_back(
+      {std::make_unique<LayerNormalization>(LayerNormalizationOptions{.epsilon = 1e-5f, .center = false}),
+       Shape{2, 3, 4}});
+  samples["LayerNormalization"].push_back(
+      {std::make_unique<LayerNormalization>(LayerNormalizationOptions{.scale = false,
+                                                                      .beta_initializer = "ones",
+                                                                      .beta_regularizer = L1(0.25f)}),
+       Shape{2, 4, 3}});
+  samples["LayerNormalization"].push_back(
+      {std::make_unique<LayerNormalization>(LayerNormalizationOptions{.gamma_initializer = "glorot_uniform"}),
+       Shape{2, 3, 6}});
   return samples;
 }
 

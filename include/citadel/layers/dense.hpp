@@ -26,6 +26,8 @@ class Dense final : public Layer {
 
   std::unique_ptr<Layer> clone() const override { return std::make_unique<Dense>(*this); }
   std::string type() const override { return "Dense"; }
+  // Keras 3: it leaves the time axis alone, so a mask passes through.
+  bool supports_masking() const override { return true; }
   static std::unique_ptr<Layer> from_config(const LayerConfigReader& config);
   void get_config(LayerConfigWriter& config) const override;
   std::optional<Shape> declared_input_shape() const override;

@@ -59,6 +59,29 @@ class Layer {
   virtual void forward_inputs(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode);
   // Overwrites *dx[i] (resized as needed) with ∂L/∂(input i); a null dx[i] is not wanted.
   virtual void backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx);
+  // --- Masks (Keras's), for sequences: beside a (N, T, ...) tensor, a (N, T) tensor of 1 for a
+  // time step to use and 0 for a padded one. Masks flow along the graph beside the tensors
+  // (src/model/mask_flow.hpp); a model without masks pays nothing for them.
+  //
+  // Whether the layer accepts a masked input (Keras's supports_masking): single-input
+  // layers that leave the time axis alone pass the mask on; merge layers combine them. A
+  // layer that does not, given a mask, drops it, and the model says so (mask_warnings(),
+  // summary()) as Keras warns.
+  virtual bool supports_masking() const { return false; }
+  // What the output's mask is, given which inputs carry one: none, the (single) masked
+  // input's, or one compute_mask() writes (Masking, merge layers).
+  enum class MaskRule { kNone, kSameAsInput, kComputed };
+  virtual MaskRule output_mask_rule(std::span<const bool> inputs_masked) const;
+  // For kComputed: the output's mask (N, T) from the forward's inputs and their masks (an
+  // empty view for an input without one), called after forward(); mask is resized.
+  virtual void compute_mask(std::span<const ConstTensorView> inputs, std::span<const ConstTensorView> masks,
+                            Tensor& mask) const;
+  // Layers whose math reads the input's mask (masked pooling; recurrent layers next): the
+  // model gives it before every forward() (an empty view: no mask); the view stays valid
+  // until the matching backward().
+  virtual bool uses_mask() const { return false; }
+  virtual void set_input_mask(ConstTensorView mask) { (void)mask; }
+
   // Writes the layer's Keras config settings but its name (model_to_config adds the name
   // and the class); the type's from_config in the registry reads them back.
   virtual void get_config(LayerConfigWriter& config) const { (void)config; }

@@ -45,6 +45,11 @@ class LayerConfigReader {
   // A 2-D size as 3 or [3, 3], each from 1 to limits().max_kernel.
   virtual std::array<int64_t, 2> pair(const char* key) const = 0;
   virtual std::array<int64_t, 2> pair(const char* key, std::array<int64_t, 2> fallback) const = 0;
+  // A 1-D size as 3 or [3], from 1 to limits().max_kernel (Conv1D's kernel_size).
+  virtual int64_t single(const char* key) const = 0;
+  virtual int64_t single(const char* key, int64_t fallback) const = 0;
+  // One axis as a number or a list of one (LayerNormalization's -1 or [-1]).
+  virtual int64_t axis(const char* key, int64_t fallback) const = 0;
   // A list of 1 to 7 dimensions, one of which may be -1 (Reshape's target_shape).
   virtual std::vector<int64_t> dimensions(const char* key) const = 0;
 

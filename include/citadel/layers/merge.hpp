@@ -26,6 +26,12 @@ class ElementwiseMerge : public Layer {
   Shape build(const Shape& input_shape, ParameterStore& params) override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
+  // Masks as Keras 3 combines them: a step is kept where any input keeps it (OR), when
+  // every input has a mask; no mask when one has none.
+  bool supports_masking() const override { return true; }
+  MaskRule output_mask_rule(std::span<const bool> inputs_masked) const override;
+  void compute_mask(std::span<const ConstTensorView> inputs, std::span<const ConstTensorView> masks,
+                    Tensor& mask) const override;
 
  private:
   Op op_;
@@ -88,6 +94,13 @@ class Concatenate final : public Layer {
   Shape build(const Shape& input_shape, ParameterStore& params) override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
+  // Masks as Keras 3 combines them: along the time axis (1) the masks are concatenated;
+  // along another axis a step is kept where any input keeps it. An input without a mask
+  // counts as all kept, as long as one input has a mask.
+  bool supports_masking() const override { return true; }
+  MaskRule output_mask_rule(std::span<const bool> inputs_masked) const override;
+  void compute_mask(std::span<const ConstTensorView> inputs, std::span<const ConstTensorView> masks,
+                    Tensor& mask) const override;
 
  private:
   ConcatenateOptions options_;
@@ -119,6 +132,8 @@ class Dot final : public Layer {
   Shape build(const Shape& input_shape, ParameterStore& params) override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
+  // Keras 3's Dot accepts masked inputs and gives its output no mask.
+  bool supports_masking() const override { return true; }
 
  private:
   // An input as (rows, K): its axis to contract moved last (a copy when it is not), and

@@ -254,6 +254,11 @@ class Model {
   std::string summary_text() const;
   void summary(std::ostream& out) const;
   void summary() const;
+  // Where the model loses a mask (sequences: Masking, and layers that pass masks on): a
+  // layer given a masked input that does not support masks drops it, as Keras warns; an
+  // output's mask is not applied to its loss. One line each, naming the layer; summary()
+  // prints them. Empty for a model without masks.
+  std::vector<std::string> mask_warnings() const;
 
   // Weights in layer order (kernel, then bias), as Keras's get_weights/set_weights.
   std::vector<Tensor> get_weights() const;

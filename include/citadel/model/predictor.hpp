@@ -10,6 +10,7 @@
 
 #include "citadel/core/tensor.hpp"
 #include "citadel/layers/layer.hpp"
+#include "citadel/model/mask_flow.hpp"
 #include "citadel/model/model.hpp"
 #include "citadel/model/sequential.hpp"
 
@@ -31,6 +32,7 @@ class Predictor {
   std::vector<Tensor> values_;
   std::vector<ConstTensorView> views_, node_inputs_;
   ops::Precision precision_;
+  MaskFlow masks_;
 };
 
 }  // namespace citadel

@@ -326,6 +326,9 @@ class Model:
         _unsupported("summary", show_trainable=(show_trainable, False), layer_range=(layer_range, None))
         text = _summary.render(self._summary_rows(), self.name, self._summary_totals(), self._summary_is_graph(),
                                line_length, positions)
+        # Where a mask is dropped (Keras warns when the layer is called): named, never silent.
+        if self.built:
+            text = text.rstrip("\n") + "".join(f"\nWarning: {w}" for w in self._native.mask_warnings()) + "\n"
         (print_fn or print)(text.rstrip("\n"))
 
     def _summary_totals(self):

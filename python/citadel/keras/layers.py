@@ -250,6 +250,75 @@ class BatchNormalization(Layer):
                          beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer, **kwargs)
 
 
+class Masking(Layer):
+    """Masks the time steps whose features all equal mask_value (Keras 3): they become zeros,
+    and the layers after it that support masks skip them (GlobalAveragePooling1D)."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(mask_value=float(mask_value), **kwargs)
+
+
+class Conv1D(Layer):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        _unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                     bias_constraint=bias_constraint)
+        super().__init__(filters=int(filters), kernel_size=_single(kernel_size), strides=_single(strides),
+                         padding=padding, data_format=data_format, dilation_rate=_single(dilation_rate),
+                         groups=int(groups), activation=activation, use_bias=bool(use_bias),
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer, **kwargs)
+
+
+class _Pooling1D(Layer):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size=_single(pool_size), strides=None if strides is None else _single(strides),
+                         padding=padding, data_format=data_format, **kwargs)
+
+
+class MaxPooling1D(_Pooling1D):
+    pass
+
+
+class AveragePooling1D(_Pooling1D):
+    pass
+
+
+class _GlobalPooling1D(Layer):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=None if keepdims is False else keepdims, **kwargs)
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    """The average over the time steps, over the unmasked ones only after a Masking layer."""
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    """The maximum over every time step (Keras 3's ignores masks, and so does this one)."""
+
+
+class LayerNormalization(Layer):
+    def __init__(self, axis=-1, epsilon=0.001, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        _unsupported(self, beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        if kwargs.get("rms_scaling"):
+            raise ValueError("LayerNormalization: rms_scaling is not supported by citadel")
+        kwargs.pop("rms_scaling", None)
+        super().__init__(axis=int(axis) if isinstance(axis, int) else [int(a) for a in axis],
+                         epsilon=float(epsilon), center=bool(center), scale=bool(scale),
+                         beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+                         beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer, **kwargs)
+
+
+def _single(value):
+    if isinstance(value, int):
+        return [value]
+    return [int(v) for v in value]
+
+
 def _pair(value):
     if isinstance(value, int):
         return [value, value]
@@ -266,6 +335,11 @@ from citadel.keras._merging import (Add, Average, Concatenate, Dot, Maximum, Min
                                     Subtract, add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 
 # Keras's aliases.
+Convolution1D = Conv1D
+MaxPool1D = MaxPooling1D
+AvgPool1D = AveragePooling1D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalMaxPool1D = GlobalMaxPooling1D
 Convolution2D = Conv2D
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
