@@ -100,32 +100,9 @@ void Conv1D::backward_from_pre_activation(ConstTensorView dz, Tensor& dx) {
 }
 
 void Conv1D::record_per_example_norms(ConstTensorView dz_all) {
-  const int64_t N = geometry_.batch, P = geometry_.out_w, patch = geometry_.patch(), F = filters_;
-  example_squared_norms_.assign(size_t(N), 0.0);
-  example_kernel_grad_.resize(Shape{patch, F});
-  for (int64_t n = 0; n < N; ++n) {
-    const float* cols = cols_.data() + n * P * patch;
-    const float* dz = dz_all.data() + n * P * F;
-    ops::gemm(ops::Transpose::kYes, ops::Transpose::kNo, patch, F, P, 1.0f, cols, patch, dz, F, 0.0f,
-              example_kernel_grad_.data(), F);
-    if (!gradient_sink_.empty()) {  // a shared layer: this call's per-example gradient, added
-      float* row = gradient_sink_.data() + n * gradient_sink_.shape(1);
-      for (int64_t i = 0; i < patch * F; ++i) row[i] += example_kernel_grad_[i];
-      if (options_.use_bias)
-        for (int64_t f = 0; f < F; ++f)
-          for (int64_t p = 0; p < P; ++p) row[patch * F + f] += dz[p * F + f];
-      continue;
-    }
-    double total = 0;
-    for (int64_t i = 0; i < patch * F; ++i) total += double(example_kernel_grad_[i]) * example_kernel_grad_[i];
-    if (options_.use_bias)
-      for (int64_t f = 0; f < F; ++f) {
-        double bias = 0;
-        for (int64_t p = 0; p < P; ++p) bias += dz[p * F + f];
-        total += bias * bias;
-      }
-    example_squared_norms_[size_t(n)] = total;
-  }
+  example_squared_norms_.assign(static_cast<size_t>(geometry_.batch), 0.0);
+  ops::conv_per_example_gradients(cols_, dz_all, geometry_, options_.use_bias, example_kernel_grad_, gradient_sink_,
+                                  example_squared_norms_);
 }
 
 std::unique_ptr<Layer> Conv1D::from_config(const LayerConfigReader& config) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "citadel/core/tensor.hpp"
 
@@ -53,5 +54,12 @@ void conv2d_direct_forward(ConstTensorView x, ConstTensorView kernel, ConstTenso
                            const Conv2DGeometry& g, TensorView y);
 void conv2d_direct_backward(ConstTensorView x, ConstTensorView kernel, ConstTensorView dy,
                             const Conv2DGeometry& g, TensorView dx, TensorView dkernel, TensorView dbias);
+
+// Each example's share of the kernel and bias gradients, from the forward's cols and dy
+// (N, positions, F): with a sink (N, patch·F [+ F]) added into the example's row (a layer
+// called more than once sums its calls), otherwise its squared L2 norm written to
+// squared_norms[n] (DP-SGD's clipping). `scratch` holds one example's (patch, F) gradient.
+void conv_per_example_gradients(ConstTensorView cols, ConstTensorView dy, const Conv2DGeometry& g, bool use_bias,
+                                Tensor& scratch, TensorView sink, std::span<double> squared_norms);
 
 }  // namespace citadel::ops

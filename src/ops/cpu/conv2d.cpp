@@ -116,4 +116,32 @@ void conv2d_backward(ConstTensorView cols, ConstTensorView kernel, ConstTensorVi
   col2im(dcols.data(), g, dx.data());
 }
 
+void conv_per_example_gradients(ConstTensorView cols_all, ConstTensorView dy_all, const Conv2DGeometry& g,
+                                bool use_bias, Tensor& scratch, TensorView sink, std::span<double> squared_norms) {
+  const int64_t N = g.batch, P = g.out_h * g.out_w, patch = g.patch(), F = g.filters;
+  scratch.resize(Shape{patch, F});
+  for (int64_t n = 0; n < N; ++n) {
+    const float* cols = cols_all.data() + n * P * patch;
+    const float* dy = dy_all.data() + n * P * F;
+    gemm(Transpose::kYes, Transpose::kNo, patch, F, P, 1.0f, cols, patch, dy, F, 0.0f, scratch.data(), F);
+    if (!sink.empty()) {
+      float* row = sink.data() + n * sink.shape(1);
+      for (int64_t i = 0; i < patch * F; ++i) row[i] += scratch[i];
+      if (use_bias)
+        for (int64_t f = 0; f < F; ++f)
+          for (int64_t p = 0; p < P; ++p) row[patch * F + f] += dy[p * F + f];
+      continue;
+    }
+    double total = 0;
+    for (int64_t i = 0; i < patch * F; ++i) total += double(scratch[i]) * scratch[i];
+    if (use_bias)
+      for (int64_t f = 0; f < F; ++f) {
+        double bias = 0;
+        for (int64_t p = 0; p < P; ++p) bias += dy[p * F + f];
+        total += bias * bias;
+      }
+    squared_norms[size_t(n)] = total;
+  }
+}
+
 }  // namespace citadel::ops
