@@ -2,9 +2,24 @@
 // are ValueError, files OSError, failed signatures and decryption citadel.SecurityError.
 #include <citadel/core/error.hpp>
 
+#include <cstring>
+
 #include "bindings.hpp"
 
 namespace citadel::python {
+
+namespace {
+
+// Raises `type` with the message as text even where it is not valid UTF-8 (bytes a hostile
+// file put there): PyErr_SetString would raise it with no message at all.
+void raise_with_message(PyObject* type, const char* what) {
+  PyObject* message = PyUnicode_DecodeUTF8(what, static_cast<Py_ssize_t>(std::strlen(what)), "backslashreplace");
+  if (message == nullptr) return;  // the decoding error is raised instead
+  PyErr_SetObject(type, message);
+  Py_DECREF(message);
+}
+
+}  // namespace
 
 void register_errors(py::module_& module) {
   static py::exception<SecurityError> security_error(module, "SecurityError", PyExc_Exception);
@@ -20,17 +35,17 @@ void register_errors(py::module_& module) {
     try {
       std::rethrow_exception(pointer);
     } catch (const SecurityError& error) {
-      security_error(error.what());
+      raise_with_message(security_error.ptr(), error.what());
     } catch (const ShapeError& error) {
-      PyErr_SetString(PyExc_ValueError, error.what());
+      raise_with_message(PyExc_ValueError, error.what());
     } catch (const ValueError& error) {
-      PyErr_SetString(PyExc_ValueError, error.what());
+      raise_with_message(PyExc_ValueError, error.what());
     } catch (const IoError& error) {
-      PyErr_SetString(file_error.ptr(), error.what());
+      raise_with_message(file_error.ptr(), error.what());
     } catch (const NotImplementedError& error) {
-      PyErr_SetString(PyExc_NotImplementedError, error.what());
+      raise_with_message(PyExc_NotImplementedError, error.what());
     } catch (const Error& error) {
-      PyErr_SetString(PyExc_RuntimeError, error.what());
+      raise_with_message(PyExc_RuntimeError, error.what());
     }
   });
 }

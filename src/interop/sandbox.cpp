@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 #include "citadel/core/error.hpp"
@@ -71,6 +72,52 @@ int kill_and_reap(pid_t child) {
   while (::waitpid(child, &status, 0) < 0)
     if (errno != EINTR) return -1;
   return status;
+}
+
+// A child's error message as text safe to print and to hand to Python: a reader that a
+// hostile file led astray may send bytes read from anywhere (terminal escapes, invalid
+// UTF-8, which Python cannot turn into a message). Valid UTF-8 stays; control bytes and
+// bytes of no valid sequence become \xNN.
+std::string printable(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  auto escape = [&out](unsigned char byte) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[byte >> 4];
+    out += kHex[byte & 15];
+  };
+  for (size_t i = 0; i < raw.size();) {
+    const auto lead = static_cast<unsigned char>(raw[i]);
+    if (lead >= 0x20 && lead < 0x7f) {
+      out += raw[i++];
+      continue;
+    }
+    // The length of a well-formed sequence starting here (RFC 3629: no overlongs, no
+    // surrogates, nothing past U+10FFFF), 0 if none.
+    size_t length = 0;
+    if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) length = 3;
+    else if (lead >= 0xf0 && lead <= 0xf4) length = 4;
+    bool valid = length > 0 && i + length <= raw.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(raw[i + k]);
+      unsigned char low = 0x80, high = 0xbf;
+      if (k == 1 && lead == 0xe0) low = 0xa0;
+      if (k == 1 && lead == 0xed) high = 0x9f;
+      if (k == 1 && lead == 0xf0) low = 0x90;
+      if (k == 1 && lead == 0xf4) high = 0x8f;
+      valid = next >= low && next <= high;
+    }
+    if (valid) {
+      out.append(raw.substr(i, length));
+      i += length;
+    } else {
+      escape(lead);
+      ++i;
+    }
+  }
+  return out;
 }
 
 std::string describe_end(int status, const SandboxLimits& limits) {
@@ -151,7 +198,7 @@ SandboxReader::Frame SandboxReader::next(uint64_t max_length) {
   if (frame.tag == 'E') {
     CITADEL_CHECK(frame.length <= kMaxErrorBytes, IoError, "sends an error message of ", frame.length,
                   " bytes; refused");
-    throw IoError(text(static_cast<size_t>(frame.length)));
+    throw IoError(printable(text(static_cast<size_t>(frame.length))));
   }
   CITADEL_CHECK(frame.length <= max_length, IoError, "answers with a frame '", frame.tag, "' of ", frame.length,
                 " bytes where at most ", max_length, " were expected; refused");
@@ -228,9 +275,9 @@ void run_sandboxed(const std::string& subject, const char* reader_name, const Sa
   } catch (const IoError& e) {
     kill_and_reap(child);
     const std::string message = e.what();
-    // The child's own errors name the file already; the parent's name the reader.
-    refusal = message.rfind(subject, 0) == 0 ? std::current_exception()
-                                             : std::make_exception_ptr(IoError(who + " " + message));
+    // Every refusal names the file and the reader; the child's own errors name the file already.
+    refusal = std::make_exception_ptr(IoError(message.rfind(subject, 0) == 0 ? who + message.substr(subject.size())
+                                                                              : who + " " + message));
     child = 0;
   } catch (...) {
     kill_and_reap(child);

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -84,7 +85,7 @@ TEST(Sandbox, WorkAnswersWithTheFramesItsParentExpects) {
 
 TEST(Sandbox, TheChildsErrorIsTheParentsIoError) {
   EXPECT_EQ(refusal([](SandboxWriter&) { throw IoError("test.h5: dataset x is damaged"); }),
-            "test.h5: dataset x is damaged");
+            "test.h5: the test reader: dataset x is damaged");  // every refusal names the reader
   EXPECT_EQ(refusal([](SandboxWriter&) { throw std::runtime_error("something else"); }),
             "test.h5: the test reader something else");
 }
@@ -125,6 +126,22 @@ TEST(Sandbox, SocketsProgramsAndProcessesKillTheChild) {
   for (size_t i = 0; i < attempts.size(); ++i) {
     const std::string message = refusal(attempts[i]);
     EXPECT_TRUE(contains(message, "killed by its sandbox for a forbidden system call")) << i << ": " << message;
+  }
+}
+
+// A reader led astray by a hostile file may fail with a message made of whatever memory it
+// read: the refusal must still be text a terminal and Python can take (Python turned invalid
+// UTF-8 into an empty message, and escape sequences would reach the user's terminal).
+TEST(Sandbox, AChildsErrorMessageArrivesAsPrintableText) {
+  static const char kSent[] = "bad \xff\xfe name \x1b[2J\x07 and \xc3\xa9t\xc3\xa9 \xe2\x89\xa4 \xed\xa0\x80 \xc0\xaf\x01 end";
+  const std::string sent(kSent, sizeof kSent - 1);
+  const std::string message = refusal([&](SandboxWriter&) { throw std::runtime_error(sent); });
+  EXPECT_TRUE(contains(message, R"(bad \xff\xfe name \x1b[2J\x07 and )")) << message;
+  EXPECT_TRUE(contains(message, "\xc3\xa9t\xc3\xa9 \xe2\x89\xa4 "));  // valid UTF-8 kept: été ≤
+  EXPECT_TRUE(contains(message, R"(\xed\xa0\x80 \xc0\xaf\x01 end)")) << message;  // a surrogate, an overlong, a control byte
+  for (const char c : message) {
+    const auto byte = static_cast<unsigned char>(c);
+    EXPECT_TRUE(byte >= 0x20 && byte != 0x7f) << "a control byte " << int(byte) << " in: " << message;
   }
 }
 
