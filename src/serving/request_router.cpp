@@ -140,7 +140,14 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
       if (served->tensors) {  // predicted alone, at once: its inputs are not rows of one table
         static_cast<void>(batcher), static_cast<void>(alone);
         try {
-          InferResponse response = infer(*decoded, *served);
+          const std::vector<Tensor> outputs = predict_tensors(*decoded, *served);
+          if (monitor_) {  // watched as schema models are: the inputs of each row, side by side
+            const ExtractionState state = monitor_->observe(monitored, tensor_query_rows(*decoded),
+                                                            tensor_predicted_classes(outputs),
+                                                            served->extraction_alarm_below);
+            if (state.raised_now) o.extraction_alarm = state.w;
+          }
+          InferResponse response = encode_tensor_response(*decoded, outputs, *served);
           o.body = std::move(response.body);
           if (response.binary) {
             o.content_type = "application/octet-stream";

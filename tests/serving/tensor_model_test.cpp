@@ -1,10 +1,12 @@
 // A model of two inputs and two outputs without a schema, served as tensors on loopback:
-// metadata by the model's names, answers equal to Model::predict bit for bit, and each
-// malformed request a 400 naming what is wrong while the server keeps serving.
+// metadata by the model's names, answers equal to Model::predict bit for bit, each
+// malformed request a 400 naming what is wrong while the server keeps serving, and the
+// extraction monitor watching its queries.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -57,8 +59,7 @@ struct Running {
   uint16_t port = 0;
 };
 
-Running start(const std::string& policy = "full") {
-  ServerOptions options;
+Running start(const std::string& policy = "full", ServerOptions options = {}) {
   options.port = 0;
   options.log_requests = false;
   std::vector<ServedModel> models;
@@ -246,4 +247,83 @@ TEST(ServeTensors, BinaryInputsAndOutputsCarryTheSameNumbers) {
               "Inference-Header-Content-Length: " + std::to_string(short_header.size()) +
               "\r\nContent-Length: " + std::to_string(short_body.size()) + "\r\n\r\n" + short_body);
   expect_400_naming(refused, "'b'");
+}
+
+namespace {
+
+// `rows` rows of a and b with independent standard normal elements.
+std::pair<Tensor, Tensor> normal_rows(std::mt19937& generator, int64_t rows) {
+  std::normal_distribution<float> normal;
+  Tensor a(Shape{rows, 4}), b(Shape{rows, 3});
+  for (int64_t i = 0; i < a.numel(); ++i) a[i] = normal(generator);
+  for (int64_t i = 0; i < b.numel(); ++i) b[i] = normal(generator);
+  return {a, b};
+}
+
+HttpAnswer infer_rows(const Running& r, const Tensor& a, const Tensor& b) {
+  return infer(r, {{"inputs", {input_json("a", a), input_json("b", b)}}});
+}
+
+}  // namespace
+
+// The monitor watches a tensor model as it watches a schema model: synthetic queries (small
+// steps around a few seed rows, in both inputs at once) raise the alarm, counted in /metrics
+// and, with block_on_alarm, refused; a stream of independent rows raises none.
+TEST(ServeTensors, ExtractionMonitorFlagsSyntheticQueriesButNotIndependentRows) {
+  ServerOptions options;
+  options.block_on_alarm = true;
+  std::mt19937 generator(5);
+  {
+    Running r = start("full", options);
+    // Papernot-style rounds, one request each: 10 seed rows, then every known row moved by
+    // ±0.1 in each element of both inputs.
+    auto [a, b] = normal_rows(generator, 10);
+    std::bernoulli_distribution coin;
+    int requests = 0, refused_at = -1;
+    for (int round = 0; round < 7 && refused_at < 0; ++round) {
+      const HttpAnswer answer = infer_rows(r, a, b);
+      ++requests;
+      if (answer.status == 403) refused_at = requests;
+      else ASSERT_EQ(answer.status, 200) << answer.body;
+      const int64_t known = a.shape(0);
+      Tensor next_a(Shape{2 * known, 4}), next_b(Shape{2 * known, 3});
+      for (int64_t i = 0; i < a.numel(); ++i) next_a[i] = a[i], next_a[a.numel() + i] = a[i] + (coin(generator) ? 0.1f : -0.1f);
+      for (int64_t i = 0; i < b.numel(); ++i) next_b[i] = b[i], next_b[b.numel() + i] = b[i] + (coin(generator) ? 0.1f : -0.1f);
+      a = next_a, b = next_b;
+    }
+    ASSERT_GT(refused_at, 0) << "no alarm in " << requests << " probing rounds";
+    const HttpAnswer refused = infer_rows(r, rows_of(1, 4, 0.f), rows_of(1, 3, 0.f));
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_NE(refused.body.find("extraction alarm for model 'heads'"), std::string::npos) << refused.body;
+    const HttpAnswer page = http_exchange(r.port, http_request("GET", "/metrics"));
+    EXPECT_NE(page.body.find("citadel_extraction_alarms_total{model=\"heads\"} 1"), std::string::npos) << page.body;
+  }
+  {
+    Running r = start("full", options);
+    for (int request = 0; request < 50; ++request) {  // 500 rows, 499 distances: 40 tests of W
+      const auto [a, b] = normal_rows(generator, 10);
+      ASSERT_EQ(infer_rows(r, a, b).status, 200) << "request " << request;
+    }
+    const HttpAnswer page = http_exchange(r.port, http_request("GET", "/metrics"));
+    EXPECT_NE(page.body.find("citadel_extraction_alarms_total{model=\"heads\"} 0"), std::string::npos) << page.body;
+  }
+}
+
+// The monitor's query for a row is a's row then b's row; its class is the first output's
+// argmax (several units) or that unit above 0.5 (one unit).
+TEST(ServeTensors, TheMonitorsQueryIsEachRowsInputsSideBySideInTheModelsOrder) {
+  InferRequest request;
+  request.rows = 2;
+  request.tensors = {rows_of(2, 4, 0.5f), rows_of(2, 3, -0.25f)};
+  const Tensor query = tensor_query_rows(request);
+  ASSERT_EQ(query.shape().dims(), (std::vector<int64_t>{2, 7}));
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t c = 0; c < 7; ++c)
+      EXPECT_EQ(query[r * 7 + c], c < 4 ? request.tensors[0][r * 4 + c] : request.tensors[1][r * 3 + c - 4])
+          << "row " << r << ", column " << c;
+  Tensor one_unit(Shape{3, 1}), three_units(Shape{2, 3});
+  one_unit[0] = 0.2f, one_unit[1] = 0.7f, one_unit[2] = 0.5f;
+  for (int64_t i = 0; i < 6; ++i) three_units[i] = std::vector<float>{0.1f, 0.9f, 0.3f, 2.f, -1.f, 0.f}[size_t(i)];
+  EXPECT_EQ(tensor_predicted_classes({one_unit, three_units}), (std::vector<int64_t>{0, 1, 0}));
+  EXPECT_EQ(tensor_predicted_classes({three_units, one_unit}), (std::vector<int64_t>{1, 0}));
 }

@@ -99,6 +99,12 @@ InferResponse encode_infer_response(const InferRequest& request, const RowPredic
                                     const ServedModel& served);
 // A tensor model's outputs for the request's inputs (the model's Predict, one per output).
 std::vector<Tensor> predict_tensors(const InferRequest& request, const ServedModel& served);
+// What the extraction monitor watches for a tensor model's request: each row's inputs
+// flattened and concatenated in the model's input order, (rows, sum of the inputs' widths).
+Tensor tensor_query_rows(const InferRequest& request);
+// The class the monitor groups each row under, from the first output: its argmax when it has
+// more than one unit per row, else 1 when that unit exceeds 0.5 and 0 otherwise.
+std::vector<int64_t> tensor_predicted_classes(const std::vector<Tensor>& outputs);
 // The response for a tensor model: one FP32 entry per output asked for, the policy applied.
 InferResponse encode_tensor_response(const InferRequest& request, const std::vector<Tensor>& outputs,
                                      const ServedModel& served);
