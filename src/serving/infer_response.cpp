@@ -161,8 +161,27 @@ InferResponse encode_tensor_response(const InferRequest& request, const std::vec
     const std::string& name = names[o];
     if (!request.outputs.empty() && std::find(request.outputs.begin(), request.outputs.end(), name) == request.outputs.end())
       continue;
+    const int64_t rows = outputs[o].shape(0), units = rows == 0 ? 0 : outputs[o].numel() / rows;
+    if (served.policy.kind == OutputPolicy::Kind::kLabel) {  // each row's argmax, over all its elements
+      std::vector<int64_t> labels(static_cast<size_t>(rows));
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* row = outputs[o].data() + r * units;
+        labels[size_t(r)] = std::max_element(row, row + units) - row;
+      }
+      writer.add(name.c_str(), "INT64", std::vector<int64_t>{rows},
+                 [&](std::string& out) {
+                   for (size_t i = 0; i < labels.size(); ++i) out += (i ? "," : "") + std::to_string(labels[i]);
+                 },
+                 [&](std::string& out) {  // little-endian, as binary floats are
+                   out.append(reinterpret_cast<const char*>(labels.data()), labels.size() * sizeof(int64_t));
+                 });
+      continue;
+    }
     std::vector<float> data(outputs[o].data(), outputs[o].data() + outputs[o].numel());
-    if (served.policy.kind != OutputPolicy::Kind::kFull) served.policy.apply(data.data(), int64_t(data.size()));
+    if (served.policy.kind == OutputPolicy::Kind::kTopK)  // per row, as for a schema model's probabilities
+      for (int64_t r = 0; r < rows; ++r) served.policy.apply(data.data() + r * units, units);
+    else if (served.policy.kind != OutputPolicy::Kind::kFull)
+      served.policy.apply(data.data(), int64_t(data.size()));
     const std::vector<int64_t> shape = outputs[o].shape().dims();
     writer.add(name.c_str(), "FP32", shape, [&](std::string& out) { append_floats(out, data); },
                [&](std::string& out) { append_binary_floats(out, data.data(), int64_t(data.size())); });

@@ -255,8 +255,10 @@ json output_metadata(const ServedModel& served) {
   if (served.tensors) {
     const std::vector<std::string> names = served.model.model.output_names();
     const std::vector<Shape> shapes = served.model.model.output_shapes();
+    const bool labels = served.policy.kind == OutputPolicy::Kind::kLabel;  // each row's argmax
     for (size_t i = 0; i < names.size(); ++i)
-      outputs.push_back({{"name", names[i]}, {"datatype", "FP32"}, {"shape", batch_shape(shapes[i])}});
+      outputs.push_back({{"name", names[i]}, {"datatype", labels ? "INT64" : "FP32"},
+                         {"shape", labels ? json::array({-1}) : batch_shape(shapes[i])}});
     return outputs;
   }
   if (served.model.classification()) {

@@ -10,10 +10,14 @@ namespace citadel::serving {
 
 ServedModel tensor_served_model(const std::string& name, const std::string& path, Model model, Metadata metadata,
                                 const OutputPolicy& policy) {
-  // Top-k and label need classes; a tensor model's outputs are numbers without names.
-  CITADEL_CHECK(policy.kind == OutputPolicy::Kind::kFull || policy.kind == OutputPolicy::Kind::kRound, ValueError,
-                "--output-policy ", policy.text(), ": model '", name, "' (", path,
-                ") has no schema and is served as tensors; use full or round:D (applied to every output)");
+  // Top-k and label choose among a row's units: an output of one unit has nothing to choose.
+  if (policy.kind == OutputPolicy::Kind::kTopK || policy.kind == OutputPolicy::Kind::kLabel) {
+    const std::vector<std::string> names = model.output_names();
+    const std::vector<Shape> shapes = model.output_shapes();
+    for (size_t o = 0; o < names.size(); ++o)
+      CITADEL_CHECK(shapes[o].numel() > 1, ValueError, "--output-policy ", policy.text(), ": output '", names[o],
+                    "' of model '", name, "' (", path, ") has one unit per row, nothing to rank; use full or round:D");
+  }
   ServedModel served{name, path, {}, policy};
   served.model.model = std::move(model);
   served.model.metadata = std::move(metadata);

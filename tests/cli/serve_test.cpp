@@ -438,9 +438,9 @@ TEST(ServeCli, ServesModelsOfSeveralInputs) {
       http_exchange(server.port(), http_request("POST", "/v2/models/heads/infer", R"({"inputs": [)" + a + "]}"));
   EXPECT_EQ(missing.status, 400);
   EXPECT_NE(missing.body.find("input 'b' is missing"), std::string::npos) << missing.body;
-  // A policy that needs classes is refused at startup, naming it.
+  // A ranking policy on a model with a one-unit output is refused at startup, naming both.
   const CliResult topk = run_cli("serve --no-auth --allow-unsigned --port 0 --output-policy topk:1 --model " +
                                  heads.string());
   EXPECT_NE(topk.exit_code, 0);
-  EXPECT_NE(topk.err.find("--output-policy topk:1: model 'serve_heads'"), std::string::npos) << topk.err;
+  EXPECT_NE(topk.err.find("--output-policy topk:1: output 'p' of model 'serve_heads'"), std::string::npos) << topk.err;
 }

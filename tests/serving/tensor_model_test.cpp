@@ -4,6 +4,7 @@
 // extraction monitor watching its queries.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -186,7 +187,7 @@ TEST(ServeTensors, BadRequestsAre400sNamingTheInputAndTheServerKeepsServing) {
   EXPECT_EQ(infer(r, {{"inputs", {input_json("a", a), input_json("b", b)}}}).status, 200);
 }
 
-TEST(ServeTensors, RoundingAppliesToEveryOutputAndClassPoliciesAreRefused) {
+TEST(ServeTensors, RoundingAppliesToEveryOutputAndRankingAOneUnitOutputIsRefused) {
   Running r = start("round:1");
   const Tensor a = rows_of(2, 4, 0.5f), b = rows_of(2, 3, -0.25f);
   const HttpAnswer answer = infer(r, {{"inputs", {input_json("a", a), input_json("b", b)}}});
@@ -203,7 +204,8 @@ TEST(ServeTensors, RoundingAppliesToEveryOutputAndClassPoliciesAreRefused) {
       served_two_headed(policy);
       ADD_FAILURE() << policy << " was accepted";
     } catch (const ValueError& e) {
-      EXPECT_NE(std::string(e.what()).find(std::string("--output-policy ") + policy), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(std::string("--output-policy ") + policy + ": output 'label' of model 'heads'"),
+                std::string::npos) << e.what();
     }
   }
 }
@@ -326,4 +328,102 @@ TEST(ServeTensors, TheMonitorsQueryIsEachRowsInputsSideBySideInTheModelsOrder) {
   for (int64_t i = 0; i < 6; ++i) three_units[i] = std::vector<float>{0.1f, 0.9f, 0.3f, 2.f, -1.f, 0.f}[size_t(i)];
   EXPECT_EQ(tensor_predicted_classes({one_unit, three_units}), (std::vector<int64_t>{0, 1, 0}));
   EXPECT_EQ(tensor_predicted_classes({three_units, one_unit}), (std::vector<int64_t>{1, 0}));
+}
+
+namespace {
+
+// Two inputs, two outputs of several units each (kind: 3 softmax, amount: 2 linear), saved
+// once without a schema, as `citadel serve` reads such a file.
+const fs::path& ranked_file() {
+  static const fs::path file = [] {
+    random::set_seed(12);
+    const SymbolicTensor a = Input({4}, {.name = "a"}), b = Input({3}, {.name = "b"});
+    const SymbolicTensor h = Dense(6, {.activation = "tanh"})(Concatenate()({a, b}));
+    const SymbolicTensor kind = Dense(3, {.activation = "softmax"}).named("kind")(h);
+    const SymbolicTensor amount = Dense(2).named("amount")(h);
+    Model model({a, b}, {kind, amount}, {.name = "ranked"});
+    const fs::path path = fs::temp_directory_path() /
+                          ("citadel_tensor_ranked_" + std::to_string(::getpid()) + ".safetensors");
+    save_model(model, path.string());
+    return path;
+  }();
+  return file;
+}
+
+Running start_ranked(const std::string& policy) {
+  LoadedModel loaded = load_model(ranked_file().string());
+  std::vector<ServedModel> models;
+  models.push_back(tensor_served_model("heads", ranked_file().string(), std::move(loaded.model),
+                                       std::move(loaded.metadata), OutputPolicy::parse(policy, "test")));
+  ServerOptions options;
+  options.port = 0;
+  options.log_requests = false;
+  Running running;
+  running.server = std::make_unique<Server>(std::move(models), std::nullopt, "", options);
+  running.port = running.server->start();
+  return running;
+}
+
+}  // namespace
+
+// topk:K keeps each row's K largest elements of every output (the others answered as 0, as
+// for a schema model's probabilities); label answers each row's argmax as INT64, and the
+// metadata says so.
+TEST(ServeTensors, TopKAndLabelRankEachRowOfEveryOutput) {
+  Model reference = load_model(ranked_file().string()).model;
+  const Tensor a = rows_of(4, 4, 0.5f), b = rows_of(4, 3, -0.25f);
+  const std::vector<Tensor> expected = reference.predict({ConstTensorView(a), ConstTensorView(b)});
+  const json request{{"inputs", {input_json("a", a), input_json("b", b)}}};
+  {
+    Running r = start_ranked("topk:1");
+    const HttpAnswer answer = infer(r, request);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    const json outputs = json::parse(answer.body)["outputs"];
+    ASSERT_EQ(outputs.size(), 2u);
+    for (size_t o = 0; o < 2; ++o) {
+      const int64_t units = expected[o].shape(1);
+      EXPECT_EQ(outputs[o]["shape"], json(expected[o].shape().dims()));
+      for (int64_t row = 0; row < 4; ++row) {
+        int64_t largest = 0;
+        for (int64_t u = 1; u < units; ++u)
+          if (expected[o][row * units + u] > expected[o][row * units + largest]) largest = u;
+        for (int64_t u = 0; u < units; ++u)
+          EXPECT_EQ(outputs[o]["data"][size_t(row * units + u)].get<float>(),
+                    u == largest ? expected[o][row * units + u] : 0.0f)
+              << outputs[o]["name"] << " row " << row << " unit " << u;
+      }
+    }
+  }
+  {
+    Running r = start_ranked("label");
+    const json metadata = json::parse(http_exchange(r.port, http_request("GET", "/v2/models/heads")).body);
+    EXPECT_EQ(metadata["outputs"], json::parse(R"([{"name": "kind", "datatype": "INT64", "shape": [-1]},
+                                                    {"name": "amount", "datatype": "INT64", "shape": [-1]}])"));
+    const HttpAnswer answer = infer(r, request);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    const json outputs = json::parse(answer.body)["outputs"];
+    ASSERT_EQ(outputs.size(), 2u);
+    for (size_t o = 0; o < 2; ++o) {
+      const int64_t units = expected[o].shape(1);
+      EXPECT_EQ(outputs[o]["datatype"], "INT64");
+      EXPECT_EQ(outputs[o]["shape"], json({4}));
+      for (int64_t row = 0; row < 4; ++row) {
+        const float* values = expected[o].data() + row * units;
+        EXPECT_EQ(outputs[o]["data"][size_t(row)].get<int64_t>(), std::max_element(values, values + units) - values)
+            << outputs[o]["name"] << " row " << row;
+      }
+    }
+    // Binary, the labels are little-endian INT64s after the JSON.
+    const json binary_request{{"inputs", {input_json("a", a), input_json("b", b)}},
+                              {"outputs", {{{"name", "kind"}, {"parameters", {{"binary_data", true}}}}}}};
+    const HttpAnswer binary = infer(r, binary_request);
+    ASSERT_EQ(binary.status, 200) << binary.body;
+    const size_t json_bytes = std::stoul(binary.header("Inference-Header-Content-Length"));
+    ASSERT_EQ(binary.body.size(), json_bytes + 4 * sizeof(int64_t));
+    for (int64_t row = 0; row < 4; ++row) {
+      int64_t label = 0;
+      std::memcpy(&label, binary.body.data() + json_bytes + row * sizeof(int64_t), sizeof label);
+      EXPECT_EQ(label, outputs[0]["data"][size_t(row)].get<int64_t>()) << "row " << row;
+    }
+  }
 }
