@@ -9,6 +9,7 @@
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <random>
 
 #include "citadel/core/error.hpp"
 #include "citadel/metrics/normality.hpp"
@@ -24,16 +25,28 @@ struct ExtractionMonitor::Client {
   std::mutex mutex;
   std::map<int64_t, ClassSet> classes;
   std::deque<double> distances;
-  int64_t kept = 0, since_test = 0;
+  std::vector<float> sketched;  // the current query's sketch, when it is wider than the limit
+  int64_t kept = 0, since_test = 0, stored = 0;
   ExtractionState state;
 };
 
-ExtractionMonitor::ExtractionMonitor(ExtractionMonitorOptions options) : options_(options) {
+namespace {
+
+uint64_t sketch_seed(uint64_t chosen) {
+  if (chosen != 0) return chosen;
+  std::random_device device;
+  return (uint64_t(device()) << 32) ^ device();
+}
+
+}  // namespace
+
+ExtractionMonitor::ExtractionMonitor(ExtractionMonitorOptions options)
+    : options_(options), sketch_(std::max<int64_t>(options.max_query_width, 1), sketch_seed(options.sketch_seed)) {
   CITADEL_CHECK(options_.alarm_below > 0 && options_.alarm_below < 1, ValueError,
                 "the extraction alarm's W threshold must be in (0, 1), got ", options_.alarm_below);
   CITADEL_CHECK(options_.min_distances >= 12 && options_.max_distances <= 5000 &&
                     options_.min_distances <= options_.max_distances && options_.test_every >= 1 &&
-                    options_.max_kept_queries >= 1,
+                    options_.max_kept_queries >= 1 && options_.max_query_width >= 16,
                 ValueError, "extraction monitor: bad limits");
 }
 
@@ -77,19 +90,26 @@ std::vector<double> ExtractionMonitor::distances(const std::string& token) const
 
 ExtractionState ExtractionMonitor::observe(const std::string& token, const Tensor& rows,
                                            const std::vector<int64_t>& classes, std::optional<double> alarm_below) {
-  const int64_t n = rows.shape(0), width = n == 0 ? 0 : rows.numel() / n;
+  const int64_t n = rows.shape(0), row_width = n == 0 ? 0 : rows.numel() / n;
+  const bool sketching = row_width > options_.max_query_width;
+  const int64_t width = sketching ? sketch_.slots() : row_width;
   CITADEL_CHECK(static_cast<int64_t>(classes.size()) == n, ValueError, "extraction monitor: ", classes.size(),
                 " classes for ", n, " rows");
   Client& c = client(token);
   std::lock_guard lock(c.mutex);
   c.state.raised_now = false;
+  if (sketching) c.sketched.resize(static_cast<size_t>(width));
   for (int64_t r = 0; r < n; ++r) {
-    const float* x = rows.data() + r * width;
+    const float* x = rows.data() + r * row_width;
+    if (sketching) {
+      sketch_.apply({x, static_cast<size_t>(row_width)}, c.sketched);
+      x = c.sketched.data();
+    }
     ++c.state.queries;
     Client::ClassSet& set = c.classes[classes[static_cast<size_t>(r)]];
     const int64_t points = static_cast<int64_t>(set.points.size()) / std::max<int64_t>(width, 1);
     if (points == 0) {
-      if (c.kept < options_.max_kept_queries) set.points.insert(set.points.end(), x, x + width), ++c.kept;
+      if (c.kept < options_.max_kept_queries) set.points.insert(set.points.end(), x, x + width), ++c.kept, c.stored += width;
       continue;
     }
     double nearest = std::numeric_limits<double>::infinity();
@@ -106,7 +126,7 @@ ExtractionState ExtractionMonitor::observe(const std::string& token, const Tenso
     if (static_cast<int64_t>(c.distances.size()) > options_.max_distances) c.distances.pop_front();
     ++c.since_test;
     if (nearest > set.threshold && c.kept < options_.max_kept_queries) {
-      set.points.insert(set.points.end(), x, x + width), ++c.kept;
+      set.points.insert(set.points.end(), x, x + width), ++c.kept, c.stored += width;
       set.sum += nearest, set.squares += nearest * nearest, ++set.joined;
       const double mean = set.sum / double(set.joined);
       const double spread = std::sqrt(std::max(0.0, set.squares / double(set.joined) - mean * mean));
@@ -115,6 +135,7 @@ ExtractionState ExtractionMonitor::observe(const std::string& token, const Tenso
   }
   c.state.distances = static_cast<int64_t>(c.distances.size());
   c.state.kept = c.kept;
+  c.state.stored_values = c.stored;
   if (c.state.distances >= options_.min_distances && c.since_test >= options_.test_every) {
     c.since_test = 0;
     const std::vector<double> sample(c.distances.begin(), c.distances.end());
