@@ -15,11 +15,18 @@ namespace citadel {
 PrivacyAccountant::PrivacyAccountant(double sampling_rate, double noise_multiplier, int64_t steps_per_epoch,
                                      double delta)
     : sampling_rate_(sampling_rate), noise_multiplier_(noise_multiplier), delta_(delta),
-      steps_per_epoch_(steps_per_epoch) {}
+      steps_per_epoch_(steps_per_epoch), epochs_(sampling_rate, noise_multiplier, steps_per_epoch, delta) {}
 
 void PrivacyAccountant::on_epoch_end(int epoch, Logs& logs, Model&) {
-  logs["epsilon"] =
-      dp_sgd_epsilon(sampling_rate_, noise_multiplier_, steps_per_epoch_ * int64_t(epoch + 1), delta_).epsilon;
+  // Epochs end in order; a resumed run starts past the first, and a callback used again
+  // for a second fit starts over.
+  if (counted_ > epoch) {
+    epochs_ = EpochAccountant(sampling_rate_, noise_multiplier_, steps_per_epoch_, delta_);
+    counted_ = 0;
+  }
+  PrivacySpent spent;
+  while (counted_ <= epoch) spent = epochs_.next_epoch(), ++counted_;
+  logs["epsilon"] = spent.epsilon;
 }
 
 PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int epochs, const DPSGDOptions& dp) {
