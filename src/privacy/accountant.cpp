@@ -147,6 +147,11 @@ double pld_epsilon_or_infinity(double q, double noise_multiplier, int64_t steps,
   }
 }
 
+// Above this ε the guarantee means little and the RDP figure is reported as it is: the
+// PLD's grid grows with the loss's range, and at tiny noise it would take seconds to gain a
+// few percent of a meaningless ε.
+constexpr double kLargestEpsilonWorthTightening = 30;
+
 PrivacySpent tightest(PrivacySpent spent, double pld_epsilon) {
   spent.pld_epsilon = pld_epsilon;
   if (pld_epsilon < spent.rdp_epsilon) {
@@ -189,7 +194,9 @@ PrivacySpent dp_sgd_epsilon(double q, double noise_multiplier, int64_t steps, do
   check_arguments(steps, delta);
   if (accountant != Accountant::kPld) {
     const PrivacySpent rdp = dp_sgd_rdp_epsilon(q, noise_multiplier, steps, delta);
-    if (accountant == Accountant::kRdp || steps == 0 || q == 0 || q >= 1 || noise_multiplier == 0) return rdp;
+    if (accountant == Accountant::kRdp || steps == 0 || q == 0 || q >= 1 || noise_multiplier == 0 ||
+        rdp.epsilon > kLargestEpsilonWorthTightening)
+      return rdp;
     return tightest(rdp, pld_epsilon_or_infinity(q, noise_multiplier, steps, delta));
   }
   PrivacySpent pld{0, 0, kInf, 0, "PLD"};
@@ -233,6 +240,12 @@ PrivacySpent EpochAccountant::next_epoch() {
   if (!pld) return dp_sgd_epsilon(q_, noise_multiplier_, steps, delta_, accountant_);
   PrivacySpent spent = accountant_ == Accountant::kPld ? PrivacySpent{0, 0, kInf, 0, "PLD"}
                                                        : dp_sgd_rdp_epsilon(q_, noise_multiplier_, steps, delta_);
+  // ε only grows: once past the bound, the PLD is never composed again.
+  if (accountant_ == Accountant::kTightest && spent.epsilon > kLargestEpsilonWorthTightening) {
+    if (!composed_) composed_ = std::make_unique<Composed>();
+    composed_->usable = false;
+    return spent;
+  }
   if (!composed_) {
     composed_ = std::make_unique<Composed>();
     // Each truncation may add its tail to δ: over 1,000 epochs together at most 1e-4 of δ.
@@ -279,6 +292,25 @@ std::vector<PrivacySpent> dp_sgd_epsilon_by_epoch(double q, double noise_multipl
   return spent;
 }
 
+PrivacySpent dp_sgd_epsilon_after_epochs(double q, double noise_multiplier, int64_t steps_per_epoch, int epochs,
+                                         double delta) {
+  CITADEL_CHECK(epochs >= 0, ValueError, "privacy accountant: epochs must be >= 0, got ", epochs);
+  if (epochs == 0) return dp_sgd_epsilon(q, noise_multiplier, 0, delta);
+  EpochAccountant each(q, noise_multiplier, steps_per_epoch, delta);
+  PrivacySpent spent;
+  for (int e = 0; e < epochs; ++e) spent = each.next_epoch();
+  return spent;
+}
+
+double dp_sgd_noise_multiplier_for_epochs(double q, int64_t steps_per_epoch, int epochs, double delta,
+                                          double target_epsilon) {
+  double sigma = dp_sgd_noise_multiplier(q, steps_per_epoch * epochs, delta, target_epsilon);
+  // Composed epoch by epoch, ε may come out a hair above the target the search met.
+  for (int i = 0; i < 100 && dp_sgd_epsilon_after_epochs(q, sigma, steps_per_epoch, epochs, delta).epsilon > target_epsilon; ++i)
+    sigma *= 1.001;
+  return sigma;
+}
+
 double dp_sgd_noise_multiplier(double q, int64_t steps, double delta, double target_epsilon, Accountant accountant) {
   CITADEL_CHECK(target_epsilon > 0, ValueError, "privacy accountant: the target epsilon must be positive, got ",
                 target_epsilon);
@@ -297,7 +329,9 @@ double dp_sgd_noise_multiplier(double q, int64_t steps, double delta, double tar
       (reaches(middle, Accountant::kRdp) ? high : low) = middle;
     }
     if (accountant == Accountant::kRdp) return high;
-    low = high / 4;  // the PLD's ε is below RDP's, but not 4 times below at the same noise
+    // The PLD's ε is below RDP's by a few to a few tens of percent at the same noise: the
+    // noise it needs is most often within 30 % below RDP's.
+    low = high * 0.7;
     if (reaches(low, accountant)) low = 0;
   }
   while (high - low > 1e-3 * high) {

@@ -67,7 +67,7 @@ double upper_quantile(double p) {
 
 PrivacyLossDistribution PrivacyLossDistribution::poisson_gaussian(double q, double noise_multiplier, bool remove,
                                                                   double interval, double tail) {
-  CITADEL_CHECK(q > 0 && q < 1, ValueError, "PLD accountant: the sampling rate must lie in (0, 1), got ", q);
+  CITADEL_CHECK(q > 0 && q <= 1, ValueError, "PLD accountant: the sampling rate must lie in (0, 1], got ", q);
   CITADEL_CHECK(noise_multiplier > 0 && std::isfinite(noise_multiplier), ValueError,
                 "PLD accountant: the noise multiplier must be positive, got ", noise_multiplier);
   CITADEL_CHECK(interval > 0 && tail > 0 && tail < 0.5, ValueError, "PLD accountant: bad interval ", interval,
@@ -77,12 +77,14 @@ PrivacyLossDistribution PrivacyLossDistribution::poisson_gaussian(double q, doub
   // has probability below it under either distribution).
   const double z = upper_quantile(tail);
   double low, high;
+  // Without sampling (q = 1) the loss is unbounded below as well: cut there too.
+  const double least = q < 1 ? std::log1p(-q) : mechanism.loss_of(-z * noise_multiplier);
   if (remove) {
-    low = std::log1p(-q);  // the least loss: δ is exactly 1 − e^ε below it
+    low = least;  // the least loss: δ is exactly 1 − e^ε below it
     high = mechanism.loss_of(1 + z * noise_multiplier);
   } else {
     low = -mechanism.loss_of(1 + z * noise_multiplier);
-    high = -std::log1p(-q);  // the greatest loss: δ is 0 above it
+    high = -least;  // the greatest loss: δ is 0 above it
   }
   const int64_t first = int64_t(std::floor(low / interval)), last = int64_t(std::ceil(high / interval));
   const int64_t points = last - first + 1;
@@ -185,7 +187,7 @@ double dp_sgd_pld_epsilon(double q, double noise_multiplier, int64_t steps, doub
   CITADEL_CHECK(steps >= 0, ValueError, "PLD accountant: steps must be >= 0, got ", steps);
   if (steps == 0 || q == 0) return 0;
   if (noise_multiplier == 0) return kInf;
-  CITADEL_CHECK(q > 0 && q < 1, ValueError, "PLD accountant: the sampling rate must lie in (0, 1), got ", q);
+  CITADEL_CHECK(q > 0 && q <= 1, ValueError, "PLD accountant: the sampling rate must lie in (0, 1], got ", q);
   // Each truncation may add its tail to δ: together at most 1e-4 of δ.
   int compositions = 2;
   for (int64_t t = steps; t > 0; t >>= 1) compositions += 2;

@@ -39,10 +39,12 @@ PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int 
   plan.sampling_rate = double(batch) / double(rows);
   plan.steps_per_epoch = steps_per_epoch(rows, batch, dp.poisson_sampling);
   const int64_t steps = plan.steps_per_epoch * epochs;
-  plan.noise_multiplier = dp.target_epsilon
-                              ? dp_sgd_noise_multiplier(plan.sampling_rate, steps, dp.delta, *dp.target_epsilon)
-                              : dp.noise_multiplier;
-  plan.epsilon = dp_sgd_epsilon(plan.sampling_rate, plan.noise_multiplier, steps, dp.delta).epsilon;
+  plan.noise_multiplier = dp.target_epsilon ? dp_sgd_noise_multiplier_for_epochs(plan.sampling_rate, plan.steps_per_epoch,
+                                                                                 epochs, dp.delta, *dp.target_epsilon)
+                                            : dp.noise_multiplier;
+  plan.epsilon =
+      dp_sgd_epsilon_after_epochs(plan.sampling_rate, plan.noise_multiplier, plan.steps_per_epoch, epochs, dp.delta)
+          .epsilon;
   return plan;
 }
 

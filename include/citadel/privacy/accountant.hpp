@@ -79,4 +79,15 @@ std::vector<PrivacySpent> dp_sgd_epsilon_by_epoch(double q, double noise_multipl
                                                   int epochs, double delta,
                                                   Accountant accountant = Accountant::kTightest);
 
+// The ε of a training run: after `epochs` epochs, composed epoch by epoch as the training
+// logs compose it, so that the run's report, its logs, `citadel dp-budget` and Python's
+// compute_epsilon print the same figure (a composition of all the steps at once agrees
+// to about 1e-6 relative: rounding and tails cut in another order).
+PrivacySpent dp_sgd_epsilon_after_epochs(double q, double noise_multiplier, int64_t steps_per_epoch, int epochs,
+                                         double delta);
+// The smallest noise multiplier (to 0.1 %) whose dp_sgd_epsilon_after_epochs is at most
+// target_epsilon.
+double dp_sgd_noise_multiplier_for_epochs(double q, int64_t steps_per_epoch, int epochs, double delta,
+                                          double target_epsilon);
+
 }  // namespace citadel

@@ -16,7 +16,7 @@ namespace citadel {
 
 class PrivacyLossDistribution {
  public:
-  // One step: Poisson sampling at rate q, Gaussian noise of standard deviation
+  // One step: Poisson sampling at rate q (1: every row, every step), Gaussian noise of standard deviation
   // noise_multiplier × the sensitivity. `remove`: the pair (mechanism on D, on D minus a
   // row), else the pair for an added row. Losses on a grid `interval` apart; the mass beyond
   // the grid at each end is at most `tail`.
