@@ -41,11 +41,11 @@ double gaussian_epsilon(double mu, double delta) {
 TEST(PldAccountant, GaussianCompositionIsBoundedFromAboveByLittle) {
   for (auto [sigma, steps] : {std::pair{1.0, int64_t(1)}, {2.0, int64_t(10)}, {5.0, int64_t(100)}, {0.8, int64_t(3)}}) {
     const double exact = gaussian_epsilon(std::sqrt(double(steps)) / sigma, 1e-5);
-    const double upper = dp_sgd_pld_epsilon(1.0, sigma, steps, 1e-5, 1e-4);
+    const double upper = dp_sgd_pld_epsilon(1.0, sigma, steps, 1e-5, 1e-3);
     EXPECT_GE(upper, exact - 1e-9) << "sigma " << sigma << ", " << steps << " steps";
     EXPECT_LE(upper, exact * 1.01 + 1e-3) << "sigma " << sigma << ", " << steps << " steps";
     // δ at the exact ε is at least the true δ: pessimistic at every ε, not only at the answer.
-    const PrivacyLossDistribution one = PrivacyLossDistribution::poisson_gaussian(1.0, sigma, true, 1e-4, 1e-15);
+    const PrivacyLossDistribution one = PrivacyLossDistribution::poisson_gaussian(1.0, sigma, true, 1e-3, 1e-15);
     const PrivacyLossDistribution all = one.self_compose(steps, 1e-15);
     for (double epsilon : {0.1, 0.5, 1.0, 2.0})
       EXPECT_GE(all.delta_for_epsilon(epsilon), gaussian_delta(std::sqrt(double(steps)) / sigma, epsilon) - 1e-12)
@@ -56,8 +56,10 @@ TEST(PldAccountant, GaussianCompositionIsBoundedFromAboveByLittle) {
 TEST(PldAccountant, LiesJustAboveTheLowerBoundAndBelowTheRdpAccountant) {
   // TF Privacy's MNIST tutorial, a small-noise run, a large-noise one (where RDP over
   // Opacus's orders overstates ε most), and a few steps at a high rate.
+  // (The table in docs/SECURITY.md also has σ 4 over 14,062 steps: bench-sized, 0.433 / 0.454 /
+  // 0.498.)
   for (auto [q, sigma, steps] : {std::tuple{256.0 / 60000, 1.1, int64_t(2344)}, {0.01, 0.8, int64_t(1000)},
-                                 {0.0043, 4.0, int64_t(14062)}, {0.1, 2.0, int64_t(200)}, {0.3, 1.0, int64_t(5)}}) {
+                                 {0.1, 2.0, int64_t(200)}, {0.3, 1.0, int64_t(5)}}) {
     const double lower = subsampled_gaussian_epsilon_lower(q, sigma, steps, 1e-5);
     const double upper = dp_sgd_pld_epsilon(q, sigma, steps, 1e-5, 1e-4);
     const double rdp = dp_sgd_rdp_epsilon(q, sigma, steps, 1e-5).epsilon;
@@ -72,8 +74,8 @@ TEST(PldAccountant, LiesJustAboveTheLowerBoundAndBelowTheRdpAccountant) {
 }
 
 TEST(PldAccountant, TheReportedEpsilonIsTheTighterSoundOne) {
-  const double q = 0.0043, sigma = 4.0;
-  const int64_t steps = 14062;
+  const double q = 0.01, sigma = 2.0;
+  const int64_t steps = 1000;
   const PrivacySpent spent = dp_sgd_epsilon(q, sigma, steps, 1e-5);
   EXPECT_EQ(spent.epsilon, std::min(spent.rdp_epsilon, spent.pld_epsilon));
   EXPECT_STREQ(spent.accountant, "PLD");
