@@ -25,11 +25,15 @@ struct DPBudgetFlags {
 nlohmann::json epsilon_by_epoch(const PrivateTrainingPlan& plan, int epochs, double delta) {
   nlohmann::json curve{{"epochs", nlohmann::json::array()}, {"epsilon", nlohmann::json::array()}};
   const int points = std::min(epochs, 100);
+  // Composed epoch by epoch, as training composes it: each point is the training log's figure.
+  EpochAccountant accountant(plan.sampling_rate, plan.noise_multiplier, plan.steps_per_epoch, delta);
+  int composed = 0;
   for (int k = 1; k <= points; ++k) {
     const int epoch = static_cast<int>((int64_t(k) * epochs + points - 1) / points);
+    PrivacySpent spent;
+    while (composed < epoch) spent = accountant.next_epoch(), ++composed;
     curve["epochs"].push_back(epoch);
-    curve["epsilon"].push_back(
-        dp_sgd_epsilon(plan.sampling_rate, plan.noise_multiplier, plan.steps_per_epoch * epoch, delta).epsilon);
+    curve["epsilon"].push_back(spent.epsilon);
   }
   return curve;
 }

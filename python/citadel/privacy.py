@@ -28,17 +28,18 @@ class DPSGD:
 
 def compute_epsilon(n, batch_size, epochs, noise_multiplier, delta=1e-5, poisson_sampling=True):
     """ε (at delta) spent by DP-SGD over `epochs` epochs of n rows, as fit(dp=...) reports it
-    (RDP accountant of the sampled Gaussian mechanism)."""
-    steps = _citadel.steps_per_epoch(int(n), int(batch_size), bool(poisson_sampling)) * int(epochs)
-    epsilon, _order = _citadel.dp_sgd_epsilon(float(batch_size) / float(n), float(noise_multiplier), steps,
-                                              float(delta))
+    (the tighter of the RDP and privacy-loss-distribution accountants, composed epoch by epoch)."""
+    per_epoch = _citadel.steps_per_epoch(int(n), int(batch_size), bool(poisson_sampling))
+    epsilon, _accountant = _citadel.dp_sgd_epsilon_after_epochs(float(batch_size) / float(n), float(noise_multiplier),
+                                                                per_epoch, int(epochs), float(delta))
     return epsilon
 
 
 def noise_multiplier_for(n, batch_size, epochs, target_epsilon, delta=1e-5, poisson_sampling=True):
     """The smallest noise multiplier whose ε after the epochs is at most target_epsilon."""
-    steps = _citadel.steps_per_epoch(int(n), int(batch_size), bool(poisson_sampling)) * int(epochs)
-    return _citadel.dp_sgd_noise_multiplier(float(batch_size) / float(n), steps, float(delta), float(target_epsilon))
+    per_epoch = _citadel.steps_per_epoch(int(n), int(batch_size), bool(poisson_sampling))
+    return _citadel.dp_sgd_noise_multiplier_for_epochs(float(batch_size) / float(n), per_epoch, int(epochs), float(delta),
+                                                       float(target_epsilon))
 
 
 def membership_audit(model, x_train, y_train, x_holdout, y_holdout, reference_epochs=20, batch_size=32, seed=1,

@@ -92,6 +92,18 @@ void register_attacks_and_privacy(py::module_& module) {
   module.def("dp_sgd_noise_multiplier", [](double sampling_rate, int64_t steps, double delta, double target) {
     return dp_sgd_noise_multiplier(sampling_rate, steps, delta, target);
   });
+  module.def(
+      "dp_sgd_epsilon_after_epochs",
+      [](double sampling_rate, double noise_multiplier, int64_t steps_per_epoch, int epochs, double delta) {
+        const PrivacySpent spent = dp_sgd_epsilon_after_epochs(sampling_rate, noise_multiplier, steps_per_epoch, epochs, delta);
+        return py::make_tuple(spent.epsilon, spent.accountant);
+      },
+      py::arg("sampling_rate"), py::arg("noise_multiplier"), py::arg("steps_per_epoch"), py::arg("epochs"),
+      py::arg("delta"));
+  module.def("dp_sgd_noise_multiplier_for_epochs",
+             [](double sampling_rate, int64_t steps_per_epoch, int epochs, double delta, double target) {
+               return dp_sgd_noise_multiplier_for_epochs(sampling_rate, steps_per_epoch, epochs, delta, target);
+             });
   module.def("steps_per_epoch", &steps_per_epoch, py::arg("rows"), py::arg("batch_size"), py::arg("poisson"));
   module.def("membership_audit", [](Model& model, const FloatArray& train_x, const FloatArray& train_y,
                                     const FloatArray& holdout_x, const FloatArray& holdout_y, int reference_epochs,

@@ -15,11 +15,18 @@ namespace citadel {
 PrivacyAccountant::PrivacyAccountant(double sampling_rate, double noise_multiplier, int64_t steps_per_epoch,
                                      double delta)
     : sampling_rate_(sampling_rate), noise_multiplier_(noise_multiplier), delta_(delta),
-      steps_per_epoch_(steps_per_epoch) {}
+      steps_per_epoch_(steps_per_epoch), epochs_(sampling_rate, noise_multiplier, steps_per_epoch, delta) {}
 
 void PrivacyAccountant::on_epoch_end(int epoch, Logs& logs, Model&) {
-  logs["epsilon"] =
-      dp_sgd_epsilon(sampling_rate_, noise_multiplier_, steps_per_epoch_ * int64_t(epoch + 1), delta_).epsilon;
+  // Epochs end in order; a resumed run starts past the first, and a callback used again
+  // for a second fit starts over.
+  if (counted_ > epoch) {
+    epochs_ = EpochAccountant(sampling_rate_, noise_multiplier_, steps_per_epoch_, delta_);
+    counted_ = 0;
+  }
+  PrivacySpent spent;
+  while (counted_ <= epoch) spent = epochs_.next_epoch(), ++counted_;
+  logs["epsilon"] = spent.epsilon;
 }
 
 PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int epochs, const DPSGDOptions& dp) {
@@ -32,10 +39,12 @@ PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int 
   plan.sampling_rate = double(batch) / double(rows);
   plan.steps_per_epoch = steps_per_epoch(rows, batch, dp.poisson_sampling);
   const int64_t steps = plan.steps_per_epoch * epochs;
-  plan.noise_multiplier = dp.target_epsilon
-                              ? dp_sgd_noise_multiplier(plan.sampling_rate, steps, dp.delta, *dp.target_epsilon)
-                              : dp.noise_multiplier;
-  plan.epsilon = dp_sgd_epsilon(plan.sampling_rate, plan.noise_multiplier, steps, dp.delta).epsilon;
+  plan.noise_multiplier = dp.target_epsilon ? dp_sgd_noise_multiplier_for_epochs(plan.sampling_rate, plan.steps_per_epoch,
+                                                                                 epochs, dp.delta, *dp.target_epsilon)
+                                            : dp.noise_multiplier;
+  plan.epsilon =
+      dp_sgd_epsilon_after_epochs(plan.sampling_rate, plan.noise_multiplier, plan.steps_per_epoch, epochs, dp.delta)
+          .epsilon;
   return plan;
 }
 

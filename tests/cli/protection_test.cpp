@@ -71,7 +71,7 @@ TEST(Protection, DpBudgetMatchesTheAccountantAndFindsTheNoise) {
                                    "--report " + report.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto json = nlohmann::json::parse(read_file(report));
-  EXPECT_NEAR(json["epsilon"].get<double>(), citadel::dp_sgd_epsilon(256.0 / 60000, 1.1, 234 * 60, 1e-5).epsilon,
+  EXPECT_NEAR(json["epsilon"].get<double>(), citadel::dp_sgd_epsilon_after_epochs(256.0 / 60000, 1.1, 234, 60, 1e-5).epsilon,
               1e-9);
   const CliResult target = run_cli("dp-budget --samples 60000 --batch-size 256 --epochs 60 --target-epsilon 1 "
                                    "--report " + report.string());

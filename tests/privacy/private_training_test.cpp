@@ -344,7 +344,7 @@ TEST(PrivateTraining, FitPrivateReportsEpsilonPerEpoch) {
   const auto& epsilons = history.history.at("epsilon");
   ASSERT_EQ(epsilons.size(), 3u);
   for (int e = 0; e < 3; ++e)  // q = 0.1, 10 steps per epoch
-    EXPECT_NEAR(epsilons[e], dp_sgd_epsilon(0.1, 1.0, 10 * (e + 1), 1e-5).epsilon, 1e-9);
+    EXPECT_NEAR(epsilons[e], dp_sgd_epsilon_after_epochs(0.1, 1.0, 10, e + 1, 1e-5).epsilon, 1e-9);
   EXPECT_LT(epsilons[0], epsilons[2]);
   // With a budget the noise is found for it.
   const PrivateTrainingPlan plan = plan_private_training(200, 20, 3, {.target_epsilon = 2.0});
@@ -499,5 +499,5 @@ TEST(PrivateTraining, FitPrivateOnTwoInputsTakesEachRowAsOneExample) {
   const auto steps = std::llround(training / 15.0);
   for (int e = 0; e < 2; ++e)
     EXPECT_NEAR(history.history.at("epsilon")[size_t(e)],
-                dp_sgd_epsilon(15.0 / training, 1.0, steps * (e + 1), 1e-5).epsilon, 1e-9);
+                dp_sgd_epsilon_after_epochs(15.0 / training, 1.0, steps, e + 1, 1e-5).epsilon, 1e-9);
 }

@@ -10,6 +10,7 @@
 #include "citadel/data/split.hpp"
 #include "citadel/model/callbacks.hpp"
 #include "citadel/model/sequential.hpp"
+#include "citadel/privacy/accountant.hpp"
 
 namespace citadel {
 
@@ -24,7 +25,8 @@ struct DPSGDOptions {
   std::function<void(std::span<const float>)> observe_noisy_sum = nullptr;  // see PrivateTraining
 };
 
-// Adds "epsilon" (at δ) to each epoch's logs.
+// Adds "epsilon" (at δ) to each epoch's logs: the tightest of the RDP and PLD accountants
+// (citadel/privacy/accountant.hpp), composed one epoch at a time.
 class PrivacyAccountant final : public Callback {
  public:
   PrivacyAccountant(double sampling_rate, double noise_multiplier, int64_t steps_per_epoch, double delta);
@@ -34,6 +36,8 @@ class PrivacyAccountant final : public Callback {
  private:
   double sampling_rate_, noise_multiplier_, delta_;
   int64_t steps_per_epoch_;
+  EpochAccountant epochs_;
+  int counted_ = 0;  // epochs epochs_ has composed
 };
 
 struct PrivateTrainingPlan {

@@ -1,0 +1,13 @@
+// The linear convolution of two real sequences through a radix-2 FFT in double precision:
+// the privacy-loss-distribution accountant composes steps with it. Private to src/privacy/.
+#pragma once
+
+#include <vector>
+
+namespace citadel::detail {
+
+// c[k] = Σ_i a[i] · b[k − i], k in [0, a.size() + b.size() − 1). Absolute error about
+// 1e-16 × the largest entries; negative results of rounding are left as they are.
+std::vector<double> convolve(const std::vector<double>& a, const std::vector<double>& b);
+
+}  // namespace citadel::detail
