@@ -34,13 +34,17 @@ int run_saved(const EvaluateFlags& s) {
   LabelledRows rows = labelled_rows(s.data, saved, path);
   data.x_test = std::move(rows.x);
   data.y_test = std::move(rows.y);
+  data.more_y_test = std::move(rows.more_y);
   const std::string test_source = data.images ? std::string("the official test split") : rows.source;
   const EvaluateOptions options{.batch_size = s.training.batch_size.value_or(EvaluateOptions{}.batch_size)};
-  const Tensor y_test = targets_for_loss(data.y_test, data);
-  const Logs figures = saved.model.evaluate(model_inputs(saved.model, data.schema, data.x_test).views, {y_test}, options);
-  print_figures(("Evaluation of " + s.model_file + " on " + test_source).c_str(), figures, data.x_test.shape(0));
+  // One target per output (several outputs: figures named as Keras names them, as train's).
+  const std::vector<Tensor> y_test = output_targets(saved.model, data, true);
+  const Logs figures = saved.model.evaluate(model_inputs(saved.model, data.schema, data.x_test).views,
+                                            {y_test.begin(), y_test.end()}, options);
+  print_figures(("Evaluation of " + s.model_file + " on " + test_source).c_str(), figures, data.x_test.shape(0),
+                data.several_outputs());
   nlohmann::json report = logs_json(figures);
-  add_classification_report(saved.model, data, true, report);
+  if (!data.several_outputs()) add_classification_report(saved.model, data, true, report);
   report["model_file"] = s.model_file;
   report["model"] = model_json(saved.model);
   report["test"] = test_source;
