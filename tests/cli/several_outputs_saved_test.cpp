@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "citadel/data/csv.hpp"
 #include "citadel/io/saved_model.hpp"
@@ -338,4 +339,43 @@ TEST(CliSeveralOutputsSaved, ServesEachOutputByName) {
   EXPECT_EQ(http_exchange(server.port(), http_request("POST", "/v2/models/two/infer",
                                                       R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 3], "data": [[0, 0, 0]]}],)"
                                                       R"( "outputs": [{"name": "value"}]})")).status, 400);
+}
+
+// Requests batched together (dynamic batching) each get their own rows of every output.
+TEST(CliSeveralOutputsSaved, BatchedRequestsEachGetTheirOwnRowsOfEveryOutput) {
+  const Trained& t = trained();
+  Server server("--model two=" + t.model.string() + " --no-auth --allow-unsigned --threads 1 --batch-delay-us 50000",
+                scratch_directory() / "two_batched.log");
+  ASSERT_GT(server.port(), 0) << server.log();
+  const auto data = csv_rows(read_file(t.data));
+  const auto expected = csv_rows(read_file(t.in_memory_csv));
+  constexpr int kClients = 8;
+  std::vector<HttpAnswer> answers(kClients);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c)
+    clients.emplace_back([&, c] {
+      const auto& row = data[size_t(c) + 1];
+      answers[size_t(c)] = http_exchange(
+          server.port(), http_request("POST", "/v2/models/two/infer",
+                                      R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 3], "data": [)" +
+                                          row[0] + "," + row[1] + "," + row[3] + "]}]}"));
+    });
+  for (auto& client : clients) client.join();
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_EQ(answers[size_t(c)].status, 200) << answers[size_t(c)].body;
+    SCOPED_TRACE(answers[size_t(c)].body);
+    const nlohmann::json answer = nlohmann::json::parse(answers[size_t(c)].body);
+    std::map<std::string, nlohmann::json> by_name;
+    for (const auto& output : answer["outputs"]) by_name[output["name"]] = output;
+    const auto& want = expected[size_t(c) + 1];
+    EXPECT_EQ(by_name["kind_out_label"]["data"], nlohmann::json::array({want[1]})) << c;
+    EXPECT_EQ(by_name["kind_out_probabilities"]["shape"], nlohmann::json::array({1, 2})) << c;
+    EXPECT_NEAR(by_name["amount_out_value"]["data"][0].get<double>(), std::stod(want[4]),
+                2e-6 * (1 + std::fabs(std::stod(want[4])))) << c;
+  }
+  const std::string page = http_exchange(server.port(), http_request("GET", "/metrics")).body;
+  const size_t at = page.find("citadel_prediction_batches_total{model=\"two\"} ");
+  ASSERT_NE(at, std::string::npos) << page;
+  EXPECT_LT(std::stoi(page.substr(at + std::string("citadel_prediction_batches_total{model=\"two\"} ").size())),
+            kClients) << "the requests were not batched";
 }
