@@ -127,3 +127,24 @@ TEST(CliSeveralOutputs, BadLabelsAndLossesAreRefusedNamingTheArgument) {
   EXPECT_NE(one.err.find("--loss out=mse: a loss per output is for a model of several outputs"), std::string::npos)
       << one.err;
 }
+
+// evaluate trains in-process and reports on --test each output's figures by Keras's names.
+TEST(CliSeveralOutputs, EvaluateTrainsInProcessAndReportsEachOutput) {
+  const Files f;
+  const fs::path report = scratch_directory() / "two_outputs_evaluated.json";
+  const std::string evaluate = "evaluate" + f.common() + " --epochs 20 --batch-size 8 --label kind_out=kind "
+                               "--label amount_out=amount --loss amount_out=mse --loss-weights amount_out=0.5 ";
+  const CliResult evaluated = run_cli(evaluate + "--test " + f.data.string() + " --report " + report.string());
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  const nlohmann::json r = read_json(report);
+  for (const char* key : {"loss", "kind_out_loss", "amount_out_loss", "kind_out_accuracy", "amount_out_mae"})
+    ASSERT_TRUE(r.contains(key)) << key << " in " << r.dump();
+  EXPECT_NEAR(r["loss"].get<double>(), r["kind_out_loss"].get<double>() + 0.5 * r["amount_out_loss"].get<double>(),
+              1e-4);
+  EXPECT_EQ(r["test_rows"], 120);
+  const fs::path no_amount = write_scratch_file("evaluate_no_amount.csv", "x1,x2,kind,x3\n0.1,0.2,big,0.3\n");
+  const CliResult refused = run_cli(evaluate + "--test " + no_amount.string());
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("has no label column 'amount' (of the output 'amount_out') to evaluate against"),
+            std::string::npos) << refused.err;
+}
