@@ -12,6 +12,7 @@
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
 #include "commands.hpp"
+#include "output_choice.hpp"
 #include "pipeline.hpp"
 #include "protection.hpp"
 
@@ -24,6 +25,7 @@ struct AttackCommandFlags {
   DataFlags data;  // --data only
   AttackFlags attack;
   uint64_t seed = 42;
+  std::string output_name;  // --output: the output attacked (a model of several)
   OutputFlags output;
 };
 
@@ -72,7 +74,9 @@ int run_attack(const AttackCommandFlags& s) {
   const AttackFlags& a = s.attack;
   CITADEL_CHECK(!s.model_file.empty(), ValueError, "attack: give the model to attack with --model FILE");
   const std::vector<double> epsilons = epsilon_list(a.eps, "--eps");
-  SavedPipeline saved = load_pipeline(s.keys, s.model_file);
+  // A model of several outputs is attacked through the output --output names (the loss the
+  // attack climbs and the accuracy it reports are that output's).
+  SavedPipeline saved = select_output(load_pipeline(s.keys, s.model_file), s.output_name, "attack");
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to attack with");
   CITADEL_CHECK(saved.data.classification(), ValueError, "attack: ", s.model_file,
                 " predicts numbers; attacks here measure classification accuracy");
@@ -134,6 +138,7 @@ int run_attack(const AttackCommandFlags& s) {
                         {"results", results}};
   if (options.targets) report["target"] = a.target_class;
   if (inputs.views.size() > 1) report["attacked_input"] = a.attack_input;
+  if (!s.output_name.empty()) report["output"] = s.output_name;
   write_outputs(s.output, "attack", report);
   return 0;
 }
@@ -168,6 +173,10 @@ Command add_attack_command(CLI::App& app) {
                       "Write the adversarial examples of the largest eps as CSV (label, then model inputs)")
       ->option_text("FILE");
   command->add_option("--seed", s.seed, "Seed of the random starts")->capture_default_str();
+  command->add_option("--output", s.output_name,
+                      "A model of several outputs: the output to attack, by name (it must classify; required when "
+                      "there are several)")
+      ->option_text("NAME");
   add_attack_input_flag(*command, a);
   add_output_flags(*command, s.output);
   return {command, [flags] { return run_attack(*flags); }};

@@ -9,6 +9,7 @@
 #include "citadel/model/model_config.hpp"
 #include "citadel/privacy/membership.hpp"
 #include "commands.hpp"
+#include "output_choice.hpp"
 #include "pipeline.hpp"
 
 namespace citadel::cli {
@@ -21,6 +22,7 @@ struct AuditFlags {
   std::string train_rows_file, holdout_file;  // --train, --holdout
   int reference_epochs = 20;
   uint64_t seed = 42;
+  std::string output_name;  // --output: the output whose loss the attacks read (a model of several)
   OutputFlags output;
 };
 
@@ -34,7 +36,9 @@ Rows audit_rows(const AuditFlags& s, const SavedPipeline& saved, const std::stri
 }
 
 int run_audit(const AuditFlags& s) {
-  SavedPipeline saved = load_pipeline(s.keys, s.model_file);
+  // A model of several outputs is audited through the output --output names: the attacks
+  // read that output's loss and confidence, the reference model is that output's part.
+  SavedPipeline saved = select_output(load_pipeline(s.keys, s.model_file), s.output_name, "audit");
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to audit with");
   CITADEL_CHECK(!saved.data.images, ValueError, "audit: give the member and non-member rows as CSV files");
   const Rows members = audit_rows(s, saved, s.train_rows_file);
@@ -67,11 +71,13 @@ int run_audit(const AuditFlags& s) {
                        {"roc", {{"fpr", r.roc.false_positive_rate}, {"tpr", r.roc.true_positive_rate}}}});
   }
   std::printf("AUC 0.5 means the attacks cannot tell members from non-members; 1.0, that they always can.\n");
-  write_outputs(s.output, "audit", {{"model_file", s.model_file},
-                   {"train", s.train_rows_file},
-                   {"holdout", s.holdout_file},
-                   {"reference_epochs", s.reference_epochs},
-                   {"attacks", attacks}});
+  nlohmann::json report{{"model_file", s.model_file},
+                        {"train", s.train_rows_file},
+                        {"holdout", s.holdout_file},
+                        {"reference_epochs", s.reference_epochs},
+                        {"attacks", attacks}};
+  if (!s.output_name.empty()) report["output"] = s.output_name;
+  write_outputs(s.output, "audit", report);
   return 0;
 }
 
@@ -95,6 +101,10 @@ Command add_audit_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   command->add_option("--seed", s.seed, "Seed of the reference model and its split")->capture_default_str();
+  command->add_option("--output", s.output_name,
+                      "A model of several outputs: the output whose answers the attacks read, by name (required "
+                      "when there are several)")
+      ->option_text("NAME");
   add_output_flags(*command, s.output);
   return {command, [flags] { return run_audit(*flags); }};
 }

@@ -50,10 +50,33 @@ int run_info(const InfoFlags& s) {
   std::printf("Signature: %s\n", terminal_safe(signature).c_str());
   std::printf("Encryption: %s\n\n", encrypted ? "XChaCha20-Poly1305 (decrypted in memory)" : "none");
   std::printf("%s", terminal_safe(loaded.model.summary_text()).c_str());
+  const bool several = pipeline && pipeline->data.several_outputs();
   if (loaded.model.compiled()) {
     const auto settings = loaded.model.compile_settings();
-    std::printf("Compiled with loss %s, optimizer %s (learning rate %g)\n", terminal_safe(settings.loss).c_str(),
-                terminal_safe(settings.optimizer).c_str(), double(settings.learning_rate));
+    if (several)  // each output's loss is listed below
+      std::printf("Compiled with optimizer %s (learning rate %g)\n", terminal_safe(settings.optimizer).c_str(),
+                  double(settings.learning_rate));
+    else
+      std::printf("Compiled with loss %s, optimizer %s (learning rate %g)\n", terminal_safe(settings.loss).c_str(),
+                  terminal_safe(settings.optimizer).c_str(), double(settings.learning_rate));
+  }
+  nlohmann::json outputs = nlohmann::json::object();  // a model of several outputs: each one's label and loss
+  if (several) {
+    const PreparedData& data = pipeline->data;
+    std::printf("\nOutputs (docs/CLI.md, \"Models of several outputs\"):\n");
+    for (size_t i = 0; i < data.outputs.size(); ++i) {
+      const LabelSchema label = data.schema.label_schema(i);
+      const double weight = data.loss_weights.at(data.outputs[i]);
+      const std::string kind = label.type == LabelType::kClasses
+                                   ? std::to_string(label.class_count()) + " classes" : std::string("a number");
+      std::printf("  %-20s label %s (%s), loss %s, weight %g\n", terminal_safe(data.outputs[i]).c_str(),
+                  terminal_safe(label.name).c_str(), kind.c_str(), terminal_safe(data.losses[i]).c_str(), weight);
+      outputs[data.outputs[i]] = {{"label", label.name},
+                                  {"label_type", label.type == LabelType::kClasses ? "classes" : "values"},
+                                  {"classes", label.classes},
+                                  {"loss", data.losses[i]},
+                                  {"loss_weight", weight}};
+    }
   }
   nlohmann::json input_columns = nlohmann::json::object();  // a model of several inputs: each one's columns
   if (pipeline && pipeline->model.input_count() > 1) {
@@ -83,6 +106,7 @@ int run_info(const InfoFlags& s) {
                            {"signature_verified", !s.keys.public_key.empty()},
                            {"encrypted", encrypted}};
   if (!input_columns.empty()) report["input_columns"] = input_columns;
+  if (!outputs.empty()) report["outputs"] = outputs;
   write_outputs(s.output, "info", report);
   return 0;
 }

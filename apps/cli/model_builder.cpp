@@ -66,6 +66,8 @@ std::vector<std::string> metrics_for(LabelType type) {
   return {"mse", "mae"};
 }
 
+}  // namespace
+
 // A model of several outputs (check_output_labels has matched its outputs with the labels):
 // each output's width fits its label; the compile settings per output.
 CompileOptions several_outputs_compile(const Model& model, const PreparedData& data) {
@@ -83,8 +85,6 @@ CompileOptions several_outputs_compile(const Model& model, const PreparedData& d
   options.loss_weights = data.loss_weights;
   return options;
 }
-
-}  // namespace
 
 std::string scaling_for(const DataFlags& s, bool private_training) {
   if (!s.scale.empty()) return s.scale;

@@ -29,6 +29,11 @@ Preprocessor preprocess(const DataFlags& flags, PreparedData& data, std::initial
 // must declare the shapes the data gives; ValueError naming the Input otherwise).
 Model build_model(const ModelFlags& flags, const PreparedData& data, const Shape& input_shape);
 
+// The compile settings per output of a model of several outputs whose outputs `data` has
+// matched with its labels (data.outputs): each output's loss and metrics (checked against
+// its width; ValueError naming the output) and the loss weights. No optimizer.
+CompileOptions several_outputs_compile(const Model& model, const PreparedData& data);
+
 // --precision for a loaded model (a model file holds no precision); says on stderr when
 // the processor cannot compute in it.
 void apply_precision(Model& model, const ModelFlags& flags);

@@ -1,6 +1,6 @@
 // `citadel predict`: train on --data, then write predictions for the rows of --input as
 // CSV: the source line, the predicted label in the data's own terms, and the
-// probability of each class.
+// probability of each class (a saved model of several outputs: those per output).
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <cstdio>
@@ -33,7 +33,9 @@ void write_predictions(const Model& model, const PreparedData& data, const Prepr
                        const CsvTable& table, const PredictFlags& s, int64_t batch_size) {
   const EncodeOptions options = encode_options(s.data, preprocessor);
   RowHandling handling;
-  const RowPredictions predictions = predict_table(model, data.schema, preprocessor, table, options, batch_size, &handling);
+  // A model of several outputs: one column group per output (data.outputs names each label's).
+  const RowPredictions predictions =
+      predict_table(model, data.schema, preprocessor, table, options, batch_size, &handling, data.outputs);
   report_row_handling(data.schema, handling.missing_cells, handling.unseen_categories,
                       options.missing == MissingValues::kMean, s.input_file);
   write_file_atomically(s.output_file, predictions.csv());
@@ -50,15 +52,14 @@ int run_predict(const PredictFlags& s) {
   } else {
     random::set_seed(s.training.seed);
     PreparedData data = load_data(s.data, s.model, s.training, false);
-    refuse_several_outputs(data, "predict");
     CITADEL_CHECK(!data.images, ValueError, s.input_file, ": with --data fashion-mnist, other files cannot be read as rows");
     const CsvTable input = read_csv(s.input_file, csv_options(s.data));  // read before training: its errors first
     const FeaturePreprocessor preprocessor = preprocess(s.data, data, {});
     Model model = build_model(s.model, data, data.x_train.shape().without_batch());
     describe_data(s.training.verbose, data);
     const FitOptions fit = fit_options(s.training, s.model, data);
-    const Tensor y_train = targets_for_loss(data.y_train, data);
-    model.fit(model_inputs(model, data.schema, data.x_train).views, {y_train}, fit);
+    const std::vector<Tensor> y_train = output_targets(model, data, false);  // one per output
+    model.fit(model_inputs(model, data.schema, data.x_train).views, {y_train.begin(), y_train.end()}, fit);
     write_predictions(model, data, preprocessor, input, s, fit.batch_size);
     if (!s.also_save.empty()) save_pipeline(model, data, preprocessor, s.also_save, model_protection(s.keys, false));
   }

@@ -14,8 +14,13 @@ namespace citadel::cli {
 
 void save_pipeline(Model& model, const PreparedData& data, const FeaturePreprocessor& preprocessor,
                    const std::string& path, const ModelProtection& protection, const Metadata& extra) {
-  save_saved_model(model, saved_model_records(data.schema, data.images, data.loss, preprocessor, data.source, extra),
-                   path, protection);
+  SchemaRecord record{data.schema, data.images, data.loss, {}};
+  for (size_t i = 0; i < data.outputs.size(); ++i) {  // several outputs: each one's label, loss and weight
+    const auto weight = data.loss_weights.find(data.outputs[i]);
+    record.outputs.push_back({data.outputs[i], data.schema.label_schema(i), data.losses[i],
+                              weight == data.loss_weights.end() ? 1.0 : weight->second});
+  }
+  save_saved_model(model, saved_model_records(record, preprocessor, data.source, extra), path, protection);
 }
 
 namespace {
@@ -62,10 +67,26 @@ std::string read_model_bytes(const KeyFlags& s, const std::string& path, bool* w
 
 SavedPipeline as_pipeline(SavedModel saved, const std::string& path) {
   SavedPipeline pipeline{std::move(saved.model), {}, std::move(saved.preprocessor)};
-  pipeline.data.schema = std::move(saved.schema);
-  pipeline.data.images = saved.images;
-  pipeline.data.loss = std::move(saved.loss);
-  pipeline.data.source = path;
+  PreparedData& data = pipeline.data;
+  data.schema = std::move(saved.schema);
+  data.images = saved.images;
+  data.loss = std::move(saved.loss);
+  data.source = path;
+  for (const OutputSchema& output : saved.outputs) {
+    data.outputs.push_back(output.name);
+    data.losses.push_back(output.loss);
+    data.loss_weights[output.name] = output.loss_weight;
+  }
+  // The file's compile record holds one loss; a model of several outputs is compiled with
+  // each output's loss, metrics and weight as train compiled it.
+  if (data.several_outputs() && pipeline.model.compiled()) {
+    const Model::CompileSettings settings = pipeline.model.compile_settings();
+    CompileOptions options = several_outputs_compile(pipeline.model, data);
+    std::unique_ptr<Optimizer> optimizer = make_optimizer(settings.optimizer);
+    optimizer->set_learning_rate(settings.learning_rate);
+    options.optimizer = std::move(optimizer);
+    pipeline.model.compile(std::move(options));
+  }
   return pipeline;
 }
 
@@ -83,8 +104,13 @@ LabelledRows labelled_rows(const DataFlags& s, const SavedPipeline& saved, const
   Dataset data = encode_for_model(read_csv(path, csv_options(s)), saved.data.schema, saved.preprocessor, options, true);
   report_row_handling(saved.data.schema, data.missing_cells, data.unseen_categories,
                       options.missing == MissingValues::kMean, path);
+  for (size_t i = 1; i < saved.data.outputs.size(); ++i)  // a model of several outputs: every label
+    CITADEL_CHECK(i - 1 < data.more_y.size() && data.more_y[i - 1].defined(), ValueError, path,
+                  ": has no label column '", saved.data.schema.more_labels[i - 1].name, "' (of the output '",
+                  saved.data.outputs[i], "') to compare the model's answers with");
   rows.x = std::move(data.x);
   rows.y = std::move(data.y);
+  rows.more_y = std::move(data.more_y);
   rows.source = path;
   return rows;
 }

@@ -39,13 +39,15 @@ std::string read_model_bytes(const KeyFlags& keys, const std::string& path, bool
 SavedPipeline load_pipeline(const KeyFlags& keys, const std::string& path);
 // The same from a model file's plaintext (already read, verified and decrypted).
 SavedPipeline load_pipeline_from_bytes(std::string_view bytes, const std::string& path);
-// A library SavedModel as the commands use it.
+// A library SavedModel as the commands use it (a model of several outputs compiled with
+// each output's loss, metrics and weight).
 SavedPipeline as_pipeline(SavedModel saved, const std::string& path);
 // Labelled rows for a saved model, preprocessed as it expects: Fashion-MNIST's test split
 // for an image model, else the CSV file at `path` read as --header/--delimiter/--missing
 // say (what evaluate, attack and audit read).
 struct LabelledRows {
   Tensor x, y;
+  std::vector<Tensor> more_y;  // a model of several outputs: the labels after the first
   std::string source;
 };
 LabelledRows labelled_rows(const DataFlags& flags, const SavedPipeline& saved, const std::string& path);

@@ -120,9 +120,16 @@ int run_serve(ServeFlags& s) {
       return served;
     }
     serving::ServedModel served{name, path, saved_model_from(std::move(loaded), path), policy, signature};
-    CITADEL_CHECK(served.model.classification() || policy.kind == serving::OutputPolicy::Kind::kFull ||
-                      policy.kind == serving::OutputPolicy::Kind::kRound,
-                  ValueError, "--output-policy ", policy.text(), ": model '", name, "' predicts numbers; use full or round:D");
+    // topk:K and label coarsen classes; a number (a model's, or one output's of several)
+    // would be answered whole under them, so they are refused for it.
+    const bool coarsens_numbers = policy.kind == serving::OutputPolicy::Kind::kFull ||
+                                  policy.kind == serving::OutputPolicy::Kind::kRound;
+    CITADEL_CHECK(served.model.classification() || coarsens_numbers, ValueError, "--output-policy ", policy.text(),
+                  ": model '", name, "' predicts numbers; use full or round:D");
+    for (const OutputSchema& output : served.model.outputs)
+      CITADEL_CHECK(output.label.type == LabelType::kClasses || coarsens_numbers, ValueError, "--output-policy ",
+                    policy.text(), ": the output '", output.name, "' of model '", name,
+                    "' predicts numbers; use full or round:D");
     return served;
   };
   std::vector<serving::ServedModel> models;

@@ -77,9 +77,6 @@ int run_train(const TrainFlags& f) {
   Model model = build_model(f.model, data, data.x_train.shape().without_batch());
   describe_data(t.verbose, data);
   if (t.verbose > 0) model.summary();
-  // A saved model's schema, predict, evaluate and serve read one label (docs/CLI.md).
-  CITADEL_CHECK(!data.several_outputs() || save.no_save, ValueError, "--save: a model of several outputs is not "
-                "saved by the command line yet (its file would need every label's schema); give --no-save");
 
   FitOptions options = fit_options(t, f.model, data, privacy.dp);
   // Checkpoints and the saved model are protected alike: --key-file/--passphrase-env

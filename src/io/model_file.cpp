@@ -259,7 +259,15 @@ std::string model_file_bytes(Model& model, const Metadata& extra, const ExtraTen
   Metadata metadata = extra;
   metadata["format"] = format;
   // A graph is version 2: a reader of version 1 (Sequential only) refuses it by its version.
-  metadata["format_version"] = std::to_string(model.is_sequential() ? 1 : kModelFormatVersion);
+  // A caller's records may need a later one (a saved model of several outputs: 3), given
+  // as their "format_version"; the larger is written.
+  int version = model.is_sequential() ? 1 : 2;
+  if (const auto given = extra.find("format_version"); given != extra.end()) {
+    CITADEL_CHECK(given->second.size() == 1 && given->second[0] >= '1' && given->second[0] <= '0' + kModelFormatVersion,
+                  ValueError, "save: format_version '", given->second, "' is not one of 1 to ", kModelFormatVersion);
+    version = std::max(version, given->second[0] - '0');
+  }
+  metadata["format_version"] = std::to_string(version);
   metadata["citadel_version"] = kVersion;
   metadata["architecture"] = model_to_config(model);
   if (model.compiled()) {
@@ -310,7 +318,7 @@ LoadedModel load_model_from_bytes(std::string_view bytes, const std::string& sou
   CITADEL_CHECK(field("format") == kModelFormat || checkpoint, IoError, source, ": format '", field("format"),
                 "' is not ", kModelFormat);
   const std::string& version = field("format_version");
-  CITADEL_CHECK(version == "1" || version == std::to_string(kModelFormatVersion), IoError, source,
+  CITADEL_CHECK(version.size() == 1 && version[0] >= '1' && version[0] <= '0' + kModelFormatVersion, IoError, source,
                 ": model file version ", version, ", this build reads versions 1 to ", kModelFormatVersion,
                 ": load it with the citadel that wrote it (", [&] {
                   const auto found = file.metadata.find("citadel_version");

@@ -116,24 +116,26 @@ void append_floats(std::string& out, const std::vector<float>& values) {
 
 }  // namespace
 
-InferResponse encode_infer_response(const InferRequest& request, const RowPredictions& predictions,
-                                    const ServedModel& served) {
-  const SavedModel& m = served.model;
-  auto wanted = [&](const char* name) {
+namespace {
+
+// One output's entries (`prefix`: "" for a model of one output, "<output>_" for each of
+// several): probabilities (as the policy allows) and label, or the value.
+void add_output(ResponseWriter& writer, const InferRequest& request, const RowPredictions& predictions,
+                const OutputPolicy& policy, const std::string& prefix) {
+  auto wanted = [&](const std::string& name) {
     return request.outputs.empty() || std::find(request.outputs.begin(), request.outputs.end(), name) != request.outputs.end();
   };
-  ResponseWriter writer(request);
   const int64_t rows = request.rows;
-  if (m.classification()) {
-    const int64_t classes = m.schema.class_count();
-    if (served.policy.reveals_probabilities() && wanted("probabilities")) {
+  if (predictions.probabilities.defined()) {
+    const int64_t classes = predictions.probabilities.shape(1);
+    if (const std::string name = prefix + "probabilities"; policy.reveals_probabilities() && wanted(name)) {
       std::vector<float> data(predictions.probabilities.data(), predictions.probabilities.data() + rows * classes);
-      for (int64_t r = 0; r < rows; ++r) served.policy.apply(data.data() + r * classes, classes);
-      writer.add("probabilities", "FP32", {rows, classes}, [&](std::string& out) { append_floats(out, data); },
+      for (int64_t r = 0; r < rows; ++r) policy.apply(data.data() + r * classes, classes);
+      writer.add(name.c_str(), "FP32", {rows, classes}, [&](std::string& out) { append_floats(out, data); },
                  [&](std::string& out) { append_binary_floats(out, data.data(), int64_t(data.size())); });
     }
-    if (wanted("label"))
-      writer.add("label", "BYTES", {rows},
+    if (const std::string name = prefix + "label"; wanted(name))
+      writer.add(name.c_str(), "BYTES", {rows},
                  [&](std::string& out) {
                    for (size_t i = 0; i < predictions.labels.size(); ++i) {
                      if (i) out += ',';
@@ -141,15 +143,25 @@ InferResponse encode_infer_response(const InferRequest& request, const RowPredic
                    }
                  },
                  [&](std::string& out) { append_binary_strings(out, predictions.labels); });
-  } else if (wanted("value")) {
+  } else if (const std::string name = prefix + "value"; wanted(name)) {
     std::vector<float> data(static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r) {
       data[size_t(r)] = predictions.values[r];
-      served.policy.apply(&data[size_t(r)], 1);
+      policy.apply(&data[size_t(r)], 1);
     }
-    writer.add("value", "FP32", {rows}, [&](std::string& out) { append_floats(out, data); },
+    writer.add(name.c_str(), "FP32", {rows}, [&](std::string& out) { append_floats(out, data); },
                [&](std::string& out) { append_binary_floats(out, data.data(), rows); });
   }
+}
+
+}  // namespace
+
+InferResponse encode_infer_response(const InferRequest& request, const RowPredictions& predictions,
+                                    const ServedModel& served) {
+  ResponseWriter writer(request);
+  if (predictions.outputs.empty()) add_output(writer, request, predictions, served.policy, "");
+  for (size_t o = 0; o < predictions.outputs.size(); ++o)  // several outputs: each named after its output
+    add_output(writer, request, predictions.outputs[o], served.policy, predictions.output_names[o] + "_");
   return writer.finish(served);
 }
 

@@ -26,6 +26,23 @@ constexpr const char* kImage = "image";
 
 [[noreturn]] void bad_request(const std::string& message) { throw RequestError(400, message); }
 
+// The label the saved model's output `name` predicts (a model of several outputs).
+LabelSchema output_label(const SavedModel& m, const std::string& name) {
+  for (const OutputSchema& output : m.outputs)
+    if (output.name == name) return output.label;
+  throw RequestError(500, "output '" + name + "' has no label in the model's schema");
+}
+
+// Whether `name` is a classification output's probabilities (a 403 under a policy that hides them).
+bool names_probabilities(const ServedModel& served, const std::string& name) {
+  if (served.tensors) return false;
+  const SavedModel& m = served.model;
+  if (!m.several_outputs()) return name == "probabilities" && m.classification();
+  for (const OutputSchema& output : m.outputs)
+    if (output.label.type == LabelType::kClasses && name == output.name + "_probabilities") return true;
+  return false;
+}
+
 std::vector<size_t> numeric_columns(const DataSchema& schema) {
   std::vector<size_t> columns;
   for (size_t c = 0; c < schema.input_columns.size(); ++c)
@@ -208,8 +225,8 @@ void read_outputs(const json& root, const ServedModel& served, const json& known
     const std::string name = output["name"].get<std::string>();
     bool found = false;
     for (const json& k : known) found = found || k["name"] == name;
-    if (!found && name == "probabilities" && !served.tensors && served.model.classification())
-      throw RequestError(403, "output 'probabilities' is not allowed by this model's output policy (" +
+    if (!found && names_probabilities(served, name))
+      throw RequestError(403, "output '" + name + "' is not allowed by this model's output policy (" +
                                   served.policy.text() + ")");
     if (!found) bad_request("unknown output '" + name + "'");
     request.outputs.push_back(name);
@@ -261,14 +278,23 @@ json output_metadata(const ServedModel& served) {
                          {"shape", labels ? json::array({-1}) : batch_shape(shapes[i])}});
     return outputs;
   }
-  if (served.model.classification()) {
-    if (served.policy.reveals_probabilities())
-      outputs.push_back({{"name", "probabilities"}, {"datatype", "FP32"},
-                         {"shape", {-1, served.model.schema.class_count()}}});
-    outputs.push_back({{"name", "label"}, {"datatype", "BYTES"}, {"shape", {-1}}});
-  } else {
-    outputs.push_back({{"name", "value"}, {"datatype", "FP32"}, {"shape", {-1}}});
+  // One output: probabilities and label, or value; several: those of each output, named
+  // "<output>_probabilities", "<output>_label", "<output>_value" (in the model's output order).
+  auto add = [&](const LabelSchema& label, const std::string& prefix) {
+    if (label.type == LabelType::kClasses) {
+      if (served.policy.reveals_probabilities())
+        outputs.push_back({{"name", prefix + "probabilities"}, {"datatype", "FP32"}, {"shape", {-1, label.class_count()}}});
+      outputs.push_back({{"name", prefix + "label"}, {"datatype", "BYTES"}, {"shape", {-1}}});
+    } else {
+      outputs.push_back({{"name", prefix + "value"}, {"datatype", "FP32"}, {"shape", {-1}}});
+    }
+  };
+  const SavedModel& m = served.model;
+  if (!m.several_outputs()) {
+    add(m.schema.label_schema(0), "");
+    return outputs;
   }
+  for (const std::string& name : m.model.output_names()) add(output_label(m, name), name + "_");
   return outputs;
 }
 
@@ -351,6 +377,16 @@ std::string model_metadata_json(const ServedModel& served) {
                   {"classes", m.schema.classes},
                   {"output_policy", served.policy.text()},
                   {"signature", served.signature}}}};
+  // A model of several outputs: each output's label column and classes (no single "classes").
+  if (m.several_outputs()) {
+    json outputs = json::object();
+    for (const OutputSchema& output : m.outputs)
+      outputs[output.name] = {{"label", output.label.name},
+                              {"label_type", output.label.type == LabelType::kClasses ? "classes" : "values"},
+                              {"classes", output.label.classes}};
+    metadata["parameters"].erase("classes");
+    metadata["parameters"]["outputs"] = outputs;
+  }
   // A model of several Inputs: which columns feed each (as `citadel info` lists them).
   if (m.model.input_count() > 1) {
     json groups = json::object();
@@ -505,16 +541,20 @@ Dataset encode_request(const InferRequest& request, const ServedModel& served) {
 }
 
 RowPredictions predict_request(const Dataset& rows, const ServedModel& served) {
-  return predict_encoded_rows(served.model.model, served.model.schema, rows);
+  return predict_encoded_rows(served.model.model, served.model.schema, rows, 32, served.model.label_outputs());
 }
 
 std::vector<int64_t> predicted_classes(const RowPredictions& predictions) {
   const int64_t rows = static_cast<int64_t>(predictions.lines.size());
   std::vector<int64_t> classes(static_cast<size_t>(rows), 0);
-  if (predictions.probabilities.numel() == 0 || predictions.probabilities.shape().dims().size() != 2) return classes;
-  const int64_t k = predictions.probabilities.shape(1);
+  // Several outputs: the first that classifies (in the model's output order).
+  const Tensor* probabilities = &predictions.probabilities;
+  for (auto output = predictions.outputs.rbegin(); output != predictions.outputs.rend(); ++output)
+    if (output->probabilities.defined()) probabilities = &output->probabilities;
+  if (probabilities->numel() == 0 || probabilities->shape().dims().size() != 2) return classes;
+  const int64_t k = probabilities->shape(1);
   for (int64_t r = 0; r < rows; ++r) {
-    const float* row = predictions.probabilities.data() + r * k;
+    const float* row = probabilities->data() + r * k;
     classes[size_t(r)] = std::max_element(row, row + k) - row;
   }
   return classes;

@@ -12,7 +12,7 @@ namespace citadel::serving {
 RowPredictions slice_predictions(const RowPredictions& all, int64_t begin, int64_t count) {
   RowPredictions part;
   part.class_names = all.class_names;
-  part.lines.assign(all.lines.begin() + begin, all.lines.begin() + begin + count);
+  if (!all.lines.empty()) part.lines.assign(all.lines.begin() + begin, all.lines.begin() + begin + count);
   if (!all.labels.empty()) part.labels.assign(all.labels.begin() + begin, all.labels.begin() + begin + count);
   if (all.probabilities.defined() && all.probabilities.numel() > 0) {
     const int64_t k = all.probabilities.shape(1);
@@ -23,6 +23,11 @@ RowPredictions slice_predictions(const RowPredictions& all, int64_t begin, int64
   if (all.values.defined() && all.values.numel() > 0) {
     part.values = Tensor(Shape{count});
     std::copy(all.values.data() + begin, all.values.data() + begin + count, part.values.data());
+  }
+  part.output_names = all.output_names;  // a model of several outputs: each sliced alike
+  for (const RowPredictions& output : all.outputs) {
+    part.outputs.push_back(slice_predictions(output, begin, count));
+    part.outputs.back().lines.clear();
   }
   return part;
 }

@@ -6,32 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.hpp"
+#include "several_outputs_data.hpp"
 
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
 namespace {
-
-// x1, x2, x3; kind = big when x1 + x2 > 0; amount = 2·x1 − x3 + 0.5.
-std::string two_labels_csv() {
-  std::string csv = "x1,x2,kind,x3,amount\n";
-  for (int i = 0; i < 120; ++i) {
-    const double x1 = (i % 11 - 5) / 5.0, x2 = ((i * 7) % 13 - 6) / 6.0, x3 = ((i * 5) % 9 - 4) / 4.0;
-    csv += std::to_string(x1) + "," + std::to_string(x2) + "," + (x1 + x2 > 0 ? "big" : "small") + "," +
-           std::to_string(x3) + "," + std::to_string(2 * x1 - x3 + 0.5) + "\n";
-  }
-  return csv;
-}
-
-// features (3) → Dense(8, relu) → kind_out: Dense(1, sigmoid) and amount_out: Dense(1).
-std::string two_outputs_config() {
-  return R"({"class_name": "Functional", "config": {"name": "two_outputs", "layers": [
-    {"class_name": "InputLayer", "name": "features", "config": {"batch_input_shape": [null, 3], "name": "features"}, "inbound_nodes": []},
-    {"class_name": "Dense", "name": "h", "config": {"name": "h", "units": 8, "activation": "relu"}, "inbound_nodes": [[["features", 0, 0, {}]]]},
-    {"class_name": "Dense", "name": "kind_out", "config": {"name": "kind_out", "units": 1, "activation": "sigmoid"}, "inbound_nodes": [[["h", 0, 0, {}]]]},
-    {"class_name": "Dense", "name": "amount_out", "config": {"name": "amount_out", "units": 1}, "inbound_nodes": [[["h", 0, 0, {}]]]}],
-    "input_layers": [["features", 0, 0]], "output_layers": [["kind_out", 0, 0], ["amount_out", 0, 0]]}})";
-}
 
 nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_file(path)); }
 
@@ -135,12 +115,7 @@ TEST(CliSeveralOutputs, BadLabelsAndLossesAreRefusedNamingTheArgument) {
   // A classification loss on the amount: refused naming the output and the fix.
   expect_error("--label kind_out=kind --label amount_out=amount --loss amount_out=binary_crossentropy",
                "binary_crossentropy is for two. Use --loss amount_out=sparse_categorical_crossentropy");
-  // Not yet saved, nor cross-validated or predicted in-process: said, not done wrongly.
-  const CliResult saved = run_cli("train" + f.common() + " --epochs 1 --label kind_out=kind --label amount_out=amount "
-                                  "--loss amount_out=mse");
-  EXPECT_NE(saved.exit_code, 0);
-  EXPECT_NE(saved.err.find("--save: a model of several outputs is not saved by the command line yet"),
-            std::string::npos) << saved.err;
+  // Not cross-validated: said, not done wrongly.
   const CliResult cv = run_cli("cv --folds 2 --epochs 1 --verbose 0 --data " + f.data.string() + " --model-config " +
                                f.config.string() + " --label kind_out=kind --label amount_out=amount --loss "
                                "amount_out=mse");
@@ -151,4 +126,25 @@ TEST(CliSeveralOutputs, BadLabelsAndLossesAreRefusedNamingTheArgument) {
   EXPECT_NE(one.exit_code, 0);
   EXPECT_NE(one.err.find("--loss out=mse: a loss per output is for a model of several outputs"), std::string::npos)
       << one.err;
+}
+
+// evaluate trains in-process and reports on --test each output's figures by Keras's names.
+TEST(CliSeveralOutputs, EvaluateTrainsInProcessAndReportsEachOutput) {
+  const Files f;
+  const fs::path report = scratch_directory() / "two_outputs_evaluated.json";
+  const std::string evaluate = "evaluate" + f.common() + " --epochs 20 --batch-size 8 --label kind_out=kind "
+                               "--label amount_out=amount --loss amount_out=mse --loss-weights amount_out=0.5 ";
+  const CliResult evaluated = run_cli(evaluate + "--test " + f.data.string() + " --report " + report.string());
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  const nlohmann::json r = read_json(report);
+  for (const char* key : {"loss", "kind_out_loss", "amount_out_loss", "kind_out_accuracy", "amount_out_mae"})
+    ASSERT_TRUE(r.contains(key)) << key << " in " << r.dump();
+  EXPECT_NEAR(r["loss"].get<double>(), r["kind_out_loss"].get<double>() + 0.5 * r["amount_out_loss"].get<double>(),
+              1e-4);
+  EXPECT_EQ(r["test_rows"], 120);
+  const fs::path no_amount = write_scratch_file("evaluate_no_amount.csv", "x1,x2,kind,x3\n0.1,0.2,big,0.3\n");
+  const CliResult refused = run_cli(evaluate + "--test " + no_amount.string());
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("has no label column 'amount' (of the output 'amount_out') to evaluate against"),
+            std::string::npos) << refused.err;
 }

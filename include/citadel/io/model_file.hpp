@@ -22,8 +22,9 @@ using Metadata = std::map<std::string, std::string>;
 
 inline constexpr const char* kModelFormat = "citadel-model";
 // Version 1: a Sequential architecture; 2: a graph (written only for graphs, so files of
-// Sequential models still read in older builds).
-inline constexpr int kModelFormatVersion = 2;
+// Sequential models still read in older builds); 3: a saved model whose schema record names
+// several outputs (written only for those, through the caller's "format_version" record).
+inline constexpr int kModelFormatVersion = 3;
 
 // What a model file may make the loader spend. The architecture is checked against the
 // tensors the file really holds before anything is built, so a file can only make the

@@ -18,16 +18,32 @@
 
 namespace citadel {
 
+// One output of a model of several outputs: the output layer, the label column it learns
+// (classes or a number), its loss and its weight in the total loss.
+struct OutputSchema {
+  std::string name;
+  LabelSchema label;
+  std::string loss;
+  double loss_weight = 1.0;
+};
+
 // A saved model's "schema" record: what the training file taught (DataSchema), whether the
 // model was trained on images, and its loss; as JSON text, and back (IoError naming the
-// source when malformed).
+// source and the field when malformed or inconsistent). A model of several outputs also
+// records each output (`outputs`, in the schema's label order: outputs[0] is the schema's
+// label, outputs[i] its more_labels[i - 1]); its file is format_version 3, which older
+// readers refuse by its version (kSeveralOutputsFormatVersion).
 struct SchemaRecord {
   DataSchema schema;
   bool images = false;
   std::string loss;
+  std::vector<OutputSchema> outputs;  // several outputs; empty for one
 };
 std::string describe_schema(const SchemaRecord& record);
 SchemaRecord restore_schema(std::string_view json, const std::string& source);
+// The model file version of a saved model of several outputs: readers of versions 1 to 2
+// (which know one label) refuse it, naming the version and the citadel that wrote it.
+inline constexpr int kSeveralOutputsFormatVersion = 3;
 
 // Predictions for raw rows, in the data's own terms.
 struct RowPredictions {
@@ -36,8 +52,14 @@ struct RowPredictions {
   Tensor probabilities;             // classification: (N, classes); for one sigmoid: 1 − p, p
   Tensor values;                    // regression: (N)
   std::vector<std::string> class_names;  // classification: the schema's classes, in column order
+  // A model of several outputs: each output's predictions (lines left empty), named, in the
+  // model's output order; the fields above are then empty but `lines`.
+  std::vector<std::string> output_names;
+  std::vector<RowPredictions> outputs;
   // "line,predicted,p_<class>..." as `citadel predict` writes it (probabilities to 6 decimals,
-  // values to 9 significant digits, fields quoted as RFC 4180 asks).
+  // values to 9 significant digits, fields quoted as RFC 4180 asks); several outputs: one
+  // column group per output, named as Keras names per-output figures ("line,
+  // <output>_predicted,<output>_p_<class>...,<other>_predicted").
   std::string csv() const;
 };
 
@@ -56,9 +78,10 @@ struct ModelInputs {
 ModelInputs model_inputs(const Model& model, const DataSchema& schema, ConstTensorView x);
 
 // The predictions of `model` for `rows` (already encoded and preprocessed) under `schema`;
-// thread-safe (a Predictor of its own per call).
+// thread-safe (a Predictor of its own per call). A model of several outputs names, in
+// `label_outputs`, the output layer of each label of the schema (label_schema order).
 RowPredictions predict_encoded_rows(const Model& model, const DataSchema& schema, const Dataset& rows,
-                                    int64_t batch_size = 32);
+                                    int64_t batch_size = 32, const std::vector<std::string>& label_outputs = {});
 
 // Rows of a CSV table as a model trained under `schema` reads them: encoded (one-hot,
 // missing values, classes), then preprocessed; with `require_label`, a table without the
@@ -82,7 +105,7 @@ struct RowHandling {
 // `handling`, when given, receives how the rows were read.
 RowPredictions predict_table(const Model& model, const DataSchema& schema, const Preprocessor& preprocessor,
                              const CsvTable& table, const EncodeOptions& options, int64_t batch_size = 32,
-                             RowHandling* handling = nullptr);
+                             RowHandling* handling = nullptr, const std::vector<std::string>& label_outputs = {});
 
 struct SavedModel {
   Model model;
@@ -91,8 +114,14 @@ struct SavedModel {
   std::string loss;     // the loss it was trained with
   Preprocessor preprocessor;
   Metadata metadata;  // every record of the file
+  // A model of several outputs: each output's label, loss and weight (SchemaRecord::outputs,
+  // checked against the model's outputs); empty for one output.
+  std::vector<OutputSchema> outputs = {};
 
   bool classification() const { return schema.label_type == LabelType::kClasses; }
+  bool several_outputs() const { return !outputs.empty(); }
+  // The output layer of each label of the schema (empty for a model of one output).
+  std::vector<std::string> label_outputs() const;
   // Rows of a CSV table with the training file's columns (the label may be absent) as the
   // model's inputs: encoded with the schema, then preprocessed. Missing values are treated
   // as the training rows' were (preprocessor.missing_values()) unless `missing` says.
@@ -123,6 +152,10 @@ SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& sou
 // "trained_on"), added to `extra`.
 Metadata saved_model_records(const DataSchema& schema, bool images, const std::string& loss,
                              const Preprocessor& preprocessor, const std::string& trained_on, Metadata extra = {});
+// The same for a schema record that may name several outputs; with several, the file is
+// written as format_version kSeveralOutputsFormatVersion.
+Metadata saved_model_records(const SchemaRecord& record, const Preprocessor& preprocessor,
+                             const std::string& trained_on, Metadata extra = {});
 // Writes the model with those records, protected as asked (encrypted, signed, mode), to a
 // path ending in .safetensors (check_model_file_extension).
 void save_saved_model(Model& model, const Metadata& records, const std::string& path,
