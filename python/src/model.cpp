@@ -399,8 +399,9 @@ void register_model(py::module_& module) {
             py::gil_scoped_release released;
             Lock lock(self.lock);
             Metadata extra;
-            // A model trained by the CLI keeps its schema and preprocessing records.
-            for (const char* record : {"schema", "preprocessing", "trained_on"}) {
+            // A model trained by the CLI keeps its schema and preprocessing records, and the
+            // version they need (a schema of several outputs is version 3).
+            for (const char* record : {"schema", "preprocessing", "trained_on", "format_version"}) {
               const auto found = self.saved.metadata.find(record);
               if (found != self.saved.metadata.end()) extra[record] = found->second;
             }
