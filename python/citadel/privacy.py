@@ -47,12 +47,26 @@ def membership_audit(model, x_train, y_train, x_holdout, y_holdout, reference_ep
     """How well an attacker tells training rows from held-out ones by the model's losses:
     one dict per attack (auc, balanced_accuracy, tpr_at_1_percent_fpr, ...); an AUC near
     0.5 means little leaks. calibrated=True also trains a reference model of the same
-    architecture for reference_epochs epochs."""
+    architecture for reference_epochs epochs. A model of several inputs or outputs takes x
+    and y as fit does (lists or dicts); a row's loss is the weighted sum over the outputs."""
     train_x, holdout_x = model._inputs(x_train, "x_train"), model._inputs(x_holdout, "x_holdout")
     train_y, holdout_y = model._targets(y_train, "y_train"), model._targets(y_holdout, "y_holdout")
-    if len(train_x) != 1 or len(train_y) != 1:
-        raise ValueError(f"membership_audit: in Python it takes a model of one input and one output; model "
-                         f"'{model.name}' has {len(train_x)} inputs and {len(train_y)} outputs")
     native = model._ensure_built(train_x)
-    return _citadel.membership_audit(native, train_x[0], train_y[0], holdout_x[0], holdout_y[0],
-                                     int(reference_epochs), int(batch_size), int(seed), bool(calibrated))
+    if len(train_x) == 1 and len(train_y) == 1:
+        return _citadel.membership_audit(native, train_x[0], train_y[0], holdout_x[0], holdout_y[0],
+                                         int(reference_epochs), int(batch_size), int(seed), bool(calibrated))
+    if calibrated and model._compile_args is None:
+        raise ValueError(f"membership_audit: model '{model.name}' was not compiled here, so its per-output losses "
+                         "are unknown for the reference model; compile it, or pass calibrated=False")
+
+    def make_reference():
+        # A fresh model of the same architecture, compiled as the audited one (seeded as
+        # the one-input audit seeds it).
+        _citadel.set_seed(int(seed))
+        reference = _citadel.Model.from_config(native.to_config(), "reference model")
+        reference.build([])
+        loss, per_loss, weights, _metrics, _per_metrics, precision = model._compile_args
+        reference.compile(loss, model.optimizer._serialize(), [], precision, per_loss, weights, {})
+        return reference
+    return _citadel.membership_audit_graph(native, train_x, train_y, holdout_x, holdout_y, int(reference_epochs),
+                                           int(batch_size), int(seed), make_reference if calibrated else None)

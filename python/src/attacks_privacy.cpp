@@ -30,9 +30,17 @@ AttackOptions attack_options(const py::dict& c) {
   options.clip_max = py::cast<float>(c["clip_max"]);
   options.batch_size = py::cast<int64_t>(c["batch_size"]);
   options.seed = py::cast<uint64_t>(c["seed"]);
+  if (c.contains("input")) options.input = py::cast<int>(c["input"]);
   if (!c["targets"].is_none())
     options.targets = Tensor::from(view_of(py::cast<FloatArray>(c["targets"]), "targets"));
   return options;
+}
+
+std::vector<ConstTensorView> views_of(const std::vector<FloatArray>& arrays, const char* what) {
+  std::vector<ConstTensorView> views;
+  for (size_t i = 0; i < arrays.size(); ++i)
+    views.push_back(view_of(arrays[i], (std::string(what) + "[" + std::to_string(i) + "]").c_str()));
+  return views;
 }
 
 py::dict result_dict(const MembershipAttackResult& result) {
@@ -49,26 +57,32 @@ py::dict result_dict(const MembershipAttackResult& result) {
 }  // namespace
 
 void register_attacks_and_privacy(py::module_& module) {
-  module.def("adversarial_examples", [](Model& model, const FloatArray& x, const FloatArray& y, const py::dict& c) {
+  // x: one array per model input, y: one per output; the attack moves input options["input"].
+  module.def("adversarial_examples", [](Model& model, const std::vector<FloatArray>& x, const std::vector<FloatArray>& y,
+                                        const py::dict& c) {
     const AttackOptions options = attack_options(c);
-    const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+    const std::vector<ConstTensorView> xs = views_of(x, "x"), ys = views_of(y, "y");
     Tensor result;
     {
       py::gil_scoped_release released;
       ModelLock lock(model.lock);
-      result = adversarial_examples(model.sequential(), xs, ys, options);
+      result = xs.size() == 1 && ys.size() == 1 ? adversarial_examples(model.sequential(), xs[0], ys[0], options)
+                                                : adversarial_examples(model.sequential(), xs, ys, options);
     }
     return to_numpy(std::move(result));
   });
-  module.def("robustness_curve", [](Model& model, const FloatArray& x, const FloatArray& y, const py::dict& c,
-                                    const std::vector<double>& epsilons) {
+  // y: the first output's targets (the output the accuracy is of).
+  module.def("robustness_curve", [](Model& model, const std::vector<FloatArray>& x, const FloatArray& y,
+                                    const py::dict& c, const std::vector<double>& epsilons) {
     const AttackOptions options = attack_options(c);
-    const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+    const std::vector<ConstTensorView> xs = views_of(x, "x");
+    const ConstTensorView ys = view_of(y, "y");
     std::vector<RobustnessPoint> points;
     {
       py::gil_scoped_release released;
       ModelLock lock(model.lock);
-      points = robustness_curve(model.sequential(), xs, ys, options, epsilons);
+      points = xs.size() == 1 ? robustness_curve(model.sequential(), xs[0], ys, options, epsilons)
+                              : robustness_curve(model.sequential(), xs, ys, options, epsilons);
     }
     py::list result;
     for (const RobustnessPoint& p : points) {
@@ -105,6 +119,34 @@ void register_attacks_and_privacy(py::module_& module) {
                return dp_sgd_noise_multiplier_for_epochs(sampling_rate, steps_per_epoch, epochs, delta, target);
              });
   module.def("steps_per_epoch", &steps_per_epoch, py::arg("rows"), py::arg("batch_size"), py::arg("poisson"));
+  // A model of several inputs or outputs: one array per input and per output; the calibrated
+  // attack's reference model comes from make_reference (a Python function returning a fresh,
+  // compiled native model), called with the GIL held.
+  module.def("membership_audit_graph", [](Model& model, const std::vector<FloatArray>& train_x,
+                                          const std::vector<FloatArray>& train_y, const std::vector<FloatArray>& holdout_x,
+                                          const std::vector<FloatArray>& holdout_y, int reference_epochs,
+                                          int64_t batch_size, uint64_t seed, const py::object& make_reference) {
+    const std::vector<ConstTensorView> tx = views_of(train_x, "train x"), ty = views_of(train_y, "train y");
+    const std::vector<ConstTensorView> hx = views_of(holdout_x, "holdout x"), hy = views_of(holdout_y, "holdout y");
+    std::function<citadel::Model()> reference;
+    if (!make_reference.is_none())
+      reference = [&make_reference] {
+        py::gil_scoped_acquire acquired;
+        py::object made = make_reference();
+        Model& handle = made.cast<Model&>();
+        ModelLock lock(handle.lock);
+        return std::move(handle.saved.model);  // the Python object is dropped with it
+      };
+    std::vector<MembershipAttackResult> results;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      results = audit_membership(model.sequential(), tx, ty, hx, hy, reference, {reference_epochs, batch_size, seed});
+    }
+    py::list list;
+    for (const auto& result : results) list.append(result_dict(result));
+    return list;
+  });
   module.def("membership_audit", [](Model& model, const FloatArray& train_x, const FloatArray& train_y,
                                     const FloatArray& holdout_x, const FloatArray& holdout_y, int reference_epochs,
                                     int64_t batch_size, uint64_t seed, bool calibrated) {

@@ -70,7 +70,28 @@ void register_graph(py::module_& module) {
              for (const auto& node : graph.nodes) shapes.push_back(graph.tensors[size_t(node.output)].shape.dims());
              return shapes;
            })
-      .def("trainable_count", [](Model& self) { Lock lock(self.lock); return self.sequential().parameters().trainable_size(); })
+      // The weights of the layers trainable now (a change counts here at once, in training from the next compile).
+      .def("trainable_count", [](Model& self) { Lock lock(self.lock); return self.sequential().count_trainable_params(); })
+      // Keras's layer.trainable = ...: applied by the next compile (or build), as Keras does.
+      .def("set_layer_trainable",
+           [](Model& self, const std::string& name, bool trainable) {
+             Lock lock(self.lock);
+             self.sequential().get_layer(name).set_trainable(trainable);
+           })
+      .def("layer_trainable", [](Model& self, const std::string& name) {
+        Lock lock(self.lock);
+        return self.sequential().get_layer(name).trainable();
+      })
+      // Per parameter (weight_names' order): a weight (false: state the layer updates itself,
+      // such as BatchNormalization's moving statistics, never trainable).
+      .def("weight_is_variable",
+           [](Model& self) {
+             Lock lock(self.lock);
+             std::vector<bool> result;
+             for (const ParameterInfo& info : self.sequential().parameters().parameters())
+               result.push_back(info.trainable || info.frozen);
+             return result;
+           })
       // The records a loaded model file carried (empty for a model made here).
       .def_property_readonly("metadata", [](Model& self) { return self.saved.metadata; });
 }

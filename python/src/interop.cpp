@@ -40,6 +40,16 @@ void register_interop(py::module_& module) {
         return model;
       },
       py::arg("path"));
+  // A Keras config whose layers include models (a Python keras.Model called on tensors): its
+  // nested models inlined, each layer named "<model>.<layer>", with the importer's checks.
+  module.def(
+      "keras_architecture",
+      [](const std::string& config, const std::string& source) {
+        auto model = std::make_unique<Model>();
+        model->saved.model = keras_architecture(config, source);
+        return model;
+      },
+      py::arg("config"), py::arg("source"));
   module.def(
       "export_keras",
       [](Model& model, const std::string& path) {

@@ -17,25 +17,56 @@ int ParameterStore::declare(const std::string& name, const Shape& shape,
                 "': regularization factors must be >= 0, got l1 ", regularizer.l1, ", l2 ", regularizer.l2);
   CITADEL_CHECK(trainable || !regularizer.active(), ValueError, "parameter '", name,
                 "': a non-trainable parameter cannot be regularized");
-  parameters_.push_back({name, shape, size_, initializer, regularizer, trainable});
+  parameters_.push_back({name, shape, size_, initializer, regularizer, trainable, false});
   size_ += shape.numel();
   if (trainable) trainable_size_ += shape.numel();
   return static_cast<int>(parameters_.size()) - 1;
 }
 
-void ParameterStore::allocate() {
+void ParameterStore::lay_out() {
   int64_t offset = 0;
-  for (bool trainable : {true, false}) {
+  enum Part { kTrainable, kFrozen, kState };
+  auto part = [](const ParameterInfo& info) { return info.trainable ? kTrainable : info.frozen ? kFrozen : kState; };
+  for (const Part wanted : {kTrainable, kFrozen, kState}) {
+    const int64_t start = offset;
     for (auto& info : parameters_) {
-      if (info.trainable != trainable) continue;
+      if (part(info) != wanted) continue;
       info.offset = offset;
       offset += info.shape.numel();
     }
-    if (trainable) trainable_size_ = offset;
+    if (wanted == kTrainable) trainable_size_ = offset - start;
+    if (wanted == kFrozen) frozen_size_ = offset - start;
   }
+}
+
+void ParameterStore::allocate() {
+  lay_out();
   values_ = Tensor(Shape{size_});
   grads_ = Tensor(Shape{size_});
   allocated_ = true;
+}
+
+bool ParameterStore::set_frozen(int id, bool frozen) {
+  CITADEL_ASSERT(id >= 0 && id < static_cast<int>(parameters_.size()), "bad parameter id ", id);
+  ParameterInfo& info = parameters_[size_t(id)];
+  if (!info.trainable && !info.frozen) return false;  // the layer's own state: never trained
+  if (info.frozen == frozen) return false;
+  info.frozen = frozen;
+  info.trainable = !frozen;
+  const int64_t numel = info.shape.numel();
+  trainable_size_ += frozen ? -numel : numel;
+  frozen_size_ += frozen ? numel : -numel;
+  if (!allocated_) return true;
+  // A rare step (a compile after a change of `trainable`): the values move to the new layout.
+  std::vector<int64_t> old_offsets;
+  for (const auto& parameter : parameters_) old_offsets.push_back(parameter.offset);
+  lay_out();
+  Tensor moved(Shape{size_});
+  for (size_t p = 0; p < parameters_.size(); ++p)
+    std::copy_n(values_.data() + old_offsets[p], parameters_[p].shape.numel(), moved.data() + parameters_[p].offset);
+  values_ = std::move(moved);
+  grads_ = Tensor(Shape{size_});
+  return true;
 }
 
 TensorView ParameterStore::value(int id) {
@@ -70,7 +101,7 @@ namespace citadel {
 double ParameterStore::regularization_loss() const {
   double total = 0;
   for (const auto& info : parameters_) {
-    if (!info.regularizer.active()) continue;
+    if (!info.regularizer.active() || !info.trainable) continue;
     const float* w = values_.data() + info.offset;
     double absolute = 0, squared = 0;
     for (int64_t i = 0; i < info.shape.numel(); ++i) {
@@ -84,7 +115,7 @@ double ParameterStore::regularization_loss() const {
 
 void ParameterStore::add_regularization_gradient() {
   for (const auto& info : parameters_) {
-    if (!info.regularizer.active()) continue;
+    if (!info.regularizer.active() || !info.trainable) continue;
     const float* w = values_.data() + info.offset;
     float* g = grads_.data() + info.offset;
     const float l1 = info.regularizer.l1, twice_l2 = 2.0f * info.regularizer.l2;

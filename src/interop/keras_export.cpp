@@ -53,7 +53,7 @@ json sequential_config(Model& model) {
   const json& citadel_layers = citadel_config["config"]["layers"];
   for (size_t i = 0; i < model.size(); ++i) {
     json config = citadel_layers[i + 1]["config"];
-    config["trainable"] = true;
+    config["trainable"] = config.value("trainable", true);  // a frozen layer stays frozen in Keras
     config["dtype"] = float32_policy();
     add_modules(config);
     layers.push_back({{"module", "keras.layers"},
@@ -96,7 +96,7 @@ json functional_config(Model& model) {
       continue;
     }
     json config = entry["config"];
-    config["trainable"] = true;
+    config["trainable"] = config.value("trainable", true);  // a frozen layer stays frozen in Keras
     config["dtype"] = float32_policy();
     add_modules(config);
     layers.push_back({{"module", "keras.layers"},

@@ -303,16 +303,19 @@ class Emitter {
   Emitter(std::string source, int64_t max_calls) : source_(std::move(source)), max_calls_(max_calls) {}
 
   // The flat entries of a model's layers, in the listed order with nested models' layers
-  // in their place; a top-level model's InputLayers too.
-  void declare(const ParsedModel& model, const std::string& prefix, bool top) {
+  // in their place; a top-level model's InputLayers too. A frozen model's layers are frozen
+  // (Keras's model.trainable = False freezes every layer in it).
+  void declare(const ParsedModel& model, const std::string& prefix, bool top, bool frozen = false) {
+    frozen = frozen || !model.trainable;
     for (const ParsedLayer& layer : model.layers) {
       if (layer.model) {
-        declare(*layer.model, prefix + layer.name + ".", false);
+        declare(*layer.model, prefix + layer.name + ".", false, frozen || !layer.trainable);
         continue;
       }
       if (layer.input() && !top) continue;  // bound to the tensors the model is called on
       json config = layer.entry->contains("config") ? (*layer.entry)["config"] : json::object();
       if (!layer.input()) config["name"] = prefix + layer.name;
+      if (!layer.input() && frozen && config.is_object()) config["trainable"] = false;
       position_[prefix + layer.name] = layers_.size();
       layers_.push_back({{"class_name", layer.class_name}, {"config", config}, {"name", prefix + layer.name},
                          {"inbound_nodes", json::array()}});

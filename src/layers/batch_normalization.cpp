@@ -65,7 +65,7 @@ void BatchNormalization::forward(ConstTensorView x, Tensor& y, Mode mode) {
   inverse_std_.resize(Shape{C});
   channel_values_.resize(Shape{3, C});
   float* mean = channel_values_.data();
-  last_was_training_ = mode == Mode::kTrain;
+  last_was_training_ = mode == Mode::kTrain && trainable_;  // frozen: inference mode, as Keras
   if (last_was_training_) {
     sums_.resize(static_cast<size_t>(C));
     square_sums_.resize(static_cast<size_t>(C));

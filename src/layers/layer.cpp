@@ -11,6 +11,11 @@ Shape Layer::build_inputs(const std::vector<Shape>& input_shapes, ParameterStore
   return build(input_shapes[0], params);
 }
 
+void Layer::set_trainable(bool trainable) {
+  trainable_ = trainable;
+  if (calls_.layer && calls_.layer.get() != this) calls_.layer->trainable_ = trainable;
+}
+
 void Layer::forward_inputs(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode) {
   CITADEL_ASSERT(inputs.size() == 1, name_, ": one input expected");
   forward(inputs[0], y, mode);

@@ -46,7 +46,7 @@ void merge_metrics(std::vector<std::unique_ptr<Metric>>& metrics, const Collecti
 void broadcast_parameters(ParameterStore& params, const Collective& group) { group.broadcast(params.values()); }
 
 void average_non_trainable(ParameterStore& params, const Collective& group) {
-  const std::span<float> state = params.values().subspan(size_t(params.trainable_size()));
+  const std::span<float> state = params.state_values();  // frozen weights are the same everywhere already
   if (state.empty()) return;
   group.all_reduce_sum(state);
   const float ranks = static_cast<float>(group.size());

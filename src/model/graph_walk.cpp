@@ -102,7 +102,7 @@ void Model::State::backward(int input, bool with_regularization, bool parameter_
   for (size_t i = 0; i < graph.inputs.size(); ++i) needs[size_t(graph.inputs[i])] = int(i) == input;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const GraphInfo::NodeInfo& node = graph.nodes[n];
-    bool runs = node_layer[n]->parameter_count() > 0;
+    bool runs = node_layer[n]->parameter_count() > 0 && !frozen_layer[node.layer];  // a frozen base is skipped
     for (const int in : node.inputs) runs = runs || needs[size_t(in)];
     needs[size_t(node.output)] = runs;
   }
@@ -127,7 +127,7 @@ void Model::State::backward(int input, bool with_regularization, bool parameter_
     const ConstTensorView dy = from_loss ? ConstTensorView(loss_gradients[size_t(output_index)])
                                          : ConstTensorView(gradient_slots[size_t(slot_of[size_t(out)])]);
     const bool fused = from_loss && outputs.size() > size_t(output_index) && outputs[size_t(output_index)].fused;
-    layer.set_parameter_gradients_needed(parameter_gradients);
+    layer.set_parameter_gradients_needed(parameter_gradients && !frozen_layer[node.layer]);
     // Where each input's gradient goes: straight into its slot when it is the first to
     // arrive there, else into scratch, added after (a fan-out, or one tensor given twice).
     const size_t count = node.inputs.size();

@@ -24,9 +24,12 @@ namespace {
 using detail::GraphNode;
 
 // Builds `layers` along `graph` over `store` (declarations; the store is allocated later):
-// each layer at its first call, a later call checked against the shapes of the first.
-// Fills the tensors' shapes and returns each node's output shape.
-std::vector<Shape> build_along(const std::vector<Layer*>& layers, GraphInfo& graph, ParameterStore& store) {
+// each layer at its first call, a later call checked against the shapes of the first; a
+// frozen layer's weights are declared frozen. Fills the tensors' shapes and returns each
+// node's output shape; `parameter_ids`, if given, receives each layer's [first, end) ids.
+std::vector<Shape> build_along(const std::vector<Layer*>& layers, GraphInfo& graph, ParameterStore& store,
+                               std::vector<std::pair<int, int>>* parameter_ids = nullptr) {
+  if (parameter_ids) parameter_ids->assign(layers.size(), {0, 0});
   std::vector<Shape> outputs;
   std::vector<std::vector<Shape>> first_call(layers.size());
   std::vector<bool> built(layers.size(), false);
@@ -36,7 +39,12 @@ std::vector<Shape> build_along(const std::vector<Layer*>& layers, GraphInfo& gra
     Layer& layer = *layers[node.layer];
     Shape output;
     if (!built[node.layer]) {
+      const int first = int(store.parameters().size());
       output = layer.build_inputs(shapes, store);
+      const int end = int(store.parameters().size());
+      if (!layer.trainable())
+        for (int id = first; id < end; ++id) store.set_frozen(id, true);
+      if (parameter_ids) (*parameter_ids)[node.layer] = {first, end};
       first_call[node.layer] = shapes;
       built[node.layer] = true;
     } else {
@@ -230,7 +238,7 @@ void Model::build(const Shape& input_shape) {
   }
   std::vector<Layer*> layers;
   for (auto& layer : s.layers) layers.push_back(layer.get());
-  build_along(layers, s.graph, s.params);
+  build_along(layers, s.graph, s.params, &s.layer_parameters);
   s.params.allocate();
   for (const auto& info : s.params.parameters()) s.regularized = s.regularized || info.regularizer.active();
   Rng init_rng = s.rng.fork(0);
@@ -254,6 +262,8 @@ void Model::build(const Shape& input_shape) {
     s.later_calls.back()->reseed(s.rng.fork(1000 + s.layers.size() + n).next_u64());
     s.node_layer.push_back(s.later_calls.back().get());
   }
+  s.frozen_layer.assign(s.layers.size(), false);
+  for (size_t l = 0; l < s.layers.size(); ++l) s.frozen_layer[l] = !s.layers[l]->trainable();
   s.prepare_walks();
   s.built = true;
   if (s.compiled) s.resolve_training_setup();
@@ -321,9 +331,24 @@ void Model::compile(const CompileOptions& options) {
   for (const auto& [output, names] : options.output_metrics) check_metrics(names);
   s.compiled = true;
   s.outputs.clear();
+  if (s.built) s.apply_trainable();  // Keras: a change of `trainable` counts from the next compile
   if (!s.built && s.sequential && !s.layers.empty())
     if (auto declared = s.layers.front()->declared_input_shape()) build(*declared);
   if (s.built) s.resolve_training_setup();
+}
+
+void Model::State::apply_trainable() {
+  bool moved = false;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    frozen_layer[l] = !layers[l]->trainable();
+    for (int id = layer_parameters[l].first; id < layer_parameters[l].second; ++id)
+      moved = params.set_frozen(id, frozen_layer[l]) || moved;
+  }
+  for (size_t n = 0; n < graph.nodes.size(); ++n) node_layer[n]->set_trainable(layers[graph.nodes[n].layer]->trainable());
+  if (!moved) return;
+  // The store was laid out again: every layer (and each later call's copy) takes new views.
+  for (auto& layer : layers) layer->bind(params);
+  for (auto& call : later_calls) call->bind(params);
 }
 
 void Model::State::resolve_training_setup() {
@@ -376,6 +401,29 @@ void Model::State::resolve_training_setup() {
 
 // --- the summary ------------------------------------------------------------------------
 
+namespace {
+
+// The weights among parameters [first, end) (frozen or not; not a layer's own state).
+int64_t weights_of(const ParameterStore& store, int first, int end) {
+  int64_t count = 0;
+  for (int id = first; id < end; ++id) {
+    const ParameterInfo& info = store.parameters()[size_t(id)];
+    if (info.trainable || info.frozen) count += info.shape.numel();
+  }
+  return count;
+}
+
+}  // namespace
+
+int64_t Model::count_trainable_params() const {
+  const State& s = *state_;
+  if (!s.built) return 0;
+  int64_t trainable = 0;
+  for (size_t i = 0; i < s.layers.size(); ++i)
+    if (s.layers[i]->trainable()) trainable += weights_of(s.params, s.layer_parameters[i].first, s.layer_parameters[i].second);
+  return trainable;
+}
+
 std::string Model::summary_text() const {
   const State& s = *state_;
   // Before build(), a Sequential model's shapes come from building copies of the layers
@@ -387,18 +435,21 @@ std::string Model::summary_text() const {
   if (s.built) {
     for (const auto& node : s.graph.nodes) shapes.push_back(s.graph.tensors[size_t(node.output)].shape);
     for (size_t i = 0; i < s.layers.size(); ++i) counts[i] = s.layers[i]->parameter_count();
+    trainable = count_trainable_params();
   } else if (s.sequential && !s.layers.empty() && s.layers.front()->declared_input_shape()) {
     known = true;
     ParameterStore scratch;
     Shape shape = *s.layers.front()->declared_input_shape();
+    trainable = 0;
     for (size_t i = 0; i < s.layers.size(); ++i) {
       auto copy = s.layers[i]->clone();
+      const int first = int(scratch.parameters().size());
       shape = copy->build(shape, scratch);
       shapes.push_back(shape);
       counts[i] = copy->parameter_count();
+      if (copy->trainable()) trainable += weights_of(scratch, first, int(scratch.parameters().size()));
     }
     total = scratch.size();
-    trainable = scratch.trainable_size();
   }
   struct Row {
     std::string layer, shape, params, connected;

@@ -34,6 +34,7 @@ std::unique_ptr<Layer> read_layer(const detail::JsonLayerConfigReader& reader, b
     throw ValueError(reader.where() + ": unknown layer type; known: " + known + ", InputLayer");
   }
   std::unique_ptr<Layer> layer = type->from_config(reader);
+  layer->set_trainable(reader.boolean("trainable", true));  // Keras's frozen layers stay frozen
   CITADEL_CHECK(!after_input_layer || reader.input_shape_read(), ValueError, reader.where(),
                 ": cannot follow an InputLayer; start with a layer that takes an input shape");
   return layer;
@@ -76,6 +77,7 @@ json layer_config(const Layer& layer) {
   detail::JsonLayerConfigWriter writer;
   layer.get_config(writer);
   writer.config()["name"] = layer.name();
+  if (!layer.trainable()) writer.config()["trainable"] = false;  // written only when frozen, as before otherwise
   return {{"class_name", layer.type()}, {"config", std::move(writer.config())}};
 }
 
@@ -244,6 +246,7 @@ Model functional_from_config(const json& config, const std::string& source, cons
       if (type == nullptr) read_layer(reader, false);  // throws, listing the known types
       layer.layer = type->from_config(reader);
       layer.layer->set_name(layer.name);
+      layer.layer->set_trainable(reader.boolean("trainable", true));
       CITADEL_CHECK(!nodes.empty(), ValueError, layer.where, ": the layer is called on nothing (no inbound node); "
                     "remove it or connect it");
       for (size_t n = 0; n < nodes.size(); ++n)

@@ -27,6 +27,10 @@ struct Model::State {
   std::vector<Layer*> node_layer;
   std::vector<std::unique_ptr<Layer>> later_calls;
   std::vector<bool> shared_layer;  // per layer: called more than once
+  // Per layer: its parameters' ids [first, end) in the store, and whether it was frozen
+  // when the model was last built or compiled (what training follows; see apply_trainable).
+  std::vector<std::pair<int, int>> layer_parameters;
+  std::vector<bool> frozen_layer;
 
   ParameterStore params;
   bool regularized = false;  // some parameter has an L1/L2 penalty
@@ -117,6 +121,9 @@ struct Model::State {
 
   double compute_gradients(Model& model, std::span<const ConstTensorView> x, std::span<const ConstTensorView> y);
   void resolve_training_setup();
+  // Freezes and unfreezes the layers' weights as their `trainable` now says (compile()
+  // calls it), laying the store out again and rebinding the layers when that moves them.
+  void apply_trainable();
   void check_inputs(std::span<const ConstTensorView> x, const char* caller) const;
   void check_targets(std::span<const ConstTensorView> y, int64_t rows) const;
   // Sized once per graph: the buffers and the gradient slots (by liveness).

@@ -47,7 +47,7 @@ double Model::State::private_gradient(std::span<const ConstTensorView> x, std::s
   // The calls of shared layers add their per-example gradients into one buffer per layer.
   example_gradients.resize(layers.size());
   for (size_t l = 0; l < layers.size(); ++l)
-    if (shared_layer[l]) {
+    if (shared_layer[l] && !frozen_layer[l]) {
       CITADEL_CHECK(layers[l]->parameter_count() == 0 || layers[l]->writes_per_example_gradients(),
                     NotImplementedError, layers[l]->name(), " (", layers[l]->type(),
                     "): private training of a layer called more than once needs its per-example gradients, which "
@@ -66,9 +66,10 @@ double Model::State::private_gradient(std::span<const ConstTensorView> x, std::s
       void set(bool needed) {
         for (size_t n = 0; n < s.node_layer.size(); ++n) {
           const size_t l = s.graph.nodes[n].layer;
-          s.node_layer[n]->set_per_example_norms_needed(needed);
-          s.node_layer[n]->set_per_example_gradient_sink(needed && s.shared_layer[l] ? TensorView(s.example_gradients[l])
-                                                                                   : TensorView());
+          const bool clipped = needed && !s.frozen_layer[l];  // clipping covers the trainable weights only
+          s.node_layer[n]->set_per_example_norms_needed(clipped);
+          s.node_layer[n]->set_per_example_gradient_sink(clipped && s.shared_layer[l] ? TensorView(s.example_gradients[l])
+                                                                                    : TensorView());
         }
       }
     } record{*this};
@@ -76,6 +77,7 @@ double Model::State::private_gradient(std::span<const ConstTensorView> x, std::s
   }
   example_norms.assign(static_cast<size_t>(batch), 0.0);
   for (size_t l = 0; l < layers.size(); ++l) {
+    if (frozen_layer[l]) continue;
     if (!shared_layer[l]) {
       layers[l]->add_per_example_squared_norms(example_norms);
       continue;

@@ -175,3 +175,23 @@ TEST(Allocation, GraphTrainingStepsWithAFanOutAndAMergeAllocateNothing) {
   for (int step = 0; step < 10; ++step) model.train_on_batch(x, y);
   EXPECT_EQ(allocations.load() - before, 0);
 }
+
+TEST(Allocation, StepsWithFrozenLayersAllocateNothing) {
+  // Frozen after build: the compile lays the store out again (once); the steps then allocate nothing.
+  Sequential model;
+  model.add(Dense(10, {.input_dim = 8, .activation = "relu"}));
+  model.add(BatchNormalization());
+  model.add(Dense(10, {.activation = "relu"}));
+  model.add(Dense(3, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
+  model.layer(0).set_trainable(false);
+  model.layer(1).set_trainable(false);
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
+  ASSERT_EQ(model.parameters().trainable_size(), 10 * 10 + 10 + 10 * 3 + 3);
+  const Tensor x = random::uniform({32, 8});
+  const Tensor y = random::randint(0, 3, {32});
+  model.train_on_batch(x, y);
+  const long before = allocations.load();
+  for (int step = 0; step < 10; ++step) model.train_on_batch(x, y);
+  EXPECT_EQ(allocations.load() - before, 0);
+}

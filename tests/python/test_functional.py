@@ -464,5 +464,5 @@ def test_fgsm_on_a_graph_model_follows_the_gradient_computed_by_hand():
     gradient = (sigmoid(data_x @ kernel + bias) - y) @ kernel.T  # ∂BCE/∂x per row
     expected = np.clip(data_x + 0.1 * np.sign(gradient), 0, 1)
     np.testing.assert_allclose(attacks.fgsm(model, data_x, y, epsilon=0.1), expected, atol=1e-6)
-    with pytest.raises(ValueError, match="one input and one output"):
+    with pytest.raises(ValueError, match="name the one to attack with input="):  # several inputs: say which
         attacks.fgsm(compiled_two_headed(), [data_x, data_x], [y, y], epsilon=0.1)

@@ -25,7 +25,10 @@ struct ParameterInfo {
   int64_t offset = 0;       // into the flat buffers
   std::string initializer;  // a name known to layers/initializers
   Regularizer regularizer;
-  bool trainable = true;    // false: state the layer updates itself (BatchNorm's moving statistics)
+  bool trainable = true;    // false: state the layer updates itself (BatchNorm's moving statistics),
+                            // or a frozen weight
+  bool frozen = false;      // a weight of a frozen layer (Layer::set_trainable(false)): not trainable
+                            // until unfrozen; its regularizer is kept but not applied
 };
 
 class ParameterStore {
@@ -34,8 +37,13 @@ class ParameterStore {
   int declare(const std::string& name, const Shape& shape, const std::string& initializer,
               const Regularizer& regularizer = {}, bool trainable = true);
   // Sizes both flat buffers (zero-filled) once every parameter is declared. Trainable
-  // parameters come first, so the optimizer's spans below are contiguous.
+  // parameters come first, so the optimizer's spans below are contiguous; then frozen
+  // weights, then the layers' own state.
   void allocate();
+  // Freezes (or unfreezes) a weight declared trainable. Once allocated, the buffers are
+  // laid out again, values kept and gradients zeroed, and every view of them is stale:
+  // the owner rebinds its layers. Returns whether anything changed.
+  bool set_frozen(int id, bool frozen);
   bool allocated() const { return allocated_; }
 
   TensorView value(int id);
@@ -49,20 +57,28 @@ class ParameterStore {
   std::span<float> trainable_values() { return {values_.data(), static_cast<size_t>(trainable_size_)}; }
   std::span<float> trainable_grads() { return {grads_.data(), static_cast<size_t>(trainable_size_)}; }
   void zero_grad();
+  // The layers' own state (after the trainable and frozen parts): what data-parallel
+  // training averages across ranks.
+  std::span<float> state_values() {
+    return {values_.data() + trainable_size_ + frozen_size_, static_cast<size_t>(size_ - trainable_size_ - frozen_size_)};
+  }
 
-  // The penalty of every regularized parameter, and (add_regularization_gradient) its
-  // gradient l1·sign(w) + 2·l2·w added to the gradient buffer.
+  // The penalty of every regularized trainable parameter (Keras leaves a frozen layer's
+  // out), and (add_regularization_gradient) its gradient l1·sign(w) + 2·l2·w added to the
+  // gradient buffer.
   double regularization_loss() const;
   void add_regularization_gradient();
 
   const std::vector<ParameterInfo>& parameters() const { return parameters_; }
   int64_t size() const { return size_; }
   int64_t trainable_size() const { return trainable_size_; }
+  int64_t frozen_size() const { return frozen_size_; }
 
  private:
   std::vector<ParameterInfo> parameters_;
   Tensor values_, grads_;
-  int64_t size_ = 0, trainable_size_ = 0;
+  int64_t size_ = 0, trainable_size_ = 0, frozen_size_ = 0;
+  void lay_out();  // offsets: trainable, frozen, state
   bool allocated_ = false;
 };
 

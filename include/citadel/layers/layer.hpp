@@ -43,6 +43,16 @@ class Layer {
     return *this;
   }
 
+  // Keras's `trainable`: a frozen layer (false) keeps its weights through training: no
+  // optimizer step, weight penalty or DP-SGD share (clipping covers the trainable weights
+  // only), and they count as non-trainable. A model applies a change when it is built or
+  // compiled (Keras: change it, then compile again). A frozen BatchNormalization runs in
+  // inference mode (its moving statistics, left unchanged), as in Keras.
+  bool trainable() const { return trainable_; }
+  // Also reaches the object this layer's symbolic calls share (set it before Model(...)
+  // copies the layers; afterwards, through model.get_layer(name)).
+  void set_trainable(bool trainable);
+
   // Calls the layer on symbolic tensors (Keras's functional API): records a node, checks
   // the shapes now (an error names the layer) and returns its output. Every call of one
   // layer object uses the same layer, so its weights are shared (a siamese pair); a
@@ -148,6 +158,7 @@ class Layer {
   std::string name_;
   bool input_gradient_needed_ = true;
   bool parameter_gradients_needed_ = true;
+  bool trainable_ = true;
   bool per_example_norms_needed_ = false;
   // Per-example squared norms of the last backward that recorded them (layers with
   // parameters fill it); add_recorded_norms adds them to the caller's.

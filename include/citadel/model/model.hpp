@@ -290,6 +290,9 @@ class Model {
   // Whether the model is a Sequential chain (its config is written as one).
   bool is_sequential() const;
   int64_t count_params() const;
+  // The weights of the layers that are trainable now (Keras's "Trainable params"; a change
+  // of Layer::trainable counts here at once, in training from the next compile).
+  int64_t count_trainable_params() const;
   // The model's distinct layers, in the order of their first call.
   size_t size() const;
   Layer& layer(size_t index);

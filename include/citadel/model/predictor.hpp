@@ -1,7 +1,8 @@
 // Concurrent prediction: a Predictor runs a built model's forward walk with buffers of its
 // own, reading the model's weights in place. Predictors of one model may predict at the
 // same time from different threads (a server's workers); the weights must not change
-// meanwhile (no fit, set_weights or load on the model while they run).
+// meanwhile (no fit, set_weights or load on the model while they run), and a compile that
+// freezes or unfreezes a layer moves the weights: make Predictors after it.
 #pragma once
 
 #include <cstdint>

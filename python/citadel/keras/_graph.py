@@ -110,7 +110,8 @@ class Graph:
             layer.name = name
             named[name] = layer
         for layer in self.layers:
-            layer._config["name"] = layer.name
+            if not is_model(layer):
+                layer._config["name"] = layer.name
             for node in layer._inbound_nodes:
                 if node.is_input:
                     node.output.name = layer.name
@@ -131,7 +132,12 @@ class Graph:
             calls[id(node.layer)].append({"args": [argument], "kwargs": {}})
         layers = []
         for layer in self.layers:
-            if isinstance(layer, InputLayer):
+            if is_model(layer):  # a model used as a layer: its own config, as Keras nests it
+                class_name, config = layer._nested_config()
+                layers.append({"class_name": class_name, "name": layer.name,
+                               "config": {**config, "name": layer.name, "trainable": layer.trainable},
+                               "inbound_nodes": calls[id(layer)]})
+            elif isinstance(layer, InputLayer):
                 layers.append({"class_name": "InputLayer", "name": layer.name,
                                "config": {"batch_shape": list(layer._config["batch_shape"]), "dtype": "float32",
                                           "sparse": False, "name": layer.name},
@@ -143,6 +149,10 @@ class Graph:
         return {"class_name": "Functional",
                 "config": {"name": name, "layers": layers, "input_layers": [self.history(t) for t in self.inputs],
                            "output_layers": [self.history(t) for t in self.outputs]}}
+
+    def nested_models(self):
+        """The models used as layers in this graph."""
+        return [layer for layer in self.layers if is_model(layer)]
 
     def is_chain(self):
         """Whether Keras 3 prints the summary without "Connected to": one input, one output,
@@ -159,6 +169,11 @@ class Graph:
     def last_call(self, node):
         """Whether the node is its layer's last call here (what predict_layer_outputs reads)."""
         return self.calls[id(node)] == len(self.nodes_of[id(node.layer)]) - 1
+
+
+def is_model(layer):
+    """Whether a layer of a graph is a model used as a layer."""
+    return getattr(layer, "_is_model", False)
 
 
 def replay(config_text_or_dict, layer_classes):

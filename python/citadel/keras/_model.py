@@ -49,8 +49,11 @@ class Model:
     """What Sequential and Functional models share (keras.Model's methods). keras.Model(inputs,
     outputs) makes a Functional model (models.py)."""
 
+    _is_model = True  # a model called on symbolic tensors is a layer of the outer graph (_graph.py)
+
     def _base_init(self, name):
         self.name = name
+        self._inbound_nodes = []  # its calls on symbolic tensors, as a layer's
         self._native = None
         self._compile_args = None
         self.optimizer = None
@@ -301,13 +304,14 @@ class Model:
         xs = self._inputs(x)
         return self.predict(x, batch_size=max(1, len(xs[0])))
 
-    def __call__(self, x, training=False):
-        from citadel.keras._symbolic import is_symbolic
-        if is_symbolic(x) or (isinstance(x, dict) and x and is_symbolic(list(x.values()))):
-            from citadel.keras._unsupported import UnsupportedKerasFeature
-            raise UnsupportedKerasFeature(
-                f"citadel does not support calling a model on symbolic tensors (model '{self.name}' used as a layer "
-                "of another model) yet; build one model from the layers themselves")
+    def __call__(self, x, training=None, **kwargs):
+        """On symbolic tensors: the model used as a layer of another model (Keras's nesting), whose
+        weights it shares: training the outer model trains this one's. On arrays: predict."""
+        from citadel.keras import _symbolic
+        if isinstance(x, dict) and x and _symbolic.is_symbolic(list(x.values())):
+            x = [x[key] for key in self._input_keys()]
+        if _symbolic.is_symbolic(x):
+            return _symbolic.call_model(self, x, {"training": training, **kwargs})
         return self.predict(x)
 
     def train_on_batch(self, x, y):
@@ -364,6 +368,42 @@ class Model:
         for index, array in zip(mine, weights):
             current[index] = float32(array, "weights")
         model.set_weights(current)
+
+    def _layer_weight_kinds(self, layer):
+        """(array, is a variable) per weight of the layer: False for state the layer updates
+        itself (BatchNormalization's moving statistics), which is never trainable."""
+        model = self._ensure_built()
+        return [(w, variable) for name, w, variable in zip(model.weight_names(), model.get_weights(),
+                                                             model.weight_is_variable())
+                if name.split("/")[0] == layer.name]
+
+    def _layer_trainable_changed(self, layer, value):
+        """A layer's trainable changed: the native model, if made, hears of it (its next
+        compile applies it); one made later reads it from the layer's config."""
+        self._native_layer_trainable(layer, value)
+
+    def _native_layer_trainable(self, layer, value):
+        if self._native is not None and layer.name and _has_layer(self._native, layer.name):
+            self._native.set_layer_trainable(layer.name, value)
+
+    # keras.Model.trainable: setting it sets every layer's, as Keras does.
+    @property
+    def trainable(self):
+        return getattr(self, "_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = value
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     def _layer_params(self, layer):
         return sum(int(np.prod(w.shape)) for w in self._layer_weights(layer))
@@ -464,3 +504,8 @@ def _optimizer_settings(settings):
     return {"class_name": {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop",
                            "adagrad": "Adagrad"}.get(settings["optimizer"].lower(), settings["optimizer"]),
             "config": {"learning_rate": settings["learning_rate"]}}
+
+
+def _has_layer(native, name):
+    """Whether a native model has a layer of that name (its inputs are not layers)."""
+    return any(layer_name == name for layer_name, _type, _params in native.layer_info())

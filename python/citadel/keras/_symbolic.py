@@ -106,6 +106,19 @@ def call_layer(layer, inputs, kwargs):
     return Node(layer, tensors, listed, (None, *shape)).output
 
 
+def call_model(model, inputs, kwargs):
+    """model(inputs) on symbolic tensors (a model used as a layer, as Keras's): a node whose
+    layer is the model. The outer model's weights of it are the model's own (shared)."""
+    if kwargs.pop("training", None) is not None or kwargs:
+        raise NotImplementedError(f"model '{model.name}': call arguments {sorted(kwargs) or ['training']} are not "
+                                  "supported by citadel yet")
+    listed = isinstance(inputs, (list, tuple))
+    tensors = list(inputs) if listed else [inputs]
+    where = f"model '{model.name}' called on {', '.join(_describe(t) for t in tensors)}"
+    output_shape = model._symbolic_output_shape([tuple(t.shape[1:]) for t in tensors], where)
+    return Node(model, tensors, listed, (None, *output_shape)).output
+
+
 def _describe(tensor):
     layer = tensor._keras_history[0]
     return f"{layer.name or type(layer).__name__} {tensor.shape}"

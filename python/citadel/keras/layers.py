@@ -36,8 +36,6 @@ class Layer:
                  dtype=None, trainable=True, **settings):
         if dtype not in (None, "float32"):
             raise ValueError(f"{type(self).__name__}: citadel computes in float32, dtype={dtype!r} is not supported")
-        if trainable is not True:
-            raise ValueError(f"{type(self).__name__}: trainable=False is not supported yet")
         own = _parameters(type(self))
         unknown = sorted(key for key in settings if key not in own)
         if unknown:
@@ -60,6 +58,8 @@ class Layer:
         self.name = name
         self._model = None  # the model whose weights it is, once a model owns it
         self._inbound_nodes = []  # its calls on symbolic tensors, in call order
+        if not trainable:
+            self.trainable = False
 
     def get_config(self):
         return dict(self._config)
@@ -76,6 +76,31 @@ class Layer:
     @property
     def weights(self):
         return self.get_weights()
+
+    # Keras's trainable: a frozen layer's weights are not trained (no optimizer step, weight
+    # penalty or DP-SGD share) and count as non-trainable; a frozen BatchNormalization runs in
+    # inference mode. As in Keras, a change takes effect in training at the next compile().
+    @property
+    def trainable(self):
+        return self._config.get("trainable", True) is not False
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        if value:
+            self._config.pop("trainable", None)
+        else:
+            self._config["trainable"] = False
+        if self._model is not None:
+            self._model._layer_trainable_changed(self, value)
+
+    @property
+    def trainable_weights(self):
+        return [w for w, variable in self._owner()._layer_weight_kinds(self) if variable and self.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w, variable in self._owner()._layer_weight_kinds(self) if not (variable and self.trainable)]
 
     def count_params(self):
         return self._owner()._layer_params(self)

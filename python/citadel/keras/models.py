@@ -58,8 +58,6 @@ class Functional(Model):
                 "Model: give inputs= and outputs= (symbolic tensors from keras.Input and layer calls)")
         if kwargs:
             raise TypeError(f"Model: unexpected arguments {sorted(kwargs)}")
-        if trainable is not True:
-            raise ValueError("Model: trainable=False is not supported yet")
         self._base_init(name or "functional")
         self._input_dict = isinstance(inputs, dict)
         self._output_dict = isinstance(outputs, dict)
@@ -72,6 +70,8 @@ class Functional(Model):
         self._single_output = isinstance(outputs, KerasTensor)
         self._graph = _graph.Graph(input_list, output_list, self._output_given)
         self._parent = None  # the model whose weights this one shows, when it is a view
+        if not trainable:
+            self.trainable = False
 
     # --- structure ---------------------------------------------------------------------------
     @property
@@ -147,6 +147,8 @@ class Functional(Model):
             return
         owners = {}
         for layer in self._graph.layers:
+            if _graph.is_model(layer):
+                continue  # a nested model keeps its own weights; this model mirrors them (_pull_nested)
             owner = layer._model
             if owner is not None and owner is not self and not isinstance(layer, layers_module.InputLayer):
                 owners[id(owner)] = owner
@@ -163,9 +165,9 @@ class Functional(Model):
                 "(Model(model.input, model.get_layer(name).output)) predicts through it, and a larger model can take "
                 "over an untrained model's layers; to start a new model from trained layers, build it from new "
                 "layers and copy the weights (new.set_weights(old.get_weights()) per layer)")
-        native = _citadel.Model.from_config(self.to_json(), f"Model '{self.name}'")
-        native.build([])
+        native = self._native_from_graph()
         self._native = native
+        self._pull_nested()
         for owner in owners:  # untrained models whose layers this one covers become its views
             if owner._native is not None and owner._native.built:
                 for layer in owner._graph.layers:
@@ -173,9 +175,64 @@ class Functional(Model):
                         self._set_layer_weights(layer, owner._layer_weights(layer))
             owner._native, owner._parent = None, self
         for layer in self._graph.layers:
-            layer._model = self
+            if not _graph.is_model(layer):
+                layer._model = self
         if self._compile_args is not None:
             self._compile_native()
+
+    def _native_from_graph(self):
+        """A built native model from the graph's config; nested models are inlined by the
+        library's Keras reader, their layers named '<model>.<layer>'."""
+        where = f"Model '{self.name}'"
+        config = json.dumps(self._graph.config(self.name))
+        native = (_citadel.keras_architecture(config, where) if self._graph.nested_models()
+                  else _citadel.Model.from_config(config, where))
+        native.build([])
+        return native
+
+    # --- models used as layers: their weights are theirs, mirrored here ------------------
+    # A nested model keeps its weights in its own native model; this model's native holds a
+    # copy under '<model>.<layer>' names, taken from it before every use (_ensure_built) and
+    # given back after everything that changes weights (fit, train_on_batch, set_weights,
+    # load_weights), so training this model trains the nested one, as in Keras.
+    def _pull_nested(self):
+        nested = self._graph.nested_models()
+        if self._native is None or not nested:
+            return
+        names, values = self._native.weight_names(), self._native.get_weights()
+        for base in nested:
+            native, prefix = base._ensure_built(), base.name + "."
+            theirs = dict(zip(native.weight_names(), native.get_weights()))
+            for i, name in enumerate(names):
+                if name.startswith(prefix) and name[len(prefix):] in theirs:
+                    values[i] = theirs[name[len(prefix):]]
+            for layer_name, _type, _params in native.layer_info():  # trainable, for the next compile
+                self._native.set_layer_trainable(prefix + layer_name, native.layer_trainable(layer_name))
+        self._native.set_weights(values)
+
+    def _push_nested(self):
+        nested = self._graph.nested_models()
+        if self._native is None or not nested:
+            return
+        mine = dict(zip(self._native.weight_names(), self._native.get_weights()))
+        for base in nested:
+            native, prefix = base._ensure_built(), base.name + "."
+            native.set_weights([mine[prefix + name] for name in native.weight_names()])
+
+    def _symbolic_output_shape(self, input_shapes, where):
+        if len(self._graph.outputs) != 1:
+            raise NotImplementedError(f"{where}: citadel nests models of one output yet; model '{self.name}' has "
+                                      f"{len(self._graph.outputs)}")
+        expected = [tuple(t.shape[1:]) for t in self._graph.inputs]
+        if [tuple(s) for s in input_shapes] != expected:
+            raise ValueError(f"{where}: model '{self.name}' takes inputs of shapes "
+                             f"{[(None, *s) for s in expected]}, got {[(None, *s) for s in input_shapes]}")
+        return tuple(self._graph.outputs[0].shape[1:])
+
+    def _nested_config(self):
+        if self._parent is not None:
+            raise ValueError(self._view_message("nest"))
+        return "Functional", self._graph.config(self.name)["config"]
 
     def _is_compiled(self):
         return self._compile_args is not None
@@ -199,7 +256,29 @@ class Functional(Model):
         self._resolve()
         if self._parent is not None:
             raise ValueError(self._view_message("use"))
-        return super()._ensure_built(xs)
+        model = super()._ensure_built(xs)
+        self._pull_nested()
+        return model
+
+    def _compile_native(self):
+        self._pull_nested()  # the nested models' trainable flags, which this compile applies
+        super()._compile_native()
+
+    def fit(self, *args, **kwargs):
+        try:
+            return super().fit(*args, **kwargs)
+        finally:
+            self._push_nested()
+
+    def train_on_batch(self, x, y):
+        try:
+            return super().train_on_batch(x, y)
+        finally:
+            self._push_nested()
+
+    def load_weights(self, filepath):
+        super().load_weights(filepath)
+        self._push_nested()
 
     def _predict_arrays(self, xs, batch_size):
         self._resolve()
@@ -225,7 +304,9 @@ class Functional(Model):
     def set_weights(self, weights):
         self._resolve()
         if self._parent is None:
-            return super().set_weights(weights)
+            super().set_weights(weights)
+            self._push_nested()
+            return
         weights = list(weights)
         for layer in self._graph.layers:
             count = len(self._parent._layer_weights(layer))
@@ -243,7 +324,16 @@ class Functional(Model):
     def _set_layer_weights(self, layer, weights):
         if self._parent is not None:
             return self._parent._set_layer_weights(layer, weights)
-        return super()._set_layer_weights(layer, weights)
+        super()._set_layer_weights(layer, weights)
+        self._push_nested()
+
+    def _layer_weight_kinds(self, layer):
+        self._resolve()
+        return self._parent._layer_weight_kinds(layer) if self._parent is not None else super()._layer_weight_kinds(layer)
+
+    def _layer_trainable_changed(self, layer, value):
+        owner = self._parent if self._parent is not None else self
+        owner._native_layer_trainable(layer, value)
 
     def count_params(self):
         return sum(int(np.prod(w.shape)) for w in self.get_weights())
@@ -276,22 +366,21 @@ class Functional(Model):
         owner = self._parent or self
         native = owner._native
         counts = {layer.name: 0 for layer in self._graph.layers if isinstance(layer, layers_module.InputLayer)}
-        if native is not None and native.built:
-            counts.update({name: params for name, _type, params in native.layer_info()})
-        else:
-            plan = _citadel.Model.from_config(json.dumps(self._graph.config(self.name)), f"Model '{self.name}'")
-            plan.build([])
-            counts.update({name: params for name, _type, params in plan.layer_info()})
+        if native is None or not native.built:
+            native = self._native_from_graph()
+        counts.update({name: params for name, _type, params in native.layer_info()})
+        for base in self._graph.nested_models():  # a nested model: the sum over its layers
+            prefix = base.name + "."
+            counts[base.name] = sum(params for name, params in counts.items() if name.startswith(prefix))
         return counts
 
     def _summary_totals(self):
         counts = self._layer_counts()
         total = sum(counts[layer.name] for layer in self._graph.layers)
         if self._parent is None and self._native is not None and self._native.built:
+            self._pull_nested()  # the nested models' trainable flags, as they are now
             return total, self._native.trainable_count()
-        plan = _citadel.Model.from_config(json.dumps(self._graph.config(self.name)), f"Model '{self.name}'")
-        plan.build([])
-        return total, plan.trainable_count()
+        return total, self._native_from_graph().trainable_count()
 
     def _summary_is_graph(self):
         return not self._graph.is_chain()
@@ -327,12 +416,12 @@ class Sequential(Model):
     """A linear stack of layers, as keras.Sequential (a keras.Model)."""
 
     def __init__(self, layers=None, name=None, trainable=True):
-        if trainable is not True:
-            raise ValueError("Sequential: trainable=False is not supported yet")
         self._base_init(name or "sequential")
         self._layers = []
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
 
     # --- architecture -------------------------------------------------------------------
     def add(self, layer):
@@ -445,6 +534,26 @@ class Sequential(Model):
 
     def _summary_is_graph(self):
         return False
+
+    def _symbolic_output_shape(self, input_shapes, where):
+        if len(input_shapes) != 1:
+            raise ValueError(f"{where}: a Sequential model takes one input, got {len(input_shapes)}")
+        model = self._model()
+        shape = [int(d) for d in input_shapes[0]]
+        if model.built and list(model.input_shape) != shape:
+            raise ValueError(f"{where}: model '{self.name}' was built for inputs {(None, *model.input_shape)}, got "
+                             f"{(None, *shape)}")
+        if not model.built:
+            model.build(shape)  # as Keras builds a Sequential model at its first call
+        return tuple(model.output_shape)
+
+    def _nested_config(self):
+        self._model()  # names every layer
+        entries = [layer._serialize() for layer in self._layers]
+        for entry, layer in zip(entries, self._layers):
+            if layer.name:
+                entry["config"] = {**entry["config"], "name": layer.name}
+        return "Sequential", {"name": self.name, "layers": entries}
 
     @property
     def input_shape(self):
