@@ -124,7 +124,7 @@ class Graph:
         """The Keras 3 Functional config of the graph."""
         def reference(tensor):
             return {"class_name": "__keras_tensor__",
-                    "config": {"shape": list(tensor.shape), "dtype": "float32", "keras_history": self.history(tensor)}}
+                    "config": {"shape": list(tensor.shape), "dtype": tensor.dtype, "keras_history": self.history(tensor)}}
         calls = {id(layer): [] for layer in self.layers}
         for node in self.nodes:
             argument = [reference(t) for t in node.inputs] if node.listed else reference(node.inputs[0])
@@ -133,7 +133,8 @@ class Graph:
         for layer in self.layers:
             if isinstance(layer, InputLayer):
                 layers.append({"class_name": "InputLayer", "name": layer.name,
-                               "config": {"batch_shape": list(layer._config["batch_shape"]), "dtype": "float32",
+                               "config": {"batch_shape": list(layer._config["batch_shape"]),
+                                          "dtype": layer._config.get("dtype", "float32"),
                                           "sparse": False, "name": layer.name},
                                "inbound_nodes": []})
             else:
