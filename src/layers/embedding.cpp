@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iomanip>
 #include <numeric>
 #include <sstream>
 
@@ -35,7 +36,7 @@ std::string position_of(int64_t flat, const Shape& per_example) {
 std::string id_text(float id) {
   std::ostringstream out;
   if (std::isfinite(id) && id == std::floor(id) && std::fabs(id) < 1e15f) out << int64_t(id);
-  else out << id;
+  else out << std::setprecision(9) << id;  // every float32 digit: 4.9999995 is not "5"
   return out.str();
 }
 

@@ -78,10 +78,11 @@ TEST(Embedding, HostileIdsAreRefusedNamingTheLayerIdAndPosition) {
   for (const Case& c : {Case{5, "id 5 at [example 1, position 2] is out of range; this layer's ids are 0 to 4"},
                         Case{-1, "id -1 at [example 1, position 2] is out of range"},
                         Case{-2147483648.0f, "id -2147483648 at [example 1, position 2] is out of range"},
-                        Case{1e30f, "id 1e+30 at [example 1, position 2] is out of range"},
+                        Case{1e30f, "id 1.00000002e+30 at [example 1, position 2] is out of range"},
                         Case{16777216.0f, "id 16777216 at [example 1, position 2] is out of range"},
                         Case{0.5f, "id 0.5 at [example 1, position 2] is not an integer"},
-                        Case{4.0001f, "id 4.0001 at [example 1, position 2] is not an integer"},
+                        Case{4.0001f, "id 4.00010014 at [example 1, position 2] is not an integer"},
+                        Case{4.9999995f, "id 4.99999952 at [example 1, position 2] is not an integer"},
                         Case{nan, "id nan at [example 1, position 2] is not an integer"},
                         Case{-inf, "id -inf at [example 1, position 2] is not an integer"}}) {
     Tensor ids(Shape{2, 4}, {0, 1, 2, 3, 4, 0, c.id, 1});
