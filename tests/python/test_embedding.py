@@ -89,7 +89,7 @@ def test_the_int_dtype_survives_files(tmp_path, suffix):
     model.save(path)
     loaded = keras.models.load_model(path)
     np.testing.assert_array_equal(loaded.predict(IDS, verbose=0), model.predict(IDS, verbose=0))
-    assert loaded._model().input_dtypes == ["int64"]
+    assert loaded._model().input_dtypes == ["int64"] and loaded._input_dtypes() == ["int64"]
     fractional = IDS.astype(np.float64)
     fractional[0, 0] = 0.25
     with pytest.raises(ValueError, match="int64 \\(token ids\\)"):

@@ -174,7 +174,9 @@ def replay(config_text_or_dict, layer_classes):
     for entry in config["layers"]:
         name = entry.get("name") or entry["config"].get("name")
         if entry["class_name"] == "InputLayer":
-            layer = InputLayer(batch_shape=entry["config"]["batch_shape"], name=name)
+            dtype = entry["config"].get("dtype") or "float32"
+            dtype = dtype["config"]["name"] if isinstance(dtype, dict) else dtype  # a DTypePolicy
+            layer = InputLayer(batch_shape=entry["config"]["batch_shape"], name=name, dtype=dtype)
             tensors[(name, 0)] = layer.output
         else:
             cls = layer_classes.get(entry["class_name"])
