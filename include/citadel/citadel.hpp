@@ -17,6 +17,7 @@
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
+#include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/global_pooling2d.hpp"

@@ -59,6 +59,14 @@ void register_graph(py::module_& module) {
       .def_property_readonly("is_sequential", [](Model& self) { return self.sequential().is_sequential(); })
       .def_property_readonly("input_names", [](Model& self) { Lock lock(self.lock); return self.sequential().input_names(); })
       .def_property_readonly("output_names", [](Model& self) { Lock lock(self.lock); return self.sequential().output_names(); })
+      // "float32", or "int32"/"int64" for token ids (an unbuilt Sequential chain: empty).
+      .def_property_readonly("input_dtypes",
+                             [](Model& self) {
+                               Lock lock(self.lock);
+                               const citadel::Model& model = self.sequential();
+                               return model.built() || !model.is_sequential() ? model.input_dtypes()
+                                                                              : std::vector<std::string>{};
+                             })
       .def_property_readonly("input_shapes", [](Model& self) { Lock lock(self.lock); return dims_of(self.sequential().input_shapes()); })
       .def_property_readonly("output_shapes", [](Model& self) { Lock lock(self.lock); return dims_of(self.sequential().output_shapes()); })
       // Each layer call's output shape (without the batch axis), in the graph's order.

@@ -38,7 +38,8 @@ bool keras_model_module(const json& node) {
          modules.count(node["module"].get<std::string>()) > 0;
 }
 
-void check_dtype(const json& dtype, const std::string& where) {
+// ids_allowed: the dtype of an InputLayer or a symbolic tensor (token ids are int32/int64).
+void check_dtype(const json& dtype, const std::string& where, bool ids_allowed) {
   std::string name;
   if (dtype.is_string()) {
     name = dtype.get<std::string>();
@@ -50,20 +51,23 @@ void check_dtype(const json& dtype, const std::string& where) {
   } else {
     throw ValueError(where + ": 'dtype' must be a name or a DTypePolicy");
   }
+  if (ids_allowed && (name == "int32" || name == "int64")) return;
   // Mixed policies keep float32 variables; citadel computes those in float32.
   CITADEL_CHECK(name == "float32" || name == "mixed_float16" || name == "mixed_bfloat16", NotImplementedError, where,
                 ": dtype policy '", name, "' is not supported; citadel imports float32 weights "
                 "(set the model's dtype policy to float32 in Keras and save it again)");
 }
 
-void walk(const json& node, const std::string& where) {
+void walk(const json& node, const std::string& where, bool ids_allowed = false) {
   if (node.is_array()) {
     for (size_t i = 0; i < node.size(); ++i) walk(node[i], where + "[" + std::to_string(i) + "]");
     return;
   }
   if (!node.is_object()) return;
+  bool holds_ids = false;  // an InputLayer or a symbolic tensor, whose config may say int32
   if (node.contains("class_name") && node["class_name"].is_string()) {
     const std::string class_name = node["class_name"].get<std::string>();
+    holds_ids = class_name == "InputLayer" || class_name == "__keras_tensor__";
     CITADEL_CHECK(!code_classes().count(class_name), SecurityError, where, ": '", class_name,
                   "' holds or calls Python code; citadel never runs code from a model file, so it is refused "
                   "(rewrite it with built-in layers and activations)");
@@ -85,8 +89,8 @@ void walk(const json& node, const std::string& where) {
     CITADEL_CHECK(!node.contains(code_key), SecurityError, where, ": '", code_key,
                   "' holds code; refused");
   for (const auto& [key, value] : node.items()) {
-    if (key == "dtype") check_dtype(value, where);
-    walk(value, where + "." + key);
+    if (key == "dtype") check_dtype(value, where, ids_allowed);
+    walk(value, where + "." + key, holds_ids && key == "config");
   }
 }
 

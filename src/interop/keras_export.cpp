@@ -35,7 +35,7 @@ json batch_shape(const Shape& shape) {
 // Keras 3 names the class of every nested object it deserializes by module.
 void add_modules(json& config) {
   for (auto& [key, value] : config.items())
-    if (value.is_object() && value.contains("class_name") && (key == "kernel_regularizer" || key == "bias_regularizer")) {
+    if (value.is_object() && value.contains("class_name") && (key == "kernel_regularizer" || key == "bias_regularizer" || key == "embeddings_regularizer")) {
       value["module"] = "keras.regularizers";
       value["registered_name"] = nullptr;
     }
@@ -47,7 +47,7 @@ json sequential_config(Model& model) {
   json layers = json::array();
   layers.push_back({{"module", "keras.layers"},
                     {"class_name", "InputLayer"},
-                    {"config", {{"batch_shape", batch_shape(model.input_shape())}, {"dtype", "float32"},
+                    {"config", {{"batch_shape", batch_shape(model.input_shape())}, {"dtype", model.input_dtypes()[0]},
                                 {"sparse", false}, {"name", "input_layer"}}},
                     {"registered_name", nullptr}});
   const json& citadel_layers = citadel_config["config"]["layers"];

@@ -7,6 +7,7 @@
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
+#include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
@@ -47,6 +48,7 @@ const std::vector<LayerType>& registered_layers() {
       {"GlobalAveragePooling1D", &GlobalAveragePooling1D::from_config},
       {"GlobalMaxPooling1D", &GlobalMaxPooling1D::from_config},
       {"LayerNormalization", &LayerNormalization::from_config},
+      {"Embedding", &Embedding::from_config},
   };
   return layers;
 }

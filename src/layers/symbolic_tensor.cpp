@@ -29,17 +29,20 @@ std::string SymbolicTensor::name() const {
   return node_->layer->name().empty() ? node_->layer->type() : node_->layer->name();
 }
 
+bool is_input_dtype(const std::string& dtype) { return dtype == "float32" || dtype == "int32" || dtype == "int64"; }
+
 SymbolicTensor Input(const Shape& shape, const InputOptions& options) {
   CITADEL_CHECK(shape.rank() >= 1, ShapeError, "Input", options.name.empty() ? "" : " '" + options.name + "'",
                 ": needs a shape without the batch axis, such as {8} or {28, 28, 1}");
   for (int axis = 0; axis < shape.rank(); ++axis)
     CITADEL_CHECK(shape[axis] > 0, ShapeError, "Input", options.name.empty() ? "" : " '" + options.name + "'",
                   ": every dimension must be known and positive, got ", shape);
-  CITADEL_CHECK(options.dtype == "float32", ValueError, "Input", options.name.empty() ? "" : " '" + options.name + "'",
-                ": dtype '", options.dtype, "' is not supported yet; citadel's inputs are float32");
+  CITADEL_CHECK(is_input_dtype(options.dtype), ValueError, "Input", options.name.empty() ? "" : " '" + options.name + "'",
+                ": dtype '", options.dtype, "' is not supported; an input is float32, or int32/int64 for token ids");
   auto node = std::make_shared<detail::GraphNode>();
   node->output_shape = shape;
   node->input_name = options.name;
+  node->input_dtype = options.dtype;
   node->serial = next_serial();
   return SymbolicTensor(std::move(node));
 }

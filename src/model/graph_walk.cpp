@@ -3,7 +3,9 @@
 // gradients. Gradient buffers are slots shared by tensors whose gradients are never alive
 // at once (a chain uses two, as ping-pong buffers), assigned once per graph.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <string>
 
 #include "citadel/core/error.hpp"
 #include "model_state.hpp"
@@ -167,6 +169,26 @@ ConstTensorView Model::State::input_gradient(int input) const {
   return gradient_slots[size_t(slot)];
 }
 
+namespace {
+
+// An int32/int64 input (token ids) travels in float32: each value must be an integer that
+// float32 holds exactly (|v| <= 2^24). Whether an id is in a layer's range is the layer's
+// check (Embedding names the layer); this one names the input.
+void check_integer_input(ConstTensorView x, const std::string& input, const std::string& dtype, const char* caller) {
+  constexpr float kExact = 16777216.0f;  // 2^24
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const float v = x[i];
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= kExact) continue;
+    const int64_t per_row = x.numel() / x.shape(0);
+    throw ValueError(std::string(caller) + ": input '" + input + "' is " + dtype + " (token ids) but holds " +
+                     std::to_string(v) + " at row " + std::to_string(i / per_row) + ", index " +
+                     std::to_string(i % per_row) + "; ids must be integers of magnitude at most 2^24 (16777216), "
+                     "which float32 tensors carry exactly");
+  }
+}
+
+}  // namespace
+
 void Model::State::check_inputs(std::span<const ConstTensorView> x, const char* caller) const {
   CITADEL_CHECK(x.size() == graph.inputs.size(), ValueError, caller, ": the model '", name, "' takes ",
                 graph.inputs.size(), " input", graph.inputs.size() == 1 ? "" : "s", ", got ", x.size());
@@ -177,6 +199,8 @@ void Model::State::check_inputs(std::span<const ConstTensorView> x, const char* 
                   shape.batch_str(), ", got shape ", x[i].shape());
     CITADEL_CHECK(x[i].shape(0) == x[0].shape(0), ShapeError, caller, ": the inputs have ", x[0].shape(0), " and ",
                   x[i].shape(0), " rows; every input needs one row per example");
+    const GraphInfo::TensorInfo& info = graph.tensors[size_t(graph.inputs[i])];
+    if (info.dtype != "float32") check_integer_input(x[i], info.name, info.dtype, caller);
   }
 }
 

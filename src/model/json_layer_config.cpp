@@ -163,7 +163,8 @@ void JsonLayerConfigReader::require_null(const char* key) const {
 }
 
 std::vector<int64_t> JsonLayerConfigReader::declared_input_shape() const {
-  if (has("input_dim")) return {integer("input_dim", 1, limits_.max_units)};
+  // Dense's input_dim (Keras 2) is its input width; Embedding's is its vocabulary size.
+  if (has("input_dim") && type() != "Embedding") return {integer("input_dim", 1, limits_.max_units)};
   for (const char* key : {"input_shape", "batch_input_shape", "batch_shape"}) {
     if (!has(key)) continue;
     const json& dims = config_[key];

@@ -156,7 +156,7 @@ Model::Model(const std::vector<SymbolicTensor>& inputs, const std::vector<Symbol
   std::unordered_map<const GraphNode*, int> tensor_of;
   for (size_t i = 0; i < inputs.size(); ++i) {
     tensor_of[inputs[i].node().get()] = int(i);
-    graph.tensors.push_back({inputs[i].shape(), -1, inputs[i].node()->input_name});
+    graph.tensors.push_back({inputs[i].shape(), -1, inputs[i].node()->input_name, inputs[i].node()->input_dtype});
     graph.inputs.push_back(int(i));
   }
   std::unordered_map<const Layer*, size_t> layer_of;
@@ -226,7 +226,9 @@ void Model::build(const Shape& input_shape) {
                   "' is a Sequential chain; give its input shape (without the batch axis)");
     GraphInfo& graph = s.graph;
     graph = {};
-    graph.tensors.push_back({input_shape, -1, "input_layer"});
+    // A chain that starts with token ids (Embedding) takes int32, Keras's default for them.
+    graph.tensors.push_back(
+        {input_shape, -1, "input_layer", s.layers.front()->token_id_bound() > 0 ? "int32" : "float32"});
     graph.inputs = {0};
     for (size_t i = 0; i < s.layers.size(); ++i) {
       graph.nodes.push_back({i, {int(i)}, int(i + 1), 0});
@@ -595,6 +597,12 @@ std::vector<std::string> Model::input_names() const {
   std::vector<std::string> names;
   for (const int t : state_->graph.inputs) names.push_back(state_->graph.tensors[size_t(t)].name);
   return names;
+}
+
+std::vector<std::string> Model::input_dtypes() const {
+  std::vector<std::string> dtypes;
+  for (const int t : state_->graph.inputs) dtypes.push_back(state_->graph.tensors[size_t(t)].dtype);
+  return dtypes;
 }
 
 std::vector<std::string> Model::output_names() const {

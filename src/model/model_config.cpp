@@ -85,6 +85,22 @@ json layer_config(const Layer& layer) {
 
 namespace {
 
+// An InputLayer's dtype: a name or a DTypePolicy ({"config": {"name": ...}}); float32 when
+// absent. Token ids are int32/int64; any other dtype is refused, naming the layer.
+std::string input_layer_dtype(const json& entry, const std::string& where) {
+  if (!entry.contains("config") || !entry["config"].is_object() || !entry["config"].contains("dtype")) return "float32";
+  const json& dtype = entry["config"]["dtype"];
+  if (dtype.is_null()) return "float32";
+  std::string name;
+  if (dtype.is_string()) name = dtype.get<std::string>();
+  else if (dtype.is_object() && dtype.contains("config") && dtype["config"].is_object() &&
+           dtype["config"].contains("name") && dtype["config"]["name"].is_string())
+    name = dtype["config"]["name"].get<std::string>();
+  CITADEL_CHECK(is_input_dtype(name), ValueError, where, ": input dtype ", dtype.dump(),
+                " is not supported; an input is float32, or int32/int64 for token ids");
+  return name;
+}
+
 // A Sequential config's layers (after the envelope).
 Model sequential_from_config(const json& config, const std::string& source, const ModelConfigLimits& limits) {
   CITADEL_CHECK(config.is_object() && config.contains("layers") && config["layers"].is_array(), ValueError, source,
@@ -109,6 +125,8 @@ Model sequential_from_config(const json& config, const std::string& source, cons
       reader.require("ragged", false);
       pending_input = reader.declared_input_shape();
       CITADEL_CHECK(!pending_input.empty(), ValueError, reader.where(), ": needs batch_shape");
+      // Checked only: a chain's input dtype follows its first layer (int32 for token ids).
+      input_layer_dtype(layers[i], reader.where());
       continue;
     }
     std::unique_ptr<Layer> layer = read_layer(reader, !pending_input.empty());
@@ -210,6 +228,7 @@ Model functional_from_config(const json& config, const std::string& source, cons
     std::string name, where;
     std::unique_ptr<Layer> layer;  // null for an InputLayer
     Shape input_shape;             // an InputLayer's
+    std::string input_dtype;       // an InputLayer's
     std::vector<std::vector<TensorRef>> calls;
   };
   std::vector<Entry> layers;
@@ -241,6 +260,7 @@ Model functional_from_config(const json& config, const std::string& source, cons
       CITADEL_CHECK(!shape.empty(), ValueError, layer.where, ": needs batch_shape");
       CITADEL_CHECK(nodes.empty(), ValueError, layer.where, ": an InputLayer is called on nothing");
       layer.input_shape = Shape(shape);
+      layer.input_dtype = input_layer_dtype(entry, layer.where);
     } else {
       const LayerType* type = find_layer_type(reader.type());
       if (type == nullptr) read_layer(reader, false);  // throws, listing the known types
@@ -310,7 +330,7 @@ Model functional_from_config(const json& config, const std::string& source, cons
   for (const size_t c : order) {
     const Entry& entry = layers[call_layer[c]];
     if (!entry.layer) {
-      tensors[c] = Input(entry.input_shape, {.name = entry.name});
+      tensors[c] = Input(entry.input_shape, {.name = entry.name, .dtype = entry.input_dtype});
       continue;
     }
     std::vector<SymbolicTensor> inputs;
@@ -382,7 +402,8 @@ std::string model_to_config(const Model& model) {
   };
   if (model.is_sequential()) {
     json layers = json::array();
-    layers.push_back({{"class_name", "InputLayer"}, {"config", {{"batch_shape", batch_shape(model.input_shape())}}}});
+    layers.push_back({{"class_name", "InputLayer"},
+                      {"config", {{"batch_shape", batch_shape(model.input_shape())}, {"dtype", graph.tensors[0].dtype}}}});
     for (size_t i = 0; i < model.size(); ++i) layers.push_back(layer_config(model.layer(i)));
     return json{{"class_name", "Sequential"}, {"config", {{"name", model.name()}, {"layers", layers}}}}.dump();
   }
@@ -395,7 +416,9 @@ std::string model_to_config(const Model& model) {
   };
   auto keras_tensor = [&](int tensor) {
     return json{{"class_name", "__keras_tensor__"},
-                {"config", {{"shape", batch_shape(graph.tensors[size_t(tensor)].shape)}, {"dtype", "float32"},
+                {"config", {{"shape", batch_shape(graph.tensors[size_t(tensor)].shape)},
+                            {"dtype", graph.tensors[size_t(tensor)].producer < 0 ? graph.tensors[size_t(tensor)].dtype
+                                                                                 : std::string("float32")},
                             {"keras_history", history(tensor)}}}};
   };
   json layers = json::array();
@@ -403,7 +426,8 @@ std::string model_to_config(const Model& model) {
     const std::string& name = graph.tensors[size_t(input)].name;
     layers.push_back({{"class_name", "InputLayer"},
                       {"name", name},
-                      {"config", {{"batch_shape", batch_shape(graph.tensors[size_t(input)].shape)}, {"dtype", "float32"},
+                      {"config", {{"batch_shape", batch_shape(graph.tensors[size_t(input)].shape)},
+                                  {"dtype", graph.tensors[size_t(input)].dtype},
                                   {"sparse", false}, {"name", name}}},
                       {"inbound_nodes", json::array()}});
   }

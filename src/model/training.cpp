@@ -525,6 +525,11 @@ Tensor Model::input_gradient(const Views& x, const Views& y, int input) {
   s.check_inputs(x, "input_gradient");
   CITADEL_CHECK(input >= 0 && size_t(input) < x.size(), ValueError, "input_gradient: input ", input,
                 " out of range; the model has ", x.size(), " inputs");
+  // Token ids are not a space to step in: FGSM/PGD on them would move nothing (or make
+  // non-ids); an attack on a text model works on its embeddings.
+  const GraphInfo::TensorInfo& attacked = s.graph.tensors[size_t(s.graph.inputs[size_t(input)])];
+  CITADEL_CHECK(attacked.dtype == "float32", ValueError, "input_gradient: input '", attacked.name, "' holds token ids (",
+                attacked.dtype, "), which have no gradient; gradient attacks need a float32 input");
   s.check_targets(y, rows);
   s.forward(x, Mode::kInfer);
   s.loss_value(y, true);

@@ -298,14 +298,55 @@ json output_metadata(const ServedModel& served) {
   return outputs;
 }
 
+// The protocol's datatype of a model input: FP32, or INT32/INT64 for token ids.
+std::string protocol_datatype(const std::string& dtype) {
+  if (dtype == "int32") return "INT32";
+  if (dtype == "int64") return "INT64";
+  return "FP32";
+}
+
+// Per model input: the smallest token_id_bound() of the layers reading it (Embedding's
+// input_dim), 0 when none reads token ids.
+std::vector<int64_t> input_id_bounds(const Model& model) {
+  const GraphInfo& graph = model.graph();
+  std::vector<int64_t> bounds;
+  for (const int input : graph.inputs) {
+    int64_t bound = 0;
+    for (const GraphInfo::NodeInfo& node : graph.nodes) {
+      if (std::find(node.inputs.begin(), node.inputs.end(), input) == node.inputs.end()) continue;
+      const int64_t layer_bound = model.layer(node.layer).token_id_bound();
+      if (layer_bound > 0) bound = bound == 0 ? layer_bound : std::min(bound, layer_bound);
+    }
+    bounds.push_back(bound);
+  }
+  return bounds;
+}
+
+// A 400 unless every value of a token-id input is an integer id the model has: exactly
+// representable (|v| <= 2^24) and in [0, bound) when a layer bounds it. The id is never
+// looked up: the model is not run on the request.
+void check_token_ids(const std::vector<double>& values, const std::string& name, int64_t row_size, int64_t bound) {
+  for (size_t e = 0; e < values.size(); ++e) {
+    const double v = values[e];
+    const std::string where = "input '" + name + "': element " + std::to_string(e) + " (row " +
+                              std::to_string(int64_t(e) / row_size) + ")";
+    if (!(std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 16777216.0))
+      bad_request(where + " is not a token id: ids are integers of magnitude at most 2^24");
+    if (bound > 0 && (v < 0 || v >= double(bound)))
+      bad_request(where + " is token id " + std::to_string(int64_t(v)) + ", outside the model's ids 0 to " +
+                  std::to_string(bound - 1));
+  }
+}
+
 // A tensor model's metadata: its Inputs and outputs by name, nothing of a schema.
 std::string tensor_metadata_json(const ServedModel& served) {
   const Model& model = served.model.model;
   const std::vector<std::string> names = model.input_names();
   const std::vector<Shape> shapes = model.input_shapes();
+  const std::vector<std::string> dtypes = model.input_dtypes();
   json inputs = json::array();
   for (size_t i = 0; i < names.size(); ++i)
-    inputs.push_back({{"name", names[i]}, {"datatype", "FP32"}, {"shape", batch_shape(shapes[i])}});
+    inputs.push_back({{"name", names[i]}, {"datatype", protocol_datatype(dtypes[i])}, {"shape", batch_shape(shapes[i])}});
   return json{{"name", served.name},
               {"versions", {"1"}},
               {"platform", "citadel"},
@@ -321,10 +362,16 @@ void decode_tensor_inputs(const json& inputs, const ServedModel& served, const R
   const Model& model = served.model.model;
   const std::vector<std::string> names = model.input_names();
   const std::vector<Shape> shapes = model.input_shapes();
+  const std::vector<std::string> dtypes = model.input_dtypes();
+  const std::vector<int64_t> id_bounds = input_id_bounds(model);
   for (size_t i = 0; i < names.size(); ++i) {
     const std::string& name = names[i];
     const json& input = find_input(inputs, name);
     check_datatype(input, name, false);
+    const bool token_ids = dtypes[i] != "float32";
+    if (token_ids && datatype_of(input) != "INT32" && datatype_of(input) != "INT64")
+      bad_request("input '" + name + "' holds token ids (" + protocol_datatype(dtypes[i]) + "); send INT32 or INT64, not " +
+                  datatype_of(input));
     std::vector<int64_t> shape;
     const int64_t elements = shape_product(input, name, shape, limits.max_elements);
     const std::vector<int64_t> expected = shapes[i].dims();
@@ -339,6 +386,7 @@ void decode_tensor_inputs(const json& inputs, const ServedModel& served, const R
                   std::to_string(request.rows));
     request.rows = shape[0];
     const std::vector<double> values = numbers_of(input, name, elements, binary, claimed, limits);
+    if (token_ids) check_token_ids(values, name, shapes[i].numel(), id_bounds[i]);
     Tensor tensor{Shape(shape)};
     for (size_t e = 0; e < values.size(); ++e) tensor[static_cast<int64_t>(e)] = static_cast<float>(values[e]);
     request.tensors.push_back(std::move(tensor));

@@ -513,7 +513,7 @@ def write_all(directory):
                                              "calls) is missing")
     lstm_config, lstm_weights = embedding_lstm()
     keras_archive(at("embedding_lstm.keras"), lstm_config, keras3_weights(lstm_config, lstm_weights))
-    hostile("embedding_lstm.keras", "config.json: layer 'embedding' is a Keras Embedding layer, which is not supported yet")
+    hostile("embedding_lstm.keras", "config.json: layer 'lstm' is a Keras LSTM layer, which is not supported yet")
     half = json.loads(json.dumps(config))
     half["config"]["layers"][2]["config"]["dtype"] = policy("float16")
     keras_archive(at("float16.keras"), half, dense_weights)

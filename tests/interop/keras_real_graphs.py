@@ -140,10 +140,34 @@ def conv1d_stack():
     return keras.Model(x, layers.Dense(2, name="out")(h), name="conv1d_stack")
 
 
+def embedded_text():
+    # Token ids (int32, as Keras writes them): an Embedding with mask_zero whose mask
+    # LayerNormalization passes on and GlobalAveragePooling1D reads, beside an Embedding
+    # without a mask through a causal Conv1D.
+    ids = keras.Input((8,), dtype="int32", name="ids")
+    words = layers.Embedding(20, 6, mask_zero=True, name="words")(ids)
+    h = layers.GlobalAveragePooling1D(name="mean")(layers.LayerNormalization(name="norm")(words))
+    c = layers.Conv1D(3, 2, padding="causal", name="conv")(layers.Embedding(20, 4, name="chars")(ids))
+    h = layers.Concatenate(name="both")([h, layers.GlobalMaxPooling1D(name="gmax")(c)])
+    return keras.Model(ids, layers.Dense(3, activation="softmax", name="out")(h), name="embedded_text")
+
+
+def embedded_chain():
+    # A Sequential chain that starts with an Embedding (Keras gives it a float32 input and
+    # casts; citadel reads it as int32 ids).
+    return keras.Sequential([keras.Input((7,)), layers.Embedding(15, 5, name="emb"),
+                             layers.Conv1D(4, 3, padding="same", activation="relu", name="conv"),
+                             layers.GlobalAveragePooling1D(name="mean"), layers.Dense(2, name="out")],
+                            name="embedded_chain")
+
+
 MODELS = [residual, two_inputs, two_outputs, shared_layer, merges, small_resnet, nested, masked_pooling,
-          masked_conv, conv1d_stack]
+          masked_conv, conv1d_stack, embedded_text, embedded_chain]
 # Models whose layers citadel does not export to ONNX yet (Keras's side only).
-KERAS_ONLY = {"masked_pooling", "masked_conv", "conv1d_stack"}
+KERAS_ONLY = {"masked_pooling", "masked_conv", "conv1d_stack", "embedded_text", "embedded_chain"}
+# Models of token ids: padded rows of ids (0 is padding), rows 1 and 4 (2 and 5) the same
+# ids padded on the right and on the left.
+TOKEN_IDS = {"embedded_text", "embedded_chain"}
 # Models given padded sequences: rows 0-3 right-padded, 4-7 left-padded, rows 1 and 4 (and
 # 2 and 5) the same sequence padded on either side.
 PADDED = {"masked_pooling", "masked_conv"}
@@ -154,6 +178,19 @@ def padded_batch(rng, shape):
     x = np.zeros((8, steps, features), np.float32)
     lengths = [8, 5, 3, 1, 5, 3, 6, 2]
     content = [rng.normal(0, 1, (n, features)).astype(np.float32) for n in lengths]
+    content[4], content[5] = content[1], content[2]
+    for row, c in enumerate(content):
+        if row < 4:
+            x[row, :len(c)] = c
+        else:
+            x[row, steps - len(c):] = c
+    return x
+
+
+def padded_ids(rng, steps, vocabulary):
+    x = np.zeros((8, steps), np.int32)
+    lengths = [steps, 5, 3, 1, 5, 3, 6, 2]
+    content = [rng.integers(1, vocabulary, n) for n in lengths]
     content[4], content[5] = content[1], content[2]
     for row, c in enumerate(content):
         if row < 4:
@@ -190,6 +227,8 @@ def write(directory):
         randomize(model, rng)
         if model.name in PADDED:
             xs = [padded_batch(rng, tuple(model.inputs[0].shape[1:]))]
+        elif model.name in TOKEN_IDS:
+            xs = [padded_ids(rng, model.inputs[0].shape[1], 15)]
         else:
             xs = [rng.normal(0, 1, (8,) + tuple(i.shape[1:])).astype(np.float32) for i in model.inputs]
         ys = as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
@@ -202,6 +241,8 @@ def write(directory):
         manifest["models"].append({"name": name, "inputs": [i.name for i in model.inputs],
                                    "outputs": [o.name for o in model.outputs], "onnx": name not in KERAS_ONLY,
                                    "x": [x.tolist() for x in xs], "y": [y.tolist() for y in ys]})
+        if name in TOKEN_IDS:  # the input dtype citadel must read (the chain's: int32, for its Embedding)
+            manifest["models"][-1]["dtypes"] = ["int32"]
     with open(os.path.join(directory, "manifest.json"), "w") as f:
         json.dump(manifest, f)
 
@@ -217,7 +258,7 @@ def read(directory):
     print(f"{'model':14} {'citadel.keras→Keras':>20} {'citadel.onnx→onnxruntime':>25}")
     for entry in manifest["models"]:
         name = entry["name"]
-        xs = [np.asarray(x, np.float32) for x in entry["x"]]
+        xs = [np.asarray(x, np.int32 if name in TOKEN_IDS else np.float32) for x in entry["x"]]
         ours = [np.asarray(y, np.float32) for y in citadel[name]]
         reloaded = keras.saving.load_model(os.path.join(directory, f"{name}.citadel.keras"))
         keras_ys = as_list(reloaded.predict(xs if len(xs) > 1 else xs[0], verbose=0))

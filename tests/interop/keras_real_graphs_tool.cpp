@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
     try {
       Model model = citadel::load_keras_model((dir / (name + ".keras")).string());
       const std::vector<Tensor> x = inputs_of(entry, model);
+      if (entry.contains("dtypes") && json(model.input_dtypes()) != entry["dtypes"])
+        throw std::runtime_error("input dtypes " + json(model.input_dtypes()).dump() + ", Keras's " +
+                                 entry["dtypes"].dump());
       const std::vector<Tensor> y = predict(model, x);
       Model legacy = citadel::load_keras_model((dir / (name + ".h5")).string());
       citadel::KerasImportOptions with_config;

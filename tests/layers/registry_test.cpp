@@ -46,7 +46,10 @@ Model model_of(const testkit::LayerSample& sample) {
 
 std::vector<Tensor> random_inputs(const testkit::LayerSample& sample) {
   std::vector<Tensor> inputs;
-  for (const Shape& shape : sample.input_shapes()) inputs.push_back(random::uniform(shape, -1.0f, 1.0f));
+  for (const Shape& shape : sample.input_shapes())
+    inputs.push_back(sample.layer->token_id_bound() > 0
+                         ? testkit::random_ids(shape, sample.layer->token_id_bound(), inputs.size() + 5)
+                         : random::uniform(shape, -1.0f, 1.0f));
   return inputs;
 }
 

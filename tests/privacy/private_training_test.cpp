@@ -19,7 +19,9 @@
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
+#include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/layer_normalization.hpp"
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/reshape.hpp"
@@ -131,7 +133,81 @@ void expect_private_update_matches_brute_force(const std::function<Sequential(ui
   }
 }
 
+// Token ids: 6 examples of 8 ids in [0, 10), each example with repeated ids (the same row of
+// the table hit twice, whose gradients add before the norm) and zeros (mask_zero padding).
+std::vector<Tensor> id_batch(int inputs) {
+  std::vector<Tensor> xs;
+  for (int k = 0; k < inputs; ++k) {
+    Tensor x(Shape{6, 8});
+    for (int64_t r = 0; r < 6; ++r)
+      for (int64_t t = 0; t < 8; ++t) x.at(r, t) = float((r * 3 + t * (k + 2) + (t % 3 == 0 ? 5 : 0)) % 10);
+    for (int64_t r = 0; r < 6; ++r) x.at(r, 1) = x.at(r, 6);  // a repeat in every example
+    xs.push_back(std::move(x));
+  }
+  return xs;
+}
+
+// Embedding (masked) → GlobalAveragePooling1D → Dense; `shared`: one Embedding called on two
+// inputs, whose per-example gradient is the sum over both calls (the gradient sink).
+Model embedding_model(uint64_t seed, bool shared) {
+  random::set_seed(seed);
+  const Embedding embedding(10, 4, EmbeddingOptions{.mask_zero = !shared, .embeddings_initializer = "glorot_uniform"});
+  std::vector<SymbolicTensor> inputs{Input({8}, {.name = "ids", .dtype = "int32"})};
+  SymbolicTensor h = embedding(inputs[0]);
+  if (shared) {
+    inputs.push_back(Input({8}, {.name = "more_ids", .dtype = "int64"}));
+    h = Add()({h, embedding(inputs[1])});
+  }
+  h = GlobalAveragePooling1D()(h);
+  Model model(inputs, {Dense(3, {.activation = "softmax"})(h)});
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
+  return model;
+}
+
+void expect_embedding_update_matches_brute_force(bool shared) {
+  const std::vector<Tensor> xs = id_batch(shared ? 2 : 1);
+  Tensor y(Shape{6});
+  for (int64_t r = 0; r < 6; ++r) y[r] = float(r % 3);
+  for (float clip : {0.01f, 1e6f}) {  // every example clipped; none clipped
+    Model reference = embedding_model(3, shared);
+    const std::vector<float> before(reference.parameters().values().begin(), reference.parameters().values().end());
+    std::vector<double> sum(before.size(), 0.0);
+    for (int64_t r = 0; r < 6; ++r) {  // one backward pass per example
+      std::vector<ConstTensorView> row;
+      for (const Tensor& x : xs) row.push_back(x.rows(r, r + 1));
+      reference.compute_gradients(row, {y.rows(r, r + 1)});
+      const auto g = reference.parameters().trainable_grads();
+      double squared = 0;
+      for (float v : g) squared += double(v) * v;
+      const double factor = std::min(1.0, clip / std::sqrt(squared));
+      for (size_t i = 0; i < g.size(); ++i) sum[i] += factor * g[i];
+    }
+    Model model = embedding_model(3, shared);
+    std::vector<ConstTensorView> all(xs.begin(), xs.end());
+    model.fit(all, {y},
+              {.epochs = 1, .batch_size = 6, .shuffle = false, .verbose = 0,
+               .private_training = PrivateTraining{.l2_norm_clip = clip, .noise_multiplier = 0.0f,
+                                                   .poisson_sampling = false}});
+    const auto after = model.parameters().values();
+    double worst = 0, largest = 0;
+    for (size_t i = 0; i < sum.size(); ++i) {
+      const double step = 0.1 * sum[i] / 6.0;
+      worst = std::max(worst, std::fabs(double(before[i]) - step - after[i]));
+      largest = std::max(largest, std::fabs(step));
+    }
+    EXPECT_GT(largest, 1e-5) << "shared " << shared << ", clip " << clip;
+    EXPECT_LT(worst, 1e-6 + 1e-3 * largest) << "shared " << shared << ", clip " << clip;
+  }
+}
+
 }  // namespace
+
+// Embedding's per-example gradient is sparse (the rows one example's ids hit, a repeated
+// id's positions summed): its clipped sum against one backward pass per example.
+TEST(PrivateTraining, EmbeddingClippedSumMatchesPerExampleBackwardPasses) {
+  expect_embedding_update_matches_brute_force(false);
+  expect_embedding_update_matches_brute_force(true);
+}
 
 TEST(PrivateTraining, ClippedSumMatchesPerExampleBackwardPasses) {
   expect_private_update_matches_brute_force(conv_model, "fused activations");

@@ -57,6 +57,13 @@ Tensor random_input(const Shape& shape, uint64_t seed, double min_abs) {
   return x;
 }
 
+Tensor random_ids(const Shape& shape, int64_t bound, uint64_t seed) {
+  Rng rng(seed);
+  Tensor ids(shape);
+  for (int64_t i = 0; i < ids.numel(); ++i) ids[i] = static_cast<float>(rng.below(uint64_t(bound)));
+  return ids;
+}
+
 std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const std::vector<Shape>& input_shapes, uint64_t seed) {
   auto built = std::make_unique<BuiltLayer>();
   built->layer = prototype.clone();
@@ -108,7 +115,9 @@ struct Backpropagated {
 Backpropagated backpropagate(BuiltLayer& built, const GradCheckOptions& options) {
   Backpropagated pass;
   for (size_t k = 0; k < built.input_shapes.size(); ++k)
-    pass.x.push_back(random_input(built.input_shapes[k], options.seed + 1 + 10 * k, options.min_abs_input));
+    pass.x.push_back(built.layer->token_id_bound() > 0
+                         ? random_ids(built.input_shapes[k], built.layer->token_id_bound(), options.seed + 1 + 10 * k)
+                         : random_input(built.input_shapes[k], options.seed + 1 + 10 * k, options.min_abs_input));
   Tensor y;
   built.layer->reseed(kMaskSeed);
   built.layer->forward_inputs(views_of(pass.x), y, Mode::kTrain);
@@ -127,6 +136,13 @@ Backpropagated backpropagate(BuiltLayer& built, const GradCheckOptions& options)
                                                 const GradCheckOptions& options) {
   auto built = build_layer(prototype, input_shapes, options.seed);
   Backpropagated pass = backpropagate(*built, options);
+  if (built->layer->token_id_bound() > 0) {
+    // Token ids have no gradient (a perturbed id is not an id): the layer must say zeros.
+    for (const Tensor& dx : pass.dx)
+      for (int64_t i = 0; i < dx.numel(); ++i)
+        if (dx[i] != 0.0f) return ::testing::AssertionFailure() << prototype.type() << ": nonzero gradient for ids";
+    return ::testing::AssertionSuccess();
+  }
   std::vector<double> analytic, numeric;
   for (size_t k = 0; k < pass.x.size(); ++k) {
     analytic.insert(analytic.end(), pass.dx[k].data(), pass.dx[k].data() + pass.dx[k].numel());

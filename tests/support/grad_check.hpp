@@ -39,6 +39,8 @@ std::unique_ptr<BuiltLayer> build_layer(const Layer& prototype, const Shape& inp
 
 // A random input away from kinks.
 Tensor random_input(const Shape& shape, uint64_t seed, double min_abs = 0.05);
+// Token ids drawn uniformly from [0, bound) (layers with token_id_bound(): Embedding).
+Tensor random_ids(const Shape& shape, int64_t bound, uint64_t seed);
 
 // One input of `input_shape`, or (merge layers) one of each of `input_shapes`; the input
 // gradient check covers every input.

@@ -7,6 +7,7 @@
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
+#include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
@@ -126,6 +127,13 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["LayerNormalization"].push_back(
       {std::make_unique<LayerNormalization>(LayerNormalizationOptions{.gamma_initializer = "glorot_uniform"}),
        Shape{2, 3, 6}});
+  // Token ids (the tests draw them in [0, input_dim), with repeats in an example).
+  samples["Embedding"].push_back({std::make_unique<Embedding>(7, 3), Shape{2, 5}});
+  samples["Embedding"].push_back({std::make_unique<Embedding>(4, 2, true), Shape{3, 6}});
+  samples["Embedding"].push_back(
+      {std::make_unique<Embedding>(5, 3, EmbeddingOptions{.embeddings_initializer = "glorot_uniform",
+                                                          .embeddings_regularizer = L2(0.5f)}),
+       Shape{2, 3, 2}});
   return samples;
 }
 

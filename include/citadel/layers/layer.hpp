@@ -92,6 +92,12 @@ class Layer {
   virtual bool uses_mask() const { return false; }
   virtual void set_input_mask(ConstTensorView mask) { (void)mask; }
 
+  // Layers whose input is integer token ids (Embedding) return how many ids there are: the
+  // input must hold integers in [0, bound). 0 (the default): the input is real-valued. A
+  // Sequential model whose first layer takes ids has an int32 input (Keras's default for
+  // Embedding inputs); test helpers draw valid ids from it.
+  virtual int64_t token_id_bound() const { return 0; }
+
   // Writes the layer's Keras config settings but its name (model_to_config adds the name
   // and the class); the type's from_config in the registry reads them back.
   virtual void get_config(LayerConfigWriter& config) const { (void)config; }

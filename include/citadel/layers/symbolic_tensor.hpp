@@ -38,8 +38,13 @@ class SymbolicTensor {
 
 struct InputOptions {
   std::string name = "";          // by default input, input_1, ... in the model
-  std::string dtype = "float32";  // citadel's tensors are float32
+  // "float32", or "int32"/"int64" for token ids: the values still travel in float32
+  // tensors, checked to be integers of at most 2^24 where they enter (docs/DESIGN.md).
+  std::string dtype = "float32";
 };
+
+// The dtypes an Input may declare: float32, int32, int64.
+bool is_input_dtype(const std::string& dtype);
 
 // A model input of `shape` (without the batch axis), as keras.Input(shape).
 SymbolicTensor Input(const Shape& shape, const InputOptions& options = {});
@@ -53,6 +58,7 @@ struct GraphNode {
   std::vector<SymbolicTensor> inputs;  // what it was called on
   Shape output_shape;                  // without the batch axis
   std::string input_name;              // an Input's name (may be empty)
+  std::string input_dtype = "float32";  // an Input's dtype
   uint64_t serial = 0;                 // creation order
 };
 

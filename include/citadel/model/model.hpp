@@ -161,6 +161,7 @@ struct GraphInfo {
     Shape shape;         // without the batch axis
     int producer = -1;   // the node that makes it; -1 for a model input
     std::string name;    // an input's name
+    std::string dtype = "float32";  // an input's: float32, int32 or int64 (token ids)
   };
   struct NodeInfo {
     size_t layer = 0;          // index into the model's layers
@@ -307,6 +308,9 @@ class Model {
   std::vector<Shape> output_shapes() const;
   // Inputs are named by their Input; outputs by the layers that make them.
   std::vector<std::string> input_names() const;
+  // Each input's dtype: "float32", or "int32"/"int64" for token ids (carried in float32,
+  // integers up to 2^24: docs/DESIGN.md, "Integer inputs").
+  std::vector<std::string> input_dtypes() const;
   std::vector<std::string> output_names() const;
   size_t input_count() const;
   size_t output_count() const;

@@ -125,7 +125,7 @@ class Graph:
         """The Keras 3 Functional config of the graph."""
         def reference(tensor):
             return {"class_name": "__keras_tensor__",
-                    "config": {"shape": list(tensor.shape), "dtype": "float32", "keras_history": self.history(tensor)}}
+                    "config": {"shape": list(tensor.shape), "dtype": tensor.dtype, "keras_history": self.history(tensor)}}
         calls = {id(layer): [] for layer in self.layers}
         for node in self.nodes:
             argument = [reference(t) for t in node.inputs] if node.listed else reference(node.inputs[0])
@@ -139,7 +139,8 @@ class Graph:
                                "inbound_nodes": calls[id(layer)]})
             elif isinstance(layer, InputLayer):
                 layers.append({"class_name": "InputLayer", "name": layer.name,
-                               "config": {"batch_shape": list(layer._config["batch_shape"]), "dtype": "float32",
+                               "config": {"batch_shape": list(layer._config["batch_shape"]),
+                                          "dtype": layer._config.get("dtype", "float32"),
                                           "sparse": False, "name": layer.name},
                                "inbound_nodes": []})
             else:
@@ -188,7 +189,9 @@ def replay(config_text_or_dict, layer_classes):
     for entry in config["layers"]:
         name = entry.get("name") or entry["config"].get("name")
         if entry["class_name"] == "InputLayer":
-            layer = InputLayer(batch_shape=entry["config"]["batch_shape"], name=name)
+            dtype = entry["config"].get("dtype") or "float32"
+            dtype = dtype["config"]["name"] if isinstance(dtype, dict) else dtype  # a DTypePolicy
+            layer = InputLayer(batch_shape=entry["config"]["batch_shape"], name=name, dtype=dtype)
             tensors[(name, 0)] = layer.output
         else:
             cls = layer_classes.get(entry["class_name"])

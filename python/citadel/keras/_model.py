@@ -70,6 +70,10 @@ class Model:
         """The names of the inputs, as x's dict keys."""
         return list(self._model().input_names)
 
+    def _input_dtypes(self):
+        """Each input's dtype (float32, or int32/int64 for token ids); None while unknown."""
+        return list(self._model().input_dtypes) or None
+
     def _output_keys(self):
         """The names of the outputs, as y's and compile's dict keys and in log names."""
         return list(self._model().output_names)
@@ -143,7 +147,7 @@ class Model:
 
     # --- data --------------------------------------------------------------------------------
     def _inputs(self, x, argument="x"):
-        return _structures.arrays(x, self._input_keys(), argument, "input")
+        return _structures.arrays(x, self._input_keys(), argument, "input", self._input_dtypes())
 
     def _targets(self, y, argument="y"):
         ys = _structures.arrays(y, self._output_keys(), argument, "output")

@@ -15,9 +15,42 @@ def float32(value, argument):
                         f"{error}") from None
 
 
-def arrays(value, names, argument, kind):
+# float32 holds every integer up to 2^24 exactly; token ids travel in float32 tensors.
+_EXACT_IDS = 1 << 24
+
+
+def token_ids(value, argument, dtype):
+    """Token ids for an int32/int64 input, as the float32 array citadel computes with: int
+    arrays (any integer dtype) up to 2^24 in magnitude, or float arrays holding only such
+    integers. Anything else is refused, naming the argument and the first bad element."""
+    array = np.asarray(value)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+                                     or array.dtype == np.bool_):
+        raise TypeError(f"{argument}: the input is {dtype} (token ids); expected an integer array, got "
+                        f"{array.dtype}")
+    if np.issubdtype(array.dtype, np.floating):
+        bad = ~np.isfinite(array) | (array != np.floor(np.nan_to_num(array)))
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{argument}: the input is {dtype} (token ids), but element {where} is "
+                             f"{array[where].item()!r}, not an integer")
+    if array.size and np.abs(array.astype(np.float64)).max() > _EXACT_IDS:
+        where = tuple(int(i) for i in np.argwhere(np.abs(array.astype(np.float64)) > _EXACT_IDS)[0])
+        raise ValueError(f"{argument}: the input is {dtype} (token ids), but element {where} is {array[where].item()!r}; "
+                         f"ids must be at most 2^24 = {_EXACT_IDS} in magnitude (citadel carries them in float32)")
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def arrays(value, names, argument, kind, dtypes=None):
     """One float32 array per name (kind: 'input' or 'output'), in order, from one array (a
-    single name), a list or tuple in order, or a dict keyed by the names."""
+    single name), a list or tuple in order, or a dict keyed by the names. With dtypes (the
+    inputs'), an int32/int64 input takes token ids (token_ids)."""
+    dtype_of = dict(zip(names, dtypes or []))
+
+    def convert(name, v, where):
+        dtype = dtype_of.get(name, "float32")
+        return float32(v, where) if dtype == "float32" else token_ids(v, where, dtype)
+
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names))
         if unknown:
@@ -27,18 +60,18 @@ def arrays(value, names, argument, kind):
         if missing:
             raise ValueError(f"{argument}: no data for {missing} (the model's {kind}s are "
                              f"{list(names)})")
-        return [float32(value[name], f"{argument}['{name}']") for name in names]
+        return [convert(name, value[name], f"{argument}['{name}']") for name in names]
     if isinstance(value, (list, tuple)) and len(names) > 1:
         if len(value) != len(names):
             raise ValueError(f"{argument}: the model has {len(names)} {kind}s {list(names)}, "
                              f"got a list of {len(value)} arrays")
-        return [float32(v, f"{argument}[{i}]") for i, v in enumerate(value)]
+        return [convert(name, v, f"{argument}[{i}]") for i, (name, v) in enumerate(zip(names, value))]
     if isinstance(value, (list, tuple)) and len(value) == 1 and np.ndim(value[0]) >= 1 and names:
-        return [float32(value[0], f"{argument}[0]")]
+        return [convert(names[0], value[0], f"{argument}[0]")]
     if len(names) > 1:
         raise ValueError(f"{argument}: the model has {len(names)} {kind}s {list(names)}; give a "
                          f"list of {len(names)} arrays or a dict keyed by those names")
-    return [float32(value, argument)]
+    return [convert(names[0] if names else None, value, argument)]
 
 
 def per_output(value, keys, argument, is_entry):

@@ -128,7 +128,9 @@ def _graph_config(layer):
     """A layer's config as a node of a graph: its input comes from the graph, so the
     settings that declare an input (input_dim, input_shape) are left out."""
     config = layer.get_config()
-    for key in ("input_dim", "input_shape", "batch_input_shape", "batch_shape"):
+    # Embedding's input_dim is its vocabulary size, not an input shape.
+    for key in ("input_shape", "batch_input_shape", "batch_shape") + (() if type(layer).__name__ == "Embedding"
+                                                                          else ("input_dim",)):
         config.pop(key, None)
     config.pop("name", None)
     return config

@@ -17,6 +17,8 @@ _SERIALIZERS = {
     "bias_regularizer": regularizers.serialize,
     "beta_regularizer": regularizers.serialize,
     "gamma_regularizer": regularizers.serialize,
+    "embeddings_initializer": initializers.serialize,
+    "embeddings_regularizer": regularizers.serialize,
 }
 
 
@@ -157,8 +159,26 @@ def _as_shape(shape):
     return tuple(shape)
 
 
+# An Input's dtypes: float32, or int32/int64 for token ids (Embedding's input; citadel
+# carries them in float32, integers up to 2^24: docs/DESIGN.md).
+_INPUT_DTYPES = ("float32", "int32", "int64")
+
+
+def _input_dtype(dtype, who):
+    name = getattr(dtype, "name", dtype)  # numpy dtypes and types give their name
+    if isinstance(dtype, type):
+        import numpy as np
+        name = np.dtype(dtype).name
+    name = "float32" if name is None else str(name)
+    if name not in _INPUT_DTYPES:
+        raise ValueError(f"{who}: dtype={dtype!r} is not supported; an input is float32, or int32/int64 for "
+                         f"token ids (Embedding)")
+    return name
+
+
 class InputLayer(Layer):
-    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, batch_shape=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, batch_shape=None, dtype=None,
+                 **kwargs):
         shape = shape if shape is not None else input_shape
         if batch_shape is None:
             if shape is None:
@@ -166,11 +186,15 @@ class InputLayer(Layer):
             batch_shape = [None] + list(_as_shape(shape))
         if any(d is None for d in list(batch_shape)[1:]):
             raise ValueError(f"InputLayer: citadel needs every axis but the batch one, got shape {tuple(batch_shape)}")
+        dtype = _input_dtype(dtype, "InputLayer")
         super().__init__(name=name, **kwargs)
         self._config["batch_shape"] = [None if d is None else int(d) for d in batch_shape]
+        if dtype != "float32":
+            self._config["dtype"] = dtype
         self.shape = tuple(batch_shape)
         # Its output: the symbolic tensor keras.Input returns.
         node = _symbolic.Node(self, [], False, (None, *[int(d) for d in list(batch_shape)[1:]]))
+        node.output.dtype = dtype
         if name:
             node.output.name = str(name)
 
@@ -179,11 +203,10 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, 
           tensor=None, optional=False):
     """As keras.Input: a symbolic tensor to call layers on (keras.Model(inputs, outputs)), or
     the first entry of a Sequential."""
-    if dtype not in (None, "float32"):
-        raise ValueError(f"Input: citadel computes in float32, dtype={dtype!r} is not supported")
+    dtype = _input_dtype(dtype, "Input")
     if sparse or ragged or tensor is not None or optional:
         raise NotImplementedError("Input: sparse, ragged, optional inputs and tensor= are not supported by citadel")
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, batch_shape=batch_shape).output
+    return InputLayer(shape=shape, batch_size=batch_size, name=name, batch_shape=batch_shape, dtype=dtype).output
 
 
 class Dense(Layer):
@@ -322,6 +345,26 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
     """The maximum over every time step (Keras 3's ignores masks, and so does this one)."""
+
+
+class Embedding(Layer):
+    """Token ids (integers in [0, input_dim)) → rows of a learned (input_dim, output_dim)
+    table, as Keras 3's; mask_zero makes id 0 padding (a mask the layers after it read).
+    Out-of-range ids are an error naming the layer and the id, never a read past the table.
+    input_length (Keras 2) is accepted and ignored, as Keras 3 does."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, input_length=None,
+                 activity_regularizer=None, sparse=False, **kwargs):
+        _unsupported(self, embeddings_constraint=embeddings_constraint, weights=weights, lora_rank=lora_rank,
+                     activity_regularizer=activity_regularizer)
+        if sparse:
+            raise ValueError("Embedding: sparse=True is not supported by citadel (its gradient is already a "
+                             "scatter into the rows hit)")
+        super().__init__(input_dim=int(input_dim), output_dim=int(output_dim),
+                         embeddings_initializer=embeddings_initializer,
+                         embeddings_regularizer=embeddings_regularizer, mask_zero=bool(mask_zero), **kwargs)
+        self.input_dim, self.output_dim, self.mask_zero = int(input_dim), int(output_dim), bool(mask_zero)
 
 
 class LayerNormalization(Layer):

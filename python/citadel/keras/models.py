@@ -116,6 +116,10 @@ class Functional(Model):
     def _input_keys(self):
         return list(self._input_given) if self._input_dict else [t._node().layer.name for t in self._graph.inputs]
 
+    def _input_dtypes(self):
+        # From the graph's Inputs, in their order: a sub-model (a view) has no native model.
+        return [t.dtype for t in self._graph.inputs]
+
     def _output_keys(self):
         return list(self._output_given) if self._output_dict else self._output_layers()
 
