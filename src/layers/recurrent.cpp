@@ -91,7 +91,18 @@ void add_column_sums(const float* m, int64_t rows, int64_t width, int64_t stride
 
 }  // namespace
 
-void Recurrent::forward(ConstTensorView x, Tensor& y, Mode) {
+namespace {
+
+// (rows, width) of 0 or 1/(1 − rate), as Keras's dropout masks.
+void draw_dropout_mask(Tensor& mask, int64_t rows, int64_t width, float rate, Rng& rng) {
+  mask.resize(Shape{rows, width});
+  const float keep_scale = 1.0f / (1.0f - rate);
+  for (int64_t i = 0; i < mask.numel(); ++i) mask[i] = rng.uniform() >= rate ? keep_scale : 0.0f;
+}
+
+}  // namespace
+
+void Recurrent::forward(ConstTensorView x, Tensor& y, Mode mode) {
   CITADEL_ASSERT(!kernel_.empty(), name_, " used before the model was built");
   const Shape expected{steps_, features_};
   CITADEL_CHECK(x.rank() == 3 && x.shape().without_batch() == expected, ShapeError, name_, " (", type(),
@@ -100,6 +111,19 @@ void Recurrent::forward(ConstTensorView x, Tensor& y, Mode) {
   CITADEL_CHECK(mask_.empty() || mask_.shape() == Shape({N, T}), ShapeError, name_, " (", type(), "): mask of shape ",
                 mask_.shape(), " for input ", x.shape());
   input_ = x;
+  input_dropping_ = mode == Mode::kTrain && settings_.dropout > 0.0f;
+  recurrent_dropping_ = mode == Mode::kTrain && settings_.recurrent_dropout > 0.0f;
+  if (input_dropping_) {  // one mask per sequence, every step: x ⊙ mask, then the same GEMM
+    draw_dropout_mask(input_mask_, N, features_, settings_.dropout, rng_);
+    dropped_input_.resize(x.shape());
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t d = 0; d < features_; ++d)
+          dropped_input_[(n * T + t) * features_ + d] = x[(n * T + t) * features_ + d] * input_mask_[n * features_ + d];
+    input_ = dropped_input_;
+  }
+  if (recurrent_dropping_) draw_dropout_mask(recurrent_mask_, N, U, settings_.recurrent_dropout, rng_);
+  x = input_;
   x_proj_.resize(Shape{N, T, GU});
   if (settings_.use_bias) fill_rows(x_proj_.data(), N * T, GU, bias_.data());
   ops::gemm(Transpose::kNo, Transpose::kNo, N * T, GU, features_, 1.0f, x.data(), features_, kernel_.data(), GU,
@@ -126,28 +150,37 @@ void Recurrent::forward_steps(int64_t N, Tensor& y) {
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = time_of(s);
     const ops::StepRows rows{N, U, mask_.empty() ? nullptr : mask_.data() + t, T};
-    for (int64_t n = 0; n < N; ++n) std::copy_n(h_.data() + n * U, U, h_prev_.data() + (n * T + t) * U);
+    // The state the step reads, kept for the backward pass (recurrent dropout applied).
+    for (int64_t n = 0; n < N; ++n) {
+      const float* h = h_.data() + n * U;
+      float* read = h_prev_.data() + (n * T + t) * U;
+      if (recurrent_dropping_)
+        for (int64_t j = 0; j < U; ++j) read[j] = h[j] * recurrent_mask_[n * U + j];
+      else
+        std::copy_n(h, U, read);
+    }
+    const float* h_read = h_prev_.data() + t * U;  // rows T·U apart
     if (settings_.cell == Cell::kLSTM)
       for (int64_t n = 0; n < N; ++n) std::copy_n(c_.data() + n * U, U, c_prev_.data() + (n * T + t) * U);
     const ConstRows x_proj{x_proj_.data() + t * GU, T * GU};
     const Rows gates{gates_.data() + t * GU, T * GU}, extra{extra_.data() + t * U, T * U};
     switch (settings_.cell) {
       case Cell::kSimpleRNN:
-        ops::gemm(Transpose::kNo, Transpose::kNo, N, GU, U, 1.0f, h_.data(), U, R, GU, 0.0f, h_proj_.data(), GU);
+        ops::gemm(Transpose::kNo, Transpose::kNo, N, GU, U, 1.0f, h_read, T * U, R, GU, 0.0f, h_proj_.data(), GU);
         ops::simple_rnn_step_forward(rows, activation_, x_proj, {h_proj_.data(), GU}, gates, h_.data());
         break;
       case Cell::kLSTM:
-        ops::gemm(Transpose::kNo, Transpose::kNo, N, GU, U, 1.0f, h_.data(), U, R, GU, 0.0f, h_proj_.data(), GU);
+        ops::gemm(Transpose::kNo, Transpose::kNo, N, GU, U, 1.0f, h_read, T * U, R, GU, 0.0f, h_proj_.data(), GU);
         ops::lstm_step_forward(rows, activation_, recurrent_activation_, x_proj, {h_proj_.data(), GU}, gates, extra,
                                c_.data(), h_.data());
         break;
       case Cell::kGRU:
         if (settings_.reset_after) {
           if (settings_.use_bias) fill_rows(h_proj_.data(), N, GU, bias_.data() + GU);
-          ops::gemm(Transpose::kNo, Transpose::kNo, N, GU, U, 1.0f, h_.data(), U, R, GU,
+          ops::gemm(Transpose::kNo, Transpose::kNo, N, GU, U, 1.0f, h_read, T * U, R, GU,
                     settings_.use_bias ? 1.0f : 0.0f, h_proj_.data(), GU);
-          ops::gru_step_forward(rows, activation_, recurrent_activation_, x_proj, {h_proj_.data(), GU}, gates, extra,
-                                h_.data());
+          ops::gru_step_forward(rows, activation_, recurrent_activation_, x_proj, {h_proj_.data(), GU},
+                                {h_read, T * U}, gates, extra, h_.data());
         } else {
           forward_gru_v1_step(rows, t);
         }
@@ -170,11 +203,12 @@ void Recurrent::forward_gru_v1_step(const ops::StepRows& rows, int64_t t) {
   const ConstRows x_proj{x_proj_.data() + t * GU, T * GU}, h_prev{h_prev_.data() + t * U, T * U};
   const Rows gates{gates_.data() + t * GU, T * GU}, rh{extra_.data() + t * U, T * U};
   // z and r from h·R[:, :2U]; the candidate from (r·h)·R[:, 2U:].
-  ops::gemm(Transpose::kNo, Transpose::kNo, N, 2 * U, U, 1.0f, h_.data(), U, R, GU, 0.0f, h_proj_.data(), GU);
+  ops::gemm(Transpose::kNo, Transpose::kNo, N, 2 * U, U, 1.0f, h_prev.data, h_prev.stride, R, GU, 0.0f,
+            h_proj_.data(), GU);
   ops::gru_v1_step_gates(rows, recurrent_activation_, x_proj, {h_proj_.data(), GU}, h_prev, gates, rh);
   ops::gemm(Transpose::kNo, Transpose::kNo, N, U, U, 1.0f, rh.data, T * U, R + 2 * U, GU, 0.0f,
             h_proj_.data() + 2 * U, GU);
-  ops::gru_v1_step_candidate(rows, activation_, x_proj, {h_proj_.data() + 2 * U, GU}, gates, h_.data());
+  ops::gru_v1_step_candidate(rows, activation_, x_proj, {h_proj_.data() + 2 * U, GU}, h_prev, gates, h_.data());
 }
 
 void Recurrent::backward(ConstTensorView dy, Tensor& dx) {
@@ -215,6 +249,10 @@ void Recurrent::backward(ConstTensorView dy, Tensor& dx) {
   dx.resize(Shape{N, T, features_});
   ops::gemm(Transpose::kNo, Transpose::kYes, N * T, features_, GU, 1.0f, dz_x_.data(), GU, kernel_.data(), GU, 0.0f,
             dx.data(), features_);
+  if (input_dropping_)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t d = 0; d < features_; ++d) dx[(n * T + t) * features_ + d] *= input_mask_[n * features_ + d];
 }
 
 void Recurrent::backward_steps(ConstTensorView dy, int64_t N) {
@@ -255,7 +293,8 @@ void Recurrent::backward_steps(ConstTensorView dy, int64_t N) {
         break;
     }
     ops::gemm(Transpose::kNo, Transpose::kYes, N, U, GU, 1.0f, dz_product, T * GU, R, GU, 0.0f, dh_product_.data(), U);
-    ops::merge_state_gradient(rows, dh_product_.data(), direct, dh_.data());
+    ops::merge_state_gradient(rows, dh_product_.data(), direct, recurrent_dropping_ ? recurrent_mask_.data() : nullptr,
+                              dh_.data());
   }
 }
 
@@ -271,7 +310,8 @@ void Recurrent::backward_gru_v1_step(const ops::StepRows& rows, int64_t t) {
   ops::gru_v1_step_backward_reset(rows, recurrent_activation_, gates, h_prev, dh_.data(), dc_.data(), dz,
                                   direct_.data());
   ops::gemm(Transpose::kNo, Transpose::kYes, N, U, 2 * U, 1.0f, dz.data, T * GU, R, GU, 0.0f, dh_product_.data(), U);
-  ops::merge_state_gradient(rows, dh_product_.data(), direct_.data(), dh_.data());
+  ops::merge_state_gradient(rows, dh_product_.data(), direct_.data(),
+                            recurrent_dropping_ ? recurrent_mask_.data() : nullptr, dh_.data());
 }
 
 // Example n's gradient: kernel X_nᵀ·dZx_n, recurrent H_nᵀ·dZh_n (GRU v1: [H_nᵀ·dZ_n[:, :2U],

@@ -4,6 +4,7 @@
 // the initial weights Keras gives, and the arguments citadel refuses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -41,7 +42,9 @@ double act(const std::string& name, double z) {
 // b (G·U) or, for "gru", (2, G·U); mask (N, T) or empty.
 std::vector<double> reference_forward(const Reference& ref, const std::vector<double>& W, const std::vector<double>& R,
                                       const std::vector<double>& b, const std::vector<double>& x,
-                                      const std::vector<float>& mask, int64_t N) {
+                                      const std::vector<float>& mask, int64_t N,
+                                      const std::vector<float>& input_drop = {},
+                                      const std::vector<float>& state_drop = {}) {
   const int64_t U = ref.units, D = ref.features, T = ref.steps, GU = ref.gates() * U;
   std::vector<double> y;
   for (int64_t n = 0; n < N; ++n) {
@@ -50,10 +53,17 @@ std::vector<double> reference_forward(const Reference& ref, const std::vector<do
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = ref.go_backwards ? T - 1 - s : s;
       // in[g·U + j] = Σ_d x·W (+ input bias); rec[g·U + j] = Σ_k h·R (+ recurrent bias for gru)
+      // Dropout (Keras 3): the same masks at every step, on the input and on the state the
+      // cell reads (GRU reads the dropped state in its blend too).
+      std::vector<double> xin(D), hin(h);
+      for (int64_t d = 0; d < D; ++d)
+        xin[d] = x[(n * T + t) * D + d] * (input_drop.empty() ? 1.0 : input_drop[size_t(n * D + d)]);
+      if (!state_drop.empty())
+        for (int64_t u = 0; u < U; ++u) hin[u] *= state_drop[size_t(n * U + u)];
       std::vector<double> in(GU, 0.0), rec(GU, 0.0);
       for (int64_t k = 0; k < GU; ++k) {
-        for (int64_t d = 0; d < D; ++d) in[k] += x[(n * T + t) * D + d] * W[d * GU + k];
-        for (int64_t u = 0; u < U; ++u) rec[k] += h[u] * R[u * GU + k];
+        for (int64_t d = 0; d < D; ++d) in[k] += xin[d] * W[d * GU + k];
+        for (int64_t u = 0; u < U; ++u) rec[k] += hin[u] * R[u * GU + k];
         if (ref.use_bias) {
           in[k] += b[k];
           if (ref.cell == "gru") rec[k] += b[GU + k];
@@ -76,7 +86,7 @@ std::vector<double> reference_forward(const Reference& ref, const std::vector<do
           const double z = act(ref.recurrent_activation, in[j] + rec[j]);
           const double r = act(ref.recurrent_activation, in[U + j] + rec[U + j]);
           const double hh = act(ref.activation, in[2 * U + j] + r * rec[2 * U + j]);
-          h_new[j] = z * h[j] + (1 - z) * hh;
+          h_new[j] = z * hin[j] + (1 - z) * hh;
         }
       } else {  // gru_v1: r multiplies h before R_h
         std::vector<double> z(U), r(U);
@@ -86,9 +96,9 @@ std::vector<double> reference_forward(const Reference& ref, const std::vector<do
         }
         for (int64_t j = 0; j < U; ++j) {
           double reset_product = 0;
-          for (int64_t u = 0; u < U; ++u) reset_product += r[u] * h[u] * R[u * GU + 2 * U + j];
+          for (int64_t u = 0; u < U; ++u) reset_product += r[u] * hin[u] * R[u * GU + 2 * U + j];
           const double hh = act(ref.activation, in[2 * U + j] + reset_product);
-          h_new[j] = z[j] * h[j] + (1 - z[j]) * hh;
+          h_new[j] = z[j] * hin[j] + (1 - z[j]) * hh;
         }
       }
       const bool kept = mask.empty() || mask[size_t(n * T + t)] != 0.0f;
@@ -148,6 +158,27 @@ std::vector<Case> cases() {
                                                               .go_backwards = true, .reset_after = false});
                  },
                  {"gru_v1", 2, 3, 4, "tanh", "sigmoid", false, true, true}});
+  all.push_back({"SimpleRNN with dropout and recurrent dropout",
+                 [] {
+                   return std::make_unique<SimpleRNN>(
+                       3, SimpleRNNOptions{.dropout = 0.4f, .recurrent_dropout = 0.5f, .return_sequences = true});
+                 },
+                 {"rnn", 3, 3, 4, "tanh", "sigmoid", true, true, false}});
+  all.push_back({"LSTM with dropout and recurrent dropout",
+                 [] { return std::make_unique<LSTM>(3, LSTMOptions{.dropout = 0.3f, .recurrent_dropout = 0.5f}); },
+                 {"lstm", 3, 3, 4}});
+  all.push_back({"GRU with recurrent dropout, backwards",
+                 [] {
+                   return std::make_unique<GRU>(
+                       3, GRUOptions{.recurrent_dropout = 0.5f, .return_sequences = true, .go_backwards = true});
+                 },
+                 {"gru", 3, 2, 4, "tanh", "sigmoid", true, true, true}});
+  all.push_back({"GRU reset_after=false with dropout and recurrent dropout",
+                 [] {
+                   return std::make_unique<GRU>(
+                       3, GRUOptions{.dropout = 0.3f, .recurrent_dropout = 0.5f, .reset_after = false});
+                 },
+                 {"gru_v1", 3, 3, 4}});
   return all;
 }
 
@@ -195,9 +226,39 @@ void check_against_reference(const Case& c, bool masked) {
 
   layer.set_input_mask(masked ? ConstTensorView(mask_tensor) : ConstTensorView());
   Tensor y;
+  layer.reseed(6);
   layer.forward(x, y, Mode::kTrain);
+  const auto& recurrent = dynamic_cast<const Recurrent&>(layer);
+  const auto& settings = recurrent.settings();
+  std::vector<float> input_drop, state_drop;
+  if (settings.dropout > 0) {
+    ASSERT_EQ(recurrent.input_dropout_mask().shape(), Shape({N, D}));
+    input_drop.assign(recurrent.input_dropout_mask().data(), recurrent.input_dropout_mask().data() + N * D);
+  }
+  if (settings.recurrent_dropout > 0) {
+    ASSERT_EQ(recurrent.recurrent_dropout_mask().shape(), Shape({N, ref.units}));
+    state_drop.assign(recurrent.recurrent_dropout_mask().data(),
+                      recurrent.recurrent_dropout_mask().data() + N * ref.units);
+  }
+  for (const std::vector<float>* drop : {&input_drop, &state_drop}) {
+    const double rate = drop == &input_drop ? settings.dropout : settings.recurrent_dropout;
+    const auto dropped = std::count(drop->begin(), drop->end(), 0.0f);
+    if (!drop->empty()) {  // the test needs both kinds of value
+      EXPECT_GT(dropped, 0);
+      EXPECT_LT(dropped, int64_t(drop->size()));
+    }
+    for (float v : *drop) EXPECT_TRUE(v == 0.0f || std::fabs(v * (1 - rate) - 1) < 1e-6) << v;
+  }
+  if (!input_drop.empty() || !state_drop.empty()) {  // inference drops nothing
+    Tensor inferred;
+    layer.forward(x, inferred, Mode::kInfer);
+    EXPECT_TRUE(recurrent.input_dropout_mask().empty() && recurrent.recurrent_dropout_mask().empty());
+    EXPECT_LT(relative_error(to_double(inferred), reference_forward(ref, W, R, b, to_double(x), mask, N)), 1e-6);
+    layer.reseed(6);
+    layer.forward(x, y, Mode::kTrain);  // the training pass again, for the gradients below
+  }
   const std::vector<double> xd = to_double(x);
-  const std::vector<double> expected = reference_forward(ref, W, R, b, xd, mask, N);
+  const std::vector<double> expected = reference_forward(ref, W, R, b, xd, mask, N, input_drop, state_drop);
   ASSERT_EQ(size_t(y.numel()), expected.size());
   EXPECT_LT(relative_error(to_double(y), expected), 1e-6);
   if (masked) {  // the all-padded row gives zeros
@@ -212,7 +273,7 @@ void check_against_reference(const Case& c, bool masked) {
   layer.backward(r, dx);
   auto loss = [&](const std::vector<double>& w, const std::vector<double>& rk, const std::vector<double>& bias,
                   const std::vector<double>& input) {
-    const std::vector<double> out = reference_forward(ref, w, rk, bias, input, mask, N);
+    const std::vector<double> out = reference_forward(ref, w, rk, bias, input, mask, N, input_drop, state_drop);
     double total = 0;
     for (size_t i = 0; i < out.size(); ++i) total += double(r[int64_t(i)]) * out[i];
     return total;
@@ -349,8 +410,8 @@ TEST(Recurrent, RefusesWhatItDoesNotImplementByName) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message([] { LSTM(3, {.dropout = 0.2f}); }).find("LSTM: dropout"), std::string::npos);
-  EXPECT_NE(message([] { GRU(3, {.recurrent_dropout = 0.2f}); }).find("GRU: recurrent_dropout"), std::string::npos);
+  EXPECT_NE(message([] { LSTM(3, {.dropout = 1.0f}); }).find("LSTM: dropout"), std::string::npos);
+  EXPECT_NE(message([] { GRU(3, {.recurrent_dropout = -0.1f}); }).find("GRU: recurrent_dropout"), std::string::npos);
   EXPECT_NE(message([] { SimpleRNN(3, {.return_state = true}); }).find("SimpleRNN: return_state"), std::string::npos);
   EXPECT_NE(message([] { LSTM(3, {.recurrent_activation = "softmax"}); }).find("LSTM: recurrent_activation"),
             std::string::npos);

@@ -148,14 +148,14 @@ TEST(Allocation, MaskedSequenceTrainingStepsAllocateNothing) {
 }
 
 // Recurrent layers size their workspaces on the first step of a batch size: no step after
-// that allocates, per time step or otherwise, a smaller last batch included.
+// that allocates, per time step or otherwise, a smaller last batch and dropout masks included.
 TEST(Allocation, RecurrentTrainingStepsAllocateNothing) {
   Sequential model;
   model.add(Masking(MaskingOptions{.input_shape = {7, 3}}));
-  model.add(LSTM(5, {.return_sequences = true}));
-  model.add(GRU(4, {.return_sequences = true, .go_backwards = true, .reset_after = false}));
+  model.add(LSTM(5, {.dropout = 0.2f, .recurrent_dropout = 0.3f, .return_sequences = true}));
+  model.add(GRU(4, {.recurrent_dropout = 0.3f, .return_sequences = true, .go_backwards = true, .reset_after = false}));
   model.add(GRU(4, {.return_sequences = true}));
-  model.add(SimpleRNN(3));
+  model.add(SimpleRNN(3, {.dropout = 0.1f}));
   model.add(Dense(2, {.activation = "softmax"}));
   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
   Tensor inputs = random::uniform({16, 7, 3}, 0.5f, 1.0f);

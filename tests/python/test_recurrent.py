@@ -76,14 +76,25 @@ def test_an_lstm_learns_which_end_of_a_sequence_holds_the_signal():
     assert model.evaluate(x, y, verbose=0)[1] > 0.9
 
 
+def test_recurrent_dropout_trains_and_leaves_predictions_alone():
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, (64, 5, 2)).astype(np.float32)
+    y = (x[:, -1, 0] > 0).astype(np.float32)
+    model = keras.Sequential([keras.Input((5, 2)), layers.GRU(6, dropout=0.2, recurrent_dropout=0.3),
+                              layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 def test_configs_have_keras_names_and_defaults_and_refusals_name_the_argument():
     config = layers.LSTM(4).get_config()
     assert config["units"] == 4 and config["unit_forget_bias"] is True
     assert config["recurrent_activation"] == "sigmoid" and config["return_sequences"] is False
     assert layers.GRU(3).get_config()["reset_after"] is True
-    for make, argument in [(lambda: layers.LSTM(4, dropout=0.2), "dropout"),
-                           (lambda: layers.GRU(4, recurrent_dropout=0.1), "recurrent_dropout"),
-                           (lambda: layers.SimpleRNN(4, return_state=True), "return_state"),
+    assert layers.GRU(3, dropout=0.2, recurrent_dropout=0.1).get_config()["recurrent_dropout"] == 0.1
+    for make, argument in [(lambda: layers.SimpleRNN(4, return_state=True), "return_state"),
                            (lambda: layers.LSTM(4, stateful=True), "stateful"),
                            (lambda: layers.SimpleRNN(4, unit_forget_bias=True), "unit_forget_bias")]:
         with pytest.raises(ValueError, match=argument):

@@ -140,6 +140,8 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
        Shape{3, 3, 2}});
   samples["LSTM"].push_back({std::make_unique<LSTM>(2, LSTMOptions{.use_bias = false, .go_backwards = true}),
                              Shape{2, 3, 3}});
+  samples["LSTM"].push_back(
+      {std::make_unique<LSTM>(3, LSTMOptions{.dropout = 0.25f, .recurrent_dropout = 0.5f}), Shape{3, 4, 3}});
   samples["GRU"].push_back({std::make_unique<GRU>(3), Shape{2, 4, 2}});
   samples["GRU"].push_back(
       {std::make_unique<GRU>(2, GRUOptions{.bias_initializer = "glorot_uniform", .return_sequences = true,
@@ -149,6 +151,9 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
       {std::make_unique<GRU>(2, GRUOptions{.activation = "relu", .use_bias = false, .go_backwards = true,
                                            .reset_after = false}),
        Shape{2, 3, 2}, 1e-3});  // a smaller step than relu's kink is near
+  samples["GRU"].push_back(
+      {std::make_unique<GRU>(3, GRUOptions{.dropout = 0.25f, .recurrent_dropout = 0.5f, .return_sequences = true}),
+       Shape{3, 4, 2}});
   samples["GRU"].push_back(
       {std::make_unique<GRU>(3, GRUOptions{.recurrent_initializer = "glorot_uniform",
                                            .bias_regularizer = L2(0.5f), .return_sequences = true,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "citadel/core/random.hpp"
 #include "citadel/layers/layer.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/ops/recurrent.hpp"
@@ -41,7 +42,9 @@ struct SimpleRNNOptions {
   std::string recurrent_initializer = "orthogonal";
   std::string bias_initializer = "zeros";
   Regularizer kernel_regularizer = {}, recurrent_regularizer = {}, bias_regularizer = {};
-  float dropout = 0.0f, recurrent_dropout = 0.0f;  // not implemented yet: refused when > 0
+  // Keras's: one mask per sequence, the same at every step, on the inputs and on the state
+  // the cell reads; training only.
+  float dropout = 0.0f, recurrent_dropout = 0.0f;
   bool return_sequences = false;
   bool return_state = false;  // not implemented yet: refused
   bool go_backwards = false;
@@ -108,8 +111,18 @@ class Recurrent : public Layer {
   void add_per_example_squared_norms(std::span<double> squared_norms) override { add_recorded_norms(squared_norms); }
   bool writes_per_example_gradients() const override { return true; }
 
+  void reseed(uint64_t seed) override { rng_ = Rng(seed); }
+  std::vector<uint64_t> random_state() const override { return rng_.to_words(); }
+  void set_random_state(const std::vector<uint64_t>& words) override { rng_ = Rng::from_words(words); }
+
   int64_t units() const { return units_; }
   const RecurrentSettings& settings() const { return settings_; }
+  // The dropout masks of the last forward, (N, features) and (N, units), each value 0 or
+  // 1/(1 − rate); empty when that dropout was off (inference, or a rate of 0).
+  ConstTensorView input_dropout_mask() const { return input_dropping_ ? ConstTensorView(input_mask_) : ConstTensorView(); }
+  ConstTensorView recurrent_dropout_mask() const {
+    return recurrent_dropping_ ? ConstTensorView(recurrent_mask_) : ConstTensorView();
+  }
 
  protected:
   struct FromSettings {};  // tags the subclasses' constructors from settings (configs)
@@ -132,7 +145,7 @@ class Recurrent : public Layer {
   ConstTensorView input_, mask_;
   // Workspaces (N, T, ·) indexed by input time, sized on the first call of each batch size.
   Tensor x_proj_;   // x·W + input bias, (N, T, G·U)
-  Tensor h_prev_;   // the state before each step, (N, T, U)
+  Tensor h_prev_;   // the state each step reads (after recurrent dropout), (N, T, U)
   Tensor c_prev_;   // LSTM: the cell state before each step
   Tensor gates_;    // activated gates, (N, T, G·U)
   Tensor extra_;    // LSTM act(c_t); GRU h·R_h (+ bias) or r·h; (N, T, U)
@@ -141,6 +154,9 @@ class Recurrent : public Layer {
   Tensor dz_x_, dz_h_;  // gradients of the pre-activations, (N, T, G·U); dz_h_ only for GRU
   Tensor dh_, dc_, dh_product_, direct_;  // (N, U)
   Tensor example_block_;  // one example's gradient, for per-example norms
+  Rng rng_{0};
+  bool input_dropping_ = false, recurrent_dropping_ = false;  // in the last forward
+  Tensor input_mask_, recurrent_mask_, dropped_input_;
 };
 
 class SimpleRNN final : public Recurrent {

@@ -53,11 +53,13 @@ void lstm_step_forward(const StepRows& rows, CellActivation activation, CellActi
 void lstm_step_backward(const StepRows& rows, CellActivation activation, CellActivation recurrent_activation,
                         ConstRows gates, ConstRows act_c, ConstRows c_prev, const float* dh, float* dc, Rows dz);
 
-// --- GRU, reset_after = true (Keras 3's default): h_proj = h·R + recurrent bias (3U);
-// z, r = rec(x + h_proj); hh = act(x_h + r·h_proj_h); h = z·h + (1 − z)·hh.
-// gates (3U): z, r, hh; rec_h (U): h_proj_h, kept for the backward pass.
+// --- GRU, reset_after = true (Keras 3's default): h_proj = h_prev·R + recurrent bias (3U);
+// z, r = rec(x + h_proj); hh = act(x_h + r·h_proj_h); h = z·h_prev + (1 − z)·hh.
+// gates (3U): z, r, hh; rec_h (U): h_proj_h, kept for the backward pass. h_prev is the state
+// the cell reads (with recurrent dropout, Keras 3's GRU reads the dropped state everywhere);
+// h, the carried state, is overwritten for kept rows.
 void gru_step_forward(const StepRows& rows, CellActivation activation, CellActivation recurrent_activation,
-                      ConstRows x_proj, ConstRows h_proj, Rows gates, Rows rec_h, float* h);
+                      ConstRows x_proj, ConstRows h_proj, ConstRows h_prev, Rows gates, Rows rec_h, float* h);
 // dzx (3U): gradient of the input pre-activations; dzh (3U): of h_proj (the candidate's
 // part times r); direct (U): ∂L/∂h_{t-1} outside the recurrent product (dh·z).
 void gru_step_backward(const StepRows& rows, CellActivation recurrent_activation, CellActivation activation,
@@ -68,9 +70,9 @@ void gru_step_backward(const StepRows& rows, CellActivation recurrent_activation
 // product. First: z, r from x_proj and h_proj (2U, = h·R[:, :2U]) into gates; rh = r·h.
 void gru_v1_step_gates(const StepRows& rows, CellActivation recurrent_activation, ConstRows x_proj,
                        ConstRows h_proj, ConstRows h_prev, Rows gates, Rows rh);
-// Second: hh = act(x_h + rh_proj) into gates[2U:], h updated for kept rows.
+// Second: hh = act(x_h + rh_proj) into gates[2U:], h = z·h_prev + (1 − z)·hh for kept rows.
 void gru_v1_step_candidate(const StepRows& rows, CellActivation activation, ConstRows x_proj, ConstRows rh_proj,
-                           Rows gates, float* h);
+                           ConstRows h_prev, Rows gates, float* h);
 // Backward, first half: dz[0:U] (z's pre-activation) and dz[2U:3U] (the candidate's).
 void gru_v1_step_backward_candidate(const StepRows& rows, CellActivation recurrent_activation,
                                     CellActivation activation, ConstRows gates, ConstRows h_prev, const float* dh,
@@ -79,8 +81,10 @@ void gru_v1_step_backward_candidate(const StepRows& rows, CellActivation recurre
 void gru_v1_step_backward_reset(const StepRows& rows, CellActivation recurrent_activation, ConstRows gates,
                                 ConstRows h_prev, const float* dh, const float* drh, Rows dz, float* direct);
 
-// dh_prev for each row: kept rows get from_product (+ direct when not null), masked rows
-// keep dh (their state was carried through the step). All (batch, U) contiguous.
-void merge_state_gradient(const StepRows& rows, const float* from_product, const float* direct, float* dh);
+// dh_prev for each row: kept rows get from_product (+ direct when not null), times scale when
+// not null (the recurrent dropout mask), masked rows keep dh (their state was carried
+// through the step). All (batch, U) contiguous.
+void merge_state_gradient(const StepRows& rows, const float* from_product, const float* direct, const float* scale,
+                          float* dh);
 
 }  // namespace citadel::ops

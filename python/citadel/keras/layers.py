@@ -319,8 +319,9 @@ class LayerNormalization(Layer):
 class _RNN(Layer):
     """Keras 3's recurrent layers (keras.layers.SimpleRNN, LSTM, GRU): weights kernel
     (features, gates·units), recurrent_kernel (units, gates·units) and bias; a masked step
-    carries the state. citadel refuses what it does not implement (return_state, dropout,
-    recurrent_dropout, stateful, constraints) naming the layer and the argument."""
+    carries the state; dropout and recurrent_dropout use one mask per sequence for every step,
+    as Keras does. citadel refuses what it does not implement (return_state, stateful,
+    constraints) naming the layer and the argument."""
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -331,9 +332,6 @@ class _RNN(Layer):
         _unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                      recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         name = type(self).__name__
-        for key, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if float(value) != 0.0:
-                raise ValueError(f"{name}: {key} > 0 is not supported by citadel yet")
         for key, value in (("return_state", return_state), ("stateful", stateful)):
             if value:
                 raise ValueError(f"{name}: {key}=True is not supported by citadel yet")

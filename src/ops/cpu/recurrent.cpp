@@ -134,7 +134,7 @@ void lstm_step_backward(const StepRows& rows, CellActivation activation, CellAct
 }
 
 void gru_step_forward(const StepRows& rows, CellActivation activation, CellActivation recurrent_activation,
-                      ConstRows x_proj, ConstRows h_proj, Rows gates, Rows rec_h, float* h) {
+                      ConstRows x_proj, ConstRows h_proj, ConstRows h_prev, Rows gates, Rows rec_h, float* h) {
   const int64_t U = rows.units;
   for_rows(rows, [&](int64_t n) {
     float *g = gates[n], *rh = rec_h[n], *hn = h + n * U;
@@ -153,7 +153,8 @@ void gru_step_forward(const StepRows& rows, CellActivation activation, CellActiv
       cand[j] = x[2 * U + j] + reset[j] * rh[j];
     }
     apply_in_place(activation, cand, U);
-    for (int64_t j = 0; j < U; ++j) hn[j] = z[j] * hn[j] + (1.0f - z[j]) * cand[j];
+    const float* hp = h_prev[n];
+    for (int64_t j = 0; j < U; ++j) hn[j] = z[j] * hp[j] + (1.0f - z[j]) * cand[j];
   });
 }
 
@@ -197,7 +198,7 @@ void gru_v1_step_gates(const StepRows& rows, CellActivation recurrent_activation
 }
 
 void gru_v1_step_candidate(const StepRows& rows, CellActivation activation, ConstRows x_proj, ConstRows rh_proj,
-                           Rows gates, float* h) {
+                           ConstRows h_prev, Rows gates, float* h) {
   const int64_t U = rows.units;
   for_rows(rows, [&](int64_t n) {
     float* g = gates[n];
@@ -206,7 +207,8 @@ void gru_v1_step_candidate(const StepRows& rows, CellActivation activation, Cons
     float *cand = g + 2 * U, *hn = h + n * U;
     for (int64_t j = 0; j < U; ++j) cand[j] = x[2 * U + j] + r[j];
     apply_in_place(activation, cand, U);
-    for (int64_t j = 0; j < U; ++j) hn[j] = g[j] * hn[j] + (1.0f - g[j]) * cand[j];
+    const float* hp = h_prev[n];
+    for (int64_t j = 0; j < U; ++j) hn[j] = g[j] * hp[j] + (1.0f - g[j]) * cand[j];
   });
 }
 
@@ -242,18 +244,19 @@ void gru_v1_step_backward_reset(const StepRows& rows, CellActivation recurrent_a
   });
 }
 
-void merge_state_gradient(const StepRows& rows, const float* from_product, const float* direct, float* dh) {
+void merge_state_gradient(const StepRows& rows, const float* from_product, const float* direct, const float* scale,
+                          float* dh) {
   const int64_t U = rows.units;
   for_rows(rows, [&](int64_t n) {
     if (!rows.kept(n)) return;
     float* d = dh + n * U;
     const float* p = from_product + n * U;
-    if (direct == nullptr) {
+    if (direct == nullptr)
       std::copy_n(p, U, d);
-      return;
-    }
-    const float* q = direct + n * U;
-    for (int64_t j = 0; j < U; ++j) d[j] = p[j] + q[j];
+    else
+      for (int64_t j = 0; j < U; ++j) d[j] = p[j] + direct[n * U + j];
+    if (scale != nullptr)
+      for (int64_t j = 0; j < U; ++j) d[j] *= scale[n * U + j];
   });
 }
 
