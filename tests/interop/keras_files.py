@@ -503,8 +503,8 @@ def write_all(directory):
     keras_archive(at("function_activation.keras"), function_config, dense_weights)
     hostile("function_activation.keras", "'function' holds or calls Python code")
 
-    keras_archive(at("unknown_layer.keras"), with_layer(layer("LSTM", "lstm", units=4)), dense_weights)
-    hostile("unknown_layer.keras", "layer 'lstm' is a Keras LSTM layer, which is not supported yet")
+    keras_archive(at("unknown_layer.keras"), with_layer(layer("ConvLSTM2D", "conv_lstm2d", filters=4)), dense_weights)
+    hostile("unknown_layer.keras", "layer 'conv_lstm2d' is a Keras ConvLSTM2D layer, which is not supported yet")
     # A Sequential config called Functional: its layers name no calls.
     named_functional = json.loads(json.dumps(config))
     named_functional["class_name"] = "Functional"

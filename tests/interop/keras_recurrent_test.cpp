@@ -11,6 +11,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/interop/keras_export.hpp"
 #include "citadel/interop/keras_import.hpp"
+#include "citadel/interop/onnx_export.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/recurrent.hpp"
@@ -90,4 +91,16 @@ TEST(KerasRecurrent, AnExportedMaskedModelComesBackBitIdentically) {
   other.build(Shape{5, 3});
   EXPECT_THROW(load_keras_weights(other, path.string()), IoError);
   std::filesystem::remove(path);
+}
+
+TEST(KerasRecurrent, OnnxExportIsRefusedNamingTheLayer) {
+  Sequential model;
+  model.add(LSTM(3, {.input_shape = {4, 2}}));
+  model.build(Shape{4, 2});
+  try {
+    onnx_model_bytes(model);
+    ADD_FAILURE() << "exported";
+  } catch (const NotImplementedError& error) {
+    EXPECT_NE(std::string(error.what()).find("lstm"), std::string::npos) << error.what();
+  }
 }
