@@ -247,8 +247,9 @@ void gru_v1_step_backward_reset(const StepRows& rows, CellActivation recurrent_a
 void merge_state_gradient(const StepRows& rows, const float* from_product, const float* direct, const float* scale,
                           float* dh) {
   const int64_t U = rows.units;
-  for_rows(rows, [&](int64_t n) {
-    if (!rows.kept(n)) return;
+  // A copy and an add per element: cheaper on one thread than waking others.
+  for (int64_t n = 0; n < rows.batch; ++n) {
+    if (!rows.kept(n)) continue;
     float* d = dh + n * U;
     const float* p = from_product + n * U;
     if (direct == nullptr)
@@ -257,7 +258,7 @@ void merge_state_gradient(const StepRows& rows, const float* from_product, const
       for (int64_t j = 0; j < U; ++j) d[j] = p[j] + direct[n * U + j];
     if (scale != nullptr)
       for (int64_t j = 0; j < U; ++j) d[j] *= scale[n * U + j];
-  });
+  }
 }
 
 }  // namespace citadel::ops
