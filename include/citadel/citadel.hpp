@@ -26,6 +26,7 @@
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/layers/reshape.hpp"
 #include "citadel/layers/symbolic_tensor.hpp"

@@ -32,6 +32,15 @@ void check_shape(const Hdf5Reader& file, const std::string& path, const Paramete
   file.check_weight_storage(path);
 }
 
+// Keras 3 keeps a recurrent layer's weights in its cell ("layers/lstm/cell/vars/0"), whose
+// name is the class's cell ("lstm_cell"); the layer's own vars group is empty.
+std::string recurrent_cell_name(const std::string& class_name) {
+  if (class_name == "LSTM") return "lstm_cell";
+  if (class_name == "GRU") return "gru_cell";
+  if (class_name == "SimpleRNN") return "simple_rnn_cell";
+  return "";
+}
+
 }  // namespace
 
 std::vector<std::string> keras3_layer_groups(const std::vector<std::string>& class_names) {
@@ -109,10 +118,17 @@ std::vector<std::string> keras3_weight_paths(const Hdf5Reader& file, const std::
                       ", which no layer of the model's config has; the file and the config disagree");
   std::vector<std::string> paths;
   for (const LayerParameters& layer : layers) {
-    const std::string vars = root + "/" + layer.group + "/vars";
+    const std::string cell = recurrent_cell_name(layer.class_name);
+    if (!cell.empty()) {
+      const std::string own = root + "/" + layer.group + "/vars";
+      CITADEL_CHECK(!file.exists(own) || file.children(own, 0).empty(), IoError, file.source(), ": ", own,
+                    " holds weights, but Keras keeps those of '", layer.keras_name, "' (", layer.class_name,
+                    ") in its cell");
+    }
+    const std::string vars = root + "/" + layer.group + (cell.empty() ? "" : "/cell") + "/vars";
     // Keras records the layer's own name beside its weights: a file whose names differ
     // belongs to another model.
-    if (file.exists(vars))
+    if (file.exists(vars) && cell.empty())
       if (const auto recorded = file.string_attribute(vars, "name", 4096); recorded && recorded->size() == 1)
         CITADEL_CHECK((*recorded)[0] == layer.keras_name, IoError, file.source(), ": ", vars, " holds the weights of '",
                       (*recorded)[0], "' where the config has layer '", layer.keras_name, "'");
@@ -195,9 +211,14 @@ std::string keras3_weights_bytes(Model& model) {
   for (size_t p = 0; p < store.parameters().size(); ++p) index[store.parameters()[p].name] = static_cast<int>(p);
   file.create_group("layers");
   for (const LayerParameters& layer : plan_layer_parameters(keras_layer_places(model), store.parameters())) {
-    const std::string vars = "layers/" + layer.group + "/vars";
+    std::string vars = "layers/" + layer.group + "/vars";
     file.create_group(vars);
     file.set_string_attribute(vars, "name", layer.keras_name);
+    if (const std::string cell = recurrent_cell_name(layer.class_name); !cell.empty()) {
+      vars = "layers/" + layer.group + "/cell/vars";
+      file.create_group(vars);
+      file.set_string_attribute(vars, "name", cell);
+    }
     // Declaration order is Keras's: trainable weights first (BatchNormalization's moving
     // statistics are declared last).
     for (size_t i = 0; i < layer.parameters.size(); ++i) {

@@ -43,8 +43,34 @@ void fill_truncated_normal(TensorView weights, double variance, Rng& rng) {
 const std::vector<std::string>& names() {
   static const std::vector<std::string> list{
       "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal",
-      "lecun_uniform",  "zeros",         "ones",       "random_normal", "random_uniform"};
+      "lecun_uniform",  "zeros",         "ones",       "random_normal", "random_uniform", "orthogonal"};
   return list;
+}
+
+// Keras's Orthogonal (gain 1): the shape read as (rows, cols) = (Π shape[:-1], shape[-1]); a
+// normal (max, min) matrix made orthonormal by QR with R's diagonal positive (Gram-Schmidt
+// gives exactly that Q), transposed when rows < cols.
+void fill_orthogonal(TensorView weights, Rng& rng) {
+  const Shape& shape = weights.shape();
+  const int64_t cols = shape.rank() == 0 ? 1 : shape[shape.rank() - 1];
+  const int64_t rows = cols == 0 ? 0 : weights.numel() / cols;
+  const int64_t tall = std::max(rows, cols), narrow = std::min(rows, cols);
+  std::vector<double> q(size_t(tall * narrow));  // column j at q[i * narrow + j]
+  for (double& v : q) v = rng.normal();
+  for (int64_t j = 0; j < narrow; ++j) {
+    for (int64_t k = 0; k < j; ++k) {  // modified Gram-Schmidt against earlier columns
+      double dot = 0;
+      for (int64_t i = 0; i < tall; ++i) dot += q[size_t(i * narrow + k)] * q[size_t(i * narrow + j)];
+      for (int64_t i = 0; i < tall; ++i) q[size_t(i * narrow + j)] -= dot * q[size_t(i * narrow + k)];
+    }
+    double norm = 0;
+    for (int64_t i = 0; i < tall; ++i) norm += q[size_t(i * narrow + j)] * q[size_t(i * narrow + j)];
+    norm = std::sqrt(norm);
+    for (int64_t i = 0; i < tall; ++i) q[size_t(i * narrow + j)] /= norm;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      weights[r * cols + c] = static_cast<float>(rows >= cols ? q[size_t(r * narrow + c)] : q[size_t(c * narrow + r)]);
 }
 
 }  // namespace
@@ -59,6 +85,12 @@ void check_initializer_name(std::string_view name) {
 const std::vector<std::string>& known_initializers() { return names(); }
 
 void initialize(std::string_view name, TensorView weights, Rng& rng) {
+  if (name == kUnitForgetBiasInitializer) {  // (4·units): i, f, c, o
+    const int64_t units = weights.numel() / 4;
+    std::fill_n(weights.data(), weights.numel(), 0.0f);
+    std::fill_n(weights.data() + units, units, 1.0f);
+    return;
+  }
   check_initializer_name(name);
   const Fans fans = compute_fans(weights.shape());
   const double fan_average = (fans.in + fans.out) / 2.0;
@@ -69,6 +101,7 @@ void initialize(std::string_view name, TensorView weights, Rng& rng) {
   if (name == "lecun_uniform") return fill_uniform(weights, std::sqrt(3.0 / fans.in), rng);
   if (name == "lecun_normal") return fill_truncated_normal(weights, 1.0 / fans.in, rng);
   if (name == "random_uniform") return fill_uniform(weights, 0.05, rng);
+  if (name == "orthogonal") return fill_orthogonal(weights, rng);
   if (name == "random_normal") {  // Keras: mean 0, stddev 0.05, not truncated
     for (int64_t i = 0; i < weights.numel(); ++i) weights[i] = static_cast<float>(0.05 * rng.normal());
     return;

@@ -16,6 +16,7 @@
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
 
 namespace citadel {
@@ -49,6 +50,9 @@ const std::vector<LayerType>& registered_layers() {
       {"GlobalMaxPooling1D", &GlobalMaxPooling1D::from_config},
       {"LayerNormalization", &LayerNormalization::from_config},
       {"Embedding", &Embedding::from_config},
+      {"SimpleRNN", &SimpleRNN::from_config},
+      {"LSTM", &LSTM::from_config},
+      {"GRU", &GRU::from_config},
   };
   return layers;
 }

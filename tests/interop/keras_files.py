@@ -382,14 +382,15 @@ def functional(config):
 
 
 def embedding_lstm():
-    """Embedding -> LSTM -> Dense over 20 token ids (an int32 input), as Keras 3 writes it."""
+    """Embedding -> a recurrent layer citadel lacks (ConvLSTM1D, in an LSTM's place) -> Dense over 20
+    token ids (an int32 input), as Keras 3 writes it."""
     input_layer = {"module": "keras.layers", "class_name": "InputLayer",
                    "config": {"batch_shape": [None, 20], "dtype": "int32", "sparse": False, "ragged": False,
                               "name": "input_layer", "optional": False}, "registered_name": None}
     embedding = layer("Embedding", "embedding", input_dim=1000, output_dim=16,
                       embeddings_initializer=initializer("RandomUniform"), embeddings_regularizer=None,
                       embeddings_constraint=None, mask_zero=False)
-    lstm = layer("LSTM", "lstm", units=8, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+    lstm = layer("ConvLSTM1D", "lstm", units=8, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  dropout=0.0, recurrent_dropout=0.0, seed=None)
     config = sequential([20], [embedding, lstm, dense("dense", 1, "sigmoid")])
@@ -503,8 +504,8 @@ def write_all(directory):
     keras_archive(at("function_activation.keras"), function_config, dense_weights)
     hostile("function_activation.keras", "'function' holds or calls Python code")
 
-    keras_archive(at("unknown_layer.keras"), with_layer(layer("LSTM", "lstm", units=4)), dense_weights)
-    hostile("unknown_layer.keras", "layer 'lstm' is a Keras LSTM layer, which is not supported yet")
+    keras_archive(at("unknown_layer.keras"), with_layer(layer("ConvLSTM2D", "conv_lstm2d", filters=4)), dense_weights)
+    hostile("unknown_layer.keras", "layer 'conv_lstm2d' is a Keras ConvLSTM2D layer, which is not supported yet")
     # A Sequential config called Functional: its layers name no calls.
     named_functional = json.loads(json.dumps(config))
     named_functional["class_name"] = "Functional"
@@ -513,7 +514,7 @@ def write_all(directory):
                                              "calls) is missing")
     lstm_config, lstm_weights = embedding_lstm()
     keras_archive(at("embedding_lstm.keras"), lstm_config, keras3_weights(lstm_config, lstm_weights))
-    hostile("embedding_lstm.keras", "config.json: layer 'lstm' is a Keras LSTM layer, which is not supported yet")
+    hostile("embedding_lstm.keras", "config.json: layer 'lstm' is a Keras ConvLSTM1D layer, which is not supported yet")
     half = json.loads(json.dumps(config))
     half["config"]["layers"][2]["config"]["dtype"] = policy("float16")
     keras_archive(at("float16.keras"), half, dense_weights)

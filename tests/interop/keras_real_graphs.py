@@ -161,16 +161,38 @@ def embedded_chain():
                             name="embedded_chain")
 
 
+def masked_recurrent():
+    # Masking → every recurrent cell: LSTM and GRU (reset_after both ways) returning sequences
+    # (the mask passes on), one read backwards, a SimpleRNN's last output → Dense.
+    x = keras.Input((8, 4), name="tokens")
+    h = layers.LSTM(5, return_sequences=True, name="lstm")(layers.Masking(0.0, name="pad")(x))
+    h = layers.GRU(4, return_sequences=True, go_backwards=True, reset_after=False, name="gru_v1")(h)
+    h = layers.GRU(4, return_sequences=True, name="gru")(h)
+    h = layers.SimpleRNN(3, name="rnn")(h)
+    return keras.Model(x, layers.Dense(2, name="out")(h), name="masked_recurrent")
+
+
+def recurrent_sequences():
+    # Sequences out of an LSTM with relu and no bias, and of a GRU without a mask, pooled.
+    x = keras.Input((6, 3), name="signal")
+    h = layers.LSTM(4, activation="relu", use_bias=False, unit_forget_bias=False, return_sequences=True,
+                    name="lstm")(x)
+    h = layers.GRU(3, return_sequences=True, go_backwards=True, name="gru")(h)
+    return keras.Model(x, layers.Dense(2, name="out")(layers.GlobalAveragePooling1D(name="mean")(h)),
+                       name="recurrent_sequences")
+
+
 MODELS = [residual, two_inputs, two_outputs, shared_layer, merges, small_resnet, nested, masked_pooling,
-          masked_conv, conv1d_stack, embedded_text, embedded_chain]
+          masked_conv, conv1d_stack, masked_recurrent, recurrent_sequences, embedded_text, embedded_chain]
 # Models whose layers citadel does not export to ONNX yet (Keras's side only).
-KERAS_ONLY = {"masked_pooling", "masked_conv", "conv1d_stack", "embedded_text", "embedded_chain"}
+KERAS_ONLY = {"masked_pooling", "masked_conv", "conv1d_stack", "masked_recurrent", "recurrent_sequences",
+              "embedded_text", "embedded_chain"}
 # Models of token ids: padded rows of ids (0 is padding), rows 1 and 4 (2 and 5) the same
 # ids padded on the right and on the left.
 TOKEN_IDS = {"embedded_text", "embedded_chain"}
 # Models given padded sequences: rows 0-3 right-padded, 4-7 left-padded, rows 1 and 4 (and
 # 2 and 5) the same sequence padded on either side.
-PADDED = {"masked_pooling", "masked_conv"}
+PADDED = {"masked_pooling", "masked_conv", "masked_recurrent"}
 
 
 def padded_batch(rng, shape):

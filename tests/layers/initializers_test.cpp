@@ -59,3 +59,23 @@ TEST(Initializers, UnknownNameIsAnError) {
   Rng rng(1);
   EXPECT_THROW(initialize("xavier", w, rng), ValueError);
 }
+
+// Orthogonal: the fewer of rows and columns are orthonormal; a (3, 3, 4) kernel is read as
+// (9, 4), as Keras flattens it.
+TEST(Initializers, OrthogonalGivesOrthonormalRowsOrColumns) {
+  for (const Shape& shape : {Shape{4, 16}, Shape{16, 4}, Shape{5, 5}, Shape{3, 3, 4}}) {
+    Tensor w(shape);
+    Rng rng(7);
+    initialize("orthogonal", w, rng);
+    const int64_t cols = shape[shape.rank() - 1], rows = w.numel() / cols;
+    const bool by_rows = rows <= cols;
+    const int64_t count = by_rows ? rows : cols, length = by_rows ? cols : rows;
+    auto at = [&](int64_t vector, int64_t k) { return double(by_rows ? w[vector * cols + k] : w[k * cols + vector]); };
+    for (int64_t a = 0; a < count; ++a)
+      for (int64_t b = 0; b < count; ++b) {
+        double dot = 0;
+        for (int64_t k = 0; k < length; ++k) dot += at(a, k) * at(b, k);
+        EXPECT_NEAR(dot, a == b ? 1.0 : 0.0, 1e-5) << shape << " " << a << ", " << b;
+      }
+  }
+}

@@ -22,6 +22,7 @@
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/recurrent.hpp"
 #include "citadel/model/sequential.hpp"
 
 namespace {
@@ -143,6 +144,33 @@ TEST(Allocation, MaskedSequenceTrainingStepsAllocateNothing) {
   model.train_on_batch(inputs, y);
   const long before = allocations.load();
   for (int step = 0; step < 10; ++step) model.train_on_batch(inputs, y);
+  EXPECT_EQ(allocations.load() - before, 0);
+}
+
+// Recurrent layers size their workspaces on the first step of a batch size: no step after
+// that allocates, per time step or otherwise, a smaller last batch and dropout masks included.
+TEST(Allocation, RecurrentTrainingStepsAllocateNothing) {
+  Sequential model;
+  model.add(Masking(MaskingOptions{.input_shape = {7, 3}}));
+  model.add(LSTM(5, {.dropout = 0.2f, .recurrent_dropout = 0.3f, .return_sequences = true}));
+  model.add(GRU(4, {.recurrent_dropout = 0.3f, .return_sequences = true, .go_backwards = true, .reset_after = false}));
+  model.add(GRU(4, {.return_sequences = true}));
+  model.add(SimpleRNN(3, {.dropout = 0.1f}));
+  model.add(Dense(2, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
+  Tensor inputs = random::uniform({16, 7, 3}, 0.5f, 1.0f);
+  for (int64_t n = 0; n < 16; ++n)
+    for (int64_t t = 7 - n % 4; t < 7; ++t)
+      for (int64_t c = 0; c < 3; ++c) inputs[(n * 7 + t) * 3 + c] = 0.0f;
+  Tensor y = random::randint(0, 2, {16});
+  const Tensor small_x = Tensor::from(inputs.rows(0, 5)), small_y = Tensor::from(y.rows(0, 5));
+  model.train_on_batch(inputs, y);
+  model.train_on_batch(small_x, small_y);
+  const long before = allocations.load();
+  for (int i = 0; i < 5; ++i) {
+    model.train_on_batch(inputs, y);
+    model.train_on_batch(small_x, small_y);
+  }
   EXPECT_EQ(allocations.load() - before, 0);
 }
 

@@ -24,6 +24,7 @@
 #include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/layer_normalization.hpp"
 #include "citadel/layers/merge.hpp"
+#include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
 #include "citadel/layers/symbolic_tensor.hpp"
 #include "citadel/privacy/accountant.hpp"
@@ -103,6 +104,20 @@ Sequential sequence_model(uint64_t seed) {
                                                          .gamma_initializer = "glorot_uniform"}));
   model.add(Conv1D(2, 3, {.strides = 2}));
   model.add(Flatten());
+  model.add(Dense(3, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
+  return model;
+}
+
+// The recurrent layers: their per-example gradients sum over the time steps.
+Sequential recurrent_model(uint64_t seed) {
+  random::set_seed(seed);
+  Sequential model;
+  model.add(Reshape({5, 5}, {.input_shape = {5, 5, 1}}));
+  model.add(LSTM(3, {.return_sequences = true}));
+  model.add(GRU(3, {.return_sequences = true, .go_backwards = true, .reset_after = false}));
+  model.add(SimpleRNN(2, {.return_sequences = true}));
+  model.add(GRU(3));
   model.add(Dense(3, {.activation = "softmax"}));
   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
   return model;
@@ -213,6 +228,7 @@ TEST(PrivateTraining, ClippedSumMatchesPerExampleBackwardPasses) {
   expect_private_update_matches_brute_force(conv_model, "fused activations");
   expect_private_update_matches_brute_force(separate_activations_model, "linear layers and separate activations");
   expect_private_update_matches_brute_force(sequence_model, "Conv1D and LayerNormalization");
+  expect_private_update_matches_brute_force(recurrent_model, "LSTM, GRU and SimpleRNN");
 }
 
 // The defect as found: with batch 1, SGD lr 1 and no noise, one example moved the weights
@@ -576,4 +592,55 @@ TEST(PrivateTraining, FitPrivateOnTwoInputsTakesEachRowAsOneExample) {
   for (int e = 0; e < 2; ++e)
     EXPECT_NEAR(history.history.at("epsilon")[size_t(e)],
                 dp_sgd_epsilon_after_epochs(15.0 / training, 1.0, steps, e + 1, 1e-5).epsilon, 1e-9);
+}
+
+// A recurrent layer called twice (shared weights): its per-example gradient is the sum over
+// both calls and all their steps, written to the model's sink rather than as a norm.
+TEST(PrivateTraining, ASharedRecurrentLayerClipsTheSumOverItsCalls) {
+  for (int cell = 0; cell < 3; ++cell) {
+    auto make = [cell] {
+      random::set_seed(21);
+      const SymbolicTensor left = Input({3, 2}), right = Input({3, 2});
+      std::unique_ptr<Layer> encoder;
+      if (cell == 0) encoder = std::make_unique<LSTM>(3);
+      if (cell == 1) encoder = std::make_unique<GRU>(3);
+      if (cell == 2) encoder = std::make_unique<GRU>(3, GRUOptions{.reset_after = false});
+      const SymbolicTensor joined = Concatenate()({(*encoder)(left), (*encoder)(right)});
+      Model model({left, right}, {Dense(1, {.activation = "sigmoid"})(joined)});
+      model.compile({.loss = "binary_crossentropy", .optimizer = SGD{.learning_rate = 1.0f}});
+      return model;
+    };
+    random::set_seed(22);
+    const Tensor l = random::uniform({6, 3, 2}, -2, 2), r = random::uniform({6, 3, 2}, -2, 2);
+    Tensor y(Shape{6, 1});
+    for (int64_t i = 0; i < 6; ++i) y[i] = float(i % 2);
+    for (const float clip : {0.05f, 1e6f}) {
+      Model reference = make();
+      const std::vector<float> before(reference.parameters().values().begin(),
+                                      reference.parameters().values().end());
+      std::vector<double> sum(before.size(), 0.0);
+      for (int64_t i = 0; i < 6; ++i) {
+        const Tensor li = Tensor::from(l.rows(i, i + 1)), ri = Tensor::from(r.rows(i, i + 1));
+        reference.compute_gradients(std::vector<ConstTensorView>{li, ri}, {y.rows(i, i + 1)});
+        const auto g = reference.parameters().trainable_grads();
+        double squared = 0;
+        for (const float v : g) squared += double(v) * v;
+        const double factor = std::min(1.0, clip / std::sqrt(squared));
+        for (size_t k = 0; k < g.size(); ++k) sum[k] += factor * g[k];
+      }
+      Model model = make();
+      model.fit({l, r}, {y},
+                {.epochs = 1, .batch_size = 6, .shuffle = false, .verbose = 0,
+                 .private_training = PrivateTraining{.l2_norm_clip = clip, .noise_multiplier = 0.0f,
+                                                     .poisson_sampling = false}});
+      const auto after = model.parameters().values();
+      double worst = 0, largest = 0;
+      for (size_t k = 0; k < sum.size(); ++k) {
+        worst = std::max(worst, std::fabs(double(before[k]) - sum[k] / 6 - after[k]));
+        largest = std::max(largest, std::fabs(sum[k] / 6));
+      }
+      EXPECT_GT(largest, 1e-4) << "cell " << cell << ", clip " << clip;
+      EXPECT_LT(worst, 1e-5 + 1e-3 * largest) << "cell " << cell << ", clip " << clip;
+    }
+  }
 }

@@ -16,6 +16,7 @@
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/layers/reshape.hpp"
 
@@ -133,6 +134,37 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["Embedding"].push_back(
       {std::make_unique<Embedding>(5, 3, EmbeddingOptions{.embeddings_initializer = "glorot_uniform",
                                                           .embeddings_regularizer = L2(0.5f)}),
+  samples["SimpleRNN"].push_back({std::make_unique<SimpleRNN>(3), Shape{2, 4, 3}});
+  samples["SimpleRNN"].push_back(
+      {std::make_unique<SimpleRNN>(2, SimpleRNNOptions{.activation = "relu", .kernel_initializer = "he_uniform",
+                                                       .recurrent_regularizer = L2(0.25f), .return_sequences = true,
+                                                       .go_backwards = true}),
+       Shape{2, 3, 2}});
+  samples["LSTM"].push_back({std::make_unique<LSTM>(3), Shape{2, 4, 2}});
+  samples["LSTM"].push_back(
+      {std::make_unique<LSTM>(2, LSTMOptions{.recurrent_activation = "tanh", .unit_forget_bias = false,
+                                             .kernel_regularizer = L1(0.5f), .return_sequences = true}),
+       Shape{3, 3, 2}});
+  samples["LSTM"].push_back({std::make_unique<LSTM>(2, LSTMOptions{.use_bias = false, .go_backwards = true}),
+                             Shape{2, 3, 3}});
+  samples["LSTM"].push_back(
+      {std::make_unique<LSTM>(3, LSTMOptions{.dropout = 0.25f, .recurrent_dropout = 0.5f}), Shape{3, 4, 3}});
+  samples["GRU"].push_back({std::make_unique<GRU>(3), Shape{2, 4, 2}});
+  samples["GRU"].push_back(
+      {std::make_unique<GRU>(2, GRUOptions{.bias_initializer = "glorot_uniform", .return_sequences = true,
+                                           .reset_after = false}),
+       Shape{2, 3, 3}});
+  samples["GRU"].push_back(
+      {std::make_unique<GRU>(2, GRUOptions{.activation = "relu", .use_bias = false, .go_backwards = true,
+                                           .reset_after = false}),
+       Shape{2, 3, 2}, 1e-3});  // a smaller step than relu's kink is near
+  samples["GRU"].push_back(
+      {std::make_unique<GRU>(3, GRUOptions{.dropout = 0.25f, .recurrent_dropout = 0.5f, .return_sequences = true}),
+       Shape{3, 4, 2}});
+  samples["GRU"].push_back(
+      {std::make_unique<GRU>(3, GRUOptions{.recurrent_initializer = "glorot_uniform",
+                                           .bias_regularizer = L2(0.5f), .return_sequences = true,
+                                           .go_backwards = true}),
        Shape{2, 3, 2}});
   return samples;
 }

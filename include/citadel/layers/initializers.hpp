@@ -18,4 +18,8 @@ void initialize(std::string_view name, TensorView weights, Rng& rng);
 void check_initializer_name(std::string_view name);
 const std::vector<std::string>& known_initializers();
 
+// Not a user-facing name: the LSTM bias with unit_forget_bias (zeros, but ones for the
+// forget gate's quarter, as Keras initializes it).
+inline constexpr const char* kUnitForgetBiasInitializer = "citadel:lstm_unit_forget_bias";
+
 }  // namespace citadel

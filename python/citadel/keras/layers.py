@@ -7,13 +7,16 @@ from citadel.keras import _symbolic, activations, initializers, regularizers
 
 _SERIALIZERS = {
     "activation": activations.serialize,
+    "recurrent_activation": activations.serialize,
     "kernel_initializer": initializers.serialize,
+    "recurrent_initializer": initializers.serialize,
     "bias_initializer": initializers.serialize,
     "beta_initializer": initializers.serialize,
     "gamma_initializer": initializers.serialize,
     "moving_mean_initializer": initializers.serialize,
     "moving_variance_initializer": initializers.serialize,
     "kernel_regularizer": regularizers.serialize,
+    "recurrent_regularizer": regularizers.serialize,
     "bias_regularizer": regularizers.serialize,
     "beta_regularizer": regularizers.serialize,
     "gamma_regularizer": regularizers.serialize,
@@ -379,6 +382,51 @@ class LayerNormalization(Layer):
                          epsilon=float(epsilon), center=bool(center), scale=bool(scale),
                          beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
                          beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer, **kwargs)
+
+
+class _RNN(Layer):
+    """Keras 3's recurrent layers (keras.layers.SimpleRNN, LSTM, GRU): weights kernel
+    (features, gates·units), recurrent_kernel (units, gates·units) and bias; a masked step
+    carries the state; dropout and recurrent_dropout use one mask per sequence for every step,
+    as Keras does. citadel refuses what it does not implement (return_state, stateful,
+    constraints) naming the layer and the argument."""
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+        _unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                     recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
+        name = type(self).__name__
+        for key, value in (("return_state", return_state), ("stateful", stateful)):
+            if value:
+                raise ValueError(f"{name}: {key}=True is not supported by citadel yet")
+        super().__init__(units=int(units), activation=activation, use_bias=bool(use_bias),
+                         kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                         recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                         dropout=float(dropout), recurrent_dropout=float(recurrent_dropout),
+                         return_sequences=bool(return_sequences), return_state=bool(return_state),
+                         go_backwards=bool(go_backwards), stateful=bool(stateful), unroll=bool(unroll),
+                         zero_output_for_mask=bool(zero_output_for_mask), **kwargs)
+
+
+class SimpleRNN(_RNN):
+    pass
+
+
+class LSTM(_RNN):
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs):
+        super().__init__(units, activation=activation, recurrent_activation=recurrent_activation,
+                         unit_forget_bias=bool(unit_forget_bias), **kwargs)
+
+
+class GRU(_RNN):
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True, **kwargs):
+        super().__init__(units, activation=activation, recurrent_activation=recurrent_activation,
+                         reset_after=bool(reset_after), **kwargs)
 
 
 def _single(value):

@@ -1,0 +1,106 @@
+// Recurrent layers in Keras 3 files: weights under the layer's cell (layers/lstm/cell/vars/0..2,
+// the cell named lstm_cell; the layer's own vars empty), as real Keras 3 writes them, and a
+// masked LSTM/GRU/SimpleRNN model read back bit for bit.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "../../src/interop/hdf5_image.hpp"
+#include "../../src/interop/zip_archive.hpp"
+#include "citadel/core/error.hpp"
+#include "citadel/interop/keras_export.hpp"
+#include "citadel/interop/keras_import.hpp"
+#include "citadel/interop/onnx_export.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/layers/masking.hpp"
+#include "citadel/layers/recurrent.hpp"
+#include "citadel/model/sequential.hpp"
+#include "random_model_values.hpp"
+
+using namespace citadel;
+
+namespace {
+
+Sequential recurrent_model() {
+  Sequential model;
+  model.add(Masking(MaskingOptions{.input_shape = {5, 3}}));
+  model.add(LSTM(4, {.return_sequences = true}));
+  model.add(GRU(3, {.return_sequences = true, .go_backwards = true, .reset_after = false}));
+  model.add(GRU(3, {.return_sequences = true}));
+  model.add(SimpleRNN(2));
+  model.add(Dense(1));
+  model.build(Shape{5, 3});
+  testkit::randomize(model, 4);
+  return model;
+}
+
+Tensor padded_inputs() {
+  std::vector<Tensor> x = testkit::random_inputs(recurrent_model(), 3, 9);
+  for (int64_t t = 3; t < 5; ++t)  // row 0 right-padded, row 1 left-padded
+    for (int64_t d = 0; d < 3; ++d) x[0][(0 * 5 + t) * 3 + d] = x[0][(1 * 5 + t - 3) * 3 + d] = 0.0f;
+  return x[0];
+}
+
+}  // namespace
+
+TEST(KerasRecurrent, WeightsLieUnderTheCellAsKeras3WritesThem) {
+  Sequential model = recurrent_model();
+  const std::string bytes = keras_file_bytes(model);
+  detail::ZipReader archive(bytes, "rnn.keras", {});
+  detail::Hdf5Reader weights(archive.read("model.weights.h5", 1 << 24), "model.weights.h5");
+  struct Expected {
+    const char* group;
+    const char* cell;
+    std::vector<std::vector<int64_t>> shapes;
+  };
+  for (const Expected& e : {Expected{"lstm", "lstm_cell", {{3, 16}, {4, 16}, {16}}},
+                            Expected{"gru", "gru_cell", {{4, 9}, {3, 9}, {9}}},
+                            Expected{"gru_1", "gru_cell", {{3, 9}, {3, 9}, {2, 9}}},
+                            Expected{"simple_rnn", "simple_rnn_cell", {{3, 2}, {2, 2}, {2}}}}) {
+    const std::string layer = std::string("layers/") + e.group;
+    EXPECT_TRUE(weights.children(layer + "/vars").empty()) << layer;
+    EXPECT_EQ(weights.string_attribute(layer + "/cell/vars", "name"), std::vector<std::string>{e.cell}) << layer;
+    for (size_t i = 0; i < e.shapes.size(); ++i)
+      EXPECT_EQ(weights.dataset_shape(layer + "/cell/vars/" + std::to_string(i)), e.shapes[i]) << layer << " " << i;
+  }
+}
+
+TEST(KerasRecurrent, AnExportedMaskedModelComesBackBitIdentically) {
+  Sequential model = recurrent_model();
+  const Tensor x = padded_inputs();
+  Model back = load_keras_model_bytes(keras_file_bytes(model), "rnn.keras");
+  const Tensor y = model.predict(x), z = back.predict(x);
+  ASSERT_EQ(y.shape(), z.shape());
+  EXPECT_EQ(std::memcmp(y.data(), z.data(), size_t(y.numel()) * sizeof(float)), 0);
+  // The weights file alone loads into the same architecture, and into no other.
+  const auto path = std::filesystem::temp_directory_path() / ("citadel_rnn_" + std::to_string(::getpid()) + ".weights.h5");
+  save_keras_weights(model, path.string());
+  Sequential twin = recurrent_model();
+  testkit::randomize(twin, 11);
+  load_keras_weights(twin, path.string());
+  const Tensor w = twin.predict(x);
+  EXPECT_EQ(std::memcmp(y.data(), w.data(), size_t(y.numel()) * sizeof(float)), 0);
+  Sequential other;
+  other.add(Masking(MaskingOptions{.input_shape = {5, 3}}));
+  other.add(LSTM(4, {.return_sequences = true}));
+  other.add(GRU(3, {.return_sequences = true, .go_backwards = true}));  // reset_after: another bias shape
+  other.add(GRU(3, {.return_sequences = true}));
+  other.add(SimpleRNN(2));
+  other.add(Dense(1));
+  other.build(Shape{5, 3});
+  EXPECT_THROW(load_keras_weights(other, path.string()), IoError);
+  std::filesystem::remove(path);
+}
+
+TEST(KerasRecurrent, OnnxExportIsRefusedNamingTheLayer) {
+  Sequential model;
+  model.add(LSTM(3, {.input_shape = {4, 2}}));
+  model.build(Shape{4, 2});
+  try {
+    onnx_model_bytes(model);
+    ADD_FAILURE() << "exported";
+  } catch (const NotImplementedError& error) {
+    EXPECT_NE(std::string(error.what()).find("lstm"), std::string::npos) << error.what();
+  }
+}
