@@ -14,29 +14,11 @@
 #include "citadel/core/error.hpp"
 #include "citadel/privacy/accountant.hpp"
 #include "citadel/privacy/privacy_loss_distribution.hpp"
+#include "gaussian_mechanism.hpp"
 
 using namespace citadel;
-
-namespace {
-
-double phi(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-
-// δ(ε) of T Gaussian steps of sensitivity 1 and noise σ: one Gaussian of μ = √T/σ (Balle
-// and Wang 2018, Theorem 8); ε for a δ by bisection.
-double gaussian_delta(double mu, double epsilon) {
-  return phi(-epsilon / mu + mu / 2) - std::exp(epsilon) * phi(-epsilon / mu - mu / 2);
-}
-
-double gaussian_epsilon(double mu, double delta) {
-  double low = 0, high = 100;
-  for (int i = 0; i < 200; ++i) {
-    const double middle = 0.5 * (low + high);
-    (gaussian_delta(mu, middle) > delta ? low : high) = middle;
-  }
-  return high;
-}
-
-}  // namespace
+using citadel::testing::gaussian_delta;
+using citadel::testing::gaussian_epsilon;
 
 TEST(PldAccountant, GaussianCompositionIsBoundedFromAboveByLittle) {
   for (auto [sigma, steps] : {std::pair{1.0, int64_t(1)}, {2.0, int64_t(10)}, {5.0, int64_t(100)}, {0.8, int64_t(3)}}) {

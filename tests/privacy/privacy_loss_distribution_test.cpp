@@ -9,27 +9,13 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/privacy/accountant.hpp"
+#include "gaussian_mechanism.hpp"
 
 using namespace citadel;
+using citadel::testing::gaussian_delta;
+using citadel::testing::gaussian_epsilon;
 
 namespace {
-
-double phi(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-
-// δ(ε) of T Gaussian steps with sensitivity 1 and noise σ: a Gaussian of μ = √T/σ
-// (Balle and Wang 2018, Theorem 8).
-double gaussian_delta(double mu, double epsilon) {
-  return phi(-epsilon / mu + mu / 2) - std::exp(epsilon) * phi(-epsilon / mu - mu / 2);
-}
-
-double gaussian_epsilon(double mu, double delta) {
-  double low = 0, high = 100;
-  for (int i = 0; i < 200; ++i) {
-    const double middle = 0.5 * (low + high);
-    (gaussian_delta(mu, middle) > delta ? low : high) = middle;
-  }
-  return low;
-}
 
 double density(double x, double mean, double sigma) {
   return std::exp(-0.5 * std::pow((x - mean) / sigma, 2)) / (sigma * std::sqrt(2 * M_PI));
