@@ -134,6 +134,7 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["Embedding"].push_back(
       {std::make_unique<Embedding>(5, 3, EmbeddingOptions{.embeddings_initializer = "glorot_uniform",
                                                           .embeddings_regularizer = L2(0.5f)}),
+       Shape{2, 3, 2}});
   samples["SimpleRNN"].push_back({std::make_unique<SimpleRNN>(3), Shape{2, 4, 3}});
   samples["SimpleRNN"].push_back(
       {std::make_unique<SimpleRNN>(2, SimpleRNNOptions{.activation = "relu", .kernel_initializer = "he_uniform",
