@@ -8,6 +8,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/io/encryption.hpp"
+#include "scratch_folder.hpp"
 
 using namespace citadel;
 namespace fs = std::filesystem;
@@ -15,7 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string key_file(const std::string& name) {
-  const auto path = (fs::temp_directory_path() / ("citadel_enc_" + std::to_string(::getpid()) + "_" + name)).string();
+  const auto path = (citadel::testing::scratch_folder() / name).string();
   generate_encryption_key(path);
   return path;
 }
@@ -61,7 +62,7 @@ TEST(Encryption, WrongKeyIsRefused) {
 
 TEST(Encryption, FilesStreamAndFailedDecryptionWritesNothing) {
   const std::string key = key_file("f.key");
-  const fs::path plain = fs::temp_directory_path() / ("citadel_enc_plain_" + std::to_string(::getpid()));
+  const fs::path plain = citadel::testing::scratch_folder() / "plain";
   const fs::path sealed = plain.string() + ".enc", back = plain.string() + ".back";
   const std::string text = plaintext();
   { std::ofstream(plain, std::ios::binary) << text; }

@@ -11,15 +11,14 @@
 #include "citadel/io/signing.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/merge.hpp"
+#include "scratch_folder.hpp"
 
 using namespace citadel;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-  return fs::temp_directory_path() / ("citadel_saved_" + std::to_string(::getpid()) + "_" + name);
-}
+fs::path scratch(const std::string& name) { return citadel::testing::scratch_folder() / name; }
 
 }  // namespace
 
