@@ -24,6 +24,7 @@
 #include "citadel/model/predictor.hpp"
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
+#include "private_step.hpp"
 
 using namespace citadel;
 
@@ -208,29 +209,7 @@ TEST(Functional, PrivateTrainingClipsTheSumOverASharedLayersCalls) {
   Tensor y(Shape{6, 1});
   for (int64_t i = 0; i < 6; ++i) y[i] = float(i % 2);
   for (const float clip : {0.05f, 1e6f}) {
-    Model reference = make();
-    const std::vector<float> before(reference.parameters().values().begin(), reference.parameters().values().end());
-    std::vector<double> sum(before.size(), 0.0);
-    for (int64_t i = 0; i < 6; ++i) {
-      reference.compute_gradients(views({Tensor::from(l.rows(i, i + 1)), Tensor::from(r.rows(i, i + 1))}),
-                                  {y.rows(i, i + 1)});
-      const auto g = reference.parameters().trainable_grads();
-      double squared = 0;
-      for (const float v : g) squared += double(v) * v;
-      const double factor = std::min(1.0, clip / std::sqrt(squared));
-      for (size_t k = 0; k < g.size(); ++k) sum[k] += factor * g[k];
-    }
-    Model model = make();
-    model.fit({l, r}, {y},
-              {.epochs = 1, .batch_size = 6, .shuffle = false, .verbose = 0,
-               .private_training = PrivateTraining{.l2_norm_clip = clip, .noise_multiplier = 0.0f,
-                                                   .poisson_sampling = false}});
-    const auto after = model.parameters().values();
-    double worst = 0, largest = 0;
-    for (size_t k = 0; k < sum.size(); ++k) {
-      worst = std::max(worst, std::fabs(double(before[k]) - sum[k] / 6 - after[k]));
-      largest = std::max(largest, std::fabs(sum[k] / 6));
-    }
+    const auto [worst, largest] = testkit::private_step_against_per_example_passes(make, l, r, y, clip);
     EXPECT_GT(largest, 1e-4) << "clip " << clip;
     EXPECT_LT(worst, 1e-5 + 1e-3 * largest) << "clip " << clip;
   }
