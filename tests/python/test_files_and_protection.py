@@ -166,3 +166,40 @@ def test_save_without_a_model_file_extension_is_refused_as_keras_3_refuses_it(tm
     callbacks.ModelCheckpoint(str(tmp_path / "w_{epoch}"), save_weights_only=True)  # weights: any name
     model.save(tmp_path / "Model.SafeTensors")  # the extension in any case
     assert load_model(tmp_path / "Model.SafeTensors").count_params() == model.count_params()
+
+
+def test_a_cli_model_of_several_outputs_resaved_from_python_keeps_its_version(cli, tmp_path):
+    # A model of several outputs trained by the CLI is format_version 3 (older readers refuse
+    # it by version); saving it again from Python must keep that, not fall back to 2.
+    import struct
+    rows = ["x1,x2,kind,amount"]
+    for i in range(60):
+        x1, x2 = (i % 11 - 5) / 5, ((i * 7) % 13 - 6) / 6
+        rows.append(f"{x1},{x2},{'big' if x1 + x2 > 0 else 'small'},{2 * x1 - x2}")
+    data = tmp_path / "orders.csv"
+    data.write_text("\n".join(rows) + "\n")
+    config = tmp_path / "two_outputs.json"
+    config.write_text(json.dumps({"class_name": "Functional", "config": {"name": "two", "layers": [
+        {"class_name": "InputLayer", "name": "features",
+         "config": {"batch_input_shape": [None, 2], "name": "features"}, "inbound_nodes": []},
+        {"class_name": "Dense", "name": "kind_out", "config": {"name": "kind_out", "units": 1, "activation": "sigmoid"},
+         "inbound_nodes": [[["features", 0, 0, {}]]]},
+        {"class_name": "Dense", "name": "amount_out", "config": {"name": "amount_out", "units": 1},
+         "inbound_nodes": [[["features", 0, 0, {}]]]}],
+        "input_layers": [["features", 0, 0]], "output_layers": [["kind_out", 0, 0], ["amount_out", 0, 0]]}}))
+    trained = tmp_path / "orders.safetensors"
+    cli("train", "--data", data, "--model-config", config, "--epochs", 2, "--verbose", 0, "--label", "kind_out=kind",
+        "--label", "amount_out=amount", "--loss", "amount_out=mse", "--save", trained)
+
+    def metadata(path):
+        with open(path, "rb") as f:
+            (length,) = struct.unpack("<Q", f.read(8))
+            return json.loads(f.read(length))["__metadata__"]
+
+    assert metadata(trained)["format_version"] == "3"
+    from citadel.keras.models import load_model
+    resaved = tmp_path / "resaved.safetensors"
+    load_model(trained).save(resaved)
+    again = metadata(resaved)
+    assert again["format_version"] == "3"
+    assert [o["name"] for o in json.loads(again["schema"])["outputs"]] == ["kind_out", "amount_out"]
