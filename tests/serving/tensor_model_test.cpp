@@ -18,6 +18,7 @@
 #include "citadel/layers/merge.hpp"
 #include "citadel/serving/server.hpp"
 #include "http_client.hpp"
+#include "http_expectations.hpp"
 
 using namespace citadel;
 using namespace citadel::serving;
@@ -86,14 +87,6 @@ json input_json(const std::string& name, const Tensor& t) {
 
 HttpAnswer infer(const Running& r, const json& body) {
   return http_exchange(r.port, http_request("POST", "/v2/models/heads/infer", body.dump()));
-}
-
-// The error of a 400 answer, which must name `what`.
-void expect_400_naming(const HttpAnswer& answer, const std::string& what) {
-  EXPECT_EQ(answer.status, 400) << answer.body;
-  const json error = json::parse(answer.body, nullptr, false);
-  ASSERT_TRUE(error.is_object() && error.contains("error")) << answer.body;
-  EXPECT_NE(error["error"].get<std::string>().find(what), std::string::npos) << answer.body;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/serving/server.hpp"
 #include "http_client.hpp"
+#include "http_expectations.hpp"
 
 using namespace citadel;
 using namespace citadel::serving;
@@ -63,13 +64,6 @@ json ids_json(const std::vector<int64_t>& ids, int64_t rows, const char* datatyp
 
 HttpAnswer infer(const Running& r, const json& body) {
   return http_exchange(r.port, http_request("POST", "/v2/models/text/infer", body.dump()));
-}
-
-void expect_400_naming(const HttpAnswer& answer, const std::string& what) {
-  EXPECT_EQ(answer.status, 400) << answer.body;
-  const json error = json::parse(answer.body, nullptr, false);
-  ASSERT_TRUE(error.is_object() && error.contains("error")) << answer.body;
-  EXPECT_NE(error["error"].get<std::string>().find(what), std::string::npos) << answer.body;
 }
 
 const std::vector<int64_t> kIds{3, 17, 17, 0, 0, 29, 1, 2, 3, 4};
