@@ -1,7 +1,7 @@
-// Convolution by FFT: both real inputs packed into one complex transform (a + i·b), their
-// spectra separated by symmetry, multiplied, and transformed back. Twiddle factors are
-// computed directly for each index (not by repeated multiplication), so rounding does not
-// grow with the transform's length.
+// The radix-2 FFT, and convolution by it: both real inputs packed into one complex transform
+// (a + i·b), their spectra separated by symmetry, multiplied, and transformed back. Twiddle
+// factors are computed directly for each index (not by repeated multiplication), so rounding
+// does not grow with the transform's length.
 #include "fft_convolution.hpp"
 
 #include <cmath>
@@ -9,12 +9,9 @@
 #include <numbers>
 
 namespace citadel::detail {
-namespace {
 
 using Complex = std::complex<double>;
 
-// In-place iterative radix-2 FFT of a power-of-two length; `inverse` conjugates the
-// twiddles (the caller divides by the length).
 void fft(std::vector<Complex>& values, bool inverse) {
   const size_t n = values.size();
   for (size_t i = 1, j = 0; i < n; ++i) {  // bit-reversal permutation
@@ -38,9 +35,9 @@ void fft(std::vector<Complex>& values, bool inverse) {
         values[start + k + half] = even - odd;
       }
   }
+  if (inverse)
+    for (Complex& value : values) value /= double(n);
 }
-
-}  // namespace
 
 std::vector<double> convolve(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.empty() || b.empty()) return {};
@@ -59,7 +56,7 @@ std::vector<double> convolve(const std::vector<double>& a, const std::vector<dou
   }
   fft(product, true);
   std::vector<double> c(out);
-  for (size_t k = 0; k < out; ++k) c[k] = product[k].real() / double(n);
+  for (size_t k = 0; k < out; ++k) c[k] = product[k].real();
   return c;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "citadel/core/error.hpp"
+#include "fft_convolution.hpp"
 
 namespace citadel {
 namespace {
@@ -96,30 +97,6 @@ Grid add_grid(const Step& step, double h) {
   return grid;
 }
 
-void fft(std::vector<Complex>& data, bool inverse) {
-  const size_t n = data.size();
-  for (size_t i = 1, j = 0; i < n; ++i) {  // bit reversal
-    size_t bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) std::swap(data[i], data[j]);
-  }
-  for (size_t length = 2; length <= n; length <<= 1) {
-    const double angle = (inverse ? 2.0 : -2.0) * M_PI / double(length);
-    const size_t half = length / 2;
-    std::vector<Complex> twiddle(half);
-    for (size_t k = 0; k < half; ++k) twiddle[k] = std::polar(1.0, angle * double(k));  // exact per entry
-    for (size_t start = 0; start < n; start += length)
-      for (size_t k = 0; k < half; ++k) {
-        const Complex u = data[start + k], v = data[start + k + half] * twiddle[k];
-        data[start + k] = u + v;
-        data[start + k + half] = u - v;
-      }
-  }
-  if (inverse)
-    for (Complex& value : data) value /= double(n);
-}
-
 // log E[e^{λ·loss}] of one step's grid.
 double log_moment(const Grid& grid, double h, double lambda) {
   double peak = -std::numeric_limits<double>::infinity();
@@ -164,9 +141,9 @@ Composed compose(const Grid& grid, double h, int64_t steps) {
   const size_t n = size_t(1) << log_size;
   std::vector<Complex> data(n, 0.0);
   for (size_t i = 0; i < grid.mass.size(); ++i) data[i] = grid.mass[i];
-  fft(data, false);
+  detail::fft(data, false);
   for (Complex& value : data) value = std::abs(value) == 0.0 ? 0.0 : std::exp(double(steps) * std::log(value));
-  fft(data, true);
+  detail::fft(data, true);
   // Entry j (mod n) holds the sums of index j = Σ (k_t − first), value (j + T·first)·h.
   Composed composed;
   composed.h = h;
