@@ -39,15 +39,9 @@ struct AttackData {
 AttackData rows_to_attack(const AttackCommandFlags& s, SavedPipeline& saved) {
   CITADEL_CHECK(saved.data.images || !s.data.data.empty(), ValueError,
                 "attack: give the labelled rows to attack with --data CSV");
-  const LabelledRows labelled = labelled_rows(s.data, saved, s.data.data);
-  AttackData rows{labelled.x, labelled.y, labelled.source};
-  if (s.attack.rows && *s.attack.rows < rows.x.shape(0)) {
-    std::vector<int64_t> first(static_cast<size_t>(*s.attack.rows));
-    for (int64_t i = 0; i < *s.attack.rows; ++i) first[static_cast<size_t>(i)] = i;
-    rows.x = take_rows(rows.x, first);
-    rows.y = take_rows(rows.y, first);
-  }
-  return rows;
+  LabelledRows labelled = labelled_rows(s.data, saved, s.data.data);
+  keep_first_rows(labelled, s.attack.rows);
+  return {labelled.x, labelled.y, labelled.source};
 }
 
 // label, then the attacked input's values as the model sees them (pixels in [0, 1]; scaled

@@ -153,6 +153,10 @@ void add_adversarial_training_flags(CLI::App& c, AttackFlags& s) {
   c.add_option("--clean-fraction", s.clean_fraction, "Share of each batch kept clean in adversarial training")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
+  c.add_option("--gaussian-augmentation", s.gaussian_augmentation,
+               "Add N(0, SIGMA^2) noise to every training batch (the base model of `citadel certify --sigma SIGMA`)")
+      ->option_text("SIGMA")
+      ->check(CLI::PositiveNumber);
   add_attack_input_flag(c, s);
 }
 

@@ -89,6 +89,7 @@ struct AttackFlags {
   std::string examples_out;         // --save-examples
   std::optional<int64_t> rows;      // attack only the first rows
   std::string attack_input;         // --attack-input: the Input a model of several inputs is attacked on
+  std::optional<double> gaussian_augmentation;  // train: σ of the noise added to every batch
 };
 
 // Differentially private training (train --dp) and its accounting (dp-budget).

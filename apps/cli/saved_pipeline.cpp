@@ -8,6 +8,7 @@
 #include "citadel/data/csv.hpp"
 #include "citadel/data/idx.hpp"
 #include "citadel/data/scaler.hpp"
+#include "citadel/data/split.hpp"
 #include "citadel/io/signing.hpp"
 
 namespace citadel::cli {
@@ -113,6 +114,16 @@ LabelledRows labelled_rows(const DataFlags& s, const SavedPipeline& saved, const
   rows.more_y = std::move(data.more_y);
   rows.source = path;
   return rows;
+}
+
+void keep_first_rows(LabelledRows& rows, std::optional<int64_t> count) {
+  if (!count || *count >= rows.x.shape(0)) return;
+  std::vector<int64_t> first(static_cast<size_t>(*count));
+  for (int64_t i = 0; i < *count; ++i) first[static_cast<size_t>(i)] = i;
+  rows.x = take_rows(rows.x, first);
+  rows.y = take_rows(rows.y, first);
+  for (Tensor& labels : rows.more_y)
+    if (labels.defined()) labels = take_rows(labels, first);
 }
 
 SavedPipeline load_pipeline(const KeyFlags& s, const std::string& path) {

@@ -2,6 +2,7 @@
 // through the library's one verified load path (load_saved_model), and their labelled rows.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,5 +52,7 @@ struct LabelledRows {
   std::string source;
 };
 LabelledRows labelled_rows(const DataFlags& flags, const SavedPipeline& saved, const std::string& path);
+// Keeps the first `count` rows (all when unset or larger): attack --rows, certify --rows.
+void keep_first_rows(LabelledRows& rows, std::optional<int64_t> count);
 
 }  // namespace citadel::cli

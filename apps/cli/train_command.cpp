@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "citadel/attacks/randomized_smoothing.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/distributed/communicator.hpp"
@@ -102,6 +103,14 @@ int run_train(const TrainFlags& f) {
                                           {"epsilon", eps[0]}, {"steps", adversarial.steps},
                                           {"clean_fraction", adversarial.clean_fraction}};
     if (model.input_count() > 1) protection["adversarial_training"]["attacked_input"] = adversarial.attack_input;
+  }
+  if (adversarial.gaussian_augmentation) {
+    CITADEL_CHECK(adversarial.adversarial.empty(), ValueError,
+                  "--gaussian-augmentation and --adversarial both rewrite each batch; give one of them");
+    CITADEL_CHECK(model.input_count() == 1, ValueError, "--gaussian-augmentation: the model takes ",
+                  model.input_count(), " inputs; noise augmentation here is for a model of one input");
+    options.batch_transform = gaussian_augmentation(*adversarial.gaussian_augmentation, t.seed);
+    protection["gaussian_augmentation"] = {{"sigma", *adversarial.gaussian_augmentation}};
   }
   History history;
   const std::vector<Tensor> y_train = output_targets(model, data, false);  // one per output

@@ -140,6 +140,7 @@ std::string html_page(const std::vector<RunReport>& runs, const PageInfo& info) 
     detail::add_classification_section(page, parsed);
     detail::add_cross_validation_section(page, parsed);
     detail::add_attack_section(page, parsed);
+    detail::add_certified_section(page, parsed);
     detail::add_privacy_section(page, parsed);
     detail::add_audit_section(page, parsed);
     return page.html("Written by citadel " + std::string(kVersion) + " on " + utc_timestamp() +

@@ -67,6 +67,40 @@ void add_attack_section(Page& page, const std::vector<Run>& runs) {
   page.table({"attack", "\xCE\xB5", "accuracy", "attack success", "mean L\xE2\x88\x9E", "mean L2"}, rows);
 }
 
+void add_certified_section(Page& page, const std::vector<Run>& runs) {
+  std::vector<Series> curves;
+  std::vector<std::vector<std::string>> rows;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    if (!has_array(run, "certified") || !run.report.contains("smoothing")) continue;
+    const json& smoothing = run.report["smoothing"];
+    const std::string what = "\xCF\x83 " + number(number_at(smoothing, "sigma"));
+    Series certified{.name = series_name(runs, run, "certified, " + what), .dots = true, .colour = int(r)};
+    Series attacked{.name = series_name(runs, run, "under PGD, " + what), .dashed = true, .dots = true,
+                    .colour = int(r)};
+    for (const json& point : run.report["certified"]) {
+      const double radius = number_at(point, "radius");
+      certified.x.push_back(radius), certified.y.push_back(number_at(point, "certified_accuracy"));
+      const bool has_attack = point.contains("accuracy_under_pgd");
+      if (has_attack) attacked.x.push_back(radius), attacked.y.push_back(number_at(point, "accuracy_under_pgd"));
+      rows.push_back({series_name(runs, run, what), number(radius), figure(certified.y.back()),
+                      has_attack ? figure(attacked.y.back()) : "\xE2\x80\x94"});
+    }
+    curves.push_back(std::move(certified));
+    if (!attacked.x.empty()) curves.push_back(std::move(attacked));
+  }
+  if (curves.empty()) return;
+  page.section("Certified robustness");
+  const std::string units = string_at(runs.front().report, "units");
+  page.figure(line_chart(curves, bounded(page, {.title = "certified accuracy", .x_label = "L2 radius (" + units + ")",
+                                                .y_label = "accuracy", .y_extent = {0, 1}})),
+              "Randomized smoothing (Cohen et al. 2019): the share of rows whose smoothed prediction is right and "
+              "certified at least this radius (a lower bound on accuracy within it, each certificate wrong with "
+              "probability at most \xCE\xB1). Dashed: the smoothed classifier's accuracy on rows moved by PGD, an "
+              "upper bound; the truth lies between.");
+  page.table({"run", "L2 radius", "certified accuracy", "accuracy under PGD"}, rows);
+}
+
 void add_privacy_section(Page& page, const std::vector<Run>& runs) {
   std::vector<Series> series;
   std::vector<std::pair<double, std::string>> targets;

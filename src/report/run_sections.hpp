@@ -34,6 +34,7 @@ void add_training_section(Page& page, const std::vector<Run>& runs);      // cur
 void add_classification_section(Page& page, const std::vector<Run>& runs);  // report, confusion, ROC, PR
 void add_cross_validation_section(Page& page, const std::vector<Run>& runs);
 void add_attack_section(Page& page, const std::vector<Run>& runs);        // accuracy against ε
+void add_certified_section(Page& page, const std::vector<Run>& runs);     // certified accuracy against radius
 void add_privacy_section(Page& page, const std::vector<Run>& runs);       // ε against epochs
 void add_audit_section(Page& page, const std::vector<Run>& runs);         // membership ROC
 
