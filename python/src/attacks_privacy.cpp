@@ -1,9 +1,11 @@
-// citadel.attacks (FGSM, PGD, robustness curves) and citadel.privacy (the DP-SGD
-// accountant, membership-inference audits), on models from citadel.keras.
+// citadel.attacks (FGSM, PGD, robustness curves), citadel.robustness (randomized smoothing)
+// and citadel.privacy (the DP-SGD accountant, membership-inference audits), on models from
+// citadel.keras.
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
 #include <citadel/attacks/adversarial.hpp>
+#include <citadel/attacks/randomized_smoothing.hpp>
 #include <citadel/core/error.hpp>
 #include <citadel/core/random.hpp>
 #include <citadel/model/model_config.hpp>
@@ -42,6 +44,17 @@ std::vector<ConstTensorView> views_of(const std::vector<FloatArray>& arrays, con
     views.push_back(view_of(arrays[i], (std::string(what) + "[" + std::to_string(i) + "]").c_str()));
   return views;
 }
+
+SmoothingOptions smoothing_options(const py::dict& c) {
+  return {.sigma = py::cast<double>(c["sigma"]),
+          .selection_samples = py::cast<int64_t>(c["n0"]),
+          .estimation_samples = py::cast<int64_t>(c["n"]),
+          .alpha = py::cast<double>(c["alpha"]),
+          .batch_size = py::cast<int64_t>(c["batch_size"]),
+          .seed = py::cast<uint64_t>(c["seed"])};
+}
+
+py::object class_or_none(int64_t c) { return c == kAbstain ? py::object(py::none()) : py::object(py::int_(c)); }
 
 py::dict result_dict(const MembershipAttackResult& result) {
   py::dict d;
@@ -94,6 +107,41 @@ void register_attacks_and_privacy(py::module_& module) {
       d["mean_l2"] = p.mean_l2;
       result.append(d);
     }
+    return result;
+  });
+  // Randomized smoothing (a model of one input): CERTIFY's certificate per row, and PREDICT.
+  module.def("smoothing_certify", [](Model& model, const FloatArray& x, const py::dict& c) {
+    const SmoothingOptions options = smoothing_options(c);
+    const ConstTensorView xs = view_of(x, "x");
+    std::vector<SmoothedCertificate> certificates;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      certificates = certify(model.sequential(), xs, options);
+    }
+    py::list result;
+    for (const SmoothedCertificate& certificate : certificates) {
+      py::dict d;
+      d["predicted"] = class_or_none(certificate.predicted_class);
+      d["radius"] = certificate.radius;
+      d["probability_lower"] = certificate.probability_lower;
+      d["count"] = certificate.count;
+      d["samples"] = certificate.samples;
+      result.append(d);
+    }
+    return result;
+  });
+  module.def("smoothing_predict", [](Model& model, const FloatArray& x, const py::dict& c) {
+    const SmoothingOptions options = smoothing_options(c);
+    const ConstTensorView xs = view_of(x, "x");
+    std::vector<int64_t> classes;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      classes = smoothed_predict(model.sequential(), xs, options);
+    }
+    py::list result;
+    for (const int64_t c : classes) result.append(class_or_none(c));
     return result;
   });
   module.def(
