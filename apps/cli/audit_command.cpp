@@ -1,5 +1,6 @@
 // `citadel audit`: membership-inference attacks against a saved model, given rows it was
-// trained on and rows it never saw.
+// trained on and rows it never saw: the loss and calibrated-loss attacks, and with
+// --attack lira the likelihood-ratio attack of shadow models beside them.
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/model/model_config.hpp"
+#include "citadel/privacy/lira.hpp"
 #include "citadel/privacy/membership.hpp"
 #include "commands.hpp"
 #include "output_choice.hpp"
@@ -21,6 +23,8 @@ struct AuditFlags {
   DataFlags data;  // how the CSV files are read (the defaults)
   std::string train_rows_file, holdout_file;  // --train, --holdout
   int reference_epochs = 20;
+  std::string attack = "baseline";  // --attack: baseline, or lira (the baseline too)
+  int shadows = 16;
   uint64_t seed = 42;
   std::string output_name;  // --output: the output whose loss the attacks read (a model of several)
   OutputFlags output;
@@ -56,25 +60,42 @@ int run_audit(const AuditFlags& s) {
   };
   const ModelInputs member_x = model_inputs(saved.model, saved.data.schema, members.x),
                     non_member_x = model_inputs(saved.model, saved.data.schema, non_members.x);
-  const auto results = audit_membership(saved.model, member_x.views, {members.y}, non_member_x.views, {non_members.y},
-                                        make_reference, {.reference_epochs = s.reference_epochs, .seed = s.seed});
+  auto results = audit_membership(saved.model, member_x.views, {members.y}, non_member_x.views, {non_members.y},
+                                  make_reference, {.reference_epochs = s.reference_epochs, .seed = s.seed});
+  if (s.attack == "lira") {
+    CITADEL_CHECK(saved.data.classification(), ValueError, "audit --attack lira: ", s.model_file,
+                  " predicts numbers; LiRA reads the probability a classifier gives each row's label");
+    for (auto& r : lira_membership_attacks(saved.model, member_x.views, {members.y}, non_member_x.views,
+                                           {non_members.y}, make_reference,
+                                           {.shadows = s.shadows, .epochs = s.reference_epochs, .seed = s.seed}))
+      results.push_back(std::move(r));
+  }
   std::printf("Membership inference against %s (%lld member rows, %lld non-member rows)\n", s.model_file.c_str(),
               static_cast<long long>(members.x.shape(0)), static_cast<long long>(non_members.x.shape(0)));
-  std::printf("  %-16s %-8s %-18s %-12s\n", "attack", "AUC", "balanced accuracy", "TPR@1%FPR");
+  std::printf("  %-16s %-8s %-18s %-11s %-11s %s\n", "attack", "AUC", "balanced accuracy", "TPR@1%FPR", "TPR@0.1%FPR",
+              "epsilon >= (95 %)");
   nlohmann::json attacks = nlohmann::json::array();
   for (const auto& r : results) {
-    std::printf("  %-16s %-8.4f %-18.4f %-12.4f\n", r.attack.c_str(), r.auc, r.balanced_accuracy,
-                r.tpr_at_1_percent_fpr);
+    std::printf("  %-16s %-8.4f %-18.4f %-11.4f %-11.4f %.3g\n", r.attack.c_str(), r.auc, r.balanced_accuracy,
+                r.tpr_at_1_percent_fpr, r.tpr_at_0_1_percent_fpr, r.epsilon_lower_bound);
     attacks.push_back({{"attack", r.attack}, {"auc", r.auc}, {"balanced_accuracy", r.balanced_accuracy},
-                       {"tpr_at_1_percent_fpr", r.tpr_at_1_percent_fpr}, {"members", r.members},
+                       {"tpr_at_1_percent_fpr", r.tpr_at_1_percent_fpr},
+                       {"tpr_at_0_1_percent_fpr", r.tpr_at_0_1_percent_fpr},
+                       {"epsilon_lower_bound", r.epsilon_lower_bound}, {"members", r.members},
                        {"non_members", r.non_members},
                        {"roc", {{"fpr", r.roc.false_positive_rate}, {"tpr", r.roc.true_positive_rate}}}});
   }
-  std::printf("AUC 0.5 means the attacks cannot tell members from non-members; 1.0, that they always can.\n");
+  std::printf("AUC 0.5 means the attacks cannot tell members from non-members; 1.0, that they always can.\n"
+              "epsilon >= is what the scores prove at delta 1e-5: a DP model whose epsilon is below it leaks more "
+              "than its guarantee allows.\n");
+  if (members.x.shape(0) < 1000 || non_members.x.shape(0) < 1000)
+    std::printf("TPR@0.1%%FPR needs 1,000 non-members to mean what it says; with fewer it is the TPR at no false "
+                "positive.\n");
   nlohmann::json report{{"model_file", s.model_file},
                         {"train", s.train_rows_file},
                         {"holdout", s.holdout_file},
                         {"reference_epochs", s.reference_epochs},
+                        {"attack", s.attack},
                         {"attacks", attacks}};
   if (!s.output_name.empty()) report["output"] = s.output_name;
   write_outputs(s.output, "audit", report);
@@ -97,9 +118,18 @@ Command add_audit_command(CLI::App& app) {
   command->add_option("--holdout", s.holdout_file, "Rows the model never saw (CSV with labels)")
       ->option_text("CSV")
       ->required();
-  command->add_option("--reference-epochs", s.reference_epochs, "Epochs of the calibrated attack's reference model")
+  command->add_option("--reference-epochs", s.reference_epochs,
+                      "Epochs of the calibrated attack's reference model and of LiRA's shadows")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  command->add_option("--attack", s.attack,
+                      "baseline: the loss and calibrated-loss attacks; lira: LiRA's shadow models (Carlini et al. "
+                      "2022) beside them")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"baseline", "lira"}));
+  command->add_option("--shadows", s.shadows, "LiRA's shadow models, each trained on a random half of the rows")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1024));
   command->add_option("--seed", s.seed, "Seed of the reference model and its split")->capture_default_str();
   command->add_option("--output", s.output_name,
                       "A model of several outputs: the output whose answers the attacks read, by name (required "

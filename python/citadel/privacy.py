@@ -70,3 +70,26 @@ def membership_audit(model, x_train, y_train, x_holdout, y_holdout, reference_ep
         return reference
     return _citadel.membership_audit_graph(native, train_x, train_y, holdout_x, holdout_y, int(reference_epochs),
                                            int(batch_size), int(seed), make_reference if calibrated else None)
+
+
+def lira(model, x_train, y_train, x_holdout, y_holdout, shadows=16, epochs=20, batch_size=32, seed=1):
+    """LiRA (Carlini et al. 2022): `shadows` models of the same architecture, compiled as this
+    one, each trained for `epochs` on a random half of all the rows given; a Gaussian fit of
+    each row's logit-scaled confidence in and out of them. Two dicts, lira_online and
+    lira_offline, with the figures membership_audit gives (tpr_at_0_1_percent_fpr and
+    epsilon_lower_bound included). The model must be compiled here with a cross-entropy loss."""
+    train_x, holdout_x = model._inputs(x_train, "x_train"), model._inputs(x_holdout, "x_holdout")
+    train_y, holdout_y = model._targets(y_train, "y_train"), model._targets(y_holdout, "y_holdout")
+    native = model._ensure_built(train_x)
+    if model._compile_args is None:
+        raise ValueError(f"lira: model '{model.name}' was not compiled here, so the shadows' loss is unknown; "
+                         "compile it first")
+
+    def make_shadow():
+        shadow = _citadel.Model.from_config(native.to_config(), "shadow model")
+        shadow.build(list(native.input_shape) if native.is_sequential else [])
+        loss, per_loss, weights, _metrics, _per_metrics, precision = model._compile_args
+        shadow.compile(loss, model.optimizer._serialize(), [], precision, per_loss, weights, {})
+        return shadow
+    return _citadel.lira_audit(native, train_x, train_y, holdout_x, holdout_y, int(shadows), int(epochs),
+                               int(batch_size), int(seed), make_shadow)

@@ -10,6 +10,7 @@
 #include <citadel/core/random.hpp>
 #include <citadel/model/model_config.hpp>
 #include <citadel/privacy/accountant.hpp>
+#include <citadel/privacy/lira.hpp>
 #include <citadel/privacy/membership.hpp>
 #include <citadel/privacy/private_fit.hpp>
 
@@ -62,6 +63,8 @@ py::dict result_dict(const MembershipAttackResult& result) {
   d["auc"] = result.auc;
   d["balanced_accuracy"] = result.balanced_accuracy;
   d["tpr_at_1_percent_fpr"] = result.tpr_at_1_percent_fpr;
+  d["tpr_at_0_1_percent_fpr"] = result.tpr_at_0_1_percent_fpr;
+  d["epsilon_lower_bound"] = result.epsilon_lower_bound;
   d["members"] = result.members;
   d["non_members"] = result.non_members;
   return d;
@@ -170,6 +173,30 @@ void register_attacks_and_privacy(py::module_& module) {
   // A model of several inputs or outputs: one array per input and per output; the calibrated
   // attack's reference model comes from make_reference (a Python function returning a fresh,
   // compiled native model), called with the GIL held.
+  // LiRA: make_shadow as membership_audit_graph's make_reference.
+  module.def("lira_audit", [](Model& model, const std::vector<FloatArray>& train_x, const std::vector<FloatArray>& train_y,
+                              const std::vector<FloatArray>& holdout_x, const std::vector<FloatArray>& holdout_y,
+                              int shadows, int epochs, int64_t batch_size, uint64_t seed, const py::object& make_shadow) {
+    const std::vector<ConstTensorView> tx = views_of(train_x, "train x"), ty = views_of(train_y, "train y");
+    const std::vector<ConstTensorView> hx = views_of(holdout_x, "holdout x"), hy = views_of(holdout_y, "holdout y");
+    std::function<citadel::Model()> shadow = [&make_shadow] {
+      py::gil_scoped_acquire acquired;
+      py::object made = make_shadow();
+      Model& handle = made.cast<Model&>();
+      ModelLock lock(handle.lock);
+      return std::move(handle.saved.model);
+    };
+    std::vector<MembershipAttackResult> results;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      results = lira_membership_attacks(model.sequential(), tx, ty, hx, hy, shadow,
+                                        {.shadows = shadows, .epochs = epochs, .batch_size = batch_size, .seed = seed});
+    }
+    py::list list;
+    for (const auto& result : results) list.append(result_dict(result));
+    return list;
+  });
   module.def("membership_audit_graph", [](Model& model, const std::vector<FloatArray>& train_x,
                                           const std::vector<FloatArray>& train_y, const std::vector<FloatArray>& holdout_x,
                                           const std::vector<FloatArray>& holdout_y, int reference_epochs,

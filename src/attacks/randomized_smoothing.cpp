@@ -126,19 +126,27 @@ std::vector<int64_t> noisy_class_counts(Model& model, ConstTensorView row, int64
   return counts;
 }
 
+namespace {
+
+// Row r's class counts on `samples` noisy copies, from its stream of the given phase
+// (0: CERTIFY's selection, 1: estimation and PREDICT).
+std::vector<int64_t> row_counts(Model& model, ConstTensorView x, int64_t r, int64_t samples, uint64_t phase,
+                                const SmoothingOptions& options) {
+  SecureRng rng = row_stream(options.seed, r, phase);
+  return noisy_class_counts(model, x.rows(r, r + 1), samples, options.sigma, options.batch_size, rng);
+}
+
+}  // namespace
+
 std::vector<SmoothedCertificate> certify(Model& model, ConstTensorView x, const SmoothingOptions& options) {
   check_options(options);
   check_one_input(model, "certify");
   std::vector<SmoothedCertificate> certificates;
   for (int64_t r = 0; r < x.shape(0); ++r) {
-    const ConstTensorView row = x.rows(r, r + 1);
-    SecureRng selection = row_stream(options.seed, r, 0), estimation = row_stream(options.seed, r, 1);
-    const int64_t chosen = top_class(
-        noisy_class_counts(model, row, options.selection_samples, options.sigma, options.batch_size, selection));
-    const std::vector<int64_t> counts =
-        noisy_class_counts(model, row, options.estimation_samples, options.sigma, options.batch_size, estimation);
-    certificates.push_back(certificate_from_counts(chosen, counts[size_t(chosen)], options.estimation_samples,
-                                                   options.sigma, options.alpha));
+    const int64_t chosen = top_class(row_counts(model, x, r, options.selection_samples, 0, options));
+    const int64_t count = row_counts(model, x, r, options.estimation_samples, 1, options)[size_t(chosen)];
+    certificates.push_back(
+        certificate_from_counts(chosen, count, options.estimation_samples, options.sigma, options.alpha));
   }
   return certificates;
 }
@@ -147,13 +155,9 @@ std::vector<int64_t> smoothed_predict(Model& model, ConstTensorView x, const Smo
   check_options(options);
   check_one_input(model, "smoothed_predict");
   std::vector<int64_t> classes;
-  for (int64_t r = 0; r < x.shape(0); ++r) {
-    SecureRng rng = row_stream(options.seed, r, 1);
-    classes.push_back(smoothed_class_from_counts(
-        noisy_class_counts(model, x.rows(r, r + 1), options.estimation_samples, options.sigma, options.batch_size,
-                           rng),
-        options.alpha));
-  }
+  for (int64_t r = 0; r < x.shape(0); ++r)
+    classes.push_back(
+        smoothed_class_from_counts(row_counts(model, x, r, options.estimation_samples, 1, options), options.alpha));
   return classes;
 }
 

@@ -10,6 +10,7 @@
 #include "citadel/core/random.hpp"
 #include "citadel/data/split.hpp"
 #include "citadel/metrics/metric.hpp"
+#include "citadel/privacy/audit_statistics.hpp"
 
 namespace citadel {
 namespace {
@@ -47,8 +48,12 @@ MembershipAttackResult score_membership_attack(const std::string& attack, const 
     const double tpr = exact.true_positive_rate[i], fpr = exact.false_positive_rate[i];
     result.balanced_accuracy = std::max(result.balanced_accuracy, 0.5 * (tpr + 1 - fpr));
     if (fpr <= 0.01) result.tpr_at_1_percent_fpr = std::max(result.tpr_at_1_percent_fpr, tpr);
+    if (fpr <= 0.001) result.tpr_at_0_1_percent_fpr = std::max(result.tpr_at_0_1_percent_fpr, tpr);
   }
   result.roc = roc_curve(scores, labels);
+  // A threshold test needs a few rows of each kind in both of its halves.
+  if (members.size() >= 4 && non_members.size() >= 4)
+    result.epsilon_lower_bound = threshold_epsilon_lower_bound(members, non_members, 1e-5).epsilon;
   return result;
 }
 

@@ -153,8 +153,13 @@ void add_audit_section(Page& page, const std::vector<Run>& runs) {
                         .x = numbers_of(roc.value("fpr", json::array())),
                         .y = numbers_of(roc.value("tpr", json::array())),
                         .colour = int(series.size())});
+      // Reports of earlier versions lack the low-FPR figures: a dash, not "nan".
+      auto optional_figure = [&](const char* key) {
+        return attack.contains(key) ? figure(number_at(attack, key)) : std::string("\xE2\x80\x94");
+      };
       rows.push_back({name, figure(number_at(attack, "auc")), figure(number_at(attack, "balanced_accuracy")),
-                      figure(number_at(attack, "tpr_at_1_percent_fpr")), string_at(attack, "members"),
+                      figure(number_at(attack, "tpr_at_1_percent_fpr")), optional_figure("tpr_at_0_1_percent_fpr"),
+                      optional_figure("epsilon_lower_bound"), string_at(attack, "members"),
                       string_at(attack, "non_members")});
     }
   }
@@ -163,7 +168,15 @@ void add_audit_section(Page& page, const std::vector<Run>& runs) {
   page.figure(line_chart(series, bounded(page, {.title = "membership attack ROC", .x_label = "false positive rate (non-members)",
                                   .y_label = "true positive rate (members)", .unit_square = true})),
               "The diagonal is an attack that cannot tell members from non-members.");
-  page.table({"attack", "AUC", "balanced accuracy", "TPR at 1 % FPR", "members", "non-members"}, rows);
+  // The same curves with the false positive rate on a log scale: an attack that matters is
+  // one that is right about some members while almost never wrong (Carlini et al. 2022).
+  page.figure(line_chart(series, bounded(page, {.title = "membership attack ROC at low false positive rates",
+                                                .x_label = "false positive rate (log scale)",
+                                                .y_label = "true positive rate", .log_x = true, .y_extent = {0, 1}})),
+              "Points at a false positive rate of 0 are not drawn on the log scale.");
+  page.table({"attack", "AUC", "balanced accuracy", "TPR at 1 % FPR", "TPR at 0.1 % FPR", "\xCE\xB5 \xE2\x89\xA5 (95 %)",
+              "members", "non-members"},
+             rows);
 }
 
 }  // namespace citadel::report::detail

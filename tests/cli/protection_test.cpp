@@ -103,7 +103,9 @@ TEST(Protection, PrivateAndAdversarialTraining) {
   EXPECT_EQ(nlohmann::json::parse(read_file(adversarial))["protection"]["adversarial_training"]["epsilon"], 0.1);
 }
 
-TEST(Protection, AuditFindsMoreLeakageInAnOverfitModelThanInAPrivateOne) {
+// The bundled rows split into the first `members` rows (a model is trained on them) and the
+// rest, each a CSV file with the header.
+std::pair<fs::path, fs::path> member_and_holdout_files(size_t members, const std::string& prefix) {
   const std::string rows = read_file(kPima);
   std::vector<std::string> lines;
   for (size_t start = 0; start < rows.size();) {
@@ -111,11 +113,14 @@ TEST(Protection, AuditFindsMoreLeakageInAnOverfitModelThanInAPrivateOne) {
     lines.push_back(rows.substr(start, end - start));
     start = end == std::string::npos ? rows.size() : end + 1;
   }
-  std::string members = lines[0] + "\n", holdout = lines[0] + "\n";
+  std::string in = lines[0] + "\n", out = lines[0] + "\n";
   for (size_t i = 1; i < lines.size(); ++i)
-    if (!lines[i].empty()) (i <= 400 ? members : holdout) += lines[i] + "\n";
-  const fs::path train = write_scratch_file("members.csv", members);
-  const fs::path unseen = write_scratch_file("holdout.csv", holdout);
+    if (!lines[i].empty()) (i <= members ? in : out) += lines[i] + "\n";
+  return {write_scratch_file(prefix + "members.csv", in), write_scratch_file(prefix + "holdout.csv", out)};
+}
+
+TEST(Protection, AuditFindsMoreLeakageInAnOverfitModelThanInAPrivateOne) {
+  const auto [train, unseen] = member_and_holdout_files(400, "");
   const std::string common = " --data " + train.string() + " --test-split 0.01 --epochs 300 --layers "
                              "128:relu,128:relu,1:sigmoid --verbose 0 --save ";
   const fs::path overfit = scratch_directory() / "overfit.safetensors", dp = scratch_directory() / "dp.safetensors";
@@ -186,4 +191,49 @@ TEST(Protection, PrivateTrainingReleasesOnlyWhatItSays) {
   EXPECT_EQ(json["protection"]["differential_privacy"]["noise"], "reproducible from the seed: NOT private");
   EXPECT_FALSE(json["history"].contains("loss"));
   EXPECT_TRUE(json["history"].contains("epsilon"));
+}
+
+// LiRA beside the baseline attacks: every attack's low-FPR figures and proven ε, the HTML
+// page's log-scale ROC and columns, and its flags refused by name.
+TEST(Protection, AuditWithLiraReportsTheLowFalsePositiveFigures) {
+  const auto [train, unseen] = member_and_holdout_files(300, "lira_");
+  const fs::path model = scratch_directory() / "lira_target.safetensors";
+  ASSERT_EQ(run_cli("train --data " + train.string() + " --test-split 0.01 --epochs 60 --layers 32:relu,1:sigmoid "
+                    "--verbose 0 --save " + model.string())
+                .exit_code,
+            0);
+  const fs::path report = scratch_directory() / "lira.json", page = scratch_directory() / "lira.html";
+  const std::string audit = "audit --model " + model.string() + " --train " + train.string() + " --holdout " +
+                            unseen.string();
+  const CliResult result = run_cli(audit + " --attack lira --shadows 4 --reference-epochs 20 --report " +
+                                   report.string() + " --html " + page.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("TPR@0.1%FPR"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_EQ(json["attack"], "lira");
+  ASSERT_EQ(json["attacks"].size(), 4u);
+  EXPECT_EQ(json["attacks"][2]["attack"], "lira_online");
+  EXPECT_EQ(json["attacks"][3]["attack"], "lira_offline");
+  for (const auto& attack : json["attacks"]) {
+    EXPECT_EQ(attack["members"].get<int>(), 300);
+    EXPECT_LE(attack["tpr_at_0_1_percent_fpr"].get<double>(), attack["tpr_at_1_percent_fpr"].get<double>());
+    EXPECT_GE(attack["epsilon_lower_bound"].get<double>(), 0.0);
+    // The ROC's points are the attack's: its TPR at 1 % FPR is the highest TPR at FPR ≤ 1 %
+    // among them (the report thins the curve, so only as an upper bound).
+    double best = 0;
+    const auto& fpr = attack["roc"]["fpr"];
+    for (size_t i = 0; i < fpr.size(); ++i)
+      if (fpr[i].get<double>() <= 0.01) best = std::max(best, attack["roc"]["tpr"][i].get<double>());
+    EXPECT_LE(best, attack["tpr_at_1_percent_fpr"].get<double>() + 1e-12) << attack["attack"];
+  }
+  const std::string html = read_file(page);
+  EXPECT_NE(html.find("low false positive rates"), std::string::npos);
+  EXPECT_NE(html.find("TPR at 0.1 % FPR"), std::string::npos);
+  EXPECT_NE(html.find("lira_online"), std::string::npos);
+  for (const auto& [flags, named] : std::vector<std::pair<std::string, std::string>>{
+           {" --attack lira --shadows 1", "--shadows"}, {" --attack mia", "--attack"}}) {
+    const CliResult refused = run_cli(audit + flags);
+    EXPECT_NE(refused.exit_code, 0) << flags;
+    EXPECT_NE(refused.err.find(named), std::string::npos) << flags << ": " << refused.err;
+  }
 }

@@ -125,3 +125,23 @@ def test_membership_audit_and_attacks_agree_with_the_tool_on_a_saved_model(tmp_p
     x_dicts, y_dicts = model.encode_rows(dicts)
     np.testing.assert_array_equal(x_dicts, x_in)
     np.testing.assert_array_equal(y_dicts, y_in)
+
+
+def test_lira_trains_its_shadows_and_reports_low_false_positive_figures():
+    x, y = separable(300, 4, seed=5)
+    flipped = y.copy()
+    flipped[::5] = 1 - flipped[::5]  # noisy labels: what a member's model memorizes
+    model = Sequential([layers.Dense(64, input_dim=4, activation="relu"), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizers.Adam(0.02), loss="binary_crossentropy")
+    model.fit(x[:150], flipped[:150], epochs=80, verbose=0)
+    results = privacy.lira(model, x[:150], flipped[:150], x[150:], flipped[150:], shadows=4, epochs=80, seed=3)
+    assert [r["attack"] for r in results] == ["lira_online", "lira_offline"]
+    for r in results:
+        assert r["members"] == 150 and r["non_members"] == 150
+        assert 0 <= r["tpr_at_0_1_percent_fpr"] <= r["tpr_at_1_percent_fpr"] <= 1
+        assert r["epsilon_lower_bound"] >= 0
+    baseline = privacy.membership_audit(model, x[:150], flipped[:150], x[150:], flipped[150:], calibrated=False)
+    assert "epsilon_lower_bound" in baseline[0]
+    assert results[0]["auc"] > 0.55, results  # the memorized flips give members away
+    with pytest.raises(ValueError, match="compile"):
+        privacy.lira(Sequential([layers.Dense(1, input_dim=4, activation="sigmoid")]), x, y, x, y)

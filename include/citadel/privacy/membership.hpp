@@ -7,6 +7,10 @@
 //   light form): a reference model of the same architecture is trained on half of the
 //   holdout rows, and score = loss_reference(x) − loss_target(x), which discounts rows that
 //   are simply easy or hard. Its non-members are the other half of the holdout rows.
+// - LiRA (Carlini et al., S&P 2022; privacy/lira.hpp): shadow models on random halves of the
+//   rows, a Gaussian fit of each row's logit-scaled confidence in and out.
+// Every attack reports TPR at 0.1 % and 1 % FPR (the figures that matter: AUC hides them) and
+// the ε it proves, a lower bound at 95 % (audit_statistics' threshold test, δ = 1e-5).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +28,8 @@ struct MembershipAttackResult {
   double auc = 0.5;                // ROC AUC of member vs non-member scores (0.5: no leak)
   double balanced_accuracy = 0.5;  // at the best threshold
   double tpr_at_1_percent_fpr = 0;  // true-positive rate when 1 % of non-members are flagged
+  double tpr_at_0_1_percent_fpr = 0;  // ... when 0.1 % are (with fewer than 1,000 non-members: none)
+  double epsilon_lower_bound = 0;  // the ε (at δ = 1e-5) the scores prove, at 95 % confidence
   int64_t members = 0, non_members = 0;
   RocCurve roc;  // members as positives; its auc is `auc`
 };
