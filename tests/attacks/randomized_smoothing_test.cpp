@@ -12,43 +12,12 @@
 #include "citadel/core/random.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/model/sequential.hpp"
+#include "brute_force_statistics.hpp"
 
 using namespace citadel;
+using namespace citadel::testkit;
 
 namespace {
-
-// P[X ≥ k] for X ~ Binomial(n, p), summed term by term in long double.
-long double binomial_upper_tail(int64_t k, int64_t n, long double p) {
-  if (k <= 0) return 1.0L;
-  if (p <= 0) return 0.0L;
-  if (p >= 1) return 1.0L;
-  long double total = 0;
-  for (int64_t j = k; j <= n; ++j)
-    total += std::exp(std::lgamma((long double)(n + 1)) - std::lgamma((long double)(j + 1)) -
-                      std::lgamma((long double)(n - j + 1)) + j * std::log(p) + (n - j) * std::log1p(-p));
-  return total;
-}
-
-// The one-sided Clopper–Pearson lower bound by bisection: the p at which P[X ≥ k] = α.
-double brute_force_lower_bound(int64_t k, int64_t n, double alpha) {
-  if (k == 0) return 0;
-  long double low = 0, high = 1;
-  for (int i = 0; i < 200; ++i) {
-    const long double middle = (low + high) / 2;
-    (binomial_upper_tail(k, n, middle) < alpha ? low : high) = middle;
-  }
-  return double((low + high) / 2);
-}
-
-// Φ⁻¹ by bisection on the CDF.
-double brute_force_normal_quantile(double p) {
-  double low = -40, high = 40;
-  for (int i = 0; i < 200; ++i) {
-    const double middle = (low + high) / 2;
-    (0.5 * std::erfc(-middle / std::sqrt(2.0)) < p ? low : high) = middle;
-  }
-  return (low + high) / 2;
-}
 
 // Two classes by a fixed linear rule: class 1 where w·x + b > 0 (softmax over two logits
 // whose difference is w·x + b).
@@ -92,7 +61,7 @@ TEST(RandomizedSmoothing, CertificatesMatchABruteForceBinomialComputation) {
                                                          {51, 100, 0.001},
                                                          {0, 100, 0.001},
                                                          {99999, 100000, 0.001}}) {
-    const double lower = brute_force_lower_bound(count, samples, alpha);
+    const double lower = clopper_pearson_lower_by_bisection(count, samples, alpha);
     const SmoothedCertificate certificate = certificate_from_counts(3, count, samples, sigma, alpha);
     EXPECT_NEAR(certificate.probability_lower, lower, 1e-7 + 1e-6 * lower) << count << " of " << samples;
     EXPECT_EQ(certificate.count, count);
@@ -102,7 +71,7 @@ TEST(RandomizedSmoothing, CertificatesMatchABruteForceBinomialComputation) {
       EXPECT_EQ(certificate.radius, 0.0);
     } else {
       EXPECT_EQ(certificate.predicted_class, 3);
-      EXPECT_NEAR(certificate.radius, sigma * brute_force_normal_quantile(lower), 1e-6) << count << " of " << samples;
+      EXPECT_NEAR(certificate.radius, sigma * normal_quantile_by_bisection(lower), 1e-6) << count << " of " << samples;
     }
   }
   // 530 of 1,000 is not enough at α = 0.001 (the bound is below ½); 990 is.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "citadel/privacy/audit_statistics.hpp"
+#include "brute_force_statistics.hpp"
 #include "cli_runner.hpp"
 
 using namespace citadel::testkit;
@@ -29,16 +30,6 @@ const fs::path& noisy_model() {
     return path;
   }();
   return model;
-}
-
-// Φ⁻¹ by bisection on the CDF (independent of the library's quantile).
-double normal_quantile_by_bisection(double p) {
-  double low = -40, high = 40;
-  for (int i = 0; i < 200; ++i) {
-    const double middle = (low + high) / 2;
-    (0.5 * std::erfc(-middle / std::sqrt(2.0)) < p ? low : high) = middle;
-  }
-  return (low + high) / 2;
 }
 
 }  // namespace

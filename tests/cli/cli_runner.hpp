@@ -13,6 +13,8 @@
 #include <fstream>
 #include <string>
 
+#include "scratch_folder.hpp"
+
 namespace citadel::testkit {
 
 struct CliResult {
@@ -20,11 +22,9 @@ struct CliResult {
   std::string out, err;
 };
 
-inline std::filesystem::path scratch_directory() {
-  const auto directory = std::filesystem::temp_directory_path() / ("citadel_cli_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(directory);
-  return directory;
-}
+// This test process's folder (mkdtemp), removed when it ends: 800 folders were left behind
+// in /tmp by a few runs of the suite before.
+inline std::filesystem::path scratch_directory() { return citadel::testing::scratch_folder(); }
 
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);

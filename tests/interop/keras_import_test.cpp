@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "scratch_folder.hpp"
 #include "../cli/cli_runner.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/interop/keras_import.hpp"
@@ -24,7 +25,7 @@ using nlohmann::json;
 // The generator runs once per test process, into a directory of its own.
 const fs::path& keras_files() {
   static const fs::path directory = [] {
-    const fs::path dir = fs::temp_directory_path() / ("citadel_keras_files_" + std::to_string(::getpid()));
+    const fs::path dir = citadel::testing::scratch_folder() / "keras_files";
     const std::string command = std::string(CITADEL_PYTHON3) + " " + CITADEL_TEST_SOURCE_DIR +
                                 "/interop/keras_files.py " + dir.string();
     if (std::system(command.c_str()) != 0) throw std::runtime_error("keras_files.py failed: " + command);

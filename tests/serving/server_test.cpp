@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "scratch_folder.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
@@ -32,9 +33,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  const fs::path directory = fs::temp_directory_path() / ("citadel_serve_" + std::to_string(::getpid()));
-  fs::create_directories(directory);
-  return directory / name;
+  return citadel::testing::scratch_folder() / name;
 }
 
 // A Pima model trained for a few epochs and saved with its schema and scaling, once.

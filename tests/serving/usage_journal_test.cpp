@@ -2,6 +2,7 @@
 // journal's records of its generation or later, reservations are written in batches (group
 // commit), and every reservation confirmed on disk survives a SIGKILL of the process that
 // made it.
+#include "scratch_folder.hpp"
 #include "../../src/serving/usage_journal.hpp"
 
 #include <gtest/gtest.h>
@@ -26,9 +27,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  const fs::path directory = fs::temp_directory_path() / ("citadel_journal_" + std::to_string(::getpid()));
-  fs::create_directories(directory);
-  const fs::path path = directory / name;
+  const fs::path path = citadel::testing::scratch_folder() / name;
   fs::remove(path);
   fs::remove(path.string() + ".log");
   return path;
