@@ -50,14 +50,20 @@ int run_audit(const AuditFlags& s) {
   // The reference model: the same architecture and compile settings, freshly initialized.
   const std::string config = model_to_config(saved.model);
   const Model::CompileSettings compile = saved.model.compile_settings();
-  auto make_reference = [&] {
-    random::set_seed(s.seed);
+  auto fresh_model = [&] {
     Model reference = model_from_config(config, s.model_file);
     std::unique_ptr<Optimizer> optimizer = make_optimizer(compile.optimizer);
     optimizer->set_learning_rate(compile.learning_rate);
     reference.compile({.loss = compile.loss, .optimizer = std::move(optimizer)});
     return reference;
   };
+  auto make_reference = [&] {
+    random::set_seed(s.seed);
+    return fresh_model();
+  };
+  // LiRA's shadows start from weights of their own, as the paper's do: drawn from the global
+  // stream after the reference model's seed, so that a run is reproducible.
+  auto make_shadow = [&] { return fresh_model(); };
   const ModelInputs member_x = model_inputs(saved.model, saved.data.schema, members.x),
                     non_member_x = model_inputs(saved.model, saved.data.schema, non_members.x);
   auto results = audit_membership(saved.model, member_x.views, {members.y}, non_member_x.views, {non_members.y},
@@ -66,7 +72,7 @@ int run_audit(const AuditFlags& s) {
     CITADEL_CHECK(saved.data.classification(), ValueError, "audit --attack lira: ", s.model_file,
                   " predicts numbers; LiRA reads the probability a classifier gives each row's label");
     for (auto& r : lira_membership_attacks(saved.model, member_x.views, {members.y}, non_member_x.views,
-                                           {non_members.y}, make_reference,
+                                           {non_members.y}, make_shadow,
                                            {.shadows = s.shadows, .epochs = s.reference_epochs, .seed = s.seed}))
       results.push_back(std::move(r));
   }
