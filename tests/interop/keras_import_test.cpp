@@ -11,10 +11,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "scratch_folder.hpp"
 #include "../cli/cli_runner.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/interop/keras_import.hpp"
+#include "scratch_folder.hpp"
 
 namespace citadel {
 namespace {

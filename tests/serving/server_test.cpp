@@ -12,7 +12,6 @@
 #include <sstream>
 #include <thread>
 
-#include "scratch_folder.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
@@ -23,6 +22,7 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/serving/server.hpp"
 #include "http_client.hpp"
+#include "scratch_folder.hpp"
 
 using namespace citadel;
 using namespace citadel::serving;

@@ -19,6 +19,7 @@
 #include "citadel/serving/server.hpp"
 #include "http_client.hpp"
 #include "http_expectations.hpp"
+#include "scratch_folder.hpp"
 
 using namespace citadel;
 using namespace citadel::serving;
@@ -41,8 +42,7 @@ Model two_headed_model() {
 // The model saved without a schema, once; served as `citadel serve` reads such a file.
 const fs::path& two_headed_file() {
   static const fs::path file = [] {
-    const fs::path path = fs::temp_directory_path() /
-                          ("citadel_tensor_serve_" + std::to_string(::getpid()) + ".safetensors");
+    const fs::path path = citadel::testing::scratch_folder() / "tensor_serve.safetensors";
     Model model = two_headed_model();
     save_model(model, path.string());
     return path;
@@ -335,8 +335,7 @@ const fs::path& ranked_file() {
     const SymbolicTensor kind = Dense(3, {.activation = "softmax"}).named("kind")(h);
     const SymbolicTensor amount = Dense(2).named("amount")(h);
     Model model({a, b}, {kind, amount}, {.name = "ranked"});
-    const fs::path path = fs::temp_directory_path() /
-                          ("citadel_tensor_ranked_" + std::to_string(::getpid()) + ".safetensors");
+    const fs::path path = citadel::testing::scratch_folder() / "tensor_ranked.safetensors";
     save_model(model, path.string());
     return path;
   }();

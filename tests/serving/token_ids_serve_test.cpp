@@ -16,6 +16,7 @@
 #include "citadel/serving/server.hpp"
 #include "http_client.hpp"
 #include "http_expectations.hpp"
+#include "scratch_folder.hpp"
 
 using namespace citadel;
 using namespace citadel::serving;
@@ -32,7 +33,7 @@ const fs::path& text_model_file() {
     const SymbolicTensor ids = Input({5}, {.name = "ids", .dtype = "int32"});
     const SymbolicTensor pooled = GlobalAveragePooling1D()(Embedding(30, 4, true)(ids));
     Model model(ids, Dense(2, {.activation = "softmax"}).named("label")(pooled), {.name = "text"});
-    const fs::path path = fs::temp_directory_path() / ("citadel_ids_serve_" + std::to_string(::getpid()) + ".safetensors");
+    const fs::path path = citadel::testing::scratch_folder() / "ids_serve.safetensors";
     save_model(model, path.string());
     return path;
   }();

@@ -2,7 +2,6 @@
 // journal's records of its generation or later, reservations are written in batches (group
 // commit), and every reservation confirmed on disk survives a SIGKILL of the process that
 // made it.
-#include "scratch_folder.hpp"
 #include "../../src/serving/usage_journal.hpp"
 
 #include <gtest/gtest.h>
@@ -20,6 +19,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/serving/access_control.hpp"
+#include "scratch_folder.hpp"
 
 using namespace citadel::serving;
 namespace fs = std::filesystem;
