@@ -67,9 +67,7 @@ int run_certify(const CertifyFlags& s) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<SmoothedCertificate> certificates = certify(saved.model, rows.x, s.smoothing);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  Tensor label_tensor(Shape{rows.x.shape(0)});
-  for (size_t r = 0; r < labels.size(); ++r) label_tensor[int64_t(r)] = float(labels[r]);
-  const std::vector<CertifiedAccuracyPoint> curve = certified_accuracy(certificates, label_tensor, radii);
+  const std::vector<CertifiedAccuracyPoint> curve = certified_accuracy(certificates, rows.y, radii);
 
   const SmoothingOptions& o = s.smoothing;
   std::printf("Randomized smoothing of %s on %lld rows of %s: sigma %g, n0 %lld, n %lld, alpha %g (%.1f s)\n",

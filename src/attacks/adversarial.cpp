@@ -204,24 +204,38 @@ namespace {
 // Rows whose predicted class (the first output's) is y's.
 std::vector<uint8_t> correct_rows(const Tensor& predictions, ConstTensorView y) {
   const int64_t rows = predictions.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);
-  const bool one_hot = y.rank() == 2 && y.shape(1) == outputs && outputs > 1;
+  const std::vector<int64_t> predicted = predicted_classes(predictions), truth = label_classes(y, outputs);
   std::vector<uint8_t> correct(static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* p = predictions.data() + r * outputs;
-    if (outputs == 1) {
-      correct[r] = (p[0] >= 0.5f) == (y[r] >= 0.5f);
-      continue;
-    }
-    const int64_t predicted = std::max_element(p, p + outputs) - p;
-    const int64_t truth = one_hot ? std::max_element(y.data() + r * outputs, y.data() + (r + 1) * outputs) -
-                                        (y.data() + r * outputs)
-                                  : static_cast<int64_t>(y[r]);
-    correct[r] = predicted == truth;
-  }
+  for (size_t r = 0; r < correct.size(); ++r) correct[r] = predicted[r] == truth[r];
   return correct;
 }
 
 }  // namespace
+
+std::vector<int64_t> predicted_classes(const Tensor& predictions) {
+  const int64_t rows = predictions.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);
+  std::vector<int64_t> classes(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = predictions.data() + r * outputs;
+    classes[size_t(r)] = outputs == 1 ? int64_t(p[0] >= 0.5f) : std::max_element(p, p + outputs) - p;
+  }
+  return classes;
+}
+
+std::vector<int64_t> label_classes(ConstTensorView y, int64_t classes) {
+  const int64_t rows = y.shape(0);
+  const bool one_hot = y.rank() == 2 && y.shape(1) == classes && classes > 1;
+  std::vector<int64_t> labels(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    if (one_hot) {
+      const float* row = y.data() + r * classes;
+      labels[size_t(r)] = std::max_element(row, row + classes) - row;
+    } else {
+      labels[size_t(r)] = classes == 1 ? int64_t(y[r] >= 0.5f) : int64_t(y[r]);
+    }
+  }
+  return labels;
+}
 
 std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstTensorView y) {
   return correct_rows(model.predict(x, {.batch_size = 1024}), y);

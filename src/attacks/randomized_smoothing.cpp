@@ -81,31 +81,6 @@ int64_t smoothed_class_from_counts(const std::vector<int64_t>& counts, double al
   return binomial_tie_p_value(first, first + second) <= alpha ? order[0] : kAbstain;
 }
 
-std::vector<int64_t> predicted_classes(const Tensor& predictions) {
-  const int64_t rows = predictions.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);
-  std::vector<int64_t> classes(static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* p = predictions.data() + r * outputs;
-    classes[size_t(r)] = outputs == 1 ? int64_t(p[0] >= 0.5f) : std::max_element(p, p + outputs) - p;
-  }
-  return classes;
-}
-
-std::vector<int64_t> label_classes(ConstTensorView y, int64_t classes) {
-  const int64_t rows = y.shape(0);
-  const bool one_hot = y.rank() == 2 && y.shape(1) == classes && classes > 1;
-  std::vector<int64_t> labels(static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    if (one_hot) {
-      const float* row = y.data() + r * classes;
-      labels[size_t(r)] = std::max_element(row, row + classes) - row;
-    } else {
-      labels[size_t(r)] = classes == 1 ? int64_t(y[r] >= 0.5f) : int64_t(y[r]);
-    }
-  }
-  return labels;
-}
-
 std::vector<int64_t> noisy_class_counts(Model& model, ConstTensorView row, int64_t samples, double sigma,
                                         int64_t batch_size, SecureRng& rng) {
   CITADEL_CHECK(row.rank() >= 1 && row.shape(0) == 1, ValueError, "noisy_class_counts: give one row, got shape ",
@@ -165,16 +140,12 @@ std::vector<CertifiedAccuracyPoint> certified_accuracy(const std::vector<Smoothe
                                                        ConstTensorView y, const std::vector<double>& radii) {
   CITADEL_CHECK(int64_t(certificates.size()) == y.shape(0), ValueError, "certified_accuracy: ",
                 certificates.size(), " certificates for ", y.shape(0), " labels");
-  const int64_t classes = y.rank() == 2 && y.shape(1) > 1 ? y.shape(1) : 0;
+  const std::vector<int64_t> labels = label_classes(y, y.rank() == 2 && y.shape(1) > 1 ? y.shape(1) : 0);
   std::vector<CertifiedAccuracyPoint> curve;
   for (const double radius : radii) {
     int64_t certified = 0;
-    for (size_t r = 0; r < certificates.size(); ++r) {
-      const int64_t label = classes ? label_classes(y.rows(int64_t(r), int64_t(r) + 1), classes).front()
-                                    : int64_t(y[int64_t(r)]);
-      const SmoothedCertificate& c = certificates[r];
-      certified += c.predicted_class != kAbstain && c.predicted_class == label && c.radius >= radius;
-    }
+    for (size_t r = 0; r < certificates.size(); ++r)
+      certified += certificates[r].predicted_class == labels[r] && certificates[r].radius >= radius;
     curve.push_back({radius, certificates.empty() ? 0.0 : double(certified) / double(certificates.size())});
   }
   return curve;

@@ -49,6 +49,12 @@ Tensor adversarial_examples(Model& model, const std::vector<ConstTensorView>& in
 // Rows of x that the model classifies as y says (a 0/1 per row).
 std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstTensorView y);
 
+// The class per row of predictions (one sigmoid output: p ≥ ½ is class 1; several: the
+// largest), and of labels (class indices, or one-hot rows when y has `classes` > 1 columns;
+// with classes = 1, y ≥ ½ is class 1).
+std::vector<int64_t> predicted_classes(const Tensor& predictions);
+std::vector<int64_t> label_classes(ConstTensorView y, int64_t classes);
+
 struct RobustnessPoint {
   double epsilon = 0;
   double accuracy = 0;           // on the adversarial examples (untargeted), or

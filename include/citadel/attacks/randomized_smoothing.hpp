@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "citadel/attacks/adversarial.hpp"
 #include "citadel/core/secure_random.hpp"
 #include "citadel/core/tensor.hpp"
 #include "citadel/model/model.hpp"
@@ -48,11 +49,6 @@ double binomial_tie_p_value(int64_t top, int64_t trials);
 // PREDICT's decision from per-class counts: the top class, or kAbstain when the binomial test
 // of the top count against the runner-up's does not reject a tie at level α.
 int64_t smoothed_class_from_counts(const std::vector<int64_t>& counts, double alpha);
-
-// The base classifier's class per row of predictions (one sigmoid output: p ≥ ½ is class 1;
-// several: the largest), and of labels (class indices, or one-hot rows).
-std::vector<int64_t> predicted_classes(const Tensor& predictions);
-std::vector<int64_t> label_classes(ConstTensorView y, int64_t classes);
 
 // How often the model predicts each class on `samples` copies of one input row plus
 // N(0, σ²) noise; `rng` is the row's stream.
