@@ -182,6 +182,9 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
     CITADEL_CHECK(privacy->noise_multiplier >= 0 && std::isfinite(privacy->noise_multiplier), ValueError,
                   "fit: private_training.noise_multiplier must be >= 0, got ", privacy->noise_multiplier);
   }
+  CITADEL_CHECK(!options.gradient_step || (!privacy && !parallel), ValueError,
+                "fit: a gradient_step (certified training) cannot be combined with ",
+                privacy ? "private" : "data-parallel", " training, whose steps compute the gradients their own way");
   const int64_t steps = steps_per_epoch(rows, batch_size, poisson);
   std::vector<int64_t> sampled;  // a Poisson-sampled batch's rows
   if (poisson) sampled.reserve(static_cast<size_t>(rows));
@@ -328,6 +331,8 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
       } else if (privacy) {
         loss = s.private_step(s.batch_x_views, s.batch_y_views, *privacy, *private_rng,
                               poisson ? double(batch_size) : double(end - begin));
+      } else if (options.gradient_step) {
+        loss = options.gradient_step(*this, s.batch_x_views, s.batch_y_views);
       } else {
         s.forward(s.batch_x_views, Mode::kTrain);
         loss = s.loss_value(s.batch_y_views, true, &s.step_losses);
@@ -344,8 +349,10 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
             "check the data for NaN/Inf"));
       }
       if (!privacy && !parallel) {
-        s.params.zero_grad();
-        s.backward();
+        if (!options.gradient_step) {
+          s.params.zero_grad();
+          s.backward();
+        }
         s.optimizer->step(s.params);
       }
       if (end == begin) continue;  // an empty Poisson batch: a noise-only step

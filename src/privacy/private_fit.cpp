@@ -38,7 +38,6 @@ PrivateTrainingPlan plan_private_training(int64_t rows, int64_t batch_size, int 
   const int64_t batch = std::min(batch_size, rows);
   plan.sampling_rate = double(batch) / double(rows);
   plan.steps_per_epoch = steps_per_epoch(rows, batch, dp.poisson_sampling);
-  const int64_t steps = plan.steps_per_epoch * epochs;
   plan.noise_multiplier = dp.target_epsilon ? dp_sgd_noise_multiplier_for_epochs(plan.sampling_rate, plan.steps_per_epoch,
                                                                                  epochs, dp.delta, *dp.target_epsilon)
                                             : dp.noise_multiplier;

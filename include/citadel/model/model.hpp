@@ -99,6 +99,13 @@ class Model;
 using BatchTransform =
     std::function<void(Model& model, std::span<const TensorView> batch_x, std::span<const ConstTensorView> batch_y)>;
 
+// Computes a training batch's parameter gradients in place of the compiled loss's (certified
+// training descends a bound instead): it zeroes and fills the gradients of the model's
+// parameters, leaves the model's outputs those of a forward pass on batch_x (the metrics read
+// them), and returns the batch's loss.
+using GradientStep =
+    std::function<double(Model& model, std::span<const ConstTensorView> batch_x, std::span<const ConstTensorView> batch_y)>;
+
 struct FitOptions {
   int epochs = 1;
   int64_t batch_size = 32;
@@ -124,6 +131,9 @@ struct FitOptions {
   std::optional<PrivateTraining> private_training = std::nullopt;
   // Rewrites each batch before its step (e.g. citadel::adversarial_training).
   BatchTransform batch_transform = nullptr;
+  // Replaces each step's gradient computation (e.g. citadel::certified_training); not with
+  // private or data-parallel training, whose steps compute gradients their own way.
+  GradientStep gradient_step = nullptr;
   // Data-parallel training over a group of processes (&distributed::Communicator::world()):
   // x, y (and validation_data) hold this rank's rows, global rows rank, rank + size, ...
   // (shard_rows gives them); batch_size is the global batch, each rank computing the
