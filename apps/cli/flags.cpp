@@ -147,7 +147,8 @@ void add_adversarial_training_flags(CLI::App& c, AttackFlags& s) {
   c.add_option("--adversarial", s.adversarial,
                "Adversarial training: replace each batch by attacked examples (PGD as Madry et al., or FGSM)")
       ->check(CLI::IsMember({"fgsm", "pgd"}));
-  c.add_option("--eps", s.eps, "Attack radius for --adversarial (pixels in [0, 1]; CSV: scaled feature units)");
+  c.add_option("--eps,--epsilon", s.eps,
+               "Radius for --adversarial and --certified-training (pixels in [0, 1]; CSV: scaled feature units)");
   c.add_option("--norm", s.norm, "Attack norm: linf or l2")->capture_default_str()->check(CLI::IsMember({"linf", "l2"}));
   c.add_option("--attack-steps", s.steps, "PGD steps")->capture_default_str()->check(CLI::Range(1, 10000));
   c.add_option("--clean-fraction", s.clean_fraction, "Share of each batch kept clean in adversarial training")
@@ -157,6 +158,18 @@ void add_adversarial_training_flags(CLI::App& c, AttackFlags& s) {
                "Add N(0, SIGMA^2) noise to every training batch (the base model of `citadel certify --sigma SIGMA`)")
       ->option_text("SIGMA")
       ->check(CLI::PositiveNumber);
+  c.add_option("--certified-training", s.certified_training,
+               "Certified training: descend interval bounds on the worst case within L-inf --eps (Gowal et al. 2018); "
+               "verify with `citadel certify --method ibp`")
+      ->check(CLI::IsMember({"ibp"}));
+  c.add_option("--ibp-kappa", s.ibp_kappa, "Certified training: the clean loss's weight once the ramp is over")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  c.add_option("--ibp-warmup-epochs", s.ibp_warmup_epochs, "Certified training: clean epochs first (default: a tenth)")
+      ->check(CLI::NonNegativeNumber);
+  c.add_option("--ibp-ramp-epochs", s.ibp_ramp_epochs,
+               "Certified training: epochs over which eps grows from 0 (default: half of them)")
+      ->check(CLI::NonNegativeNumber);
   add_attack_input_flag(c, s);
 }
 

@@ -90,6 +90,9 @@ struct AttackFlags {
   std::optional<int64_t> rows;      // attack only the first rows
   std::string attack_input;         // --attack-input: the Input a model of several inputs is attacked on
   std::optional<double> gaussian_augmentation;  // train: σ of the noise added to every batch
+  std::string certified_training;               // train: "ibp"
+  double ibp_kappa = 0.5;                       // the clean loss's final weight
+  std::optional<int> ibp_warmup_epochs, ibp_ramp_epochs;  // unset: a tenth and half of the epochs
 };
 
 // Differentially private training (train --dp) and its accounting (dp-budget).

@@ -116,4 +116,18 @@ DPSGDOptions dp_options(const PrivacyFlags& s) {
   return dp;
 }
 
+CertifiedTrainingOptions certified_training_plan(const AttackFlags& flags, double epsilon, const PreparedData& data,
+                                                 const FitOptions& fit) {
+  const int64_t rows = data.x_train.shape(0);
+  const auto trained = fit.validation_data ? rows : int64_t(double(rows) * (1.0 - fit.validation_split));
+  const int64_t steps = steps_per_epoch(std::max<int64_t>(trained, 1), std::min(fit.batch_size, std::max<int64_t>(trained, 1)),
+                                        false);
+  const int warmup = flags.ibp_warmup_epochs.value_or(fit.epochs / 10);
+  const int ramp = flags.ibp_ramp_epochs.value_or(std::max(1, fit.epochs / 2));
+  CertifiedTrainingOptions options{.epsilon = epsilon, .final_kappa = flags.ibp_kappa,
+                                   .warmup_steps = warmup * steps, .ramp_steps = ramp * steps};
+  if (data.images) options.clip_min = 0.0f, options.clip_max = 1.0f;
+  return options;
+}
+
 }  // namespace citadel::cli

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "citadel/attacks/adversarial.hpp"
+#include "citadel/attacks/certified_training.hpp"
 #include "citadel/privacy/private_fit.hpp"
 #include "pipeline.hpp"
 #include "flags.hpp"
@@ -29,5 +30,10 @@ void choose_attacked_input(AttackOptions& options, const Model& model, const Pre
                            const std::string& name);
 // --dp's options: clipping, noise (or --target-epsilon), δ, sampling.
 DPSGDOptions dp_options(const PrivacyFlags& flags);
+
+// train --certified-training ibp at radius ε: the warm-up and ramp in steps of the rows fit()
+// trains on, and the input range (pixels: [0, 1]; CSV: unbounded, which is sound if loose).
+CertifiedTrainingOptions certified_training_plan(const AttackFlags& flags, double epsilon, const PreparedData& data,
+                                                 const FitOptions& fit);
 
 }  // namespace citadel::cli

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "citadel/attacks/interval_bounds.hpp"
 #include "citadel/attacks/randomized_smoothing.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
@@ -111,6 +112,22 @@ int run_train(const TrainFlags& f) {
                   model.input_count(), " inputs; noise augmentation here is for a model of one input");
     options.batch_transform = gaussian_augmentation(*adversarial.gaussian_augmentation, t.seed);
     protection["gaussian_augmentation"] = {{"sigma", *adversarial.gaussian_augmentation}};
+  }
+  if (!adversarial.certified_training.empty()) {
+    CITADEL_CHECK(adversarial.adversarial.empty() && !adversarial.gaussian_augmentation, ValueError,
+                  "--certified-training replaces each step's loss; give it without --adversarial and "
+                  "--gaussian-augmentation");
+    CITADEL_CHECK(!privacy.dp && !parallel, ValueError, "--certified-training cannot be combined with ",
+                  privacy.dp ? "--dp" : "data-parallel (mpirun) training",
+                  ", whose steps compute the gradients their own way");
+    const std::vector<double> eps = epsilon_list(adversarial.eps, "--eps");
+    CITADEL_CHECK(eps.size() == 1, ValueError, "--certified-training takes one --eps value, got ", eps.size());
+    const CertifiedTrainingOptions ibp = certified_training_plan(adversarial, eps[0], data, options);
+    IntervalPropagation check(model);  // refuses, naming the layer, a model it cannot bound
+    options.gradient_step = certified_training(ibp);
+    protection["certified_training"] = {{"method", "ibp"},          {"norm", "linf"},
+                                        {"epsilon", eps[0]},        {"final_kappa", ibp.final_kappa},
+                                        {"warmup_steps", ibp.warmup_steps}, {"ramp_steps", ibp.ramp_steps}};
   }
   History history;
   const std::vector<Tensor> y_train = output_targets(model, data, false);  // one per output
