@@ -2,12 +2,15 @@
 // trained on and rows it never saw: the loss and calibrated-loss attacks, and with
 // --attack lira the likelihood-ratio attack of shadow models beside them.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <memory>
 #include <cstdio>
+#include <optional>
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/model/model_config.hpp"
+#include "citadel/privacy/dp_roc_bound.hpp"
 #include "citadel/privacy/lira.hpp"
 #include "citadel/privacy/membership.hpp"
 #include "commands.hpp"
@@ -37,6 +40,22 @@ struct Rows {
 Rows audit_rows(const AuditFlags& s, const SavedPipeline& saved, const std::string& path) {
   LabelledRows rows = labelled_rows(s.data, saved, path);
   return {std::move(rows.x), targets_for_loss(rows.y, saved.data)};
+}
+
+struct DpGuarantee {
+  double epsilon = 0, delta = 0;
+};
+
+// The (ε, δ) a model was trained to: the differential_privacy record train --dp saves in the
+// model file (none for a model trained without DP).
+std::optional<DpGuarantee> dp_guarantee(const SavedPipeline& saved, const std::string& path) {
+  const auto found = saved.metadata.find("differential_privacy");
+  if (found == saved.metadata.end()) return std::nullopt;
+  const nlohmann::json record = nlohmann::json::parse(found->second, nullptr, false);
+  CITADEL_CHECK(record.is_object() && record.contains("epsilon") && record["epsilon"].is_number() &&
+                    record.contains("delta") && record["delta"].is_number(),
+                IoError, path, ": its differential_privacy record has no numeric epsilon and delta");
+  return DpGuarantee{record["epsilon"].get<double>(), record["delta"].get<double>()};
 }
 
 int run_audit(const AuditFlags& s) {
@@ -80,6 +99,7 @@ int run_audit(const AuditFlags& s) {
               static_cast<long long>(members.x.shape(0)), static_cast<long long>(non_members.x.shape(0)));
   std::printf("  %-16s %-8s %-18s %-11s %-11s %s\n", "attack", "AUC", "balanced accuracy", "TPR@1%FPR", "TPR@0.1%FPR",
               "epsilon >= (95 %)");
+  const std::optional<DpGuarantee> dp = dp_guarantee(saved, s.model_file);
   nlohmann::json attacks = nlohmann::json::array();
   for (const auto& r : results) {
     std::printf("  %-16s %-8.4f %-18.4f %-11.4f %-11.4f %.3g\n", r.attack.c_str(), r.auc, r.balanced_accuracy,
@@ -90,10 +110,23 @@ int run_audit(const AuditFlags& s) {
                        {"epsilon_lower_bound", r.epsilon_lower_bound}, {"members", r.members},
                        {"non_members", r.non_members},
                        {"roc", {{"fpr", r.roc.false_positive_rate}, {"tpr", r.roc.true_positive_rate}}}});
+    // Within the bound: the scores prove no more ε than the model claims (at 95 %). The raw
+    // ROC points above the bound are counted too; with few rows some cross it by chance.
+    if (dp) {
+      attacks.back()["within_dp_bound"] = r.epsilon_lower_bound <= dp->epsilon;
+      attacks.back()["roc_points_above_dp_bound"] = roc_points_above_dp_bound(r.roc, dp->epsilon, dp->delta);
+    }
   }
   std::printf("AUC 0.5 means the attacks cannot tell members from non-members; 1.0, that they always can.\n"
               "epsilon >= is what the scores prove at delta 1e-5: a DP model whose epsilon is below it leaks more "
               "than its guarantee allows.\n");
+  if (dp) {
+    bool within = true;
+    for (const auto& r : results) within = within && r.epsilon_lower_bound <= dp->epsilon;
+    std::printf("The model was trained with DP at epsilon %.4g, delta %g: %s\n", dp->epsilon, dp->delta,
+                within ? "every attack's epsilon >= is within it"
+                       : "AN ATTACK PROVES A LARGER EPSILON: the model leaks more than its guarantee allows");
+  }
   if (members.x.shape(0) < 1000 || non_members.x.shape(0) < 1000)
     std::printf("TPR@0.1%%FPR needs 1,000 non-members to mean what it says; with fewer it is the TPR at no false "
                 "positive.\n");
@@ -104,6 +137,16 @@ int run_audit(const AuditFlags& s) {
                         {"attack", s.attack},
                         {"attacks", attacks}};
   if (!s.output_name.empty()) report["output"] = s.output_name;
+  if (dp) {
+    // The region any attack on an (ε, δ)-DP model stays in, drawn from the smallest false
+    // positive rate the holdout rows can show.
+    const DpRocBound bound =
+        dp_roc_bound(dp->epsilon, dp->delta, std::min(0.01, 1.0 / double(non_members.x.shape(0))));
+    report["differential_privacy"] = {
+        {"epsilon", dp->epsilon},
+        {"delta", dp->delta},
+        {"roc_bound", {{"fpr", bound.false_positive_rate}, {"tpr", bound.true_positive_rate}}}};
+  }
   write_outputs(s.output, "audit", report);
   return 0;
 }

@@ -129,6 +129,28 @@ TEST(HtmlReport, AttackPrivacyAuditCrossValidationAndBudgetPages) {
   EXPECT_TRUE(audited.has_title("membership attack ROC"));
   EXPECT_TRUE(audited.has_cell("loss_threshold"));
   expect_figures_rounded_alike(audited);
+  // A model trained without DP has no bound to draw.
+  for (const auto& legend : audited.content["legends"])
+    EXPECT_EQ(legend.get<std::string>().find("DP bound"), std::string::npos) << legend;
+  EXPECT_FALSE(audited.has_cell("within the DP bound"));
+
+  // A model trained with DP: its (ε, δ) region drawn on both ROC charts, the verdict in the table.
+  const fs::path dp_model = scratch_directory() / "html_dp_model.safetensors";
+  ASSERT_EQ(run_cli("train --verbose 0 --dp --epochs 2 --target-epsilon 2 --dp-reproducible --save " +
+                    dp_model.string()).exit_code, 0);
+  const fs::path dp_audit = scratch_directory() / "dp_audit.html", dp_audit_json = scratch_directory() / "dp_audit.json";
+  ASSERT_EQ(run_cli("audit --model " + dp_model.string() + " --train " + pima_rows("members.csv", 1, 300).string() +
+                    " --holdout " + pima_rows("others.csv", 600, 768).string() + " --reference-epochs 2 --report " +
+                    dp_audit_json.string() + " --html " + dp_audit.string()).exit_code, 0);
+  const CheckedPage bounded = checked(dp_audit);
+  const double dp_epsilon = nlohmann::json::parse(read_file(dp_audit_json))["differential_privacy"]["epsilon"];
+  char bound_legend[96];
+  std::snprintf(bound_legend, sizeof bound_legend, "DP bound, \xCE\xB5 = %.4g", dp_epsilon);
+  for (const char* chart : {"membership attack ROC", "membership attack ROC at low false positive rates"})
+    EXPECT_NE(bounded.chart(chart)["legends"].dump().find(bound_legend), std::string::npos)
+        << bound_legend << " in " << bounded.chart(chart).dump();
+  EXPECT_TRUE(bounded.has_cell("within the DP bound")) << bounded.content["cells"].dump();
+  EXPECT_TRUE(bounded.has_cell("yes")) << bounded.content["cells"].dump();
 
   const fs::path cv = scratch_directory() / "cv.html";
   ASSERT_EQ(run_cli("cv --verbose 0 --folds 3 --epochs 3 --html " + cv.string()).exit_code, 0);

@@ -138,10 +138,46 @@ TEST(Protection, AuditFindsMoreLeakageInAnOverfitModelThanInAPrivateOne) {
     const auto json = nlohmann::json::parse(read_file(report));
     ASSERT_EQ(json["attacks"].size(), 2u);
     EXPECT_EQ(json["attacks"][0]["attack"], "loss_threshold");
+    EXPECT_EQ(json.contains("differential_privacy"), i == 1);  // the model's (ε, δ), when it has them
+    EXPECT_EQ(json["attacks"][0].contains("within_dp_bound"), i == 1);
     auc[i] = json["attacks"][0]["auc"].get<double>();
   }
   EXPECT_GT(auc[0], 0.6);
   EXPECT_GT(auc[0], auc[1] + 0.08) << "overfit " << auc[0] << " vs private " << auc[1];
+}
+
+// A model trained with DP at ε = 1 is audited against its own guarantee: the report carries
+// the model's (ε, δ) and the region's curve, and no attack proves more than ε. The verdict
+// compares each attack's 95 % lower bound on ε (a split-half Clopper–Pearson test, so chance
+// alone fails it at most 5 % of the time, and a real ε-DP model leaks far less than that
+// test can see at 400 rows) with ε, not raw ROC points, which cross the curve by chance.
+TEST(Protection, AuditOfAPrivateModelStaysWithinItsGuarantee) {
+  const auto [train, unseen] = member_and_holdout_files(400, "dp_bound_");
+  const fs::path model = scratch_directory() / "dp_bound.safetensors", report = scratch_directory() / "dp_bound.json";
+  // Reproducible noise: the same model every run, so the test cannot pass or fail by the draw.
+  ASSERT_EQ(run_cli("train --dp --target-epsilon 1 --dp-reproducible --epochs 5 --test-split 0.01 --verbose 0 "
+                    "--schema " CITADEL_SOURCE_SCHEMA " --data " + train.string() + " --save " + model.string())
+                .exit_code,
+            0);
+  const CliResult result = run_cli("audit --model " + model.string() + " --train " + train.string() + " --holdout " +
+                                   unseen.string() + " --reference-epochs 2 --report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("every attack's epsilon >= is within it"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  ASSERT_TRUE(json.contains("differential_privacy")) << json.dump();
+  const double epsilon = json["differential_privacy"]["epsilon"].get<double>();
+  EXPECT_LE(epsilon, 1.0 + 1e-6);
+  EXPECT_GT(epsilon, 0.5);
+  EXPECT_EQ(json["differential_privacy"]["delta"].get<double>(), 1e-5);
+  const auto& bound = json["differential_privacy"]["roc_bound"];
+  EXPECT_EQ(bound["fpr"].size(), bound["tpr"].size());
+  EXPECT_EQ(bound["tpr"].front().get<double>(), 1e-5);  // TPR ≤ δ where no non-member is flagged
+  ASSERT_EQ(json["attacks"].size(), 2u);
+  for (const auto& attack : json["attacks"]) {
+    EXPECT_LE(attack["epsilon_lower_bound"].get<double>(), epsilon) << attack["attack"];
+    EXPECT_EQ(attack["within_dp_bound"], true) << attack["attack"];
+    EXPECT_TRUE(attack["roc_points_above_dp_bound"].is_number_integer());
+  }
 }
 
 // Under --dp: the model file is private (0600), records how its noise was drawn, the
