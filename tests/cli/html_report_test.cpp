@@ -174,6 +174,8 @@ TEST(HtmlReport, ReportOverlaysRunsAndRefusesBadInput) {
                                    page.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const CheckedPage html = checked(page);
+  EXPECT_FALSE(html.has_title("audited \xCE\xB5 against the accountant's \xCE\xB5"));  // no dp-audit report
+  EXPECT_EQ(html.content["text"].get<std::string>().find("DP self-audit"), std::string::npos);
   EXPECT_TRUE(html.has_legend("plain"));  // each run's line, under the chart's title ("loss")
   EXPECT_TRUE(html.has_legend("small"));
   EXPECT_TRUE(html.has_cell("plain"));
@@ -191,6 +193,42 @@ TEST(HtmlReport, ReportOverlaysRunsAndRefusesBadInput) {
   EXPECT_TRUE(checked(page).has_legend("small"));  // the page from before is left whole
   const CliResult names = run_cli("report " + a.string() + " --name x --name y --output " + page.string());
   EXPECT_NE(names.err.find("--name: 2 names for 1 reports"), std::string::npos) << names.err;
+}
+
+// Four dp-audit runs at ε 1, 2, 4 and 8 make the claimed-against-audited curve: one point
+// each, the diagonal, and a table row each with both figures as the reports have them.
+TEST(HtmlReport, DpSelfAuditsMakeTheClaimedAgainstAuditedChart) {
+  std::string reports;
+  std::vector<nlohmann::json> audits;
+  for (const char* epsilon : {"1", "2", "4", "8"}) {
+    const fs::path report = scratch_directory() / (std::string("dp_audit_eps") + epsilon + ".json");
+    const CliResult run = run_cli("dp-audit --data " + kPima + " --schema " CITADEL_SOURCE_SCHEMA " --epochs 3 "
+                                  "--input-canaries 16 --audit-seed 7 --target-epsilon " + std::string(epsilon) +
+                                  " --report " + report.string());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    audits.push_back(nlohmann::json::parse(read_file(report)));
+    reports += " " + report.string();
+  }
+  const fs::path train = scratch_directory() / "dp_audit_beside.json";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 2 --no-save --report " + train.string()).exit_code, 0);
+  const fs::path page = scratch_directory() / "dp_audits.html";
+  const CliResult result = run_cli("report" + reports + " " + train.string() + " --output " + page.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const CheckedPage html = checked(page);
+  const auto chart = html.chart("audited \xCE\xB5 against the accountant's \xCE\xB5");
+  ASSERT_FALSE(chart.is_null()) << html.content["titles"].dump();
+  EXPECT_EQ(chart["dots"], 4) << chart.dump();
+  EXPECT_EQ(chart["legends"], nlohmann::json({"audited lower bound", "y = x"}));
+  EXPECT_NE(html.content["text"].get<std::string>().find("DP self-audit"), std::string::npos);
+  for (const auto& audit : audits) {
+    EXPECT_TRUE(html.has_cell(four_decimals(audit["claimed_epsilon"].get<double>()))) << html.content["cells"].dump();
+    const double audited = audit["epsilon_lower_bound"].get<double>();
+    if (audited == 0 || audited >= 1e-3) EXPECT_TRUE(html.has_cell(four_decimals(audited)));  // else significant digits
+    EXPECT_LE(audit["epsilon_lower_bound"].get<double>(), audit["claimed_epsilon"].get<double>());
+  }
+  EXPECT_TRUE(html.has_cell("consistent (which does not prove it right)"));
+  EXPECT_TRUE(html.has_title("loss"));  // the training run beside them is drawn as before
+  expect_figures_rounded_alike(html);
 }
 
 namespace {

@@ -172,7 +172,8 @@ TEST(HtmlPage, EmptyArraysInEverySectionAreDrawnAround) {
       R"({"roc": {"fpr": [], "tpr": []}, "precision_recall": {"precision": [], "recall": []}})",
       R"({"attacks": [{"attack": "a", "roc": {"fpr": [], "tpr": []}, "within_dp_bound": 3}],
           "differential_privacy": {"roc_bound": {"fpr": [], "tpr": []}}})",
-      R"({"attacks": [{"attack": "a"}], "differential_privacy": 7})"};
+      R"({"attacks": [{"attack": "a"}], "differential_privacy": 7})",
+      R"({"claimed_epsilon": 1, "epsilon_lower_bound": 0.5, "contradicts_accountant": "maybe"})"};
   for (const std::string& text : reports) {
     std::string html;
     try {
@@ -210,6 +211,32 @@ TEST(HtmlPage, AuditOfADpModelDrawsTheRegionItsAttacksStayUnder) {
   ASSERT_TRUE(without.ok) << without.problems;
   EXPECT_EQ(without.chart("membership attack ROC")["legends"].size(), 1u);  // the attack's curve only
   EXPECT_FALSE(without.has_cell("within the DP bound"));
+}
+
+// dp-audit reports: one point each on the claimed-against-audited chart, in order of claimed
+// ε, with the diagonal; a point above it is called out in the table.
+TEST(HtmlPage, DpSelfAuditsArePointsBesideTheDiagonal) {
+  auto audit = [](double claimed, double audited, bool contradicts) {
+    return json{{"claimed_epsilon", claimed}, {"epsilon_lower_bound", audited}, {"confidence", 0.95},
+                {"strongest_evidence", "measured_noise"}, {"contradicts_accountant", contradicts},
+                {"noise_multiplier", 1.1}, {"runs", 1}}.dump();
+  };
+  const auto page = write_and_check(
+      report::html_page({{"eps4", audit(4, 3.1, false)}, {"eps1", audit(1, 0.8, false)}, {"broken", audit(2, 5.5, true)},
+                         {"train", json{{"history", {{"loss", {0.7, 0.5}}}}}.dump()}}),
+      "dp_audits.html");
+  ASSERT_TRUE(page.ok) << page.problems;
+  const json chart = page.chart("audited \xCE\xB5 against the accountant's \xCE\xB5");
+  ASSERT_FALSE(chart.is_null()) << page.content["titles"].dump();
+  EXPECT_EQ(chart["dots"], 3);
+  EXPECT_EQ(chart["legends"], json({"audited lower bound", "y = x"}));
+  EXPECT_TRUE(page.has_cell("CONTRADICTS THE ACCOUNTANT"));
+  EXPECT_TRUE(page.has_cell("5.5000"));
+  EXPECT_TRUE(page.has_cell("eps1"));
+  const auto none = write_and_check(report::html_page({{"train", json{{"history", {{"loss", {0.7, 0.5}}}}}.dump()}}),
+                                    "no_dp_audit.html");
+  ASSERT_TRUE(none.ok) << none.problems;
+  EXPECT_TRUE(none.chart("audited \xCE\xB5 against the accountant's \xCE\xB5").is_null());
 }
 
 TEST(HtmlPage, WriteHtmlFromAModelTrainedInCpp) {
