@@ -46,12 +46,15 @@ std::vector<int64_t> true_candidates(ConstTensorView x, const AttributeSpec& att
   return truth;
 }
 
-// The attacker's guess per row: the candidate of lowest loss. Losses equal within float
-// rounding are a tie, and a tie falls back on the baseline's guess (then the first candidate):
-// a model that ignores the column tells the attacker nothing, and it guesses as if unaided.
+// The attacker's guess per row: the candidate of lowest loss − log prior (Fredrikson et al.'s
+// most likely value: for a cross-entropy loss, the largest p(label | candidate)·prior).
+// Scores equal within float rounding are a tie, and a tie falls back on the baseline's guess
+// (then the first candidate): a model that ignores the column tells the attacker nothing, and
+// it guesses as if unaided.
 std::vector<int64_t> attack_guesses(const RowLossQuery& loss, ConstTensorView x, ConstTensorView y,
                                     const AttributeSpec& attribute, const std::vector<double>& grid,
-                                    int64_t candidates, int64_t baseline) {
+                                    const std::vector<double>& log_prior, int64_t baseline) {
+  const int64_t candidates = static_cast<int64_t>(log_prior.size());
   const int64_t rows = x.shape(0), width = x.shape(1);
   std::vector<std::vector<double>> losses;  // [candidate][row]
   Tensor queried = Tensor::from(x);
@@ -66,6 +69,7 @@ std::vector<int64_t> attack_guesses(const RowLossQuery& loss, ConstTensorView x,
     losses.push_back(loss(queried.view(), y));
     CITADEL_CHECK(int64_t(losses.back().size()) == rows, ValueError, "attribute inference (", attribute.name,
                   "): the loss query gave ", losses.back().size(), " losses for ", rows, " rows");
+    for (double& value : losses.back()) value -= log_prior[k];
   }
   std::vector<int64_t> guesses(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
@@ -142,14 +146,22 @@ AttributeInferenceResult attribute_inference(const RowLossQuery& loss, ConstTens
     for (int64_t t : *truth)
       if (t >= 0) ++counts[t];
   result.baseline_guess = std::max_element(counts.begin(), counts.end()) - counts.begin();
+  // The attacker's prior: the categories' shares (add-one smoothed, so that a category no row
+  // has can still be guessed); flat for a number, whose grid points are quantiles, each of
+  // about the same share of the rows.
+  std::vector<double> log_prior(static_cast<size_t>(result.candidate_count), 0.0);
+  if (attribute.categorical) {
+    const double total = double(member_x.shape(0) + non_member_x.shape(0) + result.candidate_count);
+    for (size_t k = 0; k < log_prior.size(); ++k) log_prior[k] = std::log(double(counts[k] + 1) / total);
+  }
 
   std::vector<double> advantages[2];
   const ConstTensorView xs[2] = {member_x, non_member_x}, ys[2] = {member_y, non_member_y};
   const std::vector<int64_t>* truths[2] = {&member_truth, &non_member_truth};
   AttributeInferenceFigures* figures[2] = {&result.members, &result.non_members};
   for (int set = 0; set < 2; ++set) {
-    const std::vector<int64_t> guesses = attack_guesses(loss, xs[set], ys[set], attribute, result.candidates,
-                                                        result.candidate_count, result.baseline_guess);
+    const std::vector<int64_t> guesses =
+        attack_guesses(loss, xs[set], ys[set], attribute, result.candidates, log_prior, result.baseline_guess);
     AttributeInferenceFigures& f = *figures[set];
     f.rows = xs[set].shape(0);
     int64_t attack_right = 0, baseline_right = 0;

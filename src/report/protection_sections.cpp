@@ -23,6 +23,39 @@ const json* dp_record(const Run& run) {
   return nullptr;
 }
 
+// audit --attribute: the attack's and the baseline's accuracy on members and non-members, the
+// advantage of one over the other with its bootstrap interval, and the gap between the sets.
+void add_attribute_table(Page& page, const std::vector<Run>& runs) {
+  std::vector<std::vector<std::string>> rows;
+  auto interval = [](const json& pair) {
+    return pair.is_array() && pair.size() == 2 && pair[0].is_number() && pair[1].is_number()
+               ? "[" + figure(pair[0].get<double>()) + ", " + figure(pair[1].get<double>()) + "]"
+               : std::string("\xE2\x80\x94");
+  };
+  for (const Run& run : runs) {
+    if (!run.report.contains("attribute_inference") || !run.report["attribute_inference"].is_object()) continue;
+    const json& a = run.report["attribute_inference"];
+    const std::string name = series_name(runs, run, string_at(a, "column"));
+    for (const auto& [key, label] : {std::pair{"members", "members"}, std::pair{"non_members", "non-members"}}) {
+      const json& f = a.value(key, json::object());
+      if (!f.is_object()) continue;
+      rows.push_back({name, label, figure(number_at(f, "attack_accuracy")), figure(number_at(f, "baseline_accuracy")),
+                      figure(number_at(f, "advantage")), interval(f.value("advantage_interval", json()))});
+    }
+    const json& gap = a.value("gap", json::object());
+    if (gap.is_object())
+      rows.push_back({name, "members \xE2\x88\x92 non-members", "", "", figure(number_at(gap, "value")),
+                      interval(gap.value("interval", json()))});
+  }
+  if (rows.empty()) return;
+  page.paragraph("Attribute inference: knowing a row's label and every other column, the attacker tries each "
+                 "value of the column (its categories, or a grid of its quantiles) and guesses the one the model "
+                 "finds likeliest; the baseline always guesses the most common value and never queries the model. "
+                 "An advantage on members that non-members do not show is what the model leaks about its training "
+                 "rows; an advantage on both is what the column's relation to the label gives anyone.");
+  page.table({"column", "rows", "attack accuracy", "baseline accuracy", "advantage", "95 % interval"}, rows);
+}
+
 }  // namespace
 
 void add_attack_section(Page& page, const std::vector<Run>& runs) {
@@ -212,6 +245,7 @@ void add_audit_section(Page& page, const std::vector<Run>& runs) {
                                   "\xCE\xB5 \xE2\x89\xA5 (95 %)", "members", "non-members"};
   if (any_dp) header.push_back("within the DP bound");
   page.table(header, rows);
+  add_attribute_table(page, runs);
 }
 
 }  // namespace citadel::report::detail

@@ -123,11 +123,14 @@ TEST(HtmlReport, AttackPrivacyAuditCrossValidationAndBudgetPages) {
 
   const fs::path audit = scratch_directory() / "audit.html";
   ASSERT_EQ(run_cli("audit --model " + model.string() + " --train " + pima_rows("members.csv", 1, 300).string() +
-                    " --holdout " + pima_rows("others.csv", 600, 768).string() + " --reference-epochs 2 --html " +
-                    audit.string()).exit_code, 0);
+                    " --holdout " + pima_rows("others.csv", 600, 768).string() + " --reference-epochs 2 "
+                    "--attribute Age --html " + audit.string()).exit_code, 0);
   const CheckedPage audited = checked(audit);
   EXPECT_TRUE(audited.has_title("membership attack ROC"));
   EXPECT_TRUE(audited.has_cell("loss_threshold"));
+  EXPECT_TRUE(audited.has_cell("baseline accuracy"));  // --attribute's table
+  EXPECT_TRUE(audited.has_cell("members \xE2\x88\x92 non-members"));
+  EXPECT_TRUE(audited.has_cell("Age"));
   expect_figures_rounded_alike(audited);
   // A model trained without DP has no bound to draw.
   for (const auto& legend : audited.content["legends"])

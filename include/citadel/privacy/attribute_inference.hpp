@@ -1,7 +1,8 @@
 // Attribute inference (Yeom, Giacomelli, Fredrikson and Jha 2018; Fredrikson et al. 2014):
 // an attacker who knows a row's label and every feature but one column queries the model
-// with each candidate value of that column and guesses the one whose loss on the true label
-// is lowest. Its accuracy is set against a baseline that never queries the model (always the
+// with each candidate value of that column and guesses the one whose loss on the true label,
+// less the log of the value's share of the rows (categories; a number's grid is flat), is
+// lowest: for a cross-entropy loss, the value of largest p(label | value)·prior. Its accuracy is set against a baseline that never queries the model (always the
 // most common candidate), on the training rows and on rows the model never saw: an advantage
 // on members that non-members do not show is what the model leaks about its training rows.
 #pragma once
