@@ -67,7 +67,7 @@ std::string read_model_bytes(const KeyFlags& s, const std::string& path, bool* w
 }
 
 SavedPipeline as_pipeline(SavedModel saved, const std::string& path) {
-  SavedPipeline pipeline{std::move(saved.model), {}, std::move(saved.preprocessor)};
+  SavedPipeline pipeline{std::move(saved.model), {}, std::move(saved.preprocessor), std::move(saved.metadata)};
   PreparedData& data = pipeline.data;
   data.schema = std::move(saved.schema);
   data.images = saved.images;

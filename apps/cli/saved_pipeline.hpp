@@ -20,6 +20,7 @@ struct SavedPipeline {
   Model model;
   PreparedData data;  // schema, loss and image flag; no rows
   FeaturePreprocessor preprocessor;
+  Metadata metadata = {};  // every record of the file (audit reads "differential_privacy")
 };
 // Saves the model with its schema and preprocessing (train --save), protected as asked
 // (--key-file/--passphrase-env encrypt, --sign-key signs; 0600 under --dp).

@@ -23,6 +23,39 @@ const json* dp_record(const Run& run) {
   return nullptr;
 }
 
+// audit --attribute: the attack's and the baseline's accuracy on members and non-members, the
+// advantage of one over the other with its bootstrap interval, and the gap between the sets.
+void add_attribute_table(Page& page, const std::vector<Run>& runs) {
+  std::vector<std::vector<std::string>> rows;
+  auto interval = [](const json& pair) {
+    return pair.is_array() && pair.size() == 2 && pair[0].is_number() && pair[1].is_number()
+               ? "[" + figure(pair[0].get<double>()) + ", " + figure(pair[1].get<double>()) + "]"
+               : std::string("\xE2\x80\x94");
+  };
+  for (const Run& run : runs) {
+    if (!run.report.contains("attribute_inference") || !run.report["attribute_inference"].is_object()) continue;
+    const json& a = run.report["attribute_inference"];
+    const std::string name = series_name(runs, run, string_at(a, "column"));
+    for (const auto& [key, label] : {std::pair{"members", "members"}, std::pair{"non_members", "non-members"}}) {
+      const json& f = a.value(key, json::object());
+      if (!f.is_object()) continue;
+      rows.push_back({name, label, figure(number_at(f, "attack_accuracy")), figure(number_at(f, "baseline_accuracy")),
+                      figure(number_at(f, "advantage")), interval(f.value("advantage_interval", json()))});
+    }
+    const json& gap = a.value("gap", json::object());
+    if (gap.is_object())
+      rows.push_back({name, "members \xE2\x88\x92 non-members", "", "", figure(number_at(gap, "value")),
+                      interval(gap.value("interval", json()))});
+  }
+  if (rows.empty()) return;
+  page.paragraph("Attribute inference: knowing a row's label and every other column, the attacker tries each "
+                 "value of the column (its categories, or a grid of its quantiles) and guesses the one the model "
+                 "finds likeliest; the baseline always guesses the most common value and never queries the model. "
+                 "An advantage on members that non-members do not show is what the model leaks about its training "
+                 "rows; an advantage on both is what the column's relation to the label gives anyone.");
+  page.table({"column", "rows", "attack accuracy", "baseline accuracy", "advantage", "95 % interval"}, rows);
+}
+
 }  // namespace
 
 void add_attack_section(Page& page, const std::vector<Run>& runs) {
@@ -143,6 +176,10 @@ void add_privacy_section(Page& page, const std::vector<Run>& runs) {
 void add_audit_section(Page& page, const std::vector<Run>& runs) {
   std::vector<Series> series;
   std::vector<std::vector<std::string>> rows;
+  bool any_dp = false;
+  for (const Run& run : runs)
+    any_dp = any_dp || (has_array(run, "attacks") && run.report.contains("differential_privacy") &&
+                        run.report["differential_privacy"].is_object());
   for (size_t r = 0; r < runs.size(); ++r) {
     const Run& run = runs[r];
     if (!has_array(run, "attacks")) continue;
@@ -161,22 +198,54 @@ void add_audit_section(Page& page, const std::vector<Run>& runs) {
                       figure(number_at(attack, "tpr_at_1_percent_fpr")), optional_figure("tpr_at_0_1_percent_fpr"),
                       optional_figure("epsilon_lower_bound"), string_at(attack, "members"),
                       string_at(attack, "non_members")});
+      if (any_dp)
+        rows.back().push_back(!attack.contains("within_dp_bound") || !attack["within_dp_bound"].is_boolean()
+                                  ? "\xE2\x80\x94"
+                              : attack["within_dp_bound"].get<bool>() ? "yes"
+                                                                      : "NO: leaks more than \xCE\xB5 allows");
     }
   }
   if (series.empty()) return;
+  // The region of an (ε, δ)-DP model (audit writes it when the model was trained with DP):
+  // every attack's true ROC stays under it.
+  std::vector<Series> bounds;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    if (!has_array(run, "attacks") || !run.report.contains("differential_privacy") ||
+        !run.report["differential_privacy"].is_object())
+      continue;
+    const json& dp = run.report["differential_privacy"];
+    const json& curve = dp.value("roc_bound", json::object());
+    // The legend is cut at 19 characters: "DP bound, ε = 1.234" fits.
+    bounds.push_back({.name = series_name(runs, run, "DP bound, \xCE\xB5 = " + number(number_at(dp, "epsilon"))),
+                      .x = numbers_of(curve.value("fpr", json::array())),
+                      .y = numbers_of(curve.value("tpr", json::array())),
+                      .dashed = true,
+                      .colour = int(series.size() + bounds.size())});
+  }
+  series.insert(series.end(), bounds.begin(), bounds.end());
+  const std::string bound_caption =
+      bounds.empty() ? ""
+                     : " Dashed: the bound of the model's (\xCE\xB5, \xCE\xB4)-DP guarantee, TPR \xE2\x89\xA4 "
+                       "min(e^\xCE\xB5\xC2\xB7" "FPR + \xCE\xB4, 1 \xE2\x88\x92 e^\xE2\x88\x92\xCE\xB5"
+                       "\xC2\xB7(1 \xE2\x88\x92 \xCE\xB4 \xE2\x88\x92 FPR)): no attack's true ROC passes "
+                       "above it. A measured curve may cross it by chance where few rows make a point; the table's "
+                       "verdict is the 95 % lower bound on \xCE\xB5" " against the model's \xCE\xB5.";
   page.section("Membership inference");
   page.figure(line_chart(series, bounded(page, {.title = "membership attack ROC", .x_label = "false positive rate (non-members)",
                                   .y_label = "true positive rate (members)", .unit_square = true})),
-              "The diagonal is an attack that cannot tell members from non-members.");
+              "The diagonal is an attack that cannot tell members from non-members." + bound_caption);
   // The same curves with the false positive rate on a log scale: an attack that matters is
   // one that is right about some members while almost never wrong (Carlini et al. 2022).
   page.figure(line_chart(series, bounded(page, {.title = "membership attack ROC at low false positive rates",
                                                 .x_label = "false positive rate (log scale)",
                                                 .y_label = "true positive rate", .log_x = true, .y_extent = {0, 1}})),
-              "Points at a false positive rate of 0 are not drawn on the log scale.");
-  page.table({"attack", "AUC", "balanced accuracy", "TPR at 1 % FPR", "TPR at 0.1 % FPR", "\xCE\xB5 \xE2\x89\xA5 (95 %)",
-              "members", "non-members"},
-             rows);
+              "Points at a false positive rate of 0 are not drawn on the log scale." + bound_caption);
+  std::vector<std::string> header{"attack", "AUC", "balanced accuracy", "TPR at 1 % FPR", "TPR at 0.1 % FPR",
+                                  "\xCE\xB5 \xE2\x89\xA5 (95 %)", "members", "non-members"};
+  if (any_dp) header.push_back("within the DP bound");
+  page.table(header, rows);
+  add_attribute_table(page, runs);
 }
 
 }  // namespace citadel::report::detail

@@ -37,5 +37,6 @@ void add_attack_section(Page& page, const std::vector<Run>& runs);        // acc
 void add_certified_section(Page& page, const std::vector<Run>& runs);     // certified accuracy against radius
 void add_privacy_section(Page& page, const std::vector<Run>& runs);       // ε against epochs
 void add_audit_section(Page& page, const std::vector<Run>& runs);         // membership ROC
+void add_dp_audit_section(Page& page, const std::vector<Run>& runs);      // audited ε against claimed ε
 
 }  // namespace citadel::report::detail

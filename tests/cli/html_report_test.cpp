@@ -123,12 +123,37 @@ TEST(HtmlReport, AttackPrivacyAuditCrossValidationAndBudgetPages) {
 
   const fs::path audit = scratch_directory() / "audit.html";
   ASSERT_EQ(run_cli("audit --model " + model.string() + " --train " + pima_rows("members.csv", 1, 300).string() +
-                    " --holdout " + pima_rows("others.csv", 600, 768).string() + " --reference-epochs 2 --html " +
-                    audit.string()).exit_code, 0);
+                    " --holdout " + pima_rows("others.csv", 600, 768).string() + " --reference-epochs 2 "
+                    "--attribute Age --html " + audit.string()).exit_code, 0);
   const CheckedPage audited = checked(audit);
   EXPECT_TRUE(audited.has_title("membership attack ROC"));
   EXPECT_TRUE(audited.has_cell("loss_threshold"));
+  EXPECT_TRUE(audited.has_cell("baseline accuracy"));  // --attribute's table
+  EXPECT_TRUE(audited.has_cell("members \xE2\x88\x92 non-members"));
+  EXPECT_TRUE(audited.has_cell("Age"));
   expect_figures_rounded_alike(audited);
+  // A model trained without DP has no bound to draw.
+  for (const auto& legend : audited.content["legends"])
+    EXPECT_EQ(legend.get<std::string>().find("DP bound"), std::string::npos) << legend;
+  EXPECT_FALSE(audited.has_cell("within the DP bound"));
+
+  // A model trained with DP: its (ε, δ) region drawn on both ROC charts, the verdict in the table.
+  const fs::path dp_model = scratch_directory() / "html_dp_model.safetensors";
+  ASSERT_EQ(run_cli("train --verbose 0 --dp --epochs 2 --target-epsilon 2 --dp-reproducible --save " +
+                    dp_model.string()).exit_code, 0);
+  const fs::path dp_audit = scratch_directory() / "dp_audit.html", dp_audit_json = scratch_directory() / "dp_audit.json";
+  ASSERT_EQ(run_cli("audit --model " + dp_model.string() + " --train " + pima_rows("members.csv", 1, 300).string() +
+                    " --holdout " + pima_rows("others.csv", 600, 768).string() + " --reference-epochs 2 --report " +
+                    dp_audit_json.string() + " --html " + dp_audit.string()).exit_code, 0);
+  const CheckedPage bounded = checked(dp_audit);
+  const double dp_epsilon = nlohmann::json::parse(read_file(dp_audit_json))["differential_privacy"]["epsilon"];
+  char bound_legend[96];
+  std::snprintf(bound_legend, sizeof bound_legend, "DP bound, \xCE\xB5 = %.4g", dp_epsilon);
+  for (const char* chart : {"membership attack ROC", "membership attack ROC at low false positive rates"})
+    EXPECT_NE(bounded.chart(chart)["legends"].dump().find(bound_legend), std::string::npos)
+        << bound_legend << " in " << bounded.chart(chart).dump();
+  EXPECT_TRUE(bounded.has_cell("within the DP bound")) << bounded.content["cells"].dump();
+  EXPECT_TRUE(bounded.has_cell("yes")) << bounded.content["cells"].dump();
 
   const fs::path cv = scratch_directory() / "cv.html";
   ASSERT_EQ(run_cli("cv --verbose 0 --folds 3 --epochs 3 --html " + cv.string()).exit_code, 0);
@@ -152,6 +177,8 @@ TEST(HtmlReport, ReportOverlaysRunsAndRefusesBadInput) {
                                    page.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const CheckedPage html = checked(page);
+  EXPECT_FALSE(html.has_title("audited \xCE\xB5 against the accountant's \xCE\xB5"));  // no dp-audit report
+  EXPECT_EQ(html.content["text"].get<std::string>().find("DP self-audit"), std::string::npos);
   EXPECT_TRUE(html.has_legend("plain"));  // each run's line, under the chart's title ("loss")
   EXPECT_TRUE(html.has_legend("small"));
   EXPECT_TRUE(html.has_cell("plain"));
@@ -169,6 +196,42 @@ TEST(HtmlReport, ReportOverlaysRunsAndRefusesBadInput) {
   EXPECT_TRUE(checked(page).has_legend("small"));  // the page from before is left whole
   const CliResult names = run_cli("report " + a.string() + " --name x --name y --output " + page.string());
   EXPECT_NE(names.err.find("--name: 2 names for 1 reports"), std::string::npos) << names.err;
+}
+
+// Four dp-audit runs at ε 1, 2, 4 and 8 make the claimed-against-audited curve: one point
+// each, the diagonal, and a table row each with both figures as the reports have them.
+TEST(HtmlReport, DpSelfAuditsMakeTheClaimedAgainstAuditedChart) {
+  std::string reports;
+  std::vector<nlohmann::json> audits;
+  for (const char* epsilon : {"1", "2", "4", "8"}) {
+    const fs::path report = scratch_directory() / (std::string("dp_audit_eps") + epsilon + ".json");
+    const CliResult run = run_cli("dp-audit --data " + kPima + " --schema " CITADEL_SOURCE_SCHEMA " --epochs 3 "
+                                  "--input-canaries 16 --audit-seed 7 --target-epsilon " + std::string(epsilon) +
+                                  " --report " + report.string());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    audits.push_back(nlohmann::json::parse(read_file(report)));
+    reports += " " + report.string();
+  }
+  const fs::path train = scratch_directory() / "dp_audit_beside.json";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 2 --no-save --report " + train.string()).exit_code, 0);
+  const fs::path page = scratch_directory() / "dp_audits.html";
+  const CliResult result = run_cli("report" + reports + " " + train.string() + " --output " + page.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const CheckedPage html = checked(page);
+  const auto chart = html.chart("audited \xCE\xB5 against the accountant's \xCE\xB5");
+  ASSERT_FALSE(chart.is_null()) << html.content["titles"].dump();
+  EXPECT_EQ(chart["dots"], 4) << chart.dump();
+  EXPECT_EQ(chart["legends"], nlohmann::json({"audited lower bound", "y = x"}));
+  EXPECT_NE(html.content["text"].get<std::string>().find("DP self-audit"), std::string::npos);
+  for (const auto& audit : audits) {
+    EXPECT_TRUE(html.has_cell(four_decimals(audit["claimed_epsilon"].get<double>()))) << html.content["cells"].dump();
+    const double audited = audit["epsilon_lower_bound"].get<double>();
+    if (audited == 0 || audited >= 1e-3) EXPECT_TRUE(html.has_cell(four_decimals(audited)));  // else significant digits
+    EXPECT_LE(audit["epsilon_lower_bound"].get<double>(), audit["claimed_epsilon"].get<double>());
+  }
+  EXPECT_TRUE(html.has_cell("consistent (which does not prove it right)"));
+  EXPECT_TRUE(html.has_title("loss"));  // the training run beside them is drawn as before
+  expect_figures_rounded_alike(html);
 }
 
 namespace {

@@ -138,10 +138,116 @@ TEST(Protection, AuditFindsMoreLeakageInAnOverfitModelThanInAPrivateOne) {
     const auto json = nlohmann::json::parse(read_file(report));
     ASSERT_EQ(json["attacks"].size(), 2u);
     EXPECT_EQ(json["attacks"][0]["attack"], "loss_threshold");
+    EXPECT_EQ(json.contains("differential_privacy"), i == 1);  // the model's (ε, δ), when it has them
+    EXPECT_EQ(json["attacks"][0].contains("within_dp_bound"), i == 1);
     auc[i] = json["attacks"][0]["auc"].get<double>();
   }
   EXPECT_GT(auc[0], 0.6);
   EXPECT_GT(auc[0], auc[1] + 0.08) << "overfit " << auc[0] << " vs private " << auc[1];
+}
+
+// A model trained with DP at ε = 1 is audited against its own guarantee: the report carries
+// the model's (ε, δ) and the region's curve, and no attack proves more than ε. The verdict
+// compares each attack's 95 % lower bound on ε (a split-half Clopper–Pearson test, so chance
+// alone fails it at most 5 % of the time, and a real ε-DP model leaks far less than that
+// test can see at 400 rows) with ε, not raw ROC points, which cross the curve by chance.
+TEST(Protection, AuditOfAPrivateModelStaysWithinItsGuarantee) {
+  const auto [train, unseen] = member_and_holdout_files(400, "dp_bound_");
+  const fs::path model = scratch_directory() / "dp_bound.safetensors", report = scratch_directory() / "dp_bound.json";
+  // Reproducible noise: the same model every run, so the test cannot pass or fail by the draw.
+  ASSERT_EQ(run_cli("train --dp --target-epsilon 1 --dp-reproducible --epochs 5 --test-split 0.01 --verbose 0 "
+                    "--schema " CITADEL_SOURCE_SCHEMA " --data " + train.string() + " --save " + model.string())
+                .exit_code,
+            0);
+  const CliResult result = run_cli("audit --model " + model.string() + " --train " + train.string() + " --holdout " +
+                                   unseen.string() + " --reference-epochs 2 --report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("every attack's epsilon >= is within it"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  ASSERT_TRUE(json.contains("differential_privacy")) << json.dump();
+  const double epsilon = json["differential_privacy"]["epsilon"].get<double>();
+  EXPECT_LE(epsilon, 1.0 + 1e-6);
+  EXPECT_GT(epsilon, 0.5);
+  EXPECT_EQ(json["differential_privacy"]["delta"].get<double>(), 1e-5);
+  const auto& bound = json["differential_privacy"]["roc_bound"];
+  EXPECT_EQ(bound["fpr"].size(), bound["tpr"].size());
+  EXPECT_EQ(bound["tpr"].front().get<double>(), 1e-5);  // TPR ≤ δ where no non-member is flagged
+  ASSERT_EQ(json["attacks"].size(), 2u);
+  for (const auto& attack : json["attacks"]) {
+    EXPECT_LE(attack["epsilon_lower_bound"].get<double>(), epsilon) << attack["attack"];
+    EXPECT_EQ(attack["within_dp_bound"], true) << attack["attack"];
+    EXPECT_TRUE(attack["roc_points_above_dp_bound"].is_number_integer());
+  }
+}
+
+// audit --attribute on the bundled rows: a model fitted hard to 400 rows tells the attacker
+// their BMI better than the baseline does, and better than it does for rows it never saw.
+// Seeds are fixed, so the figures are the same each run; the bounds asserted leave margin.
+TEST(Protection, AuditAttributeInferenceFindsWhatAnOverfitModelLeaks) {
+  const auto [train, unseen] = member_and_holdout_files(400, "attribute_");
+  const fs::path model = scratch_directory() / "attribute.safetensors", report = scratch_directory() / "attribute.json";
+  ASSERT_EQ(run_cli("train --data " + train.string() + " --test-split 0.01 --epochs 150 --layers "
+                    "64:relu,64:relu,1:sigmoid --verbose 0 --save " + model.string()).exit_code,
+            0);
+  const std::string audit = "audit --model " + model.string() + " --train " + train.string() + " --holdout " +
+                            unseen.string() + " --reference-epochs 2";
+  const CliResult result = run_cli(audit + " --attribute BMI --report " + report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Attribute inference on BMI"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(read_file(report))["attribute_inference"];
+  EXPECT_EQ(json["column"], "BMI");
+  EXPECT_EQ(json["kind"], "numeric");
+  EXPECT_EQ(json["metric"], "within_bin_accuracy");
+  EXPECT_EQ(json["candidates"], 10);
+  EXPECT_EQ(json["grid"].size(), 10u);
+  EXPECT_EQ(json["members"]["rows"], 400);
+  EXPECT_EQ(json["non_members"]["rows"], 368);
+  const auto& members = json["members"];
+  EXPECT_NEAR(members["advantage"].get<double>(),
+              members["attack_accuracy"].get<double>() - members["baseline_accuracy"].get<double>(), 1e-12);
+  EXPECT_GT(members["advantage_interval"][0].get<double>(), 0) << members.dump();  // the interval excludes 0
+  EXPECT_GT(json["gap"]["value"].get<double>(), 0) << json.dump();
+  EXPECT_EQ(json["resamples"], 1000);
+
+  // Bad columns are refused naming the column and the flag.
+  const CliResult unknown = run_cli(audit + " --attribute glucose");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("audit --attribute glucose: the model has no input column of that name"),
+            std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("PlGlcConc"), std::string::npos) << unknown.err;  // the columns there are
+  const CliResult label = run_cli(audit + " --attribute target");
+  EXPECT_NE(label.exit_code, 0);
+  EXPECT_NE(label.err.find("audit --attribute target: that is the label column"), std::string::npos) << label.err;
+}
+
+// A categorical column that decides the label: the attacker reads it back from the label on
+// members and non-members alike (what the column's relation to the label gives anyone).
+TEST(Protection, AuditAttributeInferenceOnACategoricalColumn) {
+  std::string members = "colour,x,label\n", others = members;
+  for (int i = 0; i < 240; ++i) {
+    const char* colour = i % 4 == 0 ? "red" : i % 4 == 1 ? "green" : "blue";  // blue is the most common
+    (i < 160 ? members : others) += std::string(colour) + "," + std::to_string(i % 7) + "," +
+                                    (colour[0] == 'r' ? "1" : "0") + "\n";
+  }
+  const fs::path train = write_scratch_file("attribute_colours.csv", members),
+                 unseen = write_scratch_file("attribute_colours_holdout.csv", others),
+                 model = scratch_directory() / "attribute_colours.safetensors",
+                 report = scratch_directory() / "attribute_colours.json";
+  ASSERT_EQ(run_cli("train --data " + train.string() + " --categorical colour --test-split 0.01 --epochs 60 "
+                    "--verbose 0 --save " + model.string()).exit_code,
+            0);
+  const CliResult result = run_cli("audit --model " + model.string() + " --train " + train.string() + " --holdout " +
+                                   unseen.string() + " --reference-epochs 2 --attribute colour --report " +
+                                   report.string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto json = nlohmann::json::parse(read_file(report))["attribute_inference"];
+  EXPECT_EQ(json["kind"], "categorical");
+  EXPECT_EQ(json["candidates"], 3);
+  EXPECT_EQ(json["baseline_guess"], "blue");
+  EXPECT_FALSE(json.contains("grid"));
+  // Red rows are told apart by their label: the attack is right where the baseline is not.
+  EXPECT_GT(json["members"]["advantage_interval"][0].get<double>(), 0) << json.dump();
+  EXPECT_GT(json["non_members"]["advantage_interval"][0].get<double>(), 0) << json.dump();
 }
 
 // Under --dp: the model file is private (0600), records how its noise was drawn, the

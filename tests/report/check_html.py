@@ -1,7 +1,7 @@
 """Checks a citadel HTML page with Python's own parser, independently of the C++ writer.
 
 Prints JSON: the chart titles, the legend entries, the table cells, the text of the page,
-and each chart's title, axis labels and legend entries ("charts"). Exits 1 naming the problem when the page is not well formed, holds a script or any
+and each chart's title, axis labels, legend entries and dots drawn ("charts"). Exits 1 naming the problem when the page is not well formed, holds a script or any
 external reference (a URL, a linked style sheet or font, an image or frame), or lacks the
 Content-Security-Policy that forbids them."""
 
@@ -22,7 +22,7 @@ class Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.stack, self.problems = [], []
         self.titles, self.legends, self.cells, self.text = [], [], [], []
-        self.charts = []  # one {"title", "axis_labels", "legends"} per <svg>
+        self.charts = []  # one {"title", "axis_labels", "legends", "dots"} per <svg>
         self.csp = False
         self._capture = None
 
@@ -45,7 +45,9 @@ class Page(HTMLParser):
             return
         self.stack.append(tag)
         if tag == "svg":
-            self.charts.append({"title": "", "axis_labels": [], "legends": []})
+            self.charts.append({"title": "", "axis_labels": [], "legends": [], "dots": 0})
+        if tag == "circle" and self.charts and "dot" in (dict(attrs).get("class") or "").split():
+            self.charts[-1]["dots"] += 1
         if (tag == "title" and self.stack[-2:-1] == ["svg"]) or tag in ("th", "td") or (tag == "text" and ("class", "legend") in attrs):
             self._capture = (tag, len(self.stack), [])
         elif tag == "text" and ("class", "axis-label") in attrs:

@@ -169,7 +169,11 @@ TEST(HtmlPage, EmptyArraysInEverySectionAreDrawnAround) {
       R"({"protection": {"differential_privacy": {"epsilon_history": []}}})",
       R"({"classes": [], "classification_report": {"classes": {}, "confusion_matrix": []}})",
       R"({"classes": ["a"], "classification_report": {"confusion_matrix": [[], [1]]}})",
-      R"({"roc": {"fpr": [], "tpr": []}, "precision_recall": {"precision": [], "recall": []}})"};
+      R"({"roc": {"fpr": [], "tpr": []}, "precision_recall": {"precision": [], "recall": []}})",
+      R"({"attacks": [{"attack": "a", "roc": {"fpr": [], "tpr": []}, "within_dp_bound": 3}],
+          "differential_privacy": {"roc_bound": {"fpr": [], "tpr": []}}})",
+      R"({"attacks": [{"attack": "a"}], "differential_privacy": 7})",
+      R"({"claimed_epsilon": 1, "epsilon_lower_bound": 0.5, "contradicts_accountant": "maybe"})"};
   for (const std::string& text : reports) {
     std::string html;
     try {
@@ -180,6 +184,59 @@ TEST(HtmlPage, EmptyArraysInEverySectionAreDrawnAround) {
     EXPECT_EQ(html.find("<script"), std::string::npos) << text;
     EXPECT_NE(html.find("</html>"), std::string::npos) << text;
   }
+}
+
+// An audit of a DP model draws the model's ROC region (dashed, on both ROC charts) and says
+// per attack whether it stays within it; an audit of another model draws no region.
+TEST(HtmlPage, AuditOfADpModelDrawsTheRegionItsAttacksStayUnder) {
+  json attack{{"attack", "loss_threshold"}, {"auc", 0.52}, {"balanced_accuracy", 0.53},
+              {"tpr_at_1_percent_fpr", 0.02}, {"epsilon_lower_bound", 0}, {"members", 300}, {"non_members", 200},
+              {"roc", {{"fpr", {0, 0.01, 0.5, 1}}, {"tpr", {0, 0.02, 0.55, 1}}}}};
+  const json plain{{"attacks", {attack}}};
+  attack["within_dp_bound"] = true;
+  json leaky = attack;
+  leaky["attack"] = "calibrated_loss", leaky["epsilon_lower_bound"] = 3.5, leaky["within_dp_bound"] = false;
+  const json dp{{"attacks", {attack, leaky}},
+                {"differential_privacy",
+                 {{"epsilon", 2}, {"delta", 1e-5}, {"roc_bound", {{"fpr", {0, 0.1, 1}}, {"tpr", {1e-5, 0.74, 1}}}}}}};
+  const auto with_bound = write_and_check(report::html_page({{"dp", dp.dump()}}), "dp_bound.html");
+  ASSERT_TRUE(with_bound.ok) << with_bound.problems;
+  for (const char* title : {"membership attack ROC", "membership attack ROC at low false positive rates"})
+    EXPECT_EQ(with_bound.chart(title)["legends"].back(), "DP bound, \xCE\xB5 = 2")
+        << with_bound.chart(title).dump();
+  EXPECT_TRUE(with_bound.has_cell("within the DP bound"));
+  EXPECT_TRUE(with_bound.has_cell("yes"));
+  EXPECT_TRUE(with_bound.has_cell("NO: leaks more than \xCE\xB5 allows"));
+  const auto without = write_and_check(report::html_page({{"plain", plain.dump()}}), "no_bound.html");
+  ASSERT_TRUE(without.ok) << without.problems;
+  EXPECT_EQ(without.chart("membership attack ROC")["legends"].size(), 1u);  // the attack's curve only
+  EXPECT_FALSE(without.has_cell("within the DP bound"));
+}
+
+// dp-audit reports: one point each on the claimed-against-audited chart, in order of claimed
+// ε, with the diagonal; a point above it is called out in the table.
+TEST(HtmlPage, DpSelfAuditsArePointsBesideTheDiagonal) {
+  auto audit = [](double claimed, double audited, bool contradicts) {
+    return json{{"claimed_epsilon", claimed}, {"epsilon_lower_bound", audited}, {"confidence", 0.95},
+                {"strongest_evidence", "measured_noise"}, {"contradicts_accountant", contradicts},
+                {"noise_multiplier", 1.1}, {"runs", 1}}.dump();
+  };
+  const auto page = write_and_check(
+      report::html_page({{"eps4", audit(4, 3.1, false)}, {"eps1", audit(1, 0.8, false)}, {"broken", audit(2, 5.5, true)},
+                         {"train", json{{"history", {{"loss", {0.7, 0.5}}}}}.dump()}}),
+      "dp_audits.html");
+  ASSERT_TRUE(page.ok) << page.problems;
+  const json chart = page.chart("audited \xCE\xB5 against the accountant's \xCE\xB5");
+  ASSERT_FALSE(chart.is_null()) << page.content["titles"].dump();
+  EXPECT_EQ(chart["dots"], 3);
+  EXPECT_EQ(chart["legends"], json({"audited lower bound", "y = x"}));
+  EXPECT_TRUE(page.has_cell("CONTRADICTS THE ACCOUNTANT"));
+  EXPECT_TRUE(page.has_cell("5.5000"));
+  EXPECT_TRUE(page.has_cell("eps1"));
+  const auto none = write_and_check(report::html_page({{"train", json{{"history", {{"loss", {0.7, 0.5}}}}}.dump()}}),
+                                    "no_dp_audit.html");
+  ASSERT_TRUE(none.ok) << none.problems;
+  EXPECT_TRUE(none.chart("audited \xCE\xB5 against the accountant's \xCE\xB5").is_null());
 }
 
 TEST(HtmlPage, WriteHtmlFromAModelTrainedInCpp) {

@@ -11,12 +11,12 @@ namespace citadel::testkit {
 struct CheckedPage {
   bool ok = false;
   std::string problems;   // the checker's complaint when not ok
-  nlohmann::json content;  // {"titles", "legends", "cells", "text", "charts": [{"title", "axis_labels", "legends"}]}
+  nlohmann::json content;  // {"titles", "legends", "cells", "text", "charts": [{"title", "axis_labels", "legends", "dots"}]}
 
   bool has_title(const std::string& title) const { return contains("titles", title); }
   bool has_legend(const std::string& legend) const { return contains("legends", legend); }
   bool has_cell(const std::string& cell) const { return contains("cells", cell); }
-  // The chart titled `title`: {"title", "axis_labels", "legends"}, or null.
+  // The chart titled `title`: {"title", "axis_labels", "legends", "dots"}, or null.
   nlohmann::json chart(const std::string& title) const {
     if (content.contains("charts"))
       for (const auto& chart : content["charts"])
