@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -29,7 +30,44 @@ struct ServeFlags {
   bool no_extraction_monitor = false;
   int64_t batch_delay_us = 0;
   std::vector<std::string> extraction_alarm_below;  // NAME=W, or W for every model
+  std::vector<std::string> smoothing, smoothing_alpha;  // [NAME=]SIGMA,N and [NAME=]A
 };
+
+// The value of a per-model flag (`given`: VALUE or NAME=VALUE) that applies to `name`, the
+// last one winning, as --output-policy's do; nullopt when none does.
+std::optional<std::string> value_for(const std::vector<std::string>& given, const std::string& name) {
+  std::optional<std::string> value;
+  for (const std::string& g : given) {
+    const size_t equals = g.find('=');
+    if (equals == std::string::npos) value = g;
+    else if (g.substr(0, equals) == name) value = g.substr(equals + 1);
+  }
+  return value;
+}
+
+// A NAME= that names no served model is a typo that would serve that model unsmoothed.
+void check_names(const std::vector<std::string>& given, const std::vector<std::string>& names, const char* flag) {
+  for (const std::string& g : given) {
+    const size_t equals = g.find('=');
+    if (equals == std::string::npos) continue;
+    const std::string name = g.substr(0, equals);
+    CITADEL_CHECK(std::find(names.begin(), names.end(), name) != names.end(), ValueError, flag, " ", g,
+                  ": no model named '", name, "' is served");
+  }
+}
+
+// --smoothing for the model `name` (nullopt: served unsmoothed).
+std::optional<serving::SmoothingPolicy> smoothing_for(const ServeFlags& s, const std::string& name) {
+  const std::optional<std::string> given = value_for(s.smoothing, name);
+  if (!given) return std::nullopt;
+  double alpha = 0.001;
+  if (const std::optional<std::string> a = value_for(s.smoothing_alpha, name)) {
+    char* end = nullptr;
+    alpha = std::strtod(a->c_str(), &end);
+    CITADEL_CHECK(!a->empty() && *end == '\0', ValueError, "--smoothing-alpha ", *a, ": expected A or NAME=A, a number");
+  }
+  return serving::SmoothingPolicy::parse(*given, alpha, "--smoothing " + name + "=" + *given);
+}
 
 // --extraction-alarm-below for the model `name` (unset: the server's default).
 std::optional<double> alarm_below_for(const ServeFlags& s, const std::string& name) {
@@ -132,6 +170,8 @@ int run_serve(ServeFlags& s) {
                     "' predicts numbers; use full or round:D");
     return served;
   };
+  CITADEL_CHECK(s.smoothing_alpha.empty() || !s.smoothing.empty(), ValueError,
+                "serve: --smoothing-alpha is the level of --smoothing; give --smoothing SIGMA,N too");
   std::vector<serving::ServedModel> models;
   for (const std::string& given : s.models) {
     const size_t equals = given.find('=');
@@ -141,7 +181,16 @@ int run_serve(ServeFlags& s) {
     for (const auto& m : models) CITADEL_CHECK(m.name != name, ValueError, "--model: two models named '", name, "'");
     models.push_back(load(name, path, policy_for(s, name)));
     models.back().extraction_alarm_below = alarm_below_for(s, name);
+    // A smoothed model answers classes only: the label policy unless one was given, which
+    // the server then refuses unless it is label (check_smoothable).
+    models.back().smoothing = smoothing_for(s, name);
+    if (models.back().smoothing && !value_for(s.policies, name))
+      models.back().policy = serving::OutputPolicy::parse("label", "--smoothing");
   }
+  std::vector<std::string> names;
+  for (const auto& m : models) names.push_back(m.name);
+  check_names(s.smoothing, names, "--smoothing");
+  check_names(s.smoothing_alpha, names, "--smoothing-alpha");
   std::optional<serving::TokenStore> tokens;
   if (!s.tokens.empty()) tokens = serving::TokenStore::load(s.tokens);
   allow_descriptors_for(s.server);
@@ -257,6 +306,14 @@ Command add_serve_command(CLI::App& app) {
                       "extraction alarm is raised (default 0.85)")
       ->option_text("W|NAME=W");
   command->add_flag("--no-extraction-monitor", s.no_extraction_monitor, "Do not watch query streams for extraction");
+  command->add_option("--smoothing", s.smoothing,
+                      "Answer with the smoothed classifier (randomized smoothing's PREDICT): N copies of each row "
+                      "plus Gaussian noise of standard deviation SIGMA, a class or an abstention, never "
+                      "probabilities; a row costs N forward passes against --max-rows")
+      ->option_text("[NAME=]SIGMA,N");
+  command->add_option("--smoothing-alpha", s.smoothing_alpha,
+                      "Level of --smoothing: a class it answers is wrong with probability at most A (default 0.001)")
+      ->option_text("[NAME=]A");
   return {command, [flags] { return run_serve(*flags); }};
 }
 

@@ -9,6 +9,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/secure_random.hpp"
 #include "citadel/metrics/normality.hpp"
+#include "citadel/model/predictor.hpp"
 #include "citadel/ops/noise.hpp"
 
 namespace citadel {
@@ -81,24 +82,45 @@ int64_t smoothed_class_from_counts(const std::vector<int64_t>& counts, double al
   return binomial_tie_p_value(first, first + second) <= alpha ? order[0] : kAbstain;
 }
 
-std::vector<int64_t> noisy_class_counts(Model& model, ConstTensorView row, int64_t samples, double sigma,
-                                        int64_t batch_size, SecureRng& rng) {
+namespace {
+
+// The counts of either entry point: `predict` is Model::predict or Predictor::predict.
+template <class Predict>
+std::vector<int64_t> count_noisy_classes(const Predict& predict, ConstTensorView row,
+                                         int64_t samples, double sigma, int64_t batch_size, SecureRng& rng) {
   CITADEL_CHECK(row.rank() >= 1 && row.shape(0) == 1, ValueError, "noisy_class_counts: give one row, got shape ",
                 row.shape().str());
   const Shape example = row.shape().without_batch();
   const int64_t features = example.numel();
-  const int64_t outputs = std::max<int64_t>(model.output_shape().numel(), 1);
-  std::vector<int64_t> counts(size_t(outputs == 1 ? 2 : outputs), 0);
+  std::vector<int64_t> counts;  // sized by the first predictions: one sigmoid unit is two classes
   Tensor batch(example.with_batch(std::min(batch_size, samples)));
   for (int64_t done = 0; done < samples;) {
     const int64_t now = std::min(batch.shape(0), samples - done);
     if (now < batch.shape(0)) batch = Tensor(example.with_batch(now));
     for (int64_t copy = 0; copy < now; ++copy) std::copy_n(row.data(), features, batch.data() + copy * features);
     ops::add_gaussian_noise(std::span<float>(batch.data(), size_t(batch.numel())), sigma, rng);
-    for (const int64_t c : predicted_classes(model.predict(batch, {.batch_size = now}))) ++counts[size_t(c)];
+    const Tensor predictions = predict(batch, PredictOptions{.batch_size = now});
+    if (counts.empty()) counts.assign(size_t(std::max<int64_t>(predictions.numel() / now, 2)), 0);
+    for (const int64_t c : predicted_classes(predictions)) ++counts[size_t(c)];
     done += now;
   }
   return counts;
+}
+
+}  // namespace
+
+std::vector<int64_t> noisy_class_counts(Model& model, ConstTensorView row, int64_t samples, double sigma,
+                                        int64_t batch_size, SecureRng& rng) {
+  return count_noisy_classes(
+      [&](const Tensor& batch, const PredictOptions& options) { return model.predict(batch, options); }, row, samples,
+      sigma, batch_size, rng);
+}
+
+std::vector<int64_t> noisy_class_counts(Predictor& predictor, ConstTensorView row, int64_t samples, double sigma,
+                                        int64_t batch_size, SecureRng& rng) {
+  return count_noisy_classes(
+      [&](const Tensor& batch, const PredictOptions& options) { return predictor.predict(batch, options); }, row,
+      samples, sigma, batch_size, rng);
 }
 
 namespace {

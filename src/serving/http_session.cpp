@@ -186,7 +186,7 @@ void Session<Stream>::handle() {
   release_body();
   if (!compute) return respond(std::move(outcome));
   auto self = this->shared_from_this();
-  if (outcome.rows <= server_.options().max_batch_rows)  // batched and predicted on this loop
+  if (outcome.compute_rows <= server_.options().max_batch_rows)  // batched and predicted on this loop
     return compute(loop_.batcher, false, [self](Outcome result) { self->respond(std::move(result)); });
   // On the pool: answered when it is done or, past the compute deadline, with a 504 then
   // (the result that comes later is dropped; one that has not started by then never does).

@@ -126,6 +126,31 @@ void add_output(ResponseWriter& writer, const InferRequest& request, const RowPr
     return request.outputs.empty() || std::find(request.outputs.begin(), request.outputs.end(), name) != request.outputs.end();
   };
   const int64_t rows = request.rows;
+  auto add_label = [&](const std::string& name) {
+    writer.add(name.c_str(), "BYTES", {rows},
+               [&](std::string& out) {
+                 for (size_t i = 0; i < predictions.labels.size(); ++i) {
+                   if (i) out += ',';
+                   append_string(out, predictions.labels[i]);
+                 }
+               },
+               [&](std::string& out) { append_binary_strings(out, predictions.labels); });
+  };
+  if (!predictions.smoothed_classes.empty()) {  // the smoothed classifier: a class or an abstention, nothing else
+    if (const std::string name = prefix + "label"; wanted(name)) add_label(name);
+    if (const std::string name = prefix + "abstained"; wanted(name))
+      writer.add(name.c_str(), "BOOL", {rows},
+                 [&](std::string& out) {
+                   for (size_t i = 0; i < predictions.smoothed_classes.size(); ++i) {
+                     if (i) out += ',';
+                     out += predictions.smoothed_classes[i] < 0 ? "true" : "false";
+                   }
+                 },
+                 [&](std::string& out) {  // Triton's BOOL: one byte an element
+                   for (const int64_t c : predictions.smoothed_classes) out += char(c < 0 ? 1 : 0);
+                 });
+    return;
+  }
   if (predictions.probabilities.defined()) {
     const int64_t classes = predictions.probabilities.shape(1);
     if (const std::string name = prefix + "probabilities"; policy.reveals_probabilities() && wanted(name)) {
@@ -134,15 +159,7 @@ void add_output(ResponseWriter& writer, const InferRequest& request, const RowPr
       writer.add(name.c_str(), "FP32", {rows, classes}, [&](std::string& out) { append_floats(out, data); },
                  [&](std::string& out) { append_binary_floats(out, data.data(), int64_t(data.size())); });
     }
-    if (const std::string name = prefix + "label"; wanted(name))
-      writer.add(name.c_str(), "BYTES", {rows},
-                 [&](std::string& out) {
-                   for (size_t i = 0; i < predictions.labels.size(); ++i) {
-                     if (i) out += ',';
-                     append_string(out, predictions.labels[i]);
-                   }
-                 },
-                 [&](std::string& out) { append_binary_strings(out, predictions.labels); });
+    if (const std::string name = prefix + "label"; wanted(name)) add_label(name);
   } else if (const std::string name = prefix + "value"; wanted(name)) {
     std::vector<float> data(static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r) {

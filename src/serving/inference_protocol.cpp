@@ -87,6 +87,21 @@ int64_t shape_product(const json& input, const std::string& name, std::vector<in
   return product;
 }
 
+// The rows one request may hold: --max-rows, or for a smoothed model --max-rows / N (each
+// row costs N forward passes). A 413 past it.
+void check_row_count(int64_t rows, const ServedModel& served, const RequestLimits& limits) {
+  if (!served.smoothing) {
+    if (rows > limits.max_rows)
+      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request (--max-rows)");
+    return;
+  }
+  if (rows > served.smoothing->max_rows(limits))
+    throw RequestError(413, "more than " + std::to_string(served.smoothing->max_rows(limits)) +
+                                " rows in one request: each row of this smoothed model costs " +
+                                std::to_string(served.smoothing->samples) + " forward passes, and a request at most " +
+                                std::to_string(limits.max_rows) + " (--max-rows)");
+}
+
 // The number, when float can hold it, or a 400 naming it.
 double in_float_range(double number, const std::string& input, size_t index) {
   if (!std::isfinite(number) || std::abs(number) > double(std::numeric_limits<float>::max()))
@@ -285,6 +300,8 @@ json output_metadata(const ServedModel& served) {
       if (served.policy.reveals_probabilities())
         outputs.push_back({{"name", prefix + "probabilities"}, {"datatype", "FP32"}, {"shape", {-1, label.class_count()}}});
       outputs.push_back({{"name", prefix + "label"}, {"datatype", "BYTES"}, {"shape", {-1}}});
+      // Smoothed: whether PREDICT abstained on the row (its label is then "").
+      if (served.smoothing) outputs.push_back({{"name", prefix + "abstained"}, {"datatype", "BOOL"}, {"shape", {-1}}});
     } else {
       outputs.push_back({{"name", prefix + "value"}, {"datatype", "FP32"}, {"shape", {-1}}});
     }
@@ -379,8 +396,7 @@ void decode_tensor_inputs(const json& inputs, const ServedModel& served, const R
       bad_request("input '" + name + "': shape " + input["shape"].dump() + " does not match the model's " +
                   batch_shape(shapes[i]).dump());
     if (shape[0] == 0) bad_request("input '" + name + "': shape " + input["shape"].dump() + ": a request needs at least one row");
-    if (shape[0] > limits.max_rows)
-      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request (--max-rows)");
+    check_row_count(shape[0], served, limits);
     if (i > 0 && shape[0] != request.rows)
       bad_request("input '" + name + "' has " + std::to_string(shape[0]) + " rows, input '" + names[0] + "' " +
                   std::to_string(request.rows));
@@ -425,6 +441,10 @@ std::string model_metadata_json(const ServedModel& served) {
                   {"classes", m.schema.classes},
                   {"output_policy", served.policy.text()},
                   {"signature", served.signature}}}};
+  if (served.smoothing)  // what the answers are: the smoothed classifier's, at this level
+    metadata["parameters"]["smoothing"] = {{"sigma", served.smoothing->sigma},
+                                           {"n", served.smoothing->samples},
+                                           {"alpha", served.smoothing->alpha}};
   // A model of several outputs: each output's label column and classes (no single "classes").
   if (m.several_outputs()) {
     json outputs = json::object();
@@ -502,8 +522,7 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
                   [&] { std::string s; for (int64_t d : expected) s += ", " + std::to_string(d); return s; }() + "]");
     request.rows = shape[0];
     if (request.rows == 0) bad_request("input 'image': shape " + input["shape"].dump() + ": a request needs at least one row");
-    if (request.rows > limits.max_rows)
-      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request (--max-rows)");
+    check_row_count(request.rows, served, limits);
     const std::vector<double> values = numbers_of(input, kImage, elements, binary, claimed, limits);
     request.images = Tensor(Shape(shape));
     for (size_t i = 0; i < values.size(); ++i) request.images[static_cast<int64_t>(i)] = static_cast<float>(values[i]);
@@ -522,8 +541,7 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
   // an answer of nothing would hide the client's mistake.
   auto set_rows = [&](int64_t rows, const std::string& name, const json& shape) {
     if (rows == 0) bad_request("input '" + name + "': shape " + shape.dump() + ": a request needs at least one row");
-    if (rows > limits.max_rows)
-      throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request (--max-rows)");
+    check_row_count(rows, served, limits);
     if (rows_known && request.rows != rows)
       bad_request("input '" + name + "' has " + std::to_string(rows) + " rows, another input " +
                   std::to_string(request.rows));
@@ -589,12 +607,20 @@ Dataset encode_request(const InferRequest& request, const ServedModel& served) {
 }
 
 RowPredictions predict_request(const Dataset& rows, const ServedModel& served) {
+  if (served.smoothing) return predict_smoothed(rows, served);  // never the base model's probabilities
   return predict_encoded_rows(served.model.model, served.model.schema, rows, 32, served.model.label_outputs());
 }
 
 std::vector<int64_t> predicted_classes(const RowPredictions& predictions) {
   const int64_t rows = static_cast<int64_t>(predictions.lines.size());
   std::vector<int64_t> classes(static_cast<size_t>(rows), 0);
+  if (!predictions.smoothed_classes.empty()) {  // an abstention is a class of its own to the monitor
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t c = predictions.smoothed_classes[size_t(r)];
+      classes[size_t(r)] = c < 0 ? int64_t(predictions.class_names.size()) : c;
+    }
+    return classes;
+  }
   // Several outputs: the first that classifies (in the model's output order).
   const Tensor* probabilities = &predictions.probabilities;
   for (auto output = predictions.outputs.rbegin(); output != predictions.outputs.rend(); ++output)

@@ -14,6 +14,8 @@ RowPredictions slice_predictions(const RowPredictions& all, int64_t begin, int64
   part.class_names = all.class_names;
   if (!all.lines.empty()) part.lines.assign(all.lines.begin() + begin, all.lines.begin() + begin + count);
   if (!all.labels.empty()) part.labels.assign(all.labels.begin() + begin, all.labels.begin() + begin + count);
+  if (!all.smoothed_classes.empty())
+    part.smoothed_classes.assign(all.smoothed_classes.begin() + begin, all.smoothed_classes.begin() + begin + count);
   if (all.probabilities.defined() && all.probabilities.numel() > 0) {
     const int64_t k = all.probabilities.shape(1);
     part.probabilities = Tensor(Shape{count, k});

@@ -115,6 +115,8 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
       }
       o.durable_ticket = admission.durable_ticket;
     }
+    // Budgets and the monitor count rows; the choice of loop or pool counts forward passes.
+    o.compute_rows = served->smoothing ? decoded->rows * served->smoothing->samples : decoded->rows;
     // On the serving thread (or, for a large request, a pool thread): encode, then predict
     // in a batch with whatever else waits for this model, then watch, coarsen and answer.
     const auto admitted = std::chrono::steady_clock::now();
@@ -129,7 +131,7 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         try {
           std::rethrow_exception(error);
         } catch (const RequestError& e) {
-          o.status = e.status(), o.body = error_json(e.what()), o.rejection = "input";
+          o.status = e.status(), o.body = error_json(e.what()), o.rejection = e.status() == 504 ? "deadline" : "input";
         } catch (const std::exception& e) {
           o.status = 500, o.body = error_json(std::string("prediction failed: ") + e.what()), o.rejection = "error";
         } catch (...) {  // whatever was thrown, the client gets an answer
@@ -186,6 +188,15 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         }
         finish(o);
       };
+      if (served->smoothing) {  // N passes a row already: nothing to batch; it stops at the deadline
+        RowPredictions predictions;
+        try {
+          predictions = predict_smoothed(rows, *served, admitted + options_.compute_timeout);
+        } catch (...) {
+          return fail(std::current_exception());
+        }
+        return done(nullptr, std::move(predictions));
+      }
       if (alone) batcher.predict_alone(served, std::move(rows), done);
       else batcher.submit(served, std::move(rows), std::move(done));
     };

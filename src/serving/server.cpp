@@ -40,12 +40,20 @@ size_t body_memory_limit(const ServerOptions& options) {
 constexpr int64_t kPurgeAfterBodyBytes = int64_t{8} << 20;
 constexpr int64_t kPurgeAfterConnections = 256;
 
+// The models, each smoothed one checked (a classifier of one input, under the label policy,
+// N within --max-rows): ValueError naming it, before anything listens.
+std::vector<ServedModel> checked_models(std::vector<ServedModel> models, const ServerOptions& options) {
+  for (const ServedModel& model : models)
+    if (model.smoothing) check_smoothable(model, options.limits);
+  return models;
+}
+
 }  // namespace
 
 Server::Impl::Impl(std::vector<ServedModel> models, std::optional<TokenStore> tokens, std::string usage_path,
                    ServerOptions options, ModelLoader loader)
     : connections_(connection_limits(options)),
-      models_(std::move(models)),
+      models_(checked_models(std::move(models), options)),
       tokens_(std::move(tokens)),
       access_(std::move(usage_path)),
       options_(std::move(options)),
@@ -128,6 +136,8 @@ std::vector<std::string> Server::Impl::reload() {
     try {
       ServedModel fresh = loader_(current->name, current->path, current->policy);
       fresh.extraction_alarm_below = current->extraction_alarm_below;  // the operator's, as given at start
+      fresh.smoothing = current->smoothing;  // and a new file must still be a classifier it fits
+      if (fresh.smoothing) check_smoothable(fresh, options_.limits);
       models_.replace(std::make_shared<const ServedModel>(std::move(fresh)));
       metrics_.record_reload(true);
       std::fprintf(stderr, "%s\n", nlohmann::json{{"time", utc_timestamp()}, {"reload", current->name},

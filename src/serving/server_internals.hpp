@@ -49,6 +49,7 @@ struct Outcome {
   std::string content_type = "application/json";
   std::string token = "-", model = "-", rejection;
   int64_t rows = 0;
+  int64_t compute_rows = 0;  // rows the model predicts: `rows`, or rows × N when smoothed (loop or pool)
   int retry_after = 0;
   bool unauthorized = false;
   std::optional<size_t> inference_header_length;  // a binary body: the JSON header's bytes

@@ -11,6 +11,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/model/predictor.hpp"
 #include "citadel/model/sequential.hpp"
 #include "brute_force_statistics.hpp"
 
@@ -95,6 +96,23 @@ TEST(RandomizedSmoothing, PredictAbstainsUnlessTheBinomialTestRejectsATie) {
   EXPECT_EQ(smoothed_class_from_counts({50, 50}, 0.5), kAbstain);  // a tie never predicts
   // The test is of the top two only: a third class's count does not enter it.
   EXPECT_EQ(smoothed_class_from_counts({30, 0, 70, 900}, 0.001), 3);
+}
+
+// The Predictor form (what a server's threads use) counts as the Model form does on the same
+// stream, and both as the exact law: for a linear rule, class 1 on a copy with probability
+// Φ((w·x + b) / (σ‖w‖)) — here Φ(0.5) = 0.691462.
+TEST(RandomizedSmoothing, NoisyCountsOnAPredictorAreTheModelsAndFollowTheNormalLaw) {
+  const double sigma = 0.5;
+  Sequential model = linear_model({1.0f, 0.0f}, 0.0f);
+  const Tensor row(Shape{1, 2}, {float(0.5 * sigma), 3.0f});
+  SecureRng for_model = SecureRng::from_seed(7, 0), for_predictor = SecureRng::from_seed(7, 0);
+  const std::vector<int64_t> counts = noisy_class_counts(model, row, 20000, sigma, 1000, for_model);
+  Predictor predictor(model);
+  EXPECT_EQ(noisy_class_counts(predictor, row, 20000, sigma, 1000, for_predictor), counts);
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0] + counts[1], 20000);
+  // 5 standard deviations of the share: sqrt(0.69 · 0.31 / 20000) = 0.0033.
+  EXPECT_NEAR(double(counts[1]) / 20000, 0.691462, 5 * 0.0033);
 }
 
 TEST(RandomizedSmoothing, ALinearModelsCertificatesNeverExceedItsDistanceToTheBoundary) {

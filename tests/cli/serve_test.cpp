@@ -444,3 +444,52 @@ TEST(ServeCli, ServesModelsOfSeveralInputs) {
   EXPECT_NE(topk.exit_code, 0);
   EXPECT_NE(topk.err.find("--output-policy topk:1: output 'p' of model 'serve_heads'"), std::string::npos) << topk.err;
 }
+
+// --smoothing as a user gives it: what it cannot serve is refused before listening, naming
+// the flag (and the model); what it can is served smoothed, under the label policy.
+TEST(ServeCli, SmoothingRefusesWhatItCannotServeNamingTheFlag) {
+  const fs::path model = scratch_directory() / "smooth.safetensors", numbers = scratch_directory() / "smooth_mse.safetensors";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 2 --save " + model.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 2 --loss mse --save " + numbers.string()).exit_code, 0);
+  const std::string serve = "serve --no-auth --allow-unsigned --port 0 --model pima=" + model.string() + " ";
+  for (const auto& [flags, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"--smoothing 0,100", "--smoothing pima=0,100: SIGMA must be positive"},
+           {"--smoothing 0.25,5", "N must be from 11 to 100000"},
+           {"--smoothing 0.25,1000 --smoothing-alpha 0.9", "alpha (--smoothing-alpha) must lie in (0, 0.5]"},
+           {"--smoothing 0.25", "expected SIGMA,N"},
+           {"--smoothing-alpha 0.01", "--smoothing-alpha is the level of --smoothing"},
+           {"--smoothing other=0.25,100", "--smoothing other=0.25,100: no model named 'other' is served"},
+           {"--smoothing 0.25,100 --smoothing-alpha other=0.01", "--smoothing-alpha other=0.01: no model named 'other'"},
+           {"--smoothing 0.25,100 --output-policy full", "is served under --output-policy full"},
+           {"--smoothing 0.25,20000", "more than --max-rows 10000"}}) {
+    const CliResult refused = run_cli(serve + flags);
+    EXPECT_NE(refused.exit_code, 0) << flags;
+    EXPECT_NE(refused.err.find(expected), std::string::npos) << flags << "\n" << refused.err;
+    EXPECT_EQ(refused.err.find("listening"), std::string::npos) << flags;
+  }
+  const CliResult regression = run_cli("serve --no-auth --allow-unsigned --port 0 --model amount=" + numbers.string() +
+                                       " --smoothing 0.25,100");
+  EXPECT_NE(regression.exit_code, 0);
+  EXPECT_NE(regression.err.find("--smoothing amount=0.25,100: model 'amount' predicts numbers"), std::string::npos)
+      << regression.err;
+
+  // Accepted: one model smoothed (by name, at its own level), the other served as before.
+  ServerProcess server("--no-auth --allow-unsigned --model pima=" + model.string() + " --model plain=" +
+                           model.string() + " --smoothing pima=0.5,200 --smoothing-alpha pima=0.01",
+                       scratch_directory() / "smooth.log");
+  ASSERT_GT(server.port(), 0) << server.log();
+  const auto metadata = nlohmann::json::parse(http_exchange(server.port(), http_request("GET", "/v2/models/pima")).body);
+  EXPECT_EQ(metadata["parameters"]["output_policy"], "label");
+  EXPECT_EQ(metadata["parameters"]["smoothing"], nlohmann::json::parse(R"({"sigma":0.5,"n":200,"alpha":0.01})"));
+  const std::string rows = R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 8],)"
+                           R"( "data": [6, 148, 72, 35, 0, 33.6, 0.627, 50]}]})";
+  const HttpAnswer smoothed = http_exchange(server.port(), http_request("POST", "/v2/models/pima/infer", rows));
+  ASSERT_EQ(smoothed.status, 200) << smoothed.body;
+  const auto outputs = nlohmann::json::parse(smoothed.body)["outputs"];
+  ASSERT_EQ(outputs.size(), 2u) << smoothed.body;
+  EXPECT_EQ(outputs[0]["name"], "label");
+  EXPECT_EQ(outputs[1]["name"], "abstained");
+  const HttpAnswer plain = http_exchange(server.port(), http_request("POST", "/v2/models/plain/infer", rows));
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(nlohmann::json::parse(plain.body)["outputs"][0]["name"], "probabilities");
+}

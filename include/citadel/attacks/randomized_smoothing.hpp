@@ -20,6 +20,8 @@
 
 namespace citadel {
 
+class Predictor;
+
 struct SmoothingOptions {
   double sigma = 0.25;                  // the noise's standard deviation
   int64_t selection_samples = 100;      // n₀: noisy copies that choose the class
@@ -53,6 +55,9 @@ int64_t smoothed_class_from_counts(const std::vector<int64_t>& counts, double al
 // How often the model predicts each class on `samples` copies of one input row plus
 // N(0, σ²) noise; `rng` is the row's stream.
 std::vector<int64_t> noisy_class_counts(Model& model, ConstTensorView row, int64_t samples, double sigma,
+                                        int64_t batch_size, SecureRng& rng);
+// The same on a Predictor: threads that each hold one may count at once (a server's).
+std::vector<int64_t> noisy_class_counts(Predictor& predictor, ConstTensorView row, int64_t samples, double sigma,
                                         int64_t batch_size, SecureRng& rng);
 
 // CERTIFY for every row of x (a model of one input).

@@ -52,6 +52,9 @@ struct RowPredictions {
   Tensor probabilities;             // classification: (N, classes); for one sigmoid: 1 − p, p
   Tensor values;                    // regression: (N)
   std::vector<std::string> class_names;  // classification: the schema's classes, in column order
+  // A smoothed classifier's answers (citadel serve --smoothing): per row, the class index or
+  // -1 where it abstained (its label then ""); `probabilities` is then left empty.
+  std::vector<int64_t> smoothed_classes;
   // A model of several outputs: each output's predictions (lines left empty), named, in the
   // model's output order; the fields above are then empty but `lines`.
   std::vector<std::string> output_names;

@@ -4,6 +4,7 @@
 // coarsened by the model's output policy.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/io/saved_model.hpp"
 #include "citadel/serving/output_policy.hpp"
+#include "citadel/serving/smoothing_policy.hpp"
 
 namespace citadel::serving {
 
@@ -38,6 +40,9 @@ struct ServedModel {
   // A model file without a schema (a graph model saved by the library or imported): served
   // on its own Inputs and outputs, by their names, as FP32 tensors; no preprocessing.
   bool tensors = false;
+  // --smoothing: answered by the smoothed classifier's PREDICT (a class or an abstention per
+  // row, never probabilities); check_smoothable says which models may be.
+  std::optional<SmoothingPolicy> smoothing = std::nullopt;
 };
 
 // A model file without a schema record, served as tensors (`model.schema` is empty, its
@@ -90,9 +95,18 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
 // The request's rows as the model reads them: encoded and preprocessed (400 when a cell
 // cannot be read under the model's schema).
 Dataset encode_request(const InferRequest& request, const ServedModel& served);
-// The model's predictions for rows encode_request gave.
+// The model's predictions for rows encode_request gave (a smoothed model's: predict_smoothed).
 RowPredictions predict_request(const Dataset& rows, const ServedModel& served);
-// The predicted class of each row (0 for every row of a regression model).
+// A smoothed model's answers: per row, N copies of the row plus N(0, σ²) noise drawn from a
+// ChaCha20 stream keyed afresh from the operating system on each call, and PREDICT's class
+// (labels, smoothed_classes) or its abstention (label "", class kAbstain); no probabilities.
+// RequestError 504 once `deadline` has passed, checked between passes, so that a request
+// answered 504 by the compute deadline stops computing.
+RowPredictions predict_smoothed(const Dataset& rows, const ServedModel& served,
+                                std::chrono::steady_clock::time_point deadline =
+                                    std::chrono::steady_clock::time_point::max());
+// The predicted class of each row (0 for every row of a regression model; a smoothed model's
+// abstentions as one more class, after the model's).
 std::vector<int64_t> predicted_classes(const RowPredictions& predictions);
 // The response for those predictions, the output policy applied.
 InferResponse encode_infer_response(const InferRequest& request, const RowPredictions& predictions,
