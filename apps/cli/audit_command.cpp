@@ -54,7 +54,7 @@ AttributeSpec attribute_spec(const DataSchema& schema, const std::string& column
   CITADEL_CHECK(std::find(labels.begin(), labels.end(), column) == labels.end(), ValueError, "audit --attribute ",
                 column, ": that is the label column; the attack guesses an input column from the label and the "
                 "other inputs, so name an input column");
-  AttributeSpec spec{.name = column};
+  AttributeSpec spec{.name = column, .features = {}};
   int64_t offset = 0;
   std::string known;
   for (size_t c = 0; c < schema.input_columns.size(); ++c) {

@@ -144,7 +144,7 @@ void register_attacks_and_privacy(py::module_& module) {
       classes = smoothed_predict(model.sequential(), xs, options);
     }
     py::list result;
-    for (const int64_t c : classes) result.append(class_or_none(c));
+    for (const int64_t chosen : classes) result.append(class_or_none(chosen));
     return result;
   });
   module.def(

@@ -30,8 +30,9 @@ void expect_figures_rounded_alike(const CheckedPage& html) {
   for (const auto& cell : html.content["cells"]) {
     static const std::regex decimal(R"(-?\d+\.\d+( ± -?\d+\.\d+)?)"), four(R"(-?\d+\.\d{4}( ± -?\d+\.\d{4})?)");
     const std::string text = cell.get<std::string>();
-    if (std::regex_match(text, decimal))
+    if (std::regex_match(text, decimal)) {
       EXPECT_TRUE(std::regex_match(text, four)) << "cell " << text << " in " << html.content["cells"].dump();
+    }
   }
 }
 
@@ -226,7 +227,9 @@ TEST(HtmlReport, DpSelfAuditsMakeTheClaimedAgainstAuditedChart) {
   for (const auto& audit : audits) {
     EXPECT_TRUE(html.has_cell(four_decimals(audit["claimed_epsilon"].get<double>()))) << html.content["cells"].dump();
     const double audited = audit["epsilon_lower_bound"].get<double>();
-    if (audited == 0 || audited >= 1e-3) EXPECT_TRUE(html.has_cell(four_decimals(audited)));  // else significant digits
+    if (audited == 0 || audited >= 1e-3) {  // smaller ones are written with significant digits
+      EXPECT_TRUE(html.has_cell(four_decimals(audited)));
+    }
     EXPECT_LE(audit["epsilon_lower_bound"].get<double>(), audit["claimed_epsilon"].get<double>());
   }
   EXPECT_TRUE(html.has_cell("consistent (which does not prove it right)"));
