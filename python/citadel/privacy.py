@@ -72,6 +72,18 @@ def membership_audit(model, x_train, y_train, x_holdout, y_holdout, reference_ep
                                            int(batch_size), int(seed), make_reference if calibrated else None)
 
 
+def _fresh_models(model, native, name):
+    """A function that makes a fresh native model of this one's architecture, compiled as it was
+    here (LiRA's shadows, the DP audit's runs)."""
+    def make():
+        fresh = _citadel.Model.from_config(native.to_config(), name)
+        fresh.build(list(native.input_shape) if native.is_sequential else [])
+        loss, per_loss, weights, _metrics, _per_metrics, precision = model._compile_args
+        fresh.compile(loss, model.optimizer._serialize(), [], precision, per_loss, weights, {})
+        return fresh
+    return make
+
+
 def lira(model, x_train, y_train, x_holdout, y_holdout, shadows=16, epochs=20, batch_size=32, seed=1):
     """LiRA (Carlini et al. 2022): `shadows` models of the same architecture, compiled as this
     one, each trained for `epochs` on a random half of all the rows given; a Gaussian fit of
@@ -85,11 +97,30 @@ def lira(model, x_train, y_train, x_holdout, y_holdout, shadows=16, epochs=20, b
         raise ValueError(f"lira: model '{model.name}' was not compiled here, so the shadows' loss is unknown; "
                          "compile it first")
 
-    def make_shadow():
-        shadow = _citadel.Model.from_config(native.to_config(), "shadow model")
-        shadow.build(list(native.input_shape) if native.is_sequential else [])
-        loss, per_loss, weights, _metrics, _per_metrics, precision = model._compile_args
-        shadow.compile(loss, model.optimizer._serialize(), [], precision, per_loss, weights, {})
-        return shadow
     return _citadel.lira_audit(native, train_x, train_y, holdout_x, holdout_y, int(shadows), int(epochs),
-                               int(batch_size), int(seed), make_shadow)
+                               int(batch_size), int(seed), _fresh_models(model, native, "shadow model"))
+
+
+def dp_audit(model, x, y, epochs=10, batch_size=32, l2_norm_clip=1.0, noise_multiplier=1.1, target_epsilon=None,
+             delta=1e-5, gradient_canaries=1000, input_canaries=64, runs=1, confidence=0.95, seed=None):
+    """The DP self-audit (docs/SECURITY.md, "Auditing the guarantee"): trains fresh models of this
+    one's architecture, compiled as it is, with DP-SGD and canaries (each in with probability
+    one half), and turns how well the canaries are told apart into an empirical lower bound on
+    epsilon at `confidence`. A dict with claimed_epsilon (the accountant's), epsilon_lower_bound,
+    contradicts_accountant (the bound above the claim: the implementation is broken), strongest
+    (which evidence gave it), the evidence's own bounds, and the measured noise multiplier and
+    probed sensitivity of the real step. `seed` fixes the canaries (default: drawn from the OS)."""
+    xs, ys = model._inputs(x, "x"), model._targets(y, "y")
+    if len(xs) != 1 or len(ys) != 1:
+        raise ValueError(f"dp_audit: model '{model.name}' has {len(xs)} inputs and {len(ys)} outputs; the audit "
+                         "here takes a model of one input and one output")
+    native = model._ensure_built(xs)
+    if model._compile_args is None:
+        raise ValueError(f"dp_audit: model '{model.name}' was not compiled here, so the audited runs' loss is "
+                         "unknown; compile it first")
+    dp = {"l2_norm_clip": float(l2_norm_clip), "noise_multiplier": float(noise_multiplier),
+          "target_epsilon": None if target_epsilon is None else float(target_epsilon), "delta": float(delta)}
+    audit = {"gradient_canaries": int(gradient_canaries), "input_canaries": int(input_canaries), "runs": int(runs),
+             "confidence": float(confidence), "seed": None if seed is None else int(seed)}
+    return _citadel.dp_audit(xs[0], ys[0], int(epochs), int(batch_size), dp, audit,
+                             _fresh_models(model, native, "audited model"))

@@ -5,11 +5,13 @@
 #include <pybind11/stl.h>
 
 #include <citadel/attacks/adversarial.hpp>
+#include <citadel/attacks/interval_bounds.hpp>
 #include <citadel/attacks/randomized_smoothing.hpp>
 #include <citadel/core/error.hpp>
 #include <citadel/core/random.hpp>
 #include <citadel/model/model_config.hpp>
 #include <citadel/privacy/accountant.hpp>
+#include <citadel/privacy/dp_audit.hpp>
 #include <citadel/privacy/lira.hpp>
 #include <citadel/privacy/membership.hpp>
 #include <citadel/privacy/private_fit.hpp>
@@ -68,6 +70,19 @@ py::dict result_dict(const MembershipAttackResult& result) {
   d["members"] = result.members;
   d["non_members"] = result.non_members;
   return d;
+}
+
+
+// Native models from a Python function that returns a fresh, compiled one (a shadow, a
+// reference, an audited run), called with the GIL held. The Python object is dropped with it.
+std::function<citadel::Model()> native_models(const py::object& make) {
+  return [&make] {
+    py::gil_scoped_acquire acquired;
+    py::object made = make();
+    Model& handle = made.cast<Model&>();
+    ModelLock lock(handle.lock);
+    return std::move(handle.saved.model);
+  };
 }
 
 }  // namespace
@@ -147,6 +162,21 @@ void register_attacks_and_privacy(py::module_& module) {
     for (const int64_t chosen : classes) result.append(class_or_none(chosen));
     return result;
   });
+  // Interval bound propagation (a chain of one input): which rows are verified at ε.
+  module.def("interval_verified_rows", [](Model& model, const FloatArray& x, const FloatArray& y, double epsilon,
+                                          float clip_min, float clip_max) {
+    const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+    std::vector<uint8_t> verified;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      verified = verified_rows(model.sequential(), xs, ys,
+                               {.epsilon = epsilon, .clip_min = clip_min, .clip_max = clip_max});
+    }
+    py::list result;
+    for (const uint8_t row : verified) result.append(bool(row));
+    return result;
+  });
   module.def(
       "dp_sgd_epsilon",
       [](double sampling_rate, double noise_multiplier, int64_t steps, double delta) {
@@ -179,13 +209,7 @@ void register_attacks_and_privacy(py::module_& module) {
                               int shadows, int epochs, int64_t batch_size, uint64_t seed, const py::object& make_shadow) {
     const std::vector<ConstTensorView> tx = views_of(train_x, "train x"), ty = views_of(train_y, "train y");
     const std::vector<ConstTensorView> hx = views_of(holdout_x, "holdout x"), hy = views_of(holdout_y, "holdout y");
-    std::function<citadel::Model()> shadow = [&make_shadow] {
-      py::gil_scoped_acquire acquired;
-      py::object made = make_shadow();
-      Model& handle = made.cast<Model&>();
-      ModelLock lock(handle.lock);
-      return std::move(handle.saved.model);
-    };
+    const std::function<citadel::Model()> shadow = native_models(make_shadow);
     std::vector<MembershipAttackResult> results;
     {
       py::gil_scoped_release released;
@@ -197,6 +221,48 @@ void register_attacks_and_privacy(py::module_& module) {
     for (const auto& result : results) list.append(result_dict(result));
     return list;
   });
+  // The DP self-audit (a model of one input): make_model as lira_audit's make_shadow; each run
+  // trains a fresh model with canaries through fit_private.
+  module.def("dp_audit", [](const FloatArray& x, const FloatArray& y, int epochs, int64_t batch_size,
+                            const py::dict& dp, const py::dict& audit, const py::object& make_model) {
+    const ConstTensorView xs = view_of(x, "x"), ys = view_of(y, "y");
+    const std::function<citadel::Model()> fresh = native_models(make_model);
+    DPSGDOptions options{.l2_norm_clip = dp["l2_norm_clip"].cast<float>(),
+                         .noise_multiplier = dp["noise_multiplier"].cast<double>(),
+                         .delta = dp["delta"].cast<double>()};
+    if (!dp["target_epsilon"].is_none()) options.target_epsilon = dp["target_epsilon"].cast<double>();
+    DpAuditOptions settings{.gradient_canaries = audit["gradient_canaries"].cast<int64_t>(),
+                            .input_canaries = audit["input_canaries"].cast<int64_t>(),
+                            .runs = audit["runs"].cast<int>(),
+                            .confidence = audit["confidence"].cast<double>()};
+    if (!audit["seed"].is_none()) settings.seed = audit["seed"].cast<uint64_t>();
+    DpAuditResult result;
+    {
+      py::gil_scoped_release released;
+      result = audit_private_training(fresh, xs, ys, FitOptions{.epochs = epochs, .batch_size = batch_size, .verbose = 0},
+                                      options, settings);
+    }
+    py::dict d;
+    d["claimed_epsilon"] = result.claimed_epsilon;
+    d["epsilon_lower_bound"] = result.epsilon_lower_bound;
+    d["contradicts_accountant"] = result.contradicts_accountant;
+    d["strongest"] = result.strongest;
+    d["confidence"] = result.confidence;
+    d["delta"] = result.delta;
+    d["noise_multiplier"] = result.noise_multiplier;
+    d["measured_noise_multiplier"] = result.measured_noise_multiplier;
+    d["probed_sensitivity"] = result.probed_sensitivity;
+    d["l2_norm_clip"] = result.l2_norm_clip;
+    d["sampling_rate"] = result.sampling_rate;
+    d["steps"] = result.steps;
+    d["runs"] = result.runs;
+    d["gradient_threshold"] = result.gradient_threshold.epsilon;
+    d["gradient_one_run"] = result.gradient_one_run.epsilon;
+    d["input_threshold"] = result.input_threshold.epsilon;
+    d["input_one_run"] = result.input_one_run.epsilon;
+    d["noise_epsilon"] = result.noise_epsilon;
+    return d;
+  });
   module.def("membership_audit_graph", [](Model& model, const std::vector<FloatArray>& train_x,
                                           const std::vector<FloatArray>& train_y, const std::vector<FloatArray>& holdout_x,
                                           const std::vector<FloatArray>& holdout_y, int reference_epochs,
@@ -205,13 +271,7 @@ void register_attacks_and_privacy(py::module_& module) {
     const std::vector<ConstTensorView> hx = views_of(holdout_x, "holdout x"), hy = views_of(holdout_y, "holdout y");
     std::function<citadel::Model()> reference;
     if (!make_reference.is_none())
-      reference = [&make_reference] {
-        py::gil_scoped_acquire acquired;
-        py::object made = make_reference();
-        Model& handle = made.cast<Model&>();
-        ModelLock lock(handle.lock);
-        return std::move(handle.saved.model);  // the Python object is dropped with it
-      };
+      reference = native_models(make_reference);
     std::vector<MembershipAttackResult> results;
     {
       py::gil_scoped_release released;

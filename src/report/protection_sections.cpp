@@ -100,9 +100,11 @@ void add_attack_section(Page& page, const std::vector<Run>& runs) {
   page.table({"attack", "\xCE\xB5", "accuracy", "attack success", "mean L\xE2\x88\x9E", "mean L2"}, rows);
 }
 
-void add_certified_section(Page& page, const std::vector<Run>& runs) {
+namespace {
+
+// Randomized smoothing's certified accuracy against the ℓ2 radius (certify --method smoothing).
+void add_smoothing_figure(Page& page, const std::vector<Run>& runs, std::vector<std::vector<std::string>>& rows) {
   std::vector<Series> curves;
-  std::vector<std::vector<std::string>> rows;
   for (size_t r = 0; r < runs.size(); ++r) {
     const Run& run = runs[r];
     if (!has_array(run, "certified") || !run.report.contains("smoothing")) continue;
@@ -116,14 +118,13 @@ void add_certified_section(Page& page, const std::vector<Run>& runs) {
       certified.x.push_back(radius), certified.y.push_back(number_at(point, "certified_accuracy"));
       const bool has_attack = point.contains("accuracy_under_pgd");
       if (has_attack) attacked.x.push_back(radius), attacked.y.push_back(number_at(point, "accuracy_under_pgd"));
-      rows.push_back({series_name(runs, run, what), number(radius), figure(certified.y.back()),
+      rows.push_back({series_name(runs, run, what), "L2 " + number(radius), figure(certified.y.back()),
                       has_attack ? figure(attacked.y.back()) : "\xE2\x80\x94"});
     }
     curves.push_back(std::move(certified));
     if (!attacked.x.empty()) curves.push_back(std::move(attacked));
   }
   if (curves.empty()) return;
-  page.section("Certified robustness");
   const std::string units = string_at(runs.front().report, "units");
   page.figure(line_chart(curves, bounded(page, {.title = "certified accuracy", .x_label = "L2 radius (" + units + ")",
                                                 .y_label = "accuracy", .y_extent = {0, 1}})),
@@ -131,7 +132,48 @@ void add_certified_section(Page& page, const std::vector<Run>& runs) {
               "certified at least this radius (a lower bound on accuracy within it, each certificate wrong with "
               "probability at most \xCE\xB1). Dashed: the smoothed classifier's accuracy on rows moved by PGD, an "
               "upper bound; the truth lies between.");
-  page.table({"run", "L2 radius", "certified accuracy", "accuracy under PGD"}, rows);
+}
+
+// Interval bound propagation's verified accuracy against the ℓ∞ ε (certify --method ibp).
+void add_interval_figure(Page& page, const std::vector<Run>& runs, std::vector<std::vector<std::string>>& rows) {
+  std::vector<Series> curves;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    if (!has_array(run, "verified")) continue;
+    Series verified{.name = series_name(runs, run, "verified (IBP)"), .dots = true, .colour = int(r)};
+    Series attacked{.name = series_name(runs, run, "under PGD"), .dashed = true, .dots = true, .colour = int(r)};
+    for (const json& point : run.report["verified"]) {
+      const double epsilon = number_at(point, "epsilon");
+      verified.x.push_back(epsilon), verified.y.push_back(number_at(point, "verified_accuracy"));
+      const bool has_attack = point.contains("accuracy_under_pgd");
+      if (has_attack) attacked.x.push_back(epsilon), attacked.y.push_back(number_at(point, "accuracy_under_pgd"));
+      rows.push_back({series_name(runs, run, "IBP"), "L\xE2\x88\x9E " + number(epsilon), figure(verified.y.back()),
+                      has_attack ? figure(attacked.y.back()) : "\xE2\x80\x94"});
+    }
+    curves.push_back(std::move(verified));
+    if (!attacked.x.empty()) curves.push_back(std::move(attacked));
+  }
+  if (curves.empty()) return;
+  const std::string units = string_at(runs.front().report, "units");
+  page.figure(line_chart(curves, bounded(page, {.title = "verified accuracy", .x_label = "L\xE2\x88\x9E \xCE\xB5 (" + units + ")",
+                                                .y_label = "accuracy", .y_extent = {0, 1}})),
+              "Interval bound propagation (Gowal et al. 2018): the share of rows that no input within \xCE\xB5 "
+              "(L\xE2\x88\x9E) can move off their label, proved by sound bounds (a lower bound on the accuracy "
+              "within \xCE\xB5). Dashed: the accuracy on rows moved by PGD, an upper bound.");
+}
+
+}  // namespace
+
+void add_certified_section(Page& page, const std::vector<Run>& runs) {
+  const bool any = std::any_of(runs.begin(), runs.end(), [](const Run& run) {
+    return (has_array(run, "certified") && run.report.contains("smoothing")) || has_array(run, "verified");
+  });
+  if (!any) return;
+  page.section("Certified robustness");
+  std::vector<std::vector<std::string>> rows;
+  add_smoothing_figure(page, runs, rows);
+  add_interval_figure(page, runs, rows);
+  page.table({"run", "radius", "certified accuracy", "accuracy under PGD"}, rows);
 }
 
 void add_privacy_section(Page& page, const std::vector<Run>& runs) {

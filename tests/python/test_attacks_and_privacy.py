@@ -145,3 +145,20 @@ def test_lira_trains_its_shadows_and_reports_low_false_positive_figures():
     assert results[0]["auc"] > 0.55, results  # the memorized flips give members away
     with pytest.raises(ValueError, match="compile"):
         privacy.lira(Sequential([layers.Dense(1, input_dim=4, activation="sigmoid")]), x, y, x, y)
+
+
+def test_dp_audit_sets_a_lower_bound_below_the_accountants_epsilon():
+    x, y = separable(400, 4, seed=9)
+    model = Sequential([layers.Dense(16, input_dim=4, activation="relu"), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="binary_crossentropy")
+    result = privacy.dp_audit(model, x, y, epochs=3, batch_size=50, target_epsilon=4.0, gradient_canaries=50,
+                              input_canaries=16, seed=1)
+    # The accountant's ε is the one asked for (the noise is searched for it), and the audit of a
+    # correct implementation stays below it.
+    assert result["claimed_epsilon"] == pytest.approx(4.0, rel=0.02)
+    assert 0 <= result["epsilon_lower_bound"] <= result["claimed_epsilon"]
+    assert not result["contradicts_accountant"]
+    assert result["probed_sensitivity"] <= 1.0 + 1e-4  # the clip, l2_norm_clip = 1
+    assert result["measured_noise_multiplier"] >= result["noise_multiplier"] * 0.9
+    with pytest.raises(ValueError, match="compile"):
+        privacy.dp_audit(Sequential([layers.Dense(1, input_dim=4, activation="sigmoid")]), x, y)

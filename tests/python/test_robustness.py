@@ -85,3 +85,31 @@ def test_bad_arguments_are_refused_by_name():
         robustness.certify(model, x, alpha=1.5)
     with pytest.raises(ValueError, match="certificates"):
         robustness.certified_accuracy([], np.zeros(2), [0])
+
+
+def test_interval_bounds_verify_a_logistic_model_exactly_where_its_margin_allows():
+    # For a linear model the L-inf distance to the boundary is |w.x + b| / ||w||_1: a row is
+    # verified at epsilon exactly when it is right and that distance exceeds epsilon.
+    w, b = [1.5, -2.0, 0.5], 0.25
+    model = logistic(w, b)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, size=(200, 3)).astype(np.float32)
+    y = (rng.uniform(size=200) < 0.5).astype(np.float32).reshape(-1, 1)
+    score = x.astype(np.float64) @ np.array(w) + b
+    distance = np.abs(score) / np.abs(np.array(w)).sum()
+    right = (score >= 0) == (y.reshape(-1) == 1)
+    for epsilon in (0.05, 0.2, 0.5):
+        expected = right & (distance > epsilon + 1e-5)
+        unsure = np.abs(distance - epsilon) <= 1e-5  # float32 rounding at the edge
+        got = np.array(robustness.verified_rows(model, x, y, epsilon))
+        assert (got[~unsure] == expected[~unsure]).all()
+    curve = robustness.verified_accuracy(model, x, y, [0.0, 0.2])
+    assert curve[0][1] == pytest.approx(right.mean(), abs=1 / 200)
+    assert curve[1][1] <= curve[0][1]
+
+
+def test_interval_bounds_refuse_a_layer_they_cannot_bound():
+    model = Sequential([layers.Dense(4, input_dim=3, activation="gelu"), layers.Dense(2, activation="softmax")])
+    model.build((None, 3))
+    with pytest.raises(ValueError, match="not monotone"):
+        robustness.verified_rows(model, np.zeros((2, 3), np.float32), np.zeros((2, 1), np.float32), 0.1)
