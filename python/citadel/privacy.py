@@ -124,3 +124,29 @@ def dp_audit(model, x, y, epochs=10, batch_size=32, l2_norm_clip=1.0, noise_mult
              "confidence": float(confidence), "seed": None if seed is None else int(seed)}
     return _citadel.dp_audit(xs[0], ys[0], int(epochs), int(batch_size), dp, audit,
                              _fresh_models(model, native, "audited model"))
+
+
+def attribute_inference(model, x_train, y_train, x_holdout, y_holdout, feature, categorical=False, grid=10,
+                        resamples=1000, confidence=0.95, seed=1):
+    """Attribute inference (docs/SECURITY.md, `citadel audit --attribute`): an attacker who knows
+    a row's label and every input but `feature` (a column index of x, or for a category the list
+    of its one-hot columns) queries the model with each candidate value and guesses the one of
+    lowest loss; against a baseline that never queries it (the most common value). A dict with
+    members and non_members (each: rows, attack_accuracy, baseline_accuracy, advantage and its
+    bootstrap advantage_interval), gap (members' advantage minus non-members') with gap_interval,
+    candidates and baseline_guess. A number's guesses are right within its bin of `grid` quantiles."""
+    train_x, holdout_x = model._inputs(x_train, "x_train"), model._inputs(x_holdout, "x_holdout")
+    train_y, holdout_y = model._targets(y_train, "y_train"), model._targets(y_holdout, "y_holdout")
+    if len(train_x) != 1 or len(train_y) != 1:
+        raise ValueError(f"attribute_inference: model '{model.name}' has {len(train_x)} inputs and {len(train_y)} "
+                         "outputs; the audit here takes a model of one input and one output")
+    columns = [int(feature)] if isinstance(feature, (int,)) or hasattr(feature, "__index__") else [int(f) for f in feature]
+    width = train_x[0].shape[-1]
+    for column in columns:
+        if not 0 <= column < width:
+            raise ValueError(f"attribute_inference: feature {column} is not a column of x, which has {width}")
+    if categorical and len(columns) < 2:
+        raise ValueError("attribute_inference: a categorical feature is its one-hot columns; give at least two")
+    native = model._ensure_built(train_x)
+    return _citadel.attribute_inference(native, train_x[0], train_y[0], holdout_x[0], holdout_y[0], columns,
+                                        bool(categorical), int(grid), int(resamples), float(confidence), int(seed))

@@ -11,6 +11,7 @@
 #include <citadel/core/random.hpp>
 #include <citadel/model/model_config.hpp>
 #include <citadel/privacy/accountant.hpp>
+#include <citadel/privacy/attribute_inference.hpp>
 #include <citadel/privacy/dp_audit.hpp>
 #include <citadel/privacy/lira.hpp>
 #include <citadel/privacy/membership.hpp>
@@ -261,6 +262,43 @@ void register_attacks_and_privacy(py::module_& module) {
     d["input_threshold"] = result.input_threshold.epsilon;
     d["input_one_run"] = result.input_one_run.epsilon;
     d["noise_epsilon"] = result.noise_epsilon;
+    return d;
+  });
+  // Attribute inference on the columns `features` of x (a model of one input).
+  module.def("attribute_inference", [](Model& model, const FloatArray& member_x, const FloatArray& member_y,
+                                       const FloatArray& non_member_x, const FloatArray& non_member_y,
+                                       const std::vector<int64_t>& features, bool categorical, int grid,
+                                       int resamples, double confidence, uint64_t seed) {
+    const ConstTensorView mx = view_of(member_x, "x_train"), my = view_of(member_y, "y_train");
+    const ConstTensorView nx = view_of(non_member_x, "x_holdout"), ny = view_of(non_member_y, "y_holdout");
+    const AttributeSpec spec{.name = "column " + std::to_string(features.empty() ? -1 : features.front()),
+                             .features = features, .categorical = categorical};
+    AttributeInferenceResult result;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      result = attribute_inference(model.sequential(), mx, my, nx, ny, spec,
+                                   {.grid = grid, .resamples = resamples, .confidence = confidence, .seed = seed});
+    }
+    auto figures = [](const AttributeInferenceFigures& f) {
+      py::dict d;
+      d["rows"] = f.rows;
+      d["attack_accuracy"] = f.attack_accuracy;
+      d["baseline_accuracy"] = f.baseline_accuracy;
+      d["advantage"] = f.advantage;
+      d["advantage_interval"] = py::make_tuple(f.advantage_low, f.advantage_high);
+      return d;
+    };
+    py::dict d;
+    d["categorical"] = result.categorical;
+    d["candidates"] = result.candidates;
+    d["baseline_guess"] = result.baseline_guess;
+    d["members"] = figures(result.members);
+    d["non_members"] = figures(result.non_members);
+    d["gap"] = result.gap;
+    d["gap_interval"] = py::make_tuple(result.gap_low, result.gap_high);
+    d["confidence"] = result.confidence;
+    d["resamples"] = result.resamples;
     return d;
   });
   module.def("membership_audit_graph", [](Model& model, const std::vector<FloatArray>& train_x,

@@ -162,3 +162,23 @@ def test_dp_audit_sets_a_lower_bound_below_the_accountants_epsilon():
     assert result["measured_noise_multiplier"] >= result["noise_multiplier"] * 0.9
     with pytest.raises(ValueError, match="compile"):
         privacy.dp_audit(Sequential([layers.Dense(1, input_dim=4, activation="sigmoid")]), x, y)
+
+
+def test_attribute_inference_finds_a_column_the_model_uses_and_not_one_it_ignores():
+    rng = np.random.default_rng(4)
+    x = rng.random((400, 3)).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype(np.float32).reshape(-1, 1)  # the label is column 0's side of 0.5
+    model = Sequential([layers.Dense(16, input_dim=3, activation="relu"), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizers.Adam(0.02), loss="binary_crossentropy")
+    model.fit(x[:200], y[:200], epochs=60, verbose=0)
+    used = privacy.attribute_inference(model, x[:200], y[:200], x[200:], y[200:], 0, grid=4, resamples=300)
+    low, high = used["members"]["advantage_interval"]
+    assert used["members"]["rows"] == 200 and used["non_members"]["rows"] == 200
+    assert low <= used["members"]["advantage"] <= high
+    assert low > 0, used  # knowing the label tells which half of column 0 the row lies in
+    assert used["members"]["advantage"] == pytest.approx(
+        used["members"]["attack_accuracy"] - used["members"]["baseline_accuracy"], abs=1e-9)
+    ignored = privacy.attribute_inference(model, x[:200], y[:200], x[200:], y[200:], 2, grid=4, resamples=300)
+    assert ignored["members"]["advantage"] < used["members"]["advantage"]
+    with pytest.raises(ValueError, match="feature 5"):
+        privacy.attribute_inference(model, x, y, x, y, 5)
