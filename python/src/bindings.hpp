@@ -7,6 +7,8 @@
 
 #include <citadel/core/tensor.hpp>
 #include <citadel/io/encryption.hpp>
+#include <citadel/model/model.hpp>
+#include <functional>
 
 namespace citadel::python {
 
@@ -23,11 +25,16 @@ py::array_t<float> to_numpy(Tensor tensor);
 // A key file or a passphrase (either may be empty), as the Python calls take them.
 EncryptionKey encryption_key(const std::string& key_file, const std::string& passphrase);
 
+// Native models from a Python function that returns a fresh, compiled one (LiRA's shadows, a
+// membership audit's reference, the DP audit's runs), called with the GIL held.
+std::function<citadel::Model()> native_models(const py::object& make);
+
 void register_errors(py::module_& module);
 void register_model(py::module_& module);
 void register_callbacks(py::module_& module);
 void register_protection(py::module_& module);
 void register_attacks_and_privacy(py::module_& module);
+void register_privacy_audits(py::module_& module);
 void register_interop(py::module_& module);
 void register_graph(py::module_& module);  // after register_model
 

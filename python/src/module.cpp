@@ -14,5 +14,6 @@ PYBIND11_MODULE(_citadel, module) {
   citadel::python::register_callbacks(module);
   citadel::python::register_protection(module);
   citadel::python::register_attacks_and_privacy(module);
+  citadel::python::register_privacy_audits(module);
   citadel::python::register_interop(module);
 }
