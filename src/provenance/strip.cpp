@@ -48,9 +48,10 @@ double row_entropy(const float* out, int64_t classes) {
 }  // namespace
 
 std::vector<double> strip_entropy(Predictor& predictor, ConstTensorView rows, ConstTensorView overlays,
-                                  float low, float high) {
+                                  const StripBlend& blend) {
   const int64_t count = rows.shape(0), n = overlays.shape(0);
   CITADEL_CHECK(n >= 1, ValueError, "strip_entropy: no overlay images");
+  const float a = blend.row_weight, b = blend.overlay_weight, low = blend.low, high = blend.high;
   CITADEL_CHECK(low <= high, ValueError, "strip_entropy: the clip range [", low, ", ", high, "] is empty");
   const int64_t features = count == 0 ? overlays.numel() / n : rows.numel() / count;
   CITADEL_CHECK(overlays.numel() / n == features && overlays.rank() == rows.rank(), ShapeError,
@@ -68,7 +69,7 @@ std::vector<double> strip_entropy(Predictor& predictor, ConstTensorView rows, Co
       for (int64_t k = 0; k < n; ++k) {
         const float* c = overlays.data() + k * features;
         float* out = blends.data() + (r * n + k) * features;
-        for (int64_t i = 0; i < features; ++i) out[i] = std::clamp(x[i] + c[i], low, high);
+        for (int64_t i = 0; i < features; ++i) out[i] = std::clamp(a * x[i] + b * c[i], low, high);
       }
     }
     const Tensor predicted = predictor.predict(blends, {.batch_size = slice * n});
@@ -94,9 +95,8 @@ double strip_threshold(std::vector<double> clean_entropies, double false_rejecti
   return clean_entropies[size_t(k)];
 }
 
-StripDetector::StripDetector(Tensor overlays, double threshold, float low, float high, int64_t calibration_rows)
-    : overlays_(std::move(overlays)), threshold_(threshold), low_(low), high_(high),
-      calibration_rows_(calibration_rows) {}
+StripDetector::StripDetector(Tensor overlays, double threshold, const StripBlend& blend, int64_t calibration_rows)
+    : overlays_(std::move(overlays)), threshold_(threshold), blend_(blend), calibration_rows_(calibration_rows) {}
 
 StripDetector StripDetector::calibrate(const Model& model, ConstTensorView clean, const StripOptions& options) {
   const int64_t m = clean.shape(0);
@@ -116,15 +116,16 @@ StripDetector StripDetector::calibrate(const Model& model, ConstTensorView clean
   Tensor overlays = take_rows(clean, overlay_rows);
   const Tensor calibration = take_rows(clean, calibration_rows);
   const auto [low, high] = std::minmax_element(clean.data(), clean.data() + clean.numel());
+  const StripBlend blend{options.row_weight, options.overlay_weight, *low, *high};
   Predictor predictor(model);
-  const double threshold = strip_threshold(strip_entropy(predictor, calibration, overlays, *low, *high),
-                                           options.false_rejection_rate);
-  return StripDetector(std::move(overlays), threshold, *low, *high, calibrating);
+  const double threshold =
+      strip_threshold(strip_entropy(predictor, calibration, overlays, blend), options.false_rejection_rate);
+  return StripDetector(std::move(overlays), threshold, blend, calibrating);
 }
 
 StripDetector::Verdicts StripDetector::check(Predictor& predictor, ConstTensorView rows) const {
   Verdicts verdicts;
-  verdicts.entropy = strip_entropy(predictor, rows, overlays_, low_, high_);
+  verdicts.entropy = strip_entropy(predictor, rows, overlays_, blend_);
   for (const double h : verdicts.entropy) verdicts.flagged.push_back(h < threshold_ ? 1 : 0);
   return verdicts;
 }

@@ -59,13 +59,14 @@ Backdoored& backdoored() {
 }
 
 // Entropy of one row the slow way: each blend predicted alone.
-double entropy_alone(Predictor& predictor, ConstTensorView row, ConstTensorView overlays, float low, float high) {
+double entropy_alone(Predictor& predictor, ConstTensorView row, ConstTensorView overlays, const StripBlend& blend) {
   const int64_t d = row.numel();
   double sum = 0;
   for (int64_t k = 0; k < overlays.shape(0); ++k) {
-    Tensor blend(Shape{1, d});
-    for (int64_t i = 0; i < d; ++i) blend[i] = std::min(std::max(row[i] + overlays[k * d + i], low), high);
-    const Tensor p = predictor.predict(blend);
+    Tensor blended(Shape{1, d});
+    for (int64_t i = 0; i < d; ++i) blended[i] = std::min(std::max(blend.row_weight * row[i] + blend.overlay_weight * overlays[k * d + i], blend.low),
+                          blend.high);
+    const Tensor p = predictor.predict(blended);
     for (int64_t c = 0; c < p.numel(); ++c)
       if (p[c] > 0) sum -= p[c] * std::log2(p[c]);
   }
@@ -128,10 +129,10 @@ TEST(Strip, ThresholdIsTheEmpiricalQuantileOfAnIndependentComputation) {
       if (std::equal(clean.data() + r * 64, clean.data() + (r + 1) * 64, detector.overlays().data() + k * 64))
         drawn.push_back(r);
   ASSERT_EQ(drawn.size(), 8u);
-  const std::vector<double> batched = strip_entropy(predictor, clean, detector.overlays(), detector.low(), detector.high());
+  const std::vector<double> batched = strip_entropy(predictor, clean, detector.overlays(), detector.blend());
   std::vector<double> alone;
   for (int64_t r = 0; r < clean.shape(0); ++r) {
-    const double h = entropy_alone(predictor, clean.rows(r, r + 1), detector.overlays(), detector.low(), detector.high());
+    const double h = entropy_alone(predictor, clean.rows(r, r + 1), detector.overlays(), detector.blend());
     EXPECT_NEAR(batched[size_t(r)], h, 1e-4) << "row " << r;
     if (std::find(drawn.begin(), drawn.end(), r) == drawn.end()) alone.push_back(h);
   }

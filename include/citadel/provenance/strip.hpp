@@ -14,13 +14,16 @@ namespace citadel {
 class Model;
 class Predictor;
 
-// The blend, as Gao et al. superimpose images (OpenCV's addWeighted(x, 1, clean, 1), which
-// saturates): row + clean, clipped to the range [low, high] of the clean data (an image's
-// pixel range, [0, 1] for scaled Fashion-MNIST). The sum keeps a trigger's pixels at full
-// strength where a weighted average would halve them: on the test's backdoored model, an
-// average 0.5·row + 0.5·clean caught 90 % of triggered rows at 2 % FRR, the sum 100 % at 0 %.
+// The blend, as Gao et al. superimpose images (OpenCV's addWeighted, which saturates):
+// a·row + b·clean, clipped to the range [low, high] of the clean data (an image's pixel range,
+// [0, 1] for scaled Fashion-MNIST). The default a = b = 1 is their sum, which keeps a
+// trigger's pixels at full strength where an average would halve them (on the tests' 8×8
+// backdoored model the average 0.5·row + 0.5·clean caught 90 % of triggered rows at 2 % FRR,
+// the sum 100 % at 0 %); bench/strip_study compares weights on Fashion-MNIST.
 struct StripOptions {
   int64_t overlays = 100;           // N: clean images each row is blended with (N forward passes a row)
+  float row_weight = 1.0f;          // a
+  float overlay_weight = 1.0f;      // b
   double false_rejection_rate = 0.01;  // the share of clean rows the threshold flags, at most
   int64_t max_calibration_rows = 2000;  // clean rows calibrated on, at most (startup time)
   uint64_t seed = 0;                // which clean rows become the overlays
@@ -28,12 +31,16 @@ struct StripOptions {
 
 // Per row of `rows` (R, ...): the mean Shannon entropy (bits) of the model's predicted class
 // distributions over its blends with each of `overlays` (N, ...), rows of the same shape,
-// each blend clip(row + overlay, low, high). The
+// each blend clip(a·row + b·overlay, low, high). The
 // model outputs probabilities (softmax, or one sigmoid read as 1 − p, p); a row that does not
 // sum to 1 is read as logits and softmaxed. One forward of (rows × N) blends per slice of rows,
 // at most about 16 MiB of blends at once. Thread-safe over distinct Predictors.
+struct StripBlend {
+  float row_weight = 1.0f, overlay_weight = 1.0f;  // a, b
+  float low = 0.0f, high = 1.0f;                   // the clip range
+};
 std::vector<double> strip_entropy(Predictor& predictor, ConstTensorView rows, ConstTensorView overlays,
-                                  float low, float high);
+                                  const StripBlend& blend);
 
 // The flagging threshold for a false-rejection rate: the ⌊rate·M⌋-th smallest of M clean
 // entropies (0-based), so that at most rate·M of them lie strictly below it. ValueError when
@@ -51,21 +58,20 @@ class StripDetector {
   // threshold on up to max_calibration_rows of the others; the clip range is the range of
   // all of `clean`. ValueError when there are too few rows.
   static StripDetector calibrate(const Model& model, ConstTensorView clean, const StripOptions& options);
-  StripDetector(Tensor overlays, double threshold, float low, float high, int64_t calibration_rows = 0);
+  StripDetector(Tensor overlays, double threshold, const StripBlend& blend, int64_t calibration_rows = 0);
 
   Verdicts check(Predictor& predictor, ConstTensorView rows) const;
 
   double threshold() const { return threshold_; }
   int64_t overlay_count() const { return overlays_.shape(0); }
   int64_t calibration_rows() const { return calibration_rows_; }
-  float low() const { return low_; }
-  float high() const { return high_; }
+  const StripBlend& blend() const { return blend_; }
   const Tensor& overlays() const { return overlays_; }
 
  private:
   Tensor overlays_;
   double threshold_;
-  float low_, high_;
+  StripBlend blend_;
   int64_t calibration_rows_;
 };
 
