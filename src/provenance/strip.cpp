@@ -69,7 +69,10 @@ std::vector<double> strip_entropy(Predictor& predictor, ConstTensorView rows, Co
       for (int64_t k = 0; k < n; ++k) {
         const float* c = overlays.data() + k * features;
         float* out = blends.data() + (r * n + k) * features;
-        for (int64_t i = 0; i < features; ++i) out[i] = std::clamp(a * x[i] + b * c[i], low, high);
+        if (blend.kind == StripBlendKind::kSum)
+          for (int64_t i = 0; i < features; ++i) out[i] = std::clamp(a * x[i] + b * c[i], low, high);
+        else
+          for (int64_t i = 0; i < features; ++i) out[i] = std::clamp(std::max(a * x[i], b * c[i]), low, high);
       }
     }
     const Tensor predicted = predictor.predict(blends, {.batch_size = slice * n});
@@ -116,7 +119,7 @@ StripDetector StripDetector::calibrate(const Model& model, ConstTensorView clean
   Tensor overlays = take_rows(clean, overlay_rows);
   const Tensor calibration = take_rows(clean, calibration_rows);
   const auto [low, high] = std::minmax_element(clean.data(), clean.data() + clean.numel());
-  const StripBlend blend{options.row_weight, options.overlay_weight, *low, *high};
+  const StripBlend blend{options.blend, options.row_weight, options.overlay_weight, *low, *high};
   Predictor predictor(model);
   const double threshold =
       strip_threshold(strip_entropy(predictor, calibration, overlays, blend), options.false_rejection_rate);

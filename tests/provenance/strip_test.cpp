@@ -64,8 +64,10 @@ double entropy_alone(Predictor& predictor, ConstTensorView row, ConstTensorView 
   double sum = 0;
   for (int64_t k = 0; k < overlays.shape(0); ++k) {
     Tensor blended(Shape{1, d});
-    for (int64_t i = 0; i < d; ++i) blended[i] = std::min(std::max(blend.row_weight * row[i] + blend.overlay_weight * overlays[k * d + i], blend.low),
-                          blend.high);
+    for (int64_t i = 0; i < d; ++i) {
+      const float x = blend.row_weight * row[i], c = blend.overlay_weight * overlays[k * d + i];
+      blended[i] = std::min(std::max(blend.kind == StripBlendKind::kSum ? x + c : std::max(x, c), blend.low), blend.high);
+    }
     const Tensor p = predictor.predict(blended);
     for (int64_t c = 0; c < p.numel(); ++c)
       if (p[c] > 0) sum -= p[c] * std::log2(p[c]);
@@ -77,7 +79,10 @@ double entropy_alone(Predictor& predictor, ConstTensorView row, ConstTensorView 
 
 TEST(Strip, TriggeredRowsHaveLowEntropyAndAreCaughtCleanRowsRarely) {
   Backdoored& b = backdoored();
-  const StripOptions options{.overlays = 20, .false_rejection_rate = 0.02, .max_calibration_rows = 600, .seed = 4};
+  for (const StripBlendKind kind : {StripBlendKind::kMaximum, StripBlendKind::kSum}) {
+  SCOPED_TRACE(kind == StripBlendKind::kSum ? "sum" : "maximum");
+  const StripOptions options{.overlays = 20, .blend = kind, .false_rejection_rate = 0.02, .max_calibration_rows = 600,
+                             .seed = 4};
   const StripDetector detector = StripDetector::calibrate(b.model, b.clean_x.rows(0, 800), options);
   EXPECT_EQ(detector.overlay_count(), 20);
   EXPECT_EQ(detector.calibration_rows(), 600);
@@ -112,6 +117,7 @@ TEST(Strip, TriggeredRowsHaveLowEntropyAndAreCaughtCleanRowsRarely) {
   EXPECT_LT(bad_mean / n, 0.25 * good_mean / n);
   EXPECT_GE(caught / n, 0.95) << "threshold " << detector.threshold();
   EXPECT_LE(rejected / n, 0.05) << "threshold " << detector.threshold();
+  }
 }
 
 TEST(Strip, ThresholdIsTheEmpiricalQuantileOfAnIndependentComputation) {

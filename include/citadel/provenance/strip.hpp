@@ -14,14 +14,20 @@ namespace citadel {
 class Model;
 class Predictor;
 
-// The blend, as Gao et al. superimpose images (OpenCV's addWeighted, which saturates):
-// a·row + b·clean, clipped to the range [low, high] of the clean data (an image's pixel range,
-// [0, 1] for scaled Fashion-MNIST). The default a = b = 1 is their sum, which keeps a
-// trigger's pixels at full strength where an average would halve them (on the tests' 8×8
-// backdoored model the average 0.5·row + 0.5·clean caught 90 % of triggered rows at 2 % FRR,
-// the sum 100 % at 0 %); bench/strip_study compares weights on Fashion-MNIST.
+// How a row and a clean image are superimposed, clipped to the range [low, high] of the clean
+// data (an image's pixel range, [0, 1] for scaled Fashion-MNIST):
+//  kSum:     a·row + b·clean, as Gao et al. add images (OpenCV's saturating addWeighted);
+//  kMaximum: max(a·row, b·clean) per value, the "lighten" blend: a bright trigger keeps its
+//            pixels, as in the sum, but the images do not saturate each other into a blob the
+//            model reads confidently. On bench/strip_study's Fashion-MNIST MLP it caught more
+//            triggered rows at the same FRR (docs/SECURITY.md, "Backdoors at run time").
+// Both keep a bright trigger whole (a weighted average would halve it); neither keeps a dark
+// one.
+enum class StripBlendKind { kSum, kMaximum };
+
 struct StripOptions {
   int64_t overlays = 100;           // N: clean images each row is blended with (N forward passes a row)
+  StripBlendKind blend = StripBlendKind::kMaximum;
   float row_weight = 1.0f;          // a
   float overlay_weight = 1.0f;      // b
   double false_rejection_rate = 0.01;  // the share of clean rows the threshold flags, at most
@@ -31,11 +37,12 @@ struct StripOptions {
 
 // Per row of `rows` (R, ...): the mean Shannon entropy (bits) of the model's predicted class
 // distributions over its blends with each of `overlays` (N, ...), rows of the same shape,
-// each blend clip(a·row + b·overlay, low, high). The
+// each blend clip(a·row + b·overlay, low, high) or clip(max(a·row, b·overlay), low, high). The
 // model outputs probabilities (softmax, or one sigmoid read as 1 − p, p); a row that does not
 // sum to 1 is read as logits and softmaxed. One forward of (rows × N) blends per slice of rows,
 // at most about 16 MiB of blends at once. Thread-safe over distinct Predictors.
 struct StripBlend {
+  StripBlendKind kind = StripBlendKind::kMaximum;
   float row_weight = 1.0f, overlay_weight = 1.0f;  // a, b
   float low = 0.0f, high = 1.0f;                   // the clip range
 };
