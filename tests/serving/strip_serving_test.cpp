@@ -245,3 +245,15 @@ TEST(ServeStrip, ModelsItCannotScreenAreRefusedBeforeListening) {
   narrow.strip->clean = std::make_shared<const Tensor>(Shape{200, 10});
   refused(std::move(narrow), "have 10 values each, model 'bd' reads 64");
 }
+
+// A screen that outlives the compute deadline is a 504 (on the pool, past --max-batch passes).
+TEST(ServeStrip, AScreenPastTheComputeDeadlineIs504) {
+  std::vector<ServedModel> models;
+  models.push_back(screened("bd", 1000, 1200));
+  ServerOptions options;
+  options.limits.max_rows = 1'000'000;
+  options.compute_timeout = std::chrono::milliseconds(1);
+  const Running r = start(std::move(models), options);
+  const HttpAnswer late = infer(r, "bd", body_of(query_rows(300, false)));
+  EXPECT_EQ(late.status, 504) << late.body;
+}
