@@ -9,6 +9,9 @@
 #include <memory>
 
 #include "citadel/core/error.hpp"
+#include "citadel/data/csv.hpp"
+#include "citadel/data/idx.hpp"
+#include "citadel/data/scaler.hpp"
 #include "citadel/io/encryption.hpp"
 #include "citadel/io/protected_file.hpp"
 #include "citadel/io/signing.hpp"
@@ -31,6 +34,7 @@ struct ServeFlags {
   int64_t batch_delay_us = 0;
   std::vector<std::string> extraction_alarm_below;  // NAME=W, or W for every model
   std::vector<std::string> smoothing, smoothing_alpha;  // [NAME=]SIGMA,N and [NAME=]A
+  std::vector<std::string> strip, strip_clean, strip_frr;  // [NAME=]N, [NAME=]DATA and [NAME=]RATE
 };
 
 // The value of a per-model flag (`given`: VALUE or NAME=VALUE) that applies to `name`, the
@@ -67,6 +71,48 @@ std::optional<serving::SmoothingPolicy> smoothing_for(const ServeFlags& s, const
     CITADEL_CHECK(!a->empty() && *end == '\0', ValueError, "--smoothing-alpha ", *a, ": expected A or NAME=A, a number");
   }
   return serving::SmoothingPolicy::parse(*given, alpha, "--smoothing " + name + "=" + *given);
+}
+
+// The clean rows STRIP draws its overlays from and calibrates on, as `served` reads them:
+// Fashion-MNIST's test split for an image model, else a CSV file's rows (a label column, if
+// there, is not used).
+std::shared_ptr<const Tensor> strip_clean_rows(const std::string& data, const serving::ServedModel& served,
+                                               const std::string& where) {
+  const SavedModel& m = served.model;
+  CITADEL_CHECK(!served.tensors, ValueError, where, ": model '", served.name,
+                "' is a model file without a schema (served as tensors); STRIP needs a saved classifier");
+  if (data == "fashion-mnist") {
+    CITADEL_CHECK(m.images, ValueError, where, ": model '", served.name,
+                  "' reads CSV rows, not images; give --strip-clean a CSV file of its rows");
+    Tensor x = load_fashion_mnist().x_test;
+    scale_pixels(x.view());
+    m.preprocessor.apply(x);
+    return std::make_shared<const Tensor>(std::move(x));
+  }
+  CITADEL_CHECK(!m.images, ValueError, where, ": model '", served.name,
+                "' reads images; give --strip-clean fashion-mnist (clean rows of its own kind)");
+  Dataset rows = m.encode(read_csv(data));
+  return std::make_shared<const Tensor>(std::move(rows.x));
+}
+
+// --strip for the model `name` (nullopt: not screened), with its clean rows read.
+std::optional<serving::StripPolicy> strip_for(const ServeFlags& s, const serving::ServedModel& served) {
+  const std::optional<std::string> given = value_for(s.strip, served.name);
+  if (!given) return std::nullopt;
+  const std::string where = "--strip " + served.name + "=" + *given;
+  double rate = 0.01;
+  if (const std::optional<std::string> r = value_for(s.strip_frr, served.name)) {
+    char* end = nullptr;
+    rate = std::strtod(r->c_str(), &end);
+    CITADEL_CHECK(!r->empty() && *end == '\0', ValueError, "--strip-frr ", *r, ": expected RATE or NAME=RATE, a number");
+  }
+  serving::StripPolicy policy = serving::StripPolicy::parse(*given, rate, where);
+  const std::optional<std::string> data = value_for(s.strip_clean, served.name);
+  CITADEL_CHECK(data.has_value(), ValueError, where, ": give --strip-clean DATA (a CSV file of the model's rows, or "
+                "fashion-mnist), the clean rows STRIP blends with and calibrates on");
+  policy.clean_source = *data;
+  policy.clean = strip_clean_rows(*data, served, where);
+  return policy;
 }
 
 // --extraction-alarm-below for the model `name` (unset: the server's default).
@@ -172,6 +218,8 @@ int run_serve(ServeFlags& s) {
   };
   CITADEL_CHECK(s.smoothing_alpha.empty() || !s.smoothing.empty(), ValueError,
                 "serve: --smoothing-alpha is the level of --smoothing; give --smoothing SIGMA,N too");
+  CITADEL_CHECK((s.strip_clean.empty() && s.strip_frr.empty()) || !s.strip.empty(), ValueError,
+                "serve: --strip-clean and --strip-frr set up --strip; give --strip N too");
   std::vector<serving::ServedModel> models;
   for (const std::string& given : s.models) {
     const size_t equals = given.find('=');
@@ -186,11 +234,16 @@ int run_serve(ServeFlags& s) {
     models.back().smoothing = smoothing_for(s, name);
     if (models.back().smoothing && !value_for(s.policies, name))
       models.back().policy = serving::OutputPolicy::parse("label", "--smoothing");
+    // Screened by STRIP: calibrated by the server before it listens (the threshold is logged).
+    models.back().strip = strip_for(s, models.back());
   }
   std::vector<std::string> names;
   for (const auto& m : models) names.push_back(m.name);
   check_names(s.smoothing, names, "--smoothing");
   check_names(s.smoothing_alpha, names, "--smoothing-alpha");
+  check_names(s.strip, names, "--strip");
+  check_names(s.strip_clean, names, "--strip-clean");
+  check_names(s.strip_frr, names, "--strip-frr");
   std::optional<serving::TokenStore> tokens;
   if (!s.tokens.empty()) tokens = serving::TokenStore::load(s.tokens);
   allow_descriptors_for(s.server);
@@ -314,6 +367,19 @@ Command add_serve_command(CLI::App& app) {
   command->add_option("--smoothing-alpha", s.smoothing_alpha,
                       "Level of --smoothing: a class it answers is wrong with probability at most A (default 0.001)")
       ->option_text("[NAME=]A");
+  command->add_option("--strip", s.strip,
+                      "Screen each row with STRIP first: blended with N clean rows, a row whose predictions stay "
+                      "abnormally certain (a backdoor trigger's) refuses its request with 422; a row costs N + 1 "
+                      "forward passes against --max-rows")
+      ->option_text("[NAME=]N");
+  command->add_option("--strip-clean", s.strip_clean,
+                      "The clean rows --strip blends with and calibrates on: a CSV file of the model's rows, or "
+                      "fashion-mnist (its test split)")
+      ->option_text("[NAME=]DATA");
+  command->add_option("--strip-frr", s.strip_frr,
+                      "The share of clean rows --strip may refuse, set by calibration on the clean rows "
+                      "(default 0.01)")
+      ->option_text("[NAME=]RATE");
   return {command, [flags] { return run_serve(*flags); }};
 }
 

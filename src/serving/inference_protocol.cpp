@@ -90,6 +90,15 @@ int64_t shape_product(const json& input, const std::string& name, std::vector<in
 // The rows one request may hold: --max-rows, or for a smoothed model --max-rows / N (each
 // row costs N forward passes). A 413 past it.
 void check_row_count(int64_t rows, const ServedModel& served, const RequestLimits& limits) {
+  if (served.strip) {  // N blended passes and the row's own prediction
+    if (rows > served.strip->max_rows(limits))
+      throw RequestError(413, "more than " + std::to_string(served.strip->max_rows(limits)) +
+                                  " rows in one request: each row of this model costs " +
+                                  std::to_string(served.strip->passes_per_row()) +
+                                  " forward passes (its STRIP check and its prediction), and a request at most " +
+                                  std::to_string(limits.max_rows) + " (--max-rows)");
+    return;
+  }
   if (!served.smoothing) {
     if (rows > limits.max_rows)
       throw RequestError(413, "more than " + std::to_string(limits.max_rows) + " rows in one request (--max-rows)");
@@ -441,6 +450,9 @@ std::string model_metadata_json(const ServedModel& served) {
                   {"classes", m.schema.classes},
                   {"output_policy", served.policy.text()},
                   {"signature", served.signature}}}};
+  if (served.strip)  // that rows may be refused, and at what calibrated rate (never the threshold itself)
+    metadata["parameters"]["strip"] = {{"n", served.strip->overlays},
+                                       {"false_rejection_rate", served.strip->false_rejection_rate}};
   if (served.smoothing)  // what the answers are: the smoothed classifier's, at this level
     metadata["parameters"]["smoothing"] = {{"sigma", served.smoothing->sigma},
                                            {"n", served.smoothing->samples},

@@ -56,6 +56,12 @@ void Metrics::record_batch(const std::string& model, int64_t requests) {
   ++batches, batched += requests;
 }
 
+void Metrics::record_strip(const std::string& model, int64_t checked, int64_t flagged) {
+  std::lock_guard lock(mutex_);
+  auto& [passed, refused] = strip_rows_[model];
+  passed += checked - flagged, refused += flagged;
+}
+
 void Metrics::record_reload(bool ok) {
   std::lock_guard lock(mutex_);
   ++(ok ? reloads_ok_ : reloads_failed_);
@@ -120,6 +126,14 @@ std::string Metrics::text(const ModelTable& models, const Gauges& gauges) const 
          "# TYPE citadel_batched_requests_total counter\n";
   for (const auto& [model, counts] : batches_)
     out += "citadel_batched_requests_total{model=\"" + label(model) + "\"} " + std::to_string(counts.second) + "\n";
+  out += "# HELP citadel_strip_rows_total Rows screened by STRIP (--strip), by model and result.\n"
+         "# TYPE citadel_strip_rows_total counter\n";
+  for (const auto& [model, counts] : strip_rows_) {
+    out += "citadel_strip_rows_total{model=\"" + label(model) + "\",result=\"passed\"} " +
+           std::to_string(counts.first) + "\n";
+    out += "citadel_strip_rows_total{model=\"" + label(model) + "\",result=\"flagged\"} " +
+           std::to_string(counts.second) + "\n";
+  }
   return out;
 }
 

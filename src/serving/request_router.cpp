@@ -3,6 +3,7 @@
 // may compute.
 #include <nlohmann/json.hpp>
 
+#include "citadel/provenance/strip.hpp"
 #include "citadel/serving/binary_tensors.hpp"
 #include "citadel/version.hpp"
 #include "server_internals.hpp"
@@ -27,6 +28,25 @@ Outcome failure(int status, const std::string& message, const std::string& rejec
   o.body = error_json(message);
   o.rejection = rejection;
   return o;
+}
+
+// A request refused by STRIP: which rows (0-based), never their entropies or the threshold,
+// which would tell an adaptive attacker how far its trigger is from passing.
+std::string strip_refusal_json(const std::vector<int64_t>& flagged, int64_t rows) {
+  std::string listed;
+  for (size_t i = 0; i < flagged.size() && i < 10; ++i) {
+    if (i) listed += ", ";
+    listed += std::to_string(flagged[i]);
+  }
+  if (flagged.size() > 10) listed += " and " + std::to_string(flagged.size() - 10) + " more";
+  std::string message = "refused by STRIP (--strip): row";
+  message += flagged.size() > 1 ? "s " : " ";
+  message += listed;
+  message += " of " + std::to_string(rows);
+  message += " (0-based) may carry a backdoor trigger (predictions that stay certain when blended with clean images); "
+             "no row of this request was answered";
+  return nlohmann::json{{"error", message}, {"strip_flagged_rows", flagged}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Outcome Server::Impl::route(const Request& request, const std::string& address, const TokenRecord* token,
@@ -116,7 +136,9 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
       o.durable_ticket = admission.durable_ticket;
     }
     // Budgets and the monitor count rows; the choice of loop or pool counts forward passes.
-    o.compute_rows = served->smoothing ? decoded->rows * served->smoothing->samples : decoded->rows;
+    o.compute_rows = served->smoothing ? decoded->rows * served->smoothing->samples
+                     : served->strip   ? decoded->rows * served->strip->passes_per_row()
+                                       : decoded->rows;
     // On the serving thread (or, for a large request, a pool thread): encode, then predict
     // in a batch with whatever else waits for this model, then watch, coarsen and answer.
     const auto admitted = std::chrono::steady_clock::now();
@@ -165,6 +187,20 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         rows = encode_request(*decoded, *served);
       } catch (...) {
         return fail(std::current_exception());
+      }
+      if (served->strip) {  // screened before anything is predicted; a flagged row refuses the request
+        try {
+          const StripScreen screen = strip_screen(rows, *served, admitted + options_.compute_timeout);
+          o.strip_checked = screen.checked;
+          if (!screen.flagged_rows.empty()) {
+            o.strip_flagged = screen.flagged_rows, o.strip_entropy = screen.flagged_entropy;
+            o.strip_threshold = served->strip->detector->threshold();
+            o.status = 422, o.rejection = "strip", o.body = strip_refusal_json(screen.flagged_rows, decoded->rows);
+            return finish(o);
+          }
+        } catch (...) {
+          return fail(std::current_exception());
+        }
       }
       // The monitor needs the encoded rows after the batch has taken them; copied only for it.
       auto encoded = monitor_ ? std::make_shared<const Tensor>(rows.x) : nullptr;

@@ -13,6 +13,7 @@
 
 #include "citadel/core/threads.hpp"
 #include "citadel/core/utc_time.hpp"
+#include "citadel/provenance/strip.hpp"
 #include "request_framing.hpp"
 #include "server_internals.hpp"
 
@@ -40,11 +41,32 @@ size_t body_memory_limit(const ServerOptions& options) {
 constexpr int64_t kPurgeAfterBodyBytes = int64_t{8} << 20;
 constexpr int64_t kPurgeAfterConnections = 256;
 
+// Says on stderr what STRIP was calibrated to for a model (always: the operator must know the
+// threshold a row is refused below, and that it was computed at all).
+void log_strip_calibration(const ServedModel& model, const char* when) {
+  const StripDetector& detector = *model.strip->detector;
+  std::fprintf(stderr, "%s\n", nlohmann::json{{"time", utc_timestamp()}, {"event", "strip_calibrated"}, {"when", when},
+                                              {"model", model.name}, {"n", detector.overlay_count()},
+                                              {"false_rejection_rate", model.strip->false_rejection_rate},
+                                              {"threshold_bits", detector.threshold()},
+                                              {"calibration_rows", detector.calibration_rows()},
+                                              {"clean", model.strip->clean_source}}
+                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                   .c_str());
+}
+
 // The models, each smoothed one checked (a classifier of one input, under the label policy,
-// N within --max-rows): ValueError naming it, before anything listens.
+// N within --max-rows) and each screened one checked and calibrated: ValueError naming it,
+// before anything listens.
 std::vector<ServedModel> checked_models(std::vector<ServedModel> models, const ServerOptions& options) {
-  for (const ServedModel& model : models)
+  for (ServedModel& model : models) {
     if (model.smoothing) check_smoothable(model, options.limits);
+    if (model.strip) {
+      check_strippable(model, options.limits);
+      if (!model.strip->detector) calibrate_strip(model);
+      log_strip_calibration(model, "start");
+    }
+  }
   return models;
 }
 
@@ -138,6 +160,13 @@ std::vector<std::string> Server::Impl::reload() {
       fresh.extraction_alarm_below = current->extraction_alarm_below;  // the operator's, as given at start
       fresh.smoothing = current->smoothing;  // and a new file must still be a classifier it fits
       if (fresh.smoothing) check_smoothable(fresh, options_.limits);
+      fresh.strip = current->strip;  // recalibrated on the same clean rows against the new weights
+      if (fresh.strip) {
+        fresh.strip->detector.reset();
+        check_strippable(fresh, options_.limits);
+        calibrate_strip(fresh);
+        log_strip_calibration(fresh, "reload");
+      }
       models_.replace(std::make_shared<const ServedModel>(std::move(fresh)));
       metrics_.record_reload(true);
       std::fprintf(stderr, "%s\n", nlohmann::json{{"time", utc_timestamp()}, {"reload", current->name},
@@ -262,6 +291,14 @@ void Server::Impl::finished(const Outcome& o, const std::string& address, const 
                                              {"blocking", options_.block_on_alarm}}
                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fprintf(stderr, "%s\n", alarm.c_str());
+  }
+  if (o.strip_checked > 0) metrics_.record_strip(o.model, o.strip_checked, int64_t(o.strip_flagged.size()));
+  if (!o.strip_flagged.empty()) {  // always logged, with what the client is not told
+    const std::string refusal = nlohmann::json{{"time", utc_timestamp()}, {"event", "strip_refusal"},
+                                               {"token", o.token}, {"model", o.model}, {"rows", o.strip_flagged},
+                                               {"entropy", o.strip_entropy}, {"threshold", o.strip_threshold}}
+                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::fprintf(stderr, "%s\n", refusal.c_str());
   }
   if (!options_.log_requests) return;
   const std::string line = nlohmann::json{{"time", utc_timestamp()}, {"client", address},

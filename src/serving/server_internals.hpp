@@ -50,6 +50,12 @@ struct Outcome {
   std::string token = "-", model = "-", rejection;
   int64_t rows = 0;
   int64_t compute_rows = 0;  // rows the model predicts: `rows`, or rows × N when smoothed (loop or pool)
+  // --strip: rows screened, and those flagged (0-based) with their entropies, for the metrics
+  // and the log (never the answer: the entropies would guide an adaptive trigger).
+  int64_t strip_checked = 0;
+  std::vector<int64_t> strip_flagged;
+  std::vector<double> strip_entropy;
+  double strip_threshold = 0;
   int retry_after = 0;
   bool unauthorized = false;
   std::optional<size_t> inference_header_length;  // a binary body: the JSON header's bytes
@@ -93,6 +99,7 @@ class Metrics {
   void record_reload(bool ok);
   void record_extraction_alarm(const std::string& model);
   void record_batch(const std::string& model, int64_t requests);
+  void record_strip(const std::string& model, int64_t checked, int64_t flagged);
   std::string text(const ModelTable& models, const Gauges& gauges) const;
 
  private:
@@ -109,6 +116,7 @@ class Metrics {
   int64_t reloads_ok_ = 0, reloads_failed_ = 0;
   std::map<std::string, int64_t> extraction_alarms_;
   std::map<std::string, std::pair<int64_t, int64_t>> batches_;  // model: batches, requests in them
+  std::map<std::string, std::pair<int64_t, int64_t>> strip_rows_;  // model: rows passed, rows flagged
 };
 
 // A serving thread: an event loop of its own that reads, decodes, predicts (in batches, on

@@ -493,3 +493,56 @@ TEST(ServeCli, SmoothingRefusesWhatItCannotServeNamingTheFlag) {
   ASSERT_EQ(plain.status, 200) << plain.body;
   EXPECT_EQ(nlohmann::json::parse(plain.body)["outputs"][0]["name"], "probabilities");
 }
+
+// --strip as a user gives it: what it cannot screen is refused before listening, naming the
+// flag (and the model); what it can is calibrated at start (the threshold logged) and screened.
+TEST(ServeCli, StripRefusesWhatItCannotScreenAndCalibratesWhatItCan) {
+  const fs::path model = scratch_directory() / "strip.safetensors", numbers = scratch_directory() / "strip_mse.safetensors";
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 2 --save " + model.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("train --verbose 0 --epochs 2 --loss mse --save " + numbers.string()).exit_code, 0);
+  const std::string clean = std::string(" --strip-clean ") + CITADEL_PIMA_CSV;
+  const std::string serve = "serve --no-auth --allow-unsigned --port 0 --model pima=" + model.string() + " ";
+  for (const auto& [flags, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"--strip 0" + clean, "--strip pima=0: N must be from 1 to 1000"},
+           {"--strip 1001" + clean, "N must be from 1 to 1000"},
+           {"--strip ten" + clean, "expected N"},
+           {"--strip 20", "--strip pima=20: give --strip-clean DATA"},
+           {"--strip-clean x.csv", "--strip-clean and --strip-frr set up --strip"},
+           {"--strip 20 --strip-frr 0.7" + clean, "(--strip-frr) must lie in (0, 0.5]"},
+           {"--strip other=20" + clean, "--strip other=20: no model named 'other' is served"},
+           {"--strip 20 --strip-clean fashion-mnist", "model 'pima' reads CSV rows, not images"},
+           {"--strip 20 --smoothing 0.25,100" + clean, "also served with --smoothing"},
+           {"--strip 600 --max-rows 500" + clean, "more than --max-rows 500"},
+           {"--strip 700 --strip-frr 0.01" + clean, "need at least 800"}}) {
+    const CliResult refused = run_cli(serve + flags);
+    EXPECT_NE(refused.exit_code, 0) << flags;
+    EXPECT_NE(refused.err.find(expected), std::string::npos) << flags << "\n" << refused.err;
+    EXPECT_EQ(refused.err.find("listening"), std::string::npos) << flags;
+  }
+  const CliResult regression = run_cli("serve --no-auth --allow-unsigned --port 0 --model amount=" + numbers.string() +
+                                       " --strip 20" + clean);
+  EXPECT_NE(regression.exit_code, 0);
+  EXPECT_NE(regression.err.find("--strip amount=20: model 'amount' predicts numbers"), std::string::npos)
+      << regression.err;
+
+  ServerProcess server("--no-auth --allow-unsigned --model pima=" + model.string() + " --model plain=" +
+                           model.string() + " --strip pima=20 --strip-frr pima=0.02 --strip-clean pima=" +
+                           CITADEL_PIMA_CSV,
+                       scratch_directory() / "strip.log");
+  ASSERT_GT(server.port(), 0) << server.log();
+  EXPECT_NE(server.log().find("\"event\":\"strip_calibrated\""), std::string::npos) << server.log();
+  EXPECT_NE(server.log().find("\"threshold_bits\""), std::string::npos) << server.log();
+  const auto metadata = nlohmann::json::parse(http_exchange(server.port(), http_request("GET", "/v2/models/pima")).body);
+  EXPECT_EQ(metadata["parameters"]["strip"], nlohmann::json::parse(R"({"n":20,"false_rejection_rate":0.02})"));
+  const std::string rows = R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 8],)"
+                           R"( "data": [6, 148, 72, 35, 0, 33.6, 0.627, 50]}]})";
+  // A clean row is answered unless it is among the ~2 % the calibration lets through as refused.
+  const HttpAnswer screened = http_exchange(server.port(), http_request("POST", "/v2/models/pima/infer", rows));
+  EXPECT_TRUE(screened.status == 200 || screened.status == 422) << screened.body;
+  const std::string metrics = http_exchange(server.port(), http_request("GET", "/metrics")).body;
+  EXPECT_NE(metrics.find(screened.status == 200 ? "citadel_strip_rows_total{model=\"pima\",result=\"passed\"} 1"
+                                                 : "citadel_strip_rows_total{model=\"pima\",result=\"flagged\"} 1"),
+            std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("citadel_strip_rows_total{model=\"plain\""), std::string::npos) << metrics;
+  EXPECT_EQ(http_exchange(server.port(), http_request("POST", "/v2/models/plain/infer", rows)).status, 200);
+}

@@ -15,6 +15,7 @@
 #include "citadel/io/saved_model.hpp"
 #include "citadel/serving/output_policy.hpp"
 #include "citadel/serving/smoothing_policy.hpp"
+#include "citadel/serving/strip_policy.hpp"
 
 namespace citadel::serving {
 
@@ -43,6 +44,9 @@ struct ServedModel {
   // --smoothing: answered by the smoothed classifier's PREDICT (a class or an abstention per
   // row, never probabilities); check_smoothable says which models may be.
   std::optional<SmoothingPolicy> smoothing = std::nullopt;
+  // --strip: each request's rows screened by STRIP first; a flagged row refuses the request
+  // (422). check_strippable says which models may be; calibrate_strip sets its detector.
+  std::optional<StripPolicy> strip = std::nullopt;
 };
 
 // A model file without a schema record, served as tensors (`model.schema` is empty, its
