@@ -255,7 +255,7 @@ NeuralCleanseResult neural_cleanse(Model& model, ConstTensorView x, const Neural
   for (size_t i = 0; i < norms.size(); ++i) {
     ReversedTrigger& t = result.labels[i];
     t.anomaly_index = anomaly.index[i];
-    t.flagged = t.l1_norm < anomaly.median && t.anomaly_index > options.flag_threshold;
+    t.flagged = t.l1_norm < (1 - options.min_relative_gap) * anomaly.median && t.anomaly_index > options.flag_threshold;
     if (t.flagged) result.flagged.push_back(t.label);
   }
   std::sort(result.flagged.begin(), result.flagged.end(), [&](int64_t l, int64_t r) {

@@ -32,6 +32,10 @@ struct NeuralCleanseOptions {
   int64_t early_stop_checks = 10;
   int64_t evaluation_rows = 256;  // the rows checks judge success on (the first of x)
   double flag_threshold = 2.0;    // anomaly index above which a small mask is flagged
+  // And only a mask this share below the median (citadel's addition to the paper's rule): when
+  // the clean labels' norms cluster tightly the MAD is tiny, and a label 10 % below the median
+  // would score an index of 5 without any trigger.
+  double min_relative_gap = 0.25;
   uint64_t seed = 42;             // the initial mask and pattern, the batches
   // The model's input as an image, channels last: 0 takes it from the model's input shape
   // ((H, W, C); a vector of D values is a √D × √D image when D is a square, else 1 × D).
@@ -47,7 +51,7 @@ struct ReversedTrigger {
   double attack_success = 0;   // the share of evaluation rows the kept trigger sends to the label
   bool reached = false;        // whether any mask reached success_threshold (else the last is kept)
   double anomaly_index = 0;
-  bool flagged = false;        // l1_norm below the median and anomaly_index above flag_threshold
+  bool flagged = false;        // l1_norm below (1 − min_relative_gap) · median, anomaly_index above flag_threshold
   double final_lambda = 0;
   int64_t steps = 0;           // steps run (early stopping may end sooner)
   Tensor mask;                 // (H, W) in [0, 1]
