@@ -74,7 +74,7 @@ Trained train(const Fashion& data, bool backdoored, int64_t target, int epochs, 
   return t;
 }
 
-int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lambda, int64_t early_stop) {
+int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lambda, int64_t early_stop, double threshold) {
   const Fashion data = load();
   // The scan's clean rows: the first of the test split, never trained on.
   Tensor clean(Shape{rows, 28, 28, 1});
@@ -88,7 +88,7 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
       const int64_t target = m % 10;
       const uint64_t seed = 1000 + uint64_t(m) * 7 + uint64_t(kind);
       Trained t = train(data, backdoored, target, epochs, seed);
-      const NeuralCleanseResult result = neural_cleanse(t.model, clean, {.steps = steps, .initial_lambda = initial_lambda, .early_stop_checks = early_stop, .seed = seed});
+      const NeuralCleanseResult result = neural_cleanse(t.model, clean, {.steps = steps, .initial_lambda = initial_lambda, .success_threshold = threshold, .early_stop_checks = early_stop, .seed = seed});
       double max_index = 0;
       std::string flagged;
       for (const ReversedTrigger& label : result.labels)
@@ -124,7 +124,7 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "scan";
   auto arg = [&](int i, long long fallback) { return argc > i ? std::atoll(argv[i]) : fallback; };
-  if (mode == "scan") return scan(int(arg(2, 10)), int(arg(3, 3)), arg(4, 1000), arg(5, 300), arg(6, 1000) / 1e6, arg(7, 10));
+  if (mode == "scan") return scan(int(arg(2, 10)), int(arg(3, 3)), arg(4, 1000), arg(5, 300), arg(6, 1000) / 1e6, arg(7, 10), double(arg(8, 99)) / 100);
   std::fprintf(stderr, "usage: backdoor_study scan [models per kind] [epochs] [clean rows] [steps]\n");
   return 2;
 }
