@@ -9,6 +9,7 @@
 #include "../support/planted_backdoor.hpp"
 #include "citadel/provenance/backdoor_trigger.hpp"
 #include "cli_runner.hpp"
+#include "html_checker.hpp"
 
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
@@ -70,6 +71,9 @@ TEST(ScanBackdoorCli, FlagsABackdooredModelAndPassesACleanOne) {
   EXPECT_NE(html.find("Backdoor scan (Neural Cleanse)"), std::string::npos);
   EXPECT_NE(html.find("reversed trigger of 3"), std::string::npos);
   EXPECT_NE(html.find("FLAGGED"), std::string::npos);
+  const CheckedPage checked = check_html_page(page.string());  // well formed, nothing fetched
+  ASSERT_TRUE(checked.ok) << checked.problems;
+  EXPECT_TRUE(checked.has_cell("FLAGGED")) << checked.content.dump();
 
   const fs::path clean_report = scratch_directory() / "clean_scan.json";
   const CliResult passed = run_cli("scan-backdoor --model " + clean.string() + " --data " + clean_rows.string() +
