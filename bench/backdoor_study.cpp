@@ -80,7 +80,7 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
   Tensor clean(Shape{rows, 28, 28, 1});
   std::copy_n(data.test_x.data(), clean.numel(), clean.data());
   std::printf("kind        target  accuracy  backdoor  flagged        target index  max index  seconds\n");
-  int detected = 0, false_alarms = 0;
+  int detected = 0, false_alarms = 0, smallest_target = 0;
   double total_seconds = 0, slowest = 0;
   for (int kind = 0; kind < 2; ++kind) {
     const bool backdoored = kind == 0;
@@ -96,6 +96,11 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
       for (int64_t label : result.flagged) flagged += (flagged.empty() ? "" : ",") + std::to_string(label);
       const bool target_flagged = std::find(result.flagged.begin(), result.flagged.end(), target) != result.flagged.end();
       if (backdoored) detected += target_flagged;
+      // Whether the target's mask is the smallest: what the anomaly index should turn into a flag.
+      bool smallest = true;
+      for (const ReversedTrigger& label : result.labels)
+        smallest = smallest && (label.label == target || label.l1_norm > result.labels[size_t(target)].l1_norm);
+      if (backdoored) smallest_target += smallest;
       else false_alarms += !result.flagged.empty();
       total_seconds += result.seconds, slowest = std::max(slowest, result.seconds);
       char success[16] = "-";
@@ -114,6 +119,7 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
   }
   std::printf("backdoored models whose target was flagged: %d of %d; clean models with any flag: %d of %d\n", detected,
               models, false_alarms, models);
+  std::printf("backdoored models whose target had the smallest mask: %d of %d\n", smallest_target, models);
   std::printf("scan time: mean %.1f s, slowest %.1f s (%lld clean rows, %lld steps per label)\n",
               total_seconds / (2.0 * models), slowest, static_cast<long long>(rows), static_cast<long long>(steps));
   return 0;
