@@ -93,7 +93,10 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
       std::string flagged;
       for (const ReversedTrigger& label : result.labels)
         if (label.l1_norm < result.median_l1) max_index = std::max(max_index, label.anomaly_index);
-      for (int64_t label : result.flagged) flagged += (flagged.empty() ? "" : ",") + std::to_string(label);
+      for (int64_t label : result.flagged) {
+        if (!flagged.empty()) flagged += ',';
+        flagged += std::to_string(label);
+      }
       const bool target_flagged = std::find(result.flagged.begin(), result.flagged.end(), target) != result.flagged.end();
       if (backdoored) detected += target_flagged;
       // Whether the target's mask is the smallest: what the anomaly index should turn into a flag.

@@ -78,7 +78,8 @@ int run_scan_backdoor(ScanBackdoorFlags& s) {
   std::string flagged_text;
   for (int64_t label : result.flagged) {
     flagged.push_back(name_of(label));
-    flagged_text += (flagged_text.empty() ? "" : ", ") + name_of(label);
+    if (!flagged_text.empty()) flagged_text += ", ";
+    flagged_text += name_of(label);
   }
   if (result.flagged.empty())
     std::printf("Verdict: no label's trigger is anomalously small (anomaly index <= %g): no backdoor found\n",
