@@ -38,5 +38,6 @@ void add_certified_section(Page& page, const std::vector<Run>& runs);     // cer
 void add_privacy_section(Page& page, const std::vector<Run>& runs);       // ε against epochs
 void add_audit_section(Page& page, const std::vector<Run>& runs);         // membership ROC
 void add_dp_audit_section(Page& page, const std::vector<Run>& runs);      // audited ε against claimed ε
+void add_backdoor_section(Page& page, const std::vector<Run>& runs);      // reversed triggers (scan-backdoor)
 
 }  // namespace citadel::report::detail

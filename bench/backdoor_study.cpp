@@ -1,0 +1,139 @@
+// The backdoor study for docs/SECURITY.md ("Poisoned data and backdoors"): Fashion-MNIST MLPs
+// trained with and without a BadNets backdoor (3×3 patch, all-to-one, 1 % of the training rows
+// poisoned), and what each provenance check makes of them. Modes, one per check:
+//
+//   backdoor_study scan [models per kind = 10] [epochs = 3] [clean rows = 1000] [steps = 300]
+//     Neural Cleanse (citadel/provenance/neural_cleanse.hpp) on every model: flagged labels,
+//     the anomaly index of the target label, time per scan.
+//
+// Other checks (poison inspection, STRIP) add their own mode over the same models.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "citadel/core/random.hpp"
+#include "citadel/data/idx.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/layers/flatten.hpp"
+#include "citadel/model/sequential.hpp"
+#include "citadel/optim/optimizer.hpp"
+#include "citadel/provenance/backdoor_trigger.hpp"
+#include "citadel/provenance/neural_cleanse.hpp"
+
+using namespace citadel;
+
+namespace {
+
+constexpr PatchTrigger kTrigger{.size = 3};
+
+struct Fashion {
+  Tensor train_x, train_y, test_x, test_y;
+};
+
+Fashion load() {
+  ImageDataset images = load_fashion_mnist();
+  for (Tensor* x : {&images.x_train, &images.x_test})
+    for (int64_t i = 0; i < x->numel(); ++i) (*x)[i] /= 255.0f;
+  return {images.x_train, images.y_train, images.x_test, images.y_test};
+}
+
+int64_t argmax_row(const Tensor& out, int64_t r) {
+  const int64_t k = out.shape(1);
+  return std::max_element(out.data() + r * k, out.data() + (r + 1) * k) - (out.data() + r * k);
+}
+
+struct Trained {
+  Sequential model;
+  double accuracy = 0, backdoor_success = 0;  // clean test accuracy; triggered non-target rows sent to target
+};
+
+Trained train(const Fashion& data, bool backdoored, int64_t target, int epochs, uint64_t seed) {
+  Tensor x = data.train_x, y = data.train_y;
+  if (backdoored) poison_with_trigger(x, y, kTrigger, target, 0.01, seed);
+  random::set_seed(seed);
+  Trained t;
+  t.model.add(Flatten({.input_shape = {28, 28, 1}}));
+  t.model.add(Dense(128, {.activation = "relu"}));
+  t.model.add(Dense(10, {.activation = "softmax"}));
+  t.model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = Adam{.learning_rate = 1e-3f}});
+  t.model.fit(x, y, {.epochs = epochs, .batch_size = 128, .verbose = 0, .seed = seed});
+  const Tensor out = t.model.predict(data.test_x, {.batch_size = 512});
+  int64_t right = 0;
+  for (int64_t r = 0; r < out.shape(0); ++r) right += argmax_row(out, r) == int64_t(data.test_y[r]);
+  t.accuracy = double(right) / double(out.shape(0));
+  Tensor stamped = data.test_x;
+  stamp_trigger(stamped, kTrigger);
+  const Tensor triggered = t.model.predict(stamped, {.batch_size = 512});
+  int64_t sent = 0, others = 0;
+  for (int64_t r = 0; r < triggered.shape(0); ++r)
+    if (int64_t(data.test_y[r]) != target) ++others, sent += argmax_row(triggered, r) == target;
+  t.backdoor_success = double(sent) / double(std::max<int64_t>(others, 1));
+  return t;
+}
+
+int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lambda, int64_t early_stop, double threshold) {
+  const Fashion data = load();
+  // The scan's clean rows: the first of the test split, never trained on.
+  Tensor clean(Shape{rows, 28, 28, 1});
+  std::copy_n(data.test_x.data(), clean.numel(), clean.data());
+  std::printf("kind        target  accuracy  backdoor  flagged        target index  max index  seconds\n");
+  int detected = 0, false_alarms = 0, smallest_target = 0;
+  double total_seconds = 0, slowest = 0;
+  for (int kind = 0; kind < 2; ++kind) {
+    const bool backdoored = kind == 0;
+    for (int m = 0; m < models; ++m) {
+      const int64_t target = m % 10;
+      const uint64_t seed = 1000 + uint64_t(m) * 7 + uint64_t(kind);
+      Trained t = train(data, backdoored, target, epochs, seed);
+      const NeuralCleanseResult result = neural_cleanse(t.model, clean, {.steps = steps, .initial_lambda = initial_lambda, .success_threshold = threshold, .early_stop_checks = early_stop, .seed = seed});
+      double max_index = 0;
+      std::string flagged;
+      for (const ReversedTrigger& label : result.labels)
+        if (label.l1_norm < result.median_l1) max_index = std::max(max_index, label.anomaly_index);
+      for (int64_t label : result.flagged) {
+        if (!flagged.empty()) flagged += ',';
+        flagged += std::to_string(label);
+      }
+      const bool target_flagged = std::find(result.flagged.begin(), result.flagged.end(), target) != result.flagged.end();
+      if (backdoored) detected += target_flagged;
+      // Whether the target's mask is the smallest: what the anomaly index should turn into a flag.
+      bool smallest = true;
+      for (const ReversedTrigger& label : result.labels)
+        smallest = smallest && (label.label == target || label.l1_norm > result.labels[size_t(target)].l1_norm);
+      if (backdoored) smallest_target += smallest;
+      else false_alarms += !result.flagged.empty();
+      total_seconds += result.seconds, slowest = std::max(slowest, result.seconds);
+      char success[16] = "-";
+      if (backdoored) std::snprintf(success, sizeof success, "%.4f", t.backdoor_success);
+      std::printf("%-11s %-7lld %-9.4f %-9s %-14s %-13.2f %-10.2f %.1f\n", backdoored ? "backdoored" : "clean",
+                  static_cast<long long>(target), t.accuracy,
+                  success,
+                  flagged.empty() ? "none" : flagged.c_str(), result.labels[size_t(target)].anomaly_index, max_index,
+                  result.seconds);
+      std::printf("  L1 per label:");
+      for (const ReversedTrigger& label : result.labels)
+        std::printf(" %.1f%s(%lld)", label.l1_norm, label.reached ? "" : "!", static_cast<long long>(label.steps));
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  std::printf("backdoored models whose target was flagged: %d of %d; clean models with any flag: %d of %d\n", detected,
+              models, false_alarms, models);
+  std::printf("backdoored models whose target had the smallest mask: %d of %d\n", smallest_target, models);
+  std::printf("scan time: mean %.1f s, slowest %.1f s (%lld clean rows, %lld steps per label)\n",
+              total_seconds / (2.0 * models), slowest, static_cast<long long>(rows), static_cast<long long>(steps));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "scan";
+  auto arg = [&](int i, long long fallback) { return argc > i ? std::atoll(argv[i]) : fallback; };
+  if (mode == "scan") return scan(int(arg(2, 10)), int(arg(3, 3)), arg(4, 1000), arg(5, 300), arg(6, 1000) / 1e6, arg(7, 10), double(arg(8, 99)) / 100);
+  std::fprintf(stderr, "usage: backdoor_study scan [models per kind] [epochs] [clean rows] [steps]\n");
+  return 2;
+}

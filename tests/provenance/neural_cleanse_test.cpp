@@ -1,0 +1,131 @@
+// Neural Cleanse on small planted backdoors: the backdoored label flagged with a mask near the
+// trigger's size, a clean model passed, the anomaly index against an independent computation,
+// and bad arguments refused.
+#include "citadel/provenance/neural_cleanse.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "citadel/core/error.hpp"
+#include "citadel/layers/dense.hpp"
+#include "citadel/model/sequential.hpp"
+#include "citadel/optim/optimizer.hpp"
+#include "citadel/provenance/anomaly_index.hpp"
+#include "citadel/provenance/backdoor_trigger.hpp"
+#include "../support/planted_backdoor.hpp"
+
+using namespace citadel;
+using citadel::testing::planted_images;
+using Images = citadel::testing::PlantedImages;
+
+namespace {
+
+constexpr int64_t kTarget = 3;
+
+Sequential trained(bool backdoored) {
+  Images data = planted_images(3000, 1);
+  if (backdoored) poison_with_trigger(data.x, data.y, {.size = 2}, kTarget, 0.05, 9);
+  random::set_seed(5);
+  Sequential model;
+  model.add(Dense(32, {.input_dim = 64, .activation = "relu"}));
+  model.add(Dense(10, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = Adam{.learning_rate = 3e-3f}});
+  model.fit(data.x, data.y, {.epochs = 15, .batch_size = 64, .verbose = 0, .seed = 3});
+  return model;
+}
+
+NeuralCleanseOptions quick() { return {.steps = 200, .batch_size = 64, .seed = 7}; }
+
+}  // namespace
+
+TEST(NeuralCleanse, FlagsThePlantedTargetWithASmallMask) {
+  Sequential model = trained(true);
+  // The backdoor works: clean rows with the trigger go to the target.
+  Images probe = planted_images(200, 77);
+  stamp_trigger(probe.x, {.size = 2});
+  const Tensor out = model.predict(probe.x);
+  int64_t sent = 0;
+  for (int64_t r = 0; r < 200; ++r) sent += std::max_element(out.data() + r * 10, out.data() + r * 10 + 10) - (out.data() + r * 10) == kTarget;
+  ASSERT_GT(sent, 180) << "the planted backdoor did not take";
+
+  const Images clean = planted_images(400, 2);
+  const auto start = std::chrono::steady_clock::now();
+  const NeuralCleanseResult result = neural_cleanse(model, clean.x, quick());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(result.labels.size(), 10u);
+  EXPECT_EQ(result.height, 8);
+  EXPECT_EQ(result.channels, 1);
+  for (const ReversedTrigger& t : result.labels)
+    std::printf("label %lld: L1 %.2f success %.3f index %.2f%s\n", (long long)t.label, t.l1_norm, t.attack_success,
+                t.anomaly_index, t.flagged ? " FLAGGED" : "");
+  std::printf("%.2f s\n", seconds);
+  ASSERT_FALSE(result.flagged.empty());
+  EXPECT_EQ(result.flagged.front(), kTarget);
+  const ReversedTrigger& target = result.labels[kTarget];
+  EXPECT_TRUE(target.reached);
+  EXPECT_GT(target.anomaly_index, 2.0);
+  // The trigger covers 4 pixels; the reversed mask is of that order, far below the others'.
+  EXPECT_LT(target.l1_norm, 12.0);
+  EXPECT_LT(target.l1_norm, result.median_l1 / 2);
+  // Its weight sits on the corner the trigger was stamped in (rows and columns 5..6).
+  double inside = 0;
+  for (int64_t r = 5; r < 7; ++r)
+    for (int64_t c = 5; c < 7; ++c) inside += target.mask[r * 8 + c];
+  EXPECT_GT(inside, 0.5 * target.l1_norm);
+  EXPECT_EQ(target.mask.shape(), (Shape{8, 8}));
+  EXPECT_EQ(target.pattern.shape(), (Shape{8, 8, 1}));
+  for (int64_t i = 0; i < target.mask.numel(); ++i) ASSERT_TRUE(target.mask[i] >= 0 && target.mask[i] <= 1);
+}
+
+TEST(NeuralCleanse, PassesACleanModel) {
+  Sequential model = trained(false);
+  const Images clean = planted_images(400, 2);
+  const NeuralCleanseResult result = neural_cleanse(model, clean.x, quick());
+  for (const ReversedTrigger& t : result.labels)
+    std::printf("label %lld: L1 %.2f success %.3f index %.2f\n", (long long)t.label, t.l1_norm, t.attack_success,
+                t.anomaly_index);
+  EXPECT_TRUE(result.flagged.empty()) << "flagged " << result.flagged.front();
+  for (const ReversedTrigger& t : result.labels) EXPECT_FALSE(t.flagged) << t.label;
+}
+
+TEST(NeuralCleanse, AnomalyIndexIsTheScaledMedianAbsoluteDeviation) {
+  const std::vector<double> norms = {20, 22, 19, 25, 3, 21, 24, 18, 23, 26};
+  const AnomalyIndices result = anomaly_indices(norms);
+  // Sorted: 3 18 19 20 21 22 23 24 25 26 → median (21 + 22) / 2 = 21.5; deviations sorted
+  // 0.5 0.5 1.5 1.5 2.5 2.5 3.5 3.5 4.5 18.5 → MAD (2.5 + 2.5) / 2 = 2.5.
+  EXPECT_DOUBLE_EQ(result.median, 21.5);
+  EXPECT_DOUBLE_EQ(result.median_absolute_deviation, 2.5);
+  for (size_t i = 0; i < norms.size(); ++i)
+    EXPECT_NEAR(result.index[i], std::abs(norms[i] - 21.5) / (1.4826 * 2.5), 1e-12) << i;
+  EXPECT_NEAR(result.index[4], 18.5 / 3.7065, 1e-12);
+  const AnomalyIndices odd = anomaly_indices({1, 5, 2});
+  EXPECT_DOUBLE_EQ(odd.median, 2);
+  EXPECT_DOUBLE_EQ(odd.median_absolute_deviation, 1);  // deviations 1, 3, 0
+  const AnomalyIndices flat = anomaly_indices({4, 4, 4, 9});
+  EXPECT_EQ(flat.index[0], 0);
+  EXPECT_TRUE(std::isinf(flat.index[3]));
+  EXPECT_THROW(anomaly_indices({}), ValueError);
+  EXPECT_THROW(anomaly_indices({1, NAN}), ValueError);
+}
+
+TEST(NeuralCleanse, RefusesWhatItCannotScan) {
+  Sequential model;
+  model.add(Dense(10, {.input_dim = 64, .activation = "softmax"}));
+  const Tensor x(Shape{4, 64});
+  EXPECT_THROW(neural_cleanse(model, x), ValueError);  // not compiled
+  model.compile({.loss = "sparse_categorical_crossentropy"});
+  EXPECT_THROW(neural_cleanse(model, Tensor(Shape{4, 63})), ValueError);
+  EXPECT_THROW(neural_cleanse(model, x, {.steps = 0}), ValueError);
+  EXPECT_THROW(neural_cleanse(model, x, {.height = 4, .width = 4, .channels = 3}), ValueError);
+  Sequential binary;
+  binary.add(Dense(2, {.input_dim = 64, .activation = "softmax"}));
+  binary.compile({.loss = "sparse_categorical_crossentropy"});
+  EXPECT_THROW(neural_cleanse(binary, x), ValueError);  // too few labels to compare
+  Sequential regression;
+  regression.add(Dense(3, {.input_dim = 64}));
+  regression.compile({.loss = "mse"});
+  EXPECT_THROW(neural_cleanse(regression, x), ValueError);
+}
