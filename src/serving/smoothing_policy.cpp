@@ -8,6 +8,7 @@
 #include "citadel/attacks/randomized_smoothing.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/serving/inference_protocol.hpp"
+#include "served_classifier.hpp"
 
 namespace citadel::serving {
 
@@ -50,17 +51,7 @@ int64_t SmoothingPolicy::max_rows(const RequestLimits& limits) const { return li
 void check_smoothable(const ServedModel& served, const RequestLimits& limits) {
   const std::string where = "--smoothing " + served.name + "=" + (served.smoothing ? served.smoothing->text() : "");
   CITADEL_CHECK(served.smoothing.has_value(), ValueError, where, ": no smoothing settings");
-  CITADEL_CHECK(!served.tensors, ValueError, where, ": model '", served.name,
-                "' is a model file without a schema (served as tensors); smoothing needs a saved classifier "
-                "(`citadel train`), whose classes it answers with");
-  const SavedModel& m = served.model;
-  CITADEL_CHECK(m.classification() && !m.several_outputs(), ValueError, where, ": model '", served.name, "' ",
-                m.several_outputs() ? "has several outputs" : "predicts numbers",
-                "; the smoothed classifier is of a model of one classification output");
-  CITADEL_CHECK(m.model.input_count() == 1, ValueError, where, ": model '", served.name, "' takes ",
-                m.model.input_count(), " inputs; randomized smoothing here takes a model of one input");
-  CITADEL_CHECK(m.model.input_dtypes()[0] == "float32", ValueError, where, ": model '", served.name,
-                "' reads token ids (", m.model.input_dtypes()[0], "); Gaussian noise on ids means nothing");
+  check_served_classifier(served, where, "randomized smoothing");
   CITADEL_CHECK(served.policy.kind == OutputPolicy::Kind::kLabel, ValueError, where, ": model '", served.name,
                 "' is served under --output-policy ", served.policy.text(),
                 "; a smoothed model answers classes only (give it no --output-policy, or NAME=label)");

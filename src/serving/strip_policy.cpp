@@ -11,6 +11,7 @@
 #include "citadel/model/predictor.hpp"
 #include "citadel/provenance/strip.hpp"
 #include "citadel/serving/inference_protocol.hpp"
+#include "served_classifier.hpp"
 
 namespace citadel::serving {
 namespace {
@@ -45,15 +46,8 @@ int64_t StripPolicy::max_rows(const RequestLimits& limits) const { return limits
 void check_strippable(const ServedModel& served, const RequestLimits& limits) {
   const std::string where = where_of(served);
   CITADEL_CHECK(served.strip.has_value(), ValueError, where, ": no STRIP settings");
-  CITADEL_CHECK(!served.tensors, ValueError, where, ": model '", served.name,
-                "' is a model file without a schema (served as tensors); STRIP needs a saved classifier "
-                "(`citadel train`), whose class probabilities it reads");
+  check_served_classifier(served, where, "STRIP");
   const SavedModel& m = served.model;
-  CITADEL_CHECK(m.classification() && !m.several_outputs(), ValueError, where, ": model '", served.name, "' ",
-                m.several_outputs() ? "has several outputs" : "predicts numbers",
-                "; STRIP reads the class distribution of a model of one classification output");
-  CITADEL_CHECK(m.model.input_count() == 1 && m.model.input_dtypes()[0] == "float32", ValueError, where,
-                ": model '", served.name, "' does not take one float input; STRIP blends rows of one input");
   // Both change what a row's answer is; STRIP's threshold is calibrated on the base model's
   // distributions, and together a row would cost N + N' passes. One or the other.
   CITADEL_CHECK(!served.smoothing, ValueError, where, ": model '", served.name,
