@@ -31,6 +31,7 @@ double robust_cross_entropy(const Tensor& lower, const Tensor& upper,
   d_lower = Tensor(lower.shape()), d_upper = Tensor(upper.shape());
   double total = 0;
   const double scale = weight / double(std::max<int64_t>(rows, 1));
+  std::vector<double> worst(static_cast<size_t>(classes));  // a row's worst-case logits
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t y = labels[size_t(r)];
     if (classes == 1) {  // one sigmoid unit: the logit pushed away from the label
@@ -41,7 +42,6 @@ double robust_cross_entropy(const Tensor& lower, const Tensor& upper,
       (y == 1 ? d_lower[r] : d_upper[r]) = float(scale * g);
       continue;
     }
-    std::vector<double> worst(static_cast<size_t>(classes));
     for (int64_t j = 0; j < classes; ++j) worst[size_t(j)] = j == y ? lower.at(r, j) : upper.at(r, j);
     const double top = *std::max_element(worst.begin(), worst.end());
     double sum = 0;

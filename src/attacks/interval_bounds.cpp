@@ -71,6 +71,10 @@ struct IntervalStep {
   int kernel_id = -1;  // the affine layer's kernel in the model's parameters
   // Kept for backward: the inputs the layers hold views of, and the activation's input and output.
   Tensor middle, radius, z_lower, z_upper;
+  // Work space, kept so that a training step allocates nothing once sized: the affine layers'
+  // outputs, the gradients at the activation's input, the layers' input gradients, and this
+  // step's input gradient on either bound.
+  Tensor centre_out, spread_out, dz_centre, dz_spread, d_centre, d_spread, d_in_lower, d_in_upper;
 };
 
 struct IntervalPropagation::Chain {
@@ -213,9 +217,8 @@ void IntervalPropagation::forward_until(size_t end, ConstTensorView lower, Const
     Tensor& out_upper = chain.bounds_upper[s];
     if (step.kind == IntervalStep::Kind::kAffine) {
       halves(in_lower, in_upper, step.middle, step.radius);
-      Tensor centre_out, spread_out;
-      step.centre->forward(step.middle, centre_out, mode);
-      step.spread->forward(step.radius, spread_out, mode);
+      step.centre->forward(step.middle, step.centre_out, mode);
+      step.spread->forward(step.radius, step.spread_out, mode);
       const ConstTensorView centre = step.centre->pre_activation(), spread = step.spread->pre_activation();
       step.z_lower.resize(centre.shape()), step.z_upper.resize(centre.shape());
       const float *c = centre.data(), *r = spread.data();
@@ -245,51 +248,45 @@ void IntervalPropagation::backward(ConstTensorView d_lower, ConstTensorView d_up
   Chain& chain = *chain_;
   ParameterStore& params = chain.model->parameters();
   chain.absolute.zero_grad();
-  Tensor grad_lower = Tensor::from(d_lower), grad_upper = Tensor::from(d_upper);
+  ConstTensorView grad_lower = d_lower, grad_upper = d_upper;  // at the current step's output
   for (size_t s = chain.steps.size(); s-- > 0;) {
     IntervalStep& step = chain.steps[s];
     const bool needs_input = s > 0;
-    Tensor next_lower, next_upper;
     if (step.kind == IntervalStep::Kind::kAffine) {
-      Tensor dz_lower(step.z_lower.shape()), dz_upper(step.z_upper.shape());
-      ops::activation_backward(step.activation, step.z_lower, chain.bounds_lower[s], grad_lower, dz_lower);
-      ops::activation_backward(step.activation, step.z_upper, chain.bounds_upper[s], grad_upper, dz_upper);
+      step.dz_centre.resize(step.z_lower.shape()), step.dz_spread.resize(step.z_upper.shape());
+      ops::activation_backward(step.activation, step.z_lower, chain.bounds_lower[s], grad_lower, step.dz_centre);
+      ops::activation_backward(step.activation, step.z_upper, chain.bounds_upper[s], grad_upper, step.dz_spread);
       // l = c − r and u = c + r: the centre's gradient is the sum, the radius's the difference.
-      Tensor dz_centre(dz_lower.shape()), dz_spread(dz_lower.shape());
-      {
-        const float *dl = dz_lower.data(), *du = dz_upper.data();
-        float *dc = dz_centre.data(), *ds = dz_spread.data();
-        for (int64_t i = 0, n = dz_lower.numel(); i < n; ++i) {
-          dc[i] = dl[i] + du[i];
-          ds[i] = du[i] - dl[i];
-        }
+      float *dc = step.dz_centre.data(), *ds = step.dz_spread.data();
+      for (int64_t i = 0, n = step.dz_centre.numel(); i < n; ++i) {
+        const float dl = dc[i], du = ds[i];
+        dc[i] = dl + du;
+        ds[i] = du - dl;
       }
-      Tensor d_centre, d_spread;
-      step.centre->backward_from_pre_activation(dz_centre, d_centre);
-      step.spread->backward_from_pre_activation(dz_spread, d_spread);
+      step.centre->backward_from_pre_activation(step.dz_centre, step.d_centre);
+      step.spread->backward_from_pre_activation(step.dz_spread, step.d_spread);
       // ∂|w|/∂w = sign(w): the radius pass's kernel gradient joins the model's through it.
       ConstTensorView kernel = params.value(step.kernel_id), spread_grad = chain.absolute.grad(step.kernel_id);
       TensorView grad = params.grad(step.kernel_id);
       const float *w = kernel.data(), *gs = spread_grad.data();
       float* g = grad.data();
       for (int64_t i = 0, n = kernel.numel(); i < n; ++i) g[i] += w[i] > 0 ? gs[i] : w[i] < 0 ? -gs[i] : 0.0f;
-      if (needs_input) {
-        next_lower.resize(d_centre.shape()), next_upper.resize(d_centre.shape());
-        const float *dc = d_centre.data(), *ds = d_spread.data();
-        float *nl = next_lower.data(), *nu = next_upper.data();
-        for (int64_t i = 0, n = d_centre.numel(); i < n; ++i) {
-          nl[i] = 0.5f * (dc[i] - ds[i]);
-          nu[i] = 0.5f * (dc[i] + ds[i]);
-        }
+      if (!needs_input) break;
+      step.d_in_lower.resize(step.d_centre.shape()), step.d_in_upper.resize(step.d_centre.shape());
+      const float *gc = step.d_centre.data(), *gr = step.d_spread.data();
+      float *nl = step.d_in_lower.data(), *nu = step.d_in_upper.data();
+      for (int64_t i = 0, n = step.d_centre.numel(); i < n; ++i) {
+        nl[i] = 0.5f * (gc[i] - gr[i]);
+        nu[i] = 0.5f * (gc[i] + gr[i]);
       }
     } else if (step.kind == IntervalStep::Kind::kMonotone) {
-      step.centre->backward(grad_lower, next_lower);
-      step.spread->backward(grad_upper, next_upper);
+      if (!needs_input) break;
+      step.centre->backward(grad_lower, step.d_in_lower);
+      step.spread->backward(grad_upper, step.d_in_upper);
     } else {
-      next_lower = std::move(grad_lower), next_upper = std::move(grad_upper);
+      continue;  // the identity: the gradients pass as they are
     }
-    if (!needs_input) break;
-    grad_lower = std::move(next_lower), grad_upper = std::move(next_upper);
+    grad_lower = step.d_in_lower, grad_upper = step.d_in_upper;
   }
 }
 
