@@ -231,11 +231,11 @@ void IntervalPropagation::forward_until(size_t end, ConstTensorView lower, Const
       ops::activation_forward(step.activation, step.z_lower, out_lower);
       ops::activation_forward(step.activation, step.z_upper, out_upper);
     } else if (step.kind == IntervalStep::Kind::kMonotone) {
-      // The layers hold views of their inputs until backward: keep copies that live as long.
-      copy_into(in_lower, step.middle);
-      copy_into(in_upper, step.radius);
-      step.centre->forward(step.middle, out_lower, mode);
-      step.spread->forward(step.radius, out_upper, mode);
+      // The layers hold views of their inputs until backward: the previous step's boxes stay
+      // until the next forward; the caller's input box is copied (it need not outlive this call).
+      if (s == 0) copy_into(in_lower, step.middle), copy_into(in_upper, step.radius);
+      step.centre->forward(s == 0 ? ConstTensorView(step.middle) : in_lower, out_lower, mode);
+      step.spread->forward(s == 0 ? ConstTensorView(step.radius) : in_upper, out_upper, mode);
     } else {
       copy_into(in_lower, out_lower);
       copy_into(in_upper, out_upper);
