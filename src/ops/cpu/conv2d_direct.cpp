@@ -156,10 +156,12 @@ Convolution make_convolution(const ConvolutionKey& key) {
   return convolution;
 }
 
-Convolution& convolution_for(const Conv2DGeometry& g, bool bias) {
+// The primitives for `threads` threads: oneDNN fixes a convolution's work split when the
+// primitive is made, so the team it runs on must be the one it was made for.
+Convolution& convolution_for(const Conv2DGeometry& g, bool bias, int threads) {
   // Per thread: memory objects carry data handles, so two threads must not share them.
   thread_local std::unordered_map<ConvolutionKey, Convolution, ConvolutionKeyHash> convolutions;
-  const ConvolutionKey key{g, num_threads(), bias};
+  const ConvolutionKey key{g, threads, bias};
   auto found = convolutions.find(key);
   if (found != convolutions.end()) return found->second;
   if (convolutions.size() >= 64) convolutions.clear();  // bounded: batch sizes that vary come and go
@@ -206,8 +208,9 @@ dnnl_memory_t weights_for(const WeightsLayout& layout, const dnnl::memory& weigh
 void conv2d_direct_forward(ConstTensorView x, ConstTensorView kernel, ConstTensorView bias, const Conv2DGeometry& g,
                            TensorView y) {
   if (g.rows() == 0) return;
-  detail::apply_thread_setting();
-  Convolution& c = convolution_for(g, !bias.empty());
+  const int threads = detail::team_threads();
+  detail::apply_thread_count(threads);
+  Convolution& c = convolution_for(g, !bias.empty(), threads);
   set(c.src, x.data());
   set(c.weights, kernel.data());
   set(c.dst, y.data());
@@ -224,10 +227,11 @@ void conv2d_direct_backward(ConstTensorView x, ConstTensorView kernel, ConstTens
     if (!dx.empty()) std::fill(dx.data(), dx.data() + dx.numel(), 0.0f);
     return;
   }
-  detail::apply_thread_setting();
+  const int threads = detail::team_threads();
+  detail::apply_thread_count(threads);
   // The primitives are keyed on the bias the forward had; dbias empty means only that
   // its gradient is not wanted now.
-  Convolution& c = convolution_for(g, !dbias.empty());
+  Convolution& c = convolution_for(g, !dbias.empty(), threads);
   set(c.dst, dy.data());
   if (!dkernel.empty() || !dbias.empty()) {
     set(c.src, x.data());

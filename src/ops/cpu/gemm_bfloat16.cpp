@@ -165,7 +165,7 @@ void gemm_bfloat16(Transpose transpose_a, Transpose transpose_b, int64_t M, int6
   // C between threads, each packing all of B: on products as small as W2's that packing
   // costs more than a second thread saves (measured: W2 trains slower on 2 threads than
   // on 1), so they run on one.
-  const int threads = M * N * K < kOneThreadBelow ? 1 : num_threads();
+  const int threads = M * N * K < kOneThreadBelow ? 1 : detail::team_threads();
   const ProductKey key{M, N, K, ldc, threads, ta, tb, alpha, beta};
   thread_local std::vector<uint16_t> a_bits, b_bits;
   a_bits.resize(static_cast<size_t>(M * K));

@@ -1,6 +1,7 @@
 // parallel_for: splits a loop over [0, n) into one contiguous chunk per thread with
 // OpenMP — the same thread team oneDNN's GEMM uses, so the two never compete for cores.
-// Work too small to pay for waking threads stays on the calling thread. Without
+// Work too small to pay for waking threads stays on the calling thread, and so does all
+// work while the thread governor sees another process holding the team's cores. Without
 // OpenMP (the clang fuzzing build) the loop runs serially. Private to src/ops/cpu/.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <cstdint>
 
 #include "citadel/core/threads.hpp"
+#include "thread_governor.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,15 +31,18 @@ inline void apply_thread_count(int wanted) {
 #endif
 }
 
-inline void apply_thread_setting() { apply_thread_count(num_threads()); }
+// The threads a region gets now: the setting, or one while the governor says so.
+inline int team_threads() { return governed_threads(num_threads()); }
 
-// Calls body(begin, end) on chunks of [0, n), using at most num_threads() threads and at
+inline void apply_thread_setting() { apply_thread_count(team_threads()); }
+
+// Calls body(begin, end) on chunks of [0, n), using at most team_threads() threads and at
 // least `min_per_thread` items per thread.
 template <class Body>
 void parallel_for(int64_t n, int64_t min_per_thread, const Body& body) {
   if (n <= 0) return;
   const int64_t by_size = std::max<int64_t>(1, n / std::max<int64_t>(1, min_per_thread));
-  const int chunks = static_cast<int>(std::min<int64_t>(num_threads(), by_size));
+  const int chunks = by_size > 1 ? static_cast<int>(std::min<int64_t>(team_threads(), by_size)) : 1;
 #ifdef _OPENMP
   if (chunks > 1) {
 #pragma omp parallel num_threads(chunks)
