@@ -38,26 +38,40 @@ TEST(ContentionRule, QuietWindowsKeepTheFullTeam) {
 }
 
 TEST(ContentionRule, AThreadWaitingForItsCoreDropsTheTeamToOneUntilTheBackoffEnds) {
+  static_assert(ContentionRule::kFirstBackoffNs == 100 * kMs && ContentionRule::kWindowNs == 10 * kMs);
   ContentionRule rule;
   rule.next(at(0, {0, 0}));
   // 2 ms of 10 waiting (20 %): contended.
   EXPECT_FALSE(rule.next(at(10, {0, 2})));
   EXPECT_EQ(rule.backoff_ns(), 2 * ContentionRule::kFirstBackoffNs);
-  // Readings while on one thread say nothing; the first back-off is 20 ms.
-  EXPECT_FALSE(rule.next(at(20, {0, 2})));
-  EXPECT_FALSE(rule.next(at(29, {0, 2})));  // closer than a window to the previous reading
-  EXPECT_TRUE(rule.next(at(30, {0, 2})));   // the back-off is over: try the full team
-  // Still contended: back to one thread for twice as long (40 ms).
-  EXPECT_FALSE(rule.next(at(40, {5, 2})));
-  EXPECT_FALSE(rule.next(at(70, {5, 2})));
-  EXPECT_TRUE(rule.next(at(80, {5, 2})));
+  // Readings while on one thread say nothing; the first back-off is 100 ms.
+  EXPECT_FALSE(rule.next(at(50, {0, 30})));
+  EXPECT_FALSE(rule.next(at(109, {0, 30})));
+  EXPECT_TRUE(rule.next(at(120, {0, 30})));  // the back-off is over: try the full team
+  // Still contended: back to one thread for twice as long (200 ms).
+  EXPECT_FALSE(rule.next(at(130, {5, 30})));
+  EXPECT_FALSE(rule.next(at(320, {5, 30})));
+  EXPECT_TRUE(rule.next(at(330, {5, 30})));
   // Quiet now: the team stays, and each quiet window halves the back-off.
   EXPECT_EQ(rule.backoff_ns(), 4 * ContentionRule::kFirstBackoffNs);
-  EXPECT_TRUE(rule.next(at(90, {5, 2})));
+  EXPECT_TRUE(rule.next(at(340, {5, 30})));
   EXPECT_EQ(rule.backoff_ns(), 2 * ContentionRule::kFirstBackoffNs);
-  EXPECT_TRUE(rule.next(at(100, {5, 2})));
-  EXPECT_TRUE(rule.next(at(110, {5, 2})));
+  EXPECT_TRUE(rule.next(at(350, {5, 30})));
+  EXPECT_TRUE(rule.next(at(360, {5, 30})));
   EXPECT_EQ(rule.backoff_ns(), ContentionRule::kFirstBackoffNs);
+}
+
+TEST(ContentionRule, PlainContentionIsJudgedAfterAQuickWindowMildContentionAfterAWholeOne) {
+  ContentionRule rule;
+  rule.next(at(0, {0, 0}));
+  EXPECT_TRUE(rule.next(at(1, {0, 1})));   // shorter than the quick window: not judged
+  EXPECT_TRUE(rule.next(at(2, {0, 0})));   // a quiet quick window: wait for the whole one
+  EXPECT_TRUE(rule.next(at(4, {0, 1})));   // 25 % over 4 ms: not plain, and the window is not over
+  EXPECT_FALSE(rule.next(at(10, {0, 2})));  // 20 % over the whole window
+  ContentionRule plain;
+  plain.next(at(0, {0, 0}));
+  EXPECT_TRUE(plain.next(at(2, {0, 0})));   // 2 ms, nothing waited
+  EXPECT_FALSE(plain.next(at(3, {2, 0})));           // 2 of 3 ms waiting: plain contention
 }
 
 TEST(ContentionRule, TheShareIsJudgedPerThreadAndOverTheWholeWall) {
@@ -77,6 +91,7 @@ TEST(ContentionRule, TheBackoffIsBoundedSoANeighbourThatLeavesIsNoticed) {
     // Contended every time the full team is tried.
     t += 10, delay += 5;
     ASSERT_FALSE(rule.next(at(t, {0, delay})));
+    ASSERT_LE(rule.backoff_ns(), ContentionRule::kLongestBackoffNs);
     while (!rule.next(at(t += 10, {0, delay}))) {
     }
   }

@@ -27,12 +27,14 @@ bool ContentionRule::next(const Reading& reading) {
     return parallel_;
   }
   const int64_t wall = reading.now_ns - previous_.now_ns;
-  if (wall < kWindowNs) return parallel_;
+  if (wall < kQuickWindowNs) return parallel_;
+  int64_t worst = 0;
+  for (size_t i = 0; i < reading.run_delays_ns.size(); ++i)
+    worst = std::max(worst, reading.run_delays_ns[i] - previous_.run_delays_ns[i]);
+  const double share = static_cast<double>(worst) / static_cast<double>(wall);
+  if (wall < kWindowNs && !(parallel_ && share > kPlainlyContendedShare)) return parallel_;
   if (parallel_) {
-    int64_t worst = 0;
-    for (size_t i = 0; i < reading.run_delays_ns.size(); ++i)
-      worst = std::max(worst, reading.run_delays_ns[i] - previous_.run_delays_ns[i]);
-    if (static_cast<double>(worst) > kContendedShare * static_cast<double>(wall)) {
+    if (share > kContendedShare) {
       parallel_ = false;
       serial_until_ns_ = reading.now_ns + backoff_ns_;
       backoff_ns_ = std::min(2 * backoff_ns_, kLongestBackoffNs);
@@ -95,7 +97,7 @@ struct Governor {
   void read(int wanted, int64_t now) {
     std::unique_lock<std::mutex> lock(mutex, std::try_to_lock);
     if (!lock.owns_lock() || now < next_reading_ns.load(std::memory_order_relaxed)) return;
-    next_reading_ns.store(now + ContentionRule::kWindowNs, std::memory_order_relaxed);
+    next_reading_ns.store(now + ContentionRule::kQuickWindowNs, std::memory_order_relaxed);
     if (team_master != static_cast<int>(::gettid()) || team.size() != static_cast<size_t>(wanted)) enlist(wanted);
     ContentionRule::Reading reading{now, {}};
     for (const int tid : team) {

@@ -22,7 +22,11 @@ class ContentionRule {
  public:
   static constexpr int64_t kWindowNs = 10'000'000;         // a decision per 10 ms of wall time
   static constexpr double kContendedShare = 0.10;          // runnable-but-waiting time per wall time
-  static constexpr int64_t kFirstBackoffNs = 20'000'000;   // the first stay on one thread
+  // Plain contention is judged sooner: each window spent on a contended team costs what it
+  // would have taken a team's thread to get its core back (several ms per region).
+  static constexpr int64_t kQuickWindowNs = 2'000'000;
+  static constexpr double kPlainlyContendedShare = 0.5;
+  static constexpr int64_t kFirstBackoffNs = 100'000'000;  // the first stay on one thread
   static constexpr int64_t kLongestBackoffNs = 2'000'000'000;
 
   // One reading: the wall clock, and the team threads' accumulated run delays (ns) in a
@@ -33,7 +37,8 @@ class ContentionRule {
   };
 
   // Feeds a reading and returns whether the team may use its full size until the next
-  // one. Readings closer than a window to the previous one change nothing; while the team
+  // one. Readings closer than a window to the previous one change nothing unless a quick
+  // window already shows plain contention; while the team
   // runs on one thread its run delays say nothing (its other threads sleep), so only the
   // back-off's end ends that.
   bool next(const Reading& reading);
