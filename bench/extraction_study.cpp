@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "citadel/data/dataset.hpp"
+#include "citadel/data/split.hpp"
 #include "citadel/serving/extraction_monitor.hpp"
 #include "extraction_attacks.hpp"
 

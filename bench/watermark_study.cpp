@@ -9,15 +9,19 @@
 // applies it: before the output policy.
 //
 //   watermark_study [queries 5000] [independent models 20] [rate ...]
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "citadel/data/dataset.hpp"
+#include "citadel/data/split.hpp"
 #include "citadel/data/idx.hpp"
 #include "citadel/provenance/served_watermark.hpp"
 #include "extraction_attacks.hpp"
