@@ -16,6 +16,7 @@
 #include "citadel/io/protected_file.hpp"
 #include "citadel/io/signing.hpp"
 #include "citadel/serving/server.hpp"
+#include "citadel/serving/watermark_policy.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
 
@@ -35,6 +36,9 @@ struct ServeFlags {
   std::vector<std::string> extraction_alarm_below;  // NAME=W, or W for every model
   std::vector<std::string> smoothing, smoothing_alpha;  // [NAME=]SIGMA,N and [NAME=]A
   std::vector<std::string> strip, strip_clean, strip_frr;  // [NAME=]N, [NAME=]DATA and [NAME=]RATE
+  std::string watermark, watermark_log;  // --watermark KEY, --watermark-log FILE
+  std::optional<double> watermark_rate;
+  int64_t watermark_log_max_records = 1'000'000;
 };
 
 // The value of a per-model flag (`given`: VALUE or NAME=VALUE) that applies to `name`, the
@@ -220,6 +224,13 @@ int run_serve(ServeFlags& s) {
                 "serve: --smoothing-alpha is the level of --smoothing; give --smoothing SIGMA,N too");
   CITADEL_CHECK((s.strip_clean.empty() && s.strip_frr.empty()) || !s.strip.empty(), ValueError,
                 "serve: --strip-clean and --strip-frr set up --strip; give --strip N too");
+  CITADEL_CHECK((s.watermark_log.empty() && !s.watermark_rate) || !s.watermark.empty(), ValueError,
+                "serve: --watermark-log and --watermark-rate set up --watermark; give --watermark KEY too");
+  // One key and one log for every model served (each record names its model).
+  std::optional<serving::WatermarkPolicy> watermark;
+  if (!s.watermark.empty())
+    watermark = serving::open_watermark(s.watermark, s.watermark_rate.value_or(0.005), s.watermark_log,
+                                        s.watermark_log_max_records);
   std::vector<serving::ServedModel> models;
   for (const std::string& given : s.models) {
     const size_t equals = given.find('=');
@@ -236,6 +247,7 @@ int run_serve(ServeFlags& s) {
       models.back().policy = serving::OutputPolicy::parse("label", "--smoothing");
     // Screened by STRIP: calibrated by the server before it listens (the threshold is logged).
     models.back().strip = strip_for(s, models.back());
+    models.back().watermark = watermark;  // checked by the server before it listens
   }
   std::vector<std::string> names;
   for (const auto& m : models) names.push_back(m.name);
@@ -380,6 +392,20 @@ Command add_serve_command(CLI::App& app) {
                       "The share of clean rows --strip may refuse, set by calibration on the clean rows "
                       "(default 0.01)")
       ->option_text("[NAME=]RATE");
+  command->add_option("--watermark", s.watermark,
+                      "Watermark the answers (DAWN): a keyed share of each token's rows is answered with a keyed "
+                      "label other than the model's top one and recorded in --watermark-log, for `citadel watermark "
+                      "verify` (KEY from `citadel watermark keygen`)")
+      ->option_text("KEY");
+  command->add_option("--watermark-rate", s.watermark_rate, "The share of rows --watermark changes (default 0.005)")
+      ->option_text("RATE");
+  command->add_option("--watermark-log", s.watermark_log,
+                      "The append-only log of watermarked answers (created 0600; each synced before its answer)")
+      ->option_text("FILE");
+  command->add_option("--watermark-log-max-records", s.watermark_log_max_records,
+                      "Records the log may hold; past them no answer is watermarked")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   return {command, [flags] { return run_serve(*flags); }};
 }
 

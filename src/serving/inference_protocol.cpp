@@ -572,6 +572,10 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
     const std::vector<double> values =
         numbers_of(input, kFeatures, elements, binary, claimed, limits, m.preprocessor.imputes_missing());
     for (size_t i = 0; i < values.size(); ++i) cells[numeric[i % numeric.size()]].push_back(float_cell(values[i]));
+    if (served.watermark) {  // the rows the watermark keys on, as parsed
+      request.features = Tensor(Shape{shape[0], shape[1]});
+      for (size_t i = 0; i < values.size(); ++i) request.features[static_cast<int64_t>(i)] = static_cast<float>(values[i]);
+    }
   }
   for (size_t c : categorical) {
     const std::string& name = schema.input_columns[c];

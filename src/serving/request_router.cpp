@@ -208,6 +208,10 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
           std::exception_ptr error, RowPredictions predictions) mutable {
         if (error) return fail(error);
         try {
+          if (served->watermark) {  // recorded on disk before anything is answered
+            const WatermarkOutcome marked = apply_watermark(*decoded, predictions, *served, o.token);
+            o.watermarked = marked.watermarked, o.watermark_error = marked.error;
+          }
           if (monitor_) {
             const ExtractionState state = monitor_->observe(
                 monitored, *encoded, predicted_classes(predictions), served->extraction_alarm_below);

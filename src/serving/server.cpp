@@ -61,6 +61,7 @@ void log_strip_calibration(const ServedModel& model, const char* when) {
 std::vector<ServedModel> checked_models(std::vector<ServedModel> models, const ServerOptions& options) {
   for (ServedModel& model : models) {
     if (model.smoothing) check_smoothable(model, options.limits);
+    if (model.watermark) check_watermarkable(model);
     if (model.strip) {
       check_strippable(model, options.limits);
       if (!model.strip->detector) calibrate_strip(model);
@@ -160,6 +161,8 @@ std::vector<std::string> Server::Impl::reload() {
       fresh.extraction_alarm_below = current->extraction_alarm_below;  // the operator's, as given at start
       fresh.smoothing = current->smoothing;  // and a new file must still be a classifier it fits
       if (fresh.smoothing) check_smoothable(fresh, options_.limits);
+      fresh.watermark = current->watermark;  // the same key, rate and log
+      if (fresh.watermark) check_watermarkable(fresh);
       fresh.strip = current->strip;  // recalibrated on the same clean rows against the new weights
       if (fresh.strip) {
         fresh.strip->detector.reset();
@@ -292,6 +295,11 @@ void Server::Impl::finished(const Outcome& o, const std::string& address, const 
                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fprintf(stderr, "%s\n", alarm.c_str());
   }
+  if (!o.watermark_error.empty())  // a selected row answered unchanged: the operator must know why
+    std::fprintf(stderr, "%s\n", nlohmann::json{{"time", utc_timestamp()}, {"event", "watermark_not_recorded"},
+                                                {"token", o.token}, {"model", o.model}, {"error", o.watermark_error}}
+                                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                     .c_str());
   if (o.strip_checked > 0) metrics_.record_strip(o.model, o.strip_checked, int64_t(o.strip_flagged.size()));
   if (!o.strip_flagged.empty()) {  // always logged, with what the client is not told
     const std::string refusal = nlohmann::json{{"time", utc_timestamp()}, {"event", "strip_refusal"},

@@ -56,6 +56,9 @@ struct Outcome {
   std::vector<int64_t> strip_flagged;
   std::vector<double> strip_entropy;
   double strip_threshold = 0;
+  // --watermark: rows answered watermarked, and why a selected row was not (its log failing)
+  int64_t watermarked = 0;
+  std::string watermark_error;
   int retry_after = 0;
   bool unauthorized = false;
   std::optional<size_t> inference_header_length;  // a binary body: the JSON header's bytes

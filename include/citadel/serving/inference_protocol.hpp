@@ -16,6 +16,7 @@
 #include "citadel/serving/output_policy.hpp"
 #include "citadel/serving/smoothing_policy.hpp"
 #include "citadel/serving/strip_policy.hpp"
+#include "citadel/serving/watermark_policy.hpp"
 
 namespace citadel::serving {
 
@@ -47,6 +48,9 @@ struct ServedModel {
   // --strip: each request's rows screened by STRIP first; a flagged row refuses the request
   // (422). check_strippable says which models may be; calibrate_strip sets its detector.
   std::optional<StripPolicy> strip = std::nullopt;
+  // --watermark: a keyed share of each token's rows answered with a keyed other label and
+  // recorded (apply_watermark); check_watermarkable says which models may be.
+  std::optional<WatermarkPolicy> watermark = std::nullopt;
 };
 
 // A model file without a schema record, served as tensors (`model.schema` is empty, its
@@ -73,6 +77,7 @@ struct InferRequest {
   int64_t rows = 0;
   CsvTable table;
   Tensor images;
+  Tensor features;  // a watermarked CSV model's "features" as parsed (rows, numeric columns), float32
   std::vector<Tensor> tensors;  // a tensor model's inputs, in the model's order
   std::vector<std::string> outputs;
   std::vector<std::string> binary_outputs;  // "binary_data": true on the output
