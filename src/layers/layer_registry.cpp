@@ -3,6 +3,7 @@
 
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
@@ -53,6 +54,7 @@ const std::vector<LayerType>& registered_layers() {
       {"SimpleRNN", &SimpleRNN::from_config},
       {"LSTM", &LSTM::from_config},
       {"GRU", &GRU::from_config},
+      {"Bidirectional", &Bidirectional::from_config},
   };
   return layers;
 }

@@ -3,6 +3,7 @@
 
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
@@ -167,6 +168,17 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
                                            .bias_regularizer = L2(0.5f), .return_sequences = true,
                                            .go_backwards = true}),
        Shape{2, 3, 2}});
+  samples["Bidirectional"].push_back({std::make_unique<Bidirectional>(LSTM(2)), Shape{2, 4, 3}});
+  samples["Bidirectional"].push_back(
+      {std::make_unique<Bidirectional>(GRU(2, {.kernel_regularizer = L2(0.5f), .return_sequences = true}),
+                                       BidirectionalOptions{.merge_mode = "mul"}),
+       Shape{2, 3, 2}});
+  samples["Bidirectional"].push_back(
+      {std::make_unique<Bidirectional>(SimpleRNN(3, {.dropout = 0.25f, .return_sequences = true}),
+                                       SimpleRNN(3, {.recurrent_dropout = 0.5f, .return_sequences = true,
+                                                     .go_backwards = true}).named("back"),
+                                       BidirectionalOptions{.merge_mode = "ave"}),
+       Shape{3, 4, 2}});
   return samples;
 }
 
