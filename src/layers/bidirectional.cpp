@@ -139,11 +139,8 @@ std::unique_ptr<Layer> Bidirectional::from_config(const LayerConfigReader& confi
   try {
     if (config.has("backward_layer")) {
       std::unique_ptr<Layer> backward = config.layer("backward_layer");
-      auto result = std::make_unique<Bidirectional>(*layer, *backward, options);
-      // Keras's forward copy keeps the name it was saved with ("forward_lstm").
-      result->forward_name_ = layer->name().empty() ? result->forward_name_ : layer->name();
-      result->forward_->set_name(result->forward_name_);
-      return result;
+      // Keras saved the forward copy as "forward_lstm", which names it again.
+      return std::make_unique<Bidirectional>(*layer, *backward, options);
     }
     return std::make_unique<Bidirectional>(*layer, options);
   } catch (const ValueError& error) {
