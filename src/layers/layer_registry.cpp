@@ -15,6 +15,7 @@
 #include "citadel/layers/layer_normalization.hpp"
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/merge.hpp"
+#include "citadel/layers/multi_head_attention.hpp"
 #include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/recurrent.hpp"
@@ -55,6 +56,7 @@ const std::vector<LayerType>& registered_layers() {
       {"LSTM", &LSTM::from_config},
       {"GRU", &GRU::from_config},
       {"Bidirectional", &Bidirectional::from_config},
+      {"MultiHeadAttention", &MultiHeadAttention::from_config},
   };
   return layers;
 }
