@@ -32,13 +32,24 @@ json batch_shape(const Shape& shape) {
   return dims;
 }
 
-// Keras 3 names the class of every nested object it deserializes by module.
+// Keras 3 names the class of every nested object it deserializes by module; a wrapped layer
+// (Bidirectional's "layer" and "backward_layer") is dressed as a layer of its own.
 void add_modules(json& config) {
-  for (auto& [key, value] : config.items())
-    if (value.is_object() && value.contains("class_name") && (key == "kernel_regularizer" || key == "bias_regularizer" || key == "embeddings_regularizer")) {
+  for (auto& [key, value] : config.items()) {
+    if (value.is_object() && value.contains("class_name") && (key == "kernel_regularizer" || key == "bias_regularizer" || key == "embeddings_regularizer" || key == "recurrent_regularizer")) {
       value["module"] = "keras.regularizers";
       value["registered_name"] = nullptr;
     }
+    if (value.is_object() && value.contains("class_name") && value.contains("config") &&
+        (key == "layer" || key == "backward_layer")) {
+      json& nested = value["config"];
+      nested["trainable"] = nested.value("trainable", true);
+      nested["dtype"] = float32_policy();
+      add_modules(nested);
+      value["module"] = "keras.layers";
+      value["registered_name"] = nullptr;
+    }
+  }
 }
 
 json sequential_config(Model& model) {

@@ -56,10 +56,11 @@ std::vector<std::string> keras3_layer_groups(const std::vector<std::string>& cla
 
 std::vector<LayerParameters> plan_layer_parameters(const std::vector<KerasLayerPlace>& places,
                                                    const std::vector<ParameterInfo>& parameters) {
-  // "dense_1/kernel" belongs to the layer "dense_1" (layer names hold no '/').
+  // "dense_1/kernel" belongs to the layer "dense_1", "bidirectional/forward_lstm/kernel" to
+  // "bidirectional" (layer names hold no '/').
   std::map<std::string, std::vector<const ParameterInfo*>> by_layer;
   for (const ParameterInfo& parameter : parameters)
-    by_layer[parameter.name.substr(0, parameter.name.rfind('/'))].push_back(&parameter);
+    by_layer[parameter.name.substr(0, parameter.name.find('/'))].push_back(&parameter);
   std::vector<LayerParameters> layers;
   std::vector<bool> layer_trainable;
   for (const KerasLayerPlace& place : places) {
@@ -96,6 +97,64 @@ std::vector<LayerParameters> plan_layer_parameters(const std::vector<KerasLayerP
   return layers;
 }
 
+namespace {
+
+// Where one layer keeps its weights in Keras 3's layout: groups that hold no weights but
+// record a name, and the groups of weights (each with its slice of the layer's parameters).
+struct Keras3Groups {
+  struct Empty {
+    std::string vars, name;  // name: what Keras records beside them ("" when not checked)
+  };
+  struct Weights {
+    std::string vars, name;  // name "" when not checked on reading
+    size_t first = 0, count = 0;
+  };
+  std::vector<Empty> empty;
+  std::vector<Weights> weights;
+};
+
+// A recurrent cell's name from its weights: kernel (D, G·U) and recurrent kernel (U, G·U)
+// give the gates G (SimpleRNN 1, GRU 3, LSTM 4).
+std::string cell_of_weights(const std::vector<ParameterInfo>& parameters, size_t first) {
+  const int64_t gates = parameters.at(first).shape.dims().back() / parameters.at(first + 1).shape.dims().front();
+  return gates == 4 ? "lstm_cell" : gates == 3 ? "gru_cell" : "simple_rnn_cell";
+}
+
+// Bidirectional: layers/<group>/{forward,backward}_layer/cell/vars, the copies' weights
+// ("bidirectional/forward_lstm/kernel") told apart by the copy's name.
+Keras3Groups keras3_groups(const LayerParameters& layer, const std::string& root) {
+  Keras3Groups groups;
+  const std::string base = root + "/" + layer.group;
+  if (layer.class_name == "Bidirectional") {
+    groups.empty.push_back({base + "/vars", layer.keras_name});
+    size_t first = 0;
+    for (const char* side : {"forward_layer", "backward_layer"}) {
+      const std::string& name = layer.parameters.at(first).name;
+      const size_t a = name.find('/'), b = name.rfind('/');
+      const std::string copy = name.substr(a + 1, b - a - 1);  // "forward_lstm"
+      size_t count = 0;
+      while (first + count < layer.parameters.size() &&
+             layer.parameters[first + count].name.compare(a + 1, b - a, copy + "/") == 0)
+        ++count;
+      groups.empty.push_back({base + "/" + side + "/vars", copy});
+      groups.weights.push_back({base + "/" + side + "/cell/vars", cell_of_weights(layer.parameters, first), first, count});
+      first += count;
+    }
+    CITADEL_CHECK(first == layer.parameters.size(), InternalError, "Bidirectional '", layer.keras_name,
+                  "': weights of neither copy");
+    return groups;
+  }
+  if (const std::string cell = recurrent_cell_name(layer.class_name); !cell.empty()) {
+    groups.empty.push_back({base + "/vars", ""});
+    groups.weights.push_back({base + "/cell/vars", cell, 0, layer.parameters.size()});
+    return groups;
+  }
+  groups.weights.push_back({base + "/vars", layer.keras_name, 0, layer.parameters.size()});
+  return groups;
+}
+
+}  // namespace
+
 std::vector<std::string> keras3_weight_paths(const Hdf5Reader& file, const std::vector<LayerParameters>& layers) {
   // Keras 3 writes layers/...; the Keras 2.13-2.15 preview of the format wrote the same
   // under _layer_checkpoint_dependencies.
@@ -118,36 +177,43 @@ std::vector<std::string> keras3_weight_paths(const Hdf5Reader& file, const std::
                       ", which no layer of the model's config has; the file and the config disagree");
   std::vector<std::string> paths;
   for (const LayerParameters& layer : layers) {
-    const std::string cell = recurrent_cell_name(layer.class_name);
-    if (!cell.empty()) {
-      const std::string own = root + "/" + layer.group + "/vars";
-      CITADEL_CHECK(!file.exists(own) || file.children(own, 0).empty(), IoError, file.source(), ": ", own,
-                    " holds weights, but Keras keeps those of '", layer.keras_name, "' (", layer.class_name,
-                    ") in its cell");
-    }
-    const std::string vars = root + "/" + layer.group + (cell.empty() ? "" : "/cell") + "/vars";
-    // Keras records the layer's own name beside its weights: a file whose names differ
-    // belongs to another model.
-    if (file.exists(vars) && cell.empty())
-      if (const auto recorded = file.string_attribute(vars, "name", 4096); recorded && recorded->size() == 1)
-        CITADEL_CHECK((*recorded)[0] == layer.keras_name, IoError, file.source(), ": ", vars, " holds the weights of '",
-                      (*recorded)[0], "' where the config has layer '", layer.keras_name, "'");
     if (layer.parameters.empty()) {
+      const std::string vars = root + "/" + layer.group + "/vars";
+      if (file.exists(vars))
+        if (const auto recorded = file.string_attribute(vars, "name", 4096); recorded && recorded->size() == 1)
+          CITADEL_CHECK((*recorded)[0] == layer.keras_name, IoError, file.source(), ": ", vars,
+                        " holds the weights of '", (*recorded)[0], "' where the config has layer '", layer.keras_name,
+                        "'");
       CITADEL_CHECK(!file.exists(vars) || file.children(vars, 0).empty(), IoError, file.source(), ": ", vars,
                     " holds weights, but layer '", layer.keras_name, "' has none");
       continue;
     }
-    CITADEL_CHECK(file.exists(vars), IoError, file.source(), ": has no weights for layer '", layer.keras_name,
-                  "' (", vars, " is missing)");
-    const std::vector<std::string> entries = file.children(vars, static_cast<int64_t>(layer.parameters.size()) + 64);
-    CITADEL_CHECK(entries.size() == layer.parameters.size(), IoError, file.source(), ": ", vars, " holds ",
-                  entries.size(), " weights but layer '", layer.keras_name, "' has ", layer.parameters.size());
-    for (size_t i = 0; i < layer.parameters.size(); ++i) {
-      const std::string path = vars + "/" + std::to_string(i);
-      CITADEL_CHECK(file.is_dataset(path), IoError, file.source(), ": ", path, " (", layer.parameters[i].name,
-                    ") is missing");
-      check_shape(file, path, layer.parameters[i]);
-      paths.push_back(path);
+    const Keras3Groups groups = keras3_groups(layer, root);
+    for (const Keras3Groups::Empty& own : groups.empty)
+      CITADEL_CHECK(!file.exists(own.vars) || file.children(own.vars, 0).empty(), IoError, file.source(), ": ",
+                    own.vars, " holds weights, but Keras keeps those of '", layer.keras_name, "' (", layer.class_name,
+                    ") in its cell");
+    for (const Keras3Groups::Weights& group : groups.weights) {
+      const std::string& vars = group.vars;
+      // Keras records the layer's own name beside its weights: a file whose names differ
+      // belongs to another model.
+      if (file.exists(vars) && group.name == layer.keras_name)
+        if (const auto recorded = file.string_attribute(vars, "name", 4096); recorded && recorded->size() == 1)
+          CITADEL_CHECK((*recorded)[0] == layer.keras_name, IoError, file.source(), ": ", vars,
+                        " holds the weights of '", (*recorded)[0], "' where the config has layer '", layer.keras_name,
+                        "'");
+      CITADEL_CHECK(file.exists(vars), IoError, file.source(), ": has no weights for layer '", layer.keras_name, "' (",
+                    vars, " is missing)");
+      const std::vector<std::string> entries = file.children(vars, static_cast<int64_t>(group.count) + 64);
+      CITADEL_CHECK(entries.size() == group.count, IoError, file.source(), ": ", vars, " holds ", entries.size(),
+                    " weights but layer '", layer.keras_name, "' has ", group.count, " there");
+      for (size_t i = 0; i < group.count; ++i) {
+        const ParameterInfo& parameter = layer.parameters[group.first + i];
+        const std::string path = vars + "/" + std::to_string(i);
+        CITADEL_CHECK(file.is_dataset(path), IoError, file.source(), ": ", path, " (", parameter.name, ") is missing");
+        check_shape(file, path, parameter);
+        paths.push_back(path);
+      }
     }
   }
   return paths;
@@ -211,20 +277,28 @@ std::string keras3_weights_bytes(Model& model) {
   for (size_t p = 0; p < store.parameters().size(); ++p) index[store.parameters()[p].name] = static_cast<int>(p);
   file.create_group("layers");
   for (const LayerParameters& layer : plan_layer_parameters(keras_layer_places(model), store.parameters())) {
-    std::string vars = "layers/" + layer.group + "/vars";
-    file.create_group(vars);
-    file.set_string_attribute(vars, "name", layer.keras_name);
-    if (const std::string cell = recurrent_cell_name(layer.class_name); !cell.empty()) {
-      vars = "layers/" + layer.group + "/cell/vars";
+    if (layer.parameters.empty()) {
+      const std::string vars = "layers/" + layer.group + "/vars";
       file.create_group(vars);
-      file.set_string_attribute(vars, "name", cell);
+      file.set_string_attribute(vars, "name", layer.keras_name);
+      continue;
+    }
+    const Keras3Groups groups = keras3_groups(layer, "layers");
+    for (const Keras3Groups::Empty& own : groups.empty) {
+      file.create_group(own.vars);
+      file.set_string_attribute(own.vars, "name", own.name.empty() ? layer.keras_name : own.name);
     }
     // Declaration order is Keras's: trainable weights first (BatchNormalization's moving
     // statistics are declared last).
-    for (size_t i = 0; i < layer.parameters.size(); ++i) {
-      ConstTensorView values = store.value(index.at(layer.parameters[i].name));
-      file.write_floats(vars + "/" + std::to_string(i), layer.parameters[i].shape.dims(),
-                        {values.data(), static_cast<size_t>(values.numel())});
+    for (const Keras3Groups::Weights& group : groups.weights) {
+      file.create_group(group.vars);
+      file.set_string_attribute(group.vars, "name", group.name);
+      for (size_t i = 0; i < group.count; ++i) {
+        const ParameterInfo& parameter = layer.parameters[group.first + i];
+        ConstTensorView values = store.value(index.at(parameter.name));
+        file.write_floats(group.vars + "/" + std::to_string(i), parameter.shape.dims(),
+                          {values.data(), static_cast<size_t>(values.numel())});
+      }
     }
   }
   file.create_group("vars");

@@ -3,6 +3,7 @@
 
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
@@ -14,6 +15,7 @@
 #include "citadel/layers/layer_normalization.hpp"
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/merge.hpp"
+#include "citadel/layers/multi_head_attention.hpp"
 #include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/recurrent.hpp"
@@ -53,6 +55,8 @@ const std::vector<LayerType>& registered_layers() {
       {"SimpleRNN", &SimpleRNN::from_config},
       {"LSTM", &LSTM::from_config},
       {"GRU", &GRU::from_config},
+      {"Bidirectional", &Bidirectional::from_config},
+      {"MultiHeadAttention", &MultiHeadAttention::from_config},
   };
   return layers;
 }

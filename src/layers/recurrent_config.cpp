@@ -172,6 +172,16 @@ std::unique_ptr<Layer> Recurrent::from_config(const LayerConfigReader& config, C
   return nullptr;
 }
 
+std::unique_ptr<Recurrent> Recurrent::with_settings(const RecurrentSettings& settings) const {
+  CITADEL_ASSERT(settings.cell == settings_.cell, "with_settings changes the cell");
+  switch (settings.cell) {
+    case Cell::kSimpleRNN: return std::unique_ptr<Recurrent>(new SimpleRNN(units_, settings, FromSettings{}));
+    case Cell::kLSTM: return std::unique_ptr<Recurrent>(new LSTM(units_, settings, FromSettings{}));
+    case Cell::kGRU: return std::unique_ptr<Recurrent>(new GRU(units_, settings, FromSettings{}));
+  }
+  return nullptr;
+}
+
 std::unique_ptr<Layer> SimpleRNN::from_config(const LayerConfigReader& config) {
   return Recurrent::from_config(config, Cell::kSimpleRNN);
 }

@@ -2,10 +2,13 @@
 // out-of-range values are errors naming the layer and the key.
 #include "json_layer_config.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <set>
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/layer.hpp"
+#include "citadel/layers/layer_registry.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "keras_names.hpp"
 
@@ -224,6 +227,37 @@ Regularizer JsonLayerConfigReader::regularizer(const char* key) const {
   if (name == "l1_l2" || name == "l1l2")
     return L1L2(static_cast<float>(factor("l1", 0.0)), static_cast<float>(factor("l2", 0.0)));
   throw ValueError(where_ + ": unknown regularizer '" + name + "'; known: L1, L2, L1L2");
+}
+
+std::unique_ptr<Layer> JsonLayerConfigReader::layer(const char* key) const {
+  required(key);
+  const json& entry = config_[key];
+  CITADEL_CHECK(entry.is_object() && entry.contains("class_name") && entry["class_name"].is_string(), ValueError,
+                where_, ": '", key, "' must be a layer ({\"class_name\": ..., \"config\": {...}})");
+  JsonLayerConfigReader reader(entry, where_ + " '" + key + "'", limits_);
+  const LayerType* type = find_layer_type(reader.type());
+  CITADEL_CHECK(type != nullptr, ValueError, reader.where(), ": unknown layer class '", reader.type(), "'");
+  std::unique_ptr<Layer> layer = type->from_config(reader);
+  if (reader.has("name")) {
+    // It names the nested layer's weights ("bidirectional/forward_lstm/kernel").
+    const std::string name = reader.string("name");
+    bool safe = !name.empty() && name.size() <= 128;
+    for (const char c : name)
+      safe = safe && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    CITADEL_CHECK(safe, ValueError, reader.where(), ": name '", name.substr(0, 128),
+                  "' must be 1 to 128 letters, digits, '_', '.' or '-'");
+    layer->set_name(name);
+  }
+  layer->set_trainable(reader.boolean("trainable", true));
+  return layer;
+}
+
+void JsonLayerConfigWriter::set_layer(const char* key, const Layer& layer) {
+  JsonLayerConfigWriter nested;
+  layer.get_config(nested);
+  nested.config_["name"] = layer.name();
+  if (!layer.trainable()) nested.config_["trainable"] = false;
+  config_[key] = {{"class_name", layer.type()}, {"config", nested.config_}};
 }
 
 void JsonLayerConfigWriter::set_list(const char* key, std::span<const int64_t> values) {

@@ -44,6 +44,7 @@ class JsonLayerConfigReader final : public LayerConfigReader {
   std::vector<int64_t> input_shape() const override;
   std::string initializer(const char* key, const std::string& fallback) const override;
   Regularizer regularizer(const char* key) const override;
+  std::unique_ptr<Layer> layer(const char* key) const override;
 
   // The InputLayer's own shape: batch_shape, batch_input_shape or input_shape.
   std::vector<int64_t> declared_input_shape() const;
@@ -67,6 +68,7 @@ class JsonLayerConfigWriter final : public LayerConfigWriter {
   void set_string(const char* key, const std::string& value) override { config_[key] = value; }
   void set_list(const char* key, std::span<const int64_t> values) override;
   void set_regularizer(const char* key, const Regularizer& regularizer) override;
+  void set_layer(const char* key, const Layer& layer) override;
 
   nlohmann::json& config() { return config_; }
 

@@ -58,7 +58,14 @@ void MaskFlow::plan(const GraphInfo& graph, std::span<const Layer* const> node_l
 }
 
 void MaskFlow::before(const GraphInfo::NodeInfo& node, size_t, Layer& layer) const {
-  if (layer.uses_mask()) layer.set_input_mask(views_[size_t(node.inputs[0])]);
+  if (!layer.uses_mask()) return;
+  if (node.inputs.size() == 1) {
+    layer.set_input_mask(views_.empty() ? ConstTensorView() : views_[size_t(node.inputs[0])]);
+    return;
+  }
+  for (size_t j = 0; j < node.inputs.size(); ++j)
+    node_masks_[j] = views_.empty() ? ConstTensorView() : views_[size_t(node.inputs[j])];
+  layer.set_input_masks(std::span<const ConstTensorView>(node_masks_.data(), node.inputs.size()));
 }
 
 void MaskFlow::after(const GraphInfo::NodeInfo& node, size_t n, const Layer& layer,

@@ -182,17 +182,37 @@ def recurrent_sequences():
                        name="recurrent_sequences")
 
 
+def bidirectional():
+    # Masking → Bidirectional around each cell and each merge mode: LSTM sequences
+    # concatenated, GRU sequences summed, a GRU (reset_after=False) with an explicit backward
+    # layer averaged, a SimpleRNN's last outputs multiplied → Dense.
+    x = keras.Input((8, 3), name="frames")
+    h = layers.Bidirectional(layers.LSTM(4, return_sequences=True, name="lstm"), name="bi_lstm")(
+        layers.Masking(0.0, name="pad")(x))
+    h = layers.Bidirectional(layers.GRU(3, return_sequences=True, name="gru"), merge_mode="sum", name="bi_gru")(h)
+    h = layers.Bidirectional(layers.GRU(3, return_sequences=True, reset_after=False, name="gru_v1"),
+                             backward_layer=layers.GRU(3, return_sequences=True, reset_after=False,
+                                                       go_backwards=True, name="gru_back"),
+                             merge_mode="ave", name="bi_ave")(h)
+    h = layers.Bidirectional(layers.SimpleRNN(2, name="rnn"), merge_mode="mul", name="bi_rnn")(h)
+    return keras.Model(x, layers.Dense(2, name="out")(h), name="bidirectional")
+
+
 MODELS = [residual, two_inputs, two_outputs, shared_layer, merges, small_resnet, nested, masked_pooling,
-          masked_conv, conv1d_stack, masked_recurrent, recurrent_sequences, embedded_text, embedded_chain]
+          masked_conv, conv1d_stack, masked_recurrent, recurrent_sequences, embedded_text, embedded_chain,
+          bidirectional]
+# KERAS_REAL_GRAPHS_ONLY=name,name writes only those models (a quicker check of a few).
+if os.environ.get("KERAS_REAL_GRAPHS_ONLY"):
+    MODELS = [m for m in MODELS if m.__name__ in os.environ["KERAS_REAL_GRAPHS_ONLY"].split(",")]
 # Models whose layers citadel does not export to ONNX yet (Keras's side only).
 KERAS_ONLY = {"masked_pooling", "masked_conv", "conv1d_stack", "masked_recurrent", "recurrent_sequences",
-              "embedded_text", "embedded_chain"}
+              "embedded_text", "embedded_chain", "bidirectional"}
 # Models of token ids: padded rows of ids (0 is padding), rows 1 and 4 (2 and 5) the same
 # ids padded on the right and on the left.
 TOKEN_IDS = {"embedded_text", "embedded_chain"}
 # Models given padded sequences: rows 0-3 right-padded, 4-7 left-padded, rows 1 and 4 (and
 # 2 and 5) the same sequence padded on either side.
-PADDED = {"masked_pooling", "masked_conv", "masked_recurrent"}
+PADDED = {"masked_pooling", "masked_conv", "masked_recurrent", "bidirectional"}
 
 
 def padded_batch(rng, shape):

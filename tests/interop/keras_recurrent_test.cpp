@@ -12,6 +12,7 @@
 #include "citadel/interop/keras_export.hpp"
 #include "citadel/interop/keras_import.hpp"
 #include "citadel/interop/onnx_export.hpp"
+#include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/recurrent.hpp"
@@ -103,4 +104,65 @@ TEST(KerasRecurrent, OnnxExportIsRefusedNamingTheLayer) {
   } catch (const NotImplementedError& error) {
     EXPECT_NE(std::string(error.what()).find("lstm"), std::string::npos) << error.what();
   }
+}
+
+namespace {
+
+Sequential bidirectional_model() {
+  Sequential model;
+  model.add(Masking(MaskingOptions{.input_shape = {5, 3}}));
+  model.add(Bidirectional(LSTM(4, {.return_sequences = true})));
+  model.add(Bidirectional(GRU(3, {.reset_after = false}), {.merge_mode = "ave"}));
+  model.add(Dense(1));
+  model.build(Shape{5, 3});
+  testkit::randomize(model, 5);
+  return model;
+}
+
+}  // namespace
+
+// As real Keras 3 writes them: layers/bidirectional/{forward,backward}_layer/cell/vars/0..2,
+// each copy's own vars empty and named, the wrapper's vars empty.
+TEST(KerasRecurrent, BidirectionalWeightsLieUnderEachCopysCell) {
+  Sequential model = bidirectional_model();
+  const std::string bytes = keras_file_bytes(model);  // the archive reads it in place
+  detail::ZipReader archive(bytes, "bi.keras", {});
+  detail::Hdf5Reader weights(archive.read("model.weights.h5", 1 << 24), "model.weights.h5");
+  struct Expected {
+    std::string group, copy, cell;
+    std::vector<std::vector<int64_t>> shapes;
+  };
+  for (const Expected& e : {Expected{"bidirectional/forward_layer", "forward_lstm", "lstm_cell", {{3, 16}, {4, 16}, {16}}},
+                            Expected{"bidirectional/backward_layer", "backward_lstm", "lstm_cell", {{3, 16}, {4, 16}, {16}}},
+                            Expected{"bidirectional_1/forward_layer", "forward_gru", "gru_cell", {{8, 9}, {3, 9}, {9}}},
+                            Expected{"bidirectional_1/backward_layer", "backward_gru", "gru_cell", {{8, 9}, {3, 9}, {9}}}}) {
+    const std::string layer = "layers/" + e.group;
+    EXPECT_TRUE(weights.children(layer + "/vars").empty()) << layer;
+    EXPECT_EQ(weights.string_attribute(layer + "/vars", "name"), std::vector<std::string>{e.copy}) << layer;
+    EXPECT_EQ(weights.string_attribute(layer + "/cell/vars", "name"), std::vector<std::string>{e.cell}) << layer;
+    for (size_t i = 0; i < e.shapes.size(); ++i)
+      EXPECT_EQ(weights.dataset_shape(layer + "/cell/vars/" + std::to_string(i)), e.shapes[i]) << layer << " " << i;
+  }
+  EXPECT_TRUE(weights.children("layers/bidirectional/vars").empty());
+  EXPECT_EQ(weights.string_attribute("layers/bidirectional/vars", "name"), std::vector<std::string>{"bidirectional"});
+  const std::string config = archive.read("config.json", 1 << 20);
+  for (const char* expected : {"\"class_name\":\"Bidirectional\"", "\"merge_mode\":\"ave\"", "\"name\":\"backward_gru\""})
+    EXPECT_NE(config.find(expected), std::string::npos) << expected;
+}
+
+TEST(KerasRecurrent, AnExportedBidirectionalModelComesBackBitIdentically) {
+  Sequential model = bidirectional_model();
+  const Tensor x = padded_inputs();
+  Model back = load_keras_model_bytes(keras_file_bytes(model), "bi.keras");
+  const Tensor y = model.predict(x), z = back.predict(x);
+  ASSERT_EQ(y.shape(), z.shape());
+  EXPECT_EQ(std::memcmp(y.data(), z.data(), size_t(y.numel()) * sizeof(float)), 0);
+  const auto path = std::filesystem::temp_directory_path() / ("citadel_bi_" + std::to_string(::getpid()) + ".weights.h5");
+  save_keras_weights(model, path.string());
+  Sequential twin = bidirectional_model();
+  testkit::randomize(twin, 12);
+  load_keras_weights(twin, path.string());
+  const Tensor w = twin.predict(x);
+  EXPECT_EQ(std::memcmp(y.data(), w.data(), size_t(y.numel()) * sizeof(float)), 0);
+  std::filesystem::remove(path);
 }

@@ -15,6 +15,7 @@
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
+#include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
@@ -168,6 +169,29 @@ TEST(Allocation, RecurrentTrainingStepsAllocateNothing) {
   model.train_on_batch(small_x, small_y);
   const long before = allocations.load();
   for (int i = 0; i < 5; ++i) {
+    model.train_on_batch(inputs, y);
+    model.train_on_batch(small_x, small_y);
+  }
+  EXPECT_EQ(allocations.load() - before, 0);
+}
+
+TEST(Allocation, BidirectionalTrainingStepsAllocateNothing) {
+  Sequential model;
+  model.add(Masking(MaskingOptions{.input_shape = {6, 3}}));
+  model.add(Bidirectional(LSTM(4, {.dropout = 0.2f, .return_sequences = true})));
+  model.add(Bidirectional(GRU(3, {.recurrent_dropout = 0.3f}), {.merge_mode = "mul"}));
+  model.add(Dense(2, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
+  Tensor inputs = random::uniform({12, 6, 3}, 0.5f, 1.0f);
+  for (int64_t n = 0; n < 12; ++n)
+    for (int64_t t = 6 - n % 4; t < 6; ++t)
+      for (int64_t c = 0; c < 3; ++c) inputs[(n * 6 + t) * 3 + c] = 0.0f;
+  Tensor y = random::randint(0, 2, {12});
+  const Tensor small_x = Tensor::from(inputs.rows(0, 5)), small_y = Tensor::from(y.rows(0, 5));
+  model.train_on_batch(inputs, y);
+  model.train_on_batch(small_x, small_y);
+  const long before = allocations.load();
+  for (int i = 0; i < 3; ++i) {
     model.train_on_batch(inputs, y);
     model.train_on_batch(small_x, small_y);
   }

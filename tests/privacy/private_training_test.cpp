@@ -17,6 +17,7 @@
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
+#include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/embedding.hpp"
@@ -118,6 +119,18 @@ Sequential recurrent_model(uint64_t seed) {
   model.add(GRU(3, {.return_sequences = true, .go_backwards = true, .reset_after = false}));
   model.add(SimpleRNN(2, {.return_sequences = true}));
   model.add(GRU(3));
+  model.add(Dense(3, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
+  return model;
+}
+
+// Bidirectional: each example's norm over both copies' weights.
+Sequential bidirectional_model(uint64_t seed) {
+  random::set_seed(seed);
+  Sequential model;
+  model.add(Reshape({5, 5}, {.input_shape = {5, 5, 1}}));
+  model.add(Bidirectional(LSTM(3, {.return_sequences = true})));
+  model.add(Bidirectional(GRU(2), {.merge_mode = "mul"}));
   model.add(Dense(3, {.activation = "softmax"}));
   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
   return model;
@@ -229,6 +242,7 @@ TEST(PrivateTraining, ClippedSumMatchesPerExampleBackwardPasses) {
   expect_private_update_matches_brute_force(separate_activations_model, "linear layers and separate activations");
   expect_private_update_matches_brute_force(sequence_model, "Conv1D and LayerNormalization");
   expect_private_update_matches_brute_force(recurrent_model, "LSTM, GRU and SimpleRNN");
+  expect_private_update_matches_brute_force(bidirectional_model, "Bidirectional");
 }
 
 // The defect as found: with batch 1, SGD lr 1 and no noise, one example moved the weights
@@ -597,7 +611,7 @@ TEST(PrivateTraining, FitPrivateOnTwoInputsTakesEachRowAsOneExample) {
 // A recurrent layer called twice (shared weights): its per-example gradient is the sum over
 // both calls and all their steps, written to the model's sink rather than as a norm.
 TEST(PrivateTraining, ASharedRecurrentLayerClipsTheSumOverItsCalls) {
-  for (int cell = 0; cell < 3; ++cell) {
+  for (int cell = 0; cell < 4; ++cell) {
     auto make = [cell] {
       random::set_seed(21);
       const SymbolicTensor left = Input({3, 2}), right = Input({3, 2});
@@ -605,6 +619,7 @@ TEST(PrivateTraining, ASharedRecurrentLayerClipsTheSumOverItsCalls) {
       if (cell == 0) encoder = std::make_unique<LSTM>(3);
       if (cell == 1) encoder = std::make_unique<GRU>(3);
       if (cell == 2) encoder = std::make_unique<GRU>(3, GRUOptions{.reset_after = false});
+      if (cell == 3) encoder = std::make_unique<Bidirectional>(LSTM(2), BidirectionalOptions{.merge_mode = "sum"});
       const SymbolicTensor joined = Concatenate()({(*encoder)(left), (*encoder)(right)});
       Model model({left, right}, {Dense(1, {.activation = "sigmoid"})(joined)});
       model.compile({.loss = "binary_crossentropy", .optimizer = SGD{.learning_rate = 1.0f}});

@@ -99,3 +99,52 @@ def test_configs_have_keras_names_and_defaults_and_refusals_name_the_argument():
                            (lambda: layers.SimpleRNN(4, unit_forget_bias=True), "unit_forget_bias")]:
         with pytest.raises(ValueError, match=argument):
             make()
+
+
+@pytest.mark.parametrize("kind,merge", [("LSTM", "concat"), ("GRU", "sum"), ("SimpleRNN", "mul"), ("LSTM", "ave")])
+def test_bidirectional_matches_numpy_for_left_and_right_padding(kind, merge):
+    # The forward copy reads the real steps in order, the backward copy in reverse; the
+    # padding is skipped on either side, and an all-padded row gives zeros.
+    x = keras.Input((6, 3))
+    model = keras.Model(x, layers.Bidirectional(getattr(layers, kind)(4), merge_mode=merge)(layers.Masking(0.0)(x)))
+    weights = model.get_weights()
+    assert len(weights) == 6 and weights[0].shape == weights[3].shape
+    rng = np.random.default_rng(6)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in weights])
+    weights = model.get_weights()
+    lengths = [6, 2, 4]
+    content = [rng.uniform(0.5, 2.0, (n, 3)).astype(np.float32) for n in lengths]
+    right = np.zeros((4, 6, 3), np.float32)
+    left = np.zeros((4, 6, 3), np.float32)
+    for i, c in enumerate(content):
+        right[i, :len(c)] = c
+        left[i, 6 - len(c):] = c
+    merged = {"concat": lambda f, b: np.concatenate([f, b]), "sum": lambda f, b: f + b,
+              "mul": lambda f, b: f * b, "ave": lambda f, b: (f + b) / 2}[merge]
+    expected = np.stack([merged(numpy_rnn(kind, weights[:3], c), numpy_rnn(kind, weights[3:], c[::-1]))
+                         for c in content] + [np.zeros(8 if merge == "concat" else 4)])
+    np.testing.assert_allclose(model.predict(right, verbose=0), expected, atol=1e-5)
+    np.testing.assert_allclose(model.predict(left, verbose=0), expected, atol=1e-5)
+
+
+def test_bidirectional_config_trains_and_refusals():
+    layer = layers.Bidirectional(layers.GRU(3, return_sequences=True), merge_mode="ave")
+    config = layer.get_config()
+    assert config["merge_mode"] == "ave" and config["layer"]["class_name"] == "GRU"
+    model = keras.Sequential([keras.Input((5, 2)), layer, layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    assert model.output_shape == (None, 1)
+    assert model.count_params() == 2 * (2 * 9 + 3 * 9 + 2 * 9) + 4
+    rng = np.random.default_rng(7)
+    x = rng.normal(0, 1, (32, 5, 2)).astype(np.float32)
+    y = x[:, 0, :1] - x[:, -1, 1:]
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+    history = model.fit(x, y, epochs=20, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    back = keras.models.model_from_json(model.to_json())
+    assert back.layers[0].get_config()["merge_mode"] == "ave"
+    with pytest.raises(ValueError, match="Bidirectional: layer must be a SimpleRNN, LSTM or GRU layer, got Dense"):
+        layers.Bidirectional(layers.Dense(3))
+    with pytest.raises(NotImplementedError, match="merge_mode=None"):
+        layers.Bidirectional(layers.LSTM(3), merge_mode=None)
+    with pytest.raises(ValueError, match="merge_mode"):
+        layers.Bidirectional(layers.LSTM(3), merge_mode="max")

@@ -3,6 +3,7 @@
 
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
+#include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
@@ -14,6 +15,7 @@
 #include "citadel/layers/layer_normalization.hpp"
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/merge.hpp"
+#include "citadel/layers/multi_head_attention.hpp"
 #include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/recurrent.hpp"
@@ -167,6 +169,29 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
                                            .bias_regularizer = L2(0.5f), .return_sequences = true,
                                            .go_backwards = true}),
        Shape{2, 3, 2}});
+  samples["Bidirectional"].push_back({std::make_unique<Bidirectional>(LSTM(2)), Shape{2, 4, 3}});
+  samples["Bidirectional"].push_back(
+      {std::make_unique<Bidirectional>(GRU(2, {.kernel_regularizer = L2(0.5f), .return_sequences = true}),
+                                       BidirectionalOptions{.merge_mode = "mul"}),
+       Shape{2, 3, 2}});
+  samples["Bidirectional"].push_back(
+      {std::make_unique<Bidirectional>(SimpleRNN(3, {.dropout = 0.25f, .return_sequences = true}),
+                                       SimpleRNN(3, {.recurrent_dropout = 0.5f, .return_sequences = true,
+                                                     .go_backwards = true}).named("back"),
+                                       BidirectionalOptions{.merge_mode = "ave"}),
+       Shape{3, 4, 2}});
+  // Attention: cross attention with a key, self-attention shaped (query and value alike) with
+  // a causal mask, other value and output widths, no bias, dropout.
+  samples["MultiHeadAttention"].push_back(
+      {std::make_unique<MultiHeadAttention>(2, 3), Shape{2, 4, 5}, 1e-2, {Shape{2, 3, 4}, Shape{2, 3, 2}}});
+  samples["MultiHeadAttention"].push_back(
+      {std::make_unique<MultiHeadAttention>(
+           2, 2, MultiHeadAttentionOptions{.value_dim = 3, .output_shape = 4, .use_causal_mask = true}),
+       Shape{2, 4, 3}, 1e-2, {Shape{2, 4, 3}}});
+  samples["MultiHeadAttention"].push_back(
+      {std::make_unique<MultiHeadAttention>(
+           1, 4, MultiHeadAttentionOptions{.dropout = 0.25f, .use_bias = false, .kernel_regularizer = L2(0.5f)}),
+       Shape{3, 2, 3}, 1e-2, {Shape{3, 5, 2}}});
   return samples;
 }
 

@@ -91,6 +91,11 @@ class Layer {
   // until the matching backward().
   virtual bool uses_mask() const { return false; }
   virtual void set_input_mask(ConstTensorView mask) { (void)mask; }
+  // Layers of several inputs that read their masks (MultiHeadAttention): one view per
+  // input, each empty when that input has none; by default the first input's.
+  virtual void set_input_masks(std::span<const ConstTensorView> masks) {
+    set_input_mask(masks.empty() ? ConstTensorView() : masks[0]);
+  }
 
   // Layers whose input is integer token ids (Embedding) return how many ids there are: the
   // input must hold integers in [0, bound). 0 (the default): the input is real-valued. A

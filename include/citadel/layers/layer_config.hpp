@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "citadel/core/parameter_store.hpp"
 
 namespace citadel {
+
+class Layer;
 
 // Bounds on what a hostile config may ask for.
 struct LayerConfigLimits {
@@ -68,6 +71,9 @@ class LayerConfigReader {
   virtual std::string initializer(const char* key, const std::string& fallback) const = 0;
   // A regularizer as "l2" or {"class_name": "L1L2", "config": {"l1": 0, "l2": 0.01}}.
   virtual Regularizer regularizer(const char* key) const = 0;
+  // A nested layer ({"class_name": ..., "config": {...}}, Bidirectional's "layer"), built by
+  // its registered type's from_config, named and frozen as its config says. Required.
+  virtual std::unique_ptr<Layer> layer(const char* key) const = 0;
 };
 
 class LayerConfigWriter {
@@ -80,6 +86,8 @@ class LayerConfigWriter {
   virtual void set_list(const char* key, std::span<const int64_t> values) = 0;
   // Null when inactive, else {"class_name": "L1L2", ...}.
   virtual void set_regularizer(const char* key, const Regularizer& regularizer) = 0;
+  // A nested layer as {"class_name": its type, "config": its settings and name}.
+  virtual void set_layer(const char* key, const Layer& layer) = 0;
 };
 
 }  // namespace citadel

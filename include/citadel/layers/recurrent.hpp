@@ -117,6 +117,8 @@ class Recurrent : public Layer {
 
   int64_t units() const { return units_; }
   const RecurrentSettings& settings() const { return settings_; }
+  // A new, unbuilt layer of the same class with other settings (Bidirectional's copies).
+  std::unique_ptr<Recurrent> with_settings(const RecurrentSettings& settings) const;
   // The dropout masks of the last forward, (N, features) and (N, units), each value 0 or
   // 1/(1 − rate); empty when that dropout was off (inference, or a rate of 0).
   ConstTensorView input_dropout_mask() const { return input_dropping_ ? ConstTensorView(input_mask_) : ConstTensorView(); }

@@ -38,7 +38,7 @@ class MaskFlow {
   std::vector<char> masked_;            // per tensor
   std::vector<Tensor> masks_;           // per tensor: the masks nodes compute
   std::vector<ConstTensorView> views_;  // per tensor: its mask in the current walk
-  std::vector<ConstTensorView> node_inputs_, node_masks_;  // a node's, gathered
+  mutable std::vector<ConstTensorView> node_inputs_, node_masks_;  // a node's, gathered (before() too)
   std::vector<std::string> warnings_;
 };
 

@@ -429,6 +429,33 @@ class GRU(_RNN):
                          reset_after=bool(reset_after), **kwargs)
 
 
+class Bidirectional(Layer):
+    """keras.layers.Bidirectional around a SimpleRNN, LSTM or GRU: a forward copy and a
+    go_backwards copy (named forward_<name> and backward_<name>, or the given backward_layer),
+    their outputs merged by merge_mode "concat", "sum", "mul" or "ave"; with return_sequences
+    the backward outputs are put back in time order and masked steps output zeros, as Keras
+    does. Weights: the forward copy's kernel, recurrent_kernel and bias, then the backward
+    copy's. merge_mode=None (two outputs) is refused."""
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if not isinstance(layer, _RNN):
+            raise ValueError(f"Bidirectional: layer must be a SimpleRNN, LSTM or GRU layer, got "
+                             f"{type(layer).__name__}")
+        if backward_layer is not None and not isinstance(backward_layer, _RNN):
+            raise ValueError(f"Bidirectional: backward_layer must be a SimpleRNN, LSTM or GRU layer, got "
+                             f"{type(backward_layer).__name__}")
+        if merge_mode is None:
+            raise NotImplementedError("Bidirectional: merge_mode=None (two outputs) is not supported by citadel; "
+                                      "use 'concat', 'sum', 'mul' or 'ave'")
+        if merge_mode not in ("concat", "sum", "mul", "ave"):
+            raise ValueError(f"Bidirectional: merge_mode must be 'concat', 'sum', 'mul' or 'ave', got {merge_mode!r}")
+        if weights is not None:
+            raise ValueError("Bidirectional: weights is not supported by citadel; call set_weights() once the "
+                             "model is built")
+        super().__init__(merge_mode=merge_mode, layer=layer._serialize(),
+                         backward_layer=None if backward_layer is None else backward_layer._serialize(), **kwargs)
+
+
 def _single(value):
     if isinstance(value, int):
         return [value]
