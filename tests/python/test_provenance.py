@@ -90,6 +90,10 @@ def test_damaged_logs_and_wrong_suspects_are_refused(tmp_path, answered):
         provenance.watermark_verify(tmp_path / "edited.log", model)
     with pytest.raises(ValueError, match="class indices"):
         provenance.watermark_verify(log, lambda x: np.zeros(len(x) + 1))
+    def raising(x):
+        raise KeyError("the suspect's own error")
+    with pytest.raises(KeyError, match="own error"):  # a callable's exception reaches the caller
+        provenance.watermark_verify(log, raising)
     with pytest.raises(ValueError, match="alpha"):
         provenance.watermark_verify(log, model, alpha=2)
     saved = tmp_path / "m.safetensors"
