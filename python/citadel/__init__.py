@@ -1,7 +1,7 @@
 """citadel: neural networks on the CPU, Keras-style, secure by design.
 
 ``citadel.keras`` mirrors ``tensorflow.keras``; ``citadel.protect``, ``citadel.attacks``,
-``citadel.robustness`` and ``citadel.privacy`` reach the library's protections. See docs/PYTHON.md.
+``citadel.robustness``, ``citadel.privacy`` and ``citadel.provenance`` reach the library's protections. See docs/PYTHON.md.
 """
 import sys as _sys
 

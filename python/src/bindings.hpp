@@ -36,6 +36,7 @@ void register_protection(py::module_& module);
 void register_attacks_and_privacy(py::module_& module);
 void register_privacy_audits(py::module_& module);
 void register_interop(py::module_& module);
+void register_provenance(py::module_& module);
 void register_graph(py::module_& module);  // after register_model
 
 }  // namespace citadel::python

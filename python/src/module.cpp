@@ -16,4 +16,5 @@ PYBIND11_MODULE(_citadel, module) {
   citadel::python::register_attacks_and_privacy(module);
   citadel::python::register_privacy_audits(module);
   citadel::python::register_interop(module);
+  citadel::python::register_provenance(module);
 }
