@@ -11,6 +11,7 @@
 #include "citadel/core/utc_time.hpp"
 #include "citadel/model/model_config.hpp"
 #include "citadel/version.hpp"
+#include "keras_call_arguments.hpp"
 #include "keras_model_tree.hpp"
 #include "keras_weights.hpp"
 #include "zip_archive.hpp"
@@ -110,13 +111,23 @@ json functional_config(Model& model) {
     config["trainable"] = config.value("trainable", true);  // a frozen layer stays frozen in Keras
     config["dtype"] = float32_policy();
     add_modules(config);
-    layers.push_back({{"module", "keras.layers"},
-                      {"class_name", entry["class_name"]},
-                      {"config", config},
-                      {"registered_name", nullptr},
-                      {"build_config", {{"input_shape", first_call_shapes.at(place.keras_name)}}},
-                      {"name", place.keras_name},
-                      {"inbound_nodes", entry["inbound_nodes"]}});
+    json layer{{"module", "keras.layers"},
+               {"class_name", entry["class_name"]},
+               {"config", config},
+               {"registered_name", nullptr},
+               {"build_config", {{"input_shape", first_call_shapes.at(place.keras_name)}}},
+               {"name", place.keras_name},
+               {"inbound_nodes", entry["inbound_nodes"]}};
+    if (entry["class_name"] == "MultiHeadAttention") {
+      // Keras builds it from build(query_shape, value_shape, key_shape) and calls it as
+      // mha(query, value, key=..., use_causal_mask=...).
+      const json& shapes = first_call_shapes.at(place.keras_name);
+      json shapes_dict{{"query_shape", shapes[0]}, {"value_shape", shapes[1]}};
+      if (shapes.size() == 3) shapes_dict["key_shape"] = shapes[2];
+      layer["build_config"] = {{"shapes_dict", shapes_dict}};
+      detail::write_attention_calls(layer);
+    }
+    layers.push_back(std::move(layer));
   }
   // One input (output) is written as Keras writes keras.Model(x, y): not as a list.
   auto endpoints = [](const json& list) { return list.size() == 1 ? list[0] : list; };

@@ -16,6 +16,7 @@
 #include "citadel/model/model_config.hpp"
 #include "keras_config_guard.hpp"
 #include "keras_coverage.hpp"
+#include "keras_call_arguments.hpp"
 #include "keras_mask_ops.hpp"
 #include "keras_model_tree.hpp"
 #include "keras_weights.hpp"
@@ -63,6 +64,8 @@ Architecture read_architecture(std::string_view text, const std::string& source,
   CITADEL_CHECK(root.is_object(), IoError, source, ": a Keras model config is a JSON object");
   // Keras 3's recorded mask computations: citadel derives masks from the layers themselves.
   detail::drop_mask_computations(root);
+  // Keras 3's MultiHeadAttention calls (query, value, key=, use_causal_mask=) in citadel's form.
+  detail::read_attention_calls(root, source);
   // What is not imported yet is named first: the obstacle, not a consequence of it.
   detail::refuse_unsupported_classes(root, source);
   detail::refuse_code_in_config(root, source);

@@ -144,6 +144,30 @@ Keras3Groups keras3_groups(const LayerParameters& layer, const std::string& root
                   "': weights of neither copy");
     return groups;
   }
+  // MultiHeadAttention: layers/<group>/{query,key,value,output}_dense/vars (Keras records
+  // them as query, key, value, attention_output), and its dropout and softmax sublayers'
+  // empty groups.
+  if (layer.class_name == "MultiHeadAttention") {
+    groups.empty.push_back({base + "/vars", layer.keras_name});
+    groups.empty.push_back({base + "/_dropout_layer/vars", "dropout"});
+    groups.empty.push_back({base + "/_softmax/vars", "softmax"});
+    size_t first = 0;
+    for (const char* part : {"query", "key", "value", "attention_output"}) {
+      size_t count = 0;
+      while (first + count < layer.parameters.size()) {
+        const std::string& name = layer.parameters[first + count].name;
+        const size_t b = name.rfind('/'), a = name.rfind('/', b - 1);
+        if (name.substr(a + 1, b - a - 1) != part) break;
+        ++count;
+      }
+      const std::string group = std::string(part) == "attention_output" ? "output" : part;
+      groups.weights.push_back({base + "/" + group + "_dense/vars", part, first, count});
+      first += count;
+    }
+    CITADEL_CHECK(first == layer.parameters.size(), InternalError, "MultiHeadAttention '", layer.keras_name,
+                  "': weights of no projection");
+    return groups;
+  }
   if (const std::string cell = recurrent_cell_name(layer.class_name); !cell.empty()) {
     groups.empty.push_back({base + "/vars", ""});
     groups.weights.push_back({base + "/cell/vars", cell, 0, layer.parameters.size()});
@@ -192,7 +216,7 @@ std::vector<std::string> keras3_weight_paths(const Hdf5Reader& file, const std::
     for (const Keras3Groups::Empty& own : groups.empty)
       CITADEL_CHECK(!file.exists(own.vars) || file.children(own.vars, 0).empty(), IoError, file.source(), ": ",
                     own.vars, " holds weights, but Keras keeps those of '", layer.keras_name, "' (", layer.class_name,
-                    ") in its cell");
+                    ") in its cell or sublayers");
     for (const Keras3Groups::Weights& group : groups.weights) {
       const std::string& vars = group.vars;
       // Keras records the layer's own name beside its weights: a file whose names differ

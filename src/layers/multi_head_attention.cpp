@@ -279,9 +279,19 @@ void MultiHeadAttention::backward_inputs(ConstTensorView dy, std::span<Tensor* c
 std::unique_ptr<Layer> MultiHeadAttention::from_config(const LayerConfigReader& config) {
   config.check_keys({"num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape", "attention_axes",
                      "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "seed",
-                     "flash_attention", "query_shape", "key_shape", "value_shape", "use_causal_mask"});
-  config.require_null("attention_axes");
+                     "flash_attention", "query_shape", "key_shape", "value_shape", "use_causal_mask", "use_gate",
+                     "sliding_window", "activity_regularizer", "kernel_constraint", "bias_constraint"});
+  // Keras 3 writes attention_axes [1] for sequences (batch, steps, features): the steps, the
+  // only axis citadel attends over.
+  const int64_t axis = config.axis("attention_axes", 1);
+  CITADEL_CHECK(axis == 1 || axis == -2, NotImplementedError, config.where(),
+                ": 'attention_axes' other than the steps ([1]) is not supported, got ", axis);
   config.require("flash_attention", false);
+  config.require("use_gate", false);
+  config.require_null("sliding_window");
+  config.require_null("activity_regularizer");
+  config.require_null("kernel_constraint");
+  config.require_null("bias_constraint");
   MultiHeadAttentionOptions options;
   const int64_t heads = config.integer("num_heads", 1, config.limits().max_units);
   const int64_t key_dim = config.integer("key_dim", 1, config.limits().max_units);

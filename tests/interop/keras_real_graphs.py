@@ -198,21 +198,36 @@ def bidirectional():
     return keras.Model(x, layers.Dense(2, name="out")(h), name="bidirectional")
 
 
+
+def attention():
+    # Masking → self-attention with the causal mask (as Keras calls it: mha(x, x,
+    # use_causal_mask=True)), a residual Add, then cross-attention of it on a memory with its
+    # own keys (key=, output_shape) → masked GlobalAveragePooling1D → Dense. (Keras 3.15's JAX
+    # attention fails on a value_dim other than key_dim; tests/python/test_attention.py has one.)
+    x = keras.Input((8, 4), name="frames")
+    memory, keys = keras.Input((5, 3), name="memory"), keras.Input((5, 2), name="keys")
+    m = layers.Masking(0.0, name="pad")(x)
+    h = layers.MultiHeadAttention(2, 3, name="self_attention")(m, m, use_causal_mask=True)
+    h = layers.Add(name="residual")([m, h])
+    c = layers.MultiHeadAttention(2, 4, output_shape=6, name="cross_attention")(h, memory, key=keys)
+    return keras.Model([x, memory, keys], layers.Dense(2, name="out")(layers.GlobalAveragePooling1D(name="mean")(c)),
+                       name="attention")
+
 MODELS = [residual, two_inputs, two_outputs, shared_layer, merges, small_resnet, nested, masked_pooling,
           masked_conv, conv1d_stack, masked_recurrent, recurrent_sequences, embedded_text, embedded_chain,
-          bidirectional]
+          bidirectional, attention]
 # KERAS_REAL_GRAPHS_ONLY=name,name writes only those models (a quicker check of a few).
 if os.environ.get("KERAS_REAL_GRAPHS_ONLY"):
     MODELS = [m for m in MODELS if m.__name__ in os.environ["KERAS_REAL_GRAPHS_ONLY"].split(",")]
 # Models whose layers citadel does not export to ONNX yet (Keras's side only).
 KERAS_ONLY = {"masked_pooling", "masked_conv", "conv1d_stack", "masked_recurrent", "recurrent_sequences",
-              "embedded_text", "embedded_chain", "bidirectional"}
+              "embedded_text", "embedded_chain", "bidirectional", "attention"}
 # Models of token ids: padded rows of ids (0 is padding), rows 1 and 4 (2 and 5) the same
 # ids padded on the right and on the left.
 TOKEN_IDS = {"embedded_text", "embedded_chain"}
 # Models given padded sequences: rows 0-3 right-padded, 4-7 left-padded, rows 1 and 4 (and
 # 2 and 5) the same sequence padded on either side.
-PADDED = {"masked_pooling", "masked_conv", "masked_recurrent", "bidirectional"}
+PADDED = {"masked_pooling", "masked_conv", "masked_recurrent", "bidirectional", "attention"}
 
 
 def padded_batch(rng, shape):
@@ -268,7 +283,8 @@ def write(directory):
         model = make()
         randomize(model, rng)
         if model.name in PADDED:
-            xs = [padded_batch(rng, tuple(model.inputs[0].shape[1:]))]
+            xs = [padded_batch(rng, tuple(model.inputs[0].shape[1:]))]  # the first input; any others dense
+            xs += [rng.normal(0, 1, (8,) + tuple(i.shape[1:])).astype(np.float32) for i in model.inputs[1:]]
         elif model.name in TOKEN_IDS:
             xs = [padded_ids(rng, model.inputs[0].shape[1], 15)]
         else:

@@ -456,6 +456,76 @@ class Bidirectional(Layer):
                          backward_layer=None if backward_layer is None else backward_layer._serialize(), **kwargs)
 
 
+class MultiHeadAttention(Layer):
+    """keras.layers.MultiHeadAttention (Keras 3) over sequences (batch, steps, features),
+    called as mha(query, value, key=None, use_causal_mask=False): per head,
+    softmax(q·kᵀ/√key_dim) weighs the values. Weights, in Keras's order: query, key and value
+    kernels (features, num_heads, key_dim | value_dim) and biases (num_heads, key_dim |
+    value_dim), the output kernel (num_heads, value_dim, output features) and bias. Padding
+    masks of the inputs (Masking, Embedding(mask_zero=True)) are read as Keras reads them.
+    citadel keeps use_causal_mask with the layer (its config), so every call of one layer
+    must give the same value; an explicit attention_mask, query_mask/value_mask/key_mask,
+    return_attention_scores=True, attention over other axes, sliding_window, use_gate and
+    constraints are refused by name."""
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
+                 attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
+        _unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                     bias_constraint=bias_constraint, sliding_window=sliding_window)
+        if use_gate:
+            raise ValueError("MultiHeadAttention: use_gate=True is not supported by citadel yet")
+        if flash_attention:
+            raise ValueError("MultiHeadAttention: flash_attention=True is not supported by citadel")
+        axes = [attention_axes] if isinstance(attention_axes, int) else attention_axes
+        if axes is not None and [int(a) for a in axes] not in ([1], [-2]):
+            raise ValueError(f"MultiHeadAttention: attention_axes={attention_axes!r} is not supported by citadel; "
+                             "it attends over the steps of (batch, steps, features) inputs (attention_axes=None)")
+        if isinstance(output_shape, (list, tuple)):
+            if len(output_shape) != 1:
+                raise ValueError(f"MultiHeadAttention: output_shape must be one number of features, got "
+                                 f"{output_shape!r}")
+            output_shape = output_shape[0]
+        # The dropout mask's stream comes from the model's seed (citadel.set_seed), as Dropout's.
+        super().__init__(num_heads=int(num_heads), key_dim=int(key_dim),
+                         value_dim=None if value_dim is None else int(value_dim), dropout=float(dropout),
+                         use_bias=bool(use_bias), output_shape=None if output_shape is None else int(output_shape),
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer, **kwargs)
+        self.num_heads, self.key_dim = int(num_heads), int(key_dim)
+
+    def __call__(self, query, value=None, key=None, query_mask=None, value_mask=None, key_mask=None,
+                 attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False):
+        where = f"MultiHeadAttention '{self.name}'" if self.name else "MultiHeadAttention"
+        if value is None and isinstance(query, (list, tuple)) and len(query) in (2, 3):
+            query, value, key = query[0], query[1], (query[2] if len(query) == 3 else key)  # citadel's own form
+        if value is None:
+            raise TypeError(f"{where}: call it on a query and a value: mha(query, value, key=None)")
+        if attention_mask is not None:
+            raise NotImplementedError(f"{where}: attention_mask= (an explicit mask) is not supported by citadel; "
+                                      "the inputs' padding masks (Masking, Embedding(mask_zero=True)) and "
+                                      "use_causal_mask=True are")
+        for argument, given in (("query_mask", query_mask), ("value_mask", value_mask), ("key_mask", key_mask)):
+            if given is not None:
+                raise NotImplementedError(f"{where}: {argument}= is not supported by citadel; the inputs' own masks "
+                                          "(Masking, Embedding(mask_zero=True)) are read")
+        if return_attention_scores:
+            raise NotImplementedError(f"{where}: return_attention_scores=True (a second output) is not supported by "
+                                      "citadel")
+        if not isinstance(use_causal_mask, bool):
+            raise ValueError(f"{where}: use_causal_mask must be True or False, got {use_causal_mask!r}")
+        causal = self._config.get("use_causal_mask", False)
+        if self._inbound_nodes and causal != use_causal_mask:
+            raise NotImplementedError(f"{where}: use_causal_mask={use_causal_mask} differs from the layer's earlier "
+                                      f"call ({causal}); citadel keeps one value per layer")
+        if use_causal_mask:
+            self._config["use_causal_mask"] = True
+        tensors = [query, value] + ([] if key is None else [key])
+        kwargs = {} if training is None else {"training": training}
+        return super().__call__(tensors, **kwargs)
+
+
 def _single(value):
     if isinstance(value, int):
         return [value]
