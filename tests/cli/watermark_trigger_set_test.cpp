@@ -1,7 +1,7 @@
 // `train --watermark-trigger-set` and `watermark verify --trigger-set` run as a user runs them,
 // on a 4-class CSV made here: the watermarked model file records the commitment and is
 // claimed (exit 0, p < 1e-9), the same file under another key and an independently trained
-// model are not (exit 3), a copy without the record is still tested with the range given, and
+// model are not (exit 3), `citadel verify` of the signed file shows the commitment, a copy without the record is still tested with the range given, and
 // the refusals name their flag.
 #include <gtest/gtest.h>
 
@@ -71,6 +71,17 @@ TEST(WatermarkTriggerSetCli, AWatermarkedFileIsClaimedAndOthersAreNot) {
   EXPECT_LT(v["p_value"].get<double>(), 1e-9);
   EXPECT_EQ(v["claimed"], true);
 
+  // Signed, the statement carries the commitment: `citadel verify` shows it with the signed time.
+  const fs::path pub = scratch_directory() / "sign.pub", sec = scratch_directory() / "sign.key";
+  ASSERT_EQ(run_cli("keygen --public " + pub.string() + " --secret " + sec.string()).exit_code, 0);
+  ASSERT_EQ(run_cli("sign " + marked.string() + " --key " + sec.string()).exit_code, 0);
+  const CliResult verified = run_cli("verify " + marked.string() + " --pubkey " + pub.string());
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_NE(verified.out.find("trigger-set watermark commitment " + recorded["commitment"].get<std::string>() +
+                              ", signed 20"),
+            std::string::npos)
+      << verified.out;
+
   const CliResult wrong_key = run_cli("watermark verify --trigger-set " + other + " --suspect " + marked.string());
   EXPECT_EQ(wrong_key.exit_code, 3) << wrong_key.out << wrong_key.err;
   EXPECT_NE(wrong_key.out.find("Commitment MISMATCH"), std::string::npos) << wrong_key.out;
@@ -84,6 +95,10 @@ TEST(WatermarkTriggerSetCli, AWatermarkedFileIsClaimedAndOthersAreNot) {
       run_cli("watermark verify --trigger-set " + owner + " --suspect " + plain.string() + range);
   EXPECT_EQ(independent.exit_code, 3) << independent.out << independent.err;
   EXPECT_NE(independent.out.find("the file records none"), std::string::npos) << independent.out;
+  ASSERT_EQ(run_cli("sign " + plain.string() + " --key " + sec.string()).exit_code, 0);
+  const CliResult unmarked = run_cli("verify " + plain.string() + " --pubkey " + pub.string());
+  EXPECT_EQ(unmarked.exit_code, 0) << unmarked.err;
+  EXPECT_EQ(unmarked.out.find("watermark"), std::string::npos) << unmarked.out;
 }
 
 TEST(WatermarkTriggerSetCli, RefusalsNameTheFlag) {
