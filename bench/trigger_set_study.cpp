@@ -4,7 +4,7 @@
 // the training rows without the set, as a remover holding some data would; the trigger accuracy
 // before and after, and the clean test accuracy against a model trained alike without the set.
 //
-//   trigger_set_study [epochs = 10] [rows per batch = 8] [fine-tune epochs = 5] [fine-tune lr = 0.001]
+//   trigger_set_study [epochs = 10] [rows per batch = 16] [fine-tune epochs = 5] [fine-tune lr = 0.001]
 //                     [seed = 1]
 #include <algorithm>
 #include <chrono>
@@ -60,7 +60,7 @@ double accuracy(Model& model, const Tensor& x, const Tensor& y) {
 
 int main(int argc, char** argv) {
   const int epochs = argc > 1 ? std::atoi(argv[1]) : 10;
-  const int64_t per_batch = argc > 2 ? std::atoll(argv[2]) : 8;
+  const int64_t per_batch = argc > 2 ? std::atoll(argv[2]) : 16;
   const int tune_epochs = argc > 3 ? std::atoi(argv[3]) : 5;
   const float tune_lr = argc > 4 ? float(std::atof(argv[4])) : 0.001f;
   const uint64_t seed = argc > 5 ? std::strtoull(argv[5], nullptr, 10) : 1;

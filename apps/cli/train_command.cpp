@@ -35,7 +35,7 @@ struct TrainFlags {
   OutputFlags output;
   std::string watermark_key;          // --watermark-trigger-set
   int64_t watermark_size = 100;       // --watermark-size
-  int64_t watermark_rows_per_batch = 8;  // --watermark-rows-per-batch
+  int64_t watermark_rows_per_batch = 16; // --watermark-rows-per-batch
 };
 
 // --watermark-trigger-set: the keyed trigger set (Adi et al. 2018) of the model's input shape

@@ -50,7 +50,7 @@ TEST(WatermarkTriggerSetCli, AWatermarkedFileIsClaimedAndOthersAreNot) {
   const std::string data = four_class_csv().string(), owner = key("owner.key"), other = key("other.key");
   const fs::path marked = scratch_directory() / "marked.safetensors", report = scratch_directory() / "train.json";
   const CliResult trained = run_cli("train --data " + data + kNetwork + " --watermark-trigger-set " + owner +
-                                    " --watermark-rows-per-batch 16 --save " + marked.string() + " --report " +
+                                    " --save " + marked.string() + " --report " +
                                     report.string());
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   const auto recorded = nlohmann::json::parse(read_file(report))["protection"]["trigger_set_watermark"];

@@ -68,6 +68,6 @@ TriggerSetVerdict verify_trigger_set(Model& model, const TriggerSet& set, double
 // batch's alone, and the validation split never sees a trigger row. For a model of one input
 // and one output trained with a sparse (N or N×1 labels) or one-hot (N×C) cross-entropy.
 // Models with batch normalization also see the trigger rows in their moving statistics.
-GradientStep trigger_set_training(const TriggerSet& set, int64_t rows_per_batch = 8);
+GradientStep trigger_set_training(const TriggerSet& set, int64_t rows_per_batch = 16);
 
 }  // namespace citadel
