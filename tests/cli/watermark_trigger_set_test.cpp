@@ -71,6 +71,11 @@ TEST(WatermarkTriggerSetCli, AWatermarkedFileIsClaimedAndOthersAreNot) {
   EXPECT_LT(v["p_value"].get<double>(), 1e-9);
   EXPECT_EQ(v["claimed"], true);
 
+  const CliResult info = run_cli("info " + marked.string());
+  EXPECT_NE(info.out.find("Trigger-set watermark: commitment " + recorded["commitment"].get<std::string>()),
+            std::string::npos)
+      << info.out;
+
   // Signed, the statement carries the commitment: `citadel verify` shows it with the signed time.
   const fs::path pub = scratch_directory() / "sign.pub", sec = scratch_directory() / "sign.key";
   ASSERT_EQ(run_cli("keygen --public " + pub.string() + " --secret " + sec.string()).exit_code, 0);
