@@ -21,8 +21,8 @@ namespace {
 constexpr const char* kSetContext = "citadel-trigger-set-v1";
 constexpr const char* kIdContext = "citadel-trigger-set-id-v1";
 constexpr const char* kCommitmentContext = "citadel-trigger-set-commitment-v1";
-constexpr int64_t kMaxRows = 1'000'000;
-constexpr int64_t kMaxValues = int64_t{1} << 28;
+constexpr int64_t kMaxRows = 100'000;
+constexpr int64_t kMaxValues = int64_t{1} << 26;  // 256 MiB of float32: a file's record cannot ask for more
 
 void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
 

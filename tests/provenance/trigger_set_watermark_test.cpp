@@ -174,6 +174,9 @@ TEST(TriggerSetWatermark, RefusesWhatItDoesNotFit) {
   const WatermarkKey key = test_key(1);
   EXPECT_THROW(make_trigger_set(key, Shape{kWidth}, 1), ValueError);
   EXPECT_THROW(make_trigger_set(key, Shape{kWidth}, kClasses, {.size = 0}), ValueError);
+  // Bounded, whatever a file's record asks: 100,000 rows, 2^26 values.
+  EXPECT_THROW(make_trigger_set(key, Shape{kWidth}, kClasses, {.size = 100'001}), ValueError);
+  EXPECT_THROW(make_trigger_set(key, Shape{1000}, kClasses, {.size = 100'000}), ValueError);
   EXPECT_THROW(make_trigger_set(key, Shape{kWidth}, kClasses, {.size = 10, .low = 1, .high = 1}), ValueError);
   const TriggerSet set = make_trigger_set(key, Shape{kWidth + 1}, kClasses);
   Sequential model = classifier(1);
