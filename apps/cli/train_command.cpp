@@ -2,6 +2,7 @@
 // bundled Pima Indians diabetes data: a seeded stratified 80/20 split, inputs scaled with
 // the training rows' statistics, and a final report on the held-out 20 %.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <memory>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +13,8 @@
 #include "citadel/core/random.hpp"
 #include "citadel/distributed/communicator.hpp"
 #include "citadel/io/checkpoint.hpp"
+#include "citadel/provenance/served_watermark.hpp"
+#include "citadel/provenance/trigger_set_watermark.hpp"
 #include "citadel/data/split.hpp"
 #include "commands.hpp"
 #include "dp_trace.hpp"
@@ -30,7 +33,51 @@ struct TrainFlags {
   AttackFlags adversarial;
   PrivacyFlags privacy;
   OutputFlags output;
+  std::string watermark_key;          // --watermark-trigger-set
+  int64_t watermark_size = 100;       // --watermark-size
+  int64_t watermark_rows_per_batch = 16; // --watermark-rows-per-batch
 };
+
+// --watermark-trigger-set: the keyed trigger set (Adi et al. 2018) of the model's input shape
+// and classes, in the training inputs' range (after scaling), trained in through the step's
+// gradient (so no trigger row lands in the validation split). Returns what the model file's
+// metadata records: the commitment, never the key.
+void refuse_trigger_set_with(const TrainFlags& f, bool parallel) {
+  if (f.watermark_key.empty()) return;
+  CITADEL_CHECK(!f.privacy.dp, ValueError,
+                "--watermark-trigger-set cannot be combined with --dp: the trigger rows would be trained on outside "
+                "the privacy accounting");
+  CITADEL_CHECK(!parallel, ValueError,
+                "--watermark-trigger-set cannot be combined with data-parallel (mpirun) training, whose steps compute "
+                "the gradients their own way");
+}
+
+nlohmann::json plant_trigger_set(const TrainFlags& f, Model& model, const PreparedData& data, FitOptions& options) {
+  CITADEL_CHECK(!options.gradient_step, ValueError,
+                "--watermark-trigger-set cannot be combined with --certified-training: each replaces the step's "
+                "gradient");
+  CITADEL_CHECK(model.input_count() == 1 && model.output_count() == 1 && !data.several_outputs(), ValueError,
+                "--watermark-trigger-set: the model takes ", model.input_count(), " inputs and gives ",
+                model.output_count(), " outputs; a trigger-set watermark is for a classifier of one input and one "
+                "output");
+  CITADEL_CHECK(model.input_dtypes()[0] == "float32", ValueError, "--watermark-trigger-set: the model's input is ",
+                model.input_dtypes()[0], " token ids; a trigger set of keyed random values is for float inputs");
+  const Shape out = model.output_shape();
+  CITADEL_CHECK(out.rank() == 1 && out[0] >= 2, ValueError, "--watermark-trigger-set: the model's output ",
+                out.str(), " is not a softmax over 2 or more classes");
+  const ConstTensorView x = data.x_train.view();
+  CITADEL_CHECK(x.numel() > 0, ValueError, "--watermark-trigger-set: no training rows");
+  const auto [low, high] = std::minmax_element(x.data(), x.data() + x.numel());
+  CITADEL_CHECK(*low < *high, ValueError, "--watermark-trigger-set: the training inputs are constant (", *low,
+                "); a trigger set needs a range");
+  const WatermarkKey key = WatermarkKey::load(f.watermark_key);
+  const TriggerSet set = make_trigger_set(key, model.input_shape(), out[0],
+                                          {.size = f.watermark_size, .low = *low, .high = *high});
+  options.gradient_step = trigger_set_training(set, f.watermark_rows_per_batch);
+  return {{"scheme", "citadel-trigger-set-v1"}, {"commitment", set.commitment}, {"key_id", set.key_id},
+          {"size", set.options.size},           {"classes", set.classes},       {"low", set.options.low},
+          {"high", set.options.high},           {"rows_per_batch", f.watermark_rows_per_batch}};
+}
 
 // What a DP run releases exactly, outside ε (as Opacus documents): said in the report.
 // How the training rows were read beyond their numbers: imputed cells per column, labels
@@ -73,6 +120,7 @@ int run_train(const TrainFlags& f) {
   const SaveFlags& save = f.save;
   const AttackFlags& adversarial = f.adversarial;
   const PrivacyFlags& privacy = f.privacy;
+  refuse_trigger_set_with(f, parallel);
   random::set_seed(t.seed);
   PreparedData data = load_data(f.data, f.model, t, true, privacy.dp);
   const FeaturePreprocessor preprocessor = preprocess(f.data, data, {&data.x_test}, privacy.dp);
@@ -128,6 +176,15 @@ int run_train(const TrainFlags& f) {
     protection["certified_training"] = {{"method", "ibp"},          {"norm", "linf"},
                                         {"epsilon", eps[0]},        {"final_kappa", ibp.final_kappa},
                                         {"warmup_steps", ibp.warmup_steps}, {"ramp_steps", ibp.ramp_steps}};
+  }
+  nlohmann::json trigger_set;
+  if (!f.watermark_key.empty()) {
+    trigger_set = plant_trigger_set(f, model, data, options);
+    protection["trigger_set_watermark"] = trigger_set;
+    if (t.verbose > 0)
+      std::printf("Trigger-set watermark: %lld keyed rows, %lld in each batch; commitment %s\n",
+                  static_cast<long long>(f.watermark_size), static_cast<long long>(f.watermark_rows_per_batch),
+                  trigger_set["commitment"].get<std::string>().c_str());
   }
   History history;
   const std::vector<Tensor> y_train = output_targets(model, data, false);  // one per output
@@ -227,6 +284,7 @@ int run_train(const TrainFlags& f) {
   if (!save.no_save) {
     Metadata extra;
     if (privacy.dp) extra["differential_privacy"] = protection["differential_privacy"].dump();
+    if (!trigger_set.is_null()) extra["trigger_set_watermark"] = trigger_set.dump();
     save_pipeline(model, data, preprocessor, save.save, file_protection, extra);
     report["model_file"] = save.save;
     if (t.verbose > 0) std::printf("\nSaved the model to %s\n", save.save.c_str());
@@ -263,6 +321,19 @@ Command add_train_command(CLI::App& app) {
   command->add_option("--resume", flags->save.resume,
                       "Continue the run a checkpoint recorded (give the same data and options as that run)")
       ->option_text("FILE");
+  CLI::Option* trigger_set = command->add_option("--watermark-trigger-set", flags->watermark_key,
+                      "Train in a trigger-set watermark keyed by this key (from `citadel watermark keygen`); the "
+                      "model file records its commitment")
+      ->option_text("KEY");
+  command->add_option("--watermark-size", flags->watermark_size, "The trigger set's rows")
+      ->needs(trigger_set)
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
+  command->add_option("--watermark-rows-per-batch", flags->watermark_rows_per_batch,
+                      "Trigger rows added to each batch's gradient")
+      ->needs(trigger_set)
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
   return {command, [flags] { return run_train(*flags); }};
 }
 

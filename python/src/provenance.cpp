@@ -1,10 +1,14 @@
 // Ownership watermarks on served answers (DAWN): the key `serve --watermark` uses, and the test
-// of a suspect against the log of watermarked answers, as `citadel watermark keygen/verify` do.
+// of a suspect against the log of watermarked answers, as `citadel watermark keygen/verify` do;
+// and trigger-set watermarks in model files: the key's set, and the test of a model file.
 #include <pybind11/stl.h>
 
 #include <citadel/core/error.hpp>
+#include <citadel/io/model_file.hpp>
 #include <citadel/io/saved_model.hpp>
 #include <citadel/provenance/served_watermark.hpp>
+#include <citadel/provenance/trigger_set_watermark.hpp>
+#include <nlohmann/json.hpp>
 #include <citadel/serving/inference_protocol.hpp>
 #include <citadel/serving/watermark_suspect.hpp>
 #include <filesystem>
@@ -99,6 +103,74 @@ void register_provenance(py::module_& module) {
     return d;
   });
   module.def("binomial_tail", &binomial_tail);
+  // The key's trigger set for a model of that input shape and class count.
+  module.def("trigger_set", [](const std::string& key_file, const std::vector<int64_t>& input_shape, int64_t classes,
+                               int64_t size, float low, float high) {
+    const TriggerSet set = make_trigger_set(WatermarkKey::load(key_file), Shape(input_shape), classes,
+                                            {.size = size, .low = low, .high = high});
+    std::vector<py::ssize_t> shape;
+    for (int64_t d : set.x.shape().dims()) shape.push_back(static_cast<py::ssize_t>(d));
+    py::array_t<float> x(shape);
+    std::copy(set.x.data(), set.x.data() + set.x.numel(), x.mutable_data());
+    py::array_t<int64_t> labels(static_cast<py::ssize_t>(set.labels.size()));
+    std::copy(set.labels.begin(), set.labels.end(), labels.mutable_data());
+    py::dict d;
+    d["x"] = x;
+    d["labels"] = labels;
+    d["classes"] = set.classes;
+    d["commitment"] = set.commitment;
+    d["key_id"] = set.key_id;
+    return d;
+  });
+  // A model file against the key's set, as `citadel watermark verify --trigger-set`: size and
+  // range from the file's record unless given (size <= 0 or low >= high: not given).
+  module.def("trigger_set_verify_file", [](const std::string& key_file, const std::string& path, int64_t size,
+                                           float low, float high, double alpha) {
+    const WatermarkKey key = WatermarkKey::load(key_file);
+    LoadedModel loaded = load_model(path);
+    nlohmann::json recorded;
+    if (const auto found = loaded.metadata.find("trigger_set_watermark"); found != loaded.metadata.end()) {
+      recorded = nlohmann::json::parse(found->second, nullptr, false);
+      if (recorded.is_discarded() || !recorded.is_object()) recorded = nullptr;
+    }
+    TriggerSetOptions options;
+    if (!recorded.is_null()) {
+      options.size = recorded.value("size", options.size);
+      options.low = recorded.value("low", options.low);
+      options.high = recorded.value("high", options.high);
+    }
+    if (size > 0) options.size = size;
+    if (low < high) options.low = low, options.high = high;
+    Model& model = loaded.model;
+    CITADEL_CHECK(model.input_count() == 1 && model.output_count() == 1 && model.output_shape().rank() == 1,
+                  ValueError, "trigger_set_verify: ", path,
+                  ": a trigger-set watermark is for a classifier of one input and one output");
+    const TriggerSet set = make_trigger_set(key, model.input_shape(), model.output_shape()[0], options);
+    std::string commitment = "absent";
+    if (!recorded.is_null())
+      commitment = recorded.value("commitment", std::string()) == set.commitment ? "matches" : "differs";
+    TriggerSetVerdict v;
+    {
+      py::gil_scoped_release released;
+      v = verify_trigger_set(model, set, alpha);
+    }
+    py::dict d;
+    d["key_id"] = set.key_id;
+    d["commitment"] = set.commitment;
+    d["commitment_in_file"] = commitment;
+    d["size"] = set.options.size;
+    d["low"] = set.options.low;
+    d["high"] = set.options.high;
+    d["trials"] = v.trials;
+    d["matches"] = v.matches;
+    d["trigger_accuracy"] = v.accuracy;
+    d["classes"] = v.classes;
+    d["null_probability"] = v.null_probability;
+    d["p_value"] = v.p_value;
+    d["alpha"] = v.alpha;
+    d["claimed"] = v.claimed;
+    return d;
+  });
 }
 
 }  // namespace citadel::python

@@ -14,6 +14,7 @@
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/io/ec_keys.hpp"
+#include "citadel/io/encryption.hpp"
 #include "citadel/io/model_file.hpp"
 #include "citadel/io/oms_signing.hpp"
 
@@ -131,10 +132,34 @@ SignatureFormat signature_format_of_key(const std::string& key_path) {
   return pem ? SignatureFormat::kOms : SignatureFormat::kCitadel;
 }
 
+namespace {
+
+// The trigger-set watermark commitment a plaintext model file records (`train
+// --watermark-trigger-set`), or "" (none, an encrypted file, not a model file).
+std::string watermark_commitment_of(std::string_view bytes, const std::string& path) {
+  if (is_encrypted(bytes)) return "";
+  try {
+    const ModelFileSummary summary = inspect_model_file(bytes, path);
+    const auto found = summary.metadata.find("trigger_set_watermark");
+    if (found == summary.metadata.end()) return "";
+    const nlohmann::json record = nlohmann::json::parse(found->second, nullptr, false);
+    if (!record.is_object() || !record.contains("commitment") || !record["commitment"].is_string()) return "";
+    const std::string commitment = record["commitment"].get<std::string>();
+    const bool hex = commitment.size() == 64 && commitment.find_first_not_of("0123456789abcdef") == std::string::npos;
+    return hex ? commitment : "";
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+}  // namespace
+
 std::string SignedStatement::text() const {
+  const std::string commitment =
+      watermark_commitment.empty() ? "" : ", trigger-set watermark commitment " + watermark_commitment;
   if (format.empty())
-    return purpose + " '" + file_name + "', " + std::to_string(bytes) + " bytes, SHA-256 " + sha256 + ", signed " +
-           created;
+    return purpose + " '" + file_name + "', " + std::to_string(bytes) + " bytes, SHA-256 " + sha256 + commitment +
+           ", signed " + created;
   const std::string what = purpose.empty() ? "files (no citadel purpose: signed by another tool)" : purpose;
   const std::string size = directory ? std::to_string(files) + " files, root digest " + sha256
                                      : std::to_string(bytes) + " bytes, SHA-256 " + sha256;
@@ -172,9 +197,11 @@ void sign_bytes(std::string_view bytes, const std::string& path, const std::stri
   ensure_sodium();
   CITADEL_CHECK(purpose == kPurposeModel || purpose == kPurposeCheckpoint, ValueError, "sign: purpose '", purpose,
                 "' is neither ", kPurposeModel, " nor ", kPurposeCheckpoint);
-  const nlohmann::json statement{{"domain", "citadel-signature-v2"}, {"purpose", purpose},
+  nlohmann::json statement{{"domain", "citadel-signature-v2"}, {"purpose", purpose},
                                  {"file", file_name_of(path)},       {"sha256", hex_sha256(bytes)},
                                  {"bytes", bytes.size()},            {"created", utc_now()}};
+  if (const std::string commitment = watermark_commitment_of(bytes, path); !commitment.empty())
+    statement["watermark_commitment"] = commitment;
   const std::string text = statement.dump();
   std::string message = std::string(kDomain) + text;
   std::vector<unsigned char> secret_key = read_key(secret_key_path, kSecretLabel, crypto_sign_SECRETKEYBYTES);
@@ -254,6 +281,8 @@ SignedStatement require_valid_signature(std::string_view bytes, const std::strin
     statement.sha256 = json.at("sha256").get<std::string>();
     statement.bytes = json.at("bytes").get<int64_t>();
     statement.created = json.at("created").get<std::string>();
+    if (json.contains("watermark_commitment"))
+      statement.watermark_commitment = json.at("watermark_commitment").get<std::string>();
     CITADEL_CHECK(json.at("domain") == "citadel-signature-v2", IoError, "unknown domain");
   } catch (const nlohmann::json::exception& e) {
     throw IoError(signature_path + ": the signed statement is malformed: " + e.what());

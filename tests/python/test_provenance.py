@@ -112,3 +112,45 @@ def test_keygen_writes_a_private_key_once(tmp_path):
     before = key.read_text()
     provenance.watermark_keygen(key, overwrite=True)
     assert key.read_text() != before
+
+
+# Trigger-set watermarks in model files: the set from the key, and a model file tested against it.
+def test_trigger_set_is_the_keys_and_the_cli_file_is_claimed(tmp_path):
+    import subprocess
+    key, other = tmp_path / "owner.key", tmp_path / "other.key"
+    provenance.watermark_keygen(key)
+    provenance.watermark_keygen(other)
+    a = provenance.trigger_set(key, (FEATURES,), CLASSES, size=50, low=-1, high=2)
+    again = provenance.trigger_set(key, [FEATURES], CLASSES, size=50, low=-1, high=2)
+    b = provenance.trigger_set(other, (FEATURES,), CLASSES, size=50, low=-1, high=2)
+    assert a["x"].shape == (50, FEATURES) and a["x"].dtype == np.float32 and a["labels"].shape == (50,)
+    assert np.array_equal(a["x"], again["x"]) and np.array_equal(a["labels"], again["labels"])
+    assert a["commitment"] == again["commitment"] and len(a["commitment"]) == 64
+    assert not np.array_equal(a["x"], b["x"]) and a["commitment"] != b["commitment"]
+    assert a["x"].min() >= -1 and a["x"].max() < 2 and set(a["labels"]) <= set(range(CLASSES))
+    assert a["key_id"] != b["key_id"] and a["key_id"] not in key.read_text()
+
+    # An untrained classifier is not claimed against a set it never saw.
+    verdict = provenance.trigger_set_verify(key, classifier())
+    assert verdict["trials"] == 100 and verdict["classes"] == CLASSES and not verdict["claimed"]
+    assert verdict["p_value"] == pytest.approx(tail(verdict["matches"], 100, 1 / CLASSES), rel=1e-9)
+
+    # A model file trained with the watermark by the CLI: claimed, its record matching.
+    width = 8  # random rows in 8 features stand apart from the blobs enough to be learnt in seconds
+    rng = np.random.default_rng(1)
+    centres = rng.normal(scale=2.5, size=(CLASSES, width))
+    labels = rng.integers(0, CLASSES, size=1000)
+    rows = centres[labels] + rng.normal(size=(1000, width))
+    csv = tmp_path / "four.csv"
+    csv.write_text(",".join(f"f{i}" for i in range(width)) + ",label\n" +
+                   "".join(",".join(f"{v:.5f}" for v in r) + f",c{k}\n" for r, k in zip(rows, labels)))
+    model_file = tmp_path / "marked.safetensors"
+    subprocess.run([os.environ["CITADEL_BINARY"], "train", "--verbose", "0", "--data", str(csv), "--epochs", "60",
+                    "--layers", "128:relu,4:softmax", "--watermark-trigger-set", str(key), "--save",
+                    str(model_file)], check=True)
+    claimed = provenance.trigger_set_verify(key, model_file)
+    assert claimed["claimed"] and claimed["p_value"] < 1e-9 and claimed["trigger_accuracy"] >= 0.9
+    assert claimed["commitment_in_file"] == "matches"
+    assert claimed["p_value"] == pytest.approx(tail(claimed["matches"], 100, 1 / CLASSES), rel=1e-9)
+    wrong = provenance.trigger_set_verify(other, model_file)
+    assert not wrong["claimed"] and wrong["commitment_in_file"] == "differs"

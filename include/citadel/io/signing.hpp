@@ -41,6 +41,10 @@ struct SignedStatement {
   std::string format;     // empty for citadel's own; "OpenSSF model signing, ECDSA P-256", ...
   int64_t files = 1;      // a directory's signature: its file count; sha256 is its root digest
   bool directory = false;
+  // A plaintext model file's trigger-set watermark commitment (`train --watermark-trigger-set`),
+  // copied from its metadata when citadel's own format signed it; empty otherwise. The file's
+  // hash binds it anyway: here it is shown with the signed time.
+  std::string watermark_commitment;
   std::string text() const;  // one line for people
 };
 
