@@ -82,6 +82,8 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
   std::printf("kind        target  accuracy  backdoor  flagged        target index  max index  seconds\n");
   int detected = 0, false_alarms = 0, smallest_target = 0;
   double total_seconds = 0, slowest = 0;
+  std::vector<NeuralCleanseResult> backdoored_scans, clean_scans;  // for the judgement against references
+  std::vector<int64_t> targets;
   for (int kind = 0; kind < 2; ++kind) {
     const bool backdoored = kind == 0;
     for (int m = 0; m < models; ++m) {
@@ -89,6 +91,8 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
       const uint64_t seed = 1000 + uint64_t(m) * 7 + uint64_t(kind);
       Trained t = train(data, backdoored, target, epochs, seed);
       const NeuralCleanseResult result = neural_cleanse(t.model, clean, {.steps = steps, .initial_lambda = initial_lambda, .success_threshold = threshold, .early_stop_checks = early_stop, .seed = seed});
+      (backdoored ? backdoored_scans : clean_scans).push_back(result);
+      if (backdoored) targets.push_back(target);
       double max_index = 0;
       std::string flagged;
       for (const ReversedTrigger& label : result.labels)
@@ -125,6 +129,33 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
   std::printf("backdoored models whose target had the smallest mask: %d of %d\n", smallest_target, models);
   std::printf("scan time: mean %.1f s, slowest %.1f s (%lld clean rows, %lld steps per label)\n",
               total_seconds / (2.0 * models), slowest, static_cast<long long>(rows), static_cast<long long>(steps));
+
+  // Each label judged against its own norm in clean reference models (judge_against_references):
+  // the first kReferences clean models other than the one judged.
+  constexpr size_t kReferences = 3;
+  auto references_for = [&](const NeuralCleanseResult* self) {
+    std::vector<NeuralCleanseResult> chosen;
+    for (const NeuralCleanseResult& r : clean_scans)
+      if (&r != self && chosen.size() < kReferences) chosen.push_back(r);
+    return chosen;
+  };
+  int detected_ref = 0, false_ref = 0;
+  for (size_t m = 0; m < backdoored_scans.size(); ++m) {
+    NeuralCleanseResult judged = backdoored_scans[m];
+    judge_against_references(judged, references_for(nullptr));
+    detected_ref += std::find(judged.flagged.begin(), judged.flagged.end(), targets[m]) != judged.flagged.end();
+    std::printf("with references: backdoored target %lld: ratio %.3f index %.2f%s\n", static_cast<long long>(targets[m]),
+                judged.labels[size_t(targets[m])].relative_l1, judged.labels[size_t(targets[m])].anomaly_index,
+                judged.flagged.empty() ? " (nothing flagged)" : "");
+  }
+  for (const NeuralCleanseResult& scan : clean_scans) {
+    NeuralCleanseResult judged = scan;
+    judge_against_references(judged, references_for(&scan));
+    false_ref += !judged.flagged.empty();
+  }
+  std::printf("against %zu clean reference models: backdoored models whose target was flagged: %d of %zu; clean models "
+              "with any flag: %d of %zu\n",
+              kReferences, detected_ref, backdoored_scans.size(), false_ref, clean_scans.size());
   return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "citadel/core/error.hpp"
 #include "citadel/provenance/neural_cleanse.hpp"
@@ -18,6 +20,7 @@ namespace {
 
 struct ScanBackdoorFlags {
   std::string model_file;  // --model
+  std::vector<std::string> references;  // --reference: clean models of the same architecture
   KeyFlags keys;
   DataFlags data;  // --data only
   int64_t rows = 1000;
@@ -46,7 +49,18 @@ int run_scan_backdoor(ScanBackdoorFlags& s) {
     const auto [low, high] = std::minmax_element(rows.x.data(), rows.x.data() + rows.x.numel());
     s.scan.pattern_min = *low, s.scan.pattern_max = *high;
   }
-  const NeuralCleanseResult result = neural_cleanse(saved.model, rows.x, s.scan);
+  NeuralCleanseResult result = neural_cleanse(saved.model, rows.x, s.scan);
+  std::vector<NeuralCleanseResult> reference_scans;
+  for (const std::string& file : s.references) {
+    SavedPipeline reference = load_pipeline(s.keys, file);
+    CITADEL_CHECK(reference.data.classification() && reference.data.schema.classes == saved.data.schema.classes &&
+                      reference.model.input_shape() == saved.model.input_shape(),
+                  ValueError, "scan-backdoor: --reference ", file, " is not a classifier of ", s.model_file,
+                  "'s input and classes; references are clean models of the same task");
+    reference_scans.push_back(neural_cleanse(reference.model, rows.x, s.scan));
+    result.seconds += reference_scans.back().seconds;
+  }
+  if (!reference_scans.empty()) judge_against_references(result, reference_scans, s.scan);
 
   const auto& names = saved.data.schema.classes;
   auto name_of = [&](int64_t label) {
@@ -56,13 +70,20 @@ int run_scan_backdoor(ScanBackdoorFlags& s) {
               s.model_file.c_str(), static_cast<long long>(rows.x.shape(0)), rows.source.c_str(),
               static_cast<long long>(result.height), static_cast<long long>(result.width),
               static_cast<long long>(result.channels), static_cast<long long>(s.scan.steps), result.seconds);
-  std::printf("  %-16s %-10s %-15s %-14s %s\n", "label", "mask L1", "attack success", "anomaly index", "");
+  const bool referenced = result.references > 0;
+  if (referenced)
+    std::printf("  each label judged against its own mask in %lld clean reference model(s): the anomaly index of "
+                "L1 / reference L1\n",
+                static_cast<long long>(result.references));
+  std::printf("  %-16s %-10s %-15s %-14s %s\n", "label", "mask L1", referenced ? "reference L1" : "attack success",
+              "anomaly index", "");
   nlohmann::json labels = nlohmann::json::array();
   for (const ReversedTrigger& t : result.labels) {
     const std::string name = name_of(t.label);
-    std::printf("  %-16s %-10.2f %-15.4f %-14.2f %s%s\n", name.c_str(), t.l1_norm, t.attack_success, t.anomaly_index,
-                t.flagged ? "FLAGGED" : "", t.reached ? "" : "(never reached the success threshold)");
-    labels.push_back({{"label", name},
+    std::printf("  %-16s %-10.2f %-15.4f %-14.2f %s%s\n", name.c_str(), t.l1_norm,
+                referenced ? t.reference_l1 : t.attack_success, t.anomaly_index, t.flagged ? "FLAGGED" : "",
+                t.reached ? "" : "(never reached the success threshold)");
+    nlohmann::json entry = {{"label", name},
                       {"class_index", t.label},
                       {"l1_norm", t.l1_norm},
                       {"attack_success", t.attack_success},
@@ -72,7 +93,9 @@ int run_scan_backdoor(ScanBackdoorFlags& s) {
                       {"steps", t.steps},
                       {"final_lambda", t.final_lambda},
                       {"mask", rounded(t.mask)},
-                      {"pattern", rounded(t.pattern)}});
+                      {"pattern", rounded(t.pattern)}};
+    if (referenced) entry["reference_l1"] = t.reference_l1, entry["relative_l1"] = t.relative_l1;
+    labels.push_back(entry);
   }
   nlohmann::json flagged = nlohmann::json::array();
   std::string flagged_text;
@@ -85,8 +108,8 @@ int run_scan_backdoor(ScanBackdoorFlags& s) {
     std::printf("Verdict: no label's trigger is anomalously small (anomaly index <= %g): no backdoor found\n",
                 s.scan.flag_threshold);
   else
-    std::printf("Verdict: BACKDOOR SUSPECTED, target label(s) %s (median mask L1 %.2f, MAD %.2f)\n",
-                flagged_text.c_str(), result.median_l1, result.median_absolute_deviation);
+    std::printf("Verdict: BACKDOOR SUSPECTED, target label(s) %s (median %s %.2f, MAD %.2f)\n", flagged_text.c_str(),
+                referenced ? "L1 / reference L1" : "mask L1", result.median_l1, result.median_absolute_deviation);
 
   nlohmann::json report{{"model_file", s.model_file},
                         {"data", rows.source},
@@ -99,6 +122,8 @@ int run_scan_backdoor(ScanBackdoorFlags& s) {
                         {"success_threshold", s.scan.success_threshold},
                         {"flag_threshold", s.scan.flag_threshold},
                         {"min_relative_gap", s.scan.min_relative_gap},
+                        {"references", s.references},
+                        {"judged_on", referenced ? "l1_norm / reference_l1 (per-label references)" : "l1_norm"},
                         {"median_l1", result.median_l1},
                         {"median_absolute_deviation", result.median_absolute_deviation},
                         {"seconds", result.seconds},
@@ -118,6 +143,10 @@ Command add_scan_backdoor_command(CLI::App& app) {
       "scan-backdoor", "Look for a backdoor in a saved classifier: Neural Cleanse (Wang et al. 2019) reverses the "
                        "smallest trigger for each label and flags a label whose trigger is anomalously small");
   command->add_option("--model", s.model_file, "The saved classifier to scan")->option_text("FILE")->required();
+  command->add_option("--reference", s.references,
+                      "A clean model of the same architecture and task (repeatable): each label's mask is judged "
+                      "against its own mask in these, since labels differ naturally in the trigger they need")
+      ->option_text("FILE");
   add_public_key_flag(*command, s.keys);
   add_decryption_flags(*command, s.keys);
   command->add_option("--data", s.data.data,

@@ -222,6 +222,29 @@ void check_options(const NeuralCleanseOptions& o) {
 
 }  // namespace
 
+namespace {
+
+// Neural Cleanse's rule on one value per label (the L1 norms, or their ratios to references):
+// a label is flagged when its value is an outlier below the others (anomaly index above the
+// threshold) and well below their median.
+void judge(NeuralCleanseResult& result, const std::vector<double>& values, const NeuralCleanseOptions& options) {
+  const AnomalyIndices anomaly = anomaly_indices(values);
+  result.median_l1 = anomaly.median;
+  result.median_absolute_deviation = anomaly.median_absolute_deviation;
+  result.flagged.clear();
+  for (size_t i = 0; i < values.size(); ++i) {
+    ReversedTrigger& t = result.labels[i];
+    t.anomaly_index = anomaly.index[i];
+    t.flagged = values[i] < (1 - options.min_relative_gap) * anomaly.median && t.anomaly_index > options.flag_threshold;
+    if (t.flagged) result.flagged.push_back(t.label);
+  }
+  std::sort(result.flagged.begin(), result.flagged.end(), [&](int64_t l, int64_t r) {
+    return result.labels[size_t(l)].anomaly_index > result.labels[size_t(r)].anomaly_index;
+  });
+}
+
+}  // namespace
+
 NeuralCleanseResult neural_cleanse(Model& model, ConstTensorView x, const NeuralCleanseOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   check_options(options);
@@ -249,20 +272,36 @@ NeuralCleanseResult neural_cleanse(Model& model, ConstTensorView x, const Neural
     result.labels.push_back(reverse_label(model, shaped, g, classes, one_hot, label, options));
     norms.push_back(result.labels.back().l1_norm);
   }
-  const AnomalyIndices anomaly = anomaly_indices(norms);
-  result.median_l1 = anomaly.median;
-  result.median_absolute_deviation = anomaly.median_absolute_deviation;
-  for (size_t i = 0; i < norms.size(); ++i) {
-    ReversedTrigger& t = result.labels[i];
-    t.anomaly_index = anomaly.index[i];
-    t.flagged = t.l1_norm < (1 - options.min_relative_gap) * anomaly.median && t.anomaly_index > options.flag_threshold;
-    if (t.flagged) result.flagged.push_back(t.label);
-  }
-  std::sort(result.flagged.begin(), result.flagged.end(), [&](int64_t l, int64_t r) {
-    return result.labels[size_t(l)].anomaly_index > result.labels[size_t(r)].anomaly_index;
-  });
+  judge(result, norms, options);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+void judge_against_references(NeuralCleanseResult& scan, const std::vector<NeuralCleanseResult>& references,
+                              const NeuralCleanseOptions& options) {
+  check_options(options);
+  CITADEL_CHECK(!references.empty(), ValueError, "judge_against_references: no reference scans");
+  const size_t labels = scan.labels.size();
+  std::vector<double> ratios;
+  for (size_t label = 0; label < labels; ++label) {
+    std::vector<double> norms;
+    for (size_t r = 0; r < references.size(); ++r) {
+      CITADEL_CHECK(references[r].labels.size() == labels, ValueError, "judge_against_references: reference ", r,
+                    " has ", references[r].labels.size(), " labels, the scan ", labels);
+      norms.push_back(references[r].labels[label].l1_norm);
+    }
+    std::nth_element(norms.begin(), norms.begin() + norms.size() / 2, norms.end());
+    double median = norms[norms.size() / 2];
+    if (norms.size() % 2 == 0) median = (median + *std::max_element(norms.begin(), norms.begin() + norms.size() / 2)) / 2;
+    CITADEL_CHECK(median > 0 && std::isfinite(median), ValueError, "judge_against_references: the references' norm of label ",
+                  label, " is ", median, "; a reference's mask cannot be empty");
+    ReversedTrigger& t = scan.labels[label];
+    t.reference_l1 = median;
+    t.relative_l1 = t.l1_norm / median;
+    ratios.push_back(t.relative_l1);
+  }
+  scan.references = static_cast<int64_t>(references.size());
+  judge(scan, ratios, options);
 }
 
 }  // namespace citadel

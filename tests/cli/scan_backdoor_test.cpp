@@ -28,12 +28,12 @@ fs::path images_csv(const std::string& name, int64_t rows, uint64_t seed, bool b
   return write_scratch_file(name, csv.str());
 }
 
-fs::path trained(const std::string& name, bool backdoored) {
+fs::path trained(const std::string& name, bool backdoored, int seed = 42) {
   const fs::path data = images_csv(name + ".csv", 3000, 1, backdoored);
   const fs::path model = scratch_directory() / (name + ".safetensors");
   const CliResult result = run_cli("train --verbose 0 --data " + data.string() +
-                                   " --scale none --layers 32:relu,10:softmax --epochs 15 --batch-size 64 --save " +
-                                   model.string());
+                                   " --scale none --layers 32:relu,10:softmax --epochs 15 --batch-size 64 --seed " +
+                                   std::to_string(seed) + " --save " + model.string());
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return model;
 }
@@ -83,6 +83,42 @@ TEST(ScanBackdoorCli, FlagsABackdooredModelAndPassesACleanOne) {
   const auto clean_json = nlohmann::json::parse(read_file(clean_report));
   EXPECT_FALSE(clean_json["backdoor_suspected"].get<bool>());
   EXPECT_TRUE(clean_json["flagged"].empty());
+}
+
+// With clean reference models (other seeds), each label is judged against its own clean mask:
+// the planted target is still flagged, a clean model still passes, and the report says so.
+TEST(ScanBackdoorCli, CleanReferenceModelsJudgeEachLabel) {
+  const fs::path clean_rows = images_csv("clean_rows_ref.csv", 400, 2, false);
+  const fs::path backdoored = trained("backdoored_ref", true), clean = trained("clean_ref", false, 7);
+  const fs::path reference_a = trained("reference_a", false, 11), reference_b = trained("reference_b", false, 12);
+  const std::string references = " --reference " + reference_a.string() + " --reference " + reference_b.string();
+  const fs::path report = scratch_directory() / "scan_ref.json";
+  const CliResult scan = run_cli("scan-backdoor --model " + backdoored.string() + " --data " + clean_rows.string() +
+                                 references + " --rows 300 --steps 200 --seed 7 --report " + report.string());
+  ASSERT_EQ(scan.exit_code, 0) << scan.err;
+  EXPECT_NE(scan.out.find("BACKDOOR SUSPECTED"), std::string::npos) << scan.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  EXPECT_EQ(json["references"].size(), 2u);
+  ASSERT_FALSE(json["flagged"].empty());
+  EXPECT_EQ(json["flagged"][0], "3");
+  const auto& target = json["labels"][3];
+  EXPECT_NEAR(target["relative_l1"].get<double>(),
+              target["l1_norm"].get<double>() / target["reference_l1"].get<double>(), 1e-9);
+  // Flagged means below (1 - 0.25) times the median ratio (the report's median_l1 with references).
+  EXPECT_LT(target["relative_l1"].get<double>(), 0.75 * json["median_l1"].get<double>());
+  EXPECT_GT(target["anomaly_index"].get<double>(), 2.0);
+
+  const fs::path clean_report = scratch_directory() / "clean_scan_ref.json";
+  const CliResult passed = run_cli("scan-backdoor --model " + clean.string() + " --data " + clean_rows.string() +
+                                   references + " --rows 300 --steps 200 --seed 7 --report " + clean_report.string());
+  ASSERT_EQ(passed.exit_code, 0) << passed.err;
+  EXPECT_NE(passed.out.find("no backdoor found"), std::string::npos) << passed.out;
+  EXPECT_TRUE(nlohmann::json::parse(read_file(clean_report))["flagged"].empty());
+
+  const CliResult absent = run_cli("scan-backdoor --model " + clean.string() + " --data " + clean_rows.string() +
+                                   " --reference " + (scratch_directory() / "no_reference.safetensors").string());
+  EXPECT_NE(absent.exit_code, 0);
+  EXPECT_NE(absent.err.find("no_reference.safetensors"), std::string::npos) << absent.err;
 }
 
 TEST(ScanBackdoorCli, BadInputIsRefusedByNameAndNothingIsWritten) {

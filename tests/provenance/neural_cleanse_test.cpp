@@ -25,10 +25,10 @@ namespace {
 
 constexpr int64_t kTarget = 3;
 
-Sequential trained(bool backdoored) {
+Sequential trained(bool backdoored, uint64_t seed = 5) {
   Images data = planted_images(3000, 1);
   if (backdoored) poison_with_trigger(data.x, data.y, {.size = 2}, kTarget, 0.05, 9);
-  random::set_seed(5);
+  random::set_seed(seed);
   Sequential model;
   model.add(Dense(32, {.input_dim = 64, .activation = "relu"}));
   model.add(Dense(10, {.activation = "softmax"}));
@@ -89,6 +89,84 @@ TEST(NeuralCleanse, PassesACleanModel) {
                 t.anomaly_index);
   EXPECT_TRUE(result.flagged.empty()) << "flagged " << result.flagged.front();
   for (const ReversedTrigger& t : result.labels) EXPECT_FALSE(t.flagged) << t.label;
+}
+
+// A scan whose labels' norms are the given ones (all else default).
+NeuralCleanseResult scan_of(const std::vector<double>& norms) {
+  NeuralCleanseResult scan;
+  for (size_t i = 0; i < norms.size(); ++i) {
+    scan.labels.emplace_back();
+    scan.labels.back().label = int64_t(i);
+    scan.labels.back().l1_norm = norms[i];
+  }
+  return scan;
+}
+
+// Labels 0, 4 and 7 need small masks in every clean model (as Fashion-MNIST's Bag does): the
+// paper's rule across labels flags them in a clean model; judged against clean references,
+// the clean model passes and a planted label 3 (natural norm 105, now 35) is the one flag.
+TEST(NeuralCleanse, ReferencesJudgeEachLabelAgainstItsOwnCleanNorm) {
+  const std::vector<double> natural = {25, 100, 95, 105, 40, 98, 102, 30, 97, 103};
+  std::vector<NeuralCleanseResult> references = {scan_of({24, 101, 96, 104, 41, 99, 100, 31, 98, 102}),
+                                                 scan_of({26, 99, 94, 106, 39, 97, 104, 29, 96, 104})};
+  NeuralCleanseOptions options;
+  // The paper's rule on the clean model: median 97.5, MAD 5, so label 0's index is
+  // 72.5 / (1.4826 · 5) = 9.78 — a false flag, with labels 7 and 4.
+  NeuralCleanseResult clean = scan_of(natural);
+  {
+    NeuralCleanseResult raw = clean;
+    judge_against_references(raw, {scan_of(std::vector<double>(10, 1.0))}, options);  // references all 1: ratios = norms
+    EXPECT_EQ(raw.flagged, (std::vector<int64_t>{0, 7, 4}));
+    EXPECT_NEAR(raw.labels[0].anomaly_index, 72.5 / (1.4826 * 5), 1e-9);
+  }
+  judge_against_references(clean, references, options);
+  EXPECT_TRUE(clean.flagged.empty());
+  EXPECT_EQ(clean.references, 2);
+  for (size_t i = 0; i < natural.size(); ++i) {  // the references' median of two is their mean here
+    EXPECT_DOUBLE_EQ(clean.labels[i].reference_l1, natural[i]);
+    EXPECT_DOUBLE_EQ(clean.labels[i].relative_l1, 1.0);
+  }
+
+  // Backdoored: ratios 1.0, .97, 1.02, 1/3, 1.05, .99, 1.01, .96, 1.03, 1.0 of the references.
+  const std::vector<double> factors = {1.0, 0.97, 1.02, 1.0 / 3, 1.05, 0.99, 1.01, 0.96, 1.03, 1.0};
+  std::vector<double> norms;
+  for (size_t i = 0; i < natural.size(); ++i) norms.push_back(natural[i] * factors[i]);
+  NeuralCleanseResult backdoored = scan_of(norms);
+  judge_against_references(backdoored, references, options);
+  EXPECT_EQ(backdoored.flagged, (std::vector<int64_t>{3}));
+  // Median of the ratios 1.0, MAD 0.025: label 3's index is (1 − 1/3) / (1.4826 · 0.025).
+  EXPECT_NEAR(backdoored.median_l1, 1.0, 1e-12);
+  EXPECT_NEAR(backdoored.median_absolute_deviation, 0.025, 1e-12);
+  EXPECT_NEAR(backdoored.labels[3].anomaly_index, (2.0 / 3) / (1.4826 * 0.025), 1e-6);
+
+  EXPECT_THROW(judge_against_references(backdoored, {}, options), ValueError);
+  EXPECT_THROW(judge_against_references(backdoored, {scan_of({1, 2, 3})}, options), ValueError);
+  EXPECT_THROW(judge_against_references(backdoored, {scan_of(std::vector<double>(10, 0.0))}, options), ValueError);
+}
+
+// The planted backdoor judged against two clean models trained with other seeds: flagged; a
+// third clean model judged against the same references: passed.
+TEST(NeuralCleanse, CleanReferenceModelsFlagThePlantedTargetAndPassACleanModel) {
+  const Images clean_rows = planted_images(400, 2);
+  std::vector<NeuralCleanseResult> references;
+  for (uint64_t seed : {11, 12}) {
+    Sequential reference = trained(false, seed);
+    references.push_back(neural_cleanse(reference, clean_rows.x, quick()));
+  }
+  Sequential backdoored_model = trained(true);
+  NeuralCleanseResult backdoored = neural_cleanse(backdoored_model, clean_rows.x, quick());
+  judge_against_references(backdoored, references, quick());
+  ASSERT_FALSE(backdoored.flagged.empty());
+  EXPECT_EQ(backdoored.flagged.front(), kTarget);
+  EXPECT_LT(backdoored.labels[kTarget].relative_l1, 0.5);
+
+  Sequential clean_model = trained(false, 13);
+  NeuralCleanseResult clean = neural_cleanse(clean_model, clean_rows.x, quick());
+  judge_against_references(clean, references, quick());
+  for (const ReversedTrigger& t : clean.labels)
+    std::printf("clean label %lld: L1 %.2f reference %.2f ratio %.3f index %.2f\n", (long long)t.label, t.l1_norm,
+                t.reference_l1, t.relative_l1, t.anomaly_index);
+  EXPECT_TRUE(clean.flagged.empty()) << "flagged " << clean.flagged.front();
 }
 
 TEST(NeuralCleanse, AnomalyIndexIsTheScaledMedianAbsoluteDeviation) {

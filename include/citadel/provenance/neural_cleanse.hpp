@@ -50,8 +50,13 @@ struct ReversedTrigger {
   double l1_norm = 0;          // Σ m of the kept mask
   double attack_success = 0;   // the share of evaluation rows the kept trigger sends to the label
   bool reached = false;        // whether any mask reached success_threshold (else the last is kept)
+  // With references (judge_against_references): the median of the same label's norm in the
+  // clean reference scans, and l1_norm over it, the value the anomaly index then ranks.
+  double reference_l1 = 0, relative_l1 = 0;
   double anomaly_index = 0;
-  bool flagged = false;        // l1_norm below (1 − min_relative_gap) · median, anomaly_index above flag_threshold
+  // The judged value (l1_norm, or relative_l1 with references) below (1 − min_relative_gap)
+  // times its median over the labels, and anomaly_index above flag_threshold.
+  bool flagged = false;
   double final_lambda = 0;
   int64_t steps = 0;           // steps run (early stopping may end sooner)
   Tensor mask;                 // (H, W) in [0, 1]
@@ -61,7 +66,9 @@ struct ReversedTrigger {
 struct NeuralCleanseResult {
   std::vector<ReversedTrigger> labels;  // one per class, in class order
   std::vector<int64_t> flagged;         // the flagged labels, most anomalous first
+  // The median and MAD of the judged values: L1 norms, or with references their ratios.
   double median_l1 = 0, median_absolute_deviation = 0;
+  int64_t references = 0;  // clean reference scans it was judged against (0: the paper's rule)
   int64_t height = 0, width = 0, channels = 0;
   double seconds = 0;
 };
@@ -71,5 +78,15 @@ struct NeuralCleanseResult {
 // the model's input. The gradients of mask and pattern follow from
 // model.input_gradient by the chain rule through x'. Weights are unchanged.
 NeuralCleanseResult neural_cleanse(Model& model, ConstTensorView x, const NeuralCleanseOptions& options = {});
+
+// Judges a scan again against scans of clean models of the same architecture, trained on the
+// same kind of data and scanned on the same rows with the same options: each label's norm
+// over the median of that label's norms in the references, then the anomaly index of those
+// ratios. Labels differ naturally in the trigger they need (on Fashion-MNIST a Bag ≈ 25
+// pixels, a Sneaker ≈ 100), which one median across labels cannot tell from a planted
+// trigger; a label's own clean norm can. Replaces the scan's indices, flags and medians.
+// ValueError for no references, or references of another number of labels.
+void judge_against_references(NeuralCleanseResult& scan, const std::vector<NeuralCleanseResult>& references,
+                              const NeuralCleanseOptions& options = {});
 
 }  // namespace citadel
