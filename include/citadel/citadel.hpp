@@ -29,6 +29,7 @@
 #include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/layers/reshape.hpp"
+#include "citadel/layers/spatial_dropout.hpp"
 #include "citadel/layers/symbolic_tensor.hpp"
 #include "citadel/losses/loss.hpp"
 #include "citadel/metrics/classification_report.hpp"

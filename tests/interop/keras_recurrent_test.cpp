@@ -16,6 +16,7 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/recurrent.hpp"
+#include "citadel/layers/spatial_dropout.hpp"
 #include "citadel/model/sequential.hpp"
 #include "random_model_values.hpp"
 
@@ -165,4 +166,28 @@ TEST(KerasRecurrent, AnExportedBidirectionalModelComesBackBitIdentically) {
   const Tensor w = twin.predict(x);
   EXPECT_EQ(std::memcmp(y.data(), w.data(), size_t(y.numel()) * sizeof(float)), 0);
   std::filesystem::remove(path);
+}
+
+// SpatialDropout1D: no weights, its rate in the config as Keras 3 writes it, the mask passed on
+// to the LSTM after it.
+TEST(KerasRecurrent, SpatialDropout1DRoundTripsThroughAKerasFile) {
+  Sequential model;
+  model.add(Masking(MaskingOptions{.input_shape = {5, 3}}));
+  model.add(SpatialDropout1D(0.3f));
+  model.add(LSTM(4));
+  model.add(Dense(1));
+  model.build(Shape{5, 3});
+  testkit::randomize(model, 6);
+  const std::string bytes = keras_file_bytes(model);
+  detail::ZipReader archive(bytes, "sd.keras", {});
+  const std::string config = archive.read("config.json", 1 << 20);
+  for (const char* expected : {"\"class_name\":\"SpatialDropout1D\"", "\"name\":\"spatial_dropout1d\"", "\"rate\":0.3"})
+    EXPECT_NE(config.find(expected), std::string::npos) << expected << " in " << config;
+  const Tensor x = padded_inputs();
+  Model back = load_keras_model_bytes(bytes, "sd.keras");
+  EXPECT_EQ(back.layer(1).type(), "SpatialDropout1D");
+  EXPECT_TRUE(back.mask_warnings().empty());
+  const Tensor y = model.predict(x), z = back.predict(x);
+  ASSERT_EQ(y.shape(), z.shape());
+  EXPECT_EQ(std::memcmp(y.data(), z.data(), size_t(y.numel()) * sizeof(float)), 0);
 }
