@@ -237,6 +237,17 @@ class Dropout(Layer):
         self.rate = float(rate)
 
 
+class SpatialDropout1D(Layer):
+    """Dropout of whole channels of a (batch, steps, channels) input (Keras 3): in training each
+    example's channel is zeroed at every step with probability rate, the kept ones scaled by
+    1/(1 - rate); the identity in evaluate and predict. A mask passes through."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        # The mask's stream comes from the model's seed (citadel.set_seed), as Dropout's.
+        super().__init__(rate=float(rate), **kwargs)
+        self.rate = float(rate)
+
+
 class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
