@@ -31,6 +31,7 @@
 #include "citadel/layers/reshape.hpp"
 #include "citadel/layers/spatial_dropout.hpp"
 #include "citadel/layers/symbolic_tensor.hpp"
+#include "citadel/layers/time_distributed.hpp"
 #include "citadel/losses/loss.hpp"
 #include "citadel/metrics/classification_report.hpp"
 #include "citadel/metrics/curves.hpp"

@@ -21,6 +21,7 @@
 #include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
 #include "citadel/layers/spatial_dropout.hpp"
+#include "citadel/layers/time_distributed.hpp"
 
 namespace citadel {
 
@@ -59,6 +60,7 @@ const std::vector<LayerType>& registered_layers() {
       {"Bidirectional", &Bidirectional::from_config},
       {"MultiHeadAttention", &MultiHeadAttention::from_config},
       {"SpatialDropout1D", &SpatialDropout1D::from_config},
+      {"TimeDistributed", &TimeDistributed::from_config},
   };
   return layers;
 }
