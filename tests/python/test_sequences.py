@@ -111,3 +111,42 @@ def _summary(model):
     lines = []
     model.summary(print_fn=lines.append)
     return "\n".join(lines)
+
+
+def test_time_distributed_dense_matches_numpy_shares_weights_and_passes_masks(tmp_path):
+    x = keras.Input((6, 3))
+    h = layers.TimeDistributed(layers.Dense(4, activation="tanh"))(layers.Masking(0.0)(x))
+    model = keras.Model(x, layers.Dense(1, name="out")(layers.GlobalAveragePooling1D()(h)))
+    kernel, bias, out_kernel, out_bias = model.get_weights()
+    assert kernel.shape == (3, 4) and bias.shape == (4,)  # one set for all steps
+    assert model.get_layer("time_distributed").get_config()["layer"]["class_name"] == "Dense"
+    rng = np.random.default_rng(4)
+    lengths = [6, 2, 4]
+    content = [rng.uniform(0.5, 2.0, (n, 3)).astype(np.float32) for n in lengths]
+    padded = np.zeros((3, 6, 3), np.float32)
+    for i, c in enumerate(content):
+        padded[i, :len(c)] = c
+    # The mask passes through the wrapper: the pooling averages the real steps only.
+    expected = np.stack([np.tanh(c @ kernel + bias).mean(0) @ out_kernel + out_bias for c in content])
+    np.testing.assert_allclose(model.predict(padded, verbose=0), expected, atol=1e-5)
+    assert "does not support masking" not in _summary(model)
+    back = keras.models.model_from_json(model.to_json())
+    assert back.get_layer("time_distributed").get_config()["layer"]["config"]["units"] == 4
+    model.save(tmp_path / "td.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "td.keras").predict(padded, verbose=0), expected,
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="TimeDistributed"):
+        layers.TimeDistributed("dense")
+
+
+def test_time_distributed_trains_per_step_targets():
+    model = keras.Sequential([keras.Input((5, 2)), layers.TimeDistributed(layers.Dense(1))])
+    assert model.output_shape == (None, 5, 1) and model.count_params() == 3
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 1, (64, 5, 2)).astype(np.float32)
+    y = x @ np.array([[1.5], [-0.5]], np.float32) + 0.25
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.05 * history.history["loss"][0]
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(kernel[:, 0], [1.5, -0.5], atol=0.05)

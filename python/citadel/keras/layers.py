@@ -467,6 +467,18 @@ class Bidirectional(Layer):
                          backward_layer=None if backward_layer is None else backward_layer._serialize(), **kwargs)
 
 
+class TimeDistributed(Layer):
+    """keras.layers.TimeDistributed: applies layer to every step of a (batch, steps, ...)
+    input with one set of weights (the wrapped layer's, as Keras lists them); a mask passes
+    through. The wrapped layer takes one input (Dense, Conv2D, ...)."""
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed: please initialize `TimeDistributed` layer with a `keras.layers.Layer` "
+                             f"instance, got {layer!r}")
+        super().__init__(layer=layer._serialize(), **kwargs)
+
+
 class MultiHeadAttention(Layer):
     """keras.layers.MultiHeadAttention (Keras 3) over sequences (batch, steps, features),
     called as mha(query, value, key=None, use_causal_mask=False): per head,
