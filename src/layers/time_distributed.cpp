@@ -44,6 +44,8 @@ TimeDistributed::TimeDistributed(const Layer& layer, const TimeDistributedOption
     : options_(options), layer_(layer.clone()) {
   CITADEL_CHECK(layer.input_count() == 1, ValueError, "TimeDistributed: the wrapped layer must take one input, ",
                 layer.type(), layer.name().empty() ? "" : " '" + layer.name() + "'", " takes several");
+  // Keras: a frozen wrapped layer's weights stay frozen; here they are all of this layer's.
+  if (!layer.trainable()) trainable_ = false;
 }
 
 TimeDistributed::TimeDistributed(const TimeDistributed& other)

@@ -89,6 +89,11 @@ TEST(TimeDistributed, ConfigAsKerasWritesIt) {
   const std::string config = model_to_config(model);
   EXPECT_NE(config.find("\"TimeDistributed\""), std::string::npos) << config;
   EXPECT_NE(config.find("\"proj\""), std::string::npos) << config;
+  // A frozen wrapped layer freezes its weights, as in Keras.
+  Dense frozen(2);
+  frozen.set_trainable(false);
+  EXPECT_FALSE(TimeDistributed(frozen).trainable());
+  EXPECT_TRUE(TimeDistributed(Dense(2)).trainable());
   // A wrapped layer of two inputs, and a wrapped layer's unknown key, are refused.
   EXPECT_THROW(TimeDistributed{Add()}, ValueError);
   EXPECT_THROW(model_from_config(R"({"class_name": "Sequential", "config": {"layers": [
