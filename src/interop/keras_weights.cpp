@@ -144,6 +144,22 @@ Keras3Groups keras3_groups(const LayerParameters& layer, const std::string& root
                   "': weights of neither copy");
     return groups;
   }
+  // TimeDistributed: the wrapped layer's weights ("time_distributed/dense/kernel") under
+  // layers/<group>/layer/vars, named as the wrapped layer; a recurrent one keeps them in its cell.
+  if (layer.class_name == "TimeDistributed") {
+    groups.empty.push_back({base + "/vars", layer.keras_name});
+    if (layer.parameters.empty()) return groups;
+    const std::string& name = layer.parameters.front().name;
+    const size_t a = name.find('/'), b = name.rfind('/');
+    const std::string wrapped = name.substr(a + 1, b - a - 1);  // "dense"
+    if (layer.parameters.size() >= 2 && parameter_role(layer.parameters[1]) == "recurrent_kernel") {
+      groups.empty.push_back({base + "/layer/vars", wrapped});
+      groups.weights.push_back({base + "/layer/cell/vars", cell_of_weights(layer.parameters, 0), 0, layer.parameters.size()});
+    } else {
+      groups.weights.push_back({base + "/layer/vars", wrapped, 0, layer.parameters.size()});
+    }
+    return groups;
+  }
   // MultiHeadAttention: layers/<group>/{query,key,value,output}_dense/vars (Keras records
   // them as query, key, value, attention_output), and its dropout and softmax sublayers'
   // empty groups.

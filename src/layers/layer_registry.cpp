@@ -20,6 +20,8 @@
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
+#include "citadel/layers/spatial_dropout.hpp"
+#include "citadel/layers/time_distributed.hpp"
 
 namespace citadel {
 
@@ -57,6 +59,8 @@ const std::vector<LayerType>& registered_layers() {
       {"GRU", &GRU::from_config},
       {"Bidirectional", &Bidirectional::from_config},
       {"MultiHeadAttention", &MultiHeadAttention::from_config},
+      {"SpatialDropout1D", &SpatialDropout1D::from_config},
+      {"TimeDistributed", &TimeDistributed::from_config},
   };
   return layers;
 }

@@ -16,6 +16,8 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/recurrent.hpp"
+#include "citadel/layers/spatial_dropout.hpp"
+#include "citadel/layers/time_distributed.hpp"
 #include "citadel/model/sequential.hpp"
 #include "random_model_values.hpp"
 
@@ -161,6 +163,88 @@ TEST(KerasRecurrent, AnExportedBidirectionalModelComesBackBitIdentically) {
   save_keras_weights(model, path.string());
   Sequential twin = bidirectional_model();
   testkit::randomize(twin, 12);
+  load_keras_weights(twin, path.string());
+  const Tensor w = twin.predict(x);
+  EXPECT_EQ(std::memcmp(y.data(), w.data(), size_t(y.numel()) * sizeof(float)), 0);
+  std::filesystem::remove(path);
+}
+
+// SpatialDropout1D: no weights, its rate in the config as Keras 3 writes it, the mask passed on
+// to the LSTM after it.
+TEST(KerasRecurrent, SpatialDropout1DRoundTripsThroughAKerasFile) {
+  Sequential model;
+  model.add(Masking(MaskingOptions{.input_shape = {5, 3}}));
+  model.add(SpatialDropout1D(0.3f));
+  model.add(LSTM(4));
+  model.add(Dense(1));
+  model.build(Shape{5, 3});
+  testkit::randomize(model, 6);
+  const std::string bytes = keras_file_bytes(model);
+  detail::ZipReader archive(bytes, "sd.keras", {});
+  const std::string config = archive.read("config.json", 1 << 20);
+  for (const char* expected : {"\"class_name\":\"SpatialDropout1D\"", "\"name\":\"spatial_dropout1d\"", "\"rate\":0.3"})
+    EXPECT_NE(config.find(expected), std::string::npos) << expected << " in " << config;
+  const Tensor x = padded_inputs();
+  Model back = load_keras_model_bytes(bytes, "sd.keras");
+  EXPECT_EQ(back.layer(1).type(), "SpatialDropout1D");
+  EXPECT_TRUE(back.mask_warnings().empty());
+  const Tensor y = model.predict(x), z = back.predict(x);
+  ASSERT_EQ(y.shape(), z.shape());
+  EXPECT_EQ(std::memcmp(y.data(), z.data(), size_t(y.numel()) * sizeof(float)), 0);
+}
+
+namespace {
+
+Sequential time_distributed_model() {
+  Sequential model;
+  model.add(Masking(MaskingOptions{.input_shape = {5, 3}}));
+  model.add(TimeDistributed(Dense(4, {.activation = "relu"})));
+  model.add(LSTM(3, {.return_sequences = true}));
+  model.add(TimeDistributed(Dense(2).named("head")));
+  model.build(Shape{5, 3});
+  testkit::randomize(model, 7);
+  return model;
+}
+
+}  // namespace
+
+// As Keras 3 writes them: layers/time_distributed/layer/vars/0..1, named as the wrapped
+// layer, the wrapper's own vars empty and named.
+TEST(KerasRecurrent, TimeDistributedWeightsLieUnderTheWrappedLayer) {
+  Sequential model = time_distributed_model();
+  const std::string bytes = keras_file_bytes(model);
+  detail::ZipReader archive(bytes, "td.keras", {});
+  detail::Hdf5Reader weights(archive.read("model.weights.h5", 1 << 24), "model.weights.h5");
+  struct Expected {
+    std::string group, wrapped;
+    std::vector<std::vector<int64_t>> shapes;
+  };
+  for (const Expected& e : {Expected{"time_distributed", "dense", {{3, 4}, {4}}},
+                            Expected{"time_distributed_1", "head", {{3, 2}, {2}}}}) {
+    const std::string layer = "layers/" + e.group;
+    EXPECT_TRUE(weights.children(layer + "/vars").empty()) << layer;
+    EXPECT_EQ(weights.string_attribute(layer + "/vars", "name"), std::vector<std::string>{e.group}) << layer;
+    EXPECT_EQ(weights.string_attribute(layer + "/layer/vars", "name"), std::vector<std::string>{e.wrapped}) << layer;
+    for (size_t i = 0; i < e.shapes.size(); ++i)
+      EXPECT_EQ(weights.dataset_shape(layer + "/layer/vars/" + std::to_string(i)), e.shapes[i]) << layer << " " << i;
+  }
+  const std::string config = archive.read("config.json", 1 << 20);
+  for (const char* expected : {"\"class_name\":\"TimeDistributed\"", "\"name\":\"head\"", "\"module\":\"keras.layers\""})
+    EXPECT_NE(config.find(expected), std::string::npos) << expected;
+}
+
+TEST(KerasRecurrent, AnExportedTimeDistributedModelComesBackBitIdentically) {
+  Sequential model = time_distributed_model();
+  const Tensor x = padded_inputs();
+  Model back = load_keras_model_bytes(keras_file_bytes(model), "td.keras");
+  EXPECT_EQ(back.mask_warnings(), model.mask_warnings());  // the output's mask only, as the original's
+  const Tensor y = model.predict(x), z = back.predict(x);
+  ASSERT_EQ(y.shape(), z.shape());
+  EXPECT_EQ(std::memcmp(y.data(), z.data(), size_t(y.numel()) * sizeof(float)), 0);
+  const auto path = std::filesystem::temp_directory_path() / ("citadel_td_" + std::to_string(::getpid()) + ".weights.h5");
+  save_keras_weights(model, path.string());
+  Sequential twin = time_distributed_model();
+  testkit::randomize(twin, 13);
   load_keras_weights(twin, path.string());
   const Tensor w = twin.predict(x);
   EXPECT_EQ(std::memcmp(y.data(), w.data(), size_t(y.numel()) * sizeof(float)), 0);

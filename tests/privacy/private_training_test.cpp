@@ -28,6 +28,7 @@
 #include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
 #include "citadel/layers/symbolic_tensor.hpp"
+#include "citadel/layers/time_distributed.hpp"
 #include "citadel/privacy/accountant.hpp"
 #include "private_step.hpp"
 
@@ -131,6 +132,18 @@ Sequential bidirectional_model(uint64_t seed) {
   model.add(Reshape({5, 5}, {.input_shape = {5, 5, 1}}));
   model.add(Bidirectional(LSTM(3, {.return_sequences = true})));
   model.add(Bidirectional(GRU(2), {.merge_mode = "mul"}));
+  model.add(Dense(3, {.activation = "softmax"}));
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
+  return model;
+}
+
+// TimeDistributed: each example's gradient is its steps' gradients summed, then its norm.
+Sequential time_distributed_model(uint64_t seed) {
+  random::set_seed(seed);
+  Sequential model;
+  model.add(Reshape({5, 5}, {.input_shape = {5, 5, 1}}));
+  model.add(TimeDistributed(Dense(4, {.activation = "tanh"})));
+  model.add(Flatten());
   model.add(Dense(3, {.activation = "softmax"}));
   model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = SGD{.learning_rate = 0.1f}});
   return model;
@@ -243,6 +256,7 @@ TEST(PrivateTraining, ClippedSumMatchesPerExampleBackwardPasses) {
   expect_private_update_matches_brute_force(sequence_model, "Conv1D and LayerNormalization");
   expect_private_update_matches_brute_force(recurrent_model, "LSTM, GRU and SimpleRNN");
   expect_private_update_matches_brute_force(bidirectional_model, "Bidirectional");
+  expect_private_update_matches_brute_force(time_distributed_model, "TimeDistributed");
 }
 
 // The defect as found: with batch 1, SGD lr 1 and no noise, one example moved the weights

@@ -70,3 +70,83 @@ def test_summary_names_a_layer_that_drops_the_mask(capsys):
     plain = masked_pooling_model()
     plain.summary()
     assert "Warning" not in capsys.readouterr().out
+
+
+def test_spatial_dropout1d_keras_names_masks_and_files(tmp_path):
+    layer = layers.SpatialDropout1D(0.4, seed=3)
+    assert layer.rate == 0.4 and layer.get_config()["rate"] == 0.4
+    with pytest.raises(ValueError, match="noise_shape"):  # not an argument of Keras 3's SpatialDropout1D
+        layers.SpatialDropout1D(0.4, noise_shape=(None, 1, 3))
+    x = keras.Input((6, 3))
+    h = layers.SpatialDropout1D(0.5)(layers.Masking(0.0)(x))
+    model = keras.Model(x, layers.GlobalAveragePooling1D()(h))
+    assert [l.name for l in model.layers][2] == "spatial_dropout1d"
+    rng = np.random.default_rng(2)
+    lengths = [6, 2, 4]
+    content = [rng.uniform(0.5, 2.0, (n, 3)).astype(np.float32) for n in lengths]
+    padded = np.zeros((3, 6, 3), np.float32)
+    for i, c in enumerate(content):
+        padded[i, 6 - len(c):] = c
+    # Inference: the identity, and the mask reaches the pooling (the kept steps' average).
+    expected = np.stack([c.mean(0) for c in content])
+    np.testing.assert_allclose(model.predict(padded, verbose=0), expected, atol=1e-6)
+    assert "does not support masking" not in _summary(model)
+    back = keras.models.model_from_json(model.to_json())
+    assert back.get_layer("spatial_dropout1d").get_config()["rate"] == 0.5
+    model.save(tmp_path / "sd.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "sd.keras").predict(padded, verbose=0), expected,
+                               atol=1e-6)
+    # Training runs through the dropped channels and learns.
+    trained = keras.Sequential([keras.Input((5, 4)), layers.SpatialDropout1D(0.2), layers.GlobalAveragePooling1D(),
+                                layers.Dense(1)])
+    data = rng.normal(0, 1, (64, 5, 4)).astype(np.float32)
+    target = data.mean(1) @ np.array([[1.0], [-1.0], [0.5], [2.0]], np.float32)
+    trained.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    history = trained.fit(data, target, epochs=30, batch_size=16, verbose=0)
+    # The training loss carries the dropped channels' noise; evaluate runs without them.
+    assert trained.evaluate(data, target, verbose=0) < 0.25 * history.history["loss"][0]
+
+
+def _summary(model):
+    lines = []
+    model.summary(print_fn=lines.append)
+    return "\n".join(lines)
+
+
+def test_time_distributed_dense_matches_numpy_shares_weights_and_passes_masks(tmp_path):
+    x = keras.Input((6, 3))
+    h = layers.TimeDistributed(layers.Dense(4, activation="tanh"))(layers.Masking(0.0)(x))
+    model = keras.Model(x, layers.Dense(1, name="out")(layers.GlobalAveragePooling1D()(h)))
+    kernel, bias, out_kernel, out_bias = model.get_weights()
+    assert kernel.shape == (3, 4) and bias.shape == (4,)  # one set for all steps
+    assert model.get_layer("time_distributed").get_config()["layer"]["class_name"] == "Dense"
+    rng = np.random.default_rng(4)
+    lengths = [6, 2, 4]
+    content = [rng.uniform(0.5, 2.0, (n, 3)).astype(np.float32) for n in lengths]
+    padded = np.zeros((3, 6, 3), np.float32)
+    for i, c in enumerate(content):
+        padded[i, :len(c)] = c
+    # The mask passes through the wrapper: the pooling averages the real steps only.
+    expected = np.stack([np.tanh(c @ kernel + bias).mean(0) @ out_kernel + out_bias for c in content])
+    np.testing.assert_allclose(model.predict(padded, verbose=0), expected, atol=1e-5)
+    assert "does not support masking" not in _summary(model)
+    back = keras.models.model_from_json(model.to_json())
+    assert back.get_layer("time_distributed").get_config()["layer"]["config"]["units"] == 4
+    model.save(tmp_path / "td.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "td.keras").predict(padded, verbose=0), expected,
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="TimeDistributed"):
+        layers.TimeDistributed("dense")
+
+
+def test_time_distributed_trains_per_step_targets():
+    model = keras.Sequential([keras.Input((5, 2)), layers.TimeDistributed(layers.Dense(1))])
+    assert model.output_shape == (None, 5, 1) and model.count_params() == 3
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 1, (64, 5, 2)).astype(np.float32)
+    y = x @ np.array([[1.5], [-0.5]], np.float32) + 0.25
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.05 * history.history["loss"][0]
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(kernel[:, 0], [1.5, -0.5], atol=0.05)

@@ -21,6 +21,8 @@
 #include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/layers/reshape.hpp"
+#include "citadel/layers/spatial_dropout.hpp"
+#include "citadel/layers/time_distributed.hpp"
 
 namespace citadel::testkit {
 
@@ -39,6 +41,10 @@ std::map<std::string, std::vector<LayerSample>> sample_layers() {
   samples["Activation"].push_back({std::make_unique<Activation>("softmax"), Shape{2, 5}});
   samples["Dropout"].push_back({std::make_unique<Dropout>(0.3f), Shape{4, 6}});
   samples["Dropout"].push_back({std::make_unique<Dropout>(0.5f), Shape{2, 3, 4}});
+  samples["SpatialDropout1D"].push_back({std::make_unique<SpatialDropout1D>(0.4f), Shape{3, 5, 6}});
+  samples["TimeDistributed"].push_back({std::make_unique<TimeDistributed>(Dense(3, {.activation = "tanh"})), Shape{2, 4, 5}});
+  samples["TimeDistributed"].push_back(
+      {std::make_unique<TimeDistributed>(Conv2D(2, 2, {.kernel_regularizer = L2(0.5f)})), Shape{2, 3, 4, 4, 1}});
   samples["Flatten"].push_back({std::make_unique<Flatten>(), Shape{2, 3, 4, 2}});
   samples["Reshape"].push_back({std::make_unique<Reshape>(std::vector<int64_t>{3, -1}), Shape{2, 12}});
   // Convolutions: strides, "same" padding with odd and even kernels, dilation, fused activation.

@@ -237,6 +237,17 @@ class Dropout(Layer):
         self.rate = float(rate)
 
 
+class SpatialDropout1D(Layer):
+    """Dropout of whole channels of a (batch, steps, channels) input (Keras 3): in training each
+    example's channel is zeroed at every step with probability rate, the kept ones scaled by
+    1/(1 - rate); the identity in evaluate and predict. A mask passes through."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        # The mask's stream comes from the model's seed (citadel.set_seed), as Dropout's.
+        super().__init__(rate=float(rate), **kwargs)
+        self.rate = float(rate)
+
+
 class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
@@ -454,6 +465,18 @@ class Bidirectional(Layer):
                              "model is built")
         super().__init__(merge_mode=merge_mode, layer=layer._serialize(),
                          backward_layer=None if backward_layer is None else backward_layer._serialize(), **kwargs)
+
+
+class TimeDistributed(Layer):
+    """keras.layers.TimeDistributed: applies layer to every step of a (batch, steps, ...)
+    input with one set of weights (the wrapped layer's, as Keras lists them); a mask passes
+    through. The wrapped layer takes one input (Dense, Conv2D, ...)."""
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed: please initialize `TimeDistributed` layer with a `keras.layers.Layer` "
+                             f"instance, got {layer!r}")
+        super().__init__(layer=layer._serialize(), **kwargs)
 
 
 class MultiHeadAttention(Layer):
