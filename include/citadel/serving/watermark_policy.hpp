@@ -15,7 +15,7 @@ namespace citadel {
 class WatermarkKey;
 class WatermarkLogFile;
 struct RowPredictions;
-} // namespace citadel
+}  // namespace citadel
 
 namespace citadel::serving {
 
@@ -26,22 +26,20 @@ struct WatermarkPolicy {
   std::string key_file;
   double rate = 0.005;
   std::shared_ptr<const WatermarkKey> key;
-  std::shared_ptr<WatermarkLogFile>
-      log; // shared by the models served and by reloads
+  std::shared_ptr<WatermarkLogFile> log;  // shared by the models served and by reloads
 };
 
 // Reads the key and opens (or creates) the log; ValueError naming the flag when
 // the rate is not in (0, 0.5], IoError naming the file for a key or log that
 // cannot be used (a damaged log line names its line).
-WatermarkPolicy open_watermark(const std::string &key_file, double rate,
-                               const std::string &log_file,
+WatermarkPolicy open_watermark(const std::string& key_file, double rate, const std::string& log_file,
                                int64_t max_records);
 
 // ValueError naming --watermark and the model unless `served` can be
 // watermarked: a saved classifier of 3 or more classes, one output and one
 // real-valued input given as an image or as numeric features only (a
 // categorical column is not a float row), not smoothed.
-void check_watermarkable(const ServedModel &served);
+void check_watermarkable(const ServedModel& served);
 
 // The watermark applied to one request's predictions (before the output policy
 // coarsens them), the selected rows recorded first. A row whose record cannot
@@ -49,11 +47,9 @@ void check_watermarkable(const ServedModel &served);
 // changed that the owner could not later show.
 struct WatermarkOutcome {
   int64_t watermarked = 0;
-  std::string error; // why a selected row was answered unchanged, if one was
+  std::string error;  // why a selected row was answered unchanged, if one was
 };
-WatermarkOutcome apply_watermark(const InferRequest &request,
-                                 RowPredictions &predictions,
-                                 const ServedModel &served,
-                                 const std::string &token);
+WatermarkOutcome apply_watermark(const InferRequest& request, RowPredictions& predictions, const ServedModel& served,
+                                 const std::string& token);
 
-} // namespace citadel::serving
+}  // namespace citadel::serving

@@ -17,14 +17,12 @@ struct ServedModel;
 // A saved classifier's labels, through decode_infer_request and infer (the same
 // parsing, the same preprocessing as serving it). ValueError naming the suspect
 // when it cannot read the rows.
-SuspectAnswers
-suspect_model_answers(std::shared_ptr<const ServedModel> suspect);
+SuspectAnswers suspect_model_answers(std::shared_ptr<const ServedModel> suspect);
 
 // An endpoint's labels: `url` is http://HOST[:PORT]/v2/models/NAME (or
 // .../infer), `token` the bearer token (empty: none). IoError naming the URL
 // for a refused or malformed answer; ValueError for a URL that is not plain
 // http (HTTPS suspects are not supported yet).
-SuspectAnswers suspect_url_answers(const std::string &url,
-                                   const std::string &token);
+SuspectAnswers suspect_url_answers(const std::string& url, const std::string& token);
 
-} // namespace citadel::serving
+}  // namespace citadel::serving
