@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "citadel/core/error.hpp"
+#include "keras_model_tree.hpp"
 
 namespace citadel::detail {
 
@@ -98,19 +99,7 @@ void read_in_functional(json& config, const std::string& source) {
 }  // namespace
 
 void read_attention_calls(json& root, const std::string& source) {
-  std::vector<json*> stack{&root};
-  while (!stack.empty()) {
-    json& model = *stack.back();
-    stack.pop_back();
-    if (!model.is_object()) continue;
-    json* config = model.contains("config") && model["config"].is_object() ? &model["config"] : &model;
-    if (!config->contains("layers") || !(*config)["layers"].is_array()) continue;
-    read_in_functional(*config, source);
-    for (json& layer : (*config)["layers"])
-      if (layer.is_object() && layer.contains("config") && layer["config"].is_object() &&
-          layer["config"].contains("layers"))
-        stack.push_back(&layer);
-  }
+  for_each_model_config(root, [&](json& config) { read_in_functional(config, source); });
 }
 
 void write_attention_calls(json& layer) {

@@ -6,6 +6,8 @@
 #include <set>
 #include <vector>
 
+#include "keras_model_tree.hpp"
+
 namespace citadel::detail {
 
 using nlohmann::json;
@@ -129,19 +131,7 @@ void drop_in_functional(json& config) {
 }  // namespace
 
 void drop_mask_computations(json& root) {
-  std::vector<json*> stack{&root};
-  while (!stack.empty()) {
-    json& model = *stack.back();
-    stack.pop_back();
-    if (!model.is_object()) continue;
-    json* config = model.contains("config") && model["config"].is_object() ? &model["config"] : &model;
-    if (!config->contains("layers") || !(*config)["layers"].is_array()) continue;
-    drop_in_functional(*config);
-    for (json& layer : (*config)["layers"])
-      if (layer.is_object() && layer.contains("config") && layer["config"].is_object() &&
-          layer["config"].contains("layers"))
-        stack.push_back(&layer);
-  }
+  for_each_model_config(root, [&](json& config) { drop_in_functional(config); });
 }
 
 }  // namespace citadel::detail

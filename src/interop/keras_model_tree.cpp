@@ -511,4 +511,20 @@ std::vector<KerasLayerPlace> keras_layer_places(const Model& model) {
   return places;
 }
 
+void for_each_model_config(json& root, const std::function<void(json& config)>& visit) {
+  std::vector<json*> stack{&root};
+  while (!stack.empty()) {
+    json& model = *stack.back();
+    stack.pop_back();
+    if (!model.is_object()) continue;
+    json* config = model.contains("config") && model["config"].is_object() ? &model["config"] : &model;
+    if (!config->contains("layers") || !(*config)["layers"].is_array()) continue;
+    visit(*config);
+    for (json& layer : (*config)["layers"])
+      if (layer.is_object() && layer.contains("config") && layer["config"].is_object() &&
+          layer["config"].contains("layers"))
+        stack.push_back(&layer);
+  }
+}
+
 }  // namespace citadel::detail

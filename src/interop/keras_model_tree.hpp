@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ struct KerasLayerPlace {
   std::string legacy_group;  // Keras 2 (.h5): the top-level layer whose group holds its weights
   bool trainable = true;     // false when it, or a model it is in, is frozen
 };
+
+// Calls `visit` on each config with a list of layers in `root` (the whole {"class_name",
+// "config"} object or a bare config): the model's own, then those of the models nested in it,
+// at any depth, each once.
+void for_each_model_config(nlohmann::json& root, const std::function<void(nlohmann::json& config)>& visit);
 
 // Whether a model config (the whole {"class_name", "config"} object, or a bare Sequential
 // config) has a Sequential or Functional model among its layers.
