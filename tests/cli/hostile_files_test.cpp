@@ -19,9 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-// Peak RSS allowed for refusing a hostile file (the sanitizers' shadow memory needs more).
-constexpr double kPeakMb = CITADEL_TEST_PEAK_MB;
-
 const std::string kPima = CITADEL_SOURCE_DATA;
 
 std::string with_header(const json& header, const std::string& data) {
@@ -78,7 +75,7 @@ void expect_refused_quickly(const std::string& arguments, const std::string& mes
   // wall-clock bound only catches a hang.
   EXPECT_LT(run.cpu_seconds, 1.0) << arguments;
   EXPECT_LT(run.seconds, 10.0) << arguments;
-  EXPECT_LT(run.peak_mb, kPeakMb) << arguments;
+  EXPECT_LT(run.peak_mb, CITADEL_TEST_PEAK_MB) << arguments;
 }
 
 }  // namespace
