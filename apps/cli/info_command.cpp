@@ -93,12 +93,12 @@ int run_info(const InfoFlags& s) {
     std::printf("  %-24s F32 %s\n", terminal_safe(name).c_str(), shape.str().c_str());
   // The trigger-set watermark's record (`train --watermark-trigger-set`): its commitment, not the key.
   if (const auto found = summary.metadata.find("trigger_set_watermark"); found != summary.metadata.end()) {
-    const nlohmann::json record = nlohmann::json::parse(found->second, nullptr, false);
-    if (record.is_object() && record.value("commitment", nlohmann::json()).is_string())
+    const nlohmann::json watermark = nlohmann::json::parse(found->second, nullptr, false);
+    if (watermark.is_object() && watermark.value("commitment", nlohmann::json()).is_string())
       std::printf("\nTrigger-set watermark: commitment %s (key id %s, %s rows)\n",
-                  terminal_safe(record["commitment"].get<std::string>()).c_str(),
-                  terminal_safe(record.value("key_id", std::string("?"))).c_str(),
-                  terminal_safe(record.value("size", nlohmann::json("?")).dump()).c_str());
+                  terminal_safe(watermark["commitment"].get<std::string>()).c_str(),
+                  terminal_safe(watermark.value("key_id", std::string("?"))).c_str(),
+                  terminal_safe(watermark.value("size", nlohmann::json("?")).dump()).c_str());
   }
   std::printf("\nMetadata records:");
   for (const auto& [key, value] : summary.metadata) std::printf(" %s", terminal_safe(key).c_str());

@@ -103,8 +103,8 @@ EpsilonLowerBound threshold_epsilon_lower_bound(const std::vector<double>& in_sc
     // "in" when score >= threshold; "out" when score < threshold.
     const double guess_in = threshold_epsilon(above_in, n_in, above_out, n_out, delta, alpha_each);
     const double guess_out = threshold_epsilon(below_out, n_out, below_in, n_in, delta, alpha_each);
-    for (const auto& [value, out_direction] : {std::pair{guess_in, false}, std::pair{guess_out, true}})
-      if (value > best) best = value, found = true, bound.threshold = threshold, bound.guessing_out = out_direction;
+    for (const auto& [guess, out_direction] : {std::pair{guess_in, false}, std::pair{guess_out, true}})
+      if (guess > best) best = guess, found = true, bound.threshold = threshold, bound.guessing_out = out_direction;
     for (; i < sorted.size() && sorted[i].first == value; ++i) (sorted[i].second ? below_in : below_out) += 1;
   }
   if (!found) return bound;

@@ -38,7 +38,9 @@ fs::path four_class_csv() {
 
 std::string key(const std::string& name) {
   const fs::path path = scratch_directory() / name;
-  if (!fs::exists(path)) EXPECT_EQ(run_cli("watermark keygen --key " + path.string()).exit_code, 0);
+  if (!fs::exists(path)) {
+    EXPECT_EQ(run_cli("watermark keygen --key " + path.string()).exit_code, 0);
+  }
   return path.string();
 }
 

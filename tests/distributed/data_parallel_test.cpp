@@ -79,9 +79,10 @@ void expect_same_history(const History& reference, const History& group, double 
   for (const auto& [name, values] : reference.history) {
     const std::vector<double>& other = group[name];
     for (size_t e = 0; e < values.size(); ++e)
-      if (values[e] != other[e])  // equal infinities (ε without noise) included
+      if (values[e] != other[e]) {  // equal infinities (ε without noise) included
         EXPECT_NEAR(values[e], other[e], tolerance * std::max(1.0, std::fabs(values[e])))
-          << name << " at epoch " << e + 1 << " (rank " << world().rank() << ")";
+            << name << " at epoch " << e + 1 << " (rank " << world().rank() << ")";
+      }
   }
 }
 

@@ -111,7 +111,9 @@ void check_merge(const Case& c, const std::string& merge, bool masked) {
           const float expected = merge == "sum" ? fv + bv : merge == "mul" ? fv * bv : (fv + bv) / 2.0f;
           EXPECT_FLOAT_EQ(out[j], expected) << n << ", " << t << ", " << j;
         }
-        if (masked && n == 4) EXPECT_EQ(out[j], 0.0f) << "an all-padded row gives zeros";
+        if (masked && n == 4) {
+          EXPECT_EQ(out[j], 0.0f) << "an all-padded row gives zeros";
+        }
       }
   // The two directions differ, so a swapped or unreversed half would show above.
   EXPECT_NE(f[0], b[0]);
@@ -170,9 +172,10 @@ TEST(Bidirectional, LeftAndRightPaddingGiveTheSameResult) {
         }
       const int64_t per_row = y.numel() / 3;
       for (int64_t i = 0; i < per_row; ++i) EXPECT_EQ(y[2 * per_row + i], 0.0f) << c.what << " all padding";
-      if (c.return_sequences)  // padded steps output zeros (Keras's zero_output_for_mask)
+      if (c.return_sequences) {  // padded steps output zeros (Keras's zero_output_for_mask)
         for (int64_t t = L; t < T; ++t)
           for (int64_t j = 0; j < W; ++j) EXPECT_EQ(y[(0 * T + t) * W + j], 0.0f) << c.what;
+      }
     }
   }
 }

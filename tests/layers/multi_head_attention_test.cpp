@@ -132,7 +132,9 @@ TEST(MultiHeadAttention, ForwardMatchesADirectLoopInDoubleWithPaddingAndCausalMa
       for (int64_t j = 0; j < Tv; ++j) sum += A[r * Tv + j];
       EXPECT_NEAR(sum, 1.0, 1e-5);
     }
-    if (c.options.use_causal_mask) EXPECT_EQ(A[0 * Tv + 1], 0.0f) << "step 0 attends to step 1";
+    if (c.options.use_causal_mask) {
+      EXPECT_EQ(A[0 * Tv + 1], 0.0f) << "step 0 attends to step 1";
+    }
   }
 }
 

@@ -195,6 +195,8 @@ TEST(Precision, Bf16OnlyWhereTheProcessorHasIt) {
   EXPECT_EQ(ops::effective_precision(ops::Precision::kMixedBFloat16),
             has ? ops::Precision::kMixedBFloat16 : ops::Precision::kFloat32);
   EXPECT_EQ(ops::effective_precision(ops::Precision::kFloat32), ops::Precision::kFloat32);
-  if (isa_capped_to("AVX2") || isa_capped_to("AVX512_CORE")) EXPECT_FALSE(has) << "oneDNN was held below bf16";
+  if (isa_capped_to("AVX2") || isa_capped_to("AVX512_CORE")) {
+    EXPECT_FALSE(has) << "oneDNN was held below bf16";
+  }
   std::printf("bf16 instructions here: %s\n", ops::bf16_instructions().c_str());
 }

@@ -126,8 +126,7 @@ TEST(ThreadGovernor, BusyNeighboursOnEveryCoreDropTheTeamToOneThread) {
       CPU_SET(core, &one);
       sched_setaffinity(0, sizeof(one), &one);
       alarm(20);  // never outlives a crashed test
-      for (volatile unsigned long spin = 0;; spin = spin + 1) {
-      }
+      for (unsigned long spin = 0;; ++spin) asm volatile("" : "+r"(spin));  // a loop the compiler keeps
     }
     neighbours.push_back(pid);
   }

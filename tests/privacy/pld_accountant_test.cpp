@@ -81,7 +81,9 @@ TEST(PldAccountant, EpochByEpochEqualsComposingFromScratch) {
   for (size_t e = 0; e < epochs.size(); ++e) {
     const PrivacySpent whole = dp_sgd_epsilon(q, sigma, per_epoch * int64_t(e + 1), 1e-5);
     EXPECT_NEAR(epochs[e].epsilon, whole.epsilon, 1e-3 * whole.epsilon) << "epoch " << e + 1;
-    if (e > 0) EXPECT_GT(epochs[e].epsilon, epochs[e - 1].epsilon);
+    if (e > 0) {
+      EXPECT_GT(epochs[e].epsilon, epochs[e - 1].epsilon);
+    }
   }
 }
 
