@@ -55,10 +55,9 @@ int64_t steady_now_ns() {
       .count();
 }
 
-// The second field of /proc/self/task/<tid>/schedstat: the thread's time runnable but
+// The second field of a thread's /proc/self/task/<tid>/schedstat: its time runnable but
 // waiting for a core, in ns. -1 where the kernel does not keep it.
-int64_t run_delay_ns(int tid) {
-  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/schedstat";
+int64_t run_delay_ns(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   char text[96];
@@ -77,20 +76,24 @@ int64_t run_delay_ns(int tid) {
 struct Governor {
   std::mutex mutex;
   ContentionRule rule;
-  std::vector<int> team;  // thread ids of the team, the calling thread first
-  int team_master = 0;
+  std::vector<std::string> team;  // the schedstat files of the team's threads, the caller's first
+  int team_master = 0, team_asked = 0;
+  ContentionRule::Reading reading;  // reused: a reading allocates nothing once the team is known
   std::atomic<int64_t> next_reading_ns{0};
   std::atomic<bool> parallel{true};
 
   // The ids of the threads OpenMP gives the calling thread's team of `wanted`.
   void enlist(int wanted) {
-    team.assign(static_cast<size_t>(wanted), 0);
+    std::vector<int> ids(static_cast<size_t>(wanted), 0);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(wanted)
-    team[static_cast<size_t>(omp_get_thread_num())] = static_cast<int>(::gettid());
+    ids[static_cast<size_t>(omp_get_thread_num())] = static_cast<int>(::gettid());
 #endif
-    team.erase(std::remove(team.begin(), team.end(), 0), team.end());
+    team.clear();
+    for (const int id : ids)
+      if (id != 0) team.push_back("/proc/self/task/" + std::to_string(id) + "/schedstat");
     team_master = static_cast<int>(::gettid());
+    team_asked = wanted;
     rule.restart();
   }
 
@@ -98,10 +101,11 @@ struct Governor {
     std::unique_lock<std::mutex> lock(mutex, std::try_to_lock);
     if (!lock.owns_lock() || now < next_reading_ns.load(std::memory_order_relaxed)) return;
     next_reading_ns.store(now + ContentionRule::kQuickWindowNs, std::memory_order_relaxed);
-    if (team_master != static_cast<int>(::gettid()) || team.size() != static_cast<size_t>(wanted)) enlist(wanted);
-    ContentionRule::Reading reading{now, {}};
-    for (const int tid : team) {
-      const int64_t delay = run_delay_ns(tid);
+    if (team_master != static_cast<int>(::gettid()) || team_asked != wanted) enlist(wanted);
+    reading.now_ns = now;
+    reading.run_delays_ns.clear();
+    for (const std::string& path : team) {
+      const int64_t delay = run_delay_ns(path);
       if (delay < 0) {  // no schedstat here (or a forked child): govern nothing
         next_reading_ns.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
         parallel.store(true, std::memory_order_relaxed);
