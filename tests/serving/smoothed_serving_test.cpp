@@ -20,6 +20,7 @@
 #include "citadel/layers/merge.hpp"
 #include "citadel/serving/server.hpp"
 #include "http_client.hpp"
+#include "running_server.hpp"
 #include "scratch_folder.hpp"
 
 using namespace citadel;
@@ -88,25 +89,14 @@ std::string tie_body(const std::vector<float>& xs, const std::string& extra = ""
   return body.dump();
 }
 
-struct Running {
-  std::unique_ptr<Server> server;
-  uint16_t port = 0;
-  std::string token;
-};
+using Running = RunningServer;
 
 Running start(std::vector<ServedModel> models, ServerOptions options = {}, TokenPolicy policy = {}) {
-  Running running;
-  TokenStore store;
-  running.token = store.add("client", policy);
-  options.port = 0;
-  options.log_requests = false;
-  running.server = std::make_unique<Server>(std::move(models), store, "", options);
-  running.port = running.server->start();
-  return running;
+  return start_server(std::move(models), options, {"client"}, policy);
 }
 
 HttpAnswer infer(const Running& r, const std::string& model, const std::string& body) {
-  return http_exchange(r.port, http_request("POST", "/v2/models/" + model + "/infer", body, r.token));
+  return infer_request(r, model, body, r.token);
 }
 
 }  // namespace

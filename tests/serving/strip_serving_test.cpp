@@ -18,6 +18,7 @@
 #include "citadel/provenance/strip.hpp"
 #include "citadel/serving/server.hpp"
 #include "http_client.hpp"
+#include "running_server.hpp"
 #include "scratch_folder.hpp"
 
 using namespace citadel;
@@ -110,25 +111,14 @@ std::string body_of(ConstTensorView rows) {
                            {"data", data}}}}}.dump();
 }
 
-struct Running {
-  std::unique_ptr<Server> server;
-  uint16_t port = 0;
-  std::string token;
-};
+using Running = RunningServer;
 
 Running start(std::vector<ServedModel> models, ServerOptions options = {}) {
-  Running running;
-  TokenStore store;
-  running.token = store.add("client", {});
-  options.port = 0;
-  options.log_requests = false;
-  running.server = std::make_unique<Server>(std::move(models), store, "", options);
-  running.port = running.server->start();
-  return running;
+  return start_server(std::move(models), options);
 }
 
 HttpAnswer infer(const Running& r, const std::string& model, const std::string& body) {
-  return http_exchange(r.port, http_request("POST", "/v2/models/" + model + "/infer", body, r.token));
+  return infer_request(r, model, body, r.token);
 }
 
 }  // namespace

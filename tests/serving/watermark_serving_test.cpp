@@ -17,6 +17,7 @@
 #include "citadel/serving/server.hpp"
 #include "citadel/serving/watermark_suspect.hpp"
 #include "http_client.hpp"
+#include "running_server.hpp"
 #include "scratch_folder.hpp"
 
 using namespace citadel;
@@ -80,27 +81,12 @@ std::string body_of(ConstTensorView rows) {
                            {"data", data}}}}}.dump();
 }
 
-struct Running {
-  std::unique_ptr<Server> server;
-  uint16_t port = 0;
-  std::string alice, bob;
-};
+using Running = RunningServer;
 
-Running start(std::vector<ServedModel> models) {
-  Running running;
-  TokenStore store;
-  running.alice = store.add("alice", {});
-  running.bob = store.add("bob", {});
-  ServerOptions options;
-  options.port = 0;
-  options.log_requests = false;
-  running.server = std::make_unique<Server>(std::move(models), store, "", options);
-  running.port = running.server->start();
-  return running;
-}
+Running start(std::vector<ServedModel> models) { return start_server(std::move(models), {}, {"alice", "bob"}); }
 
 json infer(const Running& r, const std::string& model, const std::string& body, const std::string& token) {
-  const HttpAnswer answer = http_exchange(r.port, http_request("POST", "/v2/models/" + model + "/infer", body, token));
+  const HttpAnswer answer = infer_request(r, model, body, token);
   EXPECT_EQ(answer.status, 200) << answer.body;
   json outputs = json::object();
   const json root = json::parse(answer.body);  // kept alive through the loop
@@ -133,8 +119,8 @@ TEST(ServeWatermark, SelectedRowsGetTheKeyedLabelRecordedAndTheOthersAreUnchange
   const Running r = start(std::move(models));
   const int64_t n = 200;
   const Tensor x = rows_of(n, 7);
-  const json plain = infer(r, "plain", body_of(x), r.alice);
-  const json full = infer(r, "wm_full", body_of(x), r.alice);
+  const json plain = infer(r, "plain", body_of(x), r.tokens.at("alice"));
+  const json full = infer(r, "wm_full", body_of(x), r.tokens.at("alice"));
   int64_t selected = 0;
   for (int64_t row = 0; row < n; ++row) {
     const WatermarkTag tag = served_watermark_tag(key, "alice", x.data() + row * kWidth, kWidth);
@@ -161,7 +147,7 @@ TEST(ServeWatermark, SelectedRowsGetTheKeyedLabelRecordedAndTheOthersAreUnchange
 
   // Every policy answers the same label, its probabilities (where it shows them) agreeing.
   for (const char* policy : {"topk:2", "round:1", "label"}) {
-    const json answer = infer(r, std::string("wm_") + policy, body_of(x), r.alice);
+    const json answer = infer(r, std::string("wm_") + policy, body_of(x), r.tokens.at("alice"));
     EXPECT_EQ(answer["label"], full["label"]) << policy;
     if (std::string(policy) == "label") {
       EXPECT_FALSE(answer.contains("probabilities"));
@@ -176,9 +162,9 @@ TEST(ServeWatermark, SelectedRowsGetTheKeyedLabelRecordedAndTheOthersAreUnchange
     }
   }
   // Asked again, the same answer: nothing to average away.
-  EXPECT_EQ(infer(r, "wm_full", body_of(x), r.alice), full);
+  EXPECT_EQ(infer(r, "wm_full", body_of(x), r.tokens.at("alice")), full);
   // Another client's selection is its own.
-  const json other = infer(r, "wm_full", body_of(x), r.bob);
+  const json other = infer(r, "wm_full", body_of(x), r.tokens.at("bob"));
   int64_t differs = 0;
   for (int64_t row = 0; row < n; ++row) differs += other["label"][row] != full["label"][row];
   EXPECT_GT(differs, 0);
@@ -213,7 +199,7 @@ TEST(ServeWatermark, SelectedRowsGetTheKeyedLabelRecordedAndTheOthersAreUnchange
   EXPECT_FALSE(innocent.claimed);
   // Over HTTP with alice's token: the endpoint repeats its watermarked answers.
   const std::string url = "http://127.0.0.1:" + std::to_string(r.port) + "/v2/models/wm_label";
-  const WatermarkVerdict endpoint = verify_served_watermark(alices, suspect_url_answers(url, r.alice), 1000, 1e-3);
+  const WatermarkVerdict endpoint = verify_served_watermark(alices, suspect_url_answers(url, r.tokens.at("alice")), 1000, 1e-3);
   EXPECT_EQ(endpoint.matches, endpoint.queries);
   EXPECT_EQ(endpoint.claimed, endpoint.p_value < 1e-3);
   EXPECT_THROW(suspect_url_answers(url, "wrong token")(alices), IoError);
