@@ -1,12 +1,16 @@
 // ChaCha20 keystream as random numbers: the original ChaCha20 (64-bit nonce, 64-bit block
 // counter) so that a keystream can start at any block, which makes parallel noise chunks
-// independent of the thread count.
+// independent of the thread count. libsodium supplies the operating system's randomness,
+// BLAKE2b and locked memory; OpenSSL the cipher (keystream.cpp).
 #include "citadel/core/secure_random.hpp"
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "citadel/core/error.hpp"
 #include "unbiased_below.hpp"
@@ -16,7 +20,6 @@ namespace {
 
 // The sequential stream has a nonce of its own that reserve_nonce() never hands out.
 constexpr uint64_t kSequentialNonce = std::numeric_limits<uint64_t>::max();
-constexpr uint64_t kBlockBytes = 64;
 
 void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
 
@@ -60,7 +63,8 @@ SecureRng SecureRng::from_shared_key(const std::array<uint64_t, 4>& key) {
 
 SecureRng::SecureRng(SecureRng&& other) noexcept
     : key_(other.key_), reproducible_(other.reproducible_), next_nonce_(other.next_nonce_),
-      sequential_block_(other.sequential_block_), buffer_(other.buffer_), position_(other.position_) {
+      sequential_(std::move(other.sequential_)), buffer_(other.buffer_), position_(other.position_) {
+  other.sequential_.reset();
   sodium_memzero(other.key_.data(), other.key_.size());
   sodium_memzero(other.buffer_.data(), sizeof other.buffer_);
 }
@@ -70,7 +74,8 @@ SecureRng& SecureRng::operator=(SecureRng&& other) noexcept {
   key_ = other.key_;
   reproducible_ = other.reproducible_;
   next_nonce_ = other.next_nonce_;
-  sequential_block_ = other.sequential_block_;
+  sequential_ = std::move(other.sequential_);
+  other.sequential_.reset();
   buffer_ = other.buffer_;
   position_ = other.position_;
   sodium_memzero(other.key_.data(), other.key_.size());
@@ -84,12 +89,11 @@ SecureRng::~SecureRng() {
 }
 
 void SecureRng::keystream(uint64_t nonce, uint64_t first_block, std::span<uint64_t> words) const {
-  unsigned char nonce_bytes[crypto_stream_chacha20_NONCEBYTES];
-  std::memcpy(nonce_bytes, &nonce, sizeof nonce_bytes);
-  auto* bytes = reinterpret_cast<unsigned char*>(words.data());
-  const size_t size = words.size_bytes();
-  std::memset(bytes, 0, size);
-  crypto_stream_chacha20_xor_ic(bytes, bytes, size, nonce_bytes, first_block, key_.data());
+  open_keystream(nonce, first_block).read(words);
+}
+
+Keystream SecureRng::open_keystream(uint64_t nonce, uint64_t first_block) const {
+  return Keystream(key_, nonce, first_block);
 }
 
 uint64_t SecureRng::reserve_nonce() {
@@ -98,8 +102,8 @@ uint64_t SecureRng::reserve_nonce() {
 }
 
 void SecureRng::refill() {
-  keystream(kSequentialNonce, sequential_block_, buffer_);
-  sequential_block_ += sizeof buffer_ / kBlockBytes;
+  if (!sequential_) sequential_.emplace(key_, kSequentialNonce, 0);
+  sequential_->read(buffer_);
   position_ = 0;
 }
 
@@ -111,6 +115,22 @@ uint64_t SecureRng::next_u64() {
 }
 
 double SecureRng::uniform_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+void SecureRng::sample_each(double rate, int64_t count, std::vector<int64_t>& chosen) {
+  CITADEL_CHECK(rate >= 0 && rate <= 1, ValueError, "sample_each: the rate must be in [0, 1], got ", rate);
+  // k · 2^-53 < rate  ⇔  k < rate · 2^53 (exact: a power of two)  ⇔  k < ⌈rate · 2^53⌉.
+  const uint64_t threshold = static_cast<uint64_t>(std::ceil(rate * 0x1.0p53));
+  for (int64_t i = 0; i < count;) {
+    if (position_ == buffer_.size()) refill();
+    const int64_t take = std::min<int64_t>(count - i, static_cast<int64_t>(buffer_.size() - position_));
+    const uint64_t* words = buffer_.data() + position_;
+    for (int64_t k = 0; k < take; ++k)
+      if ((words[k] >> 11) < threshold) chosen.push_back(i + k);
+    std::fill_n(buffer_.begin() + static_cast<std::ptrdiff_t>(position_), take, 0);  // used words are not kept
+    position_ += static_cast<size_t>(take);
+    i += take;
+  }
+}
 
 uint64_t SecureRng::below(uint64_t bound) {
   return detail::unbiased_below(bound, [this] { return next_u64(); });

@@ -303,9 +303,7 @@ History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
       int64_t begin = step * batch_size, end = std::min(begin + batch_size, rows);
       if (poisson) {  // every row joins with probability batch_size / rows
         sampled.clear();
-        const double rate = double(batch_size) / double(rows);
-        for (int64_t r = 0; r < rows; ++r)
-          if (private_rng->uniform_double() < rate) sampled.push_back(r);
+        private_rng->sample_each(double(batch_size) / double(rows), rows, sampled);
         begin = 0, end = static_cast<int64_t>(sampled.size());
       }
       const std::vector<int64_t>& chosen = poisson ? sampled : order;
