@@ -6,6 +6,7 @@
 #include "citadel/layers/activations.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/ops/dense.hpp"
+#include "citadel/ops/reductions.hpp"
 #include "kernel_settings.hpp"
 
 namespace citadel {
@@ -105,9 +106,8 @@ void Dense::record_per_example_norms(ConstTensorView dz) {
   }
   example_squared_norms_.assign(static_cast<size_t>(N), 0.0);
   for (int64_t n = 0; n < N; ++n) {
-    double input = 0, output = 0;
-    for (int64_t d = 0; d < D; ++d) input += double(x_[n * D + d]) * x_[n * D + d];
-    for (int64_t u = 0; u < U; ++u) output += double(dz[n * U + u]) * dz[n * U + u];
+    const double input = ops::squared_norm({x_.data() + n * D, size_t(D)});
+    const double output = ops::squared_norm({dz.data() + n * U, size_t(U)});
     // The kernel's per-example gradient is the outer product x_i ⊗ dz_i.
     example_squared_norms_[static_cast<size_t>(n)] = input * output + (options_.use_bias ? output : 0.0);
   }

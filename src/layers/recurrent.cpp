@@ -8,6 +8,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/ops/gemm.hpp"
+#include "citadel/ops/reductions.hpp"
 
 namespace citadel {
 
@@ -349,9 +350,7 @@ void Recurrent::record_per_example_gradients(int64_t N) {
       float* row = gradient_sink_.data() + n * count;
       for (int64_t i = 0; i < count; ++i) row[i] += block[i];
     } else {
-      double squared = 0;
-      for (int64_t i = 0; i < count; ++i) squared += double(block[i]) * block[i];
-      example_squared_norms_[size_t(n)] = squared;
+      example_squared_norms_[size_t(n)] = ops::squared_norm({block, size_t(count)});
     }
   }
 }

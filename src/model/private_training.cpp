@@ -12,6 +12,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/data/split.hpp"
 #include "citadel/ops/noise.hpp"
+#include "citadel/ops/reductions.hpp"
 #include "model_state.hpp"
 
 namespace citadel {
@@ -84,10 +85,7 @@ double Model::State::private_gradient(std::span<const ConstTensorView> x, std::s
     }
     const int64_t width = example_gradients[l].shape(1);
     for (int64_t i = 0; i < batch; ++i) {
-      const float* row = example_gradients[l].data() + i * width;
-      double squared = 0;
-      for (int64_t k = 0; k < width; ++k) squared += double(row[k]) * row[k];
-      example_norms[size_t(i)] += squared;
+      example_norms[size_t(i)] += ops::squared_norm({example_gradients[l].data() + i * width, size_t(width)});
     }
   }
   // An example whose gradient is not finite (an overflowing feature or label) would make
