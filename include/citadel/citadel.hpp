@@ -11,6 +11,7 @@
 #include "citadel/data/preprocessor.hpp"
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
+#include "citadel/data/text_vectorization.hpp"
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/bidirectional.hpp"
