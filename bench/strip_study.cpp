@@ -124,21 +124,36 @@ int main(int argc, char** argv) {
     return total / double(v.size());
   };
 
+  // The same overlays and blend with one pooled threshold (what STRIP did before per-class
+  // calibration): how much the per-class thresholds add.
+  StripOptions pooled_options = options;
+  pooled_options.per_class = false;
+  const StripDetector pooled = StripDetector::calibrate(model, calibration, pooled_options);
+  const StripDetector::Verdicts pooled_bad = pooled.check(predictor, triggered),
+                                pooled_good = pooled.check(predictor, clean);
+  int64_t pooled_caught = 0, pooled_rejected = 0;
+  for (const uint8_t f : pooled_bad.flagged) pooled_caught += f;
+  for (const uint8_t f : pooled_good.flagged) pooled_rejected += f;
+
   std::printf("poisoned training rows: %zu of %lld (3x3 patch, all-to-one -> class %lld), %d epochs in %.1f s\n",
               poisoned.size(), (long long)train_x.shape(0), (long long)kTarget, epochs, train_seconds);
   std::printf("clean accuracy: %.4f on %zu test rows; attack success: %.4f of %lld triggered rows of other classes\n",
               double(correct) / double(measured_clean.size()), measured_clean.size(),
               double(hijacked) / double(triggered.shape(0)), (long long)triggered.shape(0));
-  std::printf("STRIP N=%lld, FRR %.4f, blend max(row, clean) clipped to [%g, %g]: threshold %.4f bits from %lld "
+  std::printf("STRIP N=%lld, FRR %.4f, blend max(row, clean) clipped to [%g, %g]: pooled threshold %.4f bits from %lld "
               "clean rows (%.1f s); mean entropy triggered %.3f, clean %.3f\n", (long long)overlays, frr,
               detector.blend().low, detector.blend().high, detector.threshold(), (long long)detector.calibration_rows(),
               calibrate_seconds, mean(bad.entropy), mean(good.entropy));
-  std::printf("detection: %.4f of %lld triggered rows (%.4f of the %lld the backdoor hijacked)\n",
+  std::printf("per-class thresholds (bits):");
+  for (const double t : detector.class_thresholds()) std::printf(" %.3f", t);
+  std::printf("\ndetection: %.4f of %lld triggered rows (%.4f of the %lld the backdoor hijacked)\n",
               double(caught) / double(triggered.shape(0)), (long long)triggered.shape(0),
               hijacked ? double(caught_hijacked) / double(hijacked) : 0.0, (long long)hijacked);
   std::printf("measured FRR: %.4f of %zu other clean rows\n", double(rejected) / double(measured_clean.size()),
               measured_clean.size());
-  std::printf("blend row + clean (Gao et al.'s sum): threshold %.4f bits, detection %.4f, measured FRR %.4f; mean "
+  std::printf("one pooled threshold (%.4f bits): detection %.4f, measured FRR %.4f\n", pooled.threshold(),
+              double(pooled_caught) / double(triggered.shape(0)), double(pooled_rejected) / double(measured_clean.size()));
+  std::printf("blend row + clean (Gao et al.'s sum, per class): threshold %.4f bits, detection %.4f, measured FRR %.4f; mean "
               "entropy triggered %.3f, clean %.3f\n", sum_detector.threshold(),
               double(sum_caught) / double(triggered.shape(0)), double(sum_rejected) / double(measured_clean.size()),
               mean(sum_bad.entropy), mean(sum_good.entropy));

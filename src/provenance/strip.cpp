@@ -86,6 +86,19 @@ std::vector<double> strip_entropy(Predictor& predictor, ConstTensorView rows, Co
   return entropy;
 }
 
+std::vector<int64_t> predicted_classes(Predictor& predictor, ConstTensorView rows) {
+  const int64_t count = rows.shape(0);
+  std::vector<int64_t> classes(size_t(count), 0);
+  if (count == 0) return classes;
+  const Tensor out = predictor.predict(rows, {.batch_size = std::min<int64_t>(count, 1024)});
+  const int64_t width = out.numel() / count;
+  for (int64_t r = 0; r < count; ++r) {
+    const float* p = out.data() + r * width;
+    classes[size_t(r)] = width == 1 ? (p[0] >= 0.5f ? 1 : 0) : std::max_element(p, p + width) - p;
+  }
+  return classes;
+}
+
 double strip_threshold(std::vector<double> clean_entropies, double false_rejection_rate) {
   CITADEL_CHECK(false_rejection_rate > 0 && false_rejection_rate < 1, ValueError,
                 "STRIP: the false-rejection rate must lie in (0, 1), got ", false_rejection_rate);
@@ -98,8 +111,18 @@ double strip_threshold(std::vector<double> clean_entropies, double false_rejecti
   return clean_entropies[size_t(k)];
 }
 
-StripDetector::StripDetector(Tensor overlays, double threshold, const StripBlend& blend, int64_t calibration_rows)
-    : overlays_(std::move(overlays)), threshold_(threshold), blend_(blend), calibration_rows_(calibration_rows) {}
+StripDetector::StripDetector(Tensor overlays, double threshold, const StripBlend& blend, int64_t calibration_rows,
+                             std::vector<double> class_thresholds)
+    : overlays_(std::move(overlays)),
+      threshold_(threshold),
+      class_thresholds_(std::move(class_thresholds)),
+      blend_(blend),
+      calibration_rows_(calibration_rows) {}
+
+double StripDetector::threshold_for(int64_t predicted_class) const {
+  if (predicted_class < 0 || predicted_class >= int64_t(class_thresholds_.size())) return threshold_;
+  return class_thresholds_[size_t(predicted_class)];
+}
 
 StripDetector StripDetector::calibrate(const Model& model, ConstTensorView clean, const StripOptions& options) {
   const int64_t m = clean.shape(0);
@@ -121,15 +144,32 @@ StripDetector StripDetector::calibrate(const Model& model, ConstTensorView clean
   const auto [low, high] = std::minmax_element(clean.data(), clean.data() + clean.numel());
   const StripBlend blend{options.blend, options.row_weight, options.overlay_weight, *low, *high};
   Predictor predictor(model);
-  const double threshold =
-      strip_threshold(strip_entropy(predictor, calibration, overlays, blend), options.false_rejection_rate);
-  return StripDetector(std::move(overlays), threshold, blend, calibrating);
+  const std::vector<double> entropy = strip_entropy(predictor, calibration, overlays, blend);
+  const double threshold = strip_threshold(entropy, options.false_rejection_rate);
+  std::vector<double> class_thresholds;
+  if (options.per_class) {
+    const std::vector<int64_t> predicted = predicted_classes(predictor, calibration);
+    const int64_t classes = std::max<int64_t>(2, *std::max_element(predicted.begin(), predicted.end()) + 1);
+    std::vector<std::vector<double>> by_class(static_cast<size_t>(classes));
+    for (size_t r = 0; r < predicted.size(); ++r) by_class[size_t(predicted[r])].push_back(entropy[r]);
+    const auto needed = size_t(std::ceil(1 / options.false_rejection_rate - 1e-9));
+    for (const std::vector<double>& rows : by_class)
+      class_thresholds.push_back(rows.size() >= needed ? strip_threshold(rows, options.false_rejection_rate)
+                                                       : threshold);
+  }
+  return StripDetector(std::move(overlays), threshold, blend, calibrating, std::move(class_thresholds));
 }
 
 StripDetector::Verdicts StripDetector::check(Predictor& predictor, ConstTensorView rows) const {
   Verdicts verdicts;
   verdicts.entropy = strip_entropy(predictor, rows, overlays_, blend_);
-  for (const double h : verdicts.entropy) verdicts.flagged.push_back(h < threshold_ ? 1 : 0);
+  std::vector<int64_t> predicted;
+  if (!class_thresholds_.empty()) predicted = predicted_classes(predictor, rows);
+  for (size_t r = 0; r < verdicts.entropy.size(); ++r) {
+    const double bar = predicted.empty() ? threshold_ : threshold_for(predicted[r]);
+    verdicts.flagged.push_back(verdicts.entropy[r] < bar ? 1 : 0);
+    verdicts.threshold.push_back(bar);
+  }
   return verdicts;
 }
 

@@ -194,7 +194,7 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
           o.strip_checked = screen.checked;
           if (!screen.flagged_rows.empty()) {
             o.strip_flagged = screen.flagged_rows, o.strip_entropy = screen.flagged_entropy;
-            o.strip_threshold = served->strip->detector->threshold();
+            o.strip_threshold = screen.flagged_threshold;
             o.status = 422, o.rejection = "strip", o.body = strip_refusal_json(screen.flagged_rows, decoded->rows);
             return finish(o);
           }

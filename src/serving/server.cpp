@@ -49,6 +49,7 @@ void log_strip_calibration(const ServedModel& model, const char* when) {
                                               {"model", model.name}, {"n", detector.overlay_count()},
                                               {"false_rejection_rate", model.strip->false_rejection_rate},
                                               {"threshold_bits", detector.threshold()},
+                                              {"class_threshold_bits", detector.class_thresholds()},
                                               {"calibration_rows", detector.calibration_rows()},
                                               {"clean", model.strip->clean_source}}
                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)

@@ -55,7 +55,7 @@ struct Outcome {
   int64_t strip_checked = 0;
   std::vector<int64_t> strip_flagged;
   std::vector<double> strip_entropy;
-  double strip_threshold = 0;
+  std::vector<double> strip_threshold;  // per flagged row: its predicted class's threshold
   // --watermark: rows answered watermarked, and why a selected row was not (its log failing)
   int64_t watermarked = 0;
   std::string watermark_error;

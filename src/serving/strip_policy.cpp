@@ -98,6 +98,7 @@ StripScreen strip_screen(const Dataset& rows, const ServedModel& served, std::ch
       if (verdicts.flagged[size_t(r)]) {
         screen.flagged_rows.push_back(begin + r);
         screen.flagged_entropy.push_back(verdicts.entropy[size_t(r)]);
+        screen.flagged_threshold.push_back(verdicts.threshold[size_t(r)]);
       }
     screen.checked += slice;
   }

@@ -153,3 +153,54 @@ TEST(Strip, ThresholdIsTheEmpiricalQuantileOfAnIndependentComputation) {
   EXPECT_THROW(strip_threshold(known, 0.0), ValueError);
   EXPECT_THROW(StripDetector::calibrate(b.model, clean.rows(0, 8), options), ValueError);  // none left to calibrate
 }
+
+// Per class: each predicted class's threshold is the FRR quantile of the entropies of the
+// calibration rows the model assigns to it, recomputed here one blend at a time; a class
+// with fewer than ⌈1/FRR⌉ such rows keeps the pooled threshold; a row is flagged below the
+// threshold of the class predicted for it. per_class = false keeps one pooled threshold.
+TEST(Strip, PerClassThresholdsAreEachClasssQuantileAndFlagByThePredictedClass) {
+  Backdoored& b = backdoored();
+  const StripOptions options{.overlays = 8, .false_rejection_rate = 0.05, .max_calibration_rows = 1000, .seed = 6};
+  const ConstTensorView clean = b.clean_x.rows(0, 300);
+  const StripDetector detector = StripDetector::calibrate(b.model, clean, options);
+  Predictor predictor(b.model);
+  std::vector<std::vector<double>> by_class(kClasses);
+  for (int64_t r = 0; r < clean.shape(0); ++r) {
+    bool drawn = false;
+    for (int64_t k = 0; k < 8; ++k)
+      drawn = drawn || std::equal(clean.data() + r * 64, clean.data() + (r + 1) * 64, detector.overlays().data() + k * 64);
+    if (drawn) continue;
+    const Tensor p = predictor.predict(clean.rows(r, r + 1));
+    const auto predicted = std::max_element(p.data(), p.data() + kClasses) - p.data();
+    by_class[size_t(predicted)].push_back(entropy_alone(predictor, clean.rows(r, r + 1), detector.overlays(),
+                                                        detector.blend()));
+  }
+  ASSERT_EQ(detector.class_thresholds().size(), size_t(kClasses));
+  int with_own = 0;
+  for (int64_t c = 0; c < kClasses; ++c) {
+    std::vector<double>& rows = by_class[size_t(c)];
+    std::sort(rows.begin(), rows.end());
+    if (rows.size() >= 20) {
+      ++with_own;
+      EXPECT_NEAR(detector.class_thresholds()[size_t(c)], rows[size_t(std::floor(0.05 * double(rows.size())))], 1e-4)
+          << "class " << c << " of " << rows.size() << " rows";
+    } else {
+      EXPECT_EQ(detector.class_thresholds()[size_t(c)], detector.threshold()) << "class " << c;
+    }
+  }
+  EXPECT_GE(with_own, 3) << "the four classes are about equally common: most have their own";
+  // Verdicts: flagged exactly below the predicted class's threshold (triggered rows, which
+  // the model sends to class 0, against class 0's threshold).
+  Tensor triggered = Tensor::from(b.clean_x.rows(300, 500));
+  stamp_trigger(triggered, kTrigger);
+  const StripDetector::Verdicts verdicts = detector.check(predictor, triggered);
+  const std::vector<int64_t> predicted = predicted_classes(predictor, triggered);
+  for (int64_t r = 0; r < triggered.shape(0); ++r)
+    EXPECT_EQ(verdicts.flagged[size_t(r)], verdicts.entropy[size_t(r)] < detector.threshold_for(predicted[size_t(r)]))
+        << "row " << r;
+  StripOptions pooled = options;
+  pooled.per_class = false;
+  const StripDetector one = StripDetector::calibrate(b.model, clean, pooled);
+  EXPECT_TRUE(one.class_thresholds().empty());
+  EXPECT_EQ(one.threshold(), detector.threshold());
+}

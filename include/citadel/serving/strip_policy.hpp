@@ -58,6 +58,7 @@ void calibrate_strip(ServedModel& served);
 struct StripScreen {
   std::vector<int64_t> flagged_rows;
   std::vector<double> flagged_entropy;
+  std::vector<double> flagged_threshold;  // the threshold each flagged row fell below
   int64_t checked = 0;
 };
 StripScreen strip_screen(const Dataset& rows, const ServedModel& served, std::chrono::steady_clock::time_point deadline);
