@@ -12,6 +12,8 @@
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
 #include "citadel/data/text_vectorization.hpp"
+#include "citadel/data/wav.hpp"
+#include "citadel/data/audio_features.hpp"
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/bidirectional.hpp"

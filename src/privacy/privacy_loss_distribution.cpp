@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "citadel/core/error.hpp"
+#include "citadel/core/fft.hpp"
 #include "fft_convolution.hpp"
 
 namespace citadel {
@@ -141,9 +142,9 @@ Composed compose(const Grid& grid, double h, int64_t steps) {
   const size_t n = size_t(1) << log_size;
   std::vector<Complex> data(n, 0.0);
   for (size_t i = 0; i < grid.mass.size(); ++i) data[i] = grid.mass[i];
-  detail::fft(data, false);
+  fft(data, false);
   for (Complex& value : data) value = std::abs(value) == 0.0 ? 0.0 : std::exp(double(steps) * std::log(value));
-  detail::fft(data, true);
+  fft(data, true);
   // Entry j (mod n) holds the sums of index j = Σ (k_t − first), value (j + T·first)·h.
   Composed composed;
   composed.h = h;

@@ -8,10 +8,14 @@
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized inside their own _mm512_undefined
 // (GCC bug 105593); the warning is about the header, not this file.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <algorithm>
 #include <array>

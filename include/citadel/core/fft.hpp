@@ -1,0 +1,14 @@
+// A radix-2 FFT in double precision: the privacy accountants' convolutions and the audio
+// features (spectrograms) use it.
+#pragma once
+
+#include <complex>
+#include <vector>
+
+namespace citadel {
+
+// In place, on a power-of-two length; `inverse` transforms back and divides by the length.
+// Twiddle factors are computed for each index, so rounding does not grow with the length.
+void fft(std::vector<std::complex<double>>& values, bool inverse);
+
+}  // namespace citadel
