@@ -14,6 +14,7 @@
 #include "citadel/data/text_vectorization.hpp"
 #include "citadel/data/wav.hpp"
 #include "citadel/data/audio_features.hpp"
+#include "citadel/data/audio_directory.hpp"
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/bidirectional.hpp"
