@@ -13,6 +13,7 @@
 #include "citadel/data/idx.hpp"
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
+#include "citadel/data/text_vectorization.hpp"
 #include "output_labels.hpp"
 #include "terminal_text.hpp"
 
@@ -111,7 +112,82 @@ std::vector<uint64_t> table_row_hashes(const CsvTable& table, const Dataset& row
   return hashes;
 }
 
+// The table's label columns and its text column (--text), the others left out: a text
+// model's one input is the text.
+CsvTable text_and_labels(const CsvTable& table, const DataFlags& s, const LabelPlan& plan) {
+  std::vector<int64_t> kept{table.column_index(s.text)};
+  if (plan.several())
+    for (const OutputLabel& output : plan.outputs) kept.push_back(table.column_index(output.column));
+  else
+    kept.push_back(plan.column.empty() ? int64_t(table.columns.size()) - 1 : table.column_index(plan.column));
+  CITADEL_CHECK(std::find(kept.begin() + 1, kept.end(), kept[0]) == kept.end(), ValueError, "--text ", s.text,
+                ": that column is the label; the text column is the model's input");
+  std::string unused;
+  for (size_t c = 0; c < table.columns.size(); ++c)
+    if (std::find(kept.begin(), kept.end(), int64_t(c)) == kept.end())
+      unused += (unused.empty() ? "'" : ", '") + terminal_safe(table.columns[c]) + "'";
+  if (!unused.empty())
+    std::fprintf(stderr, "note: --text %s is the model's input; the columns %s are not used\n",
+                 terminal_safe(s.text).c_str(), unused.c_str());
+  CsvTable projected;
+  projected.source = table.source;
+  projected.had_header = table.had_header;
+  projected.delimiter = table.delimiter;
+  projected.header_decision = table.header_decision;
+  projected.rows = table.rows;
+  projected.lines = table.lines;
+  for (const int64_t c : kept) {
+    projected.column_by_name.emplace(table.columns[size_t(c)], int64_t(projected.columns.size()));
+    projected.columns.push_back(table.columns[size_t(c)]);
+  }
+  for (int64_t r = 0; r < table.rows; ++r)
+    for (const int64_t c : kept) projected.cells.push_back(table.cell(r, c));
+  return projected;
+}
+
+// The table rows fit trains on: the training split's (`train`, rows of the data set; empty:
+// all of them) less the last ones it validates on (as fit splits: Model::fit).
+std::vector<int64_t> fit_rows(const std::vector<int64_t>& table_rows, const std::vector<int64_t>& train,
+                              const TrainingFlags& training) {
+  std::vector<int64_t> rows;
+  if (train.empty()) rows = table_rows;
+  for (const int64_t i : train) rows.push_back(table_rows[size_t(i)]);
+  const double validation = validation_split_for(training, false);
+  if (validation > 0) rows.resize(size_t(std::max<double>(1.0, double(rows.size()) * (1.0 - validation))));
+  return rows;
+}
+
+// The vectorizer of --text, adapted on `train` (table rows): --max-tokens, and
+// --sequence-length or the longest of those rows (Keras pads to the longest row; a saved
+// model reads a fixed length).
+std::shared_ptr<const TextVectorization> adapt_text(const DataFlags& s, const CsvTable& table,
+                                                    const std::vector<int64_t>& train) {
+  const int64_t column = table.column_index(s.text);
+  std::vector<std::string> rows;
+  for (const int64_t r : train) rows.emplace_back(table.cell(r, column));
+  TextVectorization text({.max_tokens = s.max_tokens, .output_sequence_length = s.sequence_length});
+  try {
+    text.adapt(rows);
+  } catch (const ValueError& e) {
+    throw ValueError("--text " + s.text + ": " + e.what());
+  }
+  TextVectorizationOptions options = text.options();
+  if (!options.output_sequence_length) {
+    int64_t longest = 1;
+    for (const std::string& row : rows) longest = std::max<int64_t>(longest, int64_t(text.tokens(row).size()));
+    options.output_sequence_length = std::min(longest, TextVectorizationLimits::kMaxSequenceLength);
+  }
+  auto fixed = std::make_shared<TextVectorization>(options);
+  fixed->set_vocabulary(text.vocabulary());
+  return fixed;
+}
+
 }  // namespace
+
+double validation_split_for(const TrainingFlags& s, bool images) {
+  const double given = s.validation_split.value_or(images ? 0.1 : 0.0);
+  return given == 0 && (s.early_stopping || s.reduce_lr) ? 0.1 : given;
+}
 
 CsvOptions csv_options(const DataFlags& s) {
   CsvOptions options;
@@ -175,9 +251,15 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
     const std::string bundled = data.source.substr(0, data.source.size() - 4) + ".schema.json";
     if (std::filesystem::exists(bundled)) data.declared = read_declared_schema(bundled);
   }
-  const CsvTable table = read_csv(data.source, csv_options(s));
+  CsvTable table = read_csv(data.source, csv_options(s));
   if (training.verbose > 0)
     std::printf("%s: %s\n", terminal_safe(data.source).c_str(), terminal_safe(table.header_decision).c_str());
+  if (!s.text.empty()) {
+    // The vocabulary would be learned from the private rows (one row's new word changes it).
+    CITADEL_CHECK(!private_training, ValueError, "--dp: the vocabulary of --text ", s.text,
+                  " would be learned from the private rows, outside what ε covers");
+    table = text_and_labels(table, s, plan);
+  }
   // Each output's loss says whether its label is classes or a number (as --loss does for one).
   auto loss_of = [&](const OutputLabel& output) { return output.loss.empty() ? plan.loss : output.loss; };
   const std::string first_loss = plan.several() ? loss_of(plan.outputs[0]) : plan.loss;
@@ -186,7 +268,7 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
                                  .categorical = s.categorical, .missing = missing_policy(s),
                                  .label_type = label_type, .max_categories = s.max_categories,
                                  .declared = data.declared ? &*data.declared : nullptr,
-                                 .max_encoded_bytes = s.max_encoded_mb << 20};
+                                 .max_encoded_bytes = s.max_encoded_mb << 20, .text_column = s.text};
   for (size_t i = 1; i < plan.outputs.size(); ++i) {
     const bool values = is_regression_loss(loss_of(plan.outputs[i]));
     dataset_options.more_labels.emplace_back(plan.outputs[i].column, values ? LabelType::kValues : LabelType::kClasses);
@@ -220,6 +302,10 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
     data.losses.push_back(choose_loss(loss_of(plan.outputs[i]), data.schema.label_schema(i)));
   }
   data.loss_weights = plan.loss_weights;
+  if (!s.text.empty() && !hold_out_test) {
+    all = with_text_ids(table, std::move(all), adapt_text(s, table, fit_rows(all.table_rows, {}, training)));
+    data.schema = all.schema;
+  }
   if (!hold_out_test) {
     data.x_train = std::move(all.x);
     data.y_train = std::move(all.y);
@@ -233,6 +319,10 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
                                               : train_test_split(all.y, s.test_split, training.seed, data.classification());
   CITADEL_CHECK(!split.train.empty() && !split.test.empty(), ValueError, data.source, ": --test-split ", s.test_split,
                 " of ", all.x.shape(0), " rows leaves an empty split");
+  if (!s.text.empty()) {
+    all = with_text_ids(table, std::move(all), adapt_text(s, table, fit_rows(all.table_rows, split.train, training)));
+    data.schema = all.schema;
+  }
   data.x_train = take_rows(all.x, split.train);
   data.y_train = take_rows(all.y, split.train);
   data.x_test = take_rows(all.x, split.test);

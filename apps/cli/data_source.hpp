@@ -48,9 +48,15 @@ EncodeOptions encode_options(const DataFlags& flags, const Preprocessor& trained
 void report_row_handling(const DataSchema& schema, const std::vector<int64_t>& missing_cells,
                          const std::vector<int64_t>& unseen_categories, bool imputed, const std::string& what);
 
+// The fraction of the training rows fit validates on (the last ones): --validation-split,
+// else 0.1 for images or when --early-stopping/--reduce-lr watch val_loss, else none.
+double validation_split_for(const TrainingFlags& flags, bool images);
+
 // Reads --data, with the loss --loss gives or the labels suggest; with `hold_out_test`
 // also sets aside the test rows (--test-split for CSV files, the official test split for
-// Fashion-MNIST), split with --seed. Under `private_training` nothing of the encoding is
+// Fashion-MNIST), split with --seed. With --text, the text column alone is the input,
+// as token ids of a vocabulary adapted on the rows fit trains on (never the held-out or
+// validation rows). Under `private_training` nothing of the encoding is
 // learned from the rows (the classes and categories come from --schema, or the run is
 // refused) and each row's side of the split depends on that row alone.
 PreparedData load_data(const DataFlags& flags, const ModelFlags& model, const TrainingFlags& training,

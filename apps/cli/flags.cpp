@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "citadel/data/text_vectorization.hpp"
+
 namespace citadel::cli {
 
 void add_data_flags(CLI::App& c, DataFlags& s) {
@@ -50,6 +52,16 @@ void add_data_flags(CLI::App& c, DataFlags& s) {
                "categories; the label's classes): preprocessing and categories are then taken from it, not "
                "learned from the rows. Needed by --dp unless nothing is learned (--scale none, no --categorical)")
       ->option_text("FILE");
+  c.add_option("--text", s.text,
+               "A column of raw text: the model's one input, as token ids of a vocabulary learned from the "
+               "training rows (Keras's TextVectorization; the other feature columns are not used)")
+      ->option_text("COLUMN");
+  c.add_option("--max-tokens", s.max_tokens,
+               "--text: the vocabulary's size, padding and [UNK] included (default: every token seen)")
+      ->check(CLI::Range(int64_t{3}, TextVectorizationLimits::kMaxVocabulary));
+  c.add_option("--sequence-length", s.sequence_length,
+               "--text: token ids per row, padded with 0 or truncated (default: the longest training row's)")
+      ->check(CLI::Range(int64_t{1}, TextVectorizationLimits::kMaxSequenceLength));
 }
 
 void add_model_flags(CLI::App& c, ModelFlags& s) {

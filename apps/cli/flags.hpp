@@ -29,6 +29,10 @@ struct DataFlags {
   std::string scale;  // standard, minmax or none; empty: standard, or minmax under --dp (from --schema)
   double test_split = 0.2;
   std::string schema;  // --schema: a declared schema (citadel/data/declared_schema.hpp)
+  // --text: a column of raw text, the model's one input as token ids (docs/CLI.md, "Text").
+  std::string text;
+  std::optional<int64_t> max_tokens;       // --max-tokens: unset keeps every token seen (Keras's None)
+  std::optional<int64_t> sequence_length;  // --sequence-length: unset, the longest training row
 };
 
 // The network and how it is compiled.

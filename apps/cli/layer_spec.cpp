@@ -1,4 +1,5 @@
-// --layers parsing: comma-separated UNITS[:ACTIVATION] items.
+// --layers parsing: comma-separated items, UNITS[:ACTIVATION] for Dense, and the few
+// layers a text model needs before them (an Embedding, then a pooling).
 #include "layer_spec.hpp"
 
 #include <charconv>
@@ -7,32 +8,58 @@
 #include "citadel/layers/activations.hpp"
 
 namespace citadel::cli {
+namespace {
 
-std::vector<DenseSpec> parse_layer_spec(const std::string& text) {
-  std::vector<DenseSpec> layers;
+constexpr const char* kUsage =
+    " must be UNITS[:ACTIVATION] with UNITS a whole number from 1 to 1000000, embedding:DIM, globalavgpool1d or "
+    "globalmaxpool1d, e.g. \"10:relu,10:relu,1:sigmoid\" or \"embedding:16,globalavgpool1d,1:sigmoid\"";
+
+// A whole number from 1 to 1000000, or nothing.
+int64_t count_of(const std::string& text) {
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const bool ok = error == std::errc() && end == text.data() + text.size() && value > 0 && value <= 1'000'000;
+  return ok ? value : 0;
+}
+
+}  // namespace
+
+std::vector<LayerSpec> parse_layer_spec(const std::string& text) {
+  std::vector<LayerSpec> layers;
   size_t start = 0;
   int item = 0;
   while (start <= text.size()) {
     const size_t comma = std::min(text.find(',', start), text.size());
     const std::string part = text.substr(start, comma - start);
+    start = comma + 1;
     ++item;
+    const std::string where = "--layers: item " + std::to_string(item) + " ('" + part + "')";
     const size_t colon = part.find(':');
-    const std::string units_text = part.substr(0, colon);
-    const std::string activation = colon == std::string::npos ? "linear" : part.substr(colon + 1);
-    int64_t units = 0;
-    const auto [end, error] = std::from_chars(units_text.data(), units_text.data() + units_text.size(), units);
-    CITADEL_CHECK(error == std::errc() && end == units_text.data() + units_text.size() && units > 0 &&
-                      units <= 1'000'000,
-                  ValueError, "--layers: item ", item, " ('", part,
-                  "') must be UNITS[:ACTIVATION] with UNITS a whole number from 1 to 1000000, "
-                  "e.g. \"10:relu,10:relu,1:sigmoid\"");
+    const std::string head = part.substr(0, colon);
+    const std::string rest = colon == std::string::npos ? "" : part.substr(colon + 1);
+    if (head == "globalavgpool1d" || head == "globalmaxpool1d") {
+      CITADEL_CHECK(colon == std::string::npos, ValueError, where, ": ", head, " takes no arguments");
+      layers.push_back({head == "globalavgpool1d" ? LayerSpec::Kind::kGlobalAveragePooling1D
+                                                  : LayerSpec::Kind::kGlobalMaxPooling1D});
+      continue;
+    }
+    if (head == "embedding") {
+      const int64_t dim = count_of(rest);
+      CITADEL_CHECK(dim > 0, ValueError, where,
+                    ": must be embedding:DIM with DIM a whole number from 1 to 1000000 "
+                    "(the vocabulary's size comes from --text)");
+      layers.push_back({LayerSpec::Kind::kEmbedding, dim});
+      continue;
+    }
+    const int64_t units = count_of(head);
+    CITADEL_CHECK(units > 0, ValueError, where, kUsage);
+    const std::string activation = colon == std::string::npos ? "linear" : rest;
     try {
       activation_from_name(activation);
     } catch (const ValueError& e) {
-      throw ValueError("--layers: item " + std::to_string(item) + " ('" + part + "'): " + e.what());
+      throw ValueError(where + ": " + e.what());
     }
-    layers.push_back({units, activation});
-    start = comma + 1;
+    layers.push_back({LayerSpec::Kind::kDense, units, activation});
   }
   return layers;
 }

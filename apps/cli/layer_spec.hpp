@@ -1,4 +1,5 @@
-// Parsing `--layers "10:relu,10:relu,1:sigmoid"` into Dense layer descriptions.
+// Parsing `--layers "10:relu,10:relu,1:sigmoid"` (text: "embedding:16,globalavgpool1d,1:sigmoid")
+// into layer descriptions.
 #pragma once
 
 #include <cstdint>
@@ -7,12 +8,15 @@
 
 namespace citadel::cli {
 
-struct DenseSpec {
-  int64_t units;
-  std::string activation;
+struct LayerSpec {
+  enum class Kind { kDense, kEmbedding, kGlobalAveragePooling1D, kGlobalMaxPooling1D };
+  Kind kind = Kind::kDense;
+  int64_t units = 0;  // Dense's units, Embedding's output_dim (its input_dim is the vocabulary's size)
+  std::string activation = "linear";
 };
 
+// Items: UNITS[:ACTIVATION] (Dense), embedding:DIM, globalavgpool1d, globalmaxpool1d.
 // Throws citadel::ValueError naming the item at fault.
-std::vector<DenseSpec> parse_layer_spec(const std::string& text);
+std::vector<LayerSpec> parse_layer_spec(const std::string& text);
 
 }  // namespace citadel::cli

@@ -7,9 +7,12 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/data/feature_groups.hpp"
+#include "citadel/data/text_vectorization.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
+#include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/model/model_config.hpp"
 #include "layer_spec.hpp"
@@ -91,15 +94,27 @@ std::string scaling_for(const DataFlags& s, bool private_training) {
   return private_training ? "minmax" : "standard";
 }
 
+namespace {
+
+// Token ids are not scaled: an Embedding looks them up as they are.
+std::string scaling_for(const DataFlags& s, const PreparedData& data, bool private_training) {
+  if (!data.schema.text) return scaling_for(s, private_training);
+  CITADEL_CHECK(s.scale.empty() || s.scale == "none", ValueError, "--scale ", s.scale,
+                ": --text gives token ids, which are looked up, not scaled; leave --scale out");
+  return "none";
+}
+
+}  // namespace
+
 Preprocessor make_preprocessor(const DataFlags& s, const PreparedData& data, bool private_training) {
   return Preprocessor({.impute_missing = s.missing == "mean", .drop_missing = s.missing == "drop",
-                       .scaling = scaling_for(s, private_training), .images = data.images});
+                       .scaling = scaling_for(s, data, private_training), .images = data.images});
 }
 
 Preprocessor preprocess(const DataFlags& s, PreparedData& data, std::initializer_list<Tensor*> others,
                         bool private_training) {
   Preprocessor preprocessor = make_preprocessor(s, data, private_training);
-  const std::string scaling = scaling_for(s, private_training);
+  const std::string scaling = scaling_for(s, data, private_training);
   if (data.declared && !data.images) {
     preprocessor.fit_declared(*data.declared, data.schema);
   } else {
@@ -120,19 +135,43 @@ Preprocessor preprocess(const DataFlags& s, PreparedData& data, std::initializer
 
 namespace {
 
-// --layers (or the default network) as a Sequential chain, images flattened into it.
+// The default network: two hidden Dense layers (wider for images; an Embedding averaged
+// over the row for text), then the output layer the labels need.
+std::string default_layers(const PreparedData& data) {
+  if (data.schema.text) return "embedding:16,globalavgpool1d," + output_layer_for(data);
+  return std::string(data.images ? "256:relu,128:relu," : "10:relu,10:relu,") + output_layer_for(data);
+}
+
+// --layers (or the default network) as a Sequential chain, images flattened into it; an
+// Embedding (first, with --text) reads the text's ids with the vocabulary as its input_dim.
 Sequential layers_model(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
   Sequential model;
-  std::string spec = s.layers;
-  if (spec.empty()) spec = std::string(data.images ? "256:relu,128:relu," : "10:relu,10:relu,") + output_layer_for(data);
-  const std::vector<DenseSpec> layers = parse_layer_spec(spec);
+  const std::vector<LayerSpec> layers = parse_layer_spec(s.layers.empty() ? default_layers(data) : s.layers);
   if (input_shape.rank() > 1) model.add(Flatten({input_shape.dims()}));  // images into a Dense network
   const Regularizer penalty = L1L2(static_cast<float>(s.l1), static_cast<float>(s.l2));
   for (size_t i = 0; i < layers.size(); ++i) {
     const bool first = i == 0 && input_shape.rank() == 1;
-    model.add(Dense(layers[i].units, {.input_dim = first ? input_shape[0] : 0,
-                                      .activation = layers[i].activation,
-                                      .kernel_regularizer = penalty}));
+    const std::vector<int64_t> declared = first ? input_shape.dims() : std::vector<int64_t>{};
+    switch (layers[i].kind) {
+      case LayerSpec::Kind::kEmbedding:
+        CITADEL_CHECK(data.schema.text && i == 0, ValueError, "--layers: item ", i + 1,
+                      " (embedding) reads token ids: ",
+                      data.schema.text ? "put it first" : "give --text COLUMN (the column of raw text it reads)");
+        model.add(Embedding(data.schema.text->vocabulary_size(), layers[i].units,
+                            {.embeddings_regularizer = penalty, .input_shape = declared}));
+        break;
+      case LayerSpec::Kind::kGlobalAveragePooling1D:
+        model.add(GlobalAveragePooling1D({.input_shape = {}}));
+        break;
+      case LayerSpec::Kind::kGlobalMaxPooling1D:
+        model.add(GlobalMaxPooling1D({.input_shape = {}}));
+        break;
+      case LayerSpec::Kind::kDense:
+        model.add(Dense(layers[i].units, {.input_dim = first ? input_shape[0] : 0,
+                                          .activation = layers[i].activation,
+                                          .kernel_regularizer = penalty}));
+        break;
+    }
     if (s.dropout > 0 && i + 1 < layers.size()) model.add(Dropout(static_cast<float>(s.dropout)));
   }
   model.build(input_shape);
@@ -259,12 +298,10 @@ FitOptions fit_options(const TrainingFlags& s, const ModelFlags& model, const Pr
   FitOptions options;
   options.epochs = epochs_for(s, data);
   options.batch_size = batch_size_for(s, data);
-  options.validation_split = s.validation_split.value_or(data.images ? 0.1 : 0.0);
+  options.validation_split = validation_split_for(s, data.images);
   options.verbose = s.verbose;
   options.seed = s.seed;
-  const bool monitors_validation = s.early_stopping || s.reduce_lr;
-  if (monitors_validation && options.validation_split == 0) {
-    options.validation_split = 0.1;
+  if (options.validation_split != s.validation_split.value_or(data.images ? 0.1 : 0.0)) {
     if (s.verbose > 0) std::printf("Validating on the last 10%% of the training rows (--early-stopping/--reduce-lr "
                                    "watch val_loss; set --validation-split to choose)\n");
   }

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "citadel/core/error.hpp"
+#include "citadel/data/text_vectorization.hpp"
 
 namespace citadel {
 namespace {
@@ -75,6 +76,11 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, const std::
       for (size_t k = 0; k < categories->size(); ++k) plan.back().category_index.emplace((*categories)[k], int64_t(k));
     features += categories ? static_cast<int64_t>(categories->size()) : 1;
   }
+  // The text column's ids follow the other features; its cells are never missing (an empty
+  // text is a row of padding).
+  const int64_t text_features = features;
+  const int64_t text_column = schema.text ? table.column_index(schema.text_column) : -1;
+  if (schema.text) features += schema.text->sequence_length();
 
   // First pass: find rows with missing values, and the first one for the message.
   std::vector<unsigned char> row_missing(static_cast<size_t>(table.rows), 0);
@@ -186,6 +192,14 @@ Dataset encode_rows(const CsvTable& table, const DataSchema& schema, const std::
     data.table_rows.push_back(r);
     ++out;
   }
+  if (text_column >= 0) {
+    std::vector<std::string> texts;
+    for (const int64_t r : data.table_rows) texts.emplace_back(table.cell(r, text_column));
+    const Tensor ids = schema.text->transform(texts);
+    const int64_t T = schema.text->sequence_length();
+    for (int64_t n = 0; n < out; ++n)
+      std::copy(ids.data() + n * T, ids.data() + (n + 1) * T, data.x.data() + n * features + text_features);
+  }
   return data;
 }
 
@@ -217,6 +231,8 @@ std::vector<std::string> DataSchema::feature_names() const {
     if (categories[i].empty()) names.push_back(input_columns[i]);
     for (const auto& category : categories[i]) names.push_back(input_columns[i] + "=" + category);
   }
+  for (int64_t t = 0; text && t < text->sequence_length(); ++t)
+    names.push_back(text_column + "[" + std::to_string(t) + "]");
   return names;
 }
 
@@ -252,6 +268,9 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
   auto is_label = [&](int64_t column) {
     return std::find(label_columns.begin(), label_columns.end(), column) != label_columns.end();
   };
+  const int64_t text = options.text_column.empty() ? -1 : table.column_index(options.text_column);
+  CITADEL_CHECK(text < 0 || !is_label(text), ValueError, table.source, ": '", options.text_column,
+                "' is a label column; the text column is a feature");
   std::set<int64_t> categorical;
   if (declared)
     for (const auto& [name, column] : declared->columns) {
@@ -262,6 +281,8 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
     }
   for (const auto& name : options.categorical) {
     const int64_t column = table.column_index(name);
+    CITADEL_CHECK(column != text, ValueError, table.source, ": '", table.columns[column],
+                  "' is the text column; it is read as tokens, not one-hot encoded");
     CITADEL_CHECK(!is_label(column), ValueError, table.source, ": '", table.columns[column],
                   "' is a label column; only feature columns are one-hot encoded");
     categorical.insert(column);
@@ -270,8 +291,9 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options) {
   DataSchema schema;
   schema.label = table.columns[label];
   schema.label_type = options.label_type;
+  if (text >= 0) schema.text_column = table.columns[text];
   for (int64_t c = 0; c < width; ++c) {
-    if (is_label(c)) continue;
+    if (is_label(c) || c == text) continue;
     schema.input_columns.push_back(table.columns[c]);
     std::set<std::string> seen;
     const DeclaredColumn* stated = declared ? declared->column(table.columns[c]) : nullptr;
@@ -323,7 +345,27 @@ Dataset encode(const CsvTable& table, const DataSchema& schema, const EncodeOpti
   for (const auto& column : schema.input_columns)
     CITADEL_CHECK(table.find_column(column) >= 0, ValueError, table.source, ": has no column '", column,
                   "', which the model was trained on");
+  CITADEL_CHECK(!schema.text || table.find_column(schema.text_column) >= 0, ValueError, table.source,
+                ": has no column '", schema.text_column, "', the text column the model was trained on");
   return encode_rows(table, schema, label_columns, options);
+}
+
+Dataset with_text_ids(const CsvTable& table, Dataset data, std::shared_ptr<const TextVectorization> text) {
+  CITADEL_CHECK(text && text->sequence_length() > 0, ValueError, table.source,
+                ": the text vectorizer needs a fixed output_sequence_length");
+  const int64_t column = table.column_index(data.schema.text_column);
+  const int64_t N = data.x.shape(0), D = data.x.numel() / std::max<int64_t>(N, 1), T = text->sequence_length();
+  std::vector<std::string> texts;
+  for (const int64_t r : data.table_rows) texts.emplace_back(table.cell(r, column));
+  const Tensor ids = text->transform(texts);
+  Tensor x(Shape{N, D + T});
+  for (int64_t n = 0; n < N; ++n) {
+    std::copy(data.x.data() + n * D, data.x.data() + (n + 1) * D, x.data() + n * (D + T));
+    std::copy(ids.data() + n * T, ids.data() + (n + 1) * T, x.data() + n * (D + T) + D);
+  }
+  data.x = std::move(x);
+  data.schema.text = std::move(text);
+  return data;
 }
 
 Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing) {

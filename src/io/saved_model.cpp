@@ -9,6 +9,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
 #include "citadel/data/feature_groups.hpp"
+#include "citadel/data/text_vectorization.hpp"
 #include "citadel/io/signing.hpp"
 #include "citadel/losses/loss.hpp"
 #include "citadel/metrics/classification_report.hpp"
@@ -81,8 +82,11 @@ void check_schema_against_model(const SavedModel& saved, const std::string& sour
                     " categories, more than the model's ", inputs, " inputs");
       features += categories.empty() ? 1 : int64_t(categories.size());
     }
-    CITADEL_CHECK(features == inputs, IoError, source, ": the schema's columns make ", features,
-                  " features but the model takes ", inputs);
+    const int64_t text = schema.text ? schema.text->sequence_length() : 0;
+    CITADEL_CHECK(features + text == inputs, IoError, source, ": the schema's columns make ", features, " features",
+                  text ? " and its text column '" + schema.text_column + "' " + std::to_string(text) + " token ids"
+                       : std::string(),
+                  " but the model takes ", inputs);
   }
   if (saved.outputs.empty()) {
     check_label_width(schema.label_schema(0), saved.model.output_shape().numel(), source, "");
@@ -310,6 +314,8 @@ std::string describe_schema(const SchemaRecord& record) {
                            {"classes", schema.classes},
                            {"images", record.images},
                            {"loss", record.loss}};
+  // Text only: a record without it stays byte for byte what it was.
+  if (!schema.text_column.empty()) described["text_column"] = schema.text_column;
   // Several outputs only: a record of one output stays byte for byte what it was.
   if (!record.outputs.empty()) {
     nlohmann::json outputs = nlohmann::json::array();
@@ -417,6 +423,10 @@ SchemaRecord restore_schema(std::string_view json, const std::string& source) {
     learned.classes = parsed.at("classes").get<std::vector<std::string>>();
     record.images = parsed.at("images").get<bool>();
     record.loss = parsed.at("loss").get<std::string>();
+    if (parsed.contains("text_column")) {
+      learned.text_column = parsed["text_column"].get<std::string>();
+      CITADEL_CHECK(!learned.text_column.empty(), IoError, source, ": the schema's text_column is empty");
+    }
     if (parsed.contains("outputs")) {
       record.outputs = restore_outputs(parsed["outputs"], record, source);
       for (size_t i = 1; i < record.outputs.size(); ++i) learned.more_labels.push_back(record.outputs[i].label);
@@ -456,6 +466,52 @@ SavedModel saved_model_from_bytes(std::string_view bytes, const std::string& sou
   return saved_model_from(load_model_from_bytes(bytes, source, limits), source);
 }
 
+namespace {
+
+// The smallest vocabulary of the layers reading the model's one input (Embedding's
+// input_dim), 0 when none reads token ids.
+int64_t input_id_bound(const Model& model) {
+  const GraphInfo& graph = model.graph();
+  int64_t bound = 0;
+  for (const GraphInfo::NodeInfo& node : graph.nodes) {
+    if (std::find(node.inputs.begin(), node.inputs.end(), graph.inputs[0]) == node.inputs.end()) continue;
+    const int64_t layer_bound = model.layer(node.layer).token_id_bound();
+    if (layer_bound > 0) bound = bound == 0 ? layer_bound : std::min(bound, layer_bound);
+  }
+  return bound;
+}
+
+// The vectorizer of the schema's text column, from its record, checked against the model
+// before any row is read: a fixed length, and no id beyond the Embedding's vocabulary.
+std::shared_ptr<const TextVectorization> restore_text(const SavedModel& saved, const std::string& source) {
+  const std::string& column = saved.schema.text_column;
+  CITADEL_CHECK(!saved.images, IoError, source, ": the schema names a text column '", column,
+                "' but the model reads images");
+  CITADEL_CHECK(saved.model.input_count() == 1, IoError, source, ": the schema names a text column '", column,
+                "' but the model has ", saved.model.input_count(), " inputs; a text model has one");
+  const auto& columns = saved.schema.input_columns;
+  CITADEL_CHECK(std::find(columns.begin(), columns.end(), column) == columns.end() && column != saved.schema.label,
+                IoError, source, ": the schema's text_column '", column, "' is also an input or label column");
+  const auto found = saved.metadata.find(kTextVectorizationRecord);
+  CITADEL_CHECK(found != saved.metadata.end(), IoError, source, ": the schema names a text column '", column,
+                "' but the file has no '", kTextVectorizationRecord, "' record");
+  TextVectorization text;
+  try {
+    text = TextVectorization::from_json(found->second);
+  } catch (const Error& e) {
+    throw IoError(source + ": the '" + kTextVectorizationRecord + "' record: " + e.what());
+  }
+  CITADEL_CHECK(text.sequence_length() > 0, IoError, source, ": the '", kTextVectorizationRecord,
+                "' record has no output_sequence_length; a saved text model reads rows of a fixed length");
+  const int64_t bound = input_id_bound(saved.model);
+  CITADEL_CHECK(bound == 0 || text.vocabulary_size() <= bound, IoError, source, ": the '", kTextVectorizationRecord,
+                "' record's vocabulary has ", text.vocabulary_size(),
+                " entries but the model's Embedding takes ids below ", bound);
+  return std::make_shared<const TextVectorization>(std::move(text));
+}
+
+}  // namespace
+
 SavedModel saved_model_from(LoadedModel loaded, const std::string& source) {
   SavedModel saved{std::move(loaded.model), {}, false, "", {}, std::move(loaded.metadata)};
   const auto schema = saved.metadata.find("schema");
@@ -465,6 +521,7 @@ SavedModel saved_model_from(LoadedModel loaded, const std::string& source) {
   saved.images = record.images;
   saved.loss = std::move(record.loss);
   saved.outputs = std::move(record.outputs);
+  if (!saved.schema.text_column.empty()) saved.schema.text = restore_text(saved, source);
   check_schema_against_model(saved, source);
   const auto preprocessing = saved.metadata.find("preprocessing");
   CITADEL_CHECK(preprocessing != saved.metadata.end(), IoError, source, ": has no 'preprocessing' record");
@@ -494,6 +551,7 @@ Metadata saved_model_records(const SchemaRecord& record, const Preprocessor& pre
   extra["schema"] = describe_schema(record);
   extra["preprocessing"] = preprocessor.describe();
   extra["trained_on"] = trained_on;
+  if (record.schema.text) extra[kTextVectorizationRecord] = record.schema.text->to_json();
   // Readers that know one label refuse the file by its version, not by a later mismatch.
   if (!record.outputs.empty()) extra["format_version"] = std::to_string(kSeveralOutputsFormatVersion);
   return extra;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,8 @@
 #include "citadel/data/declared_schema.hpp"
 
 namespace citadel {
+
+class TextVectorization;
 
 enum class MissingValues {
   kError,  // the default: an error naming the first missing cell and how many rows have one
@@ -58,6 +61,9 @@ struct DatasetOptions {
   // schema's classes are the first label's only), a row missing any label treated as a row
   // missing the first.
   std::vector<std::pair<std::string, LabelType>> more_labels = {};
+  // A column of raw text (name or index), left out of the features: the schema names it
+  // (DataSchema::text_column) and the caller adapts its vectorizer on the training rows.
+  std::string text_column = "";
 };
 
 struct EncodeOptions {
@@ -83,6 +89,11 @@ struct DataSchema {
   std::vector<std::string> classes;  // class names in index order (kClasses)
   // The labels after the first, for a model of several outputs (DatasetOptions::more_labels).
   std::vector<LabelSchema> more_labels;
+  // A column of raw text read as token ids: left out of input_columns, its
+  // text->sequence_length() ids follow the other features. `text` is null until adapted
+  // (to_dataset names the column; its vocabulary comes from the training rows alone).
+  std::string text_column;
+  std::shared_ptr<const TextVectorization> text;
 
   // Feature names after one-hot encoding ("colour=red").
   std::vector<std::string> feature_names() const;
@@ -113,6 +124,9 @@ Dataset to_dataset(const CsvTable& table, const DatasetOptions& options = {});
 // labels may be absent); categories never seen become all-zero one-hot rows.
 Dataset encode(const CsvTable& table, const DataSchema& schema, MissingValues missing);
 Dataset encode(const CsvTable& table, const DataSchema& schema, const EncodeOptions& options);
+// `data` (rows of `table`) with `text` as its schema's vectorizer and each row's ids of the
+// text column appended to its features (after adapting on the training rows).
+Dataset with_text_ids(const CsvTable& table, Dataset data, std::shared_ptr<const TextVectorization> text);
 
 // "", "?", "NA", "N/A", "NaN", "nan", "null", "NULL", "None" mark a missing value.
 bool is_missing_marker(std::string_view cell);

@@ -41,6 +41,10 @@ struct SchemaRecord {
 };
 std::string describe_schema(const SchemaRecord& record);
 SchemaRecord restore_schema(std::string_view json, const std::string& source);
+// The record holding a text model's vectorizer (TextVectorization::to_json), beside a schema
+// whose "text_column" names the column it reads; the loader checks its sequence length
+// against the model's input and its vocabulary against the Embedding's.
+inline constexpr const char* kTextVectorizationRecord = "text_vectorization";
 // The model file version of a saved model of several outputs: readers of versions 1 to 2
 // (which know one label) refuse it, naming the version and the citadel that wrote it.
 inline constexpr int kSeveralOutputsFormatVersion = 3;
