@@ -39,6 +39,21 @@ double percentile(std::vector<double> values, double q) {
 
 int64_t argmax(const float* p, int64_t k) { return std::max_element(p, p + k) - p; }
 
+// A detector's verdicts on the triggered and the clean rows, and the shares it flags.
+struct Screened {
+  double threshold = 0;
+  StripDetector::Verdicts bad, good;
+  double caught = 0, refused = 0;
+};
+
+Screened screen(const StripDetector& detector, Predictor& predictor, const Tensor& triggered, const Tensor& clean) {
+  Screened s{detector.threshold(), detector.check(predictor, triggered), detector.check(predictor, clean)};
+  for (const uint8_t f : s.bad.flagged) s.caught += f;
+  for (const uint8_t f : s.good.flagged) s.refused += f;
+  s.caught /= double(triggered.shape(0)), s.refused /= double(clean.shape(0));
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,12 +127,7 @@ int main(int argc, char** argv) {
   // The other blend, for comparison (the detector above uses the default, the maximum).
   StripOptions sum_options = options;
   sum_options.blend = StripBlendKind::kSum;
-  const StripDetector sum_detector = StripDetector::calibrate(model, calibration, sum_options);
-  const StripDetector::Verdicts sum_bad = sum_detector.check(predictor, triggered),
-                                sum_good = sum_detector.check(predictor, clean);
-  int64_t sum_caught = 0, sum_rejected = 0;
-  for (const uint8_t f : sum_bad.flagged) sum_caught += f;
-  for (const uint8_t f : sum_good.flagged) sum_rejected += f;
+  const Screened sum = screen(StripDetector::calibrate(model, calibration, sum_options), predictor, triggered, clean);
   const auto mean = [](const std::vector<double>& v) {
     double total = 0;
     for (const double h : v) total += h;
@@ -128,12 +138,8 @@ int main(int argc, char** argv) {
   // calibration): how much the per-class thresholds add.
   StripOptions pooled_options = options;
   pooled_options.per_class = false;
-  const StripDetector pooled = StripDetector::calibrate(model, calibration, pooled_options);
-  const StripDetector::Verdicts pooled_bad = pooled.check(predictor, triggered),
-                                pooled_good = pooled.check(predictor, clean);
-  int64_t pooled_caught = 0, pooled_rejected = 0;
-  for (const uint8_t f : pooled_bad.flagged) pooled_caught += f;
-  for (const uint8_t f : pooled_good.flagged) pooled_rejected += f;
+  const Screened pooled =
+      screen(StripDetector::calibrate(model, calibration, pooled_options), predictor, triggered, clean);
 
   std::printf("poisoned training rows: %zu of %lld (3x3 patch, all-to-one -> class %lld), %d epochs in %.1f s\n",
               poisoned.size(), (long long)train_x.shape(0), (long long)kTarget, epochs, train_seconds);
@@ -151,12 +157,11 @@ int main(int argc, char** argv) {
               hijacked ? double(caught_hijacked) / double(hijacked) : 0.0, (long long)hijacked);
   std::printf("measured FRR: %.4f of %zu other clean rows\n", double(rejected) / double(measured_clean.size()),
               measured_clean.size());
-  std::printf("one pooled threshold (%.4f bits): detection %.4f, measured FRR %.4f\n", pooled.threshold(),
-              double(pooled_caught) / double(triggered.shape(0)), double(pooled_rejected) / double(measured_clean.size()));
+  std::printf("one pooled threshold (%.4f bits): detection %.4f, measured FRR %.4f\n", pooled.threshold, pooled.caught,
+              pooled.refused);
   std::printf("blend row + clean (Gao et al.'s sum, per class): threshold %.4f bits, detection %.4f, measured FRR %.4f; mean "
-              "entropy triggered %.3f, clean %.3f\n", sum_detector.threshold(),
-              double(sum_caught) / double(triggered.shape(0)), double(sum_rejected) / double(measured_clean.size()),
-              mean(sum_bad.entropy), mean(sum_good.entropy));
+              "entropy triggered %.3f, clean %.3f\n", sum.threshold, sum.caught, sum.refused, mean(sum.bad.entropy),
+              mean(sum.good.entropy));
   std::printf("one-row latency (ms, %lld rows): plain predict p50 %.3f p99 %.3f; STRIP check p50 %.3f p99 %.3f\n",
               (long long)timed, percentile(plain_ms, 0.5), percentile(plain_ms, 0.99), percentile(strip_ms, 0.5),
               percentile(strip_ms, 0.99));
