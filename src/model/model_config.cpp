@@ -150,8 +150,12 @@ struct TensorRef {
 TensorRef read_tensor_ref(const json& value, const std::string& where) {
   const json* history = nullptr;
   if (value.is_object()) {
-    CITADEL_CHECK(value.value("class_name", "") == "__keras_tensor__" && value.contains("config") &&
-                      value["config"].is_object() && value["config"].contains("keras_history"),
+    // json == "text" compares without converting: a class_name that is not a string is just
+    // not this one (value("class_name", "") threw json's type_error on one: found by
+    // model_config_fuzz).
+    CITADEL_CHECK(value.contains("class_name") && value["class_name"] == "__keras_tensor__" &&
+                      value.contains("config") && value["config"].is_object() &&
+                      value["config"].contains("keras_history"),
                   ValueError, where, ": expected a tensor reference ({\"class_name\": \"__keras_tensor__\", ...})");
     history = &value["config"]["keras_history"];
   } else {
@@ -377,18 +381,26 @@ Model model_from_config(std::string_view text, const std::string& source, const 
   } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1E999
     throw ValueError(source + ": not valid JSON: " + e.what());
   }
-  // Either the whole {"class_name": ..., "config": {...}} or just a Sequential's config.
-  if (root.is_object() && root.contains("class_name")) {
-    const json& class_name = root["class_name"];
-    CITADEL_CHECK(root.contains("config") && root["config"].is_object(), ValueError, source,
-                  ": 'config' (an object) is missing");
-    if (class_name == "Sequential") return sequential_from_config(root["config"], source, limits);
-    if (class_name == "Functional" || class_name == "Model") return functional_from_config(root["config"], source, limits);
-    throw ValueError(detail::concat(source, ": class_name ", class_name.dump(),
-                                    " is not supported; Sequential and Functional models are"));
+  // Every read below checks the JSON's types before converting; should one not, json's own
+  // exception still becomes citadel's error naming the file, never an escape past callers
+  // that catch citadel::Error.
+  try {
+    // Either the whole {"class_name": ..., "config": {...}} or just a Sequential's config.
+    if (root.is_object() && root.contains("class_name")) {
+      const json& class_name = root["class_name"];
+      CITADEL_CHECK(root.contains("config") && root["config"].is_object(), ValueError, source,
+                    ": 'config' (an object) is missing");
+      if (class_name == "Sequential") return sequential_from_config(root["config"], source, limits);
+      if (class_name == "Functional" || class_name == "Model")
+        return functional_from_config(root["config"], source, limits);
+      throw ValueError(detail::concat(source, ": class_name ", class_name.dump(),
+                                      " is not supported; Sequential and Functional models are"));
+    }
+    if (root.is_object() && root.contains("input_layers")) return functional_from_config(root, source, limits);
+    return sequential_from_config(root, source, limits);
+  } catch (const json::exception& e) {
+    throw ValueError(source + ": a value of the wrong type in the model config: " + e.what());
   }
-  if (root.is_object() && root.contains("input_layers")) return functional_from_config(root, source, limits);
-  return sequential_from_config(root, source, limits);
 }
 
 std::string model_to_config(const Model& model) {

@@ -71,6 +71,20 @@ TEST(ModelConfig, ErrorsNameTheLayerAndField) {
   EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"units": 3, "kernel_constraint": {"x": 1}}}]})")
                 .find("not supported"),
             std::string::npos);
+  // Found by model_config_fuzz in CI: a tensor reference whose class_name is an object made
+  // json's type_error escape (value("class_name", "") converts); now it is not a reference.
+  const std::string functional = R"({"class_name": "Functional", "config": {"input_layers": [["x", 0, 0]],
+      "output_layers": [["d", 0, 0]], "layers": [
+      {"class_name": "InputLayer", "name": "x", "config": {"batch_shape": [null, 4], "name": "x"}, "inbound_nodes": []},
+      {"class_name": "Dense", "name": "d", "config": {"units": 2, "name": "d"},
+       "inbound_nodes": [{"args": [{"class_name": CLASS, "config": {"keras_history": ["x", 0, 0]}}], "kwargs": {}}]}]}})";
+  const auto with_class = [&](const std::string& class_name) {
+    std::string text = functional;
+    return text.replace(text.find("CLASS"), 5, class_name);
+  };
+  EXPECT_EQ(error_of(with_class(R"("__keras_tensor__")")), "");  // the well-formed one is read
+  for (const std::string bad : {R"({})", R"([1])", R"(7)", R"(null)"})
+    EXPECT_NE(error_of(with_class(bad)).find("expected a tensor reference"), std::string::npos) << bad;
 }
 
 TEST(ModelConfig, RefusesDeepOrHugeInput) {
