@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "citadel/core/error.hpp"
 #include "citadel/privacy/pld_accountant.hpp"
@@ -39,10 +40,11 @@ double log_erfc(double x) {
 // log A_α for integer α: Σ_k C(α, k) (1 − q)^(α−k) q^k exp((k² − k) / (2σ²)).
 double log_a_integer(double q, double sigma, int64_t alpha) {
   double total = -kInf;
+  // Hoisted: libm calls are not pure to the compiler (errno), so it would redo them per term.
+  const double log_q = std::log(q), log_1mq = std::log1p(-q), log_alpha_factorial = std::lgamma(double(alpha) + 1);
   for (int64_t k = 0; k <= alpha; ++k) {
-    const double log_binomial = std::lgamma(double(alpha) + 1) - std::lgamma(double(k) + 1) -
-                                std::lgamma(double(alpha - k) + 1);
-    const double term = log_binomial + double(k) * std::log(q) + double(alpha - k) * std::log1p(-q) +
+    const double log_binomial = log_alpha_factorial - std::lgamma(double(k) + 1) - std::lgamma(double(alpha - k) + 1);
+    const double term = log_binomial + double(k) * log_q + double(alpha - k) * log_1mq +
                         double(k * k - k) / (2 * sigma * sigma);
     total = log_add(total, term);
   }
@@ -116,9 +118,8 @@ double sampled_gaussian_rdp(double q, double noise_multiplier, double order) {
 
 namespace {
 
-// ε at δ from RDP at one order (Balle et al. 2020, Theorem 21).
-double epsilon_at_order(double q, double noise_multiplier, int64_t steps, double delta, double order) {
-  const double rdp = double(steps) * sampled_gaussian_rdp(q, noise_multiplier, order);
+// ε at δ from the composed RDP at one order (Balle et al. 2020, Theorem 21).
+double epsilon_from_rdp(double rdp, double delta, double order) {
   return rdp + std::log1p(-1 / order) - (std::log(delta) + std::log(order)) / (order - 1);
 }
 
@@ -163,21 +164,32 @@ PrivacySpent tightest(PrivacySpent spent, double pld_epsilon) {
 
 }  // namespace
 
-PrivacySpent dp_sgd_rdp_epsilon(double q, double noise_multiplier, int64_t steps, double delta,
-                                const std::vector<double>& orders) {
+StepRdp::StepRdp(double q, double noise_multiplier, const std::vector<double>& orders)
+    : q_(q), noise_multiplier_(noise_multiplier), orders_(orders) {
+  step_rdp_.reserve(orders.size());
+  for (double order : orders) step_rdp_.push_back(sampled_gaussian_rdp(q, noise_multiplier, order));
+}
+
+double StepRdp::at_integer_order(int64_t order) const {
+  auto [place, added] = refined_.try_emplace(order, 0.0);
+  if (added) place->second = sampled_gaussian_rdp(q_, noise_multiplier_, double(order));
+  return place->second;
+}
+
+PrivacySpent StepRdp::spent(int64_t steps, double delta) const {
   check_arguments(steps, delta);
   if (steps == 0) return {0, 0, 0, kInf, "RDP"};  // nothing released yet
   PrivacySpent best{kInf, 0, kInf, kInf, "RDP"};
   size_t best_index = 0;
-  for (size_t i = 0; i < orders.size(); ++i) {
-    const double epsilon = epsilon_at_order(q, noise_multiplier, steps, delta, orders[i]);
-    if (epsilon < best.epsilon) best.epsilon = epsilon, best.order = orders[i], best_index = i;
+  for (size_t i = 0; i < orders_.size(); ++i) {
+    const double epsilon = epsilon_from_rdp(double(steps) * step_rdp_[i], delta, orders_[i]);
+    if (epsilon < best.epsilon) best.epsilon = epsilon, best.order = orders_[i], best_index = i;
   }
   // Past 256 the default orders are 5 % apart: search the integers between the best one's
   // neighbours (ε is unimodal in the order there) by ternary search.
-  if (best.order > 256 && best_index > 0 && best_index + 1 < orders.size()) {
-    int64_t low = int64_t(orders[best_index - 1]), high = int64_t(orders[best_index + 1]);
-    auto at = [&](int64_t order) { return epsilon_at_order(q, noise_multiplier, steps, delta, double(order)); };
+  if (best.order > 256 && best_index > 0 && best_index + 1 < orders_.size()) {
+    int64_t low = int64_t(orders_[best_index - 1]), high = int64_t(orders_[best_index + 1]);
+    auto at = [&](int64_t order) { return epsilon_from_rdp(double(steps) * at_integer_order(order), delta, double(order)); };
     while (high - low > 2) {
       const int64_t a = low + (high - low) / 3, b = high - (high - low) / 3;
       if (at(a) <= at(b)) high = b;
@@ -188,6 +200,13 @@ PrivacySpent dp_sgd_rdp_epsilon(double q, double noise_multiplier, int64_t steps
   }
   best.epsilon = best.rdp_epsilon = std::max(0.0, best.epsilon);
   return best;
+}
+
+PrivacySpent dp_sgd_rdp_epsilon(double q, double noise_multiplier, int64_t steps, double delta,
+                                const std::vector<double>& orders) {
+  check_arguments(steps, delta);
+  if (steps == 0) return {0, 0, 0, kInf, "RDP"};
+  return StepRdp(q, noise_multiplier, orders).spent(steps, delta);
 }
 
 PrivacySpent dp_sgd_epsilon(double q, double noise_multiplier, int64_t steps, double delta, Accountant accountant) {
@@ -206,6 +225,7 @@ PrivacySpent dp_sgd_epsilon(double q, double noise_multiplier, int64_t steps, do
 }
 
 struct EpochAccountant::Composed {
+  std::optional<StepRdp> rdp;  // one step's RDP, made at the first epoch
   std::vector<PrivacyLossDistribution> epoch, total;  // per neighbouring relation: removed, added
   double tail = 0;
   bool usable = true;  // false where the grid would be too large: RDP answers
@@ -237,17 +257,18 @@ EpochAccountant& EpochAccountant::operator=(EpochAccountant other) noexcept {
 PrivacySpent EpochAccountant::next_epoch() {
   const int64_t steps = steps_per_epoch_ * ++epochs_;
   const bool pld = accountant_ != Accountant::kRdp && q_ > 0 && q_ < 1 && noise_multiplier_ > 0 && steps > 0;
-  if (!pld) return dp_sgd_epsilon(q_, noise_multiplier_, steps, delta_, accountant_);
-  PrivacySpent spent = accountant_ == Accountant::kPld ? PrivacySpent{0, 0, kInf, 0, "PLD"}
-                                                       : dp_sgd_rdp_epsilon(q_, noise_multiplier_, steps, delta_);
+  if (!pld && accountant_ == Accountant::kPld) return dp_sgd_epsilon(q_, noise_multiplier_, steps, delta_, accountant_);
+  if (!composed_) composed_ = std::make_unique<Composed>();
+  if (accountant_ != Accountant::kPld && !composed_->rdp) composed_->rdp.emplace(q_, noise_multiplier_);
+  PrivacySpent spent =
+      accountant_ == Accountant::kPld ? PrivacySpent{0, 0, kInf, 0, "PLD"} : composed_->rdp->spent(steps, delta_);
+  if (!pld) return spent;
   // ε only grows: once past the bound, the PLD is never composed again.
   if (accountant_ == Accountant::kTightest && spent.epsilon > kLargestEpsilonWorthTightening) {
-    if (!composed_) composed_ = std::make_unique<Composed>();
     composed_->usable = false;
     return spent;
   }
-  if (!composed_) {
-    composed_ = std::make_unique<Composed>();
+  if (composed_->epoch.empty() && composed_->usable) {
     // Each truncation may add its tail to δ: over 1,000 epochs together at most 1e-4 of δ.
     int compositions = 2 * 1000 + 2;
     for (int64_t t = steps_per_epoch_; t > 0; t >>= 1) compositions += 2;

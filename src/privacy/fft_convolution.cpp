@@ -24,7 +24,11 @@ std::vector<double> convolve(const std::vector<double>& a, const std::vector<dou
   std::vector<Complex> product(n);
   for (size_t k = 0; k < n; ++k) {
     const Complex p = packed[k], q = std::conj(packed[(n - k) & (n - 1)]);
-    product[k] = (p + q) * (p - q) / Complex(0, 4);
+    const Complex sum = p + q, difference = p - q;  // 2·A_k and 2i·B_k
+    // (sum · difference) / 4i, with the division written out: exact, and no complex divide.
+    const double re = sum.real() * difference.real() - sum.imag() * difference.imag();
+    const double im = sum.real() * difference.imag() + sum.imag() * difference.real();
+    product[k] = Complex(im / 4, -re / 4);
   }
   fft(product, true);
   std::vector<double> c(out);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "citadel/core/error.hpp"
@@ -78,4 +79,26 @@ TEST(RdpAccountant, FindsTheNoiseForABudget) {
   EXPECT_GT(dp_sgd_epsilon(q, sigma * 0.99, steps, 1e-5).epsilon, 3.0);  // and not much more noise than needed
   EXPECT_THROW(dp_sgd_noise_multiplier(1.0, 1000000, 1e-5, 0.001), ValueError);
   EXPECT_THROW(dp_sgd_epsilon(q, 1.0, 10, 0.0), ValueError);
+}
+
+// One StepRdp asked for many step counts in turn (its remembered integer orders past 256
+// included: large noise puts the best order there) gives what a fresh computation gives.
+TEST(RdpAccountant, OneStepRdpReusedAcrossStepCountsMatchesFreshComputations) {
+  for (const auto& [q, sigma] : {std::pair{0.01, 1.1}, std::pair{0.004, 20.0}, std::pair{0.3, 0.7}}) {
+    const StepRdp reused(q, sigma);
+    bool refined = false;
+    for (int64_t steps : {1, 10, 100, 1000, 250, 10000, 3}) {
+      const PrivacySpent once = reused.spent(steps, 1e-5);
+      const PrivacySpent fresh = dp_sgd_rdp_epsilon(q, sigma, steps, 1e-5);
+      EXPECT_EQ(once.epsilon, fresh.epsilon) << q << " " << sigma << " " << steps;
+      EXPECT_EQ(once.order, fresh.order);
+      refined |= once.order > 256 && std::find(default_rdp_orders().begin(), default_rdp_orders().end(),
+                                               once.order) == default_rdp_orders().end();
+    }
+    if (sigma == 20.0) {
+      EXPECT_TRUE(refined) << "the large-noise case should search between the default orders";
+    }
+  }
+  EXPECT_EQ(StepRdp(0.01, 1.0).spent(0, 1e-5).epsilon, 0.0);
+  EXPECT_THROW(StepRdp(0.01, 1.0).spent(10, 0.0), ValueError);
 }
