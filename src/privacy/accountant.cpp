@@ -40,7 +40,7 @@ double log_erfc(double x) {
 // log A_α for integer α: Σ_k C(α, k) (1 − q)^(α−k) q^k exp((k² − k) / (2σ²)).
 double log_a_integer(double q, double sigma, int64_t alpha) {
   double total = -kInf;
-  // Hoisted: libm calls are not pure to the compiler (errno), so it would redo them per term.
+  // Constant over the series: computed once, not per term.
   const double log_q = std::log(q), log_1mq = std::log1p(-q), log_alpha_factorial = std::lgamma(double(alpha) + 1);
   for (int64_t k = 0; k <= alpha; ++k) {
     const double log_binomial = log_alpha_factorial - std::lgamma(double(k) + 1) - std::lgamma(double(alpha - k) + 1);

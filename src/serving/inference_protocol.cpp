@@ -437,6 +437,8 @@ std::string model_metadata_json(const ServedModel& served) {
                                             {"shape", {-1, static_cast<int64_t>(numeric.size())}}});
     for (size_t c : categorical_columns(m.schema))
       inputs.push_back({{"name", m.schema.input_columns[c]}, {"datatype", "BYTES"}, {"shape", {-1}}});
+    if (m.schema.text)  // raw text, one string a row, tokenized as in training
+      inputs.push_back({{"name", m.schema.text_column}, {"datatype", "BYTES"}, {"shape", {-1}}});
   }
   json feature_columns = json::array();
   for (size_t c : numeric_columns(m.schema)) feature_columns.push_back(m.schema.input_columns[c]);
@@ -577,8 +579,8 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
       for (size_t i = 0; i < values.size(); ++i) request.features[static_cast<int64_t>(i)] = static_cast<float>(values[i]);
     }
   }
-  for (size_t c : categorical) {
-    const std::string& name = schema.input_columns[c];
+  // Each categorical column, and a text model's column of raw text, as BYTES of one string a row.
+  auto read_strings = [&](const std::string& name) {
     const json& input = find_input(inputs, name);
     check_datatype(input, name, true);
     std::vector<int64_t> shape;
@@ -586,17 +588,20 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
     if (!(shape.size() == 1 || (shape.size() == 2 && shape[1] == 1)))
       bad_request("input '" + name + "': shape " + input["shape"].dump() + " must be [N] or [N, 1]");
     set_rows(shape[0], name, input["shape"]);
-    cells[c] = strings_of(input, name, elements, binary, claimed, limits);
-  }
+    return strings_of(input, name, elements, binary, claimed, limits);
+  };
+  for (size_t c : categorical) cells[c] = read_strings(schema.input_columns[c]);
+  if (schema.text) cells.push_back(read_strings(schema.text_column));  // tokenized by encode_request
   for (const json& input : inputs) {  // anything else is a mistake worth naming
     const std::string name = name_of(input);
-    bool known = name == kFeatures && !numeric.empty();
+    bool known = (name == kFeatures && !numeric.empty()) || (schema.text && name == schema.text_column);
     for (size_t c : categorical) known = known || name == schema.input_columns[c];
     if (!known) bad_request("unknown input '" + name + "'");
   }
   CsvTable& table = request.table;
   table.source = "request";
   table.columns = schema.input_columns;
+  if (schema.text) table.columns.push_back(schema.text_column);
   for (size_t c = 0; c < table.columns.size(); ++c) table.column_by_name.emplace(table.columns[c], int64_t(c));
   table.rows = request.rows;
   for (int64_t r = 0; r < request.rows; ++r) {

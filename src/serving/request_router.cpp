@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "citadel/provenance/strip.hpp"
+#include "citadel/data/text_vectorization.hpp"
 #include "citadel/serving/binary_tensors.hpp"
+#include "citadel/serving/token_bags.hpp"
 #include "citadel/version.hpp"
 #include "server_internals.hpp"
 
@@ -15,6 +17,34 @@ namespace citadel::serving {
 std::string error_json(const std::string& message) {
   return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+namespace {
+
+// The monitor's view of a request's encoded rows: as they are, or for a model that reads
+// raw text, each row's bag of tokens (token_bags.hpp), made a few rows at a time so that a
+// large vocabulary does not make a large batch hold rows × vocabulary floats at once.
+ExtractionState observe_rows(ExtractionMonitor& monitor, const std::string& stream, const Tensor& rows,
+                             const std::vector<int64_t>& classes, const ServedModel& served) {
+  const std::shared_ptr<const TextVectorization>& text = served.model.schema.text;
+  if (served.tensors || !text) return monitor.observe(stream, rows, classes, served.extraction_alarm_below);
+  const int64_t vocabulary = text->vocabulary_size(), N = rows.shape(0), D = rows.shape(1);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / vocabulary);
+  ExtractionState state;
+  bool raised = false;
+  for (int64_t start = 0; start < N; start += chunk) {
+    const int64_t count = std::min(chunk, N - start);
+    Tensor part(Shape{count, D});
+    std::copy(rows.data() + start * D, rows.data() + (start + count) * D, part.data());
+    const std::vector<int64_t> part_classes(classes.begin() + start, classes.begin() + start + count);
+    state = monitor.observe(stream, token_bags(part, text->sequence_length(), vocabulary), part_classes,
+                            served.extraction_alarm_below);
+    raised = raised || state.raised_now;
+  }
+  state.raised_now = raised;
+  return state;
+}
+
+}  // namespace
 
 Outcome answer(const std::string& body) {
   Outcome o;
@@ -213,8 +243,8 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
             o.watermarked = marked.watermarked, o.watermark_error = marked.error;
           }
           if (monitor_) {
-            const ExtractionState state = monitor_->observe(
-                monitored, *encoded, predicted_classes(predictions), served->extraction_alarm_below);
+            const ExtractionState state =
+                observe_rows(*monitor_, monitored, *encoded, predicted_classes(predictions), *served);
             if (state.raised_now) o.extraction_alarm = state.w;
           }
           InferResponse response = encode_infer_response(*decoded, predictions, *served);

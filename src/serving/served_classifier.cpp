@@ -14,6 +14,8 @@ void check_served_classifier(const ServedModel& served, const std::string& where
                 " takes a model of one classification output");
   CITADEL_CHECK(m.model.input_count() == 1, ValueError, where, ": model '", served.name, "' takes ",
                 m.model.input_count(), " inputs; ", feature, " takes a model of one input");
+  CITADEL_CHECK(!m.schema.text, ValueError, where, ": model '", served.name, "' reads raw text (the column '",
+                m.schema.text_column, "') as token ids; ", feature, " perturbs real-valued inputs, which ids are not");
   CITADEL_CHECK(m.model.input_dtypes()[0] == "float32", ValueError, where, ": model '", served.name,
                 "' reads token ids (", m.model.input_dtypes()[0], "); ", feature,
                 " perturbs real-valued inputs, which ids are not");

@@ -2,10 +2,14 @@
 // whose label says whether the word "free" is in it, learned and predicted on fresh rows.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
+#include "citadel/core/error.hpp"
+#include "citadel/io/saved_model.hpp"
 #include "cli_runner.hpp"
+#include "running_server.hpp"
 
 using citadel::testkit::run_cli;
 using citadel::testkit::write_scratch_file;
@@ -35,16 +39,29 @@ std::string messages(int rows, uint32_t seed, std::vector<int>* labels, bool wit
   return csv.str();
 }
 
+struct TrainedText {
+  std::filesystem::path model;
+  citadel::testkit::CliResult result;
+};
+
+// One text model for the tests that read it: trained once per test program.
+const TrainedText& trained_text_model() {
+  static const TrainedText trained = [] {
+    const auto train = write_scratch_file("messages.csv", messages(240, 1, nullptr));
+    const auto model = citadel::testkit::scratch_directory() / "text.safetensors";
+    return TrainedText{model, run_cli("train --data " + train.string() +
+                                      " --text message --label spam --layers "
+                                      "embedding:8,globalmaxpool1d,1:sigmoid --epochs 30 --learning-rate 0.02 "
+                                      "--verbose 0 --save " +
+                                      model.string())};
+  }();
+  return trained;
+}
+
 }  // namespace
 
 TEST(TextCli, TrainsOnATextColumnAndPredictsRawText) {
-  const auto train = write_scratch_file("messages.csv", messages(240, 1, nullptr));
-  const auto model = citadel::testkit::scratch_directory() / "text.safetensors";
-  const auto trained = run_cli("train --data " + train.string() +
-                               " --text message --label spam --layers "
-                               "embedding:8,globalmaxpool1d,1:sigmoid --epochs 30 --learning-rate 0.02 --verbose 0 "
-                               "--save " +
-                               model.string());
+  const auto& [model, trained] = trained_text_model();
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   EXPECT_NE(trained.err.find("the columns 'id' are not used"), std::string::npos) << trained.err;
 
@@ -97,4 +114,92 @@ TEST(TextCli, BadTextFlagsAreRefused) {
                               "embedding:8,globalavgpool1d,1:sigmoid");
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.err.find("item 1 (embedding) reads token ids: give --text COLUMN"), std::string::npos) << result.err;
+}
+
+// `serve` takes a text model's raw strings (BYTES, one a row) and answers what `predict`
+// answers for the same text read from a CSV file; malformed text inputs are 400s naming the
+// input while the server keeps serving; policies that perturb real-valued inputs refuse it.
+TEST(TextCli, ServedTextModelsTakeRawStrings) {
+  using citadel::testkit::infer_request;
+  using nlohmann::json;
+  const auto& [model, trained] = trained_text_model();
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  auto served = [&] {
+    return citadel::serving::ServedModel{"text", model.string(), citadel::load_saved_model(model.string()),
+                                         citadel::serving::OutputPolicy::parse("full", "test")};
+  };
+  std::vector<citadel::serving::ServedModel> models;
+  models.push_back(served());
+  const auto running = citadel::testkit::start_server(std::move(models));
+
+  const json metadata = json::parse(
+      citadel::testkit::http_exchange(running.port, citadel::testkit::http_request("GET", "/v2/models/text", "",
+                                                                                   running.token))
+          .body);
+  EXPECT_EQ(metadata["inputs"], json::parse(R"([{"name": "message", "datatype": "BYTES", "shape": [-1]}])"));
+
+  const std::vector<std::string> texts = {"free lunch tomorrow", "team meeting notes", "Free! budget, plan",
+                                          "words never seen before", ""};
+  const auto fresh = write_scratch_file("served_rows.csv", [&] {
+    std::string csv = "message\n";
+    for (const std::string& text : texts)  // quoted: a comma, and the empty text, which is a row of padding
+      csv += "\"" + text + "\"\n";
+    return csv;
+  }());
+  const auto output = citadel::testkit::scratch_directory() / "served_predictions.csv";
+  const auto predicted = run_cli("predict --model " + model.string() + " --input " + fresh.string() + " --output " +
+                                 output.string() + " --verbose 0");
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  std::istringstream lines(citadel::testkit::read_file(output));
+  std::string line;
+  std::getline(lines, line);  // line,predicted,p_0,p_1
+  std::vector<double> expected_p1;
+  while (std::getline(lines, line)) expected_p1.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+  ASSERT_EQ(expected_p1.size(), texts.size());
+
+  for (const json& shape : {json{5}, json{5, 1}}) {
+    const json body{{"inputs", {{{"name", "message"}, {"datatype", "BYTES"}, {"shape", shape}, {"data", texts}}}}};
+    const auto answer = infer_request(running, "text", body.dump(), running.token);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    const json outputs = json::parse(answer.body)["outputs"];
+    int compared = 0;
+    for (const json& out : outputs) {
+      if (out["name"] != "probabilities") continue;
+      for (size_t r = 0; r < texts.size(); ++r, ++compared)
+        EXPECT_NEAR(out["data"][2 * r + 1].get<double>(), expected_p1[r], 1e-5) << "row " << r;
+    }
+    EXPECT_EQ(compared, 5) << answer.body;
+  }
+
+  auto refused = [&](const json& input, const std::string& expected) {
+    const auto answer = infer_request(running, "text", json{{"inputs", {input}}}.dump(), running.token);
+    EXPECT_EQ(answer.status, 400) << input.dump();
+    EXPECT_NE(answer.body.find(expected), std::string::npos) << answer.body;
+  };
+  refused({{"name", "message"}, {"datatype", "FP32"}, {"shape", {1}}, {"data", {1.0}}}, "datatype 'FP32'");
+  refused({{"name", "message"}, {"datatype", "BYTES"}, {"shape", {1, 2}}, {"data", {"a", "b"}}}, "must be [N] or [N, 1]");
+  refused({{"name", "message"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {7}}}, "element 0 must be a string");
+  refused({{"name", "message"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {std::string(5000, 'a')}}},
+          "at most 4096 bytes");
+  refused({{"name", "features"}, {"datatype", "FP32"}, {"shape", {1, 1}}, {"data", {1.0}}}, "input 'message' is missing");
+  const json two_inputs{{"inputs",
+                         {{{"name", "message"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {"free"}}},
+                          {{"name", "extra"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {"x"}}}}}};
+  const auto unknown = infer_request(running, "text", two_inputs.dump(), running.token);
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("unknown input 'extra'"), std::string::npos) << unknown.body;
+  const json still{{"inputs", {{{"name", "message"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {"free"}}}}}};
+  EXPECT_EQ(infer_request(running, "text", still.dump(), running.token).status, 200);
+
+  // Smoothing adds Gaussian noise to the inputs: ids are not real values, so it is refused.
+  std::vector<citadel::serving::ServedModel> smoothed;
+  smoothed.push_back(served());
+  smoothed.back().policy = citadel::serving::OutputPolicy::parse("label", "test");
+  smoothed.back().smoothing = citadel::serving::SmoothingPolicy::parse("0.25,100", 0.001, "--smoothing text=0.25,100");
+  try {
+    citadel::testkit::start_server(std::move(smoothed));
+    ADD_FAILURE() << "a smoothed text model was served";
+  } catch (const citadel::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("reads raw text (the column 'message')"), std::string::npos) << e.what();
+  }
 }
