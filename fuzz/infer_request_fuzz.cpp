@@ -4,7 +4,8 @@
 // body decoded without it gives the same rows or the same error (else the target aborts).
 // The model reads two numeric columns and a categorical one; each body is also decoded
 // (both ways, which must agree) and predicted for a schema-less model served as tensors,
-// whose Inputs bear the same names ("features": 2, "colour": 3) and which has two outputs.
+// whose Inputs bear the same names ("features": 2, "colour": 3) and which has two outputs,
+// and for a model that reads raw text (a BYTES input "message", tokenized on the way in).
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -16,11 +17,17 @@
 #include "citadel/layers/merge.hpp"
 #include "citadel/serving/inference_protocol.hpp"
 #include "../tests/support/colour_model.hpp"
+#include "../tests/support/text_served_model.hpp"
 
 namespace {
 
 const citadel::serving::ServedModel& served() {
   static const citadel::serving::ServedModel model = colour_model("fuzz", "topk:1");
+  return model;
+}
+
+const citadel::serving::ServedModel& text_served() {
+  static const citadel::serving::ServedModel model = text_served_model("fuzz", "full");
   return model;
 }
 
@@ -59,7 +66,7 @@ std::string decoded(std::string_view body, bool fast, citadel::serving::InferReq
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  for (const citadel::serving::ServedModel* model : {&served(), &tensor_served()}) {
+  for (const citadel::serving::ServedModel* model : {&served(), &tensor_served(), &text_served()}) {
     citadel::serving::InferRequest request;
     const std::string fast = decoded(body, true, &request, *model);
     if (fast != decoded(body, false, nullptr, *model)) std::abort();

@@ -157,19 +157,29 @@ std::vector<int64_t> fit_rows(const std::vector<int64_t>& table_rows, const std:
   return rows;
 }
 
-// The vectorizer of --text, adapted on `train` (table rows): --max-tokens, and
-// --sequence-length or the longest of those rows (Keras pads to the longest row; a saved
-// model reads a fixed length).
+// The vectorizer of --text: the --vocabulary file's, or adapted on `train` (table rows) with
+// --max-tokens; --sequence-length or the longest of those rows (Keras pads to the longest
+// row; a saved model reads a fixed length).
 std::shared_ptr<const TextVectorization> adapt_text(const DataFlags& s, const CsvTable& table,
                                                     const std::vector<int64_t>& train) {
   const int64_t column = table.column_index(s.text);
   std::vector<std::string> rows;
   for (const int64_t r : train) rows.emplace_back(table.cell(r, column));
   TextVectorization text({.max_tokens = s.max_tokens, .output_sequence_length = s.sequence_length});
+  std::vector<std::string> given;
   try {
-    text.adapt(rows);
+    given = s.vocabulary.empty() ? given : read_vocabulary_file(s.vocabulary);  // its errors name file and line
   } catch (const ValueError& e) {
-    throw ValueError("--text " + s.text + ": " + e.what());
+    throw ValueError(std::string("--vocabulary: ") + e.what());
+  }
+  try {
+    if (given.empty()) {
+      text.adapt(rows);
+    } else {
+      text.set_vocabulary(given);
+    }
+  } catch (const ValueError& e) {
+    throw ValueError((given.empty() ? "--text " + s.text : "--vocabulary " + s.vocabulary) + ": " + e.what());
   }
   TextVectorizationOptions options = text.options();
   if (!options.output_sequence_length) {
@@ -254,10 +264,17 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
   CsvTable table = read_csv(data.source, csv_options(s));
   if (training.verbose > 0)
     std::printf("%s: %s\n", terminal_safe(data.source).c_str(), terminal_safe(table.header_decision).c_str());
+  CITADEL_CHECK(!s.text.empty() || (s.vocabulary.empty() && !s.max_tokens && !s.sequence_length), ValueError,
+                s.vocabulary.empty() ? (s.max_tokens ? "--max-tokens" : "--sequence-length") : "--vocabulary",
+                " applies to --text COLUMN, which is not given");
   if (!s.text.empty()) {
-    // The vocabulary would be learned from the private rows (one row's new word changes it).
-    CITADEL_CHECK(!private_training, ValueError, "--dp: the vocabulary of --text ", s.text,
-                  " would be learned from the private rows, outside what ε covers");
+    // A vocabulary learned from the private rows (one row's new word changes it), or a row
+    // length taken from the longest private row, would be released outside what ε covers.
+    CITADEL_CHECK(!private_training || !s.vocabulary.empty(), ValueError, "--dp: the vocabulary of --text ", s.text,
+                  " would be learned from the private rows, outside what ε covers; give a public one with "
+                  "--vocabulary FILE");
+    CITADEL_CHECK(!private_training || s.sequence_length, ValueError, "--dp: --text ", s.text,
+                  " would pad to the longest private row, whose length ε does not cover; give --sequence-length");
     table = text_and_labels(table, s, plan);
   }
   // Each output's loss says whether its label is classes or a number (as --loss does for one).

@@ -56,6 +56,10 @@ void add_data_flags(CLI::App& c, DataFlags& s) {
                "A column of raw text: the model's one input, as token ids of a vocabulary learned from the "
                "training rows (Keras's TextVectorization; the other feature columns are not used)")
       ->option_text("COLUMN");
+  c.add_option("--vocabulary", s.vocabulary,
+               "--text: the vocabulary, one token a line in id order (Keras's get_vocabulary() written out), "
+               "instead of one learned from the training rows; what lets --dp read text")
+      ->option_text("FILE");
   c.add_option("--max-tokens", s.max_tokens,
                "--text: the vocabulary's size, padding and [UNK] included (default: every token seen)")
       ->check(CLI::Range(int64_t{3}, TextVectorizationLimits::kMaxVocabulary));

@@ -31,6 +31,7 @@ struct DataFlags {
   std::string schema;  // --schema: a declared schema (citadel/data/declared_schema.hpp)
   // --text: a column of raw text, the model's one input as token ids (docs/CLI.md, "Text").
   std::string text;
+  std::string vocabulary;                  // --vocabulary FILE: given, not learned from the rows
   std::optional<int64_t> max_tokens;       // --max-tokens: unset keeps every token seen (Keras's None)
   std::optional<int64_t> sequence_length;  // --sequence-length: unset, the longest training row
 };

@@ -3,7 +3,9 @@
 #include "citadel/data/text_vectorization.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
@@ -271,6 +273,41 @@ TextVectorization TextVectorization::from_json(std::string_view text) {
   } catch (const Error& e) {  // ValueError or NotImplementedError: a bad record, said as such
     throw IoError(std::string("the text vectorization record is invalid: ") + e.what());
   }
+}
+
+std::vector<std::string> read_vocabulary_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  CITADEL_CHECK(in, IoError, path, ": cannot open the vocabulary file");
+  std::vector<std::string> tokens;
+  std::unordered_set<std::string> seen;
+  std::string line;
+  int64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    // Keras's own file may begin with its two reserved entries: "" (an empty first line), "[UNK]".
+    const bool reserved = (number == 1 && line.empty()) || (number == 2 && line == kOovToken && tokens.size() == 1 &&
+                                                            tokens[0].empty());
+    CITADEL_CHECK(reserved || !line.empty(), ValueError, path, ": line ", number,
+                  " is empty; a vocabulary holds one token a line (an empty first line, then [UNK], are Keras's "
+                  "reserved entries)");
+    CITADEL_CHECK(reserved || line != kOovToken, ValueError, path, ": line ", number,
+                  ": [UNK] is reserved; it may only be line 2, after an empty line 1");
+    CITADEL_CHECK(int64_t(line.size()) <= Limits::kMaxTokenBytes, ValueError, path, ": line ", number, " has ",
+                  line.size(), " bytes, more than a token's ", Limits::kMaxTokenBytes);
+    const size_t bad = invalid_utf8_at(line);
+    CITADEL_CHECK(bad == std::string_view::npos, ValueError, path, ": line ", number, " is not valid UTF-8 (byte ",
+                  bad, ")");
+    CITADEL_CHECK(reserved || seen.insert(line).second, ValueError, path, ": line ", number, " repeats the token '",
+                  line, "'");
+    CITADEL_CHECK(number <= Limits::kMaxVocabulary, ValueError, path, ": more than ", Limits::kMaxVocabulary,
+                  " lines, more than a vocabulary may hold");
+    tokens.push_back(std::move(line));
+  }
+  CITADEL_CHECK(!in.bad(), IoError, path, ": could not be read to the end");
+  const size_t reserved = tokens.size() >= 2 && tokens[0].empty() && tokens[1] == kOovToken ? 2 : 0;
+  CITADEL_CHECK(tokens.size() > reserved, ValueError, path, ": the vocabulary file holds no token");
+  return tokens;
 }
 
 }  // namespace citadel

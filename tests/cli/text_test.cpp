@@ -203,3 +203,65 @@ TEST(TextCli, ServedTextModelsTakeRawStrings) {
     EXPECT_NE(std::string(e.what()).find("reads raw text (the column 'message')"), std::string::npos) << e.what();
   }
 }
+
+// --dp reads text only through a vocabulary given from outside the rows and a fixed length:
+// learned from the private rows, either would be released outside what ε covers. A bad
+// vocabulary file is refused naming the file and the line.
+TEST(TextCli, PrivateTrainingTakesAGivenVocabularyAndAFixedLength) {
+  const auto train = write_scratch_file("dp_messages.csv", messages(240, 4, nullptr));
+  const auto schema = write_scratch_file("dp_messages.schema.json",
+                                         R"({"label": {"name": "spam", "classes": ["0", "1"]}, "columns": {}})");
+  // Keras's own form: "" and [UNK] first, then the tokens.
+  const auto vocabulary = write_scratch_file(
+      "dp_vocabulary.txt",
+      "\n[UNK]\nfree\nhello\nmeeting\nlunch\ntomorrow\nproject\ncall\nreport\nteam\nnotes\nmonday\nbudget\nplan\n");
+  const auto model = citadel::testkit::scratch_directory() / "dp_text.safetensors";
+  const std::string common = "train --data " + train.string() + " --text message --label spam --schema " +
+                             schema.string() + " --dp --dp-reproducible --epochs 15 --learning-rate 0.05 --verbose 0 " +
+                             "--layers embedding:8,globalmaxpool1d,1:sigmoid ";
+  const auto trained =
+      run_cli(common + "--vocabulary " + vocabulary.string() + " --sequence-length 8 --save " + model.string());
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto info = run_cli("info " + model.string());
+  EXPECT_NE(info.out.find("differential_privacy"), std::string::npos) << info.out;
+
+  std::vector<int> labels;
+  const auto fresh = write_scratch_file("dp_fresh.csv", messages(60, 5, &labels, false));
+  const auto output = citadel::testkit::scratch_directory() / "dp_predictions.csv";
+  ASSERT_EQ(run_cli("predict --model " + model.string() + " --input " + fresh.string() + " --output " +
+                    output.string() + " --verbose 0")
+                .exit_code,
+            0);
+  std::istringstream lines(citadel::testkit::read_file(output));
+  std::string line;
+  std::getline(lines, line);
+  int rows = 0, right = 0;
+  for (; std::getline(lines, line); ++rows) {
+    const size_t first = line.find(','), second = line.find(',', first + 1);
+    right += line.substr(first + 1, second - first - 1) == std::to_string(labels[size_t(rows)]);
+  }
+  EXPECT_GE(right, 50) << "of " << rows << " fresh rows right under DP";
+
+  auto refused = [&](const std::string& flags, const std::string& expected) {
+    const auto result = run_cli(common + flags);
+    EXPECT_NE(result.exit_code, 0) << flags;
+    EXPECT_NE(result.err.find(expected), std::string::npos) << flags << ": " << result.err;
+  };
+  refused("--sequence-length 8", "give a public one with --vocabulary FILE");
+  refused("--vocabulary " + vocabulary.string(), "give --sequence-length");
+  const std::vector<std::pair<std::string, std::string>> bad_files = {
+      {"free\nhello\n\nlunch\n", "line 3 is empty"},
+      {"free\nhello\nfree\n", "line 3 repeats the token 'free'"},
+      {"free\n[UNK]\n", "line 2: [UNK] is reserved"},
+      {"free\nbad \xff\n", "line 2 is not valid UTF-8"},
+      {"\n[UNK]\n", "the vocabulary file holds no token"},
+      {std::string(1025, 'a') + "\n", "line 1 has 1025 bytes"}};
+  for (size_t i = 0; i < bad_files.size(); ++i) {
+    const auto file = write_scratch_file("bad_vocabulary" + std::to_string(i) + ".txt", bad_files[i].first);
+    refused("--sequence-length 8 --vocabulary " + file.string(), file.string() + ": " + bad_files[i].second);
+  }
+  const auto without_text = run_cli("train --data " + train.string() + " --label spam --epochs 1 --verbose 0 " +
+                                    "--vocabulary " + vocabulary.string());
+  EXPECT_NE(without_text.exit_code, 0);
+  EXPECT_NE(without_text.err.find("--vocabulary applies to --text COLUMN"), std::string::npos) << without_text.err;
+}

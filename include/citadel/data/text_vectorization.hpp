@@ -80,4 +80,11 @@ class TextVectorization {
   std::unordered_map<std::string, int64_t> ids_;
 };
 
+// A vocabulary file for set_vocabulary: one token a line (UTF-8, "\n" or "\r\n"), in id
+// order, optionally starting with Keras's reserved entries (an empty line, then "[UNK]"), as
+// Keras's get_vocabulary() written a line each. ValueError naming the file and line for an
+// empty line, a misplaced "[UNK]", a token over kMaxTokenBytes or not UTF-8, a repeated token,
+// more than kMaxVocabulary lines, or no token at all; IoError when it cannot be read.
+std::vector<std::string> read_vocabulary_file(const std::string& path);
+
 }  // namespace citadel
