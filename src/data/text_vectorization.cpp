@@ -286,8 +286,8 @@ std::vector<std::string> read_vocabulary_file(const std::string& path) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     // Keras's own file may begin with its two reserved entries: "" (an empty first line), "[UNK]".
-    const bool reserved = (number == 1 && line.empty()) || (number == 2 && line == kOovToken && tokens.size() == 1 &&
-                                                            tokens[0].empty());
+    const bool reserved =
+        (number == 1 && line.empty()) || (number == 2 && line == kOovToken && tokens.size() == 1 && tokens[0].empty());
     CITADEL_CHECK(reserved || !line.empty(), ValueError, path, ": line ", number,
                   " is empty; a vocabulary holds one token a line (an empty first line, then [UNK], are Keras's "
                   "reserved entries)");
@@ -296,8 +296,8 @@ std::vector<std::string> read_vocabulary_file(const std::string& path) {
     CITADEL_CHECK(int64_t(line.size()) <= Limits::kMaxTokenBytes, ValueError, path, ": line ", number, " has ",
                   line.size(), " bytes, more than a token's ", Limits::kMaxTokenBytes);
     const size_t bad = invalid_utf8_at(line);
-    CITADEL_CHECK(bad == std::string_view::npos, ValueError, path, ": line ", number, " is not valid UTF-8 (byte ",
-                  bad, ")");
+    CITADEL_CHECK(bad == std::string_view::npos, ValueError, path, ": line ", number, " is not valid UTF-8 (byte ", bad,
+                  ")");
     CITADEL_CHECK(reserved || seen.insert(line).second, ValueError, path, ": line ", number, " repeats the token '",
                   line, "'");
     CITADEL_CHECK(number <= Limits::kMaxVocabulary, ValueError, path, ": more than ", Limits::kMaxVocabulary,
