@@ -5,7 +5,7 @@
 //
 //   citadel_bench WORKLOAD [--threads N] [--reps R] [--precision float32|mixed_bfloat16]
 //                 [--width W] [--batch B] [--rows N] [--predict-all 0|1]   (the last four: sweep only)
-//   WORKLOAD: w1 w1i w2 w2i w2f w3 w3-accuracy w4 w6 w7 limit sweep
+//   WORKLOAD: w1 w1i w2 w2i w2f w3 w3-accuracy w4 w6 w7 w8 limit sweep
 #include <citadel/citadel.hpp>
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -226,6 +227,59 @@ void run_w7(const Settings& settings) {
   report("W7", "train samples/s", 10000 / median(times), "samples/s", "higher");
 }
 
+// ---- W8: an LSTM text classifier (docs/PERFORMANCE.md, "W8") --------------------------
+// Embedding(20000, 128, mask_zero) → LSTM(128) → Dense(1, sigmoid), sequences of 200 token
+// ids, batch 64, Adam; and the same with GRU and Bidirectional(LSTM(64)). The ids are random
+// (uniform over 1..19999, each row padded at its end from a random length of 100 to 200),
+// as bench/torch_bench.py's twin draws them: a speed measurement, not a task.
+
+constexpr int64_t kW8Vocabulary = 20000, kW8Length = 200, kW8Batch = 64;
+
+// `rows` rows of ids, float32 as citadel's Embedding reads them, with binary labels.
+void w8_data(int64_t rows, Tensor& x, Tensor& y) {
+  std::mt19937_64 engine(8);
+  x = Tensor(Shape{rows, kW8Length});
+  y = Tensor(Shape{rows, 1});
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t length = 100 + int64_t(engine() % (kW8Length - 100 + 1));
+    for (int64_t t = 0; t < length; ++t) x[r * kW8Length + t] = float(1 + engine() % (kW8Vocabulary - 1));
+    y[r] = float(engine() % 2);
+  }
+}
+
+Sequential w8_model(const std::string& cell) {
+  Sequential model;
+  model.add(Embedding(kW8Vocabulary, 128, true));
+  if (cell == "lstm") model.add(LSTM(128));
+  if (cell == "gru") model.add(GRU(128));
+  if (cell == "bilstm") model.add(Bidirectional(LSTM(64)));
+  model.add(Dense(1, {.activation = "sigmoid"}));
+  model.compile({.loss = "binary_crossentropy", .optimizer = "adam"});
+  return model;
+}
+
+void run_w8(const Settings& settings) {
+  const int64_t rows = 10 * kW8Batch;
+  Tensor x, y;
+  w8_data(rows, x, y);
+  for (const char* cell : {"lstm", "gru", "bilstm"}) {
+    std::vector<double> times;
+    random::set_seed(42);
+    Sequential model = w8_model(cell);
+    model.train_on_batch(first_rows(x, kW8Batch), first_rows(y, kW8Batch));  // warm-up
+    for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep)
+      times.push_back(seconds_of([&] { model.fit(x, y, {.epochs = 1, .batch_size = kW8Batch, .verbose = 0}); }));
+    const std::string metric = std::string(cell) + " train samples/s";
+    report("W8", metric.c_str(), double(rows) / median(times), "samples/s", "higher");
+    const Tensor one = first_rows(x, 1);
+    std::vector<double> latencies;
+    for (int i = 0; i < 20; ++i) model.predict(one);  // warm-up
+    for (int i = 0; i < 200; ++i) latencies.push_back(seconds_of([&] { model.predict(one); }));
+    const std::string latency = std::string(cell) + " 1-sequence predict";
+    report("W8", latency.c_str(), median(latencies) * 1e3, "ms", "lower");
+  }
+}
+
 // Test accuracy of W3 after one full epoch (slow: kept apart from the timing).
 void run_w3_accuracy(const Settings& settings) {
   const ImageDataset data = fashion();
@@ -361,7 +415,7 @@ void run_limit(const Settings& settings) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w2f|w3|w3-accuracy|w4|w6|w7|limit|sweep [--threads N] "
+    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w2f|w3|w3-accuracy|w4|w6|w7|w8|limit|sweep [--threads N] "
                          "[--reps R] [--precision float32|mixed_bfloat16] [--width W] [--batch B] [--rows N] "
                          "[--predict-all 0|1]\n");
     return 2;
@@ -383,7 +437,7 @@ int main(int argc, char** argv) {
   const std::string workload = argv[1];
   const std::vector<std::pair<std::string, void (*)(const Settings&)>> workloads{
       {"w1", run_w1}, {"w1i", run_w1i}, {"w2", run_w2}, {"w2i", run_w2i},
-      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w2f", run_w2f}, {"w7", run_w7}, {"w4", run_w4}, {"w6", run_w6}, {"limit", run_limit},
+      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w2f", run_w2f}, {"w7", run_w7}, {"w4", run_w4}, {"w6", run_w6}, {"w8", run_w8}, {"limit", run_limit},
       {"sweep", run_sweep}};
   for (const auto& [name, run] : workloads)
     if (name == workload) {

@@ -4,7 +4,7 @@ bench/citadel_bench.cpp, printing the same JSON lines. Run with Debian's python3
 python3-torch (bench/setup installs them).
 
     torch_bench.py WORKLOAD [--threads N] [--reps R] [--width W] [--batch B] [--rows N] [--predict-all 0|1]
-    WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy sweep
+    WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w7 w8 sweep
 """
 import argparse
 import statistics
@@ -197,6 +197,62 @@ def run_w3_accuracy(reps):
     report("W3", "test accuracy after 1 epoch", accuracy, "", "higher", accuracy)
 
 
+W8_VOCABULARY, W8_LENGTH, W8_BATCH = 20000, 200, 64
+
+
+class W8(nn.Module):
+    """Embedding(20000, 128) -> LSTM(128) | GRU(128) | bidirectional LSTM(64) -> Linear(1) -> sigmoid,
+    as citadel_bench's W8. PyTorch's fastest plain use: the whole padded sequence through the
+    cuDNN-style fused layer (no packing: packing is slower on the CPU), the last step's state."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.embedding = nn.Embedding(W8_VOCABULARY, 128, padding_idx=0)
+        if cell == "lstm":
+            self.rnn = nn.LSTM(128, 128, batch_first=True)
+        elif cell == "gru":
+            self.rnn = nn.GRU(128, 128, batch_first=True)
+        else:
+            self.rnn = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(128, 1)
+
+    def forward(self, ids):
+        _, state = self.rnn(self.embedding(ids))
+        h = state[0] if isinstance(state, tuple) else state  # (directions, N, units)
+        return torch.sigmoid(self.head(torch.cat(list(h), dim=1)))
+
+
+def w8_data(rows):
+    """Random ids over 1..19999, each row padded at its end from a length of 100 to 200."""
+    rng = np.random.default_rng(8)
+    x = np.zeros((rows, W8_LENGTH), dtype=np.int64)
+    for r in range(rows):
+        length = rng.integers(100, W8_LENGTH + 1)
+        x[r, :length] = rng.integers(1, W8_VOCABULARY, length)
+    return torch.from_numpy(x), torch.from_numpy(rng.integers(0, 2, (rows, 1)).astype(np.float32))
+
+
+def run_w8(reps):
+    rows = 10 * W8_BATCH
+    x, y = w8_data(rows)
+    for cell in ("lstm", "gru", "bilstm"):
+        torch.manual_seed(42)
+        model = W8(cell)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = nn.BCELoss()
+        train_epoch(model, optimizer, loss_fn, x[:W8_BATCH], y[:W8_BATCH], W8_BATCH)  # warm-up
+        times = [timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, W8_BATCH, shuffle=False))
+                 for _ in range(max(1, reps // 2))]
+        report("W8", f"{cell} train samples/s", rows / statistics.median(times), "samples/s", "higher")
+        model.eval()
+        one = x[:1]
+        with torch.no_grad():
+            for _ in range(20):
+                model(one)
+            latencies = [timed(lambda: model(one)) for _ in range(200)]
+        report("W8", f"{cell} 1-sequence predict", statistics.median(latencies) * 1e3, "ms", "lower")
+
+
 def run_sweep(width, batch, rows, predict_all):
     """One point of bench/compare --sweep, as citadel_bench's: one epoch over `rows` rows
     (the training images repeated past 60,000) in batches of `batch`, then the latency of
@@ -241,7 +297,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     runs = {"w1": run_w1, "w1i": run_w1i, "w2": run_w2, "w2i": run_w2i, "w3": run_w3,
-            "w3-accuracy": run_w3_accuracy, "w7": run_w7}
+            "w3-accuracy": run_w3_accuracy, "w7": run_w7, "w8": run_w8}
     if args.workload == "sweep":
         return run_sweep(args.width, args.batch, args.rows, args.predict_all)
     if args.workload not in runs:

@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 
+#include "citadel/core/denormals.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/data/split.hpp"
 #include "citadel/model/model.hpp"
@@ -73,6 +74,7 @@ double Model::compute_gradients(ConstTensorView x, ConstTensorView y) {
 double Model::compute_gradients(const Views& x, const Views& y) { return state_->compute_gradients(*this, x, y); }
 
 double Model::State::compute_gradients(Model& model, Span x, Span y) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
   State& s = *this;
   CITADEL_CHECK(s.compiled, ValueError, "compute_gradients() called before compile()");
   const int64_t rows = check_rows_match(x, y, "compute_gradients");
@@ -87,6 +89,7 @@ double Model::State::compute_gradients(Model& model, Span x, Span y) {
 }
 
 double Model::train_on_batch(ConstTensorView x, ConstTensorView y) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
   const double loss = compute_gradients(x, y);
   CITADEL_CHECK(std::isfinite(loss), ValueError, "train_on_batch: the loss is ", loss, "; the weights were not updated");
   state_->optimizer->step(state_->params);
@@ -94,6 +97,7 @@ double Model::train_on_batch(ConstTensorView x, ConstTensorView y) {
 }
 
 double Model::train_on_batch(const Views& x, const Views& y) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
   const double loss = compute_gradients(x, y);
   CITADEL_CHECK(std::isfinite(loss), ValueError, "train_on_batch: the loss is ", loss, "; the weights were not updated");
   state_->optimizer->step(state_->params);
@@ -112,6 +116,7 @@ History Model::fit(std::initializer_list<ConstTensorView> x, std::initializer_li
 }
 
 History Model::fit(const Views& x, const Views& y, const FitOptions& options) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
   State& s = *state_;
   CITADEL_CHECK(s.compiled, ValueError,
                 "fit() called before compile(): call compile({.loss = ..., .optimizer = ...}) first");
@@ -420,6 +425,7 @@ Logs Model::evaluate(std::initializer_list<ConstTensorView> x, std::initializer_
 }
 
 Logs Model::evaluate(const Views& x, const Views& y, const EvaluateOptions& options) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
   State& s = *state_;
   CITADEL_CHECK(s.compiled, ValueError, "evaluate() called before compile()");
   check_batch_size(options.batch_size, "evaluate");
@@ -490,6 +496,7 @@ std::vector<Tensor> Model::predict(const Views& x, const PredictOptions& options
 
 std::vector<Tensor> Model::predict_layer_outputs(const Views& x, const std::vector<std::string>& layer_names,
                                                  const PredictOptions& options) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
   State& s = *state_;
   check_batch_size(options.batch_size, "predict");
   CITADEL_CHECK(!x.empty(), ValueError, "predict: no inputs given");
@@ -523,6 +530,7 @@ std::vector<Tensor> Model::predict_layer_outputs(const Views& x, const std::vect
 Tensor Model::input_gradient(ConstTensorView x, ConstTensorView y) { return input_gradient(Views{x}, Views{y}, 0); }
 
 Tensor Model::input_gradient(const Views& x, const Views& y, int input) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
   State& s = *state_;
   CITADEL_CHECK(s.compiled, ValueError, "input_gradient() called before compile()");
   const int64_t rows = check_rows_match(x, y, "input_gradient");
@@ -550,6 +558,7 @@ Tensor Model::per_example_loss(ConstTensorView x, ConstTensorView y, int64_t bat
 }
 
 Tensor Model::per_example_loss(const Views& x, const Views& y, int64_t batch_size) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
   State& s = *state_;
   CITADEL_CHECK(s.compiled, ValueError, "per_example_loss() called before compile()");
   const int64_t rows = check_rows_match(x, y, "per_example_loss", true);
