@@ -55,6 +55,18 @@ TextDataset TextDataset::slice(int64_t begin, int64_t end) const {
   return {{texts.begin() + begin, texts.begin() + end}, {labels.begin() + begin, labels.begin() + end}, class_names};
 }
 
+TextDataset TextDataset::take(const std::vector<int64_t>& indices) const {
+  TextDataset out;
+  out.class_names = class_names;
+  for (const int64_t i : indices) {
+    CITADEL_CHECK(0 <= i && i < size(), ValueError, "TextDataset.take: row ", i, " is not within the ", size(),
+                  " rows");
+    out.texts.push_back(texts[size_t(i)]);
+    out.labels.push_back(labels[size_t(i)]);
+  }
+  return out;
+}
+
 Trec6Data load_trec6_csv(const std::string& path, int64_t train_rows) {
   const CsvTable table = read_with_columns(path, {"label-coarse", "label-fine", "text"});
   CITADEL_CHECK(train_rows >= 1 && train_rows < table.rows, IoError, path, ": ", table.rows,

@@ -47,6 +47,11 @@ TEST(Trec6Csv, SplitsTrainAndTestRows) {
   const Tensor y = data.train.label_tensor();
   EXPECT_EQ(y.shape(), (Shape{2, 1}));
   EXPECT_EQ(y.data()[1], 2.0f);
+  const TextDataset picked = data.train.take({1, 0});
+  EXPECT_EQ(picked.labels, (std::vector<int64_t>{2, 0}));
+  EXPECT_EQ(picked.texts[1], "How did serfdom develop ?");
+  EXPECT_EQ(data.train.slice(1, 2).labels, (std::vector<int64_t>{2}));
+  EXPECT_THROW(data.train.take({2}), ValueError);
 }
 
 TEST(Trec6Csv, RefusesMalformedRowsNamingTheLine) {
@@ -62,7 +67,9 @@ TEST(Trec6Csv, RefusesMalformedRowsNamingTheLine) {
   const std::string no_test = write_file("no_test.csv", std::string(kTrecHeader) + "0,0,0,a ?\n");
   EXPECT_NE(error_of([&] { load_trec6_csv(no_test, 1); }).find("no test rows"), std::string::npos);
   const std::string wrong_file = write_file("wrong.csv", ",spam,text\n0,0,hi\n");
-  EXPECT_NE(error_of([&] { load_trec6_csv(wrong_file, 1); }).find("wrong.csv:1: expected a row-number column, then the columns label-coarse"),
+  EXPECT_NE(error_of([&] {
+              load_trec6_csv(wrong_file, 1);
+            }).find("wrong.csv:1: expected a row-number column, then the columns label-coarse"),
             std::string::npos);
 }
 

@@ -22,6 +22,8 @@ struct TextDataset {
   Tensor label_tensor() const;
   // The rows [begin, end) as a data set of their own.
   TextDataset slice(int64_t begin, int64_t end) const;
+  // The rows at `indices`, in that order (a split's train or test list).
+  TextDataset take(const std::vector<int64_t>& indices) const;
 };
 
 struct Trec6Data {
