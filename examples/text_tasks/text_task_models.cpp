@@ -48,7 +48,7 @@ ModelResult train_and_score(const std::string& name, Model& model, const std::ve
   ModelResult result;
   result.name = name;
   std::vector<CallbackRef> callbacks = {
-      EarlyStopping{{.monitor = "val_accuracy", .patience = settings.patience, .restore_best_weights = true}}};
+      EarlyStopping{{.monitor = settings.monitor, .patience = settings.patience, .restore_best_weights = true}}};
   if (settings.cosine_schedule)
     callbacks.push_back(LearningRateScheduler(cosine_decay(settings.learning_rate, settings.epochs)));
   result.history = model.fit(x_train, {y_train.view()},
@@ -67,7 +67,9 @@ ModelResult train_and_score(const std::string& name, Model& model, const std::ve
 }
 
 TextVectorization token_ids(const TextDataset& train, const TrainingSettings& settings) {
-  TextVectorization vectorizer({.max_tokens = settings.max_tokens, .output_sequence_length = settings.sequence_length});
+  TextVectorization vectorizer({.max_tokens = settings.max_tokens,
+                                .output_sequence_length = settings.sequence_length,
+                                .standardize = settings.standardize});
   vectorizer.adapt(train.texts);
   return vectorizer;
 }
@@ -124,7 +126,7 @@ int64_t load_glove_rows(const std::string& path, const std::vector<std::string>&
 
 ModelResult tfidf_logistic(const TextDataset& train, const TextDataset& test, const TrainingSettings& settings) {
   const auto started = Clock::now();
-  TfidfVectorizer vectorizer({.max_features = settings.baseline_features});
+  TfidfVectorizer vectorizer({.max_features = settings.baseline_features, .standardize = settings.standardize});
   const Tensor x_train = vectorizer.fit_transform(train.texts);
   const Tensor x_test = vectorizer.transform(test.texts);
   random::set_seed(settings.seed);

@@ -30,7 +30,10 @@ struct TrainingSettings {
   int64_t feed_forward = 128;  // Transformer: the feed-forward block's hidden width
   float dropout = 0.2f;
   float embedding_dropout = 0.2f;  // SpatialDropout1D on the token embeddings (whole vectors)
-  bool cosine_schedule = false;    // the learning rate decays to 0 over `epochs` (cosine)
+  bool cosine_schedule = false;
+  std::string monitor = "val_accuracy";                     // what early stopping watches (best weights restored)
+  std::string standardize = "lower_and_strip_punctuation";  // the networks' and baseline's tokens    // the learning
+                                                            // rate decays to 0 over `epochs` (cosine)
   // Word vectors the networks' token embeddings start from (a GloVe text file: a token and
   // its numbers per line; embedding_dim must be their count); "" leaves Embedding's
   // random initializer. Tokens absent from the file keep their random rows.
