@@ -5,7 +5,7 @@
 //
 //   citadel_bench WORKLOAD [--threads N] [--reps R] [--precision float32|mixed_bfloat16]
 //                 [--width W] [--batch B] [--rows N] [--predict-all 0|1]   (the last four: sweep only)
-//   WORKLOAD: w1 w1i w2 w2i w2f w3 w3-accuracy w4 w6 w7 w8 limit sweep
+//   WORKLOAD: w1 w1i w2 w2i w2f w3 w3-accuracy w4 w6 w7 w8 w9 limit sweep
 #include <citadel/citadel.hpp>
 
 #include <algorithm>
@@ -280,6 +280,42 @@ void run_w8(const Settings& settings) {
   }
 }
 
+// ---- W9: a Transformer encoder on W8's data (docs/PERFORMANCE.md, "W8 and W9") ----------
+// Embedding(20000, 128, mask_zero) → 2 × [MultiHeadAttention(4 heads of 32) + residual →
+// LayerNormalization → Dense(256, relu) → Dense(128) + residual → LayerNormalization]
+// (PyTorch's nn.TransformerEncoderLayer, post-norm, without dropout) → masked mean →
+// Dense(1, sigmoid); padding masked in the attention and the mean, as the twin does.
+Model w9_model() {
+  const SymbolicTensor ids = Input({kW8Length}, {.name = "ids"});
+  SymbolicTensor x = Embedding(kW8Vocabulary, 128, true)(ids);
+  for (int block = 0; block < 2; ++block) {
+    x = LayerNormalization()(Add()({x, MultiHeadAttention(4, 32)({x, x})}));
+    const SymbolicTensor fed = TimeDistributed(Dense(128))(TimeDistributed(Dense(256, {.activation = "relu"}))(x));
+    x = LayerNormalization()(Add()({x, fed}));
+  }
+  Model model(ids, Dense(1, {.activation = "sigmoid"})(GlobalAveragePooling1D()(x)), {.name = "w9"});
+  model.compile({.loss = "binary_crossentropy", .optimizer = "adam"});
+  return model;
+}
+
+void run_w9(const Settings& settings) {
+  const int64_t rows = 10 * kW8Batch;
+  Tensor x, y;
+  w8_data(rows, x, y);
+  random::set_seed(42);
+  Model model = w9_model();
+  model.train_on_batch(first_rows(x, kW8Batch), first_rows(y, kW8Batch));  // warm-up
+  std::vector<double> times;
+  for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep)
+    times.push_back(seconds_of([&] { model.fit(x, y, {.epochs = 1, .batch_size = kW8Batch, .verbose = 0}); }));
+  report("W9", "train samples/s", double(rows) / median(times), "samples/s", "higher");
+  const Tensor one = first_rows(x, 1);
+  std::vector<double> latencies;
+  for (int i = 0; i < 20; ++i) model.predict(one);  // warm-up
+  for (int i = 0; i < 200; ++i) latencies.push_back(seconds_of([&] { model.predict(one); }));
+  report("W9", "1-sequence predict", median(latencies) * 1e3, "ms", "lower");
+}
+
 // Test accuracy of W3 after one full epoch (slow: kept apart from the timing).
 void run_w3_accuracy(const Settings& settings) {
   const ImageDataset data = fashion();
@@ -415,7 +451,7 @@ void run_limit(const Settings& settings) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w2f|w3|w3-accuracy|w4|w6|w7|w8|limit|sweep [--threads N] "
+    std::fprintf(stderr, "usage: citadel_bench w1|w1i|w2|w2i|w2f|w3|w3-accuracy|w4|w6|w7|w8|w9|limit|sweep [--threads N] "
                          "[--reps R] [--precision float32|mixed_bfloat16] [--width W] [--batch B] [--rows N] "
                          "[--predict-all 0|1]\n");
     return 2;
@@ -437,7 +473,7 @@ int main(int argc, char** argv) {
   const std::string workload = argv[1];
   const std::vector<std::pair<std::string, void (*)(const Settings&)>> workloads{
       {"w1", run_w1}, {"w1i", run_w1i}, {"w2", run_w2}, {"w2i", run_w2i},
-      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w2f", run_w2f}, {"w7", run_w7}, {"w4", run_w4}, {"w6", run_w6}, {"w8", run_w8}, {"limit", run_limit},
+      {"w3", run_w3}, {"w3-accuracy", run_w3_accuracy}, {"w2f", run_w2f}, {"w7", run_w7}, {"w4", run_w4}, {"w6", run_w6}, {"w8", run_w8}, {"w9", run_w9}, {"limit", run_limit},
       {"sweep", run_sweep}};
   for (const auto& [name, run] : workloads)
     if (name == workload) {

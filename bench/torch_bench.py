@@ -4,7 +4,7 @@ bench/citadel_bench.cpp, printing the same JSON lines. Run with Debian's python3
 python3-torch (bench/setup installs them).
 
     torch_bench.py WORKLOAD [--threads N] [--reps R] [--width W] [--batch B] [--rows N] [--predict-all 0|1]
-    WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w7 w8 sweep
+    WORKLOAD: w1 w1i w2 w2i w3 w3-accuracy w7 w8 w9 sweep
 """
 import argparse
 import statistics
@@ -253,6 +253,45 @@ def run_w8(reps):
         report("W8", f"{cell} 1-sequence predict", statistics.median(latencies) * 1e3, "ms", "lower")
 
 
+class W9(nn.Module):
+    """citadel_bench's W9: Embedding(20000, 128) -> nn.TransformerEncoder of 2 post-norm layers
+    (4 heads, feed-forward 256, ReLU, no dropout) with the padding mask -> masked mean -> Linear(1)
+    -> sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(W8_VOCABULARY, 128, padding_idx=0)
+        layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=256, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(128, 1)
+
+    def forward(self, ids):
+        padding = ids == 0
+        x = self.encoder(self.embedding(ids), src_key_padding_mask=padding)
+        kept = (~padding).unsqueeze(2).float()
+        return torch.sigmoid(self.head((x * kept).sum(1) / kept.sum(1).clamp(min=1)))
+
+
+def run_w9(reps):
+    rows = 10 * W8_BATCH
+    x, y = w8_data(rows)
+    torch.manual_seed(42)
+    model = W9()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.BCELoss()
+    train_epoch(model, optimizer, loss_fn, x[:W8_BATCH], y[:W8_BATCH], W8_BATCH)  # warm-up
+    times = [timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, W8_BATCH, shuffle=False))
+             for _ in range(max(1, reps // 2))]
+    report("W9", "train samples/s", rows / statistics.median(times), "samples/s", "higher")
+    model.eval()
+    one = x[:1]
+    with torch.no_grad():
+        for _ in range(20):
+            model(one)
+        latencies = [timed(lambda: model(one)) for _ in range(200)]
+    report("W9", "1-sequence predict", statistics.median(latencies) * 1e3, "ms", "lower")
+
+
 def run_sweep(width, batch, rows, predict_all):
     """One point of bench/compare --sweep, as citadel_bench's: one epoch over `rows` rows
     (the training images repeated past 60,000) in batches of `batch`, then the latency of
@@ -297,7 +336,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     runs = {"w1": run_w1, "w1i": run_w1i, "w2": run_w2, "w2i": run_w2i, "w3": run_w3,
-            "w3-accuracy": run_w3_accuracy, "w7": run_w7, "w8": run_w8}
+            "w3-accuracy": run_w3_accuracy, "w7": run_w7, "w8": run_w8, "w9": run_w9}
     if args.workload == "sweep":
         return run_sweep(args.width, args.batch, args.rows, args.predict_all)
     if args.workload not in runs:
