@@ -258,25 +258,29 @@ Sequential w8_model(const std::string& cell) {
   return model;
 }
 
-void run_w8(const Settings& settings) {
+// A sequence model's epoch over W8's 640 rows (samples/s) and its one-sequence latency (ms),
+// reported as "PREFIXtrain samples/s" and "PREFIX1-sequence predict".
+void time_sequence_model(Model& model, const char* workload, const std::string& prefix, const Settings& settings) {
   const int64_t rows = 10 * kW8Batch;
   Tensor x, y;
   w8_data(rows, x, y);
+  model.train_on_batch(first_rows(x, kW8Batch), first_rows(y, kW8Batch));  // warm-up
+  std::vector<double> times;
+  for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep)
+    times.push_back(seconds_of([&] { model.fit(x, y, {.epochs = 1, .batch_size = kW8Batch, .verbose = 0}); }));
+  report(workload, (prefix + "train samples/s").c_str(), double(rows) / median(times), "samples/s", "higher");
+  const Tensor one = first_rows(x, 1);
+  std::vector<double> latencies;
+  for (int i = 0; i < 20; ++i) model.predict(one);  // warm-up
+  for (int i = 0; i < 200; ++i) latencies.push_back(seconds_of([&] { model.predict(one); }));
+  report(workload, (prefix + "1-sequence predict").c_str(), median(latencies) * 1e3, "ms", "lower");
+}
+
+void run_w8(const Settings& settings) {
   for (const char* cell : {"lstm", "gru", "bilstm"}) {
-    std::vector<double> times;
     random::set_seed(42);
     Sequential model = w8_model(cell);
-    model.train_on_batch(first_rows(x, kW8Batch), first_rows(y, kW8Batch));  // warm-up
-    for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep)
-      times.push_back(seconds_of([&] { model.fit(x, y, {.epochs = 1, .batch_size = kW8Batch, .verbose = 0}); }));
-    const std::string metric = std::string(cell) + " train samples/s";
-    report("W8", metric.c_str(), double(rows) / median(times), "samples/s", "higher");
-    const Tensor one = first_rows(x, 1);
-    std::vector<double> latencies;
-    for (int i = 0; i < 20; ++i) model.predict(one);  // warm-up
-    for (int i = 0; i < 200; ++i) latencies.push_back(seconds_of([&] { model.predict(one); }));
-    const std::string latency = std::string(cell) + " 1-sequence predict";
-    report("W8", latency.c_str(), median(latencies) * 1e3, "ms", "lower");
+    time_sequence_model(model, "W8", std::string(cell) + " ", settings);
   }
 }
 
@@ -299,21 +303,9 @@ Model w9_model() {
 }
 
 void run_w9(const Settings& settings) {
-  const int64_t rows = 10 * kW8Batch;
-  Tensor x, y;
-  w8_data(rows, x, y);
   random::set_seed(42);
   Model model = w9_model();
-  model.train_on_batch(first_rows(x, kW8Batch), first_rows(y, kW8Batch));  // warm-up
-  std::vector<double> times;
-  for (int rep = 0; rep < std::max(1, settings.reps / 2); ++rep)
-    times.push_back(seconds_of([&] { model.fit(x, y, {.epochs = 1, .batch_size = kW8Batch, .verbose = 0}); }));
-  report("W9", "train samples/s", double(rows) / median(times), "samples/s", "higher");
-  const Tensor one = first_rows(x, 1);
-  std::vector<double> latencies;
-  for (int i = 0; i < 20; ++i) model.predict(one);  // warm-up
-  for (int i = 0; i < 200; ++i) latencies.push_back(seconds_of([&] { model.predict(one); }));
-  report("W9", "1-sequence predict", median(latencies) * 1e3, "ms", "lower");
+  time_sequence_model(model, "W9", "", settings);
 }
 
 // Test accuracy of W3 after one full epoch (slow: kept apart from the timing).

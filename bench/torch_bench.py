@@ -232,25 +232,30 @@ def w8_data(rows):
     return torch.from_numpy(x), torch.from_numpy(rng.integers(0, 2, (rows, 1)).astype(np.float32))
 
 
-def run_w8(reps):
+def time_sequence_model(model, workload, prefix, reps):
+    """An epoch over W8's 640 rows (samples/s) and the one-sequence latency (ms), as
+    citadel_bench's time_sequence_model."""
     rows = 10 * W8_BATCH
     x, y = w8_data(rows)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.BCELoss()
+    train_epoch(model, optimizer, loss_fn, x[:W8_BATCH], y[:W8_BATCH], W8_BATCH)  # warm-up
+    times = [timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, W8_BATCH, shuffle=False))
+             for _ in range(max(1, reps // 2))]
+    report(workload, f"{prefix}train samples/s", rows / statistics.median(times), "samples/s", "higher")
+    model.eval()
+    one = x[:1]
+    with torch.no_grad():
+        for _ in range(20):
+            model(one)
+        latencies = [timed(lambda: model(one)) for _ in range(200)]
+    report(workload, f"{prefix}1-sequence predict", statistics.median(latencies) * 1e3, "ms", "lower")
+
+
+def run_w8(reps):
     for cell in ("lstm", "gru", "bilstm"):
         torch.manual_seed(42)
-        model = W8(cell)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        loss_fn = nn.BCELoss()
-        train_epoch(model, optimizer, loss_fn, x[:W8_BATCH], y[:W8_BATCH], W8_BATCH)  # warm-up
-        times = [timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, W8_BATCH, shuffle=False))
-                 for _ in range(max(1, reps // 2))]
-        report("W8", f"{cell} train samples/s", rows / statistics.median(times), "samples/s", "higher")
-        model.eval()
-        one = x[:1]
-        with torch.no_grad():
-            for _ in range(20):
-                model(one)
-            latencies = [timed(lambda: model(one)) for _ in range(200)]
-        report("W8", f"{cell} 1-sequence predict", statistics.median(latencies) * 1e3, "ms", "lower")
+        time_sequence_model(W8(cell), "W8", f"{cell} ", reps)
 
 
 class W9(nn.Module):
@@ -273,23 +278,8 @@ class W9(nn.Module):
 
 
 def run_w9(reps):
-    rows = 10 * W8_BATCH
-    x, y = w8_data(rows)
     torch.manual_seed(42)
-    model = W9()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.BCELoss()
-    train_epoch(model, optimizer, loss_fn, x[:W8_BATCH], y[:W8_BATCH], W8_BATCH)  # warm-up
-    times = [timed(lambda: train_epoch(model, optimizer, loss_fn, x, y, W8_BATCH, shuffle=False))
-             for _ in range(max(1, reps // 2))]
-    report("W9", "train samples/s", rows / statistics.median(times), "samples/s", "higher")
-    model.eval()
-    one = x[:1]
-    with torch.no_grad():
-        for _ in range(20):
-            model(one)
-        latencies = [timed(lambda: model(one)) for _ in range(200)]
-    report("W9", "1-sequence predict", statistics.median(latencies) * 1e3, "ms", "lower")
+    time_sequence_model(W9(), "W9", "", reps)
 
 
 def run_sweep(width, batch, rows, predict_all):
