@@ -7,7 +7,7 @@
 //     the anomaly index of the target label, time per scan.
 //
 //   backdoor_study inspect [runs per kind = 10] [epochs = 3] [core % = 75] [ridge ×1e4 = 1000]
-//                          [row threshold ×10 = 150] [whiten = 1]
+//                          [row threshold ×10 = 150] [whiten = 1] [Ashman's D ×10 = 36] [first seed = 1000]
 //     Poison inspection (citadel/provenance/poison_inspection.hpp) of each model's training rows:
 //     per poisoned run the recall of the poisoned rows, the false positives within the target
 //     class, the classes flagged, and a model retrained without the flagged rows (clean accuracy
@@ -105,7 +105,7 @@ void drop_rows(const Tensor& x, const Tensor& y, const std::vector<int64_t>& dro
   }
 }
 
-int inspect(int runs, int epochs, const PoisonInspectionOptions& settings) {
+int inspect(int runs, int epochs, const PoisonInspectionOptions& settings, uint64_t first_seed) {
   const Fashion data = load();
   std::printf(
       "kind        target  accuracy  backdoor  flagged classes  recall    target FP  rows flagged  seconds  "
@@ -115,7 +115,7 @@ int inspect(int runs, int epochs, const PoisonInspectionOptions& settings) {
     const bool backdoored = kind == 0;
     for (int m = 0; m < runs; ++m) {
       const int64_t target = m % 10;
-      const uint64_t seed = 1000 + uint64_t(m) * 7 + uint64_t(kind);
+      const uint64_t seed = first_seed + uint64_t(m) * 7 + uint64_t(kind);
       Tensor x = data.train_x, y = data.train_y;
       std::vector<int64_t> poisoned;
       if (backdoored) poisoned = poison_with_trigger(x, y, kTrigger, target, 0.01, seed);
@@ -284,7 +284,8 @@ int main(int argc, char** argv) {
     options.whitening.ridge = double(arg(5, 1000)) / 1e4;
     options.row_threshold = double(arg(6, 150)) / 10;
     options.whiten = arg(7, 1) != 0;
-    return inspect(int(arg(2, 10)), int(arg(3, 3)), options);
+    options.min_ashman_d = double(arg(8, 36)) / 10;
+    return inspect(int(arg(2, 10)), int(arg(3, 3)), options, uint64_t(arg(9, 1000)));
   }
   if (mode == "scan")
     return scan(int(arg(2, 10)), int(arg(3, 3)), arg(4, 1000), arg(5, 300), arg(6, 1000) / 1e6, arg(7, 10),

@@ -262,12 +262,12 @@ PoisonInspection inspect_representations(ConstTensorView representations, ConstT
     const double gain = c.candidate_disagreement - c.typical_disagreement;
     c.disagreement_z = se > 0 ? gain / se : (gain > 0 ? std::numeric_limits<double>::infinity() : 0.0);
     c.flagged = c.candidate_disagreement >= options.min_disagreement && gain >= options.min_disagreement_gain &&
-                c.disagreement_z >= options.min_gain_z;
+                c.disagreement_z >= options.min_gain_z && c.ashman_d >= options.min_ashman_d;
     c.verdict = (c.flagged ? "FLAGGED: " : "clean: ") + std::to_string(c.candidates) +
                 format(
                     " outlying rows whose neighbours carry other labels %.0f %% of the time, against %.0f %% for "
-                    "the class's typical rows (z %.1f)",
-                    100 * c.candidate_disagreement, 100 * c.typical_disagreement, c.disagreement_z);
+                    "the class's typical rows (z %.1f); split with Ashman's D %.1f",
+                    100 * c.candidate_disagreement, 100 * c.typical_disagreement, c.disagreement_z, c.ashman_d);
     if (c.flagged)
       for (int64_t row : candidates_of[size_t(c.label)]) result.flagged[size_t(row)] = 1;
   }
