@@ -109,3 +109,34 @@ TEST(InspectDataCli, RefusesBadFlags) {
 }
 
 }  // namespace
+
+namespace {
+
+// `train --inspect-poison --drop-flagged`: the training rows are inspected after training, the
+// planted class flagged, and the model retrained on the rows kept.
+TEST(InspectDataCli, TrainInspectsAndRetrainsWithoutFlaggedRows) {
+  const Rows poisoned = images_csv("train_inspect.csv", true);
+  const fs::path report = scratch_directory() / "train_inspect.json";
+  const CliResult run = run_cli("train --verbose 0 --data " + poisoned.csv.string() +
+                                " --scale none --layers 32:relu,10:softmax --epochs 15 --batch-size 64 --seed 42 "
+                                "--no-save --inspect-poison --drop-flagged --poison-threshold 5 --report " +
+                                report.string());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("POISONING SUSPECTED"), std::string::npos) << run.out;
+  const auto json = nlohmann::json::parse(read_file(report));
+  const auto& inspection = json["poison_inspection"];
+  EXPECT_EQ(inspection["flagged_classes"], nlohmann::json::array({3}));
+  const size_t flagged = inspection["flagged_rows"].size();
+  EXPECT_GE(flagged, 20u);  // about 24 of the 30 planted rows are among the 2400 training rows
+  EXPECT_LE(flagged, 40u);
+  // The held-out split takes about 600 of the 3000 rows; the rows trained on at last are the rest less the flagged.
+  const size_t kept = json["train_rows"].get<size_t>();
+  EXPECT_EQ(inspection["retrained_rows"].get<size_t>(), kept);
+  EXPECT_NEAR(double(kept + flagged), 2400.0, 1.0);
+
+  const CliResult alone = run_cli("train --verbose 0 --data " + poisoned.csv.string() + " --drop-flagged");
+  EXPECT_NE(alone.exit_code, 0);
+  EXPECT_NE(alone.err.find("--inspect-poison"), std::string::npos) << alone.err;
+}
+
+}  // namespace
