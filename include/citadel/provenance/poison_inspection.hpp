@@ -48,8 +48,9 @@ struct PoisonInspectionOptions {
   // A class is flagged when its candidates' mean disagreement is at least min_disagreement and
   // exceeds its typical rows' by at least min_disagreement_gain, with a z statistic of the
   // difference of at least min_gain_z. Natural outliers of a class are ambiguous images whose
-  // neighbours are mixed (on Fashion-MNIST up to about 0.85); planted rows' neighbours are
-  // their source class's (0.99 where the candidates were planted rows).
+  // neighbours are mixed, planted rows' neighbours are their source class's (0.98 where nearly all
+  // candidates were planted rows); but on Fashion-MNIST clean T-shirt and shirt outliers reached
+  // 0.94, which is why min_ashman_d must agree too.
   double min_disagreement = 0.9;
   // Activation clustering's test that the class really splits: Ashman's D of the 2-means split
   // of the projections at least this. On bench/backdoor_study's Fashion-MNIST runs the planted
