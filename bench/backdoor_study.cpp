@@ -6,7 +6,14 @@
 //     Neural Cleanse (citadel/provenance/neural_cleanse.hpp) on every model: flagged labels,
 //     the anomaly index of the target label, time per scan.
 //
-// Other checks (poison inspection, STRIP) add their own mode over the same models.
+//   backdoor_study inspect [runs per kind = 10] [epochs = 3] [core % = 75] [ridge ×1e4 = 1000]
+//                          [row threshold ×10 = 150] [whiten = 1] [Ashman's D ×10 = 36] [first seed = 1000]
+//     Poison inspection (citadel/provenance/poison_inspection.hpp) of each model's training rows:
+//     per poisoned run the recall of the poisoned rows, the false positives within the target
+//     class, the classes flagged, and a model retrained without the flagged rows (clean accuracy
+//     and attack success before and after); per clean run the classes flagged.
+//
+// Other checks (STRIP) add their own mode over the same models.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +29,7 @@
 #include "citadel/optim/optimizer.hpp"
 #include "citadel/provenance/backdoor_trigger.hpp"
 #include "citadel/provenance/neural_cleanse.hpp"
+#include "citadel/provenance/poison_inspection.hpp"
 
 using namespace citadel;
 
@@ -50,9 +58,8 @@ struct Trained {
   double accuracy = 0, backdoor_success = 0;  // clean test accuracy; triggered non-target rows sent to target
 };
 
-Trained train(const Fashion& data, bool backdoored, int64_t target, int epochs, uint64_t seed) {
-  Tensor x = data.train_x, y = data.train_y;
-  if (backdoored) poison_with_trigger(x, y, kTrigger, target, 0.01, seed);
+// Trains on rows x, y (already poisoned or not) and measures on the test split.
+Trained train_on(const Fashion& data, ConstTensorView x, ConstTensorView y, int64_t target, int epochs, uint64_t seed) {
   random::set_seed(seed);
   Trained t;
   t.model.add(Flatten({.input_shape = {28, 28, 1}}));
@@ -74,7 +81,107 @@ Trained train(const Fashion& data, bool backdoored, int64_t target, int epochs, 
   return t;
 }
 
-int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lambda, int64_t early_stop, double threshold) {
+Trained train(const Fashion& data, bool backdoored, int64_t target, int epochs, uint64_t seed) {
+  Tensor x = data.train_x, y = data.train_y;
+  if (backdoored) poison_with_trigger(x, y, kTrigger, target, 0.01, seed);
+  return train_on(data, x, y, target, epochs, seed);
+}
+
+// The rows of x, y not in `dropped` (ascending).
+void drop_rows(const Tensor& x, const Tensor& y, const std::vector<int64_t>& dropped, Tensor& kept_x, Tensor& kept_y) {
+  const int64_t n = x.shape(0), width = x.numel() / n, kept = n - int64_t(dropped.size());
+  Shape shape = x.shape();
+  shape[0] = kept;
+  kept_x = Tensor(shape), kept_y = Tensor(Shape{kept});
+  size_t next = 0;
+  int64_t out = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    if (next < dropped.size() && dropped[next] == r) {
+      ++next;
+      continue;
+    }
+    std::copy_n(x.data() + r * width, width, kept_x.data() + out * width);
+    kept_y[out++] = y[r];
+  }
+}
+
+int inspect(int runs, int epochs, const PoisonInspectionOptions& settings, uint64_t first_seed) {
+  const Fashion data = load();
+  std::printf(
+      "kind        target  accuracy  backdoor  flagged classes  recall    target FP  rows flagged  seconds  "
+      "retrained: accuracy  backdoor\n");
+  int found = 0, met_goal = 0, false_alarms = 0;
+  for (int kind = 0; kind < 2; ++kind) {
+    const bool backdoored = kind == 0;
+    for (int m = 0; m < runs; ++m) {
+      const int64_t target = m % 10;
+      const uint64_t seed = first_seed + uint64_t(m) * 7 + uint64_t(kind);
+      Tensor x = data.train_x, y = data.train_y;
+      std::vector<int64_t> poisoned;
+      if (backdoored) poisoned = poison_with_trigger(x, y, kTrigger, target, 0.01, seed);
+      Trained t = train_on(data, x, y, target, epochs, seed);
+      const auto start = std::chrono::steady_clock::now();
+      PoisonInspectionOptions options = settings;
+      options.seed = seed;
+      const PoisonInspection result = inspect_poison(t.model, x, y, options);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const std::vector<int64_t> flagged = result.flagged_rows();
+      std::string classes;
+      for (int64_t label : result.flagged_classes()) classes += (classes.empty() ? "" : ",") + std::to_string(label);
+      int64_t caught = 0, target_clean = 0, target_false = 0;
+      std::vector<uint8_t> is_poisoned(size_t(x.shape(0)), 0);
+      for (int64_t r : poisoned) is_poisoned[size_t(r)] = 1;
+      for (int64_t r = 0; r < x.shape(0); ++r)
+        if (int64_t(y[r]) == target && !is_poisoned[size_t(r)])
+          ++target_clean, target_false += result.flagged[size_t(r)];
+      int64_t candidates = 0, target_candidates = 0;
+      for (int64_t r : poisoned)
+        caught += result.flagged[size_t(r)], candidates += result.score[size_t(r)] > options.row_threshold;
+      for (int64_t r = 0; r < x.shape(0); ++r)
+        target_candidates +=
+            int64_t(y[r]) == target && !is_poisoned[size_t(r)] && result.score[size_t(r)] > options.row_threshold;
+      if (backdoored)
+        std::printf("  candidates: %lld of %zu poisoned rows, %lld of %lld clean rows of the target\n",
+                    static_cast<long long>(candidates), poisoned.size(), static_cast<long long>(target_candidates),
+                    static_cast<long long>(target_clean));
+      const double recall = poisoned.empty() ? 0 : double(caught) / double(poisoned.size());
+      const double false_share = double(target_false) / double(std::max<int64_t>(target_clean, 1));
+      char retrained[64] = "-";
+      if (!flagged.empty()) {
+        Tensor kept_x, kept_y;
+        drop_rows(x, y, flagged, kept_x, kept_y);
+        const Trained again = train_on(data, kept_x, kept_y, target, epochs, seed);
+        std::snprintf(retrained, sizeof retrained, "%.4f               %.4f", again.accuracy, again.backdoor_success);
+      }
+      if (backdoored) {
+        const std::vector<int64_t> labels = result.flagged_classes();
+        found += std::find(labels.begin(), labels.end(), target) != labels.end();
+        met_goal += recall >= 0.9 && false_share <= 0.05;
+      } else {
+        false_alarms += !classes.empty();
+      }
+      std::printf("%-11s %-7lld %-9.4f %-9.4f %-16s %-9.4f %-10.4f %-13zu %-8.1f %s\n",
+                  backdoored ? "backdoored" : "clean", static_cast<long long>(target), t.accuracy, t.backdoor_success,
+                  classes.empty() ? "none" : classes.c_str(), recall, false_share, flagged.size(), seconds, retrained);
+      for (const ClassInspection& c : result.classes)
+        std::printf(
+            "  class %lld: skew %.2f, candidates %lld, 2-means share %.4f D %.2f, disagreement %.3f vs %.3f "
+            "z %.1f%s\n",
+            static_cast<long long>(c.label), c.skewness, static_cast<long long>(c.candidates), c.cluster_share,
+            c.ashman_d, c.candidate_disagreement, c.typical_disagreement, c.disagreement_z,
+            c.flagged ? " FLAGGED" : "");
+      std::fflush(stdout);
+    }
+  }
+  std::printf(
+      "poisoned runs whose target was flagged: %d of %d; meeting recall >= 90 %% at <= 5 %% target FP: %d of "
+      "%d; clean runs with any class flagged: %d of %d\n",
+      found, runs, met_goal, runs, false_alarms, runs);
+  return 0;
+}
+
+int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lambda, int64_t early_stop,
+         double threshold) {
   const Fashion data = load();
   // The scan's clean rows: the first of the test split, never trained on.
   Tensor clean(Shape{rows, 28, 28, 1});
@@ -90,7 +197,12 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
       const int64_t target = m % 10;
       const uint64_t seed = 1000 + uint64_t(m) * 7 + uint64_t(kind);
       Trained t = train(data, backdoored, target, epochs, seed);
-      const NeuralCleanseResult result = neural_cleanse(t.model, clean, {.steps = steps, .initial_lambda = initial_lambda, .success_threshold = threshold, .early_stop_checks = early_stop, .seed = seed});
+      const NeuralCleanseResult result = neural_cleanse(t.model, clean,
+                                                        {.steps = steps,
+                                                         .initial_lambda = initial_lambda,
+                                                         .success_threshold = threshold,
+                                                         .early_stop_checks = early_stop,
+                                                         .seed = seed});
       (backdoored ? backdoored_scans : clean_scans).push_back(result);
       if (backdoored) targets.push_back(target);
       double max_index = 0;
@@ -101,22 +213,23 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
         if (!flagged.empty()) flagged += ',';
         flagged += std::to_string(label);
       }
-      const bool target_flagged = std::find(result.flagged.begin(), result.flagged.end(), target) != result.flagged.end();
+      const bool target_flagged =
+          std::find(result.flagged.begin(), result.flagged.end(), target) != result.flagged.end();
       if (backdoored) detected += target_flagged;
       // Whether the target's mask is the smallest: what the anomaly index should turn into a flag.
       bool smallest = true;
       for (const ReversedTrigger& label : result.labels)
         smallest = smallest && (label.label == target || label.l1_norm > result.labels[size_t(target)].l1_norm);
-      if (backdoored) smallest_target += smallest;
-      else false_alarms += !result.flagged.empty();
+      if (backdoored)
+        smallest_target += smallest;
+      else
+        false_alarms += !result.flagged.empty();
       total_seconds += result.seconds, slowest = std::max(slowest, result.seconds);
       char success[16] = "-";
       if (backdoored) std::snprintf(success, sizeof success, "%.4f", t.backdoor_success);
       std::printf("%-11s %-7lld %-9.4f %-9s %-14s %-13.2f %-10.2f %.1f\n", backdoored ? "backdoored" : "clean",
-                  static_cast<long long>(target), t.accuracy,
-                  success,
-                  flagged.empty() ? "none" : flagged.c_str(), result.labels[size_t(target)].anomaly_index, max_index,
-                  result.seconds);
+                  static_cast<long long>(target), t.accuracy, success, flagged.empty() ? "none" : flagged.c_str(),
+                  result.labels[size_t(target)].anomaly_index, max_index, result.seconds);
       std::printf("  L1 per label:");
       for (const ReversedTrigger& label : result.labels)
         std::printf(" %.1f%s(%lld)", label.l1_norm, label.reached ? "" : "!", static_cast<long long>(label.steps));
@@ -144,18 +257,19 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
     NeuralCleanseResult judged = backdoored_scans[m];
     judge_against_references(judged, references_for(nullptr));
     detected_ref += std::find(judged.flagged.begin(), judged.flagged.end(), targets[m]) != judged.flagged.end();
-    std::printf("with references: backdoored target %lld: ratio %.3f index %.2f%s\n", static_cast<long long>(targets[m]),
-                judged.labels[size_t(targets[m])].relative_l1, judged.labels[size_t(targets[m])].anomaly_index,
-                judged.flagged.empty() ? " (nothing flagged)" : "");
+    std::printf("with references: backdoored target %lld: ratio %.3f index %.2f%s\n",
+                static_cast<long long>(targets[m]), judged.labels[size_t(targets[m])].relative_l1,
+                judged.labels[size_t(targets[m])].anomaly_index, judged.flagged.empty() ? " (nothing flagged)" : "");
   }
   for (const NeuralCleanseResult& scan : clean_scans) {
     NeuralCleanseResult judged = scan;
     judge_against_references(judged, references_for(&scan));
     false_ref += !judged.flagged.empty();
   }
-  std::printf("against %zu clean reference models: backdoored models whose target was flagged: %d of %zu; clean models "
-              "with any flag: %d of %zu\n",
-              kReferences, detected_ref, backdoored_scans.size(), false_ref, clean_scans.size());
+  std::printf(
+      "against %zu clean reference models: backdoored models whose target was flagged: %d of %zu; clean models "
+      "with any flag: %d of %zu\n",
+      kReferences, detected_ref, backdoored_scans.size(), false_ref, clean_scans.size());
   return 0;
 }
 
@@ -164,7 +278,20 @@ int scan(int models, int epochs, int64_t rows, int64_t steps, double initial_lam
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "scan";
   auto arg = [&](int i, long long fallback) { return argc > i ? std::atoll(argv[i]) : fallback; };
-  if (mode == "scan") return scan(int(arg(2, 10)), int(arg(3, 3)), arg(4, 1000), arg(5, 300), arg(6, 1000) / 1e6, arg(7, 10), double(arg(8, 99)) / 100);
-  std::fprintf(stderr, "usage: backdoor_study scan [models per kind] [epochs] [clean rows] [steps]\n");
+  if (mode == "inspect") {
+    PoisonInspectionOptions options;
+    options.whitening.core_share = double(arg(4, 75)) / 100;
+    options.whitening.ridge = double(arg(5, 1000)) / 1e4;
+    options.row_threshold = double(arg(6, 150)) / 10;
+    options.whiten = arg(7, 1) != 0;
+    options.min_ashman_d = double(arg(8, 36)) / 10;
+    return inspect(int(arg(2, 10)), int(arg(3, 3)), options, uint64_t(arg(9, 1000)));
+  }
+  if (mode == "scan")
+    return scan(int(arg(2, 10)), int(arg(3, 3)), arg(4, 1000), arg(5, 300), arg(6, 1000) / 1e6, arg(7, 10),
+                double(arg(8, 99)) / 100);
+  std::fprintf(stderr,
+               "usage: backdoor_study scan [models per kind] [epochs] [clean rows] [steps]\n"
+               "       backdoor_study inspect [runs per kind] [epochs]\n");
   return 2;
 }

@@ -30,6 +30,7 @@ Command add_decrypt_command(CLI::App& app);
 Command add_attack_command(CLI::App& app);
 Command add_certify_command(CLI::App& app);
 Command add_scan_backdoor_command(CLI::App& app);
+Command add_inspect_data_command(CLI::App& app);
 Command add_watermark_command(CLI::App& app);
 Command add_dp_budget_command(CLI::App& app);
 Command add_dp_audit_command(CLI::App& app);

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
       citadel::cli::add_attack_command(app),
       citadel::cli::add_certify_command(app),
       citadel::cli::add_scan_backdoor_command(app),
+      citadel::cli::add_inspect_data_command(app),
       citadel::cli::add_watermark_command(app),
       citadel::cli::add_dp_budget_command(app),
       citadel::cli::add_dp_audit_command(app),

@@ -13,6 +13,7 @@
 #include "citadel/core/random.hpp"
 #include "citadel/distributed/communicator.hpp"
 #include "citadel/io/checkpoint.hpp"
+#include "citadel/provenance/poison_inspection.hpp"
 #include "citadel/provenance/served_watermark.hpp"
 #include "citadel/provenance/trigger_set_watermark.hpp"
 #include "citadel/data/split.hpp"
@@ -36,7 +37,36 @@ struct TrainFlags {
   std::string watermark_key;          // --watermark-trigger-set
   int64_t watermark_size = 100;       // --watermark-size
   int64_t watermark_rows_per_batch = 16; // --watermark-rows-per-batch
+  bool inspect_poison = false;        // --inspect-poison
+  bool drop_flagged = false;          // --drop-flagged
+  double poison_threshold = PoisonInspectionOptions{}.row_threshold;  // --poison-threshold
 };
+
+// --inspect-poison: the trained model's poison inspection of its own training rows (the rows fit
+// saw, validation rows included), one line per class; returns the rows flagged and fills the
+// report's "poison_inspection".
+std::vector<int64_t> inspect_training_rows(Model& model, ConstTensorView x, ConstTensorView y, uint64_t seed,
+                                           double row_threshold, bool verbose, nlohmann::json& report) {
+  PoisonInspectionOptions options;
+  options.seed = seed, options.row_threshold = row_threshold;
+  const PoisonInspection result = inspect_poison(model, x, y, options);
+  nlohmann::json classes = nlohmann::json::array();
+  for (const ClassInspection& c : result.classes) {
+    if (verbose) std::printf("  class %lld (%lld rows): %s\n", static_cast<long long>(c.label),
+                             static_cast<long long>(c.rows), c.verdict.c_str());
+    classes.push_back({{"class_index", c.label}, {"rows", c.rows}, {"candidates", c.candidates},
+                       {"ashman_d", c.ashman_d}, {"candidate_disagreement", c.candidate_disagreement},
+                       {"typical_disagreement", c.typical_disagreement}, {"flagged", c.flagged},
+                       {"verdict", c.verdict}});
+  }
+  const std::vector<int64_t> flagged = result.flagged_rows();
+  std::printf("Poison inspection of the %lld training rows: %s\n", static_cast<long long>(x.shape(0)),
+              flagged.empty() ? "no class flagged"
+                              : ("POISONING SUSPECTED, " + std::to_string(flagged.size()) + " rows flagged").c_str());
+  report = {{"layer", result.layer}, {"flagged_classes", result.flagged_classes()}, {"flagged_rows", flagged},
+            {"classes", classes}};
+  return flagged;
+}
 
 // --watermark-trigger-set: the keyed trigger set (Adi et al. 2018) of the model's input shape
 // and classes, in the training inputs' range (after scaling), trained in through the step's
@@ -121,6 +151,12 @@ int run_train(const TrainFlags& f) {
   const AttackFlags& adversarial = f.adversarial;
   const PrivacyFlags& privacy = f.privacy;
   refuse_trigger_set_with(f, parallel);
+  CITADEL_CHECK(!f.drop_flagged || f.inspect_poison, ValueError, "--drop-flagged drops the rows --inspect-poison flags; "
+                "give --inspect-poison too");
+  CITADEL_CHECK(!f.inspect_poison || (!privacy.dp && f.watermark_key.empty() && save.resume.empty()), ValueError,
+                "--inspect-poison cannot be combined with ", privacy.dp ? "--dp (the inspection's verdicts on single "
+                "rows are outside the privacy guarantee)" : !f.watermark_key.empty() ? "--watermark-trigger-set" :
+                "--resume");
   random::set_seed(t.seed);
   PreparedData data = load_data(f.data, f.model, t, true, privacy.dp);
   const FeaturePreprocessor preprocessor = preprocess(f.data, data, {&data.x_test}, privacy.dp);
@@ -187,7 +223,7 @@ int run_train(const TrainFlags& f) {
                   trigger_set["commitment"].get<std::string>().c_str());
   }
   History history;
-  const std::vector<Tensor> y_train = output_targets(model, data, false);  // one per output
+  std::vector<Tensor> y_train = output_targets(model, data, false);  // one per output (--drop-flagged drops rows)
   // A model of several inputs takes each from its column group (docs/CLI.md).
   const ModelInputs train_inputs = model_inputs(model, data.schema, data.x_train);
   CITADEL_CHECK(adversarial.attack_input.empty() || !adversarial.adversarial.empty(), ValueError,
@@ -250,6 +286,28 @@ int run_train(const TrainFlags& f) {
   } else {
     history = model.fit(train_x, train_y, options);
   }
+  nlohmann::json poison_report;
+  if (f.inspect_poison) {
+    CITADEL_CHECK(!parallel && model.input_count() == 1 && !data.several_outputs() && data.classification(),
+                  ValueError, "--inspect-poison inspects a classifier of one input and one output trained in one process");
+    const std::vector<int64_t> flagged =
+        inspect_training_rows(model, train_x[0], train_y[0], t.seed, f.poison_threshold, t.verbose > 0, poison_report);
+    if (f.drop_flagged && !flagged.empty()) {
+      // The same run again on the rows kept: same seed, so the same initial weights and shuffling stream.
+      std::vector<int64_t> kept;
+      for (int64_t r = 0, next = 0; r < train_x[0].shape(0); ++r)
+        if (size_t(next) < flagged.size() && flagged[size_t(next)] == r) ++next;
+        else kept.push_back(r);
+      const Tensor kept_x = take_rows(train_x[0], kept);
+      data.x_train = take_rows(data.x_train, kept);
+      for (Tensor& targets : y_train) targets = take_rows(targets, kept);
+      random::set_seed(t.seed);
+      model = build_model(f.model, data, data.x_train.shape().without_batch());
+      history = model.fit(kept_x, y_train[0], options);
+      poison_report["retrained_rows"] = kept.size();
+      std::printf("Retrained without the %zu flagged rows on %zu rows\n", flagged.size(), kept.size());
+    }
+  }
   if (!root) return 0;  // rank 0 reports and saves the model every rank holds
   const std::vector<Tensor> y_test = output_targets(model, data, true);
   const Logs test = model.evaluate(model_inputs(model, data.schema, data.x_test).views, {y_test.begin(), y_test.end()});
@@ -280,6 +338,7 @@ int run_train(const TrainFlags& f) {
   if (const nlohmann::json handling = data_handling(data); !handling.empty()) report["data_handling"] = handling;
   report["model"] = model_json(model);
   if (!protection.empty()) report["protection"] = protection;
+  if (!poison_report.is_null()) report["poison_inspection"] = poison_report;
   if (privacy.dp) report["epsilon"] = protection["differential_privacy"]["epsilon"];
   if (!save.no_save) {
     Metadata extra;
@@ -334,6 +393,15 @@ Command add_train_command(CLI::App& app) {
       ->needs(trigger_set)
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
+  command->add_flag("--inspect-poison", flags->inspect_poison,
+                   "After training, inspect the training rows for poisoning (as `citadel inspect-data`)");
+  command->add_flag("--drop-flagged", flags->drop_flagged,
+                    "With --inspect-poison: retrain, same seed, without the rows it flags");
+  command->add_option("--poison-threshold", flags->poison_threshold,
+                      "With --inspect-poison: robust deviations along a class's signature past which a row is a "
+                      "candidate (inspect-data's --row-threshold)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   return {command, [flags] { return run_train(*flags); }};
 }
 

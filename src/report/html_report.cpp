@@ -145,6 +145,7 @@ std::string html_page(const std::vector<RunReport>& runs, const PageInfo& info) 
     detail::add_audit_section(page, parsed);
     detail::add_dp_audit_section(page, parsed);
     detail::add_backdoor_section(page, parsed);
+    detail::add_poison_section(page, parsed);
     return page.html("Written by citadel " + std::string(kVersion) + " on " + utc_timestamp() +
                      ". Self-contained: nothing on this page is fetched from anywhere.");
   } catch (const json::exception& e) {  // a field of another type than citadel writes

@@ -39,5 +39,6 @@ void add_privacy_section(Page& page, const std::vector<Run>& runs);       // ε 
 void add_audit_section(Page& page, const std::vector<Run>& runs);         // membership ROC
 void add_dp_audit_section(Page& page, const std::vector<Run>& runs);      // audited ε against claimed ε
 void add_backdoor_section(Page& page, const std::vector<Run>& runs);      // reversed triggers (scan-backdoor)
+void add_poison_section(Page& page, const std::vector<Run>& runs);        // flagged classes (inspect-data)
 
 }  // namespace citadel::report::detail
