@@ -325,6 +325,10 @@ def main():
     parser.add_argument("--predict-all", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    # Denormals flushed to zero, as citadel (and TensorFlow) compute by default: PyTorch's
+    # default keeps them, and W8's gradients fading through 200 steps are full of them
+    # (its LSTM trained 15x slower here without this; docs/PERFORMANCE.md, "W8 and W9").
+    torch.set_flush_denormal(True)
     runs = {"w1": run_w1, "w1i": run_w1i, "w2": run_w2, "w2i": run_w2i, "w3": run_w3,
             "w3-accuracy": run_w3_accuracy, "w7": run_w7, "w8": run_w8, "w9": run_w9}
     if args.workload == "sweep":
