@@ -8,7 +8,9 @@
 namespace citadel {
 
 // In place, on a power-of-two length; `inverse` transforms back and divides by the length.
-// Twiddle factors are computed for each index, so rounding does not grow with the length.
+// Twiddle factors are computed for each index, so rounding does not grow with the length,
+// and kept per thread for the last length transformed (a spectrogram's frames, an
+// accountant's compositions: one length many times).
 void fft(std::vector<std::complex<double>>& values, bool inverse);
 
 }  // namespace citadel
