@@ -4,12 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
+#include "citadel/data/csv_field.hpp"
 #include "citadel/data/idx.hpp"
 #include "citadel/data/scaler.hpp"
 #include "citadel/provenance/poison_inspection.hpp"
@@ -82,12 +84,11 @@ int run_inspect_data(InspectDataFlags& s) {
                 flagged.size(), s.flagged_file.empty() ? " (--flagged FILE lists them)" : "");
   if (!s.flagged_file.empty()) {
     const std::vector<int64_t> labels = class_indices(rows.y);
-    std::ofstream out(s.flagged_file);
-    CITADEL_CHECK(out.good(), IoError, "inspect-data: cannot write --flagged ", s.flagged_file);
+    std::ostringstream out;
     out << "row,class,score\n";
     for (int64_t row : flagged)
-      out << row << ',' << name_of(labels[size_t(row)]) << ',' << result.score[size_t(row)] << '\n';
-    CITADEL_CHECK(out.good(), IoError, "inspect-data: writing --flagged ", s.flagged_file, " failed");
+      out << row << ',' << csv_field(name_of(labels[size_t(row)])) << ',' << result.score[size_t(row)] << '\n';
+    write_file_atomically(s.flagged_file, out.str());  // an earlier list is replaced whole or kept
   }
   nlohmann::json report{{"model_file", s.model_file},
                         {"data", rows.source},

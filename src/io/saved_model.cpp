@@ -9,6 +9,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
 #include "citadel/data/feature_groups.hpp"
+#include "citadel/data/csv_field.hpp"
 #include "citadel/data/text_vectorization.hpp"
 #include "citadel/io/signing.hpp"
 #include "citadel/losses/loss.hpp"
@@ -104,14 +105,6 @@ void check_schema_against_model(const SavedModel& saved, const std::string& sour
 }
 
 }  // namespace
-
-// Quotes a CSV field when it needs it (RFC 4180).
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
 
 ModelInputs model_inputs(const Model& model, const DataSchema& schema, ConstTensorView x) {
   ModelInputs inputs;
