@@ -38,5 +38,6 @@ void register_privacy_audits(py::module_& module);
 void register_interop(py::module_& module);
 void register_provenance(py::module_& module);
 void register_graph(py::module_& module);  // after register_model
+void register_text(py::module_& module);
 
 }  // namespace citadel::python

@@ -17,4 +17,5 @@ PYBIND11_MODULE(_citadel, module) {
   citadel::python::register_privacy_audits(module);
   citadel::python::register_interop(module);
   citadel::python::register_provenance(module);
+  citadel::python::register_text(module);
 }

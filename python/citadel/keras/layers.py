@@ -570,6 +570,8 @@ def _unsupported(layer, **settings):
 from citadel.keras._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,  # noqa: E402
                                     Subtract, add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 
+from citadel.keras._text_vectorization import TextVectorization  # noqa: E402,F401
+
 # Keras's aliases.
 Convolution1D = Conv1D
 MaxPool1D = MaxPooling1D

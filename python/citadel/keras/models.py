@@ -431,6 +431,8 @@ class Sequential(Model):
     def add(self, layer):
         if isinstance(layer, KerasTensor) and isinstance(layer._keras_history[0], layers_module.InputLayer):
             layer = layer._keras_history[0]  # keras.Input(...) first, as Keras 3 allows
+        if getattr(layer, "_preprocessing_only", None):
+            raise TypeError(f"add: {layer._preprocessing_only}")
         if not isinstance(layer, layers_module.Layer):
             raise TypeError(f"add: expected a citadel.keras.layers layer, got {type(layer).__name__}")
         if self._native is not None and self._native.built:
