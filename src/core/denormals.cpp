@@ -1,5 +1,5 @@
 // Flush-to-zero (FTZ) and denormals-are-zero (DAZ) around citadel's computations: the caller's
-// MXCSR saved and restored, the OpenMP team's threads set once per thread count.
+// FTZ and DAZ bits saved and restored, the OpenMP team's threads set once per thread count.
 #include "citadel/core/denormals.hpp"
 
 #include <cstdlib>
@@ -63,7 +63,9 @@ ScopedFlushDenormals::ScopedFlushDenormals() {
 
 ScopedFlushDenormals::~ScopedFlushDenormals() {
 #ifdef CITADEL_HAS_MXCSR
-  if (changed_) _mm_setcsr(saved_);
+  // Only the two bits go back: the exception flags the computation raised stay raised, as
+  // they would have without the scope, and so does anything else the callee set.
+  if (changed_) _mm_setcsr((_mm_getcsr() & ~kFlushBits) | (saved_ & kFlushBits));
 #endif
 }
 

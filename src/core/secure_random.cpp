@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "citadel/core/error.hpp"
+#include "citadel/core/sodium_init.hpp"
 #include "unbiased_below.hpp"
 
 namespace citadel {
@@ -20,8 +21,6 @@ namespace {
 
 // The sequential stream has a nonce of its own that reserve_nonce() never hands out.
 constexpr uint64_t kSequentialNonce = std::numeric_limits<uint64_t>::max();
-
-void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
 
 }  // namespace
 

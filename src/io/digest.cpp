@@ -8,13 +8,10 @@
 #include <vector>
 
 #include "citadel/core/error.hpp"
+#include "openssl_md_context.hpp"
 
 namespace citadel {
 namespace {
-
-struct MdContextFree {
-  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
-};
 
 std::string hex_of(const unsigned char* bytes, size_t size) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -48,7 +45,7 @@ std::string hex_to_bytes(std::string_view hex) {
 std::string sha256_file_hex(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   CITADEL_CHECK(file.is_open(), IoError, path, ": cannot open the file");
-  std::unique_ptr<EVP_MD_CTX, MdContextFree> context(EVP_MD_CTX_new());
+  MdContext context(EVP_MD_CTX_new());
   CITADEL_CHECK(context && EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) == 1, IoError,
                 "SHA-256 failed in OpenSSL");
   std::vector<char> piece(size_t(1) << 20);

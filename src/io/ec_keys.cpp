@@ -16,6 +16,7 @@
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/io/digest.hpp"
+#include "openssl_md_context.hpp"
 
 namespace citadel {
 namespace {
@@ -25,11 +26,7 @@ constexpr size_t kMaxKeyFileBytes = 64 * 1024;
 struct BioFree {
   void operator()(BIO* bio) const { BIO_free(bio); }
 };
-struct MdContextFree {
-  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
-};
 using Bio = std::unique_ptr<BIO, BioFree>;
-using MdContext = std::unique_ptr<EVP_MD_CTX, MdContextFree>;
 
 // OpenSSL's latest error as text (and the queue emptied, so it never leaks into a later call).
 std::string openssl_error() {

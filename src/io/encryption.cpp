@@ -6,6 +6,7 @@
 //   chunks: u32 length + ciphertext of up to 64 KiB, the last tagged FINAL
 // The bytes before the stream header are authenticated as the first chunk's additional
 // data, so the KDF settings cannot be swapped either. Both directions stream.
+#include "citadel/core/sodium_init.hpp"
 #include "citadel/io/encryption.hpp"
 
 #include <sodium.h>
@@ -52,8 +53,6 @@ class Key {
 using Sink = std::function<void(std::string_view)>;
 // Fills up to `size` bytes; returns how many (0 at the end).
 using Source = std::function<size_t(char* out, size_t size)>;
-
-void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
 
 void read_key_file(const std::string& path, Key& key) {
   std::string text = read_file_bytes(path);

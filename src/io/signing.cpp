@@ -1,6 +1,7 @@
 // Ed25519 (crypto_sign_detached) over a signed statement; keys and signature files as
 // labelled base64 lines so a file of the wrong kind is recognised rather than misused.
 // PEM keys and JSON bundles go to OpenSSF model signing (oms_signing.cpp).
+#include "citadel/core/sodium_init.hpp"
 #include "citadel/io/signing.hpp"
 
 #include <sodium.h>
@@ -28,8 +29,6 @@ constexpr const char* kSignatureLabel = "citadel-signed-statement-v2";
 constexpr std::string_view kDomain("citadel signed statement v2\n", 28);
 constexpr size_t kMaxSignatureFileBytes = 64 * 1024;
 constexpr size_t kMaxKeyFileBytes = 64 * 1024;
-
-void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
 
 std::string base64(const unsigned char* data, size_t size) {
   std::vector<char> text(sodium_base64_encoded_len(size, sodium_base64_VARIANT_ORIGINAL));

@@ -94,7 +94,7 @@ void GlobalMaxPooling1D::backward(ConstTensorView dy, Tensor& dx) {
 namespace {
 
 template <typename Pooling>
-std::unique_ptr<Layer> global_pooling_from_config(const LayerConfigReader& config) {
+std::unique_ptr<Layer> global_pooling1d_from_config(const LayerConfigReader& config) {
   config.check_keys({"data_format", "keepdims"});
   config.require("data_format", "channels_last");
   config.require("keepdims", false);
@@ -104,11 +104,11 @@ std::unique_ptr<Layer> global_pooling_from_config(const LayerConfigReader& confi
 }  // namespace
 
 std::unique_ptr<Layer> GlobalAveragePooling1D::from_config(const LayerConfigReader& config) {
-  return global_pooling_from_config<GlobalAveragePooling1D>(config);
+  return global_pooling1d_from_config<GlobalAveragePooling1D>(config);
 }
 
 std::unique_ptr<Layer> GlobalMaxPooling1D::from_config(const LayerConfigReader& config) {
-  return global_pooling_from_config<GlobalMaxPooling1D>(config);
+  return global_pooling1d_from_config<GlobalMaxPooling1D>(config);
 }
 
 }  // namespace citadel

@@ -76,7 +76,7 @@ void GlobalMaxPooling2D::backward(ConstTensorView dy, Tensor& dx) {
 namespace {
 
 template <typename Pooling>
-std::unique_ptr<Layer> global_pooling_from_config(const LayerConfigReader& config) {
+std::unique_ptr<Layer> global_pooling2d_from_config(const LayerConfigReader& config) {
   config.check_keys({"data_format", "keepdims"});
   config.require("data_format", "channels_last");
   config.require("keepdims", false);
@@ -86,11 +86,11 @@ std::unique_ptr<Layer> global_pooling_from_config(const LayerConfigReader& confi
 }  // namespace
 
 std::unique_ptr<Layer> GlobalAveragePooling2D::from_config(const LayerConfigReader& config) {
-  return global_pooling_from_config<GlobalAveragePooling2D>(config);
+  return global_pooling2d_from_config<GlobalAveragePooling2D>(config);
 }
 
 std::unique_ptr<Layer> GlobalMaxPooling2D::from_config(const LayerConfigReader& config) {
-  return global_pooling_from_config<GlobalMaxPooling2D>(config);
+  return global_pooling2d_from_config<GlobalMaxPooling2D>(config);
 }
 
 }  // namespace citadel

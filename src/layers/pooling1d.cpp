@@ -75,7 +75,7 @@ void AveragePooling1D::backward(ConstTensorView dy, Tensor& dx) {
 namespace {
 
 template <typename Pooling>
-std::unique_ptr<Layer> pooling_from_config(const LayerConfigReader& config) {
+std::unique_ptr<Layer> pooling1d_from_config(const LayerConfigReader& config) {
   config.check_keys({"pool_size", "strides", "padding", "data_format"});
   config.require("data_format", "channels_last");
   Pooling1DOptions options;
@@ -89,11 +89,11 @@ std::unique_ptr<Layer> pooling_from_config(const LayerConfigReader& config) {
 }  // namespace
 
 std::unique_ptr<Layer> MaxPooling1D::from_config(const LayerConfigReader& config) {
-  return pooling_from_config<MaxPooling1D>(config);
+  return pooling1d_from_config<MaxPooling1D>(config);
 }
 
 std::unique_ptr<Layer> AveragePooling1D::from_config(const LayerConfigReader& config) {
-  return pooling_from_config<AveragePooling1D>(config);
+  return pooling1d_from_config<AveragePooling1D>(config);
 }
 
 void Pooling1D::get_config(LayerConfigWriter& config) const {

@@ -92,7 +92,7 @@ void AveragePooling2D::backward(ConstTensorView dy, Tensor& dx) {
 namespace {
 
 template <typename Pooling>
-std::unique_ptr<Layer> pooling_from_config(const LayerConfigReader& config) {
+std::unique_ptr<Layer> pooling2d_from_config(const LayerConfigReader& config) {
   config.check_keys({"pool_size", "strides", "padding", "data_format"});
   config.require("data_format", "channels_last");
   Pooling2DOptions options;
@@ -106,11 +106,11 @@ std::unique_ptr<Layer> pooling_from_config(const LayerConfigReader& config) {
 }  // namespace
 
 std::unique_ptr<Layer> MaxPooling2D::from_config(const LayerConfigReader& config) {
-  return pooling_from_config<MaxPooling2D>(config);
+  return pooling2d_from_config<MaxPooling2D>(config);
 }
 
 std::unique_ptr<Layer> AveragePooling2D::from_config(const LayerConfigReader& config) {
-  return pooling_from_config<AveragePooling2D>(config);
+  return pooling2d_from_config<AveragePooling2D>(config);
 }
 
 void Pooling2D::get_config(LayerConfigWriter& config) const {

@@ -7,18 +7,15 @@
 #include "citadel/core/error.hpp"
 #include "citadel/metrics/metric.hpp"
 #include "label_decoding.hpp"
+#include "ratio_or_zero.hpp"
 
 namespace citadel {
 namespace {
 
 enum class Figure { kAccuracy, kPrecision, kRecall, kF1 };
 
-double ratio(double numerator, double denominator) {
-  return denominator == 0 ? 0.0 : numerator / denominator;
-}
-
 double f1_from(double precision, double recall) {
-  return ratio(2 * precision * recall, precision + recall);
+  return ratio_or_zero(2 * precision * recall, precision + recall);
 }
 
 class ClassificationMetric final : public Metric {
@@ -52,9 +49,9 @@ class ClassificationMetric final : public Metric {
   double result() const override {
     if (kind_ == LabelKind::kBinary) {
       const double tp = true_positive_, fp = false_positive_, fn = false_negative_;
-      const double precision = ratio(tp, tp + fp), recall = ratio(tp, tp + fn);
+      const double precision = ratio_or_zero(tp, tp + fp), recall = ratio_or_zero(tp, tp + fn);
       switch (figure_) {
-        case Figure::kAccuracy: return ratio(tp + true_negative_, tp + fp + fn + true_negative_);
+        case Figure::kAccuracy: return ratio_or_zero(tp + true_negative_, tp + fp + fn + true_negative_);
         case Figure::kPrecision: return precision;
         case Figure::kRecall: return recall;
         case Figure::kF1: return f1_from(precision, recall);
@@ -112,14 +109,14 @@ class ClassificationMetric final : public Metric {
       const double hits = confusion_[c * classes_ + c];
       correct += hits;
       total += actual_c;
-      const double precision = ratio(hits, predicted_c), recall = ratio(hits, actual_c);
+      const double precision = ratio_or_zero(hits, predicted_c), recall = ratio_or_zero(hits, actual_c);
       precision_sum += precision;
       recall_sum += recall;
       f1_sum += f1_from(precision, recall);
     }
     const double classes = classes_ == 0 ? 1 : double(classes_);
     switch (figure_) {
-      case Figure::kAccuracy: return ratio(correct, total);
+      case Figure::kAccuracy: return ratio_or_zero(correct, total);
       case Figure::kPrecision: return precision_sum / classes;
       case Figure::kRecall: return recall_sum / classes;
       case Figure::kF1: return f1_sum / classes;

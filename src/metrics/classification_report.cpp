@@ -7,11 +7,10 @@
 
 #include "citadel/core/error.hpp"
 #include "label_decoding.hpp"
+#include "ratio_or_zero.hpp"
 
 namespace citadel {
 namespace {
-
-double ratio(double numerator, double denominator) { return denominator == 0 ? 0.0 : numerator / denominator; }
 
 }  // namespace
 
@@ -55,16 +54,16 @@ ClassificationReport classification_report(ConstTensorView predictions, ConstTen
     }
     const double hits = double(report.confusion[c][c]);
     correct += report.confusion[c][c];
-    scores.precision = ratio(hits, double(predicted_c));
-    scores.recall = ratio(hits, double(scores.support));
-    scores.f1 = ratio(2 * scores.precision * scores.recall, scores.precision + scores.recall);
+    scores.precision = ratio_or_zero(hits, double(predicted_c));
+    scores.recall = ratio_or_zero(hits, double(scores.support));
+    scores.f1 = ratio_or_zero(2 * scores.precision * scores.recall, scores.precision + scores.recall);
     report.classes.push_back(scores);
   }
-  report.accuracy = ratio(double(correct), double(N));
+  report.accuracy = ratio_or_zero(double(correct), double(N));
   report.macro_average.name = "macro avg";
   report.weighted_average.name = "weighted avg";
   for (const auto& scores : report.classes) {
-    const double weight = ratio(double(scores.support), double(N));
+    const double weight = ratio_or_zero(double(scores.support), double(N));
     report.macro_average.precision += scores.precision / double(C);
     report.macro_average.recall += scores.recall / double(C);
     report.macro_average.f1 += scores.f1 / double(C);

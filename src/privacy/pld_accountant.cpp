@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "citadel/core/error.hpp"
+#include "citadel/privacy/normal_tails.hpp"
 #include "fft_convolution.hpp"
 
 namespace citadel {
@@ -19,9 +20,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // the RDP accountant, answers instead): 2^24 doubles is 128 MiB.
 constexpr size_t kLargestGrid = size_t(1) << 24;
 
-double upper_tail(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }  // P(N(0,1) > z)
-double lower_tail(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }  // P(N(0,1) < z)
-
 // The mixture (1 − q)·N(0, σ²) + q·N(1, σ²) against N(0, σ²): the loss at x is
 // log((1 − q) + q·exp((2x − 1)/(2σ²))), increasing in x. `removed` is the pair
 // (mixture, N(0, σ²)) — a row removed —, else (N(0, σ²), mixture) with the loss negated.
@@ -29,9 +27,7 @@ struct SampledGaussian {
   double q, sigma;
 
   // x where the mixture's loss equals `loss` (needs e^loss > 1 − q).
-  double x_of(double loss) const {
-    return sigma * sigma * (std::log(std::expm1(loss) + q) - std::log(q)) + 0.5;
-  }
+  double x_of(double loss) const { return sigma * sigma * (std::log(std::expm1(loss) + q) - std::log(q)) + 0.5; }
   double loss_of(double x) const {
     const double exponent = (2 * x - 1) / (2 * sigma * sigma);
     return exponent > 0 ? std::log(q) + exponent + std::log1p((1 - q) / q * std::exp(-exponent))
@@ -44,12 +40,13 @@ struct SampledGaussian {
       if (epsilon <= std::log1p(-q)) return -std::expm1(epsilon);  // every x has a larger loss
       const double x = x_of(epsilon);
       // (1 − q)Φ̄(x/σ) + qΦ̄((x−1)/σ) − e^ε Φ̄(x/σ), with (e^ε − 1 + q) grouped for accuracy.
-      return std::max(0.0, q * upper_tail((x - 1) / sigma) - (std::expm1(epsilon) + q) * upper_tail(x / sigma));
+      return std::max(
+          0.0, q * normal_upper_tail((x - 1) / sigma) - (std::expm1(epsilon) + q) * normal_upper_tail(x / sigma));
     }
     if (epsilon >= -std::log1p(-q)) return 0.0;  // the negated loss never exceeds −log(1 − q)
-    const double x = x_of(-epsilon);              // negated loss > ε  ⟺  x < x_of(−ε)
+    const double x = x_of(-epsilon);             // negated loss > ε  ⟺  x < x_of(−ε)
     const double e = std::exp(epsilon);
-    return std::max(0.0, (1 - e * (1 - q)) * lower_tail(x / sigma) - e * q * lower_tail((x - 1) / sigma));
+    return std::max(0.0, (1 - e * (1 - q)) * normal_lower_tail(x / sigma) - e * q * normal_lower_tail((x - 1) / sigma));
   }
 };
 
@@ -58,7 +55,7 @@ double upper_quantile(double p) {
   double low = 0, high = 40;
   for (int i = 0; i < 200 && high - low > 1e-12; ++i) {
     const double middle = (low + high) / 2;
-    (upper_tail(middle) > p ? low : high) = middle;
+    (normal_upper_tail(middle) > p ? low : high) = middle;
   }
   return high;
 }
@@ -88,8 +85,8 @@ PrivacyLossDistribution PrivacyLossDistribution::poisson_gaussian(double q, doub
   }
   const int64_t first = int64_t(std::floor(low / interval)), last = int64_t(std::ceil(high / interval));
   const int64_t points = last - first + 1;
-  CITADEL_CHECK(size_t(points) <= kLargestGrid, ValueError, "PLD accountant: ", points,
-                " grid points at interval ", interval, "; use a coarser interval");
+  CITADEL_CHECK(size_t(points) <= kLargestGrid, ValueError, "PLD accountant: ", points, " grid points at interval ",
+                interval, "; use a coarser interval");
   std::vector<double> u(static_cast<size_t>(points)), delta(static_cast<size_t>(points));
   for (int64_t i = 0; i < points; ++i) {
     const double epsilon = double(first + i) * interval;
@@ -194,7 +191,8 @@ double dp_sgd_pld_epsilon(double q, double noise_multiplier, int64_t steps, doub
   const double tail = std::min(1e-13, 1e-4 * delta / (2 * compositions));
   double epsilon = 0;
   for (bool remove : {true, false}) {
-    const PrivacyLossDistribution step = PrivacyLossDistribution::poisson_gaussian(q, noise_multiplier, remove, interval, tail);
+    const PrivacyLossDistribution step =
+        PrivacyLossDistribution::poisson_gaussian(q, noise_multiplier, remove, interval, tail);
     epsilon = std::max(epsilon, step.self_compose(steps, tail).epsilon_for_delta(delta));
   }
   return epsilon;

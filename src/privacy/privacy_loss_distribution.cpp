@@ -16,18 +16,16 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/fft.hpp"
+#include "citadel/privacy/normal_tails.hpp"
 #include "fft_convolution.hpp"
 
 namespace citadel {
 namespace {
 
-constexpr double kTailMass = 1e-30;    // mass beyond this in a step's tail is dropped
-constexpr int kMaxLogSize = 23;        // 2^23 grid points: 128 MiB of complex doubles
+constexpr double kTailMass = 1e-30;  // mass beyond this in a step's tail is dropped
+constexpr int kMaxLogSize = 23;      // 2^23 grid points: 128 MiB of complex doubles
 
 using Complex = std::complex<double>;
-
-double upper_tail(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }  // P[N(0,1) ≥ z]
-double lower_tail(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }  // P[N(0,1) ≤ z]
 
 struct Step {
   double q, sigma;
@@ -38,10 +36,14 @@ struct Step {
     return sigma * sigma * std::log(inner / q) + 0.5;
   }
   // P[x ≥ t] and P[x ≤ t] under the mixture P, and under Q.
-  double p_above(double t) const { return (1 - q) * upper_tail(t / sigma) + q * upper_tail((t - 1) / sigma); }
-  double p_below(double t) const { return (1 - q) * lower_tail(t / sigma) + q * lower_tail((t - 1) / sigma); }
-  double q_above(double t) const { return upper_tail(t / sigma); }
-  double q_below(double t) const { return lower_tail(t / sigma); }
+  double p_above(double t) const {
+    return (1 - q) * normal_upper_tail(t / sigma) + q * normal_upper_tail((t - 1) / sigma);
+  }
+  double p_below(double t) const {
+    return (1 - q) * normal_lower_tail(t / sigma) + q * normal_lower_tail((t - 1) / sigma);
+  }
+  double q_above(double t) const { return normal_upper_tail(t / sigma); }
+  double q_below(double t) const { return normal_lower_tail(t / sigma); }
 };
 
 // One step's discretized loss: mass[i] at the value (first + i)·h.
@@ -165,7 +167,8 @@ Composed compose(const Grid& grid, double h, int64_t steps) {
 // m_v·e^{−v}: each ε then costs one look-up.
 class DeltaCurve {
  public:
-  explicit DeltaCurve(const Composed& composed) : first_(composed.first_value), h_(composed.h), missed_(composed.missed) {
+  explicit DeltaCurve(const Composed& composed)
+      : first_(composed.first_value), h_(composed.h), missed_(composed.missed) {
     const size_t n = composed.mass.size();
     mass_.assign(n + 1, 0.0L);
     weighted_.assign(n + 1, 0.0L);
@@ -194,7 +197,8 @@ double choose_grid_step(int64_t steps, const LossDistributionOptions& options) {
 }
 
 void check_arguments(double q, double sigma, int64_t steps) {
-  CITADEL_CHECK(q > 0 && q <= 1, ValueError, "privacy loss distribution: the sampling rate must lie in (0, 1], got ", q);
+  CITADEL_CHECK(q > 0 && q <= 1, ValueError, "privacy loss distribution: the sampling rate must lie in (0, 1], got ",
+                q);
   CITADEL_CHECK(sigma > 0 && std::isfinite(sigma), ValueError,
                 "privacy loss distribution: the noise multiplier must be positive, got ", sigma);
   CITADEL_CHECK(steps >= 1, ValueError, "privacy loss distribution: need at least one step, got ", steps);

@@ -8,7 +8,6 @@
 #include "citadel/core/error.hpp"
 
 namespace citadel {
-namespace {
 
 double median_of(std::vector<double> values) {
   const size_t middle = values.size() / 2;
@@ -18,8 +17,6 @@ double median_of(std::vector<double> values) {
   const double lower = *std::max_element(values.begin(), values.begin() + std::ptrdiff_t(middle));
   return (lower + upper) / 2;
 }
-
-}  // namespace
 
 AnomalyIndices anomaly_indices(const std::vector<double>& values) {
   CITADEL_CHECK(!values.empty(), ValueError, "anomaly_indices: no values");

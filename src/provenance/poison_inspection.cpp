@@ -14,18 +14,11 @@
 #include "citadel/core/random.hpp"
 #include "citadel/layers/layer.hpp"
 #include "citadel/model/model.hpp"
+#include "citadel/provenance/anomaly_index.hpp"
 #include "citadel/provenance/label_disagreement.hpp"
 
 namespace citadel {
 namespace {
-
-double median_of(std::vector<double> values) {
-  const size_t middle = values.size() / 2;
-  std::nth_element(values.begin(), values.begin() + std::ptrdiff_t(middle), values.end());
-  const double upper = values[middle];
-  if (values.size() % 2 == 1) return upper;
-  return (*std::max_element(values.begin(), values.begin() + std::ptrdiff_t(middle)) + upper) / 2;
-}
 
 // Skewness of the projections (third standardized moment); 0 when they do not vary.
 double skewness_of(const std::vector<double>& p) {

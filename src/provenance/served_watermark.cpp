@@ -24,6 +24,7 @@
 
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
+#include "citadel/core/sodium_init.hpp"
 
 namespace citadel {
 namespace {
@@ -31,10 +32,6 @@ namespace {
 constexpr const char* kTagContext = "citadel-dawn-v1";
 constexpr size_t kMaxKeyFileBytes = 4096;
 constexpr size_t kMaxRowElements = 1 << 20;
-
-void ensure_sodium() {
-  CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised");
-}
 
 uint64_t big_endian_u64(const unsigned char* bytes) {
   uint64_t value = 0;

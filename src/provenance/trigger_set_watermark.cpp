@@ -1,6 +1,7 @@
 // Trigger-set watermarks: the keyed set (libsodium's HMAC-SHA-256 and ChaCha20), its
 // commitment (SHA-256), the binomial test of a suspect, and the training step that mixes the
 // set into each batch.
+#include "citadel/core/sodium_init.hpp"
 #include "citadel/provenance/trigger_set_watermark.hpp"
 
 #include <sodium.h>
@@ -23,8 +24,6 @@ constexpr const char* kIdContext = "citadel-trigger-set-id-v1";
 constexpr const char* kCommitmentContext = "citadel-trigger-set-commitment-v1";
 constexpr int64_t kMaxRows = 100'000;
 constexpr int64_t kMaxValues = int64_t{1} << 26;  // 256 MiB of float32: a file's record cannot ask for more
-
-void ensure_sodium() { CITADEL_CHECK(sodium_init() >= 0, SecurityError, "libsodium could not be initialised"); }
 
 void put_u64(std::string& out, uint64_t value) {
   for (int b = 0; b < 8; ++b) out += static_cast<char>((value >> (8 * b)) & 0xff);

@@ -53,6 +53,15 @@ TEST(Denormals, ModelsComputeWithThemFlushedAndGiveTheCallerItsSettingBack) {
   EXPECT_EQ(*record.seen, kFlushBits) << "fit computes with FTZ and DAZ";
   EXPECT_EQ(control(), before) << "fit gave the caller's setting back";
 
+  {  // An exception flag the computation raised stays raised: only FTZ and DAZ go back.
+    _mm_setcsr(before);  // every sticky flag cleared
+    model.set_weights({Tensor(Shape{1, 1}, {1e30f})});
+    model.predict(Tensor(Shape{1, 1}, {1e30f}));  // 1e60 overflows a float
+    EXPECT_NE(_mm_getcsr() & 0x08u, 0u) << "the overflow flag (bit 3) the product raised was kept";
+    EXPECT_EQ(control(), before);
+    _mm_setcsr(before);
+    model.set_weights({Tensor(Shape{1, 1}, {tiny})});
+  }
   {  // A caller that flushes already keeps its setting.
     _mm_setcsr(before | kFlushBits);
     model.predict(x);

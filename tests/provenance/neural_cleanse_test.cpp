@@ -189,6 +189,22 @@ TEST(NeuralCleanse, AnomalyIndexIsTheScaledMedianAbsoluteDeviation) {
   EXPECT_THROW(anomaly_indices({1, NAN}), ValueError);
 }
 
+// median_of serves the anomaly index and the poisoned-data inspection: checked against sorting.
+TEST(NeuralCleanse, MedianAgreesWithSortingForOddAndEvenCounts) {
+  uint64_t state = 12345;
+  for (size_t n = 1; n <= 12; ++n) {
+    std::vector<double> values;
+    for (size_t i = 0; i < n; ++i) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      values.push_back(double((state >> 33) % 7));  // small range: repeated values too
+    }
+    std::vector<double> sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    const double expected = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    EXPECT_DOUBLE_EQ(median_of(values), expected) << n;
+  }
+}
+
 TEST(NeuralCleanse, RefusesWhatItCannotScan) {
   Sequential model;
   model.add(Dense(10, {.input_dim = 64, .activation = "softmax"}));

@@ -4,8 +4,9 @@
 // trained 10× slower), and the matrix products meet them all. As TensorFlow (Keras) does,
 // citadel's model entry points (fit, evaluate, predict, train_on_batch and the gradients)
 // run with MXCSR's flush-to-zero and denormals-are-zero bits set: a denormal result or
-// operand counts as 0, a change below 1.2e-38 in absolute value. The caller's own setting is
-// restored on return; the OpenMP threads that compute for it keep the bits.
+// operand counts as 0, a change below 1.2e-38 in absolute value. The caller's own two bits
+// are restored on return (exception flags raised meanwhile stay raised); the OpenMP threads
+// that compute for it keep the bits.
 // CITADEL_FLUSH_DENORMALS=0 turns it off (exact IEEE arithmetic, and its slowness).
 #pragma once
 

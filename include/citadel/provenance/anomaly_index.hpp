@@ -14,6 +14,9 @@ struct AnomalyIndices {
   std::vector<double> index;
 };
 
+// The median (the mean of the two middle values for an even count); the list must not be empty.
+double median_of(std::vector<double> values);
+
 // ValueError for an empty list or a value that is not finite.
 AnomalyIndices anomaly_indices(const std::vector<double>& values);
 
