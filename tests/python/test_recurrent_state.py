@@ -126,3 +126,13 @@ def test_bidirectional_gives_forward_then_backward_states_from_given_ones():
         for k, expected in enumerate((fh, fc, bh, bc)):
             np.testing.assert_allclose(predicted[1 + k][i], expected, atol=1e-5)
         np.testing.assert_allclose(predicted[0][i], np.concatenate([fh, bh]), atol=1e-5)
+
+
+def test_a_sub_model_of_states_is_refused_by_name():
+    x = keras.Input((4, 2))
+    out, h = layers.GRU(3, return_state=True, name="gru")(x)
+    model = keras.Model(x, [layers.Dense(1)(out), h])
+    model.predict(np.zeros((2, 4, 2), np.float32), verbose=0)
+    view = keras.Model(model.input, h)  # a view of the built model, which predicts through it
+    with pytest.raises(NotImplementedError, match="gru"):
+        view.predict(np.zeros((2, 4, 2), np.float32), verbose=0)
