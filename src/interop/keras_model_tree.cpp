@@ -498,7 +498,7 @@ FlatKerasConfig flatten_nested_models(const json& root, const std::string& sourc
   emitter.declare(*top, "", !top->sequential);
   const std::vector<FlatRef> outputs = emitter.call(*top, "", inputs);
   json output_layers = json::array();
-  for (const FlatRef& output : outputs) output_layers.push_back({output.layer, output.node, 0});
+  for (const FlatRef& output : outputs) output_layers.push_back({output.layer, output.node, output.tensor});
 
   FlatKerasConfig flat;
   flat.config = json{{"class_name", "Functional"},

@@ -251,22 +251,24 @@ TEST(RecurrentState, SymbolicCallsGiveKerasOutputsAndRefuseWrongStates) {
 TEST(RecurrentState, StatesCarryNoMaskAndTheSequenceKeepsIt) {
   const SymbolicTensor x = Input({6, 2});
   const SymbolicTensor masked = Masking(0.0f)(x);
-  const auto outputs = LSTM(3, {.return_sequences = true, .return_state = true}).call({masked});
+  const auto outputs = LSTM(3, {.return_sequences = true, .return_state = true}).named("states").call({masked});
   const SymbolicTensor pooled = LSTM(2)(outputs[0]);  // reads the mask: no warning
   Model model({x}, {pooled, outputs[1], outputs[2]});
   EXPECT_TRUE(model.mask_warnings().empty()) << model.mask_warnings()[0];
-  // Right padding and the unpadded sequence end in the same states.
+  // Four steps padded on the right (row 0) and on the left (row 1) end in the same states.
   random::set_seed(3);
-  Tensor padded = random::uniform(Shape{2, 6, 2}, 0.5f, 1.5f);
-  for (int64_t t = 4; t < 6; ++t)
-    for (int64_t d = 0; d < 2; ++d) padded[(0 * 6 + t) * 2 + d] = 0.0f;
+  const Tensor steps = random::uniform(Shape{1, 4, 2}, 0.5f, 1.5f);
+  Tensor padded(Shape{2, 6, 2});
   for (int64_t t = 0; t < 4; ++t)
-    for (int64_t d = 0; d < 2; ++d) padded[(1 * 6 + t) * 2 + d] = padded[(0 * 6 + t) * 2 + d];
-  for (int64_t t = 4; t < 6; ++t)
-    for (int64_t d = 0; d < 2; ++d) padded[(1 * 6 + t) * 2 + d] = 0.0f;
+    for (int64_t d = 0; d < 2; ++d) padded[(0 * 6 + t) * 2 + d] = padded[(1 * 6 + t + 2) * 2 + d] = steps[t * 2 + d];
   const std::vector<Tensor> y = model.predict({ConstTensorView(padded)});
   for (int k = 1; k <= 2; ++k)
-    for (int64_t j = 0; j < 3; ++j) EXPECT_FLOAT_EQ(y[size_t(k)][j], y[size_t(k)][3 + j]);
+    for (int64_t j = 0; j < 3; ++j) {
+      EXPECT_NEAR(y[size_t(k)][j], y[size_t(k)][3 + j], 1e-6) << k;
+      EXPECT_NE(y[size_t(k)][j], 0.0f);
+    }
+  // By name, such a layer's output would be its packed parts: refused.
+  EXPECT_THROW(model.predict_layer_outputs({ConstTensorView(padded)}, {"states"}), NotImplementedError);
 }
 
 namespace {
@@ -362,4 +364,57 @@ TEST(RecurrentState, ConfigsNameTheBadStateReference) {
   } catch (const ValueError& error) {
     EXPECT_NE(std::string(error.what()).find("tensor index 2 of layer 'encoder'"), std::string::npos) << error.what();
   }
+}
+
+// A config as Keras 3 writes one (modules, dtype policies, build_config, the call's mask and
+// training kwargs): a GRU started from a state given as a model input, its output and final
+// state both outputs; the numbers against the loop.
+TEST(RecurrentState, AKeras3ConfigWithAGivenStateLoads) {
+  const std::string tensor = R"({"class_name": "__keras_tensor__", "config": {"shape": SHAPE, "dtype": "float32",
+      "keras_history": HISTORY}})";
+  auto ref = [&](const std::string& shape, const std::string& history) {
+    std::string text = tensor;
+    text.replace(text.find("SHAPE"), 5, shape);
+    text.replace(text.find("HISTORY"), 7, history);
+    return text;
+  };
+  const std::string config = R"({"module": "keras", "class_name": "Functional", "config": {"name": "decoder",
+    "trainable": true, "layers": [
+    {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4, 2], "dtype": "float32",
+      "sparse": false, "name": "steps"}, "registered_name": null, "name": "steps", "inbound_nodes": []},
+    {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 3], "dtype": "float32",
+      "sparse": false, "name": "state"}, "registered_name": null, "name": "state", "inbound_nodes": []},
+    {"module": "keras.layers", "class_name": "GRU", "config": {"name": "gru", "trainable": true,
+      "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+      "return_sequences": true, "return_state": true, "go_backwards": false, "stateful": false, "unroll": false,
+      "zero_output_for_mask": false, "units": 3, "activation": "tanh", "recurrent_activation": "sigmoid",
+      "use_bias": true, "kernel_regularizer": null, "recurrent_regularizer": null, "bias_regularizer": null,
+      "activity_regularizer": null, "kernel_constraint": null, "recurrent_constraint": null, "bias_constraint": null,
+      "dropout": 0.0, "recurrent_dropout": 0.0, "reset_after": true, "seed": null},
+      "registered_name": null, "build_config": {"input_shape": [null, 4, 2]}, "name": "gru",
+      "inbound_nodes": [{"args": [)" +
+                             ref("[null, 4, 2]", R"(["steps", 0, 0])") + R"(], "kwargs": {"initial_state": [)" +
+                             ref("[null, 3]", R"(["state", 0, 0])") +
+                             R"(], "mask": null, "training": false}}]}],
+    "input_layers": [["steps", 0, 0], ["state", 0, 0]], "output_layers": [["gru", 0, 0], ["gru", 0, 1]]}})";
+  Model model = model_from_config(config, "decoder.json");
+  model.build();
+  ASSERT_EQ(model.output_shapes(), (std::vector<Shape>{{4, 3}, {3}}));
+  random::set_seed(5);
+  std::vector<Tensor> weights = model.get_weights();
+  for (Tensor& w : weights) w = random::uniform(w.shape(), -0.8f, 0.8f);
+  model.set_weights(weights);
+  const Tensor x = testkit::random_input(Shape{2, 4, 2}, 7), h0 = testkit::random_input(Shape{2, 3}, 8);
+  const std::vector<Tensor> y = model.predict({ConstTensorView(x), ConstTensorView(h0)});
+  Reference gru{"gru", 3, 2, 4, "tanh", "sigmoid", true, true, false};
+  gru.return_state = true;
+  const std::vector<double> expected =
+      reference_forward(gru, to_double(weights[0]), to_double(weights[1]), to_double(weights[2]), to_double(x), {}, 2,
+                        {}, {}, to_double(h0));
+  std::vector<double> got;
+  for (int64_t n = 0; n < 2; ++n) {
+    got.insert(got.end(), y[0].data() + n * 12, y[0].data() + (n + 1) * 12);
+    got.insert(got.end(), y[1].data() + n * 3, y[1].data() + (n + 1) * 3);
+  }
+  EXPECT_LT(relative_error(got, expected), 1e-6);
 }
