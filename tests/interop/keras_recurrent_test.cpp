@@ -98,7 +98,7 @@ TEST(KerasRecurrent, AnExportedMaskedModelComesBackBitIdentically) {
 
 TEST(KerasRecurrent, OnnxExportIsRefusedNamingTheLayer) {
   Sequential model;
-  model.add(LSTM(3, {.input_shape = {4, 2}}));
+  model.add(LSTM(3, {.input_shape = {4, 2}, .go_backwards = true}));  // not exported yet
   model.build(Shape{4, 2});
   try {
     onnx_model_bytes(model);

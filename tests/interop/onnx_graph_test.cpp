@@ -26,6 +26,7 @@
 #include "citadel/layers/global_pooling2d.hpp"
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
 #include "random_model_values.hpp"
 
@@ -197,6 +198,41 @@ TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInOnnxRuntime) {
     SCOPED_TRACE(model.name());
     randomize(model, seed++);
     EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true), 0);
+  }
+}
+
+// Every recurrent cell as ONNX's LSTM, GRU (both reset_after forms) and RNN: sequences and
+// last outputs, relu and no bias among them, against citadel's predictions in ONNX Runtime.
+TEST(OnnxGraphExport, RecurrentLayersComputeWhatCitadelPredictsInOnnxRuntime) {
+  const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
+  const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
+  if (!fs::exists(python) || std::system(probe.c_str()) != 0)
+    GTEST_SKIP() << "onnxruntime is not installed (scripts/setup_clients puts it in build/venv-clients)";
+  const SymbolicTensor x = Input({6, 3}, {.name = "x"});
+  SymbolicTensor h = LSTM(5, {.return_sequences = true}).named("lstm")(x);
+  h = GRU(4, {.return_sequences = true, .reset_after = false}).named("gru_v1")(h);
+  h = SimpleRNN(4, {.activation = "relu", .use_bias = false, .return_sequences = true}).named("rnn")(h);
+  const SymbolicTensor last = GRU(3).named("gru")(h);
+  Model model({x}, {Dense(2).named("out")(last), LSTM(2, {.activation = "relu"}).named("lstm_relu")(x)},
+              {.name = "recurrent"});
+  randomize(model, 30);
+  EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true), 0);
+}
+
+TEST(OnnxGraphExport, RecurrentStatesAndGoBackwardsAreRefusedNamingTheLayer) {
+  const SymbolicTensor x = Input({4, 2});
+  const auto states = LSTM(3, {.return_state = true}).named("encoder").call({x});
+  Model with_states({x}, {states[1]});
+  Model backwards({x}, {GRU(3, {.go_backwards = true}).named("reader")(x)});
+  for (Model* model : {&with_states, &backwards}) {
+    try {
+      onnx_model_bytes(*model);
+      ADD_FAILURE() << "exported";
+    } catch (const NotImplementedError& e) {
+      EXPECT_TRUE(std::string(e.what()).find("encoder") != std::string::npos ||
+                  std::string(e.what()).find("reader") != std::string::npos)
+          << e.what();
+    }
   }
 }
 
