@@ -291,6 +291,20 @@ class Exporter {
       flow.nchw = false;
       return flow;
     }
+    if (type == "Embedding") {
+      // Ids travel in float32 (docs/DESIGN.md): Cast to int64, then Gather the table's rows.
+      // Masks are not exported, so mask_zero (whose mask later layers read) is refused.
+      CITADEL_CHECK(!config.value("mask_zero", false), NotImplementedError, where,
+                    ": mask_zero=true is not exported (masks are not)");
+      const int64_t rows = config["input_dim"].get<int64_t>(), width = config["output_dim"].get<int64_t>();
+      onnx::NodeProto* cast = nullptr;
+      const std::string ids = g_.apply("Cast", {flow.tensor}, name + "_ids", &cast);
+      set_int(*cast, "to", onnx::TensorProto::INT64);
+      onnx::NodeProto* gather = nullptr;
+      flow.tensor = g_.apply("Gather", {weight(name + "/embeddings", {rows, width}), ids}, name, &gather);
+      set_int(*gather, "axis", 0);
+      return flow;
+    }
     if (type == "LSTM" || type == "GRU" || type == "SimpleRNN")
       return add_recurrent(type, config, name, input_shape, flow, where);
     throw NotImplementedError(where + ": this layer has no ONNX export");

@@ -22,6 +22,7 @@
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
 #include "citadel/layers/merge.hpp"
@@ -105,12 +106,13 @@ json as_json(const Tensor& x) {
 
 // Writes the graph, inputs and citadel's predictions; runs the checker (numpy, or ONNX
 // Runtime under `python`); returns its exit status.
-int run_check(Model& model, const std::string& onnx_bytes, const std::string& python, bool runtime) {
+int run_check(Model& model, const std::string& onnx_bytes, const std::string& python, bool runtime,
+              const std::vector<Tensor>* given = nullptr) {
   const fs::path dir = fs::temp_directory_path() / ("citadel_onnx_graph_" + std::to_string(::getpid()) + "_" +
                                                     model.name() + (runtime ? "_runtime" : ""));
   fs::create_directories(dir);
   std::ofstream(dir / "model.onnx", std::ios::binary) << onnx_bytes;
-  const std::vector<Tensor> x = random_inputs(model, 5, 11);
+  const std::vector<Tensor> x = given != nullptr ? *given : random_inputs(model, 5, 11);
   json inputs, expected;
   const std::vector<std::string> input_names = model.input_names(), output_names = model.output_names();
   for (size_t i = 0; i < x.size(); ++i) inputs[input_names[i]] = as_json(x[i]);
@@ -217,6 +219,25 @@ TEST(OnnxGraphExport, RecurrentLayersComputeWhatCitadelPredictsInOnnxRuntime) {
               {.name = "recurrent"});
   randomize(model, 30);
   EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true), 0);
+}
+
+// Token ids (float32, as they travel) through an Embedding's Cast and Gather into an LSTM.
+TEST(OnnxGraphExport, AnEmbeddingBeforeAnLstmComputesWhatCitadelPredictsInOnnxRuntime) {
+  const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
+  const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
+  if (!fs::exists(python) || std::system(probe.c_str()) != 0)
+    GTEST_SKIP() << "onnxruntime is not installed (scripts/setup_clients puts it in build/venv-clients)";
+  const SymbolicTensor ids = Input({7}, {.name = "ids", .dtype = "int32"});
+  const SymbolicTensor h = LSTM(4).named("lstm")(Embedding(12, 5).named("embedding")(ids));
+  Model model({ids}, {Dense(3).named("out")(h)}, {.name = "text"});
+  randomize(model, 31);
+  Tensor x(Shape{5, 7});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = float((i * 5 + 3) % 12);  // every id, 0 and 11 included
+  const std::vector<Tensor> given{x};
+  EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true, &given), 0);
+  const SymbolicTensor more = Input({7}, {.dtype = "int32"});
+  Model masked({more}, {LSTM(2)(Embedding(12, 5, {.mask_zero = true}).named("masked")(more))});
+  EXPECT_THROW(onnx_model_bytes(masked), NotImplementedError);
 }
 
 TEST(OnnxGraphExport, RecurrentStatesAndGoBackwardsAreRefusedNamingTheLayer) {
