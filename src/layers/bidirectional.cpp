@@ -252,10 +252,17 @@ void Bidirectional::run_forward(std::span<const ConstTensorView> inputs, Tensor&
     forward_->forward(x, y_forward_, mode);
     backward_->forward(x, y_backward_, mode);
   } else {
-    std::vector<ConstTensorView> f_inputs{x}, b_inputs{x};
-    for (size_t k = 1; k < inputs.size(); ++k) (k - 1 < SF ? f_inputs : b_inputs).push_back(inputs[k]);
-    forward_->forward_inputs(f_inputs, y_forward_, mode);
-    backward_->forward_inputs(b_inputs, y_backward_, mode);
+    // Each copy's inputs: the sequence and its states (at most LSTM's two; no allocation per step).
+    ConstTensorView f_inputs[3] = {x}, b_inputs[3] = {x};
+    size_t f_count = 1, b_count = 1;
+    for (size_t k = 1; k < inputs.size(); ++k) {
+      if (k - 1 < SF)
+        f_inputs[f_count++] = inputs[k];
+      else
+        b_inputs[b_count++] = inputs[k];
+    }
+    forward_->forward_inputs(std::span<const ConstTensorView>(f_inputs, f_count), y_forward_, mode);
+    backward_->forward_inputs(std::span<const ConstTensorView>(b_inputs, b_count), y_backward_, mode);
   }
   const int64_t UF = forward_->units(), UB = backward_->units();
   const std::string& merge = options_.merge_mode;
