@@ -14,6 +14,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
+#include "citadel/io/model_file.hpp"
 #include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/masking.hpp"
@@ -349,6 +350,10 @@ TEST(RecurrentState, Seq2SeqRoundTripsThroughAKerasConfig) {
   const Tensor a = model.predict({ConstTensorView(d.source), ConstTensorView(d.start)})[0];
   const Tensor b = again.predict({ConstTensorView(d.source), ConstTensorView(d.start)})[0];
   for (int64_t i = 0; i < a.numel(); ++i) EXPECT_EQ(a[i], b[i]);
+  // A citadel model file (its architecture is this config) reads back the same.
+  LoadedModel loaded = load_model_from_bytes(model_file_bytes(model, {}), "seq2seq.safetensors");
+  const Tensor c = loaded.model.predict({ConstTensorView(d.source), ConstTensorView(d.start)})[0];
+  for (int64_t i = 0; i < a.numel(); ++i) EXPECT_EQ(a[i], c[i]);
 }
 
 TEST(RecurrentState, ConfigsNameTheBadStateReference) {
