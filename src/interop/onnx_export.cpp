@@ -8,6 +8,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -313,10 +314,11 @@ class Exporter {
   // ONNX's LSTM, GRU and RNN over (T, N, D): weights gate-major and transposed — (1, G·U, D),
   // (1, G·U, U) —, biases [input; recurrent] (1, 2·G·U), LSTM's gates in ONNX's order i, o, f,
   // c (Keras's i, f, c, o); GRU's z, r, h as Keras, Keras 3's reset_after being ONNX's
-  // linear_before_reset = 1. Masks, go_backwards and states are not exported.
+  // linear_before_reset = 1; go_backwards as the reverse direction, its sequence put back in
+  // Keras's reading order. Masks and states are not exported.
   Flow add_recurrent(const std::string& type, const json& config, const std::string& name, const Shape& input_shape,
                      Flow flow, const std::string& where) {
-    CITADEL_CHECK(!config.value("go_backwards", false), NotImplementedError, where, ": go_backwards is not exported");
+    const bool backwards = config.value("go_backwards", false);
     const int64_t D = input_shape[1], U = config["units"].get<int64_t>();
     const int64_t G = type == "LSTM" ? 4 : type == "GRU" ? 3 : 1, GU = G * U;
     const std::vector<int64_t> order = G == 4   ? std::vector<int64_t>{0, 3, 1, 2}
@@ -361,6 +363,12 @@ class Exporter {
     cell.add_output(last);
     set_int(cell, "hidden_size", U);
     if (type == "GRU") set_int(cell, "linear_before_reset", reset_after ? 1 : 0);
+    if (backwards) {  // ONNX's reverse direction reads the steps last to first, as go_backwards
+      onnx::AttributeProto& direction = *cell.add_attribute();
+      direction.set_name("direction");
+      direction.set_type(onnx::AttributeProto::STRING);
+      direction.set_s("reverse");
+    }
     onnx::AttributeProto& activations = *cell.add_attribute();
     activations.set_name("activations");
     activations.set_type(onnx::AttributeProto::STRINGS);
@@ -369,7 +377,13 @@ class Exporter {
     activations.add_strings(act);
     if (type == "LSTM") activations.add_strings(act);
     if (config.value("return_sequences", false)) {  // Y (T, 1, N, U) → (N, T, U)
-      const std::string squeezed = g_.apply("Squeeze", {sequence, g_.int64s(name + "_axis1", {1})}, name + "_squeezed");
+      std::string squeezed = g_.apply("Squeeze", {sequence, g_.int64s(name + "_axis1", {1})}, name + "_squeezed");
+      if (backwards)  // ONNX keeps each output at its step's time; Keras lists them in reading order
+        squeezed = g_.apply("Slice",
+                            {squeezed, g_.int64s(name + "_last_step", {-1}),
+                             g_.int64s(name + "_before_first", {std::numeric_limits<int64_t>::min()}),
+                             g_.int64s(name + "_time_axis", {0}), g_.int64s(name + "_step_back", {-1})},
+                            name + "_reading_order");
       onnx::NodeProto* batch_first = nullptr;
       flow.tensor = g_.apply("Transpose", {squeezed}, name + "_batch_first", &batch_first);
       set_ints(*batch_first, "perm", {1, 0, 2});

@@ -98,13 +98,14 @@ TEST(KerasRecurrent, AnExportedMaskedModelComesBackBitIdentically) {
 
 TEST(KerasRecurrent, OnnxExportIsRefusedNamingTheLayer) {
   Sequential model;
-  model.add(LSTM(3, {.input_shape = {4, 2}, .go_backwards = true}));  // not exported yet
+  model.add(Masking(MaskingOptions{.input_shape = {4, 2}}));  // masks are not exported yet
+  model.add(LSTM(3));
   model.build(Shape{4, 2});
   try {
     onnx_model_bytes(model);
     ADD_FAILURE() << "exported";
   } catch (const NotImplementedError& error) {
-    EXPECT_NE(std::string(error.what()).find("lstm"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("masking"), std::string::npos) << error.what();
   }
 }
 

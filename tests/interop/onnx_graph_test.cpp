@@ -204,7 +204,8 @@ TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInOnnxRuntime) {
 }
 
 // Every recurrent cell as ONNX's LSTM, GRU (both reset_after forms) and RNN: sequences and
-// last outputs, relu and no bias among them, against citadel's predictions in ONNX Runtime.
+// last outputs, go_backwards both ways, relu and no bias among them, against citadel's
+// predictions in ONNX Runtime.
 TEST(OnnxGraphExport, RecurrentLayersComputeWhatCitadelPredictsInOnnxRuntime) {
   const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
   const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
@@ -212,11 +213,11 @@ TEST(OnnxGraphExport, RecurrentLayersComputeWhatCitadelPredictsInOnnxRuntime) {
     GTEST_SKIP() << "onnxruntime is not installed (scripts/setup_clients puts it in build/venv-clients)";
   const SymbolicTensor x = Input({6, 3}, {.name = "x"});
   SymbolicTensor h = LSTM(5, {.return_sequences = true}).named("lstm")(x);
-  h = GRU(4, {.return_sequences = true, .reset_after = false}).named("gru_v1")(h);
+  h = GRU(4, {.return_sequences = true, .go_backwards = true, .reset_after = false}).named("gru_v1")(h);
   h = SimpleRNN(4, {.activation = "relu", .use_bias = false, .return_sequences = true}).named("rnn")(h);
   const SymbolicTensor last = GRU(3).named("gru")(h);
-  Model model({x}, {Dense(2).named("out")(last), LSTM(2, {.activation = "relu"}).named("lstm_relu")(x)},
-              {.name = "recurrent"});
+  const SymbolicTensor back = LSTM(2, {.activation = "relu", .go_backwards = true}).named("lstm_back")(x);
+  Model model({x}, {Dense(2).named("out")(last), back}, {.name = "recurrent"});
   randomize(model, 30);
   EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true), 0);
 }
@@ -240,12 +241,12 @@ TEST(OnnxGraphExport, AnEmbeddingBeforeAnLstmComputesWhatCitadelPredictsInOnnxRu
   EXPECT_THROW(onnx_model_bytes(masked), NotImplementedError);
 }
 
-TEST(OnnxGraphExport, RecurrentStatesAndGoBackwardsAreRefusedNamingTheLayer) {
-  const SymbolicTensor x = Input({4, 2});
+TEST(OnnxGraphExport, RecurrentStatesAreRefusedNamingTheLayer) {
+  const SymbolicTensor x = Input({4, 2}), h = Input({3});
   const auto states = LSTM(3, {.return_state = true}).named("encoder").call({x});
   Model with_states({x}, {states[1]});
-  Model backwards({x}, {GRU(3, {.go_backwards = true}).named("reader")(x)});
-  for (Model* model : {&with_states, &backwards}) {
+  Model given_state({x, h}, {GRU(3).named("reader")({x, h})});
+  for (Model* model : {&with_states, &given_state}) {
     try {
       onnx_model_bytes(*model);
       ADD_FAILURE() << "exported";
