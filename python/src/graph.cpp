@@ -21,12 +21,16 @@ std::vector<std::vector<int64_t>> dims_of(const std::vector<Shape>& shapes) {
   return dims;
 }
 
-// The output shape (without the batch axis) of `layer` (a Keras layer config: class_name
+// The output shapes (without the batch axis) of `layer` (a Keras layer config: class_name
 // and config) called on inputs of `input_shapes`: a one-call Functional config read by
 // model_from_config, so an invalid setting or a merge of mismatched shapes is the
-// library's error, naming the layer as `where`.
-std::vector<int64_t> call_output_shape(const std::string& layer_json, const std::vector<std::vector<int64_t>>& input_shapes,
-                                       const std::string& where) {
+// library's error, naming the layer as `where`. `trailing`: the call argument that takes the
+// inputs after the first (a recurrent layer's initial_state), or empty; `outputs`: how many
+// the call gives (a recurrent layer's return_state: the output and its states).
+std::vector<std::vector<int64_t>> call_output_shapes(const std::string& layer_json,
+                                                     const std::vector<std::vector<int64_t>>& input_shapes,
+                                                     const std::string& where, const std::string& trailing,
+                                                     int outputs) {
   using nlohmann::json;
   json layer = json::parse(layer_json);
   json layers = json::array(), args = json::array();
@@ -40,20 +44,29 @@ std::vector<int64_t> call_output_shape(const std::string& layer_json, const std:
   }
   layer["name"] = "call";
   layer["config"]["name"] = "call";
-  layer["inbound_nodes"] = json::array({{{"args", json::array({args.size() == 1 ? args[0] : args})}, {"kwargs", json::object()}}});
+  json kwargs = json::object();
+  if (!trailing.empty() && args.size() > 1) {
+    kwargs[trailing] = json(args.begin() + 1, args.end());
+    args = json::array({args[0]});
+  }
+  layer["inbound_nodes"] =
+      json::array({{{"args", json::array({args.size() == 1 ? args[0] : args})}, {"kwargs", kwargs}}});
   layers.push_back(layer);
   json inputs = json::array();
   for (size_t i = 0; i < input_shapes.size(); ++i) inputs.push_back({"call-input-" + std::to_string(i), 0, 0});
-  const json config = {{"class_name", "Functional"},
-                       {"config", {{"name", "call"}, {"layers", layers}, {"input_layers", inputs},
-                                   {"output_layers", json::array({json::array({"call", 0, 0})})}}}};
-  return model_from_config(config.dump(), where).output_shape().dims();
+  json output_layers = json::array();
+  for (int k = 0; k < outputs; ++k) output_layers.push_back(json::array({"call", 0, k}));
+  const json config = {
+      {"class_name", "Functional"},
+      {"config", {{"name", "call"}, {"layers", layers}, {"input_layers", inputs}, {"output_layers", output_layers}}}};
+  return dims_of(model_from_config(config.dump(), where).output_shapes());
 }
 
 }  // namespace
 
 void register_graph(py::module_& module) {
-  module.def("call_output_shape", &call_output_shape, py::arg("layer"), py::arg("input_shapes"), py::arg("where"));
+  module.def("call_output_shapes", &call_output_shapes, py::arg("layer"), py::arg("input_shapes"), py::arg("where"),
+             py::arg("trailing") = "", py::arg("outputs") = 1);
   auto cls = py::reinterpret_borrow<py::class_<Model>>(module.attr("Model"));
   cls.def_property_readonly("name", [](Model& self) { return self.sequential().name(); })
       .def_property_readonly("is_sequential", [](Model& self) { return self.sequential().is_sequential(); })

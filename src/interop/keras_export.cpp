@@ -94,7 +94,9 @@ json functional_config(Model& model) {
     if (node.call != 0) continue;
     json shapes = json::array();
     for (const int input : node.inputs) shapes.push_back(batch_shape(graph.tensors[size_t(input)].shape));
-    first_call_shapes[model.layer(node.layer).name()] = node.inputs.size() == 1 ? shapes[0] : shapes;
+    // A recurrent layer's initial states are call arguments: Keras builds it from the sequence's shape.
+    const bool trailing = !model.layer(node.layer).trailing_inputs_argument().empty();
+    first_call_shapes[model.layer(node.layer).name()] = node.inputs.size() == 1 || trailing ? shapes[0] : shapes;
   }
   json layers = json::array();
   for (const detail::KerasLayerPlace& place : detail::keras_layer_places(model)) {

@@ -9,6 +9,7 @@
 #include <queue>
 
 #include "citadel/core/error.hpp"
+#include "citadel/layers/output_part.hpp"
 #include "keras_layer_order.hpp"
 #include "keras_weights.hpp"
 
@@ -57,6 +58,33 @@ struct ParsedLayer {
   std::vector<std::vector<RawRef>> nodes;  // its calls' inputs as written
   std::vector<std::vector<Ref>> calls;     // resolved
   bool input() const { return class_name == "InputLayer"; }
+  // How many tensors a call gives: a recurrent layer with return_state its output and states
+  // (a Bidirectional one: the forward layer's states, then the backward layer's).
+  int64_t output_count() const {
+    if (entry == nullptr || !entry->contains("config") || !(*entry)["config"].is_object()) return 1;
+    const json& config = (*entry)["config"];
+    if (class_name == "Bidirectional") {
+      const json* forward = config.contains("layer") ? &config["layer"] : nullptr;
+      const json* backward = config.contains("backward_layer") && !config["backward_layer"].is_null()
+                                 ? &config["backward_layer"]
+                                 : forward;
+      const int64_t states = recurrent_states(forward) + recurrent_states(backward);
+      return 1 + states;
+    }
+    return 1 + recurrent_states(entry);
+  }
+  // A recurrent layer entry's states with return_state (LSTM 2, GRU and SimpleRNN 1), else 0.
+  static int64_t recurrent_states(const json* layer) {
+    if (layer == nullptr || !layer->is_object() || !layer->contains("config") || !(*layer)["config"].is_object() ||
+        !layer->contains("class_name") || !(*layer)["class_name"].is_string())
+      return 0;
+    const json& config = (*layer)["config"];
+    const std::string kind = (*layer)["class_name"].get<std::string>();
+    const bool states =
+        config.contains("return_state") && config["return_state"].is_boolean() && config["return_state"].get<bool>();
+    if (!states || !(kind == "LSTM" || kind == "GRU" || kind == "SimpleRNN")) return 0;
+    return kind == "LSTM" ? 2 : 1;
+  }
 };
 
 struct ParsedModel {
@@ -98,16 +126,31 @@ bool absent(const json& value) {
 }
 
 // A call's inputs: Keras 3's {"args": [tensor or [tensors]], "kwargs": {}} or Keras 2's list.
+// A recurrent layer's initial_state (a list of tensors in kwargs) follows its sequence.
 std::vector<RawRef> read_node(const json& node, const std::string& where) {
   std::vector<RawRef> refs;
   if (node.is_object()) {
     CITADEL_CHECK(node.contains("args") && node["args"].is_array() && node["args"].size() == 1, IoError, where,
                   ": expected {\"args\": [inputs], \"kwargs\": {}}");
+    const json* states = nullptr;
     if (node.contains("kwargs")) {
       CITADEL_CHECK(node["kwargs"].is_object(), IoError, where, ": 'kwargs' must be an object");
-      for (const auto& [key, value] : node["kwargs"].items())
+      for (const auto& [key, value] : node["kwargs"].items()) {
+        if (key == "initial_state" && !absent(value)) {
+          CITADEL_CHECK(value.is_array(), IoError, where, ": 'initial_state' must be a list of tensors");
+          states = &value;
+          continue;
+        }
         CITADEL_CHECK(absent(value) || (key == "training" && value.is_boolean()), IoError, where,
                       ": the call argument '", key.substr(0, 64), "' is not supported");
+      }
+    }
+    if (states != nullptr) {
+      const json& args = node["args"][0];
+      CITADEL_CHECK(!args.is_array(), IoError, where, ": initial_state with a list of inputs");
+      refs.push_back(read_ref(args, where));
+      for (const json& state : *states) refs.push_back(read_ref(state, where + ": initial_state"));
+      return refs;
     }
     const json& args = node["args"][0];
     if (args.is_array()) {
@@ -219,7 +262,7 @@ class TreeReader {
       CITADEL_CHECK(raw.node >= 0 && raw.node < calls, IoError, where, ": refers to call ", raw.node, " of layer '",
                     raw.layer, "', which is called ", calls, " time", calls == 1 ? "" : "s");
       const ParsedLayer& target = model.layers[ref.layer];
-      const int64_t outputs = target.model ? int64_t(target.model->output_count()) : 1;
+      const int64_t outputs = target.model ? int64_t(target.model->output_count()) : target.output_count();
       CITADEL_CHECK(raw.tensor >= 0 && raw.tensor < outputs, IoError, where, ": refers to output ", raw.tensor,
                     " of layer '", raw.layer, "', which has ", outputs);
       return ref;
@@ -295,7 +338,7 @@ class TreeReader {
 
 struct FlatRef {
   std::string layer;
-  int64_t node = 0;
+  int64_t node = 0, tensor = 0;
 };
 
 class Emitter {
@@ -354,7 +397,8 @@ class Emitter {
       if (layer.model) {
         outputs[l][c] = call(*layer.model, prefix + layer.name + ".", arguments);
       } else {
-        outputs[l][c] = {{prefix + layer.name, add_call(prefix + layer.name, arguments)}};
+        const int64_t node = add_call(prefix + layer.name, arguments);
+        for (int64_t k = 0; k < layer.output_count(); ++k) outputs[l][c].push_back({prefix + layer.name, node, k});
       }
     }
     std::vector<FlatRef> result;
@@ -369,7 +413,7 @@ class Emitter {
     CITADEL_CHECK(++calls_ <= max_calls_, IoError, source_, ": with its nested models inlined, the model makes more "
                   "than ", max_calls_, " layer calls; refused");
     json node = json::array();
-    for (const FlatRef& input : inputs) node.push_back({input.layer, input.node, 0});
+    for (const FlatRef& input : inputs) node.push_back({input.layer, input.node, input.tensor});
     json& entry = layers_[position_.at(name)];
     entry["inbound_nodes"].push_back(std::move(node));
     return int64_t(entry["inbound_nodes"].size()) - 1;
@@ -454,7 +498,7 @@ FlatKerasConfig flatten_nested_models(const json& root, const std::string& sourc
   emitter.declare(*top, "", !top->sequential);
   const std::vector<FlatRef> outputs = emitter.call(*top, "", inputs);
   json output_layers = json::array();
-  for (const FlatRef& output : outputs) output_layers.push_back({output.layer, output.node, 0});
+  for (const FlatRef& output : outputs) output_layers.push_back({output.layer, output.node, output.tensor});
 
   FlatKerasConfig flat;
   flat.config = json{{"class_name", "Functional"},
@@ -487,7 +531,12 @@ std::vector<KerasLayerPlace> keras_layer_places(const Model& model) {
       graph.calls.push_back({i, {}});
       call_of_tensor[size_t(info.inputs[i])] = i;
     }
+    auto is_part = [&](size_t layer) { return dynamic_cast<const OutputPart*>(&model.layer(layer)) != nullptr; };
     for (size_t n = 0; n < info.nodes.size(); ++n) {
+      if (is_part(info.nodes[n].layer)) {  // one output of its owner's call, not an operation of Keras's
+        call_of_tensor[size_t(info.nodes[n].output)] = call_of_tensor[size_t(info.nodes[n].inputs[0])];
+        continue;
+      }
       KerasCallGraph::Call call{inputs + info.nodes[n].layer, {}};
       for (const int tensor : info.nodes[n].inputs) call.inputs.push_back(call_of_tensor[size_t(tensor)]);
       call_of_tensor[size_t(info.nodes[n].output)] = graph.calls.size();
@@ -501,6 +550,7 @@ std::vector<KerasLayerPlace> keras_layer_places(const Model& model) {
         classes.push_back("InputLayer");
       } else {
         const Layer& layer = model.layer(operation - inputs);
+        if (is_part(operation - inputs)) continue;
         places.push_back(place_of(layer.name(), layer.type(), true));
         classes.push_back(layer.type());
       }

@@ -120,6 +120,9 @@ void Bidirectional::check_pair() const {
   const RecurrentSettings &f = forward_->settings(), &b = backward_->settings();
   CITADEL_CHECK(f.go_backwards != b.go_backwards, ValueError, "Bidirectional: the forward layer '", forward_name_,
                 "' and the backward layer '", backward_name_, "' must have different go_backwards values");
+  CITADEL_CHECK(f.return_state == b.return_state, ValueError, "Bidirectional: the forward layer '", forward_name_,
+                "' has return_state=", f.return_state, " but the backward layer '", backward_name_, "' has ",
+                b.return_state);
   CITADEL_CHECK(f.return_sequences == b.return_sequences, ValueError, "Bidirectional: the forward layer '",
                 forward_name_, "' has return_sequences=", f.return_sequences, " but the backward layer '",
                 backward_name_, "' has ", b.return_sequences);
@@ -176,8 +179,37 @@ Shape Bidirectional::build(const Shape& input_shape, ParameterStore& params) {
     out = layer->build(input_shape, params);
     layer->set_name(own);
   }
+  if (!return_state()) return merged_shape();
+  return Shape{merged_shape().numel() + forward_->state_count() * forward_->units() +
+               backward_->state_count() * backward_->units()};
+}
+
+Shape Bidirectional::merged_shape() const {
   const int64_t width = options_.merge_mode == "concat" ? forward_->units() + backward_->units() : forward_->units();
   return return_sequences_ ? Shape{steps_, width} : Shape{width};
+}
+
+bool Bidirectional::return_state() const { return forward_->settings().return_state; }
+
+int Bidirectional::state_count() const { return forward_->state_count() + backward_->state_count(); }
+
+std::vector<Shape> Bidirectional::output_part_shapes() const {
+  std::vector<Shape> parts{merged_shape()};
+  for (int k = 0; k < forward_->state_count(); ++k) parts.push_back(Shape{forward_->units()});
+  for (int k = 0; k < backward_->state_count(); ++k) parts.push_back(Shape{backward_->units()});
+  return parts;
+}
+
+Shape Bidirectional::build_inputs(const std::vector<Shape>& input_shapes, ParameterStore& params) {
+  CITADEL_CHECK(accepts_input_count(input_shapes.size()), ValueError, name_,
+                " (Bidirectional): takes its input and, as ", "initial_state, ", state_count(),
+                " states (the forward layer's, then the backward layer's); got ", input_shapes.size(), " tensors");
+  for (size_t k = 1; k < input_shapes.size(); ++k) {
+    const int64_t units = int(k - 1) < forward_->state_count() ? forward_->units() : backward_->units();
+    CITADEL_CHECK(input_shapes[k] == Shape({units}), ShapeError, name_, " (Bidirectional): initial_state[", k - 1,
+                  "] must be (batch, ", units, "), got ", input_shapes[k].batch_str());
+  }
+  return build(input_shapes[0], params);
 }
 
 void Bidirectional::bind(ParameterStore& params) {
@@ -193,6 +225,19 @@ Layer::MaskRule Bidirectional::output_mask_rule(std::span<const bool> inputs_mas
 }
 
 void Bidirectional::forward(ConstTensorView x, Tensor& y, Mode mode) {
+  const ConstTensorView inputs[1] = {x};
+  run_forward(inputs, y, mode);
+}
+
+void Bidirectional::forward_inputs(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode) {
+  CITADEL_ASSERT(accepts_input_count(inputs.size()), name_, ": ", inputs.size(), " inputs");
+  run_forward(inputs, y, mode);
+}
+
+// Packed rows (return_state): the merged output, the forward layer's states, the backward
+// layer's; each copy's own output rows are packed the same way.
+void Bidirectional::run_forward(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode) {
+  const ConstTensorView x = inputs[0];
   CITADEL_ASSERT(steps_ > 0, name_, " used before the model was built");
   const Shape expected{steps_, features_};
   CITADEL_CHECK(x.rank() == 3 && x.shape().without_batch() == expected, ShapeError, name_,
@@ -202,18 +247,39 @@ void Bidirectional::forward(ConstTensorView x, Tensor& y, Mode mode) {
                 mask_.shape(), " for input ", x.shape(), "; expected (", N, ", ", steps_, ")");
   forward_->set_input_mask(mask_);
   backward_->set_input_mask(mask_);
-  forward_->forward(x, y_forward_, mode);
-  backward_->forward(x, y_backward_, mode);
+  const size_t SF = size_t(forward_->state_count());
+  if (inputs.size() == 1) {
+    forward_->forward(x, y_forward_, mode);
+    backward_->forward(x, y_backward_, mode);
+  } else {
+    // Each copy's inputs: the sequence and its states (at most LSTM's two; no allocation per step).
+    ConstTensorView f_inputs[3] = {x}, b_inputs[3] = {x};
+    size_t f_count = 1, b_count = 1;
+    for (size_t k = 1; k < inputs.size(); ++k) {
+      if (k - 1 < SF)
+        f_inputs[f_count++] = inputs[k];
+      else
+        b_inputs[b_count++] = inputs[k];
+    }
+    forward_->forward_inputs(std::span<const ConstTensorView>(f_inputs, f_count), y_forward_, mode);
+    backward_->forward_inputs(std::span<const ConstTensorView>(b_inputs, b_count), y_backward_, mode);
+  }
   const int64_t UF = forward_->units(), UB = backward_->units();
   const std::string& merge = options_.merge_mode;
   const int64_t width = merge == "concat" ? UF + UB : UF;
-  y.resize(return_sequences_ ? Shape{N, steps_, width} : Shape{N, width});
+  const int64_t SB = backward_->state_count();
+  const int64_t merged = T * width, row = return_state() ? merged + int64_t(SF) * UF + SB * UB : merged;
+  const int64_t row_f = y_forward_.numel() / N, row_b = y_backward_.numel() / N;
+  if (return_state())
+    y.resize(Shape{N, row});
+  else
+    y.resize(return_sequences_ ? Shape{N, steps_, width} : Shape{N, width});
   // Output step t reads the backward layer's output T-1-t: its own time order reversed.
   for (int64_t n = 0; n < N; ++n)
     for (int64_t t = 0; t < T; ++t) {
-      const float* f = y_forward_.data() + (n * T + t) * UF;
-      const float* b = y_backward_.data() + (n * T + (T - 1 - t)) * UB;
-      float* out = y.data() + (n * T + t) * width;
+      const float* f = y_forward_.data() + n * row_f + t * UF;
+      const float* b = y_backward_.data() + n * row_b + (T - 1 - t) * UB;
+      float* out = y.data() + n * row + t * width;
       if (merge == "concat") {
         std::copy_n(f, UF, out);
         std::copy_n(b, UB, out + UF);
@@ -225,6 +291,12 @@ void Bidirectional::forward(ConstTensorView x, Tensor& y, Mode mode) {
         for (int64_t j = 0; j < UF; ++j) out[j] = (f[j] + b[j]) / 2.0f;
       }
     }
+  if (!return_state()) return;
+  for (int64_t n = 0; n < N; ++n) {
+    float* states = y.data() + n * row + merged;
+    std::copy_n(y_forward_.data() + n * row_f + T * UF, int64_t(SF) * UF, states);
+    std::copy_n(y_backward_.data() + n * row_b + T * UB, SB * UB, states + int64_t(SF) * UF);
+  }
 }
 
 void Bidirectional::pass_flags_to(Layer& layer) const {
@@ -239,17 +311,26 @@ void Bidirectional::backward(ConstTensorView dy, Tensor& dx) {
   const int64_t UF = forward_->units(), UB = backward_->units();
   const std::string& merge = options_.merge_mode;
   const int64_t width = merge == "concat" ? UF + UB : UF;
-  const Shape out = return_sequences_ ? Shape{N, steps_, width} : Shape{N, width};
+  const int64_t SF = forward_->state_count(), SB = backward_->state_count();
+  const int64_t merged = T * width, row = return_state() ? merged + SF * UF + SB * UB : merged;
+  const int64_t row_f = y_forward_.numel() / N, row_b = y_backward_.numel() / N;
+  const Shape out = return_state() ? Shape{N, row} : return_sequences_ ? Shape{N, steps_, width} : Shape{N, width};
   CITADEL_CHECK(dy.shape() == out, ShapeError, name_, " (Bidirectional): gradient shape ", dy.shape(),
                 " does not match output shape ", out);
   dy_forward_.resize(y_forward_.shape());
   dy_backward_.resize(y_backward_.shape());
+  if (return_state())  // the final states' gradients, into each copy's packed gradient
+    for (int64_t n = 0; n < N; ++n) {
+      const float* states = dy.data() + n * row + merged;
+      std::copy_n(states, SF * UF, dy_forward_.data() + n * row_f + T * UF);
+      std::copy_n(states + SF * UF, SB * UB, dy_backward_.data() + n * row_b + T * UB);
+    }
   for (int64_t n = 0; n < N; ++n)
     for (int64_t t = 0; t < T; ++t) {
       const int64_t tb = T - 1 - t;
-      const float* g = dy.data() + (n * T + t) * width;
-      float* df = dy_forward_.data() + (n * T + t) * UF;
-      float* db = dy_backward_.data() + (n * T + tb) * UB;
+      const float* g = dy.data() + n * row + t * width;
+      float* df = dy_forward_.data() + n * row_f + t * UF;
+      float* db = dy_backward_.data() + n * row_b + tb * UB;
       if (merge == "concat") {
         std::copy_n(g, UF, df);
         std::copy_n(g + UF, UB, db);
@@ -257,8 +338,8 @@ void Bidirectional::backward(ConstTensorView dy, Tensor& dx) {
         std::copy_n(g, UF, df);
         std::copy_n(g, UF, db);
       } else if (merge == "mul") {
-        const float* f = y_forward_.data() + (n * T + t) * UF;
-        const float* b = y_backward_.data() + (n * T + tb) * UB;
+        const float* f = y_forward_.data() + n * row_f + t * UF;
+        const float* b = y_backward_.data() + n * row_b + tb * UB;
         for (int64_t j = 0; j < UF; ++j) {
           df[j] = g[j] * b[j];
           db[j] = g[j] * f[j];
@@ -293,6 +374,23 @@ void Bidirectional::backward(ConstTensorView dy, Tensor& dx) {
   }
   if (!input_gradient_needed_) return;
   for (int64_t i = 0; i < dx.numel(); ++i) dx[i] += dx_backward_[i];
+}
+
+void Bidirectional::backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) {
+  CITADEL_ASSERT(accepts_input_count(dx.size()), name_, ": ", dx.size(), " input gradients");
+  Tensor unused;
+  const bool was_needed = input_gradient_needed_;
+  if (dx[0] == nullptr) input_gradient_needed_ = false;
+  backward(dy, dx[0] != nullptr ? *dx[0] : unused);
+  input_gradient_needed_ = was_needed;
+  const size_t SF = size_t(forward_->state_count());
+  for (size_t k = 1; k < dx.size(); ++k) {
+    if (dx[k] == nullptr) continue;
+    const ConstTensorView state =
+        k - 1 < SF ? forward_->initial_state_gradient(int(k - 1)) : backward_->initial_state_gradient(int(k - 1 - SF));
+    dx[k]->resize(state.shape());
+    std::copy_n(state.data(), state.numel(), dx[k]->data());
+  }
 }
 
 void Bidirectional::add_per_example_squared_norms(std::span<double> squared_norms) {

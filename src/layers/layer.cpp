@@ -11,6 +11,11 @@ Shape Layer::build_inputs(const std::vector<Shape>& input_shapes, ParameterStore
   return build(input_shapes[0], params);
 }
 
+bool Layer::accepts_input_count(size_t count) const {
+  const int wanted = input_count();
+  return wanted == kAnyNumber ? count >= 2 : count == size_t(wanted);
+}
+
 void Layer::set_trainable(bool trainable) {
   trainable_ = trainable;
   if (calls_.layer && calls_.layer.get() != this) calls_.layer->trainable_ = trainable;

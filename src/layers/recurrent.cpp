@@ -57,7 +57,27 @@ Shape Recurrent::build(const Shape& input_shape, ParameterStore& params) {
                               forget_ones ? std::string(kUnitForgetBiasInitializer) : settings_.bias_initializer,
                               settings_.bias_regularizer);
   }
-  return settings_.return_sequences ? Shape{steps_, units_} : Shape{units_};
+  if (!settings_.return_state) return output_shape();
+  int64_t packed = output_shape().numel() + state_count() * units_;
+  return Shape{packed};
+}
+
+Shape Recurrent::output_shape() const { return settings_.return_sequences ? Shape{steps_, units_} : Shape{units_}; }
+
+std::vector<Shape> Recurrent::output_part_shapes() const {
+  std::vector<Shape> parts{output_shape()};
+  for (int k = 0; k < state_count(); ++k) parts.push_back(Shape{units_});
+  return parts;
+}
+
+Shape Recurrent::build_inputs(const std::vector<Shape>& input_shapes, ParameterStore& params) {
+  CITADEL_CHECK(accepts_input_count(input_shapes.size()), ValueError, name_, " (", type(),
+                "): takes its input and, as initial_state, ", state_count(), " state", state_count() == 1 ? "" : "s",
+                "; got ", input_shapes.size(), " tensors");
+  for (size_t k = 1; k < input_shapes.size(); ++k)
+    CITADEL_CHECK(input_shapes[k] == Shape({units_}), ShapeError, name_, " (", type(), "): initial_state[", k - 1,
+                  "] must be (batch, ", units_, "), got ", input_shapes[k].batch_str());
+  return build(input_shapes[0], params);
 }
 
 void Recurrent::bind(ParameterStore& params) {
@@ -104,6 +124,19 @@ void draw_dropout_mask(Tensor& mask, int64_t rows, int64_t width, float rate, Rn
 }  // namespace
 
 void Recurrent::forward(ConstTensorView x, Tensor& y, Mode mode) {
+  initial_h_ = ConstTensorView();
+  initial_c_ = ConstTensorView();
+  run_forward(x, y, mode);
+}
+
+void Recurrent::forward_inputs(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode) {
+  CITADEL_ASSERT(accepts_input_count(inputs.size()), name_, ": ", inputs.size(), " inputs");
+  initial_h_ = inputs.size() > 1 ? inputs[1] : ConstTensorView();
+  initial_c_ = inputs.size() > 2 ? inputs[2] : ConstTensorView();
+  run_forward(inputs[0], y, mode);
+}
+
+void Recurrent::run_forward(ConstTensorView x, Tensor& y, Mode mode) {
   CITADEL_ASSERT(!kernel_.empty(), name_, " used before the model was built");
   const Shape expected{steps_, features_};
   CITADEL_CHECK(x.rank() == 3 && x.shape().without_batch() == expected, ShapeError, name_, " (", type(),
@@ -111,6 +144,9 @@ void Recurrent::forward(ConstTensorView x, Tensor& y, Mode mode) {
   const int64_t N = x.shape(0), T = steps_, U = units_, GU = gates() * U;
   CITADEL_CHECK(mask_.empty() || mask_.shape() == Shape({N, T}), ShapeError, name_, " (", type(), "): mask of shape ",
                 mask_.shape(), " for input ", x.shape());
+  for (const ConstTensorView* state : {&initial_h_, &initial_c_})
+    CITADEL_CHECK(state->empty() || state->shape() == Shape({N, U}), ShapeError, name_, " (", type(),
+                  "): initial state of shape ", state->shape(), " for a batch of ", N, "; expected (", N, ", ", U, ")");
   input_ = x;
   input_dropping_ = mode == Mode::kTrain && settings_.dropout > 0.0f;
   recurrent_dropping_ = mode == Mode::kTrain && settings_.recurrent_dropout > 0.0f;
@@ -135,14 +171,31 @@ void Recurrent::forward(ConstTensorView x, Tensor& y, Mode mode) {
   if (settings_.cell == Cell::kLSTM) {
     c_prev_.resize(Shape{N, T, U});
     c_.resize(Shape{N, U});
-    c_.fill(0.0f);
+    if (initial_c_.empty())
+      c_.fill(0.0f);
+    else
+      std::copy_n(initial_c_.data(), N * U, c_.data());
   }
   h_.resize(Shape{N, U});
-  h_.fill(0.0f);
+  if (initial_h_.empty())
+    h_.fill(0.0f);
+  else
+    std::copy_n(initial_h_.data(), N * U, h_.data());
   h_proj_.resize(Shape{N, GU});
-  y.resize(settings_.return_sequences ? Shape{N, T, U} : Shape{N, U});
-  forward_steps(N, y);
-  if (!settings_.return_sequences) std::copy_n(h_.data(), N * U, y.data());
+  Tensor& out = settings_.return_state ? unpacked_ : y;
+  out.resize(output_shape().with_batch(N));
+  forward_steps(N, out);
+  if (!settings_.return_sequences) std::copy_n(h_.data(), N * U, out.data());
+  if (!settings_.return_state) return;
+  // Packed rows: the output, h, then (LSTM) c — the states after the last unmasked step.
+  const int64_t width = out.numel() / N, packed = width + state_count() * U;
+  y.resize(Shape{N, packed});
+  for (int64_t n = 0; n < N; ++n) {
+    float* row = y.data() + n * packed;
+    std::copy_n(out.data() + n * width, width, row);
+    std::copy_n(h_.data() + n * U, U, row + width);
+    if (settings_.cell == Cell::kLSTM) std::copy_n(c_.data() + n * U, U, row + width + U);
+  }
 }
 
 void Recurrent::forward_steps(int64_t N, Tensor& y) {
@@ -215,17 +268,31 @@ void Recurrent::forward_gru_v1_step(const ops::StepRows& rows, int64_t t) {
 void Recurrent::backward(ConstTensorView dy, Tensor& dx) {
   const int64_t N = input_.empty() ? 0 : input_.shape(0), T = steps_, U = units_, GU = gates() * U;
   CITADEL_ASSERT(N > 0, name_, ": backward() called before forward()");
-  const Shape out = settings_.return_sequences ? Shape{N, T, U} : Shape{N, U};
-  CITADEL_CHECK(dy.shape() == out, ShapeError, name_, " (", type(), "): gradient shape ", dy.shape(),
-                " does not match output shape ", out);
+  const Shape out = output_shape().with_batch(N);
+  const int64_t width = out.numel() / N, packed = width + state_count() * U;
+  const Shape given = settings_.return_state ? Shape{N, packed} : out;
+  CITADEL_CHECK(dy.shape() == given, ShapeError, name_, " (", type(), "): gradient shape ", dy.shape(),
+                " does not match output shape ", given);
   const bool two_biases = settings_.cell == Cell::kGRU && settings_.reset_after;
   dz_x_.resize(Shape{N, T, GU});
   if (two_biases) dz_h_.resize(Shape{N, T, GU});
   for (Tensor* state : {&dh_, &dc_, &dh_product_, &direct_}) state->resize(Shape{N, U});
   dh_.fill(0.0f);
   dc_.fill(0.0f);
-  if (!settings_.return_sequences) std::copy_n(dy.data(), N * U, dh_.data());
-  backward_steps(dy, N);
+  ConstTensorView dy_output = dy;
+  if (settings_.return_state) {  // the final states' gradients start the walk back
+    dy_output_.resize(out);
+    for (int64_t n = 0; n < N; ++n) {
+      const float* row = dy.data() + n * packed;
+      std::copy_n(row, width, dy_output_.data() + n * width);
+      std::copy_n(row + width, U, dh_.data() + n * U);
+      if (settings_.cell == Cell::kLSTM) std::copy_n(row + width + U, U, dc_.data() + n * U);
+    }
+    dy_output = dy_output_;
+  }
+  if (!settings_.return_sequences)
+    for (int64_t i = 0; i < N * U; ++i) dh_[i] += dy_output.data()[i];
+  backward_steps(dy_output, N);
 
   if (per_example_norms_needed_) record_per_example_gradients(N);
   const float* dz_h = two_biases ? dz_h_.data() : dz_x_.data();
@@ -254,6 +321,22 @@ void Recurrent::backward(ConstTensorView dy, Tensor& dx) {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t t = 0; t < T; ++t)
         for (int64_t d = 0; d < features_; ++d) dx[(n * T + t) * features_ + d] *= input_mask_[n * features_ + d];
+}
+
+void Recurrent::backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) {
+  CITADEL_ASSERT(accepts_input_count(dx.size()), name_, ": ", dx.size(), " input gradients");
+  Tensor unused;
+  const bool was_needed = input_gradient_needed_;
+  if (dx[0] == nullptr) input_gradient_needed_ = false;
+  backward(dy, dx[0] != nullptr ? *dx[0] : unused);
+  input_gradient_needed_ = was_needed;
+  // After the walk back, dh_ and dc_ hold the gradients of the states before the first step.
+  for (size_t k = 1; k < dx.size(); ++k) {
+    if (dx[k] == nullptr) continue;
+    const Tensor& state = k == 1 ? dh_ : dc_;
+    dx[k]->resize(state.shape());
+    std::copy_n(state.data(), state.numel(), dx[k]->data());
+  }
 }
 
 void Recurrent::backward_steps(ConstTensorView dy, int64_t N) {

@@ -75,7 +75,6 @@ Recurrent::Recurrent(int64_t units, const RecurrentSettings& settings)
                 ": dropout must be in [0, 1), got ", settings.dropout);
   CITADEL_CHECK(settings.recurrent_dropout >= 0.0f && settings.recurrent_dropout < 1.0f, ValueError, cell,
                 ": recurrent_dropout must be in [0, 1), got ", settings.recurrent_dropout);
-  CITADEL_CHECK(!settings.return_state, ValueError, cell, ": return_state=true is not supported by citadel yet");
   CITADEL_CHECK(!settings.stateful, ValueError, cell, ": stateful=true is not supported by citadel");
   CITADEL_CHECK(!settings.zero_output_for_mask || settings.return_sequences, ValueError, cell,
                 ": zero_output_for_mask needs return_sequences=true");

@@ -7,6 +7,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/layers/layer.hpp"
+#include "citadel/layers/output_part.hpp"
 
 namespace citadel {
 namespace {
@@ -52,16 +53,26 @@ SymbolicTensor Layer::operator()(const SymbolicTensor& input) const {
 }
 
 SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs) const {
+  std::vector<SymbolicTensor> outputs = call(inputs);
+  CITADEL_CHECK(outputs.size() == 1, ValueError, name_.empty() ? type() : name_, " (", type(), "): gives ",
+                outputs.size(), " outputs (return_state); take them all with layer.call({inputs...})");
+  return outputs[0];
+}
+
+std::vector<SymbolicTensor> Layer::call(const std::vector<SymbolicTensor>& inputs) const {
   const std::string who = (name_.empty() ? type() : name_) + " (" + type() + ")";
   CITADEL_CHECK(!inputs.empty(), ValueError, who, ": called on no tensor");
   for (const SymbolicTensor& input : inputs)
     CITADEL_CHECK(input.defined(), ValueError, who, ": called on an empty tensor; make inputs with Input(shape)");
   const int wanted = input_count();
-  if (wanted == kAnyNumber)
-    CITADEL_CHECK(inputs.size() >= 2, ValueError, who, ": merges two or more tensors, got ", inputs.size());
-  else
-    CITADEL_CHECK(int(inputs.size()) == wanted, ValueError, who, ": takes ", wanted, " input", wanted == 1 ? "" : "s",
-                  ", got ", inputs.size());
+  if (!accepts_input_count(inputs.size())) {
+    CITADEL_CHECK(wanted != kAnyNumber, ValueError, who, ": merges two or more tensors, got ", inputs.size());
+    const std::string trailing = trailing_inputs_argument();
+    CITADEL_CHECK(trailing.empty(), ValueError, who, ": takes its input and, as ", trailing,
+                  ", one tensor per state; got ", inputs.size(), " tensors");
+    throw ValueError(
+        detail::concat(who, ": takes ", wanted, " input", wanted == 1 ? "" : "s", ", got ", inputs.size()));
+  }
   if (!calls_.layer) calls_.layer = clone();
   // The shapes are checked now, on a scratch copy, so the error points at this call.
   std::vector<Shape> shapes;
@@ -74,7 +85,23 @@ SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs) cons
   node->layer = calls_.layer;
   node->inputs = inputs;
   node->serial = next_serial();
-  return SymbolicTensor(std::move(node));
+  SymbolicTensor packed(std::move(node));
+  if (scratch->output_count() == 1) return {packed};
+  // One OutputPart node per output, each viewing its part of the packed tensor.
+  std::vector<SymbolicTensor> parts;
+  int64_t offset = 0;
+  const std::vector<Shape> part_shapes = scratch->output_part_shapes();
+  for (size_t k = 0; k < part_shapes.size(); ++k) {
+    auto part = std::make_shared<detail::GraphNode>();
+    part->layer = std::make_shared<OutputPart>(int(k), offset, part_shapes[k], scratch->output_part_keeps_mask(int(k)));
+    part->inputs = {packed};
+    part->output_shape = part_shapes[k];
+    part->serial = next_serial();
+    parts.emplace_back(std::move(part));
+    offset += part_shapes[k].numel();
+  }
+  CITADEL_ASSERT(offset == packed.shape().numel(), who, ": its output parts do not fill its packed output");
+  return parts;
 }
 
 }  // namespace citadel

@@ -707,6 +707,8 @@ void Sequential::add(std::unique_ptr<Layer> layer) {
                 "' is already built; add every layer before compile/fit");
   CITADEL_CHECK(layer->input_count() == 1, ValueError, "add: ", layer->type(),
                 " merges several tensors; a Sequential model is a chain of one-input layers (use Model for graphs)");
+  CITADEL_CHECK(layer->output_count() == 1, ValueError, "add: ", layer->type(), " gives ", layer->output_count(),
+                " outputs (return_state); a Sequential model is a chain of one-output layers (use Model for graphs)");
   const std::string base = detail::keras_snake_case(layer->type());
   int same_type = 0;
   for (const auto& existing : state_->layers)

@@ -16,6 +16,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/json_limits.hpp"
 #include "citadel/layers/layer_registry.hpp"
+#include "citadel/layers/output_part.hpp"
 #include "citadel/model/sequential.hpp"
 #include "json_layer_config.hpp"
 #include "keras_names.hpp"
@@ -145,6 +146,7 @@ Model sequential_from_config(const json& config, const std::string& source, cons
 struct TensorRef {
   std::string layer;
   int64_t node = 0;
+  int64_t index = 0;  // which output of the call (a recurrent layer's return_state: 1, 2 are its states)
 };
 
 TensorRef read_tensor_ref(const json& value, const std::string& where) {
@@ -164,27 +166,34 @@ TensorRef read_tensor_ref(const json& value, const std::string& where) {
   CITADEL_CHECK(history->is_array() && history->size() >= 3 && (*history)[0].is_string() &&
                     (*history)[1].is_number_integer() && (*history)[2].is_number_integer(),
                 ValueError, where, ": a tensor reference must be [layer name, node index, tensor index]");
-  CITADEL_CHECK((*history)[2].get<int64_t>() == 0, ValueError, where, ": tensor index ", (*history)[2].dump(),
-                " of layer '", (*history)[0].get<std::string>(), "': citadel's layers have one output");
   if (history->size() >= 4)
     CITADEL_CHECK((*history)[3].is_object() && (*history)[3].empty(), ValueError, where,
                   ": call arguments are not supported (", (*history)[3].dump(), ")");
-  return {(*history)[0].get<std::string>(), (*history)[1].get<int64_t>()};
+  return {(*history)[0].get<std::string>(), (*history)[1].get<int64_t>(), (*history)[2].get<int64_t>()};
 }
 
 // A node's inputs: Keras 3's {"args": [tensor or [tensors...]], "kwargs": {}} or Keras 2's
-// [[layer, node, tensor, {}], ...].
-std::vector<TensorRef> read_inbound_node(const json& node, const std::string& where) {
+// [[layer, node, tensor, {}], ...]. `trailing`: the call argument of the layer's later inputs
+// (a recurrent layer's "initial_state": a list of tensors after the sequence), or empty.
+std::vector<TensorRef> read_inbound_node(const json& node, const std::string& where, const std::string& trailing) {
   std::vector<TensorRef> refs;
   if (node.is_object()) {
     CITADEL_CHECK(node.contains("args") && node["args"].is_array() && node["args"].size() == 1, ValueError, where,
                   ": expected {\"args\": [inputs], \"kwargs\": {}}");
+    const json* trailing_refs = nullptr;
     if (node.contains("kwargs")) {
       const json& kwargs = node["kwargs"];
       CITADEL_CHECK(kwargs.is_object(), ValueError, where, ": 'kwargs' must be an object");
-      for (const auto& [key, value] : kwargs.items())
+      for (const auto& [key, value] : kwargs.items()) {
+        if (!trailing.empty() && key == trailing && !value.is_null()) {
+          CITADEL_CHECK(value.is_array() && !value.empty(), ValueError, where, ": '", key,
+                        "' must be a list of tensors");
+          trailing_refs = &value;
+          continue;
+        }
         CITADEL_CHECK(value.is_null() || (key == "training" && value.is_boolean()), ValueError, where,
                       ": the call argument '", key, "' is not supported");
+      }
     }
     const json& args = node["args"][0];
     if (args.is_array()) {
@@ -192,6 +201,9 @@ std::vector<TensorRef> read_inbound_node(const json& node, const std::string& wh
     } else {
       refs.push_back(read_tensor_ref(args, where));
     }
+    if (trailing_refs != nullptr)
+      for (size_t i = 0; i < trailing_refs->size(); ++i)
+        refs.push_back(read_tensor_ref((*trailing_refs)[i], where + ": " + trailing + "[" + std::to_string(i) + "]"));
   } else {
     CITADEL_CHECK(node.is_array() && !node.empty(), ValueError, where, ": an inbound node must list its inputs");
     for (const json& ref : node) refs.push_back(read_tensor_ref(ref, where));
@@ -274,7 +286,8 @@ Model functional_from_config(const json& config, const std::string& source, cons
       CITADEL_CHECK(!nodes.empty(), ValueError, layer.where, ": the layer is called on nothing (no inbound node); "
                     "remove it or connect it");
       for (size_t n = 0; n < nodes.size(); ++n)
-        layer.calls.push_back(read_inbound_node(nodes[n], layer.where + ": inbound_nodes[" + std::to_string(n) + "]"));
+        layer.calls.push_back(read_inbound_node(nodes[n], layer.where + ": inbound_nodes[" + std::to_string(n) + "]",
+                                                layer.layer->trailing_inputs_argument()));
     }
     layers.push_back(std::move(layer));
   }
@@ -330,28 +343,38 @@ Model functional_from_config(const json& config, const std::string& source, cons
   }
   // The calls, made with the functional API in that order. All symbolic tensors are kept in
   // one list and released from the last, so a deep graph is never torn down recursively.
-  std::vector<SymbolicTensor> tensors(calls);
+  // Each call's outputs (one but for a layer of several, such as a recurrent layer's return_state).
+  std::vector<std::vector<SymbolicTensor>> tensors(calls);
+  auto tensor_of = [&](const TensorRef& ref, size_t c, const std::string& where) {
+    const std::vector<SymbolicTensor>& outputs = tensors[c];
+    CITADEL_CHECK(ref.index >= 0 && ref.index < int64_t(outputs.size()), ValueError, where, ": tensor index ",
+                  ref.index, " of layer '", ref.layer, "', whose call gives ", outputs.size(), " output",
+                  outputs.size() == 1 ? "" : "s");
+    return outputs[size_t(ref.index)];
+  };
   for (const size_t c : order) {
     const Entry& entry = layers[call_layer[c]];
     if (!entry.layer) {
-      tensors[c] = Input(entry.input_shape, {.name = entry.name, .dtype = entry.input_dtype});
+      tensors[c] = {Input(entry.input_shape, {.name = entry.name, .dtype = entry.input_dtype})};
       continue;
     }
     std::vector<SymbolicTensor> inputs;
-    for (const TensorRef& ref : entry.calls[call_node[c]]) inputs.push_back(tensors[call_of(ref, entry.where)]);
-    tensors[c] = inputs.size() == 1 ? (*entry.layer)(inputs[0]) : (*entry.layer)(inputs);
+    for (const TensorRef& ref : entry.calls[call_node[c]])
+      inputs.push_back(tensor_of(ref, call_of(ref, entry.where), entry.where));
+    tensors[c] = entry.layer->call(inputs);
   }
   std::vector<SymbolicTensor> inputs, outputs;
   for (const TensorRef& ref : read_endpoints(config, "input_layers", source)) {
     const size_t c = call_of(ref, source + ": input_layers");
     CITADEL_CHECK(!layers[call_layer[c]].layer, ValueError, source, ": input_layers names '", ref.layer,
                   "', which is not an InputLayer");
-    inputs.push_back(tensors[c]);
+    inputs.push_back(tensor_of(ref, c, source + ": input_layers"));
   }
   for (const TensorRef& ref : read_endpoints(config, "output_layers", source))
-    outputs.push_back(tensors[call_of(ref, source + ": output_layers")]);
+    outputs.push_back(tensor_of(ref, call_of(ref, source + ": output_layers"), source + ": output_layers"));
   Model model(inputs, outputs, {.name = model_name, .build_now = false});
-  size_t used = model.graph().inputs.size() + model.size();
+  size_t used = model.graph().inputs.size();
+  for (size_t i = 0; i < model.size(); ++i) used += dynamic_cast<const OutputPart*>(&model.layer(i)) == nullptr;
   CITADEL_CHECK(used == layers.size(), ValueError, source, ": ", layers.size() - used,
                 " layer(s) lead to no output (the first unused is ", [&] {
                   for (const Entry& entry : layers) {
@@ -420,11 +443,18 @@ std::string model_to_config(const Model& model) {
     return json{{"class_name", "Sequential"}, {"config", {{"name", model.name()}, {"layers", layers}}}}.dump();
   }
   // Keras 3's Functional form: every layer once, with one inbound node per call.
+  // An OutputPart's tensor is its owner's call's output of that index.
+  auto part_of = [&](size_t layer) { return dynamic_cast<const OutputPart*>(&model.layer(layer)); };
   auto history = [&](int tensor) {
     const GraphInfo::TensorInfo& info = graph.tensors[size_t(tensor)];
     if (info.producer < 0) return json::array({info.name, 0, 0});
-    const GraphInfo::NodeInfo& node = graph.nodes[size_t(info.producer)];
-    return json::array({model.layer(node.layer).name(), node.call, 0});
+    const GraphInfo::NodeInfo* node = &graph.nodes[size_t(info.producer)];
+    int index = 0;
+    if (const OutputPart* part = part_of(node->layer)) {
+      index = part->index();
+      node = &graph.nodes[size_t(graph.tensors[size_t(node->inputs[0])].producer)];
+    }
+    return json::array({model.layer(node->layer).name(), node->call, index});
   };
   auto keras_tensor = [&](int tensor) {
     return json{{"class_name", "__keras_tensor__"},
@@ -445,17 +475,26 @@ std::string model_to_config(const Model& model) {
   }
   std::vector<json> inbound(model.size(), json::array());
   for (const GraphInfo::NodeInfo& node : graph.nodes) {
-    json args = json::array();
-    if (node.inputs.size() == 1) {
+    if (part_of(node.layer)) continue;
+    json args = json::array(), kwargs = json::object();
+    const std::string trailing = model.layer(node.layer).trailing_inputs_argument();
+    if (node.inputs.size() == 1 || !trailing.empty()) {
+      // Keras 3 writes a recurrent layer's initial states as the call argument initial_state.
       args.push_back(keras_tensor(node.inputs[0]));
+      if (node.inputs.size() > 1) {
+        json states = json::array();
+        for (size_t j = 1; j < node.inputs.size(); ++j) states.push_back(keras_tensor(node.inputs[j]));
+        kwargs[trailing] = states;
+      }
     } else {
       json list = json::array();
       for (const int input : node.inputs) list.push_back(keras_tensor(input));
       args.push_back(list);
     }
-    inbound[node.layer].push_back({{"args", args}, {"kwargs", json::object()}});
+    inbound[node.layer].push_back({{"args", args}, {"kwargs", kwargs}});
   }
   for (size_t i = 0; i < model.size(); ++i) {
+    if (part_of(i)) continue;
     json entry = layer_config(model.layer(i));
     entry["name"] = model.layer(i).name();
     entry["inbound_nodes"] = inbound[i];

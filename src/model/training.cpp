@@ -506,9 +506,13 @@ std::vector<Tensor> Model::predict_layer_outputs(const Views& x, const std::vect
   std::vector<int> tensors;
   for (const std::string& name : layer_names) {
     int tensor = -1;
+    const Layer* layer = nullptr;
     for (const GraphInfo::NodeInfo& node : s.graph.nodes)
-      if (s.layers[node.layer]->name() == name) tensor = node.output;
+      if (s.layers[node.layer]->name() == name) tensor = node.output, layer = s.layers[node.layer].get();
     if (tensor < 0) get_layer(name);  // throws, listing the layers
+    // Such a layer's tensor is its packed outputs (Layer::call); the parts are its OutputPart layers'.
+    CITADEL_CHECK(layer->output_count() == 1, NotImplementedError, "predict_layer_outputs: layer '", name, "' gives ",
+                  layer->output_count(), " outputs (return_state); make them a model's outputs instead");
     tensors.push_back(tensor);
   }
   const int64_t rows = x[0].shape(0);

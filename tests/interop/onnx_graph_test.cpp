@@ -22,10 +22,12 @@
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
+#include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
 #include "citadel/layers/merge.hpp"
 #include "citadel/layers/pooling2d.hpp"
+#include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
 #include "random_model_values.hpp"
 
@@ -104,12 +106,13 @@ json as_json(const Tensor& x) {
 
 // Writes the graph, inputs and citadel's predictions; runs the checker (numpy, or ONNX
 // Runtime under `python`); returns its exit status.
-int run_check(Model& model, const std::string& onnx_bytes, const std::string& python, bool runtime) {
+int run_check(Model& model, const std::string& onnx_bytes, const std::string& python, bool runtime,
+              const std::vector<Tensor>* given = nullptr) {
   const fs::path dir = fs::temp_directory_path() / ("citadel_onnx_graph_" + std::to_string(::getpid()) + "_" +
                                                     model.name() + (runtime ? "_runtime" : ""));
   fs::create_directories(dir);
   std::ofstream(dir / "model.onnx", std::ios::binary) << onnx_bytes;
-  const std::vector<Tensor> x = random_inputs(model, 5, 11);
+  const std::vector<Tensor> x = given != nullptr ? *given : random_inputs(model, 5, 11);
   json inputs, expected;
   const std::vector<std::string> input_names = model.input_names(), output_names = model.output_names();
   for (size_t i = 0; i < x.size(); ++i) inputs[input_names[i]] = as_json(x[i]);
@@ -197,6 +200,61 @@ TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInOnnxRuntime) {
     SCOPED_TRACE(model.name());
     randomize(model, seed++);
     EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true), 0);
+  }
+}
+
+// Every recurrent cell as ONNX's LSTM, GRU (both reset_after forms) and RNN: sequences and
+// last outputs, go_backwards both ways, relu and no bias among them, against citadel's
+// predictions in ONNX Runtime.
+TEST(OnnxGraphExport, RecurrentLayersComputeWhatCitadelPredictsInOnnxRuntime) {
+  const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
+  const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
+  if (!fs::exists(python) || std::system(probe.c_str()) != 0)
+    GTEST_SKIP() << "onnxruntime is not installed (scripts/setup_clients puts it in build/venv-clients)";
+  const SymbolicTensor x = Input({6, 3}, {.name = "x"});
+  SymbolicTensor h = LSTM(5, {.return_sequences = true}).named("lstm")(x);
+  h = GRU(4, {.return_sequences = true, .go_backwards = true, .reset_after = false}).named("gru_v1")(h);
+  h = SimpleRNN(4, {.activation = "relu", .use_bias = false, .return_sequences = true}).named("rnn")(h);
+  const SymbolicTensor last = GRU(3).named("gru")(h);
+  const SymbolicTensor back = LSTM(2, {.activation = "relu", .go_backwards = true}).named("lstm_back")(x);
+  Model model({x}, {Dense(2).named("out")(last), back}, {.name = "recurrent"});
+  randomize(model, 30);
+  EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true), 0);
+}
+
+// Token ids (float32, as they travel) through an Embedding's Cast and Gather into an LSTM.
+TEST(OnnxGraphExport, AnEmbeddingBeforeAnLstmComputesWhatCitadelPredictsInOnnxRuntime) {
+  const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
+  const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
+  if (!fs::exists(python) || std::system(probe.c_str()) != 0)
+    GTEST_SKIP() << "onnxruntime is not installed (scripts/setup_clients puts it in build/venv-clients)";
+  const SymbolicTensor ids = Input({7}, {.name = "ids", .dtype = "int32"});
+  const SymbolicTensor h = LSTM(4).named("lstm")(Embedding(12, 5).named("embedding")(ids));
+  Model model({ids}, {Dense(3).named("out")(h)}, {.name = "text"});
+  randomize(model, 31);
+  Tensor x(Shape{5, 7});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = float((i * 5 + 3) % 12);  // every id, 0 and 11 included
+  const std::vector<Tensor> given{x};
+  EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true, &given), 0);
+  const SymbolicTensor more = Input({7}, {.dtype = "int32"});
+  Model masked({more}, {LSTM(2)(Embedding(12, 5, {.mask_zero = true}).named("masked")(more))});
+  EXPECT_THROW(onnx_model_bytes(masked), NotImplementedError);
+}
+
+TEST(OnnxGraphExport, RecurrentStatesAreRefusedNamingTheLayer) {
+  const SymbolicTensor x = Input({4, 2}), h = Input({3});
+  const auto states = LSTM(3, {.return_state = true}).named("encoder").call({x});
+  Model with_states({x}, {states[1]});
+  Model given_state({x, h}, {GRU(3).named("reader")({x, h})});
+  for (Model* model : {&with_states, &given_state}) {
+    try {
+      onnx_model_bytes(*model);
+      ADD_FAILURE() << "exported";
+    } catch (const NotImplementedError& e) {
+      EXPECT_TRUE(std::string(e.what()).find("encoder") != std::string::npos ||
+                  std::string(e.what()).find("reader") != std::string::npos)
+          << e.what();
+    }
   }
 }
 

@@ -247,3 +247,29 @@ TEST(Allocation, StepsWithFrozenLayersAllocateNothing) {
   for (int step = 0; step < 10; ++step) model.train_on_batch(x, y);
   EXPECT_EQ(allocations.load() - before, 0);
 }
+
+// An encoder's states into a decoder (return_state's packed outputs and their OutputPart
+// views, initial states) and a Bidirectional encoder's four states into another: no step
+// after the first of each batch size allocates.
+TEST(Allocation, EncoderDecoderStepsWithStatesAllocateNothing) {
+  const SymbolicTensor source = Input({5, 3}), start = Input({4, 2});
+  const auto encoded = LSTM(4, {.return_state = true}).call({source});
+  const SymbolicTensor decoded = LSTM(4).call({start, encoded[1], encoded[2]})[0];
+  const auto both = Bidirectional(GRU(3, {.return_sequences = true, .return_state = true})).call({source});
+  const SymbolicTensor again = Bidirectional(GRU(3), {.merge_mode = "sum"}).call({start, both[1], both[2]})[0];
+  Model model({source, start}, {Dense(2, {.activation = "softmax"})(Concatenate()({decoded, again}))});
+  model.compile({.loss = "sparse_categorical_crossentropy", .optimizer = "adam"});
+  const Tensor x = random::uniform({12, 5, 3}, -1.0f, 1.0f), s = random::uniform({12, 4, 2}, -1.0f, 1.0f);
+  const Tensor y = random::randint(0, 2, {12});
+  const Tensor small_x = Tensor::from(x.rows(0, 5)), small_s = Tensor::from(s.rows(0, 5)),
+               small_y = Tensor::from(y.rows(0, 5));
+  const std::vector<ConstTensorView> inputs{x, s}, small_inputs{small_x, small_s}, targets{y}, small_targets{small_y};
+  model.train_on_batch(inputs, targets);
+  model.train_on_batch(small_inputs, small_targets);
+  const long before = allocations.load();
+  for (int i = 0; i < 5; ++i) {
+    model.train_on_batch(inputs, targets);
+    model.train_on_batch(small_inputs, small_targets);
+  }
+  EXPECT_EQ(allocations.load() - before, 0);
+}

@@ -336,8 +336,9 @@ TEST(Functional, BrokenGraphConfigsNameTheLayer) {
   EXPECT_NE(error(config(dense("a", "x") + "," + dense("b", "a", 3))).find("call 3 of layer 'a'"), std::string::npos);
   EXPECT_NE(error(config(dense("a", "x") + "," + dense("b", "x") + "," + dense("c", "x"))).find("lead to no output"),
             std::string::npos);
-  EXPECT_NE(error(config(dense("a", "x") + "," + dense("b", "a"), R"([["b", 0, 1]])")).find("have one output"),
-            std::string::npos);
+  EXPECT_NE(
+      error(config(dense("a", "x") + "," + dense("b", "a"), R"([["b", 0, 1]])")).find("whose call gives 1 output"),
+      std::string::npos);
   EXPECT_NE(error(config(dense("a", "x") + "," + dense("a", "x"))).find("used by an earlier layer"), std::string::npos);
 }
 

@@ -650,3 +650,35 @@ TEST(PrivateTraining, ASharedRecurrentLayerClipsTheSumOverItsCalls) {
     }
   }
 }
+
+// An encoder whose states start a decoder (return_state, initial states): each example's
+// clipped gradient, the encoder's reached only through the states, against one backward
+// pass per example.
+TEST(PrivateTraining, AnEncoderDecoderClipsEachExamplesGradientThroughTheStates) {
+  for (const bool lstm : {true, false}) {
+    auto make = [lstm] {
+      random::set_seed(23);
+      const SymbolicTensor source = Input({3, 2}), start = Input({3, 2});
+      SymbolicTensor decoded;
+      if (lstm) {
+        const auto encoded = LSTM(3, {.return_state = true}).call({source});
+        decoded = LSTM(3).call({start, encoded[1], encoded[2]})[0];
+      } else {
+        const auto encoded = GRU(3, {.return_state = true}).call({source});
+        decoded = GRU(3)({start, encoded[1]});
+      }
+      Model model({source, start}, {Dense(1, {.activation = "sigmoid"})(decoded)});
+      model.compile({.loss = "binary_crossentropy", .optimizer = SGD{.learning_rate = 1.0f}});
+      return model;
+    };
+    random::set_seed(24);
+    const Tensor s = random::uniform({6, 3, 2}, -2, 2), t = random::uniform({6, 3, 2}, -2, 2);
+    Tensor y(Shape{6, 1});
+    for (int64_t i = 0; i < 6; ++i) y[i] = float(i % 2);
+    for (const float clip : {0.05f, 1e6f}) {
+      const auto [worst, largest] = testkit::private_step_against_per_example_passes(make, s, t, y, clip);
+      EXPECT_GT(largest, 1e-4) << (lstm ? "LSTM" : "GRU") << ", clip " << clip;
+      EXPECT_LT(worst, 1e-5 + 1e-3 * largest) << (lstm ? "LSTM" : "GRU") << ", clip " << clip;
+    }
+  }
+}

@@ -94,8 +94,7 @@ def test_configs_have_keras_names_and_defaults_and_refusals_name_the_argument():
     assert config["recurrent_activation"] == "sigmoid" and config["return_sequences"] is False
     assert layers.GRU(3).get_config()["reset_after"] is True
     assert layers.GRU(3, dropout=0.2, recurrent_dropout=0.1).get_config()["recurrent_dropout"] == 0.1
-    for make, argument in [(lambda: layers.SimpleRNN(4, return_state=True), "return_state"),
-                           (lambda: layers.LSTM(4, stateful=True), "stateful"),
+    for make, argument in [(lambda: layers.LSTM(4, stateful=True), "stateful"),
                            (lambda: layers.SimpleRNN(4, unit_forget_bias=True), "unit_forget_bias")]:
         with pytest.raises(ValueError, match=argument):
             make()

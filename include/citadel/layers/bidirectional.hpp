@@ -1,7 +1,9 @@
 // Bidirectional: runs a recurrent layer (SimpleRNN, LSTM, GRU) over a sequence forwards and
 // a go_backwards copy of it, and merges the two outputs, as keras.layers.Bidirectional (Keras
 // 3): the copies are named forward_<name> and backward_<name>, with return_sequences the
-// backward output is put back in forward time order, and masked steps output zeros.
+// backward output is put back in forward time order, and masked steps output zeros. With the
+// layer's return_state, a call gives [output, forward states..., backward states...]; initial
+// states are the call's inputs after the sequence, the forward layer's first (Keras's order).
 #pragma once
 
 #include <memory>
@@ -43,6 +45,14 @@ class Bidirectional final : public Layer {
   int64_t parameter_count() const override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
+  bool accepts_input_count(size_t count) const override { return count == 1 || count == 1 + size_t(state_count()); }
+  std::string trailing_inputs_argument() const override { return "initial_state"; }
+  Shape build_inputs(const std::vector<Shape>& input_shapes, ParameterStore& params) override;
+  void forward_inputs(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode) override;
+  void backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) override;
+  int output_count() const override { return return_state() ? 1 + state_count() : 1; }
+  std::vector<Shape> output_part_shapes() const override;
+  bool output_part_keeps_mask(int k) const override { return k == 0 && return_sequences_; }
 
   bool supports_masking() const override { return true; }
   MaskRule output_mask_rule(std::span<const bool> inputs_masked) const override;
@@ -59,10 +69,14 @@ class Bidirectional final : public Layer {
   const std::string& merge_mode() const { return options_.merge_mode; }
   const Recurrent& forward_layer() const { return *forward_; }
   const Recurrent& backward_layer() const { return *backward_; }
+  bool return_state() const;
+  int state_count() const;  // both layers' states together
 
  private:
   void check_pair() const;
   void pass_flags_to(Layer& layer) const;
+  Shape merged_shape() const;
+  void run_forward(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode);
 
   BidirectionalOptions options_;
   std::unique_ptr<Recurrent> forward_, backward_;

@@ -59,6 +59,24 @@ class Layer {
   // temporary (Dense(10)(x)) is copied into the graph. Model(inputs, outputs) makes a model.
   SymbolicTensor operator()(const SymbolicTensor& input) const;
   SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs) const;
+  // The same call, giving every output: one tensor for most layers; for a layer of several
+  // outputs (a recurrent layer's return_state: [output, states...]) one per output.
+  std::vector<SymbolicTensor> call(const std::vector<SymbolicTensor>& inputs) const;
+
+  // --- Several outputs. The graph has one tensor per call, so such a layer writes its
+  // outputs packed row by row into one (N, Σ part sizes) tensor, and call() adds one
+  // OutputPart node per output that views its part (citadel/layers/output_part.hpp).
+  // Configs and exporters write the parts as Keras's tensor indices of the layer's call.
+  virtual int output_count() const { return 1; }
+  // After build: the parts' shapes (without the batch axis), in order.
+  virtual std::vector<Shape> output_part_shapes() const { return {}; }
+  // Whether part k is a sequence that carries the call's mask on (Keras: only the output).
+  virtual bool output_part_keeps_mask(int k) const { return k == 0; }
+  // Layers whose later inputs are optional (a recurrent layer's initial states, Keras's
+  // initial_state=): whether a call on `count` inputs is accepted (by default input_count()'s),
+  // and the Keras call argument that holds the inputs after the first (configs).
+  virtual bool accepts_input_count(size_t count) const;
+  virtual std::string trailing_inputs_argument() const { return ""; }
 
   // Layers of several inputs (merge layers) return kAnyNumber (two or more) or their count
   // and implement the *_inputs forms below; layers of one input implement the one-tensor

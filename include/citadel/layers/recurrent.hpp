@@ -2,6 +2,8 @@
 // 3's names, defaults and weight layouts: kernel (D, G·U), recurrent_kernel (U, G·U), bias
 // (G·U) — GRU with reset_after (2, 3·U) —, gates LSTM i, f, c, o and GRU z, r, h). Masks as
 // Keras applies them: a masked step carries the state and outputs the previous output.
+// return_state: the outputs [output, h] (LSTM [output, h, c]), taken with layer.call(...);
+// initial states: the call's inputs after the sequence (Keras's initial_state=[h, c]).
 #pragma once
 
 #include <string>
@@ -46,7 +48,9 @@ struct SimpleRNNOptions {
   // the cell reads; training only.
   float dropout = 0.0f, recurrent_dropout = 0.0f;
   bool return_sequences = false;
-  bool return_state = false;  // not implemented yet: refused
+  // Also give the final state(s), Keras's [output, h] (LSTM: [output, h, c]): the state after
+  // the last unmasked step (masked steps carry it). Take them with layer.call({x}).
+  bool return_state = false;
   bool go_backwards = false;
   bool zero_output_for_mask = false;  // masked steps output zeros (with return_sequences)
 };
@@ -101,6 +105,19 @@ class Recurrent : public Layer {
   int64_t parameter_count() const override;
   void forward(ConstTensorView x, Tensor& y, Mode mode) override;
   void backward(ConstTensorView dy, Tensor& dx) override;
+  // Initial states: called on {x, h} (LSTM {x, h, c}), each state (N, units); their
+  // gradients are the state gradients before the first step.
+  bool accepts_input_count(size_t count) const override { return count == 1 || count == 1 + size_t(state_count()); }
+  std::string trailing_inputs_argument() const override { return "initial_state"; }
+  Shape build_inputs(const std::vector<Shape>& input_shapes, ParameterStore& params) override;
+  void forward_inputs(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode) override;
+  void backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) override;
+  // return_state: the output, then the final states, packed row by row (Layer::call).
+  int output_count() const override { return settings_.return_state ? 1 + state_count() : 1; }
+  std::vector<Shape> output_part_shapes() const override;
+  bool output_part_keeps_mask(int k) const override { return k == 0 && settings_.return_sequences; }
+  // 2 for LSTM (h and c), 1 for the others.
+  int state_count() const { return settings_.cell == RecurrentSettings::Cell::kLSTM ? 2 : 1; }
 
   bool supports_masking() const override { return true; }
   MaskRule output_mask_rule(std::span<const bool> inputs_masked) const override;
@@ -116,6 +133,8 @@ class Recurrent : public Layer {
   void set_random_state(const std::vector<uint64_t>& words) override { rng_ = Rng::from_words(words); }
 
   int64_t units() const { return units_; }
+  // After backward: ∂L/∂(initial state k) (0: h, 1: LSTM's c), (N, units) (Bidirectional's).
+  ConstTensorView initial_state_gradient(int k) const { return k == 0 ? dh_ : dc_; }
   const RecurrentSettings& settings() const { return settings_; }
   // A new, unbuilt layer of the same class with other settings (Bidirectional's copies).
   std::unique_ptr<Recurrent> with_settings(const RecurrentSettings& settings) const;
@@ -131,6 +150,8 @@ class Recurrent : public Layer {
   int64_t gates() const;  // G: 1, 4 or 3
 
  private:
+  void run_forward(ConstTensorView x, Tensor& y, Mode mode);
+  Shape output_shape() const;  // of the output alone (the first part with return_state)
   void forward_steps(int64_t batch, Tensor& y);
   void forward_gru_v1_step(const ops::StepRows& rows, int64_t t);
   void backward_steps(ConstTensorView dy, int64_t batch);
@@ -145,6 +166,8 @@ class Recurrent : public Layer {
   int kernel_id_ = -1, recurrent_id_ = -1, bias_id_ = -1;
   TensorView kernel_, recurrent_, bias_, dkernel_, drecurrent_, dbias_;
   ConstTensorView input_, mask_;
+  ConstTensorView initial_h_, initial_c_;  // the call's initial states; empty: zeros
+  Tensor unpacked_, dy_output_;            // return_state: the output alone, and its gradient
   // Workspaces (N, T, ·) indexed by input time, sized on the first call of each batch size.
   Tensor x_proj_;   // x·W + input bias, (N, T, G·U)
   Tensor h_prev_;   // the state each step reads (after recurrent dropout), (N, T, U)

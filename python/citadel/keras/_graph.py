@@ -117,9 +117,9 @@ class Graph:
                     node.output.name = layer.name
 
     def history(self, tensor):
-        """[layer name, call index, 0] of a tensor, as Keras's keras_history."""
+        """[layer name, call index, tensor index] of a tensor, as Keras's keras_history."""
         node = tensor._node()
-        return [node.layer.name, 0 if node.is_input else self.calls[id(node)], 0]
+        return [node.layer.name, 0 if node.is_input else self.calls[id(node)], tensor._keras_history[2]]
 
     def config(self, name):
         """The Keras 3 Functional config of the graph."""
@@ -128,8 +128,12 @@ class Graph:
                     "config": {"shape": list(tensor.shape), "dtype": tensor.dtype, "keras_history": self.history(tensor)}}
         calls = {id(layer): [] for layer in self.layers}
         for node in self.nodes:
-            argument = [reference(t) for t in node.inputs] if node.listed else reference(node.inputs[0])
-            calls[id(node.layer)].append({"args": [argument], "kwargs": {}})
+            given = node.inputs[:len(node.inputs) - node.trailing]
+            argument = [reference(t) for t in given] if node.listed else reference(given[0])
+            kwargs = {}
+            if node.trailing:  # a recurrent layer's initial_state, as Keras 3 writes it
+                kwargs[node.trailing_argument] = [reference(t) for t in node.inputs[len(given):]]
+            calls[id(node.layer)].append({"args": [argument], "kwargs": kwargs})
         layers = []
         for layer in self.layers:
             if is_model(layer):  # a model used as a layer: its own config, as Keras nests it
@@ -192,7 +196,7 @@ def replay(config_text_or_dict, layer_classes):
             dtype = entry["config"].get("dtype") or "float32"
             dtype = dtype["config"]["name"] if isinstance(dtype, dict) else dtype  # a DTypePolicy
             layer = InputLayer(batch_shape=entry["config"]["batch_shape"], name=name, dtype=dtype)
-            tensors[(name, 0)] = layer.output
+            tensors[(name, 0)] = [layer.output]
         else:
             cls = layer_classes.get(entry["class_name"])
             if cls is None or not isinstance(cls, type):
@@ -202,24 +206,30 @@ def replay(config_text_or_dict, layer_classes):
             layer._config = dict(entry.get("config", {}))
             layer.name = name
             for index, node in enumerate(entry["inbound_nodes"]):
-                pending.append((layer, index, node["args"][0]))
+                states = (node.get("kwargs") or {}).get("initial_state") or []
+                pending.append((layer, index, node["args"][0], states))
         layers[name] = layer
 
     def key(reference):
         history = reference["config"]["keras_history"]
         return (history[0], history[1])
+
+    def tensor(history):  # [layer, call, tensor index]: one of the call's outputs
+        return tensors[(history[0], history[1])][history[2] if len(history) > 2 else 0]
     while pending:  # a shared layer's later call may read a layer listed after it
         waiting = []
-        for layer, index, argument in pending:
+        for layer, index, argument, states in pending:
             references = argument if isinstance(argument, list) else [argument]
-            if all(key(r) in tensors for r in references):
-                inputs = [tensors[key(r)] for r in references]
-                tensors[(layer.name, index)] = layer(inputs if isinstance(argument, list) else inputs[0])
+            if all(key(r) in tensors for r in references + states):
+                inputs = [tensor(r["config"]["keras_history"]) for r in references]
+                call = {"initial_state": [tensor(r["config"]["keras_history"]) for r in states]} if states else {}
+                outputs = layer(inputs if isinstance(argument, list) else inputs[0], **call)
+                tensors[(layer.name, index)] = outputs if isinstance(outputs, list) else [outputs]
             else:
-                waiting.append((layer, index, argument))
+                waiting.append((layer, index, argument, states))
         if len(waiting) == len(pending):
             raise ValueError("the model's config refers to calls it does not define")
         pending = waiting
-    inputs = [tensors[(h[0], h[1])] for h in config["input_layers"]]
-    outputs = [tensors[(h[0], h[1])] for h in config["output_layers"]]
+    inputs = [tensor(h) for h in config["input_layers"]]
+    outputs = [tensor(h) for h in config["output_layers"]]
     return inputs, outputs, config.get("name", "functional"), layers

@@ -16,13 +16,13 @@ class KerasTensor:
     """The symbolic output of an Input or of a layer call: shape (batch axis None), dtype,
     and _keras_history (layer, node index, tensor index), as Keras's."""
 
-    def __init__(self, shape, layer, node_index, name=None):
+    def __init__(self, shape, layer, node_index, name=None, tensor_index=0):
         self.shape = tuple(shape)
         self.dtype = "float32"
         self.sparse = False
         self.ragged = False
         self.name = name or f"keras_tensor_{next(_tensor_numbers)}"
-        self._keras_history = (layer, node_index, 0)
+        self._keras_history = (layer, node_index, tensor_index)
 
     @property
     def ndim(self):
@@ -54,16 +54,21 @@ _tensor_numbers = itertools.count()
 
 class Node:
     """One call of a layer: the tensors it read (a list; `listed` when it was called on a
-    list, as merges are) and the tensor it made."""
+    list, as merges are; the last `trailing` of them were given as the call argument
+    `trailing_argument`, a recurrent layer's initial_state) and the tensors it made (one, or a
+    recurrent layer's output and states with return_state)."""
 
-    def __init__(self, layer, inputs, listed, output_shape):
+    def __init__(self, layer, inputs, listed, output_shape, output_shapes=None, trailing_argument=None, trailing=0):
         self.layer = layer
         self.inputs = list(inputs)
         self.listed = listed
+        self.trailing_argument, self.trailing = trailing_argument, trailing
         self.serial = next(_serials)
         index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)
-        self.output = KerasTensor(output_shape, layer, index)
+        shapes = output_shapes or [output_shape]
+        self.outputs = [KerasTensor(shape, layer, index, tensor_index=k) for k, shape in enumerate(shapes)]
+        self.output = self.outputs[0]
 
     @property
     def is_input(self):
@@ -91,6 +96,8 @@ def call_layer(layer, inputs, kwargs):
     training = kwargs.pop("training", None)
     if kwargs.get("mask", 0) is None:
         del kwargs["mask"]
+    trailing_argument = getattr(layer, "_trailing_argument", None)
+    trailing = kwargs.pop(trailing_argument, None) if trailing_argument else None
     if kwargs:
         raise NotImplementedError(f"{type(layer).__name__}: call arguments {sorted(kwargs)} are not supported by "
                                   "citadel yet")
@@ -100,10 +107,22 @@ def call_layer(layer, inputs, kwargs):
     listed = isinstance(inputs, (list, tuple))
     tensors = list(inputs) if listed else [inputs]
     where = f"layer '{layer.name}'" if layer.name else f"{type(layer).__name__}(...)"
+    states = []
+    if trailing is not None:  # Keras's initial_state=[h, c]: the call's inputs after the sequence
+        if listed:
+            raise ValueError(f"{where}: give the sequence alone and the states as initial_state=[...]")
+        states = list(trailing) if isinstance(trailing, (list, tuple)) else [trailing]
+        if not states or not all(isinstance(t, KerasTensor) for t in states):
+            raise TypeError(f"{where}: initial_state must be a list of symbolic tensors (keras.Input or layer "
+                            "outputs)")
     config = {"class_name": type(layer).__name__, "config": _graph_config(layer)}
-    shape = _citadel.call_output_shape(json.dumps(config), [[int(d) for d in t.shape[1:]] for t in tensors],
-                                       f"{where} called on {', '.join(_describe(t) for t in tensors)}")
-    return Node(layer, tensors, listed, (None, *shape)).output
+    count = layer._output_count() if hasattr(layer, "_output_count") else 1
+    shapes = _citadel.call_output_shapes(json.dumps(config), [[int(d) for d in t.shape[1:]] for t in tensors + states],
+                                         f"{where} called on {', '.join(_describe(t) for t in tensors + states)}",
+                                         trailing_argument if states else "", count)
+    node = Node(layer, tensors + states, listed, None, [(None, *shape) for shape in shapes],
+                trailing_argument if states else None, len(states))
+    return node.output if count == 1 else list(node.outputs)
 
 
 def call_model(model, inputs, kwargs):

@@ -399,8 +399,12 @@ class _RNN(Layer):
     """Keras 3's recurrent layers (keras.layers.SimpleRNN, LSTM, GRU): weights kernel
     (features, gates·units), recurrent_kernel (units, gates·units) and bias; a masked step
     carries the state; dropout and recurrent_dropout use one mask per sequence for every step,
-    as Keras does. citadel refuses what it does not implement (return_state, stateful,
-    constraints) naming the layer and the argument."""
+    as Keras does. return_state=True: a call gives [output, h] (LSTM [output, h, c]), the
+    states after the last unmasked step; initial_state=[h, c] in a call starts from given
+    states (an encoder's, for a decoder). citadel refuses what it does not implement
+    (stateful, constraints) naming the layer and the argument."""
+
+    _trailing_argument = "initial_state"  # a call's inputs after the sequence
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -411,9 +415,8 @@ class _RNN(Layer):
         _unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                      recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         name = type(self).__name__
-        for key, value in (("return_state", return_state), ("stateful", stateful)):
-            if value:
-                raise ValueError(f"{name}: {key}=True is not supported by citadel yet")
+        if stateful:
+            raise ValueError(f"{name}: stateful=True is not supported by citadel yet")
         super().__init__(units=int(units), activation=activation, use_bias=bool(use_bias),
                          kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                          bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
@@ -422,6 +425,13 @@ class _RNN(Layer):
                          return_sequences=bool(return_sequences), return_state=bool(return_state),
                          go_backwards=bool(go_backwards), stateful=bool(stateful), unroll=bool(unroll),
                          zero_output_for_mask=bool(zero_output_for_mask), **kwargs)
+
+
+    def _output_count(self):
+        """1, or with return_state the output and each state (LSTM has h and c)."""
+        if not self._config.get("return_state"):
+            return 1
+        return 3 if isinstance(self, LSTM) else 2
 
 
 class SimpleRNN(_RNN):
@@ -465,6 +475,17 @@ class Bidirectional(Layer):
                              "model is built")
         super().__init__(merge_mode=merge_mode, layer=layer._serialize(),
                          backward_layer=None if backward_layer is None else backward_layer._serialize(), **kwargs)
+
+    _trailing_argument = "initial_state"  # the forward layer's states, then the backward layer's
+
+    def _output_count(self):
+        """1, or with the layer's return_state the output, the forward and the backward states."""
+        def states(entry):
+            if not entry or not entry["config"].get("return_state"):
+                return 0
+            return 2 if entry["class_name"] == "LSTM" else 1
+        forward = self._config["layer"]
+        return 1 + states(forward) + states(self._config.get("backward_layer") or forward)
 
 
 class TimeDistributed(Layer):

@@ -295,6 +295,12 @@ class Functional(Model):
         # The parent's other inputs do not reach these outputs: zeros stand in for them.
         full = [given.get(id(t), np.zeros((rows, *t.shape[1:]), np.float32)) for t in parent._graph.inputs]
         computed = [t for t in self._graph.outputs if not t._node().is_input]
+        for t in computed:  # the library gives a layer's output by its name: one output per layer
+            layer = t._keras_history[0]
+            if hasattr(layer, "_output_count") and layer._output_count() > 1:
+                raise NotImplementedError(f"model '{self.name}': an output of layer '{layer.name}', which gives "
+                                          "several (return_state), as a sub-model's output is not supported by "
+                                          "citadel; build the model with those outputs instead")
         names = [t._keras_history[0].name for t in computed]
         results = dict(zip(map(id, computed), native.predict_layer_outputs(full, names, batch_size) if names else []))
         return [results[id(t)] if id(t) in results else np.array(given[id(t)]) for t in self._graph.outputs]
