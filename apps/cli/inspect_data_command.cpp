@@ -17,6 +17,7 @@
 #include "citadel/provenance/poison_inspection.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
+#include "report.hpp"
 
 namespace citadel::cli {
 namespace {
@@ -29,8 +30,6 @@ struct InspectDataFlags {
   PoisonInspectionOptions inspection;
   OutputFlags output;
 };
-
-nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
 int run_inspect_data(InspectDataFlags& s) {
   SavedPipeline saved = load_pipeline(s.keys, s.model_file);

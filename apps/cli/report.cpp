@@ -2,6 +2,7 @@
 // report as text and JSON (the library's records), --report and --html written atomically.
 #include "report.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 #include "citadel/core/atomic_file.hpp"
@@ -34,6 +35,8 @@ void print_figures(const char* title, const Logs& logs, int64_t rows, bool every
   for (const char* name : {"loss", "accuracy", "precision", "recall", "f1", "auc", "mse", "mae"})
     if (auto found = logs.find(name); found != logs.end()) std::printf("  %-10s %.4f\n", name, found->second);
 }
+
+nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
 nlohmann::json logs_json(const Logs& logs) { return nlohmann::json::parse(report::logs_record(logs)); }
 

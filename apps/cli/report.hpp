@@ -14,6 +14,8 @@ namespace citadel::cli {
 // `every`: all of the logs (a model of several outputs: out1_accuracy, out2_mae, ...).
 void print_figures(const char* title, const Logs& logs, int64_t rows, bool every = false);
 
+// A figure that may be undefined (NaN, infinite) as JSON: null then, as JSON has no NaN.
+nlohmann::json finite_or_null(double value);
 nlohmann::json logs_json(const Logs& logs);
 nlohmann::json history_json(const History& history);
 nlohmann::json model_json(const Model& model);

@@ -14,6 +14,7 @@
 #include "citadel/provenance/neural_cleanse.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
+#include "report.hpp"
 
 namespace citadel::cli {
 namespace {
@@ -34,8 +35,6 @@ nlohmann::json rounded(ConstTensorView values) {
   for (int64_t i = 0; i < values.numel(); ++i) list.push_back(std::round(double(values[i]) * 1e4) / 1e4);
   return list;
 }
-
-nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
 int run_scan_backdoor(ScanBackdoorFlags& s) {
   SavedPipeline saved = load_pipeline(s.keys, s.model_file);

@@ -27,7 +27,7 @@ bool is_operation(const json& layer) {
          mask_operations.count(layer["class_name"].get<std::string>()) > 0;
 }
 
-std::string layer_name(const json& layer) {
+std::string config_name(const json& layer) {
   if (layer.contains("name") && layer["name"].is_string()) return layer["name"];
   if (layer.contains("config") && layer["config"].is_object() && layer["config"].contains("name") &&
       layer["config"]["name"].is_string())
@@ -79,7 +79,7 @@ void drop_in_functional(json& config) {
   json& layers = config["layers"];
   std::map<std::string, size_t> operation_index;  // name → position in `layers`
   for (size_t i = 0; i < layers.size(); ++i)
-    if (is_operation(layers[i])) operation_index[layer_name(layers[i])] = i;
+    if (is_operation(layers[i])) operation_index[config_name(layers[i])] = i;
   if (operation_index.empty()) return;
   // An operation something reads (a layer, an output, or an operation itself read) stays.
   std::set<std::string> read;
@@ -90,7 +90,7 @@ void drop_in_functional(json& config) {
     std::vector<std::string> reads, masks;
     split_references(layer, reads, masks);
     mask_sources.insert(masks.begin(), masks.end());
-    if (is_operation(layer)) operation_reads[layer_name(layer)] = reads;
+    if (is_operation(layer)) operation_reads[config_name(layer)] = reads;
     else worklist.insert(worklist.end(), reads.begin(), reads.end());
   }
   referenced_layers(config.contains("output_layers") ? config["output_layers"] : json(), worklist);
@@ -124,7 +124,7 @@ void drop_in_functional(json& config) {
   }
   json kept = json::array();
   for (json& layer : layers)
-    if (!is_operation(layer) || !dropped.count(layer_name(layer))) kept.push_back(std::move(layer));
+    if (!is_operation(layer) || !dropped.count(config_name(layer))) kept.push_back(std::move(layer));
   layers = std::move(kept);
 }
 

@@ -28,7 +28,7 @@ constexpr const char* kSignatureLabel = "citadel-signed-statement-v2";
 // Signed before the statement: an Ed25519 signature made for anything else never verifies.
 constexpr std::string_view kDomain("citadel signed statement v2\n", 28);
 constexpr size_t kMaxSignatureFileBytes = 64 * 1024;
-constexpr size_t kMaxKeyFileBytes = 64 * 1024;
+constexpr size_t kMaxSigningKeyFileBytes = 64 * 1024;
 
 std::string base64(const unsigned char* data, size_t size) {
   std::vector<char> text(sodium_base64_encoded_len(size, sodium_base64_VARIANT_ORIGINAL));
@@ -125,7 +125,7 @@ std::string signature_text(const std::string& path, const std::string& signature
 }  // namespace
 
 SignatureFormat signature_format_of_key(const std::string& key_path) {
-  std::string text = read_bounded(key_path, kMaxKeyFileBytes, "key file");
+  std::string text = read_bounded(key_path, kMaxSigningKeyFileBytes, "key file");
   const bool pem = is_pem_text(text);
   sodium_memzero(text.data(), text.size());
   return pem ? SignatureFormat::kOms : SignatureFormat::kCitadel;

@@ -15,7 +15,7 @@
 namespace citadel {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
 // A composed distribution longer than this many grid points is refused (a coarser grid, or
 // the RDP accountant, answers instead): 2^24 doubles is 128 MiB.
 constexpr size_t kLargestGrid = size_t(1) << 24;
@@ -164,7 +164,7 @@ double PrivacyLossDistribution::delta_for_epsilon(double epsilon) const {
 }
 
 double PrivacyLossDistribution::epsilon_for_delta(double delta) const {
-  if (infinity_mass_ > delta) return kInf;
+  if (infinity_mass_ > delta) return kInfinity;
   // Scanning down from the top: on [loss_i, loss_{i+1}] δ(ε) = A − e^ε·B, where A and B sum
   // the mass (and mass × e^−loss) above loss_i, the infinite loss included in A.
   double above = infinity_mass_, weighted = 0;
@@ -183,7 +183,7 @@ double dp_sgd_pld_epsilon(double q, double noise_multiplier, int64_t steps, doub
   CITADEL_CHECK(delta > 0 && delta < 1, ValueError, "PLD accountant: delta must lie in (0, 1), got ", delta);
   CITADEL_CHECK(steps >= 0, ValueError, "PLD accountant: steps must be >= 0, got ", steps);
   if (steps == 0 || q == 0) return 0;
-  if (noise_multiplier == 0) return kInf;
+  if (noise_multiplier == 0) return kInfinity;
   CITADEL_CHECK(q > 0 && q <= 1, ValueError, "PLD accountant: the sampling rate must lie in (0, 1], got ", q);
   // Each truncation may add its tail to δ: together at most 1e-4 of δ.
   int compositions = 2;

@@ -9,13 +9,12 @@
 #include <limits>
 
 #include "citadel/serving/inference_protocol.hpp"
+#include "bad_request.hpp"
 
 namespace citadel::serving {
 namespace {
 
 static_assert(std::endian::native == std::endian::little, "the binary tensor layout is little-endian");
-
-[[noreturn]] void bad_request(const std::string& message) { throw RequestError(400, message); }
 
 template <typename T>
 T load(const char* at) {

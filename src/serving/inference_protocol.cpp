@@ -14,6 +14,7 @@
 #include "citadel/core/json_limits.hpp"
 #include "citadel/data/feature_groups.hpp"
 #include "citadel/serving/binary_tensors.hpp"
+#include "bad_request.hpp"
 #include "json_number_lists.hpp"
 
 namespace citadel::serving {
@@ -23,8 +24,6 @@ using nlohmann::json;
 
 constexpr const char* kFeatures = "features";  // the numeric columns, as one FP32 input
 constexpr const char* kImage = "image";
-
-[[noreturn]] void bad_request(const std::string& message) { throw RequestError(400, message); }
 
 // The label the saved model's output `name` predicts (a model of several outputs).
 LabelSchema output_label(const SavedModel& m, const std::string& name) {

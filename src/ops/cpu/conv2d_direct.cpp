@@ -13,6 +13,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/ops/conv2d.hpp"
+#include "dnnl_engine.hpp"
 #include "parallel.hpp"
 
 namespace citadel::ops {
@@ -47,11 +48,6 @@ struct ConvolutionKeyHash {
     return hash;
   }
 };
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 dnnl::stream& cpu_stream() {
   thread_local dnnl::stream stream(cpu_engine());

@@ -13,6 +13,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/ops/gemm.hpp"
 #include "citadel/ops/precision.hpp"
+#include "dnnl_engine.hpp"
 #include "parallel.hpp"
 
 namespace citadel::ops {
@@ -41,11 +42,6 @@ struct Product {
   dnnl::matmul matmul;
   dnnl::memory a, b, c;
 };
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // Multiply-adds below which a bf16 product runs on one thread (see gemm_bfloat16).
 constexpr int64_t kOneThreadBelow = int64_t(64) << 20;
