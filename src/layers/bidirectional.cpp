@@ -8,6 +8,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/layers/layer_config.hpp"
 #include "citadel/layers/recurrent.hpp"
+#include "citadel/ops/concurrent.hpp"
 
 namespace citadel {
 
@@ -248,9 +249,10 @@ void Bidirectional::run_forward(std::span<const ConstTensorView> inputs, Tensor&
   forward_->set_input_mask(mask_);
   backward_->set_input_mask(mask_);
   const size_t SF = size_t(forward_->state_count());
+  // The directions share only their input: on two threads at once when the setting allows.
   if (inputs.size() == 1) {
-    forward_->forward(x, y_forward_, mode);
-    backward_->forward(x, y_backward_, mode);
+    ops::run_concurrently([&] { forward_->forward(x, y_forward_, mode); },
+                          [&] { backward_->forward(x, y_backward_, mode); });
   } else {
     // Each copy's inputs: the sequence and its states (at most LSTM's two; no allocation per step).
     ConstTensorView f_inputs[3] = {x}, b_inputs[3] = {x};
@@ -261,8 +263,9 @@ void Bidirectional::run_forward(std::span<const ConstTensorView> inputs, Tensor&
       else
         b_inputs[b_count++] = inputs[k];
     }
-    forward_->forward_inputs(std::span<const ConstTensorView>(f_inputs, f_count), y_forward_, mode);
-    backward_->forward_inputs(std::span<const ConstTensorView>(b_inputs, b_count), y_backward_, mode);
+    ops::run_concurrently(
+        [&] { forward_->forward_inputs(std::span<const ConstTensorView>(f_inputs, f_count), y_forward_, mode); },
+        [&] { backward_->forward_inputs(std::span<const ConstTensorView>(b_inputs, b_count), y_backward_, mode); });
   }
   const int64_t UF = forward_->units(), UB = backward_->units();
   const std::string& merge = options_.merge_mode;
@@ -350,30 +353,36 @@ void Bidirectional::backward(ConstTensorView dy, Tensor& dx) {
     }
   pass_flags_to(*forward_);
   pass_flags_to(*backward_);
-  const bool sink = !gradient_sink_.empty();
-  const int64_t count_f = forward_->parameter_count(), count_b = backward_->parameter_count();
-  if (sink) {  // each direction's per-example gradient into its own block, then into the sink's row
-    sink_block_.resize(Shape{N, std::max(count_f, count_b)});
-    sink_block_.fill(0.0f);
-    forward_->set_per_example_gradient_sink(TensorView(sink_block_.data(), Shape{N, count_f}));
-  }
-  forward_->backward(dy_forward_, dx);
-  if (sink) {
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < count_f; ++i) gradient_sink_.data()[n * (count_f + count_b) + i] += sink_block_[n * count_f + i];
-    sink_block_.fill(0.0f);
-    backward_->set_per_example_gradient_sink(TensorView(sink_block_.data(), Shape{N, count_b}));
-  }
-  backward_->backward(dy_backward_, dx_backward_);
-  if (sink) {
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < count_b; ++i)
-        gradient_sink_.data()[n * (count_f + count_b) + count_f + i] += sink_block_[n * count_b + i];
-    forward_->set_per_example_gradient_sink(TensorView());
-    backward_->set_per_example_gradient_sink(TensorView());
+  // The directions write their own gradients: on two threads at once when the setting allows.
+  if (gradient_sink_.empty()) {
+    ops::run_concurrently([&] { forward_->backward(dy_forward_, dx); },
+                          [&] { backward_->backward(dy_backward_, dx_backward_); });
+  } else {
+    backward_with_sink(N, dx);
   }
   if (!input_gradient_needed_) return;
   for (int64_t i = 0; i < dx.numel(); ++i) dx[i] += dx_backward_[i];
+}
+
+// Per-example gradients (DP-SGD): one direction after the other, sharing one block.
+void Bidirectional::backward_with_sink(int64_t N, Tensor& dx) {
+  const int64_t count_f = forward_->parameter_count(), count_b = backward_->parameter_count();
+  // Each direction's per-example gradient into the block, then into its part of the sink's row.
+  sink_block_.resize(Shape{N, std::max(count_f, count_b)});
+  sink_block_.fill(0.0f);
+  forward_->set_per_example_gradient_sink(TensorView(sink_block_.data(), Shape{N, count_f}));
+  forward_->backward(dy_forward_, dx);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = 0; i < count_f; ++i)
+      gradient_sink_.data()[n * (count_f + count_b) + i] += sink_block_[n * count_f + i];
+  sink_block_.fill(0.0f);
+  backward_->set_per_example_gradient_sink(TensorView(sink_block_.data(), Shape{N, count_b}));
+  backward_->backward(dy_backward_, dx_backward_);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = 0; i < count_b; ++i)
+      gradient_sink_.data()[n * (count_f + count_b) + count_f + i] += sink_block_[n * count_b + i];
+  forward_->set_per_example_gradient_sink(TensorView());
+  backward_->set_per_example_gradient_sink(TensorView());
 }
 
 void Bidirectional::backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) {

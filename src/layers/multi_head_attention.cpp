@@ -1,7 +1,8 @@
 // MultiHeadAttention: the three projections and the output projection as one GEMM each over
-// all N·T rows, then per example and head two GEMMs (scores q·kᵀ, context weights·v); the
-// masked softmax between them in place. Backward mirrors it with the softmax's Jacobian
-// dS = A ⊙ (dA − Σ_j dA·A) (Vaswani et al. 2017, "Attention is all you need", eq. 1).
+// all N·T rows, then per example and head two GEMMs (scores q·kᵀ, context weights·v) with the
+// masked softmax between them in place (ops/attention, the pairs split over threads).
+// Backward mirrors it with the softmax's Jacobian dS = A ⊙ (dA − Σ_j dA·A) (Vaswani et al.
+// 2017, "Attention is all you need", eq. 1).
 #include "citadel/layers/multi_head_attention.hpp"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/layers/layer_config.hpp"
+#include "citadel/ops/attention.hpp"
 #include "citadel/ops/gemm.hpp"
 
 namespace citadel {
@@ -165,28 +167,9 @@ void MultiHeadAttention::forward_inputs(std::span<const ConstTensorView> inputs,
         allowed_[(n * Tq + i) * Tv + j] = ok ? 1.0f : 0.0f;
       }
 
-  const float scale = 1.0f / std::sqrt(float(K));
+  const ops::AttentionShape shape{N, H, Tq, Tv, K, V, 1.0f / std::sqrt(float(K))};
   probs_.resize(Shape{N, H, Tq, Tv});
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t h = 0; h < H; ++h) {
-      float* P = probs_.data() + (n * H + h) * Tq * Tv;
-      ops::gemm(Transpose::kNo, Transpose::kYes, Tq, Tv, K, scale, q_.data() + n * Tq * H * K + h * K, H * K,
-                k_.data() + n * Tv * H * K + h * K, H * K, 0.0f, P, Tv);
-      for (int64_t i = 0; i < Tq; ++i) {
-        float* row = P + i * Tv;
-        const float* ok = allowed_.data() + (n * Tq + i) * Tv;
-        float top = -INFINITY;
-        for (int64_t j = 0; j < Tv; ++j)
-          if (ok[j] != 0.0f) top = std::max(top, row[j]);
-        if (top == -INFINITY) {  // nothing allowed: Keras's equal -1e9 scores weigh all alike
-          std::fill_n(row, Tv, 1.0f / float(Tv));
-          continue;
-        }
-        float sum = 0.0f;
-        for (int64_t j = 0; j < Tv; ++j) sum += row[j] = ok[j] != 0.0f ? std::exp(row[j] - top) : 0.0f;
-        for (int64_t j = 0; j < Tv; ++j) row[j] /= sum;
-      }
-    }
+  ops::attention_probabilities(shape, q_.data(), k_.data(), allowed_.data(), probs_.data());
   dropping_ = mode == Mode::kTrain && options_.dropout > 0.0f;
   const float* weights = probs_.data();
   if (dropping_) {
@@ -200,10 +183,7 @@ void MultiHeadAttention::forward_inputs(std::span<const ConstTensorView> inputs,
     weights = dropped_.data();
   }
   context_.resize(Shape{N * Tq, H * V});
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t h = 0; h < H; ++h)
-      ops::gemm(Transpose::kNo, Transpose::kNo, Tq, V, Tv, 1.0f, weights + (n * H + h) * Tq * Tv, Tv,
-                v_.data() + n * Tv * H * V + h * V, H * V, 0.0f, context_.data() + n * Tq * H * V + h * V, H * V);
+  ops::attention_context(shape, weights, v_.data(), context_.data());
   y.resize(Shape{N, Tq, output_dim_});
   project(context_.data(), N * Tq, H * V, values_[kOutput].data(), bias(kOutputBias), output_dim_, y.data());
 }
@@ -220,43 +200,13 @@ void MultiHeadAttention::backward_inputs(ConstTensorView dy, std::span<Tensor* c
   project_backward(context_.data(), N * Tq, H * V, values_[kOutput].data(), dy.data(), output_dim_, grad(kOutput),
                    grad(kOutputBias), dcontext_.data(), false, parameters);
   const float* weights = dropping_ ? dropped_.data() : probs_.data();
-  const float scale = 1.0f / std::sqrt(float(K));
-  dweights_.resize(Shape{Tq, Tv});
   dq_.resize(Shape{N * Tq, H * K});
   dk_.resize(Shape{N * Tv, H * K});
   dv_.resize(Shape{N * Tv, H * V});
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t h = 0; h < H; ++h) {
-      const float* dc = dcontext_.data() + n * Tq * H * V + h * V;
-      const float* A = probs_.data() + (n * H + h) * Tq * Tv;
-      float* dA = dweights_.data();
-      // dv = weightsᵀ·dcontext; d(weights) = dcontext·vᵀ.
-      ops::gemm(Transpose::kYes, Transpose::kNo, Tv, V, Tq, 1.0f, weights + (n * H + h) * Tq * Tv, Tv, dc, H * V, 0.0f,
-                dv_.data() + n * Tv * H * V + h * V, H * V);
-      ops::gemm(Transpose::kNo, Transpose::kYes, Tq, Tv, V, 1.0f, dc, H * V, v_.data() + n * Tv * H * V + h * V, H * V,
-                0.0f, dA, Tv);
-      for (int64_t i = 0; i < Tq; ++i) {
-        float* row = dA + i * Tv;
-        const float* a = A + i * Tv;
-        const float* ok = allowed_.data() + (n * Tq + i) * Tv;
-        if (dropping_)
-          for (int64_t j = 0; j < Tv; ++j) row[j] *= drop_mask_[((n * H + h) * Tq + i) * Tv + j];
-        bool any = false;
-        for (int64_t j = 0; j < Tv; ++j) any = any || ok[j] != 0.0f;
-        if (!any) {  // constant weights: the scores have no gradient
-          std::fill_n(row, Tv, 0.0f);
-          continue;
-        }
-        float dot = 0.0f;
-        for (int64_t j = 0; j < Tv; ++j) dot += row[j] * a[j];
-        for (int64_t j = 0; j < Tv; ++j) row[j] = a[j] * (row[j] - dot);
-      }
-      // scores = scale·q·kᵀ: dq = scale·dS·k, dk = scale·dSᵀ·q.
-      ops::gemm(Transpose::kNo, Transpose::kNo, Tq, K, Tv, scale, dA, Tv, k_.data() + n * Tv * H * K + h * K, H * K,
-                0.0f, dq_.data() + n * Tq * H * K + h * K, H * K);
-      ops::gemm(Transpose::kYes, Transpose::kNo, Tv, K, Tq, scale, dA, Tv, q_.data() + n * Tq * H * K + h * K, H * K,
-                0.0f, dk_.data() + n * Tv * H * K + h * K, H * K);
-    }
+  const ops::AttentionShape shape{N, H, Tq, Tv, K, V, 1.0f / std::sqrt(float(K))};
+  ops::attention_backward(shape, q_.data(), k_.data(), v_.data(), probs_.data(), weights,
+                          dropping_ ? drop_mask_.data() : nullptr, allowed_.data(), dcontext_.data(), dq_.data(),
+                          dk_.data(), dv_.data());
   const bool inputs_wanted = input_gradient_needed_;
   auto input_grad = [&](size_t i, const Shape& shape) -> float* {
     if (!inputs_wanted || i >= dx.size() || dx[i] == nullptr) return nullptr;

@@ -1,7 +1,8 @@
 // Bidirectional against its two recurrent layers run by hand (a forward layer and a
 // go_backwards one, the latter's outputs put back in time order, merged in the test), its
 // gradients against finite differences, masks (left and right padding agree; an all-padded
-// row gives zeros), Keras's names and config, and the arguments it refuses.
+// row gives zeros), 1 and 2 threads alike, Keras's names and config, and the arguments it
+// refuses.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
+#include "citadel/core/threads.hpp"
 #include "citadel/layers/bidirectional.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/masking.hpp"
@@ -178,6 +180,30 @@ TEST(Bidirectional, LeftAndRightPaddingGiveTheSameResult) {
       }
     }
   }
+}
+
+// With two threads the directions run at once, each on one thread: the same results as one
+// after the other on one thread, forward and backward (large enough products for oneDNN).
+TEST(Bidirectional, OneAndTwoThreadsAgree) {
+  const int64_t N = 16, T = 12, D = 24;
+  const int previous = num_threads();
+  auto built = testkit::build_layer(Bidirectional(LSTM(32, {.return_sequences = true})), Shape{N, T, D}, 6);
+  const Tensor x = testkit::random_input(Shape{N, T, D}, 31), dy = testkit::random_input(Shape{N, T, 64}, 32);
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    built->params.zero_grad();
+    Tensor y, dx;
+    built->layer->forward(x, y, Mode::kTrain);
+    built->layer->backward(dy, dx);
+    std::vector<float> all(y.data(), y.data() + y.numel());
+    all.insert(all.end(), dx.data(), dx.data() + dx.numel());
+    all.insert(all.end(), built->params.grads().begin(), built->params.grads().end());
+    results.push_back(all);
+  }
+  set_num_threads(previous);
+  ASSERT_EQ(results[0].size(), results[1].size());
+  for (size_t i = 0; i < results[0].size(); ++i) EXPECT_NEAR(results[0][i], results[1][i], 1e-6) << i;
 }
 
 TEST(Bidirectional, NamesItsCopiesAndWritesTheirConfigsAsKeras) {

@@ -1,14 +1,17 @@
 // MultiHeadAttention against a direct loop in double written from Keras's equations (per
 // head softmax(q·kᵀ/√key_dim)·v, projections in and out), with padding masks on the query and
 // value (a query step with nothing to attend to weighs every step alike, as Keras's -1e9
-// scores do), a causal mask, a separate key; gradients against finite differences; refusals.
+// scores do), a causal mask, a separate key; gradients against finite differences; 1 and 2
+// threads alike; refusals.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "citadel/core/error.hpp"
+#include "citadel/core/threads.hpp"
 #include "citadel/layers/multi_head_attention.hpp"
 #include "grad_check.hpp"
 
@@ -144,6 +147,48 @@ TEST(MultiHeadAttention, GradientsMatchFiniteDifferences) {
   const MultiHeadAttention causal(2, 2, {.value_dim = 3, .output_shape = 2, .use_causal_mask = true});
   EXPECT_TRUE(testkit::check_input_gradient(causal, {Shape{2, 4, 3}, Shape{2, 4, 3}, Shape{2, 4, 2}}));
   EXPECT_TRUE(testkit::check_param_gradients(causal, {Shape{2, 4, 3}, Shape{2, 4, 3}, Shape{2, 4, 2}}));
+}
+
+// The (example, head) pairs are split over threads when the work pays for it: large enough
+// here (8 pairs of 48 × 48 steps) to split on 2 threads. Each pair is computed the same way
+// on any thread, so 1 and 2 threads agree, forward and backward, with padding and causal masks.
+TEST(MultiHeadAttention, OneAndTwoThreadsAgreeWithPaddingAndCausalMasks) {
+  const int64_t N = 4, T = 48, D = 16;
+  const int previous = num_threads();
+  MultiHeadAttention prototype(2, 16, {.use_causal_mask = true});
+  auto built = testkit::build_layer(prototype, {Shape{N, T, D}, Shape{N, T, D}}, 5);
+  const Tensor x = testkit::random_input(Shape{N, T, D}, 21), dy = testkit::random_input(Shape{N, T, D}, 22);
+  Tensor mask(Shape{N, T});
+  mask.fill(1.0f);
+  for (int64_t t = T - 7; t < T; ++t) mask[1 * T + t] = 0.0f;  // right padding
+  for (int64_t t = 0; t < T; ++t) mask[3 * T + t] = 0.0f;      // all padding
+  const ConstTensorView masks[2] = {mask, mask};
+  const ConstTensorView inputs[2] = {x, x};
+  std::vector<std::vector<float>> outputs, gradients;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    built->layer->set_input_masks(masks);
+    built->params.zero_grad();
+    Tensor y, dquery, dvalue;
+    built->layer->forward_inputs(inputs, y, Mode::kTrain);
+    Tensor* dx[2] = {&dquery, &dvalue};
+    built->layer->backward_inputs(dy, dx);
+    outputs.emplace_back(y.data(), y.data() + y.numel());
+    std::vector<float> all(dquery.data(), dquery.data() + dquery.numel());
+    all.insert(all.end(), dvalue.data(), dvalue.data() + dvalue.numel());
+    all.insert(all.end(), built->params.grads().begin(), built->params.grads().end());
+    gradients.push_back(all);
+  }
+  set_num_threads(previous);
+  ASSERT_EQ(outputs[0].size(), outputs[1].size());
+  ASSERT_EQ(gradients[0].size(), gradients[1].size());
+  double largest = 0;
+  for (size_t i = 0; i < outputs[0].size(); ++i) EXPECT_NEAR(outputs[0][i], outputs[1][i], 1e-6) << "y " << i;
+  for (size_t i = 0; i < gradients[0].size(); ++i) {
+    EXPECT_NEAR(gradients[0][i], gradients[1][i], 1e-6) << "gradient " << i;
+    largest = std::max(largest, double(std::abs(gradients[0][i])));
+  }
+  EXPECT_GT(largest, 1e-3);  // the gradients are not all zero
 }
 
 TEST(MultiHeadAttention, RefusesWhatItDoesNotTake) {

@@ -75,6 +75,7 @@ class Bidirectional final : public Layer {
  private:
   void check_pair() const;
   void pass_flags_to(Layer& layer) const;
+  void backward_with_sink(int64_t batch, Tensor& dx);
   Shape merged_shape() const;
   void run_forward(std::span<const ConstTensorView> inputs, Tensor& y, Mode mode);
 

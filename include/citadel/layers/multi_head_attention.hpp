@@ -77,7 +77,7 @@ class MultiHeadAttention final : public Layer {
   bool dropping_ = false;
   // Reused between batches: projections (N·T, heads·dim), weights (N, H, Tq, Tv), context.
   Tensor q_, k_, v_, probs_, dropped_, drop_mask_, context_, allowed_;
-  Tensor dcontext_, dweights_, dq_, dk_, dv_;
+  Tensor dcontext_, dq_, dk_, dv_;
 };
 
 }  // namespace citadel

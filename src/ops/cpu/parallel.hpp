@@ -31,8 +31,14 @@ inline void apply_thread_count(int wanted) {
 #endif
 }
 
-// The threads a region gets now: the setting, or one while the governor says so.
-inline int team_threads() { return governed_threads(num_threads()); }
+// The threads a region gets now: the setting, or one while the governor says so, and one
+// inside a parallel region (whose threads each run their share's nested work alone).
+inline int team_threads() {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+#endif
+  return governed_threads(num_threads());
+}
 
 inline void apply_thread_setting() { apply_thread_count(team_threads()); }
 
