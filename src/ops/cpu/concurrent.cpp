@@ -10,7 +10,7 @@
 
 namespace citadel::ops {
 
-void run_concurrently(const std::function<void()>& first, const std::function<void()>& second) {
+void run_concurrently(TaskRef first, TaskRef second) {
 #ifdef _OPENMP
   if (detail::team_threads() >= 2 && !omp_in_parallel()) {
     const Precision precision = current_precision();
