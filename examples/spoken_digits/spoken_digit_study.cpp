@@ -63,8 +63,9 @@ void add_noise(std::vector<float>& wave, double snr_db, std::mt19937_64& random)
 }
 
 // A training copy: another speaking rate and pitch (resampled as if recorded 0.85-1.15×
-// faster), shifted by up to 0.1 s, another loudness, and (most copies) noise at 5-30 dB SNR.
-std::vector<float> augmented(const std::vector<float>& wave, int64_t rate, std::mt19937_64& random) {
+// faster), shifted by up to 0.1 s, another loudness, and (noisy_share of them) noise at 5-30 dB SNR.
+std::vector<float> augmented(const std::vector<float>& wave, int64_t rate, double noisy_share,
+                             std::mt19937_64& random) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const double factor = 0.85 + 0.3 * unit(random);
   std::vector<float> out = resample(wave, std::llround(double(rate) * factor), rate);
@@ -73,7 +74,7 @@ std::vector<float> augmented(const std::vector<float>& wave, int64_t rate, std::
   out.resize(wave.size(), 0.0f);
   const float gain = float(std::pow(10.0, (unit(random) * 24.0 - 12.0) / 20.0));
   for (float& v : out) v *= gain;
-  if (unit(random) < 0.7) add_noise(out, 5.0 + 25.0 * unit(random), random);
+  if (unit(random) < noisy_share) add_noise(out, 5.0 + 25.0 * unit(random), random);
   return out;
 }
 
@@ -144,7 +145,7 @@ StudyResult run_study(const StudySettings& s) {
   Clips augmented_train = train;
   for (int copy = 0; copy < s.augmented_copies; ++copy)
     for (size_t i = 0; i < train.waves.size(); ++i) {
-      augmented_train.waves.push_back(augmented(train.waves[i], s.sample_rate, random));
+      augmented_train.waves.push_back(augmented(train.waves[i], s.sample_rate, s.noisy_share, random));
       augmented_train.digits.push_back(train.digits[i]);
       augmented_train.voices.push_back(train.voices[i]);
     }

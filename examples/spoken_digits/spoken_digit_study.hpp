@@ -23,6 +23,7 @@ struct StudySettings {
   int64_t mel_bins = 40, mfcc_count = 20;
   double clip_seconds = 1.0;
   int augmented_copies = 3;     // per training clip: speed 0.85-1.15, shift, gain, noise at 5-30 dB
+  double noisy_share = 0.7;     // of the augmented copies, those with noise
   int64_t max_train_clips = 0;  // 0: all (the CI-sized check keeps a few)
   int64_t filters = 64;
   int epochs = 25, patience = 6;

@@ -3,7 +3,8 @@
 // figures and write an HTML report. Data: scripts/setup_speech_data (build/speech-data).
 // Seeded: a rerun prints the same figures.
 //   build/examples/spoken_digits [--data DIR] [--report FILE.html] [--held-out-engine flite|festival|espeak-ng]
-//       [--features log_mel|mfcc] [--epochs N] [--augmented-copies N] [--filters N] [--learning-rate X] [--seed N]
+//       [--features log_mel|mfcc] [--epochs N] [--augmented-copies N] [--noisy-share X] [--filters N]
+//       [--learning-rate X] [--seed N]
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,7 @@ int main(int argc, char** argv) try {
       {"--epochs", [&](const std::string& v) { s.epochs = std::stoi(v); }},
       {"--augmented-copies", [&](const std::string& v) { s.augmented_copies = std::stoi(v); }},
       {"--filters", [&](const std::string& v) { s.filters = std::stoll(v); }},
+      {"--noisy-share", [&](const std::string& v) { s.noisy_share = std::stod(v); }},
       {"--learning-rate", [&](const std::string& v) { s.learning_rate = std::stof(v); }},
       {"--sample-rate", [&](const std::string& v) { s.sample_rate = std::stoll(v); }},
       {"--seed", [&](const std::string& v) { s.seed = std::stoull(v); }},
