@@ -114,7 +114,7 @@ StudyResult run_study(const StudySettings& s) {
   StudyResult result;
   Clips train, unseen_accents;
   for (const std::string engine : {"espeak-ng", "flite", "festival"}) {
-    if (engine == s.held_out_engine) continue;
+    if (engine == s.held_out_engine || std::count(s.unused_engines.begin(), s.unused_engines.end(), engine)) continue;
     result.training_engines.push_back(engine);
     Clips clips = load_engine(s, engine, clip);
     for (size_t i = 0; i < clips.waves.size(); ++i) {
@@ -181,7 +181,22 @@ StudyResult run_study(const StudySettings& s) {
     const Tensor p = model.predict(front_end.features(waves_tensor(clips.waves)), {.batch_size = 256});
     const ClassificationReport r = classification_report(p, digit_tensor(clips.digits), names);
     result.scores.push_back({name, int64_t(clips.waves.size()), r.accuracy});
-    if (report) *report = r;
+    if (!report) return;
+    *report = r;
+    std::vector<std::string> voices = clips.voices;
+    std::sort(voices.begin(), voices.end());
+    voices.erase(std::unique(voices.begin(), voices.end()), voices.end());
+    for (const std::string& voice : voices) {
+      int64_t count = 0, right = 0;
+      for (size_t i = 0; i < clips.voices.size(); ++i) {
+        if (clips.voices[i] != voice) continue;
+        int64_t best = 0;
+        for (int64_t c = 1; c < 10; ++c) best = p.at(int64_t(i), c) > p.at(int64_t(i), best) ? c : best;
+        ++count;
+        right += best == clips.digits[i];
+      }
+      result.unseen_voices.push_back({voice, count, double(right) / double(count)});
+    }
   };
   score("unseen engine (" + s.held_out_engine + "), clean", unseen_engine, &result.unseen_engine);
   for (const double snr : {20.0, 10.0, 5.0}) {

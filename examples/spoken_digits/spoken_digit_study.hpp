@@ -15,7 +15,8 @@ namespace citadel::spoken_digits {
 
 struct StudySettings {
   std::string data = "build/speech-data";
-  std::string held_out_engine = "flite";  // never heard in training; the other engines train
+  std::string held_out_engine = "flite";    // never heard in training; the other engines train
+  std::vector<std::string> unused_engines;  // neither trained on nor scored (festival: flite's kal is its voice)
   // espeak-ng accents never heard in training (when espeak-ng trains).
   std::vector<std::string> held_out_accents = {"en-gb-scotland", "en-029"};
   std::string features = "log_mel";  // the front end (AudioPreprocessing): mfcc or log_mel
@@ -44,6 +45,7 @@ struct StudyResult {
   std::vector<std::string> training_engines;
   int64_t training_clips = 0;          // before augmentation
   std::vector<Score> scores;           // unseen engine (clean, 20/10/5 dB), unseen accents, Asterisk
+  std::vector<Score> unseen_voices;    // the unseen engine's clean clips, voice by voice
   ClassificationReport unseen_engine;  // per digit, on the unseen engine's clean clips
   History history;
   double train_seconds = 0;

@@ -4,7 +4,7 @@
 // Seeded: a rerun prints the same figures.
 //   build/examples/spoken_digits [--data DIR] [--report FILE.html] [--held-out-engine flite|festival|espeak-ng]
 //       [--features log_mel|mfcc] [--epochs N] [--augmented-copies N] [--noisy-share X] [--filters N]
-//       [--learning-rate X] [--seed N]
+//       [--learning-rate X] [--seed N] [--unused-engines ENGINE]
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +29,7 @@ int main(int argc, char** argv) try {
       {"--augmented-copies", [&](const std::string& v) { s.augmented_copies = std::stoi(v); }},
       {"--filters", [&](const std::string& v) { s.filters = std::stoll(v); }},
       {"--noisy-share", [&](const std::string& v) { s.noisy_share = std::stod(v); }},
+      {"--unused-engines", [&](const std::string& v) { s.unused_engines = {v}; }},
       {"--learning-rate", [&](const std::string& v) { s.learning_rate = std::stof(v); }},
       {"--sample-rate", [&](const std::string& v) { s.sample_rate = std::stoll(v); }},
       {"--seed", [&](const std::string& v) { s.seed = std::stoull(v); }},
@@ -56,6 +57,9 @@ int main(int argc, char** argv) try {
   for (const Score& score : result.scores)
     std::printf("  %-58s %5lld clips  accuracy %.4f\n", score.name.c_str(), static_cast<long long>(score.clips),
                 score.accuracy);
+  std::printf("  unseen engine, voice by voice:");
+  for (const Score& voice : result.unseen_voices) std::printf(" %s %.3f", voice.name.c_str(), voice.accuracy);
+  std::printf("\n");
   std::ofstream page(report_path, std::ios::binary);
   page << report::html_page({{.name = "spoken digits, " + s.held_out_engine + " unseen", .json = result.report_json}},
                             {.title = "Spoken digits: trained on " + engines + ", tested on " + s.held_out_engine});
