@@ -133,6 +133,17 @@ TEST(SpeechCli, TrainsOnAFolderOfWavsAndPredictsFreshFiles) {
   const auto evaluated = run_cli("evaluate --model " + model.string() + " --data " + fresh.string());
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
   EXPECT_NE(evaluated.out.find("(30 rows)"), std::string::npos) << evaluated.out;
+
+  // CSV rows cannot feed it, and serving raw audio is refused by name.
+  const auto csv = citadel::testkit::write_scratch_file("rows.csv", "a,b\n1,2\n");
+  const auto csv_rows = run_cli("predict --model " + model.string() + " --input " + csv.string() + " --output " +
+                                output.string() + " --verbose 0");
+  EXPECT_NE(csv_rows.exit_code, 0);
+  EXPECT_NE(csv_rows.err.find("rows.csv"), std::string::npos) << csv_rows.err;
+  const auto served = run_cli("serve --model tones=" + model.string() + " --allow-unsigned --no-auth");
+  EXPECT_NE(served.exit_code, 0);
+  EXPECT_NE(served.err.find("a speech model (it reads WAV files) cannot be served yet"), std::string::npos)
+      << served.err;
 }
 
 TEST(SpeechCli, BadFoldersAreRefusedByName) {
