@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "citadel/core/error.hpp"
+#include "citadel/data/audio_augmentation.hpp"
 #include "citadel/data/audio_directory.hpp"
 #include "citadel/data/split.hpp"
 #include "terminal_text.hpp"
@@ -35,6 +36,20 @@ void check_every_class_has_files(const AudioDirectory& set, const std::string& f
   for (size_t c = 0; c < counts.size(); ++c)
     CITADEL_CHECK(counts[c] > 0, IoError, (fs::path(folder) / set.class_names[c]).string(),
                   ": a class folder without .wav files");
+}
+
+// Rows of several tensors one after another, as (rows, values a row).
+Tensor stacked(const std::vector<Tensor>& parts) {
+  int64_t rows = 0, width = 0;
+  for (const Tensor& part : parts)
+    if (part.shape(0) > 0) rows += part.shape(0), width = part.numel() / part.shape(0);
+  Tensor out(Shape{rows, std::max<int64_t>(width, 1)});
+  int64_t at = 0;
+  for (const Tensor& part : parts) {
+    std::copy_n(part.data(), part.numel(), out.data() + at);
+    at += part.numel();
+  }
+  return out;
 }
 
 bool is_regression_loss(const std::string& loss) {
@@ -89,16 +104,30 @@ PreparedData load_audio_data(const DataFlags& s, const ModelFlags& model, const 
     train = std::move(split.train);
     test = std::move(split.test);
   }
-  const Tensor train_waves = take_rows(set.x, train);
-  // The statistics come from the rows fit trains on: not the held-out rows, nor the last
-  // rows fit validates on (Model::fit's validation_split).
+  // The statistics come from the rows fit trains on (with their augmented copies): not the
+  // held-out rows, nor the last rows fit validates on (Model::fit's validation_split).
   const double validation = validation_split_for(training, false);
-  std::vector<int64_t> fit(train.size());
-  for (size_t i = 0; i < fit.size(); ++i) fit[i] = int64_t(i);
-  if (validation > 0) fit.resize(size_t(std::max<double>(1.0, double(fit.size()) * (1.0 - validation))));
-  audio.adapt(take_rows(train_waves, fit));
-  data.x_train = audio.features(train_waves);
-  data.y_train = take_rows(labels, train);
+  // fit validates on the last rows of x_train, which with copies appended would hold copies
+  // of clips it trains on.
+  CITADEL_CHECK(s.audio_augment == 0 || validation == 0, ValueError, "--audio-augment ", s.audio_augment,
+                ": fit would validate on copies of the clips it trains on; leave out --validation-split, "
+                "--early-stopping and --reduce-lr (the held-out --test-split files are never augmented)");
+  size_t fitted = train.size();
+  if (validation > 0) fitted = size_t(std::max<double>(1.0, double(train.size()) * (1.0 - validation)));
+  const std::vector<int64_t> fit(train.begin(), train.begin() + std::ptrdiff_t(fitted));
+  const std::vector<int64_t> validating(train.begin() + std::ptrdiff_t(fitted), train.end());
+  std::vector<Tensor> parts = {take_rows(set.x, fit)}, part_labels = {take_rows(labels, fit)};
+  for (int64_t copy = 0; copy < s.audio_augment; ++copy) part_labels.push_back(part_labels[0]);
+  if (s.audio_augment > 0)
+    parts.push_back(
+        augment_waveforms(parts[0], audio.options().sample_rate, {.copies = s.audio_augment, .seed = training.seed}));
+  audio.adapt(stacked(parts));
+  if (!validating.empty()) {
+    parts.push_back(take_rows(set.x, validating));
+    part_labels.push_back(take_rows(labels, validating));
+  }
+  data.x_train = audio.features(stacked(parts));
+  data.y_train = stacked(part_labels);
   if (hold_out_test) {
     data.x_test = audio.features(take_rows(set.x, test));
     data.y_test = take_rows(labels, test);

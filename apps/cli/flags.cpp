@@ -83,6 +83,11 @@ void add_data_flags(CLI::App& c, DataFlags& s) {
   c.add_option("--mfcc", s.mfcc_count, "--data FOLDER: MFCCs a frame (at most --mel-bins)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{256}));
+  c.add_option("--audio-augment", s.audio_augment,
+               "--data FOLDER: augmented copies of each training clip, each resampled 0.85-1.15x faster, shifted, "
+               "louder or softer, 70% of them in white noise at 5-30 dB SNR (seeded by --seed)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{20}));
 }
 
 void add_model_flags(CLI::App& c, ModelFlags& s) {

@@ -39,6 +39,7 @@ struct DataFlags {
   int64_t sample_rate = 16000;
   double clip_seconds = 1.0;
   int64_t mel_bins = 40, mfcc_count = 13;
+  int64_t audio_augment = 0;  // augmented copies of each training clip (speed, shift, gain, noise)
 };
 
 // The network and how it is compiled.

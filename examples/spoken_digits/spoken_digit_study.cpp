@@ -43,41 +43,6 @@ Clips load_engine(const StudySettings& s, const std::string& engine, int64_t cli
   return clips;
 }
 
-// The span of a clip above a hundredth of its peak: where its speech power is measured.
-double speech_power(const std::vector<float>& wave) {
-  float peak = 0;
-  for (const float v : wave) peak = std::max(peak, std::abs(v));
-  size_t first = wave.size(), last = 0;
-  for (size_t i = 0; i < wave.size(); ++i)
-    if (std::abs(wave[i]) > 0.01f * peak) first = std::min(first, i), last = i;
-  if (first > last) return 0;
-  double sum = 0;
-  for (size_t i = first; i <= last; ++i) sum += double(wave[i]) * wave[i];
-  return sum / double(last - first + 1);
-}
-
-void add_noise(std::vector<float>& wave, double snr_db, std::mt19937_64& random) {
-  const double sigma = std::sqrt(speech_power(wave) / std::pow(10.0, snr_db / 10.0));
-  std::normal_distribution<double> noise(0.0, sigma);
-  for (float& v : wave) v += float(noise(random));
-}
-
-// A training copy: another speaking rate and pitch (resampled as if recorded 0.85-1.15×
-// faster), shifted by up to 0.1 s, another loudness, and (noisy_share of them) noise at 5-30 dB SNR.
-std::vector<float> augmented(const std::vector<float>& wave, int64_t rate, double noisy_share,
-                             std::mt19937_64& random) {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const double factor = 0.85 + 0.3 * unit(random);
-  std::vector<float> out = resample(wave, std::llround(double(rate) * factor), rate);
-  const auto shift = size_t(unit(random) * 0.1 * double(rate));
-  out.insert(out.begin(), shift, 0.0f);
-  out.resize(wave.size(), 0.0f);
-  const float gain = float(std::pow(10.0, (unit(random) * 24.0 - 12.0) / 20.0));
-  for (float& v : out) v *= gain;
-  if (unit(random) < noisy_share) add_noise(out, 5.0 + 25.0 * unit(random), random);
-  return out;
-}
-
 Tensor waves_tensor(const std::vector<std::vector<float>>& waves) {
   const auto length = int64_t(waves.front().size());
   Tensor x(Shape{int64_t(waves.size()), length});
@@ -143,12 +108,17 @@ StudyResult run_study(const StudySettings& s) {
   }
   result.training_clips = int64_t(train.waves.size());
   Clips augmented_train = train;
-  for (int copy = 0; copy < s.augmented_copies; ++copy)
-    for (size_t i = 0; i < train.waves.size(); ++i) {
-      augmented_train.waves.push_back(augmented(train.waves[i], s.sample_rate, s.noisy_share, random));
-      augmented_train.digits.push_back(train.digits[i]);
-      augmented_train.voices.push_back(train.voices[i]);
+  if (s.augmented_copies > 0) {  // the library's augmentation: speed, shift, gain, noise
+    const Tensor copies =
+        augment_waveforms(waves_tensor(train.waves), s.sample_rate,
+                          {.copies = s.augmented_copies, .noisy_share = s.noisy_share, .seed = s.seed});
+    const int64_t length = copies.shape(1);
+    for (int64_t r = 0; r < copies.shape(0); ++r) {
+      augmented_train.waves.emplace_back(copies.data() + r * length, copies.data() + (r + 1) * length);
+      augmented_train.digits.push_back(train.digits[size_t(r) % train.waves.size()]);
+      augmented_train.voices.push_back(train.voices[size_t(r) % train.waves.size()]);
     }
+  }
 
   AudioPreprocessing front_end({.features = s.features,
                                 .sample_rate = s.sample_rate,
@@ -202,7 +172,7 @@ StudyResult run_study(const StudySettings& s) {
   for (const double snr : {20.0, 10.0, 5.0}) {
     Clips noisy = unseen_engine;
     std::mt19937_64 noise_random(s.seed + uint64_t(snr));
-    for (auto& wave : noisy.waves) add_noise(wave, snr, noise_random);
+    for (auto& wave : noisy.waves) add_white_noise(wave, snr, noise_random);
     char name[96];
     std::snprintf(name, sizeof name, "unseen engine (%s), white noise %.0f dB SNR", s.held_out_engine.c_str(), snr);
     score(name, noisy);

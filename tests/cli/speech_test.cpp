@@ -171,4 +171,12 @@ TEST(SpeechCli, BadFoldersAreRefusedByName) {
   refused(good, "--loss mean_squared_error", "use a cross-entropy loss");
   refused(good, "--layers conv1d:8", "must be conv1d:FILTERS:KERNEL");
   refused(good, "--clip-seconds 0.01", "0.01");
+  refused(good, "--audio-augment 2 --validation-split 0.2", "--audio-augment 2: fit would validate on copies");
+
+  // Augmented copies join the training rows only: of 3 classes × 3 files each class keeps
+  // round(3 × 0.2) = 1 for the report; the 6 others train, each with 2 copies.
+  const auto augmented = run_cli("train --data " + good.string() +
+                                 " --clip-seconds 0.25 --epochs 1 --audio-augment 2 --no-save --verbose 1");
+  ASSERT_EQ(augmented.exit_code, 0) << augmented.err;
+  EXPECT_NE(augmented.out.find("18 training rows, 3 held out"), std::string::npos) << augmented.out;
 }
