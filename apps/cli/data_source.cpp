@@ -14,6 +14,7 @@
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
 #include "citadel/data/text_vectorization.hpp"
+#include "audio_data.hpp"
 #include "output_labels.hpp"
 #include "terminal_text.hpp"
 
@@ -247,6 +248,12 @@ void report_row_handling(const DataSchema& schema, const std::vector<int64_t>& m
 
 PreparedData load_data(const DataFlags& s, const ModelFlags& model, const TrainingFlags& training,
                        bool hold_out_test, bool private_training) {
+  if (is_audio_folder(s.data)) {
+    CITADEL_CHECK(!private_training, ValueError, "--dp: --data ", s.data,
+                  " is a folder of WAV files, whose front end is standardized with statistics of the private rows; "
+                  "--dp takes CSV data");
+    return load_audio_data(s, model, training, hold_out_test);
+  }
   const LabelPlan plan = label_plan(s, model);
   if (s.data == kFashionMnist) {
     CITADEL_CHECK(!plan.several(), ValueError, "--label OUTPUT=COLUMN: Fashion-MNIST has one label, its class");
@@ -354,6 +361,8 @@ PreparedData load_data(const DataFlags& s, const ModelFlags& model, const Traini
 Dataset load_more_rows(const DataFlags& s, const std::string& path, const PreparedData& data,
                        const Preprocessor& trained) {
   CITADEL_CHECK(!data.images, ValueError, path, ": with --data fashion-mnist, other files cannot be read as rows");
+  CITADEL_CHECK(!data.audio, ValueError, path, ": with --data ", data.source,
+                " (a folder of WAV files), other files cannot be read as CSV rows; train, save, then evaluate --model");
   const EncodeOptions options = encode_options(s, trained);
   Dataset rows = encode(read_csv(path, csv_options(s)), data.schema, options);
   report_row_handling(data.schema, rows.missing_cells, rows.unseen_categories, options.missing == MissingValues::kMean,

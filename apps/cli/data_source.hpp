@@ -3,9 +3,11 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "citadel/data/audio_preprocessing.hpp"
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
 #include "citadel/data/preprocessor.hpp"
@@ -21,6 +23,9 @@ struct PreparedData {
   bool images = false;
   std::string source;  // the CSV's path or "fashion-mnist"
   std::string loss;    // resolved: given, or chosen from the labels
+  // --data FOLDER of WAV files: the front end, adapted on the rows fit trains on (the rows
+  // are its features, (rows, frames, coefficients)); null otherwise.
+  std::shared_ptr<const AudioPreprocessing> audio;
   std::optional<DeclaredSchema> declared;  // --schema: what is known of the data beyond its rows
   std::vector<int64_t> missing_cells;      // per input column, in all rows read (CSV data)
   int64_t clamped_labels = 0;              // regression labels clamped into the declared range

@@ -66,6 +66,28 @@ void add_data_flags(CLI::App& c, DataFlags& s) {
   c.add_option("--sequence-length", s.sequence_length,
                "--text: token ids per row, padded with 0 or truncated (default: the longest training row's)")
       ->check(CLI::Range(int64_t{1}, TextVectorizationLimits::kMaxSequenceLength));
+  c.add_option("--audio-features", s.audio_features,
+               "--data FOLDER of class folders of WAV files: the model's input, mfcc or log_mel (25 ms frames "
+               "every 10 ms, each coefficient standardized with the training clips' statistics)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"mfcc", "log_mel"}));
+  c.add_option("--sample-rate", s.sample_rate, "--data FOLDER: every WAV file is resampled to this rate (Hz)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1000}, int64_t{192000}));
+  c.add_option("--clip-seconds", s.clip_seconds, "--data FOLDER: each file padded with silence or cut to this length")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 60.0));
+  c.add_option("--mel-bins", s.mel_bins, "--data FOLDER: mel filters")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
+  c.add_option("--mfcc", s.mfcc_count, "--data FOLDER: MFCCs a frame (at most --mel-bins)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
+  c.add_option("--audio-augment", s.audio_augment,
+               "--data FOLDER: augmented copies of each training clip, each resampled 0.85-1.15x faster, shifted, "
+               "louder or softer, 70% of them in white noise at 5-30 dB SNR (seeded by --seed)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{20}));
 }
 
 void add_model_flags(CLI::App& c, ModelFlags& s) {

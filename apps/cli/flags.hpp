@@ -34,6 +34,12 @@ struct DataFlags {
   std::string vocabulary;                  // --vocabulary FILE: given, not learned from the rows
   std::optional<int64_t> max_tokens;       // --max-tokens: unset keeps every token seen (Keras's None)
   std::optional<int64_t> sequence_length;  // --sequence-length: unset, the longest training row
+  // --data FOLDER of class folders of WAV files (docs/CLI.md, "Speech"): the front end.
+  std::string audio_features = "mfcc";  // or log_mel
+  int64_t sample_rate = 16000;
+  double clip_seconds = 1.0;
+  int64_t mel_bins = 40, mfcc_count = 13;
+  int64_t audio_augment = 0;  // augmented copies of each training clip (speed, shift, gain, noise)
 };
 
 // The network and how it is compiled.

@@ -11,8 +11,9 @@ namespace citadel::cli {
 namespace {
 
 constexpr const char* kUsage =
-    " must be UNITS[:ACTIVATION] with UNITS a whole number from 1 to 1000000, embedding:DIM, globalavgpool1d or "
-    "globalmaxpool1d, e.g. \"10:relu,10:relu,1:sigmoid\" or \"embedding:16,globalavgpool1d,1:sigmoid\"";
+    " must be UNITS[:ACTIVATION] with UNITS a whole number from 1 to 1000000, embedding:DIM, globalavgpool1d, "
+    "globalmaxpool1d, conv1d:FILTERS:KERNEL[:ACTIVATION], maxpool1d:POOL, gru:UNITS[:seq] or lstm:UNITS[:seq], "
+    "e.g. \"10:relu,10:relu,1:sigmoid\" or \"embedding:16,globalavgpool1d,1:sigmoid\"";
 
 // A whole number from 1 to 1000000, or nothing.
 int64_t count_of(const std::string& text) {
@@ -41,6 +42,41 @@ std::vector<LayerSpec> parse_layer_spec(const std::string& text) {
       CITADEL_CHECK(colon == std::string::npos, ValueError, where, ": ", head, " takes no arguments");
       layers.push_back({head == "globalavgpool1d" ? LayerSpec::Kind::kGlobalAveragePooling1D
                                                   : LayerSpec::Kind::kGlobalMaxPooling1D});
+      continue;
+    }
+    if (head == "conv1d") {
+      const size_t second = rest.find(':');
+      const int64_t filters = count_of(rest.substr(0, second));
+      const size_t third = second == std::string::npos ? std::string::npos : rest.find(':', second + 1);
+      const int64_t kernel = second == std::string::npos ? 0 : count_of(rest.substr(second + 1, third - second - 1));
+      CITADEL_CHECK(filters > 0 && kernel > 0, ValueError, where,
+                    ": must be conv1d:FILTERS:KERNEL[:ACTIVATION] with FILTERS and KERNEL whole numbers from 1 to "
+                    "1000000");
+      const std::string activation = third == std::string::npos ? "linear" : rest.substr(third + 1);
+      try {
+        activation_from_name(activation);
+      } catch (const ValueError& e) {
+        throw ValueError(where + ": " + e.what());
+      }
+      layers.push_back({.kind = LayerSpec::Kind::kConv1D, .units = filters, .activation = activation,
+                        .kernel_size = kernel});
+      continue;
+    }
+    if (head == "maxpool1d") {
+      const int64_t pool = count_of(rest);
+      CITADEL_CHECK(pool > 0, ValueError, where, ": must be maxpool1d:POOL with POOL a whole number from 1 to 1000000");
+      layers.push_back({.kind = LayerSpec::Kind::kMaxPooling1D, .units = pool});
+      continue;
+    }
+    if (head == "gru" || head == "lstm") {
+      const size_t second = rest.find(':');
+      const int64_t units = count_of(rest.substr(0, second));
+      const std::string tail = second == std::string::npos ? "" : rest.substr(second + 1);
+      CITADEL_CHECK(units > 0 && (second == std::string::npos || tail == "seq"), ValueError, where, ": must be ",
+                    head, ":UNITS or ", head, ":UNITS:seq (return_sequences) with UNITS a whole number from 1 to "
+                    "1000000");
+      layers.push_back({.kind = head == "gru" ? LayerSpec::Kind::kGRU : LayerSpec::Kind::kLSTM, .units = units,
+                        .return_sequences = tail == "seq"});
       continue;
     }
     if (head == "embedding") {

@@ -9,13 +9,21 @@
 namespace citadel::cli {
 
 struct LayerSpec {
-  enum class Kind { kDense, kEmbedding, kGlobalAveragePooling1D, kGlobalMaxPooling1D };
+  enum class Kind {
+    kDense, kEmbedding, kGlobalAveragePooling1D, kGlobalMaxPooling1D, kConv1D, kMaxPooling1D, kGRU, kLSTM
+  };
   Kind kind = Kind::kDense;
-  int64_t units = 0;  // Dense's units, Embedding's output_dim (its input_dim is the vocabulary's size)
+  // Dense's units, Embedding's output_dim (its input_dim is the vocabulary's size), Conv1D's
+  // filters, MaxPooling1D's pool size, a recurrent layer's units.
+  int64_t units = 0;
   std::string activation = "linear";
+  int64_t kernel_size = 0;        // Conv1D (padding "same")
+  bool return_sequences = false;  // gru:UNITS:seq, lstm:UNITS:seq
 };
 
-// Items: UNITS[:ACTIVATION] (Dense), embedding:DIM, globalavgpool1d, globalmaxpool1d.
+// Items: UNITS[:ACTIVATION] (Dense), embedding:DIM, globalavgpool1d, globalmaxpool1d, and for
+// sequences (speech features) conv1d:FILTERS:KERNEL[:ACTIVATION], maxpool1d:POOL,
+// gru:UNITS[:seq], lstm:UNITS[:seq] (seq: return_sequences).
 // Throws citadel::ValueError naming the item at fault.
 std::vector<LayerSpec> parse_layer_spec(const std::string& text);
 

@@ -8,11 +8,14 @@
 #include "citadel/core/error.hpp"
 #include "citadel/data/feature_groups.hpp"
 #include "citadel/data/text_vectorization.hpp"
+#include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 #include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/global_pooling1d.hpp"
+#include "citadel/layers/pooling1d.hpp"
+#include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/regularizers.hpp"
 #include "citadel/model/model_config.hpp"
 #include "layer_spec.hpp"
@@ -98,6 +101,7 @@ namespace {
 
 // Token ids are not scaled: an Embedding looks them up as they are.
 std::string scaling_for(const DataFlags& s, const PreparedData& data, bool private_training) {
+  if (data.audio) return "none";  // the front end standardizes each coefficient
   if (!data.schema.text) return scaling_for(s, private_training);
   CITADEL_CHECK(s.scale.empty() || s.scale == "none", ValueError, "--scale ", s.scale,
                 ": --text gives token ids, which are looked up, not scaled; leave --scale out");
@@ -139,6 +143,8 @@ namespace {
 // over the row for text), then the output layer the labels need.
 std::string default_layers(const PreparedData& data) {
   if (data.schema.text) return "embedding:16,globalavgpool1d," + output_layer_for(data);
+  if (data.audio)
+    return "conv1d:32:5:relu,maxpool1d:2,conv1d:64:5:relu,globalmaxpool1d,64:relu," + output_layer_for(data);
   return std::string(data.images ? "256:relu,128:relu," : "10:relu,10:relu,") + output_layer_for(data);
 }
 
@@ -147,10 +153,14 @@ std::string default_layers(const PreparedData& data) {
 Sequential layers_model(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
   Sequential model;
   const std::vector<LayerSpec> layers = parse_layer_spec(s.layers.empty() ? default_layers(data) : s.layers);
-  if (input_shape.rank() > 1) model.add(Flatten({input_shape.dims()}));  // images into a Dense network
+  // Images (or audio features) into a Dense network are flattened; a Conv1D or recurrent
+  // first layer reads the (frames, coefficients) sequence itself.
+  const bool reads_sequence = layers[0].kind == LayerSpec::Kind::kConv1D || layers[0].kind == LayerSpec::Kind::kGRU ||
+                              layers[0].kind == LayerSpec::Kind::kLSTM;
+  if (input_shape.rank() > 1 && !reads_sequence) model.add(Flatten({input_shape.dims()}));
   const Regularizer penalty = L1L2(static_cast<float>(s.l1), static_cast<float>(s.l2));
   for (size_t i = 0; i < layers.size(); ++i) {
-    const bool first = i == 0 && input_shape.rank() == 1;
+    const bool first = i == 0 && (input_shape.rank() == 1 || reads_sequence);
     const std::vector<int64_t> declared = first ? input_shape.dims() : std::vector<int64_t>{};
     switch (layers[i].kind) {
       case LayerSpec::Kind::kEmbedding:
@@ -165,6 +175,20 @@ Sequential layers_model(const ModelFlags& s, const PreparedData& data, const Sha
         break;
       case LayerSpec::Kind::kGlobalMaxPooling1D:
         model.add(GlobalMaxPooling1D({.input_shape = {}}));
+        break;
+      case LayerSpec::Kind::kConv1D:
+        model.add(Conv1D(layers[i].units, layers[i].kernel_size,
+                         {.input_shape = declared, .padding = "same", .activation = layers[i].activation,
+                          .kernel_regularizer = penalty}));
+        break;
+      case LayerSpec::Kind::kMaxPooling1D:
+        model.add(MaxPooling1D(layers[i].units));
+        break;
+      case LayerSpec::Kind::kGRU:
+        model.add(GRU(layers[i].units, {.input_shape = declared, .return_sequences = layers[i].return_sequences}));
+        break;
+      case LayerSpec::Kind::kLSTM:
+        model.add(LSTM(layers[i].units, {.input_shape = declared, .return_sequences = layers[i].return_sequences}));
         break;
       case LayerSpec::Kind::kDense:
         model.add(Dense(layers[i].units, {.input_dim = first ? input_shape[0] : 0,
@@ -287,7 +311,9 @@ Model build_model(const ModelFlags& s, const PreparedData& data, const Shape& in
   return model;
 }
 
-int epochs_for(const TrainingFlags& s, const PreparedData& data) { return s.epochs.value_or(data.images ? 5 : 150); }
+int epochs_for(const TrainingFlags& s, const PreparedData& data) {
+  return s.epochs.value_or(data.images ? 5 : data.audio ? 30 : 150);
+}
 
 int64_t batch_size_for(const TrainingFlags& s, const PreparedData& data) {
   return s.batch_size.value_or(data.images ? 128 : 32);

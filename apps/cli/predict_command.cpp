@@ -3,6 +3,7 @@
 // probability of each class (a saved model of several outputs: those per output).
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <algorithm>
 #include <cstdio>
 
 #include "citadel/io/saved_model.hpp"
@@ -11,6 +12,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 #include "citadel/data/csv.hpp"
+#include "citadel/data/csv_field.hpp"
+#include "audio_data.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
 
@@ -41,9 +44,42 @@ void write_predictions(const Model& model, const PreparedData& data, const Prepr
   write_file_atomically(s.output_file, predictions.csv());
 }
 
+// A speech model's predictions for --input (a WAV file or a folder of them): one line a
+// file, "file,predicted,p_<class>...".
+void write_audio_predictions(Model& model, const PreparedData& data, const PredictFlags& s, int64_t batch_size) {
+  const AudioRows rows = unlabelled_audio_rows(*data.audio, s.input_file);
+  const Tensor outputs = model.predict(rows.x, {.batch_size = batch_size});
+  const auto& classes = data.schema.classes;
+  std::string csv = "file,predicted";
+  for (const std::string& name : classes) csv += "," + csv_field("p_" + name);
+  csv += "\n";
+  const int64_t width = outputs.shape(1);
+  for (size_t r = 0; r < rows.paths.size(); ++r) {
+    std::vector<double> p;
+    const float* row = outputs.data() + int64_t(r) * width;
+    if (width == 1) p = {1.0 - row[0], row[0]};  // one sigmoid: the second class's probability
+    for (int64_t c = 0; width > 1 && c < width; ++c) p.push_back(row[c]);
+    const auto best = size_t(std::max_element(p.begin(), p.end()) - p.begin());
+    csv += csv_field(rows.paths[r]) + "," + csv_field(classes[best]);
+    char number[32];
+    for (const double value : p) {
+      std::snprintf(number, sizeof number, ",%.6f", value);
+      csv += number;
+    }
+    csv += "\n";
+  }
+  write_file_atomically(s.output_file, csv);
+}
+
 int run_predict(const PredictFlags& s) {
   if (!s.model_file.empty()) {
     SavedPipeline saved = load_pipeline(s.keys, s.model_file);
+    if (saved.data.audio) {
+      apply_precision(saved.model, s.model);
+      write_audio_predictions(saved.model, saved.data, s, s.training.batch_size.value_or(PredictOptions{}.batch_size));
+      if (s.training.verbose > 0) std::printf("Wrote predictions to %s\n", s.output_file.c_str());
+      return 0;
+    }
     CITADEL_CHECK(!saved.data.images, ValueError, s.input_file,
                   ": the model was trained on images; CSV rows cannot feed it");
     apply_precision(saved.model, s.model);
@@ -53,14 +89,18 @@ int run_predict(const PredictFlags& s) {
     random::set_seed(s.training.seed);
     PreparedData data = load_data(s.data, s.model, s.training, false);
     CITADEL_CHECK(!data.images, ValueError, s.input_file, ": with --data fashion-mnist, other files cannot be read as rows");
-    const CsvTable input = read_csv(s.input_file, csv_options(s.data));  // read before training: its errors first
+    const CsvTable input = data.audio ? CsvTable{} : read_csv(s.input_file, csv_options(s.data));  // errors first
     const FeaturePreprocessor preprocessor = preprocess(s.data, data, {});
     Model model = build_model(s.model, data, data.x_train.shape().without_batch());
     describe_data(s.training.verbose, data);
     const FitOptions fit = fit_options(s.training, s.model, data);
     const std::vector<Tensor> y_train = output_targets(model, data, false);  // one per output
     model.fit(model_inputs(model, data.schema, data.x_train).views, {y_train.begin(), y_train.end()}, fit);
-    write_predictions(model, data, preprocessor, input, s, fit.batch_size);
+    if (data.audio) {
+      write_audio_predictions(model, data, s, fit.batch_size);
+    } else {
+      write_predictions(model, data, preprocessor, input, s, fit.batch_size);
+    }
     if (!s.also_save.empty()) save_pipeline(model, data, preprocessor, s.also_save, model_protection(s.keys, false));
   }
   if (s.training.verbose > 0) std::printf("Wrote predictions to %s\n", s.output_file.c_str());
@@ -76,8 +116,10 @@ Command add_predict_command(CLI::App& app) {
       "predict", "Train on --data (or load --model), then predict the rows of --input and write them as CSV "
                  "(labels and probabilities)");
   add_data_flags(*command, s.data);
-  command->add_option("--input", s.input_file, "CSV file of rows to predict (the label column may be absent)")
-      ->option_text("CSV")
+  command->add_option("--input", s.input_file,
+                      "CSV file of rows to predict (the label column may be absent); for a speech model a WAV "
+                      "file or a folder of them")
+      ->option_text("CSV|WAV|FOLDER")
       ->required();
   command->add_option("--output", s.output_file, "Where to write the predictions (CSV)")
       ->option_text("CSV")

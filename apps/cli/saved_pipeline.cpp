@@ -10,6 +10,7 @@
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
 #include "citadel/io/signing.hpp"
+#include "audio_data.hpp"
 
 namespace citadel::cli {
 
@@ -21,7 +22,9 @@ void save_pipeline(Model& model, const PreparedData& data, const FeaturePreproce
     record.outputs.push_back({data.outputs[i], data.schema.label_schema(i), data.losses[i],
                               weight == data.loss_weights.end() ? 1.0 : weight->second});
   }
-  save_saved_model(model, saved_model_records(record, preprocessor, data.source, extra), path, protection);
+  Metadata records = extra;
+  if (data.audio) records[kAudioPreprocessingRecord] = data.audio->to_json();  // how a WAV file becomes its input
+  save_saved_model(model, saved_model_records(record, preprocessor, data.source, std::move(records)), path, protection);
 }
 
 namespace {
@@ -71,6 +74,7 @@ SavedPipeline as_pipeline(SavedModel saved, const std::string& path) {
   PreparedData& data = pipeline.data;
   data.schema = std::move(saved.schema);
   data.images = saved.images;
+  data.audio = std::move(saved.audio);
   data.loss = std::move(saved.loss);
   data.source = path;
   for (const OutputSchema& output : saved.outputs) {
@@ -99,6 +103,13 @@ LabelledRows labelled_rows(const DataFlags& s, const SavedPipeline& saved, const
     rows.y = std::move(images.y_test);
     scale_pixels(rows.x.view());
     rows.source = "the Fashion-MNIST test split";
+    return rows;
+  }
+  if (saved.data.audio) {  // a folder of class folders of WAV files
+    AudioRows audio = labelled_audio_rows(*saved.data.audio, saved.data.schema.classes, path);
+    rows.x = std::move(audio.x);
+    rows.y = std::move(audio.y);
+    rows.source = path;
     return rows;
   }
   const EncodeOptions options = encode_options(s, saved.preprocessor);

@@ -15,6 +15,8 @@
 #include "citadel/data/wav.hpp"
 #include "citadel/data/audio_features.hpp"
 #include "citadel/data/audio_directory.hpp"
+#include "citadel/data/audio_augmentation.hpp"
+#include "citadel/data/audio_preprocessing.hpp"
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/bidirectional.hpp"

@@ -39,5 +39,6 @@ void register_interop(py::module_& module);
 void register_provenance(py::module_& module);
 void register_graph(py::module_& module);  // after register_model
 void register_text(py::module_& module);
+void register_audio(py::module_& module);
 
 }  // namespace citadel::python

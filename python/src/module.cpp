@@ -18,4 +18,5 @@ PYBIND11_MODULE(_citadel, module) {
   citadel::python::register_interop(module);
   citadel::python::register_provenance(module);
   citadel::python::register_text(module);
+  citadel::python::register_audio(module);
 }

@@ -76,7 +76,14 @@ void check_schema_against_model(const SavedModel& saved, const std::string& sour
   const int64_t inputs = model_features(saved, source);
   CITADEL_CHECK(schema.categories.size() == schema.input_columns.size(), IoError, source, ": the schema lists ",
                 schema.input_columns.size(), " columns but categories for ", schema.categories.size());
-  if (!saved.images) {
+  if (saved.audio) {
+    CITADEL_CHECK(!saved.images && saved.model.input_count() == 1 && schema.input_columns.empty() && !schema.text,
+                  IoError, source, ": the '", kAudioPreprocessingRecord,
+                  "' record is for a model of one input that reads WAV files, not columns, text or images");
+    CITADEL_CHECK(saved.model.input_shape() == saved.audio->feature_shape(), IoError, source, ": the '",
+                  kAudioPreprocessingRecord, "' record makes features of shape ", saved.audio->feature_shape().str(),
+                  " but the model's input has shape ", saved.model.input_shape().str());
+  } else if (!saved.images) {
     int64_t features = 0;
     for (const auto& categories : schema.categories) {
       CITADEL_CHECK(int64_t(categories.size()) <= inputs, IoError, source, ": a column has ", categories.size(),
@@ -246,6 +253,7 @@ std::string RowPredictions::csv() const {
 RowPredictions SavedModel::predict_rows(const CsvTable& table, std::optional<MissingValues> missing,
                                         int64_t batch_size) const {
   CITADEL_CHECK(!images, ValueError, table.source, ": the model was trained on images; CSV rows cannot feed it");
+  CITADEL_CHECK(!audio, ValueError, table.source, ": the model reads WAV files; CSV rows cannot feed it");
   return predict_table(model, schema, preprocessor, table,
                        {.missing = missing.value_or(preprocessor.missing_values())}, batch_size, nullptr,
                        label_outputs());
@@ -432,6 +440,7 @@ SchemaRecord restore_schema(std::string_view json, const std::string& source) {
 
 Dataset SavedModel::encode(const CsvTable& table, std::optional<MissingValues> missing) const {
   CITADEL_CHECK(!images, ValueError, table.source, ": the model was trained on images; CSV rows cannot feed it");
+  CITADEL_CHECK(!audio, ValueError, table.source, ": the model reads WAV files; CSV rows cannot feed it");
   return encode_for_model(table, schema, preprocessor, missing.value_or(preprocessor.missing_values()), false);
 }
 
@@ -452,6 +461,7 @@ Dataset encode_for_model(const CsvTable& table, const DataSchema& schema, const 
 }
 
 Dataset SavedModel::encode_labelled(const CsvTable& table, std::optional<MissingValues> missing) const {
+  CITADEL_CHECK(!audio, ValueError, table.source, ": the model reads WAV files; CSV rows cannot feed it");
   return encode_for_model(table, schema, preprocessor, missing.value_or(preprocessor.missing_values()), true);
 }
 
@@ -515,6 +525,13 @@ SavedModel saved_model_from(LoadedModel loaded, const std::string& source) {
   saved.loss = std::move(record.loss);
   saved.outputs = std::move(record.outputs);
   if (!saved.schema.text_column.empty()) saved.schema.text = restore_text(saved, source);
+  if (const auto audio = saved.metadata.find(kAudioPreprocessingRecord); audio != saved.metadata.end()) {
+    try {
+      saved.audio = std::make_shared<const AudioPreprocessing>(AudioPreprocessing::from_json(audio->second));
+    } catch (const Error& e) {
+      throw IoError(source + ": " + e.what());
+    }
+  }
   check_schema_against_model(saved, source);
   const auto preprocessing = saved.metadata.find("preprocessing");
   CITADEL_CHECK(preprocessing != saved.metadata.end(), IoError, source, ": has no 'preprocessing' record");

@@ -4,11 +4,13 @@
 // before any row goes through it. The CLI and every other user load models through it.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "citadel/data/audio_preprocessing.hpp"
 #include "citadel/data/csv.hpp"
 #include "citadel/data/dataset.hpp"
 #include "citadel/data/preprocessor.hpp"
@@ -45,6 +47,9 @@ SchemaRecord restore_schema(std::string_view json, const std::string& source);
 // whose "text_column" names the column it reads; the loader checks its sequence length
 // against the model's input and its vocabulary against the Embedding's.
 inline constexpr const char* kTextVectorizationRecord = "text_vectorization";
+// The record holding a speech model's front end (AudioPreprocessing::to_json): a model with it
+// reads WAV files, not CSV rows; the loader checks its feature shape against the model's input.
+inline constexpr const char* kAudioPreprocessingRecord = "audio_preprocessing";
 // The model file version of a saved model of several outputs: readers of versions 1 to 2
 // (which know one label) refuse it, naming the version and the citadel that wrote it.
 inline constexpr int kSeveralOutputsFormatVersion = 3;
@@ -124,6 +129,9 @@ struct SavedModel {
   // A model of several outputs: each output's label, loss and weight (SchemaRecord::outputs,
   // checked against the model's outputs); empty for one output.
   std::vector<OutputSchema> outputs = {};
+  // A speech model: how a WAV file becomes its input (its kAudioPreprocessingRecord); null
+  // for a model of CSV rows or images.
+  std::shared_ptr<const AudioPreprocessing> audio = {};
 
   bool classification() const { return schema.label_type == LabelType::kClasses; }
   bool several_outputs() const { return !outputs.empty(); }

@@ -1,0 +1,94 @@
+// The speech front end a saved model carries: its framing from the rate, its features
+// against the library's mfcc / log_mel_spectrogram on the padded or cut clip, the
+// standardization adapt learns, and its JSON record, hostile ones refused by field.
+#include "citadel/data/audio_preprocessing.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include "citadel/core/error.hpp"
+
+using namespace citadel;
+
+namespace {
+
+Tensor chirps(int64_t rows, int64_t length, uint32_t seed) {
+  std::mt19937 random(seed);
+  std::uniform_real_distribution<double> hz(200, 3000);
+  Tensor x(Shape{rows, length});
+  for (int64_t r = 0; r < rows; ++r) {
+    const double f = hz(random);
+    for (int64_t i = 0; i < length; ++i)
+      x.at(r, i) = float(0.3 * std::sin(2 * std::numbers::pi * f * double(i) / 8000));
+  }
+  return x;
+}
+
+}  // namespace
+
+TEST(AudioPreprocessing, FramesFollowTheRate) {
+  const AudioPreprocessing at8k({.features = "mfcc", .sample_rate = 8000, .clip_samples = 8000});
+  const AudioFeatureOptions f = at8k.feature_options();
+  EXPECT_EQ(f.frame_length, 200);
+  EXPECT_EQ(f.frame_step, 80);
+  EXPECT_EQ(f.fft_length, 256);
+  EXPECT_DOUBLE_EQ(f.upper_hz, 4000);
+  EXPECT_EQ(at8k.feature_shape(), (Shape{98, 13}));  // 1 + (8000 − 200) / 80
+  EXPECT_EQ(AudioPreprocessing({.features = "log_mel", .clip_samples = 16000}).feature_shape(), (Shape{98, 40}));
+}
+
+TEST(AudioPreprocessing, FeaturesAreTheLibrarysOnThePaddedClip) {
+  AudioPreprocessing front({.features = "mfcc", .sample_rate = 8000, .clip_samples = 4000, .mfcc_count = 12});
+  const Tensor waves = chirps(3, 3000, 1);  // shorter than the clip: padded with zeros
+  const Tensor features = front.features(waves);
+  std::vector<float> padded(4000, 0.0f);
+  std::copy_n(waves.data() + 3000, 3000, padded.begin());  // row 1
+  const Tensor expected = mfcc(padded, front.feature_options());
+  for (int64_t i = 0; i < expected.numel(); ++i)
+    ASSERT_FLOAT_EQ(features.data()[expected.numel() + i], expected.data()[i]) << i;
+
+  // Adapted, each coefficient has mean 0 and standard deviation 1 over the training frames.
+  front.adapt(waves);
+  const Tensor scaled = front.features(waves);
+  const int64_t width = front.coefficients(), count = scaled.numel() / width;
+  for (int64_t c = 0; c < width; ++c) {
+    double sum = 0, squares = 0;
+    for (int64_t i = 0; i < count; ++i) sum += scaled.data()[i * width + c];
+    for (int64_t i = 0; i < count; ++i) squares += std::pow(scaled.data()[i * width + c] - sum / double(count), 2);
+    EXPECT_NEAR(sum / double(count), 0.0, 1e-4) << c;
+    EXPECT_NEAR(std::sqrt(squares / double(count)), 1.0, 1e-3) << c;
+  }
+
+  // The record gives back the same front end.
+  const AudioPreprocessing restored = AudioPreprocessing::from_json(front.to_json());
+  const Tensor again = restored.features(waves);
+  for (int64_t i = 0; i < again.numel(); ++i) ASSERT_EQ(again.data()[i], scaled.data()[i]) << i;
+}
+
+TEST(AudioPreprocessing, BadSettingsAndRecordsAreRefusedByField) {
+  EXPECT_THROW(AudioPreprocessing({.features = "spectrum"}), ValueError);
+  EXPECT_THROW(AudioPreprocessing({.clip_samples = 100}), ValueError);  // under one frame
+  EXPECT_THROW(AudioPreprocessing({.mel_bins = 10, .mfcc_count = 13}), ValueError);
+  const std::string good = AudioPreprocessing({.clip_samples = 16000}).to_json();
+  auto refused = [](const std::string& record, const std::string& expected) {
+    try {
+      AudioPreprocessing::from_json(record);
+      ADD_FAILURE() << record;
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  refused("[1]", "not a JSON object");
+  refused("{\"features\": \"mfcc\"}", "has no 'sample_rate'");
+  refused(R"({"features":"mfcc","sample_rate":16000,"clip_samples":16000,"mel_bins":40,"mfcc_count":13,)"
+          R"("mean":[1,2],"std":[1,2]})",
+          "'mean' must list one number per coefficient (13)");
+  refused(R"({"features":"mfcc","sample_rate":0,"clip_samples":16000,"mel_bins":40,"mfcc_count":13,"mean":[],)"
+          R"("std":[]})",
+          "sample rate");
+  refused(good.substr(0, good.size() - 1) + ",\"extra\":1}", "unknown field 'extra'");
+  refused("[[[[1]]]]", "nested too deep");
+}
