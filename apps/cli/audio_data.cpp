@@ -52,10 +52,6 @@ Tensor stacked(const std::vector<Tensor>& parts) {
   return out;
 }
 
-bool is_regression_loss(const std::string& loss) {
-  return !loss.empty() && loss.find("crossentropy") == std::string::npos;
-}
-
 }  // namespace
 
 bool is_audio_folder(const std::string& data) {

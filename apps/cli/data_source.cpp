@@ -23,10 +23,6 @@ namespace {
 
 constexpr const char* kFashionMnist = "fashion-mnist";
 
-bool is_regression_loss(const std::string& loss) {
-  return !loss.empty() && loss.find("crossentropy") == std::string::npos;
-}
-
 // The bundled Pima data: in the working directory's data/, beside an installed binary
 // (PREFIX/bin/citadel → PREFIX/share/citadel), or in the source tree it was built from.
 std::string default_data_path() {
@@ -57,8 +53,6 @@ Tensor one_hot_targets(const Tensor& y, const std::string& loss, int64_t classes
   for (int64_t r = 0; r < rows; ++r) one_hot.at(r, static_cast<int64_t>(y[r])) = 1.0f;
   return one_hot;
 }
-
-
 
 PreparedData load_images(const std::string& loss, bool hold_out_test) {
   const ImageDataset images = load_fashion_mnist();
@@ -194,6 +188,10 @@ std::shared_ptr<const TextVectorization> adapt_text(const DataFlags& s, const Cs
 }
 
 }  // namespace
+
+bool is_regression_loss(const std::string& loss) {
+  return !loss.empty() && loss.find("crossentropy") == std::string::npos;
+}
 
 double validation_split_for(const TrainingFlags& s, bool images) {
   const double given = s.validation_split.value_or(images ? 0.1 : 0.0);

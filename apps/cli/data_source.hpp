@@ -78,6 +78,8 @@ std::vector<Tensor> output_targets(const Model& model, const PreparedData& data,
 // ValueError when `data` has labels of several outputs: `what` (a command or flag) takes
 // a model of one output.
 void refuse_several_outputs(const PreparedData& data, const std::string& what);
+// Whether `loss` regresses values (every loss but the cross-entropies), so labels are numbers.
+bool is_regression_loss(const std::string& loss);
 // A line saying what was loaded (printed when verbose).
 void describe_data(int verbose, const PreparedData& data);
 
