@@ -15,24 +15,13 @@
 #include <vector>
 
 #include "citadel/core/error.hpp"
+#include "wav_writer.hpp"
 
 using namespace citadel;
+using citadel::testkit::write_wav;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A 16-bit mono WAV of `samples` at `rate`.
-void write_wav(const fs::path& path, const std::vector<int16_t>& samples, uint32_t rate) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  auto u32 = [&out](uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
-  auto u16 = [&out](uint16_t v) { out.write(reinterpret_cast<const char*>(&v), 2); };
-  const auto bytes = uint32_t(samples.size() * 2);
-  out.write("RIFF", 4), u32(36 + bytes), out.write("WAVEfmt ", 8), u32(16);
-  u16(1), u16(1), u32(rate), u32(rate * 2), u16(2), u16(16);
-  out.write("data", 4), u32(bytes);
-  out.write(reinterpret_cast<const char*>(samples.data()), std::streamsize(bytes));
-}
 
 struct Folder {
   fs::path root = fs::path(::testing::TempDir()) / ("citadel_audio_dir_" + std::to_string(::getpid()));
