@@ -386,20 +386,11 @@ void Bidirectional::backward_with_sink(int64_t N, Tensor& dx) {
 }
 
 void Bidirectional::backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) {
-  CITADEL_ASSERT(accepts_input_count(dx.size()), name_, ": ", dx.size(), " input gradients");
-  Tensor unused;
-  const bool was_needed = input_gradient_needed_;
-  if (dx[0] == nullptr) input_gradient_needed_ = false;
-  backward(dy, dx[0] != nullptr ? *dx[0] : unused);
-  input_gradient_needed_ = was_needed;
-  const size_t SF = size_t(forward_->state_count());
-  for (size_t k = 1; k < dx.size(); ++k) {
-    if (dx[k] == nullptr) continue;
-    const ConstTensorView state =
-        k - 1 < SF ? forward_->initial_state_gradient(int(k - 1)) : backward_->initial_state_gradient(int(k - 1 - SF));
-    dx[k]->resize(state.shape());
-    std::copy_n(state.data(), state.numel(), dx[k]->data());
-  }
+  // The forward copy's states come first, then the backward copy's (as call() takes them).
+  const int SF = forward_->state_count();
+  backward_sequence_and_states(dy, dx, [&](int k) {
+    return k < SF ? forward_->initial_state_gradient(k) : backward_->initial_state_gradient(k - SF);
+  });
 }
 
 void Bidirectional::add_per_example_squared_norms(std::span<double> squared_norms) {

@@ -1,6 +1,8 @@
 // Defaults of the Layer interface.
 #include "citadel/layers/layer.hpp"
 
+#include <algorithm>
+
 #include "citadel/core/error.hpp"
 
 namespace citadel {
@@ -65,6 +67,22 @@ void Layer::add_recorded_norms(std::span<double> squared_norms) const {
   CITADEL_CHECK(squared_norms.size() == example_squared_norms_.size(), ShapeError, name_, ": ", squared_norms.size(),
                 " norms for a batch of ", example_squared_norms_.size());
   for (size_t n = 0; n < squared_norms.size(); ++n) squared_norms[n] += example_squared_norms_[n];
+}
+
+void Layer::backward_sequence_and_states(ConstTensorView dy, std::span<Tensor* const> dx,
+                                         const std::function<ConstTensorView(int)>& state_gradient) {
+  CITADEL_ASSERT(accepts_input_count(dx.size()), name_, ": ", dx.size(), " input gradients");
+  Tensor unused;
+  const bool was_needed = input_gradient_needed_;
+  if (dx[0] == nullptr) input_gradient_needed_ = false;
+  backward(dy, dx[0] != nullptr ? *dx[0] : unused);
+  input_gradient_needed_ = was_needed;
+  for (size_t k = 1; k < dx.size(); ++k) {
+    if (dx[k] == nullptr) continue;
+    const ConstTensorView state = state_gradient(int(k - 1));
+    dx[k]->resize(state.shape());
+    std::copy_n(state.data(), state.numel(), dx[k]->data());
+  }
 }
 
 }  // namespace citadel

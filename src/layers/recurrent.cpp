@@ -324,19 +324,8 @@ void Recurrent::backward(ConstTensorView dy, Tensor& dx) {
 }
 
 void Recurrent::backward_inputs(ConstTensorView dy, std::span<Tensor* const> dx) {
-  CITADEL_ASSERT(accepts_input_count(dx.size()), name_, ": ", dx.size(), " input gradients");
-  Tensor unused;
-  const bool was_needed = input_gradient_needed_;
-  if (dx[0] == nullptr) input_gradient_needed_ = false;
-  backward(dy, dx[0] != nullptr ? *dx[0] : unused);
-  input_gradient_needed_ = was_needed;
   // After the walk back, dh_ and dc_ hold the gradients of the states before the first step.
-  for (size_t k = 1; k < dx.size(); ++k) {
-    if (dx[k] == nullptr) continue;
-    const Tensor& state = k == 1 ? dh_ : dc_;
-    dx[k]->resize(state.shape());
-    std::copy_n(state.data(), state.numel(), dx[k]->data());
-  }
+  backward_sequence_and_states(dy, dx, [this](int k) { return initial_state_gradient(k); });
 }
 
 void Recurrent::backward_steps(ConstTensorView dy, int64_t N) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -194,6 +195,11 @@ class Layer {
   std::vector<double> example_squared_norms_;
   void add_recorded_norms(std::span<double> squared_norms) const;
   TensorView gradient_sink_;  // see set_per_example_gradient_sink; empty: record norms
+  // backward_inputs() of a layer whose first input is a sequence and whose others are its
+  // initial states: backward() into dx[0] (skipping the input gradient when dx[0] is null),
+  // then each wanted dx[k] (k >= 1) a copy of state_gradient(k - 1), which backward() left.
+  void backward_sequence_and_states(ConstTensorView dy, std::span<Tensor* const> dx,
+                                    const std::function<ConstTensorView(int)>& state_gradient);
 
  private:
   // The copy of this layer that its symbolic calls share. Copying a layer does not copy it:
