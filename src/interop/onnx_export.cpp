@@ -8,9 +8,9 @@
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
-#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
@@ -20,6 +20,7 @@
 #include "citadel/version.hpp"
 #include "onnx_graph_builder.hpp"
 #include "onnx_merge_layers.hpp"
+#include "onnx_recurrent_layers.hpp"
 
 namespace citadel {
 
@@ -45,6 +46,10 @@ std::vector<int64_t> explicit_pads(const std::string& padding, const Shape& inpu
 }
 
 std::array<int64_t, 2> pair_of(const json& value) { return {value.at(0).get<int64_t>(), value.at(1).get<int64_t>()}; }
+
+bool is_recurrent(const std::string& type) {
+  return type == "LSTM" || type == "GRU" || type == "SimpleRNN" || type == "Bidirectional";
+}
 
 using Flow = detail::OnnxFlow;
 
@@ -84,15 +89,29 @@ class Exporter {
     }
     for (const GraphInfo::NodeInfo& node : graph.nodes) {
       const Layer& layer = model_.layer(node.layer);
-      // A layer of several outputs (return_state) and initial states: not exported yet.
-      CITADEL_CHECK(dynamic_cast<const OutputPart*>(&layer) == nullptr, NotImplementedError, "onnx export: layer ",
-                    model_.layer(graph.nodes[size_t(graph.tensors[size_t(node.inputs[0])].producer)].layer).name(),
-                    " gives several outputs (return_state), which are not exported");
-      CITADEL_CHECK(layer.input_count() != 1 || node.inputs.size() == 1, NotImplementedError, "onnx export: layer ",
-                    layer.name(), " (", layer.type(), ") is called with initial states, which are not exported");
+      Flow output;
+      if (const auto* part = dynamic_cast<const OutputPart*>(&layer)) {  // one of return_state's outputs
+        output = parts_.at(node.inputs[0]).at(size_t(part->index()));
+        flows[size_t(node.output)] = output;
+        continue;
+      }
       const json& entry = *layer_configs_.at(layer.name());
       const std::string type = entry["class_name"].get<std::string>();
-      Flow output;
+      if (is_recurrent(type)) {
+        detail::OnnxRecurrentCall call{type, &entry["config"], layer.name(), graph.tensors[size_t(node.inputs[0])].shape,
+                                       flows[size_t(node.inputs[0])], {}};
+        for (size_t k = 1; k < node.inputs.size(); ++k) call.initial_states.push_back(flows[size_t(node.inputs[k])]);
+        std::vector<Flow> parts = detail::add_onnx_recurrent(g_, call, [&](const std::string& parameter) {
+          return has_parameter(parameter) ? std::optional(values(parameter)) : std::nullopt;
+        });
+        output = parts[0];
+        if (parts.size() > 1) parts_[node.output] = std::move(parts);  // read by the OutputPart nodes
+        flows[size_t(node.output)] = output;
+        continue;
+      }
+      CITADEL_CHECK(layer.input_count() != 1 || node.inputs.size() == 1, NotImplementedError, "onnx export: layer ",
+                    layer.name(), " (", layer.type(), ") is called with ", node.inputs.size(),
+                    " inputs, which are not exported");
       if (layer.input_count() == 1) {
         output = add_layer(type, entry["config"], layer.name(), graph.tensors[size_t(node.inputs[0])].shape,
                            flows[size_t(node.inputs[0])]);
@@ -306,91 +325,7 @@ class Exporter {
       set_int(*gather, "axis", 0);
       return flow;
     }
-    if (type == "LSTM" || type == "GRU" || type == "SimpleRNN")
-      return add_recurrent(type, config, name, input_shape, flow, where);
     throw NotImplementedError(where + ": this layer has no ONNX export");
-  }
-
-  // ONNX's LSTM, GRU and RNN over (T, N, D): weights gate-major and transposed — (1, G·U, D),
-  // (1, G·U, U) —, biases [input; recurrent] (1, 2·G·U), LSTM's gates in ONNX's order i, o, f,
-  // c (Keras's i, f, c, o); GRU's z, r, h as Keras, Keras 3's reset_after being ONNX's
-  // linear_before_reset = 1; go_backwards as the reverse direction, its sequence put back in
-  // Keras's reading order. Masks and states are not exported.
-  Flow add_recurrent(const std::string& type, const json& config, const std::string& name, const Shape& input_shape,
-                     Flow flow, const std::string& where) {
-    const bool backwards = config.value("go_backwards", false);
-    const int64_t D = input_shape[1], U = config["units"].get<int64_t>();
-    const int64_t G = type == "LSTM" ? 4 : type == "GRU" ? 3 : 1, GU = G * U;
-    const std::vector<int64_t> order = G == 4   ? std::vector<int64_t>{0, 3, 1, 2}
-                                       : G == 3 ? std::vector<int64_t>{0, 1, 2}
-                                                : std::vector<int64_t>{0};
-    auto onnx_name = [&](const json& activation) {
-      const std::string a = activation.is_string() ? activation.get<std::string>() : "";
-      if (a == "tanh") return std::string("Tanh");
-      if (a == "sigmoid") return std::string("Sigmoid");
-      if (a == "relu") return std::string("Relu");
-      throw NotImplementedError(where + ": activation " + activation.dump() + " has no ONNX form here");
-    };
-    // (rows, G·U) as Keras keeps it → (G·U, rows), ONNX's gate order.
-    auto gate_major = [&](const std::vector<float>& m, int64_t rows) {
-      std::vector<float> out(size_t(GU * rows));
-      for (int64_t g = 0; g < G; ++g)
-        for (int64_t j = 0; j < U; ++j)
-          for (int64_t r = 0; r < rows; ++r) out[size_t((g * U + j) * rows + r)] = m[size_t(r * GU + order[g] * U + j)];
-      return out;
-    };
-    auto gate_ordered = [&](const float* b, float* out) {
-      for (int64_t g = 0; g < G; ++g) std::copy_n(b + order[g] * U, U, out + g * U);
-    };
-    const std::string W =
-        g_.floats(name + "_onnx_kernel", {1, GU, D}, [&] { return gate_major(values(name + "/kernel"), D); });
-    const std::string R = g_.floats(name + "_onnx_recurrent", {1, GU, U},
-                                    [&] { return gate_major(values(name + "/recurrent_kernel"), U); });
-    onnx::NodeProto* transpose = nullptr;
-    std::vector<std::string> inputs{g_.apply("Transpose", {flow.tensor}, name + "_steps_first", &transpose), W, R};
-    set_ints(*transpose, "perm", {1, 0, 2});
-    const bool reset_after = type == "GRU" && config.value("reset_after", true);
-    if (has_parameter(name + "/bias"))
-      inputs.push_back(g_.floats(name + "_onnx_bias", {1, 2 * GU}, [&] {
-        const std::vector<float> b = values(name + "/bias");
-        std::vector<float> out(size_t(2 * GU), 0.0f);
-        gate_ordered(b.data(), out.data());
-        if (reset_after) gate_ordered(b.data() + GU, out.data() + GU);  // Keras's recurrent bias
-        return out;
-      }));
-    const std::string sequence = g_.fresh(name + "_sequence"), last = g_.fresh(name + "_last");
-    onnx::NodeProto& cell = g_.node(type == "SimpleRNN" ? "RNN" : type, inputs, sequence);
-    cell.add_output(last);
-    set_int(cell, "hidden_size", U);
-    if (type == "GRU") set_int(cell, "linear_before_reset", reset_after ? 1 : 0);
-    if (backwards) {  // ONNX's reverse direction reads the steps last to first, as go_backwards
-      onnx::AttributeProto& direction = *cell.add_attribute();
-      direction.set_name("direction");
-      direction.set_type(onnx::AttributeProto::STRING);
-      direction.set_s("reverse");
-    }
-    onnx::AttributeProto& activations = *cell.add_attribute();
-    activations.set_name("activations");
-    activations.set_type(onnx::AttributeProto::STRINGS);
-    const std::string act = onnx_name(config.value("activation", json("tanh")));
-    if (type != "SimpleRNN") activations.add_strings(onnx_name(config.value("recurrent_activation", json("sigmoid"))));
-    activations.add_strings(act);
-    if (type == "LSTM") activations.add_strings(act);
-    if (config.value("return_sequences", false)) {  // Y (T, 1, N, U) → (N, T, U)
-      std::string squeezed = g_.apply("Squeeze", {sequence, g_.int64s(name + "_axis1", {1})}, name + "_squeezed");
-      if (backwards)  // ONNX keeps each output at its step's time; Keras lists them in reading order
-        squeezed = g_.apply("Slice",
-                            {squeezed, g_.int64s(name + "_last_step", {-1}),
-                             g_.int64s(name + "_before_first", {std::numeric_limits<int64_t>::min()}),
-                             g_.int64s(name + "_time_axis", {0}), g_.int64s(name + "_step_back", {-1})},
-                            name + "_reading_order");
-      onnx::NodeProto* batch_first = nullptr;
-      flow.tensor = g_.apply("Transpose", {squeezed}, name + "_batch_first", &batch_first);
-      set_ints(*batch_first, "perm", {1, 0, 2});
-    } else {  // Y_h (1, N, U) → (N, U)
-      flow.tensor = g_.apply("Squeeze", {last, g_.int64s(name + "_axis0", {0})}, name);
-    }
-    return flow;
   }
 
   // The Preprocessor's steps as nodes: NaN → the training mean, then (x − mean) / scale or
@@ -438,6 +373,7 @@ class Exporter {
   detail::OnnxGraphBuilder g_;
   std::string preprocessing_;
   std::map<std::string, const json*> layer_configs_;  // by layer name
+  std::map<int, std::vector<Flow>> parts_;  // a return_state layer's output tensor → its outputs
 };
 
 }  // namespace

@@ -51,6 +51,52 @@ def softmax(x, axis):
     return z / z.sum(axis=axis, keepdims=True)
 
 
+def recurrent(op, xs, a):
+    # ONNX's RNN, GRU and LSTM as the operator pages write them (layout 0: X is (T, N, D)):
+    # Y (T, directions, N, H) keeps each step's output at its time, Y_h and Y_c the last.
+    x, w, r = xs[0], xs[1], xs[2]
+    at = lambda k: xs[k] if len(xs) > k and xs[k] is not None else None
+    directions, gates_h, _ = w.shape
+    hidden = a["hidden_size"]
+    gates = gates_h // hidden
+    steps, batch = x.shape[0], x.shape[1]
+    b = at(3) if at(3) is not None else np.zeros((directions, 2 * gates_h))
+    assert at(4) is None, "sequence_lens"
+    h0 = at(5) if at(5) is not None else np.zeros((directions, batch, hidden))
+    c0 = at(6) if at(6) is not None else np.zeros((directions, batch, hidden))
+    functions = {"Tanh": np.tanh, "Sigmoid": lambda v: 1 / (1 + np.exp(-v)), "Relu": lambda v: np.maximum(v, 0)}
+    per_direction = {"RNN": 1, "GRU": 2, "LSTM": 3}[op]
+    text = lambda v: v.decode() if isinstance(v, bytes) else v
+    names = [text(n) for n in a.get("activations", [])]
+    order = {"forward": [0], "reverse": [1], "bidirectional": [0, 1]}[text(a.get("direction", "forward"))]
+    y = np.zeros((steps, directions, batch, hidden))
+    y_h, y_c = np.zeros((directions, batch, hidden)), np.zeros((directions, batch, hidden))
+    for d, kind in enumerate(order):
+        f = [functions[n] for n in names[d * per_direction:(d + 1) * per_direction]]
+        wd, rd = w[d].reshape(gates, hidden, -1), r[d].reshape(gates, hidden, hidden)
+        wb, rb = b[d, :gates_h].reshape(gates, hidden), b[d, gates_h:].reshape(gates, hidden)
+        h, c = h0[d], c0[d]
+        for t in (range(steps) if kind == 0 else reversed(range(steps))):
+            xt = x[t]
+            lin = lambda g, hh: xt @ wd[g].T + hh @ rd[g].T + wb[g] + rb[g]
+            if op == "RNN":
+                h = f[0](lin(0, h))
+            elif op == "GRU":
+                z, rr = f[0](lin(0, h)), f[0](lin(1, h))
+                if a.get("linear_before_reset", 0):
+                    hh = f[1](xt @ wd[2].T + wb[2] + rr * (h @ rd[2].T + rb[2]))
+                else:
+                    hh = f[1](xt @ wd[2].T + (rr * h) @ rd[2].T + rb[2] + wb[2])
+                h = (1 - z) * hh + z * h
+            else:  # gates i, o, f, c
+                i, o, fg, cc = f[0](lin(0, h)), f[0](lin(1, h)), f[0](lin(2, h)), f[1](lin(3, h))
+                c = fg * c + i * cc
+                h = o * f[2](c)
+            y[t, d] = h
+        y_h[d], y_c[d] = h, c
+    return [y, y_h, y_c]
+
+
 def evaluate(path, inputs):
     import onnx
     from onnx import numpy_helper
@@ -126,6 +172,22 @@ def evaluate(path, inputs):
             y = np.where(xs[0] >= 0, xs[0], a.get("alpha", 0.01) * xs[0])
         elif op == "Where":
             y = np.where(xs[0], xs[1], xs[2])
+        elif op == "Squeeze":
+            y = np.squeeze(xs[0], axis=tuple(int(v) for v in xs[1]))
+        elif op == "Gather":
+            y = np.take(xs[0], xs[1].astype(np.int64), axis=a.get("axis", 0))
+        elif op == "Cast":
+            y = xs[0].astype(np.int64) if a["to"] == 7 else xs[0].astype(np.float64)
+        elif op == "Slice":
+            index = [slice(None)] * xs[0].ndim
+            for start, end, axis, step in zip(xs[1], xs[2], xs[3], xs[4]):
+                index[int(axis)] = slice(int(start), int(end), int(step))
+            y = xs[0][tuple(index)]
+        elif op in ("RNN", "GRU", "LSTM"):
+            for name, value in zip(node.output, recurrent(op, xs, a)):
+                if name:
+                    values[name] = value
+            continue
         else:
             raise NotImplementedError(op)
         values[node.output[0]] = y
