@@ -36,6 +36,13 @@ constexpr int64_t kBFloat16MinimumReuse = 8;
 
 bool worth_bfloat16(int64_t M, int64_t N) { return M * N >= kBFloat16MinimumReuse * (M + N); }
 
+// Below this many multiply-adds a product runs on the calling thread alone: waking the team
+// costs more than splitting saves. A recurrent layer's step on one sequence (1×128 · 128×512,
+// 2^16) is such a product, 200 times in a row: oneDNN took 4.5 µs on one thread and 4.7 on
+// two (3.3 and 4.0 at 1×128 · 128×384), while 4×128 · 128×384 (1.5·2^17) already ran 8.7 →
+// 6.4 µs faster on two (AMD EPYC Zen 3, 2026-12-07).
+constexpr int64_t kParallelProduct = 128 * 1024;
+
 // C = alpha·A·B + beta·C for small row-major A (M, K) and B (K, N), the innermost loop
 // running along C's row so that it vectorizes. Compiled for AVX2 as well as the baseline
 // and picked at run time, so the default build stays portable.
@@ -121,7 +128,7 @@ void gemm(Transpose transpose_a, Transpose transpose_b, int64_t M, int64_t N, in
                       ldb, beta, C, ldc);
   if (current_precision() == Precision::kMixedBFloat16 && worth_bfloat16(M, N))
     return gemm_bfloat16(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  detail::apply_thread_setting();
+  detail::apply_thread_count(M * N * K < kParallelProduct ? 1 : detail::team_threads());
   const dnnl_status_t status =
       dnnl_sgemm(transpose_a == Transpose::kYes ? 'T' : 'N', transpose_b == Transpose::kYes ? 'T' : 'N', M, N,
                  K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -40,8 +40,6 @@ inline int team_threads() {
   return governed_threads(num_threads());
 }
 
-inline void apply_thread_setting() { apply_thread_count(team_threads()); }
-
 // Calls body(begin, end) on chunks of [0, n), using at most team_threads() threads and at
 // least `min_per_thread` items per thread.
 template <class Body>
