@@ -23,9 +23,9 @@ std::vector<float> random_values(size_t count, Rng& rng) {
 struct Size {
   int64_t M, N, K;
 };
-// Each path of ops::gemm: narrow (N <= 16) and wide small products on citadel's own
-// loops, and a large one through oneDNN.
-const Size kSizes[] = {{7, 5, 9}, {6, 40, 7}, {70, 50, 90}};
+// Each path of ops::gemm: narrow (N <= 8 and 8 < N <= 16, with rows in blocks of 4 and a
+// remainder) and wide small products on citadel's own loops, and a large one through oneDNN.
+const Size kSizes[] = {{7, 5, 9}, {9, 13, 6}, {6, 40, 7}, {70, 50, 90}};
 
 class GemmTest : public ::testing::TestWithParam<std::tuple<bool, bool, int, float>> {};
 
@@ -51,7 +51,7 @@ TEST_P(GemmTest, MatchesNaiveProduct) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTransposes, GemmTest,
-                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Values(0, 1, 2),
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Values(0, 1, 2, 3),
                                             ::testing::Values(0.0f, 1.0f, 0.5f)));
 
 TEST(Gemm, BackendIsNamed) { EXPECT_NE(std::string(ops::gemm_backend()), ""); }

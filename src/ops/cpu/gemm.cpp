@@ -43,12 +43,20 @@ bool worth_bfloat16(int64_t M, int64_t N) { return M * N >= kBFloat16MinimumReus
 // 6.4 µs faster on two (AMD EPYC Zen 3, 2026-12-07).
 constexpr int64_t kParallelProduct = 128 * 1024;
 
-// C = alpha·A·B + beta·C for small row-major A (M, K) and B (K, N), the innermost loop
-// running along C's row so that it vectorizes. Compiled for AVX2 as well as the baseline
-// and picked at run time, so the default build stays portable.
+// A (M, K) read with strides: element (i, k) at A[i·row_step + k·k_step], so a transposed A
+// (stored (K, M)) is read in place rather than copied first.
+struct StridedA {
+  const float* data;
+  int64_t row_step, k_step;
+  float at(int64_t i, int64_t k) const { return data[i * row_step + k * k_step]; }
+};
+
+// C = alpha·A·B + beta·C for small A and row-major B (K, N), the innermost loop running
+// along C's row so that it vectorizes. Compiled for AVX2 as well as the baseline and picked
+// at run time, so the default build stays portable.
 __attribute__((target_clones("avx2", "default")))
-void small_gemm_nn(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
-                   int64_t ldb, float beta, float* C, int64_t ldc) {
+void small_gemm_nn(int64_t M, int64_t N, int64_t K, float alpha, StridedA A, const float* B, int64_t ldb, float beta,
+                   float* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i) {
     float* __restrict row = C + i * ldc;
     if (beta == 0.0f) {
@@ -57,7 +65,7 @@ void small_gemm_nn(int64_t M, int64_t N, int64_t K, float alpha, const float* A,
       for (int64_t j = 0; j < N; ++j) row[j] *= beta;
     }
     for (int64_t k = 0; k < K; ++k) {
-      const float a = alpha * A[i * lda + k];
+      const float a = alpha * A.at(i, k);
       const float* __restrict b = B + k * ldb;
       for (int64_t j = 0; j < N; ++j) row[j] += a * b[j];
     }
@@ -65,48 +73,72 @@ void small_gemm_nn(int64_t M, int64_t N, int64_t K, float alpha, const float* A,
 }
 
 // C = alpha·A·B + beta·C when C has at most kNarrow columns: B is given padded to
-// kNarrow columns, so each row of C accumulates in two vector registers.
+// kNarrow columns, so each row of C accumulates in two vector registers (one when N ≤ 8).
 constexpr int64_t kNarrow = 16;
 
 using Vector8 = float __attribute__((vector_size(32)));  // GCC vector extension: ymm with AVX2
 
-__attribute__((target_clones("avx2", "default")))
-void narrow_gemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                 const float* __restrict padded_b, float beta, float* C, int64_t ldc) {
-  for (int64_t i = 0; i < M; ++i) {
-    Vector8 low = {}, high = {};
-    const float* a = A + i * lda;
-    for (int64_t k = 0; k < K; ++k) {
-      Vector8 b_low, b_high;
-      std::memcpy(&b_low, padded_b + k * kNarrow, sizeof b_low);
-      std::memcpy(&b_high, padded_b + k * kNarrow + 8, sizeof b_high);
-      low += a[k] * b_low;
-      high += a[k] * b_high;
+// Rows [0, R) of a narrow product, their accumulators side by side: one row's sum over k is a
+// chain of dependent multiply-adds, bound by their latency; R rows give R independent
+// chains. Each element is still summed over k in order, as one row alone would sum it.
+template <int R, bool kWide>
+__attribute__((always_inline)) inline void narrow_rows(int64_t N, int64_t K, float alpha, StridedA A,
+                                                       const float* __restrict padded_b, float beta, float* C,
+                                                       int64_t ldc) {
+  Vector8 low[R] = {}, high[R] = {};
+  for (int64_t k = 0; k < K; ++k) {
+    Vector8 b_low, b_high;
+    std::memcpy(&b_low, padded_b + k * kNarrow, sizeof b_low);
+    if constexpr (kWide) std::memcpy(&b_high, padded_b + k * kNarrow + 8, sizeof b_high);
+#pragma GCC unroll 4  // unrolled, the accumulators stay in registers
+    for (int r = 0; r < R; ++r) {
+      const float a = A.at(r, k);
+      low[r] += a * b_low;
+      if constexpr (kWide) high[r] += a * b_high;
     }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
     float sum[kNarrow];
-    std::memcpy(sum, &low, sizeof low);
-    std::memcpy(sum + 8, &high, sizeof high);
-    float* row = C + i * ldc;
+    std::memcpy(sum, &low[r], sizeof low[r]);
+    if constexpr (kWide) std::memcpy(sum + 8, &high[r], sizeof high[r]);
+    float* row = C + r * ldc;
     for (int64_t j = 0; j < N; ++j) row[j] = alpha * sum[j] + (beta == 0.0f ? 0.0f : beta * row[j]);
   }
 }
 
-// Transposed operands are copied untransposed into per-thread buffers first (at most
-// kSmallProduct values each; the buffers grow once and are then reused).
+template <bool kWide>
+__attribute__((always_inline)) inline void narrow_gemm_of_width(int64_t M, int64_t N, int64_t K, float alpha,
+                                                                StridedA A, const float* __restrict padded_b,
+                                                                float beta, float* C, int64_t ldc) {
+  constexpr int kBlock = 4;
+  int64_t i = 0;
+  for (; i + kBlock <= M; i += kBlock)
+    narrow_rows<kBlock, kWide>(N, K, alpha, {A.data + i * A.row_step, A.row_step, A.k_step}, padded_b, beta,
+                               C + i * ldc, ldc);
+  for (; i < M; ++i)
+    narrow_rows<1, kWide>(N, K, alpha, {A.data + i * A.row_step, A.row_step, A.k_step}, padded_b, beta, C + i * ldc,
+                          ldc);
+}
+
+__attribute__((target_clones("avx2", "default")))
+void narrow_gemm(int64_t M, int64_t N, int64_t K, float alpha, StridedA A, const float* __restrict padded_b,
+                 float beta, float* C, int64_t ldc) {
+  if (N > 8) return narrow_gemm_of_width<true>(M, N, K, alpha, A, padded_b, beta, C, ldc);
+  narrow_gemm_of_width<false>(M, N, K, alpha, A, padded_b, beta, C, ldc);
+}
+
+// A transposed A is read in place; a transposed B is copied untransposed into a per-thread
+// buffer first (at most kSmallProduct values; the buffer grows once and is then reused).
 void small_gemm(bool transpose_a, bool transpose_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  thread_local std::vector<float> a_buffer, b_buffer;
-  if (transpose_a) {  // A is stored (K, M)
-    a_buffer.resize(static_cast<size_t>(M * K));
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t i = 0; i < M; ++i) a_buffer[i * K + k] = A[k * lda + i];
-    A = a_buffer.data(), lda = K;
-  }
+  thread_local std::vector<float> b_buffer;
+  const StridedA a = transpose_a ? StridedA{A, 1, lda} : StridedA{A, lda, 1};  // transposed: stored (K, M)
   if (N <= kNarrow) {
     b_buffer.assign(static_cast<size_t>(K * kNarrow), 0.0f);
     for (int64_t k = 0; k < K; ++k)
       for (int64_t j = 0; j < N; ++j) b_buffer[k * kNarrow + j] = transpose_b ? B[j * ldb + k] : B[k * ldb + j];
-    return narrow_gemm(M, N, K, alpha, A, lda, b_buffer.data(), beta, C, ldc);
+    return narrow_gemm(M, N, K, alpha, a, b_buffer.data(), beta, C, ldc);
   }
   if (transpose_b) {  // B is stored (N, K)
     b_buffer.resize(static_cast<size_t>(K * N));
@@ -114,7 +146,7 @@ void small_gemm(bool transpose_a, bool transpose_b, int64_t M, int64_t N, int64_
       for (int64_t k = 0; k < K; ++k) b_buffer[k * N + j] = B[j * ldb + k];
     B = b_buffer.data(), ldb = N;
   }
-  small_gemm_nn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  small_gemm_nn(M, N, K, alpha, a, B, ldb, beta, C, ldc);
 }
 
 }  // namespace
