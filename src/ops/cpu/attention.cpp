@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "citadel/ops/gemm.hpp"
@@ -31,22 +32,51 @@ void for_each_pair(const AttentionShape& s, int64_t work_per_pair, const Body& b
                        });
 }
 
-// One row of the masked softmax in place. The exponentials are computed apart from their sum
-// so that they vectorize; the sum runs in order, as the scalar loop did.
+// One row of the masked softmax in place, eight steps at a time (Float8): the maximum and
+// the sum run in eight lanes combined in a fixed order (so a row's result does not depend on
+// the thread that computes it), and the exponential is computed for every step and then
+// masked, without a branch. `ok` holds 1 for an allowed key step, 0 for a masked one.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void masked_softmax_row(float* __restrict row,
                                                                                      const float* __restrict ok,
                                                                                      int64_t n) {
+  using detail::Float8;
+  constexpr int64_t kLanes = 8;
+  Float8 tops = Float8{} - INFINITY;
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    Float8 x, allowed;
+    std::memcpy(&x, row + j, sizeof x);
+    std::memcpy(&allowed, ok + j, sizeof allowed);
+    const Float8 candidate = allowed != 0.0f ? x : Float8{} - INFINITY;
+    tops = candidate > tops ? candidate : tops;
+  }
   float top = -INFINITY;
-  for (int64_t j = 0; j < n; ++j)
+  for (int64_t l = 0; l < kLanes; ++l) top = std::max(top, tops[l]);
+  for (; j < n; ++j)
     if (ok[j] != 0.0f) top = std::max(top, row[j]);
   if (top == -INFINITY) {  // nothing allowed: Keras's equal -1e9 scores weigh all alike
     std::fill_n(row, n, 1.0f / float(n));
     return;
   }
-  for (int64_t j = 0; j < n; ++j) row[j] = ok[j] != 0.0f ? detail::vector_exp(row[j] - top) : 0.0f;
+  Float8 sums{};
+  j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    Float8 x, allowed;
+    std::memcpy(&x, row + j, sizeof x);
+    std::memcpy(&allowed, ok + j, sizeof allowed);
+    Float8 e = x - top;
+    detail::exponentiate(e);
+    const Float8 kept = allowed != 0.0f ? e : Float8{};
+    std::memcpy(row + j, &kept, sizeof kept);
+    sums += kept;
+  }
   float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum += row[j];
-  for (int64_t j = 0; j < n; ++j) row[j] /= sum;
+  for (int64_t l = 0; l < kLanes; ++l) sum += sums[l];
+  for (; j < n; ++j) {
+    row[j] = ok[j] != 0.0f ? detail::vector_exp(row[j] - top) : 0.0f;
+    sum += row[j];
+  }
+  for (int64_t k = 0; k < n; ++k) row[k] /= sum;
 }
 
 // d(scores) of one row from d(weights) and the weights A: A ⊙ (dA − Σ_j dA·A), zero where no
