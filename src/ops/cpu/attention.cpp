@@ -80,17 +80,38 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void masked_softmax
 }
 
 // d(scores) of one row from d(weights) and the weights A: A ⊙ (dA − Σ_j dA·A), zero where no
-// key step is allowed (the weights are constant there).
-void softmax_backward_row(float* row, const float* a, const float* ok, int64_t n) {
-  bool any = false;
-  for (int64_t j = 0; j < n; ++j) any = any || ok[j] != 0.0f;
-  if (!any) {
+// key step is allowed (the weights are constant there). The sums run in eight lanes, as the
+// forward row's do.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_backward_row(float* __restrict row,
+                                                                                       const float* __restrict a,
+                                                                                       const float* __restrict ok,
+                                                                                       int64_t n) {
+  using detail::Float8;
+  constexpr int64_t kLanes = 8;
+  Float8 allowed_lanes{}, dot_lanes{};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    Float8 d, weights, allowed;
+    std::memcpy(&d, row + j, sizeof d);
+    std::memcpy(&weights, a + j, sizeof weights);
+    std::memcpy(&allowed, ok + j, sizeof allowed);
+    allowed_lanes += allowed;
+    dot_lanes += d * weights;
+  }
+  float allowed_count = 0.0f, dot = 0.0f;
+  for (int64_t l = 0; l < kLanes; ++l) {
+    allowed_count += allowed_lanes[l];
+    dot += dot_lanes[l];
+  }
+  for (; j < n; ++j) {
+    allowed_count += ok[j];
+    dot += row[j] * a[j];
+  }
+  if (allowed_count == 0.0f) {
     std::fill_n(row, n, 0.0f);
     return;
   }
-  float dot = 0.0f;
-  for (int64_t j = 0; j < n; ++j) dot += row[j] * a[j];
-  for (int64_t j = 0; j < n; ++j) row[j] = a[j] * (row[j] - dot);
+  for (int64_t k = 0; k < n; ++k) row[k] = a[k] * (row[k] - dot);
 }
 
 }  // namespace
