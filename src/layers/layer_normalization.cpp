@@ -7,6 +7,7 @@
 #include "citadel/core/error.hpp"
 #include "citadel/layers/initializers.hpp"
 #include "citadel/layers/layer_config.hpp"
+#include "citadel/ops/reductions.hpp"
 
 namespace citadel {
 
@@ -63,11 +64,8 @@ void LayerNormalization::forward(ConstTensorView x, Tensor& y, Mode) {
   inverse_std_.resize(size_t(rows));
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = x.data() + r * D;
-    double mean = 0, variance = 0;
-    for (int64_t d = 0; d < D; ++d) mean += in[d];
-    mean /= double(D);
-    for (int64_t d = 0; d < D; ++d) variance += (in[d] - mean) * (in[d] - mean);
-    variance /= double(D);
+    const double mean = ops::sum({in, size_t(D)}) / double(D);
+    const double variance = ops::squared_deviation({in, size_t(D)}, mean) / double(D);
     const float inverse = float(1.0 / std::sqrt(variance + double(options_.epsilon)));
     inverse_std_[size_t(r)] = inverse;
     float* xhat = normalized_.data() + r * D;
