@@ -208,9 +208,6 @@ int run_serve(ServeFlags& s) {
       return served;
     }
     serving::ServedModel served{name, path, saved_model_from(std::move(loaded), path), policy, signature};
-    // Serving raw audio needs a WAV input in the protocol, which it does not have yet.
-    CITADEL_CHECK(!served.model.audio, ValueError, path, ": a speech model (it reads WAV files) cannot be served yet; ",
-                  "use `citadel predict --model ", path, " --input FILE.wav`");
     // topk:K and label coarsen classes; a number (a model's, or one output's of several)
     // would be answered whole under them, so they are refused for it.
     const bool coarsens_numbers = policy.kind == serving::OutputPolicy::Kind::kFull ||
