@@ -269,6 +269,49 @@ TEST(SpeechServe, HostileFilesAre4xxNamingTheRowAndTheServerKeepsAnswering) {
   EXPECT_EQ(spent.status, 429) << spent.body;
 }
 
+// An encrypted speech model, decrypted in memory, answers as the plain one; SIGHUP reloads it
+// (the same load path), and a tampered file is refused on reload while the loaded model goes
+// on answering.
+TEST(SpeechServe, AnEncryptedModelServesAndReloadsOnSighup) {
+  const fs::path& model = tone_model();
+  const fs::path key = scratch_directory() / "speech_model.key";
+  const fs::path encrypted = scratch_directory() / "speech_encrypted.safetensors.enc";
+  fs::remove(key);
+  ASSERT_EQ(run_cli("keygen --encryption-key " + key.string()).exit_code, 0);
+  const CliResult made = run_cli("encrypt " + model.string() + " --key-file " + key.string() + " --output " +
+                                 encrypted.string());
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string good = wav_bytes(sine(300, 16000, 0.25), 16000, 1, 16);
+  ServerProcess plain(CITADEL_BINARY, "--model tones=" + model.string() + " --no-auth --allow-unsigned",
+                      scratch_directory() / "speech_plain.log");
+  ASSERT_GT(plain.port(), 0) << plain.log();
+  const HttpAnswer expected = http_exchange(plain.port(), binary_infer({good}));
+  ASSERT_EQ(expected.status, 200) << expected.body;
+  plain.kill();
+
+  ServerProcess server(CITADEL_BINARY, "--model tones=" + encrypted.string() + " --key-file " + key.string() +
+                                           " --no-auth --allow-unsigned",
+                       scratch_directory() / "speech_encrypted.log");
+  ASSERT_GT(server.port(), 0) << server.log();
+  const HttpAnswer before = http_exchange(server.port(), binary_infer({good}));
+  EXPECT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(before.body, expected.body);
+  auto reload = [&](const char* result) {
+    const size_t seen = server.log().size();
+    ::kill(server.pid(), SIGHUP);
+    for (int i = 0; i < 200 && server.log().find("\"reload\"", seen) == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_NE(server.log().find(std::string("\"result\":\"") + result, seen), std::string::npos) << server.log();
+  };
+  reload("ok");
+  EXPECT_EQ(http_exchange(server.port(), binary_infer({good})).body, expected.body);
+  std::string bytes = read_file(encrypted);
+  bytes[bytes.size() / 2] ^= 0x10;
+  std::ofstream(encrypted, std::ios::binary | std::ios::trunc) << bytes;
+  reload("failed");
+  EXPECT_EQ(http_exchange(server.port(), binary_infer({good})).body, expected.body);
+}
+
 TEST(SpeechServe, FeaturesThatDoNotFitSpeechAreRefusedByName) {
   const fs::path& model = tone_model();
   const CliResult smoothed = run_cli("serve --model tones=" + model.string() +

@@ -131,6 +131,11 @@ TEST(SpeechCli, BadFoldersAreRefusedByName) {
   refused(good, "--clip-seconds 0.01", "0.01");
   refused(good, "--audio-augment 2 --validation-split 0.2", "--audio-augment 2: fit would validate on copies");
 
+  // A 1-D global pooling first reads the (frames, coefficients) sequence, not its flattening.
+  const auto pooled = run_cli("train --data " + good.string() +
+                              " --clip-seconds 0.25 --epochs 1 --layers globalavgpool1d,3:softmax --no-save --verbose 0");
+  EXPECT_EQ(pooled.exit_code, 0) << pooled.err;
+
   // Augmented copies join the training rows only: of 3 classes × 3 files each class keeps
   // round(3 × 0.2) = 1 for the report; the 6 others train, each with 2 copies.
   const auto augmented = run_cli("train --data " + good.string() +

@@ -38,6 +38,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
   ~ServerProcess() { kill(); }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
   void kill() {
     if (running()) ::kill(pid_, SIGKILL);
