@@ -312,6 +312,7 @@ TEST(SpeechServe, AnEncryptedModelServesAndReloadsOnSighup) {
   EXPECT_EQ(http_exchange(server.port(), binary_infer({good})).body, expected.body);
 }
 
+// --smoothing, --strip and --watermark each work on rows a client sends as numbers.
 TEST(SpeechServe, FeaturesThatDoNotFitSpeechAreRefusedByName) {
   const fs::path& model = tone_model();
   const CliResult smoothed = run_cli("serve --model tones=" + model.string() +
@@ -319,6 +320,20 @@ TEST(SpeechServe, FeaturesThatDoNotFitSpeechAreRefusedByName) {
   EXPECT_NE(smoothed.exit_code, 0);
   EXPECT_NE(smoothed.err.find("reads WAV files (a speech model); randomized smoothing is not offered"),
             std::string::npos) << smoothed.err;
+  const fs::path clean = write_scratch_file("speech_clean.csv", "a,b\n1,2\n");
+  const CliResult stripped = run_cli("serve --model tones=" + model.string() +
+                                     " --no-auth --allow-unsigned --port 0 --strip 10 --strip-clean " + clean.string());
+  EXPECT_NE(stripped.exit_code, 0);
+  EXPECT_NE(stripped.err.find("reads WAV files (a speech model); STRIP is not offered"), std::string::npos)
+      << stripped.err;
+  const fs::path key = scratch_directory() / "speech_watermark.key";
+  ASSERT_EQ(run_cli("watermark keygen --force --key " + key.string()).exit_code, 0);
+  const CliResult marked = run_cli("serve --model tones=" + model.string() + " --no-auth --allow-unsigned --port 0 "
+                                   "--watermark " + key.string() + " --watermark-log " +
+                                   (scratch_directory() / "speech_watermark.log").string());
+  EXPECT_NE(marked.exit_code, 0);
+  EXPECT_NE(marked.err.find("reads WAV files (a speech model); a served watermark is not offered"), std::string::npos)
+      << marked.err;
 }
 
 // cv on the folder: each fold's front end learned its statistics from its training files
