@@ -59,8 +59,7 @@ bool is_audio_folder(const std::string& data) {
   return !data.empty() && fs::is_directory(data, error);
 }
 
-PreparedData load_audio_data(const DataFlags& s, const ModelFlags& model, const TrainingFlags& training,
-                             bool hold_out_test) {
+AudioClips load_audio_clips(const DataFlags& s, const ModelFlags& model) {
   CITADEL_CHECK(s.text.empty() && s.categorical.empty() && s.schema.empty() && s.labels.empty(), ValueError, "--data ",
                 s.data, " is a folder of WAV files: ",
                 !s.text.empty()          ? "--text"
@@ -74,22 +73,35 @@ PreparedData load_audio_data(const DataFlags& s, const ModelFlags& model, const 
   CITADEL_CHECK(model.losses.size() <= 1 && loss.find('=') == std::string::npos && !is_regression_loss(loss),
                 ValueError, "--loss ", loss, ": the labels of --data ", s.data,
                 " are classes (its subfolders); use a cross-entropy loss");
-  AudioPreprocessing audio = front_end(s);
-  const AudioDirectory set = load_audio_directory(
+  const AudioPreprocessing audio = front_end(s);
+  AudioDirectory set = load_audio_directory(
       s.data, {.sampling_rate = audio.options().sample_rate, .output_sequence_length = audio.options().clip_samples});
   CITADEL_CHECK(set.class_names.size() >= 2, IoError, s.data, ": one class folder ('", set.class_names[0],
                 "'); a classifier needs two or more (", s.data, "/CLASS/*.wav)");
   check_every_class_has_files(set, s.data);
 
-  PreparedData data;
+  AudioClips clips;
+  PreparedData& data = clips.data;
   data.source = s.data;
   data.schema.label = "class";
   data.schema.label_type = LabelType::kClasses;
   data.schema.classes = set.class_names;
   const int64_t classes = int64_t(set.class_names.size());
   data.loss = !loss.empty() ? loss : classes == 2 ? "binary_crossentropy" : "sparse_categorical_crossentropy";
-  Tensor labels = Tensor::from(set.y);
-  labels.reshape(Shape{set.y.numel(), 1});
+  data.y_train = Tensor::from(set.y);
+  data.y_train.reshape(Shape{set.y.numel(), 1});
+  data.x_train = std::move(set.x);
+  data.audio = std::make_shared<const AudioPreprocessing>(audio);
+  clips.paths = std::move(set.paths);
+  return clips;
+}
+
+PreparedData load_audio_data(const DataFlags& s, const ModelFlags& model, const TrainingFlags& training,
+                             bool hold_out_test) {
+  AudioClips clips = load_audio_clips(s, model);
+  PreparedData data = std::move(clips.data);
+  AudioPreprocessing audio = *data.audio;
+  const Tensor waves = std::move(data.x_train), labels = std::move(data.y_train);
 
   std::vector<int64_t> train(size_t(labels.shape(0))), test;
   for (size_t i = 0; i < train.size(); ++i) train[i] = int64_t(i);
@@ -112,20 +124,20 @@ PreparedData load_audio_data(const DataFlags& s, const ModelFlags& model, const 
   if (validation > 0) fitted = size_t(std::max<double>(1.0, double(train.size()) * (1.0 - validation)));
   const std::vector<int64_t> fit(train.begin(), train.begin() + std::ptrdiff_t(fitted));
   const std::vector<int64_t> validating(train.begin() + std::ptrdiff_t(fitted), train.end());
-  std::vector<Tensor> parts = {take_rows(set.x, fit)}, part_labels = {take_rows(labels, fit)};
+  std::vector<Tensor> parts = {take_rows(waves, fit)}, part_labels = {take_rows(labels, fit)};
   for (int64_t copy = 0; copy < s.audio_augment; ++copy) part_labels.push_back(part_labels[0]);
   if (s.audio_augment > 0)
     parts.push_back(
         augment_waveforms(parts[0], audio.options().sample_rate, {.copies = s.audio_augment, .seed = training.seed}));
   audio.adapt(stacked(parts));
   if (!validating.empty()) {
-    parts.push_back(take_rows(set.x, validating));
+    parts.push_back(take_rows(waves, validating));
     part_labels.push_back(take_rows(labels, validating));
   }
   data.x_train = audio.features(stacked(parts));
   data.y_train = stacked(part_labels);
   if (hold_out_test) {
-    data.x_test = audio.features(take_rows(set.x, test));
+    data.x_test = audio.features(take_rows(waves, test));
     data.y_test = take_rows(labels, test);
   }
   data.audio = std::make_shared<const AudioPreprocessing>(std::move(audio));

@@ -24,6 +24,16 @@ bool is_audio_folder(const std::string& data);
 PreparedData load_audio_data(const DataFlags& flags, const ModelFlags& model, const TrainingFlags& training,
                              bool hold_out_test);
 
+// The folder's files as clips for cross-validation, each fold adapting its own front end:
+// x_train (rows, clip samples, 1) the waveforms at --sample-rate, y_train the class of each,
+// `audio` the front end the flags ask for, not adapted; the paths in row order. The same
+// checks of flags and folders as load_audio_data.
+struct AudioClips {
+  PreparedData data;
+  std::vector<std::string> paths;
+};
+AudioClips load_audio_clips(const DataFlags& flags, const ModelFlags& model);
+
 // A labelled folder for a saved speech model: its class folders must be classes the model
 // knows (ValueError naming the folder otherwise), each file read as `audio` reads it.
 struct AudioRows {

@@ -8,7 +8,9 @@
 #include "citadel/core/random.hpp"
 #include "citadel/core/error.hpp"
 #include "citadel/data/feature_groups.hpp"
+#include "citadel/data/split.hpp"
 #include "citadel/model/cross_validation.hpp"
+#include "audio_data.hpp"
 #include "commands.hpp"
 #include "pipeline.hpp"
 
@@ -24,22 +26,56 @@ struct CrossValidationFlags {
   OutputFlags output;
 };
 
+// --data FOLDER of WAV files: the folds are files; each fold's front end (its per-coefficient
+// standardization) is adapted on that fold's training clips alone, never the held-out ones.
+void refuse_audio_flags(const CrossValidationFlags& s) {
+  CITADEL_CHECK(s.data.audio_augment == 0, ValueError, "--audio-augment: cv --data ", s.data.data,
+                " scores the files as they are; augmented copies belong to `citadel train`");
+  const DataFlags& d = s.data;
+  const char* csv_flag = !d.missing.empty()    ? "--missing"
+                         : !d.delimiter.empty() ? "--delimiter"
+                         : d.header             ? "--header"
+                         : d.no_header          ? "--no-header"
+                         : !d.vocabulary.empty() ? "--vocabulary"
+                         : d.max_tokens          ? "--max-tokens"
+                         : d.sequence_length     ? "--sequence-length"
+                                                 : nullptr;
+  CITADEL_CHECK(csv_flag == nullptr, ValueError, csv_flag == nullptr ? "" : csv_flag, ": cv --data ", d.data,
+                " is a folder of WAV files; that flag is for CSV data or text");
+}
+
 int run_cv(const CrossValidationFlags& s) {
   random::set_seed(s.training.seed);
-  const PreparedData data = load_data(s.data, s.model, s.training, false);
+  const bool audio = is_audio_folder(s.data.data);
+  if (audio) refuse_audio_flags(s);
+  AudioClips clips;  // a folder of WAV files: the waveforms; each fold computes its own features
+  if (audio) clips = load_audio_clips(s.data, s.model);
+  const PreparedData data = audio ? std::move(clips.data) : load_data(s.data, s.model, s.training, false);
   refuse_several_outputs(data, "cv");
   describe_data(s.training.verbose, data);
   TrainingFlags quiet = s.training;
   quiet.verbose = 0;  // one line per fold instead of per epoch
-  const Shape input_shape = data.x_train.shape().without_batch();
+  const Shape input_shape = audio ? data.audio->feature_shape() : data.x_train.shape().without_batch();
   CrossValidateOptions options{.folds = s.folds, .stratified = data.classification() && !s.no_stratify,
                                .seed = s.training.seed, .fit = fit_options(quiet, s.model, data)};
-  options.preprocess = [&](Tensor& train_x, Tensor& test_x) {
-    Preprocessor preprocessor = make_preprocessor(s.data, data);
-    preprocessor.fit(train_x);
-    preprocessor.apply(train_x);
-    preprocessor.apply(test_x);
-  };
+  nlohmann::json front_ends = nlohmann::json::array();  // each fold's, in fold order
+  if (audio) {
+    options.preprocess = [&](Tensor& train_x, Tensor& test_x) {
+      AudioPreprocessing fold = *data.audio;
+      fold.adapt(train_x);
+      train_x = fold.features(train_x);
+      test_x = fold.features(test_x);
+      const nlohmann::json record = nlohmann::json::parse(fold.to_json());
+      front_ends.push_back({{"mean", record["mean"]}, {"std", record["std"]}});
+    };
+  } else {
+    options.preprocess = [&](Tensor& train_x, Tensor& test_x) {
+      Preprocessor preprocessor = make_preprocessor(s.data, data);
+      preprocessor.fit(train_x);
+      preprocessor.apply(train_x);
+      preprocessor.apply(test_x);
+    };
+  }
   auto inputs = std::make_shared<std::vector<std::string>>();  // the model's, known once one is built
   auto make_model = [&, inputs] {
     Model model = build_model(s.model, data, input_shape);
@@ -51,8 +87,14 @@ int run_cv(const CrossValidationFlags& s) {
     options.split_inputs = [&data, inputs](const Tensor& x) {
       return inputs->size() > 1 ? split_features(x, feature_groups(data.schema, *inputs)) : std::vector<Tensor>{x};
     };
-  const CrossValidationReport report = cross_validate(make_model, data.x_train, targets_for_loss(data.y_train, data),
-      options);
+  const Tensor targets = targets_for_loss(data.y_train, data);
+  const CrossValidationReport report = cross_validate(make_model, data.x_train, targets, options);
+  // The files each fold held out, as cross_validate split them (the same split, seed and rule).
+  std::vector<SplitIndices> splits;
+  if (audio)
+    splits = options.stratified && targets.numel() == targets.shape(0)
+                 ? stratified_k_fold(targets, options.folds, options.seed)
+                 : k_fold(targets.shape(0), options.folds, options.seed);
 
   const std::vector<std::string> names = data.classification()
                                              ? std::vector<std::string>{"loss", "accuracy", "precision", "recall", "f1", "auc"}
@@ -69,6 +111,13 @@ int run_cv(const CrossValidationFlags& s) {
     entry["fold"] = fold.fold;
     entry["train_rows"] = fold.train_rows;
     entry["test_rows"] = fold.test_rows;
+    if (audio) {  // what the fold's front end learned, and from which files it did not
+      const size_t k = size_t(fold.fold - 1);
+      entry["front_end"] = front_ends.at(k);
+      nlohmann::json held_out = nlohmann::json::array();
+      for (int64_t row : splits.at(k).test) held_out.push_back(clips.paths[size_t(row)]);
+      entry["held_out_files"] = held_out;
+    }
     folds.push_back(entry);
   }
   std::printf("%-6s", "mean");

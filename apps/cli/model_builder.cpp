@@ -153,10 +153,12 @@ std::string default_layers(const PreparedData& data) {
 Sequential layers_model(const ModelFlags& s, const PreparedData& data, const Shape& input_shape) {
   Sequential model;
   const std::vector<LayerSpec> layers = parse_layer_spec(s.layers.empty() ? default_layers(data) : s.layers);
-  // Images (or audio features) into a Dense network are flattened; a Conv1D or recurrent
-  // first layer reads the (frames, coefficients) sequence itself.
+  // Images (or audio features) into a Dense network are flattened; a Conv1D, recurrent or
+  // (on a sequence) 1-D global pooling first layer reads the (frames, coefficients) sequence itself.
+  const bool pools_sequence = input_shape.rank() == 2 && (layers[0].kind == LayerSpec::Kind::kGlobalAveragePooling1D ||
+                                                          layers[0].kind == LayerSpec::Kind::kGlobalMaxPooling1D);
   const bool reads_sequence = layers[0].kind == LayerSpec::Kind::kConv1D || layers[0].kind == LayerSpec::Kind::kGRU ||
-                              layers[0].kind == LayerSpec::Kind::kLSTM;
+                              layers[0].kind == LayerSpec::Kind::kLSTM || pools_sequence;
   if (input_shape.rank() > 1 && !reads_sequence) model.add(Flatten({input_shape.dims()}));
   const Regularizer penalty = L1L2(static_cast<float>(s.l1), static_cast<float>(s.l2));
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -171,10 +173,10 @@ Sequential layers_model(const ModelFlags& s, const PreparedData& data, const Sha
                             {.embeddings_regularizer = penalty, .input_shape = declared}));
         break;
       case LayerSpec::Kind::kGlobalAveragePooling1D:
-        model.add(GlobalAveragePooling1D({.input_shape = {}}));
+        model.add(GlobalAveragePooling1D({.input_shape = declared}));
         break;
       case LayerSpec::Kind::kGlobalMaxPooling1D:
-        model.add(GlobalMaxPooling1D({.input_shape = {}}));
+        model.add(GlobalMaxPooling1D({.input_shape = declared}));
         break;
       case LayerSpec::Kind::kConv1D:
         model.add(Conv1D(layers[i].units, layers[i].kernel_size,

@@ -104,6 +104,10 @@ std::optional<serving::StripPolicy> strip_for(const ServeFlags& s, const serving
   const std::optional<std::string> given = value_for(s.strip, served.name);
   if (!given) return std::nullopt;
   const std::string where = "--strip " + served.name + "=" + *given;
+  // Said before the clean rows are read, which a speech model has no CSV form of.
+  CITADEL_CHECK(!served.model.audio, ValueError, where, ": model '", served.name,
+                "' reads WAV files (a speech model); STRIP is not offered for speech models, only for models whose "
+                "rows are numbers (images or features)");
   double rate = 0.01;
   if (const std::optional<std::string> r = value_for(s.strip_frr, served.name)) {
     char* end = nullptr;
@@ -208,9 +212,6 @@ int run_serve(ServeFlags& s) {
       return served;
     }
     serving::ServedModel served{name, path, saved_model_from(std::move(loaded), path), policy, signature};
-    // Serving raw audio needs a WAV input in the protocol, which it does not have yet.
-    CITADEL_CHECK(!served.model.audio, ValueError, path, ": a speech model (it reads WAV files) cannot be served yet; ",
-                  "use `citadel predict --model ", path, " --input FILE.wav`");
     // topk:K and label coarsen classes; a number (a model's, or one output's of several)
     // would be answered whole under them, so they are refused for it.
     const bool coarsens_numbers = policy.kind == serving::OutputPolicy::Kind::kFull ||

@@ -61,7 +61,9 @@ AudioDirectory load_audio_directory(const std::string& directory, const AudioDir
   int64_t length = options.output_sequence_length, held = 0;
   for (const std::string& path : set.paths) {
     const Audio audio = load_wav(path, options.limits);
-    waves.push_back(resample(audio.samples, audio.sample_rate, options.sampling_rate));
+    waves.push_back(options.output_sequence_length > 0
+                        ? resample_head(audio.samples, audio.sample_rate, options.sampling_rate, length)
+                        : resample(audio.samples, audio.sample_rate, options.sampling_rate));
     held += std::min<int64_t>(int64_t(waves.back().size()), length > 0 ? length : INT64_MAX);
     CITADEL_CHECK(held <= options.max_total_samples, IoError, path, ": the files read so far hold more than ",
                   options.max_total_samples, " samples at ", options.sampling_rate, " Hz");

@@ -4,6 +4,7 @@
 // linear_to_mel_weight_matrix build them.
 #include "citadel/data/audio_features.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <numbers>
@@ -65,6 +66,13 @@ Tensor log_mel_spectrogram(std::span<const float> samples, const AudioFeatureOpt
   std::vector<double> window(static_cast<size_t>(o.frame_length));
   for (int64_t i = 0; i < o.frame_length; ++i)  // periodic Hann
     window[size_t(i)] = 0.5 - 0.5 * std::cos(2 * std::numbers::pi * double(i) / double(o.frame_length));
+  // Each triangle covers a few bins: only those are summed (in the same order; the others
+  // added +0.0 to a sum of non-negative terms, which changes nothing).
+  std::vector<int64_t> first(static_cast<size_t>(o.mel_bins), bins), last(static_cast<size_t>(o.mel_bins), -1);
+  for (int64_t b = 0; b < bins; ++b)
+    for (int64_t m = 0; m < o.mel_bins; ++m)
+      if (filters[size_t(b * o.mel_bins + m)] != 0.0)
+        first[size_t(m)] = std::min(first[size_t(m)], b), last[size_t(m)] = std::max(last[size_t(m)], b);
   Tensor out(Shape{frames, o.mel_bins});
   std::vector<std::complex<double>> spectrum(static_cast<size_t>(o.fft_length));
   std::vector<double> power(static_cast<size_t>(bins));
@@ -76,7 +84,8 @@ Tensor log_mel_spectrogram(std::span<const float> samples, const AudioFeatureOpt
     for (int64_t b = 0; b < bins; ++b) power[size_t(b)] = std::norm(spectrum[size_t(b)]);
     for (int64_t m = 0; m < o.mel_bins; ++m) {
       double energy = 0;
-      for (int64_t b = 0; b < bins; ++b) energy += power[size_t(b)] * filters[size_t(b * o.mel_bins + m)];
+      for (int64_t b = first[size_t(m)]; b <= last[size_t(m)]; ++b)
+        energy += power[size_t(b)] * filters[size_t(b * o.mel_bins + m)];
       out[f * o.mel_bins + m] = static_cast<float>(std::log(energy + o.log_offset));
     }
   }
@@ -87,11 +96,14 @@ Tensor mfcc(std::span<const float> samples, const AudioFeatureOptions& o) {
   const Tensor log_mel = log_mel_spectrogram(samples, o);
   const int64_t frames = log_mel.shape(0), m = o.mel_bins, k = o.mfcc_count;
   Tensor out(Shape{frames, k});
+  std::vector<double> basis(static_cast<size_t>(k * m));  // the DCT-II's cosines, once a clip rather than a frame
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t j = 0; j < m; ++j)
+      basis[size_t(c * m + j)] = std::cos(std::numbers::pi * double(c) * (double(j) + 0.5) / double(m));
   for (int64_t f = 0; f < frames; ++f)
     for (int64_t c = 0; c < k; ++c) {
       double sum = 0;
-      for (int64_t j = 0; j < m; ++j)
-        sum += double(log_mel[f * m + j]) * std::cos(std::numbers::pi * double(c) * (double(j) + 0.5) / double(m));
+      for (int64_t j = 0; j < m; ++j) sum += double(log_mel[f * m + j]) * basis[size_t(c * m + j)];
       out[f * k + c] = static_cast<float>(sum * std::sqrt((c == 0 ? 1.0 : 2.0) / double(m)));  // orthonormal
     }
   return out;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "citadel/core/error.hpp"
@@ -90,10 +91,22 @@ Tensor AudioPreprocessing::features(ConstTensorView waveforms) const {
   return out;
 }
 
-Tensor AudioPreprocessing::file_features(const std::string& path, const WavLimits& limits) const {
-  const Audio audio = load_wav(path, limits);
-  std::vector<float> samples = resample(audio.samples, audio.sample_rate, options_.sample_rate);
+std::vector<float> AudioPreprocessing::clip(const Audio& audio) const {
+  std::vector<float> samples =
+      resample_head(audio.samples, audio.sample_rate, options_.sample_rate, options_.clip_samples);
   samples.resize(static_cast<size_t>(options_.clip_samples), 0.0f);
+  return samples;
+}
+
+int64_t AudioPreprocessing::max_clip_samples(int64_t input_values) {
+  constexpr int64_t kAlwaysAllowed = int64_t{1} << 20;  // 4 MiB of floats: 65 s at 16 kHz, 21 s at 48 kHz
+  constexpr int64_t kPerInputValue = 64;                // MFCC 13 at 48 kHz needs 37 samples a value
+  if (input_values > (std::numeric_limits<int64_t>::max() / kPerInputValue)) return std::numeric_limits<int64_t>::max();
+  return std::max(kAlwaysAllowed, kPerInputValue * input_values);
+}
+
+Tensor AudioPreprocessing::file_features(const std::string& path, const WavLimits& limits) const {
+  const std::vector<float> samples = clip(load_wav(path, limits));
   Tensor wave(Shape{1, options_.clip_samples});
   std::copy(samples.begin(), samples.end(), wave.data());
   return features(wave);

@@ -188,4 +188,18 @@ std::vector<float> resample(std::span<const float> samples, int64_t from_rate, i
   return out;
 }
 
+std::vector<float> resample_head(std::span<const float> samples, int64_t from_rate, int64_t to_rate, int64_t count) {
+  CITADEL_CHECK(from_rate >= 1 && to_rate >= 1 && count >= 0, ValueError,
+                "resample_head: rates must be positive and the count not negative, got ", from_rate, ", ", to_rate,
+                " and ", count);
+  // Output j < count reads inputs up to j·from/to plus the filter's reach, 16 zero crossings at
+  // the lower Nyquist frequency (resample's half_width): 16·max(1, from/to) input samples.
+  const double ratio = double(from_rate) / double(to_rate);
+  const double needed = std::ceil(double(count) * ratio) + std::ceil(16.0 * std::max(1.0, ratio)) + 2;
+  const size_t kept = needed >= double(samples.size()) ? samples.size() : size_t(needed);
+  std::vector<float> out = resample(samples.first(kept), from_rate, to_rate);
+  if (int64_t(out.size()) > count) out.resize(size_t(count));
+  return out;
+}
+
 }  // namespace citadel

@@ -83,6 +83,14 @@ void check_schema_against_model(const SavedModel& saved, const std::string& sour
     CITADEL_CHECK(saved.model.input_shape() == saved.audio->feature_shape(), IoError, source, ": the '",
                   kAudioPreprocessingRecord, "' record makes features of shape ", saved.audio->feature_shape().str(),
                   " but the model's input has shape ", saved.model.input_shape().str());
+    // Each file a speech model reads costs one clip of waveform before its features: held near
+    // the size of the model's input, so that a small hostile file cannot ask for minutes of it.
+    const int64_t clip = saved.audio->options().clip_samples, input = saved.model.input_shape().numel();
+    CITADEL_CHECK(clip <= AudioPreprocessing::max_clip_samples(input), IoError, source, ": the '",
+                  kAudioPreprocessingRecord, "' record's 'clip_samples' (", clip, " samples, ",
+                  double(clip) / double(saved.audio->options().sample_rate), " s at ",
+                  saved.audio->options().sample_rate, " Hz) is more than ", AudioPreprocessing::max_clip_samples(input),
+                  ", the most a model whose input holds ", input, " values may ask for");
   } else if (!saved.images) {
     int64_t features = 0;
     for (const auto& categories : schema.categories) {

@@ -14,6 +14,7 @@
 #include "citadel/core/json_limits.hpp"
 #include "citadel/data/feature_groups.hpp"
 #include "citadel/serving/binary_tensors.hpp"
+#include "audio_input.hpp"
 #include "bad_request.hpp"
 #include "json_number_lists.hpp"
 
@@ -420,6 +421,47 @@ void decode_tensor_inputs(const json& inputs, const ServedModel& served, const R
       bad_request("unknown input '" + name_of(other) + "'");
 }
 
+// A speech model's input: BYTES of whole WAV files, one a row, in binary data or in JSON as
+// base64 strings the input marks with "parameters": {"content_type": "base64"} (MLServer's
+// convention); each bounded by the model's clip before it is decoded or parsed.
+void decode_audio_input(const json& inputs, const ServedModel& served, const RequestLimits& limits,
+                        const BinaryInputs& binary, InferRequest& request) {
+  const AudioPreprocessing& audio = *served.model.audio;
+  const std::string name = kAudioInput;
+  const json& input = find_input(inputs, name);
+  check_datatype(input, name, true);
+  std::vector<int64_t> shape;
+  const int64_t elements = shape_product(input, name, shape, limits.max_elements);
+  if (!(shape.size() == 1 || (shape.size() == 2 && shape[1] == 1)))
+    bad_request("input '" + name + "': shape " + input["shape"].dump() + " must be [N] or [N, 1], one WAV file a row");
+  if (shape[0] == 0) bad_request("input '" + name + "': shape " + input["shape"].dump() + ": a request needs at least one row");
+  check_row_count(shape[0], served, limits);
+  request.rows = shape[0];
+  for (const json& other : inputs)
+    if (name_of(other) != name) bad_request("unknown input '" + name_of(other) + "'");
+  const int64_t max_bytes = max_wav_bytes(audio);
+  if (const auto found = binary.find(name); found != binary.end()) {
+    request.clips = clips_from_wav_files(binary_wav_elements(found->second, elements, max_bytes, name), audio, name);
+    return;
+  }
+  const bool base64 = input.contains("parameters") && input["parameters"].is_object() &&
+                      input["parameters"].contains("content_type") && input["parameters"]["content_type"] == "base64";
+  if (!base64)
+    bad_request("input '" + name + "' holds WAV files, which JSON strings cannot carry: send them as binary data "
+                "(Triton's binary tensor extension: \"parameters\": {\"binary_data_size\": N}), or in JSON as base64 "
+                "strings with \"parameters\": {\"content_type\": \"base64\"} on the input");
+  std::vector<const json*> values;
+  flatten(data_of(input), values, limits.max_elements, name);
+  expect_elements(values.size(), elements, input, name);
+  std::vector<std::string> files;
+  for (size_t r = 0; r < values.size(); ++r) {
+    if (!values[r]->is_string())
+      bad_request("input '" + name + "': row " + std::to_string(r) + " must be a string of base64");
+    files.push_back(decode_base64_wav(values[r]->get_ref<const std::string&>(), max_bytes, name, int64_t(r)));
+  }
+  request.clips = clips_from_wav_files(std::vector<std::string_view>(files.begin(), files.end()), audio, name);
+}
+
 }  // namespace
 
 std::string model_metadata_json(const ServedModel& served) {
@@ -430,6 +472,8 @@ std::string model_metadata_json(const ServedModel& served) {
     json shape = json::array({-1});
     for (int64_t d : m.model.input_shape().dims()) shape.push_back(d);
     inputs.push_back({{"name", kImage}, {"datatype", "FP32"}, {"shape", shape}});
+  } else if (m.audio) {  // whole WAV files, one a row
+    inputs.push_back({{"name", kAudioInput}, {"datatype", "BYTES"}, {"shape", {-1}}});
   } else {
     const auto numeric = numeric_columns(m.schema);
     if (!numeric.empty()) inputs.push_back({{"name", kFeatures}, {"datatype", "FP32"},
@@ -451,6 +495,14 @@ std::string model_metadata_json(const ServedModel& served) {
                   {"classes", m.schema.classes},
                   {"output_policy", served.policy.text()},
                   {"signature", served.signature}}}};
+  if (m.audio) {  // what a file becomes, and how large one may be
+    const AudioPreprocessingOptions& o = m.audio->options();
+    metadata["parameters"]["audio"] = {{"sample_rate", o.sample_rate},
+                                       {"clip_seconds", double(o.clip_samples) / double(o.sample_rate)},
+                                       {"features", o.features},
+                                       {"max_wav_bytes", max_wav_bytes(*m.audio)},
+                                       {"max_wav_seconds", served_wav_limits(*m.audio).max_seconds}};
+  }
   if (served.strip)  // that rows may be refused, and at what calibrated rate (never the threshold itself)
     metadata["parameters"]["strip"] = {{"n", served.strip->overlays},
                                        {"false_rejection_rate", served.strip->false_rejection_rate}};
@@ -544,6 +596,11 @@ InferRequest decode_infer_request(std::string_view json_body, const ServedModel&
     return request;
   }
 
+  if (m.audio) {
+    decode_audio_input(inputs, served, limits, binary, request);
+    return request;
+  }
+
   // CSV models: the numeric columns from "features", each categorical column by name.
   const DataSchema& schema = m.schema;
   const auto numeric = numeric_columns(schema);
@@ -616,6 +673,12 @@ Dataset encode_request(const InferRequest& request, const ServedModel& served) {
     Dataset rows;
     rows.x = request.images;
     m.preprocessor.apply(rows.x);
+    for (int64_t r = 0; r < request.rows; ++r) rows.lines.push_back(r + 1);
+    return rows;
+  }
+  if (m.audio) {  // the features `citadel predict` computes from the same files
+    Dataset rows;
+    rows.x = m.audio->features(request.clips);
     for (int64_t r = 0; r < request.rows; ++r) rows.lines.push_back(r + 1);
     return rows;
   }

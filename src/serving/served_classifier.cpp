@@ -12,6 +12,11 @@ void check_served_classifier(const ServedModel& served, const std::string& where
   CITADEL_CHECK(m.classification() && !m.several_outputs(), ValueError, where, ": model '", served.name, "' ",
                 m.several_outputs() ? "has several outputs" : "predicts numbers", "; ", feature,
                 " takes a model of one classification output");
+  // Each of these works on the rows a client sends as numbers; a speech model's rows are WAV
+  // files whose features the server computes (noise, blends or a logged row to replay would
+  // have to be defined on the waveform).
+  CITADEL_CHECK(!m.audio, ValueError, where, ": model '", served.name, "' reads WAV files (a speech model); ", feature,
+                " is not offered for speech models, only for models whose rows are numbers (images or features)");
   CITADEL_CHECK(m.model.input_count() == 1, ValueError, where, ": model '", served.name, "' takes ",
                 m.model.input_count(), " inputs; ", feature, " takes a model of one input");
   CITADEL_CHECK(!m.schema.text, ValueError, where, ": model '", served.name, "' reads raw text (the column '",

@@ -13,46 +13,19 @@
 
 #include "citadel/io/saved_model.hpp"
 #include "cli_runner.hpp"
-#include "wav_writer.hpp"
+#include "tone_wavs.hpp"
 
+using citadel::testkit::kTones;
 using citadel::testkit::run_cli;
+using citadel::testkit::tone;
 using citadel::testkit::write_wav;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Tone {
-  std::string name;
-  double hz;
-  uint32_t rate;
-};
-const std::vector<Tone> kTones = {{"high", 2500, 8000}, {"low", 300, 16000}, {"mid", 900, 16000}};
-
-// A tone of 0.1 to 0.2 s at a random onset within 0.25 s, its pitch jittered by 5 %, in
-// faint noise.
-std::vector<int16_t> tone(const Tone& t, std::mt19937& random) {
-  std::uniform_real_distribution<double> unit(0, 1);
-  std::normal_distribution<double> noise(0, 200);
-  const int n = int(0.25 * t.rate), onset = int(unit(random) * 0.05 * t.rate);
-  const int length = int((0.1 + 0.1 * unit(random)) * t.rate);
-  const double hz = t.hz * (0.95 + 0.1 * unit(random)), amplitude = 4000 + 8000 * unit(random);
-  std::vector<int16_t> samples(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    const bool on = i >= onset && i < onset + length;
-    const double value = (on ? amplitude * std::sin(2 * std::numbers::pi * hz * i / t.rate) : 0) + noise(random);
-    samples[size_t(i)] = int16_t(std::lround(std::clamp(value, -32767.0, 32767.0)));
-  }
-  return samples;
-}
-
-// ROOT/<class>/<i>.wav, `per_class` files a class.
+// ROOT/<class>/<i>.wav in the scratch folder, `per_class` files a class.
 fs::path tone_folder(const std::string& name, int per_class, uint32_t seed) {
-  const fs::path root = citadel::testkit::scratch_directory() / name;
-  std::mt19937 random(seed);
-  for (const Tone& t : kTones)
-    for (int i = 0; i < per_class; ++i)
-      write_wav(root / t.name / (std::to_string(i) + ".wav"), tone(t, random), t.rate);
-  return root;
+  return citadel::testkit::tone_folder(citadel::testkit::scratch_directory() / name, per_class, seed);
 }
 
 struct TrainedSpeech {
@@ -123,16 +96,12 @@ TEST(SpeechCli, TrainsOnAFolderOfWavsAndPredictsFreshFiles) {
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
   EXPECT_NE(evaluated.out.find("(30 rows)"), std::string::npos) << evaluated.out;
 
-  // CSV rows cannot feed it, and serving raw audio is refused by name.
+  // CSV rows cannot feed it (serving it: speech_serve_test).
   const auto csv = citadel::testkit::write_scratch_file("rows.csv", "a,b\n1,2\n");
   const auto csv_rows = run_cli("predict --model " + model.string() + " --input " + csv.string() + " --output " +
                                 output.string() + " --verbose 0");
   EXPECT_NE(csv_rows.exit_code, 0);
   EXPECT_NE(csv_rows.err.find("rows.csv"), std::string::npos) << csv_rows.err;
-  const auto served = run_cli("serve --model tones=" + model.string() + " --allow-unsigned --no-auth");
-  EXPECT_NE(served.exit_code, 0);
-  EXPECT_NE(served.err.find("a speech model (it reads WAV files) cannot be served yet"), std::string::npos)
-      << served.err;
 }
 
 TEST(SpeechCli, BadFoldersAreRefusedByName) {
@@ -161,6 +130,11 @@ TEST(SpeechCli, BadFoldersAreRefusedByName) {
   refused(good, "--layers conv1d:8", "must be conv1d:FILTERS:KERNEL");
   refused(good, "--clip-seconds 0.01", "0.01");
   refused(good, "--audio-augment 2 --validation-split 0.2", "--audio-augment 2: fit would validate on copies");
+
+  // A 1-D global pooling first reads the (frames, coefficients) sequence, not its flattening.
+  const auto pooled = run_cli("train --data " + good.string() +
+                              " --clip-seconds 0.25 --epochs 1 --layers globalavgpool1d,3:softmax --no-save --verbose 0");
+  EXPECT_EQ(pooled.exit_code, 0) << pooled.err;
 
   // Augmented copies join the training rows only: of 3 classes × 3 files each class keeps
   // round(3 × 0.2) = 1 for the report; the 6 others train, each with 2 copies.

@@ -92,3 +92,31 @@ TEST(AudioPreprocessing, BadSettingsAndRecordsAreRefusedByField) {
   refused(good.substr(0, good.size() - 1) + ",\"extra\":1}", "unknown field 'extra'");
   refused("[[[[1]]]]", "nested too deep");
 }
+
+// clip() (resample_head) resamples only what the clip needs: the same samples as resampling the whole
+// recording and cutting it, for rates up and down and recordings shorter than the clip.
+TEST(AudioPreprocessing, ClipEqualsResamplingTheWholeRecordingThenCutting) {
+  std::mt19937 random(5);
+  std::uniform_real_distribution<float> unit(-0.5f, 0.5f);
+  for (const int64_t from : {8000, 16000, 22050, 44100, 48000}) {
+    for (const double seconds : {0.1, 0.6, 3.0}) {
+      Audio audio;
+      audio.sample_rate = from;
+      audio.samples.resize(size_t(seconds * double(from)));
+      for (float& s : audio.samples) s = unit(random);
+      const AudioPreprocessing front({.features = "mfcc", .sample_rate = 16000, .clip_samples = 8000});
+      std::vector<float> expected = resample(audio.samples, from, 16000);
+      expected.resize(8000, 0.0f);
+      const std::vector<float> clip = front.clip(audio);
+      ASSERT_EQ(clip.size(), expected.size());
+      for (size_t i = 0; i < clip.size(); ++i) ASSERT_EQ(clip[i], expected[i]) << from << " Hz, " << seconds << " s, " << i;
+    }
+  }
+}
+
+TEST(AudioPreprocessing, MaxClipSamplesGrowsWithTheInput) {
+  EXPECT_EQ(AudioPreprocessing::max_clip_samples(98 * 13), int64_t{1} << 20);  // 1 s at 16 kHz fits anyway
+  EXPECT_EQ(AudioPreprocessing::max_clip_samples(60000 * 40), 64 * 60000 * 40);
+  // 600 s at 192 kHz (115,200,000 samples) makes 60,000 frames: 13 MFCCs a frame do not pay for it.
+  EXPECT_LT(AudioPreprocessing::max_clip_samples(60000 * 13), 115'200'000);
+}

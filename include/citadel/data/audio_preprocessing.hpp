@@ -45,6 +45,15 @@ class AudioPreprocessing {
   Tensor features(ConstTensorView waveforms) const;
   // One file: read (the limits bound it), resampled, padded or cut: (1, frames, coefficients).
   Tensor file_features(const std::string& path, const WavLimits& limits = {}) const;
+  // A recording as one clip: resampled to sample_rate, padded with zeros or cut to
+  // clip_samples. Only the part of the recording the clip needs is resampled, so a long
+  // recording costs no more than its own samples and one clip.
+  std::vector<float> clip(const Audio& audio) const;
+  // The most clip_samples a model whose input holds `input_values` values (frames ×
+  // coefficients) may ask for: max(2^20, 64 × input_values). A clip is the waveform each row
+  // needs before its features; the cap keeps a hostile record's cost near the model's own
+  // input size (a record asking for 600 s at 192 kHz would otherwise cost ~0.5 GB a file).
+  static int64_t max_clip_samples(int64_t input_values);
   // Learns each coefficient's mean and standard deviation over every frame of `waveforms`
   // (the training clips alone).
   void adapt(ConstTensorView waveforms);

@@ -34,4 +34,9 @@ Audio load_wav(const std::string& path, const WavLimits& limits = {});
 // a 44.1 or 8 kHz recording. The same rate returns the samples unchanged.
 std::vector<float> resample(std::span<const float> samples, int64_t from_rate, int64_t to_rate);
 
+// The first `count` samples resample() gives (fewer when the recording is shorter), computed
+// from only the input they need (each output reads its filter's reach around its position),
+// so a long recording costs its own samples and `count`, not its whole length at the new rate.
+std::vector<float> resample_head(std::span<const float> samples, int64_t from_rate, int64_t to_rate, int64_t count);
+
 }  // namespace citadel

@@ -78,6 +78,7 @@ struct InferRequest {
   CsvTable table;
   Tensor images;
   Tensor features;  // a watermarked CSV model's "features" as parsed (rows, numeric columns), float32
+  Tensor clips;     // a speech model's WAV files as clips at its rate (rows, clip samples)
   std::vector<Tensor> tensors;  // a tensor model's inputs, in the model's order
   std::vector<std::string> outputs;
   std::vector<std::string> binary_outputs;  // "binary_data": true on the output

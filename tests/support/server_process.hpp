@@ -1,0 +1,61 @@
+// `citadel serve ARGUMENTS --port 0` as a child process with its stderr in a file: started,
+// its port read from the log (up to 20 s), killed (SIGKILL) when the test no longer needs it.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace citadel::testkit {
+
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& binary, const std::string& arguments, const std::filesystem::path& log)
+      : log_(log) {
+    std::filesystem::remove(log);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string command = "exec " + binary + " serve " + arguments + " --port 0 2>" + log.string();
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 400 && port_ == 0 && running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const std::string text = this->log();
+      const size_t at = text.find("listening on 127.0.0.1:");
+      if (at != std::string::npos) port_ = static_cast<uint16_t>(std::stoi(text.substr(at + 23)));
+    }
+  }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  ~ServerProcess() { kill(); }
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  void kill() {
+    if (running()) ::kill(pid_, SIGKILL);
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  std::string log() const {
+    std::ifstream in(log_, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+ private:
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace citadel::testkit
