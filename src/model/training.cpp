@@ -544,14 +544,17 @@ Tensor Model::input_gradient(const Views& x, const Views& y, int input) {
   CITADEL_CHECK(s.compiled, ValueError, "input_gradient() called before compile()");
   const int64_t rows = check_rows_match(x, y, "input_gradient");
   if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
-  s.check_inputs(x, "input_gradient");
-  CITADEL_CHECK(input >= 0 && size_t(input) < x.size(), ValueError, "input_gradient: input ", input,
-                " out of range; the model has ", x.size(), " inputs");
+  CITADEL_CHECK(input >= 0 && size_t(input) < x.size() && x.size() == s.graph.inputs.size(), ValueError,
+                "input_gradient: input ", input, " out of range; the model has ", s.graph.inputs.size(), " inputs and ",
+                x.size(), " were given");
   // Token ids are not a space to step in: FGSM/PGD on them would move nothing (or make
-  // non-ids); an attack on a text model works on its embeddings.
+  // non-ids); an attack on a text model works on its embeddings (layer_output_gradient).
+  // Checked before the values, which an attack's random start has already made non-ids.
   const GraphInfo::TensorInfo& attacked = s.graph.tensors[size_t(s.graph.inputs[size_t(input)])];
   CITADEL_CHECK(attacked.dtype == "float32", ValueError, "input_gradient: input '", attacked.name, "' holds token ids (",
-                attacked.dtype, "), which have no gradient; gradient attacks need a float32 input");
+                attacked.dtype, "), which have no gradient; gradient attacks need a float32 input (a text model is "
+                "attacked in its embeddings: embedding_adversarial_examples)");
+  s.check_inputs(x, "input_gradient");
   s.check_targets(y, rows);
   s.forward(x, Mode::kInfer);
   s.loss_value(y, true);

@@ -227,5 +227,15 @@ TEST(EmbeddingAttack, AModelWithoutAnEmbeddingIsRefusedByName) {
   }
   Trained& trained = trained_detector();
   EXPECT_EQ(find_embedding(trained.model).layer, "embedding");
+  // An input attack on the ids is refused for what it is, not for the non-ids its random
+  // start made of them.
+  try {
+    adversarial_examples(trained.model, trained.test.ids, trained.test.y, {.method = "pgd", .epsilon = 0.5f});
+    ADD_FAILURE() << "ids attacked";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("input 'ids' holds token ids (int32), which have no gradient"),
+              std::string::npos)
+        << e.what();
+  }
   EXPECT_THROW(find_embedding(trained.model, "classes"), ValueError);
 }

@@ -172,6 +172,13 @@ TEST(TextProtection, EmbeddingSpaceAttackOnATextModel) {
   EXPECT_NE(no_embedding.err.find(numbers.string() + ": embedding attack: the model"), std::string::npos)
       << no_embedding.err;
   EXPECT_NE(no_embedding.err.find("has no Embedding layer"), std::string::npos) << no_embedding.err;
+  for (const std::string flag : {"--adversarial pgd --eps 0.1", "--gaussian-augmentation 0.25"}) {
+    const auto adversarial = run_cli("train --data " + train.string() + " --text message --label spam --epochs 1 "
+                                     "--verbose 0 " + flag);
+    EXPECT_NE(adversarial.exit_code, 0) << flag;
+    EXPECT_NE(adversarial.err.find("--text message makes the model's input token ids"), std::string::npos)
+        << adversarial.err;
+  }
   const auto examples = run_cli("attack --model " + model.string() + " --data " + test.string() +
                                 " --space embedding --eps 0.1 --save-examples " +
                                 (scratch_directory() / "x.csv").string());
