@@ -139,8 +139,14 @@ TEST(TextProtection, EmbeddingSpaceAttackOnATextModel) {
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   const fs::path report_file = scratch_directory() / "embedding_attack.json";
   const auto attacked = run_cli("attack --model " + model.string() + " --data " + test.string() +
-                                " --space embedding --epsilon 0,0.5,1,2 --norm l2 --report " + report_file.string());
+                                " --space embedding --epsilon 0,0.5,1,2 --norm l2 --report " + report_file.string() +
+                                " --html " + (scratch_directory() / "embedding_attack.html").string());
   ASSERT_EQ(attacked.exit_code, 0) << attacked.err;
+  // The page draws the accuracy on the vectors and, dashed, on the nearest real tokens.
+  const std::string page = read_file(scratch_directory() / "embedding_attack.html");
+  EXPECT_NE(page.find(">pgd l2 (vectors)<"), std::string::npos);
+  EXPECT_NE(page.find(">pgd l2 real tokens<"), std::string::npos);
+  EXPECT_NE(page.find("series c0 dashed"), std::string::npos);
   EXPECT_NE(attacked.out.find("accuracy on"), std::string::npos) << attacked.out;
   const auto report = nlohmann::json::parse(read_file(report_file));
   EXPECT_EQ(report["space"], "embedding");
