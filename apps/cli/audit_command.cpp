@@ -49,6 +49,12 @@ Rows audit_rows(const AuditFlags& s, const SavedPipeline& saved, const std::stri
 // The column --attribute names as the library's AttributeSpec: its encoded features (one for
 // a number, its one-hot block for categories), found in the schema's column order.
 AttributeSpec attribute_spec(const DataSchema& schema, const std::string& column) {
+  // A text model's one input is its text column (train --text): no column to guess from candidates.
+  CITADEL_CHECK(schema.text_column.empty() || column != schema.text_column, ValueError, "audit --attribute ", column,
+                ": that is the model's text column; attribute inference tries each candidate value of a column (its "
+                "categories, or a grid of numbers) and free text has no such list to try");
+  CITADEL_CHECK(schema.text_column.empty(), ValueError, "audit --attribute ", column, ": the model reads only its text "
+                "column '", schema.text_column, "', so it has no other input column to guess");
   std::vector<std::string> labels{schema.label};
   for (const LabelSchema& label : schema.more_labels) labels.push_back(label.name);
   CITADEL_CHECK(std::find(labels.begin(), labels.end(), column) == labels.end(), ValueError, "audit --attribute ",
@@ -129,6 +135,9 @@ int run_audit(const AuditFlags& s) {
   SavedPipeline saved = select_output(load_pipeline(s.keys, s.model_file), s.output_name, "audit");
   CITADEL_CHECK(saved.model.compiled(), IoError, s.model_file, ": has no compile record (its loss) to audit with");
   CITADEL_CHECK(!saved.data.images, ValueError, "audit: give the member and non-member rows as CSV files");
+  // --attribute is checked before any attack runs.
+  std::optional<AttributeSpec> attribute_column;
+  if (!s.attribute.empty()) attribute_column = attribute_spec(saved.data.schema, s.attribute);
   const Rows members = audit_rows(s, saved, s.train_rows_file);
   const Rows non_members = audit_rows(s, saved, s.holdout_file);
   // The reference model: the same architecture and compile settings, freshly initialized.
@@ -163,8 +172,8 @@ int run_audit(const AuditFlags& s) {
   // Attribute inference: the attacker's query is the model's loss per row, through the
   // model's inputs as the schema splits them.
   std::optional<AttributeInferenceResult> attribute;
-  if (!s.attribute.empty()) {
-    const AttributeSpec spec = attribute_spec(saved.data.schema, s.attribute);
+  if (attribute_column) {
+    const AttributeSpec& spec = *attribute_column;
     const RowLossQuery loss = [&](ConstTensorView x, ConstTensorView y) {
       const ModelInputs inputs = model_inputs(saved.model, saved.data.schema, x);
       const Tensor losses = saved.model.per_example_loss(inputs.views, {y});

@@ -175,6 +175,13 @@ int run_train(const TrainFlags& f) {
     if (t.verbose > 0) std::printf("Resuming from %s after epoch %d\n", save.resume.c_str(), options.resume->epoch);
   }
   nlohmann::json protection = nlohmann::json::object();
+  // Token ids are symbols: no batch transform that moves or noises inputs applies to them.
+  if (!data.schema.text_column.empty())
+    for (const auto& [given, flag] : {std::pair{!adversarial.adversarial.empty(), "--adversarial"},
+                                      std::pair{adversarial.gaussian_augmentation.has_value(), "--gaussian-augmentation"}})
+      CITADEL_CHECK(!given, ValueError, flag, ": --text ", data.schema.text_column, " makes the model's input token ids, "
+                    "which cannot be moved or noised; training against embedding-space attacks is not built (`attack "
+                    "--space embedding` measures that robustness)");
   if (!adversarial.adversarial.empty()) {
     const std::vector<double> eps = epsilon_list(adversarial.eps, "--eps");
     CITADEL_CHECK(eps.size() == 1, ValueError, "--adversarial takes one --eps value, got ", eps.size());

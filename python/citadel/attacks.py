@@ -68,3 +68,22 @@ def robustness_curve(model, x, y, epsilons, method="pgd", norm="linf", steps=10,
     options = _options(method, 0.0, norm, steps, step_size, random_start, restarts, clip_min, clip_max, None,
                        batch_size, seed, index)
     return _citadel.robustness_curve(native, xs, first, options, [float(e) for e in epsilons])
+
+
+def embedding_robustness_curve(model, x, y, epsilons, method="pgd", norm="l2", steps=10, step_size=None,
+                               random_start=True, restarts=1, batch_size=256, seed=0, layer="", padding_id=0):
+    """A text model attacked in its embeddings (token ids have no gradient): the vectors its
+    Embedding gives the ids are moved by FGSM/PGD, each non-padding token's within ε times the
+    table's mean row norm (in `norm`) of its own; padding (`padding_id`) never moves. x: the
+    token ids (int arrays). Per ε a dict: epsilon, radius (ε·scale), scale, accuracy and
+    attack_success on the moved vectors, mean_token_l2/linf, and the nearest-token projection
+    (each vector mapped to the table's nearest row, real ids): tokens, tokens_changed,
+    rows_with_changed_tokens, projected_accuracy, projected_attack_success. docs/SECURITY.md
+    says what this measures and what it does not claim."""
+    xs = model._inputs(x)
+    native = model._ensure_built(xs)
+    several = len(model._output_keys()) > 1
+    first = model._targets(y)[0] if several and isinstance(y, (list, tuple, dict)) else _float32(y, "y")
+    options = _options(method, 0.0, norm, steps, step_size, random_start, restarts, 0.0, 1.0, None, batch_size, seed)
+    return _citadel.embedding_robustness_curve(native, xs, first, options, [float(e) for e in epsilons], str(layer),
+                                               int(padding_id))

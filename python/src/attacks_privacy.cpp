@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <citadel/attacks/adversarial.hpp>
+#include <citadel/attacks/embedding_attack.hpp>
 #include <citadel/attacks/interval_bounds.hpp>
 #include <citadel/attacks/randomized_smoothing.hpp>
 #include <citadel/core/error.hpp>
@@ -123,6 +124,42 @@ void register_attacks_and_privacy(py::module_& module) {
       d["attack_success"] = p.attack_success;
       d["mean_linf"] = p.mean_linf;
       d["mean_l2"] = p.mean_l2;
+      result.append(d);
+    }
+    return result;
+  });
+  // A text model's embeddings attacked: ε relative to the table's mean row norm, per token;
+  // each point also gives the nearest-token projection's figures.
+  module.def("embedding_robustness_curve", [](Model& model, const std::vector<FloatArray>& x, const FloatArray& y,
+                                              const py::dict& c, const std::vector<double>& epsilons,
+                                              const std::string& layer, int64_t padding_id) {
+    const EmbeddingAttackOptions options{.attack = attack_options(c), .layer = layer, .padding_id = padding_id};
+    const std::vector<ConstTensorView> xs = views_of(x, "x");
+    const ConstTensorView ys = view_of(y, "y");
+    std::vector<EmbeddingRobustnessPoint> points;
+    double scale = 0;
+    {
+      py::gil_scoped_release released;
+      ModelLock lock(model.lock);
+      const EmbeddingSite site = find_embedding(model.sequential(), layer);
+      scale = embedding_scale(model.sequential(), site.layer, options.attack.norm, padding_id);
+      points = embedding_robustness_curve(model.sequential(), xs, ys, options, epsilons);
+    }
+    py::list result;
+    for (const EmbeddingRobustnessPoint& p : points) {
+      py::dict d;
+      d["epsilon"] = p.epsilon;
+      d["radius"] = p.radius;
+      d["scale"] = scale;
+      d["accuracy"] = p.accuracy;
+      d["attack_success"] = p.attack_success;
+      d["mean_token_l2"] = p.mean_token_l2;
+      d["mean_token_linf"] = p.mean_token_linf;
+      d["tokens"] = p.tokens;
+      d["tokens_changed"] = p.tokens_changed;
+      d["rows_with_changed_tokens"] = p.rows_with_changed_tokens;
+      d["projected_accuracy"] = p.projected_accuracy;
+      d["projected_attack_success"] = p.projected_attack_success;
       result.append(d);
     }
     return result;

@@ -1,5 +1,5 @@
-// FGSM and PGD over batches: each step follows model.input_gradient, then projects onto
-// the ε-ball and the valid range.
+// FGSM and PGD on a model's input over batches: each step follows model.input_gradient
+// (the steps and projections are perturbation_search's).
 #include "citadel/attacks/adversarial.hpp"
 
 #include <algorithm>
@@ -8,24 +8,13 @@
 
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
+#include "perturbation_search.hpp"
 
 namespace citadel {
 namespace {
 
-struct Bounds {
-  std::vector<float> low, high;  // per feature of one input
-};
-
 void check_options(const AttackOptions& o, ConstTensorView x) {
-  CITADEL_CHECK(o.method == "fgsm" || o.method == "pgd", ValueError, "attack: method must be fgsm or pgd, got '",
-                o.method, "'");
-  CITADEL_CHECK(o.norm == "linf" || o.norm == "l2", ValueError, "attack: norm must be linf or l2, got '", o.norm, "'");
-  CITADEL_CHECK(std::isfinite(o.epsilon) && o.epsilon >= 0, ValueError, "attack: epsilon must be >= 0, got ",
-                o.epsilon);
-  CITADEL_CHECK(o.steps >= 1, ValueError, "attack: steps must be >= 1, got ", o.steps);
-  CITADEL_CHECK(o.restarts >= 1, ValueError, "attack: restarts must be >= 1, got ", o.restarts);
-  CITADEL_CHECK(o.step_size >= 0, ValueError, "attack: step_size must be >= 0, got ", o.step_size);
-  CITADEL_CHECK(o.batch_size >= 1, ValueError, "attack: batch_size must be >= 1, got ", o.batch_size);
+  attack_loops::check_search_options(o);
   CITADEL_CHECK(o.clip_min <= o.clip_max, ValueError, "attack: clip_min ", o.clip_min, " is above clip_max ",
                 o.clip_max);
   const Shape one = x.shape().without_batch();
@@ -34,74 +23,15 @@ void check_options(const AttackOptions& o, ConstTensorView x) {
                   "shape of one input ", one, ", got ", (*bound)->shape());
 }
 
-Bounds bounds_of(const AttackOptions& o, int64_t features) {
-  Bounds b{std::vector<float>(static_cast<size_t>(features), o.clip_min),
-           std::vector<float>(static_cast<size_t>(features), o.clip_max)};
-  if (o.feature_min) std::copy_n(o.feature_min->data(), features, b.low.begin());
-  if (o.feature_max) std::copy_n(o.feature_max->data(), features, b.high.begin());
-  return b;
-}
-
-// Projects `adversarial` onto the ball around `original` and the valid range (widened
-// to contain the original).
-void project(const AttackOptions& o, const Bounds& b, ConstTensorView original, TensorView adversarial) {
-  const int64_t rows = original.shape(0), features = original.numel() / rows;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x0 = original.data() + r * features;
-    float* xa = adversarial.data() + r * features;
-    if (o.norm == "linf") {
-      for (int64_t f = 0; f < features; ++f) xa[f] = std::clamp(xa[f], x0[f] - o.epsilon, x0[f] + o.epsilon);
-    } else {
-      double squared = 0;
-      for (int64_t f = 0; f < features; ++f) squared += double(xa[f] - x0[f]) * (xa[f] - x0[f]);
-      const double norm = std::sqrt(squared);
-      if (norm > o.epsilon) {
-        const float shrink = static_cast<float>(o.epsilon / norm);
-        for (int64_t f = 0; f < features; ++f) xa[f] = x0[f] + (xa[f] - x0[f]) * shrink;
-      }
-    }
-    // Clamping moves coordinates towards the original, so the ball constraint still holds.
-    for (int64_t f = 0; f < features; ++f)
-      xa[f] = std::clamp(xa[f], std::min(b.low[f], x0[f]), std::max(b.high[f], x0[f]));
-  }
-}
-
-// x += direction · step · (sign(g) for L∞, g/‖g‖ per example for L2).
-void ascend(const AttackOptions& o, float step, float direction, ConstTensorView gradient, TensorView x) {
-  const int64_t rows = x.shape(0), features = x.numel() / rows;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* g = gradient.data() + r * features;
-    float* xa = x.data() + r * features;
-    if (o.norm == "linf") {
-      for (int64_t f = 0; f < features; ++f) xa[f] += direction * step * float((g[f] > 0) - (g[f] < 0));
-    } else {
-      double squared = 0;
-      for (int64_t f = 0; f < features; ++f) squared += double(g[f]) * g[f];
-      if (squared == 0) continue;
-      const float scale = static_cast<float>(direction * step / std::sqrt(squared));
-      for (int64_t f = 0; f < features; ++f) xa[f] += scale * g[f];
-    }
-  }
-}
-
-// A uniform point of the L∞ ball, or a uniformly random point of the L2 ball.
-void random_start(const AttackOptions& o, Rng& rng, TensorView x) {
-  const int64_t rows = x.shape(0), features = x.numel() / rows;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* xa = x.data() + r * features;
-    if (o.norm == "linf") {
-      for (int64_t f = 0; f < features; ++f) xa[f] += o.epsilon * (2 * rng.uniform() - 1);
-      continue;
-    }
-    std::vector<double> direction(static_cast<size_t>(features));
-    double squared = 0;
-    for (auto& d : direction) {
-      d = rng.normal();
-      squared += d * d;
-    }
-    const double radius = o.epsilon * std::pow(rng.uniform_double(), 1.0 / double(features));
-    for (int64_t f = 0; f < features; ++f) xa[f] += static_cast<float>(radius * direction[f] / std::sqrt(squared));
-  }
+// An input attack's space: one ball per example, the valid range per feature.
+attack_loops::SearchSpace input_space(const AttackOptions& o, int64_t features) {
+  attack_loops::SearchSpace space{.block = features,
+                                  .low = std::vector<float>(static_cast<size_t>(features), o.clip_min),
+                                  .high = std::vector<float>(static_cast<size_t>(features), o.clip_max),
+                                  .frozen = {}};
+  if (o.feature_min) std::copy_n(o.feature_min->data(), features, space.low.begin());
+  if (o.feature_max) std::copy_n(o.feature_max->data(), features, space.high.begin());
+  return space;
 }
 
 // The batch's inputs with the attacked one replaced by `attacked` (the others as given).
@@ -110,32 +40,6 @@ std::vector<ConstTensorView> with_attacked(const std::vector<ConstTensorView>& i
   std::vector<ConstTensorView> all = inputs;
   all[size_t(input)] = attacked;
   return all;
-}
-
-// One attack run on one batch: the rows of input `o.input` are moved, the others held.
-Tensor attack_batch(Model& model, const std::vector<ConstTensorView>& inputs,
-                    const std::vector<ConstTensorView>& labels, const AttackOptions& o, const Bounds& b,
-                    float direction, Rng& rng) {
-  const ConstTensorView x = inputs[size_t(o.input)];
-  Tensor adversarial(x.shape());
-  std::copy_n(x.data(), x.numel(), adversarial.data());
-  if (o.epsilon == 0) return adversarial;
-  auto gradient = [&] { return model.input_gradient(with_attacked(inputs, o.input, adversarial), labels, o.input); };
-  if (o.method == "fgsm") {
-    ascend(o, o.epsilon, direction, gradient(), adversarial);
-    project(o, b, x, adversarial);
-    return adversarial;
-  }
-  if (o.random_start) {
-    random_start(o, rng, adversarial);
-    project(o, b, x, adversarial);
-  }
-  const float step = o.step_size > 0 ? o.step_size : 2.5f * o.epsilon / float(o.steps);
-  for (int s = 0; s < o.steps; ++s) {
-    ascend(o, step, direction, gradient(), adversarial);
-    project(o, b, x, adversarial);
-  }
-  return adversarial;
 }
 
 std::vector<ConstTensorView> rows_of(const std::vector<ConstTensorView>& tensors, int64_t begin, int64_t end) {
@@ -170,7 +74,7 @@ Tensor adversarial_examples(Model& model, const std::vector<ConstTensorView>& in
                   targets[0].shape(), ", got ", o.targets->shape());
   }
   const int64_t rows = x.shape(0), features = x.numel() / std::max<int64_t>(rows, 1);
-  const Bounds b = bounds_of(o, features);
+  const attack_loops::SearchSpace space = input_space(o, features);
   const bool targeted = o.targets.has_value();
   const std::vector<ConstTensorView> labels = targeted ? std::vector<ConstTensorView>{*o.targets} : targets;
   const float direction = targeted ? -1.0f : 1.0f;  // towards the target: descend its loss
@@ -179,21 +83,14 @@ Tensor adversarial_examples(Model& model, const std::vector<ConstTensorView>& in
   for (int64_t begin = 0; begin < rows; begin += o.batch_size) {
     const int64_t end = std::min(begin + o.batch_size, rows);
     const std::vector<ConstTensorView> batch = rows_of(inputs, begin, end), batch_labels = rows_of(labels, begin, end);
-    Tensor best = attack_batch(model, batch, batch_labels, o, b, direction, rng);
-    const int runs = o.method == "pgd" && o.epsilon > 0 ? o.restarts : 1;
-    if (runs > 1) {
-      Tensor best_loss = model.per_example_loss(with_attacked(batch, o.input, best), batch_labels);
-      for (int run = 1; run < runs; ++run) {
-        Tensor candidate = attack_batch(model, batch, batch_labels, o, b, direction, rng);
-        const Tensor loss = model.per_example_loss(with_attacked(batch, o.input, candidate), batch_labels);
-        const int64_t width = features;
-        for (int64_t r = 0; r < end - begin; ++r) {
-          if (direction * (loss[r] - best_loss[r]) <= 0) continue;  // keep the stronger
-          best_loss[r] = loss[r];
-          std::copy_n(candidate.data() + r * width, width, best.data() + r * width);
-        }
-      }
-    }
+    const attack_loops::GradientAt gradient = [&](ConstTensorView attacked) {
+      return model.input_gradient(with_attacked(batch, o.input, attacked), batch_labels, o.input);
+    };
+    const attack_loops::LossesAt losses = [&](ConstTensorView attacked) {
+      return model.per_example_loss(with_attacked(batch, o.input, attacked), batch_labels);
+    };
+    const Tensor best = attack_loops::strongest_perturbation(o, space, batch[size_t(o.input)], gradient, losses,
+                                                             direction, rng);
     std::copy_n(best.data(), best.numel(), result.data() + begin * features);
   }
   return result;

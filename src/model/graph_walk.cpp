@@ -53,7 +53,7 @@ void Model::State::prepare_walks() {
   masks.plan(graph, std::vector<const Layer*>(node_layer.begin(), node_layer.end()));
 }
 
-void Model::State::forward(std::span<const ConstTensorView> inputs, Mode mode) {
+void Model::State::forward(std::span<const ConstTensorView> inputs, Mode mode, const Replacement* replaced) {
   const ops::PrecisionScope scope(precision);
   for (size_t i = 0; i < inputs.size(); ++i) views[size_t(graph.inputs[i])] = inputs[i];
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
@@ -69,6 +69,11 @@ void Model::State::forward(std::span<const ConstTensorView> inputs, Mode mode) {
     }
     views[size_t(node.output)] = out;
     if (masks.active()) masks.after(node, n, layer, views);
+    if (replaced != nullptr && replaced->tensor == node.output) {
+      CITADEL_CHECK(replaced->value.shape() == out.shape(), ShapeError, "the replacement of layer '", layer.name(),
+                    "''s output must have its shape ", out.shape(), ", got ", replaced->value.shape());
+      views[size_t(node.output)] = replaced->value;
+    }
   }
 }
 
@@ -97,16 +102,32 @@ double Model::State::loss_value(std::span<const ConstTensorView> targets, bool w
 }
 
 void Model::State::backward(int input, bool with_regularization, bool parameter_gradients) {
+  walk_backward(input >= 0 ? graph.inputs[size_t(input)] : -1, with_regularization, parameter_gradients);
+}
+
+void Model::State::backward_to(int tensor) {
+  CITADEL_ASSERT(graph.tensors[size_t(tensor)].producer >= 0 && slot_of[size_t(tensor)] >= 0,
+                 "backward_to a model input, or to a tensor no node reads");
+  walk_backward(tensor, false, false);
+}
+
+ConstTensorView Model::State::tensor_gradient(int tensor) const {
+  return gradient_slots[size_t(slot_of[size_t(tensor)])];
+}
+
+void Model::State::walk_backward(int wanted, bool with_regularization, bool parameter_gradients) {
   const ops::PrecisionScope scope(float32_gradients ? ops::Precision::kFloat32 : precision);
-  // Which tensors take a gradient: the wanted input, and every node's output that leads to
-  // parameters or to a tensor that takes one. Nodes whose output takes none are skipped.
-  std::vector<bool>& needs = needs_gradient[input >= 0 ? 1 : 0];
-  for (size_t i = 0; i < graph.inputs.size(); ++i) needs[size_t(graph.inputs[i])] = int(i) == input;
+  // Which tensors take a gradient: the wanted tensor (an input, or a node's output where the
+  // walk stops), and every node's output that leads to parameters or to a tensor that takes
+  // one. Nodes whose output takes none are skipped.
+  const int stop = wanted >= 0 ? graph.tensors[size_t(wanted)].producer : -1;
+  std::vector<bool>& needs = needs_gradient[wanted >= 0 ? 1 : 0];
+  for (const int in : graph.inputs) needs[size_t(in)] = in == wanted;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const GraphInfo::NodeInfo& node = graph.nodes[n];
     bool runs = node_layer[n]->parameter_count() > 0 && !frozen_layer[node.layer];  // a frozen base is skipped
     for (const int in : node.inputs) runs = runs || needs[size_t(in)];
-    needs[size_t(node.output)] = runs;
+    needs[size_t(node.output)] = runs || node.output == wanted;
   }
   std::fill(contributions.begin(), contributions.end(), 0);
   for (size_t k = 0; k < graph.outputs.size(); ++k) {  // an output others also read starts from its loss gradient
@@ -118,6 +139,8 @@ void Model::State::backward(int input, bool with_regularization, bool parameter_
     contributions[size_t(output)] = 1;
   }
   for (size_t n = graph.nodes.size(); n-- > 0;) {
+    // Every reader of the wanted tensor comes after its producer: its gradient is whole here.
+    if (int(n) == stop) return;
     const GraphInfo::NodeInfo& node = graph.nodes[n];
     if (!needs[size_t(node.output)]) continue;
     Layer& layer = *node_layer[n];
@@ -161,6 +184,26 @@ void Model::State::backward(int input, bool with_regularization, bool parameter_
     }
   }
   if (regularized && with_regularization) params.add_regularization_gradient();
+}
+
+int Model::State::layer_output_tensor(const std::string& layer, const char* caller) const {
+  int tensor = -1, calls = 0;
+  for (const GraphInfo::NodeInfo& node : graph.nodes)
+    if (layers[node.layer]->name() == layer) tensor = node.output, ++calls;
+  if (calls == 0) {
+    std::string known;
+    for (const auto& each : layers) known += (known.empty() ? "" : ", ") + each->name();
+    throw ValueError(std::string(caller) + ": the model '" + name + "' has no layer '" + layer + "'; its layers are " +
+                     known);
+  }
+  CITADEL_CHECK(calls == 1, NotImplementedError, caller, ": layer '", layer, "' is called ", calls,
+                " times in the model '", name, "'; replacing the output of one layer called once is supported");
+  const Layer& found = *layers[graph.nodes[size_t(graph.tensors[size_t(tensor)].producer)].layer];
+  CITADEL_CHECK(found.output_count() == 1, NotImplementedError, caller, ": layer '", layer, "' gives ",
+                found.output_count(), " outputs (return_state)");
+  CITADEL_CHECK(slot_of[size_t(tensor)] >= 0, ValueError, caller, ": the output of layer '", layer,
+                "' is a model output that no layer reads");
+  return tensor;
 }
 
 ConstTensorView Model::State::input_gradient(int input) const {

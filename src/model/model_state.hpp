@@ -88,8 +88,14 @@ struct Model::State {
 
   explicit State(uint64_t seed) : rng(seed) {}
 
-  // The graph walks (src/model/graph_walk.cpp).
-  void forward(std::span<const ConstTensorView> inputs, Mode mode);
+  // The graph walks (src/model/graph_walk.cpp). A replaced tensor (a node's output) is
+  // computed by its node as usual, then the nodes after it read `value` instead (attacks in
+  // a layer's output space: the layer still computes its mask from its real inputs).
+  struct Replacement {
+    int tensor = -1;
+    ConstTensorView value;  // the batch's rows
+  };
+  void forward(std::span<const ConstTensorView> inputs, Mode mode, const Replacement* replaced = nullptr);
   ConstTensorView output(size_t k) const { return views[static_cast<size_t>(graph.outputs[k])]; }
   // The weighted loss of the last forward() against the targets (with the weight
   // penalties); fills loss_gradients if asked. `per_output` receives each output's loss.
@@ -99,6 +105,17 @@ struct Model::State {
   // `parameter_gradients` the layers only pass gradients down (DP-SGD's first pass).
   void backward(int input = -1, bool with_regularization = true, bool parameter_gradients = true);
   ConstTensorView input_gradient(int input) const;
+  // ∂L/∂(tensor `tensor`, a node's output, read by some node), left in tensor_gradient(tensor):
+  // the backward walk, stopped once every reader of the tensor has passed its gradient back.
+  // Parameter gradients are left partial.
+  void backward_to(int tensor);
+  ConstTensorView tensor_gradient(int tensor) const;
+  // The output tensor of the one call of the layer named `layer` (ValueError naming the layers
+  // when there is none; NotImplementedError for a layer called several times), for `caller`.
+  int layer_output_tensor(const std::string& layer, const char* caller) const;
+  // The backward walk behind backward() and backward_to(): `wanted` is the tensor whose
+  // gradient is kept (-1: none); the walk stops at its producer when it has one.
+  void walk_backward(int wanted, bool with_regularization, bool parameter_gradients);
 
   // One DP-SGD step on the batch: clipped per-example gradients, noise, optimizer step;
   // `expected_batch` divides the noisy sum. Returns the batch's loss.
@@ -120,6 +137,13 @@ struct Model::State {
   void private_update(double expected_batch);
 
   double compute_gradients(Model& model, std::span<const ConstTensorView> x, std::span<const ConstTensorView> y);
+  // predict_layer_outputs and per_example_loss, with a tensor replaced when `replaced` is
+  // given (its value holding every row of x).
+  std::vector<Tensor> layer_outputs(Model& model, std::span<const ConstTensorView> x,
+                                    const std::vector<std::string>& layer_names, int64_t batch_size,
+                                    const Replacement* replaced);
+  Tensor row_losses(Model& model, std::span<const ConstTensorView> x, std::span<const ConstTensorView> y,
+                    int64_t batch_size, const Replacement* replaced);
   void resolve_training_setup();
   // Freezes and unfreezes the layers' weights as their `trainable` now says (compile()
   // calls it), laying the store out again and rebinding the layers when that moves them.

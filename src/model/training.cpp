@@ -496,20 +496,24 @@ std::vector<Tensor> Model::predict(const Views& x, const PredictOptions& options
 
 std::vector<Tensor> Model::predict_layer_outputs(const Views& x, const std::vector<std::string>& layer_names,
                                                  const PredictOptions& options) {
+  return state_->layer_outputs(*this, x, layer_names, options.batch_size, nullptr);
+}
+
+std::vector<Tensor> Model::State::layer_outputs(Model& model, Span x, const std::vector<std::string>& layer_names,
+                                                int64_t batch_size, const Replacement* replaced) {
   const ScopedFlushDenormals flush;  // core/denormals.hpp
-  State& s = *state_;
-  check_batch_size(options.batch_size, "predict");
+  check_batch_size(batch_size, "predict");
   CITADEL_CHECK(!x.empty(), ValueError, "predict: no inputs given");
-  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
-  s.check_inputs(x, "predict");
+  if (!built) model.build(sequential ? x[0].shape().without_batch() : Shape{});
+  check_inputs(x, "predict");
   // Each named layer's (last) call's output tensor.
   std::vector<int> tensors;
   for (const std::string& name : layer_names) {
     int tensor = -1;
     const Layer* layer = nullptr;
-    for (const GraphInfo::NodeInfo& node : s.graph.nodes)
-      if (s.layers[node.layer]->name() == name) tensor = node.output, layer = s.layers[node.layer].get();
-    if (tensor < 0) get_layer(name);  // throws, listing the layers
+    for (const GraphInfo::NodeInfo& node : graph.nodes)
+      if (layers[node.layer]->name() == name) tensor = node.output, layer = layers[node.layer].get();
+    if (tensor < 0) model.get_layer(name);  // throws, listing the layers
     // Such a layer's tensor is its packed outputs (Layer::call); the parts are its OutputPart layers'.
     CITADEL_CHECK(layer->output_count() == 1, NotImplementedError, "predict_layer_outputs: layer '", name, "' gives ",
                   layer->output_count(), " outputs (return_state); make them a model's outputs instead");
@@ -517,13 +521,14 @@ std::vector<Tensor> Model::predict_layer_outputs(const Views& x, const std::vect
   }
   const int64_t rows = x[0].shape(0);
   std::vector<Tensor> results;
-  for (const int t : tensors) results.emplace_back(s.graph.tensors[size_t(t)].shape.with_batch(rows));
-  for (int64_t begin = 0; begin < rows; begin += options.batch_size) {
-    const int64_t end = std::min(begin + options.batch_size, rows);
-    s.forward(rows_of(x, begin, end), Mode::kInfer);
+  for (const int t : tensors) results.emplace_back(graph.tensors[size_t(t)].shape.with_batch(rows));
+  for (int64_t begin = 0; begin < rows; begin += batch_size) {
+    const int64_t end = std::min(begin + batch_size, rows);
+    const Replacement part = replaced ? Replacement{replaced->tensor, replaced->value.rows(begin, end)} : Replacement{};
+    forward(rows_of(Views(x.begin(), x.end()), begin, end), Mode::kInfer, replaced ? &part : nullptr);
     for (size_t k = 0; k < tensors.size(); ++k) {
-      const int64_t row_size = s.graph.tensors[size_t(tensors[k])].shape.numel();
-      std::copy_n(s.views[size_t(tensors[k])].data(), (end - begin) * row_size, results[k].data() + begin * row_size);
+      const int64_t row_size = graph.tensors[size_t(tensors[k])].shape.numel();
+      std::copy_n(views[size_t(tensors[k])].data(), (end - begin) * row_size, results[k].data() + begin * row_size);
     }
   }
   return results;
@@ -539,14 +544,17 @@ Tensor Model::input_gradient(const Views& x, const Views& y, int input) {
   CITADEL_CHECK(s.compiled, ValueError, "input_gradient() called before compile()");
   const int64_t rows = check_rows_match(x, y, "input_gradient");
   if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
-  s.check_inputs(x, "input_gradient");
-  CITADEL_CHECK(input >= 0 && size_t(input) < x.size(), ValueError, "input_gradient: input ", input,
-                " out of range; the model has ", x.size(), " inputs");
+  CITADEL_CHECK(input >= 0 && size_t(input) < x.size() && x.size() == s.graph.inputs.size(), ValueError,
+                "input_gradient: input ", input, " out of range; the model has ", s.graph.inputs.size(), " inputs and ",
+                x.size(), " were given");
   // Token ids are not a space to step in: FGSM/PGD on them would move nothing (or make
-  // non-ids); an attack on a text model works on its embeddings.
+  // non-ids); an attack on a text model works on its embeddings (layer_output_gradient).
+  // Checked before the values, which an attack's random start has already made non-ids.
   const GraphInfo::TensorInfo& attacked = s.graph.tensors[size_t(s.graph.inputs[size_t(input)])];
   CITADEL_CHECK(attacked.dtype == "float32", ValueError, "input_gradient: input '", attacked.name, "' holds token ids (",
-                attacked.dtype, "), which have no gradient; gradient attacks need a float32 input");
+                attacked.dtype, "), which have no gradient; gradient attacks need a float32 input (a text model is "
+                "attacked in its embeddings: embedding_adversarial_examples)");
+  s.check_inputs(x, "input_gradient");
   s.check_targets(y, rows);
   s.forward(x, Mode::kInfer);
   s.loss_value(y, true);
@@ -562,24 +570,28 @@ Tensor Model::per_example_loss(ConstTensorView x, ConstTensorView y, int64_t bat
 }
 
 Tensor Model::per_example_loss(const Views& x, const Views& y, int64_t batch_size) {
+  return state_->row_losses(*this, x, y, batch_size, nullptr);
+}
+
+Tensor Model::State::row_losses(Model& model, Span x, Span y, int64_t batch_size, const Replacement* replaced) {
   const ScopedFlushDenormals flush;  // core/denormals.hpp
-  State& s = *state_;
-  CITADEL_CHECK(s.compiled, ValueError, "per_example_loss() called before compile()");
+  CITADEL_CHECK(compiled, ValueError, "per_example_loss() called before compile()");
   const int64_t rows = check_rows_match(x, y, "per_example_loss", true);
-  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
-  s.check_inputs(x, "per_example_loss");
-  CITADEL_CHECK(y.size() == s.outputs.size(), ValueError, "per_example_loss: ", y.size(), " targets for ",
-                s.outputs.size(), " outputs");
+  if (!built) model.build(sequential ? x[0].shape().without_batch() : Shape{});
+  check_inputs(x, "per_example_loss");
+  CITADEL_CHECK(y.size() == outputs.size(), ValueError, "per_example_loss: ", y.size(), " targets for ",
+                outputs.size(), " outputs");
   Tensor losses(Shape{rows});
   for (int64_t begin = 0; begin < rows; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, rows);
-    s.forward(rows_of(x, begin, end), Mode::kInfer);
+    const Replacement part = replaced ? Replacement{replaced->tensor, replaced->value.rows(begin, end)} : Replacement{};
+    forward(rows_of(Views(x.begin(), x.end()), begin, end), Mode::kInfer, replaced ? &part : nullptr);
     for (int64_t i = begin; i < end; ++i) {
       double loss = 0;
-      for (size_t k = 0; k < s.outputs.size(); ++k) {
-        const auto& out = s.outputs[k];
-        const int producer = s.graph.tensors[size_t(s.graph.outputs[k])].producer;
-        const ConstTensorView predictions = out.fused ? s.node_layer[size_t(producer)]->pre_activation() : s.output(k);
+      for (size_t k = 0; k < outputs.size(); ++k) {
+        const auto& out = outputs[k];
+        const int producer = graph.tensors[size_t(graph.outputs[k])].producer;
+        const ConstTensorView predictions = out.fused ? node_layer[size_t(producer)]->pre_activation() : output(k);
         loss += out.weight *
                 out.training_loss->compute(predictions.rows(i - begin, i - begin + 1), y[k].rows(i, i + 1), TensorView());
       }
@@ -587,6 +599,62 @@ Tensor Model::per_example_loss(const Views& x, const Views& y, int64_t batch_siz
     }
   }
   return losses;
+}
+
+// --- a layer's output replaced ------------------------------------------------------------
+
+namespace {
+
+// The replacement as the walks take it: the layer's one output tensor, and values of its
+// shape for every row of x.
+Model::State::Replacement checked_replacement(Model::State& s, Span x, const LayerOutputReplacement& replacement,
+                                             const char* caller) {
+  const int tensor = s.layer_output_tensor(replacement.layer, caller);
+  const Shape expected = s.graph.tensors[size_t(tensor)].shape.with_batch(x.empty() ? 0 : x[0].shape(0));
+  CITADEL_CHECK(replacement.value.shape() == expected, ShapeError, caller, ": the replacement of layer '",
+                replacement.layer, "''s output must have its shape ", expected, ", got ", replacement.value.shape());
+  return {tensor, replacement.value};
+}
+
+}  // namespace
+
+Tensor Model::layer_output_gradient(const Views& x, const Views& y, const LayerOutputReplacement& replacement) {
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
+  State& s = *state_;
+  CITADEL_CHECK(s.compiled, ValueError, "layer_output_gradient() called before compile()");
+  const int64_t rows = check_rows_match(x, y, "layer_output_gradient");
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
+  s.check_inputs(x, "layer_output_gradient");
+  s.check_targets(y, rows);
+  const State::Replacement replaced = checked_replacement(s, x, replacement, "layer_output_gradient");
+  s.forward(x, Mode::kInfer, &replaced);
+  s.loss_value(y, true);
+  s.params.zero_grad();
+  s.backward_to(replaced.tensor);
+  Tensor gradient(replacement.value.shape());
+  std::copy_n(s.tensor_gradient(replaced.tensor).data(), gradient.numel(), gradient.data());
+  return gradient;
+}
+
+std::vector<Tensor> Model::predict(const Views& x, const LayerOutputReplacement& replacement,
+                                   const PredictOptions& options) {
+  State& s = *state_;
+  CITADEL_CHECK(!x.empty(), ValueError, "predict: no inputs given");
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
+  const State::Replacement replaced = checked_replacement(s, x, replacement, "predict");
+  std::vector<std::string> names;
+  for (size_t k = 0; k < s.graph.outputs.size(); ++k)
+    names.push_back(s.layers[s.graph.nodes[size_t(s.graph.tensors[size_t(s.graph.outputs[k])].producer)].layer]->name());
+  return s.layer_outputs(*this, x, names, options.batch_size, &replaced);
+}
+
+Tensor Model::per_example_loss(const Views& x, const Views& y, const LayerOutputReplacement& replacement,
+                               int64_t batch_size) {
+  State& s = *state_;
+  CITADEL_CHECK(!x.empty(), ValueError, "per_example_loss: no inputs given");
+  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
+  const State::Replacement replaced = checked_replacement(s, x, replacement, "per_example_loss");
+  return s.row_losses(*this, x, y, batch_size, &replaced);
 }
 
 }  // namespace citadel

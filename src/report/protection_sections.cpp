@@ -67,19 +67,31 @@ void add_attack_section(Page& page, const std::vector<Run>& runs) {
     if (!has_array(run, "results") || !run.report.contains("method")) continue;
     std::string what = string_at(run.report, "method") + " " + string_at(run.report, "norm");
     if (run.report.contains("target")) what += " \xE2\x86\x92 " + string_at(run.report, "target");
+    // attack --space embedding: the moved vectors' accuracy and, beside it, the accuracy on the
+    // real tokens nearest them (docs/SECURITY.md), the perturbation's size per token.
+    const bool embedding = string_at(run.report, "space") == "embedding";
+    const std::string tokens_name = series_name(runs, run, what + " real tokens");
+    if (embedding) what += " (vectors)";
     Series acc{.name = series_name(runs, run, what), .dots = true, .colour = int(r)};
     Series hit{.name = acc.name, .dots = true, .colour = int(r)};
+    Series real{.name = tokens_name, .dashed = true, .dots = true, .colour = int(r)};
+    const std::string prefix = embedding ? "mean_token_" : "mean_";
     for (const json& point : run.report["results"]) {
       const double eps = number_at(point, "epsilon");
       acc.x.push_back(eps), hit.x.push_back(eps), all_eps.push_back(eps);
       acc.y.push_back(number_at(point, "accuracy"));
       hit.y.push_back(number_at(point, "attack_success"));
       rows.push_back({acc.name, number(eps), figure(number_at(point, "accuracy")),
-                      figure(number_at(point, "attack_success")), figure(number_at(point, "mean_linf")),
-                      figure(number_at(point, "mean_l2"))});
+                      figure(number_at(point, "attack_success")), figure(number_at(point, (prefix + "linf").c_str())),
+                      figure(number_at(point, (prefix + "l2").c_str()))});
+      if (embedding && point.contains("nearest_token_projection")) {
+        real.x.push_back(eps);
+        real.y.push_back(number_at(point["nearest_token_projection"], "accuracy"));
+      }
     }
     accuracy.push_back(std::move(acc));
     success.push_back(std::move(hit));
+    if (!real.x.empty()) accuracy.push_back(std::move(real));
   }
   if (accuracy.empty()) return;
   page.section("Adversarial robustness");

@@ -94,3 +94,34 @@ def test_the_int_dtype_survives_files(tmp_path, suffix):
     fractional[0, 0] = 0.25
     with pytest.raises(ValueError, match="int64 \\(token ids\\)"):
         loaded.predict(fractional, verbose=0)
+
+
+def test_embedding_space_attack_moves_vectors_and_reports_real_tokens():
+    """attacks.embedding_robustness_curve on a detector of the id 5: ε = 0 is the clean
+    accuracy with no token changed; accuracy on the moved vectors falls as ε grows; a model
+    without an Embedding is refused naming it."""
+    from citadel import attacks
+    rng = np.random.default_rng(0)
+    ids = rng.integers(2, 12, size=(200, 6))
+    ids[ids == 5] = 6
+    y = np.arange(200) % 2
+    ids[y == 1, rng.integers(0, 6, size=100)] = 5
+    ids[:, 4:][rng.random((200, 2)) < 0.5] = 0  # some padding at the end
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((6,), dtype="int32")
+    h = layers.GlobalMaxPooling1D()(layers.Embedding(12, 8, mask_zero=True, name="words")(inputs))
+    model = keras.Model(inputs, layers.Dense(2, activation="softmax")(h))
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.Adam(0.05))
+    model.fit(ids, y, epochs=30, verbose=0)
+    clean = float((model.predict(ids, verbose=0).argmax(1) == y).mean())
+    assert clean > 0.9
+    curve = attacks.embedding_robustness_curve(model, ids, y, [0, 0.5, 2], norm="l2", steps=10)
+    assert [p["epsilon"] for p in curve] == [0, 0.5, 2]
+    assert curve[0]["accuracy"] == pytest.approx(clean) and curve[0]["projected_accuracy"] == pytest.approx(clean)
+    assert curve[0]["tokens_changed"] == 0 and curve[0]["tokens"] == int((ids != 0).sum())
+    assert curve[2]["accuracy"] < clean - 0.3
+    assert curve[2]["radius"] == pytest.approx(2 * curve[0]["scale"])
+    dense = keras.Sequential([keras.Input((6,)), layers.Dense(2, activation="softmax")], name="plain")
+    dense.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    with pytest.raises(ValueError, match="the model 'plain' has no Embedding layer"):
+        attacks.embedding_robustness_curve(dense, ids.astype(np.float32), y, [0.1])

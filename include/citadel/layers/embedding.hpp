@@ -56,6 +56,8 @@ class Embedding final : public Layer {
   int64_t input_dim() const { return input_dim_; }
   int64_t output_dim() const { return output_dim_; }
   const EmbeddingOptions& options() const { return options_; }
+  // The table (input_dim, output_dim), once built: row i is token i's vector.
+  ConstTensorView embeddings() const { return embeddings_; }
 
  private:
   void record_per_example_gradients(ConstTensorView dy);

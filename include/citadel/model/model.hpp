@@ -156,6 +156,15 @@ struct PredictOptions {
 };
 
 
+// A layer's output replaced by given values: the layer still runs on its real inputs (so
+// what it gives besides its output, as Embedding's mask of padding ids, is unchanged) and
+// the layers after it read `value` instead. value: the layer's output shape, one row per
+// row of the model's inputs.
+struct LayerOutputReplacement {
+  std::string layer;
+  ConstTensorView value;
+};
+
 struct ModelOptions {
   std::string name = "model";
   // Allocate and initialize the weights now, as Keras does; false leaves that to the first
@@ -245,6 +254,18 @@ class Model {
   Tensor per_example_loss(ConstTensorView x, ConstTensorView y, int64_t batch_size = 256);
   Tensor per_example_loss(const std::vector<ConstTensorView>& x, const std::vector<ConstTensorView>& y,
                           int64_t batch_size = 256);
+
+  // The same three with the output of one layer replaced (see LayerOutputReplacement): what
+  // attacks in a layer's output space follow (a text model's embeddings). The gradient is
+  // ∂(loss over the batch)/∂(that output), at the replacement's values; parameter gradients
+  // are overwritten (and left partial). Errors name the layer: none of that name, a layer
+  // called more than once, a replacement of the wrong shape.
+  Tensor layer_output_gradient(const std::vector<ConstTensorView>& x, const std::vector<ConstTensorView>& y,
+                               const LayerOutputReplacement& replacement);
+  std::vector<Tensor> predict(const std::vector<ConstTensorView>& x, const LayerOutputReplacement& replacement,
+                              const PredictOptions& options = {});
+  Tensor per_example_loss(const std::vector<ConstTensorView>& x, const std::vector<ConstTensorView>& y,
+                          const LayerOutputReplacement& replacement, int64_t batch_size = 256);
 
   // Allocates and initializes the weights: a graph model for its inputs' shapes (built
   // when made unless ModelOptions::build_now is false), a Sequential one for inputs of
