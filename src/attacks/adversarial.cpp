@@ -96,9 +96,6 @@ Tensor adversarial_examples(Model& model, const std::vector<ConstTensorView>& in
   return result;
 }
 
-namespace {
-
-// Rows whose predicted class (the first output's) is y's.
 std::vector<uint8_t> correct_rows(const Tensor& predictions, ConstTensorView y) {
   const int64_t rows = predictions.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);
   const std::vector<int64_t> predicted = predicted_classes(predictions), truth = label_classes(y, outputs);
@@ -106,8 +103,6 @@ std::vector<uint8_t> correct_rows(const Tensor& predictions, ConstTensorView y) 
   for (size_t r = 0; r < correct.size(); ++r) correct[r] = predicted[r] == truth[r];
   return correct;
 }
-
-}  // namespace
 
 std::vector<int64_t> predicted_classes(const Tensor& predictions) {
   const int64_t rows = predictions.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);

@@ -38,15 +38,6 @@ std::vector<uint8_t> padding_positions(ConstTensorView ids, int64_t padding_id) 
   return padded;
 }
 
-// Rows whose first output's class is the label's.
-std::vector<uint8_t> rows_classified_as(const Tensor& predictions, ConstTensorView y) {
-  const int64_t rows = predictions.shape(0), outputs = predictions.numel() / std::max<int64_t>(rows, 1);
-  const std::vector<int64_t> predicted = predicted_classes(predictions), truth = label_classes(y, outputs);
-  std::vector<uint8_t> same(static_cast<size_t>(rows));
-  for (size_t r = 0; r < same.size(); ++r) same[r] = predicted[r] == truth[r];
-  return same;
-}
-
 double share_of_ones(const std::vector<uint8_t>& flags) {
   return flags.empty() ? 0.0 : double(std::count(flags.begin(), flags.end(), 1)) / double(flags.size());
 }
@@ -223,7 +214,7 @@ std::vector<EmbeddingRobustnessPoint> embedding_robustness_curve(Model& model,
   const double scale = embedding_scale(model, site.layer, options.attack.norm, options.padding_id);
   const std::vector<uint8_t> padded = padding_positions(ids, options.padding_id);
   auto success_of = [&](const Tensor& predictions, double accuracy) {
-    return options.attack.targets ? share_of_ones(rows_classified_as(predictions, *options.attack.targets))
+    return options.attack.targets ? share_of_ones(correct_rows(predictions, *options.attack.targets))
                                   : 1.0 - accuracy;
   };
   std::vector<EmbeddingRobustnessPoint> curve;
@@ -234,7 +225,7 @@ std::vector<EmbeddingRobustnessPoint> embedding_robustness_curve(Model& model,
     EmbeddingRobustnessPoint point{.epsilon = epsilon, .radius = epsilon * scale};
     const Tensor predictions =
         model.predict(inputs, LayerOutputReplacement{site.layer, adversarial}, {.batch_size = 1024}).front();
-    point.accuracy = share_of_ones(rows_classified_as(predictions, y));
+    point.accuracy = share_of_ones(correct_rows(predictions, y));
     point.attack_success = success_of(predictions, point.accuracy);
     int64_t moved_tokens = 0;
     for (int64_t p = 0; p < positions; ++p) {
@@ -257,7 +248,7 @@ std::vector<EmbeddingRobustnessPoint> embedding_robustness_curve(Model& model,
     std::vector<ConstTensorView> projected = inputs;
     projected[size_t(site.input)] = projection.ids;
     const Tensor projected_predictions = model.predict(projected, {.batch_size = 1024}).front();
-    point.projected_accuracy = share_of_ones(rows_classified_as(projected_predictions, y));
+    point.projected_accuracy = share_of_ones(correct_rows(projected_predictions, y));
     point.projected_attack_success = success_of(projected_predictions, point.projected_accuracy);
     curve.push_back(point);
   }

@@ -54,6 +54,8 @@ std::vector<uint8_t> correct_predictions(Model& model, ConstTensorView x, ConstT
 // with classes = 1, y ≥ ½ is class 1).
 std::vector<int64_t> predicted_classes(const Tensor& predictions);
 std::vector<int64_t> label_classes(ConstTensorView y, int64_t classes);
+// 1 for each row whose predicted class (the first output's) is y's, else 0.
+std::vector<uint8_t> correct_rows(const Tensor& predictions, ConstTensorView y);
 
 struct RobustnessPoint {
   double epsilon = 0;
