@@ -142,6 +142,11 @@ struct Model::State {
   std::vector<Tensor> layer_outputs(Model& model, std::span<const ConstTensorView> x,
                                     const std::vector<std::string>& layer_names, int64_t batch_size,
                                     const Replacement* replaced);
+  // What every prediction starts with: the batch size and x checked, the model built.
+  void prepare_prediction(Model& model, std::span<const ConstTensorView> x, int64_t batch_size, const char* caller);
+  // The values of `tensors` for every row of x (prepared), batch by batch, into `results`.
+  void tensor_values(std::span<const ConstTensorView> x, std::span<const int> tensors, int64_t batch_size,
+                     const Replacement* replaced, std::span<Tensor> results);
   Tensor row_losses(Model& model, std::span<const ConstTensorView> x, std::span<const ConstTensorView> y,
                     int64_t batch_size, const Replacement* replaced);
   void resolve_training_setup();

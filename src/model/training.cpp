@@ -469,11 +469,19 @@ Logs Model::evaluate(const Views& x, const Views& y, const EvaluateOptions& opti
   return logs;
 }
 
+// The one-view form passes a span of it and fills its one result: a single-row predict
+// allocates nothing but the returned tensor.
 Tensor Model::predict(ConstTensorView x, const PredictOptions& options) {
-  std::vector<Tensor> outputs = predict(Views{x}, options);
-  CITADEL_CHECK(outputs.size() == 1, ValueError, "predict: model '", state_->name, "' has ", outputs.size(),
+  State& s = *state_;
+  CITADEL_CHECK(x.rank() >= 2, ShapeError, "predict: x must be (samples, features...), got shape ", x.shape());
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
+  s.prepare_prediction(*this, Span(&x, 1), options.batch_size, "predict");
+  CITADEL_CHECK(s.graph.outputs.size() == 1, ValueError, "predict: model '", s.name, "' has ", s.graph.outputs.size(),
                 " outputs; give the inputs as a list to get one array per output");
-  return std::move(outputs[0]);
+  Tensor result;
+  s.tensor_values(Span(&x, 1), std::span<const int>(s.graph.outputs.data(), 1), options.batch_size, nullptr,
+                  std::span<Tensor>(&result, 1));
+  return result;
 }
 
 std::vector<Tensor> Model::predict(std::initializer_list<ConstTensorView> x, const PredictOptions& options) {
@@ -482,16 +490,13 @@ std::vector<Tensor> Model::predict(std::initializer_list<ConstTensorView> x, con
 
 std::vector<Tensor> Model::predict(const Views& x, const PredictOptions& options) {
   State& s = *state_;
-  check_batch_size(options.batch_size, "predict");
   for (const ConstTensorView& input : x)
     CITADEL_CHECK(input.rank() >= 2, ShapeError, "predict: x must be (samples, features...), got shape ", input.shape());
-  CITADEL_CHECK(!x.empty(), ValueError, "predict: no inputs given");
-  if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
-  s.check_inputs(x, "predict");
-  std::vector<std::string> names;
-  for (size_t k = 0; k < s.graph.outputs.size(); ++k)
-    names.push_back(s.layers[s.graph.nodes[size_t(s.graph.tensors[size_t(s.graph.outputs[k])].producer)].layer]->name());
-  return predict_layer_outputs(x, names, options);
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
+  s.prepare_prediction(*this, x, options.batch_size, "predict");
+  std::vector<Tensor> results(s.graph.outputs.size());
+  s.tensor_values(x, s.graph.outputs, options.batch_size, nullptr, results);
+  return results;
 }
 
 std::vector<Tensor> Model::predict_layer_outputs(const Views& x, const std::vector<std::string>& layer_names,
@@ -499,13 +504,17 @@ std::vector<Tensor> Model::predict_layer_outputs(const Views& x, const std::vect
   return state_->layer_outputs(*this, x, layer_names, options.batch_size, nullptr);
 }
 
+void Model::State::prepare_prediction(Model& model, Span x, int64_t batch_size, const char* caller) {
+  check_batch_size(batch_size, caller);
+  CITADEL_CHECK(!x.empty(), ValueError, caller, ": no inputs given");
+  if (!built) model.build(sequential ? x[0].shape().without_batch() : Shape{});
+  check_inputs(x, caller);
+}
+
 std::vector<Tensor> Model::State::layer_outputs(Model& model, Span x, const std::vector<std::string>& layer_names,
                                                 int64_t batch_size, const Replacement* replaced) {
   const ScopedFlushDenormals flush;  // core/denormals.hpp
-  check_batch_size(batch_size, "predict");
-  CITADEL_CHECK(!x.empty(), ValueError, "predict: no inputs given");
-  if (!built) model.build(sequential ? x[0].shape().without_batch() : Shape{});
-  check_inputs(x, "predict");
+  prepare_prediction(model, x, batch_size, "predict");
   // Each named layer's (last) call's output tensor.
   std::vector<int> tensors;
   for (const std::string& name : layer_names) {
@@ -519,19 +528,27 @@ std::vector<Tensor> Model::State::layer_outputs(Model& model, Span x, const std:
                   layer->output_count(), " outputs (return_state); make them a model's outputs instead");
     tensors.push_back(tensor);
   }
+  std::vector<Tensor> results(tensors.size());
+  tensor_values(x, tensors, batch_size, replaced, results);
+  return results;
+}
+
+void Model::State::tensor_values(Span x, std::span<const int> tensors, int64_t batch_size, const Replacement* replaced,
+                                 std::span<Tensor> results) {
   const int64_t rows = x[0].shape(0);
-  std::vector<Tensor> results;
-  for (const int t : tensors) results.emplace_back(graph.tensors[size_t(t)].shape.with_batch(rows));
+  for (size_t k = 0; k < tensors.size(); ++k) results[k].resize(graph.tensors[size_t(tensors[k])].shape.with_batch(rows));
   for (int64_t begin = 0; begin < rows; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, rows);
     const Replacement part = replaced ? Replacement{replaced->tensor, replaced->value.rows(begin, end)} : Replacement{};
-    forward(rows_of(Views(x.begin(), x.end()), begin, end), Mode::kInfer, replaced ? &part : nullptr);
+    if (end - begin == rows)  // one batch: x itself, no views of its rows to make
+      forward(x, Mode::kInfer, replaced ? &part : nullptr);
+    else
+      forward(rows_of(Views(x.begin(), x.end()), begin, end), Mode::kInfer, replaced ? &part : nullptr);
     for (size_t k = 0; k < tensors.size(); ++k) {
       const int64_t row_size = graph.tensors[size_t(tensors[k])].shape.numel();
       std::copy_n(views[size_t(tensors[k])].data(), (end - begin) * row_size, results[k].data() + begin * row_size);
     }
   }
-  return results;
 }
 
 // --- gradients for attacks and audits -----------------------------------------------------
@@ -642,10 +659,11 @@ std::vector<Tensor> Model::predict(const Views& x, const LayerOutputReplacement&
   CITADEL_CHECK(!x.empty(), ValueError, "predict: no inputs given");
   if (!s.built) build(s.sequential ? x[0].shape().without_batch() : Shape{});
   const State::Replacement replaced = checked_replacement(s, x, replacement, "predict");
-  std::vector<std::string> names;
-  for (size_t k = 0; k < s.graph.outputs.size(); ++k)
-    names.push_back(s.layers[s.graph.nodes[size_t(s.graph.tensors[size_t(s.graph.outputs[k])].producer)].layer]->name());
-  return s.layer_outputs(*this, x, names, options.batch_size, &replaced);
+  const ScopedFlushDenormals flush;  // core/denormals.hpp
+  s.prepare_prediction(*this, x, options.batch_size, "predict");
+  std::vector<Tensor> results(s.graph.outputs.size());
+  s.tensor_values(x, s.graph.outputs, options.batch_size, &replaced, results);
+  return results;
 }
 
 Tensor Model::per_example_loss(const Views& x, const Views& y, const LayerOutputReplacement& replacement,

@@ -52,9 +52,10 @@ struct StridedA {
 };
 
 // C = alpha·A·B + beta·C for small A and row-major B (K, N), the innermost loop running
-// along C's row so that it vectorizes. Compiled for AVX2 as well as the baseline and picked
-// at run time, so the default build stays portable.
-__attribute__((target_clones("avx2", "default")))
+// along C's row so that it vectorizes. Compiled for x86-64-v3 (AVX2 with FMA: a fused
+// multiply-add per lane, where plain "avx2" left a multiply and an add) as well as the
+// baseline and picked at run time, so the default build stays portable.
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void small_gemm_nn(int64_t M, int64_t N, int64_t K, float alpha, StridedA A, const float* B, int64_t ldb, float beta,
                    float* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i) {
@@ -77,6 +78,8 @@ void small_gemm_nn(int64_t M, int64_t N, int64_t K, float alpha, StridedA A, con
 constexpr int64_t kNarrow = 16;
 
 using Vector8 = float __attribute__((vector_size(32)));  // GCC vector extension: ymm with AVX2
+// Eight floats read in place at any address (an unaligned vector load, not a copy through the stack).
+using UnalignedVector8 = float __attribute__((vector_size(32), aligned(4), may_alias));
 
 // Rows [0, R) of a narrow product, their accumulators side by side: one row's sum over k is a
 // chain of dependent multiply-adds, bound by their latency; R rows give R independent
@@ -121,11 +124,55 @@ __attribute__((always_inline)) inline void narrow_gemm_of_width(int64_t M, int64
                           ldc);
 }
 
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void narrow_gemm(int64_t M, int64_t N, int64_t K, float alpha, StridedA A, const float* __restrict padded_b,
                  float beta, float* C, int64_t ldc) {
   if (N > 8) return narrow_gemm_of_width<true>(M, N, K, alpha, A, padded_b, beta, C, ldc);
   narrow_gemm_of_width<false>(M, N, K, alpha, A, padded_b, beta, C, ldc);
+}
+
+// Padding B costs K·kNarrow stores, more than the product itself when it has a row or
+// two (a single-row predict of the reference Keras network did little else). Up to this
+// many rows, a narrow product reads B as stored: each row of B loaded whole-vector, the
+// lanes past N (the next row's values) summed into lanes that are never stored; the last
+// rows, where such a load would read past B's end, are summed lane by lane.
+constexpr int64_t kFewRows = 3;
+
+// narrow_rows' arithmetic, lane for lane: a row gives the same bits alone as in a batch.
+template <bool kWide>
+__attribute__((always_inline)) inline void narrow_row_unpadded(int64_t N, int64_t K, float alpha, StridedA A,
+                                                               const float* __restrict B, int64_t ldb, float beta,
+                                                               float* row) {
+  constexpr int64_t kLoaded = kWide ? 16 : 8;
+  const int64_t extent = (K - 1) * ldb + N;  // values of B that may be read
+  int64_t whole = K;                          // rows of B loaded in place
+  while (whole > 0 && (whole - 1) * ldb + kLoaded > extent) --whole;
+  Vector8 low = {}, high = {};
+  for (int64_t k = 0; k < whole; ++k) {
+    const float a = A.at(0, k);
+    low += a * *reinterpret_cast<const UnalignedVector8*>(B + k * ldb);
+    if constexpr (kWide) high += a * *reinterpret_cast<const UnalignedVector8*>(B + k * ldb + 8);
+  }
+  float sum[kNarrow];
+  std::memcpy(sum, &low, sizeof low);
+  if constexpr (kWide) std::memcpy(sum + 8, &high, sizeof high);
+  for (int64_t k = whole; k < K; ++k) {
+    const float a = A.at(0, k);
+    for (int64_t j = 0; j < N; ++j) sum[j] += a * B[k * ldb + j];
+  }
+  for (int64_t j = 0; j < N; ++j) row[j] = alpha * sum[j] + (beta == 0.0f ? 0.0f : beta * row[j]);
+}
+
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+void narrow_gemm_few_rows(int64_t M, int64_t N, int64_t K, float alpha, StridedA A, const float* __restrict B,
+                          int64_t ldb, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i) {
+    const StridedA a_row{A.data + i * A.row_step, A.row_step, A.k_step};
+    if (N > 8)
+      narrow_row_unpadded<true>(N, K, alpha, a_row, B, ldb, beta, C + i * ldc);
+    else
+      narrow_row_unpadded<false>(N, K, alpha, a_row, B, ldb, beta, C + i * ldc);
+  }
 }
 
 // A transposed A is read in place; a transposed B is copied untransposed into a per-thread
@@ -134,6 +181,7 @@ void small_gemm(bool transpose_a, bool transpose_b, int64_t M, int64_t N, int64_
                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   thread_local std::vector<float> b_buffer;
   const StridedA a = transpose_a ? StridedA{A, 1, lda} : StridedA{A, lda, 1};  // transposed: stored (K, M)
+  if (N <= kNarrow && M <= kFewRows && !transpose_b) return narrow_gemm_few_rows(M, N, K, alpha, a, B, ldb, beta, C, ldc);
   if (N <= kNarrow) {
     b_buffer.assign(static_cast<size_t>(K * kNarrow), 0.0f);
     for (int64_t k = 0; k < K; ++k)
