@@ -1,9 +1,11 @@
 // Graphs out as ONNX: several inputs and outputs under the model's names, every merge layer
 // as its ONNX operators (Add, Sub, Mul, Mean, Max, Min, Concat; Dot as Mul + ReduceSum or
 // MatMul), a shared layer's weights stored once, a tensor read by several nodes, NCHW kept
-// across a residual block; the graphs compute what citadel predicts, checked by an
-// independent numpy evaluator of the ONNX operators (onnx_graph_check.py) and by ONNX
-// Runtime where scripts/setup_clients installed it.
+// across a residual block; recurrent layers, LayerNormalization (opsets 13-17), Conv1D, the
+// 1-D poolings and MultiHeadAttention; masks refused. The graphs compute what citadel
+// predicts, checked by an independent numpy evaluator of the ONNX operators
+// (onnx_graph_check.py) and by ONNX Runtime where scripts/setup_clients (build/venv-clients)
+// or scripts/check_interop (build/venv-interop) installed it.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
