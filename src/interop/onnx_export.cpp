@@ -21,6 +21,7 @@
 #include "onnx_graph_builder.hpp"
 #include "onnx_merge_layers.hpp"
 #include "onnx_recurrent_layers.hpp"
+#include "onnx_sequence_layers.hpp"
 
 namespace citadel {
 
@@ -55,8 +56,8 @@ using Flow = detail::OnnxFlow;
 
 class Exporter {
  public:
-  Exporter(Model& model, onnx::GraphProto& graph, std::string preprocessing)
-      : model_(model), graph_(graph), g_(graph), preprocessing_(std::move(preprocessing)) {}
+  Exporter(Model& model, onnx::GraphProto& graph, std::string preprocessing, int opset)
+      : model_(model), graph_(graph), g_(graph), preprocessing_(std::move(preprocessing)), opset_(opset) {}
 
   // The graph's nodes in the model's topological order; a tensor read by several nodes is
   // one ONNX value read by each. A Sequential chain takes `input` and gives `output` (as
@@ -69,6 +70,7 @@ class Exporter {
       layer_configs_[name] = &entry;
     }
     const GraphInfo& graph = model_.graph();
+    detail::refuse_masked_sequence_layers(model_);
     const bool chain = model_.is_sequential();
     const std::vector<std::string> input_names = chain ? std::vector<std::string>{"input"} : model_.input_names();
     const std::vector<std::string> output_names = chain ? std::vector<std::string>{"output"} : model_.output_names();
@@ -107,6 +109,22 @@ class Exporter {
         output = parts[0];
         if (parts.size() > 1) parts_[node.output] = std::move(parts);  // read by the OutputPart nodes
         flows[size_t(node.output)] = output;
+        continue;
+      }
+      if (detail::is_onnx_sequence_layer(type)) {
+        detail::OnnxSequenceCall call{type, &entry["config"], layer.name(), {}, {}, graph.tensors[size_t(node.output)].shape,
+                                      opset_, nullptr};
+        for (const int input : node.inputs) {
+          call.input_shapes.push_back(graph.tensors[size_t(input)].shape);
+          call.inputs.push_back(flows[size_t(input)]);
+        }
+        const std::string where = "onnx export: layer " + layer.name() + " (" + type + ")";
+        call.activation = [&](const std::string& name, const std::string& x) {
+          return activation(name, x, Flow{x, 3, false}, where);
+        };
+        flows[size_t(node.output)] = detail::add_onnx_sequence(g_, call, [&](const std::string& parameter) {
+          return has_parameter(parameter) ? std::optional(values(parameter)) : std::nullopt;
+        });
         continue;
       }
       CITADEL_CHECK(layer.input_count() != 1 || node.inputs.size() == 1, NotImplementedError, "onnx export: layer ",
@@ -372,6 +390,7 @@ class Exporter {
   onnx::GraphProto& graph_;
   detail::OnnxGraphBuilder g_;
   std::string preprocessing_;
+  int opset_;
   std::map<std::string, const json*> layer_configs_;  // by layer name
   std::map<int, std::vector<Flow>> parts_;  // a return_state layer's output tensor → its outputs
 };
@@ -391,7 +410,7 @@ std::string onnx_model_bytes(Model& model, const OnnxExportOptions& options) {
   opset.set_version(options.opset);
   onnx::GraphProto& graph = *proto.mutable_graph();
   graph.set_name(model.name());
-  Exporter(model, graph, options.preprocessing).run();
+  Exporter(model, graph, options.preprocessing, options.opset).run();
   try {
     onnx::checker::check_model(proto);
   } catch (const std::exception& e) {

@@ -1,6 +1,6 @@
 """Runs an exported ONNX graph on given inputs and compares its outputs with citadel's: by a
 numpy evaluator of the ONNX operators citadel's exporter emits, written from the operator
-specification (opset 13) and independent of citadel, or (--runtime) by ONNX Runtime.
+specification (opsets 13 to 17) and independent of citadel, or (--runtime) by ONNX Runtime.
 
   onnx_graph_check.py DIR [--runtime]
 
@@ -44,6 +44,31 @@ def conv(x, w, b, strides, pads, dilations):
                       z * dilations[1]:z * dilations[1] + strides[1] * (ow - 1) + 1:strides[1]]
             out += np.einsum("nchw,fc->nfhw", patch, w[:, :, y, z])
     return out + (b.reshape(1, -1, 1, 1) if b is not None else 0)
+
+
+def one_d(op2d, x, kernel, a, *rest):
+    # A 1-D Conv or pool (N, C, T) as the 2-D one on (N, C, 1, T): the pads [begin, end] of
+    # the steps become [0, begin, 0, end], the strides and dilations (1, s).
+    pads = a.get("pads", [0, 0])
+    strides = a.get("strides", [1])
+    y = op2d(x[:, :, None, :], kernel, [1, strides[0]], [0, pads[0], 0, pads[1]], *rest)
+    return y[:, :, 0, :]
+
+
+def layer_normalization(x, scale, bias, a):
+    # ONNX LayerNormalization (opset 17): normalized over the axes from `axis` on.
+    axes = tuple(range(a.get("axis", -1) % x.ndim, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    y = (x - mean) / np.sqrt(var + a.get("epsilon", 1e-5)) * scale
+    return y + bias if bias is not None else y
+
+
+def reduce_axes(op, x, a):
+    # ReduceMean / ReduceMax before opset 18: axes an attribute (all axes when absent).
+    axes = tuple(int(v) for v in a["axes"]) if "axes" in a else None
+    keep = bool(a.get("keepdims", 1))
+    return x.mean(axis=axes, keepdims=keep) if op == "ReduceMean" else x.max(axis=axes, keepdims=keep)
 
 
 def softmax(x, axis):
@@ -127,6 +152,24 @@ def evaluate(path, inputs):
         elif op == "Gemm":
             assert a.get("transA", 0) == 0 and a.get("transB", 0) == 0
             y = a.get("alpha", 1.0) * xs[0] @ xs[1] + (a.get("beta", 1.0) * xs[2] if len(xs) > 2 else 0)
+        elif op == "Conv" and xs[0].ndim == 3:
+            assert a.get("group", 1) == 1 and a.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
+            w = xs[1][:, :, None, :]
+            dilation = a.get("dilations", [1])[0]
+            y = one_d(lambda x, k, s, p, b: conv(x, w, b, s, p, [1, dilation]), xs[0], None, a,
+                      xs[2] if len(xs) > 2 else None)
+        elif op in ("MaxPool", "AveragePool") and xs[0].ndim == 3:
+            assert a.get("dilations", [1]) == [1] and a.get("ceil_mode", 0) == 0
+            assert op == "MaxPool" or a.get("count_include_pad", 0) == 0
+            kernel = [1, a["kernel_shape"][0]]
+            window, fill = ((lambda v: v.max(axis=(2, 3))), -np.inf) if op == "MaxPool" else \
+                ((lambda v: np.nanmean(v, axis=(2, 3))), np.nan)
+            y = one_d(lambda x, k, s, p: pool(x, k, s, p, window, fill), xs[0], kernel, a)
+        elif op == "LayerNormalization":
+            y = layer_normalization(xs[0], xs[1], xs[2] if len(xs) > 2 else None, a)
+        elif op in ("ReduceMean", "ReduceMax"):
+            assert len(xs) == 1, "axes as an input (opset 18)"
+            y = reduce_axes(op, xs[0], a)
         elif op == "Conv":
             assert a.get("group", 1) == 1
             y = conv(xs[0], xs[1], xs[2] if len(xs) > 2 else None, a.get("strides", [1, 1]), a.get("pads", [0] * 4),

@@ -1,9 +1,11 @@
 // Graphs out as ONNX: several inputs and outputs under the model's names, every merge layer
 // as its ONNX operators (Add, Sub, Mul, Mean, Max, Min, Concat; Dot as Mul + ReduceSum or
 // MatMul), a shared layer's weights stored once, a tensor read by several nodes, NCHW kept
-// across a residual block; the graphs compute what citadel predicts, checked by an
-// independent numpy evaluator of the ONNX operators (onnx_graph_check.py) and by ONNX
-// Runtime where scripts/setup_clients installed it.
+// across a residual block; recurrent layers, LayerNormalization (opsets 13-17), Conv1D, the
+// 1-D poolings and MultiHeadAttention; masks refused. The graphs compute what citadel
+// predicts, checked by an independent numpy evaluator of the ONNX operators
+// (onnx_graph_check.py) and by ONNX Runtime where scripts/setup_clients (build/venv-clients)
+// or scripts/check_interop (build/venv-interop) installed it.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -21,16 +23,22 @@
 #include "citadel/layers/activation.hpp"
 #include "citadel/layers/batch_normalization.hpp"
 #include "citadel/layers/bidirectional.hpp"
+#include "citadel/layers/conv1d.hpp"
 #include "citadel/layers/conv2d.hpp"
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/embedding.hpp"
 #include "citadel/layers/flatten.hpp"
+#include "citadel/layers/global_pooling1d.hpp"
 #include "citadel/layers/global_pooling2d.hpp"
+#include "citadel/layers/layer_normalization.hpp"
 #include "citadel/layers/masking.hpp"
 #include "citadel/layers/merge.hpp"
+#include "citadel/layers/multi_head_attention.hpp"
+#include "citadel/layers/pooling1d.hpp"
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
+#include "citadel/layers/spatial_dropout.hpp"
 #include "random_model_values.hpp"
 
 namespace citadel {
@@ -81,6 +89,19 @@ Model conv_residual_graph() {
   const SymbolicTensor cls = Dense(3, {.activation = "softmax"}).named("cls")(Flatten()(pooled));
   const SymbolicTensor mean = Dense(1).named("mean")(GlobalAveragePooling2D()(h));
   return Model({image}, {cls, mean}, {.name = "conv_residual"});
+}
+
+// The Python with onnxruntime: scripts/setup_clients's build/venv-clients, else
+// build/venv-interop (scripts/check_interop's); "" when neither has it.
+std::string onnxruntime_python() {
+  std::string clients = CITADEL_ONNXRUNTIME_PYTHON;
+  std::string interop = clients;
+  interop.replace(interop.rfind("venv-clients"), 12, "venv-interop");
+  for (const std::string& python : {clients, interop}) {
+    const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
+    if (fs::exists(python) && std::system(probe.c_str()) == 0) return python;
+  }
+  return "";
 }
 
 onnx::ModelProto parsed(const std::string& bytes) {
@@ -192,9 +213,8 @@ TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInAnIndependentEvaluator) 
 }
 
 TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInOnnxRuntime) {
-  const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
-  const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
-  if (!fs::exists(python) || std::system(probe.c_str()) != 0)
+  const std::string python = onnxruntime_python();
+  if (python.empty())
     GTEST_SKIP() << "onnxruntime is not installed (scripts/setup_clients puts it in build/venv-clients)";
   uint32_t seed = 20;
   for (const auto& make : std::vector<std::function<Model()>>{merges_graph, matrix_dot_graph, conv_residual_graph}) {
@@ -207,12 +227,11 @@ TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInOnnxRuntime) {
 
 // A recurrent graph checked by the numpy evaluator (ONNX's operator pages, written out in
 // onnx_graph_check.py) and, where installed, by ONNX Runtime.
-void expect_onnx_computes_what_citadel_predicts(Model& model) {
-  const std::string bytes = onnx_model_bytes(model);
+void expect_onnx_computes_what_citadel_predicts(Model& model, const OnnxExportOptions& options = {}) {
+  const std::string bytes = onnx_model_bytes(model, options);
   EXPECT_EQ(run_check(model, bytes, CITADEL_PYTHON3, false), 0) << "numpy evaluator";
-  const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
-  const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
-  if (fs::exists(python) && std::system(probe.c_str()) == 0) {
+  const std::string python = onnxruntime_python();
+  if (!python.empty()) {
     EXPECT_EQ(run_check(model, bytes, python, true), 0) << "ONNX Runtime";
   }
 }
@@ -276,9 +295,8 @@ TEST(OnnxGraphExport, AnEmbeddingBeforeAnLstmComputesWhatCitadelPredicts) {
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = float((i * 5 + 3) % 12);  // every id, 0 and 11 included
   const std::vector<Tensor> given{x};
   EXPECT_EQ(run_check(model, onnx_model_bytes(model), CITADEL_PYTHON3, false, &given), 0) << "numpy evaluator";
-  const std::string python = CITADEL_ONNXRUNTIME_PYTHON;
-  const std::string probe = python + " -c 'import onnxruntime' 2>/dev/null";
-  if (fs::exists(python) && std::system(probe.c_str()) == 0) {
+  const std::string python = onnxruntime_python();
+  if (!python.empty()) {
     EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true, &given), 0) << "ONNX Runtime";
   }
   const SymbolicTensor more = Input({7}, {.dtype = "int32"});
@@ -296,6 +314,136 @@ TEST(OnnxGraphExport, MaskedRecurrentLayersAreRefusedNamingTheLayer) {
   } catch (const NotImplementedError& e) {
     EXPECT_NE(std::string(e.what()).find("padding"), std::string::npos) << e.what();
   }
+}
+
+// LayerNormalization with gamma and beta, without either, without both, its epsilon, on
+// sequences and on rows.
+Model layer_normalization_graph() {
+  const SymbolicTensor x = Input({5, 6}, {.name = "x"}), rows = Input({7}, {.name = "rows"});
+  SymbolicTensor h = LayerNormalization().named("ln")(x);
+  h = LayerNormalization({.center = false}).named("ln_no_beta")(h);
+  h = LayerNormalization({.epsilon = 0.5f, .scale = false}).named("ln_no_gamma")(h);
+  h = LayerNormalization({.center = false, .scale = false}).named("ln_plain")(h);
+  const SymbolicTensor r = LayerNormalization({.epsilon = 1e-2f}).named("ln_rows")(rows);
+  return Model({x, rows}, {h, r}, {.name = "layer_normalization"});
+}
+
+// ONNX's LayerNormalization from opset 17; before, ReduceMean (axes an attribute) and its
+// arithmetic. Both compute what citadel predicts.
+TEST(OnnxGraphExport, LayerNormalizationComputesWhatCitadelPredictsAtOpsets13And17) {
+  Model model = layer_normalization_graph();
+  randomize(model, 40);
+  for (const int opset : {13, 16, 17}) {
+    SCOPED_TRACE(opset);
+    OnnxExportOptions options;
+    options.opset = opset;
+    const std::multiset<std::string> ops = op_types(parsed(onnx_model_bytes(model, options)));
+    EXPECT_EQ(ops.count("LayerNormalization"), opset >= 17 ? 5u : 0u);
+    EXPECT_EQ(ops.count("ReduceMean"), opset >= 17 ? 0u : 10u);
+    expect_onnx_computes_what_citadel_predicts(model, options);
+  }
+}
+
+// Conv1D with every padding (Keras's "same" split for odd and even kernels, strided and
+// dilated; causal dilated and strided), with and without bias, relu/tanh/softmax; the 1-D
+// poolings valid and same (an odd step padded after only); SpatialDropout1D; the global
+// 1-D poolings; a GRU reading a pooled sequence.
+Model conv1d_graph() {
+  const SymbolicTensor x = Input({13, 3}, {.name = "x"});
+  const SymbolicTensor a = Conv1D(4, 3, {.padding = "same", .activation = "relu"}).named("same_odd")(x);
+  const SymbolicTensor b = Conv1D(4, 4, {.strides = 2, .padding = "same"}).named("same_even_strided")(x);
+  const SymbolicTensor c =
+      Conv1D(3, 3, {.padding = "causal", .dilation_rate = 2, .activation = "tanh"}).named("causal_dilated")(a);
+  const SymbolicTensor d = Conv1D(3, 2, {.strides = 3, .padding = "causal"}).named("causal_strided")(x);
+  const SymbolicTensor e =
+      Conv1D(5, 3, {.dilation_rate = 2, .activation = "softmax", .use_bias = false}).named("valid_dilated")(c);
+  const SymbolicTensor f = Conv1D(3, 2, {.padding = "same", .dilation_rate = 3}).named("same_dilated_even")(x);
+  const SymbolicTensor max_valid = MaxPooling1D(2).named("max_valid")(a);
+  const SymbolicTensor avg_same = AveragePooling1D(2, {.strides = 2, .padding = "same"}).named("avg_same")(f);
+  const SymbolicTensor max_same = MaxPooling1D(3, {.strides = 2, .padding = "same"}).named("max_same")(a);
+  const SymbolicTensor avg_valid = AveragePooling1D(3, {.strides = 1}).named("avg_valid")(c);
+  const SymbolicTensor dropped = SpatialDropout1D(0.3f).named("dropped")(b);
+  const SymbolicTensor globals = Concatenate()({GlobalMaxPooling1D().named("global_max")(e),
+                                                GlobalAveragePooling1D().named("global_average")(d),
+                                                GRU(3).named("gru")(max_valid)});
+  return Model({x}, {Dense(2).named("out")(globals), dropped, avg_same, max_same, avg_valid, e},
+               {.name = "conv1d"});
+}
+
+TEST(OnnxGraphExport, Conv1DAndThe1DPoolingsComputeWhatCitadelPredicts) {
+  Model model = conv1d_graph();
+  randomize(model, 41);
+  const onnx::ModelProto proto = parsed(onnx_model_bytes(model));
+  const std::multiset<std::string> ops = op_types(proto);
+  EXPECT_EQ(ops.count("Conv"), 6u);
+  EXPECT_EQ(ops.count("MaxPool"), 2u);
+  EXPECT_EQ(ops.count("AveragePool"), 2u);
+  EXPECT_EQ(ops.count("ReduceMax"), 1u);
+  EXPECT_EQ(ops.count("ReduceMean"), 1u);
+  for (const auto& node : proto.graph().node())
+    if (node.op_type() == "Conv" && node.name().rfind("causal_dilated", 0) == 0)
+      for (const auto& attribute : node.attribute())
+        if (attribute.name() == "pads") {
+          EXPECT_EQ(attribute.ints(0), 4);  // (3 − 1)·2 steps before
+          EXPECT_EQ(attribute.ints(1), 0);
+        }
+  expect_onnx_computes_what_citadel_predicts(model);
+}
+
+// Self-attention with the causal mask, then a residual Add and LayerNormalization;
+// cross-attention with its own keys, value_dim ≠ key_dim and output_shape; attention
+// without biases, causal over fewer key steps than query steps.
+Model attention_graph() {
+  const SymbolicTensor x = Input({5, 6}, {.name = "x"}), memory = Input({4, 3}, {.name = "memory"}),
+                       keys = Input({4, 2}, {.name = "keys"});
+  const SymbolicTensor self = MultiHeadAttention(2, 3, {.use_causal_mask = true}).named("self_attention")({x, x});
+  const SymbolicTensor h = LayerNormalization().named("norm")(Add()({x, self}));
+  const SymbolicTensor cross =
+      MultiHeadAttention(3, 2, {.value_dim = 4, .output_shape = 5}).named("cross")({h, memory, keys});
+  const SymbolicTensor plain =
+      MultiHeadAttention(1, 4, {.use_bias = false, .use_causal_mask = true}).named("plain")({cross, memory});
+  return Model({x, memory, keys}, {Dense(2).named("out")(GlobalAveragePooling1D()(plain)), cross},
+               {.name = "attention"});
+}
+
+TEST(OnnxGraphExport, MultiHeadAttentionComputesWhatCitadelPredicts) {
+  Model model = attention_graph();
+  randomize(model, 42);
+  const std::multiset<std::string> ops = op_types(parsed(onnx_model_bytes(model)));
+  EXPECT_EQ(ops.count("Softmax"), 3u);
+  EXPECT_EQ(ops.count("MatMul"), 3u * 6u);  // q, k, v, scores, context, output per call
+  for (const int opset : {13, 17}) {
+    SCOPED_TRACE(opset);
+    OnnxExportOptions options;
+    options.opset = opset;
+    expect_onnx_computes_what_citadel_predicts(model, options);
+  }
+}
+
+// Masks are not exported: a mask reaching LayerNormalization, Conv1D, a pooling or
+// MultiHeadAttention refuses the export, naming that layer and the mask's maker.
+TEST(OnnxGraphExport, MaskedSequenceLayersAreRefusedNamingTheLayer) {
+  const auto expect_refused = [](Model& model, const std::string& layer, const std::string& maker) {
+    try {
+      onnx_model_bytes(model);
+      ADD_FAILURE() << "exported";
+    } catch (const NotImplementedError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("layer " + layer + " ("), std::string::npos) << message;
+      EXPECT_NE(message.find(maker), std::string::npos) << message;
+    }
+  };
+  const SymbolicTensor x = Input({4, 3});
+  Model normalized({x}, {GlobalAveragePooling1D().named("average")(
+                            LayerNormalization().named("norm")(Masking(0.0f).named("padding")(x)))});
+  expect_refused(normalized, "norm", "padding");
+  const SymbolicTensor ids = Input({6}, {.dtype = "int32"});
+  Model convolved({ids}, {Conv1D(2, 3).named("conv")(Embedding(12, 5, {.mask_zero = true}).named("tokens")(ids))});
+  expect_refused(convolved, "conv", "tokens");
+  const SymbolicTensor y = Input({4, 3});
+  const SymbolicTensor masked = Masking(0.0f).named("padded")(y);
+  Model attended({y}, {MultiHeadAttention(2, 2).named("attention")({masked, masked})});
+  expect_refused(attended, "attention", "padded");
 }
 
 TEST(OnnxGraphExport, PreprocessingGoesInFrontOfOneInputOnly) {
