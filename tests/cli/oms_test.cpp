@@ -13,6 +13,7 @@
 #include "cli_runner.hpp"
 #include "fifo_once.hpp"
 #include "http_client.hpp"
+#include "server_process.hpp"
 
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
@@ -228,32 +229,14 @@ TEST(OmsCli, ServeTakesAPemPublicKey) {
   const fs::path model = copy_of(m.model, "served_oms.safetensors");
   ASSERT_EQ(run_cli("sign " + model.string() + " --key " + m.p256_key.string()).exit_code, 0);
   const fs::path log = dir() / "serve.log";
-  fs::remove(log);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    const std::string command = std::string("exec ") + CITADEL_BINARY + " serve --no-auth --model pima=" +
-                                model.string() + " --pubkey " + m.p256_pub.string() + " --port 0 2>" + log.string();
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  struct KillOnExit {  // an early return must not leave a server holding CTest's pipe
-    pid_t pid;
-    ~KillOnExit() {
-      if (::waitpid(pid, nullptr, WNOHANG) == 0) ::kill(pid, SIGKILL), ::waitpid(pid, nullptr, 0);
-    }
-  } guard{child};
-  int port = 0;
-  for (int i = 0; i < 400 && port == 0; ++i) {  // up to 20 s to start
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const std::string text = read_file(log);
-    const size_t at = text.find("listening on 127.0.0.1:");
-    if (at != std::string::npos) port = std::stoi(text.substr(at + 23));
-  }
+  ServerProcess server(CITADEL_BINARY, "--no-auth --model pima=" + model.string() + " --pubkey " + m.p256_pub.string(),
+                       log);
+  const uint16_t port = server.port();
   ASSERT_GT(port, 0) << read_file(log);
-  const HttpAnswer metadata = http_exchange(uint16_t(port), http_request("GET", "/v2/models/pima"));
+  const HttpAnswer metadata = http_exchange(port, http_request("GET", "/v2/models/pima"));
   ASSERT_EQ(metadata.status, 200) << metadata.body;
   EXPECT_EQ(nlohmann::json::parse(metadata.body)["parameters"]["signature"], "verified") << metadata.body;
-  ::kill(child, SIGTERM);
+  server.stop();
 
   // A model whose bundle is another key's is never served.
   const CliResult refused = run_cli("serve --no-auth --model pima=" + model.string() + " --pubkey " +

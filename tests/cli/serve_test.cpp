@@ -21,6 +21,7 @@
 #include "citadel/layers/merge.hpp"
 #include "cli_runner.hpp"
 #include "http_client.hpp"
+#include "server_process.hpp"
 
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
@@ -106,30 +107,12 @@ TEST(ServeCli, ServesReloadsOnSighupAndStopsOnSigterm) {
   const CliResult added = run_cli("token add --tokens " + tokens.string() + " --name ops");
   const std::string token = added.out.substr(0, added.out.find('\n'));
 
-  const pid_t child = ::fork();
-  if (child == 0) {
-    const std::string command = std::string("exec ") + CITADEL_BINARY + " serve --model pima=" + model.string() +
-                                " --tokens " + tokens.string() + " --pubkey " + pub.string() + " --port 0 2>" +
-                                log.string();
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  struct KillOnExit {  // an early return must not leave a server holding CTest's pipe
-    pid_t pid;
-    ~KillOnExit() {
-      if (::waitpid(pid, nullptr, WNOHANG) == 0) ::kill(pid, SIGKILL), ::waitpid(pid, nullptr, 0);
-    }
-  } guard{child};
-  int port = 0;
-  for (int i = 0; i < 200 && port == 0; ++i) {  // up to 10 s to start
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const std::string text = read_file(log);
-    const size_t at = text.find("listening on 127.0.0.1:");
-    if (at != std::string::npos) port = std::stoi(text.substr(at + 23));
-  }
+  ServerProcess server(CITADEL_BINARY, "--model pima=" + model.string() + " --tokens " + tokens.string() + " --pubkey " + pub.string(),
+                       log);
+  const uint16_t port = server.port();
   ASSERT_GT(port, 0) << read_file(log);
   auto infer = [&] {
-    return http_exchange(static_cast<uint16_t>(port),
+    return http_exchange(port,
                          http_request("POST", "/v2/models/pima/infer",
                                       R"({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 8],)"
                                       R"( "data": [6, 148, 72, 35, 0, 33.6, 0.627, 50]}]})",
@@ -140,66 +123,20 @@ TEST(ServeCli, ServesReloadsOnSighupAndStopsOnSigterm) {
   std::string bytes = read_file(model);
   bytes[bytes.size() - 3] ^= 0x10;
   std::ofstream(model, std::ios::binary | std::ios::trunc) << bytes;
-  ::kill(child, SIGHUP);
+  ::kill(server.pid(), SIGHUP);
   for (int i = 0; i < 100 && read_file(log).find("\"reload\"") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_NE(read_file(log).find("\"result\":\"failed\""), std::string::npos) << read_file(log);
   const HttpAnswer after = infer();
   EXPECT_EQ(after.status, 200);
   EXPECT_EQ(after.body, before.body);
-  ::kill(child, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 200 && ::waitpid(child, &status, WNOHANG) == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  const int status = server.stop(SIGTERM);
+  EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_NE(read_file(log).find("serve: stopped"), std::string::npos);
   EXPECT_EQ(read_file(log).find(token), std::string::npos);  // the log never holds the token
 }
 
 namespace {
-
-// `citadel serve ARGUMENTS` as a child process with its stderr in a file: started, its port
-// read from the log, killed (SIGKILL) when the test no longer needs it.
-class ServerProcess {
- public:
-  ServerProcess(const std::string& arguments, const fs::path& log) : log_(log) {
-    fs::remove(log);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const std::string command = std::string("exec ") + CITADEL_BINARY + " serve " + arguments + " --port 0 2>" + log.string();
-      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    for (int i = 0; i < 400 && port_ == 0 && running(); ++i) {  // up to 20 s to start
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      const std::string text = read_file(log);
-      const size_t at = text.find("listening on 127.0.0.1:");
-      if (at != std::string::npos) port_ = static_cast<uint16_t>(std::stoi(text.substr(at + 23)));
-    }
-  }
-  ~ServerProcess() { kill(); }
-  uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  bool running() const { return ::waitpid(pid_, nullptr, WNOHANG) == 0; }
-  void kill() {
-    if (pid_ > 0 && running()) ::kill(pid_, SIGKILL);
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  std::string log() const { return read_file(log_); }
-  // A line of /proc/PID/status in MiB (VmRSS: now; VmHWM: the peak).
-  double memory_mib(const std::string& field) const {
-    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
-    return -1;
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
 
 const fs::path& trained_model() {
   static const fs::path model = [] {
@@ -234,7 +171,7 @@ TEST(ServeCli, RefusedAuthenticatedRequestsAreLoggedWithTheTokensName) {
   const fs::path tokens = scratch_directory() / "log_tokens.json";
   fs::remove(tokens);
   const std::string token = add_token(tokens, "ops");
-  ServerProcess server("--model pima=" + trained_model().string() + " --tokens " + tokens.string() + " --allow-unsigned",
+  ServerProcess server(CITADEL_BINARY, "--model pima=" + trained_model().string() + " --tokens " + tokens.string() + " --allow-unsigned",
                        scratch_directory() / "log_tokens.log");
   ASSERT_GT(server.port(), 0) << server.log();
   EXPECT_EQ(http_exchange(server.port(), http_request("GET", "/v2/models/nothing", "", token)).status, 404);
@@ -266,7 +203,7 @@ TEST(ServeCli, ABudgetIsNeverExceededAcrossCrashes) {
   std::mt19937 random(29);
   int64_t answered_rows = 0, refused = 0;
   for (int cycle = 0; cycle < 6; ++cycle) {
-    ServerProcess server("--model pima=" + trained_model().string() + " --tokens " + tokens.string() +
+    ServerProcess server(CITADEL_BINARY, "--model pima=" + trained_model().string() + " --tokens " + tokens.string() +
                              " --allow-unsigned --no-log",
                          scratch_directory() / "crash.log");
     ASSERT_GT(server.port(), 0) << server.log();
@@ -312,7 +249,7 @@ TEST(ServeCli, HostileBodiesHoldBoundedMemoryThatIsGivenBack) {
   const fs::path tokens = scratch_directory() / "memory_tokens.json";
   fs::remove(tokens);
   const std::string token = add_token(tokens, "heavy");
-  ServerProcess server("--model pima=" + trained_model().string() + " --tokens " + tokens.string() +
+  ServerProcess server(CITADEL_BINARY, "--model pima=" + trained_model().string() + " --tokens " + tokens.string() +
                            " --allow-unsigned --no-log --max-body 1048576 --max-connections-per-client 100",
                        scratch_directory() / "memory.log");
   ASSERT_GT(server.port(), 0) << server.log();
@@ -396,7 +333,7 @@ TEST(ServeCli, ServesModelsOfSeveralInputs) {
     Model model({a, b}, {Dense(1, {.activation = "sigmoid"}).named("p")(joined), Dense(2).named("q")(joined)});
     save_model(model, heads.string());
   }
-  ServerProcess server("--no-auth --allow-unsigned --no-log --model shades=" + shades.string() + " --model heads=" +
+  ServerProcess server(CITADEL_BINARY, "--no-auth --allow-unsigned --no-log --model shades=" + shades.string() + " --model heads=" +
                            heads.string(), scratch_directory() / "serve_several.log");
   ASSERT_GT(server.port(), 0) << server.log();
 
@@ -474,7 +411,7 @@ TEST(ServeCli, SmoothingRefusesWhatItCannotServeNamingTheFlag) {
       << regression.err;
 
   // Accepted: one model smoothed (by name, at its own level), the other served as before.
-  ServerProcess server("--no-auth --allow-unsigned --model pima=" + model.string() + " --model plain=" +
+  ServerProcess server(CITADEL_BINARY, "--no-auth --allow-unsigned --model pima=" + model.string() + " --model plain=" +
                            model.string() + " --smoothing pima=0.5,200 --smoothing-alpha pima=0.01",
                        scratch_directory() / "smooth.log");
   ASSERT_GT(server.port(), 0) << server.log();
@@ -525,7 +462,7 @@ TEST(ServeCli, StripRefusesWhatItCannotScreenAndCalibratesWhatItCan) {
   EXPECT_NE(regression.err.find("--strip amount=20: model 'amount' predicts numbers"), std::string::npos)
       << regression.err;
 
-  ServerProcess server("--no-auth --allow-unsigned --model pima=" + model.string() + " --model plain=" +
+  ServerProcess server(CITADEL_BINARY, "--no-auth --allow-unsigned --model pima=" + model.string() + " --model plain=" +
                            model.string() + " --strip pima=20 --strip-frr pima=0.02 --strip-clean pima=" +
                            CITADEL_PIMA_CSV,
                        scratch_directory() / "strip.log");

@@ -18,6 +18,7 @@
 #include "citadel/model/predictor.hpp"
 #include "cli_runner.hpp"
 #include "http_client.hpp"
+#include "server_process.hpp"
 #include "several_outputs_data.hpp"
 
 using namespace citadel::testkit;
@@ -254,42 +255,6 @@ TEST(CliSeveralOutputsSaved, SavesSignedAndEncrypted) {
     EXPECT_NEAR(std::stod(rows[size_t(r) + 1][4]), outputs[1][r], 1e-6 * (1 + std::fabs(outputs[1][r])));
 }
 
-namespace {
-
-// `citadel serve ARGUMENTS --port 0` as a child process, killed when the test ends.
-class Server {
- public:
-  Server(const std::string& arguments, const fs::path& log) : log_(log) {
-    fs::remove(log);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const std::string command = std::string("exec ") + CITADEL_BINARY + " serve " + arguments + " --port 0 2>" +
-                                  log.string();
-      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    for (int i = 0; i < 400 && port_ == 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {  // up to 20 s
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      const std::string text = read_file(log);
-      const size_t at = text.find("listening on 127.0.0.1:");
-      if (at != std::string::npos) port_ = static_cast<uint16_t>(std::stoi(text.substr(at + 23)));
-    }
-  }
-  ~Server() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  uint16_t port() const { return port_; }
-  std::string log() const { return read_file(log_); }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
-
-}  // namespace
-
 TEST(CliSeveralOutputsSaved, ServesEachOutputByName) {
   const Trained& t = trained();
   const CliResult policy = run_cli("serve --model two=" + t.model.string() + " --no-auth --allow-unsigned --port 0 "
@@ -298,7 +263,7 @@ TEST(CliSeveralOutputsSaved, ServesEachOutputByName) {
   EXPECT_NE(policy.err.find("the output 'amount_out' of model 'two' predicts numbers; use full or round:D"),
             std::string::npos) << policy.err;
 
-  Server server("--model two=" + t.model.string() + " --no-auth --allow-unsigned", scratch_directory() / "two.log");
+  ServerProcess server(CITADEL_BINARY, "--model two=" + t.model.string() + " --no-auth --allow-unsigned", scratch_directory() / "two.log");
   ASSERT_GT(server.port(), 0) << server.log();
   const HttpAnswer metadata = http_exchange(server.port(), http_request("GET", "/v2/models/two"));
   ASSERT_EQ(metadata.status, 200) << metadata.body;
@@ -344,7 +309,7 @@ TEST(CliSeveralOutputsSaved, ServesEachOutputByName) {
 // Requests batched together (dynamic batching) each get their own rows of every output.
 TEST(CliSeveralOutputsSaved, BatchedRequestsEachGetTheirOwnRowsOfEveryOutput) {
   const Trained& t = trained();
-  Server server("--model two=" + t.model.string() + " --no-auth --allow-unsigned --threads 1 --batch-delay-us 50000",
+  ServerProcess server(CITADEL_BINARY, "--model two=" + t.model.string() + " --no-auth --allow-unsigned --threads 1 --batch-delay-us 50000",
                 scratch_directory() / "two_batched.log");
   ASSERT_GT(server.port(), 0) << server.log();
   const auto data = csv_rows(read_file(t.data));

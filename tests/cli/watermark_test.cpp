@@ -15,44 +15,12 @@
 
 #include "cli_runner.hpp"
 #include "http_client.hpp"
+#include "server_process.hpp"
 
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
 namespace {
-
-class ServerProcess {  // as in serve_test: the port read from the log, SIGKILL at the end
- public:
-  ServerProcess(const std::string& arguments, const fs::path& log) : log_(log) {
-    fs::remove(log);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const std::string command = std::string("exec ") + CITADEL_BINARY + " serve " + arguments + " --port 0 2>" + log.string();
-      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    for (int i = 0; i < 400 && port_ == 0 && running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      const std::string text = read_file(log);
-      const size_t at = text.find("listening on 127.0.0.1:");
-      if (at != std::string::npos) port_ = static_cast<uint16_t>(std::stoi(text.substr(at + 23)));
-    }
-  }
-  ~ServerProcess() { kill(); }
-  uint16_t port() const { return port_; }
-  bool running() const { return ::waitpid(pid_, nullptr, WNOHANG) == 0; }
-  void kill() {
-    if (pid_ > 0 && running()) ::kill(pid_, SIGKILL);
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  std::string log() const { return read_file(log_); }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
 
 // Three classes by the first feature's third, four features.
 fs::path three_class_model() {
@@ -98,7 +66,7 @@ TEST(WatermarkCli, ServedAnswersAreLoggedSurviveAKillAndAreVerified) {
   const std::string serve = "--model three=" + three_class_model().string() + " --no-auth --allow-unsigned --watermark " +
                             key.string() + " --watermark-rate 0.2 --watermark-log " + log.string();
   {
-    ServerProcess server(serve, scratch_directory() / "wm_serve.log");
+    ServerProcess server(CITADEL_BINARY, serve, scratch_directory() / "wm_serve.log");
     ASSERT_GT(server.port(), 0) << server.log();
     for (uint32_t request = 0; request < 6; ++request)
       ASSERT_EQ(http_exchange(server.port(), request_of(50, request)).status, 200);
@@ -126,7 +94,7 @@ TEST(WatermarkCli, ServedAnswersAreLoggedSurviveAKillAndAreVerified) {
   // Restarted on the same log, the endpoint repeats each watermarked answer: claimed (exit 0),
   // and nothing is recorded twice.
   {
-    ServerProcess server(serve, scratch_directory() / "wm_serve2.log");
+    ServerProcess server(CITADEL_BINARY, serve, scratch_directory() / "wm_serve2.log");
     ASSERT_GT(server.port(), 0) << server.log();
     const CliResult stolen = run_cli("watermark verify --log " + log.string() + " --suspect http://127.0.0.1:" +
                                      std::to_string(server.port()) + "/v2/models/three --max-queries 40");

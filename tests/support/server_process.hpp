@@ -51,6 +51,29 @@ class ServerProcess {
     text << in.rdbuf();
     return text.str();
   }
+  // Sends `signal` (SIGTERM: the orderly stop) and waits up to 10 s for the exit: its wait
+  // status, or -1 when the server did not exit (it is then killed).
+  int stop(int signal = SIGTERM) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, signal);
+    int status = 0;
+    for (int i = 0; i < 200; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill();
+    return -1;
+  }
+  // A line of /proc/PID/status in MiB (VmRSS: now; VmHWM: the peak); -1 when absent.
+  double memory_mib(const std::string& field) const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
+    return -1;
+  }
 
  private:
   std::filesystem::path log_;
