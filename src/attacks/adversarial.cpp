@@ -42,12 +42,6 @@ std::vector<ConstTensorView> with_attacked(const std::vector<ConstTensorView>& i
   return all;
 }
 
-std::vector<ConstTensorView> rows_of(const std::vector<ConstTensorView>& tensors, int64_t begin, int64_t end) {
-  std::vector<ConstTensorView> result;
-  for (const ConstTensorView& tensor : tensors) result.push_back(tensor.rows(begin, end));
-  return result;
-}
-
 }  // namespace
 
 Tensor adversarial_examples(Model& model, ConstTensorView x, ConstTensorView y, const AttackOptions& o) {

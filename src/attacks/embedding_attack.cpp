@@ -25,12 +25,6 @@ const Embedding& embedding_layer(const Model& model, const std::string& layer) {
   return *found;
 }
 
-std::vector<ConstTensorView> slice_rows(const std::vector<ConstTensorView>& tensors, int64_t begin, int64_t end) {
-  std::vector<ConstTensorView> result;
-  for (const ConstTensorView& tensor : tensors) result.push_back(tensor.rows(begin, end));
-  return result;
-}
-
 // Per position of the ids: whether it holds the padding id (never moved).
 std::vector<uint8_t> padding_positions(ConstTensorView ids, int64_t padding_id) {
   std::vector<uint8_t> padded(static_cast<size_t>(ids.numel()));
@@ -131,7 +125,7 @@ Tensor embedding_adversarial_examples(Model& model, const std::vector<ConstTenso
   const int64_t row_size = positions_per_row * width;
   for (int64_t begin = 0; begin < rows; begin += a.batch_size) {
     const int64_t end = std::min(begin + a.batch_size, rows);
-    const std::vector<ConstTensorView> batch = slice_rows(inputs, begin, end), batch_labels = slice_rows(labels, begin, end);
+    const std::vector<ConstTensorView> batch = rows_of(inputs, begin, end), batch_labels = rows_of(labels, begin, end);
     space.frozen.assign(padded.begin() + begin * positions_per_row, padded.begin() + end * positions_per_row);
     const attack_loops::GradientAt gradient = [&](ConstTensorView attacked) {
       return model.layer_output_gradient(batch, batch_labels, {site.layer, attacked});

@@ -40,6 +40,13 @@ TensorView TensorView::rows(int64_t begin, int64_t end) const {
   return {data_ + begin * row_size(shape_), shape};
 }
 
+std::vector<ConstTensorView> rows_of(const std::vector<ConstTensorView>& tensors, int64_t begin, int64_t end) {
+  std::vector<ConstTensorView> result;
+  result.reserve(tensors.size());
+  for (const ConstTensorView& tensor : tensors) result.push_back(tensor.rows(begin, end));
+  return result;
+}
+
 ConstTensorView ConstTensorView::rows(int64_t begin, int64_t end) const {
   Shape shape = rows_shape(shape_, begin, end);
   return {data_ + begin * row_size(shape_), shape};

@@ -56,12 +56,6 @@ void gather_rows(ConstTensorView source, const std::vector<int64_t>& indices, in
                 sizeof(float) * static_cast<size_t>(row));
 }
 
-Views rows_of(const Views& tensors, int64_t begin, int64_t end) {
-  Views result;
-  for (const ConstTensorView& tensor : tensors) result.push_back(tensor.rows(begin, end));
-  return result;
-}
-
 }  // namespace
 
 // --- one batch ----------------------------------------------------------------------------

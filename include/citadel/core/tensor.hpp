@@ -108,6 +108,9 @@ class Tensor {
   int64_t capacity_ = 0;
 };
 
+// Rows [begin, end) of each of several tensors (a model's inputs, or its targets): a batch.
+std::vector<ConstTensorView> rows_of(const std::vector<ConstTensorView>& tensors, int64_t begin, int64_t end);
+
 inline TensorView::TensorView(Tensor& tensor) : data_(tensor.data()), shape_(tensor.shape()) {}
 inline ConstTensorView::ConstTensorView(const Tensor& tensor)
     : data_(tensor.data()), shape_(tensor.shape()) {}
