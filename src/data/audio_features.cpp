@@ -57,56 +57,75 @@ std::vector<double> mel_filterbank(const AudioFeatureOptions& o) {
 double hz_to_mel(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
 double mel_to_hz(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0); }
 
-Tensor log_mel_spectrogram(std::span<const float> samples, const AudioFeatureOptions& o) {
+AudioFeatureExtractor::AudioFeatureExtractor(const AudioFeatureOptions& o) : options_(o) {
   check_options(o);
+  const int64_t bins = o.fft_length / 2 + 1;
+  filters_ = mel_filterbank(o);
+  window_.resize(static_cast<size_t>(o.frame_length));
+  for (int64_t i = 0; i < o.frame_length; ++i)  // periodic Hann
+    window_[size_t(i)] = 0.5 - 0.5 * std::cos(2 * std::numbers::pi * double(i) / double(o.frame_length));
+  // Each triangle covers a few bins: only those are summed (in the same order; the others
+  // added +0.0 to a sum of non-negative terms, which changes nothing).
+  first_bin_.assign(static_cast<size_t>(o.mel_bins), bins), last_bin_.assign(static_cast<size_t>(o.mel_bins), -1);
+  for (int64_t b = 0; b < bins; ++b)
+    for (int64_t m = 0; m < o.mel_bins; ++m)
+      if (filters_[size_t(b * o.mel_bins + m)] != 0.0) {
+        first_bin_[size_t(m)] = std::min(first_bin_[size_t(m)], b);
+        last_bin_[size_t(m)] = std::max(last_bin_[size_t(m)], b);
+      }
+  const int64_t m = o.mel_bins, k = o.mfcc_count;
+  dct_.resize(static_cast<size_t>(k * m));
+  dct_scale_.resize(static_cast<size_t>(k));
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < m; ++j)
+      dct_[size_t(c * m + j)] = std::cos(std::numbers::pi * double(c) * (double(j) + 0.5) / double(m));
+    dct_scale_[size_t(c)] = std::sqrt((c == 0 ? 1.0 : 2.0) / double(m));  // orthonormal
+  }
+}
+
+Tensor AudioFeatureExtractor::log_mel_spectrogram(std::span<const float> samples) const {
+  const AudioFeatureOptions& o = options_;
   const auto n = int64_t(samples.size());
   const int64_t frames = n < o.frame_length ? 0 : 1 + (n - o.frame_length) / o.frame_step;
   const int64_t bins = o.fft_length / 2 + 1;
-  const std::vector<double> filters = mel_filterbank(o);
-  std::vector<double> window(static_cast<size_t>(o.frame_length));
-  for (int64_t i = 0; i < o.frame_length; ++i)  // periodic Hann
-    window[size_t(i)] = 0.5 - 0.5 * std::cos(2 * std::numbers::pi * double(i) / double(o.frame_length));
-  // Each triangle covers a few bins: only those are summed (in the same order; the others
-  // added +0.0 to a sum of non-negative terms, which changes nothing).
-  std::vector<int64_t> first(static_cast<size_t>(o.mel_bins), bins), last(static_cast<size_t>(o.mel_bins), -1);
-  for (int64_t b = 0; b < bins; ++b)
-    for (int64_t m = 0; m < o.mel_bins; ++m)
-      if (filters[size_t(b * o.mel_bins + m)] != 0.0)
-        first[size_t(m)] = std::min(first[size_t(m)], b), last[size_t(m)] = std::max(last[size_t(m)], b);
   Tensor out(Shape{frames, o.mel_bins});
   std::vector<std::complex<double>> spectrum(static_cast<size_t>(o.fft_length));
   std::vector<double> power(static_cast<size_t>(bins));
   for (int64_t f = 0; f < frames; ++f) {
     std::fill(spectrum.begin(), spectrum.end(), std::complex<double>());
     for (int64_t i = 0; i < o.frame_length; ++i)
-      spectrum[size_t(i)] = double(samples[size_t(f * o.frame_step + i)]) * window[size_t(i)];
+      spectrum[size_t(i)] = double(samples[size_t(f * o.frame_step + i)]) * window_[size_t(i)];
     fft(spectrum, false);
     for (int64_t b = 0; b < bins; ++b) power[size_t(b)] = std::norm(spectrum[size_t(b)]);
     for (int64_t m = 0; m < o.mel_bins; ++m) {
       double energy = 0;
-      for (int64_t b = first[size_t(m)]; b <= last[size_t(m)]; ++b)
-        energy += power[size_t(b)] * filters[size_t(b * o.mel_bins + m)];
+      for (int64_t b = first_bin_[size_t(m)]; b <= last_bin_[size_t(m)]; ++b)
+        energy += power[size_t(b)] * filters_[size_t(b * o.mel_bins + m)];
       out[f * o.mel_bins + m] = static_cast<float>(std::log(energy + o.log_offset));
     }
   }
   return out;
 }
 
-Tensor mfcc(std::span<const float> samples, const AudioFeatureOptions& o) {
-  const Tensor log_mel = log_mel_spectrogram(samples, o);
-  const int64_t frames = log_mel.shape(0), m = o.mel_bins, k = o.mfcc_count;
+Tensor AudioFeatureExtractor::mfcc(std::span<const float> samples) const {
+  const Tensor log_mel = log_mel_spectrogram(samples);
+  const int64_t frames = log_mel.shape(0), m = options_.mel_bins, k = options_.mfcc_count;
   Tensor out(Shape{frames, k});
-  std::vector<double> basis(static_cast<size_t>(k * m));  // the DCT-II's cosines, once a clip rather than a frame
-  for (int64_t c = 0; c < k; ++c)
-    for (int64_t j = 0; j < m; ++j)
-      basis[size_t(c * m + j)] = std::cos(std::numbers::pi * double(c) * (double(j) + 0.5) / double(m));
   for (int64_t f = 0; f < frames; ++f)
     for (int64_t c = 0; c < k; ++c) {
       double sum = 0;
-      for (int64_t j = 0; j < m; ++j) sum += double(log_mel[f * m + j]) * basis[size_t(c * m + j)];
-      out[f * k + c] = static_cast<float>(sum * std::sqrt((c == 0 ? 1.0 : 2.0) / double(m)));  // orthonormal
+      for (int64_t j = 0; j < m; ++j) sum += double(log_mel[f * m + j]) * dct_[size_t(c * m + j)];
+      out[f * k + c] = static_cast<float>(sum * dct_scale_[size_t(c)]);
     }
   return out;
+}
+
+Tensor log_mel_spectrogram(std::span<const float> samples, const AudioFeatureOptions& o) {
+  return AudioFeatureExtractor(o).log_mel_spectrogram(samples);
+}
+
+Tensor mfcc(std::span<const float> samples, const AudioFeatureOptions& o) {
+  return AudioFeatureExtractor(o).mfcc(samples);
 }
 
 }  // namespace citadel

@@ -37,6 +37,7 @@ AudioPreprocessing::AudioPreprocessing(const AudioPreprocessingOptions& options)
   CITADEL_CHECK(o.mel_bins >= 1 && o.mel_bins <= 256, ValueError, "audio mel bins must be 1 to 256, got ", o.mel_bins);
   CITADEL_CHECK(o.features != "mfcc" || (o.mfcc_count >= 1 && o.mfcc_count <= o.mel_bins), ValueError,
                 "the MFCC count must be 1 to the mel bins (", o.mel_bins, "), got ", o.mfcc_count);
+  extractor_ = AudioFeatureExtractor(feature_options());
 }
 
 AudioFeatureOptions AudioPreprocessing::feature_options() const {
@@ -66,14 +67,13 @@ Tensor AudioPreprocessing::unscaled_features(ConstTensorView waveforms) const {
                 "audio features: waveforms must be (rows, samples) or (rows, samples, 1), got ", waveforms.shape());
   const int64_t rows = waveforms.shape(0), length = waveforms.shape(1);
   const int64_t clip = options_.clip_samples, frames_per_clip = frames(), width = coefficients();
-  const AudioFeatureOptions f = feature_options();
   Tensor out(Shape{rows, frames_per_clip, width});
   std::vector<float> samples(static_cast<size_t>(clip));
   for (int64_t r = 0; r < rows; ++r) {
     const float* wave = waveforms.data() + r * length;
     std::fill(samples.begin(), samples.end(), 0.0f);
     std::copy_n(wave, std::min(length, clip), samples.begin());
-    const Tensor one = options_.features == "mfcc" ? mfcc(samples, f) : log_mel_spectrogram(samples, f);
+    const Tensor one = options_.features == "mfcc" ? extractor_.mfcc(samples) : extractor_.log_mel_spectrogram(samples);
     std::copy_n(one.data(), frames_per_clip * width, out.data() + r * frames_per_clip * width);
   }
   return out;

@@ -17,6 +17,9 @@ namespace citadel {
 namespace {
 
 constexpr uint16_t kPcm = 1, kFloat = 3, kExtensible = 0xFFFE;
+// Float samples beyond this (120 dB over full scale) are no recording; infinities and NaN are
+// refused with them, as their features and any answer computed from them would be too.
+constexpr int64_t kMaxFloatSample = int64_t{1} << 20;
 
 uint32_t read_u32(const uint8_t* p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24; }
 uint16_t read_u16(const uint8_t* p) { return uint16_t(p[0] | p[1] << 8); }
@@ -127,7 +130,13 @@ Audio parse_wav(std::span<const uint8_t> bytes, const std::string& name, const W
   const int64_t step = f.bits / 8;
   for (int64_t i = 0; i < frames; ++i) {
     double sum = 0;  // the channels' mean: a mono mixdown that cannot clip
-    for (int64_t c = 0; c < f.channels; ++c) sum += decode(data.data() + i * f.block_align + c * step, f);
+    for (int64_t c = 0; c < f.channels; ++c) {
+      const float v = decode(data.data() + i * f.block_align + c * step, f);
+      CITADEL_CHECK(f.tag != kFloat || (std::isfinite(v) && std::abs(v) <= float(kMaxFloatSample)), IoError, name,
+                    ": sample ", i, " of channel ", c, " is ", v, "; float samples must be finite and within ±",
+                    kMaxFloatSample, " (full scale is ±1)");
+      sum += v;
+    }
     audio.samples[size_t(i)] = static_cast<float>(sum / double(f.channels));
   }
   return audio;
@@ -168,15 +177,17 @@ std::vector<float> resample(std::span<const float> samples, int64_t from_rate, i
     const double sinc = x == 0 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
     return cutoff * sinc * (0.5 + 0.5 * std::cos(std::numbers::pi * t / half_width));
   };
-  const bool tabled = up <= (int64_t{1} << 22) / taps;
+  const auto n = int64_t(samples.size());
+  const int64_t count = n * up / down;
+  // The table costs up × taps weights whatever the count: only when the outputs use each phase
+  // (else a few samples at 1 Hz would cost half a million weights to turn into none).
+  const bool tabled = up <= (int64_t{1} << 22) / taps && up <= count;
   std::vector<double> table;
   if (tabled) {
     table.resize(static_cast<size_t>(up * taps));
     for (int64_t phase = 0; phase < up; ++phase)
       for (int64_t k = -reach; k <= reach; ++k) table[size_t(phase * taps + k + reach)] = weight(k, phase);
   }
-  const auto n = int64_t(samples.size());
-  const int64_t count = n * up / down;
   std::vector<float> out(static_cast<size_t>(count));
   for (int64_t j = 0; j < count; ++j) {
     const int64_t base = j * down / up, phase = j * down % up;

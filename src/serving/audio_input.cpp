@@ -17,6 +17,9 @@ namespace {
 
 constexpr int64_t kHeaderAllowance = 64 << 10;           // fmt, LIST, cue and other chunks
 constexpr int64_t kBytesPerSecond = 48'000 * 2 * 4;       // 48 kHz stereo, 32 bits a sample
+// What /metrics counts a file beyond the model's bound under: not "rows", which is a request
+// of more rows than --max-rows.
+constexpr const char* kTooLargeReason = "wav_bytes";
 
 double clip_seconds(const AudioPreprocessing& audio) {
   return double(audio.options().clip_samples) / double(audio.options().sample_rate);
@@ -27,7 +30,7 @@ double clip_seconds(const AudioPreprocessing& audio) {
   throw RequestError(413, "input '" + input + "': row " + std::to_string(row) + " is a file of " +
                               std::to_string(bytes) + " bytes; this model reads clips of " +
                               std::to_string(clip_seconds(audio)) + " s and takes WAV files of at most " +
-                              std::to_string(max_bytes) + " bytes");
+                              std::to_string(max_bytes) + " bytes", kTooLargeReason);
 }
 
 }  // namespace
@@ -56,7 +59,7 @@ std::vector<std::string_view> binary_wav_elements(std::string_view bytes, int64_
     if (int64_t(length) > max_bytes)
       throw RequestError(413, "input '" + input + "': row " + std::to_string(i) + " declares " +
                                   std::to_string(length) + " bytes, more than the " + std::to_string(max_bytes) +
-                                  " a WAV file for this model may hold");
+                                  " a WAV file for this model may hold", kTooLargeReason);
     if (length > bytes.size())
       bad_request("input '" + input + "': row " + std::to_string(i) + "'s length " + std::to_string(length) +
                   " runs past its binary data");
@@ -73,7 +76,7 @@ std::string decode_base64_wav(std::string_view text, int64_t max_bytes, const st
   if (int64_t(text.size()) / 4 * 3 > max_bytes + 3)
     throw RequestError(413, "input '" + input + "': row " + std::to_string(row) + " is " + std::to_string(text.size()) +
                                 " characters of base64, more than a WAV file of at most " + std::to_string(max_bytes) +
-                                " bytes");
+                                " bytes", kTooLargeReason);
   std::string bytes(text.size() / 4 * 3 + 3, '\0');
   size_t length = 0;
   const char* end = nullptr;
@@ -86,7 +89,7 @@ std::string decode_base64_wav(std::string_view text, int64_t max_bytes, const st
   if (int64_t(length) > max_bytes)
     throw RequestError(413, "input '" + input + "': row " + std::to_string(row) + " is " + std::to_string(length) +
                                 " bytes, more than the " + std::to_string(max_bytes) +
-                                " a WAV file for this model may hold");
+                                " a WAV file for this model may hold", kTooLargeReason);
   return bytes;
 }
 

@@ -436,6 +436,15 @@ void decode_audio_input(const json& inputs, const ServedModel& served, const Req
     bad_request("input '" + name + "': shape " + input["shape"].dump() + " must be [N] or [N, 1], one WAV file a row");
   if (shape[0] == 0) bad_request("input '" + name + "': shape " + input["shape"].dump() + ": a request needs at least one row");
   check_row_count(shape[0], served, limits);
+  // Each row becomes a clip of clip_samples numbers whatever its file holds (a 44-byte file of
+  // no samples is padded to a whole clip), so the clips count against the request's numbers:
+  // else 10,000 empty files (440 kB) would ask for 10,000 one-second clips (640 MB).
+  const int64_t clip = audio.options().clip_samples, max_files = std::max<int64_t>(1, limits.max_elements / clip);
+  if (shape[0] > max_files)
+    throw RequestError(413, "input '" + name + "': " + std::to_string(shape[0]) + " files; each is a clip of " +
+                                std::to_string(clip) + " samples, and a request may hold " +
+                                std::to_string(limits.max_elements) + " numbers: at most " +
+                                std::to_string(max_files) + " files a request");
   request.rows = shape[0];
   for (const json& other : inputs)
     if (name_of(other) != name) bad_request("unknown input '" + name_of(other) + "'");

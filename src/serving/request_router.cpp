@@ -183,7 +183,8 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
         try {
           std::rethrow_exception(error);
         } catch (const RequestError& e) {
-          o.status = e.status(), o.body = error_json(e.what()), o.rejection = e.status() == 504 ? "deadline" : "input";
+          o.status = e.status(), o.body = error_json(e.what());
+          o.rejection = !e.reason().empty() ? e.reason() : e.status() == 504 ? "deadline" : "input";
         } catch (const std::exception& e) {
           o.status = 500, o.body = error_json(std::string("prediction failed: ") + e.what()), o.rejection = "error";
         } catch (...) {  // whatever was thrown, the client gets an answer
@@ -272,7 +273,7 @@ Outcome Server::Impl::route(const Request& request, const std::string& address, 
     };
     return o;
   } catch (const RequestError& e) {
-    return refuse(e.status(), e.what(), e.status() == 413 ? "rows" : "input");
+    return refuse(e.status(), e.what(), !e.reason().empty() ? e.reason() : e.status() == 413 ? "rows" : "input");
   }
 }
 

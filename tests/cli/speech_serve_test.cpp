@@ -269,6 +269,45 @@ TEST(SpeechServe, HostileFilesAre4xxNamingTheRowAndTheServerKeepsAnswering) {
   EXPECT_EQ(spent.status, 429) << spent.body;
 }
 
+// A file past the model's bound is a 413 of its own kind in /metrics ("wav_bytes"), three
+// ways (a binary length prefix, a file in binary data, base64 in JSON); "rows" moves only
+// for a request of more rows than --max-rows.
+TEST(SpeechServe, AnOversizedFileIsCountedUnderItsOwnRejectionReason) {
+  const fs::path& model = tone_model();
+  ServerProcess server(CITADEL_BINARY, "--model tones=" + model.string() + " --no-auth --allow-unsigned --max-rows 2",
+                       scratch_directory() / "speech_metrics.log");
+  ASSERT_GT(server.port(), 0) << server.log();
+  auto rejections = [&](const std::string& reason) {  // the counter's value, -1 when the page lacks it
+    const HttpAnswer page = http_exchange(server.port(), http_request("GET", "/metrics"));
+    EXPECT_EQ(page.status, 200) << page.body;
+    const std::string line = "citadel_rejections_total{reason=\"" + reason + "\"} ";
+    const size_t at = page.body.find(line);
+    return at == std::string::npos ? -1 : std::stol(page.body.substr(at + line.size()));
+  };
+  const std::string good = wav_bytes(sine(300, 16000, 0.25), 16000, 1, 16);
+  const std::string long_file = wav_bytes(sine(300, 16000, 12), 16000, 1, 16);  // 384 kB; the bound 257.5 kB
+  std::string prefixed = binary_infer({good});  // a length prefix of 1 GiB, nothing behind it
+  const size_t prefix = prefixed.find("\r\n\r\n") + 4 +
+                        std::stoul(prefixed.substr(prefixed.find("Inference-Header-Content-Length: ") + 33));
+  const uint32_t declared = 0x40000000;
+  std::memcpy(prefixed.data() + prefix, &declared, 4);
+  const std::string as_base64 = R"({"inputs": [{"name": "audio", "datatype": "BYTES", "shape": [1], )"
+                                R"("parameters": {"content_type": "base64"}, "data": [")" + base64(long_file) + R"("]}]})";
+  for (const std::string& request :
+       {prefixed, binary_infer({long_file}), http_request("POST", "/v2/models/tones/infer", as_base64)}) {
+    const HttpAnswer answer = http_exchange(server.port(), request);
+    EXPECT_EQ(answer.status, 413) << answer.body;
+  }
+  EXPECT_EQ(rejections("wav_bytes"), 3);
+  EXPECT_EQ(rejections("rows"), -1) << "a file too large is not a request of too many rows";
+  const HttpAnswer many = http_exchange(server.port(), binary_infer({good, good, good}));
+  EXPECT_EQ(many.status, 413) << many.body;
+  EXPECT_NE(many.body.find("--max-rows"), std::string::npos) << many.body;
+  EXPECT_EQ(rejections("rows"), 1);
+  EXPECT_EQ(rejections("wav_bytes"), 3);
+  EXPECT_EQ(http_exchange(server.port(), binary_infer({good, good})).status, 200);
+}
+
 // An encrypted speech model, decrypted in memory, answers as the plain one; SIGHUP reloads it
 // (the same load path), and a tampered file is refused on reload while the loaded model goes
 // on answering.

@@ -1,13 +1,18 @@
 // The speech front end a saved model carries: its framing from the rate, its features
 // against the library's mfcc / log_mel_spectrogram on the padded or cut clip, the
-// standardization adapt learns, and its JSON record, hostile ones refused by field.
+// standardization adapt learns, and its JSON record, hostile ones refused by field; one
+// front end's tables shared by clips and threads.
 #include "citadel/data/audio_preprocessing.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <random>
+#include <span>
+#include <thread>
+#include <vector>
 
 #include "citadel/core/error.hpp"
 
@@ -111,6 +116,43 @@ TEST(AudioPreprocessing, ClipEqualsResamplingTheWholeRecordingThenCutting) {
       ASSERT_EQ(clip.size(), expected.size());
       for (size_t i = 0; i < clip.size(); ++i) ASSERT_EQ(clip[i], expected[i]) << from << " Hz, " << seconds << " s, " << i;
     }
+  }
+}
+
+// The window, filterbank and DCT are built once per front end: the features of clips that
+// one front end featurizes one after another, and from four threads at once, are bit for bit
+// those of a fresh front end per clip (and of the library's mfcc / log_mel_spectrogram).
+TEST(AudioPreprocessing, OneFrontEndFeaturizesLikeAFreshOnePerClipOnSeveralThreads) {
+  for (const std::string features : {"mfcc", "log_mel"}) {
+    const AudioPreprocessingOptions options{.features = features, .sample_rate = 8000, .clip_samples = 2400};
+    const AudioPreprocessing shared(options);
+    const Tensor waves = chirps(6, 2400, 9);
+    const Tensor together = shared.features(waves);
+    const int64_t per_row = together.numel() / 6;
+    std::vector<Tensor> fresh;
+    for (int64_t r = 0; r < 6; ++r) {
+      Tensor one(Shape{1, 2400});
+      std::copy_n(waves.data() + r * 2400, 2400, one.data());
+      fresh.push_back(AudioPreprocessing(options).features(one));
+      const std::span<const float> clip(waves.data() + r * 2400, 2400);
+      const AudioFeatureOptions f = shared.feature_options();
+      const Tensor library = features == "mfcc" ? mfcc(clip, f) : log_mel_spectrogram(clip, f);
+      ASSERT_EQ(library.numel(), per_row);
+      for (int64_t i = 0; i < per_row; ++i) {
+        ASSERT_EQ(together.data()[r * per_row + i], fresh.back().data()[i]) << features << " row " << r << " " << i;
+        ASSERT_EQ(together.data()[r * per_row + i], library.data()[i]) << features << " row " << r << " " << i;
+      }
+    }
+    std::vector<Tensor> threaded(4);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < threaded.size(); ++t)
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < 5; ++round) threaded[t] = shared.features(waves);
+      });
+    for (std::thread& thread : threads) thread.join();
+    for (const Tensor& got : threaded)
+      for (int64_t i = 0; i < together.numel(); ++i)
+        ASSERT_EQ(got.data()[i], together.data()[i]) << features << " thread, " << i;
   }
 }
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <numbers>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "citadel/core/error.hpp"
@@ -136,6 +137,20 @@ TEST(Wav, HostileFilesAreRefusedNamingWhatIsWrong) {
   expect_refused(twice, "a second 'data' chunk");
 }
 
+// A float sample that is not finite, or beyond ±2^20, makes no recording (found by
+// audio_request_fuzz: a served float file with one NaN sample was answered with NaN
+// probabilities); 1.5, past full scale, is read.
+TEST(Wav, FloatSamplesMustBeFiniteAndWithinBounds) {
+  for (const float bad : {std::nanf(""), INFINITY, -INFINITY, 2e6f}) {
+    expect_refused(wav(fmt_body(3, 1, 8000, 32), bytes_of<float>({0.5f, bad})), "sample 1 of channel 0 is");
+    expect_refused(wav(fmt_body(3, 2, 8000, 32), bytes_of<float>({0.5f, 0.25f, 0.5f, bad})),
+                   "float samples must be finite");
+  }
+  expect_refused(wav(fmt_body(3, 1, 8000, 64), bytes_of<double>({0.5, 1e300})), "sample 1 of channel 0 is");
+  EXPECT_EQ(parse_wav(wav(fmt_body(3, 1, 8000, 32), bytes_of<float>({1.5f, -1048576.0f})), "loud.wav").samples,
+            (std::vector<float>{1.5f, -1048576.0f}));
+}
+
 TEST(Wav, LoadsAFileAndNamesAMissingOne) {
   const std::string path = ::testing::TempDir() + "/citadel_wav_test.wav";
   const std::vector<uint8_t> bytes = wav(fmt_body(1, 1, 16000, 16), bytes_of<int16_t>({8192, -8192}));
@@ -183,4 +198,31 @@ TEST(Resample, TonesBelowTheNewNyquistKeepTheirShapeAndTonesAboveItVanish) {
   const std::vector<float> same = sine(440, 16000, 100);
   EXPECT_EQ(resample(same, 16000, 16000), same);
   EXPECT_THROW(resample(same, 0, 16000), ValueError);
+}
+
+// The filter written out here (a Hann-windowed sinc of 16 zero crossings at the lower Nyquist
+// frequency) against resample on a few samples: fewer outputs than phases, whose weights are
+// computed as used rather than tabled (a table of every phase cost 16000 × 33 weights for a
+// 1 Hz file of no samples), and more, tabled.
+TEST(Resample, AFewSamplesFollowTheFilterWhetherItsPhasesAreTabledOrNot) {
+  for (const auto& [from, to, n] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {44101, 16000, 100}, {8000, 16000, 50}, {1, 16000, 0}, {3, 8000, 2}}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) x[size_t(i)] = float(std::sin(0.7 * double(i)) + 0.1 * double(i % 3));
+    const std::vector<float> got = resample(x, from, to);
+    const double cutoff = std::min(1.0, double(to) / double(from)), half_width = 16 / cutoff;
+    ASSERT_EQ(int64_t(got.size()), n * to / from) << from << " -> " << to;
+    for (size_t j = 0; j < got.size(); ++j) {
+      const double position = double(j) * double(from) / double(to);  // in input samples
+      double expected = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double t = double(i) - position;
+        if (std::abs(t) >= half_width) continue;
+        const double u = std::numbers::pi * t * cutoff;
+        expected += double(x[size_t(i)]) * cutoff * (u == 0 ? 1.0 : std::sin(u) / u) *
+                    (0.5 + 0.5 * std::cos(std::numbers::pi * t / half_width));
+      }
+      ASSERT_NEAR(got[j], expected, 1e-5) << from << " -> " << to << ", output " << j;
+    }
+  }
 }

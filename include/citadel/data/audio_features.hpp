@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "citadel/core/tensor.hpp"
 
@@ -31,6 +32,26 @@ Tensor log_mel_spectrogram(std::span<const float> samples, const AudioFeatureOpt
 // (frames, mfcc_count): the first mfcc_count coefficients of the orthonormal DCT-II of each
 // log-mel frame.
 Tensor mfcc(std::span<const float> samples, const AudioFeatureOptions& options = {});
+
+// The two functions above with their tables (window, mel filterbank, DCT cosines) built once
+// for one set of options, for a front end that featurizes many clips; the same numbers, bit
+// for bit. Immutable once made, so one extractor serves any number of threads.
+class AudioFeatureExtractor {
+ public:
+  // ValueError naming the option that is out of range.
+  explicit AudioFeatureExtractor(const AudioFeatureOptions& options = {});
+  const AudioFeatureOptions& options() const { return options_; }
+  Tensor log_mel_spectrogram(std::span<const float> samples) const;
+  Tensor mfcc(std::span<const float> samples) const;
+
+ private:
+  AudioFeatureOptions options_;
+  std::vector<double> window_;                // (frame_length): periodic Hann
+  std::vector<double> filters_;               // (fft_length / 2 + 1, mel_bins), row-major by FFT bin
+  std::vector<int64_t> first_bin_, last_bin_;  // (mel_bins): each triangle's nonzero bins
+  std::vector<double> dct_;                   // (mfcc_count, mel_bins): the DCT-II's cosines
+  std::vector<double> dct_scale_;             // (mfcc_count): the orthonormal scale
+};
 
 // The mel scale citadel uses (HTK): 2595 · log10(1 + hz / 700), and back.
 double hz_to_mel(double hz);

@@ -27,7 +27,7 @@ struct AudioPreprocessingOptions {
 
 class AudioPreprocessing {
  public:
-  AudioPreprocessing() = default;
+  AudioPreprocessing() : AudioPreprocessing(AudioPreprocessingOptions{}) {}
   // ValueError naming the setting that is out of range.
   explicit AudioPreprocessing(const AudioPreprocessingOptions& options);
 
@@ -68,6 +68,9 @@ class AudioPreprocessing {
   Tensor unscaled_features(ConstTensorView waveforms) const;
 
   AudioPreprocessingOptions options_;
+  // The window, filterbank and DCT of feature_options(), built once rather than per clip;
+  // const after construction, so features() may run on several threads at once.
+  AudioFeatureExtractor extractor_;
   std::vector<float> mean_, std_;  // per coefficient; empty until adapted
 };
 

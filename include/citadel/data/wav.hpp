@@ -19,7 +19,8 @@ struct WavLimits {
 };
 
 struct Audio {
-  std::vector<float> samples;  // mono, in [-1, 1] (float files may exceed it: not clipped)
+  std::vector<float> samples;  // mono, in [-1, 1] (float files may exceed it: not clipped, but
+                               // a float sample that is not finite or beyond ±2^20 is an IoError)
   int64_t sample_rate = 0;
 };
 
