@@ -78,8 +78,6 @@ void small_gemm_nn(int64_t M, int64_t N, int64_t K, float alpha, StridedA A, con
 constexpr int64_t kNarrow = 16;
 
 using Vector8 = float __attribute__((vector_size(32)));  // GCC vector extension: ymm with AVX2
-// Eight floats read in place at any address (an unaligned vector load, not a copy through the stack).
-using UnalignedVector8 = float __attribute__((vector_size(32), aligned(4), may_alias));
 
 // Rows [0, R) of a narrow product, their accumulators side by side: one row's sum over k is a
 // chain of dependent multiply-adds, bound by their latency; R rows give R independent
@@ -149,9 +147,14 @@ __attribute__((always_inline)) inline void narrow_row_unpadded(int64_t N, int64_
   while (whole > 0 && (whole - 1) * ldb + kLoaded > extent) --whole;
   Vector8 low = {}, high = {};
   for (int64_t k = 0; k < whole; ++k) {
+    // memcpy: an unaligned load either compiler keeps in registers (clang ignores an
+    // under-aligned vector typedef, and its UBSan rightly calls the plain dereference misaligned).
+    Vector8 b_low, b_high;
+    std::memcpy(&b_low, B + k * ldb, sizeof b_low);
+    if constexpr (kWide) std::memcpy(&b_high, B + k * ldb + 8, sizeof b_high);
     const float a = A.at(0, k);
-    low += a * *reinterpret_cast<const UnalignedVector8*>(B + k * ldb);
-    if constexpr (kWide) high += a * *reinterpret_cast<const UnalignedVector8*>(B + k * ldb + 8);
+    low += a * b_low;
+    if constexpr (kWide) high += a * b_high;
   }
   float sum[kNarrow];
   std::memcpy(sum, &low, sizeof low);
