@@ -18,6 +18,8 @@
 #include "citadel/privacy/membership.hpp"
 #include "citadel/layers/pooling2d.hpp"
 
+namespace adversarial_test {
+
 using namespace citadel;
 
 namespace {
@@ -274,3 +276,5 @@ TEST(GraphAttacks, MembershipAuditRunsOnAGraphModel) {
   EXPECT_GT(results[0].auc, 0.6) << "random labels learned by heart: members have lower loss";
   EXPECT_EQ(results[0].members, 40);
 }
+
+}  // namespace adversarial_test

@@ -16,6 +16,8 @@
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/model/sequential.hpp"
 
+namespace certified_training_test {
+
 using namespace citadel;
 
 namespace {
@@ -138,3 +140,5 @@ TEST(CertifiedTraining, IsRefusedWithPrivateTraining) {
                           .gradient_step = certified_training({.epsilon = 0.1})}),
                ValueError);
 }
+
+}  // namespace certified_training_test

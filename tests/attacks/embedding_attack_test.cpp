@@ -16,6 +16,8 @@
 #include "citadel/layers/recurrent.hpp"
 #include "citadel/model/sequential.hpp"
 
+namespace embedding_attack_test {
+
 using namespace citadel;
 
 namespace {
@@ -239,3 +241,5 @@ TEST(EmbeddingAttack, AModelWithoutAnEmbeddingIsRefusedByName) {
   }
   EXPECT_THROW(find_embedding(trained.model, "classes"), ValueError);
 }
+
+}  // namespace embedding_attack_test

@@ -21,6 +21,8 @@
 #include "citadel/layers/pooling2d.hpp"
 #include "citadel/model/sequential.hpp"
 
+namespace interval_bounds_test {
+
 using namespace citadel;
 
 namespace {
@@ -265,3 +267,5 @@ TEST(IntervalBounds, RefuseLayersTheyCannotBoundNamingThem) {
   branched.compile({.loss = "categorical_crossentropy", .optimizer = "sgd"});
   EXPECT_THROW(IntervalPropagation{branched}, ValueError);
 }
+
+}  // namespace interval_bounds_test

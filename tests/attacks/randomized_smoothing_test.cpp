@@ -15,6 +15,8 @@
 #include "citadel/model/sequential.hpp"
 #include "brute_force_statistics.hpp"
 
+namespace randomized_smoothing_test {
+
 using namespace citadel;
 using namespace citadel::testkit;
 
@@ -281,3 +283,5 @@ TEST(RandomizedSmoothing, BadOptionsAreRefusedNamingThem) {
   EXPECT_NE(message({.batch_size = 0}).find("batch_size"), std::string::npos);
   EXPECT_THROW(gaussian_augmentation(std::nan(""), 1), ValueError);
 }
+
+}  // namespace randomized_smoothing_test

@@ -6,6 +6,8 @@
 
 #include "cli_runner.hpp"
 
+namespace bad_input_test {
+
 using namespace citadel::testkit;
 
 namespace {
@@ -55,3 +57,5 @@ TEST(BadInput, LabelColumnThatDoesNotExist) {
 }
 
 TEST(BadInput, MissingFile) { expect_error("--data /no/such/file.csv", "/no/such/file.csv: cannot open"); }
+
+}  // namespace bad_input_test

@@ -8,6 +8,8 @@
 
 #include "cli_runner.hpp"
 
+namespace certify_ibp_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -105,3 +107,5 @@ TEST(CertifyIbpCli, BadFlagsAreRefusedByNameAndWriteNothing) {
   EXPECT_NE(method.exit_code, 0);
   EXPECT_NE(method.err.find("--method"), std::string::npos) << method.err;
 }
+
+}  // namespace certify_ibp_test

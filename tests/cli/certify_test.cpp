@@ -11,6 +11,8 @@
 #include "brute_force_statistics.hpp"
 #include "cli_runner.hpp"
 
+namespace certify_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -105,3 +107,5 @@ TEST(CertifyCli, BadFlagsAreRefusedByNameAndWriteNothing) {
   EXPECT_NE(both.exit_code, 0);
   EXPECT_NE(both.err.find("--gaussian-augmentation"), std::string::npos) << both.err;
 }
+
+}  // namespace certify_test

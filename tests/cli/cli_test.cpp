@@ -15,6 +15,8 @@
 #include "citadel/version.hpp"
 #include "cli_runner.hpp"
 
+namespace cli_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -444,3 +446,5 @@ TEST(Cli, LibraryPredictRowsMatchesThePredictCommandByteForByte) {
   for (auto& thread : threads) thread.join();
   for (const auto& result : results) EXPECT_EQ(result, library);
 }
+
+}  // namespace cli_test

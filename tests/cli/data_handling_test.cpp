@@ -11,6 +11,7 @@
 #include "cli_runner.hpp"
 
 namespace citadel {
+namespace data_handling_test {
 namespace {
 
 using testkit::read_file;
@@ -149,4 +150,5 @@ TEST(DataHandling, ControlSequencesFromTheDataAreShownEscaped) {
 }
 
 }  // namespace
+}  // namespace data_handling_test
 }  // namespace citadel

@@ -9,6 +9,7 @@
 #include "cli_runner.hpp"
 
 namespace citadel {
+namespace dp_audit_command_test {
 namespace {
 
 using testkit::read_file;
@@ -67,4 +68,5 @@ TEST(DpAuditCommand, RefusesWhatItCannotAudit) {
 }
 
 }  // namespace
+}  // namespace dp_audit_command_test
 }  // namespace citadel

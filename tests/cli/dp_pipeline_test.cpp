@@ -16,6 +16,7 @@
 #include "cli_runner.hpp"
 
 namespace citadel {
+namespace dp_pipeline_test {
 namespace {
 
 using testkit::read_file;
@@ -235,4 +236,5 @@ TEST(DpPipeline, LogIsOwnerOnlyAndTheReportSaysWhatIsOutsideEpsilon) {
 }
 
 }  // namespace
+}  // namespace dp_pipeline_test
 }  // namespace citadel

@@ -12,6 +12,8 @@
 #include "citadel/io/saved_model.hpp"
 #include "cli_runner.hpp"
 
+namespace graph_model_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -426,3 +428,5 @@ TEST(CliGraph, CrossValidationAndAttacksRunOnAOneInputGraph) {
   ASSERT_EQ(results.size(), 2u);
   EXPECT_LT(results[1]["accuracy"].get<double>(), results[0]["accuracy"].get<double>());  // a real attack
 }
+
+}  // namespace graph_model_test

@@ -13,6 +13,8 @@
 #include "cli_runner.hpp"
 #include "fifo_once.hpp"
 
+namespace hostile_files_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -226,3 +228,5 @@ TEST(HostileFiles, ASignedEncryptedModelIsReadOnce) {
   EXPECT_NE(info.out.find("Encryption: XChaCha20-Poly1305"), std::string::npos) << info.out;
   fs::remove(pipe);
 }
+
+}  // namespace hostile_files_test

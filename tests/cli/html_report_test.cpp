@@ -12,6 +12,8 @@
 #include "cli_runner.hpp"
 #include "html_checker.hpp"
 
+namespace html_report_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -334,3 +336,5 @@ TEST(HtmlReport, MoreRunsThanAPageShowsAreRefused) {
   EXPECT_NE(result.err.find("17 runs"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("at most 16"), std::string::npos) << result.err;
 }
+
+}  // namespace html_report_test

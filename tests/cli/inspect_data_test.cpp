@@ -14,6 +14,8 @@
 #include "cli_runner.hpp"
 #include "html_checker.hpp"
 
+namespace inspect_data_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -140,3 +142,5 @@ TEST(InspectDataCli, TrainInspectsAndRetrainsWithoutFlaggedRows) {
 }
 
 }  // namespace
+
+}  // namespace inspect_data_test

@@ -9,6 +9,8 @@
 
 #include "cli_runner.hpp"
 
+namespace not_a_model_test {
+
 using namespace citadel::testkit;
 
 namespace {
@@ -83,3 +85,5 @@ TEST(NotAModel, AShortOrUnknownFileIsStillNamed) {
             std::string::npos)
       << unknown.err;
 }
+
+}  // namespace not_a_model_test

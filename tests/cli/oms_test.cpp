@@ -15,6 +15,8 @@
 #include "http_client.hpp"
 #include "server_process.hpp"
 
+namespace oms_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -244,3 +246,5 @@ TEST(OmsCli, ServeTakesAPemPublicKey) {
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("signed with another key"), std::string::npos) << refused.err;
 }
+
+}  // namespace oms_test

@@ -7,6 +7,8 @@
 #include "citadel/privacy/accountant.hpp"
 #include "cli_runner.hpp"
 
+namespace protection_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -343,3 +345,5 @@ TEST(Protection, AuditWithLiraReportsTheLowFalsePositiveFigures) {
     EXPECT_NE(refused.err.find(named), std::string::npos) << flags << ": " << refused.err;
   }
 }
+
+}  // namespace protection_test

@@ -11,6 +11,8 @@
 #include "cli_runner.hpp"
 #include "html_checker.hpp"
 
+namespace scan_backdoor_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -148,3 +150,5 @@ TEST(ScanBackdoorCli, BadInputIsRefusedByNameAndNothingIsWritten) {
   EXPECT_NE(absent_data.err.find("nowhere.csv"), std::string::npos) << absent_data.err;
   EXPECT_FALSE(fs::exists(report));
 }
+
+}  // namespace scan_backdoor_test

@@ -23,6 +23,8 @@
 #include "http_client.hpp"
 #include "server_process.hpp"
 
+namespace serve_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -483,3 +485,5 @@ TEST(ServeCli, StripRefusesWhatItCannotScreenAndCalibratesWhatItCan) {
   EXPECT_EQ(metrics.find("citadel_strip_rows_total{model=\"plain\""), std::string::npos) << metrics;
   EXPECT_EQ(http_exchange(server.port(), http_request("POST", "/v2/models/plain/infer", rows)).status, 200);
 }
+
+}  // namespace serve_test

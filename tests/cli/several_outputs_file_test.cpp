@@ -10,6 +10,8 @@
 #include "cli_runner.hpp"
 #include "several_outputs_data.hpp"
 
+namespace several_outputs_file_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -159,3 +161,5 @@ TEST(CliSeveralOutputsFile, CorruptOrInconsistentRecordsAreRefusedNamingTheField
                  "the model has 2 outputs ('kind_out', 'amount_out') but its schema record names one label and no "
                  "'outputs'");
 }
+
+}  // namespace several_outputs_file_test

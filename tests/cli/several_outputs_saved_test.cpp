@@ -21,6 +21,8 @@
 #include "server_process.hpp"
 #include "several_outputs_data.hpp"
 
+namespace several_outputs_saved_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -344,3 +346,5 @@ TEST(CliSeveralOutputsSaved, BatchedRequestsEachGetTheirOwnRowsOfEveryOutput) {
   EXPECT_LT(std::stoi(page.substr(at + std::string("citadel_prediction_batches_total{model=\"two\"} ").size())),
             kClients) << "the requests were not batched";
 }
+
+}  // namespace several_outputs_saved_test

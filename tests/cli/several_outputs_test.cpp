@@ -8,6 +8,8 @@
 #include "cli_runner.hpp"
 #include "several_outputs_data.hpp"
 
+namespace several_outputs_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -148,3 +150,5 @@ TEST(CliSeveralOutputs, EvaluateTrainsInProcessAndReportsEachOutput) {
   EXPECT_NE(refused.err.find("has no label column 'amount' (of the output 'amount_out') to evaluate against"),
             std::string::npos) << refused.err;
 }
+
+}  // namespace several_outputs_test

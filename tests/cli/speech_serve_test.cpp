@@ -29,6 +29,8 @@
 #include "server_process.hpp"
 #include "tone_wavs.hpp"
 
+namespace speech_serve_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -463,3 +465,5 @@ TEST(SpeechModelFile, AHostileClipLengthIsRefusedNamingTheFileAndField) {
             std::string::npos) << predicted.err;
   EXPECT_NO_THROW(citadel::load_saved_model(model.string()));
 }
+
+}  // namespace speech_serve_test

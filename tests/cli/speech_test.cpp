@@ -15,6 +15,8 @@
 #include "cli_runner.hpp"
 #include "tone_wavs.hpp"
 
+namespace speech_test {
+
 using citadel::testkit::kTones;
 using citadel::testkit::run_cli;
 using citadel::testkit::tone;
@@ -143,3 +145,5 @@ TEST(SpeechCli, BadFoldersAreRefusedByName) {
   ASSERT_EQ(augmented.exit_code, 0) << augmented.err;
   EXPECT_NE(augmented.out.find("18 training rows, 3 held out"), std::string::npos) << augmented.out;
 }
+
+}  // namespace speech_test

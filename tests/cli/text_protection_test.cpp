@@ -10,6 +10,8 @@
 
 #include "cli_runner.hpp"
 
+namespace text_protection_test {
+
 using citadel::testkit::read_file;
 using citadel::testkit::run_cli;
 using citadel::testkit::scratch_directory;
@@ -191,3 +193,5 @@ TEST(TextProtection, EmbeddingSpaceAttackOnATextModel) {
   EXPECT_NE(examples.exit_code, 0);
   EXPECT_NE(examples.err.find("--save-examples"), std::string::npos) << examples.err;
 }
+
+}  // namespace text_protection_test

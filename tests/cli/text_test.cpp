@@ -11,6 +11,8 @@
 #include "cli_runner.hpp"
 #include "running_server.hpp"
 
+namespace text_test {
+
 using citadel::testkit::run_cli;
 using citadel::testkit::write_scratch_file;
 
@@ -265,3 +267,5 @@ TEST(TextCli, PrivateTrainingTakesAGivenVocabularyAndAFixedLength) {
   EXPECT_NE(without_text.exit_code, 0);
   EXPECT_NE(without_text.err.find("--vocabulary applies to --text COLUMN"), std::string::npos) << without_text.err;
 }
+
+}  // namespace text_test

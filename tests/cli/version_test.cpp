@@ -4,6 +4,8 @@
 
 #include "cli_runner.hpp"
 
+namespace version_test {
+
 using namespace citadel::testkit;
 
 TEST(Version, TheFlagPrintsTheVersion) {
@@ -24,3 +26,5 @@ TEST(Version, NoSubcommandStillAsksForOne) {
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.err.find("subcommand"), std::string::npos) << result.err;
 }
+
+}  // namespace version_test

@@ -17,6 +17,8 @@
 #include "http_client.hpp"
 #include "server_process.hpp"
 
+namespace watermark_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -143,3 +145,5 @@ TEST(WatermarkCli, BadKeysModelsAndFlagsAreRefusedNamingThem) {
   EXPECT_EQ(no_log.exit_code, 1);
   EXPECT_NE(no_log.err.find("none.log"), std::string::npos) << no_log.err;
 }
+
+}  // namespace watermark_test

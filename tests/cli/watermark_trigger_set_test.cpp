@@ -11,6 +11,8 @@
 
 #include "cli_runner.hpp"
 
+namespace watermark_trigger_set_test {
+
 using namespace citadel::testkit;
 namespace fs = std::filesystem;
 
@@ -132,3 +134,5 @@ TEST(WatermarkTriggerSetCli, RefusalsNameTheFlag) {
   EXPECT_EQ(neither.exit_code, 1);
   EXPECT_NE(neither.err.find("--trigger-set"), std::string::npos) << neither.err;
 }
+
+}  // namespace watermark_trigger_set_test

@@ -9,6 +9,8 @@
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
 
+namespace atomic_file_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 
@@ -84,3 +86,5 @@ TEST(AtomicFile, RespectsTheUmaskKeepsAnExistingModeAndCanRefuseToReplace) {
   EXPECT_EQ(read_all(path), "three");
   fs::remove(path);
 }
+
+}  // namespace atomic_file_test

@@ -5,6 +5,8 @@
 #include "citadel/core/collective.hpp"
 #include "citadel/core/error.hpp"
 
+namespace collective_test {
+
 using namespace citadel;
 
 TEST(Collective, StrideShardsCoverEveryRowOnce) {
@@ -45,3 +47,5 @@ TEST(Collective, SingleProcessIsTheIdentity) {
   EXPECT_EQ(alone.all_gather(mine, &counts), mine);
   EXPECT_EQ(counts, (std::vector<int64_t>{2}));
 }
+
+}  // namespace collective_test

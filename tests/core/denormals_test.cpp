@@ -8,10 +8,13 @@
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <memory>
 
 #include "citadel/layers/dense.hpp"
 #include "citadel/model/sequential.hpp"
+
+namespace denormals_test {
 
 using namespace citadel;
 
@@ -69,3 +72,5 @@ TEST(Denormals, ModelsComputeWithThemFlushedAndGiveTheCallerItsSettingBack) {
     _mm_setcsr(before);
   }
 }
+
+}  // namespace denormals_test

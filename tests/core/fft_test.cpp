@@ -11,6 +11,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace fft_test {
+
 using namespace citadel;
 using Complex = std::complex<double>;
 
@@ -95,3 +97,5 @@ TEST(Fft, AlternatingLengthsAndThreadsGiveTheSameResults) {
   EXPECT_EQ(worst_here, 0.0);
   EXPECT_EQ(worst_there, 0.0);
 }
+
+}  // namespace fft_test

@@ -7,6 +7,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 
+namespace random_test {
+
 using namespace citadel;
 
 TEST(Rng, SameSeedSameStreamDifferentSeedDifferentStream) {
@@ -75,3 +77,5 @@ TEST(RandomHelpers, ShapesRangesAndGlobalSeed) {
   for (int64_t i = 0; i < u.numel(); ++i) EXPECT_TRUE(u[i] >= -2.0f && u[i] < 2.0f);
   EXPECT_THROW(random::randint(3, 3, {2}), ValueError);
 }
+
+}  // namespace random_test

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <vector>
 
+namespace secure_random_test {
+
 using namespace citadel;
 
 namespace {
@@ -80,3 +82,5 @@ TEST(SecureRng, ParallelKeystreamsDifferByNonceAndMatchTheirReader) {
   rng.keystream(6, 2, b);
   EXPECT_NE(a, b);
 }
+
+}  // namespace secure_random_test

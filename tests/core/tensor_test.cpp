@@ -7,6 +7,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/tensor.hpp"
 
+namespace tensor_test {
+
 using namespace citadel;
 
 TEST(Shape, CountsElementsAndPrints) {
@@ -73,3 +75,5 @@ TEST(Tensor, ReshapeKeepsCount) {
   EXPECT_EQ(t.shape(), (Shape{3, 2}));
   EXPECT_THROW(t.reshape(Shape{4, 2}), ShapeError);
 }
+
+}  // namespace tensor_test

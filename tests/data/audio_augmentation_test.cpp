@@ -10,6 +10,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace audio_augmentation_test {
+
 using namespace citadel;
 
 namespace {
@@ -67,3 +69,5 @@ TEST(AudioAugmentation, CopiesAreSeededAndKeepTheLength) {
   for (int64_t i = 2500; i < 3500; ++i) EXPECT_NEAR(gained[i], waves[i] * ratio, 1e-3) << i;
   EXPECT_THROW(augment_waveforms(waves, 8000, {.copies = -1}), ValueError);
 }
+
+}  // namespace audio_augmentation_test

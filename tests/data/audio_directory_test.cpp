@@ -17,6 +17,8 @@
 #include "citadel/core/error.hpp"
 #include "wav_writer.hpp"
 
+namespace audio_directory_test {
+
 using namespace citadel;
 using citadel::testkit::write_wav;
 namespace fs = std::filesystem;
@@ -91,3 +93,5 @@ TEST(AudioDirectory, BadFoldersAndFilesAreRefusedNamingThem) {
   refused("more than 1 WAV files", {.max_files = 1});
   refused("more than 150 samples", {.max_total_samples = 150});
 }
+
+}  // namespace audio_directory_test

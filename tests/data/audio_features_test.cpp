@@ -13,6 +13,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 
+namespace audio_features_test {
+
 using namespace citadel;
 
 namespace {
@@ -111,3 +113,5 @@ TEST(AudioFeatures, ShortSignalsHaveNoFramesAndBadOptionsAreRefused) {
   EXPECT_THROW(log_mel_spectrogram(silence, {.upper_hz = 9000}), ValueError);  // past Nyquist
   EXPECT_THROW(mfcc(silence, {.mfcc_count = 41}), ValueError);
 }
+
+}  // namespace audio_features_test

@@ -16,6 +16,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace audio_preprocessing_test {
+
 using namespace citadel;
 
 namespace {
@@ -162,3 +164,5 @@ TEST(AudioPreprocessing, MaxClipSamplesGrowsWithTheInput) {
   // 600 s at 192 kHz (115,200,000 samples) makes 60,000 frames: 13 MFCCs a frame do not pay for it.
   EXPECT_LT(AudioPreprocessing::max_clip_samples(60000 * 13), 115'200'000);
 }
+
+}  // namespace audio_preprocessing_test

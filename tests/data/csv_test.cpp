@@ -7,6 +7,8 @@
 #include "citadel/data/csv.hpp"
 #include "citadel/data/csv_field.hpp"
 
+namespace csv_test {
+
 using namespace citadel;
 
 namespace {
@@ -154,3 +156,5 @@ TEST(Csv, WrittenFieldsReadBackAsThemselves) {
   ASSERT_EQ(table.rows, int64_t(fields.size()));
   for (size_t r = 0; r < fields.size(); ++r) EXPECT_EQ(table.cell(int64_t(r), 0), fields[r]) << r;
 }
+
+}  // namespace csv_test

@@ -7,6 +7,8 @@
 #include "citadel/data/dataset.hpp"
 #include "citadel/data/scaler.hpp"
 
+namespace dataset_test {
+
 using namespace citadel;
 
 namespace {
@@ -176,3 +178,5 @@ TEST(Dataset, SeveralLabelColumnsAreReadEachAsItsTypeSays) {
   EXPECT_NE(nothing_left.find("at least one feature column besides its 2 label columns"), std::string::npos)
       << nothing_left;
 }
+
+}  // namespace dataset_test

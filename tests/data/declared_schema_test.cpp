@@ -13,6 +13,8 @@
 #include "citadel/data/preprocessor.hpp"
 #include "citadel/data/split.hpp"
 
+namespace declared_schema_test {
+
 using namespace citadel;
 
 namespace {
@@ -160,3 +162,5 @@ TEST(SplitByRowHash, NoRowMovesWhenAnotherChanges) {
   EXPECT_NE(row_hash("", 1), row_hash(std::string(1, '\0'), 1));
   EXPECT_THROW(split_by_row_hash(hashes, 1.0), ValueError);
 }
+
+}  // namespace declared_schema_test

@@ -6,6 +6,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace feature_groups_test {
+
 using namespace citadel;
 
 namespace {
@@ -72,3 +74,5 @@ TEST(FeatureGroups, AnInputThatNamesNoGroupIsNamedWithTheGroupsThereAre) {
   categorical.categories = {{"a", "b"}};
   EXPECT_THROW(feature_groups(categorical, {"numeric"}), ValueError);
 }
+
+}  // namespace feature_groups_test

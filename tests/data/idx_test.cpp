@@ -13,6 +13,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/data/idx.hpp"
 
+namespace idx_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 
@@ -158,3 +160,5 @@ TEST(Idx, MissingDataSetSaysWhatToInstall) {
     EXPECT_NE(std::string(e.what()).find("dataset-fashion-mnist"), std::string::npos);
   }
 }
+
+}  // namespace idx_test

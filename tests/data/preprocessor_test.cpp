@@ -8,6 +8,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace preprocessor_test {
+
 using namespace citadel;
 
 TEST(Preprocessor, DescribeRestoreRoundTripTransformsIdentically) {
@@ -46,3 +48,5 @@ TEST(Preprocessor, HostileRecordsAreRefused) {
     EXPECT_THROW(Preprocessor::restore(record, false), IoError) << record;
   EXPECT_THROW(Preprocessor({.scaling = "log"}), ValueError);
 }
+
+}  // namespace preprocessor_test

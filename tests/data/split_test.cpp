@@ -10,6 +10,8 @@
 #include "citadel/data/scaler.hpp"
 #include "citadel/data/split.hpp"
 
+namespace split_test {
+
 using namespace citadel;
 
 namespace {
@@ -113,3 +115,5 @@ TEST(StandardScaler, LearnsFromTrainingRowsOnly) {
   EXPECT_NEAR(test_scaled.at(0, 0), (100 - 2.5) / std::sqrt(1.25), 1e-4);  // training statistics
   EXPECT_EQ(test_scaled.at(0, 1), -3.0f);
 }
+
+}  // namespace split_test

@@ -8,6 +8,8 @@
 #include "citadel/data/text_datasets.hpp"
 #include "scratch_folder.hpp"
 
+namespace text_datasets_test {
+
 using namespace citadel;
 
 namespace {
@@ -105,3 +107,5 @@ TEST(SmsSpamCsv, RefusesMalformedRowsNamingTheLine) {
   const std::string empty = write_file("sms_empty.csv", ",spam,text\n0,0,\"\"\n");
   EXPECT_NE(error_of([&] { load_sms_spam_csv(empty); }).find("sms_empty.csv:2: the text is empty"), std::string::npos);
 }
+
+}  // namespace text_datasets_test

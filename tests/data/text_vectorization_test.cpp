@@ -10,6 +10,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace text_vectorization_test {
+
 using namespace citadel;
 using Strings = std::vector<std::string>;
 
@@ -201,3 +203,5 @@ TEST(TextVectorization, HostileRecordsAreRefusedNamingTheField) {
     }
   }
 }
+
+}  // namespace text_vectorization_test

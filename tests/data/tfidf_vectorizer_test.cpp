@@ -10,6 +10,8 @@
 #include "citadel/core/random.hpp"
 #include "citadel/data/tfidf_vectorizer.hpp"
 
+namespace tfidf_vectorizer_test {
+
 using namespace citadel;
 
 namespace {
@@ -106,3 +108,5 @@ TEST(TfidfVectorizer, Errors) {
   EXPECT_THROW(vectorizer.fit({"...", " "}), ValueError);                 // no token
   EXPECT_THROW(vectorizer.fit({"ok", std::string("\xff")}), ValueError);  // not UTF-8
 }
+
+}  // namespace tfidf_vectorizer_test

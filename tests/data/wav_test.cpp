@@ -16,6 +16,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace wav_test {
+
 using namespace citadel;
 
 namespace {
@@ -226,3 +228,5 @@ TEST(Resample, AFewSamplesFollowTheFilterWhetherItsPhasesAreTabledOrNot) {
     }
   }
 }
+
+}  // namespace wav_test

@@ -7,6 +7,8 @@
 
 #include "citadel/distributed/communicator.hpp"
 
+namespace communicator_test {
+
 using namespace citadel;
 
 TEST(Communicator, WorldWithoutALauncherIsOneProcess) {
@@ -26,3 +28,5 @@ TEST(Communicator, WorldWithoutALauncherIsOneProcess) {
   world.barrier();
   distributed::abort_job(3);  // outside a job: returns
 }
+
+}  // namespace communicator_test

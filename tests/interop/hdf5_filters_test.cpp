@@ -11,6 +11,7 @@
 #include "citadel/core/error.hpp"
 
 namespace citadel::detail {
+namespace hdf5_filters_test {
 namespace {
 
 using Bytes = std::vector<unsigned char>;
@@ -121,4 +122,5 @@ TEST(Hdf5Filters, AnUnknownFilterIsRefused) {
 }
 
 }  // namespace
+}  // namespace hdf5_filters_test
 }  // namespace citadel::detail

@@ -16,6 +16,7 @@
 #include "citadel/model/model_config.hpp"
 
 namespace citadel {
+namespace interop_export_test {
 namespace {
 
 // A built model from a citadel-style config, every weight (and moving statistic) random.
@@ -184,4 +185,5 @@ TEST(OnnxExport, GlobalPoolingAndReshapeKeepKerasLayout) {
 }
 
 }  // namespace
+}  // namespace interop_export_test
 }  // namespace citadel

@@ -20,6 +20,8 @@
 #include "citadel/model/model.hpp"
 #include "random_model_values.hpp"
 
+namespace keras_attention_test {
+
 using namespace citadel;
 using nlohmann::json;
 
@@ -120,3 +122,5 @@ TEST(KerasAttention, CallArgumentsCitadelCannotHonourAreRefusedByName) {
   const std::string refused_axes = error_of(axes);
   EXPECT_NE(refused_axes.find("'attention_axes'"), std::string::npos) << refused_axes;
 }
+
+}  // namespace keras_attention_test

@@ -30,6 +30,7 @@
 #include "random_model_values.hpp"
 
 namespace citadel {
+namespace keras_graph_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -377,4 +378,5 @@ TEST(KerasGraphExport, AnImportedNestedModelGoesOutFlatAndComesBackTheSame) {
 }
 
 }  // namespace
+}  // namespace keras_graph_test
 }  // namespace citadel

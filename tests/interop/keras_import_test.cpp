@@ -17,6 +17,7 @@
 #include "scratch_folder.hpp"
 
 namespace citadel {
+namespace keras_import_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -215,4 +216,5 @@ TEST(KerasImport, NeitherZipNorHdf5IsRefused) {
 }
 
 }  // namespace
+}  // namespace keras_import_test
 }  // namespace citadel

@@ -21,6 +21,8 @@
 #include "citadel/model/sequential.hpp"
 #include "random_model_values.hpp"
 
+namespace keras_recurrent_test {
+
 using namespace citadel;
 
 namespace {
@@ -280,3 +282,5 @@ TEST(KerasRecurrent, AnEncoderDecoderWithStatesComesBackBitIdentically) {
     EXPECT_EQ(std::memcmp(y[k].data(), z[k].data(), size_t(y[k].numel()) * sizeof(float)), 0) << k;
   }
 }
+
+}  // namespace keras_recurrent_test

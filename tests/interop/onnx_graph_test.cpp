@@ -42,6 +42,7 @@
 #include "random_model_values.hpp"
 
 namespace citadel {
+namespace onnx_graph_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -460,4 +461,5 @@ TEST(OnnxGraphExport, PreprocessingGoesInFrontOfOneInputOnly) {
 }
 
 }  // namespace
+}  // namespace onnx_graph_test
 }  // namespace citadel

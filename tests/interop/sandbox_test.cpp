@@ -24,6 +24,7 @@
 #include "citadel/core/error.hpp"
 
 namespace citadel::detail {
+namespace sandbox_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -283,4 +284,5 @@ TEST(Sandbox, ThreadsOfTheParentKeepRunningAndManyChildrenCanRunAtOnce) {
 }
 
 }  // namespace
+}  // namespace sandbox_test
 }  // namespace citadel::detail

@@ -10,6 +10,8 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/dropout.hpp"
 
+namespace checkpoint_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 
@@ -80,3 +82,5 @@ TEST(Checkpoint, RefusesAModelFileOrAnotherOptimizer) {
     EXPECT_NE(std::string(e.what()).find("checkpointed with optimizer adam"), std::string::npos) << e.what();
   }
 }
+
+}  // namespace checkpoint_test

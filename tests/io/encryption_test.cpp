@@ -10,6 +10,8 @@
 #include "citadel/io/encryption.hpp"
 #include "scratch_folder.hpp"
 
+namespace encryption_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 
@@ -94,3 +96,5 @@ TEST(Encryption, AnyChangedByteIsRefused) {
     EXPECT_THROW(decrypt_bytes(sealed.substr(0, length), {.key_file = key}, "m.enc"), Error) << length;
   EXPECT_THROW(decrypt_bytes(sealed + "x", {.key_file = key}, "m.enc"), SecurityError);
 }
+
+}  // namespace encryption_test

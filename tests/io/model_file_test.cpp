@@ -19,6 +19,8 @@
 #include "citadel/layers/regularizers.hpp"
 #include "grad_check.hpp"
 
+namespace model_file_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -319,3 +321,5 @@ TEST(ModelFile, SavingWithoutTheExtensionIsRefused) {
   save_model(model, upper.string());
   EXPECT_TRUE(fs::exists(upper));
 }
+
+}  // namespace model_file_test

@@ -18,6 +18,8 @@
 #include "citadel/io/oms_manifest.hpp"
 #include "citadel/io/signing.hpp"
 
+namespace oms_signing_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -529,3 +531,5 @@ TEST(OmsBundleFormat, PreAuthenticationEncodingIsDsseV1) {
   EXPECT_EQ(dsse_pae("application/vnd.in-toto+json", "{}"), "DSSEv1 28 application/vnd.in-toto+json 2 {}");
   EXPECT_EQ(dsse_pae("t", ""), "DSSEv1 1 t 0 ");
 }
+
+}  // namespace oms_signing_test

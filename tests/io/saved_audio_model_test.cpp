@@ -13,6 +13,8 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/layers/global_pooling1d.hpp"
 
+namespace saved_audio_model_test {
+
 using namespace citadel;
 
 namespace {
@@ -93,3 +95,5 @@ TEST(SavedAudioModel, HostileRecordsAreRefused) {
     expect_refused(made, "'std' holds -1");
   }
 }
+
+}  // namespace saved_audio_model_test

@@ -13,6 +13,8 @@
 #include "citadel/layers/merge.hpp"
 #include "scratch_folder.hpp"
 
+namespace saved_model_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 
@@ -153,3 +155,5 @@ TEST(SavedModel, SeveralInputsAreCheckedAgainstTheirColumnGroups) {
   for (int64_t r = 0; r < 5; ++r) EXPECT_FLOAT_EQ(predictions.probabilities[r * 2 + 1], expected[r]) << r;
   for (const char* name : {"unknown.safetensors", "narrow.safetensors", "good.safetensors"}) fs::remove(scratch(name));
 }
+
+}  // namespace saved_model_test

@@ -12,6 +12,8 @@
 #include "citadel/layers/embedding.hpp"
 #include "citadel/layers/global_pooling1d.hpp"
 
+namespace saved_text_model_test {
+
 using namespace citadel;
 
 namespace {
@@ -152,3 +154,5 @@ TEST(SavedTextModel, HostileRecordsAreRefused) {
     expect_refused(made, "the schema's columns make 1 features but the model takes 5");
   }
 }
+
+}  // namespace saved_text_model_test

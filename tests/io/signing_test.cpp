@@ -11,6 +11,8 @@
 #include "citadel/io/model_file.hpp"
 #include "citadel/io/signing.hpp"
 
+namespace signing_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 
@@ -158,3 +160,5 @@ TEST(Signing, KeygenNeverReplacesAKeySilently) {
   generate_signing_keys(keys.public_key, keys.secret_key, true);
   EXPECT_NE(read_file_bytes(keys.secret_key), before);
 }
+
+}  // namespace signing_test

@@ -8,6 +8,8 @@
 #include "citadel/layers/activations.hpp"
 #include "grad_check.hpp"
 
+namespace activations_test {
+
 using namespace citadel;
 
 namespace {
@@ -80,3 +82,5 @@ TEST_P(ActivationGradient, MatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryActivation, ActivationGradient, ::testing::ValuesIn(known_activations()));
+
+}  // namespace activations_test

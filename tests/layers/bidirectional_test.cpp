@@ -21,6 +21,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace bidirectional_test {
+
 using namespace citadel;
 
 namespace {
@@ -267,3 +269,5 @@ TEST(Bidirectional, RefusesWhatItCannotWrapOrMerge) {
       R"( "merge_mode": "sum", "batch_input_shape": [null, 4, 3], "layer": {"class_name": "Dense", "config": {"units": 2}}}}]}})";
   EXPECT_NE(message_of([&] { model_from_config(dense_inside, "c"); }).find("got Dense"), std::string::npos);
 }
+
+}  // namespace bidirectional_test

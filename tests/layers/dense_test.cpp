@@ -6,6 +6,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace dense_test {
+
 using namespace citadel;
 
 TEST(Dense, ForwardMatchesHandComputed) {
@@ -73,3 +75,5 @@ TEST(Dense, CountsParametersAsKeras) {
   EXPECT_EQ(model.layer(1).parameter_count(), 10);
   EXPECT_EQ(model.count_params(), 100);
 }
+
+}  // namespace dense_test

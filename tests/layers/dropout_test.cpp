@@ -7,6 +7,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace dropout_test {
+
 using namespace citadel;
 
 TEST(Dropout, TrainingZeroesAboutRateAndScalesTheRest) {
@@ -67,3 +69,5 @@ TEST(Dropout, RejectsBadRate) {
   EXPECT_THROW(Dropout(1.0f), ValueError);
   EXPECT_THROW(Dropout(-0.1f), ValueError);
 }
+
+}  // namespace dropout_test

@@ -18,6 +18,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace embedding_test {
+
 using namespace citadel;
 
 namespace {
@@ -215,3 +217,5 @@ TEST(Embedding, IntegerInputsKeepTheirDtypeAndRefuseNonIntegers) {
   EXPECT_THROW(Input({4}, {.dtype = "string"}), ValueError);
   EXPECT_THROW(Input({4}, {.dtype = "float16"}), ValueError);
 }
+
+}  // namespace embedding_test

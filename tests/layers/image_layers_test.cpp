@@ -17,6 +17,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace image_layers_test {
+
 using namespace citadel;
 
 namespace {
@@ -134,3 +136,5 @@ TEST(ImageLayers, ReshapeInfersOneDimensionAndArgumentsAreChecked) {
   EXPECT_THROW(MaxPooling2D({0, 2}), ValueError);
   EXPECT_THROW(BatchNormalization({.momentum = 1.5f}), ValueError);
 }
+
+}  // namespace image_layers_test

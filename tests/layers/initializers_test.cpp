@@ -6,6 +6,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/layers/initializers.hpp"
 
+namespace initializers_test {
+
 using namespace citadel;
 
 namespace {
@@ -79,3 +81,5 @@ TEST(Initializers, OrthogonalGivesOrthonormalRowsOrColumns) {
       }
   }
 }
+
+}  // namespace initializers_test

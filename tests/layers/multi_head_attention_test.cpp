@@ -15,6 +15,8 @@
 #include "citadel/layers/multi_head_attention.hpp"
 #include "grad_check.hpp"
 
+namespace multi_head_attention_test {
+
 using namespace citadel;
 
 namespace {
@@ -217,3 +219,5 @@ TEST(MultiHeadAttention, RefusesWhatItDoesNotTake) {
         << error.what();
   }
 }
+
+}  // namespace multi_head_attention_test

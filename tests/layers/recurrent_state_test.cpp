@@ -27,6 +27,8 @@
 #include "grad_check.hpp"
 #include "recurrent_reference.hpp"
 
+namespace recurrent_state_test {
+
 using namespace citadel;
 using citadel::testkit::Reference;
 using citadel::testkit::reference_forward;
@@ -423,3 +425,5 @@ TEST(RecurrentState, AKeras3ConfigWithAGivenStateLoads) {
   }
   EXPECT_LT(relative_error(got, expected), 1e-6);
 }
+
+}  // namespace recurrent_state_test

@@ -18,6 +18,8 @@
 #include "grad_check.hpp"
 #include "recurrent_reference.hpp"
 
+namespace recurrent_test {
+
 using namespace citadel;
 using citadel::testkit::Reference;
 using citadel::testkit::reference_forward;
@@ -325,3 +327,5 @@ TEST(Recurrent, RefusesWhatItDoesNotImplementByName) {
   EXPECT_NE(message([] { LSTM(0); }).find("units"), std::string::npos);
   EXPECT_NE(message([] { GRU(2, {.zero_output_for_mask = true}); }).find("return_sequences"), std::string::npos);
 }
+
+}  // namespace recurrent_test

@@ -11,6 +11,8 @@
 #include "grad_check.hpp"
 #include "sample_layers.hpp"
 
+namespace registry_test {
+
 using namespace citadel;
 
 TEST(LayerRegistry, EveryRegisteredTypeHasSamplesAndCorrectGradients) {
@@ -118,3 +120,5 @@ TEST(LayerRegistry, EveryRegisteredTypeInitializesAndTrainsTheSameAfterAConfigRo
     }
   }
 }
+
+}  // namespace registry_test

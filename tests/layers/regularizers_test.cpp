@@ -9,6 +9,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace regularizers_test {
+
 using namespace citadel;
 
 namespace {
@@ -55,3 +57,5 @@ TEST(Regularizers, KerasDefaultsAndValidation) {
   model.add(Dense(2, {.input_dim = 2, .kernel_regularizer = L2(-1.0f)}));
   EXPECT_THROW(model.build(Shape{2}), ValueError);
 }
+
+}  // namespace regularizers_test

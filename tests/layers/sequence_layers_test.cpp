@@ -16,6 +16,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace sequence_layers_test {
+
 using namespace citadel;
 
 namespace {
@@ -196,3 +198,5 @@ TEST(GlobalAveragePooling1DLayer, AveragesTheKeptStepsOnly) {
   // GlobalMaxPooling1D takes every step, as Keras 3's does.
   EXPECT_EQ(run(GlobalMaxPooling1D(), x).to_vector(), (std::vector<float>{30, 6}));
 }
+
+}  // namespace sequence_layers_test

@@ -13,6 +13,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace spatial_dropout_test {
+
 using namespace citadel;
 
 TEST(SpatialDropout1D, TrainingDropsWholeChannelsAboutRateOfThem) {
@@ -103,3 +105,5 @@ TEST(SpatialDropout1D, ConfigAsKerasWritesIt) {
                                  "test config"),
                Error);
 }
+
+}  // namespace spatial_dropout_test

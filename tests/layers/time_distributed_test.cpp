@@ -15,6 +15,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace time_distributed_test {
+
 using namespace citadel;
 
 TEST(TimeDistributed, EachStepIsTheWrappedLayerWithSharedWeights) {
@@ -107,3 +109,5 @@ TEST(TimeDistributed, InputsOfFewerThanThreeAxesAreRefused) {
   model.add(TimeDistributed(Dense(2), {.input_shape = {4}}));
   EXPECT_THROW(model.build(Shape{4}), ShapeError);
 }
+
+}  // namespace time_distributed_test

@@ -8,6 +8,8 @@
 #include "citadel/losses/loss.hpp"
 #include "grad_check.hpp"
 
+namespace losses_test {
+
 using namespace citadel;
 
 namespace {
@@ -143,3 +145,5 @@ TEST(Losses, UnknownNameListsTheKnownOnes) {
     EXPECT_NE(std::string(e.what()).find("binary_crossentropy"), std::string::npos);
   }
 }
+
+}  // namespace losses_test

@@ -5,6 +5,8 @@
 
 #include "citadel/metrics/classification_report.hpp"
 
+namespace classification_report_test {
+
 using namespace citadel;
 
 TEST(ClassificationReport, BinaryByHand) {
@@ -59,3 +61,5 @@ TEST(ClassificationReport, OneClassPresentLeavesAucUndefined) {
   const Tensor p(Shape{3, 1}, {0.2f, 0.7f, 0.9f}), y(Shape{3, 1}, {1, 1, 1});
   EXPECT_TRUE(std::isnan(classification_report(p, y).auc));
 }
+
+}  // namespace classification_report_test

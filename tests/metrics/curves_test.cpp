@@ -10,6 +10,8 @@
 #include "citadel/metrics/classification_report.hpp"
 #include "citadel/metrics/curves.hpp"
 
+namespace curves_test {
+
 using namespace citadel;
 
 TEST(Curves, ScikitLearnsDocumentedExample) {
@@ -82,3 +84,5 @@ TEST(Curves, TheClassificationReportHasOneCurvePerClassPresent) {
   EXPECT_EQ(three.curves[1].name, "b");
   EXPECT_DOUBLE_EQ(three.curves[0].roc.auc, 1.0);  // class a: 0.7 and 0.5 above 0.3
 }
+
+}  // namespace curves_test

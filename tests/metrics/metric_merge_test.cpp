@@ -7,6 +7,8 @@
 #include "citadel/core/random.hpp"
 #include "citadel/metrics/metric.hpp"
 
+namespace metric_merge_test {
+
 using namespace citadel;
 
 namespace {
@@ -77,3 +79,5 @@ TEST(MetricMerge, RefusesAStateOfAnotherShape) {
 }
 
 }  // namespace
+
+}  // namespace metric_merge_test

@@ -6,6 +6,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/metrics/metric.hpp"
 
+namespace metrics_test {
+
 using namespace citadel;
 
 namespace {
@@ -114,3 +116,5 @@ TEST(Metrics, NanScoresGiveNanAucAndBadLabelsAreErrors) {
     }
   }
 }
+
+}  // namespace metrics_test

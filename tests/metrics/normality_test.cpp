@@ -11,6 +11,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace normality_test {
+
 using namespace citadel;
 
 TEST(NormalQuantile, InvertsTheNormalDistributionFunction) {
@@ -99,3 +101,5 @@ TEST(ShapiroWilk, TooFewOrEqualValuesAreAnError) {
   EXPECT_THROW(shapiro_wilk_w({2, 2, 2, 2}), ValueError);
   EXPECT_THROW(shapiro_wilk_w(std::vector<double>(5001, 1.0)), ValueError);
 }
+
+}  // namespace normality_test

@@ -11,6 +11,8 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/model/sequential.hpp"
 
+namespace callbacks_test {
+
 using namespace citadel;
 
 namespace {
@@ -178,3 +180,5 @@ TEST(Callbacks, UserCallbackSeesEveryPointAndCanStop) {
   EXPECT_EQ(history.epoch.size(), 2u);  // the second epoch ends early and is recorded
   EXPECT_EQ(history.stop_reason, "recorder stop at step 0");
 }
+
+}  // namespace callbacks_test

@@ -7,6 +7,8 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/model/cross_validation.hpp"
 
+namespace cross_validation_test {
+
 using namespace citadel;
 
 TEST(CrossValidate, FoldsCoverTheDataAndSummariesMatchTheFolds) {
@@ -54,3 +56,5 @@ TEST(CrossValidate, StandardScalingUsesTheFoldsTrainingRowsOnly) {
   EXPECT_FLOAT_EQ(train[0], -1.0f);
   EXPECT_FLOAT_EQ(test[0], 3.0f);  // (4 − 1) / 1 with the training mean and std
 }
+
+}  // namespace cross_validation_test

@@ -26,6 +26,8 @@
 #include "grad_check.hpp"
 #include "private_step.hpp"
 
+namespace functional_test {
+
 using namespace citadel;
 
 namespace {
@@ -412,3 +414,5 @@ TEST(Functional, SignedAndEncryptedGraphFilesLoadThroughTheProtectedRead) {
             std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace functional_test

@@ -21,6 +21,8 @@
 #include "citadel/model/predictor.hpp"
 #include "citadel/model/sequential.hpp"
 
+namespace mask_test {
+
 using namespace citadel;
 
 namespace {
@@ -248,3 +250,5 @@ TEST(Masks, KerasRecordedMaskComputationsAreDroppedOnImport) {
     EXPECT_NE(std::string(error.what()).find("NotEqual"), std::string::npos) << error.what();
   }
 }
+
+}  // namespace mask_test

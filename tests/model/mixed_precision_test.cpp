@@ -18,6 +18,8 @@
 #include "citadel/ops/precision.hpp"
 #include "private_step.hpp"
 
+namespace mixed_precision_test {
+
 using namespace citadel;
 
 namespace {
@@ -175,3 +177,5 @@ TEST(MixedPrecision, PrivateTrainingKeepsTheClipNormExactly) {
         << "row " << r;
   EXPECT_EQ(model.precision(), ops::Precision::kMixedBFloat16) << "the forward pass stays bf16";
 }
+
+}  // namespace mixed_precision_test

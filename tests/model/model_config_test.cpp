@@ -5,6 +5,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/model/model_config.hpp"
 
+namespace model_config_test {
+
 using namespace citadel;
 
 namespace {
@@ -128,3 +130,5 @@ TEST(ModelConfig, RefusesDuplicateOrUnsafeLayerNames) {
   EXPECT_NE(error_of(R"({"layers": [{"class_name": "Dense", "config": {"name": ")" + long_name +
                      R"(", "units": 1, "input_dim": 2}}]})").find("name"), std::string::npos);
 }
+
+}  // namespace model_config_test

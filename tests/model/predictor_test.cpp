@@ -15,6 +15,8 @@
 #include "citadel/layers/flatten.hpp"
 #include "citadel/layers/pooling2d.hpp"
 
+namespace predictor_test {
+
 using namespace citadel;
 
 namespace {
@@ -73,3 +75,5 @@ TEST(Predictor, NeedsABuiltModelAndTheRightShape) {
   EXPECT_THROW(predictor.predict(Tensor(Shape{2, 4})), ShapeError);
   EXPECT_EQ(predictor.predict(Tensor(Shape{5, 3})).shape(), (Shape{5, 2}));
 }
+
+}  // namespace predictor_test

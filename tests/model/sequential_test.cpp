@@ -14,6 +14,8 @@
 #include "citadel/model/sequential.hpp"
 #include "grad_check.hpp"
 
+namespace sequential_test {
+
 using namespace citadel;
 
 namespace {
@@ -311,3 +313,5 @@ TEST(Sequential, NonFiniteLossStopsWithEpochAndStep) {
       error_message([&] { model.fit(x, y, {.epochs = 2, .batch_size = 32, .shuffle = false, .verbose = 0}); });
   EXPECT_NE(message.find("epoch 1, step 2 of 4"), std::string::npos) << message;
 }
+
+}  // namespace sequential_test

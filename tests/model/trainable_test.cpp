@@ -19,6 +19,8 @@
 #include "citadel/model/model_config.hpp"
 #include "citadel/model/sequential.hpp"
 
+namespace trainable_test {
+
 using namespace citadel;
 
 namespace {
@@ -333,3 +335,5 @@ TEST(Trainable, KerasConfigsFreezeFrozenLayersAndFrozenNestedModels) {
   EXPECT_EQ(model.count_params(), 4 * 3 + 3 + 3 * 2 + 2 + 2 + 1);
   EXPECT_EQ(model.parameters().trainable_size(), 2 + 1);
 }
+
+}  // namespace trainable_test

@@ -9,6 +9,8 @@
 #include "citadel/core/threads.hpp"
 #include "citadel/ops/batch_normalization.hpp"
 
+namespace batch_normalization_test {
+
 using namespace citadel;
 
 namespace {
@@ -93,3 +95,5 @@ TEST(BatchNormKernels, TwoThreadsGiveTheSameBitsAsOne) {
 }
 
 }  // namespace
+
+}  // namespace batch_normalization_test

@@ -11,6 +11,8 @@
 #include "citadel/core/threads.hpp"
 #include "citadel/ops/conv2d.hpp"
 
+namespace conv2d_direct_test {
+
 using namespace citadel;
 
 namespace {
@@ -138,3 +140,5 @@ TEST(Conv2DDirect, BatchSizesThatComeAndGoKeepTheirResults) {
 }
 
 }  // namespace
+
+}  // namespace conv2d_direct_test

@@ -17,6 +17,8 @@
 #include "citadel/ops/gemm.hpp"
 #include "citadel/ops/precision.hpp"
 
+namespace gemm_bfloat16_test {
+
 using namespace citadel;
 using ops::Transpose;
 
@@ -200,3 +202,5 @@ TEST(Precision, Bf16OnlyWhereTheProcessorHasIt) {
   }
   std::printf("bf16 instructions here: %s\n", ops::bf16_instructions().c_str());
 }
+
+}  // namespace gemm_bfloat16_test

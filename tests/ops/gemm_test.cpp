@@ -7,6 +7,8 @@
 #include "citadel/core/random.hpp"
 #include "citadel/ops/gemm.hpp"
 
+namespace gemm_test {
+
 using namespace citadel;
 using ops::Transpose;
 
@@ -80,3 +82,5 @@ TEST(Gemm, NarrowRowsGiveTheSameBitsAloneAsInABatch) {
 }
 
 TEST(Gemm, BackendIsNamed) { EXPECT_NE(std::string(ops::gemm_backend()), ""); }
+
+}  // namespace gemm_test

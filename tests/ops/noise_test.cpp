@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <vector>
 
+namespace noise_test {
+
 using namespace citadel;
 
 namespace {
@@ -144,3 +146,5 @@ TEST(GaussianNoise, EqualsThePlainZigguratOnTheKeystreamAtOneAndTwoThreads) {
                                               << " is " << *differ.first << ", the plain loop's " << *differ.second;
   }
 }
+
+}  // namespace noise_test

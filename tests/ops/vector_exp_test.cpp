@@ -13,6 +13,7 @@
 #include "citadel/ops/attention.hpp"
 
 namespace citadel {
+namespace vector_exp_test {
 namespace {
 
 using ops::detail::Float8;
@@ -77,4 +78,5 @@ TEST(VectorExp, MaskedSoftmaxRowsMatchADoublePrecisionSoftmax) {
 }
 
 }  // namespace
+}  // namespace vector_exp_test
 }  // namespace citadel

@@ -8,6 +8,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/optim/optimizer.hpp"
 
+namespace optimizers_test {
+
 using namespace citadel;
 
 namespace {
@@ -187,3 +189,5 @@ TEST(Optimizers, RejectBadSettingsAndNames) {
     EXPECT_NE(std::string(e.what()).find("adam, adamw"), std::string::npos) << e.what();
   }
 }
+
+}  // namespace optimizers_test

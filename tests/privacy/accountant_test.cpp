@@ -10,6 +10,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace accountant_test {
+
 using namespace citadel;
 
 namespace {
@@ -102,3 +104,5 @@ TEST(RdpAccountant, OneStepRdpReusedAcrossStepCountsMatchesFreshComputations) {
   EXPECT_EQ(StepRdp(0.01, 1.0).spent(0, 1e-5).epsilon, 0.0);
   EXPECT_THROW(StepRdp(0.01, 1.0).spent(10, 0.0), ValueError);
 }
+
+}  // namespace accountant_test

@@ -13,6 +13,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 
+namespace attribute_inference_test {
+
 using namespace citadel;
 
 namespace {
@@ -183,3 +185,5 @@ TEST(AttributeInference, RefusesFeaturesOutsideTheRows) {
                                    {.name = "two", .features = {0, 1}}),
                ValueError);
 }
+
+}  // namespace attribute_inference_test

@@ -12,6 +12,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 
+namespace audit_statistics_test {
+
 using namespace citadel;
 
 namespace {
@@ -130,3 +132,5 @@ TEST(AuditStatistics, OneRunBoundKeepsItsConfidenceAndGrowsWithCanaries) {
   EXPECT_LE(exceeded, 3 + 4);  // 5 % of 60, plus binomial slack
   EXPECT_GT(largest, 1.0);     // 1,000 canaries of a 2-DP mechanism prove more than 1
 }
+
+}  // namespace audit_statistics_test

@@ -19,6 +19,8 @@
 #include "citadel/model/sequential.hpp"
 #include "planted_defects.hpp"
 
+namespace dp_audit_test {
+
 using namespace citadel;
 
 namespace {
@@ -216,3 +218,5 @@ TEST(DpAudit, RefusesWhatItCannotAudit) {
   };
   EXPECT_THROW(audit_private_training(make, d.x, d.y, kFit, claiming(1.0), {.seed = 1}, silent), ValueError);
 }
+
+}  // namespace dp_audit_test

@@ -8,6 +8,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace dp_roc_bound_test {
+
 using namespace citadel;
 
 namespace {
@@ -72,3 +74,5 @@ TEST(DpRocBound, CountsTheMeasuredPointsAboveIt) {
   EXPECT_EQ(roc_points_above_dp_bound(roc, 10, 0), 1);  // at FPR 0 only δ is allowed, whatever ε
   EXPECT_EQ(roc_points_above_dp_bound(roc, 10, 0.02), 0);
 }
+
+}  // namespace dp_roc_bound_test

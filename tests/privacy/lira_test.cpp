@@ -14,6 +14,8 @@
 #include "citadel/model/sequential.hpp"
 #include "citadel/privacy/accountant.hpp"
 
+namespace lira_test {
+
 using namespace citadel;
 
 namespace {
@@ -158,3 +160,5 @@ TEST(Lira, ModelsItCannotReadAreRefusedByName) {
   EXPECT_THROW(lira_membership_attacks(target, x, y, x, y, [] { return wide_mlp(1); }, {.shadows = 1}), ValueError);
   EXPECT_THROW(lira_membership_attacks(target, x, y, x, y, nullptr), ValueError);
 }
+
+}  // namespace lira_test

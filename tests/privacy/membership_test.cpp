@@ -12,6 +12,8 @@
 #include "citadel/layers/dense.hpp"
 #include "citadel/privacy/private_fit.hpp"
 
+namespace membership_test {
+
 using namespace citadel;
 
 TEST(MembershipAudit, ScoresByHand) {
@@ -82,3 +84,5 @@ TEST(MembershipAudit, OverfitModelLeaksMoreThanPrivateOne) {
 TEST(Membership, NanScoresAreAClearError) {
   EXPECT_THROW(score_membership_attack("loss_threshold", {0.1, std::nan("")}, {0.2, 0.3}), ValueError);
 }
+
+}  // namespace membership_test

@@ -16,6 +16,8 @@
 #include "citadel/privacy/privacy_loss_distribution.hpp"
 #include "gaussian_mechanism.hpp"
 
+namespace pld_accountant_test {
+
 using namespace citadel;
 using citadel::testing::gaussian_delta;
 using citadel::testing::gaussian_epsilon;
@@ -116,3 +118,5 @@ TEST(PldAccountant, RdpOrdersPast63TightenSmallEpsilons) {
     EXPECT_LE(lower, dp_sgd_pld_epsilon(q, sigma, steps, 1e-5, 1e-5)) << q << " " << sigma;
   }
 }
+
+}  // namespace pld_accountant_test

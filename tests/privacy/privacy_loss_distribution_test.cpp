@@ -11,6 +11,8 @@
 #include "citadel/privacy/accountant.hpp"
 #include "gaussian_mechanism.hpp"
 
+namespace privacy_loss_distribution_test {
+
 using namespace citadel;
 using citadel::testing::gaussian_delta;
 using citadel::testing::gaussian_epsilon;
@@ -86,3 +88,5 @@ TEST(PrivacyLossDistribution, RejectsBadArguments) {
   EXPECT_THROW(subsampled_gaussian_epsilon_lower(0.1, 1.0, 0, 1e-5), ValueError);
   EXPECT_THROW(subsampled_gaussian_epsilon_lower(0.1, 1.0, 10, 0.0), ValueError);
 }
+
+}  // namespace privacy_loss_distribution_test

@@ -32,6 +32,8 @@
 #include "citadel/privacy/accountant.hpp"
 #include "private_step.hpp"
 
+namespace private_training_test {
+
 using namespace citadel;
 
 namespace {
@@ -682,3 +684,5 @@ TEST(PrivateTraining, AnEncoderDecoderClipsEachExamplesGradientThroughTheStates)
     }
   }
 }
+
+}  // namespace private_training_test

@@ -8,6 +8,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace backdoor_trigger_test {
+
 using namespace citadel;
 
 TEST(BackdoorTrigger, IsStampedInTheBottomRightCornerOfEveryImage) {
@@ -54,3 +56,5 @@ TEST(BackdoorTrigger, PoisonsTheAskedShareOfOtherClassesAndRelabelsThem) {
   EXPECT_THROW(poison_with_trigger(x, y, {}, 1, 1.5, 7), ValueError);
   EXPECT_THROW(poison_with_trigger(x, y, {}, 1, 0.9, 7), ValueError);  // more than the other classes hold
 }
+
+}  // namespace backdoor_trigger_test

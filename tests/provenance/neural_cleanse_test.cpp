@@ -17,6 +17,8 @@
 #include "citadel/provenance/backdoor_trigger.hpp"
 #include "../support/planted_backdoor.hpp"
 
+namespace neural_cleanse_test {
+
 using namespace citadel;
 using citadel::testing::planted_images;
 using Images = citadel::testing::PlantedImages;
@@ -223,3 +225,5 @@ TEST(NeuralCleanse, RefusesWhatItCannotScan) {
   regression.compile({.loss = "mse"});
   EXPECT_THROW(neural_cleanse(regression, x), ValueError);
 }
+
+}  // namespace neural_cleanse_test

@@ -14,6 +14,8 @@
 #include "citadel/model/sequential.hpp"
 #include "citadel/provenance/label_disagreement.hpp"
 
+namespace poison_inspection_test {
+
 using namespace citadel;
 
 namespace {
@@ -171,3 +173,5 @@ TEST(PoisonInspection, InspectsAModelsPenultimateLayer) {
 }
 
 }  // namespace
+
+}  // namespace poison_inspection_test

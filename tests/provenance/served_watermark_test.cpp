@@ -24,6 +24,8 @@
 #include "citadel/provenance/served_watermark.hpp"
 #include "scratch_folder.hpp"
 
+namespace served_watermark_test {
+
 using namespace citadel;
 namespace fs = std::filesystem;
 
@@ -413,3 +415,5 @@ TEST(ServedWatermark, ASurrogateOfWatermarkedAnswersIsClaimedAndIndependentModel
   EXPECT_EQ(verify_served_watermark(records, answers_of(surrogate), 50, 1e-3).queries, 50);
   EXPECT_THROW(verify_served_watermark({}, answers_of(surrogate)), ValueError);
 }
+
+}  // namespace served_watermark_test

@@ -11,6 +11,8 @@
 #include "citadel/core/error.hpp"
 #include "citadel/core/random.hpp"
 
+namespace spectral_signature_test {
+
 using namespace citadel;
 
 namespace {
@@ -99,3 +101,5 @@ TEST(SpectralSignature, RefusesTooFewRowsAndNonFiniteValues) {
 }
 
 }  // namespace
+
+}  // namespace spectral_signature_test

@@ -16,6 +16,8 @@
 #include "citadel/model/sequential.hpp"
 #include "citadel/provenance/backdoor_trigger.hpp"
 
+namespace strip_test {
+
 using namespace citadel;
 
 namespace {
@@ -204,3 +206,5 @@ TEST(Strip, PerClassThresholdsAreEachClasssQuantileAndFlagByThePredictedClass) {
   EXPECT_TRUE(one.class_thresholds().empty());
   EXPECT_EQ(one.threshold(), detector.threshold());
 }
+
+}  // namespace strip_test

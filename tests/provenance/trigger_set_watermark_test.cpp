@@ -15,6 +15,8 @@
 #include "citadel/provenance/served_watermark.hpp"
 #include "citadel/provenance/trigger_set_watermark.hpp"
 
+namespace trigger_set_watermark_test {
+
 using namespace citadel;
 
 namespace {
@@ -190,3 +192,5 @@ TEST(TriggerSetWatermark, RefusesWhatItDoesNotFit) {
   blobs(64, 1, x, y);
   EXPECT_THROW(model.fit(x, y, {.epochs = 1, .verbose = 0, .gradient_step = trigger_set_training(set)}), ValueError);
 }
+
+}  // namespace trigger_set_watermark_test

@@ -16,6 +16,8 @@
 #include "citadel/report/html_report.hpp"
 #include "html_checker.hpp"
 
+namespace html_page_test {
+
 using namespace citadel;
 using nlohmann::json;
 
@@ -320,3 +322,5 @@ TEST(HtmlPage, EveryCutIsSaidOnThePage) {
         << e.what();
   }
 }
+
+}  // namespace html_page_test

@@ -13,6 +13,8 @@
 #include "citadel/serving/inference_protocol.hpp"
 #include "speech_served_model.hpp"
 
+namespace audio_serving_test {
+
 using namespace citadel;
 
 namespace {
@@ -140,3 +142,5 @@ TEST(AudioServing, TheClipsOfARequestCountAgainstItsNumbers) {
   const BinaryRequest one = binary_request({empty});
   EXPECT_EQ(serving::decode_infer_request(one.json, served(), {.max_elements = 10}, one.tensors).clips.shape(0), 1);
 }
+
+}  // namespace audio_serving_test

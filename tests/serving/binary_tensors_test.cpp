@@ -12,6 +12,8 @@
 #include "citadel/serving/inference_protocol.hpp"
 #include "colour_model.hpp"
 
+namespace binary_tensors_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using nlohmann::json;
@@ -194,3 +196,5 @@ TEST(BinaryTensors, MissingValuesAreImputedWhereTheModelImputes) {
   }
   EXPECT_EQ(status_of([&] { decode_infer_request(header.dump(), strict, {}, nan_row); }), 400);
 }
+
+}  // namespace binary_tensors_test

@@ -8,6 +8,8 @@
 
 #include <set>
 
+namespace connection_table_test {
+
 using namespace citadel::serving;
 
 namespace {
@@ -110,3 +112,5 @@ TEST(ConnectionTable, RefusedOnlyAtTheAddressCapOrWhenNobodyCanBeShed) {
   c.reset();  // closed: its place is free
   EXPECT_NE(open(table, "10.0.0.3", 0, 0, sheds), nullptr);
 }
+
+}  // namespace connection_table_test

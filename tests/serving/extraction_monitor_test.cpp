@@ -12,6 +12,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace extraction_monitor_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 
@@ -233,3 +235,5 @@ TEST(ExtractionMonitor, OnSketchedQueriesSyntheticStepsStillRaiseTheAlarmAndReal
   ASSERT_GT(raised_at, 0) << "no alarm in " << q << " queries";
   EXPECT_LE(raised_at, 200);
 }
+
+}  // namespace extraction_monitor_test

@@ -13,6 +13,8 @@
 #include "citadel/serving/inference_protocol.hpp"
 #include "colour_model.hpp"
 
+namespace infer_response_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using nlohmann::json;
@@ -121,3 +123,5 @@ TEST(InferResponse, OutputPoliciesApplyBeforeWriting) {
   ASSERT_EQ(coarse["outputs"].size(), 1u);
   EXPECT_EQ(coarse["outputs"][0]["name"], "label");
 }
+
+}  // namespace infer_response_test

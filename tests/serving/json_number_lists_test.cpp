@@ -17,6 +17,8 @@
 #include "citadel/serving/inference_protocol.hpp"
 #include "colour_model.hpp"
 
+namespace json_number_lists_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 
@@ -214,3 +216,5 @@ TEST(JsonNumberLists, TheDepthLimitHoldsInsideClaimedLists) {
     EXPECT_EQ(fast.find("nested deeper") != std::string::npos, 3 + levels > 16) << levels << ": " << fast;
   }
 }
+
+}  // namespace json_number_lists_test

@@ -11,6 +11,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <random>
 
+namespace request_framing_test {
+
 using namespace citadel::serving;
 namespace http = boost::beast::http;
 
@@ -130,3 +132,5 @@ TEST(RequestFraming, TheScannerAgreesWithAnIndependentReadingWholeAndTrickled) {
     }
   }
 }
+
+}  // namespace request_framing_test

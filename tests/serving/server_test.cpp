@@ -24,6 +24,8 @@
 #include "http_client.hpp"
 #include "scratch_folder.hpp"
 
+namespace server_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using namespace citadel::testkit;
@@ -975,3 +977,5 @@ TEST(Serve, BodiesInFlightAreBoundedServerWide) {
   EXPECT_NE(page.find("citadel_request_body_bytes_in_flight 0\n"), std::string::npos) << page;
   EXPECT_NE(page.find("citadel_rejections_total{reason=\"body_memory\"} 2"), std::string::npos) << page;
 }
+
+}  // namespace server_test

@@ -23,6 +23,8 @@
 #include "running_server.hpp"
 #include "scratch_folder.hpp"
 
+namespace smoothed_serving_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using namespace citadel::testkit;
@@ -322,3 +324,5 @@ TEST(ServeSmoothed, ModelsItCannotSmoothAreRefusedAtStart) {
   models.push_back(smoothed("open", tie_model(), 0.25, 100, 0.001, "full"));
   EXPECT_THROW(Server(std::move(models), std::nullopt, "", ServerOptions{}), ValueError);
 }
+
+}  // namespace smoothed_serving_test

@@ -21,6 +21,8 @@
 #include "running_server.hpp"
 #include "scratch_folder.hpp"
 
+namespace strip_serving_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using namespace citadel::testkit;
@@ -247,3 +249,5 @@ TEST(ServeStrip, AScreenPastTheComputeDeadlineIs504) {
   const HttpAnswer late = infer(r, "bd", body_of(query_rows(300, false)));
   EXPECT_EQ(late.status, 504) << late.body;
 }
+
+}  // namespace strip_serving_test

@@ -21,6 +21,8 @@
 #include "http_expectations.hpp"
 #include "scratch_folder.hpp"
 
+namespace tensor_model_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using namespace citadel::testkit;
@@ -419,3 +421,5 @@ TEST(ServeTensors, TopKAndLabelRankEachRowOfEveryOutput) {
     }
   }
 }
+
+}  // namespace tensor_model_test

@@ -9,6 +9,8 @@
 #include "citadel/serving/inference_protocol.hpp"
 #include "text_served_model.hpp"
 
+namespace text_serving_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using nlohmann::json;
@@ -74,3 +76,5 @@ TEST(TextServing, TextThatIsNotUtf8IsA400NamingTheRow) {
     EXPECT_NE(std::string(e.what()).find("row 1"), std::string::npos) << e.what();
   }
 }
+
+}  // namespace text_serving_test

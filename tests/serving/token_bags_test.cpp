@@ -8,6 +8,8 @@
 
 #include "citadel/core/error.hpp"
 
+namespace token_bags_test {
+
 using namespace citadel;
 
 namespace {
@@ -46,3 +48,5 @@ TEST(TokenBags, RefuseIdsOutsideTheVocabularyAndBadShapes) {
   EXPECT_THROW(serving::token_bags(Tensor(Shape{2, 3}), 4, 8), ValueError);
   EXPECT_THROW(serving::token_bags(Tensor(Shape{2, 3}), 3, 1), ValueError);
 }
+
+}  // namespace token_bags_test

@@ -18,6 +18,8 @@
 #include "http_expectations.hpp"
 #include "scratch_folder.hpp"
 
+namespace token_ids_serve_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using namespace citadel::testkit;
@@ -117,3 +119,5 @@ TEST(ServeTokenIds, HostileIdsAre400sNamingTheInputAndTheServerKeepsServing) {
   const HttpAnswer fine = infer(r, ids_json(kIds, 2));
   EXPECT_EQ(fine.status, 200) << fine.body;  // still serving
 }
+
+}  // namespace token_ids_serve_test

@@ -21,6 +21,8 @@
 #include "citadel/serving/access_control.hpp"
 #include "scratch_folder.hpp"
 
+namespace usage_journal_test {
+
 using namespace citadel::serving;
 namespace fs = std::filesystem;
 
@@ -181,3 +183,5 @@ TEST(UsageJournal, EveryConfirmedReservationSurvivesASigkill) {
     ASSERT_GT(reported.load(), 0) << "cycle " << cycle;
   }
 }
+
+}  // namespace usage_journal_test

@@ -20,6 +20,8 @@
 #include "running_server.hpp"
 #include "scratch_folder.hpp"
 
+namespace watermark_serving_test {
+
 using namespace citadel;
 using namespace citadel::serving;
 using namespace citadel::testkit;
@@ -222,3 +224,5 @@ TEST(ServeWatermark, ModelsItCannotMarkAreRefusedNamingTheFlag) {
     EXPECT_NE(std::string(e.what()).find("--watermark (model 'm')"), std::string::npos) << e.what();
   }
 }
+
+}  // namespace watermark_serving_test
