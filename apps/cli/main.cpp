@@ -3,9 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include "citadel/core/error.hpp"
 #include "citadel/distributed/communicator.hpp"
+#include "citadel/interop/sandbox_executable.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 #include "terminal_text.hpp"
@@ -35,6 +37,10 @@ int fail(int exit_code, const char* message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A sandboxed child of this tool (or of a program using the library) reading a hostile
+  // file: it does that and nothing else.
+  if (argc == 3 && std::string_view(argv[1]) == citadel::kSandboxChildFlag) citadel::run_sandbox_child(argv[2]);
+  citadel::set_sandbox_executable("/proc/self/exe");
   CLI::App app{"citadel: build, train, evaluate and protect neural networks on the CPU"};
   app.require_subcommand(1);
   // Answered before the subcommand is required: `citadel --version` prints and exits 0.

@@ -3,13 +3,14 @@
 ``citadel.keras`` mirrors ``tensorflow.keras``; ``citadel.protect``, ``citadel.attacks``,
 ``citadel.robustness``, ``citadel.privacy`` and ``citadel.provenance`` reach the library's protections. See docs/PYTHON.md.
 """
+import os as _os
 import sys as _sys
 
 try:
     from citadel import _citadel
 except ImportError as _error:  # the extension was not built, or built for another interpreter
     import glob as _glob
-    import os as _os
+
     _folder = _os.path.dirname(_os.path.abspath(__file__))
     if not _glob.glob(_os.path.join(_folder, "_citadel*")):
         raise ImportError(
@@ -24,6 +25,12 @@ except ImportError as _error:  # the extension was not built, or built for anoth
 SecurityError = _citadel.SecurityError
 FileError = _citadel.FileError
 __version__ = _citadel.__version__
+
+# Keras HDF5 files are parsed in a fresh sandboxed process of the citadel tool: a pip-installed
+# package ships its own (citadel/bin/citadel); a build tree's package uses the build's tool.
+_shipped_tool = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "bin", "citadel")
+if _os.access(_shipped_tool, _os.X_OK):
+    _citadel.set_sandbox_executable(_shipped_tool)
 
 
 def set_seed(seed):

@@ -16,6 +16,7 @@
 #include <citadel/io/model_file.hpp>
 #include <citadel/io/protected_file.hpp>
 #include <citadel/io/saved_model.hpp>
+#include <citadel/interop/sandbox_executable.hpp>
 #include <citadel/io/signing.hpp>
 #include <citadel/layers/layer_registry.hpp>
 #include <citadel/model/model_config.hpp>
@@ -210,6 +211,7 @@ void register_model(py::module_& module) {
   module.def("set_seed", [](uint64_t seed) { random::set_seed(seed); }, py::arg("seed"));
   module.def("num_threads", &num_threads);
   module.def("set_num_threads", &set_num_threads, py::arg("threads"));
+  module.def("set_sandbox_executable", &set_sandbox_executable, py::arg("path"));
   module.def("layer_types", &registered_layer_types);
 
   py::class_<Model>(module, "Model")

@@ -1,5 +1,6 @@
-// The parent's side of the sandbox: fork, the frames read against the deadline, the child
-// killed and reaped whatever happens, and its end told in words.
+// The parent's side of the sandbox: the child started (forked, or a fresh process:
+// sandbox_exec.cpp), the frames read against the deadline, the child killed and reaped
+// whatever happens, and its end told in words.
 #include "sandbox.hpp"
 
 #include <fcntl.h>
@@ -124,6 +125,7 @@ std::string describe_end(int status, const SandboxLimits& limits) {
   if (status == -1) return "ended without a complete answer";
   if (WIFEXITED(status)) {
     if (WEXITSTATUS(status) == kExitSandboxFailed) return "could not set up its sandbox";
+    if (WEXITSTATUS(status) == kExitNotStarted) return "could not start its program (" + sandbox_executable() + ")";
     return "ended (exit code " + std::to_string(WEXITSTATUS(status)) + ") without a complete answer";
   }
   if (!WIFSIGNALED(status)) return "ended without a complete answer";
@@ -226,6 +228,15 @@ bool SandboxReader::at_end() {
 
 void set_sandbox_hooks(const SandboxHooks& installed) { hooks() = installed; }
 
+namespace {
+
+// Reads the child's frames with `read`, then requires a done frame, the end of the pipe and a
+// clean exit; refusals as run_sandboxed says.
+void supervise(StartedChild started, const std::string& subject, const std::string& who, const SandboxLimits& limits,
+               int64_t deadline, const std::function<void(SandboxReader&)>& read);
+
+}  // namespace
+
 void run_sandboxed(const std::string& subject, const char* reader_name, const SandboxLimits& limits,
                    const std::function<void(SandboxWriter&)>& work, const std::function<void(SandboxReader&)>& read,
                    std::mutex* fork_lock) {
@@ -251,12 +262,41 @@ void run_sandboxed(const std::string& subject, const char* reader_name, const Sa
     ::close(ends[0]);
     throw IoError(who + " cannot start: fork: " + std::strerror(error));
   }
+  supervise({child, ends[0]}, subject, who, limits, deadline, read);
+}
+
+void run_sandboxed_job(const std::string& subject, const char* reader_name, const SandboxLimits& limits,
+                       const char* job_name, SandboxJob job, const std::vector<std::string_view>& request,
+                       const std::function<void(SandboxReader&)>& read) {
+  if (hooks().child_leaving != nullptr || hooks().parent_reaped != nullptr) {
+    // Fuzzing: the job in a forked child, whose coverage the hooks carry back.
+    std::string copy;
+    for (const std::string_view part : request) copy += part;
+    run_sandboxed(subject, reader_name, limits, [&](SandboxWriter& out) { job(copy, out); }, read);
+    return;
+  }
+  const std::string who = subject + ": " + reader_name;
+  const std::string program = sandbox_executable();
+  CITADEL_CHECK(!program.empty(), IoError, who,
+                " cannot start: it runs in a fresh process of the citadel tool, and none was found (install the tool, "
+                "or name it with citadel::set_sandbox_executable)");
+  const int64_t deadline = now_ns() + static_cast<int64_t>(limits.wall_seconds * 1e9);
+  const StartedChild started =
+      start_fresh_child(who, program, job_name, limits, sandbox_request_file(who, limits, request));
+  supervise(started, subject, who, limits, deadline, read);
+}
+
+namespace {
+
+void supervise(StartedChild started, const std::string& subject, const std::string& who, const SandboxLimits& limits,
+               int64_t deadline, const std::function<void(SandboxReader&)>& read) {
+  pid_t child = started.pid;
   // Closes the pipe and reaps the child on every way out.
   struct Cleanup {
     int fd;
     ~Cleanup() { ::close(fd); }
-  } cleanup{ends[0]};
-  SandboxReader reader(ends[0], deadline);
+  } cleanup{started.answers};
+  SandboxReader reader(started.answers, deadline);
   std::exception_ptr refusal;
   try {
     read(reader);
@@ -294,5 +334,7 @@ void run_sandboxed(const std::string& subject, const char* reader_name, const Sa
   if (hooks().parent_reaped != nullptr) hooks().parent_reaped();
   if (refusal) std::rethrow_exception(refusal);
 }
+
+}  // namespace
 
 }  // namespace citadel::detail

@@ -1,5 +1,6 @@
-// Running a reader of hostile bytes in a child process that cannot hurt its parent: made
-// with fork() (no exec), it keeps no file descriptor but the pipe it answers on, runs under
+// Running a reader of hostile bytes in a child process that cannot hurt its parent nor see
+// its memory: a fresh process of the citadel tool (fork, then exec at once), it keeps no
+// file descriptor but the pipe it answers on, runs under
 // CPU, memory, file-size and descriptor limits and a seccomp-bpf filter that kills it on
 // any system call its work does not need (open, socket, execve, ...), and answers with
 // length-prefixed frames that the parent reads against a wall-clock deadline, expecting
@@ -12,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace citadel::detail {
 
@@ -66,15 +68,33 @@ class SandboxReader {
   int64_t deadline_ns_;
 };
 
-// Runs `work` in a sandboxed child and `read` here on the frames it writes, then requires
-// a done frame, the end of the pipe and a clean exit. Whatever goes wrong (the child's
-// error, a crash, a forbidden system call, a limit, the deadline, a frame the reader did
-// not expect) is an IoError naming `subject` and `reader_name` ("the HDF5 reader"); the
-// child is killed and reaped before it is thrown. `fork_lock`, when given, is held across
-// fork() so that no thread of this process is inside what it guards at that moment.
+// Runs `work` in a sandboxed child forked from this process and `read` here on the frames it
+// writes, then requires a done frame, the end of the pipe and a clean exit. Whatever goes
+// wrong (the child's error, a crash, a forbidden system call, a limit, the deadline, a frame
+// the reader did not expect) is an IoError naming `subject` and `reader_name` ("the HDF5
+// reader"); the child is killed and reaped before it is thrown. `fork_lock`, when given, is
+// held across fork() so that no thread of this process is inside what it guards at that
+// moment. A forked child holds a copy of this process's memory: readers of hostile bytes use
+// run_sandboxed_job, which starts a fresh process; this form is for the sandbox's own tests.
 void run_sandboxed(const std::string& subject, const char* reader_name, const SandboxLimits& limits,
                    const std::function<void(SandboxWriter&)>& work, const std::function<void(SandboxReader&)>& read,
                    std::mutex* fork_lock = nullptr);
+
+// A job a fresh child runs by name: it reads its request and writes its frames.
+using SandboxJob = void (*)(std::string_view request, SandboxWriter& out);
+
+// Runs `job` on `request` (its parts, one after the other) in a fresh process, confined as above: the citadel tool
+// (sandbox_executable()) started as `citadel --sandbox-child JOB_NAME`, which finds the job
+// by its name. Nothing of this process's memory reaches the process that parses the bytes —
+// a reader led astray by a hostile file can echo only what it was sent. `read` and the
+// refusals as run_sandboxed. (Under the fuzzer's hooks, the job runs in a forked child.)
+void run_sandboxed_job(const std::string& subject, const char* reader_name, const SandboxLimits& limits,
+                       const char* job_name, SandboxJob job, const std::vector<std::string_view>& request,
+                       const std::function<void(SandboxReader&)>& read);
+
+// The tool run_sandboxed_job starts: the one set with set_sandbox_executable, else the
+// installed tool, else the tool of the build this library was built in; "" when none exists.
+std::string sandbox_executable();
 
 // For the fuzzer: a function the child runs just before it leaves (after its work, in the
 // sandbox), and one the parent runs after reaping it.

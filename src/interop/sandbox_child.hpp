@@ -1,9 +1,13 @@
-// The child's side of the sandbox (sandbox.hpp): what it does between fork() and _exit.
+// The child's side of the sandbox (sandbox.hpp): what it does between fork() and _exit, and
+// how a fresh child is started and starts.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "sandbox.hpp"
 
@@ -12,6 +16,29 @@ namespace citadel::detail {
 // Exit codes the parent tells apart from a clean one.
 constexpr int kExitSandboxFailed = 121;  // the limits or the filter could not be set
 constexpr int kExitPipeBroken = 122;     // the parent stopped reading
+constexpr int kExitNotStarted = 123;     // a fresh child's program could not be executed
+
+// A child's start: its pid and the pipe's end to read its frames from.
+struct StartedChild {
+  pid_t pid;
+  int answers;
+};
+
+// A fresh child's stdin: the limits, then the request's parts, in a sealed memfd (the child
+// reads it at its own pace, and nobody, the child included, can change it once it is there).
+int sandbox_request_file(const std::string& who, const SandboxLimits& limits,
+                         const std::vector<std::string_view>& request);
+
+// Starts `program` as `citadel --sandbox-child JOB` in a fresh process (fork, then exec at
+// once: nothing of this process's memory reaches it), reading its stdin from `request_fd`
+// (which this closes), its answer pipe as fd 3, only stderr besides, no environment, the CPU
+// limit set and killed when this thread ends. IoError naming `who` when it cannot.
+StartedChild start_fresh_child(const std::string& who, const std::string& program, const char* job,
+                               const SandboxLimits& limits, int request_fd);
+
+// The fresh child's side (run from the tool's main): reads its request and limits from
+// stdin, then confines itself as run_child does and runs `job` on the request.
+[[noreturn]] void run_fresh_child(SandboxJob job);
 
 // Confines the child (signals to their defaults, every descriptor closed but the pipe,
 // which becomes fd 3, resource limits, no new privileges, the seccomp filter), runs `work`,

@@ -1,12 +1,19 @@
-// The two jobs Keras's HDF5 files need, each one child: a legacy file's stored config, and
-// the weights of a plan. Frames: 'M' (layout and version), 'T' (one tensor's floats),
-// 'C' (the config) or 'N' (none), then the sandbox's own 'D'.
+// The two jobs Keras's HDF5 files need, each one fresh sandboxed child: a legacy file's
+// stored config, and the weights of a plan. A job's request: a 64-bit little-endian length,
+// that many bytes of JSON (the source's name, the plan or the config's bound), then the
+// file's bytes. Frames: 'M' (layout and version), 'T' (one tensor's floats), 'C' (the config)
+// or 'N' (none), then the sandbox's own 'D'.
 #include "sandboxed_weights.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "citadel/core/error.hpp"
+#include "citadel/interop/sandbox_executable.hpp"
 #include "hdf5_image.hpp"
+#include "sandbox_child.hpp"
 
 namespace citadel::detail {
 
@@ -14,6 +21,112 @@ namespace {
 
 constexpr const char* kReader = "the HDF5 reader";
 constexpr size_t kMaxVersion = 256;
+constexpr std::string_view kWeightsJob = "hdf5-weights";
+constexpr std::string_view kConfigJob = "hdf5-model-config";
+
+// A request's head: the JSON's length and the JSON (the file's bytes follow it).
+std::string request_head(const nlohmann::json& arguments) {
+  const std::string text = arguments.dump();
+  std::string head;
+  for (int i = 0; i < 8; ++i) head += static_cast<char>(static_cast<uint64_t>(text.size()) >> (8 * i));
+  return head + text;
+}
+
+// The request's JSON and file bytes (written by this library's parent side; checked anyway).
+struct Request {
+  nlohmann::json arguments;
+  std::string_view image;
+};
+Request parse_request(std::string_view request) {
+  CITADEL_CHECK(request.size() >= 8, IoError, "the sandbox's request is truncated");
+  uint64_t length = 0;
+  for (int i = 0; i < 8; ++i) length |= uint64_t{static_cast<unsigned char>(request[i])} << (8 * i);
+  CITADEL_CHECK(length <= request.size() - 8, IoError, "the sandbox's request is truncated");
+  return {nlohmann::json::parse(request.substr(8, length)), request.substr(8 + length)};
+}
+
+nlohmann::json plan_json(const std::vector<LayerParameters>& layers) {
+  nlohmann::json plan = nlohmann::json::array();
+  for (const LayerParameters& layer : layers) {
+    nlohmann::json parameters = nlohmann::json::array();
+    for (const ParameterInfo& parameter : layer.parameters)
+      parameters.push_back(
+          {{"name", parameter.name}, {"shape", parameter.shape.dims()}, {"trainable", parameter.trainable}});
+    plan.push_back({{"keras_name", layer.keras_name}, {"class_name", layer.class_name}, {"group", layer.group},
+                    {"legacy_group", layer.legacy_group}, {"legacy_slots", layer.legacy_slots},
+                    {"parameters", parameters}});
+  }
+  return plan;
+}
+
+std::vector<LayerParameters> plan_of(const nlohmann::json& plan) {
+  std::vector<LayerParameters> layers;
+  for (const nlohmann::json& entry : plan) {
+    LayerParameters layer;
+    layer.keras_name = entry.at("keras_name").get<std::string>();
+    layer.class_name = entry.at("class_name").get<std::string>();
+    layer.group = entry.at("group").get<std::string>();
+    layer.legacy_group = entry.at("legacy_group").get<std::string>();
+    layer.legacy_slots = entry.at("legacy_slots").get<std::vector<size_t>>();
+    for (const nlohmann::json& stored : entry.at("parameters")) {
+      ParameterInfo parameter;
+      parameter.name = stored.at("name").get<std::string>();
+      parameter.shape = Shape(stored.at("shape").get<std::vector<int64_t>>());
+      parameter.trainable = stored.at("trainable").get<bool>();
+      layer.parameters.push_back(std::move(parameter));
+    }
+    layers.push_back(std::move(layer));
+  }
+  return layers;
+}
+
+// The child's work for the weights: find every planned dataset, check it, answer in order.
+void weights_job(std::string_view request_bytes, SandboxWriter& out) {
+  const Request request = parse_request(request_bytes);
+  const std::string source = request.arguments.at("source").get<std::string>();
+  const std::vector<LayerParameters> layers = plan_of(request.arguments.at("plan"));
+  const bool detect = request.arguments.at("detect").get<bool>();
+  const Hdf5Reader file(request.image, source);
+  bool legacy = false;
+  std::vector<std::string> paths;
+  if (detect && file.exists("model_weights")) {
+    legacy = true;
+    paths = legacy_weight_paths(file, "model_weights", layers);
+  } else if (detect && file.string_attribute("/", "layer_names").has_value()) {
+    legacy = true;
+    paths = legacy_weight_paths(file, "/", layers);
+  } else {
+    paths = keras3_weight_paths(file, layers);
+  }
+  std::string version;
+  if (detect)
+    if (const auto stored = file.string_attribute("/", "keras_version", 4096); stored && stored->size() == 1)
+      version = (*stored)[0].substr(0, kMaxVersion);
+  out.frame('M', std::string(legacy ? "L" : "3") + version);
+  size_t at = 0;
+  for (const LayerParameters& layer : layers)
+    for (const ParameterInfo& parameter : layer.parameters) {
+      std::vector<float> values(static_cast<size_t>(parameter.shape.numel()));
+      const std::string& path = paths.at(at++);
+      file.read_floats(path, values);
+      for (const float v : values)
+        CITADEL_CHECK(std::isfinite(v), IoError, source, ": dataset ", path, " (", parameter.name,
+                      ") holds NaN or infinity");
+      out.frame('T', values);
+    }
+}
+
+// The child's work for a legacy file's config.
+void config_job(std::string_view request_bytes, SandboxWriter& out) {
+  const Request request = parse_request(request_bytes);
+  const Hdf5Reader file(request.image, request.arguments.at("source").get<std::string>());
+  const auto stored = file.string_attribute("/", "model_config", request.arguments.at("max_bytes").get<int64_t>());
+  if (stored.has_value() && stored->size() == 1) {
+    out.frame('C', (*stored)[0]);
+  } else {
+    out.frame('N', "");
+  }
+}
 
 }  // namespace
 
@@ -32,37 +145,6 @@ SandboxLimits hdf5_sandbox_limits(double cpu_seconds, double wall_seconds, int64
 SandboxedWeights read_weights_sandboxed(std::string_view image, const std::string& source,
                                         const std::vector<LayerParameters>& layers, WeightsLayout layout,
                                         const SandboxLimits& limits) {
-  // The child's work: it has the bytes and the plan already, as the fork copied them.
-  auto work = [&](SandboxWriter& out) {
-    const Hdf5Reader file(image, source);
-    bool legacy = false;
-    std::vector<std::string> paths;
-    if (layout == WeightsLayout::kDetect && file.exists("model_weights")) {
-      legacy = true;
-      paths = legacy_weight_paths(file, "model_weights", layers);
-    } else if (layout == WeightsLayout::kDetect && file.string_attribute("/", "layer_names").has_value()) {
-      legacy = true;
-      paths = legacy_weight_paths(file, "/", layers);
-    } else {
-      paths = keras3_weight_paths(file, layers);
-    }
-    std::string version;
-    if (layout == WeightsLayout::kDetect)
-      if (const auto stored = file.string_attribute("/", "keras_version", 4096); stored && stored->size() == 1)
-        version = (*stored)[0].substr(0, kMaxVersion);
-    out.frame('M', std::string(legacy ? "L" : "3") + version);
-    size_t at = 0;
-    for (const LayerParameters& layer : layers)
-      for (const ParameterInfo& parameter : layer.parameters) {
-        std::vector<float> values(static_cast<size_t>(parameter.shape.numel()));
-        const std::string& path = paths.at(at++);
-        file.read_floats(path, values);
-        for (const float v : values)
-          CITADEL_CHECK(std::isfinite(v), IoError, source, ": dataset ", path, " (", parameter.name,
-                        ") holds NaN or infinity");
-        out.frame('T', values);
-      }
-  };
   SandboxedWeights weights;
   int64_t total = 0;
   for (const LayerParameters& layer : layers)
@@ -85,21 +167,14 @@ SandboxedWeights read_weights_sandboxed(std::string_view image, const std::strin
         offset += count;
       }
   };
-  run_sandboxed(source, kReader, limits, work, read, &hdf5_library_lock());
+  const std::string head =
+      request_head({{"source", source}, {"plan", plan_json(layers)}, {"detect", layout == WeightsLayout::kDetect}});
+  run_sandboxed_job(source, kReader, limits, kWeightsJob.data(), weights_job, {head, image}, read);
   return weights;
 }
 
 std::optional<std::string> read_model_config_sandboxed(std::string_view image, const std::string& source,
                                                        int64_t max_bytes, const SandboxLimits& limits) {
-  auto work = [&](SandboxWriter& out) {
-    const Hdf5Reader file(image, source);
-    const auto stored = file.string_attribute("/", "model_config", max_bytes);
-    if (stored.has_value() && stored->size() == 1) {
-      out.frame('C', (*stored)[0]);
-    } else {
-      out.frame('N', "");
-    }
-  };
   std::optional<std::string> config;
   auto read = [&](SandboxReader& in) {
     const SandboxReader::Frame frame = in.next(static_cast<uint64_t>(max_bytes));
@@ -107,8 +182,19 @@ std::optional<std::string> read_model_config_sandboxed(std::string_view image, c
                   "answers with an unexpected frame; refused");
     if (frame.tag == 'C') config = in.text(frame.length);
   };
-  run_sandboxed(source, kReader, limits, work, read, &hdf5_library_lock());
+  const std::string head = request_head({{"source", source}, {"max_bytes", max_bytes}});
+  run_sandboxed_job(source, kReader, limits, kConfigJob.data(), config_job, {head, image}, read);
   return config;
 }
 
 }  // namespace citadel::detail
+
+namespace citadel {
+
+void run_sandbox_child(const std::string& job) {
+  if (job == detail::kWeightsJob) detail::run_fresh_child(detail::weights_job);
+  if (job == detail::kConfigJob) detail::run_fresh_child(detail::config_job);
+  ::_exit(detail::kExitSandboxFailed);
+}
+
+}  // namespace citadel
