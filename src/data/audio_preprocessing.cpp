@@ -22,36 +22,42 @@ int64_t next_power_of_two(int64_t n) {
   return p;
 }
 
-}  // namespace
+// The features a preprocessing's options ask for: 25 ms frames every 10 ms.
+AudioFeatureOptions feature_options_of(const AudioPreprocessingOptions& options) {
+  AudioFeatureOptions f;
+  f.sample_rate = options.sample_rate;
+  f.frame_length = std::max<int64_t>(1, (options.sample_rate * 25 + 500) / 1000);
+  f.frame_step = std::max<int64_t>(1, (options.sample_rate + 50) / 100);
+  f.fft_length = next_power_of_two(f.frame_length);
+  f.mel_bins = options.mel_bins;
+  f.lower_hz = 20;
+  f.upper_hz = std::min(8000.0, options.sample_rate / 2.0);
+  f.mfcc_count = options.features == "mfcc" ? options.mfcc_count : 1;
+  return f;
+}
 
-AudioPreprocessing::AudioPreprocessing(const AudioPreprocessingOptions& options) : options_(options) {
-  const auto& o = options_;
+// `o` when every option is in range (checked before the extractor's tables are built from them).
+const AudioPreprocessingOptions& checked(const AudioPreprocessingOptions& o) {
   CITADEL_CHECK(o.features == "mfcc" || o.features == "log_mel", ValueError,
                 "audio features must be 'mfcc' or 'log_mel', got '", o.features, "'");
   CITADEL_CHECK(o.sample_rate >= 1000 && o.sample_rate <= kMaxSampleRate, ValueError,
                 "audio sample rate must be 1000 to ", kMaxSampleRate, " Hz, got ", o.sample_rate);
-  const int64_t frame = feature_options().frame_length;
+  const int64_t frame = feature_options_of(o).frame_length;
   CITADEL_CHECK(o.clip_samples >= frame && o.clip_samples <= kMaxClipSeconds * o.sample_rate, ValueError,
                 "audio clip length must be one 25 ms frame (", frame, " samples) to ", kMaxClipSeconds,
                 " seconds, got ", o.clip_samples, " samples");
   CITADEL_CHECK(o.mel_bins >= 1 && o.mel_bins <= 256, ValueError, "audio mel bins must be 1 to 256, got ", o.mel_bins);
   CITADEL_CHECK(o.features != "mfcc" || (o.mfcc_count >= 1 && o.mfcc_count <= o.mel_bins), ValueError,
                 "the MFCC count must be 1 to the mel bins (", o.mel_bins, "), got ", o.mfcc_count);
-  extractor_ = AudioFeatureExtractor(feature_options());
+  return o;
 }
 
-AudioFeatureOptions AudioPreprocessing::feature_options() const {
-  AudioFeatureOptions f;
-  f.sample_rate = options_.sample_rate;
-  f.frame_length = std::max<int64_t>(1, (options_.sample_rate * 25 + 500) / 1000);
-  f.frame_step = std::max<int64_t>(1, (options_.sample_rate + 50) / 100);
-  f.fft_length = next_power_of_two(f.frame_length);
-  f.mel_bins = options_.mel_bins;
-  f.lower_hz = 20;
-  f.upper_hz = std::min(8000.0, options_.sample_rate / 2.0);
-  f.mfcc_count = options_.features == "mfcc" ? options_.mfcc_count : 1;
-  return f;
-}
+}  // namespace
+
+AudioPreprocessing::AudioPreprocessing(const AudioPreprocessingOptions& options)
+    : options_(checked(options)), extractor_(feature_options_of(options_)) {}
+
+AudioFeatureOptions AudioPreprocessing::feature_options() const { return feature_options_of(options_); }
 
 int64_t AudioPreprocessing::frames() const {
   const AudioFeatureOptions f = feature_options();

@@ -233,7 +233,52 @@ namespace {
 // Reads the child's frames with `read`, then requires a done frame, the end of the pipe and a
 // clean exit; refusals as run_sandboxed says.
 void supervise(StartedChild started, const std::string& subject, const std::string& who, const SandboxLimits& limits,
-               int64_t deadline, const std::function<void(SandboxReader&)>& read);
+               int64_t deadline, const std::function<void(SandboxReader&)>& read) {
+  pid_t child = started.pid;
+  // Closes the pipe and reaps the child on every way out.
+  struct Cleanup {
+    int fd;
+    ~Cleanup() { ::close(fd); }
+  } cleanup{started.answers};
+  SandboxReader reader(started.answers, deadline);
+  std::exception_ptr refusal;
+  try {
+    read(reader);
+    reader.expect('D', 0);
+    CITADEL_CHECK(reader.at_end(), IoError, "says more than it was asked; refused");
+  } catch (const ChildEnded&) {
+    const int status = reap(child, deadline);
+    refusal = std::make_exception_ptr(IoError(who + " " + describe_end(status, limits) + "; refused"));
+    child = 0;
+  } catch (const DeadlinePassed&) {
+    kill_and_reap(child);
+    refusal = std::make_exception_ptr(
+        IoError(who + " took more than " + std::to_string(static_cast<int64_t>(std::ceil(limits.wall_seconds))) +
+                " s and was stopped; refused"));
+    child = 0;
+  } catch (const IoError& e) {
+    kill_and_reap(child);
+    const std::string message = e.what();
+    // Every refusal names the file and the reader; the child's own errors name the file already.
+    refusal = std::make_exception_ptr(IoError(message.rfind(subject, 0) == 0 ? who + message.substr(subject.size())
+                                                                              : who + " " + message));
+    child = 0;
+  } catch (...) {
+    kill_and_reap(child);
+    refusal = std::current_exception();
+    child = 0;
+  }
+  if (child != 0) {
+    const int status = reap(child, deadline);
+    // A clean exit, or one this process cannot see (children reaped by a SIGCHLD of SIG_IGN):
+    // the answer was complete and is checked by the caller either way.
+    if (status != -1 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+      refusal = std::make_exception_ptr(IoError(who + " " + describe_end(status, limits) + "; refused"));
+  }
+  if (hooks().parent_reaped != nullptr) hooks().parent_reaped();
+  if (refusal) std::rethrow_exception(refusal);
+}
+
 
 }  // namespace
 
@@ -285,56 +330,5 @@ void run_sandboxed_job(const std::string& subject, const char* reader_name, cons
       start_fresh_child(who, program, job_name, limits, sandbox_request_file(who, limits, request));
   supervise(started, subject, who, limits, deadline, read);
 }
-
-namespace {
-
-void supervise(StartedChild started, const std::string& subject, const std::string& who, const SandboxLimits& limits,
-               int64_t deadline, const std::function<void(SandboxReader&)>& read) {
-  pid_t child = started.pid;
-  // Closes the pipe and reaps the child on every way out.
-  struct Cleanup {
-    int fd;
-    ~Cleanup() { ::close(fd); }
-  } cleanup{started.answers};
-  SandboxReader reader(started.answers, deadline);
-  std::exception_ptr refusal;
-  try {
-    read(reader);
-    reader.expect('D', 0);
-    CITADEL_CHECK(reader.at_end(), IoError, "says more than it was asked; refused");
-  } catch (const ChildEnded&) {
-    const int status = reap(child, deadline);
-    refusal = std::make_exception_ptr(IoError(who + " " + describe_end(status, limits) + "; refused"));
-    child = 0;
-  } catch (const DeadlinePassed&) {
-    kill_and_reap(child);
-    refusal = std::make_exception_ptr(
-        IoError(who + " took more than " + std::to_string(static_cast<int64_t>(std::ceil(limits.wall_seconds))) +
-                " s and was stopped; refused"));
-    child = 0;
-  } catch (const IoError& e) {
-    kill_and_reap(child);
-    const std::string message = e.what();
-    // Every refusal names the file and the reader; the child's own errors name the file already.
-    refusal = std::make_exception_ptr(IoError(message.rfind(subject, 0) == 0 ? who + message.substr(subject.size())
-                                                                              : who + " " + message));
-    child = 0;
-  } catch (...) {
-    kill_and_reap(child);
-    refusal = std::current_exception();
-    child = 0;
-  }
-  if (child != 0) {
-    const int status = reap(child, deadline);
-    // A clean exit, or one this process cannot see (children reaped by a SIGCHLD of SIG_IGN):
-    // the answer was complete and is checked by the caller either way.
-    if (status != -1 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-      refusal = std::make_exception_ptr(IoError(who + " " + describe_end(status, limits) + "; refused"));
-  }
-  if (hooks().parent_reaped != nullptr) hooks().parent_reaped();
-  if (refusal) std::rethrow_exception(refusal);
-}
-
-}  // namespace
 
 }  // namespace citadel::detail

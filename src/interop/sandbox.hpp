@@ -1,10 +1,10 @@
-// Running a reader of hostile bytes in a child process that cannot hurt its parent nor see
-// its memory: a fresh process of the citadel tool (fork, then exec at once), it keeps no
-// file descriptor but the pipe it answers on, runs under
-// CPU, memory, file-size and descriptor limits and a seccomp-bpf filter that kills it on
-// any system call its work does not need (open, socket, execve, ...), and answers with
-// length-prefixed frames that the parent reads against a wall-clock deadline, expecting
-// each frame's size, so a crash, a hang or a lying child is a refusal, never the parent's end.
+// Running a reader of hostile bytes in a child process that can neither hurt its parent nor
+// see its memory: a fresh process of the citadel tool (fork, then exec at once), it keeps no
+// file descriptor but the pipe it answers on, runs under CPU, memory, file-size and
+// descriptor limits and a seccomp-bpf filter that kills it on any system call its work does
+// not need (open, socket, execve, ...), and answers with length-prefixed frames that the
+// parent reads against a wall-clock deadline, expecting each frame's size, so a crash, a
+// hang or a lying child is a refusal, never the parent's end.
 #pragma once
 
 #include <cstdint>
