@@ -93,7 +93,8 @@ void run_sandboxed_job(const std::string& subject, const char* reader_name, cons
                        const std::function<void(SandboxReader&)>& read);
 
 // The tool run_sandboxed_job starts: the one set with set_sandbox_executable, else the
-// installed tool, else the tool of the build this library was built in; "" when none exists.
+// installed tool, else the tool of the build this library was built in, each only where
+// is_trusted_tool (sandbox_child.hpp) holds; "" when none does.
 std::string sandbox_executable();
 
 // For the fuzzer: a function the child runs just before it leaves (after its work, in the

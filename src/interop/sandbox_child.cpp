@@ -30,16 +30,6 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-void reset_signals() {
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  for (int number = 1; number < NSIG; ++number)
-    if (number != SIGKILL && number != SIGSTOP) ::sigaction(number, &default_action, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
 // Pages mapped now (all of them, and the data part RLIMIT_DATA counts): inherited from the
 // parent, so the memory limit is set above them. Read before any descriptor is closed.
 struct Mapped {
@@ -162,6 +152,16 @@ std::string install_filter() {
 }
 
 }  // namespace
+
+void reset_signals() {
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int number = 1; number < NSIG; ++number)
+    if (number != SIGKILL && number != SIGSTOP) ::sigaction(number, &default_action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
 [[noreturn]] void run_child(int pipe_fd, pid_t parent, const SandboxLimits& limits,
                             const std::function<void(SandboxWriter&)>& work, void (*leaving)()) {

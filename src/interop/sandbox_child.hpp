@@ -24,6 +24,12 @@ struct StartedChild {
   int answers;
 };
 
+// Whether the tool at `path` (absolute) may be started without being named: a regular
+// executable file that only root or this user could have put there — it and its folder owned
+// by one of them and writable by nobody else — so that a build folder deleted since (one in
+// /tmp, say) cannot be refilled with another user's program.
+bool is_trusted_tool(const std::string& path);
+
 // A fresh child's stdin: the limits, then the request's parts, in a sealed memfd (the child
 // reads it at its own pace, and nobody, the child included, can change it once it is there).
 int sandbox_request_file(const std::string& who, const SandboxLimits& limits,
@@ -39,6 +45,10 @@ StartedChild start_fresh_child(const std::string& who, const std::string& progra
 // The fresh child's side (run from the tool's main): reads its request and limits from
 // stdin, then confines itself as run_child does and runs `job` on the request.
 [[noreturn]] void run_fresh_child(SandboxJob job);
+
+// Every signal to its default action, none blocked (async-signal-safe: also run between fork
+// and exec).
+void reset_signals();
 
 // Confines the child (signals to their defaults, every descriptor closed but the pipe,
 // which becomes fd 3, resource limits, no new privileges, the seccomp filter), runs `work`,

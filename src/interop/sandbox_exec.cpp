@@ -7,10 +7,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -33,8 +35,6 @@ std::string& chosen_executable() {
   static std::string path;
   return path;
 }
-
-bool is_executable(const std::string& path) { return !path.empty() && ::access(path.c_str(), X_OK) == 0; }
 
 }  // namespace
 
@@ -118,8 +118,20 @@ std::string sandbox_executable() {
     if (!chosen_executable().empty()) return chosen_executable();
   }
   for (const char* candidate : {CITADEL_INSTALLED_TOOL, CITADEL_BUILD_TREE_TOOL})
-    if (is_executable(candidate)) return candidate;
+    if (is_trusted_tool(candidate)) return candidate;
   return "";
+}
+
+bool is_trusted_tool(const std::string& path) {
+  if (path.empty() || path.front() != '/' || ::access(path.c_str(), X_OK) != 0) return false;
+  // Owned by root or this user, and writable by nobody else.
+  auto owned = [](const struct stat& info) {
+    return (info.st_uid == 0 || info.st_uid == ::geteuid()) && (info.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+  };
+  struct stat file {}, folder {};
+  const std::string parent = path.substr(0, std::max<size_t>(path.rfind('/'), 1));
+  return ::stat(path.c_str(), &file) == 0 && S_ISREG(file.st_mode) && owned(file) &&
+         ::stat(parent.c_str(), &folder) == 0 && owned(folder);
 }
 
 StartedChild start_fresh_child(const std::string& who, const std::string& program, const char* job,
@@ -149,13 +161,7 @@ StartedChild start_fresh_child(const std::string& who, const std::string& progra
   const pid_t parent = ::getpid();
   const pid_t child = ::fork();
   if (child == 0) {
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    for (int number = 1; number < NSIG; ++number)
-      if (number != SIGKILL && number != SIGSTOP) ::sigaction(number, &default_action, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    reset_signals();
     if (!move_descriptor(request_fd, kRequest) || !move_descriptor(ends[1], kAnswers)) ::_exit(kExitNotStarted);
     // stderr stays (the sanitizers report there; the child closes it in a release build).
     if (::close_range(kAnswers + 1, ~0U, 0) != 0) ::_exit(kExitNotStarted);

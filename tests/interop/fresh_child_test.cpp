@@ -23,6 +23,7 @@
 
 #include "../../src/interop/sandbox_child.hpp"
 #include "citadel/core/error.hpp"
+#include "citadel/interop/sandbox_executable.hpp"
 
 namespace citadel::detail {
 namespace fresh_child_test {
@@ -147,28 +148,70 @@ TEST(FreshChild, HoldsNothingOfItsParentsMemoryWhereAForkedChildHoldsIt) {
   EXPECT_EQ(held.size(), secret.size());  // kept alive to here
 }
 
-TEST(FreshChild, AnUnknownJobEndsTheChildAsARefusal) {
-  const std::string program = CITADEL_BINARY;
+// Starts `job` of `program` on a request it cannot use; expects it to answer nothing and to
+// leave with `exit_code`.
+void expect_ends_unanswered(const std::string& program, const char* job, int exit_code) {
   SandboxLimits limits;
   const int request = sandbox_request_file("x.h5: the HDF5 reader", limits, {"anything"});
-  const StartedChild child = start_fresh_child("x.h5: the HDF5 reader", program, "no-such-job", limits, request);
+  const StartedChild child = start_fresh_child("x.h5: the HDF5 reader", program, job, limits, request);
   char byte;
   EXPECT_EQ(::read(child.answers, &byte, 1), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kExitSandboxFailed) << status;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == exit_code) << status;
   ::close(child.answers);
 }
 
-TEST(FreshChild, AProgramThatCannotBeStartedIsNamed) {
-  SandboxLimits limits;
-  const int request = sandbox_request_file("x.h5: the HDF5 reader", limits, {"anything"});
-  const StartedChild child =
-      start_fresh_child("x.h5: the HDF5 reader", "/nonexistent/citadel", "hdf5-weights", limits, request);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kExitNotStarted) << status;
-  ::close(child.answers);
+TEST(FreshChild, AnUnknownJobEndsTheChildAsARefusal) {
+  expect_ends_unanswered(CITADEL_BINARY, "no-such-job", kExitSandboxFailed);
+}
+
+TEST(FreshChild, AProgramThatCannotBeStartedEndsAsSuch) {
+  expect_ends_unanswered("/nonexistent/citadel", "hdf5-weights", kExitNotStarted);
+}
+
+TEST(FreshChild, AReaderWhoseToolCannotBeStartedIsARefusalNamingTheTool) {
+  set_sandbox_executable("/nonexistent/citadel");
+  std::string message;
+  try {
+    run_sandboxed_job("x.h5", "the HDF5 reader", SandboxLimits{}, "hdf5-weights",
+                      [](std::string_view, SandboxWriter&) {}, {"anything"}, [](SandboxReader&) {});
+  } catch (const IoError& e) {
+    message = e.what();
+  }
+  set_sandbox_executable("");  // the default again
+  EXPECT_NE(message.find("x.h5: the HDF5 reader could not start its program (/nonexistent/citadel)"),
+            std::string::npos)
+      << message;
+}
+
+// The tools found without being named: only files that root or this user put in folders
+// nobody else can write to.
+TEST(FreshChild, OnlyToolsNobodyElseCouldHavePutThereAreStartedUnnamed) {
+  const fs::path folder = fs::temp_directory_path() / ("citadel_trusted_tool_" + std::to_string(::getpid()));
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  const fs::path tool = folder / "citadel";
+  fs::copy_file(CITADEL_BINARY, tool);
+  fs::permissions(folder, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(tool, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  EXPECT_TRUE(is_trusted_tool(tool.string()));
+  EXPECT_TRUE(is_trusted_tool(CITADEL_BINARY));
+  EXPECT_FALSE(is_trusted_tool("citadel")) << "a relative path";
+  EXPECT_FALSE(is_trusted_tool((folder / "missing").string()));
+  EXPECT_FALSE(is_trusted_tool(folder.string())) << "a folder";
+  fs::permissions(tool, fs::perms::others_write, fs::perm_options::add);
+  EXPECT_FALSE(is_trusted_tool(tool.string())) << "a tool anyone can write";
+  fs::permissions(tool, fs::perms::others_write, fs::perm_options::remove);
+  fs::permissions(folder, fs::perms::group_write, fs::perm_options::add);
+  EXPECT_FALSE(is_trusted_tool(tool.string())) << "a tool in a folder others can write to";
+  fs::permissions(folder, fs::perms::group_write, fs::perm_options::remove);
+  fs::permissions(tool, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::remove);
+  EXPECT_FALSE(is_trusted_tool(tool.string())) << "a file that cannot be executed";
+  fs::remove_all(folder);
 }
 
 }  // namespace
