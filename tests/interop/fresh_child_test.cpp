@@ -96,6 +96,16 @@ void kill_and_reap(pid_t pid) {
   ::waitpid(pid, &status, 0);
 }
 
+// Expects `child` to answer nothing and to leave with `exit_code`; closes its pipe.
+void expect_ended_unanswered(const StartedChild& child, int exit_code) {
+  char byte;
+  EXPECT_EQ(::read(child.answers, &byte, 1), 0);
+  int status = 0;
+  EXPECT_EQ(::waitpid(child.pid, &status, 0), child.pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == exit_code) << status;
+  ::close(child.answers);
+}
+
 TEST(FreshChild, HoldsNothingOfItsParentsMemoryWhereAForkedChildHoldsIt) {
   const std::string secret = random_secret();
   // The secret where a parent keeps things: a heap string, and spread through large buffers
@@ -138,12 +148,7 @@ TEST(FreshChild, HoldsNothingOfItsParentsMemoryWhereAForkedChildHoldsIt) {
   EXPECT_EQ(descriptors, (std::vector<int>{0, 2, 3}));
   // An empty request: the child refuses it and leaves; its pipe ends.
   ::close(request[1]);
-  char byte;
-  EXPECT_EQ(::read(child.answers, &byte, 1), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kExitSandboxFailed) << status;
-  ::close(child.answers);
+  expect_ended_unanswered(child, kExitSandboxFailed);
   ::close(request[0]);
   EXPECT_EQ(held.size(), secret.size());  // kept alive to here
 }
@@ -153,13 +158,7 @@ TEST(FreshChild, HoldsNothingOfItsParentsMemoryWhereAForkedChildHoldsIt) {
 void expect_ends_unanswered(const std::string& program, const char* job, int exit_code) {
   SandboxLimits limits;
   const int request = sandbox_request_file("x.h5: the HDF5 reader", limits, {"anything"});
-  const StartedChild child = start_fresh_child("x.h5: the HDF5 reader", program, job, limits, request);
-  char byte;
-  EXPECT_EQ(::read(child.answers, &byte, 1), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == exit_code) << status;
-  ::close(child.answers);
+  expect_ended_unanswered(start_fresh_child("x.h5: the HDF5 reader", program, job, limits, request), exit_code);
 }
 
 TEST(FreshChild, AnUnknownJobEndsTheChildAsARefusal) {
