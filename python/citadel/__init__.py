@@ -10,7 +10,6 @@ try:
     from citadel import _citadel
 except ImportError as _error:  # the extension was not built, or built for another interpreter
     import glob as _glob
-
     _folder = _os.path.dirname(_os.path.abspath(__file__))
     if not _glob.glob(_os.path.join(_folder, "_citadel*")):
         raise ImportError(

@@ -56,8 +56,8 @@ class Hdf5Reader {
   int64_t file_ = -1;
 };
 
-// Held by every use of libhdf5 in this process (the writer below) and across the fork of
-// the HDF5 reader's sandbox, so that no thread of ours holds libhdf5's own lock at the fork.
+// Held by every use of libhdf5 in this process (the writer below), so that no two threads
+// are inside libhdf5 at once.
 std::mutex& hdf5_library_lock();
 
 class Hdf5Writer {

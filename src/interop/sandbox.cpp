@@ -143,6 +143,16 @@ std::string describe_end(int status, const SandboxLimits& limits) {
 
 }  // namespace
 
+void append_u64(std::string& out, uint64_t value) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>(value >> (8 * i));
+}
+
+uint64_t read_u64(const unsigned char* at) {
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value |= uint64_t{at[i]} << (8 * i);
+  return value;
+}
+
 void SandboxWriter::write_all(const void* data, size_t size) {
   const char* at = static_cast<const char*>(data);
   while (size > 0) {
@@ -155,11 +165,9 @@ void SandboxWriter::write_all(const void* data, size_t size) {
 }
 
 void SandboxWriter::frame(char tag, std::string_view payload) {
-  unsigned char header[kFrameHeader];
-  header[0] = static_cast<unsigned char>(tag);
-  uint64_t length = payload.size();
-  for (int i = 0; i < 8; ++i) header[1 + i] = static_cast<unsigned char>(length >> (8 * i));
-  write_all(header, sizeof header);
+  std::string header(1, tag);
+  append_u64(header, payload.size());
+  write_all(header.data(), header.size());
   write_all(payload.data(), payload.size());
 }
 
@@ -195,8 +203,7 @@ void SandboxReader::read_exactly(void* out, size_t size) {
 SandboxReader::Frame SandboxReader::next(uint64_t max_length) {
   unsigned char header[kFrameHeader];
   read_exactly(header, sizeof header);
-  Frame frame{static_cast<char>(header[0]), 0};
-  for (int i = 0; i < 8; ++i) frame.length |= uint64_t{header[1 + i]} << (8 * i);
+  const Frame frame{static_cast<char>(header[0]), read_u64(header + 1)};
   if (frame.tag == 'E') {
     CITADEL_CHECK(frame.length <= kMaxErrorBytes, IoError, "sends an error message of ", frame.length,
                   " bytes; refused");
@@ -283,20 +290,14 @@ void supervise(StartedChild started, const std::string& subject, const std::stri
 }  // namespace
 
 void run_sandboxed(const std::string& subject, const char* reader_name, const SandboxLimits& limits,
-                   const std::function<void(SandboxWriter&)>& work, const std::function<void(SandboxReader&)>& read,
-                   std::mutex* fork_lock) {
+                   const std::function<void(SandboxWriter&)>& work, const std::function<void(SandboxReader&)>& read) {
   const std::string who = subject + ": " + reader_name;
   int ends[2];
   // Close-on-exec: a program another thread starts never holds the pipe open.
   CITADEL_CHECK(::pipe2(ends, O_CLOEXEC) == 0, IoError, who, " cannot start: pipe: ", std::strerror(errno));
   const pid_t parent = ::getpid();
   const int64_t deadline = now_ns() + static_cast<int64_t>(limits.wall_seconds * 1e9);
-  pid_t child;
-  {
-    std::unique_lock<std::mutex> quiet;
-    if (fork_lock != nullptr) quiet = std::unique_lock<std::mutex>(*fork_lock);
-    child = ::fork();
-  }
+  const pid_t child = ::fork();
   if (child == 0) {
     ::close(ends[0]);
     run_child(ends[1], parent, limits, work, hooks().child_leaving);

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +23,10 @@ struct SandboxLimits {
   // under the sanitizers, whose shadow memory takes terabytes of it, RLIMIT_DATA).
   int64_t memory_bytes = int64_t{512} << 20;
 };
+
+// 64-bit little-endian integers, as the sandbox's frames and requests carry their lengths.
+void append_u64(std::string& out, uint64_t value);
+uint64_t read_u64(const unsigned char* at);
 
 // The child's side: frames written to the parent (a tag byte, a 64-bit little-endian
 // length, the payload).
@@ -72,20 +75,18 @@ class SandboxReader {
 // writes, then requires a done frame, the end of the pipe and a clean exit. Whatever goes
 // wrong (the child's error, a crash, a forbidden system call, a limit, the deadline, a frame
 // the reader did not expect) is an IoError naming `subject` and `reader_name` ("the HDF5
-// reader"); the child is killed and reaped before it is thrown. `fork_lock`, when given, is
-// held across fork() so that no thread of this process is inside what it guards at that
-// moment. A forked child holds a copy of this process's memory: readers of hostile bytes use
-// run_sandboxed_job, which starts a fresh process; this form is for the sandbox's own tests.
+// reader"); the child is killed and reaped before it is thrown. A forked child holds a copy
+// of this process's memory: readers of hostile bytes use run_sandboxed_job, which starts a
+// fresh process; this form is for the sandbox's own tests and the fuzzer.
 void run_sandboxed(const std::string& subject, const char* reader_name, const SandboxLimits& limits,
-                   const std::function<void(SandboxWriter&)>& work, const std::function<void(SandboxReader&)>& read,
-                   std::mutex* fork_lock = nullptr);
+                   const std::function<void(SandboxWriter&)>& work, const std::function<void(SandboxReader&)>& read);
 
 // A job a fresh child runs by name: it reads its request and writes its frames.
 using SandboxJob = void (*)(std::string_view request, SandboxWriter& out);
 
-// Runs `job` on `request` (its parts, one after the other) in a fresh process, confined as above: the citadel tool
-// (sandbox_executable()) started as `citadel --sandbox-child JOB_NAME`, which finds the job
-// by its name. Nothing of this process's memory reaches the process that parses the bytes —
+// Runs `job` on `request` (its parts, one after the other) in a fresh process, confined as
+// above: the citadel tool (sandbox_executable()) started as `citadel --sandbox-child
+// JOB_NAME`, which finds the job by its name. Nothing of this process's memory reaches the process that parses the bytes —
 // a reader led astray by a hostile file can echo only what it was sent. `read` and the
 // refusals as run_sandboxed. (Under the fuzzer's hooks, the job runs in a forked child.)
 void run_sandboxed_job(const std::string& subject, const char* reader_name, const SandboxLimits& limits,

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -53,22 +53,13 @@ constexpr int kAnswers = 3;  // its answer pipe
 // limit the parent also set, as two little-endian 64-bit integers.
 constexpr size_t kRequestHeader = 16;
 
-void put_u64(std::string& out, uint64_t value) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>(value >> (8 * i));
-}
-
-uint64_t get_u64(const unsigned char* at) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value |= uint64_t{at[i]} << (8 * i);
-  return value;
-}
-
 }  // namespace
 
-int sandbox_request_file(const std::string& who, const SandboxLimits& limits, const std::vector<std::string_view>& request) {
+int sandbox_request_file(const std::string& who, const SandboxLimits& limits,
+                         const std::vector<std::string_view>& request) {
   std::string header;
-  put_u64(header, static_cast<uint64_t>(std::max<int64_t>(limits.memory_bytes, 0)));
-  put_u64(header, static_cast<uint64_t>(std::max(1.0, std::ceil(limits.cpu_seconds))));
+  append_u64(header, static_cast<uint64_t>(std::max<int64_t>(limits.memory_bytes, 0)));
+  append_u64(header, static_cast<uint64_t>(std::max(1.0, std::ceil(limits.cpu_seconds))));
   const int fd = ::memfd_create("citadel-sandbox-request", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   CITADEL_CHECK(fd >= 0, IoError, who, " cannot start: memfd_create: ", std::strerror(errno));
   auto write_all = [&](std::string_view bytes) {
@@ -201,8 +192,8 @@ StartedChild start_fresh_child(const std::string& who, const std::string& progra
   if (bytes.size() < kRequestHeader) ::_exit(kExitSandboxFailed);
   const auto* header = reinterpret_cast<const unsigned char*>(bytes.data());
   SandboxLimits limits;
-  limits.memory_bytes = static_cast<int64_t>(std::min<uint64_t>(get_u64(header), uint64_t{1} << 62));
-  limits.cpu_seconds = static_cast<double>(get_u64(header + 8));
+  limits.memory_bytes = static_cast<int64_t>(std::min<uint64_t>(read_u64(header), uint64_t{1} << 62));
+  limits.cpu_seconds = static_cast<double>(read_u64(header + 8));
   const std::string_view request = std::string_view(bytes).substr(kRequestHeader);
   run_child(kAnswers, parent, limits, [&](SandboxWriter& out) { job(request, out); }, nullptr);
 }

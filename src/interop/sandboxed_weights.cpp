@@ -28,7 +28,7 @@ constexpr std::string_view kConfigJob = "hdf5-model-config";
 std::string request_head(const nlohmann::json& arguments) {
   const std::string text = arguments.dump();
   std::string head;
-  for (int i = 0; i < 8; ++i) head += static_cast<char>(static_cast<uint64_t>(text.size()) >> (8 * i));
+  append_u64(head, text.size());
   return head + text;
 }
 
@@ -39,8 +39,7 @@ struct Request {
 };
 Request parse_request(std::string_view request) {
   CITADEL_CHECK(request.size() >= 8, IoError, "the sandbox's request is truncated");
-  uint64_t length = 0;
-  for (int i = 0; i < 8; ++i) length |= uint64_t{static_cast<unsigned char>(request[i])} << (8 * i);
+  const uint64_t length = read_u64(reinterpret_cast<const unsigned char*>(request.data()));
   CITADEL_CHECK(length <= request.size() - 8, IoError, "the sandbox's request is truncated");
   return {nlohmann::json::parse(request.substr(8, length)), request.substr(8 + length)};
 }
