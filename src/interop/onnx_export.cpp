@@ -9,16 +9,20 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 
 #include "citadel/core/atomic_file.hpp"
 #include "citadel/core/error.hpp"
+#include "citadel/layers/merge.hpp"
 #include "citadel/layers/output_part.hpp"
 #include "citadel/model/model_config.hpp"
 #include "citadel/layers/activations.hpp"
 #include "citadel/version.hpp"
 #include "onnx_graph_builder.hpp"
+#include "onnx_masks.hpp"
 #include "onnx_merge_layers.hpp"
 #include "onnx_recurrent_layers.hpp"
 #include "onnx_sequence_layers.hpp"
@@ -70,7 +74,6 @@ class Exporter {
       layer_configs_[name] = &entry;
     }
     const GraphInfo& graph = model_.graph();
-    detail::refuse_masked_sequence_layers(model_);
     const bool chain = model_.is_sequential();
     const std::vector<std::string> input_names = chain ? std::vector<std::string>{"input"} : model_.input_names();
     const std::vector<std::string> output_names = chain ? std::vector<std::string>{"output"} : model_.output_names();
@@ -89,62 +92,11 @@ class Exporter {
       Flow& input = flows[size_t(graph.inputs[0])];
       input.tensor = add_preprocessing(input.tensor);
     }
+    masks_.assign(graph.tensors.size(), std::string());
     for (const GraphInfo::NodeInfo& node : graph.nodes) {
       const Layer& layer = model_.layer(node.layer);
-      Flow output;
-      if (const auto* part = dynamic_cast<const OutputPart*>(&layer)) {  // one of return_state's outputs
-        output = parts_.at(node.inputs[0]).at(size_t(part->index()));
-        flows[size_t(node.output)] = output;
-        continue;
-      }
-      const json& entry = *layer_configs_.at(layer.name());
-      const std::string type = entry["class_name"].get<std::string>();
-      if (is_recurrent(type)) {
-        detail::OnnxRecurrentCall call{type, &entry["config"], layer.name(), graph.tensors[size_t(node.inputs[0])].shape,
-                                       flows[size_t(node.inputs[0])], {}};
-        for (size_t k = 1; k < node.inputs.size(); ++k) call.initial_states.push_back(flows[size_t(node.inputs[k])]);
-        std::vector<Flow> parts = detail::add_onnx_recurrent(g_, call, [&](const std::string& parameter) {
-          return has_parameter(parameter) ? std::optional(values(parameter)) : std::nullopt;
-        });
-        output = parts[0];
-        if (parts.size() > 1) parts_[node.output] = std::move(parts);  // read by the OutputPart nodes
-        flows[size_t(node.output)] = output;
-        continue;
-      }
-      if (detail::is_onnx_sequence_layer(type)) {
-        detail::OnnxSequenceCall call{type, &entry["config"], layer.name(), {}, {}, graph.tensors[size_t(node.output)].shape,
-                                      opset_, nullptr};
-        for (const int input : node.inputs) {
-          call.input_shapes.push_back(graph.tensors[size_t(input)].shape);
-          call.inputs.push_back(flows[size_t(input)]);
-        }
-        const std::string where = "onnx export: layer " + layer.name() + " (" + type + ")";
-        call.activation = [&](const std::string& name, const std::string& x) {
-          return activation(name, x, Flow{x, 3, false}, where);
-        };
-        flows[size_t(node.output)] = detail::add_onnx_sequence(g_, call, [&](const std::string& parameter) {
-          return has_parameter(parameter) ? std::optional(values(parameter)) : std::nullopt;
-        });
-        continue;
-      }
-      CITADEL_CHECK(layer.input_count() != 1 || node.inputs.size() == 1, NotImplementedError, "onnx export: layer ",
-                    layer.name(), " (", layer.type(), ") is called with ", node.inputs.size(),
-                    " inputs, which are not exported");
-      if (layer.input_count() == 1) {
-        output = add_layer(type, entry["config"], layer.name(), graph.tensors[size_t(node.inputs[0])].shape,
-                           flows[size_t(node.inputs[0])]);
-      } else {
-        std::vector<Flow> inputs;
-        std::vector<Shape> shapes;
-        for (const int input : node.inputs) {
-          inputs.push_back(flows[size_t(input)]);
-          shapes.push_back(graph.tensors[size_t(input)].shape);
-        }
-        output = detail::add_onnx_merge(g_, type, entry["config"], layer.name(), inputs, shapes,
-                                        graph.tensors[size_t(node.output)].shape);
-      }
-      output.rank = graph.tensors[size_t(node.output)].shape.rank() + 1;
-      flows[size_t(node.output)] = output;
+      flows[size_t(node.output)] = add_node(node, layer, flows);
+      masks_[size_t(node.output)] = output_mask(node, layer, flows);
     }
     for (size_t k = 0; k < graph.outputs.size(); ++k) {
       Flow flow = flows[size_t(graph.outputs[k])];
@@ -152,6 +104,128 @@ class Exporter {
       g_.node("Identity", {flow.tensor}, output_names[k]);
       add_value_info(*graph_.add_output(), output_names[k], graph.tensors[size_t(graph.outputs[k])].shape);
     }
+  }
+
+  // One node's output: a part of return_state's outputs, a recurrent or other sequence layer
+  // (masks given), a one-input layer or a merge.
+  Flow add_node(const GraphInfo::NodeInfo& node, const Layer& layer, const std::vector<Flow>& flows) {
+    const GraphInfo& graph = model_.graph();
+    if (const auto* part = dynamic_cast<const OutputPart*>(&layer))  // one of return_state's outputs
+      return parts_.at(node.inputs[0]).at(size_t(part->index()));
+    const json& entry = *layer_configs_.at(layer.name());
+    const std::string type = entry["class_name"].get<std::string>();
+    const std::string where = "onnx export: layer " + layer.name() + " (" + type + ")";
+    const auto parameter = [&](const std::string& name) {
+      return has_parameter(name) ? std::optional(values(name)) : std::nullopt;
+    };
+    if (is_recurrent(type)) {
+      detail::OnnxRecurrentCall call{type, &entry["config"], layer.name(), graph.tensors[size_t(node.inputs[0])].shape,
+                                     flows[size_t(node.inputs[0])], {}, masks_[size_t(node.inputs[0])]};
+      for (size_t k = 1; k < node.inputs.size(); ++k) call.initial_states.push_back(flows[size_t(node.inputs[k])]);
+      std::vector<Flow> parts = detail::add_onnx_recurrent(g_, call, parameter);
+      const Flow output = parts[0];
+      if (parts.size() > 1) parts_[node.output] = std::move(parts);  // read by the OutputPart nodes
+      return output;
+    }
+    if (detail::is_onnx_sequence_layer(type)) {
+      detail::OnnxSequenceCall call{type, &entry["config"], layer.name(), {}, {}, graph.tensors[size_t(node.output)].shape,
+                                    opset_, nullptr, {}};
+      for (const int input : node.inputs) {
+        call.input_shapes.push_back(graph.tensors[size_t(input)].shape);
+        call.inputs.push_back(flows[size_t(input)]);
+        call.masks.push_back(masks_[size_t(input)]);
+      }
+      call.activation = [&](const std::string& name, const std::string& x) {
+        return activation(name, x, Flow{x, 3, false}, where);
+      };
+      return detail::add_onnx_sequence(g_, call, parameter);
+    }
+    CITADEL_CHECK(layer.input_count() != 1 || node.inputs.size() == 1, NotImplementedError, "onnx export: layer ",
+                  layer.name(), " (", layer.type(), ") is called with ", node.inputs.size(),
+                  " inputs, which are not exported");
+    Flow output;
+    if (type == "TimeDistributed") {
+      output = time_distributed(entry["config"], layer.name(), graph.tensors[size_t(node.inputs[0])].shape,
+                                graph.tensors[size_t(node.output)].shape, flows[size_t(node.inputs[0])]);
+    } else if (layer.input_count() == 1) {
+      output = add_layer(type, entry["config"], layer.name(), graph.tensors[size_t(node.inputs[0])].shape,
+                         flows[size_t(node.inputs[0])]);
+    } else {
+      std::vector<Flow> inputs;
+      std::vector<Shape> shapes;
+      for (const int input : node.inputs) {
+        inputs.push_back(flows[size_t(input)]);
+        shapes.push_back(graph.tensors[size_t(input)].shape);
+      }
+      output = detail::add_onnx_merge(g_, type, entry["config"], layer.name(), inputs, shapes,
+                                      graph.tensors[size_t(node.output)].shape);
+    }
+    output.rank = graph.tensors[size_t(node.output)].shape.rank() + 1;
+    return output;
+  }
+
+  // TimeDistributed: the steps folded into the batch (N·T, ...), the wrapped layer's nodes
+  // (its parameters under "<name>/<wrapped name>/"), the steps unfolded (N, T, ...).
+  Flow time_distributed(const json& config, const std::string& name, const Shape& input_shape,
+                        const Shape& output_shape, Flow flow) {
+    const json& wrapped = config.at("layer");
+    const std::string type = wrapped.at("class_name").get<std::string>();
+    const json& inner = wrapped.at("config");
+    const int64_t steps = input_shape[0];
+    std::vector<int64_t> folded{-1};
+    for (size_t d = 1; d < input_shape.rank(); ++d) folded.push_back(input_shape[d]);
+    to_nhwc(flow);
+    Flow rows{g_.apply("Reshape", {flow.tensor, g_.int64s(name + "_folded", folded)}, name + "_folded"),
+              int(input_shape.rank()), false};
+    Flow y = add_layer(type, inner, name + "/" + inner.at("name").get<std::string>(),
+                       Shape(std::vector<int64_t>(folded.begin() + 1, folded.end())), rows);
+    to_nhwc(y);
+    std::vector<int64_t> unfolded{-1, steps};
+    for (size_t d = 1; d < output_shape.rank(); ++d) unfolded.push_back(output_shape[d]);
+    return {g_.apply("Reshape", {y.tensor, g_.int64s(name + "_unfolded", unfolded)}, name), int(output_shape.rank()) + 1,
+            false};
+  }
+
+  // The node's output mask as citadel's MaskFlow plans it: none, its masked input's, or one
+  // the layer computes (an Embedding with mask_zero, Masking, a merge, MultiHeadAttention's
+  // query mask). "" for none.
+  std::string output_mask(const GraphInfo::NodeInfo& node, const Layer& layer, const std::vector<Flow>& flows) {
+    std::unique_ptr<bool[]> masked(new bool[node.inputs.size() + 1]);  // std::vector<bool> has no span
+    for (size_t k = 0; k < node.inputs.size(); ++k) masked[k] = !masks_[size_t(node.inputs[k])].empty();
+    switch (layer.output_mask_rule(std::span<const bool>(masked.get(), node.inputs.size()))) {
+      case Layer::MaskRule::kNone:
+        return "";
+      case Layer::MaskRule::kSameAsInput:
+        for (const int input : node.inputs)
+          if (!masks_[size_t(input)].empty()) return masks_[size_t(input)];
+        return "";
+      case Layer::MaskRule::kComputed:
+        break;
+    }
+    const std::string& type = layer.type();
+    const std::string& input = flows[size_t(node.inputs[0])].tensor;
+    if (type == "Embedding") return detail::onnx_nonzero_mask(g_, input, layer.name());
+    if (type == "Masking") return masking_masks_.at(flows[size_t(node.output)].tensor);
+    if (type == "MultiHeadAttention") return masks_[size_t(node.inputs[0])];  // the query's
+    if (dynamic_cast<const ElementwiseMerge*>(&layer)) return merged_mask(node, flows, false, layer.name());
+    if (dynamic_cast<const Concatenate*>(&layer)) {
+      const json& config = (*layer_configs_.at(layer.name()))["config"];
+      const int rank = int(model_.graph().tensors[size_t(node.output)].shape.rank()) + 1;
+      int axis = config.value("axis", -1);
+      if (axis < 0) axis += rank;
+      return merged_mask(node, flows, axis == 1, layer.name());
+    }
+    throw NotImplementedError("onnx export: layer " + layer.name() + " (" + type + ") computes a mask that is not exported");
+  }
+
+  std::string merged_mask(const GraphInfo::NodeInfo& node, const std::vector<Flow>& flows, bool along_time,
+                          const std::string& name) {
+    std::vector<std::string> masks, inputs;
+    for (const int input : node.inputs) {
+      masks.push_back(masks_[size_t(input)]);
+      inputs.push_back(flows[size_t(input)].tensor);
+    }
+    return detail::onnx_merged_mask(g_, masks, inputs, along_time, name);
   }
 
  private:
@@ -331,9 +405,7 @@ class Exporter {
     }
     if (type == "Embedding") {
       // Ids travel in float32 (docs/DESIGN.md): Cast to int64, then Gather the table's rows.
-      // Masks are not exported, so mask_zero (whose mask later layers read) is refused.
-      CITADEL_CHECK(!config.value("mask_zero", false), NotImplementedError, where,
-                    ": mask_zero=true is not exported (masks are not)");
+      // mask_zero's mask is made beside it (output_mask).
       const int64_t rows = config["input_dim"].get<int64_t>(), width = config["output_dim"].get<int64_t>();
       onnx::NodeProto* cast = nullptr;
       const std::string ids = g_.apply("Cast", {flow.tensor}, name + "_ids", &cast);
@@ -341,6 +413,13 @@ class Exporter {
       onnx::NodeProto* gather = nullptr;
       flow.tensor = g_.apply("Gather", {weight(name + "/embeddings", {rows, width}), ids}, name, &gather);
       set_int(*gather, "axis", 0);
+      return flow;
+    }
+    if (type == "Masking") {  // the padding steps zeroed, their mask kept for output_mask
+      const std::string mask = detail::onnx_masking_mask(g_, flow.tensor, config.value("mask_value", 0.0f), name);
+      const std::string steps = g_.apply("Unsqueeze", {mask, g_.int64s("last_axis", {-1})}, name + "_by_step");
+      flow.tensor = g_.apply("Mul", {flow.tensor, steps}, name);
+      masking_masks_[flow.tensor] = mask;
       return flow;
     }
     throw NotImplementedError(where + ": this layer has no ONNX export");
@@ -393,6 +472,8 @@ class Exporter {
   int opset_;
   std::map<std::string, const json*> layer_configs_;  // by layer name
   std::map<int, std::vector<Flow>> parts_;  // a return_state layer's output tensor → its outputs
+  std::vector<std::string> masks_;          // per tensor: its Keras mask, float (N, T) 0/1; "" for none
+  std::map<std::string, std::string> masking_masks_;  // a Masking layer's output value → its mask
 };
 
 }  // namespace

@@ -47,6 +47,7 @@ class RecurrentExport {
   }
 
   std::vector<OnnxFlow> outputs() {
+    if (!call_.mask.empty()) return masked_outputs();
     const std::string& name = call_.name;
     const int64_t directions = int64_t(directions_.size());
     onnx::NodeProto* steps_first = nullptr;
@@ -102,6 +103,133 @@ class RecurrentExport {
   }
 
  private:
+  // A masked sequence (docs/INTEROP.md): row n's kept steps gathered to its front in time
+  // order (a one-hot (T, T) product, exact), run with sequence_lens = their count (at least 1:
+  // ONNX Runtime refuses 0), each direction's outputs put back at their steps by another
+  // one-hot product. A forward direction's output at step t is the one after the last kept
+  // step up to t, a reverse direction's the one after the first kept step from t on; where no
+  // step was kept yet, the initial state (zeros unless given). A row keeping no step keeps its
+  // initial states.
+  std::vector<OnnxFlow> masked_outputs() {
+    const std::string& name = call_.name;
+    const int64_t T = call_.input_shape[0], directions = int64_t(directions_.size());
+    const std::string mask = call_.mask;
+    onnx::NodeProto* node = nullptr;
+    const std::string through = g_.apply("CumSum", {mask, g_.int64s(name + "_time_axis_scalar", {1})}, name + "_kept_through");
+    const std::string before = g_.apply("Sub", {through, mask}, name + "_kept_before");
+    const std::string count = g_.apply("ReduceSum", {mask, g_.int64s("steps_axis", {1})}, name + "_kept_steps", &node);
+    set_int(*node, "keepdims", 0);
+    std::vector<float> slot_numbers(static_cast<size_t>(T));
+    for (int64_t j = 0; j < T; ++j) slot_numbers[size_t(j)] = float(j);
+    const std::string slots = g_.floats(name + "_slots", {T}, slot_numbers);
+    // gather[n, j, t] = 1 where step t is row n's j-th kept step.
+    const std::string at_slot = g_.apply(
+        "Equal", {unsqueeze(before, {1}), unsqueeze(slots, {1})}, name + "_at_slot");  // (N, 1, T) vs (T, 1)
+    const std::string gather = g_.apply("Mul", {as_float(at_slot), unsqueeze(mask, {1})}, name + "_gather");
+    const std::string packed = g_.apply("MatMul", {gather, call_.sequence.tensor}, name + "_packed");
+    onnx::NodeProto* steps_first = nullptr;
+    std::vector<std::string> inputs{g_.apply("Transpose", {packed}, name + "_steps_first", &steps_first),
+                                    weights("_onnx_kernel", "/kernel", D_), weights("_onnx_recurrent", "/recurrent_kernel", U_),
+                                    bias()};
+    set_ints(*steps_first, "perm", {1, 0, 2});
+    onnx::NodeProto* lengths = nullptr;
+    inputs.push_back(g_.apply("Cast", {g_.apply("Max", {count, g_.scalar("one", 1.0f)}, name + "_lengths")},
+                              name + "_lengths", &lengths));
+    set_int(*lengths, "to", onnx::TensorProto::INT32);
+    const int64_t per_direction = type_ == "LSTM" ? 2 : 1;
+    if (!call_.initial_states.empty())
+      for (int64_t k = 0; k < per_direction; ++k) inputs.push_back(initial_state(k, per_direction));
+    const std::string sequence = g_.fresh(name + "_sequence"), last = g_.fresh(name + "_last"),
+                      last_cell = g_.fresh(name + "_last_cell");
+    onnx::NodeProto& cell = g_.node(type_ == "SimpleRNN" ? "RNN" : type_, inputs, sequence);
+    cell.add_output(last);
+    if (type_ == "LSTM") cell.add_output(last_cell);
+    set_int(cell, "hidden_size", U_);
+    if (type_ == "GRU") set_int(cell, "linear_before_reset", reset_after_ ? 1 : 0);
+    if (directions == 2) set_string(cell, "direction", "bidirectional");
+    if (backwards_) set_string(cell, "direction", "reverse");
+    add_activations(cell);
+
+    // A row with a kept step has run; one without keeps its initial states.
+    const std::string ran = g_.apply("Greater", {unsqueeze(count, {1}), g_.scalar("padding_id", 0.0f)}, name + "_ran");
+    std::vector<OnnxFlow> out;
+    if (first().value("return_sequences", false)) {
+      std::vector<std::string> each;
+      for (int64_t d = 0; d < directions; ++d) {
+        const bool reverse = d == 1 || backwards_;
+        // The slot whose output step t shows, and whether there is one.
+        const std::string slot =
+            reverse ? before : g_.apply("Sub", {through, g_.scalar("one", 1.0f)}, name + "_last_kept_slot");
+        const std::string shown = reverse ? g_.apply("Less", {before, unsqueeze(count, {1})}, name + "_kept_after")
+                                          : g_.apply("Greater", {through, g_.scalar("padding_id", 0.0f)}, name + "_kept_up_to");
+        const std::string pick = g_.apply(
+            "Mul",
+            {as_float(g_.apply("Equal", {unsqueeze(slot, {2}), slots}, name + "_picks")), unsqueeze(as_float(shown), {2})},
+            name + "_pick");  // (N, T, T)
+        onnx::NodeProto* batch_first = nullptr;
+        const std::string steps = g_.apply("Transpose", {direction_of(sequence, 1, d, "_steps")}, name + "_by_row",
+                                           &batch_first);
+        set_ints(*batch_first, "perm", {1, 0, 2});
+        std::string y = g_.apply("MatMul", {pick, steps}, name + "_unpacked");
+        if (!call_.initial_states.empty())
+          y = g_.apply("Where", {unsqueeze(shown, {2}), y, unsqueeze(initial_h(d), {1})}, name + "_carried");
+        if (zero_output_for_mask(d)) y = g_.apply("Mul", {y, unsqueeze(mask, {2})}, name + "_zeroed");
+        each.push_back(y);
+      }
+      std::string merged = merge(each, "_sequences");
+      if (backwards_)  // Keras lists go_backwards's outputs in reading order
+        merged = g_.apply("Slice",
+                          {merged, g_.int64s(name + "_last_step", {-1}),
+                           g_.int64s(name + "_before_first", {std::numeric_limits<int64_t>::min()}),
+                           g_.int64s(name + "_time_axis", {1}), g_.int64s(name + "_step_back", {-1})},
+                          name);
+      out.push_back({merged, 3, false});
+    } else {
+      std::vector<std::string> each;
+      for (int64_t d = 0; d < directions; ++d) each.push_back(final_state(last, ran, d, 0, "_last"));
+      out.push_back({merge(each, ""), 2, false});
+    }
+    if (first().value("return_state", false))
+      for (int64_t d = 0; d < directions; ++d) {
+        out.push_back({final_state(last, ran, d, 0, "_state_h"), 2, false});
+        if (type_ == "LSTM") out.push_back({final_state(last_cell, ran, d, 1, "_state_c"), 2, false});
+      }
+    return out;
+  }
+
+  // Direction d's final state k (h 0, LSTM's c 1), or its initial one where the row ran no step.
+  std::string final_state(const std::string& value, const std::string& ran, int64_t d, int64_t k,
+                          const std::string& hint) {
+    const std::string state = direction_of(value, 0, d, hint);
+    const std::string initial = call_.initial_states.empty()
+                                    ? g_.scalar("zero_state", 0.0f)
+                                    : call_.initial_states[size_t(d * (type_ == "LSTM" ? 2 : 1) + k)].tensor;
+    return g_.apply("Where", {ran, state, initial}, call_.name + hint);
+  }
+
+  std::string initial_h(int64_t d) const {
+    return call_.initial_states[size_t(d * (type_ == "LSTM" ? 2 : 1))].tensor;
+  }
+
+  // Keras zeroes a masked step's output where zero_output_for_mask is set; Bidirectional sets
+  // it on both its copies when they return sequences.
+  bool zero_output_for_mask(int64_t d) const {
+    return call_.type == "Bidirectional" || directions_[size_t(d)].config->value("zero_output_for_mask", false);
+  }
+
+  std::string unsqueeze(const std::string& x, const std::vector<int64_t>& axes) {
+    std::string key = call_.name + "_unsqueeze";
+    for (const int64_t a : axes) key += "_" + std::to_string(a);
+    return g_.apply("Unsqueeze", {x, g_.int64s(key, axes)}, call_.name + "_expanded");
+  }
+
+  std::string as_float(const std::string& flags) {
+    onnx::NodeProto* cast = nullptr;
+    const std::string y = g_.apply("Cast", {flags}, call_.name + "_as_float", &cast);
+    set_int(*cast, "to", onnx::TensorProto::FLOAT);
+    return y;
+  }
+
   const json& first() const { return *directions_[0].config; }
 
   void read_directions() {

@@ -1,7 +1,9 @@
 // Recurrent layers as ONNX's LSTM, GRU and RNN nodes: one layer as a forward or reverse node,
 // Bidirectional as one bidirectional node whose two directions are merged as Keras merges
 // them, initial states as the node's initial_h / initial_c, return_state's states from its
-// Y_h / Y_c. Masks are not exported (ONNX's sequence_lens covers right padding only).
+// Y_h / Y_c. A masked sequence's kept steps are gathered to the front of each row and run
+// with sequence_lens (which covers right padding only), the outputs put back at their
+// steps, a masked step carrying the state before it, as Keras's masks do.
 #pragma once
 
 #include <functional>
@@ -26,6 +28,7 @@ struct OnnxRecurrentCall {
   Shape input_shape;            // (steps, features)
   OnnxFlow sequence;            // (N, steps, features)
   std::vector<OnnxFlow> initial_states;  // as the call got them: [h, c] or Bidirectional's [forward…, backward…]
+  std::string mask;             // the sequence's Keras mask, float (N, steps) of 0 and 1; "" for none
 };
 
 // The layer's outputs as it gives them: its output, then with return_state its final states

@@ -13,7 +13,6 @@
 #include <optional>
 
 #include "citadel/core/error.hpp"
-#include "citadel/model/mask_flow.hpp"
 
 namespace citadel::detail {
 namespace {
@@ -170,6 +169,7 @@ class SequenceExport {
   }
 
   std::string global_pooling1d() {
+    if (call_.type == "GlobalAveragePooling1D" && !call_.masks[0].empty()) return masked_average();
     onnx::NodeProto* node = nullptr;
     const std::string y =
         g_.apply(call_.type == "GlobalMaxPooling1D" ? "ReduceMax" : "ReduceMean", {only_input().tensor}, name_, &node);
@@ -191,6 +191,53 @@ class SequenceExport {
                      name_ + "_" + part + "_by_head");
   }
 
+  // The mean of the kept steps as citadel weighs them: each step by mask / count (0 where a
+  // row keeps none), the weighed steps summed.
+  std::string masked_average() {
+    const std::string& mask = call_.masks[0];
+    const std::string count = sum_of_steps(mask, true, name_ + "_kept_steps");
+    const std::string weights =
+        g_.apply("Div", {mask, g_.apply("Max", {count, g_.scalar("one", 1.0f)}, name_ + "_divisor")}, name_ + "_weights");
+    const std::string weighed = g_.apply(
+        "Mul", {only_input().tensor, g_.apply("Unsqueeze", {weights, g_.int64s("last_axis", {-1})}, name_ + "_by_step")},
+        name_ + "_weighed");
+    return sum_of_steps(weighed, false, name_);
+  }
+
+  std::string sum_of_steps(const std::string& x, bool keep, const std::string& hint) {
+    onnx::NodeProto* node = nullptr;
+    const std::string y = g_.apply("ReduceSum", {x, g_.int64s("steps_axis", {1})}, hint, &node);
+    set_int(*node, "keepdims", keep ? 1 : 0);
+    return y;
+  }
+
+  // Which scores the softmax may weigh, (N, 1, Tq, Tv) or broadcastable to it: the query's
+  // kept steps × the value's × the key's × the causal triangle, as citadel's layer allows
+  // them. "" when nothing is masked.
+  std::string allowed_scores(int64_t Tq, int64_t Tv) {
+    std::vector<std::string> factors;
+    const auto add = [&](size_t input, std::vector<int64_t> axes, const char* hint) {
+      if (input < call_.masks.size() && !call_.masks[input].empty())
+        factors.push_back(g_.apply("Unsqueeze", {call_.masks[input], g_.int64s(name_ + hint, axes)}, name_ + hint));
+    };
+    add(0, {1, 3}, "_query_kept");   // (N, 1, Tq, 1)
+    add(1, {1, 2}, "_value_kept");   // (N, 1, 1, Tv)
+    add(2, {1, 2}, "_key_kept");
+    if (factors.empty()) return "";
+    if (config_.value("use_causal_mask", false)) {
+      std::vector<float> lower(size_t(Tq * Tv), 0.0f);
+      for (int64_t i = 0; i < Tq; ++i)
+        for (int64_t j = 0; j <= i && j < Tv; ++j) lower[size_t(i * Tv + j)] = 1.0f;
+      factors.push_back(g_.floats(name_ + "_causal_allowed", {Tq, Tv}, lower));
+    }
+    std::string allowed = factors[0];
+    for (size_t k = 1; k < factors.size(); ++k) allowed = g_.apply("Mul", {allowed, factors[k]}, name_ + "_allowed");
+    onnx::NodeProto* cast = nullptr;
+    const std::string flags = g_.apply("Cast", {allowed}, name_ + "_allowed", &cast);
+    set_int(*cast, "to", onnx::TensorProto::BOOL);
+    return flags;
+  }
+
   std::string attention() {
     CITADEL_CHECK(call_.inputs.size() == 2 || call_.inputs.size() == 3, NotImplementedError, where_, ": called with ",
                   call_.inputs.size(), " inputs; a query, a value and a key are exported");
@@ -209,7 +256,11 @@ class SequenceExport {
     const std::string products = g_.apply("MatMul", {q, k}, name_ + "_products");  // (N, heads, Tq, Tv)
     std::string scores = g_.apply(
         "Mul", {products, g_.scalar(name_ + "_scale", 1.0f / std::sqrt(float(key_dim)))}, name_ + "_scores");
-    if (config_.value("use_causal_mask", false)) {
+    // A disallowed score becomes −1e9: its weight is 0, and a row allowing nothing weighs all
+    // alike, as citadel's masked softmax does.
+    if (const std::string allowed = allowed_scores(Tq, Tv); !allowed.empty()) {
+      scores = g_.apply("Where", {allowed, scores, g_.scalar("disallowed_score", -1e9f)}, name_ + "_masked");
+    } else if (config_.value("use_causal_mask", false)) {
       std::vector<float> mask(size_t(Tq * Tv), 0.0f);
       for (int64_t i = 0; i < Tq; ++i)
         for (int64_t j = i + 1; j < Tv; ++j) mask[size_t(i * Tv + j)] = -1e9f;
@@ -238,23 +289,6 @@ class SequenceExport {
   const std::string where_;
 };
 
-// The layer whose mask tensor `t` carries: upstream through the layers that pass a mask
-// on, to the one that makes it (Masking, an Embedding with mask_zero).
-size_t mask_origin(const GraphInfo& graph, const MaskFlow& masks, int t) {
-  for (;;) {
-    const size_t producer = size_t(graph.tensors[size_t(t)].producer);
-    const GraphInfo::NodeInfo& node = graph.nodes[producer];
-    int masked_input = -1;
-    for (const int input : node.inputs)
-      if (masks.masked(input)) {
-        masked_input = input;
-        break;
-      }
-    if (masked_input < 0) return node.layer;
-    t = masked_input;
-  }
-}
-
 }  // namespace
 
 bool is_onnx_sequence_layer(const std::string& type) {
@@ -265,26 +299,6 @@ bool is_onnx_sequence_layer(const std::string& type) {
 
 OnnxFlow add_onnx_sequence(OnnxGraphBuilder& g, const OnnxSequenceCall& call, const OnnxParameterReader& parameter) {
   return SequenceExport(g, call, parameter).output();
-}
-
-void refuse_masked_sequence_layers(const Model& model) {
-  const GraphInfo& graph = model.graph();
-  std::vector<const Layer*> node_layers;
-  for (const GraphInfo::NodeInfo& node : graph.nodes) node_layers.push_back(&model.layer(node.layer));
-  MaskFlow masks;
-  masks.plan(graph, node_layers);
-  if (!masks.active()) return;
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    const Layer& layer = *node_layers[n];
-    if (!is_onnx_sequence_layer(layer.type())) continue;
-    for (const int input : graph.nodes[n].inputs)
-      if (masks.masked(input)) {
-        const Layer& origin = model.layer(mask_origin(graph, masks, input));
-        throw NotImplementedError("onnx export: " + describe(layer.name(), layer.type()) + " is given the mask of " +
-                                  describe(origin.name(), origin.type()) +
-                                  ", and masks are not exported; export the model without the mask");
-      }
-  }
 }
 
 }  // namespace citadel::detail

@@ -3,8 +3,9 @@
 // Conv1D and the 1-D poolings (ONNX's Conv/MaxPool/AveragePool on (N, C, T) between two
 // Transposes, Keras's padding as explicit pads), the global 1-D poolings (ReduceMax /
 // ReduceMean over the steps) and MultiHeadAttention (MatMuls, per-head Reshape/Transpose,
-// Softmax, a constant additive causal mask). Masks are not exported: a model whose mask
-// reaches one of these layers is refused naming it.
+// Softmax, a constant additive causal mask). GlobalAveragePooling1D averages the kept steps
+// of a masked sequence; MultiHeadAttention's query, value and key masks (and the causal one)
+// make the disallowed scores −1e9 before its Softmax; the others ignore masks, as citadel's do.
 #pragma once
 
 #include <functional>
@@ -13,7 +14,6 @@
 #include <vector>
 
 #include "citadel/core/shape.hpp"
-#include "citadel/model/model.hpp"
 #include "onnx_graph_builder.hpp"
 #include "onnx_recurrent_layers.hpp"
 
@@ -32,13 +32,10 @@ struct OnnxSequenceCall {
   int opset = 13;
   // The activation `name` applied to the value x (N, T, C), its softmax over the last axis.
   std::function<std::string(const std::string& name, const std::string& x)> activation;
+  std::vector<std::string> masks;  // per input: its Keras mask, float (N, T) of 0 and 1; "" for none
 };
 
 // The layer's output. NotImplementedError naming the layer for what is not exported.
 OnnxFlow add_onnx_sequence(OnnxGraphBuilder& g, const OnnxSequenceCall& call, const OnnxParameterReader& parameter);
-
-// NotImplementedError naming the first of these layers that a mask reaches (after Masking or
-// an Embedding with mask_zero), and where the mask comes from: ONNX's graph would ignore it.
-void refuse_masked_sequence_layers(const Model& model);
 
 }  // namespace citadel::detail

@@ -246,9 +246,9 @@ MODELS = [residual, two_inputs, two_outputs, shared_layer, merges, small_resnet,
 # KERAS_REAL_GRAPHS_ONLY=name,name writes only those models (a quicker check of a few).
 if os.environ.get("KERAS_REAL_GRAPHS_ONLY"):
     MODELS = [m for m in MODELS if m.__name__ in os.environ["KERAS_REAL_GRAPHS_ONLY"].split(",")]
-# Models whose layers citadel does not export to ONNX yet (Keras's side only).
-# (Masks are not exported: the models with Masking or mask_zero stay Keras-only.)
-KERAS_ONLY = {"masked_pooling", "masked_conv", "masked_recurrent", "embedded_text", "bidirectional", "attention"}
+# Models whose layers citadel does not export to ONNX yet (Keras's side only): none since
+# masks are exported.
+KERAS_ONLY = set()
 # Models of token ids: padded rows of ids (0 is padding), rows 1 and 4 (2 and 5) the same
 # ids padded on the right and on the left.
 TOKEN_IDS = {"embedded_text", "embedded_chain"}

@@ -86,9 +86,20 @@ def recurrent(op, xs, a):
     gates = gates_h // hidden
     steps, batch = x.shape[0], x.shape[1]
     b = at(3) if at(3) is not None else np.zeros((directions, 2 * gates_h))
-    assert at(4) is None, "sequence_lens"
     h0 = at(5) if at(5) is not None else np.zeros((directions, batch, hidden))
     c0 = at(6) if at(6) is not None else np.zeros((directions, batch, hidden))
+    if at(4) is not None:
+        # sequence_lens: row n runs its first lens[n] steps (a reverse direction from step
+        # lens[n] - 1 back); Y is 0 after them, Y_h and Y_c the state after the last one run.
+        lens = at(4).astype(np.int64)
+        y = np.zeros((steps, directions, batch, hidden))
+        y_h, y_c = np.zeros((directions, batch, hidden)), np.zeros((directions, batch, hidden))
+        for n, length in enumerate(lens):
+            assert 1 <= length <= steps, f"sequence_lens {length} of {steps} steps"
+            row = [x[:length, n:n + 1]] + list(xs[1:4]) + [None, h0[:, n:n + 1], c0[:, n:n + 1]]
+            yn, hn, cn = recurrent(op, row, a)
+            y[:length, :, n:n + 1], y_h[:, n:n + 1], y_c[:, n:n + 1] = yn, hn, cn
+        return [y, y_h, y_c]
     functions = {"Tanh": np.tanh, "Sigmoid": lambda v: 1 / (1 + np.exp(-v)), "Relu": lambda v: np.maximum(v, 0)}
     per_direction = {"RNN": 1, "GRU": 2, "LSTM": 3}[op]
     text = lambda v: v.decode() if isinstance(v, bytes) else v
@@ -220,10 +231,23 @@ def evaluate(path, inputs):
         elif op == "Gather":
             y = np.take(xs[0], xs[1].astype(np.int64), axis=a.get("axis", 0))
         elif op == "Cast":
-            y = xs[0].astype(np.int64) if a["to"] == 7 else xs[0].astype(np.float64)
+            y = xs[0].astype({1: np.float64, 6: np.int64, 7: np.int64, 9: bool}[a["to"]])
+        elif op in ("Equal", "Less", "Greater", "And"):
+            y = {"Equal": np.equal, "Less": np.less, "Greater": np.greater, "And": np.logical_and}[op](xs[0], xs[1])
+        elif op == "Not":
+            y = np.logical_not(xs[0])
+        elif op == "CumSum":
+            assert not a.get("exclusive", 0) and not a.get("reverse", 0)
+            y = np.cumsum(xs[0], axis=int(np.reshape(xs[1], -1)[0]))
+        elif op == "Shape":
+            y = np.array(xs[0].shape, dtype=np.int64)
+        elif op == "ConstantOfShape":
+            y = np.full(tuple(int(d) for d in xs[0]), numpy_helper.to_array(a["value"])[0], dtype=np.float64)
         elif op == "Slice":
             index = [slice(None)] * xs[0].ndim
-            for start, end, axis, step in zip(xs[1], xs[2], xs[3], xs[4]):
+            axes = xs[3] if len(xs) > 3 else range(len(xs[1]))
+            steps = xs[4] if len(xs) > 4 else [1] * len(xs[1])
+            for start, end, axis, step in zip(xs[1], xs[2], axes, steps):
                 index[int(axis)] = slice(int(start), int(end), int(step))
             y = xs[0][tuple(index)]
         elif op in ("RNN", "GRU", "LSTM"):

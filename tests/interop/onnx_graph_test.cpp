@@ -2,7 +2,8 @@
 // as its ONNX operators (Add, Sub, Mul, Mean, Max, Min, Concat; Dot as Mul + ReduceSum or
 // MatMul), a shared layer's weights stored once, a tensor read by several nodes, NCHW kept
 // across a residual block; recurrent layers, LayerNormalization (opsets 13-17), Conv1D, the
-// 1-D poolings and MultiHeadAttention; masks refused. The graphs compute what citadel
+// 1-D poolings, MultiHeadAttention and TimeDistributed; Keras's masks (mask_zero, Masking)
+// through recurrent layers, pooling, attention and merges. The graphs compute what citadel
 // predicts, checked by an independent numpy evaluator of the ONNX operators
 // (onnx_graph_check.py) and by ONNX Runtime where scripts/setup_clients (build/venv-clients)
 // or scripts/check_interop (build/venv-interop) installed it.
@@ -39,6 +40,7 @@
 #include "citadel/layers/recurrent.hpp"
 #include "citadel/layers/reshape.hpp"
 #include "citadel/layers/spatial_dropout.hpp"
+#include "citadel/layers/time_distributed.hpp"
 #include "random_model_values.hpp"
 
 namespace citadel {
@@ -228,12 +230,13 @@ TEST(OnnxGraphExport, GraphsComputeWhatCitadelPredictsInOnnxRuntime) {
 
 // A recurrent graph checked by the numpy evaluator (ONNX's operator pages, written out in
 // onnx_graph_check.py) and, where installed, by ONNX Runtime.
-void expect_onnx_computes_what_citadel_predicts(Model& model, const OnnxExportOptions& options = {}) {
+void expect_onnx_computes_what_citadel_predicts(Model& model, const OnnxExportOptions& options = {},
+                                                const std::vector<Tensor>* given = nullptr) {
   const std::string bytes = onnx_model_bytes(model, options);
-  EXPECT_EQ(run_check(model, bytes, CITADEL_PYTHON3, false), 0) << "numpy evaluator";
+  EXPECT_EQ(run_check(model, bytes, CITADEL_PYTHON3, false, given), 0) << "numpy evaluator";
   const std::string python = onnxruntime_python();
   if (!python.empty()) {
-    EXPECT_EQ(run_check(model, bytes, python, true), 0) << "ONNX Runtime";
+    EXPECT_EQ(run_check(model, bytes, python, true, given), 0) << "ONNX Runtime";
   }
 }
 
@@ -300,21 +303,90 @@ TEST(OnnxGraphExport, AnEmbeddingBeforeAnLstmComputesWhatCitadelPredicts) {
   if (!python.empty()) {
     EXPECT_EQ(run_check(model, onnx_model_bytes(model), python, true, &given), 0) << "ONNX Runtime";
   }
-  const SymbolicTensor more = Input({7}, {.dtype = "int32"});
-  Model masked({more}, {LSTM(2)(Embedding(12, 5, {.mask_zero = true}).named("masked")(more))});
-  EXPECT_THROW(onnx_model_bytes(masked), NotImplementedError);
 }
 
-// ONNX's sequence_lens covers right padding only, so masks stay refused, naming the layer.
-TEST(OnnxGraphExport, MaskedRecurrentLayersAreRefusedNamingTheLayer) {
-  const SymbolicTensor x = Input({4, 2});
-  Model masked({x}, {Bidirectional(LSTM(3)).named("reader")(Masking(0.0f).named("padding")(x))});
-  try {
-    onnx_model_bytes(masked);
-    ADD_FAILURE() << "exported";
-  } catch (const NotImplementedError& e) {
-    EXPECT_NE(std::string(e.what()).find("padding"), std::string::npos) << e.what();
-  }
+// Rows of token ids (as floats) padded every way a mask can be: on the right, on the left, in
+// the middle, not at all, wholly; the ids themselves from 1 to 11.
+Tensor padded_ids(int64_t steps) {
+  const int64_t N = 6;
+  Tensor x(Shape{N, steps});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = 0; t < steps; ++t) {
+      const bool padding = (n == 0 && t >= 4) || (n == 1 && t < 3) || (n == 2 && (t == 2 || t == 3 || t == 5)) ||
+                           n == 4 || (n == 5 && t != steps - 1);
+      x[n * steps + t] = padding ? 0.0f : float(1 + (n * 7 + t * 3) % 11);
+    }
+  return x;
+}
+
+// mask_zero's mask through every recurrent cell and setting: sequences and last outputs,
+// go_backwards, zero_output_for_mask, Bidirectional (which zeroes masked outputs), the mask
+// passed on by return_sequences to the next layer, return_state's states. Left, right and
+// middle padding and an all-padded row compute what citadel predicts.
+TEST(OnnxGraphExport, MaskedRecurrentLayersComputeWhatCitadelPredicts) {
+  const SymbolicTensor ids = Input({8}, {.name = "ids", .dtype = "int32"});
+  const SymbolicTensor e = Embedding(12, 4, {.mask_zero = true}).named("tokens")(ids);
+  SymbolicTensor h = LSTM(3, {.return_sequences = true}).named("lstm")(e);
+  h = GRU(3, {.return_sequences = true, .go_backwards = true, .zero_output_for_mask = true}).named("gru_back")(h);
+  h = SimpleRNN(2, {.return_sequences = true, .go_backwards = true}).named("rnn_back")(h);
+  const SymbolicTensor last = GRU(2, {.reset_after = false}).named("gru_last")(h);
+  const SymbolicTensor back = LSTM(2, {.go_backwards = true}).named("lstm_back")(e);
+  const SymbolicTensor both = Bidirectional(GRU(2, {.return_sequences = true})).named("bi")(e);
+  const SymbolicTensor bi_last = Bidirectional(LSTM(2), {.merge_mode = "sum"}).named("bi_last")(both);
+  const auto states = LSTM(2, {.return_sequences = true, .return_state = true}).named("states").call({e});
+  Model model({ids}, {last, back, both, bi_last, states[0], states[1], states[2]}, {.name = "masked_recurrent"});
+  randomize(model, 34);
+  const std::vector<Tensor> given{padded_ids(8)};
+  expect_onnx_computes_what_citadel_predicts(model, {}, &given);
+}
+
+// Initial states given to masked layers: a row that keeps no step keeps them, and steps
+// before the first kept one show them.
+TEST(OnnxGraphExport, MaskedRecurrentLayersWithInitialStatesComputeWhatCitadelPredicts) {
+  const SymbolicTensor ids = Input({8}, {.name = "ids", .dtype = "int32"}), start = Input({6}, {.name = "start"});
+  const SymbolicTensor e = Embedding(12, 3, {.mask_zero = true}).named("tokens")(ids);
+  const SymbolicTensor h0 = Dense(2, {.activation = "tanh"}).named("h0")(start);
+  const SymbolicTensor c0 = Dense(2, {.activation = "tanh"}).named("c0")(start);
+  const SymbolicTensor decoded = LSTM(2, {.return_sequences = true}).named("decoder")({e, h0, c0});
+  const auto ended = GRU(2, {.return_sequences = true, .return_state = true, .go_backwards = true}).named("ender").call({e, h0});
+  const SymbolicTensor both = Bidirectional(SimpleRNN(2)).named("bi")({e, h0, c0});
+  Model model({ids, start}, {decoded, ended[0], ended[1], both}, {.name = "masked_initial_states"});
+  randomize(model, 35);
+  Tensor starts(Shape{6, 6});
+  for (int64_t i = 0; i < starts.numel(); ++i) starts[i] = float((i * 7) % 13) / 6.0f - 1.0f;
+  const std::vector<Tensor> given{padded_ids(8), starts};
+  expect_onnx_computes_what_citadel_predicts(model, {}, &given);
+}
+
+// Masking's mask (steps whose every feature is the mask value) through the layers that read
+// it beside those that pass or drop it: LayerNormalization and TimeDistributed pass it,
+// GlobalAveragePooling1D averages the kept steps, Conv1D drops it, MultiHeadAttention's query
+// and value masks with the causal one, Add (OR) and Concatenate along time (one input
+// unmasked), TimeDistributed(Dense).
+TEST(OnnxGraphExport, MasksThroughPoolingAttentionAndMergesComputeWhatCitadelPredicts) {
+  const SymbolicTensor x = Input({6, 3}, {.name = "frames"}), y = Input({6, 3}, {.name = "other"});
+  const SymbolicTensor masked = Masking(0.0f).named("padding")(x);
+  const SymbolicTensor other = Masking(0.0f).named("other_padding")(y);
+  const SymbolicTensor normed = LayerNormalization().named("norm")(TimeDistributed(Dense(4)).named("per_step")(masked));
+  const SymbolicTensor average = GlobalAveragePooling1D().named("average")(normed);
+  const SymbolicTensor peak = GlobalMaxPooling1D().named("peak")(normed);
+  const SymbolicTensor conv = GlobalAveragePooling1D().named("conv_average")(Conv1D(2, 3).named("conv")(masked));
+  const SymbolicTensor attended =
+      MultiHeadAttention(2, 2, {.use_causal_mask = true}).named("attention")({normed, TimeDistributed(Dense(4)).named("kv")(other)});
+  const SymbolicTensor either = Add().named("either")({masked, other});
+  const SymbolicTensor joined = Concatenate({.axis = 1}).named("joined")({either, y});
+  const SymbolicTensor stepped = TimeDistributed(Dense(2, {.activation = "relu"})).named("stepped")(joined);
+  const SymbolicTensor summary = LSTM(2).named("summary")(stepped);
+  const SymbolicTensor pooled = GlobalAveragePooling1D().named("attended_average")(attended);
+  Model model({x, y}, {average, peak, conv, pooled, summary}, {.name = "masked_layers"});
+  randomize(model, 36);
+  std::vector<Tensor> given = random_inputs(model, 5, 12);
+  const int64_t zeroed[5][2] = {{0, 5}, {0, 0}, {1, 2}, {2, 3}, {3, 4}};  // (row, step) of x, then of y
+  for (const auto& [n, t] : zeroed) std::fill_n(given[0].data() + (n * 6 + t) * 3, 3, 0.0f);
+  for (int64_t t = 0; t < 6; ++t) std::fill_n(given[0].data() + (4 * 6 + t) * 3, 3, 0.0f);  // row 4 wholly padded
+  for (int64_t t = 2; t < 6; ++t) std::fill_n(given[1].data() + (4 * 6 + t) * 3, 3, 0.0f);
+  std::fill_n(given[1].data() + (1 * 6 + 0) * 3, 3, 0.0f);
+  expect_onnx_computes_what_citadel_predicts(model, {}, &given);
 }
 
 // LayerNormalization with gamma and beta, without either, without both, its epsilon, on
@@ -419,32 +491,6 @@ TEST(OnnxGraphExport, MultiHeadAttentionComputesWhatCitadelPredicts) {
     options.opset = opset;
     expect_onnx_computes_what_citadel_predicts(model, options);
   }
-}
-
-// Masks are not exported: a mask reaching LayerNormalization, Conv1D, a pooling or
-// MultiHeadAttention refuses the export, naming that layer and the mask's maker.
-TEST(OnnxGraphExport, MaskedSequenceLayersAreRefusedNamingTheLayer) {
-  const auto expect_refused = [](Model& model, const std::string& layer, const std::string& maker) {
-    try {
-      onnx_model_bytes(model);
-      ADD_FAILURE() << "exported";
-    } catch (const NotImplementedError& e) {
-      const std::string message = e.what();
-      EXPECT_NE(message.find("layer " + layer + " ("), std::string::npos) << message;
-      EXPECT_NE(message.find(maker), std::string::npos) << message;
-    }
-  };
-  const SymbolicTensor x = Input({4, 3});
-  Model normalized({x}, {GlobalAveragePooling1D().named("average")(
-                            LayerNormalization().named("norm")(Masking(0.0f).named("padding")(x)))});
-  expect_refused(normalized, "norm", "padding");
-  const SymbolicTensor ids = Input({6}, {.dtype = "int32"});
-  Model convolved({ids}, {Conv1D(2, 3).named("conv")(Embedding(12, 5, {.mask_zero = true}).named("tokens")(ids))});
-  expect_refused(convolved, "conv", "tokens");
-  const SymbolicTensor y = Input({4, 3});
-  const SymbolicTensor masked = Masking(0.0f).named("padded")(y);
-  Model attended({y}, {MultiHeadAttention(2, 2).named("attention")({masked, masked})});
-  expect_refused(attended, "attention", "padded");
 }
 
 TEST(OnnxGraphExport, PreprocessingGoesInFrontOfOneInputOnly) {
