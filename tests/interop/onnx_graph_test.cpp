@@ -493,6 +493,18 @@ TEST(OnnxGraphExport, MultiHeadAttentionComputesWhatCitadelPredicts) {
   }
 }
 
+// TimeDistributed over frames: a Conv2D per frame (NCHW inside, NHWC at the fold), pooled
+// per frame, read by an LSTM.
+TEST(OnnxGraphExport, TimeDistributedFramesComputeWhatCitadelPredicts) {
+  const SymbolicTensor clip = Input({3, 5, 5, 2}, {.name = "clip"});
+  const SymbolicTensor conv = TimeDistributed(Conv2D(3, 3, {.padding = "same", .activation = "relu"})).named("frames")(clip);
+  const SymbolicTensor pooled = TimeDistributed(GlobalAveragePooling2D()).named("pooled")(conv);
+  const SymbolicTensor flat = TimeDistributed(Flatten()).named("flat")(TimeDistributed(MaxPooling2D({2, 2})).named("max")(conv));
+  Model model({clip}, {LSTM(2).named("summary")(pooled), flat}, {.name = "time_distributed"});
+  randomize(model, 37);
+  expect_onnx_computes_what_citadel_predicts(model);
+}
+
 TEST(OnnxGraphExport, PreprocessingGoesInFrontOfOneInputOnly) {
   Model model = merges_graph();
   OnnxExportOptions options;
