@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "citadel/core/error.hpp"
 #include "citadel/interop/keras_export.hpp"
 #include "citadel/interop/keras_import.hpp"
 #include "citadel/interop/onnx_export.hpp"
 #include "citadel/io/model_file.hpp"
+#include "citadel/io/saved_model.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 #include "saved_pipeline.hpp"
@@ -80,6 +82,19 @@ int run_export(const ExportFlags& s) {
     options.opset = s.opset;
     const auto preprocessing = loaded.metadata.find("preprocessing");
     if (!s.no_preprocessing && preprocessing != loaded.metadata.end()) options.preprocessing = preprocessing->second;
+    // A text or speech model's front end (tokenizing, WAV to features) has no ONNX operators
+    // up to opset 17: never dropped silently — the graph of ids or features only when asked,
+    // with the record in the file's metadata to reproduce the front end.
+    for (const auto& [record, reads] : {std::pair{kTextVectorizationRecord, "raw text through its vectorizer"},
+                                        std::pair{kAudioPreprocessingRecord, "WAV files through its audio front end"}}) {
+      const auto found = loaded.metadata.find(record);
+      if (found == loaded.metadata.end()) continue;
+      CITADEL_CHECK(s.no_preprocessing, ValueError, s.model, ": the model reads ", reads,
+                    ", which ONNX's operators (opsets 13 to 17) cannot express; --no-preprocessing exports the graph "
+                    "of what it computes from (token ids as float32, or features), with the front end's record in "
+                    "the file's metadata (metadata_props \"citadel.", record, "\")");
+      options.metadata[std::string("citadel.") + record] = found->second;
+    }
     export_onnx(loaded.model, s.output, options);
   } else {
     export_keras(loaded.model, s.output);
@@ -118,7 +133,8 @@ Command add_export_command(CLI::App& app) {
   command->add_option("--output,-o", s.output, "The file to write")->required()->option_text("FILE");
   command->add_option("--opset", s.opset, "ONNX opset")->capture_default_str()->check(CLI::Range(13, 17));
   command->add_flag("--no-preprocessing", s.no_preprocessing,
-                    "ONNX: leave the saved imputation and scaling out (the graph then takes scaled features)");
+                    "ONNX: leave the saved imputation and scaling out (the graph then takes scaled features); a text or "
+                    "speech model's graph then takes token ids or features");
   add_public_key_flag(*command, s.keys);
   add_decryption_flags(*command, s.keys);
   return {command, [flags] { return run_export(*flags); }};

@@ -489,6 +489,11 @@ std::string onnx_model_bytes(Model& model, const OnnxExportOptions& options) {
   onnx::OperatorSetIdProto& opset = *proto.add_opset_import();
   opset.set_domain("");
   opset.set_version(options.opset);
+  for (const auto& [key, value] : options.metadata) {
+    onnx::StringStringEntryProto& entry = *proto.add_metadata_props();
+    entry.set_key(key);
+    entry.set_value(value);
+  }
   onnx::GraphProto& graph = *proto.mutable_graph();
   graph.set_name(model.name());
   Exporter(model, graph, options.preprocessing, options.opset).run();

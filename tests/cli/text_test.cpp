@@ -96,6 +96,26 @@ TEST(TextCli, TrainsOnATextColumnAndPredictsRawText) {
       << refused.err;
 }
 
+// ONNX has no tokenizer up to opset 17: exporting a text model is refused unless
+// --no-preprocessing asks for the graph of token ids, which then carries the vectorizer's
+// record (its vocabulary) in metadata_props. Nothing is written when refused.
+TEST(TextCli, OnnxExportOfATextModelAsksForTheTokenIdGraphAndCarriesTheVectorizer) {
+  const auto& [model, trained] = trained_text_model();
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto onnx = citadel::testkit::scratch_directory() / "text.onnx";
+  const auto refused = run_cli("export " + model.string() + " --format onnx --output " + onnx.string());
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("reads raw text through its vectorizer"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--no-preprocessing"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(onnx));
+  const auto exported =
+      run_cli("export " + model.string() + " --format onnx --no-preprocessing --output " + onnx.string());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const std::string bytes = citadel::testkit::read_file(onnx);
+  EXPECT_NE(bytes.find("citadel.text_vectorization"), std::string::npos);
+  EXPECT_NE(bytes.find("\"free\""), std::string::npos) << "the vocabulary travels with the graph";
+}
+
 TEST(TextCli, BadTextFlagsAreRefused) {
   const auto train = write_scratch_file("few.csv", messages(30, 3, nullptr));
   auto refused = [&](const std::string& flags, const std::string& expected) {

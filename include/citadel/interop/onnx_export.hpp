@@ -5,6 +5,7 @@
 // flattens in Keras's NHWC order, Dropout is left out (inference).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "citadel/model/model.hpp"
@@ -19,6 +20,9 @@ struct OnnxExportOptions {
   // graph takes the feature columns as `citadel predict` reads them (one-hot columns
   // already encoded). Empty, or pixel scaling: the graph takes what the model takes.
   std::string preprocessing;
+  // Written as the ONNX model's metadata_props (key → value): e.g. a text model's vectorizer
+  // record, which no ONNX operator up to opset 17 can apply, for the user to reproduce it.
+  std::map<std::string, std::string> metadata;
 };
 
 // The ONNX model's bytes (a serialized ModelProto), checked. NotImplementedError naming
