@@ -106,6 +106,22 @@ TEST(SpeechCli, TrainsOnAFolderOfWavsAndPredictsFreshFiles) {
   EXPECT_NE(csv_rows.err.find("rows.csv"), std::string::npos) << csv_rows.err;
 }
 
+// ONNX has no WAV reader or mel filter bank up to opset 17: the export is refused unless
+// --no-preprocessing asks for the graph of feature frames, which carries the front end.
+TEST(SpeechCli, OnnxExportOfASpeechModelAsksForTheFeatureGraphAndCarriesTheFrontEnd) {
+  const auto& [model, trained] = trained_speech_model();
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto onnx = citadel::testkit::scratch_directory() / "speech.onnx";
+  const auto refused = run_cli("export " + model.string() + " --format onnx --output " + onnx.string());
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("reads WAV files through its audio front end"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(onnx));
+  const auto exported =
+      run_cli("export " + model.string() + " --format onnx --no-preprocessing --output " + onnx.string());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_NE(citadel::testkit::read_file(onnx).find("citadel.audio_preprocessing"), std::string::npos);
+}
+
 TEST(SpeechCli, BadFoldersAreRefusedByName) {
   const fs::path root = citadel::testkit::scratch_directory() / "bad_speech";
   std::mt19937 random(3);
