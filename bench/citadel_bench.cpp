@@ -113,7 +113,8 @@ void run_w1i(const Settings& settings) {
   std::copy_n(x.data(), 8, row.data());
   std::vector<double> latencies;
   for (int i = 0; i < 1000; ++i) model.predict(row);  // warm-up
-  for (int i = 0; i < 10000; ++i) latencies.push_back(seconds_of([&] { model.predict(row); }));
+  // 2,000 calls per rep (10,000 at the default 5): --reps 1000 gives a loop long enough to profile.
+  for (int i = 0; i < 2000 * settings.reps; ++i) latencies.push_back(seconds_of([&] { model.predict(row); }));
   report("W1i", "single-row predict", median(latencies) * 1e6, "us", "lower");
   Tensor rows(Shape{1000, 8});
   std::copy_n(x.data(), rows.numel(), rows.data());
