@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "parallel.hpp"
 #include "vector_activations.hpp"
@@ -33,30 +32,11 @@ inline float derivative(CellActivation kind, float y) {
   return 1.0f;
 }
 
-// y[0:n] = f(y[0:n]), eight values at a time; the last few go through the same eight-lane code
-// padded, so a value's result does not depend on where in the row it lies.
-template <void (*F)(detail::Float8&)>
-__attribute__((always_inline)) inline void map_eight_at_a_time(float* y, int64_t n) {
-  using detail::Float8;
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    Float8 v;
-    std::memcpy(&v, y + j, sizeof v);
-    F(v);
-    std::memcpy(y + j, &v, sizeof v);
-  }
-  if (j == n) return;
-  Float8 v{};
-  std::memcpy(&v, y + j, size_t(n - j) * sizeof(float));
-  F(v);
-  std::memcpy(y + j, &v, size_t(n - j) * sizeof(float));
-}
-
-__attribute__((target_clones("avx512f", "arch=x86-64-v3", "default"))) void apply_in_place(CellActivation kind,
-                                                                                            float* y, int64_t n) {
+// y[0:n] = f(y[0:n]).
+void apply_in_place(CellActivation kind, float* y, int64_t n) {
   switch (kind) {
-    case CellActivation::kTanh: return map_eight_at_a_time<detail::hyperbolic_tangent<detail::Float8>>(y, n);
-    case CellActivation::kSigmoid: return map_eight_at_a_time<detail::logistic<detail::Float8>>(y, n);
+    case CellActivation::kTanh: return detail::tanh_in_place(y, n);
+    case CellActivation::kSigmoid: return detail::sigmoid_in_place(y, n);
     case CellActivation::kRelu:
       for (int64_t j = 0; j < n; ++j) y[j] = std::max(y[j], 0.0f);
       return;

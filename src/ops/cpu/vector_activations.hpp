@@ -7,6 +7,8 @@
 // 1 / (1 + e^{−x}), the formula the scalar code used. Private to src/ops/cpu/.
 #pragma once
 
+#include <cstdint>
+
 #include "vector_exp.hpp"
 
 namespace citadel::ops::detail {
@@ -33,6 +35,12 @@ __attribute__((always_inline)) inline void logistic(V& x) {
   exponentiate(e);
   x = 1.0f / (1.0f + e);
 }
+
+// y[0:n] = tanh(y[0:n]) or the sigmoid, eight values at a time; the last few through the same
+// eight-lane code padded, so a value's result does not depend on where in the row it lies.
+// Compiled for AVX-512, x86-64-v3 and the baseline, picked at run time.
+void tanh_in_place(float* y, int64_t n);
+void sigmoid_in_place(float* y, int64_t n);
 
 inline float vector_tanh(float x) {
   hyperbolic_tangent(x);
