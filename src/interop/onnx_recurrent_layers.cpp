@@ -4,7 +4,8 @@
 // Keras, Keras 3's reset_after being ONNX's linear_before_reset = 1. go_backwards is the
 // reverse direction, its sequence put back in Keras's reading order; a Bidirectional's
 // backward copy is the bidirectional node's second direction, whose outputs ONNX keeps at
-// their steps' times, as Bidirectional gives them.
+// their steps' times, as Bidirectional gives them. A masked sequence runs packed, with
+// sequence_lens (masked_outputs).
 #include "onnx_recurrent_layers.hpp"
 
 #include <limits>

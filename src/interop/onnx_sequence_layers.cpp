@@ -5,8 +5,9 @@
 // MultiHeadAttention follows citadel's layer: projections as MatMul + Add with the kernels
 // (D, heads, dim) read as (D, heads·dim), heads split by Reshape (N, T, heads, dim) and
 // Transpose, scores q·kᵀ scaled by 1/√key_dim, the causal mask added as −1e9 (Keras's large
-// negative: its exp is 0), Softmax over the key steps, the weighed values put back as
-// (N, Tq, heads·value_dim) for the output projection (heads, value_dim, D_out).
+// negative: its exp is 0; with padding masks the disallowed scores are set to −1e9 instead),
+// Softmax over the key steps, the weighed values put back as (N, Tq, heads·value_dim) for the
+// output projection (heads, value_dim, D_out).
 #include "onnx_sequence_layers.hpp"
 
 #include <cmath>
