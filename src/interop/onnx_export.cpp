@@ -173,7 +173,7 @@ class Exporter {
     const json& inner = wrapped.at("config");
     const int64_t steps = input_shape[0];
     std::vector<int64_t> folded{-1};
-    for (size_t d = 1; d < input_shape.rank(); ++d) folded.push_back(input_shape[d]);
+    for (int d = 1; d < input_shape.rank(); ++d) folded.push_back(input_shape[d]);
     to_nhwc(flow);
     Flow rows{g_.apply("Reshape", {flow.tensor, g_.int64s(name + "_folded", folded)}, name + "_folded"),
               int(input_shape.rank()), false};
@@ -181,7 +181,7 @@ class Exporter {
                        Shape(std::vector<int64_t>(folded.begin() + 1, folded.end())), rows);
     to_nhwc(y);
     std::vector<int64_t> unfolded{-1, steps};
-    for (size_t d = 1; d < output_shape.rank(); ++d) unfolded.push_back(output_shape[d]);
+    for (int d = 1; d < output_shape.rank(); ++d) unfolded.push_back(output_shape[d]);
     return {g_.apply("Reshape", {y.tensor, g_.int64s(name + "_unfolded", unfolded)}, name), int(output_shape.rank()) + 1,
             false};
   }

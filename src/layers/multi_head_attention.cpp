@@ -208,9 +208,9 @@ void MultiHeadAttention::backward_inputs(ConstTensorView dy, std::span<Tensor* c
                           dropping_ ? drop_mask_.data() : nullptr, allowed_.data(), dcontext_.data(), dq_.data(),
                           dk_.data(), dv_.data());
   const bool inputs_wanted = input_gradient_needed_;
-  auto input_grad = [&](size_t i, const Shape& shape) -> float* {
+  auto input_grad = [&](size_t i, const Shape& input_shape) -> float* {
     if (!inputs_wanted || i >= dx.size() || dx[i] == nullptr) return nullptr;
-    dx[i]->resize(shape);
+    dx[i]->resize(input_shape);
     return dx[i]->data();
   };
   const ConstTensorView key = has_key_ ? inputs_[2] : inputs_[1];

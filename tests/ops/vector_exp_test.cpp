@@ -82,7 +82,9 @@ TEST(VectorActivations, TanhLanesEqualTheScalarFormWithinFourUlp) {
       activation_arguments(), [](float x, float y) {
         EXPECT_LE(ulps(y, std::tanh(double(x))), 4.0) << "x = " << x << ": " << y;
         EXPECT_LE(std::abs(y), 1.0f) << x;
-        if (x == 0.0f) EXPECT_EQ(std::signbit(y), std::signbit(x)) << "tanh(±0) = ±0";
+        if (x == 0.0f) {
+          EXPECT_EQ(std::signbit(y), std::signbit(x)) << "tanh(±0) = ±0";
+        }
       });
 }
 
