@@ -106,7 +106,8 @@ class RecurrentExport {
  private:
   // A masked sequence (docs/INTEROP.md): row n's kept steps gathered to its front in time
   // order (a one-hot (T, T) product, exact), run with sequence_lens = their count (at least 1:
-  // ONNX Runtime refuses 0), each direction's outputs put back at their steps by another
+  // the operator's page leaves a length of 0 unsaid; such a row's outputs are the initial
+  // states anyway, put in by Where), each direction's outputs put back at their steps by another
   // one-hot product. A forward direction's output at step t is the one after the last kept
   // step up to t, a reverse direction's the one after the first kept step from t on; where no
   // step was kept yet, the initial state (zeros unless given). A row keeping no step keeps its
