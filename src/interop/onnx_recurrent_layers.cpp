@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "citadel/core/error.hpp"
+#include "onnx_masks.hpp"
 
 namespace citadel::detail {
 namespace {
@@ -55,7 +56,7 @@ class RecurrentExport {
     std::vector<std::string> inputs{g_.apply("Transpose", {call_.sequence.tensor}, name + "_steps_first", &steps_first),
                                     weights("_onnx_kernel", "/kernel", D_), weights("_onnx_recurrent", "/recurrent_kernel", U_),
                                     bias()};
-    const int64_t per_direction = type_ == "LSTM" ? 2 : 1;
+    const int64_t per_direction = states_per_direction();
     if (!call_.initial_states.empty()) {
       CITADEL_CHECK(int64_t(call_.initial_states.size()) == per_direction * directions, InternalError, where_, ": ",
                     call_.initial_states.size(), " initial states");
@@ -138,14 +139,14 @@ class RecurrentExport {
     inputs.push_back(g_.apply("Cast", {g_.apply("Max", {count, g_.scalar("one", 1.0f)}, name + "_lengths")},
                               name + "_lengths", &lengths));
     set_int(*lengths, "to", onnx::TensorProto::INT32);
-    const int64_t per_direction = type_ == "LSTM" ? 2 : 1;
+    const int64_t per_direction = states_per_direction();
     if (!call_.initial_states.empty())
       for (int64_t k = 0; k < per_direction; ++k) inputs.push_back(initial_state(k, per_direction));
-    const std::string sequence = g_.fresh(name + "_sequence"), last = g_.fresh(name + "_last"),
-                      last_cell = g_.fresh(name + "_last_cell");
+    const std::string sequence = g_.fresh(name + "_sequence"), last = g_.fresh(name + "_last");
+    const std::string last_cell = type_ == "LSTM" ? g_.fresh(name + "_last_cell") : "";
     onnx::NodeProto& cell = g_.node(type_ == "SimpleRNN" ? "RNN" : type_, inputs, sequence);
     cell.add_output(last);
-    if (type_ == "LSTM") cell.add_output(last_cell);
+    if (!last_cell.empty()) cell.add_output(last_cell);
     set_int(cell, "hidden_size", U_);
     if (type_ == "GRU") set_int(cell, "linear_before_reset", reset_after_ ? 1 : 0);
     if (directions == 2) set_string(cell, "direction", "bidirectional");
@@ -205,12 +206,12 @@ class RecurrentExport {
     const std::string state = direction_of(value, 0, d, hint);
     const std::string initial = call_.initial_states.empty()
                                     ? g_.scalar("zero_state", 0.0f)
-                                    : call_.initial_states[size_t(d * (type_ == "LSTM" ? 2 : 1) + k)].tensor;
+                                    : call_.initial_states[size_t(d * states_per_direction() + k)].tensor;
     return g_.apply("Where", {ran, state, initial}, call_.name + hint);
   }
 
   std::string initial_h(int64_t d) const {
-    return call_.initial_states[size_t(d * (type_ == "LSTM" ? 2 : 1))].tensor;
+    return call_.initial_states[size_t(d * states_per_direction())].tensor;
   }
 
   // Keras zeroes a masked step's output where zero_output_for_mask is set; Bidirectional sets
@@ -225,12 +226,10 @@ class RecurrentExport {
     return g_.apply("Unsqueeze", {x, g_.int64s(key, axes)}, call_.name + "_expanded");
   }
 
-  std::string as_float(const std::string& flags) {
-    onnx::NodeProto* cast = nullptr;
-    const std::string y = g_.apply("Cast", {flags}, call_.name + "_as_float", &cast);
-    set_int(*cast, "to", onnx::TensorProto::FLOAT);
-    return y;
-  }
+  std::string as_float(const std::string& flags) { return onnx_as_float(g_, flags, call_.name + "_as_float"); }
+
+  // The states each direction has: h, and LSTM's c.
+  int64_t states_per_direction() const { return type_ == "LSTM" ? 2 : 1; }
 
   const json& first() const { return *directions_[0].config; }
 
